@@ -1,0 +1,192 @@
+"""Fixtures named as actions: app, client, runner, session, login_as, and small builders."""
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel
+
+from trainer import create_app
+from trainer.auth.models import User
+from trainer.auth.services import hash_password
+from trainer.db import import_all_models, make_engine
+from trainer.org.models import ManagedUnit
+from trainer.org.services import create_unit
+
+PG_URL = os.environ.get("TRAINER_TEST_DATABASE_URL")
+PASSWORD = "correct horse battery"
+_HASH = hash_password(PASSWORD)  # computed once: argon2 is slow by design
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory):
+    """Create the schema once; each test gets a copy of this file."""
+    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    import_all_models().metadata.create_all(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_engine():
+    if not PG_URL:
+        pytest.skip("TRAINER_TEST_DATABASE_URL is not set")
+    engine = make_engine(PG_URL)
+    metadata = import_all_models().metadata
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def _truncate_all(engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path, _sqlite_template):
+    """An isolated, empty database with the full schema, on each configured backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(_sqlite_template, path)
+        yield f"sqlite:///{path}"
+    else:
+        engine = request.getfixturevalue("_pg_engine")
+        _truncate_all(engine)
+        yield PG_URL
+        _truncate_all(engine)
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path):
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": "localhost",
+        "BASE_URL": "http://localhost",
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    yield app
+    app.extensions["trainer.engine"].dispose()
+
+
+@pytest.fixture
+def session(app):
+    """A session for arranging and checking data, outside any request."""
+    with Session(app.extensions["trainer.engine"], expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def make_unit(session):
+    def build(code, kind="team", parent=None, name=None):
+        unit = create_unit(session, code=code, name=name or code, kind=kind, parent=parent)
+        session.commit()
+        return unit
+
+    return build
+
+
+@pytest.fixture
+def make_user(session):
+    counter = iter(range(1, 10_000))
+
+    def build(roles="employee", unit=None, email=None, name=None, manages=(), password=True):
+        n = next(counter)
+        user = User(email=email or f"person{n}@example.com", name=name or f"Person {n}",
+                    roles=roles, unit_id=unit.id if unit else None,
+                    password_hash=_HASH if password else None)
+        session.add(user)
+        session.flush()
+        for managed in manages:
+            session.add(ManagedUnit(user_id=user.id, unit_id=managed.id))
+        session.commit()
+        return user
+
+    return build
+
+
+class Org:
+    """A small org: company C > regions R1, R2 > sites S1 (R1), S2 (R2) > teams T1, T2 (S1), T3."""
+
+    def __init__(self, make_unit, make_user):
+        self.company = make_unit("C", "company")
+        self.r1 = make_unit("R1", "region", self.company)
+        self.r2 = make_unit("R2", "region", self.company)
+        self.s1 = make_unit("S1", "site", self.r1)
+        self.s2 = make_unit("S2", "site", self.r2)
+        self.t1 = make_unit("T1", "team", self.s1)
+        self.t2 = make_unit("T2", "team", self.s1)
+        self.t3 = make_unit("T3", "team", self.s2)
+        self.employee = make_user("employee", self.t1, email="employee@example.com")
+        self.manager = make_user("employee,manager", self.s1, email="manager@example.com",
+                                 manages=[self.s1])
+        self.hr = make_user("employee,hr", self.company, email="hr@example.com")
+        self.admin = make_user("admin", self.company, email="admin@example.com")
+
+    def user(self, role):
+        return getattr(self, role)
+
+
+@pytest.fixture
+def org(make_unit, make_user):
+    return Org(make_unit, make_user)
+
+
+@pytest.fixture
+def login_as(client):
+    """Sign the test client in as `user` (through the real login form)."""
+
+    def login(user):
+        client.post("/auth/logout")
+        response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return login
+
+
+@pytest.fixture
+def mailbox(app):
+    """Start a real SMTP server (aiosmtpd) and point the app at it; yields received messages."""
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            from email import message_from_bytes
+            from email.policy import default
+
+            self.messages.append(message_from_bytes(envelope.content, policy=default))
+            return "250 OK"
+
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    yield handler.messages
+    controller.stop()

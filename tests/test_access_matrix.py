@@ -1,0 +1,98 @@
+"""Walk every endpoint in the URL map as each role and check it against its declared policy."""
+
+import pytest
+
+from tests.access_samples import OUT_OF_SCOPE, SAMPLES
+from trainer import create_app
+
+ROLES = ["anonymous", "employee", "manager", "hr", "admin"]
+
+
+def _endpoints():
+    app = create_app({"DATABASE_URL": "sqlite://", "TESTING": True})
+    rules = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            rules.append(pytest.param(rule.endpoint, rule.rule, method,
+                                      id=f"{method} {rule.rule}"))
+    return rules
+
+
+class Ctx:
+    def __init__(self, app, session, org):
+        self.app, self.session, self.org = app, session, org
+        self.cache = {}
+
+
+def _url(app, ctx, endpoint, rule_text, samples):
+    rule = next(r for r in app.url_map.iter_rules(endpoint) if r.rule == rule_text)
+    missing = [a for a in rule.arguments if a not in samples]
+    assert not missing, f"tests/access_samples.py has no sample for {missing} ({rule_text})"
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **{a: samples[a](ctx) for a in rule.arguments})
+
+
+def _sign_in(client, user):
+    with client.session_transaction() as sess:
+        sess.clear()
+        if user is not None:
+            sess["_user_id"] = user.session_token
+            sess["_fresh"] = True
+
+
+def _request(client, method, url):
+    return client.get(url) if method == "GET" else client.post(url, data={})
+
+
+@pytest.mark.parametrize(("endpoint", "rule_text", "method"), _endpoints())
+def test_endpoint_follows_its_declared_policy(app, client, session, org, endpoint, rule_text,
+                                              method):
+    view = app.view_functions[endpoint]
+    if endpoint == "static":
+        return  # static files are public by nature
+    access = getattr(view, "access", None)
+    assert access is not None, f"{endpoint} declares no access policy: add @allow(...)"
+    ctx = Ctx(app, session, org)
+    url = _url(app, ctx, endpoint, rule_text, SAMPLES)
+    for role in ROLES:
+        user = None if role == "anonymous" else org.user(role)
+        _sign_in(client, user)
+        response = _request(client, method, url)
+        status = response.status_code
+        where = f"{method} {url} as {role}: {status}"
+        assert status < 500, where
+        if user is None and not access.public:
+            if access.api_token:
+                assert status == 401, where
+            else:
+                assert status == 302 and "/auth/login" in response.location, where
+        elif access.permits(user) if user else access.public:
+            assert status not in (401, 403), where
+            assert "/auth/login?" not in (response.location or ""), where
+        else:
+            assert status == 403, where
+
+    scoped = [a for a in OUT_OF_SCOPE if f"<{a}>" in rule_text or f":{a}>" in rule_text]
+    if scoped and access.permits(org.manager) and not access.public:
+        outside = dict(SAMPLES, **OUT_OF_SCOPE)
+        url = _url(app, ctx, endpoint, rule_text, outside)
+        _sign_in(client, org.manager)
+        status = _request(client, method, url).status_code
+        if org.manager.has_role("hr", "admin"):
+            return
+        assert status in (403, 404), f"manager reached {url} outside their scope: {status}"
+
+
+@pytest.mark.parametrize(("endpoint", "rule_text", "method"),
+                         [p for p in _endpoints() if p.values[2] == "POST"])
+def test_every_post_requires_a_csrf_token(app, client, session, org, endpoint, rule_text, method):
+    app.config["WTF_CSRF_ENABLED"] = True
+    access = app.view_functions[endpoint].access
+    if access.api_token:
+        pytest.skip("token-authenticated API: no cookie, so no CSRF exposure")
+    url = _url(app, Ctx(app, session, org), endpoint, rule_text, SAMPLES)
+    _sign_in(client, org.admin if access.permits(org.admin) else org.hr)
+    response = client.post(url, data={})
+    assert response.status_code == 400, f"POST {url} without a CSRF token: {response.status_code}"

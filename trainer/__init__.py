@@ -1,0 +1,76 @@
+"""trainer: an employees-first staff training and morale platform."""
+
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf import CSRFProtect
+
+from trainer import config
+
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, database, then one init call per feature."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+    init_logging(app)
+    csrf.init_app(app)
+
+    from trainer import (
+        auth,
+        core,
+        db,
+        demo,
+        insights,
+        learn,
+        org,
+        outcomes,
+        pulse,
+        scenarios,
+        scheduler,
+    )
+
+    db.init_app(app)
+    core.init_app(app)
+    auth.init_app(app)
+    org.init_app(app)
+    learn.init_app(app)
+    scenarios.init_app(app)
+    pulse.init_app(app)
+    outcomes.init_app(app)
+    insights.init_app(app)
+    scheduler.init_app(app)
+    demo.init_app(app)
+    return app
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Apply defaults, then instance/config.py, then TRAINER_* variables, then test settings."""
+    app.config.from_object(config.Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("TRAINER")
+    if app.config["PRODUCTION"]:
+        app.config.from_object(config.Production)
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("TRAINER")
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config["DATABASE_URL"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'trainer.sqlite3'}"
+    if not app.config["COURSES_DIR"]:
+        app.config["COURSES_DIR"] = str(Path(app.root_path).parent / "courses")
+    if app.config["PRODUCTION"] and app.config["SECRET_KEY"] == config.DEFAULT_SECRET_KEY:
+        raise RuntimeError(
+            "Refusing to start in production with the default SECRET_KEY: "
+            "set TRAINER_SECRET_KEY or SECRET_KEY in instance/config.py."
+        )
+
+
+def init_logging(app: Flask) -> None:
+    import logging
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")

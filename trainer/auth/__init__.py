@@ -1,0 +1,32 @@
+"""Accounts, roles, sign-in and sign-out, invitations and password reset."""
+
+from flask import Blueprint, Flask, g
+from flask_login import LoginManager
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to see that page."
+login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def _load_user(session_token: str):
+    from sqlmodel import select
+
+    from trainer.auth.models import User
+    from trainer.db import db_session
+
+    return db_session().exec(
+        select(User).where(User.session_token == session_token, User.active)
+    ).first()
+
+
+def init_app(app: Flask) -> None:
+    from trainer.auth import cli, views  # noqa: F401
+
+    login_manager.init_app(app)
+    # Flask-Login caches the user on g; drop it so a reused app context never sees a stale user.
+    app.teardown_request(lambda _exc: g.pop("_login_user", None))
+    app.register_blueprint(bp)
+    app.cli.add_command(cli.create_admin)

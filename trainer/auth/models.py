@@ -1,0 +1,54 @@
+"""Accounts, roles and the sign-in throttle."""
+
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlmodel import Field, SQLModel
+
+from trainer.util import utcnow
+
+ROLES = ("employee", "manager", "hr", "admin")
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(UserMixin, SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    name: str = Field(max_length=200)
+    password_hash: str | None = Field(default=None, max_length=255)
+    roles: str = Field(default="employee", max_length=100)
+    unit_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
+    active: bool = Field(default=True)
+    # Flask-Login's alternative id: rotating it signs out every copy of the session cookie.
+    session_token: str = Field(default_factory=new_session_token, max_length=64, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.role_set.intersection(roles))
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per email, kept in the database so every worker sees the same count."""
+
+    __tablename__ = "login_throttle"
+
+    email: str = Field(primary_key=True, max_length=254)
+    failures: int = Field(default=0)
+    locked_until: datetime | None = None

@@ -1,0 +1,51 @@
+"""Configuration layers: these defaults, then instance/config.py, then TRAINER_* variables."""
+
+from datetime import timedelta
+
+DEFAULT_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 (refused in production)
+
+
+class Defaults:
+    SECRET_KEY = DEFAULT_SECRET_KEY
+    PRODUCTION = False
+    # Filled in by create_app when not set: SQLite in the instance folder.
+    DATABASE_URL = None
+    SQL_ECHO = False
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = None
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+
+    # Sign-in
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_MINUTES = 15
+    INVITE_MAX_AGE_HOURS = 72
+    RESET_MAX_AGE_MINUTES = 60
+
+    # Email: with no MAIL_SERVER, messages are written to the log (development).
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_USE_TLS = False
+    MAIL_SENDER = "trainer@localhost"
+    BASE_URL = "http://127.0.0.1:5000"
+
+    # Anonymity floors may be raised here, never lowered (see trainer.pulse.anonymity).
+    MIN_GROUP_SCORES = 5
+    MIN_GROUP_COMMENTS = 10
+
+    COURSES_DIR = None  # defaults to <project>/courses
+    PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE = 0.2
+
+
+class Production(Defaults):
+    PRODUCTION = True
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True

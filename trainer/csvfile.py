@@ -1,0 +1,64 @@
+"""Read uploaded CSV text the way people actually save it: BOM, commas or semicolons."""
+
+import csv
+import io
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int  # 1-based line in the file; 1 is the header
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+class CsvProblem(Exception):
+    """The file as a whole cannot be read (encoding, header)."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__("; ".join(map(str, errors)))
+        self.errors = errors
+
+
+def decode(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data.lstrip("\ufeff")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CsvProblem([RowError(1, None, "The file is not UTF-8 text. Save it as "
+                                            "'CSV UTF-8' and try again.")]) from exc
+
+
+def read_rows(data: bytes | str, required: list[str], optional: list[str] = ()):
+    """Return (line number, row dict) pairs, checking the header names exactly."""
+    text = decode(data)
+    if not text.strip():
+        raise CsvProblem([RowError(1, None, "The file is empty.")])
+    first = text.splitlines()[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [h.strip().lower() for h in next(reader)]
+    errors = [RowError(1, name, "This column is missing.") for name in required
+              if name not in header]
+    errors += [RowError(1, name or "(blank)", "Unknown column. Expected: "
+                        + ", ".join([*required, *optional]) + ".")
+               for name in header if name not in required and name not in optional]
+    errors += [RowError(1, name, "This column appears twice.")
+               for i, name in enumerate(header) if name in header[:i]]
+    if errors:
+        raise CsvProblem(errors)
+    rows = []
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            rows.append((line, None, f"Expected {len(header)} fields, found {len(values)}."))
+            continue
+        rows.append((line, {k: v.strip() for k, v in zip(header, values, strict=True)}, None))
+    return rows

@@ -1,0 +1,19 @@
+"""The org tree (company, region, site, team), people, managers and the people import."""
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("org", __name__, url_prefix="/org")
+
+
+def init_app(app: Flask) -> None:
+    from trainer.cli import import_cli
+    from trainer.core import add_home_panel, add_nav
+    from trainer.org import cli, views  # noqa: F401
+
+    app.register_blueprint(bp)
+    import_cli.add_command(cli.import_people_command)
+    if "import" not in app.cli.commands:
+        app.cli.add_command(import_cli)
+    add_nav(app, "Org", "org.tree", roles=("hr", "admin"), order=80)
+    add_nav(app, "People", "org.people", roles=("hr", "admin"), order=81)
+    add_home_panel(app, "org/_home.html", roles=("hr", "admin"), order=80)

@@ -1,0 +1,33 @@
+from pathlib import Path
+
+import click
+
+from trainer.db import db_session
+from trainer.org.services import import_people
+
+
+@click.command("people")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--deactivate-missing", is_flag=True,
+              help="Deactivate active people who are not in the file.")
+@click.option("--force", is_flag=True,
+              help="Allow deactivating more than 20% of active people in one go.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report, change nothing.")
+def import_people_command(csv_file, deactivate_missing, force, dry_run):
+    """Import people from CSV_FILE (email,name,unit_code,roles[,manager_of])."""
+    session = db_session()
+    report = import_people(session, csv_file.read_bytes(),
+                           deactivate_missing=deactivate_missing, force=force)
+    if not report.ok:
+        session.rollback()
+        for error in report.errors:
+            click.echo(f"{csv_file.name}: {error}", err=True)
+        raise click.exceptions.Exit(1)
+    if dry_run:
+        session.rollback()
+    else:
+        session.commit()
+    click.echo(("Dry run, nothing saved: " if dry_run else "")
+               + f"{report.created} created, {report.updated} updated, "
+               f"{report.unchanged} unchanged, {report.reactivated} reactivated, "
+               f"{report.deactivated} deactivated.")

@@ -1,0 +1,27 @@
+"""Small helpers shared by every package."""
+
+from datetime import UTC, date, datetime
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC (SQLModel stores aware datetimes)."""
+    return datetime.now(UTC)
+
+
+def quarter_of(day: date) -> str:
+    """Return the calendar quarter of a date, e.g. '2026Q3'."""
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def quarter_bounds(period: str) -> tuple[date, date]:
+    """Return the first and last day of a quarter like '2026Q3'."""
+    year, q = int(period[:4]), int(period[5])
+    start = date(year, 3 * q - 2, 1)
+    end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
+    return start, date.fromordinal(end.toordinal() - 1)
+
+
+def shift_quarter(period: str, n: int) -> str:
+    """Return the quarter n quarters after `period` (n may be negative)."""
+    index = int(period[:4]) * 4 + int(period[5]) - 1 + n
+    return f"{index // 4}Q{index % 4 + 1}"
