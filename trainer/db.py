@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request
+from flask.cli import AppGroup
 from sqlalchemy import event
 from sqlmodel import Session, SQLModel
 
@@ -107,9 +108,7 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
-@click.group("db")
-def db_cli():
-    """Manage the database schema (Alembic migrations)."""
+db_cli = AppGroup("db", help="Manage the database schema (Alembic migrations).")
 
 
 @db_cli.command("upgrade")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlmodel import Session, func, select
 
 from trainer.auth.models import User
@@ -130,6 +131,7 @@ def build_demo(app: Flask, session: Session, employees: int = 300, seed: int = 2
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--employees", default=300, show_default=True, type=click.IntRange(30, 200_000),
               help="About how many people to create.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has people.")

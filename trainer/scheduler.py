@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlmodel import Field, Session, SQLModel
 
 from trainer.util import utcnow
@@ -133,6 +134,7 @@ def wait_for_lock(lock: Lock, poll_seconds: float, give_up_after: float | None =
 
 
 @click.command("scheduler")
+@with_appcontext
 @click.option("--once", is_flag=True, help="Run every job once and exit (for cron or tests).")
 @click.option("--poll", default=15.0, show_default=True,
               help="Seconds between lock attempts while on standby.")

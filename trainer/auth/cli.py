@@ -1,5 +1,6 @@
 import click
 from email_validator import EmailNotValidError, validate_email
+from flask.cli import with_appcontext
 
 from trainer.auth.models import User
 from trainer.auth.services import MIN_PASSWORD_LENGTH, find_user, set_password
@@ -7,6 +8,7 @@ from trainer.db import db_session
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--email", prompt=True)
 @click.option("--name", prompt=True)
 @click.password_option()

@@ -1,12 +1,14 @@
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from trainer.db import db_session
 from trainer.org.services import import_people
 
 
 @click.command("people")
+@with_appcontext
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--deactivate-missing", is_flag=True,
               help="Deactivate active people who are not in the file.")

@@ -1,0 +1,91 @@
+"""Sign-in for every role, the org pages and the people import, in a real browser."""
+
+import re
+
+import pytest
+
+from trainer.demo import DEMO_PASSWORD
+
+ROLES = {
+    "employee": "employee@example.com",
+    "manager": "manager@example.com",
+    "hr": "hr@example.com",
+    "admin": "admin@example.com",
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_demo_role_signs_in_and_sees_a_home_page_that_fits(page, login, axe_check, role):
+    page.goto("/")
+    assert "/auth/login" in page.url
+    axe_check(page)
+    login(page, ROLES[role])
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Hello")
+    expected_org_link = role in ("hr", "admin")
+    nav = page.get_by_role("navigation", name="Main")
+    assert nav.get_by_role("link", name="People", exact=True).count() == int(expected_org_link)
+    axe_check(page)
+    page.get_by_role("button", name=re.compile("Sign out")).click()
+    page.wait_for_url(re.compile("/auth/login"))
+
+
+def test_wrong_password_is_refused_without_saying_whether_the_account_exists(page, axe_check):
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill("nobody@example.com")
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_text("do not match").first.is_visible()
+    axe_check(page)
+
+
+def test_keyboard_user_can_skip_to_content_and_sign_in(page):
+    page.goto("/auth/login")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.type("employee@example.com")
+    page.keyboard.press("Tab")
+    page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Hello")
+
+
+def test_hr_browses_the_org_tree_and_people(page, login, axe_check):
+    login(page, ROLES["hr"])
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Org").click()
+    assert page.get_by_role("heading", name="Org tree").is_visible()
+    assert page.get_by_role("link", name="Northwind Motor Group").is_visible()
+    axe_check(page)
+    page.get_by_role("link", name="Leeds Motors", exact=True).click()
+    assert page.get_by_role("heading", name="Leeds Motors").is_visible()
+    axe_check(page)
+    page.goto("/org/people")
+    page.get_by_label("Search by name or email").fill("employee@example.com")
+    page.get_by_role("button", name="Search").click()
+    assert page.get_by_text("1 person.").is_visible()
+    axe_check(page)
+    page.get_by_role("cell").get_by_role("link").first.click()
+    assert page.get_by_label("Email").input_value() == "employee@example.com"
+    axe_check(page)
+
+
+def test_hr_imports_people_and_sees_row_errors_first(page, login, axe_check, tmp_path):
+    login(page, ROLES["hr"])
+    page.goto("/org/import")
+    axe_check(page)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,name,unit_code,roles\nnot-an-email,Ann,NOPE,employee\n")
+    page.get_by_label("CSV file").set_input_files(str(bad))
+    page.get_by_role("button", name="Import").click()
+    alert = page.get_by_role("alert")
+    assert "line 2, column email" in alert.inner_text()
+    assert "line 2, column unit_code" in alert.inner_text()
+    axe_check(page)
+    good = tmp_path / "good.csv"
+    good.write_text("email,name,unit_code,roles,manager_of\n"
+                    "new.starter@example.com,New Starter,LEEDS-SVC,employee,\n")
+    page.get_by_label("CSV file").set_input_files(str(good))
+    page.get_by_role("button", name="Import").click()
+    assert page.get_by_text("1 created").is_visible()
