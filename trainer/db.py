@@ -27,9 +27,16 @@ def import_all_models() -> type[SQLModel]:
     return SQLModel
 
 
-def make_engine(url: str, echo: bool = False) -> sa.Engine:
-    """Create an engine; on SQLite apply WAL, busy timeout, foreign keys and IMMEDIATE writes."""
+def make_engine(url: str, echo: bool = False, autocommit: bool = False) -> sa.Engine:
+    """Create an engine; on SQLite apply WAL, busy timeout, foreign keys and IMMEDIATE writes.
+
+    `autocommit=True` (SQLite only, for tests and tools) runs each statement on its own, so a
+    session that only looks never holds a lock or an old snapshot.
+    """
     if not url.startswith("sqlite"):
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):  # psycopg 3 is the installed driver
+                url = "postgresql+psycopg://" + url.removeprefix(prefix)
         return sa.create_engine(url, echo=echo, pool_pre_ping=True)
     engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 30})
 
@@ -49,7 +56,8 @@ def make_engine(url: str, echo: bool = False) -> sa.Engine:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+        if not autocommit:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
     return engine
 

@@ -92,7 +92,7 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
     n = 0
     managers_by_unit = {}
     for team, weight in zip(demo.teams, weights, strict=True):
-        size = max(3, round(employees * 0.9 * weight / total_weight))
+        size = max(3, round(employees * 0.95 * weight / total_weight))
         leader = _person(session, demo, password_hash, n := n + 1, team, "employee,manager")
         managers_by_unit[team.id] = leader
         for _ in range(size - 1):

@@ -2,12 +2,14 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from sqlmodel import Session
 
 from trainer.access import allow
 from trainer.auth import bp
 from trainer.auth import services as auth
 from trainer.auth.forms import LoginForm, RequestResetForm, SetPasswordForm
-from trainer.db import db_session
+from trainer.auth.models import User
+from trainer.db import db_session, get_engine
 from trainer.mail import send_mail
 
 SIGN_IN_FAILED = "That email and password do not match, or the account is locked for a while."
@@ -29,10 +31,14 @@ def login():
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = auth.authenticate(db_session(), form.email.data, form.password.data)
+        # The throttle is written in its own transaction: a failed sign-in answers 400, which
+        # rolls the request's transaction back, and the failure must still count.
+        with Session(get_engine(), expire_on_commit=False) as throttle_session:
+            user = auth.authenticate(throttle_session, form.email.data, form.password.data)
+            throttle_session.commit()
         if user is not None:
             session.clear()
-            login_user(user)
+            login_user(db_session().get(User, user.id))
             return redirect(safe_next(request.args.get("next")))
         form.password.errors.append(SIGN_IN_FAILED)
     status = 400 if form.errors else 200

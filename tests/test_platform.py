@@ -1,0 +1,97 @@
+"""Configuration, security headers, error pages and the demo command."""
+
+import pytest
+from sqlmodel import func, select
+
+from trainer import create_app
+from trainer.auth.models import User
+from trainer.org.models import OrgUnit
+
+
+def test_every_html_response_carries_security_headers(client):
+    response = client.get("/auth/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_session_cookie_is_httponly_and_lax(client, org):
+    response = client.post("/auth/login", data={"email": "employee@example.com",
+                                                "password": "correct horse battery"})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+def test_production_refuses_the_default_secret_key(monkeypatch):
+    monkeypatch.setenv("TRAINER_PRODUCTION", "true")
+    with pytest.raises(RuntimeError, match="default SECRET_KEY"):
+        create_app({"DATABASE_URL": "sqlite://"})
+
+
+def test_production_uses_secure_cookies(monkeypatch):
+    monkeypatch.setenv("TRAINER_PRODUCTION", "true")
+    monkeypatch.setenv("TRAINER_SECRET_KEY", "a-real-secret-from-the-environment")
+    app = create_app({"DATABASE_URL": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+
+
+def test_environment_overrides_defaults(monkeypatch):
+    monkeypatch.setenv("TRAINER_LOGIN_MAX_FAILURES", "3")
+    app = create_app({"DATABASE_URL": "sqlite://"})
+    assert app.config["LOGIN_MAX_FAILURES"] == 3
+
+
+@pytest.mark.parametrize(("path", "status"), [("/nope", 404), ("/org/", 403)])
+def test_friendly_error_pages(client, login_as, org, path, status):
+    login_as(org.employee)
+    response = client.get(path)
+    assert response.status_code == status
+    assert b"Go to the home page" in response.data
+
+
+def test_a_crash_gets_the_friendly_500_page_and_rolls_back(app, client, org, session):
+    @app.route("/boom")
+    def boom():
+        from trainer.db import db_session
+
+        db_session().add(User(email="half@example.com", name="Half"))
+        db_session().flush()
+        raise RuntimeError("boom")
+
+    boom.access = None
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/boom")
+    assert response.status_code == 500 and b"Nothing you sent was half-saved" in response.data
+    assert session.exec(select(User).where(User.email == "half@example.com")).first() is None
+
+
+def test_api_errors_are_json(client):
+    response = client.get("/api/v1/does-not-exist")
+    assert response.status_code == 404 and response.json["error"]["status"] == 404
+
+
+def test_demo_builds_a_dealer_group_with_a_call_centre(runner, session):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    kinds = dict(session.exec(select(OrgUnit.kind, func.count()).group_by(OrgUnit.kind)).all())
+    assert kinds["company"] == 1 and kinds["region"] == 2 and kinds["site"] == 8
+    assert 28 <= kinds["team"] <= 32
+    people = session.exec(select(func.count()).select_from(User)).one()
+    assert 250 <= people <= 350
+    for role in ("employee", "manager", "hr", "admin"):
+        assert f"{role}@example.com" in result.output
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 2 and "already has people" in again.output
+    assert runner.invoke(args=["demo", "--if-empty"]).exit_code == 0
+
+
+def test_demo_scales_with_employees(runner, session):
+    result = runner.invoke(args=["demo", "--employees", "1200"])
+    assert result.exit_code == 0, result.output
+    people = session.exec(select(func.count()).select_from(User)).one()
+    assert 1100 <= people <= 1300
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json == {"status": "ok"}
