@@ -7,18 +7,19 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from sqlmodel import Session, SQLModel
 
 from trainer import create_app
 from trainer.auth.models import User
-from trainer.auth.services import hash_password
 from trainer.db import import_all_models, make_engine
 from trainer.org.models import ManagedUnit
 from trainer.org.services import create_unit
 
 PG_URL = os.environ.get("TRAINER_TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
-_HASH = hash_password(PASSWORD)  # computed once: argon2 is slow by design
+# A cheap argon2 hash for test people: verifying it is fast, and real sign-in code still runs.
+_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
