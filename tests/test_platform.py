@@ -95,3 +95,21 @@ def test_demo_scales_with_employees(runner, session):
 
 def test_healthz(client):
     assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_without_an_smtp_server_mail_goes_to_the_log(app, caplog):
+    from trainer.mail import send_mail
+
+    caplog.set_level("INFO", logger="trainer.mail")
+    with app.app_context():
+        send_mail("someone@example.com", "Hello there", "Body text")
+    assert "someone@example.com" in caplog.text and "Hello there" in caplog.text
+
+
+def test_with_an_smtp_server_mail_is_really_sent(app, mailbox):
+    from trainer.mail import send_mail
+
+    with app.app_context():
+        send_mail("someone@example.com", "Hello there", "Body text")
+    [message] = mailbox
+    assert message["Subject"] == "Hello there" and "Body text" in message.get_content()
