@@ -1,0 +1,221 @@
+"""Reproduce the published fixtures of shared/reference/statistics.md §10."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trainer.insights import stats
+
+DATA = Path(__file__).parent / "data"
+
+
+def read(name: str) -> pd.DataFrame:
+    return pd.read_csv(DATA / name)
+
+
+# Anscombe 1973 -----------------------------------------------------------------------------------
+
+ANSCOMBE_SPEARMAN = {"I": 0.818, "II": 0.691, "III": 0.991, "IV": 0.500}
+
+
+@pytest.fixture(scope="module")
+def anscombe():
+    return {name: rows for name, rows in read("anscombe.csv").groupby("set")}
+
+
+@pytest.mark.parametrize("name", ["I", "II", "III", "IV"])
+def test_anscombe_pearson_matches_published_values(anscombe, name):
+    rows = anscombe[name]
+    result = stats.pearson_ci(rows["x"], rows["y"])
+    assert result.status == "ok"
+    assert result.n == 11
+    # Anscombe truncated to three places: set IV's r is 0.8165.
+    assert math.floor(result.r * 1000) / 1000 == 0.816
+    assert round(result.p, 4) == 0.0022
+    assert round(result.ci_low, 3) == (0.425 if name == "IV" else 0.424)
+    assert round(result.ci_high, 3) == 0.951
+    assert rows["x"].mean() == 9
+    assert round(rows["y"].mean(), 2) == 7.50
+
+
+@pytest.mark.parametrize("name", ["I", "II", "III", "IV"])
+def test_anscombe_line_is_y_equals_3_plus_half_x(anscombe, name):
+    line = stats.linear_fit(anscombe[name]["x"], anscombe[name]["y"])
+    assert round(line["intercept"], 2) == 3.00
+    assert round(line["slope"], 3) == 0.500
+
+
+@pytest.mark.parametrize("name", ["I", "II", "III", "IV"])
+def test_anscombe_spearman_differs_by_set(anscombe, name):
+    rows = anscombe[name]
+    result = stats.spearman_ci(rows["x"], rows["y"])
+    assert result.method == "spearman"
+    assert round(result.r, 3) == ANSCOMBE_SPEARMAN[name]
+    assert result.ci_low < result.r < result.ci_high
+
+
+# Bland & Altman 1995 -----------------------------------------------------------------------------
+
+
+def test_rm_corr_reproduces_bland_altman_1995():
+    data = read("bland_altman_1995.csv")
+    assert len(data) == 47 and data["Subject"].nunique() == 8
+    result = stats.rm_corr(data, "Subject", "pH", "PacO2")
+    assert result.status == "ok"
+    assert result.level == "within"
+    assert round(result.r, 5) == -0.50677
+    assert result.dof == 38
+    assert round(result.p, 6) == 0.000847
+    assert (round(result.ci_low, 2), round(result.ci_high, 2)) == (-0.71, -0.23)
+    assert result.n == 47 and result.n_units == 8
+
+
+def test_rm_corr_is_symmetric_in_x_and_y():
+    data = read("bland_altman_1995.csv")
+    forward = stats.rm_corr(data, "Subject", "pH", "PacO2")
+    backward = stats.rm_corr(data, "Subject", "PacO2", "pH")
+    assert forward.r == pytest.approx(backward.r)
+    assert forward.p == pytest.approx(backward.p)
+
+
+def test_pooling_all_observations_hides_the_within_subject_correlation():
+    # Bland & Altman's point: pooled and between-subject r are near 0, within-subject r is -0.51.
+    data = read("bland_altman_1995.csv")
+    within = stats.rm_corr(data, "Subject", "pH", "PacO2")
+    pooled = stats.pearson_ci(data["pH"], data["PacO2"])
+    means = data.groupby("Subject")[["pH", "PacO2"]].mean()
+    between = stats.pearson_ci(means["pH"], means["PacO2"])
+    assert within.r < -0.5
+    assert abs(pooled.r) < 0.1 and pooled.ci_low < 0 < pooled.ci_high
+    assert between.r > 0
+
+
+# Bonett–Wright interval (statpsych ci.spear) -----------------------------------------------------
+
+
+def test_spearman_interval_matches_statpsych_example():
+    low, high = stats.spearman_interval(0.8699639, 15, 0.95)
+    assert low == pytest.approx(0.5840951, abs=1e-7)
+    assert high == pytest.approx(0.9638297, abs=1e-7)
+
+
+# Reliability -------------------------------------------------------------------------------------
+
+
+def test_cronbach_alpha_pairwise_matches_psych():
+    alpha, low, high = stats.cronbach_alpha(read("cronbach_wide_missing.csv"))
+    assert round(alpha, 6) == 0.732661
+    assert (round(low, 3), round(high, 3)) == (0.435, 0.909)
+
+
+def test_cronbach_alpha_listwise_uses_row_count_before_deletion():
+    alpha, low, high = stats.cronbach_alpha(read("cronbach_wide_missing.csv"), listwise=True)
+    assert round(alpha, 6) == 0.801695
+    assert (round(low, 3), round(high, 3)) == (0.581, 0.933)
+
+
+def test_icc_matches_pingouin_wine_example():
+    result = stats.icc1_icc2(read("icc_wine.csv"), "Wine", "Scores")
+    assert result["n_units"] == 8 and result["k"] == 4
+    assert round(result["icc1"], 3) == 0.728
+    assert tuple(round(v, 2) for v in result["icc1_ci"]) == (0.43, 0.93)
+    assert round(result["icc2"], 3) == 0.914
+    assert tuple(round(v, 2) for v in result["icc2_ci"]) == (0.75, 0.98)
+    k, icc1 = result["k"], result["icc1"]
+    assert result["icc2"] == pytest.approx(k * icc1 / (1 + (k - 1) * icc1))
+
+
+# Berkeley 1973 -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def berkeley():
+    return stats.pooled_and_stratified_rates(
+        read("ucb_admissions.csv"), "gender", "dept", "admitted", weight="count"
+    )
+
+
+def test_berkeley_pooled_rates_favour_men(berkeley):
+    pooled = berkeley["pooled"]
+    assert pooled.loc["male", "n"] == 2691 and pooled.loc["female", "n"] == 1835
+    assert round(pooled.loc["male", "rate"], 2) == 0.45
+    assert round(pooled.loc["female", "rate"], 2) == 0.30
+    # The six largest departments are over a third of the 8,442 + 4,321 campus applicants.
+    assert (2691 + 1835) / (8442 + 4321) > 1 / 3
+
+
+def test_berkeley_women_admitted_more_often_in_four_of_six_departments(berkeley):
+    rates = berkeley["stratified"]["rate"].unstack("gender")
+    women_ahead = sorted(rates.index[rates["female"] > rates["male"]])
+    assert women_ahead == ["A", "B", "D", "F"]
+
+
+def test_berkeley_reversal_disappears_with_equal_department_weights(berkeley):
+    # Freedman, Pisani & Purves: weighting each department by its total applicants gives
+    # 39 % for men and 43 % for women.
+    table = berkeley["stratified"].unstack("gender")
+    weights = table["n"].sum(axis=1)
+    standardised = table["rate"].mul(weights, axis=0).sum() / weights.sum()
+    assert round(standardised["male"], 2) == 0.39
+    assert round(standardised["female"], 2) == 0.43
+
+
+# NPS ---------------------------------------------------------------------------------------------
+
+NPS_MOE_TABLE = {20: 32.4, 30: 26.5, 50: 20.5, 100: 14.5, 200: 10.3, 400: 7.3}
+
+
+def test_nps_margin_of_error_example():
+    result = stats.nps_from_shares(0.60, 0.15, 100)
+    assert round(result["nps"]) == 45
+    assert round(result["moe"], 1) == 14.5
+
+
+@pytest.mark.parametrize(("n", "moe"), NPS_MOE_TABLE.items())
+def test_nps_margin_of_error_table(n, moe):
+    assert round(stats.nps_from_shares(0.60, 0.15, n)["moe"], 1) == moe
+
+
+def test_nps_from_scores_counts_categories():
+    scores = [10] * 60 + [9] * 0 + [8] * 20 + [7] * 5 + [3] * 15
+    result = stats.nps(scores)
+    assert (result["promoters"], result["passives"], result["detractors"]) == (60, 25, 15)
+    assert result["n"] == 100
+    assert result["nps"] == pytest.approx(45)
+    assert round(result["moe"], 1) == 14.5
+
+
+def test_nps_change_within_noise_and_beyond():
+    small_a = stats.nps_from_shares(0.60, 0.15, 30)
+    small_b = stats.nps_from_shares(0.70, 0.10, 30)
+    assert stats.nps_change_is_noise(small_a, small_b)
+    big_a = stats.nps_from_shares(0.60, 0.15, 2000)
+    big_b = stats.nps_from_shares(0.70, 0.10, 2000)
+    assert not stats.nps_change_is_noise(big_a, big_b)
+
+
+def test_nps_below_minimum_is_not_shown_as_a_number():
+    result = stats.nps([10, 10, 3])
+    assert result["status"] == "insufficient_data"
+    assert result["nps"] is None and result["moe"] is None
+
+
+# Unit-quarter morale (§1) ------------------------------------------------------------------------
+
+
+def test_unit_quarter_mean_half_widths_from_section_1():
+    # SD 1: ±1.24 at n = 5 and ±0.47 at n = 20.
+    five = stats.unit_quarter_mean(_scores_with_sd_one(5))
+    twenty = stats.unit_quarter_mean(_scores_with_sd_one(20))
+    assert round(five.ci_high - five.mean, 2) == 1.24
+    assert five.low_precision
+    assert round(twenty.ci_high - twenty.mean, 2) == 0.47
+    assert not twenty.low_precision
+
+
+def _scores_with_sd_one(n):
+    values = np.linspace(-1, 1, n)
+    return 3 + (values - values.mean()) / values.std(ddof=1)

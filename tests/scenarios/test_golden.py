@@ -1,0 +1,86 @@
+"""Every shipped scenario passes the content check and replays its golden playthroughs."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from trainer.scenarios.engine import ENDINGS, METERS, PlayError, playthrough
+from trainer.scenarios.loader import load_scenario_file
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIOS = REPO / "courses" / "scenarios"
+PLAYTHROUGHS = Path(__file__).parent / "playthroughs"
+SHIPPED = sorted([*SCENARIOS.glob("*.yaml"), *SCENARIOS.glob("*.twee")])
+MIN_SCENARIOS = 8
+
+
+def shipped_params():
+    return [pytest.param(path, id=path.name) for path in SHIPPED]
+
+
+def load_clean(path: Path):
+    result = load_scenario_file(path)
+    assert result.problems == [], "\n".join(str(problem) for problem in result.problems)
+    return result.scenario
+
+
+def load_playthroughs(scenario_id: str) -> list[dict]:
+    path = PLAYTHROUGHS / f"{scenario_id}.yaml"
+    assert path.is_file(), f"no golden playthrough file {path}"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{path}: expected a mapping"
+    assert data.get("scenario") == scenario_id, f"{path}: 'scenario' must be {scenario_id!r}"
+    cases = data.get("playthroughs")
+    assert isinstance(cases, list) and cases, f"{path}: 'playthroughs' must be a non-empty list"
+    for case in cases:
+        assert set(case) == {"name", "choices", "ending", "meters"}, f"{path}: {case}"
+        assert case["ending"] in ENDINGS, f"{path}: {case['name']}: bad ending"
+        assert set(case["meters"]) == set(METERS), f"{path}: {case['name']}: need all 5 meters"
+    return cases
+
+
+def test_enough_scenarios_ship():
+    assert len(SHIPPED) >= MIN_SCENARIOS, (
+        f"{len(SHIPPED)} scenarios in {SCENARIOS}; at least {MIN_SCENARIOS} must ship"
+    )
+
+
+@pytest.mark.parametrize("path", shipped_params())
+def test_scenario_passes_content_check(path):
+    load_clean(path)
+
+
+@pytest.mark.parametrize("path", shipped_params())
+def test_scenario_has_enough_decisions_and_endings(path):
+    scenario = load_clean(path)
+    assert len(scenario.decisions) >= 4
+    assert len(scenario.endings) >= 3
+
+
+@pytest.mark.parametrize("path", shipped_params())
+def test_golden_playthroughs_reproduce(path):
+    scenario = load_clean(path)
+    for case in load_playthroughs(scenario.id):
+        try:
+            state = playthrough(scenario, case["choices"])
+        except PlayError as error:
+            pytest.fail(f"{scenario.id}: {case['name']}: {error}")
+        assert state.finished, f"{scenario.id}: {case['name']}: stopped at {state.node_id!r}"
+        assert (state.ending, state.meters) == (case["ending"], case["meters"]), (
+            f"{scenario.id}: {case['name']} (path {state.path})"
+        )
+
+
+@pytest.mark.parametrize("path", shipped_params())
+def test_golden_playthroughs_cover_every_ending_class(path):
+    scenario = load_clean(path)
+    present = {node.ending for node in scenario.endings}
+    covered = {case["ending"] for case in load_playthroughs(scenario.id)}
+    assert present <= covered, f"{scenario.id}: no playthrough reaches {sorted(present - covered)}"
+
+
+def test_every_playthrough_file_belongs_to_a_shipped_scenario():
+    shipped = {path.stem for path in SHIPPED}
+    orphans = [path.name for path in PLAYTHROUGHS.glob("*.yaml") if path.stem not in shipped]
+    assert orphans == []

@@ -1,0 +1,587 @@
+"""Parse Moodle GIFT quiz files, score learners' answers and build safe question views.
+
+Moodle's importer (question/format/gift/format.php, class qformat_gift) is the reference.
+Constructs that Moodle would reject, or would import in a way the author almost certainly did
+not mean, are reported as problems instead of being dropped silently; a question with a
+problem is left out of the result.
+"""
+
+import hashlib
+import math
+import random
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+FORMATS = ("moodle", "html", "plain", "markdown")
+QUESTION_TYPES = (
+    "description", "essay", "mc", "multi", "truefalse", "short", "numerical", "matching"
+)
+SCORABLE_TYPES = ("mc", "multi", "truefalse", "short", "numerical", "matching")
+BLANK = "_____"
+
+# Escaped control characters are swapped for private-use characters while parsing, so that
+# they never act as syntax, and swapped back when a text is finally read (as Moodle does).
+# A backslash is not syntax, so "\\" can become a plain backslash straight away.
+_PLACEHOLDERS = {"\\": "\\", ":": "\ue000", "#": "\ue001", "=": "\ue002", "{": "\ue003",
+                 "}": "\ue004", "~": "\ue005", "n": "\ue006"}
+_RESTORE = str.maketrans({"\ue000": ":", "\ue001": "#", "\ue002": "=", "\ue003": "{",
+                          "\ue004": "}", "\ue005": "~", "\ue006": "\n"})
+_ESCAPE = re.compile(r"\\([:#={}~n\\])")
+_FORMAT_PREFIX = re.compile(r"\[([^\]]*)\]")
+_WEIGHT = re.compile(r"%(-?\d+(?:\.\d+)?)%")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_CLOZE = re.compile(r"\{\s*\d*\s*:\s*[A-Z_]+\s*:")
+_ID_MARKER = re.compile(r"\[id:([^\]]*)\]")
+_TAG_MARKER = re.compile(r"\[tag:([^\]]*)\]")
+_EPSILON = 1e-6
+
+
+@dataclass
+class Problem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass
+class Answer:
+    """One choice or accepted answer; numerical answers also carry value and tolerance.
+
+    A numerical catch-all (`~#feedback`, or the answer `*`) has value None.
+    """
+
+    text: str
+    fraction: float
+    feedback: str = ""
+    text_format: str = "moodle"
+    feedback_format: str = "moodle"
+    value: float | None = None
+    tolerance: float | None = None
+
+
+@dataclass
+class TrueFalse:
+    correct: bool
+    feedback_if_true: str = ""
+    feedback_if_false: str = ""
+    feedback_if_true_format: str = "moodle"
+    feedback_if_false_format: str = "moodle"
+
+
+class Match(NamedTuple):
+    """One matching pair; a pair with an empty left is an extra (distractor) right item."""
+
+    left: str
+    right: str
+    left_format: str = "moodle"
+
+
+@dataclass
+class Question:
+    """One question; `line` is its first non-comment line, counted from 1."""
+
+    type: str
+    text: str
+    text_format: str = "moodle"
+    title: str | None = None
+    category: str | None = None
+    line: int = 0
+    answers: list[Answer] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
+    general_feedback: str = ""
+    general_feedback_format: str = "moodle"
+    truefalse: TrueFalse | None = None
+    missing_word: bool = False
+    id: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def scorable(self) -> bool:
+        return self.type in SCORABLE_TYPES
+
+
+@dataclass
+class GiftResult:
+    questions: list[Question] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class Scored:
+    """A graded response; feedback_formats[i] is the text format of feedback[i]."""
+
+    fraction: float
+    correct: bool
+    feedback: list[str] = field(default_factory=list)
+    feedback_formats: list[str] = field(default_factory=list)
+
+
+class _Block(NamedTuple):
+    line: int
+    text: str
+    comments: list[str]
+
+
+# ---------------------------------------------------------------------------------- parsing
+
+
+def parse_gift(text: str, filename: str = "<gift>") -> GiftResult:
+    """Parse GIFT text into questions, category switches and problems."""
+    result = GiftResult()
+    category = None
+    for block in _split_blocks(text):
+        issues: list[str] = []
+        body = _ESCAPE.sub(lambda m: _PLACEHOLDERS[m.group(1)], block.text)
+        if body.startswith("$CATEGORY:"):
+            new_category = _read_category(body, issues)
+            if new_category:
+                category = new_category
+                result.categories.append(category)
+        else:
+            question = _read_question(body, issues)
+            question.line = block.line
+            question.category = category
+            _read_markers(block.comments, question, issues)
+            if not issues:
+                result.questions.append(question)
+        result.problems += [Problem(filename, block.line, message) for message in issues]
+    return result
+
+
+def _split_blocks(text: str) -> list[_Block]:
+    """Split text into blank-line separated blocks of trimmed lines, comments set apart."""
+    blocks = []
+    start, lines, comments = 0, [], []
+    for number, raw in enumerate([*text.removeprefix("\ufeff").splitlines(), ""], start=1):
+        line = raw.strip()
+        if line.startswith("//"):
+            comments.append(line)
+        elif line:
+            start = start or number
+            lines.append(line)
+        else:
+            if lines:
+                blocks.append(_Block(start, "\n".join(lines), comments))
+            start, lines, comments = 0, [], []
+    return blocks
+
+
+def _read_category(body: str, issues: list[str]) -> str:
+    first, _, rest = body.partition("\n")
+    category = _restore(first.removeprefix("$CATEGORY:")).strip()
+    if not category:
+        issues.append("$CATEGORY: needs a category path")
+    if rest.strip():
+        issues.append("put a blank line after the $CATEGORY: line "
+                      "(Moodle would read the following lines as part of the category name)")
+    return category
+
+
+def _read_markers(comments: list[str], question: Question, issues: list[str]) -> None:
+    ids = [m.strip() for line in comments for m in _ID_MARKER.findall(line)]
+    question.tags = [m.strip() for line in comments for m in _TAG_MARKER.findall(line)]
+    if len(ids) > 1:
+        issues.append(f"a question can have only one [id:…], found {len(ids)}")
+    question.id = ids[0] if ids else None
+
+
+def _read_question(body: str, issues: list[str]) -> Question:
+    title = None
+    if body.startswith("::"):
+        end = body.find("::", 2)
+        if end == -1:
+            body = body[2:]  # Moodle keeps the text and names the question after it.
+        else:
+            title = _restore(body[2:end]).strip() or None
+            body = body[end + 2:].strip()
+
+    question = Question(type="description", text="", title=title)
+    start, finish = body.find("{"), body.find("}")
+    if _CLOZE.search(body):
+        issues.append("embedded (Cloze) answers such as {1:MULTICHOICE:…} are not GIFT")
+        return question
+    if start == -1 and finish == -1:
+        answer_block, stem = None, body
+    elif start == -1 or finish == -1:
+        issues.append("unclosed '{'" if finish == -1 else "'}' without an opening '{'")
+        return question
+    elif finish < start:
+        issues.append("'}' before the opening '{'")
+        return question
+    else:
+        if "{" in body[finish + 1:] or "}" in body[finish + 1:] or "{" in body[start + 1:finish]:
+            issues.append("more than one answer block; write a literal brace as \\{ or \\}")
+        answer_block = body[start + 1:finish].strip()
+        question.missing_word = not body.endswith("}")
+        stem = body[:start] + (BLANK if question.missing_word else "") + body[finish + 1:]
+
+    question.text, question.text_format = _rich(stem, "moodle", issues)
+    if not question.text:
+        issues.append("question has no text")
+    if answer_block is None:
+        return question
+
+    feedback_at = answer_block.rfind("####")
+    if feedback_at != -1:
+        question.general_feedback, question.general_feedback_format = _rich(
+            answer_block[feedback_at + 4:], question.text_format, issues)
+        answer_block = answer_block[:feedback_at].strip()
+
+    question.type = _detect_type(answer_block)
+    if question.type != "essay":
+        _ANSWER_READERS[question.type](question, answer_block, issues)
+    return question
+
+
+def _detect_type(answer_block: str) -> str:
+    """Detect the question type from its answer block, in Moodle's order."""
+    if not answer_block:
+        return "essay"
+    if answer_block.startswith("#"):
+        return "numerical"
+    if "~" in answer_block:
+        return "mc"
+    if "=" in answer_block and "->" in answer_block:
+        return "matching"
+    if answer_block.split("#", 1)[0].strip() in ("T", "TRUE", "F", "FALSE"):
+        return "truefalse"
+    return "short"
+
+
+def _read_choices(question: Question, block: str, issues: list[str]) -> None:
+    if "=" not in block:
+        question.type = "multi"
+    parts = block.replace("=", "~=").split("~")
+    if parts[0].strip():
+        issues.append(f"text before the first ~ or = in the answers: "
+                      f"{_restore(parts[0].strip())!r}")
+    for part in parts[1:]:
+        part = part.strip()
+        if part.startswith("="):
+            fraction, part = 1.0, part[1:]
+            if _WEIGHT.match(part):
+                issues.append(f"'=' already means 100%; write a weighted answer as "
+                              f"~{_restore(part)}")
+        else:
+            fraction, part = _read_weight(part, 0.0, issues)
+        _add_answer(question, part, fraction, issues)
+    _report_duplicates("answer", [a.text for a in question.answers], issues)
+    if len(question.answers) < 2:
+        issues.append("a multiple-choice question needs at least 2 answers")
+    elif question.type == "multi":
+        total = sum(a.fraction for a in question.answers if a.fraction > 0)
+        if round(total, 2) != 1:
+            issues.append(f"the weights of the right answers add up to {total * 100:g}%, "
+                          "not 100%")
+
+
+def _read_short(question: Question, block: str, issues: list[str]) -> None:
+    parts = block.split("=")
+    if not parts[0].strip():
+        parts = parts[1:]
+    for part in parts:
+        fraction, part = _read_weight(part.strip(), 1.0, issues)
+        _add_answer(question, part, fraction, issues)
+    if not question.answers:
+        issues.append("a short-answer question needs at least 1 answer")
+    else:
+        _require_full_marks(question, issues)
+
+
+def _read_numerical(question: Question, block: str, issues: list[str]) -> None:
+    block, tilde, other = block[1:].partition("~")
+    parts = block.split("=")
+    if not parts[0].strip():
+        parts = parts[1:]
+    for part in parts:
+        fraction, part = _read_weight(part.strip(), 1.0, issues)
+        if _add_answer(question, part, fraction, issues):
+            _read_number(question.answers[-1], issues)
+    if not question.answers:
+        issues.append("a numerical question needs at least 1 answer")
+        return
+    _require_full_marks(question, issues)
+    if tilde:  # Everything after the first ~ is feedback for any other answer.
+        _, (feedback, feedback_format) = _split_feedback(other, question.text_format, issues)
+        question.answers.append(
+            Answer("*", 0.0, feedback, question.text_format, feedback_format))
+
+
+def _read_number(answer: Answer, issues: list[str]) -> None:
+    """Set value and tolerance from `value`, `value:tolerance`, `low..high` or `*`."""
+    text = answer.text
+    if text == "*":
+        return
+    if text.find("..") > 0:
+        low, high = (s.strip() for s in text.split("..", 1))
+        if _is_number(low) and _is_number(high):
+            if float(low) > float(high):
+                issues.append(f"numerical range {text!r} runs from high to low")
+            answer.value = (float(low) + float(high)) / 2
+            answer.tolerance = float(high) - answer.value
+            return
+    elif text.find(":") > 0:
+        value, tolerance = (s.strip() for s in text.split(":", 1))
+        if _is_number(value) and _is_number(tolerance):
+            if float(tolerance) < 0:
+                issues.append(f"numerical tolerance in {text!r} is negative")
+            answer.value, answer.tolerance = float(value), float(tolerance)
+            return
+    elif _is_number(text):
+        answer.value, answer.tolerance = float(text), 0.0
+        return
+    issues.append(f"bad numerical answer {text!r}; write 5, 5:0.5 or 4..6")
+
+
+def _read_matching(question: Question, block: str, issues: list[str]) -> None:
+    parts = block.split("=")
+    if parts[0].strip():
+        issues.append(f"text before the first = in the answers: "
+                      f"{_restore(parts[0].strip())!r}")
+    for part in parts[1:]:
+        left, arrow, right = part.partition("->")
+        if not arrow:
+            issues.append(f"matching pair without '->': {_restore(part.strip())!r}")
+            continue
+        left, left_format = _rich(left, question.text_format, issues)
+        right = _restore(right).strip()
+        if not right:
+            issues.append(f"matching pair {left!r} has nothing after '->'")
+        question.matches.append(Match(left, right, left_format))
+    lefts = [m.left for m in question.matches if m.left]
+    if len(lefts) < 2:
+        issues.append("a matching question needs at least 2 pairs")
+    _report_duplicates("matching item", lefts, issues)
+
+
+def _read_truefalse(question: Question, block: str, issues: list[str]) -> None:
+    """Read {T#wrong#right}: Moodle shows the first feedback for the wrong answer."""
+    answer, *feedbacks = block.split("#", 2)
+    wrong, wrong_format = _rich(feedbacks[0] if feedbacks else "", question.text_format, issues)
+    right, right_format = _rich(feedbacks[1] if len(feedbacks) > 1 else "",
+                                question.text_format, issues)
+    if answer.strip() in ("T", "TRUE"):
+        question.truefalse = TrueFalse(True, right, wrong, right_format, wrong_format)
+    else:
+        question.truefalse = TrueFalse(False, wrong, right, wrong_format, right_format)
+
+
+_ANSWER_READERS = {"numerical": _read_numerical, "mc": _read_choices, "matching": _read_matching,
+                   "truefalse": _read_truefalse, "short": _read_short}
+
+
+def _add_answer(question: Question, part: str, fraction: float, issues: list[str]) -> bool:
+    """Append an answer read from `text#feedback`; report and skip an empty one."""
+    (text, text_format), (feedback, feedback_format) = _split_feedback(
+        part, question.text_format, issues)
+    if not text:
+        issues.append("empty answer (is there an unescaped = or ~ in a text?)")
+        return False
+    question.answers.append(Answer(text, fraction, feedback, text_format, feedback_format))
+    return True
+
+
+def _split_feedback(part: str, default_format: str, issues: list[str]):
+    text, _, feedback = part.partition("#")
+    return _rich(text, default_format, issues), _rich(feedback, default_format, issues)
+
+
+def _read_weight(part: str, default: float, issues: list[str]) -> tuple[float, str]:
+    """Split a leading %weight% off an answer, e.g. `%50%half right`."""
+    match = _WEIGHT.match(part)
+    if match:
+        weight = float(match.group(1))
+        if not -100 <= weight <= 100:
+            issues.append(f"answer weight {weight:g}% is outside -100%..100%")
+        return weight / 100, part[match.end():]
+    if part.startswith("%") and "%" in part[1:]:
+        issues.append(f"bad answer weight in {_restore(part)!r}; write it like %50%")
+    return default, part
+
+
+def _report_duplicates(what: str, texts: list[str], issues: list[str]) -> None:
+    for text in sorted({t for t in texts if texts.count(t) > 1}):
+        issues.append(f"{what} {text!r} appears more than once")
+
+
+def _require_full_marks(question: Question, issues: list[str]) -> None:
+    if not any(a.fraction >= 1 - _EPSILON for a in question.answers):
+        issues.append("no answer gives full marks (100%)")
+
+
+def _rich(text: str, default_format: str, issues: list[str]) -> tuple[str, str]:
+    """Read an optional [format] prefix, then restore escapes and trim."""
+    text = text.strip()
+    text_format = default_format
+    match = _FORMAT_PREFIX.match(text)
+    if match and match.group(1) in FORMATS:
+        text_format, text = match.group(1), text[match.end():]
+    elif match and match.group(1).isalpha():
+        issues.append(f"unknown text format [{match.group(1)}]; "
+                      "use [html], [moodle], [plain] or [markdown]")
+    return _restore(text).strip(), text_format
+
+
+def _restore(text: str) -> str:
+    return text.translate(_RESTORE)
+
+
+def _is_number(text: str) -> bool:
+    return _NUMBER.fullmatch(text) is not None
+
+
+# ---------------------------------------------------------------------------------- scoring
+
+
+def score(question: Question, response: Any) -> Scored:
+    """Grade a response; raise ValueError for descriptions and essays.
+
+    Responses: an answer index (mc), a list of indices (multi), a bool (truefalse), a string
+    (short), a number or numeric string (numerical), a dict left -> right (matching). A
+    response of the wrong shape scores 0 with feedback saying so.
+    """
+    if not question.scorable:
+        raise ValueError(f"a {question.type} question cannot be scored automatically")
+    grade = {"mc": _score_mc, "multi": _score_multi, "truefalse": _score_truefalse,
+             "short": _score_short, "numerical": _score_numerical,
+             "matching": _score_matching}[question.type]
+    scored = grade(question, response)
+    if question.general_feedback:
+        scored.feedback.append(question.general_feedback)
+        scored.feedback_formats.append(question.general_feedback_format)
+    return scored
+
+
+def _score_mc(question: Question, response: Any) -> Scored:
+    if not _is_index(response, question.answers):
+        return _invalid("Choose one of the answers.")
+    return _graded(question.answers[response].fraction, [question.answers[response]])
+
+
+def _score_multi(question: Question, response: Any) -> Scored:
+    if not isinstance(response, list | tuple | set | frozenset) or not all(
+            _is_index(i, question.answers) for i in response):
+        return _invalid("Choose one or more of the answers.")
+    chosen = [question.answers[i] for i in sorted(set(response))]
+    return _graded(sum(a.fraction for a in chosen), chosen)
+
+
+def _score_truefalse(question: Question, response: Any) -> Scored:
+    if not isinstance(response, bool):
+        return _invalid("Choose true or false.")
+    tf = question.truefalse
+    feedback, feedback_format = ((tf.feedback_if_true, tf.feedback_if_true_format) if response
+                                 else (tf.feedback_if_false, tf.feedback_if_false_format))
+    scored = _graded(1.0 if response == tf.correct else 0.0, [])
+    if feedback:
+        scored.feedback.append(feedback)
+        scored.feedback_formats.append(feedback_format)
+    return scored
+
+
+def _score_short(question: Question, response: Any) -> Scored:
+    if not isinstance(response, str) or not response.strip():
+        return _invalid("Type an answer.")
+    for answer in question.answers:
+        if _wildcard_match(response, answer.text):
+            return _graded(answer.fraction, [answer])
+    return _graded(0.0, [])
+
+
+def _score_numerical(question: Question, response: Any) -> Scored:
+    number = _to_number(response)
+    if number is None:
+        return _invalid(f"{str(response).strip()!r} is not a number.")
+    for answer in question.answers:
+        if answer.value is None or abs(number - answer.value) <= (
+                answer.tolerance + _EPSILON * max(1.0, abs(answer.value))):
+            return _graded(answer.fraction, [answer])
+    return _graded(0.0, [])
+
+
+def _score_matching(question: Question, response: Any) -> Scored:
+    if not isinstance(response, dict):
+        return _invalid("Match every item.")
+    pairs = [m for m in question.matches if m.left]
+    right = sum(1 for m in pairs if response.get(m.left) == m.right)
+    return _graded(right / len(pairs), [])
+
+
+def _graded(fraction: float, chosen: list[Answer]) -> Scored:
+    fraction = min(max(fraction, 0.0), 1.0)
+    if fraction >= 1 - _EPSILON:
+        fraction = 1.0
+    scored = Scored(fraction, fraction == 1.0)
+    for answer in chosen:
+        if answer.feedback:
+            scored.feedback.append(answer.feedback)
+            scored.feedback_formats.append(answer.feedback_format)
+    return scored
+
+
+def _invalid(message: str) -> Scored:
+    return Scored(0.0, False, [message], ["plain"])
+
+
+def _is_index(value: Any, answers: list[Answer]) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(answers)
+
+
+def _to_number(response: Any) -> float | None:
+    if isinstance(response, bool):
+        return None
+    if isinstance(response, int | float):
+        return float(response) if math.isfinite(response) else None
+    if isinstance(response, str) and _is_number(response.strip()):
+        return float(response.strip())
+    return None
+
+
+def _wildcard_match(response: str, pattern: str) -> bool:
+    """Compare like Moodle's short answer: case-insensitive, `*` matches anything."""
+    response = unicodedata.normalize("NFC", response).strip()
+    pattern = unicodedata.normalize("NFC", pattern)
+    bits = re.split(r"(?<!\\)\*+", pattern)
+    regex = ".*".join(re.escape(bit.replace("\\*", "*")) for bit in bits)
+    return re.fullmatch(regex, response, re.IGNORECASE | re.DOTALL) is not None
+
+
+# ------------------------------------------------------------------------------ public view
+
+
+def public_view(question: Question) -> dict:
+    """Return what a learner may see before answering: no fractions, keys or feedback.
+
+    The title is left out too: in Moodle it is the author's name for the question.
+    """
+    view: dict[str, Any] = {
+        "type": question.type,
+        "text": question.text,
+        "text_format": question.text_format,
+        "missing_word": question.missing_word,
+    }
+    if question.type in ("mc", "multi"):
+        view["options"] = [{"index": i, "text": a.text, "format": a.text_format}
+                           for i, a in enumerate(question.answers)]
+    elif question.type == "matching":
+        view["left"] = [{"text": m.left, "format": m.left_format}
+                        for m in question.matches if m.left]
+        view["right"] = _shuffled_rights(question)
+    return view
+
+
+def _shuffled_rights(question: Question) -> list[str]:
+    """Shuffle the right items the same way every time, never in the answer order."""
+    in_order = list(dict.fromkeys(m.right for m in question.matches))
+    seed_text = "\n".join([question.text, *(f"{m.left}\t{m.right}" for m in question.matches)])
+    shuffled = in_order[:]
+    random.Random(hashlib.sha256(seed_text.encode()).hexdigest()).shuffle(shuffled)
+    if shuffled == in_order and len(shuffled) > 1:
+        shuffled = shuffled[1:] + shuffled[:1]
+    return shuffled
