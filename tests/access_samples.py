@@ -10,13 +10,100 @@ def _unit_in_scope(ctx):
     return ctx.org.t1.id
 
 
+def _api_token(ctx):
+    from trainer.outcomes.services import create_token
+
+    token, _secret = create_token(session=ctx.session, name="Sample token",
+                                  scopes=["outcomes:write"], created_by=ctx.org.hr)
+    ctx.session.commit()
+    return token.id
+
+
+def _custom_metric(ctx):
+    from trainer.outcomes.services import create_metric
+
+    metric = create_metric(session=ctx.session, code="sample_metric", label="Sample",
+                           direction="higher_is_better", min_value=0, max_value=10,
+                           needs_n=False)
+    ctx.session.commit()
+    return metric.id
+
+
+def _pulse(ctx):
+    """An open pulse cycle for the whole org, and a commitment for T1."""
+    if "pulse" not in ctx.cache:
+        from trainer.pulse import services
+        from trainer.pulse.models import Commitment
+        from trainer.util import utcnow
+
+        programme = services.ensure_default_programme(ctx.session, ctx.org.company,
+                                                      starts_on=utcnow().date())
+        cycle = services.open_now(ctx.session, programme, now=utcnow())
+        commitment = Commitment(cycle_id=cycle.id, unit_id=ctx.org.t1.id, text="Sample")
+        ctx.session.add(commitment)
+        ctx.session.commit()
+        item_id = services.programme_item_ids(ctx.session, programme)[0]
+        ctx.cache["pulse"] = {"cycle_id": cycle.id, "programme_id": programme.id,
+                              "item_id": item_id, "commitment_id": commitment.id}
+    return ctx.cache["pulse"]
+
+
+def _scenario(ctx):
+    """A synced scenario, a play of it by the employee with one decision taken, and a
+    re-serve item that is due."""
+    if "scenario" not in ctx.cache:
+        from pathlib import Path
+
+        from trainer.scenarios import services
+        from trainer.scenarios.models import ReserveItem
+        from trainer.util import utcnow
+
+        folder = Path(__file__).parent / "scenarios" / "cases" / "valid"
+        services.sync_scenario_folder(session=ctx.session, folder=folder)
+        scenario = services.scenario_by_slug(ctx.session, "refund-no-receipt")
+        play = services.start_play(ctx.session, ctx.org.employee, scenario)
+        services.choose(ctx.session, play, node_id=play.node_id, step=0, choice_index=0,
+                        base_iri="http://localhost")
+        item = ReserveItem(user_id=ctx.org.employee.id, scenario_id=scenario.id,
+                           node_id="counter", due_at=utcnow())
+        ctx.session.add(item)
+        ctx.session.commit()
+        ctx.cache["scenario"] = {"scenario_id": scenario.id, "scenario_slug": scenario.slug,
+                                 "play_id": play.id, "reserve_id": item.id}
+    return ctx.cache["scenario"]
+
+
+def _learn(ctx, name):
+    """A course with the employee's passed attempt and certificate, and assignments."""
+    from tests.learn.learn_factory import sample
+
+    return sample(ctx, name)
+
+
 SAMPLES = {
     "unit_id": _unit_in_scope,
     "user_id": lambda ctx: ctx.org.employee.id,
     "token": lambda ctx: "not-a-valid-token",
     "filename": lambda ctx: "css/app.css",
+    "cycle_id": lambda ctx: _pulse(ctx)["cycle_id"],
+    "programme_id": lambda ctx: _pulse(ctx)["programme_id"],
+    "item_id": lambda ctx: _pulse(ctx)["item_id"],
+    "commitment_id": lambda ctx: _pulse(ctx)["commitment_id"],
+    "token_id": _api_token,
+    "metric_id": _custom_metric,
+    "scenario_id": lambda ctx: _scenario(ctx)["scenario_id"],
+    "scenario_slug": lambda ctx: _scenario(ctx)["scenario_slug"],
+    "play_id": lambda ctx: _scenario(ctx)["play_id"],
+    "step": lambda ctx: 1,
+    "reserve_id": lambda ctx: _scenario(ctx)["reserve_id"],
+    "course_slug": lambda ctx: _learn(ctx, "course_slug"),
+    "lesson_no": lambda ctx: _learn(ctx, "lesson_no"),
+    "attempt_id": lambda ctx: _learn(ctx, "attempt_id"),
+    "cert_code": lambda ctx: _learn(ctx, "cert_code"),
+    "assignment_id": lambda ctx: _learn(ctx, "assignment_id"),
 }
 
 OUT_OF_SCOPE = {
     "unit_id": lambda ctx: ctx.org.t3.id,
+    "assignment_id": lambda ctx: _learn(ctx, "assignment_out"),
 }

@@ -63,11 +63,10 @@ def test_endpoint_follows_its_declared_policy(app, client, session, org, endpoin
         status = response.status_code
         where = f"{method} {url} as {role}: {status}"
         assert status < 500, where
-        if user is None and not access.public:
-            if access.api_token:
-                assert status == 401, where
-            else:
-                assert status == 302 and "/auth/login" in response.location, where
+        if access.api_token:
+            assert status == 401, where  # a session cookie is never an API credential
+        elif user is None and not access.public:
+            assert status == 302 and "/auth/login" in response.location, where
         elif access.permits(user) if user else access.public:
             assert status not in (401, 403), where
             assert "/auth/login?" not in (response.location or ""), where

@@ -34,14 +34,18 @@ def decode(data: bytes | str) -> str:
                                             "'CSV UTF-8' and try again.")]) from exc
 
 
+def delimiter_of(text: str) -> str:
+    """Return ';' when the header line holds more semicolons than commas, else ','."""
+    first = text.splitlines()[0] if text else ""
+    return ";" if first.count(";") > first.count(",") else ","
+
+
 def read_rows(data: bytes | str, required: list[str], optional: list[str] = ()):
     """Return (line number, row dict) pairs, checking the header names exactly."""
     text = decode(data)
     if not text.strip():
         raise CsvProblem([RowError(1, None, "The file is empty.")])
-    first = text.splitlines()[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text))
     header = [h.strip().lower() for h in next(reader)]
     errors = [RowError(1, name, "This column is missing.") for name in required
               if name not in header]

@@ -1,4 +1,5 @@
-"""Feature package: outcomes."""
+"""Customer outcomes per unit and quarter: CSV upload and CLI import, custom metrics, and the
+token-authenticated JSON API under /api/v1."""
 
 from flask import Blueprint, Flask
 
@@ -6,4 +7,17 @@ bp = Blueprint("outcomes", __name__, url_prefix="/outcomes")
 
 
 def init_app(app: Flask) -> None:
+    from trainer import csrf
+    from trainer.cli import import_cli
+    from trainer.core import add_home_panel, add_nav
+    from trainer.outcomes import cli, views  # noqa: F401
+    from trainer.outcomes.api import api_bp
+
     app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # bearer tokens only: no cookie, so no cross-site request to forge
+    import_cli.add_command(cli.import_outcomes_command)
+    if "import" not in app.cli.commands:
+        app.cli.add_command(import_cli)
+    add_nav(app, "Outcomes", "outcomes.browse", roles=("hr", "admin"), order=85)
+    add_home_panel(app, "outcomes/_home.html", roles=("hr", "admin"), order=85)

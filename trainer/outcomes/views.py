@@ -1,0 +1,181 @@
+import csv
+import io
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from trainer.access import allow
+from trainer.db import db_session
+from trainer.org.services import ordered_tree
+from trainer.outcomes import bp, services
+from trainer.outcomes.forms import (
+    ConfirmForm,
+    ImportOutcomesForm,
+    MetricEditForm,
+    MetricForm,
+    TokenForm,
+)
+from trainer.outcomes.models import ApiToken, OutcomeMetric
+from trainer.outcomes.validation import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from trainer.util import utcnow
+
+PAGE_SIZE = 50
+
+
+def _filters(session):
+    """Read the unit, metric and period filters from the query string; return (filter, notes)."""
+    notes = []
+    unit_code = request.args.get("unit", "").strip()
+    unit_ids = services.unit_subtree(session=session, code=unit_code) if unit_code else None
+    if unit_code and unit_ids is None:
+        notes.append(f"No unit has the code '{unit_code}'; showing every unit.")
+    metric = request.args.get("metric", "").strip().lower() or None
+    period = request.args.get("period", "").strip() or None
+    if period:
+        try:
+            period = services.check_period(period)
+        except ValueError as exc:
+            notes.append(f"{exc} Showing every period.")
+            period = None
+    return services.OutcomeFilter(unit_ids, metric, period), notes
+
+
+@bp.route("/")
+@allow("hr", "admin")
+def browse():
+    session = db_session()
+    where, notes = _filters(session)
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows, total = services.find_outcomes(session=session, where=where, limit=PAGE_SIZE,
+                                         offset=(page - 1) * PAGE_SIZE)
+    return render_template(
+        "outcomes/browse.html", rows=rows, total=total, page=page, notes=notes,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=request.args,
+        units=[(u, depth) for u, depth, _ in ordered_tree(session)],
+        metrics=services.metric_map(session=session),
+        periods=services.outcome_periods(session=session),
+        imports=services.recent_imports(session=session))
+
+
+@bp.route("/export.csv")
+@allow("hr", "admin")
+def export():
+    session = db_session()
+    where, _notes = _filters(session)
+    rows, _total = services.find_outcomes(session=session, where=where)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(services.export_rows(rows))
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="outcomes.csv"'})
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@allow("hr", "admin")
+def import_outcomes():
+    session = db_session()
+    form = ImportOutcomesForm()
+    report = None
+    if form.validate_on_submit():
+        report = services.import_csv(session=session, data=form.file.data.read(),
+                                     channel="upload", actor=current_user.email,
+                                     dry_run=form.dry_run.data)
+        if report.ok and not report.dry_run:
+            flash(f"Import done. {report.summary()}")
+            return redirect(url_for("outcomes.browse"))
+    status = 400 if form.errors or (report and not report.ok) else 200
+    return render_template("outcomes/import.html", form=form, report=report,
+                           columns=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS,
+                           metrics=services.metrics(session=session),
+                           max_rows=services.MAX_ROWS), status
+
+
+def _metric_values(form) -> dict:
+    return {"label": form.label.data, "direction": form.direction.data,
+            "min_value": form.min_value.data, "max_value": form.max_value.data,
+            "needs_n": form.needs_n.data, "description": form.description.data or ""}
+
+
+@bp.route("/metrics", methods=["GET", "POST"])
+@allow("hr", "admin")
+def metrics():
+    session = db_session()
+    form = MetricForm()
+    if form.validate_on_submit():
+        try:
+            metric = services.create_metric(session=session, code=form.code.data,
+                                            **_metric_values(form))
+        except services.OutcomeError as exc:
+            form.code.errors.append(str(exc))
+        else:
+            flash(f"Metric {metric.code} added.")
+            return redirect(url_for("outcomes.metrics"))
+    return render_template("outcomes/metrics.html", form=form,
+                           metrics=services.metrics(session=session)), (
+        400 if form.errors else 200)
+
+
+@bp.route("/metrics/<int:metric_id>", methods=["GET", "POST"])
+@allow("hr", "admin")
+def metric(metric_id):
+    session = db_session()
+    metric = session.get(OutcomeMetric, metric_id) or abort(404)
+    form = MetricEditForm(obj=metric)
+    if form.validate_on_submit():
+        try:
+            services.update_metric(session=session, metric=metric, **_metric_values(form))
+        except services.OutcomeError as exc:
+            form.min_value.errors.append(str(exc))
+        else:
+            flash(f"Metric {metric.code} saved.")
+            return redirect(url_for("outcomes.metrics"))
+    return render_template("outcomes/metric.html", form=form, metric=metric,
+                           delete=ConfirmForm()), 400 if form.errors else 200
+
+
+@bp.route("/metrics/<int:metric_id>/delete", methods=["POST"])
+@allow("hr", "admin")
+def delete_metric(metric_id):
+    session = db_session()
+    metric = session.get(OutcomeMetric, metric_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.delete_metric(session=session, metric=metric)
+        except services.OutcomeError as exc:
+            flash(str(exc))
+            return redirect(url_for("outcomes.metric", metric_id=metric.id))
+        flash(f"Metric {metric.code} deleted.")
+    return redirect(url_for("outcomes.metrics"))
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@allow("hr", "admin")
+def tokens():
+    session = db_session()
+    form = TokenForm()
+    form.unit_id.choices = [(0, "(every unit)")] + [
+        (unit.id, "\u2003" * depth + f"{unit.name} ({unit.code})")
+        for unit, depth, _ in ordered_tree(session)]
+    if form.validate_on_submit():
+        try:
+            token, secret = services.create_token(
+                session=session, name=form.name.data, scopes=form.scopes.data,
+                created_by=current_user, unit_id=form.unit_id.data or None,
+                expires_in_days=form.expires_in_days.data or None)
+        except services.OutcomeError as exc:
+            form.name.errors.append(str(exc))
+        else:
+            return render_template("outcomes/token_created.html", token=token, secret=secret)
+    return render_template("outcomes/tokens.html", form=form, revoke=ConfirmForm(),
+                           tokens=services.list_tokens(session=session), now=utcnow(),
+                           state=services.token_state), 400 if form.errors else 200
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@allow("hr", "admin")
+def revoke_token(token_id):
+    session = db_session()
+    token = session.get(ApiToken, token_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        services.revoke_token(session=session, token=token)
+        flash(f"Token {token.name} revoked. Systems using it can no longer send data.")
+    return redirect(url_for("outcomes.tokens"))
