@@ -1,0 +1,119 @@
+"""A new employee takes a whole course on a phone: lessons, a failed quiz, a retry, a pass
+and the certificate, with an accessibility check on every kind of page."""
+
+import re
+from pathlib import Path
+
+from trainer.learn.loader import load_course
+
+COURSES = Path(__file__).resolve().parents[2] / "courses"
+
+
+def answer_quiz(page, questions, right: bool):
+    """Answer every question on the quiz page; all right, or all wrong."""
+    fieldsets = page.locator("fieldset.question")
+    scorable = [q for q in questions if q.type != "description"]
+    assert fieldsets.count() == len(scorable)
+    for n, question in enumerate(scorable):
+        box = fieldsets.nth(n)
+        if question.type == "mc":
+            wanted = [a for a in question.answers if (a.fraction == 1) == right][:1]
+        elif question.type == "multi":
+            wanted = ([a for a in question.answers if (a.fraction > 0) == right]
+                      or question.answers[:1])
+        if question.type in ("mc", "multi"):
+            for answer in wanted:
+                box.get_by_label(answer.text, exact=True).check()
+        elif question.type == "truefalse":
+            value = question.truefalse.correct == right
+            box.get_by_label("True" if value else "False", exact=True).check()
+        elif question.type == "matching":
+            pairs = [m for m in question.matches if m.left]
+            for i, match in enumerate(pairs):
+                target = match.right if right else pairs[(i + 1) % len(pairs)].right
+                box.get_by_label(match.left, exact=True).select_option(label=target)
+        else:
+            best = max(question.answers, key=lambda a: a.fraction)
+            box.get_by_label("Your answer").fill(best.text if right else "I don't know")
+    page.get_by_role("button", name="Submit my answers").click()
+
+
+def test_new_employee_goes_from_login_to_certificate_on_a_phone(page, login, axe_check):
+    login(page, "employee@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Learning").click()
+    assert page.get_by_role("heading", name="My learning", level=1).is_visible()
+    axe_check(page)
+
+    assigned = page.locator("section", has=page.locator("#assigned"))
+    card = assigned.locator("li.course-card", has_text="Not started").first
+    link = card.get_by_role("link").first
+    title = link.inner_text()
+    link.click()
+    slug = page.url.rstrip("/").rsplit("/", 1)[-1]
+    course = load_course(COURSES / slug).course
+    assert page.get_by_role("heading", name=title, level=1).is_visible()
+    axe_check(page)
+
+    page.get_by_role("button", name="Start the course").click()
+    assert page.get_by_role("heading", name=course.lessons[0].title, level=1).is_visible()
+    assert page.locator("progress").is_visible()
+    axe_check(page)
+    page.get_by_role("button", name=re.compile("^Next:")).click()
+
+    # Leave after lesson 2, come back from the course page and carry on where we stopped.
+    page.get_by_role("button", name=re.compile("^(Next:|Go to the quiz)")).click()
+    page.goto(f"/learn/courses/{slug}")
+    if len(course.lessons) > 2:
+        page.get_by_role("link", name="Continue: lesson 3").click()
+        assert page.get_by_role("heading", name=course.lessons[2].title).is_visible()
+        while "/quiz" not in page.url:
+            page.get_by_role("button", name=re.compile("^(Next:|Go to the quiz)")).click()
+    else:
+        page.get_by_role("link", name="Take the quiz").click()
+
+    assert page.get_by_role("heading", name=f"Quiz: {title}").is_visible()
+    axe_check(page)
+    page.get_by_role("button", name="Submit my answers").click()  # nothing answered yet
+    assert page.get_by_role("heading", name="Please answer every question").is_visible()
+    axe_check(page)
+    answer_quiz(page, course.questions, right=False)
+    assert page.get_by_text("Not passed this time.").is_visible()
+    axe_check(page)
+
+    page.get_by_role("link", name="Try again").click()
+    answer_quiz(page, course.questions, right=True)
+    assert page.get_by_role("heading", name="Your result: 100%").is_visible()
+    assert page.get_by_text("Your best result, which is the one that counts: 100%").is_visible()
+
+    page.get_by_role("link", name="See your certificate").click()
+    certificate = page.locator("article.certificate")
+    assert certificate.get_by_text(title, exact=True).is_visible()
+    code = certificate.locator("code").inner_text()
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", code)
+    axe_check(page)
+    page.emulate_media(media="print")
+    assert not page.locator("header.site-header").is_visible()
+    assert not page.get_by_role("button", name="Print or save as PDF").is_visible()
+    assert certificate.is_visible()
+    page.emulate_media(media="screen")
+
+    page.goto(f"/learn/verify?code={code}")
+    assert page.get_by_text("Valid.").is_visible()
+    axe_check(page)
+
+
+def test_managers_and_hr_see_completion_and_item_analysis(page, login, axe_check):
+    login(page, "hr@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link",
+                                                            name="Training reports").click()
+    assert page.get_by_role("heading", name="Training completion").is_visible()
+    axe_check(page)
+    page.get_by_role("link", name="Northwind Motor Group").click()
+    assert page.get_by_role("table").is_visible()
+    axe_check(page)
+    page.goto("/learn/assignments")
+    axe_check(page)
+    page.goto("/learn/analysis")
+    page.get_by_role("link").filter(has_text="Complaints are a gift").click()
+    assert page.get_by_role("columnheader", name="Most-chosen wrong answer").is_visible()
+    axe_check(page)

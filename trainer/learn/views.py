@@ -1,0 +1,303 @@
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlmodel import select
+
+from trainer.access import (
+    allow,
+    managed_scope,
+    require_unit_in_scope,
+    scope_unit_ids,
+    sees_everything,
+)
+from trainer.auth.models import User
+from trainer.db import db_session
+from trainer.learn import bp, services
+from trainer.learn.forms import AssignmentForm, ConfirmForm, QuizForm
+from trainer.learn.models import Assignment, Course, CourseVersion, QuizAttempt
+from trainer.org.models import OrgUnit
+from trainer.org.services import ordered_tree
+from trainer.util import quarter_of, utcnow
+
+
+def learning_summary_for(user):
+    """Counts for the home-page panel (a template global)."""
+    return services.learning_summary(session=db_session(), user=user, today=utcnow().date())
+
+
+def _course_or_404(session, slug) -> tuple[Course, object, CourseVersion]:
+    """Load a course with the learner's enrolment and version; retired ones only if started."""
+    course = services.course_by_slug(session, slug) or abort(404)
+    enrolment = services.enrolment_for(session, current_user, course)
+    if course.retired and enrolment is None:
+        abort(404)
+    version = services.version_for(session, course, enrolment) or abort(404)
+    return course, enrolment, version
+
+
+@bp.route("/")
+@allow()
+def index():
+    learning = services.my_learning(session=db_session(), user=current_user)
+    return render_template("learn/index.html", learning=learning, today=utcnow().date())
+
+
+@bp.route("/courses/<course_slug>")
+@allow()
+def course(course_slug):
+    session = db_session()
+    course, enrolment, version = _course_or_404(session, course_slug)
+    certificate = (services.certificate_for(session, current_user, course)
+                   if enrolment and enrolment.completed_at else None)
+    return render_template("learn/course.html", course=course, enrolment=enrolment,
+                           version=version, certificate=certificate, form=ConfirmForm(),
+                           steps=services.progress_steps(version, enrolment),
+                           due_on=services.due_dates_for(session, current_user).get(course.id),
+                           has_quiz=services.has_quiz(version), today=utcnow().date())
+
+
+@bp.route("/courses/<course_slug>/start", methods=["POST"])
+@allow()
+def start(course_slug):
+    session = db_session()
+    course, enrolment, _version = _course_or_404(session, course_slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        enrolment = services.start_course(session=session, user=current_user, course=course)
+    except services.LearnError as exc:
+        flash(str(exc))
+        return redirect(url_for("learn.index"))
+    return redirect(url_for("learn.lesson", course_slug=course.slug,
+                            lesson_no=enrolment.last_lesson))
+
+
+@bp.route("/courses/<course_slug>/lessons/<int:lesson_no>")
+@allow()
+def lesson(course_slug, lesson_no):
+    session = db_session()
+    course, enrolment, version = _course_or_404(session, course_slug)
+    if not 1 <= lesson_no <= len(version.lessons):
+        abort(404)
+    return render_template("learn/lesson.html", course=course, enrolment=enrolment,
+                           version=version, lesson_no=lesson_no,
+                           lesson=version.lessons[lesson_no - 1], form=ConfirmForm(),
+                           steps=services.progress_steps(version, enrolment),
+                           has_quiz=services.has_quiz(version))
+
+
+@bp.route("/courses/<course_slug>/lessons/<int:lesson_no>/done", methods=["POST"])
+@allow()
+def lesson_done(course_slug, lesson_no):
+    session = db_session()
+    course, enrolment, version = _course_or_404(session, course_slug)
+    if not 1 <= lesson_no <= len(version.lessons):
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if enrolment is None:
+        try:
+            enrolment = services.start_course(session=session, user=current_user, course=course)
+        except services.LearnError:
+            abort(404)
+        version = services.version_for(session, course, enrolment)
+    services.complete_lesson(session=session, enrolment=enrolment, version=version,
+                             lesson_no=min(lesson_no, len(version.lessons)))
+    if lesson_no < len(version.lessons):
+        return redirect(url_for("learn.lesson", course_slug=course.slug, lesson_no=lesson_no + 1))
+    if services.has_quiz(version):
+        return redirect(url_for("learn.quiz", course_slug=course.slug))
+    flash("You have completed this course.")
+    return redirect(url_for("learn.course", course_slug=course.slug))
+
+
+@bp.route("/courses/<course_slug>/quiz", methods=["GET", "POST"])
+@allow()
+def quiz(course_slug):
+    session = db_session()
+    course, enrolment, version = _course_or_404(session, course_slug)
+    if not services.has_quiz(version):
+        abort(404)
+    questions = services.questions_of(version)
+    attempt_no = (enrolment.attempts if enrolment else 0) + 1
+    orders = {i: services.option_order(current_app.config["SECRET_KEY"], current_user.id,
+                                       version.id, attempt_no, i, len(q.answers))
+              for i, q in enumerate(questions) if q.type in ("mc", "multi")}
+    form = QuizForm(version_id=str(version.id))
+    errors, notice = {}, None
+    if form.validate_on_submit():
+        if form.version_id.data != str(version.id):
+            notice = "This quiz changed while you were answering it. Please answer again."
+        else:
+            responses = {}
+            for i, question in enumerate(questions):
+                if question.scorable:
+                    responses[i], error = services.read_response(
+                        question, i, orders.get(i), request.form.getlist)
+                    if error:
+                        errors[i] = error
+            if not errors:
+                enrolment = enrolment or services.start_course(
+                    session=session, user=current_user, course=course)
+                attempt = services.submit_quiz(session=session, user=current_user,
+                                               enrolment=enrolment, version=version,
+                                               responses=responses)
+                return redirect(url_for("learn.attempt", attempt_id=attempt.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("learn/quiz.html", course=course, version=version,
+                           enrolment=enrolment, form=form, errors=errors, notice=notice,
+                           items=services.quiz_items(questions, orders),
+                           posted=request.form if request.method == "POST" else None), status
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@allow()
+def attempt(attempt_id):
+    session = db_session()
+    attempt = session.get(QuizAttempt, attempt_id)
+    if attempt is None or attempt.user_id != current_user.id:
+        abort(404)
+    version = session.get(CourseVersion, attempt.version_id)
+    course = session.get(Course, version.course_id)
+    enrolment = services.enrolment_for(session, current_user, course)
+    return render_template("learn/attempt.html", attempt=attempt, version=version,
+                           course=course, enrolment=enrolment,
+                           feedback=services.attempt_feedback(version, attempt),
+                           certificate=services.certificate_for(session, current_user, course))
+
+
+def _may_see_certificate(session, certificate) -> bool:
+    if certificate.user_id == current_user.id or sees_everything(current_user):
+        return True
+    if not current_user.has_role("manager"):
+        return False
+    owner = session.get(User, certificate.user_id)
+    return owner.unit_id in managed_scope(session, current_user)
+
+
+@bp.route("/certificates/<cert_code>")
+@allow()
+def certificate(cert_code):
+    session = db_session()
+    certificate = services.certificate_by_code(session, cert_code)
+    if certificate is None or not _may_see_certificate(session, certificate):
+        abort(404)
+    return render_template("learn/certificate.html", certificate=certificate,
+                           owner=session.get(User, certificate.user_id),
+                           version=session.get(CourseVersion, certificate.version_id))
+
+
+@bp.route("/verify")
+@allow()
+def verify():
+    session = db_session()
+    code = request.args.get("code", "").strip()[:40]
+    certificate = services.certificate_by_code(session, code) if code else None
+    return render_template("learn/verify.html", code=code, certificate=certificate,
+                           owner=certificate and session.get(User, certificate.user_id),
+                           version=certificate and session.get(CourseVersion,
+                                                               certificate.version_id))
+
+
+# ----------------------------------------------------------------- managers and HR
+
+
+def _period_arg(session, today) -> tuple[str, list[str]]:
+    periods = services.reportable_periods(session=session, today=today)
+    period = request.args.get("period", quarter_of(today))
+    if period not in periods:
+        period = quarter_of(today)
+    return period, periods
+
+
+@bp.route("/reports")
+@allow("manager", "hr", "admin")
+def reports():
+    session = db_session()
+    today = utcnow().date()
+    period, periods = _period_arg(session, today)
+    scope = scope_unit_ids(session, current_user)
+    summaries = services.unit_summaries(session=session, scope=scope, period=period, today=today)
+    return render_template("learn/reports.html", summaries=summaries, period=period,
+                           periods=periods, sees_all=scope is None)
+
+
+@bp.route("/reports/units/<int:unit_id>")
+@allow("manager", "hr", "admin")
+def unit_report(unit_id):
+    session = db_session()
+    unit = session.get(OrgUnit, unit_id) or abort(404)
+    require_unit_in_scope(session, current_user, unit.id)
+    today = utcnow().date()
+    period, periods = _period_arg(session, today)
+    rows, statuses = services.unit_dues(session=session, unit=unit, period=period, today=today)
+    return render_template("learn/unit_report.html", unit=unit, rows=rows, statuses=statuses,
+                           total=sum(statuses.values()), period=period, periods=periods)
+
+
+def _unit_choices(session, scope):
+    return [(unit.id, "\u2003" * depth + f"{unit.name} ({unit.code})")
+            for unit, depth, _ in ordered_tree(session) if scope is None or unit.id in scope]
+
+
+@bp.route("/assignments", methods=["GET", "POST"])
+@allow("manager", "hr", "admin")
+def assignments():
+    session = db_session()
+    scope = scope_unit_ids(session, current_user)
+    form = AssignmentForm()
+    form.course_id.choices = [(c.id, v.title) for c, v in services.offered_courses(
+        session=session)]
+    form.unit_id.choices = _unit_choices(session, scope)
+    if form.validate_on_submit():
+        course = session.get(Course, form.course_id.data)
+        unit = session.get(OrgUnit, form.unit_id.data)
+        try:
+            services.create_assignment(session=session, course=course, unit=unit,
+                                       due_on=form.due_on.data, assigned_by=current_user)
+        except services.LearnError as exc:
+            form.course_id.errors.append(str(exc))
+        else:
+            flash(f"Course assigned to {unit.name} and everyone below it.")
+            return redirect(url_for("learn.assignments"))
+    rows = services.assignments_in_scope(session=session, scope=scope)
+    return render_template("learn/assignments.html", form=form, rows=rows,
+                           delete_form=ConfirmForm(), today=utcnow().date()), (
+        400 if form.errors else 200)
+
+
+@bp.route("/assignments/<int:assignment_id>/delete", methods=["POST"])
+@allow("manager", "hr", "admin")
+def delete_assignment(assignment_id):
+    session = db_session()
+    assignment = session.get(Assignment, assignment_id) or abort(404)
+    require_unit_in_scope(session, current_user, assignment.unit_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.delete_assignment(session=session, assignment=assignment)
+    flash("Assignment withdrawn. Nobody's progress was changed.")
+    return redirect(url_for("learn.assignments"))
+
+
+@bp.route("/analysis")
+@allow("hr", "admin")
+def analysis_index():
+    session = db_session()
+    courses = session.exec(select(Course, CourseVersion)
+                           .join(CourseVersion, CourseVersion.id == Course.current_version_id)
+                           ).all()
+    return render_template("learn/analysis_index.html",
+                           courses=sorted(courses, key=lambda r: r[1].title.lower()))
+
+
+@bp.route("/analysis/<course_slug>")
+@allow("hr", "admin")
+def analysis(course_slug):
+    session = db_session()
+    course = services.course_by_slug(session, course_slug) or abort(404)
+    versions = services.versions_with_attempts(session=session, course=course)
+    chosen = request.args.get("version", type=int)
+    version = next((v for v in versions if v.id == chosen), None) or next(
+        (v for v in versions if v.id == course.current_version_id), None) or abort(404)
+    return render_template("learn/analysis.html", course=course, version=version,
+                           versions=versions,
+                           rows=services.item_analysis(session=session, version=version))
