@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 407521b1445c
+Revision ID: 4c4a05b24298
 Revises: 
-Create Date: 2026-11-23 19:24:35.126798
+Create Date: 2026-11-23 19:27:20.277206
 
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = '407521b1445c'
+revision: str = '4c4a05b24298'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -83,6 +83,18 @@ def upgrade() -> None:
     with op.batch_alter_table('outcome_metric', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outcome_metric_code'), ['code'], unique=True)
 
+    op.create_table('scenario',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('slug', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('current_version', sa.Integer(), nullable=False),
+    sa.Column('retired_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('scenario', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scenario_slug'), ['slug'], unique=True)
+
     op.create_table('scheduler_lock',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -126,6 +138,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outcome', schema=None) as batch_op:
         batch_op.create_index('ix_outcome_metric_period', ['metric', 'period'], unique=False)
+
+    op.create_table('scenario_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('scenario_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('source_file', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('graph', sa.JSON(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['scenario_id'], ['scenario.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('scenario_id', 'number', name='uq_scenario_version_number')
+    )
+    with op.batch_alter_table('scenario_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scenario_version_scenario_id'), ['scenario_id'], unique=False)
 
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -234,6 +261,59 @@ def upgrade() -> None:
     with op.batch_alter_table('managed_unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_managed_unit_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('scenario_actor',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('user_id'),
+    sa.UniqueConstraint('name')
+    )
+    op.create_table('scenario_play',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('scenario_id', sa.Integer(), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('is_first_attempt', sa.Boolean(), nullable=False),
+    sa.Column('registration', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('node_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('meters', sa.JSON(), nullable=False),
+    sa.Column('path', sa.JSON(), nullable=False),
+    sa.Column('ending', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=True),
+    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['scenario_id'], ['scenario.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['org_unit.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['version_id'], ['scenario_version.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('scenario_play', schema=None) as batch_op:
+        batch_op.create_index('ix_scenario_play_report', ['scenario_id', 'period'], unique=False)
+        batch_op.create_index(batch_op.f('ix_scenario_play_unit_id'), ['unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_scenario_play_user_id'), ['user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_scenario_play_version_id'), ['version_id'], unique=False)
+
+    op.create_table('scenario_reserve',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('scenario_id', sa.Integer(), nullable=False),
+    sa.Column('node_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('stage', sa.Integer(), nullable=False),
+    sa.Column('due_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('cleared_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['scenario_id'], ['scenario.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'scenario_id', 'node_id', name='uq_scenario_reserve_node')
+    )
+    with op.batch_alter_table('scenario_reserve', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scenario_reserve_due_at'), ['due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_scenario_reserve_user_id'), ['user_id'], unique=False)
+
     op.create_table('course_reminder',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assignment_id', sa.Integer(), nullable=False),
@@ -268,6 +348,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_quiz_attempt_user_id'), ['user_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_quiz_attempt_version_id'), ['version_id'], unique=False)
 
+    op.create_table('scenario_choice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('play_id', sa.Integer(), nullable=False),
+    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('node_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('choice_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('meters_after', sa.JSON(), nullable=False),
+    sa.Column('xapi', sa.JSON(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['play_id'], ['scenario_play.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('play_id', 'step', name='uq_scenario_choice_step')
+    )
+    with op.batch_alter_table('scenario_choice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scenario_choice_play_id'), ['play_id'], unique=False)
+
     op.create_table('quiz_answer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('attempt_id', sa.Integer(), nullable=False),
@@ -293,6 +390,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_quiz_answer_attempt_id'))
 
     op.drop_table('quiz_answer')
+    with op.batch_alter_table('scenario_choice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scenario_choice_play_id'))
+
+    op.drop_table('scenario_choice')
     with op.batch_alter_table('quiz_attempt', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quiz_attempt_version_id'))
         batch_op.drop_index(batch_op.f('ix_quiz_attempt_user_id'))
@@ -304,6 +405,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_course_reminder_assignment_id'))
 
     op.drop_table('course_reminder')
+    with op.batch_alter_table('scenario_reserve', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scenario_reserve_user_id'))
+        batch_op.drop_index(batch_op.f('ix_scenario_reserve_due_at'))
+
+    op.drop_table('scenario_reserve')
+    with op.batch_alter_table('scenario_play', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scenario_play_version_id'))
+        batch_op.drop_index(batch_op.f('ix_scenario_play_user_id'))
+        batch_op.drop_index(batch_op.f('ix_scenario_play_unit_id'))
+        batch_op.drop_index('ix_scenario_play_report')
+
+    op.drop_table('scenario_play')
+    op.drop_table('scenario_actor')
     with op.batch_alter_table('managed_unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_managed_unit_unit_id'))
 
@@ -337,6 +451,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_account_email'))
 
     op.drop_table('user_account')
+    with op.batch_alter_table('scenario_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scenario_version_scenario_id'))
+
+    op.drop_table('scenario_version')
     with op.batch_alter_table('outcome', schema=None) as batch_op:
         batch_op.drop_index('ix_outcome_metric_period')
 
@@ -346,6 +464,10 @@ def downgrade() -> None:
 
     op.drop_table('course_version')
     op.drop_table('scheduler_lock')
+    with op.batch_alter_table('scenario', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scenario_slug'))
+
+    op.drop_table('scenario')
     with op.batch_alter_table('outcome_metric', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outcome_metric_code'))
 

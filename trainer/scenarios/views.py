@@ -1,0 +1,371 @@
+import csv
+import io
+import re
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlmodel import select
+
+from trainer.access import allow, require_unit_in_scope, scope_unit_ids
+from trainer.db import db_session
+from trainer.org.models import OrgUnit
+from trainer.scenarios import bp, engine, reports, services
+from trainer.scenarios.forms import ChooseForm, ReserveForm, StartForm
+from trainer.scenarios.models import Play, ReserveItem, Scenario, ScenarioVersion
+from trainer.scenarios.privacy import MIN_PLAYERS
+from trainer.util import quarter_of, shift_quarter, utcnow
+
+REPORT_ROLES = ("manager", "hr", "admin")
+REPORT_QUARTERS = 8
+PERIOD = re.compile(r"^\d{4}Q[1-4]$")
+STALE_MESSAGE = ("That decision was already made, so it was not recorded twice. "
+                 "Here is where you are now.")
+
+
+def _see_other(endpoint, **values):
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+def _own_play(session, play_id, *, for_update=False) -> Play:
+    """Load one of the signed-in person's plays, or 404 (never reveal another person's)."""
+    play = (services.load_play_for_update(session, play_id) if for_update
+            else session.get(Play, play_id))
+    if play is None or play.user_id != current_user.id:
+        abort(404)
+    return play
+
+
+def _play_context(session, play):
+    scenario = session.get(Scenario, play.scenario_id)
+    version = session.get(ScenarioVersion, play.version_id)
+    return scenario, version, services.graph_of(version)
+
+
+def _where_now(play) -> str:
+    if play.mode == "reserve":
+        return url_for(".step", play_id=play.id, step=1)
+    if play.finished:
+        return url_for(".ending", play_id=play.id)
+    return url_for(".play", play_id=play.id)
+
+
+# --- Playing ------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@allow()
+def library():
+    session = db_session()
+    due = [(item, services.reserve_node(session, item))
+           for item in services.due_items(session, current_user)]
+    cards = [(scenario, services.graph_of(services.current_version(session, scenario)))
+             for scenario in services.active_scenarios(session)]
+    return render_template("scenarios/library.html", cards=cards,
+                           results=services.results_by_scenario(session, current_user),
+                           due=due, endings=ENDING_TEXT)
+
+
+@bp.route("/<scenario_slug>")
+@allow()
+def intro(scenario_slug):
+    session = db_session()
+    scenario = services.scenario_by_slug(session, scenario_slug)
+    if scenario is None or scenario.retired_at is not None:
+        abort(404)
+    graph = services.graph_of(services.current_version(session, scenario))
+    result = services.results_by_scenario(session, current_user).get(scenario.id)
+    return render_template("scenarios/intro.html", scenario=scenario, graph=graph,
+                           result=result, form=StartForm(), meters=services.METER_LABELS,
+                           endings=ENDING_TEXT)
+
+
+@bp.route("/<scenario_slug>/start", methods=["POST"])
+@allow()
+def start(scenario_slug):
+    session = db_session()
+    scenario = services.scenario_by_slug(session, scenario_slug) or abort(404)
+    form = StartForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if scenario.retired_at is not None:
+        flash("That scenario has been retired. Your earlier results are kept.")
+        return _see_other(".library")
+    play = services.start_play(session, current_user, scenario, mode=form.mode.data)
+    return _see_other(".play", play_id=play.id)
+
+
+@bp.route("/plays/<int:play_id>")
+@allow()
+def play(play_id):
+    session = db_session()
+    play = _own_play(session, play_id)
+    if play.mode == "reserve" or play.finished:
+        return redirect(_where_now(play))
+    scenario, _, graph = _play_context(session, play)
+    form = ChooseForm(node=play.node_id, step=len(play.path))
+    return render_template("scenarios/decision.html", scenario=scenario, play=play,
+                           node=graph.nodes[play.node_id], number=len(play.path) + 1,
+                           form=form, action=url_for(".choose", play_id=play.id))
+
+
+@bp.route("/plays/<int:play_id>/choose", methods=["POST"])
+@allow()
+def choose(play_id):
+    session = db_session()
+    play = _own_play(session, play_id, for_update=True)
+    form = ChooseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        if play.mode == "reserve":
+            raise services.StaleChoice()
+        record = services.choose(session, play, node_id=form.node.data, step=form.step.data,
+                                 choice_index=form.choice.data,
+                                 base_iri=current_app.config["BASE_URL"])
+    except services.StaleChoice:
+        flash(STALE_MESSAGE)
+        return redirect(_where_now(play), code=303)
+    except engine.PlayError:
+        abort(400)
+    return _see_other(".step", play_id=play.id, step=record.step)
+
+
+@bp.route("/plays/<int:play_id>/steps/<int:step>")
+@allow()
+def step(play_id, step):
+    session = db_session()
+    play = _own_play(session, play_id)
+    scenario, _, graph = _play_context(session, play)
+    records = services.choice_records(session, play)
+    shown = services.play_step(graph, records, step) or abort(404)
+    if step < len(records):
+        next_url = url_for(".step", play_id=play.id, step=step + 1)
+    else:
+        next_url = _where_now(play) if play.mode != "reserve" else url_for(".library")
+    reserve = None
+    if play.mode == "reserve":
+        outlook = engine.choice_outlook(graph)[(shown.node.id, shown.choice.id)]
+        best = engine.best_reachable_endings(graph)[shown.node.id]
+        reserve = {"outlook": outlook, "best": best,
+                   "item": services.reserve_item_for_play(session, play)}
+    return render_template("scenarios/reaction.html", scenario=scenario, play=play,
+                           step=shown, last=step == len(records), next_url=next_url,
+                           reserve=reserve, endings=ENDING_TEXT)
+
+
+@bp.route("/plays/<int:play_id>/ending")
+@allow()
+def ending(play_id):
+    session = db_session()
+    play = _own_play(session, play_id)
+    if play.mode == "reserve" or not play.finished:
+        return redirect(_where_now(play))
+    scenario, version, graph = _play_context(session, play)
+    best = services.best_path(graph, version.content_hash)
+    totals = [(services.METER_LABELS[m], services.METER_UNITS.get(m, ""), play.meters[m],
+               best.meters[m]) for m in engine.METERS]
+    weak = engine.weak_choices(graph, services.state_of(play).path)
+    return render_template("scenarios/ending.html", scenario=scenario, play=play,
+                           node=graph.nodes[play.node_id], best=best, totals=totals,
+                           path=services.path_choices(graph, play.path),
+                           best_path=services.path_choices(graph, best.path),
+                           weak=weak, form=StartForm(), endings=ENDING_TEXT,
+                           active=scenario.retired_at is None)
+
+
+@bp.route("/due/<int:reserve_id>", methods=["GET", "POST"])
+@allow()
+def reserve(reserve_id):
+    session = db_session()
+    item = session.get(ReserveItem, reserve_id)
+    if item is None or item.user_id != current_user.id:
+        abort(404)
+    found = services.reserve_node(session, item) or abort(404)
+    scenario, _, node = found
+    form = ReserveForm(node=node.id)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            if form.node.data != node.id:
+                raise services.StaleChoice()
+            play = services.answer_reserve(session, item, current_user,
+                                           choice_index=form.choice.data,
+                                           base_iri=current_app.config["BASE_URL"])
+        except services.StaleChoice:
+            flash("You have already practised that decision. It comes back when it is due.")
+            return _see_other(".library")
+        except engine.PlayError:
+            abort(400)
+        return _see_other(".step", play_id=play.id, step=1)
+    if not services.is_due(item):
+        flash("That decision is not due for practice yet.")
+        return redirect(url_for(".library"))
+    return render_template("scenarios/reserve.html", scenario=scenario, node=node, form=form,
+                           action=url_for(".reserve", reserve_id=item.id))
+
+
+ENDING_TEXT = {"good": "Good ending", "acceptable": "Acceptable ending", "poor": "Poor ending"}
+
+
+def home_summary() -> dict:
+    """Return what the home panel shows: practice due, plays in progress, scenarios played."""
+    session = db_session()
+    results = services.results_by_scenario(session, current_user)
+    return {
+        "due": len(services.due_items(session, current_user)),
+        "open": sum(1 for r in results.values() if r["open"] is not None),
+        "played": sum(1 for r in results.values() if r["best"] is not None),
+        "available": len(services.active_scenarios(session)),
+    }
+
+
+# --- Reports ------------------------------------------------------------------------------
+
+
+def _min_players() -> int:
+    return max(MIN_PLAYERS, int(current_app.config.get("MIN_GROUP_SCORES", MIN_PLAYERS)))
+
+
+def _period(session, scenario_id=None) -> tuple[str, list[str]]:
+    """Return the requested quarter and the quarters on offer.
+
+    By default: for one scenario, the quarter most people played it in; across scenarios, the
+    latest quarter with enough players to show something.
+    """
+    current = quarter_of(utcnow().date())
+    periods = [shift_quarter(current, -n) for n in range(REPORT_QUARTERS)]
+    requested = request.args.get("period", "")
+    if PERIOD.match(requested) and requested in periods:
+        return requested, periods
+    counts = reports.players_by_period(session, scenario_id)
+    if scenario_id is not None:
+        return max(periods, key=lambda p: (counts.get(p, 0), p)), periods
+    enough = [p for p in periods if counts.get(p, 0) >= _min_players()]
+    return (enough or [p for p in periods if p in counts] or [current])[0], periods
+
+
+def _scoped_rows(tree, scope):
+    rows = [(unit, depth) for unit, depth in tree.order if scope is None or unit.id in scope]
+    top = min((depth for _, depth in rows), default=0)
+    return [(unit, depth - top) for unit, depth in rows]
+
+
+@bp.route("/reports")
+@allow(*REPORT_ROLES)
+def reports_index():
+    session = db_session()
+    scope = scope_unit_ids(session, current_user)
+    period, periods = _period(session)
+    tree = reports.load_tree(session)
+    cells = {row["unit_id"]: row for row in reports.ownership_cells(
+        session, unit_ids=scope, periods={period}, min_players=_min_players())}
+    scenarios = session.exec(select(Scenario).order_by(Scenario.title)).all()
+    return render_template("scenarios/reports_index.html", period=period, periods=periods,
+                           tree=tree,
+                           rows=_scoped_rows(tree, scope), cells=cells, scenarios=scenarios)
+
+
+def _scenario_report(session, scenario_id):
+    scenario = session.get(Scenario, scenario_id) or abort(404)
+    period, periods = _period(session, scenario.id)
+    tree = reports.load_tree(session)
+    report = reports.scenario_report(session, tree, scenario_id=scenario.id, period=period,
+                                     min_players=_min_players())
+    graph = services.graph_of(services.current_version(session, scenario))
+    return scenario, period, periods, tree, report, graph
+
+
+@bp.route("/reports/<int:scenario_id>")
+@allow(*REPORT_ROLES)
+def scenario_report(scenario_id):
+    session = db_session()
+    scenario, period, periods, tree, report, graph = _scenario_report(session, scenario_id)
+    scope = scope_unit_ids(session, current_user)
+    rows = [(report.cells[unit.id], depth) for unit, depth in _scoped_rows(tree, scope)]
+    return render_template("scenarios/reports_scenario.html", scenario=scenario, graph=graph,
+                           period=period, periods=periods, rows=rows, tree=tree)
+
+
+def _decision_rows(graph, decisions: dict) -> list[dict]:
+    """Pair each decision point of the current version with its counts, in story order."""
+    rows = []
+    known = set()
+    for node in graph.decisions:
+        known.add(node.id)
+        cell = decisions.get(node.id) or reports.DecisionCell(node.id, False)
+        choices = []
+        if cell.shown:
+            picks = dict(cell.choices)
+            for choice in node.choices:
+                count = picks.pop(choice.id, 0)
+                choices.append((choice.text, choice.kind, count, count / cell.reached))
+            for choice_id, count in sorted(picks.items()):
+                choices.append((f"An option from an earlier version ({choice_id})", "",
+                                count, count / cell.reached))
+        rows.append({"id": node.id, "text": node.text, "cell": cell, "choices": choices})
+    for node_id, cell in sorted(decisions.items()):
+        if node_id not in known and cell.shown:
+            choices = [(f"An option from an earlier version ({c})", "", n, n / cell.reached)
+                       for c, n in sorted(cell.choices.items())]
+            rows.append({"id": node_id, "text": "", "cell": cell, "choices": choices})
+    return rows
+
+
+@bp.route("/reports/<int:scenario_id>/units/<int:unit_id>")
+@allow(*REPORT_ROLES)
+def unit_report(scenario_id, unit_id):
+    session = db_session()
+    unit = session.get(OrgUnit, unit_id) or abort(404)
+    require_unit_in_scope(session, current_user, unit.id)
+    scenario, period, periods, tree, report, graph = _scenario_report(session, scenario_id)
+    return render_template("scenarios/reports_unit.html", scenario=scenario, unit=unit,
+                           period=period, periods=periods, cell=report.cells[unit.id],
+                           decisions=_decision_rows(graph, report.decisions[unit.id]),
+                           kinds=services.KIND_LABELS, endings=ENDING_TEXT)
+
+
+CSV_COLUMNS = ["period", "unit_code", "unit_name", "players", "endings_good",
+               "endings_acceptable", "endings_poor", "ownership_rate", "decision_point",
+               "choice", "kind", "reached", "chosen", "note"]
+HIDDEN_CELL = "Not enough players to show a breakdown"
+HIDDEN_DECISION = "Not enough players reached this decision"
+
+
+def _csv_safe(value):
+    """Keep spreadsheet programs from reading a text cell as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@bp.route("/reports/<int:scenario_id>/export.csv")
+@allow(*REPORT_ROLES)
+def export_csv(scenario_id):
+    session = db_session()
+    scenario, period, _, tree, report, graph = _scenario_report(session, scenario_id)
+    scope = scope_unit_ids(session, current_user)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for unit, _ in _scoped_rows(tree, scope):
+        cell = report.cells[unit.id]
+        lead = [period, unit.code, unit.name]
+        if not cell.shown:
+            writer.writerow([_csv_safe(v) for v in [*lead, *[""] * 10, HIDDEN_CELL]])
+            continue
+        rate = "" if cell.ownership_rate is None else f"{cell.ownership_rate:.3f}"
+        figures = [cell.players, cell.endings["good"], cell.endings["acceptable"],
+                   cell.endings["poor"], rate]
+        for row in _decision_rows(graph, report.decisions[unit.id]):
+            if not row["cell"].shown:
+                writer.writerow([_csv_safe(v) for v in
+                                 [*lead, *figures, row["id"], "", "", "", "", HIDDEN_DECISION]])
+                continue
+            for text, kind, count, _share in row["choices"]:
+                writer.writerow([_csv_safe(v) for v in
+                                 [*lead, *figures, row["id"], text, kind,
+                                  row["cell"].reached, count, ""]])
+    filename = f"scenario-{scenario.slug}-{period}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
