@@ -87,10 +87,10 @@ def test_demo_builds_a_dealer_group_with_a_call_centre(runner, session):
 
 
 def test_demo_scales_with_employees(runner, session):
-    result = runner.invoke(args=["demo", "--employees", "1200"])
+    result = runner.invoke(args=["demo", "--employees", "700"])
     assert result.exit_code == 0, result.output
     people = session.exec(select(func.count()).select_from(User)).one()
-    assert 1100 <= people <= 1300
+    assert 650 <= people <= 760
 
 
 def test_healthz(client):
