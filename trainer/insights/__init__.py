@@ -1,4 +1,4 @@
-"""Feature package: insights."""
+"""The morale-versus-customer-outcomes dashboard: statistics, charts, exports, gaming flags."""
 
 from flask import Blueprint, Flask
 
@@ -6,4 +6,14 @@ bp = Blueprint("insights", __name__, url_prefix="/insights")
 
 
 def init_app(app: Flask) -> None:
+    from trainer.core import add_home_panel, add_nav
+    from trainer.demo import add_demo_step
+    from trainer.insights import cli, demo, views  # noqa: F401
+
     app.register_blueprint(bp)
+    app.cli.add_command(cli.insights_cli)
+    add_nav(app, "Insights", "insights.index", roles=("manager", "hr", "admin"), order=40)
+    add_home_panel(app, "insights/_home.html", roles=("manager", "hr", "admin"), order=40)
+    # Runs after the pulse step (features register in the order learn, scenarios, pulse,
+    # outcomes, insights): customer history is generated from the released morale.
+    add_demo_step(app, demo.add_customer_history)

@@ -1,1 +1,24 @@
-"""Database models."""
+"""Managers' ratings of their teams' customer focus, for the perception gap."""
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from trainer.util import utcnow
+
+
+class CustomerFocusRating(SQLModel, table=True):
+    """How one manager rates one team's customer focus in one quarter (1 to 5)."""
+
+    __tablename__ = "customer_focus_rating"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "period", "rater_id", name="uq_customer_focus_rating"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id", index=True)
+    period: str = Field(max_length=6, index=True)  # a quarter like 2026Q3
+    rater_id: int = Field(foreign_key="user_account.id", index=True)
+    rating: int  # 1 (not at all customer-focused) to 5 (very)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,9 +1,32 @@
-"""Feature package: pulse."""
+"""Quarterly pulse surveys: question bank, programmes, anonymous answers, results, ledger."""
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, request
 
 bp = Blueprint("pulse", __name__, url_prefix="/pulse")
+READ_FIRST = {"pulse.answer", "pulse.mark"}  # their services open a short write transaction
+
+
+@bp.before_request
+def read_first():
+    """Start submit requests with a read transaction: SQLite's write lock is taken later,
+    only around the inserts, so concurrent submits queue for milliseconds, not a request."""
+    from trainer.db import write_intent
+
+    if request.endpoint in READ_FIRST:
+        write_intent.set(False)
 
 
 def init_app(app: Flask) -> None:
+    from trainer.core import add_home_panel, add_nav
+    from trainer.demo import add_demo_step
+    from trainer.pulse import demo, jobs, views  # noqa: F401
+    from trainer.scheduler import register_job
+
     app.register_blueprint(bp)
+    add_nav(app, "Pulse", "pulse.mine", order=30)
+    add_nav(app, "Results", "pulse.results_index", order=31)
+    add_nav(app, "Surveys", "pulse.programmes", roles=("hr", "admin"), order=70)
+    add_home_panel(app, "pulse/_home.html", order=30)
+    for name, func, minutes in jobs.JOBS:
+        register_job(app, name, func, every_minutes=minutes)
+    add_demo_step(app, demo.add_pulse_history)

@@ -1,1 +1,254 @@
-"""Database models."""
+"""Pulse surveys: question bank, programmes, cycles, anonymous responses, rollups and the ledger.
+
+Identity and answers live in separate tables (shared/reference/anonymity.md §1):
+`survey_participation` says who took part and nothing else; `response_pool` and
+`survey_response` hold what was answered, with no person, no time and no serial order.
+"""
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from trainer.util import utcnow
+
+ITEM_KINDS = ("likert", "enps")
+THEMES = {
+    "empowerment": "Empowerment",
+    "tools_time": "Tools and time to serve customers",
+    "recognition": "Recognition",
+    "manager_action": "My manager acts on what we say",
+    "pride": "Pride in our service",
+    "customer_focus": "The team's customer focus",
+    "wellbeing": "Wellbeing and workload",
+    "enps": "Employee Net Promoter Score",
+}
+RECURRENCES = {"quarterly": "Every quarter", "monthly": "Every month", "once": "One-off"}
+CYCLE_STATES = ("scheduled", "open", "closed")
+LIKERT_LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree",
+                 4: "Agree", 5: "Strongly agree"}
+MARK_CHOICES = {"yes": "Yes, it happened", "partly": "Partly", "no": "Not yet"}
+
+
+def random_key() -> str:
+    """Return a random UUID as 32 hex characters: a key that carries no order."""
+    return uuid.uuid4().hex
+
+
+class PulseItem(SQLModel, table=True):
+    """A question. Rewording creates a new item (replaces_id points back), so trends stay honest."""
+
+    __tablename__ = "pulse_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    theme: str = Field(max_length=32)
+    kind: str = Field(default="likert", max_length=16)
+    text: str = Field(max_length=300)
+    active: bool = Field(default=True)
+    replaces_id: int | None = Field(default=None, foreign_key="pulse_item.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PulseProgramme(SQLModel, table=True):
+    __tablename__ = "pulse_programme"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    recurrence: str = Field(default="quarterly", max_length=16)
+    starts_on: date
+    window_days: int = Field(default=14)
+    reminder_days: str = Field(default="3,7", max_length=100)  # days after opening
+    budget_per_quarter: int = Field(default=2)  # surveys one person may get per quarter
+    comment_prompt: str = Field(default="", max_length=300)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def reminder_day_list(self) -> list[int]:
+        return sorted({int(d) for d in self.reminder_days.split(",") if d.strip()})
+
+
+class ProgrammeItem(SQLModel, table=True):
+    __tablename__ = "pulse_programme_item"
+
+    programme_id: int = Field(foreign_key="pulse_programme.id", primary_key=True)
+    item_id: int = Field(foreign_key="pulse_item.id", primary_key=True)
+    position: int = Field(default=0)
+
+
+class ProgrammeUnit(SQLModel, table=True):
+    """A unit in a programme's audience: its people and everyone below it."""
+
+    __tablename__ = "pulse_programme_unit"
+
+    programme_id: int = Field(foreign_key="pulse_programme.id", primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id", primary_key=True)
+
+
+class PulseCycle(SQLModel, table=True):
+    """One period of a programme: scheduled, then open, then closed."""
+
+    __tablename__ = "pulse_cycle"
+    __table_args__ = (UniqueConstraint("programme_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme_id: int = Field(foreign_key="pulse_programme.id", index=True)
+    period: str = Field(max_length=16)  # 2026Q3, 2026-07 or a one-off's opening date
+    quarter: str = Field(max_length=8, index=True)  # the quarter the cycle reports into
+    opens_at: datetime
+    closes_at: datetime
+    status: str = Field(default="scheduled", max_length=16)
+    # Thresholds locked when the cycle opens: floors that configuration could only raise.
+    min_scores: int = Field(default=5)
+    min_comments: int = Field(default=10)
+    # When the flush job first saw answers waiting in the pool (never per answer).
+    pool_waiting_since: datetime | None = None
+    rollups_done: bool = Field(default=False)
+
+
+class CycleItem(SQLModel, table=True):
+    """The items a cycle asked, frozen when it was created."""
+
+    __tablename__ = "pulse_cycle_item"
+
+    cycle_id: int = Field(foreign_key="pulse_cycle.id", primary_key=True)
+    item_id: int = Field(foreign_key="pulse_item.id", primary_key=True)
+    position: int = Field(default=0)
+
+
+class CycleAudience(SQLModel, table=True):
+    """The audience snapshot frozen at launch: unit -> reporting group and invited headcount."""
+
+    __tablename__ = "pulse_cycle_audience"
+
+    cycle_id: int = Field(foreign_key="pulse_cycle.id", primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id", primary_key=True)
+    group_key: int = Field(foreign_key="org_unit.id")
+    invited: int = Field(default=0)
+
+
+class PulseInvitation(SQLModel, table=True):
+    """Who was invited (identity only, never answers); counts against the survey budget."""
+
+    __tablename__ = "pulse_invitation"
+
+    cycle_id: int = Field(foreign_key="pulse_cycle.id", primary_key=True)
+    employee_id: int = Field(foreign_key="user_account.id", primary_key=True, index=True)
+    group_key: int = Field(foreign_key="org_unit.id")  # from the snapshot frozen at launch
+
+
+class PulseReminder(SQLModel, table=True):
+    """A reminder that was sent (or skipped on catch-up): each one goes out at most once."""
+
+    __tablename__ = "pulse_reminder"
+
+    cycle_id: int = Field(foreign_key="pulse_cycle.id", primary_key=True)
+    day: int = Field(primary_key=True)  # 0 is the invitation at opening
+
+
+class SurveyParticipation(SQLModel, table=True):
+    """Who took part in which cycle: nothing else, so no time, IP or user agent."""
+
+    __tablename__ = "survey_participation"
+
+    survey_id: int = Field(foreign_key="pulse_cycle.id", primary_key=True)
+    employee_id: int = Field(foreign_key="user_account.id", primary_key=True)
+
+
+class ResponsePool(SQLModel, table=True):
+    """Answers waiting for a shuffled flush. No person, time, device or serial id."""
+
+    __tablename__ = "response_pool"
+
+    id: str = Field(default_factory=random_key, primary_key=True, max_length=32)
+    survey_id: int = Field(foreign_key="pulse_cycle.id", index=True)
+    group_key: int = Field(foreign_key="org_unit.id")
+    answers: str = Field(sa_column=Column(Text, nullable=False))  # JSON {item_id: value}
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class SurveyResponse(SQLModel, table=True):
+    """An anonymous response, written only by a shuffled flush."""
+
+    __tablename__ = "survey_response"
+
+    id: str = Field(default_factory=random_key, primary_key=True, max_length=32)
+    survey_id: int = Field(foreign_key="pulse_cycle.id", index=True)
+    group_key: int = Field(foreign_key="org_unit.id")
+    answers: str = Field(sa_column=Column(Text, nullable=False))
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RollupUnit(SQLModel, table=True):
+    """Per (cycle, unit): respondents, invited and reliability sums, for the unit's subtree."""
+
+    __tablename__ = "pulse_rollup_unit"
+
+    cycle_id: int = Field(foreign_key="pulse_cycle.id", primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id", primary_key=True)
+    parent_id: int | None = None  # nearest ancestor with a rollup: the cut tree
+    respondents: int = Field(default=0)
+    invited: int = Field(default=0)
+    comments: int = Field(default=0)
+    likert_n: int = Field(default=0)  # Likert answers, for the engagement index
+    likert_total: int = Field(default=0)
+    enps_distribution: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    alpha_stats: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class RollupItem(SQLModel, table=True):
+    """Per (cycle, unit, item): answer count, sum and distribution."""
+
+    __tablename__ = "pulse_rollup_item"
+
+    cycle_id: int = Field(foreign_key="pulse_cycle.id", primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id", primary_key=True)
+    item_id: int = Field(foreign_key="pulse_item.id", primary_key=True)
+    n: int = Field(default=0)
+    total: int = Field(default=0)
+    distribution: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class Commitment(SQLModel, table=True):
+    """"You said, we did": what a manager committed to after a cycle closed."""
+
+    __tablename__ = "pulse_commitment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="pulse_cycle.id", index=True)
+    unit_id: int = Field(foreign_key="org_unit.id", index=True)
+    text: str = Field(max_length=300)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CommitmentVoter(SQLModel, table=True):
+    """Who marked a commitment (so nobody marks twice); never what they said."""
+
+    __tablename__ = "pulse_commitment_voter"
+
+    commitment_id: int = Field(foreign_key="pulse_commitment.id", primary_key=True)
+    employee_id: int = Field(foreign_key="user_account.id", primary_key=True)
+
+
+class MarkPool(SQLModel, table=True):
+    """Marks waiting for a shuffled flush, like response_pool."""
+
+    __tablename__ = "pulse_mark_pool"
+
+    id: str = Field(default_factory=random_key, primary_key=True, max_length=32)
+    commitment_id: int = Field(foreign_key="pulse_commitment.id", index=True)
+    unit_id: int = Field(foreign_key="org_unit.id", index=True)
+    answer: str = Field(max_length=8)
+
+
+class CommitmentMark(SQLModel, table=True):
+    """An anonymous mark: did the commitment happen?"""
+
+    __tablename__ = "pulse_commitment_mark"
+
+    id: str = Field(default_factory=random_key, primary_key=True, max_length=32)
+    commitment_id: int = Field(foreign_key="pulse_commitment.id", index=True)
+    answer: str = Field(max_length=8)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 4c4a05b24298
+Revision ID: 97804a36a7f7
 Revises: 
-Create Date: 2026-11-23 19:27:20.277206
+Create Date: 2026-11-23 19:44:56.125501
 
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = '4c4a05b24298'
+revision: str = '97804a36a7f7'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -83,6 +83,34 @@ def upgrade() -> None:
     with op.batch_alter_table('outcome_metric', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outcome_metric_code'), ['code'], unique=True)
 
+    op.create_table('pulse_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('theme', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('replaces_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['replaces_id'], ['pulse_item.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('pulse_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pulse_item_code'), ['code'], unique=True)
+
+    op.create_table('pulse_programme',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('recurrence', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('window_days', sa.Integer(), nullable=False),
+    sa.Column('reminder_days', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('budget_per_quarter', sa.Integer(), nullable=False),
+    sa.Column('comment_prompt', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('scenario',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -139,6 +167,41 @@ def upgrade() -> None:
     with op.batch_alter_table('outcome', schema=None) as batch_op:
         batch_op.create_index('ix_outcome_metric_period', ['metric', 'period'], unique=False)
 
+    op.create_table('pulse_cycle',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('programme_id', sa.Integer(), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('quarter', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('opens_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('closes_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('min_scores', sa.Integer(), nullable=False),
+    sa.Column('min_comments', sa.Integer(), nullable=False),
+    sa.Column('pool_waiting_since', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('rollups_done', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['programme_id'], ['pulse_programme.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('programme_id', 'period')
+    )
+    with op.batch_alter_table('pulse_cycle', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pulse_cycle_programme_id'), ['programme_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pulse_cycle_quarter'), ['quarter'], unique=False)
+
+    op.create_table('pulse_programme_item',
+    sa.Column('programme_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['pulse_item.id'], ),
+    sa.ForeignKeyConstraint(['programme_id'], ['pulse_programme.id'], ),
+    sa.PrimaryKeyConstraint('programme_id', 'item_id')
+    )
+    op.create_table('pulse_programme_unit',
+    sa.Column('programme_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['programme_id'], ['pulse_programme.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['org_unit.id'], ),
+    sa.PrimaryKeyConstraint('programme_id', 'unit_id')
+    )
     op.create_table('scenario_version',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('scenario_id', sa.Integer(), nullable=False),
@@ -251,6 +314,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_course_enrolment_user_id'), ['user_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_course_enrolment_version_id'), ['version_id'], unique=False)
 
+    op.create_table('customer_focus_rating',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=False),
+    sa.Column('rater_id', sa.Integer(), nullable=False),
+    sa.Column('rating', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['rater_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['org_unit.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('unit_id', 'period', 'rater_id', name='uq_customer_focus_rating')
+    )
+    with op.batch_alter_table('customer_focus_rating', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_focus_rating_period'), ['period'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customer_focus_rating_rater_id'), ['rater_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customer_focus_rating_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('managed_unit',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -260,6 +340,98 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('managed_unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_managed_unit_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('pulse_commitment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['cycle_id'], ['pulse_cycle.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['org_unit.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('pulse_commitment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pulse_commitment_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pulse_commitment_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('pulse_cycle_audience',
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('group_key', sa.Integer(), nullable=False),
+    sa.Column('invited', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['pulse_cycle.id'], ),
+    sa.ForeignKeyConstraint(['group_key'], ['org_unit.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['org_unit.id'], ),
+    sa.PrimaryKeyConstraint('cycle_id', 'unit_id')
+    )
+    op.create_table('pulse_cycle_item',
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['pulse_cycle.id'], ),
+    sa.ForeignKeyConstraint(['item_id'], ['pulse_item.id'], ),
+    sa.PrimaryKeyConstraint('cycle_id', 'item_id')
+    )
+    op.create_table('pulse_invitation',
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('employee_id', sa.Integer(), nullable=False),
+    sa.Column('group_key', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['pulse_cycle.id'], ),
+    sa.ForeignKeyConstraint(['employee_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['group_key'], ['org_unit.id'], ),
+    sa.PrimaryKeyConstraint('cycle_id', 'employee_id')
+    )
+    with op.batch_alter_table('pulse_invitation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pulse_invitation_employee_id'), ['employee_id'], unique=False)
+
+    op.create_table('pulse_reminder',
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['pulse_cycle.id'], ),
+    sa.PrimaryKeyConstraint('cycle_id', 'day')
+    )
+    op.create_table('pulse_rollup_item',
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('distribution', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['pulse_cycle.id'], ),
+    sa.ForeignKeyConstraint(['item_id'], ['pulse_item.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['org_unit.id'], ),
+    sa.PrimaryKeyConstraint('cycle_id', 'unit_id', 'item_id')
+    )
+    op.create_table('pulse_rollup_unit',
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('respondents', sa.Integer(), nullable=False),
+    sa.Column('invited', sa.Integer(), nullable=False),
+    sa.Column('comments', sa.Integer(), nullable=False),
+    sa.Column('likert_n', sa.Integer(), nullable=False),
+    sa.Column('likert_total', sa.Integer(), nullable=False),
+    sa.Column('enps_distribution', sa.Text(), nullable=False),
+    sa.Column('alpha_stats', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['pulse_cycle.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['org_unit.id'], ),
+    sa.PrimaryKeyConstraint('cycle_id', 'unit_id')
+    )
+    op.create_table('response_pool',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('survey_id', sa.Integer(), nullable=False),
+    sa.Column('group_key', sa.Integer(), nullable=False),
+    sa.Column('answers', sa.Text(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['group_key'], ['org_unit.id'], ),
+    sa.ForeignKeyConstraint(['survey_id'], ['pulse_cycle.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('response_pool', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_response_pool_survey_id'), ['survey_id'], unique=False)
 
     op.create_table('scenario_actor',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -314,6 +486,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_scenario_reserve_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_scenario_reserve_user_id'), ['user_id'], unique=False)
 
+    op.create_table('survey_participation',
+    sa.Column('survey_id', sa.Integer(), nullable=False),
+    sa.Column('employee_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['employee_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['survey_id'], ['pulse_cycle.id'], ),
+    sa.PrimaryKeyConstraint('survey_id', 'employee_id')
+    )
+    op.create_table('survey_response',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('survey_id', sa.Integer(), nullable=False),
+    sa.Column('group_key', sa.Integer(), nullable=False),
+    sa.Column('answers', sa.Text(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['group_key'], ['org_unit.id'], ),
+    sa.ForeignKeyConstraint(['survey_id'], ['pulse_cycle.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('survey_response', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_survey_response_survey_id'), ['survey_id'], unique=False)
+
     op.create_table('course_reminder',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assignment_id', sa.Integer(), nullable=False),
@@ -327,6 +519,36 @@ def upgrade() -> None:
     with op.batch_alter_table('course_reminder', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_course_reminder_assignment_id'), ['assignment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_course_reminder_user_id'), ['user_id'], unique=False)
+
+    op.create_table('pulse_commitment_mark',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('commitment_id', sa.Integer(), nullable=False),
+    sa.Column('answer', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.ForeignKeyConstraint(['commitment_id'], ['pulse_commitment.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('pulse_commitment_mark', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pulse_commitment_mark_commitment_id'), ['commitment_id'], unique=False)
+
+    op.create_table('pulse_commitment_voter',
+    sa.Column('commitment_id', sa.Integer(), nullable=False),
+    sa.Column('employee_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['commitment_id'], ['pulse_commitment.id'], ),
+    sa.ForeignKeyConstraint(['employee_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('commitment_id', 'employee_id')
+    )
+    op.create_table('pulse_mark_pool',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('commitment_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('answer', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.ForeignKeyConstraint(['commitment_id'], ['pulse_commitment.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['org_unit.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('pulse_mark_pool', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pulse_mark_pool_commitment_id'), ['commitment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pulse_mark_pool_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('quiz_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -400,11 +622,26 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_quiz_attempt_enrolment_id'))
 
     op.drop_table('quiz_attempt')
+    with op.batch_alter_table('pulse_mark_pool', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pulse_mark_pool_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_pulse_mark_pool_commitment_id'))
+
+    op.drop_table('pulse_mark_pool')
+    op.drop_table('pulse_commitment_voter')
+    with op.batch_alter_table('pulse_commitment_mark', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pulse_commitment_mark_commitment_id'))
+
+    op.drop_table('pulse_commitment_mark')
     with op.batch_alter_table('course_reminder', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_course_reminder_user_id'))
         batch_op.drop_index(batch_op.f('ix_course_reminder_assignment_id'))
 
     op.drop_table('course_reminder')
+    with op.batch_alter_table('survey_response', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_survey_response_survey_id'))
+
+    op.drop_table('survey_response')
+    op.drop_table('survey_participation')
     with op.batch_alter_table('scenario_reserve', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_scenario_reserve_user_id'))
         batch_op.drop_index(batch_op.f('ix_scenario_reserve_due_at'))
@@ -418,10 +655,34 @@ def downgrade() -> None:
 
     op.drop_table('scenario_play')
     op.drop_table('scenario_actor')
+    with op.batch_alter_table('response_pool', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_response_pool_survey_id'))
+
+    op.drop_table('response_pool')
+    op.drop_table('pulse_rollup_unit')
+    op.drop_table('pulse_rollup_item')
+    op.drop_table('pulse_reminder')
+    with op.batch_alter_table('pulse_invitation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pulse_invitation_employee_id'))
+
+    op.drop_table('pulse_invitation')
+    op.drop_table('pulse_cycle_item')
+    op.drop_table('pulse_cycle_audience')
+    with op.batch_alter_table('pulse_commitment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pulse_commitment_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_pulse_commitment_cycle_id'))
+
+    op.drop_table('pulse_commitment')
     with op.batch_alter_table('managed_unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_managed_unit_unit_id'))
 
     op.drop_table('managed_unit')
+    with op.batch_alter_table('customer_focus_rating', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_focus_rating_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_customer_focus_rating_rater_id'))
+        batch_op.drop_index(batch_op.f('ix_customer_focus_rating_period'))
+
+    op.drop_table('customer_focus_rating')
     with op.batch_alter_table('course_enrolment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_course_enrolment_version_id'))
         batch_op.drop_index(batch_op.f('ix_course_enrolment_user_id'))
@@ -455,6 +716,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_scenario_version_scenario_id'))
 
     op.drop_table('scenario_version')
+    op.drop_table('pulse_programme_unit')
+    op.drop_table('pulse_programme_item')
+    with op.batch_alter_table('pulse_cycle', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pulse_cycle_quarter'))
+        batch_op.drop_index(batch_op.f('ix_pulse_cycle_programme_id'))
+
+    op.drop_table('pulse_cycle')
     with op.batch_alter_table('outcome', schema=None) as batch_op:
         batch_op.drop_index('ix_outcome_metric_period')
 
@@ -468,6 +736,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_scenario_slug'))
 
     op.drop_table('scenario')
+    op.drop_table('pulse_programme')
+    with op.batch_alter_table('pulse_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pulse_item_code'))
+
+    op.drop_table('pulse_item')
     with op.batch_alter_table('outcome_metric', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outcome_metric_code'))
 

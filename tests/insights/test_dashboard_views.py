@@ -1,0 +1,330 @@
+"""The insights dashboard as each role sees it: scope, HR-only flags, exports, JSON, ratings."""
+
+import csv
+import io
+import json
+from collections import Counter
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from trainer.auth.models import User
+from trainer.insights import services as insights
+from trainer.insights.models import CustomerFocusRating
+from trainer.org.models import OrgUnit
+from trainer.outcomes.services import upsert_outcomes
+from trainer.pulse import services as pulse
+from trainer.pulse.models import CycleAudience, SurveyResponse, random_key
+from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow
+
+PERIODS = [shift_quarter(quarter_of(utcnow().date()), -n) for n in (4, 3, 2, 1)]
+SMALL_QUARTER = PERIODS[2]  # T2 has only 3 respondents then
+
+
+def close_quarter(session, programme, period, levels_by_unit):
+    """Write one closed pulse cycle straight into responses and rollups."""
+    opens = datetime.combine(quarter_bounds(period)[0] + timedelta(days=14), time(0), UTC)
+    cycle = pulse.cycle_for(session, programme, pulse.Occurrence(
+        period, period, opens, opens + timedelta(days=14)))
+    units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
+    headcount = Counter(u.unit_id for u in session.exec(select(User)).all()
+                        if u.unit_id and "employee" in u.roles)
+    keys = pulse.group_keys(units, set(units), headcount, 10)
+    session.execute(sa.insert(CycleAudience), [
+        {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u],
+         "invited": headcount.get(u, 0)} for u in sorted(units)])
+    items = pulse.cycle_items(session, cycle)
+    rows = []
+    for unit_id, levels in levels_by_unit.items():
+        for level in levels:
+            answers = {str(i.id): (8 if i.kind == "enps" else level) for i in items}
+            rows.append({"id": random_key(), "survey_id": cycle.id,
+                         "group_key": keys[unit_id], "answers": json.dumps(answers),
+                         "comment": None})
+    session.execute(sa.insert(SurveyResponse), rows)
+    cycle.status = "closed"
+    session.add(cycle)
+    pulse.compute_rollups(session, cycle)
+    session.commit()
+
+
+@pytest.fixture
+def history(session, org, make_unit, make_user):
+    """Four closed quarters: T1, T2 (site S1, the manager's) and T3 have 12 people each, T4
+    (under S2) only 6, so it is reported with S2. T3's CSI top-box share is near 1."""
+    insights.clear_cache()
+    org.t4 = make_unit("T4", "team", org.s2)
+    for team, count in ((org.t1, 11), (org.t2, 12), (org.t3, 12), (org.t4, 6)):
+        for _ in range(count):
+            make_user("employee", team)
+    programme = pulse.ensure_default_programme(session, org.company,
+                                               starts_on=quarter_bounds(PERIODS[0])[0])
+    session.commit()
+    for n, period in enumerate(PERIODS):
+        level = 3 + n % 2
+        close_quarter(session, programme, period, {
+            org.t1.id: [level] * 10,
+            org.t2.id: [4] * (3 if period == SMALL_QUARTER else 10),
+            org.t3.id: [level] * 10,
+            org.t4.id: [2] * 5,
+        })
+    rows = []
+    for n, period in enumerate(PERIODS):
+        for team in (org.t1, org.t2, org.t3, org.t4):
+            gamed = team is org.t3
+            rows.append({"unit_id": team.id, "period": period, "metric": "csi",
+                         "value": 99.0 if gamed else 80.0 + n, "n": 100,
+                         "topbox": 0.95 if gamed else 0.30, "responses": 100,
+                         "invited": 400})
+            rows.append({"unit_id": team.id, "period": period, "metric": "csat",
+                         "value": 75.0, "n": 100})
+    upsert_outcomes(session=session, rows=rows, source="test")
+    session.commit()
+    return org
+
+
+def _csv(response):
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_manager_lands_on_their_site_and_sees_only_their_teams(client, login_as, history):
+    login_as(history.manager)
+    response = client.get("/insights/")
+    assert response.status_code == 302
+    assert response.location.endswith(f"/insights/units/{history.s1.id}")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Correlation, not causation." in page
+    assert "T1" in page and "T2" in page
+    assert ">T3<" not in page and "T4" not in page
+    assert "Data-quality flags" not in page
+
+
+@pytest.mark.parametrize("path", [
+    "/insights/units/{id}",
+    "/insights/api/units/{id}/report.json",
+    "/insights/api/units/{id}/trends.json",
+    "/insights/api/units/{id}/scatter.json",
+    "/insights/api/units/{id}/funnel.json",
+    "/insights/api/units/{id}/perception.json",
+    "/insights/units/{id}/export.csv",
+])
+def test_manager_gets_403_outside_their_scope(client, login_as, history, path):
+    login_as(history.manager)
+    assert client.get(path.format(id=history.s2.id)).status_code == 403
+    assert client.get(path.format(id=history.t3.id)).status_code == 403
+    assert client.get(path.format(id=history.t1.id)).status_code == 200
+    assert client.get(f"/insights/?unit={history.s2.id}").status_code == 403
+
+
+def test_employees_have_no_dashboard(client, login_as, history):
+    login_as(history.employee)
+    assert client.get("/insights/").status_code == 403
+    assert client.get(f"/insights/api/units/{history.t1.id}/report.json").status_code == 403
+
+
+def test_hr_sees_the_gaming_flags_with_reasons(client, login_as, history):
+    login_as(history.hr)
+    page = client.get(f"/insights/units/{history.company.id}").get_data(as_text=True)
+    assert "Data-quality flags on Dealer CSI" in page
+    flags = client.get(f"/insights/api/units/{history.company.id}/flags.json").get_json()
+    top_box = [f for f in flags["flags"] if f["signal"] == "top_box"]
+    assert {f["unit_code"] for f in top_box} == {"T3"}
+    assert {f["period"] for f in top_box} == set(PERIODS)
+    assert all(f["kind"] == "gaming" and "not an accusation" in f["reason"] for f in top_box)
+    rows = _csv(client.get(f"/insights/units/{history.company.id}/export.csv?table=flags"))
+    assert {r["unit_code"] for r in rows} == {"T3"}
+
+
+def test_managers_never_see_flags(client, login_as, history):
+    login_as(history.manager)
+    report = client.get(f"/insights/api/units/{history.s1.id}/report.json").get_json()
+    assert report["flags"] is None
+    assert client.get(f"/insights/api/units/{history.s1.id}/flags.json").status_code == 403
+    export = client.get(f"/insights/units/{history.s1.id}/export.csv?table=flags")
+    assert export.status_code == 403
+
+
+def test_a_flagged_units_own_hr_person_does_not_see_its_flags(client, login_as, history,
+                                                              make_user):
+    insider = make_user("employee,hr", history.t3)
+    login_as(insider)
+    flags = client.get(f"/insights/api/units/{history.company.id}/flags.json").get_json()
+    assert flags["flags"] == []
+    report = client.get(f"/insights/api/units/{history.company.id}/report.json").get_json()
+    assert report["flags"] == []
+
+
+def test_panel_export_applies_the_anonymity_thresholds(client, login_as, history):
+    login_as(history.hr)
+    rows = _csv(client.get(f"/insights/units/{history.company.id}/export.csv"))
+    by_cell = {(r["unit_code"], r["period"]): r for r in rows}
+    assert by_cell[("T2", SMALL_QUARTER)]["morale_status"] == "suppressed"
+    assert by_cell[("T2", SMALL_QUARTER)]["engagement"] == ""
+    assert by_cell[("T2", SMALL_QUARTER)]["respondents"] == ""
+    assert all(by_cell[("T4", p)]["morale_status"] == "merged" for p in PERIODS)
+    assert all(by_cell[("T4", p)]["engagement"] == "" for p in PERIODS)
+    shown = [r for r in rows if r["engagement"]]
+    assert shown and all(float(r["respondents"]) >= 5 for r in shown)
+    assert by_cell[("T4", PERIODS[0])]["csi.value"] == "80"  # customer data is not hidden
+
+
+def test_report_json_has_the_documented_shape(client, login_as, history):
+    login_as(history.hr)
+    report = client.get(f"/insights/api/units/{history.company.id}/report.json?metric=csi")
+    doc = report.get_json()
+    assert doc["metric"] == "csi"
+    assert {"direction", "lag", "estimate", "ci_low", "ci_high", "n_units", "n_obs",
+            "method"} <= set(doc["headline"])
+    assert doc["headline"]["direction"] == "none"
+    assert doc["headline"]["status"] == "insufficient_data"  # 3 teams, fewer than 10
+    assert {(r["lag"], r["direction"]) for r in doc["lags"]} == {
+        (0, "same_quarter"), (1, "morale_leads"), (1, "customer_leads"),
+        (2, "morale_leads"), (2, "customer_leads")}
+    for row in doc["lags"]:
+        assert {"lag", "direction", "within_r", "ci_low", "ci_high", "n", "q_value"} <= set(row)
+    assert doc["flags"] and all({"unit_code", "period", "kind", "reason"} <= set(f)
+                                for f in doc["flags"])
+    assert {"T2", "T4"} <= set(doc["suppressed"])
+    cells = {(c["unit_code"], c["period"]): c["reason"] for c in doc["suppressed_cells"]}
+    assert cells[("T2", SMALL_QUARTER)] == "suppressed"
+    assert all(cells[("T4", p)] == "merged" for p in PERIODS)
+    # T1 alone would give T2 away by subtraction from S1, so it is hidden too (anonymity §4).
+    assert cells[("T1", SMALL_QUARTER)] == "suppressed"
+    assert "T3" not in doc["suppressed"]
+    assert doc["reference"] is None
+
+
+def test_a_team_scope_carries_the_company_reference(client, login_as, history):
+    login_as(history.manager)
+    doc = client.get(f"/insights/api/units/{history.t1.id}/report.json").get_json()
+    assert doc["scope"]["code"] == "T1"
+    assert doc["reference"]["scope"]["code"] == "C"
+    assert "headline" in doc["reference"]
+
+
+def test_unknown_metric_is_a_400(client, login_as, history):
+    login_as(history.hr)
+    assert client.get(f"/insights/units/{history.s1.id}?metric=nope").status_code == 400
+    assert client.get(f"/insights/api/units/{history.s1.id}/report.json?metric=nope"
+                      ).status_code == 400
+    assert client.get(f"/insights/units/{history.s1.id}/export.csv?table=nope").status_code == 404
+
+
+def test_chart_endpoints_feed_every_chart(client, login_as, history):
+    login_as(history.manager)
+    base = f"/insights/api/units/{history.s1.id}"
+    trends = client.get(f"{base}/trends.json").get_json()
+    assert trends["periods"] == PERIODS
+    assert [u["unit_code"] for u in trends["units"]] == ["T1", "T2"]
+    t2 = trends["units"][1]
+    assert t2["engagement"][PERIODS.index(SMALL_QUARTER)] is None
+    assert t2["morale_status"][PERIODS.index(SMALL_QUARTER)] == "suppressed"
+    funnel = client.get(f"{base}/funnel.json").get_json()
+    assert funnel["status"] == "ok" and funnel["measure"]["kind"] == "topbox"
+    assert {u["unit_code"] for u in funnel["units"]} == {"T1", "T2"}  # peers stay unnamed
+    scatter = client.get(f"{base}/scatter.json").get_json()
+    assert all(p["unit_code"] in ("T1", "T2") for p in scatter["within"])
+    perception = client.get(f"{base}/perception.json").get_json()
+    assert perception["period"] == PERIODS[-1]
+    assert perception["rows"][0]["customers"] == pytest.approx(1 + 4 * 0.75)
+
+
+def test_dashboard_page_has_a_table_for_every_chart(client, login_as, history):
+    login_as(history.hr)
+    page = client.get(f"/insights/units/{history.company.id}").get_data(as_text=True)
+    canvases = page.count("<canvas")
+    assert canvases > 0
+    assert page.count('role="img"') == canvases
+    assert page.count("aria-label=") >= canvases
+    assert "<style" not in page and " style=" not in page
+    assert "<script>" not in page  # no inline scripts: the CSP would block them
+
+
+def test_manager_rates_their_teams_and_sees_it_in_the_perception_gap(client, login_as,
+                                                                     history, session):
+    login_as(history.manager)
+    period = PERIODS[-1]
+    page = client.get(f"/insights/ratings?period={period}")
+    assert page.status_code == 200
+    assert "T1" in page.get_data(as_text=True) and "T3" not in page.get_data(as_text=True)
+    field = f"team_{history.t1.id}"
+    response = client.post("/insights/ratings", data={"period": period, field: "5",
+                                                      f"team_{history.t2.id}": ""})
+    assert response.status_code == 302
+    stored = session.exec(select(CustomerFocusRating)).all()
+    assert [(r.unit_id, r.period, r.rating) for r in stored] == [(history.t1.id, period, 5)]
+    perception = client.get(f"/insights/api/units/{history.s1.id}/perception.json").get_json()
+    t1 = next(r for r in perception["rows"] if r["unit_code"] == "T1")
+    assert t1["manager"] == 5 and t1["manager_raters"] == 1
+    assert t1["team"] is not None and t1["gap_manager_team"] == pytest.approx(5 - t1["team"])
+
+
+def test_bad_ratings_are_refused_with_a_message(client, login_as, history, session):
+    login_as(history.manager)
+    field = f"team_{history.t1.id}"
+    bad_value = client.post("/insights/ratings", data={"period": PERIODS[-1], field: "7"})
+    assert bad_value.status_code == 400
+    assert "Not a valid choice" in bad_value.get_data(as_text=True)
+    old = shift_quarter(PERIODS[0], -10)
+    bad_period = client.post("/insights/ratings", data={"period": old, field: "3"})
+    assert bad_period.status_code == 400
+    assert session.exec(select(CustomerFocusRating)).all() == []
+
+
+def test_only_managers_rate(client, login_as, history):
+    login_as(history.hr)
+    assert client.get("/insights/ratings").status_code == 403
+
+
+def test_new_outcomes_show_up_without_a_restart(client, login_as, history, session):
+    login_as(history.hr)
+    url = f"/insights/api/units/{history.company.id}/flags.json"
+    assert {f["unit_code"] for f in client.get(url).get_json()["flags"]
+            if f["signal"] == "top_box"} == {"T3"}
+    upsert_outcomes(session=session, rows=[
+        {"unit_id": history.t1.id, "period": p, "metric": "csi", "value": 99.0, "n": 100,
+         "topbox": 0.97, "responses": 100, "invited": 400} for p in PERIODS], source="test")
+    session.commit()
+    flagged = {f["unit_code"] for f in client.get(url).get_json()["flags"]
+               if f["signal"] == "top_box"}
+    assert "T1" in flagged
+
+
+def test_cli_report_prints_json_and_text(runner, history):
+    result = runner.invoke(args=["insights", "report", "--metric", "csi", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["metric"] == "csi" and doc["scope"]["code"] == "C"
+    assert any(f["unit_code"] == "T3" for f in doc["flags"])
+    text = runner.invoke(args=["insights", "report", "--metric", "csi", "--unit", "S1"])
+    assert text.exit_code == 0, text.output
+    assert "Correlation, not causation." in text.output
+    assert "T3" not in text.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--metric", "nope"], "unknown metric 'nope'"),
+    (["--metric", "csi", "--unit", "NOPE"], "no unit has the code 'NOPE'"),
+])
+def test_cli_report_rejects_bad_input_cleanly(runner, history, args, message):
+    result = runner.invoke(args=["insights", "report", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_perception_gap_of_an_earlier_quarter(client, login_as, history):
+    login_as(history.manager)
+    base = f"/insights/api/units/{history.s1.id}/perception.json"
+    assert client.get(f"{base}?period={PERIODS[0]}").get_json()["period"] == PERIODS[0]
+    assert client.get(f"{base}?period=1999Q1").get_json()["period"] == PERIODS[-1]
+    page = client.get(f"/insights/units/{history.s1.id}?period={PERIODS[1]}")
+    assert f"Customer focus in {PERIODS[1]}" in page.get_data(as_text=True)
+
+
+def test_an_unknown_unit_is_a_404(client, login_as, history):
+    login_as(history.hr)
+    assert client.get("/insights/?unit=999999").status_code == 404
+    assert client.get("/insights/units/999999").status_code == 404

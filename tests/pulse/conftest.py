@@ -1,0 +1,58 @@
+"""Pulse test helpers: a populated org, an open cycle, and answering through the service."""
+
+import pytest
+from sqlmodel import select
+
+from trainer.pulse import services
+from trainer.pulse.models import PulseItem
+from trainer.util import utcnow
+
+
+@pytest.fixture
+def staffed(org, make_user):
+    """The conftest org with 12 people in T1, 12 in T2 and 11 in T3."""
+    people = {"t1": [org.employee], "t2": [], "t3": []}
+    for team, count in (("t1", 11), ("t2", 12), ("t3", 11)):
+        for _ in range(count):
+            people[team].append(make_user("employee", getattr(org, team)))
+    org.people = people
+    return org
+
+
+@pytest.fixture
+def start_cycle(app, session):
+    """Open a cycle of the default pulse for the given audience roots (default: company)."""
+
+    def start(org, roots=None, now=None, **changes):
+        programme = services.ensure_default_programme(session, org.company,
+                                                      starts_on=(now or utcnow()).date())
+        if roots is not None or changes:
+            data = services.ProgrammeInput(
+                name=programme.name, item_ids=services.programme_item_ids(session, programme),
+                unit_ids=[u.id for u in (roots or [org.company])],
+                starts_on=programme.starts_on, **changes)
+            services.save_programme(session, data, programme)
+        session.commit()
+        return services.open_now(session, programme, now=now or utcnow())
+
+    return start
+
+
+def items_of(session, cycle) -> list[PulseItem]:
+    return services.cycle_items(session, cycle)
+
+
+def answers_for(items, likert: int, enps: int = 8) -> dict[int, int]:
+    return {i.id: (enps if i.kind == "enps" else likert) for i in items}
+
+
+def submit(session, cycle, user, likert=4, enps=8, comment=None) -> bool:
+    invitation = services.invitation_for(session, cycle, user)
+    assert invitation is not None, f"{user.email} was not invited"
+    return services.submit_response(session, invitation=invitation, employee_id=user.id,
+                                    answers=answers_for(items_of(session, cycle), likert, enps),
+                                    comment=comment)
+
+
+def all_items(session):
+    return session.exec(select(PulseItem)).all()

@@ -1,0 +1,101 @@
+"""HR: the question bank, programmes, opening and closing cycles from the pages."""
+
+from sqlmodel import select
+
+from trainer.pulse import services
+from trainer.pulse.models import (
+    CycleItem,
+    ProgrammeItem,
+    PulseCycle,
+    PulseItem,
+    PulseProgramme,
+)
+from trainer.scheduler import run_all
+from trainer.util import utcnow
+
+
+def test_hr_adds_retires_and_rewords_items(client, session, org, login_as):
+    programme = services.ensure_default_programme(session, org.company, utcnow().date())
+    session.commit()
+    login_as(org.hr)
+    response = client.post("/pulse/items", data={"theme": "recognition", "kind": "likert",
+                                                 "text": "People here say thank you for help."})
+    assert response.status_code == 302
+    added = session.exec(select(PulseItem).where(
+        PulseItem.text == "People here say thank you for help.")).one()
+    assert added.code == "REC-3" and added.active
+
+    bad = client.post("/pulse/items", data={"theme": "pride", "kind": "enps",
+                                           "text": "Rate us from zero to ten please."})
+    assert bad.status_code == 400 and "eNPS theme only" in bad.get_data(as_text=True)
+
+    old = session.exec(select(PulseItem).where(PulseItem.code == "EMP-1")).one()
+    cycle = services.open_now(session, programme, now=utcnow())
+    response = client.post(f"/pulse/items/{old.id}/reword",
+                           data={"text": "I can solve a customer's problem on the spot."})
+    assert response.status_code == 302
+    session.expire_all()
+    new = session.exec(select(PulseItem).where(PulseItem.replaces_id == old.id)).one()
+    assert not session.get(PulseItem, old.id).active and new.theme == "empowerment"
+    in_programme = set(services.programme_item_ids(session, programme))
+    assert new.id in in_programme and old.id not in in_programme
+    # The cycle already running keeps the wording it was asked with.
+    asked = set(session.exec(select(CycleItem.item_id).where(CycleItem.cycle_id == cycle.id)))
+    assert old.id in asked and new.id not in asked
+
+    response = client.post(f"/pulse/items/{new.id}/retire", data={})
+    assert response.status_code == 302
+    session.expire_all()
+    assert not session.get(PulseItem, new.id).active
+    assert not session.exec(select(ProgrammeItem).where(ProgrammeItem.item_id == new.id)).all()
+    page = client.get("/pulse/items").get_data(as_text=True)
+    assert "Retired" in page and new.code in page
+
+
+def test_hr_creates_and_edits_a_programme_with_checked_input(client, session, org, login_as):
+    items = services.ensure_default_bank(session)
+    session.commit()
+    login_as(org.hr)
+    form = {"name": "Monthly care pulse", "item_ids": [items[0].id, items[-1].id],
+            "unit_ids": [org.s1.id], "recurrence": "monthly", "starts_on": "2026-12-01",
+            "window_days": "7", "reminder_days": "2,5", "budget_per_quarter": "3",
+            "comment_prompt": ""}
+    response = client.post("/pulse/programmes/new", data=form)
+    assert response.status_code == 302
+    programme = session.exec(select(PulseProgramme)
+                             .where(PulseProgramme.name == "Monthly care pulse")).one()
+    assert (programme.recurrence, programme.window_days, programme.reminder_days,
+            programme.budget_per_quarter) == ("monthly", 7, "2,5", 3)
+    assert services.programme_unit_ids(session, programme) == [org.s1.id]
+
+    bad = client.post(f"/pulse/programmes/{programme.id}", data=dict(form, reminder_days="9"))
+    assert bad.status_code == 400 and "inside the window" in bad.get_data(as_text=True)
+    bad = client.post(f"/pulse/programmes/{programme.id}", data=dict(form, item_ids=[]))
+    assert bad.status_code == 400 and "at least one item" in bad.get_data(as_text=True)
+    ok = client.post(f"/pulse/programmes/{programme.id}", data=dict(form, window_days="10"))
+    assert ok.status_code == 302
+    session.expire_all()
+    assert session.get(PulseProgramme, programme.id).window_days == 10
+
+
+def test_hr_opens_a_cycle_now_and_the_scheduler_sends_invitations_once(
+        app, client, session, staffed, login_as, mailbox):
+    programme = services.ensure_default_programme(session, staffed.company, utcnow().date())
+    session.commit()
+    login_as(staffed.hr)
+    response = client.post(f"/pulse/programmes/{programme.id}/open", data={})
+    assert response.status_code == 302
+    cycle = session.exec(select(PulseCycle)).one()
+    assert cycle.status == "open" and mailbox == []
+    again = client.post(f"/pulse/programmes/{programme.id}/open", data={})
+    assert again.status_code == 302 and len(session.exec(select(PulseCycle)).all()) == 1
+    run_all(app)
+    run_all(app)
+    assert len(mailbox) == 37 and len({m["To"] for m in mailbox}) == 37
+
+    response = client.post(f"/pulse/cycles/{cycle.id}/close", data={})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(PulseCycle, cycle.id).status == "closed"
+    page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
+    assert "Closed" in page and f"/pulse/results?cycle={cycle.id}" in page

@@ -1,0 +1,161 @@
+"""Results by role, thresholds in pages, CSV and JSON, trend, live counts and the ledger."""
+
+import csv
+import io
+
+import pytest
+
+from tests.pulse.conftest import submit
+from trainer.pulse import services
+
+
+@pytest.fixture
+def run_cycle(session, start_cycle):
+    """Open a cycle, let `counts[team]` people of each team answer (with comments), close."""
+
+    def run(org, counts, now=None):
+        cycle = start_cycle(org, now=now)
+        for team, n in counts.items():
+            for i, person in enumerate(org.people[team][:n]):
+                submit(session, cycle, person, likert=3 + i % 3, enps=i % 11,
+                       comment=f"{team} comment {i}")
+        services.close_cycle(session, cycle, now=cycle.closes_at)
+        return cycle
+
+    return run
+
+
+def _json(client, unit, cycle):
+    response = client.get(f"/pulse/results/{unit.id}.json?cycle={cycle.id}")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_results_follow_the_thresholds_for_every_role(client, session, staffed, run_cycle,
+                                                      login_as):
+    cycle = run_cycle(staffed, {"t1": 8, "t2": 11, "t3": 6})
+    login_as(staffed.hr)
+    t1 = _json(client, staffed.t1, cycle)["result"]
+    assert t1["status"] == "shown" and t1["respondents"] == 8 and t1["invited"] == 12
+    assert t1["comments"] is None  # 8 respondents: scores yes, comments no
+    assert {i["code"] for i in t1["items"]} >= {"EMP-1", "CUS-1", "ENPS-1"}
+    company = _json(client, staffed.company, cycle)["result"]
+    assert company["respondents"] == 25
+    assert len(company["comments"]) == 25
+    assert not any(c.startswith("2026") for c in company["comments"])
+    # S1 has 19 respondents, but showing its comments would expose the 6 outside it.
+    assert _json(client, staffed.s1, cycle)["result"]["comments"] is None
+    orders = {tuple(_json(client, staffed.company, cycle)["result"]["comments"])
+              for _ in range(3)}
+    assert len(orders) > 1  # random order each time
+
+    login_as(staffed.employee)
+    assert client.get(f"/pulse/results/{staffed.t1.id}?cycle={cycle.id}").status_code == 200
+    assert client.get(f"/pulse/results/{staffed.company.id}").status_code == 200
+    assert client.get(f"/pulse/results/{staffed.t2.id}").status_code == 403
+    assert client.get(f"/pulse/results/{staffed.t2.id}.json").status_code == 403
+    index = client.get("/pulse/results").get_data(as_text=True)
+    assert staffed.t1.name in index and staffed.t3.name not in index
+
+    login_as(staffed.manager)
+    assert client.get(f"/pulse/results/{staffed.t2.id}").status_code == 200
+    assert client.get(f"/pulse/results/{staffed.t3.id}").status_code == 403
+    rows = list(csv.DictReader(io.StringIO(
+        client.get(f"/pulse/cycles/{cycle.id}/results.csv").get_data(as_text=True))))
+    codes = {r["unit_code"] for r in rows}
+    assert {"S1", "T1", "T2", "C"} <= codes and "T3" not in codes
+    assert all(int(r["respondents"]) >= 5 for r in rows if r["status"] == "shown")
+
+
+def test_a_cut_that_would_expose_the_rest_is_hidden_everywhere(client, session, staffed,
+                                                               run_cycle, login_as):
+    cycle = run_cycle(staffed, {"t1": 8, "t2": 11, "t3": 3})
+    login_as(staffed.hr)
+    assert _json(client, staffed.t3, cycle)["result"]["status"] == "suppressed"
+    # T1 has 8 answers, but company - S1 would reveal T3's 3: T1 and S1 are hidden too.
+    t1 = _json(client, staffed.t1, cycle)["result"]
+    assert t1 == {"status": "suppressed", "message": services.anonymity.SUPPRESSED_TEXT}
+    page = client.get(f"/pulse/results/{staffed.t1.id}?cycle={cycle.id}").get_data(as_text=True)
+    assert "Not enough responses to protect anonymity" in page and "Engagement index" not in page
+    rows = {r["unit_code"]: r for r in csv.DictReader(io.StringIO(client.get(
+        f"/pulse/cycles/{cycle.id}/results.csv").get_data(as_text=True)))}
+    assert rows["T3"]["status"] == rows["T1"]["status"] == "suppressed"
+    assert rows["T3"]["respondents"] == "" and rows["C"]["respondents"] == "22"
+
+
+def test_configuration_raises_thresholds_but_cannot_lower_them(app, client, session, staffed,
+                                                               run_cycle, login_as):
+    cycle = run_cycle(staffed, {"t1": 8, "t2": 11, "t3": 6})
+    login_as(staffed.hr)
+    app.config["MIN_GROUP_SCORES"] = 9
+    assert _json(client, staffed.t1, cycle)["result"]["status"] == "suppressed"
+    app.config["MIN_GROUP_SCORES"] = 2
+    app.config["MIN_GROUP_COMMENTS"] = 3
+    assert _json(client, staffed.t1, cycle)["result"]["status"] == "shown"
+    assert _json(client, staffed.t1, cycle)["result"]["comments"] is None
+
+
+def test_open_cycles_show_counts_only(client, session, staffed, start_cycle, login_as):
+    cycle = start_cycle(staffed)
+    for person in staffed.people["t2"][:7]:
+        submit(session, cycle, person)
+    for person in staffed.people["t1"][:5]:
+        submit(session, cycle, person)
+    login_as(staffed.hr)
+    assert client.get(f"/pulse/results/{staffed.t2.id}.json").get_json()["result"] is None
+    assert client.get(f"/pulse/results/{staffed.t2.id}.json?cycle={cycle.id}").status_code == 404
+    page = client.get(f"/pulse/cycles/{cycle.id}/progress").get_data(as_text=True)
+    assert "7 of 12" in page and "5 of 12" in page and "fewer than 5" in page  # T3: none
+    assert page.count("Alert: below 50%") == 5  # C (12 of 37), T1 (5 of 12), T3, S2, R2
+    assert "Engagement" not in page
+    login_as(staffed.manager)
+    page = client.get(f"/pulse/cycles/{cycle.id}/progress").get_data(as_text=True)
+    assert staffed.t2.name in page and staffed.t3.name not in page
+
+
+def test_trend_and_ledger_across_cycles(client, session, staffed, run_cycle, login_as):
+    first = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 6})
+    login_as(staffed.manager)
+    url = f"/pulse/ledger/{staffed.t1.id}"
+    for text in ("Fix the rota", "Weekly huddle", "New headsets"):
+        assert client.post(url, data={"text": text}).status_code == 302
+    fourth = client.post(url, data={"text": "One too many"})
+    assert fourth.status_code == 400 and "at most 3" in fourth.get_data(as_text=True)
+    assert client.get(f"/pulse/ledger/{staffed.t3.id}").status_code == 403
+
+    commitment, other, _ = services.commitments_for(session, {staffed.t1.id})
+    for person in staffed.people["t1"][:6]:
+        login_as(person)
+        response = client.post(f"/pulse/commitments/{commitment.id}/mark",
+                               data={"answer": "yes" if person.id % 3 else "partly"})
+        assert response.status_code == 302
+        again = client.post(f"/pulse/commitments/{commitment.id}/mark", data={"answer": "no"})
+        assert again.status_code == 302
+    outsider = staffed.people["t3"][0]
+    login_as(outsider)
+    assert client.post(f"/pulse/commitments/{commitment.id}/mark",
+                       data={"answer": "no"}).status_code == 404
+
+    # Six marks wait in the pool: fewer than 10, so even the next close leaves them there.
+    from datetime import timedelta
+
+    second = run_cycle(staffed, {"t1": 9, "t2": 11, "t3": 6},
+                       now=first.opens_at + timedelta(days=92))
+    assert services.released_tallies(session, [commitment.id])[commitment.id] is None
+    for person in staffed.people["t1"][6:10]:  # the 10th mark of the unit flushes them all
+        login_as(person)
+        client.post(f"/pulse/commitments/{other.id}/mark", data={"answer": "no"})
+    tallies = services.released_tallies(session, [commitment.id, other.id])
+    assert sum(tallies[commitment.id].values()) == 6 and tallies[commitment.id]["no"] == 0
+    assert tallies[other.id] is None  # 4 marks: fewer than 5
+
+    login_as(staffed.employee)
+    doc = _json(client, staffed.t1, second)
+    assert [p["period"] for p in doc["trend"]] == [first.period, second.period]
+    assert all(p["status"] == "shown" for p in doc["trend"])
+    assert {entry["text"] for entry in doc["ledger"]} == {"Fix the rota", "Weekly huddle",
+                                                          "New headsets"}
+    assert "Fix the rota" in client.get("/pulse/ledger").get_data(as_text=True)
+    login_as(staffed.hr)
+    page = client.get("/pulse/follow-through").get_data(as_text=True)
+    assert staffed.t1.name in page and "Not enough marks" not in page

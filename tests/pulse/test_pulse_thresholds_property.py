@@ -1,0 +1,146 @@
+"""Property test: random org trees and participation, checked through every output.
+
+Pages, the CSV export, the JSON endpoint and the live counts must never show a score or count
+for fewer than 5 respondents, comments for fewer than 10, or a cut whose complement is small.
+"""
+
+import csv
+import io
+import itertools
+import json
+
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import select
+
+from trainer.auth.models import User
+from trainer.org.models import OrgUnit
+from trainer.org.services import create_unit
+from trainer.pulse import services
+from trainer.pulse.models import PulseInvitation, SurveyResponse, random_key
+from trainer.util import utcnow
+
+_counter = itertools.count()
+
+team = st.tuples(st.integers(1, 30), st.floats(0, 1))  # (size, share who answer)
+site = st.tuples(st.integers(0, 3), st.lists(team, min_size=1, max_size=4))  # (site staff, teams)
+org_trees = st.lists(st.lists(site, min_size=1, max_size=3), min_size=1, max_size=2)
+
+
+def _build(session, tree):
+    n = next(_counter)
+    company = create_unit(session, code=f"P{n}", name=f"Co {n}", kind="company", parent=None)
+    plan = []  # (unit, people, answering)
+    for r, sites in enumerate(tree):
+        region = create_unit(session, code=f"P{n}R{r}", name=f"R{r}", kind="region",
+                             parent=company)
+        for s, (staff, teams) in enumerate(sites):
+            site_unit = create_unit(session, code=f"P{n}R{r}S{s}", name=f"S{s}", kind="site",
+                                    parent=region)
+            plan.append((site_unit, staff, staff // 2))
+            for t, (size, share) in enumerate(teams):
+                unit = create_unit(session, code=f"P{n}R{r}S{s}T{t}", name=f"T{t}",
+                                   kind="team", parent=site_unit)
+                plan.append((unit, size, round(size * share)))
+    rows = [{"email": f"p{n}-{unit.id}-{i}@example.com", "name": "X", "roles": "employee",
+             "unit_id": unit.id, "active": True, "session_token": random_key(),
+             "created_at": utcnow()}
+            for unit, size, _ in plan for i in range(size)]
+    session.execute(sa.insert(User), rows)
+    session.flush()
+    return company, plan
+
+
+def _true_counts(session, cycle):
+    """The real respondents per unit subtree, known to the test only."""
+    units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
+    counts = {}
+    for group_key, n in session.execute(
+            sa.select(SurveyResponse.group_key, sa.func.count())
+            .where(SurveyResponse.survey_id == cycle.id).group_by(SurveyResponse.group_key)):
+        unit = units[group_key]
+        for uid in [int(i) for i in unit.path.strip("/").split("/") if i] + [group_key]:
+            counts[uid] = counts.get(uid, 0) + n
+    return units, counts
+
+
+def _assert_no_differencing(units, counts, shown: set[int], k: int):
+    for uid in shown:
+        assert counts.get(uid, 0) >= k, (uid, counts.get(uid))
+        covered = 0
+        stack = [u.id for u in units.values() if u.parent_id == uid]
+        while stack:
+            child = stack.pop()
+            if child in shown:
+                covered += counts.get(child, 0)
+            else:
+                stack.extend(u.id for u in units.values() if u.parent_id == child)
+        remainder = counts.get(uid, 0) - covered
+        assert remainder == 0 or remainder >= k, (uid, remainder)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(tree=org_trees)
+def test_every_output_respects_thresholds_and_complements(app, client, session, org, tree):
+    company, plan = _build(session, tree)
+    programme = services.save_programme(session, services.ProgrammeInput(
+        name="P", item_ids=[i.id for i in services.ensure_default_bank(session)],
+        unit_ids=[company.id], starts_on=utcnow().date()))
+    session.commit()
+    cycle = services.open_now(session, programme, now=utcnow())
+    invitations = {(inv.employee_id): inv.group_key for inv in session.exec(
+        select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
+    items = services.cycle_items(session, cycle)
+    answers = json.dumps({str(i.id): (7 if i.kind == "enps" else 4) for i in items})
+    rows = []
+    for unit, _, answering in plan:
+        people = session.exec(select(User.id).where(User.unit_id == unit.id)
+                              .order_by(User.id)).all()[:answering]
+        rows += [{"id": random_key(), "survey_id": cycle.id, "group_key": invitations[p],
+                  "answers": answers, "comment": f"c{p}"} for p in people]
+    if rows:
+        session.execute(sa.insert(SurveyResponse), rows)
+    session.commit()
+
+    units, counts = _true_counts(session, cycle)
+    ours = {u for u in units if units[u].path.startswith(f"/{company.id}/") or u == company.id}
+    live = [r for r in services.live_progress(session, cycle) if r.unit.id in ours]
+    live_shown = {r.unit.id for r in live if r.responded is not None}
+    _assert_no_differencing(units, counts, live_shown, 5)
+
+    services.close_cycle(session, cycle, now=cycle.closes_at)
+    with client.session_transaction() as sess:
+        sess["_user_id"] = org.hr.session_token
+        sess["_fresh"] = True
+
+    shown, with_comments = set(), set()
+    for uid in ours:
+        result = client.get(f"/pulse/results/{uid}.json?cycle={cycle.id}").get_json()["result"]
+        if result["status"] == "shown":
+            shown.add(uid)
+            assert result["respondents"] == counts.get(uid, 0)
+            if result["comments"] is not None:
+                with_comments.add(uid)
+                assert len(result["comments"]) == min(counts[uid], services.COMMENTS_SHOWN)
+        else:
+            assert "respondents" not in result and "comments" not in result
+    for uid in ours - shown:  # pages of withheld units show neither numbers nor comments
+        page = client.get(f"/pulse/results/{uid}?cycle={cycle.id}").get_data(as_text=True)
+        assert "Engagement index" not in page and "<li>c" not in page
+    _assert_no_differencing(units, counts, shown, 5)
+    _assert_no_differencing(units, counts, with_comments, 10)
+
+    table = list(csv.DictReader(io.StringIO(client.get(
+        f"/pulse/cycles/{cycle.id}/results.csv").get_data(as_text=True))))
+    by_code = {r["unit_code"]: r for r in table}
+    for uid in ours:
+        row = by_code[units[uid].code]  # every unit is listed: shown, suppressed or merged
+        assert (row["status"] == "shown") == (uid in shown)
+        if row["status"] != "shown":
+            assert row["respondents"] == row["engagement"] == ""
+
+    insight_rows = services.morale_by_unit_period(session=session, unit_ids=ours)
+    assert {r["unit_id"] for r in insight_rows} == shown
+    assert all(r["respondents"] >= 5 for r in insight_rows)

@@ -1,0 +1,310 @@
+"""Load the dashboard's sources, cache the analysis per scope and metric, store ratings.
+
+The statistics read rollups only: pulse morale comes from `morale_by_unit_period` (released
+cells, anonymity rules applied), customer data from the outcomes table, training measures from
+the learn and scenarios summaries. The analysis is cached per (data version, level, scope,
+metric); the data version changes when outcomes, closed pulse cycles, ratings or the org tree
+change. Training summaries have no cheap version, so they are read again every
+TRAINING_SECONDS and the analysis is recomputed only if they changed. Each web worker keeps its
+own cache.
+"""
+
+import threading
+import time
+from collections import OrderedDict
+
+from sqlmodel import Session, func, select
+
+from trainer.access import scope_unit_ids, sees_everything, subtree_ids
+from trainer.auth.models import User
+from trainer.insights import analysis
+from trainer.insights.models import CustomerFocusRating
+from trainer.learn.services import completion_by_unit_period
+from trainer.org.models import ManagedUnit, OrgUnit
+from trainer.outcomes import services as outcomes
+from trainer.outcomes.models import Outcome
+from trainer.pulse import services as pulse
+from trainer.scenarios.services import ownership_by_unit_period
+from trainer.util import quarter_of, shift_quarter, utcnow
+
+DEFAULT_LEVEL = "team"
+SCOPE_KINDS = ("company", "region", "site")
+TRAINING_SECONDS = 3600
+CACHE_ENTRIES = 64
+RATING_QUARTERS = 8  # how many quarters back a manager may rate
+
+_cache: OrderedDict = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+class InsightsError(ValueError):
+    """A request that cannot be answered; the message is for the user."""
+
+
+# Data version and cache ----------------------------------------------------------------------
+
+
+def data_version(session: Session) -> dict:
+    """Return cheap fingerprints of everything the analysis reads, per source (computed once
+    per transaction)."""
+    memo = session.info.get("insights_version")
+    if memo is not None and memo[0] is session.get_transaction():
+        return memo[1]
+    outcome_state = session.exec(select(func.count(), func.max(Outcome.id),
+                                        func.max(Outcome.updated_at))).one()
+    rating_state = session.exec(select(func.count(), func.max(CustomerFocusRating.updated_at))
+                                .select_from(CustomerFocusRating)).one()
+    org_state = session.exec(select(func.count(), func.max(OrgUnit.id))
+                             .select_from(OrgUnit)).one()
+    version = {
+        "database": str(session.get_bind().url),
+        "org": tuple(org_state),
+        "pulse": tuple(c.id for c in pulse.closed_cycles(session) if c.rollups_done),
+        "outcomes": tuple(map(str, outcome_state)),
+        "metrics": tuple(m.code for m in outcomes.metrics(session=session)),
+        "ratings": tuple(map(str, rating_state)),
+    }
+    session.info["insights_version"] = (session.get_transaction(), version)
+    return version
+
+
+def _cached(key, compute):
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    value = compute()
+    with _cache_lock:
+        _cache[key] = value
+        while len(_cache) > CACHE_ENTRIES:
+            _cache.popitem(last=False)
+    return value
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+# Sources -------------------------------------------------------------------------------------
+
+
+def training_rows(session: Session, version: dict) -> tuple[list, list, int]:
+    """Return (completion rows, ownership rows, a digest of both), read at most once per
+    TRAINING_SECONDS: these summaries have no cheap version to watch."""
+    bucket = int(time.time() // TRAINING_SECONDS)
+
+    def read():
+        completion = completion_by_unit_period(session=session)
+        ownership = ownership_by_unit_period(session=session)
+        return completion, ownership, hash(repr((completion, ownership)))
+
+    return _cached(("training", version["database"], version["org"], bucket), read)
+
+
+def load_sources(session: Session, version: dict, training: tuple) -> analysis.Sources:
+    """Read every source the analysis needs, for all units (rollups, never raw answers).
+
+    Pulse rows are cached on their own version, so that an outcomes import or a new rating
+    does not read them again; `training` comes from `training_rows`.
+    """
+    morale, suppressed = _cached(
+        ("pulse", version["database"], version["org"], version["pulse"]),
+        lambda: (pulse.morale_by_unit_period(session=session),
+                 pulse.suppressed_units(session=session)))
+    completion, ownership, _digest = training
+    units = [analysis.Unit(u.id, u.code, u.name, u.kind, u.parent_id, u.path)
+             for u in session.exec(select(OrgUnit).where(OrgUnit.active)).all()]
+    metrics = [analysis.Metric(m.code, m.label, m.higher_is_better, m.min_value, m.max_value)
+               for m in outcomes.metrics(session=session)]
+    ratings = session.exec(
+        select(CustomerFocusRating.unit_id, CustomerFocusRating.period,
+               func.avg(CustomerFocusRating.rating), func.count())
+        .group_by(CustomerFocusRating.unit_id, CustomerFocusRating.period)).all()
+    return analysis.Sources(
+        units=units,
+        metrics=metrics,
+        morale=morale,
+        suppressed=suppressed,
+        outcomes={m.code: outcomes.outcomes_by_unit_period(session=session, metric=m.code)
+                  for m in metrics},
+        completion=completion,
+        ownership=ownership,
+        ratings=[{"unit_id": u, "period": p, "rating": float(r), "raters": n}
+                 for u, p, r, n in ratings],
+    )
+
+
+def metric_codes(session: Session) -> list[str]:
+    return [m.code for m in outcomes.metrics(session=session)]
+
+
+def analysis_for(session: Session, *, metric: str, unit: OrgUnit,
+                 level: str = DEFAULT_LEVEL, perception_period: str | None = None) -> dict:
+    """Return the (cached) analysis of `metric` for the units at `level` under `unit`.
+
+    Raises InsightsError for an unknown metric.
+    """
+    parts = data_version(session)
+    if metric not in parts["metrics"]:
+        raise InsightsError(f"Unknown metric '{metric}'. Choose one of: "
+                            + ", ".join(parts["metrics"]) + ".")
+    training = training_rows(session, parts)
+    version = (*parts.values(), training[2])
+    prepared = _cached(("prepared", version, level),
+                       lambda: analysis.prepare(load_sources(session, parts, training), level))
+    unit_ids = frozenset(subtree_ids(session, [unit]))
+    key = ("analysis", version, level, unit_ids, metric, perception_period)
+    return _cached(key, lambda: {
+        **analysis.analyse(prepared, metric=metric, unit_ids=set(unit_ids),
+                           perception_period=perception_period),
+        "key": key})
+
+
+def cached_fragment(key: tuple, render) -> str:
+    """Return HTML rendered from analyses, cached with them (`key` must name everything the
+    fragment depends on, including the analyses' own keys)."""
+    return _cached(("fragment", *key), render)
+
+
+# Scope ---------------------------------------------------------------------------------------
+
+
+def company_root(session: Session) -> OrgUnit | None:
+    return session.exec(select(OrgUnit).where(OrgUnit.parent_id.is_(None))
+                        .order_by(OrgUnit.id)).first()
+
+
+def unit_by_code(session: Session, code: str) -> OrgUnit | None:
+    return session.exec(select(OrgUnit).where(OrgUnit.code == code)).first()
+
+
+def scope_choices(session: Session, user: User) -> list[OrgUnit]:
+    """Return the units a person may pick as the dashboard's scope: the company, regions and
+    sites they may see, and the units they manage directly."""
+    allowed = scope_unit_ids(session, user)
+    managed = set(session.exec(select(ManagedUnit.unit_id)
+                               .where(ManagedUnit.user_id == user.id)).all())
+    units = session.exec(select(OrgUnit).where(OrgUnit.active)
+                         .order_by(OrgUnit.path, OrgUnit.code)).all()
+    return [u for u in units if (allowed is None or u.id in allowed)
+            and (u.kind in SCOPE_KINDS or u.id in managed)]
+
+
+def default_scope(session: Session, user: User) -> OrgUnit | None:
+    """Return the widest unit the person may see: the company for HR, else a managed unit."""
+    if sees_everything(user):
+        return company_root(session)
+    choices = scope_choices(session, user)
+    return min(choices, key=lambda u: (u.path.count("/"), u.code)) if choices else None
+
+
+def in_scope(session: Session, user: User, unit: OrgUnit) -> bool:
+    allowed = scope_unit_ids(session, user)
+    return allowed is None or unit.id in allowed
+
+
+def own_unit_codes(session: Session, user: User) -> set[str]:
+    """Return the codes of the person's own unit and every unit above it: flags on these are
+    never shown to them (a unit's own staff never see its gaming flags)."""
+    if user.unit_id is None:
+        return set()
+    unit = session.get(OrgUnit, user.unit_id)
+    if unit is None:
+        return set()
+    ids = [int(i) for i in unit.path.strip("/").split("/") if i] + [unit.id]
+    return set(session.exec(select(OrgUnit.code).where(OrgUnit.id.in_(ids))).all())
+
+
+def scope_summary(unit: OrgUnit) -> dict:
+    return {"code": unit.code, "name": unit.name, "kind": unit.kind}
+
+
+# The report ----------------------------------------------------------------------------------
+
+
+def report(session: Session, *, metric: str, unit: OrgUnit, with_flags: bool,
+           hide_flags_for: set[str] = frozenset(), level: str = DEFAULT_LEVEL) -> dict:
+    """Return the documented JSON report for `unit`'s subtree (see README).
+
+    With `with_flags` the gaming flags are included, except those on `hide_flags_for`.
+    When the scope is not the whole company, `reference` carries the company-wide headline.
+    """
+    result = analysis_for(session, metric=metric, unit=unit, level=level)
+    root = company_root(session)
+    reference = None
+    if root is not None and root.id != unit.id:
+        company = analysis_for(session, metric=metric, unit=root, level=level)
+        reference = {"scope": scope_summary(root), "headline": company["headline"],
+                     "lags": company["lags"]}
+    doc = analysis.report_document(result, scope=scope_summary(unit), with_flags=with_flags,
+                                   reference=reference)
+    if with_flags:
+        doc["flags"] = [f for f in doc["flags"] if f["unit_code"] not in hide_flags_for]
+    return doc
+
+
+# Managers' customer-focus ratings --------------------------------------------------------------
+
+
+def rating_periods(today=None) -> list[str]:
+    """Return the quarters a manager may rate, newest first (this one and the last few)."""
+    current = quarter_of(today or utcnow().date())
+    return [shift_quarter(current, -n) for n in range(RATING_QUARTERS)]
+
+
+def rateable_teams(session: Session, user: User, level: str = DEFAULT_LEVEL) -> list[OrgUnit]:
+    """Return the units at the reporting level that the person manages (with subtrees)."""
+    from trainer.access import managed_scope
+
+    ids = managed_scope(session, user)
+    if not ids:
+        return []
+    return list(session.exec(select(OrgUnit).where(OrgUnit.id.in_(ids), OrgUnit.kind == level,
+                                                   OrgUnit.active)
+                             .order_by(OrgUnit.path, OrgUnit.code)).all())
+
+
+def my_ratings(session: Session, user: User, period: str) -> dict[int, int]:
+    return dict(session.exec(select(CustomerFocusRating.unit_id, CustomerFocusRating.rating)
+                             .where(CustomerFocusRating.rater_id == user.id,
+                                    CustomerFocusRating.period == period)).all())
+
+
+def save_ratings(session: Session, *, user: User, period: str,
+                 ratings: dict[int, int | None]) -> int:
+    """Store the person's ratings (1-5) of teams they manage for one quarter; None clears one.
+
+    Returns how many ratings changed. Raises InsightsError for a team they do not manage, a
+    rating outside 1-5 or a quarter they may not rate.
+    """
+    if period not in rating_periods():
+        raise InsightsError(f"{period} cannot be rated; choose one of the last "
+                            f"{RATING_QUARTERS} quarters.")
+    allowed = {u.id for u in rateable_teams(session, user)}
+    for unit_id, rating in ratings.items():
+        if unit_id not in allowed:
+            raise InsightsError("You can only rate teams you manage.")
+        if rating is not None and rating not in range(1, 6):
+            raise InsightsError("Ratings go from 1 to 5.")
+    stored = {r.unit_id: r for r in session.exec(
+        select(CustomerFocusRating).where(CustomerFocusRating.rater_id == user.id,
+                                          CustomerFocusRating.period == period)).all()}
+    changed = 0
+    now = utcnow()
+    for unit_id, rating in ratings.items():
+        old = stored.get(unit_id)
+        if rating is None and old is not None:
+            session.delete(old)
+            changed += 1
+        elif rating is not None and old is None:
+            session.add(CustomerFocusRating(unit_id=unit_id, period=period, rater_id=user.id,
+                                            rating=rating, updated_at=now))
+            changed += 1
+        elif rating is not None and old.rating != rating:
+            old.rating, old.updated_at = rating, now
+            session.add(old)
+            changed += 1
+    session.flush()
+    return changed
+

@@ -1,0 +1,196 @@
+import csv
+import io
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+from trainer.access import allow, require_unit_in_scope, sees_everything
+from trainer.db import db_session
+from trainer.insights import analysis, bp, services
+from trainer.insights.forms import field_name, ratings_form, submitted_ratings
+from trainer.org.models import OrgUnit
+
+VIEWERS = ("manager", "hr", "admin")
+TABLES = ("panel", "lags", "between", "scatter", "funnel", "perception", "suppressed", "flags")
+
+
+def _level() -> str:
+    return current_app.config.get("INSIGHTS_LEVEL", services.DEFAULT_LEVEL)
+
+
+def _scope(unit_id: int):
+    """Load the scope unit or 404, and 403 unless it lies in the person's scope."""
+    session = db_session()
+    unit = session.get(OrgUnit, unit_id) or abort(404)
+    require_unit_in_scope(session, current_user, unit.id)
+    return session, unit
+
+
+def _metric(session) -> str:
+    codes = services.metric_codes(session)
+    metric = request.args.get("metric", "").strip().lower()
+    if not metric:
+        return "csi" if "csi" in codes else codes[0]
+    if metric not in codes:
+        abort(400)
+    return metric
+
+
+def _sees_flags() -> bool:
+    return sees_everything(current_user)
+
+
+def _analysis(session, unit, metric):
+    """Return the analysis, with the perception gap for the requested quarter if it has one."""
+    result = services.analysis_for(session, metric=metric, unit=unit, level=_level())
+    period = request.args.get("period", "").strip()
+    if period and period != result["perception"]["period"] \
+            and period in result["perception"]["periods"]:
+        result = services.analysis_for(session, metric=metric, unit=unit, level=_level(),
+                                       perception_period=period)
+    return result
+
+
+def _visible_flags(session, result) -> list[dict]:
+    """Gaming flags for HR, without those on the viewer's own units."""
+    if not _sees_flags():
+        return []
+    own = services.own_unit_codes(session, current_user)
+    return [f for f in result["flags"] if f["unit_code"] not in own]
+
+
+@bp.route("/")
+@allow(*VIEWERS)
+def index():
+    session = db_session()
+    unit_id = request.args.get("unit", type=int)
+    if unit_id:
+        unit = session.get(OrgUnit, unit_id) or abort(404)
+    else:
+        unit = services.default_scope(session, current_user)
+    if unit is None:
+        return render_template("insights/no_scope.html")
+    require_unit_in_scope(session, current_user, unit.id)
+    args = {k: v for k, v in request.args.items() if k in ("metric",) and v}
+    return redirect(url_for("insights.dashboard", unit_id=unit.id, **args))
+
+
+@bp.route("/units/<int:unit_id>")
+@allow(*VIEWERS)
+def dashboard(unit_id):
+    session, unit = _scope(unit_id)
+    metric = _metric(session)
+    result = _analysis(session, unit, metric)
+    root = services.company_root(session)
+    reference = None
+    if root is not None and root.id != unit.id:
+        reference = services.analysis_for(session, metric=metric, unit=root, level=_level())
+    flags = _visible_flags(session, result)
+    can_rate = bool(services.rateable_teams(session, current_user, _level()))
+    # The body depends only on the analyses and on what this person may see: render it once.
+    key = (result["key"], reference["key"] if reference else None, unit.id, _sees_flags(),
+           tuple((f["unit_code"], f["period"], f["signal"]) for f in flags), can_rate)
+    body = services.cached_fragment(key, lambda: render_template(
+        "insights/_dashboard_body.html", unit=unit, metric=metric, result=result, root=root,
+        reference=reference, flags=flags, sees_flags=_sees_flags(), can_rate=can_rate,
+        excluded_count=len(result["excluded"]), tables=TABLES))
+    return render_template("insights/dashboard.html", unit=unit, metric=metric, result=result,
+                           scopes=services.scope_choices(session, current_user),
+                           body=Markup(body))  # noqa: S704 (our own autoescaped template)
+
+
+@bp.route("/api/units/<int:unit_id>/report.json")
+@allow(*VIEWERS)
+def api_report(unit_id):
+    session, unit = _scope(unit_id)
+    hidden = services.own_unit_codes(session, current_user) if _sees_flags() else set()
+    return services.report(session, metric=_metric(session), unit=unit,
+                           with_flags=_sees_flags(), hide_flags_for=hidden, level=_level())
+
+
+@bp.route("/api/units/<int:unit_id>/trends.json")
+@allow(*VIEWERS)
+def api_trends(unit_id):
+    session, unit = _scope(unit_id)
+    result = _analysis(session, unit, _metric(session))
+    return {"metric": result["metric"], "metric_label": result["metric_label"],
+            "periods": result["periods"], "units": result["trends"]}
+
+
+@bp.route("/api/units/<int:unit_id>/scatter.json")
+@allow(*VIEWERS)
+def api_scatter(unit_id):
+    session, unit = _scope(unit_id)
+    result = _analysis(session, unit, _metric(session))
+    return {"metric": result["metric"], "metric_label": result["metric_label"],
+            **result["scatter"]}
+
+
+@bp.route("/api/units/<int:unit_id>/funnel.json")
+@allow(*VIEWERS)
+def api_funnel(unit_id):
+    session, unit = _scope(unit_id)
+    result = _analysis(session, unit, _metric(session))
+    return {"metric": result["metric"], "metric_label": result["metric_label"],
+            **result["funnel"]}
+
+
+@bp.route("/api/units/<int:unit_id>/perception.json")
+@allow(*VIEWERS)
+def api_perception(unit_id):
+    session, unit = _scope(unit_id)
+    result = _analysis(session, unit, _metric(session))
+    return {"metric": result["metric"], **result["perception"]}
+
+
+@bp.route("/api/units/<int:unit_id>/flags.json")
+@allow("hr", "admin")
+def api_flags(unit_id):
+    session, unit = _scope(unit_id)
+    result = _analysis(session, unit, _metric(session))
+    return {"metric": result["metric"], "flags": _visible_flags(session, result)}
+
+
+@bp.route("/units/<int:unit_id>/export.csv")
+@allow(*VIEWERS)
+def export(unit_id):
+    session, unit = _scope(unit_id)
+    name = request.args.get("table", "panel")
+    if name not in TABLES:
+        abort(404)
+    if name == "flags" and not _sees_flags():
+        abort(403)
+    result = _analysis(session, unit, _metric(session))
+    if name == "flags":
+        result = {**result, "flags": _visible_flags(session, result)}
+    head, rows = analysis.table(result, name)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(head)
+    writer.writerows(rows)
+    filename = f"insights-{unit.code}-{result['metric']}-{name}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/ratings", methods=["GET", "POST"])
+@allow("manager")
+def ratings():
+    session = db_session()
+    periods = services.rating_periods()
+    period = request.values.get("period", periods[0])
+    if period not in periods:
+        period = periods[0]
+    teams = services.rateable_teams(session, current_user, _level())
+    form = ratings_form(teams, periods, period, services.my_ratings(session, current_user,
+                                                                    period))
+    if form.validate_on_submit():
+        changed = services.save_ratings(session, user=current_user, period=form.period.data,
+                                        ratings=submitted_ratings(form, teams))
+        flash(f"Ratings for {form.period.data} saved ({changed} changed).")
+        return redirect(url_for("insights.ratings", period=form.period.data))
+    status = 400 if form.errors else 200
+    rows = [(team, form[field_name(team.id)]) for team in teams]
+    return render_template("insights/ratings.html", form=form, rows=rows, periods=periods,
+                           period=period), status

@@ -1,0 +1,208 @@
+"""Demo pulse history: 8 closed quarters, an open current cycle and a "you said, we did" ledger.
+
+Morale follows a smooth random walk per team around a team-specific level, so that other
+features can relate it to customer outcomes. Response rates vary, and some cells fall below
+the anonymity threshold on purpose. History is written straight as shuffled responses plus
+rollups: participation rows of closed cycles are reduced to counts anyway.
+"""
+
+import json
+import random
+from collections import defaultdict
+from datetime import UTC, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from trainer.auth.models import User
+from trainer.org.models import OrgUnit
+from trainer.pulse import services
+from trainer.pulse.models import (
+    Commitment,
+    CommitmentMark,
+    CommitmentVoter,
+    CycleAudience,
+    PulseInvitation,
+    PulseItem,
+    SurveyParticipation,
+    SurveyResponse,
+    random_key,
+)
+from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow
+
+HISTORY_QUARTERS = 8
+COMMENTS = [
+    "The new booking screen saves me a lot of time with customers.",
+    "We need more cover on Saturdays; the queue gets long and people get short with us.",
+    "I like that we can sort out small refunds ourselves now.",
+    "Parts often arrive late, so we have to call customers back with bad news.",
+    "Team huddles in the morning really help.",
+    "It would help to hear what happened to the ideas we raised last time.",
+    "Too many systems to log into before we can answer a simple question.",
+    "My manager backs us when we go the extra mile for a customer.",
+    "The workload has been heavy since two people left.",
+    "Training on the new models was useful; more of that please.",
+    "I'd like clearer rules on goodwill gestures so we don't have to ask every time.",
+    "Customers notice when we have time for them. Some weeks we just don't.",
+    "Recognition is mostly for sales numbers, not for good service.",
+    "Good atmosphere in the team, people help each other out.",
+    "The phone system drops calls at busy times.",
+]
+COMMITMENTS = [
+    "Let the service desk approve goodwill refunds up to 150 pounds without a manager.",
+    "Add a second person on the desk on Saturday mornings.",
+    "Share the parts delivery schedule every morning so we can tell customers early.",
+    "Replace the three log-ins with one sign-in for the booking and parts systems.",
+    "Start each month's team meeting with what happened to last quarter's feedback.",
+]
+
+
+def _answers(rng: random.Random, level: float, items, offsets) -> dict[str, int]:
+    """Answer each (item id, kind): Likert around `level`, eNPS rising with it."""
+    out = {}
+    for item_id, kind in items:
+        if kind == "enps":
+            value = round((level - 0.3) * 2.4 + rng.gauss(0, 1.6))
+            out[str(item_id)] = min(10, max(0, value))
+        else:
+            value = round(level + offsets[item_id] + rng.gauss(0, 0.65))
+            out[str(item_id)] = min(5, max(1, value))
+    return out
+
+
+def add_pulse_history(*, session: Session, demo) -> None:
+    """Create the question bank, the company pulse, 8 closed quarters and an open cycle."""
+    rng = random.Random(f"pulse-{demo.rng.random()}")
+    now = utcnow()
+    current = quarter_of(now.date())
+    first = shift_quarter(current, -HISTORY_QUARTERS)
+    programme = services.ensure_default_programme(session, demo.company,
+                                                  starts_on=quarter_bounds(first)[0])
+    items = services.programme_item_ids(session, programme)
+    units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
+    people = session.exec(select(User.id, User.unit_id, User.email, User.roles)
+                          .where(User.active)).all()
+    people = [(uid, unit_id, email) for uid, unit_id, email, roles in people
+              if unit_id is not None and "employee" in roles.split(",")]
+    members = defaultdict(list)
+    for uid, unit_id, _ in people:
+        members[unit_id].append(uid)
+    headcount = {u: len(ids) for u, ids in members.items()}
+    keys = services.group_keys(units, set(units), headcount, 2 * services.anonymity.MIN_SCORES)
+
+    # A level per unit (teams differ), then a smooth random walk per quarter.
+    level = {u: rng.gauss(3.7, 0.3) for u in units}
+    person_offset = {uid: rng.gauss(0, 0.45) for uid, _, _ in people}
+    cycle_items = [(item.id, item.kind) for item in (session.get(PulseItem, i) for i in items)]
+    offsets = {item_id: rng.gauss(0, 0.25) for item_id, _ in cycle_items}
+    for item_id in items:
+        if session.get(PulseItem, item_id).theme == "customer_focus":
+            offsets[item_id] = 0.2  # teams rate their customer focus a little higher
+
+    for n in range(HISTORY_QUARTERS):
+        period = shift_quarter(first, n)
+        opens = datetime.combine(quarter_bounds(period)[0] + timedelta(days=14), time(0), UTC)
+        cycle = services.cycle_for(session, programme, services.Occurrence(
+            period, period, opens, opens + timedelta(days=programme.window_days)))
+        session.execute(sa.insert(CycleAudience.__table__), [
+            {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u],
+             "invited": headcount.get(u, 0)} for u in sorted(units)])
+        rows = []
+        for unit_id, ids in members.items():
+            level[unit_id] += rng.gauss(0, 0.12) - 0.1 * (level[unit_id] - 3.7)
+            rate = rng.uniform(0.6, 0.9) if rng.random() > 0.1 else rng.uniform(0.25, 0.45)
+            for uid in ids:
+                if rng.random() > rate:
+                    continue
+                answers = _answers(rng, level[unit_id] + person_offset[uid], cycle_items,
+                                   offsets)
+                comment = rng.choice(COMMENTS) if rng.random() < 0.2 else None
+                rows.append({"id": random_key(), "survey_id": cycle.id,
+                             "group_key": keys[unit_id], "answers": json.dumps(answers),
+                             "comment": comment})
+        rng.shuffle(rows)
+        if rows:
+            session.execute(sa.insert(SurveyResponse.__table__), rows)
+        cycle.status = "closed"
+        session.add(cycle)
+        services.compute_rollups(session, cycle)
+
+    _open_current_cycle(session, demo, programme, current, now, rng, level, person_offset,
+                        cycle_items, offsets, keys)
+    _ledger(session, demo, rng, units)
+
+
+def _open_current_cycle(session, demo, programme, current, now, rng, level, person_offset,
+                        cycle_items, offsets, keys):
+    opens = now - timedelta(days=2)
+    cycle = services.cycle_for(session, programme, services.Occurrence(
+        current, current, opens, opens + timedelta(days=programme.window_days)))
+    services.open_cycle(session, cycle, now=now, invitations_sent=True)
+    demo_people = set(session.exec(select(User.id).where(
+        User.email.in_(list(demo.logins.values())))).all())
+    invited = session.exec(select(User.id, User.unit_id)
+                           .join(PulseInvitation, PulseInvitation.employee_id == User.id)
+                           .where(PulseInvitation.cycle_id == cycle.id)).all()
+    answered = [(uid, unit_id) for uid, unit_id in invited
+                if uid not in demo_people and rng.random() < 0.45]
+    if not answered:
+        return
+    session.execute(sa.insert(SurveyParticipation.__table__),
+                    [{"survey_id": cycle.id, "employee_id": uid} for uid, _ in answered])
+    session.commit()  # the answers below go in another transaction, as a flush would
+    rows = [{"id": random_key(), "survey_id": cycle.id, "group_key": keys[unit_id],
+             "answers": json.dumps(_answers(rng, level[unit_id] + person_offset[uid],
+                                            cycle_items, offsets)),
+             "comment": rng.choice(COMMENTS) if rng.random() < 0.2 else None}
+            for uid, unit_id in answered]
+    rng.shuffle(rows)
+    session.execute(sa.insert(SurveyResponse.__table__), rows)
+    session.commit()
+
+
+def _ledger(session, demo, rng, units):
+    """Commitments on the demo manager's site and a few others, with anonymous marks."""
+    closed = services.closed_cycles(session)
+    if len(closed) < 2:
+        return
+    manager = session.exec(select(User).where(User.email == demo.logins["manager"])).first()
+    employee = session.exec(select(User).where(User.email == demo.logins["employee"])).first()
+    sites = [demo.sites[0], *rng.sample(demo.sites[1:], 2)]
+    marks = []
+    for site in sites:
+        team_ids = [u.id for u in units.values() if u.parent_id == site.id]
+        for cycle, count in ((closed[-2], 2), (closed[-1], 3)):
+            for n, text in enumerate(rng.sample(COMMITMENTS, count)):
+                unit_id = site.id if rng.random() < 0.5 else rng.choice(team_ids)
+                if site is demo.sites[0] and employee is not None and cycle is closed[-1]:
+                    unit_id = employee.unit_id if n == 0 else site.id  # for the demo login
+                commitment = Commitment(cycle_id=cycle.id, unit_id=unit_id, text=text,
+                                        created_by=manager.id if manager else None,
+                                        created_at=cycle.closes_at + timedelta(days=7))
+                session.add(commitment)
+                session.flush()
+                if cycle is closed[-1] and site is demo.sites[0]:
+                    continue  # the latest ones are still waiting for marks
+                marks += _marks(session, rng, commitment, units, employee)
+    session.commit()  # marks go in another transaction than the voters, as a flush would
+    rng.shuffle(marks)
+    if marks:
+        session.execute(sa.insert(CommitmentMark.__table__), marks)
+    session.flush()
+
+
+def _marks(session, rng, commitment, units, employee):
+    unit = units[commitment.unit_id]
+    prefix = f"{unit.path}{unit.id}/"
+    below = {u.id for u in units.values() if u.id == unit.id or u.path.startswith(prefix)}
+    voters = session.exec(select(User.id).where(User.unit_id.in_(below), User.active)).all()
+    voters = [v for v in voters if employee is None or v != employee.id]
+    chosen = [v for v in voters if rng.random() < 0.7]
+    if not chosen:
+        return []
+    session.execute(sa.insert(CommitmentVoter.__table__),
+                    [{"commitment_id": commitment.id, "employee_id": v} for v in chosen])
+    answers = rng.choices(["yes", "partly", "no"], weights=[5, 3, 2], k=len(chosen))
+    return [{"id": random_key(), "commitment_id": commitment.id, "answer": a}
+            for a in answers]
+

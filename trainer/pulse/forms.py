@@ -1,0 +1,70 @@
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from trainer.pulse.models import ITEM_KINDS, MARK_CHOICES, RECURRENCES, THEMES
+from trainer.pulse.services import COMMENT_MAX
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ItemForm(FlaskForm):
+    theme = SelectField("Theme", choices=list(THEMES.items()))
+    kind = SelectField("Scale", choices=[(k, {"likert": "Agreement, 1 to 5",
+                                              "enps": "Recommend, 0 to 10 (eNPS)"}[k])
+                                         for k in ITEM_KINDS])
+    text = StringField("Wording", validators=[DataRequired(), Length(min=10, max=300)])
+
+
+class RewordForm(FlaskForm):
+    text = StringField("New wording", validators=[DataRequired(), Length(min=10, max=300)])
+
+
+class ProgrammeForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    item_ids = MultiCheckboxField("Items", coerce=int,
+                                 validators=[DataRequired(message="Choose at least one item.")])
+    unit_ids = MultiCheckboxField("Audience (units)", coerce=int,
+                                 validators=[DataRequired(message="Choose at least one unit.")])
+    recurrence = SelectField("Recurrence", choices=list(RECURRENCES.items()),
+                             default="quarterly")
+    starts_on = DateField("First opening day", validators=[DataRequired()])
+    window_days = IntegerField("Days open", default=14,
+                               validators=[DataRequired(), NumberRange(1, 60)])
+    reminder_days = StringField("Reminder days", default="3,7", validators=[
+        Optional(), Regexp(r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$",
+                           message="Write days as numbers separated by commas, e.g. 3,7.")])
+    budget_per_quarter = IntegerField("Survey budget per person per quarter", default=2,
+                                      validators=[DataRequired(), NumberRange(1, 12)])
+    comment_prompt = StringField("Comment question (optional)", validators=[Length(max=300)])
+
+
+class AnswerForm(FlaskForm):
+    """The survey's comment box; the items are radio groups read by services.parse_answers."""
+
+    comment = TextAreaField("Comment (optional)", validators=[Length(max=COMMENT_MAX)])
+
+
+class CommitmentForm(FlaskForm):
+    text = StringField("What will you do?", validators=[DataRequired(), Length(max=300)])
+
+
+class MarkForm(FlaskForm):
+    answer = RadioField("Did this happen?", choices=list(MARK_CHOICES.items()),
+                        validators=[DataRequired(message="Choose an answer.")])
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only the CSRF token, for POST buttons."""

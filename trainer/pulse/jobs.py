@@ -1,0 +1,50 @@
+"""Scheduler jobs: make the pulse calendar true. Each is idempotent and catches up after
+downtime (a cycle whose window is still running opens late, once)."""
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from trainer.pulse import services
+from trainer.pulse.models import PulseCycle, PulseProgramme
+
+
+def open_due_cycles(*, session: Session, now: datetime) -> None:
+    """Create and open each active programme's current cycle if its window is running."""
+    for programme in session.exec(select(PulseProgramme).where(PulseProgramme.active)).all():
+        occ = services.due_occurrence(programme, now)
+        if occ is None or now >= occ.closes_at:
+            continue
+        cycle = services.cycle_for(session, programme, occ)
+        if cycle.status == "scheduled":
+            services.open_cycle(session, cycle, now=now)
+            services.send_due_reminders(session, cycle, now=now)  # the invitations
+
+
+def send_reminders(*, session: Session, now: datetime) -> None:
+    for cycle in session.exec(select(PulseCycle).where(PulseCycle.status == "open")).all():
+        services.send_due_reminders(session, cycle, now=now)
+
+
+def close_ended_cycles(*, session: Session, now: datetime) -> None:
+    for cycle in session.exec(select(PulseCycle).where(PulseCycle.status == "open")).all():
+        if services._aware(cycle.closes_at) <= now:
+            services.close_cycle(session, cycle, now=now)
+
+
+def flush_pools(*, session: Session, now: datetime) -> None:
+    services.flush_waiting_pools(session, now=now)
+
+
+def refresh_rollups(*, session: Session, now: datetime) -> None:
+    services.refresh_rollups(session)
+    services.purge_old_invitations(session, now=now)
+
+
+JOBS = [  # (name, function, minutes between runs), in catch-up order
+    ("pulse-open", open_due_cycles, 5),
+    ("pulse-close", close_ended_cycles, 5),
+    ("pulse-remind", send_reminders, 5),
+    ("pulse-flush", flush_pools, 5),
+    ("pulse-rollups", refresh_rollups, 30),
+]

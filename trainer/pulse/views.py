@@ -1,0 +1,448 @@
+import csv
+import io
+from datetime import date
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlmodel import select
+
+from trainer.access import allow, require_unit_in_scope, scope_unit_ids
+from trainer.db import db_session
+from trainer.org.models import OrgUnit
+from trainer.org.services import ordered_tree
+from trainer.pulse import anonymity, bp, services
+from trainer.pulse.forms import (
+    AnswerForm,
+    CommitmentForm,
+    ConfirmForm,
+    ItemForm,
+    MarkForm,
+    ProgrammeForm,
+    RewordForm,
+)
+from trainer.pulse.models import (
+    LIKERT_LABELS,
+    MARK_CHOICES,
+    RECURRENCES,
+    THEMES,
+    Commitment,
+    PulseCycle,
+    PulseInvitation,
+    PulseItem,
+    PulseProgramme,
+)
+from trainer.util import utcnow
+
+
+def _message(title: str, text: str, status: int = 200, link=None):
+    return render_template("pulse/message.html", title=title, text=text, link=link), status
+
+
+# Employees: my surveys, who can see what, answering ------------------------------------------
+
+
+@bp.route("/")
+@allow()
+def mine():
+    session = db_session()
+    rows = session.exec(
+        select(PulseCycle, PulseProgramme)
+        .join(PulseInvitation, PulseInvitation.cycle_id == PulseCycle.id)
+        .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
+        .where(PulseInvitation.employee_id == current_user.id, PulseCycle.status == "open")
+        .order_by(PulseCycle.closes_at)).all()
+    surveys = [(cycle, programme, services.invitation_for(session, cycle, current_user))
+               for cycle, programme in rows]
+    return render_template("pulse/mine.html", surveys=surveys,
+                           commitments=services.commitments_for_employee(session, current_user))
+
+
+@bp.route("/privacy")
+@allow()
+def privacy():
+    return render_template("pulse/privacy.html", limits=services.configured_limits())
+
+
+@bp.route("/cycles/<int:cycle_id>/answer", methods=["GET", "POST"])
+@allow()
+def answer(cycle_id):
+    session = db_session()
+    cycle = session.get(PulseCycle, cycle_id) or abort(404)
+    invitation = services.invitation_for(session, cycle, current_user)
+    if invitation is None:
+        return _message("Survey not found", "This survey was not sent to you.", 404)
+    if invitation.answered:
+        return _already_answered(cycle)
+    if cycle.status != "open":
+        return _message("This survey is closed", "It is no longer taking answers. Thank you.")
+    if request.method == "GET" and not request.args.get("ready"):
+        return render_template("pulse/privacy.html", limits=services.cycle_limits(cycle),
+                               cycle=cycle)
+    form = AnswerForm()
+    answers, errors = {}, {}
+    if form.validate_on_submit():
+        answers, errors = services.parse_answers(services.cycle_item_refs(session, cycle),
+                                                 request.form)
+        if not errors:
+            stored = services.submit_response(session, invitation=invitation,
+                                              employee_id=current_user.id, answers=answers,
+                                              comment=form.comment.data)
+            if not stored:
+                return _already_answered(cycle)
+            return redirect(url_for("pulse.thanks", cycle_id=cycle.id))
+    programme = session.get(PulseProgramme, cycle.programme_id)
+    items = services.cycle_items(session, cycle)
+    status = 400 if request.method == "POST" else 200
+    return render_template("pulse/answer.html", cycle=cycle, programme=programme, items=items,
+                           form=form, answers=answers, errors=errors, likert=LIKERT_LABELS,
+                           themes=THEMES), status
+
+
+def _already_answered(cycle):
+    return render_template("pulse/answered.html", cycle=cycle, already=True)
+
+
+@bp.route("/cycles/<int:cycle_id>/thanks")
+@allow()
+def thanks(cycle_id):
+    cycle = db_session().get(PulseCycle, cycle_id) or abort(404)
+    return render_template("pulse/answered.html", cycle=cycle, already=False)
+
+
+# Results --------------------------------------------------------------------------------------
+
+
+def _chosen_cycle(session, programme_id=None):
+    cycle_id = request.args.get("cycle", type=int)
+    if cycle_id:
+        cycle = session.get(PulseCycle, cycle_id)
+        if cycle is None or cycle.status != "closed":
+            abort(404)
+        return cycle
+    if programme_id:
+        closed = services.closed_cycles(session, programme_id)
+        return closed[-1] if closed else None
+    return services.latest_closed_cycle(session)
+
+
+def _may_view(session, unit_id, cycle):
+    allowed = services.viewable_units(session, current_user, cycle)
+    return allowed is None or unit_id in allowed
+
+
+@bp.route("/results")
+@allow()
+def results_index():
+    session = db_session()
+    cycle = _chosen_cycle(session, request.args.get("programme", type=int))
+    rows, cycles, programme = [], [], None
+    if cycle is not None:
+        programme = session.get(PulseProgramme, cycle.programme_id)
+        cycles = services.closed_cycles(session, cycle.programme_id)
+        allowed = services.viewable_units(session, current_user, cycle)
+        released = services.released_results(session, cycle=cycle, unit_ids=allowed,
+                                              items=False, comments=False)
+        units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
+        rows = sorted(((units[k], r) for k, r in released.items()),
+                      key=lambda pair: (pair[0].path, pair[0].name))
+    return render_template("pulse/results_index.html", cycle=cycle, cycles=cycles,
+                           programme=programme, rows=rows,
+                           programmes=session.exec(select(PulseProgramme)).all())
+
+
+@bp.route("/results/<int:unit_id>")
+@allow()
+def results(unit_id):
+    session = db_session()
+    unit = session.get(OrgUnit, unit_id) or abort(404)
+    cycle = _chosen_cycle(session, request.args.get("programme", type=int))
+    if not _may_view(session, unit.id, cycle):
+        abort(403)
+    if cycle is None:
+        return render_template("pulse/results.html", unit=unit, cycle=None)
+    cycles = services.closed_cycles(session, cycle.programme_id)
+    until_now = [c for c in cycles if c.opens_at <= cycle.opens_at][-8:]
+    rows = services.rollup_rows(session, [c.id for c in until_now])
+    result = services.released_results(session, cycle=cycle, unit_ids={unit.id},
+                                       rows=rows[cycle.id]).get(unit.id)
+    merged_into = None
+    if result is None:
+        merged_into = services.reporting_group(session, cycle, unit.id)
+    points = services.trend(session, unit_id=unit.id, programme_id=cycle.programme_id,
+                            cycles=until_now, rows=rows)
+    commitments = services.commitments_for(session, {unit.id})
+    return render_template(
+        "pulse/results.html", unit=unit, cycle=cycle, result=result, merged_into=merged_into,
+        points=points, commitments=commitments,
+        tallies=services.released_tallies(session, [c.id for c in commitments]),
+        cycles=cycles, programme=session.get(PulseProgramme, cycle.programme_id),
+        likert=LIKERT_LABELS,
+        marks=MARK_CHOICES, suppressed_text=anonymity.SUPPRESSED_TEXT)
+
+
+@bp.route("/results/<int:unit_id>.json")
+@allow()
+def results_json(unit_id):
+    session = db_session()
+    unit = session.get(OrgUnit, unit_id) or abort(404)
+    cycle = _chosen_cycle(session, request.args.get("programme", type=int))
+    if not _may_view(session, unit.id, cycle):
+        abort(403)
+    return services.results_document(session, unit=unit, cycle=cycle)
+
+
+@bp.route("/cycles/<int:cycle_id>/results.csv")
+@allow()
+def results_csv(cycle_id):
+    session = db_session()
+    cycle = session.get(PulseCycle, cycle_id) or abort(404)
+    if cycle.status != "closed":
+        abort(404)
+    allowed = services.viewable_units(session, current_user, cycle)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in services.results_table(session, cycle=cycle, unit_ids=allowed):
+        writer.writerow(row)
+    filename = f"pulse-{cycle.period}-results.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# HR: question bank ----------------------------------------------------------------------------
+
+
+@bp.route("/items", methods=["GET", "POST"])
+@allow("hr", "admin")
+def bank():
+    session = db_session()
+    form = ItemForm()
+    if form.validate_on_submit():
+        try:
+            item = services.add_item(session, theme=form.theme.data, text=form.text.data,
+                                     kind=form.kind.data)
+        except services.PulseError as exc:
+            form.text.errors.append(str(exc))
+        else:
+            flash(f"Item {item.code} added.")
+            return redirect(url_for("pulse.bank"))
+    return render_template("pulse/bank.html", form=form, groups=services.items_by_theme(session),
+                           themes=THEMES, confirm=ConfirmForm()), 400 if form.errors else 200
+
+
+@bp.route("/items/<int:item_id>/retire", methods=["POST"])
+@allow("hr", "admin")
+def retire_item(item_id):
+    session = db_session()
+    item = session.get(PulseItem, item_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        services.retire_item(session, item)
+        flash(f"Item {item.code} retired. Its past results are kept.")
+    return redirect(url_for("pulse.bank"))
+
+
+@bp.route("/items/<int:item_id>/reword", methods=["GET", "POST"])
+@allow("hr", "admin")
+def reword_item(item_id):
+    session = db_session()
+    item = session.get(PulseItem, item_id) or abort(404)
+    form = RewordForm(data={"text": item.text} if request.method == "GET" else None)
+    if not item.active:
+        return _message("Item retired", "A retired item cannot be reworded.", 400,
+                        link=url_for("pulse.bank"))
+    if form.validate_on_submit():
+        try:
+            new = services.reword_item(session, item, form.text.data)
+        except services.PulseError as exc:
+            form.text.errors.append(str(exc))
+        else:
+            flash(f"Reworded as new item {new.code}; {item.code} is retired so trends stay "
+                  "honest.")
+            return redirect(url_for("pulse.bank"))
+    return render_template("pulse/reword.html", form=form, item=item), (
+        400 if form.errors else 200)
+
+
+# HR: programmes and cycles --------------------------------------------------------------------
+
+
+@bp.route("/programmes")
+@allow("hr", "admin")
+def programmes():
+    session = db_session()
+    rows = session.exec(select(PulseProgramme).order_by(PulseProgramme.name)).all()
+    return render_template("pulse/programmes.html", programmes=rows, recurrences=RECURRENCES)
+
+
+def _programme_form(session, programme=None):
+    form = ProgrammeForm(obj=programme if request.method == "GET" else None)
+    items = session.exec(select(PulseItem).where(PulseItem.active)
+                         .order_by(PulseItem.theme, PulseItem.code)).all()
+    form.item_ids.choices = [(i.id, f"{i.code}: {i.text}") for i in items]
+    form.unit_ids.choices = [(u.id, "\u2003" * depth + f"{u.name} ({u.code})")
+                             for u, depth, _ in ordered_tree(session) if u.active]
+    if request.method == "GET":
+        if programme is not None:
+            form.item_ids.data = services.programme_item_ids(session, programme)
+            form.unit_ids.data = services.programme_unit_ids(session, programme)
+        else:
+            form.starts_on.data = date.today()
+    return form
+
+
+def _save_programme(session, form, programme=None):
+    days = [int(d) for d in (form.reminder_days.data or "").replace(" ", "").split(",") if d]
+    data = services.ProgrammeInput(
+        name=form.name.data, item_ids=form.item_ids.data, unit_ids=form.unit_ids.data,
+        recurrence=form.recurrence.data, starts_on=form.starts_on.data,
+        window_days=form.window_days.data, reminder_days=days,
+        budget_per_quarter=form.budget_per_quarter.data,
+        comment_prompt=form.comment_prompt.data or "")
+    try:
+        return services.save_programme(session, data, programme)
+    except services.PulseError as exc:
+        form.name.errors.append(str(exc))
+        return None
+
+
+@bp.route("/programmes/new", methods=["GET", "POST"])
+@allow("hr", "admin")
+def new_programme():
+    session = db_session()
+    form = _programme_form(session)
+    if form.validate_on_submit():
+        programme = _save_programme(session, form)
+        if programme is not None:
+            flash("Programme created. The scheduler opens its cycles on time.")
+            return redirect(url_for("pulse.programme", programme_id=programme.id))
+    return render_template("pulse/programme.html", form=form, programme=None, cycles=[]), (
+        400 if form.errors else 200)
+
+
+@bp.route("/programmes/<int:programme_id>", methods=["GET", "POST"])
+@allow("hr", "admin")
+def programme(programme_id):
+    session = db_session()
+    programme = session.get(PulseProgramme, programme_id) or abort(404)
+    form = _programme_form(session, programme)
+    if form.validate_on_submit() and _save_programme(session, form, programme) is not None:
+        flash("Changes saved. They apply to cycles that open from now on.")
+        return redirect(url_for("pulse.programme", programme_id=programme.id))
+    cycles = session.exec(select(PulseCycle).where(PulseCycle.programme_id == programme.id)
+                          .order_by(PulseCycle.opens_at.desc())).all()
+    return render_template("pulse/programme.html", form=form, programme=programme,
+                           cycles=cycles, confirm=ConfirmForm()), 400 if form.errors else 200
+
+
+@bp.route("/programmes/<int:programme_id>/open", methods=["POST"])
+@allow("hr", "admin")
+def open_now(programme_id):
+    session = db_session()
+    programme = session.get(PulseProgramme, programme_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            cycle = services.open_now(session, programme, now=utcnow())
+        except services.PulseError as exc:
+            flash(str(exc))
+        else:
+            flash(f"Cycle {cycle.period} is open. Invitations go out with the scheduler's next "
+                  "run, within 5 minutes.")
+    return redirect(url_for("pulse.programme", programme_id=programme.id))
+
+
+@bp.route("/cycles/<int:cycle_id>/close", methods=["POST"])
+@allow("hr", "admin")
+def close_now(cycle_id):
+    session = db_session()
+    cycle = session.get(PulseCycle, cycle_id) or abort(404)
+    if ConfirmForm().validate_on_submit() and cycle.status == "open":
+        services.close_cycle(session, cycle, now=utcnow())
+        flash(f"Cycle {cycle.period} is closed and its results are ready.")
+    return redirect(url_for("pulse.programme", programme_id=cycle.programme_id))
+
+
+@bp.route("/cycles/<int:cycle_id>/progress")
+@allow("manager", "hr", "admin")
+def progress(cycle_id):
+    session = db_session()
+    cycle = session.get(PulseCycle, cycle_id) or abort(404)
+    if cycle.status == "closed":
+        return redirect(url_for("pulse.results_index", cycle=cycle.id))
+    rows = (services.live_progress(session, cycle, scope_unit_ids(session, current_user))
+            if cycle.status == "open" else [])
+    return render_template("pulse/progress.html", cycle=cycle, rows=rows,
+                           programme=session.get(PulseProgramme, cycle.programme_id),
+                           limits=services.cycle_limits(cycle))
+
+
+@bp.route("/follow-through")
+@allow("hr", "admin")
+def follow_through():
+    return render_template("pulse/follow_through.html",
+                           rows=services.follow_through(db_session()))
+
+
+# The "you said, we did" ledger ----------------------------------------------------------------
+
+
+@bp.route("/ledger")
+@allow()
+def ledger():
+    session = db_session()
+    commitments = services.commitments_for_employee(session, current_user)
+    ids = [c.id for c in commitments]
+    return render_template("pulse/ledger.html", commitments=commitments,
+                           units={u.id: u for u in session.exec(select(OrgUnit)).all()},
+                           marked=services.marked_ids(session, current_user, ids),
+                           tallies=services.released_tallies(session, ids), form=MarkForm(),
+                           marks=MARK_CHOICES)
+
+
+@bp.route("/commitments/<int:commitment_id>/mark", methods=["POST"])
+@allow()
+def mark(commitment_id):
+    session = db_session()
+    commitment = session.get(Commitment, commitment_id) or abort(404)
+    if not services.may_mark(session, current_user, commitment):
+        return _message("Not your team's commitment",
+                        "You can mark only commitments made for your own team.", 404,
+                        link=url_for("pulse.ledger"))
+    form = MarkForm()
+    if not form.validate_on_submit():
+        flash("Choose whether it happened, then send.")
+        return redirect(url_for("pulse.ledger"))
+    if services.mark_commitment(session, commitment=commitment, employee_id=current_user.id,
+                                answer=form.answer.data):
+        flash("Thank you. Your mark is stored without your name.")
+    else:
+        flash("You have already marked this commitment.")
+    return redirect(url_for("pulse.ledger"))
+
+
+@bp.route("/ledger/<int:unit_id>", methods=["GET", "POST"])
+@allow("manager", "hr", "admin")
+def team_ledger(unit_id):
+    session = db_session()
+    unit = session.get(OrgUnit, unit_id) or abort(404)
+    require_unit_in_scope(session, current_user, unit.id)
+    cycle = services.latest_closed_cycle(session)
+    form = CommitmentForm()
+    if cycle is not None and form.validate_on_submit():
+        try:
+            services.add_commitment(session, cycle=cycle, unit=unit, text=form.text.data,
+                                    user=current_user)
+        except services.PulseError as exc:
+            form.text.errors.append(str(exc))
+        else:
+            flash("Commitment recorded. Your team can now see it and mark whether it happened.")
+            return redirect(url_for("pulse.team_ledger", unit_id=unit.id))
+    commitments = services.commitments_for(session, {unit.id})
+    open_slots = 0
+    if cycle is not None:
+        open_slots = services.MAX_COMMITMENTS - sum(1 for c in commitments
+                                                    if c.cycle_id == cycle.id)
+    status = 400 if form.errors and request.method == "POST" else 200
+    return render_template("pulse/team_ledger.html", unit=unit, cycle=cycle, form=form,
+                           commitments=commitments, open_slots=open_slots,
+                           tallies=services.released_tallies(session,
+                                                             [c.id for c in commitments]),
+                           marks=MARK_CHOICES), status
