@@ -41,11 +41,33 @@ def _sqlite_template(tmp_path_factory):
     return path
 
 
+def _worker_pg_url() -> str:
+    """Give each pytest-xdist worker a PostgreSQL database of its own, next to the given one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return PG_URL
+    base = sa.engine.make_url(PG_URL)
+    name = f"{base.database}_{worker}"
+    admin = make_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                              {"n": name}).first()
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
-def _pg_engine():
+def _pg_url():
     if not PG_URL:
         pytest.skip("TRAINER_TEST_DATABASE_URL is not set")
-    engine = make_engine(PG_URL)
+    return _worker_pg_url()
+
+
+@pytest.fixture(scope="session")
+def _pg_engine(_pg_url):
+    engine = make_engine(_pg_url)
     metadata = import_all_models().metadata
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -71,7 +93,7 @@ def database_url(request, tmp_path, _sqlite_template):
     else:
         engine = request.getfixturevalue("_pg_engine")
         _empty_all_tables(engine)
-        yield PG_URL
+        yield engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
