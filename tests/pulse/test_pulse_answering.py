@@ -50,7 +50,7 @@ def test_employee_sees_the_survey_and_who_can_see_what(client, session, staffed,
     privacy = client.get("/pulse/privacy").get_data(as_text=True)
     for phrase in ("Stored with your name", "without your name", "at least 5",
                    "at least 10", "cannot be changed, exported or deleted", "voluntary",
-                   "at most 10 answers or 24 hours"):
+                   "until 10 answers have arrived or 24 hours have passed"):
         assert phrase in privacy
 
 
