@@ -95,17 +95,25 @@ def _report_problems(problems: list[str]) -> None:
     click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.", err=True)
 
 
-@content_cli.command("check")
-@_dir_option
-def check_command(courses_dir):
-    """Check all content; print each problem as file:line: reason."""
+def _checked_folder(courses_dir, on_failure: str | None = None):
+    """Return the content folder, or print every problem and exit with status 1."""
     folder = _courses_dir(courses_dir)
     if not folder.is_dir():
         raise click.UsageError(f"{folder} is not a folder.")
     problems = check_all(current_app, folder)
     if problems:
         _report_problems(problems)
+        if on_failure:
+            click.echo(on_failure, err=True)
         raise click.exceptions.Exit(1)
+    return folder
+
+
+@content_cli.command("check")
+@_dir_option
+def check_command(courses_dir):
+    """Check all content; print each problem as file:line: reason."""
+    folder = _checked_folder(courses_dir)
     names = ", ".join(kind.name for kind in content_kinds(current_app))
     click.echo(f"Content OK ({names}) in {folder}.")
 
@@ -116,14 +124,7 @@ def sync_command(courses_dir):
     """Load all content into the database (only if every check passes)."""
     from trainer.db import db_session
 
-    folder = _courses_dir(courses_dir)
-    if not folder.is_dir():
-        raise click.UsageError(f"{folder} is not a folder.")
-    problems = check_all(current_app, folder)
-    if problems:
-        _report_problems(problems)
-        click.echo("Nothing was loaded.", err=True)
-        raise click.exceptions.Exit(1)
+    folder = _checked_folder(courses_dir, on_failure="Nothing was loaded.")
     session = db_session()
     summaries = [(kind.name, kind.sync(session=session, courses_dir=folder))
                  for kind in content_kinds(current_app)]
