@@ -24,7 +24,11 @@ def test_session_cookie_is_httponly_and_lax(client, org):
 
 
 def test_production_refuses_the_default_secret_key(monkeypatch):
+    from trainer.config import DEFAULT_SECRET_KEY
+
     monkeypatch.setenv("TRAINER_PRODUCTION", "true")
+    # Whatever instance/config.py holds (make setup writes a random key there), not this one.
+    monkeypatch.setenv("TRAINER_SECRET_KEY", DEFAULT_SECRET_KEY)
     with pytest.raises(RuntimeError, match="default SECRET_KEY"):
         create_app({"DATABASE_URL": "sqlite://"})
 
