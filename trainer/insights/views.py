@@ -118,30 +118,28 @@ def api_trends(unit_id):
             "periods": result["periods"], "units": result["trends"]}
 
 
+def _chart_data(unit_id, part):
+    session, unit = _scope(unit_id)
+    result = _analysis(session, unit, _metric(session))
+    return {"metric": result["metric"], "metric_label": result["metric_label"], **result[part]}
+
+
 @bp.route("/api/units/<int:unit_id>/scatter.json")
 @allow(*VIEWERS)
 def api_scatter(unit_id):
-    session, unit = _scope(unit_id)
-    result = _analysis(session, unit, _metric(session))
-    return {"metric": result["metric"], "metric_label": result["metric_label"],
-            **result["scatter"]}
+    return _chart_data(unit_id, "scatter")
 
 
 @bp.route("/api/units/<int:unit_id>/funnel.json")
 @allow(*VIEWERS)
 def api_funnel(unit_id):
-    session, unit = _scope(unit_id)
-    result = _analysis(session, unit, _metric(session))
-    return {"metric": result["metric"], "metric_label": result["metric_label"],
-            **result["funnel"]}
+    return _chart_data(unit_id, "funnel")
 
 
 @bp.route("/api/units/<int:unit_id>/perception.json")
 @allow(*VIEWERS)
 def api_perception(unit_id):
-    session, unit = _scope(unit_id)
-    result = _analysis(session, unit, _metric(session))
-    return {"metric": result["metric"], **result["perception"]}
+    return _chart_data(unit_id, "perception")
 
 
 @bp.route("/api/units/<int:unit_id>/flags.json")
