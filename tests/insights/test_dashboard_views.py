@@ -250,7 +250,8 @@ def test_manager_rates_their_teams_and_sees_it_in_the_perception_gap(client, log
     period = PERIODS[-1]
     page = client.get(f"/insights/ratings?period={period}")
     assert page.status_code == 200
-    assert "T1" in page.get_data(as_text=True) and "T3" not in page.get_data(as_text=True)
+    html = re.sub(r'value="[^"]*"', "", page.get_data(as_text=True))  # drop random tokens
+    assert "T1" in html and "T3" not in html
     field = f"team_{history.t1.id}"
     response = client.post("/insights/ratings", data={"period": period, field: "5",
                                                       f"team_{history.t2.id}": ""})
