@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 MANAGER = "manager@example.com"
 
@@ -12,10 +13,10 @@ def test_manager_reads_the_dashboard_on_a_phone(page, login, axe_check):
     login(page, MANAGER)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Insights").click()
     assert page.get_by_role("heading", level=1).inner_text().startswith("Morale and customers")
-    assert page.get_by_text("Correlation, not causation.").first.is_visible()
+    expect(page.get_by_text("Correlation, not causation.").first).to_be_visible()
     sentence = "Teams whose morale rose tended to see Dealer CSI rise the next quarter"
-    assert page.get_by_text(re.compile(sentence)).first.is_visible()
-    assert page.get_by_text(re.compile(r"95% CI")).first.is_visible()
+    expect(page.get_by_text(re.compile(sentence)).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"95% CI")).first).to_be_visible()
 
     # Every chart is drawn from its JSON endpoint, and each has a text alternative.
     page.wait_for_function(
@@ -35,15 +36,16 @@ def test_manager_reads_the_dashboard_on_a_phone(page, login, axe_check):
     # The table alternative opens, and the page fits the phone's width.
     page.get_by_text("Table: every team and quarter").click()
     table = page.get_by_role("table", name=re.compile("Morale, training and Dealer CSI"))
-    assert table.get_by_role("rowheader", name="LEEDS-SALES").first.is_visible()
+    expect(table.get_by_role("rowheader", name="LEEDS-SALES").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     axe_check(page)
 
     # Rate a team's customer focus; the form fits and passes axe too.
     page.get_by_role("link", name="Rate your teams' customer focus").first.click()
-    assert page.get_by_role("heading", name="Your teams' customer focus").is_visible()
+    expect(page.get_by_role("heading", name="Your teams' customer focus")).to_be_visible()
     axe_check(page)
     page.get_by_label(re.compile(r"Workshop \(LEEDS-WSHOP\)")).select_option("4")
     page.get_by_role("button", name="Save ratings").click()
-    assert page.get_by_role("status").get_by_text(re.compile("Ratings for .* saved")).is_visible()
+    saved = page.get_by_role("status").get_by_text(re.compile("Ratings for .* saved"))
+    expect(saved).to_be_visible()
     assert page.get_by_label(re.compile(r"Workshop \(LEEDS-WSHOP\)")).input_value() == "4"

@@ -4,6 +4,8 @@ and the certificate, with an accessibility check on every kind of page."""
 import re
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from trainer.learn.loader import load_course
 
 COURSES = Path(__file__).resolve().parents[2] / "courses"
@@ -41,7 +43,7 @@ def answer_quiz(page, questions, right: bool):
 def test_new_employee_goes_from_login_to_certificate_on_a_phone(page, login, axe_check):
     login(page, "employee@example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Learning").click()
-    assert page.get_by_role("heading", name="My learning", level=1).is_visible()
+    expect(page.get_by_role("heading", name="My learning", level=1)).to_be_visible()
     axe_check(page)
 
     assigned = page.locator("section", has=page.locator("#assigned"))
@@ -51,12 +53,12 @@ def test_new_employee_goes_from_login_to_certificate_on_a_phone(page, login, axe
     link.click()
     slug = page.url.rstrip("/").rsplit("/", 1)[-1]
     course = load_course(COURSES / slug).course
-    assert page.get_by_role("heading", name=title, level=1).is_visible()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
     axe_check(page)
 
     page.get_by_role("button", name="Start the course").click()
-    assert page.get_by_role("heading", name=course.lessons[0].title, level=1).is_visible()
-    assert page.locator("progress").is_visible()
+    expect(page.get_by_role("heading", name=course.lessons[0].title, level=1)).to_be_visible()
+    expect(page.locator("progress")).to_be_visible()
     axe_check(page)
     page.get_by_role("button", name=re.compile("^Next:")).click()
 
@@ -65,40 +67,40 @@ def test_new_employee_goes_from_login_to_certificate_on_a_phone(page, login, axe
     page.goto(f"/learn/courses/{slug}")
     if len(course.lessons) > 2:
         page.get_by_role("link", name="Continue: lesson 3").click()
-        assert page.get_by_role("heading", name=course.lessons[2].title).is_visible()
+        expect(page.get_by_role("heading", name=course.lessons[2].title)).to_be_visible()
         while "/quiz" not in page.url:
             page.get_by_role("button", name=re.compile("^(Next:|Go to the quiz)")).click()
     else:
         page.get_by_role("link", name="Take the quiz").click()
 
-    assert page.get_by_role("heading", name=f"Quiz: {title}").is_visible()
+    expect(page.get_by_role("heading", name=f"Quiz: {title}")).to_be_visible()
     axe_check(page)
     page.get_by_role("button", name="Submit my answers").click()  # nothing answered yet
-    assert page.get_by_role("heading", name="Please answer every question").is_visible()
+    expect(page.get_by_role("heading", name="Please answer every question")).to_be_visible()
     axe_check(page)
     answer_quiz(page, course.questions, right=False)
-    assert page.get_by_text("Not passed this time.").is_visible()
+    expect(page.get_by_text("Not passed this time.")).to_be_visible()
     axe_check(page)
 
     page.get_by_role("link", name="Try again").click()
     answer_quiz(page, course.questions, right=True)
-    assert page.get_by_role("heading", name="Your result: 100%").is_visible()
-    assert page.get_by_text("Your best result, which is the one that counts: 100%").is_visible()
+    expect(page.get_by_role("heading", name="Your result: 100%")).to_be_visible()
+    expect(page.get_by_text("Your best result, which is the one that counts: 100%")).to_be_visible()
 
     page.get_by_role("link", name="See your certificate").click()
     certificate = page.locator("article.certificate")
-    assert certificate.get_by_text(title, exact=True).is_visible()
+    expect(certificate.get_by_text(title, exact=True)).to_be_visible()
     code = certificate.locator("code").inner_text()
     assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", code)
     axe_check(page)
     page.emulate_media(media="print")
     assert not page.locator("header.site-header").is_visible()
     assert not page.get_by_role("button", name="Print or save as PDF").is_visible()
-    assert certificate.is_visible()
+    expect(certificate).to_be_visible()
     page.emulate_media(media="screen")
 
     page.goto(f"/learn/verify?code={code}")
-    assert page.get_by_text("Valid.").is_visible()
+    expect(page.get_by_text("Valid.")).to_be_visible()
     axe_check(page)
 
 
@@ -106,14 +108,14 @@ def test_managers_and_hr_see_completion_and_item_analysis(page, login, axe_check
     login(page, "hr@example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link",
                                                             name="Training reports").click()
-    assert page.get_by_role("heading", name="Training completion").is_visible()
+    expect(page.get_by_role("heading", name="Training completion")).to_be_visible()
     axe_check(page)
     page.get_by_role("link", name="Northwind Motor Group").click()
-    assert page.get_by_role("table").is_visible()
+    expect(page.get_by_role("table")).to_be_visible()
     axe_check(page)
     page.goto("/learn/assignments")
     axe_check(page)
     page.goto("/learn/analysis")
     page.get_by_role("link").filter(has_text="Complaints are a gift").click()
-    assert page.get_by_role("columnheader", name="Most-chosen wrong answer").is_visible()
+    expect(page.get_by_role("columnheader", name="Most-chosen wrong answer")).to_be_visible()
     axe_check(page)

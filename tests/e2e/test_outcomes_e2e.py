@@ -2,13 +2,15 @@
 
 import re
 
+from playwright.sync_api import expect
+
 HR = "hr@example.com"
 
 
 def test_hr_imports_outcomes_and_sees_bad_rows_named(page, login, axe_check, tmp_path):
     login(page, HR)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Outcomes").click()
-    assert page.get_by_role("heading", level=1, name="Customer outcomes").is_visible()
+    expect(page.get_by_role("heading", level=1, name="Customer outcomes")).to_be_visible()
     axe_check(page)
     page.get_by_role("navigation", name="Outcomes pages").get_by_role("link",
                                                                       name="Import").click()
@@ -25,11 +27,11 @@ def test_hr_imports_outcomes_and_sees_bad_rows_named(page, login, axe_check, tmp
     page.get_by_label("CSV file").set_input_files(good)
     page.get_by_role("button", name="Import").click()
     page.wait_for_url(re.compile(r"/outcomes/$"))
-    assert page.get_by_text("Import done.").is_visible()
+    expect(page.get_by_text("Import done.")).to_be_visible()
     page.get_by_label("Unit (and the units below it)").select_option("LEEDS-SVC")
     page.get_by_label("Quarter").select_option("2026Q1")
     page.get_by_role("button", name="Show").click()
-    assert page.get_by_role("cell", name="88.5").is_visible()
+    expect(page.get_by_role("cell", name="88.5")).to_be_visible()
     axe_check(page)
 
 
@@ -41,7 +43,7 @@ def test_hr_defines_a_metric_and_creates_and_revokes_a_token(page, login, axe_ch
     page.get_by_label("Label").fill("First-time fix rate")
     page.get_by_label("Highest possible value").fill("100")
     page.get_by_role("button", name="Add the metric").click()
-    assert page.get_by_role("link", name=re.compile("first_fix")).is_visible()
+    expect(page.get_by_role("link", name=re.compile("first_fix"))).to_be_visible()
     page.goto("/outcomes/tokens")
     axe_check(page)
     page.get_by_label("Name").fill("Survey vendor")
@@ -53,5 +55,5 @@ def test_hr_defines_a_metric_and_creates_and_revokes_a_token(page, login, axe_ch
     page.get_by_role("link", name="Done").click()
     assert secret not in page.content()
     page.get_by_role("button", name="Revoke Survey vendor").click()
-    assert page.get_by_text("Token Survey vendor revoked.").is_visible()
+    expect(page.get_by_text("Token Survey vendor revoked.")).to_be_visible()
     axe_check(page)

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from trainer.demo import DEMO_PASSWORD
 
@@ -34,7 +35,7 @@ def test_wrong_password_is_refused_without_saying_whether_the_account_exists(pag
     page.get_by_label("Email").fill("nobody@example.com")
     page.get_by_label("Password").fill("wrong password")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("do not match").first.is_visible()
+    expect(page.get_by_text("do not match").first).to_be_visible()
     axe_check(page)
 
 
@@ -55,16 +56,16 @@ def test_keyboard_user_can_skip_to_content_and_sign_in(page):
 def test_hr_browses_the_org_tree_and_people(page, login, axe_check):
     login(page, ROLES["hr"])
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Org").click()
-    assert page.get_by_role("heading", name="Org tree").is_visible()
-    assert page.get_by_role("link", name="Northwind Motor Group").is_visible()
+    expect(page.get_by_role("heading", name="Org tree")).to_be_visible()
+    expect(page.get_by_role("link", name="Northwind Motor Group")).to_be_visible()
     axe_check(page)
     page.get_by_role("link", name="Leeds Motors", exact=True).click()
-    assert page.get_by_role("heading", name="Leeds Motors").is_visible()
+    expect(page.get_by_role("heading", name="Leeds Motors")).to_be_visible()
     axe_check(page)
     page.goto("/org/people")
     page.get_by_label("Search by name or email").fill("employee@example.com")
     page.get_by_role("button", name="Search").click()
-    assert page.get_by_text("1 person.").is_visible()
+    expect(page.get_by_text("1 person.")).to_be_visible()
     axe_check(page)
     page.get_by_role("cell").get_by_role("link").first.click()
     assert page.get_by_label("Email").input_value() == "employee@example.com"
@@ -88,4 +89,4 @@ def test_hr_imports_people_and_sees_row_errors_first(page, login, axe_check, tmp
                     "new.starter@example.com,New Starter,LEEDS-SVC,employee,\n")
     page.get_by_label("CSV file").set_input_files(str(good))
     page.get_by_role("button", name="Import").click()
-    assert page.get_by_text("1 created").is_visible()
+    expect(page.get_by_text("1 created")).to_be_visible()

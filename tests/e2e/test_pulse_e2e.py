@@ -2,20 +2,22 @@
 
 import re
 
+from playwright.sync_api import expect
+
 EMPLOYEE = "employee@example.com"
 
 
 def test_employee_answers_the_pulse_on_a_phone(page, login, axe_check):
     login(page, EMPLOYEE)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Pulse").click()
-    assert page.get_by_role("heading", name="My surveys").is_visible()
+    expect(page.get_by_role("heading", name="My surveys")).to_be_visible()
     axe_check(page)
     page.get_by_role("link", name=re.compile("Answer the survey")).first.click()
-    assert page.get_by_role("heading", name="Who can see what").is_visible()
+    expect(page.get_by_role("heading", name="Who can see what")).to_be_visible()
     axe_check(page)
     page.get_by_role("link", name=re.compile("start the survey")).click()
-    assert page.get_by_role("link", name="Who can see what").first.is_visible()
-    assert page.get_by_text("Don't include details that identify you").is_visible()
+    expect(page.get_by_role("link", name="Who can see what").first).to_be_visible()
+    expect(page.get_by_text("Don't include details that identify you")).to_be_visible()
     axe_check(page)
     groups = page.locator("fieldset.question")
     assert 1 <= groups.count() <= 10
@@ -24,11 +26,11 @@ def test_employee_answers_the_pulse_on_a_phone(page, login, axe_check):
         radios.nth(radios.count() - 2).check()
     page.get_by_label(re.compile("optional")).fill("The new rota works well for us.")
     page.get_by_role("button", name="Send my answers").click()
-    assert page.get_by_role("heading", name="Thank you").is_visible()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     axe_check(page)
     page.go_back()
     page.reload()
-    assert page.get_by_role("heading", name="You have already answered").is_visible()
+    expect(page.get_by_role("heading", name="You have already answered")).to_be_visible()
 
 
 def test_who_can_see_what_is_clear_and_accessible(page, login, axe_check):
@@ -36,23 +38,23 @@ def test_who_can_see_what_is_clear_and_accessible(page, login, axe_check):
     page.goto("/pulse/privacy")
     for text in ("Stored with your name", "Stored without your name", "Small teams",
                  "Taking part is voluntary"):
-        assert page.get_by_text(text, exact=True).is_visible()
+        expect(page.get_by_text(text, exact=True)).to_be_visible()
     axe_check(page)
 
 
 def test_employee_views_team_and_company_results(page, login, axe_check):
     login(page, EMPLOYEE)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Results").click()
-    assert page.get_by_role("heading", name="Pulse results").is_visible()
+    expect(page.get_by_role("heading", name="Pulse results")).to_be_visible()
     axe_check(page)
     links = page.get_by_role("table").get_by_role("link")
     assert links.count() >= 1
     names = [links.nth(i).inner_text() for i in range(links.count())]
     assert "Northwind Motor Group" in names
     page.get_by_role("link", name="Northwind Motor Group").click()
-    assert page.get_by_text("Engagement index").is_visible()
-    assert page.get_by_role("heading", name="Trend").is_visible()
-    assert page.get_by_role("heading", name="You said, we did").is_visible()
+    expect(page.get_by_text("Engagement index")).to_be_visible()
+    expect(page.get_by_role("heading", name="Trend")).to_be_visible()
+    expect(page.get_by_role("heading", name="You said, we did")).to_be_visible()
     axe_check(page)
     team = [n for n in names if n != "Northwind Motor Group"]
     if team:
@@ -65,16 +67,16 @@ def test_employee_views_team_and_company_results(page, login, axe_check):
 def test_employee_marks_a_commitment(page, login, axe_check):
     login(page, EMPLOYEE)
     page.goto("/pulse/ledger")
-    assert page.get_by_role("heading", name="You said, we did").is_visible()
+    expect(page.get_by_role("heading", name="You said, we did")).to_be_visible()
     axe_check(page)
     form = page.locator("form").filter(has=page.get_by_role("button", name=re.compile("mark")))
     before = form.count()
     assert before >= 1  # the demo gives the employee's team a fresh commitment
     form.first.get_by_role("radio").first.check()
     form.first.get_by_role("button").click()
-    assert page.get_by_role("status").get_by_text("Thank you").is_visible()
+    expect(page.get_by_role("status").get_by_text("Thank you")).to_be_visible()
     assert form.count() == before - 1
-    assert page.get_by_text("You have marked this commitment.").first.is_visible()
+    expect(page.get_by_text("You have marked this commitment.").first).to_be_visible()
 
 
 def test_hr_and_manager_pulse_pages_are_accessible(page, login, axe_check):
@@ -87,7 +89,7 @@ def test_hr_and_manager_pulse_pages_are_accessible(page, login, axe_check):
     page.get_by_role("table").get_by_role("link").first.click()
     axe_check(page)
     page.get_by_role("link", name=re.compile("Response rate")).first.click()
-    assert page.get_by_text("Counts only").is_visible()
+    expect(page.get_by_text("Counts only")).to_be_visible()
     axe_check(page)
     page.get_by_role("button", name=re.compile("Sign out")).click()
     login(page, "manager@example.com")

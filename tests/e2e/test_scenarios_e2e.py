@@ -4,6 +4,8 @@ keyboard, the due re-serve, and the manager's choice reports, with axe-core chec
 import re
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from trainer.scenarios.loader import load_scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +46,7 @@ def test_the_demo_employee_practises_a_due_decision(page, login, axe_check):
     axe_check(page)
     page.locator("button.choice").first.click()
     assert heading(page) == "What happened next"
-    assert page.get_by_text(re.compile("best ending still within reach")).is_visible()
+    expect(page.get_by_text(re.compile("best ending still within reach"))).to_be_visible()
     axe_check(page)
     page.get_by_role("link", name="Back to scenarios").click()
     assert heading(page) == "Scenarios"
@@ -65,9 +67,10 @@ def test_every_shipped_scenario_can_be_played_on_a_phone(page, login, axe_check)
         page.get_by_role("button", name=START).click()
         play_to_the_end(page, lambda n, count, s=number: (n + s) % count,
                         axe_check if first else None)
-        assert page.get_by_text(re.compile(r"^(Good|Acceptable|Poor) ending$")).first.is_visible()
-        assert page.get_by_role("heading", name="Debrief").is_visible()
-        assert page.get_by_role("table", name=re.compile("Meter totals")).is_visible()
+        ending = page.get_by_text(re.compile(r"^(Good|Acceptable|Poor) ending$")).first
+        expect(ending).to_be_visible()
+        expect(page.get_by_role("heading", name="Debrief")).to_be_visible()
+        expect(page.get_by_role("table", name=re.compile("Meter totals"))).to_be_visible()
         if first:
             axe_check(page)  # the ending and debrief
     page.goto("/scenarios/")
@@ -100,7 +103,7 @@ def test_a_scenario_can_be_played_by_keyboard_alone(page, login, axe_check):
         page.keyboard.press("Enter")
         page.wait_for_load_state()
     assert heading(page) == "How it ended"
-    assert page.get_by_text("Private practice").is_visible()
+    expect(page.get_by_text("Private practice")).to_be_visible()
     axe_check(page)
 
 
@@ -122,7 +125,8 @@ def test_a_manager_sees_choice_reports_that_respect_the_minimum_group(page, logi
         if links.count():
             shown = True
             links.first.click()
-            assert page.get_by_role("heading", name="Choices at each decision point").is_visible()
+            choices = page.get_by_role("heading", name="Choices at each decision point")
+            expect(choices).to_be_visible()
             axe_check(page)
             break
     assert shown and hidden
