@@ -31,6 +31,8 @@ import urllib.parse
 from html.parser import HTMLParser
 from pathlib import Path
 
+from machine import cpu_model  # benchmarks/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -202,14 +204,7 @@ def summary(name: str, times: list[float], wall: float) -> dict:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model("unknown CPU")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()}, "
             f"{platform.system()} {platform.release()}; load average {load} when done")
