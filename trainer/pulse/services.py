@@ -17,6 +17,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
+from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -72,8 +73,6 @@ class PulseError(ValueError):
 def configured_limits() -> anonymity.Thresholds:
     """Return the thresholds from configuration, never below the code floors."""
     try:
-        from flask import current_app
-
         cfg = current_app.config
         return anonymity.thresholds(cfg.get("MIN_GROUP_SCORES"), cfg.get("MIN_GROUP_COMMENTS"))
     except RuntimeError:  # outside an app context
@@ -328,7 +327,17 @@ class ItemRef:
 
 
 def cycle_item_refs(session: Session, cycle: PulseCycle) -> list[ItemRef]:
-    """Return (id, kind) of a cycle's items: all that checking an answer needs."""
+    """Return (id, kind) of a cycle's items: all that checking an answer needs.
+
+    A cycle's items are frozen when it is created, so each app reads them once per cycle.
+    """
+    cache = current_app.extensions.setdefault("pulse.item_refs", {})
+    if cycle.id not in cache:
+        cache[cycle.id] = _read_item_refs(session, cycle)
+    return cache[cycle.id]
+
+
+def _read_item_refs(session: Session, cycle: PulseCycle) -> list[ItemRef]:
     rows = session.execute(sa.select(PulseItem.id, PulseItem.kind)
                            .join(CycleItem, CycleItem.item_id == PulseItem.id)
                            .where(CycleItem.cycle_id == cycle.id)
@@ -564,10 +573,13 @@ def _start_write(session: Session) -> None:
     """End the request's read transaction so the write takes SQLite's lock only briefly.
 
     The answer view reads in a deferred transaction (see `trainer.pulse.read_first`); the
-    two inserts then run in a short BEGIN IMMEDIATE transaction of their own.
+    two inserts then run in a short BEGIN IMMEDIATE transaction of their own. PostgreSQL locks
+    rows, not the database, so there the reads and inserts share one transaction.
     """
     from trainer.db import write_intent
 
+    if session.get_bind().dialect.name != "sqlite":
+        return
     session.commit()
     write_intent.set(True)
 
@@ -608,7 +620,7 @@ def submit_response(session: Session, *, invitation: Invitation, employee_id: in
         flushed = flush_pool(session, cycle.id)
         session.commit()
         if flushed:
-            erase_residue(session, wait=False)
+            erase_residue(session, wait=False, tables=("response_pool",))
     return True
 
 
@@ -1151,7 +1163,7 @@ def mark_commitment(session: Session, *, commitment: Commitment, employee_id: in
         flushed = _flush_mark_pools(session, unit_id=commitment.unit_id)
         session.commit()
         if flushed:
-            erase_residue(session, wait=False)
+            erase_residue(session, wait=False, tables=("response_pool",))
     return True
 
 
