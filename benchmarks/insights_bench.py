@@ -82,8 +82,7 @@ def org_facts(database: str) -> dict:
                                       services.pulse.suppressed_units(session=session)),
             "outcomes": lambda: [services.outcomes.outcomes_by_unit_period(
                 session=session, metric=m) for m in services.metric_codes(session)],
-            "learn_completion": lambda: services.completion_by_unit_period(session=session),
-            "scenario_ownership": lambda: services.ownership_by_unit_period(session=session),
+            "training_rollup": lambda: services.training_rows(session),
         }
         for name, read in sources.items():
             start = time.perf_counter()

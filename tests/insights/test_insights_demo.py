@@ -44,6 +44,11 @@ def test_the_dashboard_recovers_what_the_demo_planted(runner, session, client):
     assert len(flagged - gamed_teams) <= 3  # the checks rarely fire elsewhere
     assert all(f["reason"] for f in report["flags"])
 
+    # The training measures are summarised for the dashboard as the demo is built.
+    completion, ownership = insights.training_rows(session)
+    assert completion and ownership
+    assert all(0 <= r["completion_rate"] <= 1 for r in completion)
+
     # The small teams (parts counters, fewer than 10 people) are hidden.
     parts = set(session.exec(select(OrgUnit.code).where(OrgUnit.code.like("%-PARTS"))).all())
     assert parts and parts <= set(report["suppressed"])

@@ -8,7 +8,8 @@ bp = Blueprint("insights", __name__, url_prefix="/insights")
 def init_app(app: Flask) -> None:
     from trainer.core import add_home_panel, add_nav
     from trainer.demo import add_demo_step
-    from trainer.insights import cli, demo, views  # noqa: F401
+    from trainer.insights import cli, demo, services, views  # noqa: F401
+    from trainer.scheduler import register_job
 
     app.register_blueprint(bp)
     app.cli.add_command(cli.insights_cli)
@@ -17,3 +18,6 @@ def init_app(app: Flask) -> None:
     # Runs after the pulse step (features register in the order learn, scenarios, pulse,
     # outcomes, insights): customer history is generated from the released morale.
     add_demo_step(app, demo.add_customer_history)
+    add_demo_step(app, demo.summarise_training)
+    register_job(app, "insights-training-rollup", services.refresh_training_rollups,
+                 every_minutes=services.TRAINING_REFRESH_MINUTES)

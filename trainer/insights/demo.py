@@ -134,3 +134,11 @@ def _add_ratings(session: Session, demo, rng, morale_rows, periods) -> None:
                             "rater_id": link.user_id, "rating": rating, "updated_at": now})
     if ratings:
         session.execute(sa.insert(CustomerFocusRating), ratings)
+
+
+def summarise_training(*, session: Session, demo) -> None:
+    """Fill the training rollup, as the scheduler would, so the dashboard shows it at once."""
+    from trainer.insights.services import refresh_training_rollups
+
+    session.flush()
+    refresh_training_rollups(session=session, now=utcnow())

@@ -22,3 +22,20 @@ class CustomerFocusRating(SQLModel, table=True):
     rater_id: int = Field(foreign_key="user_account.id", index=True)
     rating: int  # 1 (not at all customer-focused) to 5 (very)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TrainingRollup(SQLModel, table=True):
+    """A training measure per (unit, quarter), summarised for the dashboard by a scheduler job.
+
+    `measure` is "completion" (`size` = people with a course due, `rate` = share who finished
+    every course on time) or "ownership" (`size` = scenario players, `rate` = ownership rate).
+    """
+
+    __tablename__ = "training_rollup"
+
+    measure: str = Field(primary_key=True, max_length=16)
+    unit_id: int = Field(foreign_key="org_unit.id", primary_key=True)
+    period: str = Field(primary_key=True, max_length=6)
+    size: int
+    rate: float
+    refreshed_at: datetime = Field(default_factory=utcnow)

@@ -2,23 +2,23 @@
 
 The statistics read rollups only: pulse morale comes from `morale_by_unit_period` (released
 cells, anonymity rules applied), customer data from the outcomes table, training measures from
-the learn and scenarios summaries. The analysis is cached per (data version, level, scope,
-metric); the data version changes when outcomes, closed pulse cycles, ratings or the org tree
-change. Training summaries have no cheap version, so they are read again every
-TRAINING_SECONDS and the analysis is recomputed only if they changed. Each web worker keeps its
-own cache.
+the training rollup that a scheduler job refreshes from the learn and scenarios summaries. The
+analysis is cached per (data version, level, scope, metric); the data version changes when
+outcomes, closed pulse cycles, ratings, the training rollup or the org tree change. Each web
+worker keeps its own cache.
 """
 
 import threading
-import time
 from collections import OrderedDict
+from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from trainer.access import scope_unit_ids, sees_everything, subtree_ids
 from trainer.auth.models import User
 from trainer.insights import analysis
-from trainer.insights.models import CustomerFocusRating
+from trainer.insights.models import CustomerFocusRating, TrainingRollup
 from trainer.learn.services import completion_by_unit_period
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.outcomes import services as outcomes
@@ -29,7 +29,7 @@ from trainer.util import quarter_of, shift_quarter, utcnow
 
 DEFAULT_LEVEL = "team"
 SCOPE_KINDS = ("company", "region", "site")
-TRAINING_SECONDS = 3600
+TRAINING_REFRESH_MINUTES = 30
 CACHE_ENTRIES = 64
 RATING_QUARTERS = 8  # how many quarters back a manager may rate
 
@@ -56,6 +56,8 @@ def data_version(session: Session) -> dict:
                                 .select_from(CustomerFocusRating)).one()
     org_state = session.exec(select(func.count(), func.max(OrgUnit.id))
                              .select_from(OrgUnit)).one()
+    training_state = session.exec(select(func.count(), func.max(TrainingRollup.refreshed_at))
+                                  .select_from(TrainingRollup)).one()
     version = {
         "database": str(session.get_bind().url),
         "org": tuple(org_state),
@@ -63,6 +65,7 @@ def data_version(session: Session) -> dict:
         "outcomes": tuple(map(str, outcome_state)),
         "metrics": tuple(m.code for m in outcomes.metrics(session=session)),
         "ratings": tuple(map(str, rating_state)),
+        "training": tuple(map(str, training_state)),
     }
     session.info["insights_version"] = (session.get_transaction(), version)
     return version
@@ -89,30 +92,48 @@ def clear_cache() -> None:
 # Sources -------------------------------------------------------------------------------------
 
 
-def training_rows(session: Session, version: dict) -> tuple[list, list, int]:
-    """Return (completion rows, ownership rows, a digest of both), read at most once per
-    TRAINING_SECONDS: these summaries have no cheap version to watch."""
-    bucket = int(time.time() // TRAINING_SECONDS)
+def refresh_training_rollups(*, session: Session, now: datetime) -> int:
+    """Replace the training rollup with fresh completion and ownership summaries (a job).
 
-    def read():
-        completion = completion_by_unit_period(session=session)
-        ownership = ownership_by_unit_period(session=session)
-        return completion, ownership, hash(repr((completion, ownership)))
+    These summaries read per-person enrolments and plays, so they are computed here, in the
+    scheduler, and the dashboard only reads the small result. Returns the number of rows.
+    """
+    sizes = {"completion": "assigned", "ownership": "players"}
+    rows = [{"measure": measure, "unit_id": r["unit_id"], "period": r["period"],
+             "size": r[sizes[measure]], "rate": r[f"{measure}_rate"], "refreshed_at": now}
+            for measure, summary in (("completion", completion_by_unit_period),
+                                     ("ownership", ownership_by_unit_period))
+            for r in summary(session=session)]
+    session.execute(sa.delete(TrainingRollup))
+    if rows:
+        session.execute(sa.insert(TrainingRollup), rows)
+    return len(rows)
 
-    return _cached(("training", version["database"], version["org"], bucket), read)
+
+def training_rows(session: Session) -> tuple[list[dict], list[dict]]:
+    """Return (completion rows, ownership rows) from the training rollup."""
+    completion, ownership = [], []
+    for row in session.exec(select(TrainingRollup)).all():
+        if row.measure == "completion":
+            completion.append({"unit_id": row.unit_id, "period": row.period,
+                               "assigned": row.size, "completion_rate": row.rate})
+        else:
+            ownership.append({"unit_id": row.unit_id, "period": row.period,
+                              "players": row.size, "ownership_rate": row.rate})
+    return completion, ownership
 
 
-def load_sources(session: Session, version: dict, training: tuple) -> analysis.Sources:
+def load_sources(session: Session, version: dict) -> analysis.Sources:
     """Read every source the analysis needs, for all units (rollups, never raw answers).
 
     Pulse rows are cached on their own version, so that an outcomes import or a new rating
-    does not read them again; `training` comes from `training_rows`.
+    does not read them again.
     """
     morale, suppressed = _cached(
         ("pulse", version["database"], version["org"], version["pulse"]),
         lambda: (pulse.morale_by_unit_period(session=session),
                  pulse.suppressed_units(session=session)))
-    completion, ownership, _digest = training
+    completion, ownership = training_rows(session)
     units = [analysis.Unit(u.id, u.code, u.name, u.kind, u.parent_id, u.path)
              for u in session.exec(select(OrgUnit).where(OrgUnit.active)).all()]
     metrics = [analysis.Metric(m.code, m.label, m.higher_is_better, m.min_value, m.max_value)
@@ -149,10 +170,9 @@ def analysis_for(session: Session, *, metric: str, unit: OrgUnit,
     if metric not in parts["metrics"]:
         raise InsightsError(f"Unknown metric '{metric}'. Choose one of: "
                             + ", ".join(parts["metrics"]) + ".")
-    training = training_rows(session, parts)
-    version = (*parts.values(), training[2])
+    version = tuple(parts.values())
     prepared = _cached(("prepared", version, level),
-                       lambda: analysis.prepare(load_sources(session, parts, training), level))
+                       lambda: analysis.prepare(load_sources(session, parts), level))
     unit_ids = frozenset(subtree_ids(session, [unit]))
     key = ("analysis", version, level, unit_ids, metric, perception_period)
     return _cached(key, lambda: {
