@@ -96,3 +96,48 @@ def test_hr_and_manager_pulse_pages_are_accessible(page, login, axe_check):
     page.goto("/pulse/results")
     page.get_by_role("table").get_by_role("link").first.click()
     axe_check(page)
+
+
+def test_results_trend_is_charted_with_gaps_beside_its_table(page, login, axe_check):
+    login(page, "manager@example.com")
+    page.goto("/pulse/results")
+    links = page.get_by_role("table").get_by_role("link")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    # A team of the manager's whose trend has a cycle withheld (the demo has some on purpose).
+    for href in hrefs:
+        path, _, query = href.partition("?")
+        trend = page.request.get(f"{path}.json?{query}").json()["trend"]
+        gaps = [i for i, p in enumerate(trend) if p["status"] != "shown"]
+        if gaps and len(gaps) < len(trend):
+            break
+    else:
+        raise AssertionError("no unit in the manager's scope has a withheld cycle")
+    page.goto(href)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('canvas')].every((c) => Chart.getChart(c))")
+
+    canvases = page.locator("canvas")
+    assert canvases.count() == 2
+    for i in range(canvases.count()):
+        canvas = canvases.nth(i)
+        assert canvas.get_attribute("role") == "img"
+        label = canvas.get_attribute("aria-label")
+        assert re.search(r"over \d+ cycles: .*no results to show.*table below", label)
+        box = canvas.bounding_box()
+        assert box["width"] > 200 and box["height"] > 100
+    drawn = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('canvas')]
+        .map((c) => [c.dataset.series, Chart.getChart(c).data.datasets[0].data]))""")
+    # Withheld cycles are gaps (null), never zeros; the other points are the JSON's numbers.
+    assert drawn["engagement"] == [p.get("engagement") for p in trend]
+    assert drawn["enps"] == [p.get("enps") for p in trend]
+    assert all(drawn["engagement"][i] is None and drawn["enps"][i] is None for i in gaps)
+
+    # The table with the same numbers stays, reachable by keyboard.
+    table = page.get_by_role("table", name=re.compile("in recent cycles"))
+    expect(table).to_be_visible()
+    assert table.get_by_role("row").count() == len(trend) + 1
+    region = page.get_by_role("region", name=re.compile("in recent cycles"))
+    assert region.get_attribute("tabindex") == "0"
+    expect(page.get_by_text("Gaps in the lines are cycles without results")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    axe_check(page)

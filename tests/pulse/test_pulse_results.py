@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -159,3 +160,85 @@ def test_trend_and_ledger_across_cycles(client, session, staffed, run_cycle, log
     login_as(staffed.hr)
     page = client.get("/pulse/follow-through").get_data(as_text=True)
     assert staffed.t1.name in page and "Not enough marks" not in page
+
+
+def _three_quarters(staffed, run_cycle):
+    """Three cycles a quarter apart; T3 has too few respondents in the second."""
+    from datetime import timedelta
+
+    first = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 6})
+    second = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 3},
+                       now=first.opens_at + timedelta(days=92))
+    third = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 7},
+                      now=first.opens_at + timedelta(days=184))
+    return first, second, third
+
+
+def test_the_json_trend_carries_released_points_only(client, session, staffed, run_cycle,
+                                                     login_as):
+    first, second, third = _three_quarters(staffed, run_cycle)
+    login_as(staffed.hr)
+    trend = _json(client, staffed.t3, third)["trend"]
+    assert [p["period"] for p in trend] == [first.period, second.period, third.period]
+    assert [p["status"] for p in trend] == ["shown", "suppressed", "shown"]
+    # A cycle below the threshold carries no number at all, so a chart cannot draw a zero.
+    assert trend[1] == {"period": second.period, "status": "suppressed"}
+    assert [trend[0]["respondents"], trend[2]["respondents"]] == [6, 7]
+
+    expected = services.trend(session, unit_id=staffed.t3.id, programme_id=third.programme_id)
+    for entry, point in zip(trend, expected, strict=True):
+        if entry["status"] == "shown":
+            scores = point.result.scores
+            assert 1 <= entry["engagement"] <= 5
+            assert entry["engagement"] == round(scores.engagement, 2)
+            assert entry["enps"] == round(scores.enps, 1)
+            assert entry["enps_moe"] == round(scores.enps_moe, 1)
+    page = client.get(f"/pulse/results/{staffed.t3.id}?cycle={third.id}").get_data(as_text=True)
+    assert f"{trend[2]['engagement']:.2f}" in page and "Not enough responses" in page
+
+    # An earlier cycle's document ends with it, as the page's trend table does.
+    earlier = _json(client, staffed.t3, second)["trend"]
+    assert [p["period"] for p in earlier] == [first.period, second.period]
+
+
+def test_the_trend_json_keeps_to_the_viewer_scope(client, session, staffed, run_cycle,
+                                                  login_as):
+    *_, third = _three_quarters(staffed, run_cycle)
+    login_as(staffed.manager)
+    assert client.get(f"/pulse/results/{staffed.t3.id}.json?cycle={third.id}").status_code == 403
+    assert client.get(f"/pulse/results/{staffed.s2.id}.json").status_code == 403
+    assert len(_json(client, staffed.t2, third)["trend"]) == 3
+    login_as(staffed.employee)
+    assert client.get(f"/pulse/results/{staffed.t2.id}.json?cycle={third.id}").status_code == 403
+
+
+def test_the_results_page_has_a_trend_chart_with_a_table_alternative(client, session, staffed,
+                                                                     run_cycle, login_as):
+    first, second, third = _three_quarters(staffed, run_cycle)
+    login_as(staffed.hr)
+    page = client.get(f"/pulse/results/{staffed.t3.id}?cycle={third.id}").get_data(as_text=True)
+    group = re.search(r'<div class="chart-group trend-charts" data-src="([^"]+)">', page)
+    assert group is not None
+    assert group.group(1) == f"/pulse/results/{staffed.t3.id}.json?cycle={third.id}"
+    canvases = re.findall(r'<canvas data-series="(\w+)" role="img" aria-label="([^"]+)">', page)
+    assert [series for series, _ in canvases] == ["engagement", "enps"]
+    for _, label in canvases:
+        assert "over 3 cycles: " in label and f"in {first.period} to " in label
+        assert "1 of them has no results to show" in label and "table below" in label
+    assert f"<caption>{staffed.t3.name} in recent cycles</caption>" in page
+    assert "Gaps in the lines are cycles without results to show" in page
+    # Vendored Chart.js and our script, nothing inline (the CSP forbids it).
+    scripts = re.findall(r"<script[^>]*>", page)
+    assert scripts == ['<script src="/static/vendor/chartjs/chart.umd.min.js">',
+                       '<script src="/static/js/pulse.js">']
+    assert " style=" not in page
+
+
+def test_a_unit_without_released_points_gets_the_table_only(client, session, staffed,
+                                                            run_cycle, login_as):
+    cycle = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 3})
+    login_as(staffed.hr)
+    page = client.get(f"/pulse/results/{staffed.t3.id}?cycle={cycle.id}").get_data(as_text=True)
+    assert "<canvas" not in page and "trend-charts" not in page
+    assert "Not enough responses" in page
+    assert f"<caption>{staffed.t3.name} in recent cycles</caption>" in page

@@ -990,6 +990,12 @@ def closed_cycles(session: Session, programme_id: int | None = None) -> list[Pul
     return list(session.exec(query.order_by(PulseCycle.opens_at)).all())
 
 
+def cycles_up_to(cycles: list[PulseCycle], cycle: PulseCycle, last: int = 8
+                 ) -> list[PulseCycle]:
+    """Return the last few of `cycles` (in time order) up to and including `cycle`: a trend."""
+    return [c for c in cycles if c.opens_at <= cycle.opens_at][-last:]
+
+
 def latest_closed_cycle(session: Session) -> PulseCycle | None:
     return session.exec(select(PulseCycle).where(PulseCycle.status == "closed")
                         .order_by(PulseCycle.closes_at.desc(), PulseCycle.id.desc())).first()
@@ -1361,7 +1367,9 @@ def results_document(session: Session, *, unit: OrgUnit, cycle: PulseCycle | Non
     else:
         doc["result"] = {"status": "shown", **_scores_document(released.scores),
                          "comments": released.comments}
-    for point in trend(session, unit_id=unit.id, programme_id=cycle.programme_id):
+    until_now = cycles_up_to(closed_cycles(session, cycle.programme_id), cycle)
+    for point in trend(session, unit_id=unit.id, programme_id=cycle.programme_id,
+                       cycles=until_now):
         entry = {"period": point.cycle.period, "status": "merged"}
         if point.result is not None and point.result.suppressed:
             entry["status"] = "suppressed"

@@ -161,7 +161,7 @@ def results(unit_id):
     if cycle is None:
         return render_template("pulse/results.html", unit=unit, cycle=None)
     cycles = services.closed_cycles(session, cycle.programme_id)
-    until_now = [c for c in cycles if c.opens_at <= cycle.opens_at][-8:]
+    until_now = services.cycles_up_to(cycles, cycle)
     rows = services.rollup_rows(session, [c.id for c in until_now])
     result = services.released_results(session, cycle=cycle, unit_ids={unit.id},
                                        rows=rows[cycle.id]).get(unit.id)
