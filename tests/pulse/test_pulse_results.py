@@ -227,9 +227,10 @@ def test_the_results_page_has_a_trend_chart_with_a_table_alternative(client, ses
         assert "1 of them has no results to show" in label and "table below" in label
     assert f"<caption>{staffed.t3.name} in recent cycles</caption>" in page
     assert "Gaps in the lines are cycles without results to show" in page
-    # Vendored Chart.js and our script, nothing inline (the CSP forbids it).
+    # Vendored Chart.js and our scripts, nothing inline (the CSP forbids it).
     scripts = re.findall(r"<script[^>]*>", page)
     assert scripts == ['<script src="/static/vendor/chartjs/chart.umd.min.js">',
+                       '<script src="/static/js/charts.js">',
                        '<script src="/static/js/pulse.js">']
     assert " style=" not in page
 

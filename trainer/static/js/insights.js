@@ -2,27 +2,12 @@
 // Every chart has a table with the same numbers in the page, so a failed fetch loses nothing.
 (function () {
   "use strict";
-  if (typeof Chart === "undefined") {
+  const charts = window.trainerCharts;
+  if (!charts) {
     return;
   }
-  const INK = "#1b1f24";
-  const BLUE = "#0b5cad";
-  const ORANGE = "#b35c00";
-  const GREEN = "#1d6b35";
-  const GREY = "#4a5361";
-  const RED = "#a4161a";
-  const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  Chart.defaults.color = INK;
-  Chart.defaults.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
-  Chart.defaults.animation = reduceMotion ? false : { duration: 300 };
-  Chart.defaults.maintainAspectRatio = false;
-
-  function line(label, data, color, options) {
-    return Object.assign({
-      label: label, data: data, borderColor: color, backgroundColor: color,
-      spanGaps: false, tension: 0, pointRadius: 3, borderWidth: 2,
-    }, options || {});
-  }
+  const { INK, BLUE, ORANGE, GREEN, GREY, RED } = charts.colors;
+  const line = charts.line;
 
   function percent(values) {
     return values.map(function (v) { return v === null ? null : Math.round(1000 * v) / 10; });
@@ -220,20 +205,7 @@
                  perception: drawPerception };
   document.querySelectorAll(".chart-group[data-src]").forEach(function (group) {
     const kind = group.dataset.kind;
-    fetch(group.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("HTTP " + response.status);
-        }
-        return response.json();
-      })
-      .then(function (data) { draw[kind](group, data); })
-      .catch(function () {
-        group.classList.add("failed");
-        const note = document.createElement("p");
-        note.className = "hint";
-        note.textContent = "The chart could not be loaded; the table has the same numbers.";
-        group.appendChild(note);
-      });
+    charts.load(group, function (data) { draw[kind](group, data); },
+                "The chart could not be loaded; the table has the same numbers.");
   });
 })();

@@ -4,17 +4,12 @@
 // the JSON; they are drawn as gaps, never as zeros.
 (function () {
   "use strict";
-  if (typeof Chart === "undefined") {
+  const charts = window.trainerCharts;
+  if (!charts) {
     return;
   }
-  const INK = "#1b1f24";
-  const BLUE = "#0b5cad";
-  const ORANGE = "#b35c00";
-  const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  Chart.defaults.color = INK;
-  Chart.defaults.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
-  Chart.defaults.animation = reduceMotion ? false : { duration: 300 };
-  Chart.defaults.maintainAspectRatio = false;
+  const { BLUE, ORANGE } = charts.colors;
+  const line = charts.line;
 
   function value(point, key) {
     return typeof point[key] === "number" ? point[key] : null;
@@ -34,13 +29,6 @@
 
   function clamp(v, low, high) {
     return v === null ? null : Math.min(high, Math.max(low, v));
-  }
-
-  function line(label, data, color, options) {
-    return Object.assign({
-      label: label, data: data, borderColor: color, backgroundColor: color,
-      spanGaps: false, tension: 0, pointRadius: 3, borderWidth: 2,
-    }, options || {});
   }
 
   function drawEngagement(canvas, trend) {
@@ -136,24 +124,10 @@
 
   const draw = { engagement: drawEngagement, enps: drawEnps };
   document.querySelectorAll(".trend-charts[data-src]").forEach(function (group) {
-    fetch(group.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("HTTP " + response.status);
-        }
-        return response.json();
-      })
-      .then(function (data) {
-        group.querySelectorAll("canvas[data-series]").forEach(function (canvas) {
-          draw[canvas.dataset.series](canvas, data.trend);
-        });
-      })
-      .catch(function () {
-        group.classList.add("failed");
-        const note = document.createElement("p");
-        note.className = "hint";
-        note.textContent = "The chart could not be loaded; the table below has the same numbers.";
-        group.appendChild(note);
+    charts.load(group, function (data) {
+      group.querySelectorAll("canvas[data-series]").forEach(function (canvas) {
+        draw[canvas.dataset.series](canvas, data.trend);
       });
+    }, "The chart could not be loaded; the table below has the same numbers.");
   });
 })();
