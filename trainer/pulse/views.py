@@ -150,6 +150,30 @@ def results_index():
                            programmes=session.exec(select(PulseProgramme)).all())
 
 
+def _chart_summaries(points) -> tuple[dict[str, str], int]:
+    """Return each trend chart's spoken summary (its aria-label), and how many cycles are gaps.
+
+    A series with no number to show gets no chart; the table below the charts has everything.
+    """
+    shown = [p for p in points if p.result is not None and not p.result.suppressed]
+    gaps = len(points) - len(shown)
+    gap_text = f"; {gaps} of them {'has' if gaps == 1 else 'have'} no results to show" \
+        if gaps else ""
+    summaries = {}
+    for key, name, fmt in (("engagement", "the engagement index, 1 to 5", "{:.2f}"),
+                           ("enps", "eNPS, -100 to +100, with bars for its 95% margin of "
+                                    "error", "{:+.0f}")):
+        known = [p for p in shown if getattr(p.result.scores, key) is not None]
+        if not known:
+            continue
+        ends = known[:1] if len(known) == 1 else [known[0], known[-1]]
+        span = " to ".join(f"{fmt.format(getattr(p.result.scores, key))} in {p.cycle.period}"
+                           for p in ends)
+        summaries[key] = (f"Line chart of {name}, over {len(points)} cycles: {span}{gap_text}. "
+                          "The numbers are in the table below.")
+    return summaries, gaps
+
+
 @bp.route("/results/<int:unit_id>")
 @allow()
 def results(unit_id):
@@ -171,9 +195,10 @@ def results(unit_id):
     points = services.trend(session, unit_id=unit.id, programme_id=cycle.programme_id,
                             cycles=until_now, rows=rows)
     commitments = services.commitments_for(session, {unit.id})
+    charts, gaps = _chart_summaries(points)
     return render_template(
         "pulse/results.html", unit=unit, cycle=cycle, result=result, merged_into=merged_into,
-        points=points, commitments=commitments,
+        points=points, charts=charts, gaps=gaps, commitments=commitments,
         tallies=services.released_tallies(session, [c.id for c in commitments]),
         cycles=cycles, programme=session.get(PulseProgramme, cycle.programme_id),
         likert=LIKERT_LABELS,
