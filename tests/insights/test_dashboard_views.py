@@ -172,6 +172,13 @@ def test_panel_export_applies_the_anonymity_thresholds(client, login_as, history
     assert by_cell[("T4", PERIODS[0])]["csi.value"] == "80"  # customer data is not hidden
 
 
+def test_per_unit_export_names_why_no_unit_has_an_estimate(client, login_as, history):
+    login_as(history.hr)
+    rows = _csv(client.get(f"/insights/units/{history.company.id}/export.csv?table=per_unit"))
+    assert [r["unit_code"] for r in rows] == ["T1", "T2", "T3", "T4"]
+    assert all(r["shrunk_slope"] == "" and r["shrunk_reason"] for r in rows)
+
+
 def test_report_json_has_the_documented_shape(client, login_as, history):
     login_as(history.hr)
     report = client.get(f"/insights/api/units/{history.company.id}/report.json?metric=csi")
@@ -196,6 +203,12 @@ def test_report_json_has_the_documented_shape(client, login_as, history):
     assert cells[("T1", SMALL_QUARTER)] == "suppressed"
     assert "T3" not in doc["suppressed"]
     assert doc["reference"] is None
+    assert [r["unit_code"] for r in doc["per_unit"]] == ["T1", "T2", "T3", "T4"]
+    for row in doc["per_unit"]:
+        assert {"r", "status", "shrunk_slope", "shrunk_ci_low", "shrunk_ci_high", "common_slope",
+                "shrunk_n_units", "shrunk_status", "shrunk_reason"} <= set(row)
+        assert row["shrunk_slope"] is None  # 3 teams with morale, fewer than 10
+        assert row["shrunk_status"] == "insufficient_data" and row["shrunk_reason"]
 
 
 def test_a_team_scope_carries_the_company_reference(client, login_as, history):
@@ -242,6 +255,8 @@ def test_dashboard_page_has_a_table_for_every_chart(client, login_as, history):
     assert page.count("aria-label=") >= canvases
     assert "<style" not in page and " style=" not in page
     assert "<script>" not in page  # no inline scripts: the CSP would block them
+    assert "pulled toward the average of all teams, because 8 quarters of one unit are noisy" \
+        in page
 
 
 def test_manager_rates_their_teams_and_sees_it_in_the_perception_gap(client, login_as,

@@ -189,3 +189,34 @@ def test_the_report_document_hides_flags_unless_asked():
     doc = analysis.report_document(result, scope=scope, with_flags=True)
     assert doc["flags"] and all(f["kind"] == "gaming" for f in doc["flags"])
     assert doc["metric"] == "csi" and doc["suppressed"] == []
+
+
+def test_each_unit_shows_its_shrunken_slope_beside_its_own_correlation():
+    result = analysis.analyse(analysis.prepare(planted()), metric="csi", unit_ids=None)
+    rows = result["per_unit"]
+    codes = [row["unit_code"] for row in rows]
+    assert codes == sorted(codes) and len(codes) == 16  # listed by code, never ranked
+    for row in rows:
+        assert {"r", "ci_low", "ci_high", "n", "p_value", "q_value", "status", "reason"} <= set(row)
+        assert row["shrunk_status"] == "ok" and row["shrunk_n_units"] == 16
+        assert row["shrunk_ci_low"] < row["shrunk_slope"] < row["shrunk_ci_high"]
+        assert row["common_ci_low"] < row["common_slope"] < row["common_ci_high"]
+    # Every team follows the same planted slope, so the model cannot tell them apart.
+    assert {row["shrunk_slope"] for row in rows} == {rows[0]["common_slope"]}
+    assert "could not be told apart" in rows[0]["shrunk_reason"]
+    head, table = analysis.table(result, "per_unit")
+    assert head[:2] == ["unit_code", "shrunk_slope"] and "r" in head
+    assert [line[0] for line in table] == codes
+    assert all(line[head.index("shrunk_slope")] for line in table)
+    scope = {"code": "CO", "name": "Company", "kind": "company"}
+    assert analysis.report_document(result, scope=scope, with_flags=False)["per_unit"] == rows
+
+
+def test_too_few_units_for_shrinkage_say_so_on_every_row():
+    result = analysis.analyse(analysis.prepare(planted(n_teams=3)), metric="csi", unit_ids=None)
+    rows = result["per_unit"]
+    assert [row["unit_code"] for row in rows] == ["T00", "T01", "T02"]
+    for row in rows:
+        assert row["shrunk_slope"] is None and row["shrunk_status"] == "insufficient_data"
+        assert "10 units" in row["shrunk_reason"]
+        assert row["status"] == "ok"  # each team's own correlation is still there, 8 quarters

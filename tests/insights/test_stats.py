@@ -1,11 +1,17 @@
-"""Reproduce the published fixtures of shared/reference/statistics.md §10."""
+"""Reproduce the published fixtures of shared/reference/statistics.md §10, and check the
+shrinkage of per-unit estimates (§5) on simulated panels."""
 
 import math
+import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.formula.api as smf
+from statsmodels.regression.mixed_linear_model import MixedLM
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from trainer.insights import stats
 
@@ -219,3 +225,131 @@ def test_unit_quarter_mean_half_widths_from_section_1():
 def _scores_with_sd_one(n):
     values = np.linspace(-1, 1, n)
     return 3 + (values - values.mean()) / values.std(ddof=1)
+
+
+# Shrinkage (§5) ----------------------------------------------------------------------------------
+
+
+def slope_panel(seed, slope=0.4, unit_sd=0.15, units=30, quarters=8):
+    """Return a unit × quarter panel where customer follows morale with slope ~ N(slope, unit_sd)
+    per unit (in within-unit SDs), around unit levels of both."""
+    rng = np.random.default_rng(seed)
+    slopes = slope + unit_sd * rng.standard_normal((units, 1))
+    x = rng.standard_normal((units, quarters))
+    y = slopes * x + math.sqrt(1 - slope**2) * rng.standard_normal((units, quarters))
+    return pd.DataFrame(
+        {
+            "unit": np.repeat([f"U{i:02d}" for i in range(units)], quarters),
+            "period": np.tile([f"2024Q{t}" for t in range(quarters)], units),
+            "morale": (3.6 + 0.4 * rng.standard_normal((units, 1)) + 0.3 * x).ravel(),
+            "csi": (85 + 4 * rng.standard_normal((units, 1)) + 3 * y).ravel(),
+        }
+    )
+
+
+def shrink(panel):
+    return stats.shrunken_slopes(panel, "unit", "morale", "csi")
+
+
+@pytest.fixture(scope="module")
+def varied():
+    panel = slope_panel(3)
+    return panel, shrink(panel)
+
+
+def test_shrunken_slopes_spread_less_than_each_units_own(varied):
+    _, result = varied
+    assert (result["status"], result["model"]) == ("ok", "random_slope")
+    assert (result["n_units"], result["n_obs"]) == (30, 240)
+    assert result["slope_sd"] > 0 and result["level"] == "within"
+    shrunk = np.array([u["shrunk_slope"] for u in result["units"]])
+    raw = np.array([u["raw_slope"] for u in result["units"]])
+    fixed = result["fixed_slope"]
+    assert result["ci_low"] < fixed < result["ci_high"]
+    assert 0.2 < fixed < 0.6
+    assert shrunk.std() < raw.std() / 2
+    assert shrunk.mean() == pytest.approx(fixed, abs=0.03)
+    extreme = np.argsort(-np.abs(raw - fixed))[:5]
+    assert (np.abs(shrunk - fixed)[extreme] < np.abs(raw - fixed)[extreme]).all()
+    assert (np.sign(shrunk - fixed)[extreme] == np.sign(raw - fixed)[extreme]).all()
+    for unit in result["units"]:
+        assert unit["ci_low"] < unit["shrunk_slope"] < unit["ci_high"]
+        assert unit["n"] == 8
+
+
+def test_shrunken_slopes_are_the_fixed_slope_plus_statsmodels_blups(varied):
+    panel, result = varied
+    within = panel[["morale", "csi"]] - panel.groupby("unit")[["morale", "csi"]].transform("mean")
+    frame = pd.DataFrame({
+        "unit": panel["unit"],
+        "morale": within["morale"] / within["morale"].std(),
+        "customer": (panel["csi"] - panel["csi"].mean()) / within["csi"].std(),
+    })
+    fit = smf.mixedlm("customer ~ morale", frame, groups=frame["unit"], re_formula="1",
+                      vc_formula={"morale": "0 + morale"}).fit(method=["bfgs"])
+    assert fit.converged
+    fixed = fit.fe_params["morale"]
+    assert result["fixed_slope"] == pytest.approx(fixed, abs=1e-4)
+    for unit in result["units"]:
+        blup = fit.random_effects[unit["unit"]]["morale[morale]"]
+        assert unit["shrunk_slope"] == pytest.approx(fixed + blup, abs=1e-4)
+        rows = frame[frame["unit"] == unit["unit"]]
+        own = np.polyfit(rows["morale"], rows["customer"], 1)[0]
+        assert unit["raw_slope"] == pytest.approx(own)
+
+
+def test_units_that_cannot_be_told_apart_all_show_the_common_slope():
+    result = shrink(slope_panel(5, unit_sd=0.0))
+    assert result["status"] == "ok" and result["slope_sd"] == 0
+    assert "could not be told apart" in result["reason"]
+    assert {u["shrunk_slope"] for u in result["units"]} == {result["fixed_slope"]}
+    assert all(u["ci_low"] == result["ci_low"] for u in result["units"])
+
+
+def test_shrinkage_with_too_few_units_says_insufficient_data():
+    result = shrink(slope_panel(1, units=stats.MIN_UNITS_SHRINKAGE - 1))
+    assert result["status"] == "insufficient_data"
+    assert "10 units" in result["reason"]
+    assert result["fixed_slope"] is None and result["units"] == []
+
+
+def test_shrinkage_of_a_constant_metric_gives_a_status_and_no_warning():
+    panel = slope_panel(2).assign(csi=90.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = shrink(panel)
+    assert result["status"] == "insufficient_variance"
+    assert result["reason"] and result["units"] == []
+
+
+def test_a_mixed_model_that_never_converges_gives_a_status_and_no_warning(monkeypatch):
+    def fails(self, *args, **kwargs):
+        warnings.warn("Maximum Likelihood optimization failed to converge.",
+                      ConvergenceWarning, stacklevel=2)
+        return SimpleNamespace(converged=False)
+
+    monkeypatch.setattr(MixedLM, "fit", fails)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = shrink(slope_panel(2))
+    assert result["status"] == "did_not_converge"
+    assert "did not settle" in result["reason"]
+    assert result["fixed_slope"] is None and result["units"] == []
+
+
+def test_a_slope_model_that_fails_falls_back_to_a_random_intercept(monkeypatch):
+    fit = MixedLM.fit
+
+    def fails_with_slopes(self, *args, **kwargs):
+        if self.k_vc:
+            warnings.warn("The Hessian matrix at the estimated parameter values is not "
+                          "positive definite.", ConvergenceWarning, stacklevel=2)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(MixedLM, "fit", fails_with_slopes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = shrink(slope_panel(3))
+    assert (result["status"], result["model"]) == ("ok", "random_intercept")
+    assert "could not be fitted" in result["reason"]
+    assert {u["shrunk_slope"] for u in result["units"]} == {result["fixed_slope"]}

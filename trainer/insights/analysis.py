@@ -222,10 +222,34 @@ def between_block(panel: pd.DataFrame, metric: Metric) -> list[dict]:
 
 
 def per_unit_block(panel: pd.DataFrame, metric: Metric) -> list[dict]:
-    """Return each unit's own same-quarter Spearman correlation (exploratory, BH-corrected)."""
-    rows = stats.per_unit_corr(panel, UNIT, PERIOD, MORALE, value_column(metric.code),
-                               "spearman")
-    return plain([{**row, "unit_code": row.pop("unit")} for row in rows])
+    """Return each unit's same-quarter association with morale, in unit order (never ranked).
+
+    The figure to show is ``shrunk_slope``: the unit's slope from the mixed model, pulled toward
+    the common slope of all units because one unit's quarters are few and noisy (§5). Beside it
+    stays the unit's own Spearman correlation ``r`` (exploratory, BH-corrected) with its
+    original keys.
+    """
+    column = value_column(metric.code)
+    rows = stats.per_unit_corr(panel, UNIT, PERIOD, MORALE, column, "spearman")
+    model = stats.shrunken_slopes(panel, UNIT, MORALE, column)
+    shrunk = {row["unit"]: row for row in model["units"]}
+    out = []
+    for row in rows:
+        code = row.pop("unit")
+        estimate = shrunk.get(code)
+        status, reason = model["status"], model["reason"]
+        if status == stats.OK and estimate is None:
+            status = stats.INSUFFICIENT_DATA
+            reason = "Needs at least two quarters with both morale and the customer measure."
+        out.append({**row, "unit_code": code,
+                    "shrunk_slope": estimate["shrunk_slope"] if estimate else None,
+                    "shrunk_ci_low": estimate["ci_low"] if estimate else None,
+                    "shrunk_ci_high": estimate["ci_high"] if estimate else None,
+                    "common_slope": model["fixed_slope"],
+                    "common_ci_low": model["ci_low"], "common_ci_high": model["ci_high"],
+                    "shrunk_n_units": model["n_units"],
+                    "shrunk_status": status, "shrunk_reason": reason})
+    return plain(out)
 
 
 def scatter_block(panel: pd.DataFrame, metric: Metric) -> dict:
@@ -673,8 +697,8 @@ def panel_table(analysis: dict) -> tuple[list[str], list[list[str]]]:
 
 
 def table(analysis: dict, name: str) -> tuple[list[str], list[list[str]]]:
-    """Return (header, rows) of one CSV table: panel, lags, scatter, funnel, perception,
-    flags or suppressed. Raises KeyError for an unknown name."""
+    """Return (header, rows) of one CSV table: panel, lags, between, per_unit, scatter,
+    funnel, perception, flags or suppressed. Raises KeyError for an unknown name."""
     if name == "panel":
         return panel_table(analysis)
     specs = {
@@ -683,6 +707,12 @@ def table(analysis: dict, name: str) -> tuple[list[str], list[list[str]]]:
                                     "reason"]),
         "between": (analysis["between"], ["lag", "method", "level", "r", "ci_low", "ci_high",
                                           "n", "p_value", "status", "reason"]),
+        "per_unit": (analysis["per_unit"], ["unit_code", "shrunk_slope", "shrunk_ci_low",
+                                            "shrunk_ci_high", "common_slope", "common_ci_low",
+                                            "common_ci_high", "shrunk_n_units",
+                                            "shrunk_status", "shrunk_reason", "r", "ci_low",
+                                            "ci_high", "n", "p_value", "q_value", "status",
+                                            "reason"]),
         "scatter": (analysis["scatter"]["within"], ["unit_code", "period", "morale_before",
                                                     "value", "x", "y"]),
         "funnel": (analysis["funnel"]["units"], ["unit_code", "n", "value", "alert_low",

@@ -12,7 +12,8 @@ from trainer.insights.forms import field_name, ratings_form, submitted_ratings
 from trainer.org.models import OrgUnit
 
 VIEWERS = ("manager", "hr", "admin")
-TABLES = ("panel", "lags", "between", "scatter", "funnel", "perception", "suppressed", "flags")
+TABLES = ("panel", "lags", "between", "per_unit", "scatter", "funnel", "perception", "suppressed",
+          "flags")
 
 
 def _level() -> str:
