@@ -206,7 +206,7 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1,
                         help="gunicorn sync workers (default: CPUs + 1)")
-    parser.add_argument("--submitters", type=int, default=2000, help="submits per round")
+    parser.add_argument("--submitters", type=int, default=1500, help="submits per round")
     parser.add_argument("--rounds", type=int, default=3,
                         help="submit rounds, each with new people; the median round counts")
     parser.add_argument("--concurrency", type=int, default=16)

@@ -1,5 +1,7 @@
 """Accounts, roles, sign-in and sign-out, invitations and password reset."""
 
+import functools
+
 from flask import Blueprint, Flask, g
 from flask_login import LoginManager
 
@@ -10,16 +12,23 @@ login_manager.login_message = "Please sign in to see that page."
 login_manager.session_protection = "basic"
 
 
-@login_manager.user_loader
-def _load_user(session_token: str):
+@functools.cache
+def _user_by_token():
+    """Build once the query every signed-in request runs (building it costs more than running
+    it)."""
+    from sqlalchemy import bindparam
     from sqlmodel import select
 
     from trainer.auth.models import User
+
+    return select(User).where(User.session_token == bindparam("token"), User.active)
+
+
+@login_manager.user_loader
+def _load_user(session_token: str):
     from trainer.db import db_session
 
-    return db_session().exec(
-        select(User).where(User.session_token == session_token, User.active)
-    ).first()
+    return db_session().exec(_user_by_token(), params={"token": session_token}).first()
 
 
 def init_app(app: Flask) -> None:

@@ -7,6 +7,7 @@ table in shuffled order. Results are read from rollups and released only through
 """
 
 import calendar
+import functools
 import json
 import logging
 import random
@@ -540,13 +541,23 @@ class Invitation:
     answered: bool
 
 
+# The statements a survey submit runs, built once: building a statement costs more CPU than
+# running it, and submits are the busiest path (see benchmarks/pulse_bench.py).
+_INVITATION = sa.select(
+    PulseInvitation.group_key,
+    sa.select(SurveyParticipation.employee_id)
+    .where(SurveyParticipation.survey_id == sa.bindparam("cycle_id"),
+           SurveyParticipation.employee_id == sa.bindparam("user_id")).exists(),
+).where(PulseInvitation.cycle_id == sa.bindparam("cycle_id"),
+        PulseInvitation.employee_id == sa.bindparam("user_id"))
+_POOL_INSERT = sa.insert(ResponsePool.__table__)
+_POOL_WAITING = (sa.select(sa.func.count()).select_from(ResponsePool.__table__)
+                 .where(ResponsePool.__table__.c.survey_id == sa.bindparam("cycle_id")))
+
+
 def invitation_for(session: Session, cycle: PulseCycle, user: User) -> Invitation | None:
     """Return the person's invitation to a cycle, and whether they have answered, or None."""
-    took_part = (sa.select(SurveyParticipation.employee_id)
-                 .where(SurveyParticipation.survey_id == cycle.id,
-                        SurveyParticipation.employee_id == user.id).exists())
-    row = session.execute(sa.select(PulseInvitation.group_key, took_part).where(
-        PulseInvitation.cycle_id == cycle.id, PulseInvitation.employee_id == user.id)).first()
+    row = session.execute(_INVITATION, {"cycle_id": cycle.id, "user_id": user.id}).first()
     if row is None:
         return None
     return Invitation(cycle, row[0], bool(row[1]))
@@ -584,12 +595,17 @@ def _start_write(session: Session) -> None:
     write_intent.set(True)
 
 
+@functools.cache
+def _insert_ignoring(dialect_name: str, table: sa.Table):
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    key = next(iter(table.primary_key.columns))
+    return dialect.insert(table).on_conflict_do_nothing().returning(key)
+
+
 def _insert_ignoring_duplicate(session: Session, table: sa.Table, values: dict) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; return whether a row was written."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    key = next(iter(table.primary_key.columns))
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return session.execute(statement.returning(key)).first() is not None
+    statement = _insert_ignoring(session.get_bind().dialect.name, table)
+    return session.execute(statement, values).first() is not None
 
 
 def submit_response(session: Session, *, invitation: Invitation, employee_id: int,
@@ -607,13 +623,11 @@ def submit_response(session: Session, *, invitation: Invitation, employee_id: in
         session.rollback()
         return False
     comment = (comment or "").strip()[:COMMENT_MAX] or None
-    pool = ResponsePool.__table__
-    session.execute(sa.insert(pool).values(
-        id=random_key(), survey_id=cycle.id, group_key=invitation.group_key,
-        answers=json.dumps({str(k): v for k, v in answers.items()}, sort_keys=True),
-        comment=comment))
-    waiting = session.execute(sa.select(sa.func.count()).select_from(pool)
-                              .where(pool.c.survey_id == cycle.id)).scalar_one()
+    session.execute(_POOL_INSERT, {
+        "id": random_key(), "survey_id": cycle.id, "group_key": invitation.group_key,
+        "answers": json.dumps({str(k): v for k, v in answers.items()}, sort_keys=True),
+        "comment": comment})
+    waiting = session.execute(_POOL_WAITING, {"cycle_id": cycle.id}).scalar_one()
     session.commit()
     log.info("An employee took part in pulse cycle %s.", cycle.id)
     if waiting >= FLUSH_AT:
