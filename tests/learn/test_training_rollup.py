@@ -30,6 +30,12 @@ def test_the_scheduler_summarises_completion_and_the_dashboard_reads_only_that(
     assert rows[(org.s1.id, "2025Q1")]["completion_rate"] == pytest.approx(0.5)
     assert insights.data_version(session)["training"] != before
 
+    # A refresh that finds nothing new leaves the rollup, and the cached analyses, alone.
+    settled = insights.data_version(session)["training"]
+    run_all(app)
+    session.commit()
+    assert insights.data_version(session)["training"] == settled
+
     # New completions wait for the next refresh instead of costing every dashboard view.
     complete(session, org.manager, course, date(2025, 2, 10))
     assert completion_by_unit(session)[(org.s1.id, "2025Q1")]["completion_rate"] == 0.5

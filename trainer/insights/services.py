@@ -96,18 +96,26 @@ def refresh_training_rollups(*, session: Session, now: datetime) -> int:
     """Replace the training rollup with fresh completion and ownership summaries (a job).
 
     These summaries read per-person enrolments and plays, so they are computed here, in the
-    scheduler, and the dashboard only reads the small result. Returns the number of rows.
+    scheduler, and the dashboard only reads the small result. An unchanged summary is left as
+    it is, so the dashboard's cached analyses stay valid. Returns the number of rows written.
     """
     sizes = {"completion": "assigned", "ownership": "players"}
-    rows = [{"measure": measure, "unit_id": r["unit_id"], "period": r["period"],
-             "size": r[sizes[measure]], "rate": r[f"{measure}_rate"], "refreshed_at": now}
-            for measure, summary in (("completion", completion_by_unit_period),
-                                     ("ownership", ownership_by_unit_period))
-            for r in summary(session=session)]
+    fresh = {(measure, r["unit_id"], r["period"], r[sizes[measure]], r[f"{measure}_rate"])
+             for measure, summary in (("completion", completion_by_unit_period),
+                                      ("ownership", ownership_by_unit_period))
+             for r in summary(session=session)}
+    stored = set(session.execute(sa.select(
+        TrainingRollup.measure, TrainingRollup.unit_id, TrainingRollup.period,
+        TrainingRollup.size, TrainingRollup.rate)).tuples())
+    if fresh == stored:
+        return 0
     session.execute(sa.delete(TrainingRollup))
-    if rows:
-        session.execute(sa.insert(TrainingRollup), rows)
-    return len(rows)
+    if fresh:
+        columns = ("measure", "unit_id", "period", "size", "rate")
+        session.execute(sa.insert(TrainingRollup),
+                        [{**dict(zip(columns, row, strict=True)), "refreshed_at": now}
+                         for row in fresh])
+    return len(fresh)
 
 
 def training_rows(session: Session) -> tuple[list[dict], list[dict]]:
