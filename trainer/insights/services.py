@@ -56,7 +56,9 @@ def data_version(session: Session) -> dict:
                                 .select_from(CustomerFocusRating)).one()
     org_state = session.exec(select(func.count(), func.max(OrgUnit.id))
                              .select_from(OrgUnit)).one()
-    training_state = session.exec(select(func.count(), func.max(TrainingRollup.refreshed_at))
+    training_state = session.exec(select(func.count(), func.max(TrainingRollup.refreshed_at),
+                                         func.sum(TrainingRollup.size),
+                                         func.sum(TrainingRollup.rate))
                                   .select_from(TrainingRollup)).one()
     version = {
         "database": str(session.get_bind().url),

@@ -1183,7 +1183,7 @@ def mark_commitment(session: Session, *, commitment: Commitment, employee_id: in
         flushed = _flush_mark_pools(session, unit_id=commitment.unit_id)
         session.commit()
         if flushed:
-            erase_residue(session, wait=False, tables=("response_pool",))
+            erase_residue(session, wait=False, tables=("pulse_mark_pool",))
     return True
 
 
