@@ -458,3 +458,18 @@ def test_gaming_flags_combines_every_signal():
         ("LEAVING", "score_behaviour_mismatch"),
     }
     assert all(f["kind"] == "gaming" for f in flags)
+
+
+def test_headline_copes_with_a_quarter_only_one_unit_has():
+    """A quarter seen in a single unit tells nothing once quarters are fixed effects; it must
+    not break the leave-one-unit-out standard errors (it used to raise in statsmodels)."""
+    panel = simulate_panel(11, effect=0.3, units=12)
+    extra = panel[panel["unit"] == "U00"].iloc[[-1]].assign(period="2026Q1")
+    uneven = pd.concat([panel, extra], ignore_index=True)
+    result = headline(uneven)
+    assert result["status"] == "ok"
+    balanced = headline(panel)
+    # The lone quarter's row is fitted exactly by its own dummy, so it changes nothing.
+    assert result["both"]["morale_leads"]["estimate"] == pytest.approx(
+        balanced["both"]["morale_leads"]["estimate"])
+    assert result["n_obs"] == balanced["n_obs"]

@@ -444,21 +444,29 @@ def _fit_direction(
     """Fit outcome ~ predictor [+ lagged outcome] + unit + quarter fixed effects.
 
     ``values`` holds rows × [outcome, predictor, optional lagged outcome]; ``units`` and
-    ``quarters`` are integer codes per row. Rows with a missing value and units left with a
-    single row are dropped. Unit effects are absorbed by demeaning every column within unit
-    (Frisch–Waugh–Lovell gives the same coefficients as unit dummies); quarter dummies are
-    demeaned the same way. Outcome and predictor are divided by their within-unit SD, so the
-    estimate is in within-unit SDs of the outcome per within-unit SD of the predictor. The
+    ``quarters`` are integer codes per row. Rows with a missing value, units left with a single
+    row and quarters left with a single unit are dropped. Unit effects are absorbed by
+    demeaning every column within unit (Frisch–Waugh–Lovell gives the same coefficients as unit
+    dummies); quarter dummies are demeaned the same way. Outcome and predictor are divided by
+    their within-unit SD, so the estimate is in within-unit SDs of the outcome per within-unit
+    SD of the predictor. The
     regression is statsmodels' OLS with standard errors clustered by unit by the
     leave-one-unit-out jackknife (``cov_type="cluster-crv3"``) and t-based inference on
     units − 1 degrees of freedom: the usual CR1 errors reject a true null too often with 40
     units (MacKinnon, Nielsen & Webb 2023, J. Econometrics 232:272).
     """
-    complete = ~np.isnan(values).any(axis=1)
-    values, units, quarters = values[complete], units[complete], quarters[complete]
-    units = np.unique(units, return_inverse=True)[1]
-    several = np.bincount(units)[units] >= 2
-    values, units, quarters = values[several], units[several], quarters[several]
+    keep = ~np.isnan(values).any(axis=1)
+    # A unit with one row says nothing within units, and a quarter with one row (one unit: a
+    # panel has one row per unit and quarter) is fitted exactly by its own dummy and would leave
+    # a leave-one-unit-out fit rank-deficient. Dropping either can make more of the other.
+    while keep.any():
+        rows_per_unit = np.bincount(units[keep], minlength=units.max() + 1)
+        rows_per_quarter = np.bincount(quarters[keep], minlength=quarters.max() + 1)
+        thin = keep & ((rows_per_unit[units] < 2) | (rows_per_quarter[quarters] < 2))
+        if not thin.any():
+            break
+        keep &= ~thin
+    values, units, quarters = values[keep], units[keep], quarters[keep]
     units = np.unique(units, return_inverse=True)[1]
     dummies = (quarters[:, None] == np.unique(quarters)[1:]).astype(float)
     deviations = _demean_by_unit(np.column_stack([values, dummies]), units)
@@ -485,8 +493,12 @@ def _fit_direction(
     regressors[:, 0] = _standardise_within(regressors[:, 0])
     if n_obs <= regressors.shape[1] + n_units:
         return {**base, "status": INSUFFICIENT_DATA, "reason": "Too few quarters per unit."}
-    fit = sm.OLS(y, regressors).fit(cov_type="cluster-crv3", cov_kwds={"groups": units},
-                                    use_t=True)
+    try:
+        fit = sm.OLS(y, regressors).fit(cov_type="cluster-crv3", cov_kwds={"groups": units},
+                                        use_t=True)
+    except (ValueError, np.linalg.LinAlgError):  # a leave-one-unit-out fit is not identified
+        return {**base, "status": INSUFFICIENT_DATA,
+                "reason": "Too few units share each quarter to estimate reliable errors."}
     ci_low, ci_high = fit.conf_int(alpha=1 - conf)[0]
     return {
         **base,
