@@ -38,6 +38,14 @@ def test_manager_reads_the_dashboard_on_a_phone(page, login, axe_check):
     table = page.get_by_role("table", name=re.compile("Morale, training and Dealer CSI"))
     expect(table.get_by_role("rowheader", name="LEEDS-SALES").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # Each team's own estimate: the shrunken slope first, listed by code, never ranked.
+    page.get_by_text("Each unit's own estimate (exploratory)").click()
+    per_unit = page.get_by_role("table", name=re.compile("per unit, within units"))
+    expect(per_unit.get_by_role("columnheader", name="Slope, pulled toward all units")
+           ).to_be_visible()
+    codes = per_unit.get_by_role("rowheader").all_inner_texts()
+    assert codes and codes == sorted(codes)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     axe_check(page)
 
     # Rate a team's customer focus; the form fits and passes axe too.
