@@ -1,8 +1,12 @@
-"""Read uploaded CSV text the way people actually save it: BOM, commas or semicolons."""
+"""Read uploaded CSV text the way people actually save it (BOM, commas or semicolons), and
+send tables back as CSV downloads."""
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from flask import Response
 
 
 @dataclass(frozen=True)
@@ -66,3 +70,11 @@ def read_rows(data: bytes | str, required: list[str], optional: list[str] = ()):
             continue
         rows.append((line, {k: v.strip() for k, v in zip(header, values, strict=True)}, None))
     return rows
+
+
+def download(filename: str, rows: Iterable[Iterable]) -> Response:
+    """Return `rows` (header first) as a CSV file to download."""
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

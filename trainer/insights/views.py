@@ -1,10 +1,9 @@
-import csv
-import io
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
+from trainer import csvfile
 from trainer.access import allow, require_unit_in_scope, sees_everything
 from trainer.db import db_session
 from trainer.insights import analysis, bp, services
@@ -164,13 +163,8 @@ def export(unit_id):
     if name == "flags":
         result = {**result, "flags": _visible_flags(session, result)}
     head, rows = analysis.table(result, name)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(head)
-    writer.writerows(rows)
-    filename = f"insights-{unit.code}-{result['metric']}-{name}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csvfile.download(f"insights-{unit.code}-{result['metric']}-{name}.csv",
+                            [head, *rows])
 
 
 @bp.route("/ratings", methods=["GET", "POST"])

@@ -5,10 +5,6 @@ from wtforms.validators import DataRequired, ValidationError
 from trainer.util import utcnow
 
 
-class ConfirmForm(FlaskForm):
-    """A form with only the CSRF token, for POST buttons."""
-
-
 class QuizForm(FlaskForm):
     """The quiz's CSRF token and version; the answers are read by the view, question by
     question, because each quiz has its own questions."""

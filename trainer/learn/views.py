@@ -11,8 +11,9 @@ from trainer.access import (
 )
 from trainer.auth.models import User
 from trainer.db import db_session
+from trainer.forms import ConfirmForm
 from trainer.learn import bp, services
-from trainer.learn.forms import AssignmentForm, ConfirmForm, QuizForm
+from trainer.learn.forms import AssignmentForm, QuizForm
 from trainer.learn.models import Assignment, Course, CourseVersion, QuizAttempt
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree

@@ -2,15 +2,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from trainer.auth.models import ROLES
+from trainer.forms import MultiCheckboxField
 from trainer.org.models import UNIT_KINDS
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class UnitForm(FlaskForm):
@@ -41,6 +36,3 @@ class ImportPeopleForm(FlaskForm):
     deactivate_missing = BooleanField("Deactivate active people who are not in the file")
     force = BooleanField("Allow deactivating more than 20% of active people")
 
-
-class ConfirmForm(FlaskForm):
-    """A form with only the CSRF token, for POST buttons."""

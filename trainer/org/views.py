@@ -6,10 +6,11 @@ from trainer.access import allow
 from trainer.auth.models import User
 from trainer.auth.services import make_link_token
 from trainer.db import db_session
+from trainer.forms import ConfirmForm
 from trainer.mail import send_mail
 from trainer.org import bp
 from trainer.org import services as org
-from trainer.org.forms import ConfirmForm, ImportPeopleForm, PersonForm, RenameUnitForm, UnitForm
+from trainer.org.forms import ImportPeopleForm, PersonForm, RenameUnitForm, UnitForm
 from trainer.org.models import OrgUnit
 
 PAGE_SIZE = 50

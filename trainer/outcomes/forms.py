@@ -4,20 +4,14 @@ from wtforms import (
     BooleanField,
     FloatField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from trainer.forms import MultiCheckboxField
 from trainer.outcomes.services import SCOPES
 from trainer.outcomes.validation import DIRECTIONS
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class ImportOutcomesForm(FlaskForm):
@@ -51,6 +45,3 @@ class TokenForm(FlaskForm):
     unit_id = SelectField("Limited to unit", coerce=int)
     expires_in_days = SelectField("Expires", coerce=int, choices=EXPIRY_CHOICES)
 
-
-class ConfirmForm(FlaskForm):
-    """A form with only the CSRF token, for POST buttons."""

@@ -1,15 +1,14 @@
-import csv
-import io
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from trainer import csvfile
 from trainer.access import allow
 from trainer.db import db_session
+from trainer.forms import ConfirmForm
 from trainer.org.services import ordered_tree
 from trainer.outcomes import bp, services
 from trainer.outcomes.forms import (
-    ConfirmForm,
     ImportOutcomesForm,
     MetricEditForm,
     MetricForm,
@@ -63,10 +62,7 @@ def export():
     session = db_session()
     where, _notes = _filters(session)
     rows, _total = services.find_outcomes(session=session, where=where)
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(services.export_rows(rows))
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="outcomes.csv"'})
+    return csvfile.download("outcomes.csv", services.export_rows(rows))
 
 
 @bp.route("/import", methods=["GET", "POST"])

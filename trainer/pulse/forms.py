@@ -4,20 +4,14 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from trainer.forms import MultiCheckboxField
 from trainer.pulse.models import ITEM_KINDS, MARK_CHOICES, RECURRENCES, THEMES
 from trainer.pulse.services import COMMENT_MAX
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class ItemForm(FlaskForm):
@@ -65,6 +59,3 @@ class MarkForm(FlaskForm):
     answer = RadioField("Did this happen?", choices=list(MARK_CHOICES.items()),
                         validators=[DataRequired(message="Choose an answer.")])
 
-
-class ConfirmForm(FlaskForm):
-    """A form with only the CSRF token, for POST buttons."""

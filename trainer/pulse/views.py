@@ -1,20 +1,19 @@
-import csv
-import io
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
+from trainer import csvfile
 from trainer.access import allow, require_unit_in_scope, scope_unit_ids
 from trainer.db import db_session
+from trainer.forms import ConfirmForm
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree
 from trainer.pulse import anonymity, bp, services
 from trainer.pulse.forms import (
     AnswerForm,
     CommitmentForm,
-    ConfirmForm,
     ItemForm,
     MarkForm,
     ProgrammeForm,
@@ -224,13 +223,8 @@ def results_csv(cycle_id):
     if cycle.status != "closed":
         abort(404)
     allowed = services.viewable_units(session, current_user, cycle)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in services.results_table(session, cycle=cycle, unit_ids=allowed):
-        writer.writerow(row)
-    filename = f"pulse-{cycle.period}-results.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csvfile.download(f"pulse-{cycle.period}-results.csv",
+                            services.results_table(session, cycle=cycle, unit_ids=allowed))
 
 
 # HR: question bank ----------------------------------------------------------------------------

@@ -1,11 +1,10 @@
-import csv
-import io
 import re
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
+from trainer import csvfile
 from trainer.access import allow, require_unit_in_scope, scope_unit_ids
 from trainer.db import db_session
 from trainer.org.models import OrgUnit
@@ -345,27 +344,24 @@ def export_csv(scenario_id):
     session = db_session()
     scenario, period, _, tree, report, graph = _scenario_report(session, scenario_id)
     scope = scope_unit_ids(session, current_user)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for unit, _ in _scoped_rows(tree, scope):
-        cell = report.cells[unit.id]
-        lead = [period, unit.code, unit.name]
-        if not cell.shown:
-            writer.writerow([_csv_safe(v) for v in [*lead, *[""] * 10, HIDDEN_CELL]])
-            continue
-        rate = "" if cell.ownership_rate is None else f"{cell.ownership_rate:.3f}"
-        figures = [cell.players, cell.endings["good"], cell.endings["acceptable"],
-                   cell.endings["poor"], rate]
-        for row in _decision_rows(graph, report.decisions[unit.id]):
-            if not row["cell"].shown:
-                writer.writerow([_csv_safe(v) for v in
-                                 [*lead, *figures, row["id"], "", "", "", "", HIDDEN_DECISION]])
+
+    def rows():
+        yield CSV_COLUMNS
+        for unit, _ in _scoped_rows(tree, scope):
+            cell = report.cells[unit.id]
+            lead = [period, unit.code, unit.name]
+            if not cell.shown:
+                yield [*lead, *[""] * 10, HIDDEN_CELL]
                 continue
-            for text, kind, count, _share in row["choices"]:
-                writer.writerow([_csv_safe(v) for v in
-                                 [*lead, *figures, row["id"], text, kind,
-                                  row["cell"].reached, count, ""]])
-    filename = f"scenario-{scenario.slug}-{period}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+            rate = "" if cell.ownership_rate is None else f"{cell.ownership_rate:.3f}"
+            figures = [cell.players, cell.endings["good"], cell.endings["acceptable"],
+                       cell.endings["poor"], rate]
+            for row in _decision_rows(graph, report.decisions[unit.id]):
+                if not row["cell"].shown:
+                    yield [*lead, *figures, row["id"], "", "", "", "", HIDDEN_DECISION]
+                    continue
+                for text, kind, count, _share in row["choices"]:
+                    yield [*lead, *figures, row["id"], text, kind, row["cell"].reached, count, ""]
+
+    return csvfile.download(f"scenario-{scenario.slug}-{period}.csv",
+                            ([_csv_safe(v) for v in row] for row in rows()))
