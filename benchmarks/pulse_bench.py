@@ -51,6 +51,7 @@ from trainer.pulse.models import (  # noqa: E402
     SurveyParticipation,
     SurveyResponse,
 )
+from trainer.seal import write_key_pair  # noqa: E402
 
 SECRET = "live-test-secret"  # noqa: S105 (the test key tests.pulse.live gives gunicorn)
 RESULTS = ROOT / "benchmarks" / "results" / "pulse.md"
@@ -64,7 +65,11 @@ def machine() -> str:
 
 def prepare(url: str, employees: int):
     """Create the schema and the demo data; return the app used to sign session cookies."""
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "TESTING": True})
+    keys = Path(tempfile.mkdtemp(prefix="pulse-bench-keys-"))
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "TESTING": True,
+                      "SEAL_PUBLIC_KEY_FILE": str(keys / "public.key"),
+                      "SEAL_PRIVATE_KEY_FILE": str(keys / "private.key")})
+    write_key_pair(app)
     engine = app.extensions["trainer.engine"]
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
@@ -218,7 +223,8 @@ def main() -> None:
     label = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     app = prepare(url, args.employees)
     app.extensions["trainer.engine"].dispose()
-    with gunicorn(url, workers=args.workers) as base:
+    with gunicorn(url, workers=args.workers,
+                  seal_public_key_file=app.config["SEAL_PUBLIC_KEY_FILE"]) as base:
         rounds = []
         for _ in range(args.rounds):
             rounds.append(bench_submits(app, base, args.submitters, args.concurrency))

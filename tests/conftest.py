@@ -1,5 +1,6 @@
 """Fixtures named as actions: app, client, runner, session, login_as, and small builders."""
 
+import base64
 import os
 import shutil
 import socket
@@ -96,9 +97,24 @@ def database_url(request, tmp_path, _sqlite_template):
         yield engine.url.render_as_string(hide_password=False)
 
 
+@pytest.fixture(scope="session")
+def seal_keys(tmp_path_factory):
+    """One sealing key pair for the run: (public key file, private key file)."""
+    from nacl.public import PrivateKey
+
+    folder = tmp_path_factory.mktemp("seal")
+    key = PrivateKey.generate()
+    public, private = folder / "seal-public.key", folder / "seal-private.key"
+    public.write_text(base64.b64encode(bytes(key.public_key)).decode())
+    private.write_text(base64.b64encode(bytes(key)).decode())
+    return public, private
+
+
 @pytest.fixture
-def app_config(database_url, tmp_path):
+def app_config(database_url, tmp_path, seal_keys):
     return {
+        "SEAL_PUBLIC_KEY_FILE": str(seal_keys[0]),
+        "SEAL_PRIVATE_KEY_FILE": str(seal_keys[1]),
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": database_url,

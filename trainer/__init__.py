@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         pulse,
         scenarios,
         scheduler,
+        seal,
     )
 
     db.init_app(app)
@@ -41,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     outcomes.init_app(app)
     insights.init_app(app)
     scheduler.init_app(app)
+    seal.init_app(app)
     demo.init_app(app)
     return app
 
@@ -56,6 +58,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config.from_prefixed_env("TRAINER")
     if test_config:
         app.config.from_mapping(test_config)
+    app.config.pop("SEAL_PRIVATE_KEY", None)  # read from the environment by the scheduler only
     if not app.config["DATABASE_URL"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'trainer.sqlite3'}"

@@ -41,6 +41,12 @@ class Defaults:
     MIN_GROUP_SCORES = 5
     MIN_GROUP_COMMENTS = 10
 
+    # Sealed pool (trainer.seal): the web process reads only the public key; the private key
+    # is read by the scheduler alone. Both default to files in the instance folder.
+    SEAL_PUBLIC_KEY = None  # the public key itself (base64), instead of the file
+    SEAL_PUBLIC_KEY_FILE = None
+    SEAL_PRIVATE_KEY_FILE = None
+
     COURSES_DIR = None  # defaults to <project>/courses
     PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE = 0.2
 

@@ -49,16 +49,17 @@ class Server(str):
 
 @contextmanager
 def gunicorn(database_url: str, *, workers: int = 4, log_path: Path | None = None,
-             threads: int = 1):
-    """Serve trainer with gunicorn on a free port; yield its base URL."""
+             threads: int = 1, seal_public_key_file: str):
+    """Serve trainer's wsgi:app with gunicorn on a free port; yield its base URL."""
     port = free_port()
     env = dict(os.environ, TRAINER_DATABASE_URL=database_url,
-               TRAINER_SECRET_KEY="live-test-secret", TRAINER_BASE_URL=f"http://127.0.0.1:{port}")
+               TRAINER_SECRET_KEY="live-test-secret", TRAINER_BASE_URL=f"http://127.0.0.1:{port}",
+               TRAINER_SEAL_PUBLIC_KEY_FILE=str(seal_public_key_file))
     env.pop("TRAINER_MAIL_SERVER", None)
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 (closed below)
     command = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers),
                "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--backlog", "2048",
-               "trainer:create_app()"]
+               "wsgi:app"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     base = Server(f"http://127.0.0.1:{port}")
     base.pid = process.pid

@@ -96,6 +96,12 @@ def test_hr_opens_a_cycle_now_and_the_scheduler_sends_invitations_once(
     response = client.post(f"/pulse/cycles/{cycle.id}/close", data={})
     assert response.status_code == 302
     session.expire_all()
+    assert session.get(PulseCycle, cycle.id).status == "open"  # no more answers, though:
+    login_as(staffed.employee)
+    assert "closed" in client.get(f"/pulse/cycles/{cycle.id}/answer").get_data(as_text=True)
+    run_all(app)  # the scheduler opens the sealed answers and closes the cycle
+    session.expire_all()
     assert session.get(PulseCycle, cycle.id).status == "closed"
+    login_as(staffed.hr)
     page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
     assert "Closed" in page and f"/pulse/results?cycle={cycle.id}" in page

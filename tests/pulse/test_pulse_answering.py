@@ -1,10 +1,12 @@
 """Employees answer: the privacy page, the form, one answer per cycle, and quiet logs."""
 
+import json
 import logging
 
 import sqlalchemy as sa
 
 from tests.pulse.conftest import items_of, submit
+from trainer import seal
 from trainer.pulse import services
 from trainer.pulse.models import ResponsePool, SurveyParticipation, SurveyResponse
 
@@ -63,7 +65,9 @@ def test_answering_stores_participation_and_pooled_answers_only_once(client, ses
     assert response.status_code == 302 and "/thanks" in response.location
     assert _count(session, SurveyParticipation) == 1
     pooled = session.exec(sa.select(ResponsePool)).scalars().all()
-    assert len(pooled) == 1 and pooled[0].comment == "More cover on Saturdays"
+    assert len(pooled) == 1 and b"More cover" not in pooled[0].sealed  # sealed, not plain
+    opened = json.loads(seal.opener(client.application).open(pooled[0].sealed))
+    assert opened["c"] == "More cover on Saturdays" and set(opened) == {"g", "a", "c"}
     again = client.post(url, data=_form(session, cycle, likert="1"))
     assert again.status_code == 200 and "already answered" in again.get_data(as_text=True)
     assert _count(session, SurveyParticipation) == 1

@@ -114,6 +114,8 @@ def test_answers_waiting_too_long_are_mixed_into_a_reshuffle(app, session, staff
     cycle = start_cycle(staffed)
     for person in staffed.people["t2"][:10]:
         submit(session, cycle, person)
+    assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (0, 10)
+    jobs.flush_pools(session=session, now=cycle.opens_at)  # only the scheduler flushes
     for person in staffed.people["t1"][:3]:
         submit(session, cycle, person)
     assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (10, 3)

@@ -18,7 +18,12 @@ from trainer.auth.models import User
 from trainer.org.models import OrgUnit
 from trainer.org.services import create_unit
 from trainer.pulse import services
-from trainer.pulse.models import PulseInvitation, SurveyResponse, random_key
+from trainer.pulse.models import (
+    PulseInvitation,
+    SurveyParticipation,
+    SurveyResponse,
+    random_key,
+)
 from trainer.util import utcnow
 
 _counter = itertools.count()
@@ -102,6 +107,8 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
                   "answers": answers, "comment": f"c{p}"} for p in people]
     if rows:
         session.execute(sa.insert(SurveyResponse), rows)
+        session.execute(sa.insert(SurveyParticipation), [
+            {"survey_id": cycle.id, "employee_id": int(r["comment"][1:])} for r in rows])
     session.commit()
 
     units, counts = _true_counts(session, cycle)

@@ -1,14 +1,15 @@
 """Pulse surveys: question bank, programmes, cycles, anonymous responses, rollups and the ledger.
 
 Identity and answers live in separate tables (shared/reference/anonymity.md §1):
-`survey_participation` says who took part and nothing else; `response_pool` and
-`survey_response` hold what was answered, with no person, no time and no serial order.
+`survey_participation` says who took part and nothing else; `response_pool` holds answers
+sealed to the scheduler's key until a shuffled flush opens them into `survey_response`, with no
+person, no time and no serial order.
 """
 
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from trainer.util import utcnow
@@ -164,9 +165,8 @@ class ResponsePool(SQLModel, table=True):
 
     id: str = Field(default_factory=random_key, primary_key=True, max_length=32)
     survey_id: int = Field(foreign_key="pulse_cycle.id", index=True)
-    group_key: int = Field(foreign_key="org_unit.id")
-    answers: str = Field(sa_column=Column(Text, nullable=False))  # JSON {item_id: value}
-    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A sealed box (trainer.seal) of {"g": group key, "a": {item_id: value}, "c": comment}.
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class SurveyResponse(SQLModel, table=True):
@@ -241,7 +241,7 @@ class MarkPool(SQLModel, table=True):
     id: str = Field(default_factory=random_key, primary_key=True, max_length=32)
     commitment_id: int = Field(foreign_key="pulse_commitment.id", index=True)
     unit_id: int = Field(foreign_key="org_unit.id", index=True)
-    answer: str = Field(max_length=8)
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the sealed answer
 
 
 class CommitmentMark(SQLModel, table=True):

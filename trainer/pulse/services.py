@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from trainer import seal as sealing
 from trainer.auth.models import User
 from trainer.org.models import OrgUnit
 from trainer.pulse import anonymity
@@ -610,11 +611,14 @@ def _insert_ignoring_duplicate(session: Session, table: sa.Table, values: dict) 
 
 def submit_response(session: Session, *, invitation: Invitation, employee_id: int,
                     answers: dict[int, int], comment: str | None) -> bool:
-    """Record that the person took part and pool their answers; False if already answered.
+    """Record that the person took part and pool their sealed answers; False if answered.
 
-    The participation row and the pool row are written in one short transaction, committed
-    here. A full pool is flushed afterwards in a transaction of its own, so the flushed
-    responses share no transaction id with any participation row.
+    The participation row and the sealed pool row are written in one short transaction,
+    committed here, so a submission is never half recorded: never counted without its answer,
+    never an answer that could be sent twice. Splitting them would hide nothing, since the
+    database's write-ahead log records both, one after the other, whatever the transactions.
+    What ties them is only the ciphertext, which the web process cannot open. The scheduler
+    opens pooled answers when it flushes them in shuffled batches (`flush_pool`).
     """
     cycle = invitation.cycle
     _start_write(session)
@@ -623,22 +627,24 @@ def submit_response(session: Session, *, invitation: Invitation, employee_id: in
         session.rollback()
         return False
     comment = (comment or "").strip()[:COMMENT_MAX] or None
-    session.execute(_POOL_INSERT, {
-        "id": random_key(), "survey_id": cycle.id, "group_key": invitation.group_key,
-        "answers": json.dumps({str(k): v for k, v in answers.items()}, sort_keys=True),
-        "comment": comment})
-    waiting = session.execute(_POOL_WAITING, {"cycle_id": cycle.id}).scalar_one()
+    session.execute(_POOL_INSERT, {"id": random_key(), "survey_id": cycle.id, "sealed": seal(
+        {"g": invitation.group_key, "a": {str(k): v for k, v in answers.items()},
+         "c": comment})})
     session.commit()
     log.info("An employee took part in pulse cycle %s.", cycle.id)
-    if waiting >= FLUSH_AT:
-        flushed = flush_pool(session, cycle.id)
-        session.commit()
-        if flushed:
-            erase_residue(session, wait=False, tables=("response_pool",))
     return True
 
 
 # Pool flush, reshuffle, residue -------------------------------------------------------------
+
+
+def seal(value) -> bytes:
+    """Seal a JSON value to the scheduler's public key (see trainer.seal)."""
+    return sealing.seal(json.dumps(value, sort_keys=True).encode())
+
+
+def _open(opener: sealing.Opener, sealed: bytes):
+    return json.loads(opener.open(sealed))
 
 
 def _write_shuffled(session: Session, table: sa.Table, rows: list[dict]) -> None:
@@ -649,41 +655,55 @@ def _write_shuffled(session: Session, table: sa.Table, rows: list[dict]) -> None
         session.execute(sa.insert(table), rows)
 
 
-def flush_pool(session: Session, cycle_id: int, *, minimum: int = FLUSH_AT) -> int:
-    """Move the cycle's pooled answers into survey_response in random order, if enough wait.
+def flush_pool(session: Session, cycle_id: int, *, minimum: int = FLUSH_AT,
+               opener: sealing.Opener | None = None) -> int:
+    """Open the cycle's waiting answers, if at least `minimum` wait, and reshuffle them in.
 
-    DELETE … RETURNING takes the rows in one statement, so two concurrent flushes never copy
-    the same answer twice. The caller commits.
+    Every flush rewrites all of the cycle's responses in one shuffled transaction, so storage
+    order says nothing about submission order, before the close as after it. The caller
+    commits.
     """
-    pool = ResponsePool.__table__
-    waiting = session.execute(sa.select(sa.func.count()).select_from(pool)
-                              .where(pool.c.survey_id == cycle_id)).scalar_one()
+    waiting = session.execute(_POOL_WAITING, {"cycle_id": cycle_id}).scalar_one()
     if waiting == 0 or waiting < minimum:
         return 0
-    taken = session.execute(sa.delete(pool).where(pool.c.survey_id == cycle_id)
-                            .returning(pool.c.group_key, pool.c.answers, pool.c.comment)).all()
+    return reshuffle_responses(session, cycle_id, opener=opener)
+
+
+def reshuffle_responses(session: Session, cycle_id: int, *,
+                        opener: sealing.Opener | None = None) -> int:
+    """Rewrite all of a cycle's responses, and its opened pool, in one shuffled transaction.
+
+    DELETE … RETURNING takes the rows in one statement, so two concurrent flushes never copy
+    the same answer twice. Return how many pooled answers were opened.
+    """
+    table, pool = SurveyResponse.__table__, ResponsePool.__table__
+    taken = session.execute(sa.delete(table).where(table.c.survey_id == cycle_id)
+                            .returning(table.c.group_key, table.c.answers, table.c.comment)).all()
     rows = [{"survey_id": cycle_id, "group_key": g, "answers": a, "comment": c}
             for g, a, c in taken]
-    _write_shuffled(session, SurveyResponse.__table__, rows)
-    session.execute(sa.update(PulseCycle).where(PulseCycle.id == cycle_id)
-                    .values(pool_waiting_since=None))
-    return len(rows)
-
-
-def reshuffle_responses(session: Session, cycle_id: int) -> int:
-    """Rewrite all of a cycle's responses, and any pooled ones, in one shuffled transaction."""
-    table, pool = SurveyResponse.__table__, ResponsePool.__table__
-    rows = []
-    for source in (table, pool):
-        taken = session.execute(sa.delete(source).where(source.c.survey_id == cycle_id)
-                                .returning(source.c.group_key, source.c.answers,
-                                           source.c.comment)).all()
-        rows += [{"survey_id": cycle_id, "group_key": g, "answers": a, "comment": c}
-                 for g, a, c in taken]
+    sealed = session.execute(sa.delete(pool).where(pool.c.survey_id == cycle_id)
+                             .returning(pool.c.sealed)).scalars().all()
+    if sealed and opener is None:
+        opener = sealing.opener()
+    for box in sealed:
+        answer = _open(opener, box)
+        rows.append({"survey_id": cycle_id, "group_key": answer["g"],
+                     "answers": json.dumps(answer["a"], sort_keys=True), "comment": answer["c"]})
     _write_shuffled(session, table, rows)
     session.execute(sa.update(PulseCycle).where(PulseCycle.id == cycle_id)
                     .values(pool_waiting_since=None))
-    return len(rows)
+    return len(sealed)
+
+
+def reseal_pools(session: Session, opener: sealing.Opener, box) -> int:
+    """Seal every waiting answer and mark again with `box` (a key rotation). The caller commits."""
+    count = 0
+    for table in (ResponsePool.__table__, MarkPool.__table__):
+        for row_id, sealed in session.execute(sa.select(table.c.id, table.c.sealed)).all():
+            session.execute(sa.update(table).where(table.c.id == row_id)
+                            .values(sealed=box.encrypt(opener.open(sealed))))
+            count += 1
+    return count
 
 
 def erase_residue(session: Session, *, wait: bool = True,
@@ -741,6 +761,16 @@ def _aware(moment: datetime) -> datetime:
 
 
 # Closing and rollups ------------------------------------------------------------------------
+
+
+def taking_answers(cycle: PulseCycle, *, now: datetime) -> bool:
+    return cycle.status == "open" and now < _aware(cycle.closes_at)
+
+
+def end_now(session: Session, cycle: PulseCycle, *, now: datetime) -> None:
+    """Stop taking answers now; the scheduler, which alone opens sealed answers, closes it."""
+    cycle.closes_at = min(_aware(cycle.closes_at), now)
+    session.add(cycle)
 
 
 def close_cycle(session: Session, cycle: PulseCycle, *, now: datetime) -> None:
@@ -1081,12 +1111,12 @@ class ProgressRow:
 def live_progress(session: Session, cycle: PulseCycle,
                   unit_ids: set[int] | None = None) -> list[ProgressRow]:
     """Return live response counts per reporting unit, with the score thresholds applied."""
-    counts: Counter = Counter()
-    for model in (ResponsePool, SurveyResponse):
-        table = model.__table__
-        counts.update(dict(session.execute(
-            sa.select(table.c.group_key, sa.func.count()).where(table.c.survey_id == cycle.id)
-            .group_by(table.c.group_key)).all()))
+    counts = dict(session.execute(
+        sa.select(PulseInvitation.group_key, sa.func.count())
+        .join(SurveyParticipation, sa.and_(
+            SurveyParticipation.survey_id == PulseInvitation.cycle_id,
+            SurveyParticipation.employee_id == PulseInvitation.employee_id))
+        .where(PulseInvitation.cycle_id == cycle.id).group_by(PulseInvitation.group_key)).all())
     units = _units(session)
     invited_by_group: Counter = Counter()
     for row in session.exec(select(CycleAudience).where(CycleAudience.cycle_id == cycle.id)):
@@ -1164,8 +1194,8 @@ def mark_commitment(session: Session, *, commitment: Commitment, employee_id: in
                     answer: str) -> bool:
     """Record anonymously whether a commitment happened; False if this person already marked.
 
-    Like a survey answer: who marked, and what, go to separate tables in one transaction, and
-    the marks are flushed in shuffled batches in another.
+    Like a survey answer: who marked goes to one table and the sealed mark to the pool, in one
+    transaction; the scheduler opens the marks and flushes them in shuffled batches.
     """
     _start_write(session)
     if not _insert_ignoring_duplicate(session, CommitmentVoter.__table__,
@@ -1173,40 +1203,38 @@ def mark_commitment(session: Session, *, commitment: Commitment, employee_id: in
                                        "employee_id": employee_id}):
         session.rollback()
         return False
-    pool = MarkPool.__table__
-    session.execute(sa.insert(pool).values(
-        id=random_key(), commitment_id=commitment.id, unit_id=commitment.unit_id, answer=answer))
-    waiting = session.execute(sa.select(sa.func.count()).select_from(pool)
-                              .where(pool.c.unit_id == commitment.unit_id)).scalar_one()
+    session.execute(sa.insert(MarkPool.__table__).values(
+        id=random_key(), commitment_id=commitment.id, unit_id=commitment.unit_id,
+        sealed=seal(answer)))
     session.commit()
-    if waiting >= FLUSH_AT:
-        flushed = _flush_mark_pools(session, unit_id=commitment.unit_id)
-        session.commit()
-        if flushed:
-            erase_residue(session, wait=False, tables=("pulse_mark_pool",))
     return True
 
 
-def _flush_mark_pools(session: Session, *, unit_id: int | None = None,
-                      minimum: int = FLUSH_AT) -> int:
-    """Move pooled marks of units with enough waiting into the mark table, shuffled."""
+def _reshuffle_unit_marks(session: Session, unit_id: int, opener: sealing.Opener) -> int:
+    """Open a unit's waiting marks and rewrite them with its flushed ones, shuffled."""
+    pool, marks = MarkPool.__table__, CommitmentMark.__table__
+    ids = sa.select(Commitment.id).where(Commitment.unit_id == unit_id)
+    old = session.execute(sa.delete(marks).where(marks.c.commitment_id.in_(ids))
+                          .returning(marks.c.commitment_id, marks.c.answer)).all()
+    new = session.execute(sa.delete(pool).where(pool.c.unit_id == unit_id)
+                          .returning(pool.c.commitment_id, pool.c.sealed)).all()
+    rows = [{"commitment_id": c, "answer": a} for c, a in old]
+    rows += [{"commitment_id": c, "answer": _open(opener, box)} for c, box in new]
+    _write_shuffled(session, marks, rows)
+    return len(new)
+
+
+def _flush_mark_pools(session: Session, *, minimum: int = FLUSH_AT,
+                      opener: sealing.Opener | None = None) -> int:
+    """Flush the marks of units with at least `minimum` waiting; return how many moved."""
     pool = MarkPool.__table__
-    query = sa.select(pool.c.unit_id, sa.func.count()).group_by(pool.c.unit_id)
-    if unit_id is not None:
-        query = query.where(pool.c.unit_id == unit_id)
-    moved = 0
-    for unit, count in session.execute(query).all():
-        if count < minimum:
-            continue
-        taken = session.execute(sa.delete(pool).where(pool.c.unit_id == unit)
-                                .returning(pool.c.commitment_id, pool.c.answer)).all()
-        rows = [{"commitment_id": c, "answer": a} for c, a in taken]
-        _write_shuffled(session, CommitmentMark.__table__, rows)
-        moved += len(rows)
-    return moved
+    waiting = session.execute(sa.select(pool.c.unit_id, sa.func.count())
+                              .group_by(pool.c.unit_id)).all()
+    return sum(_reshuffle_unit_marks(session, unit, opener or sealing.opener())
+               for unit, count in waiting if count >= minimum)
 
 
-def reshuffle_marks(session: Session) -> None:
+def reshuffle_marks(session: Session, *, opener: sealing.Opener | None = None) -> None:
     """Flush waiting marks, mixed into a reshuffle of their unit's marks (at each close).
 
     A unit whose marks, old and new, still number fewer than 10 keeps waiting.
@@ -1218,14 +1246,8 @@ def reshuffle_marks(session: Session) -> None:
         ids = sa.select(Commitment.id).where(Commitment.unit_id == unit_id)
         flushed = session.execute(sa.select(sa.func.count()).select_from(marks)
                                   .where(marks.c.commitment_id.in_(ids))).scalar_one()
-        if flushed + count < FLUSH_AT:
-            continue
-        old = session.execute(sa.delete(marks).where(marks.c.commitment_id.in_(ids))
-                              .returning(marks.c.commitment_id, marks.c.answer)).all()
-        new = session.execute(sa.delete(pool).where(pool.c.unit_id == unit_id)
-                              .returning(pool.c.commitment_id, pool.c.answer)).all()
-        _write_shuffled(session, marks, [{"commitment_id": c, "answer": a}
-                                         for c, a in [*old, *new]])
+        if flushed + count >= FLUSH_AT:
+            _reshuffle_unit_marks(session, unit_id, opener or sealing.opener())
 
 
 def released_tallies(session: Session, commitment_ids: list[int]) -> dict[int, Counter | None]:

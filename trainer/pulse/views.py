@@ -72,7 +72,7 @@ def answer(cycle_id):
         return _message("Survey not found", "This survey was not sent to you.", 404)
     if invitation.answered:
         return _already_answered(cycle)
-    if cycle.status != "open":
+    if not services.taking_answers(cycle, now=utcnow()):
         return _message("This survey is closed", "It is no longer taking answers. Thank you.")
     if request.method == "GET" and not request.args.get("ready"):
         return render_template("pulse/privacy.html", limits=services.cycle_limits(cycle),
@@ -374,8 +374,9 @@ def close_now(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     if ConfirmForm().validate_on_submit() and cycle.status == "open":
-        services.close_cycle(session, cycle, now=utcnow())
-        flash(f"Cycle {cycle.period} is closed and its results are ready.")
+        services.end_now(session, cycle, now=utcnow())
+        flash(f"Cycle {cycle.period} has stopped taking answers. Its results are ready after "
+              "the scheduler's next run, within 5 minutes.")
     return redirect(url_for("pulse.programme", programme_id=cycle.programme_id))
 
 
