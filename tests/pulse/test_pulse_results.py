@@ -5,7 +5,6 @@ import io
 import re
 
 import pytest
-
 import sqlalchemy as sa
 
 from tests.pulse.conftest import submit
