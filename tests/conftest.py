@@ -219,25 +219,42 @@ def login_as(client):
     return login
 
 
-@pytest.fixture
-def mailbox(app):
-    """Start a real SMTP server (aiosmtpd) and point the app at it; yields received messages."""
+class Mailbox(list):
+    """Messages a real SMTP server received; `deliver()` runs the outbox's sender once."""
+
+    def __init__(self, app):
+        super().__init__()
+        self.app = app
+
+    def deliver(self) -> int:
+        from trainer.mail import drain
+
+        with self.app.app_context(), Session(self.app.extensions["trainer.engine"]) as s:
+            return drain(s)
+
+
+def start_smtp_server(received: list):
+    """Start a real SMTP server (aiosmtpd) that appends each message it accepts."""
     from aiosmtpd.controller import Controller
 
     class Handler:
-        def __init__(self):
-            self.messages = []
-
         async def handle_DATA(self, server, session, envelope):  # noqa: N802
             from email import message_from_bytes
             from email.policy import default
 
-            self.messages.append(message_from_bytes(envelope.content, policy=default))
+            received.append(message_from_bytes(envelope.content, policy=default))
             return "250 OK"
 
-    handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
     controller.start()
+    return controller
+
+
+@pytest.fixture
+def mailbox(app):
+    """Point the app at a real SMTP server; yield the messages it receives."""
+    box = Mailbox(app)
+    controller = start_smtp_server(box)
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
-    yield handler.messages
+    yield box
     controller.stop()

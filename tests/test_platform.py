@@ -6,6 +6,7 @@ from sqlmodel import func, select
 from trainer import create_app
 from trainer.auth.models import User
 from trainer.org.models import OrgUnit
+from trainer.util import utcnow
 
 
 def test_every_html_response_carries_security_headers(client):
@@ -101,19 +102,67 @@ def test_healthz(client):
     assert client.get("/healthz").json == {"status": "ok"}
 
 
-def test_without_an_smtp_server_mail_goes_to_the_log(app, caplog):
-    from trainer.mail import send_mail
+def _queue(app, key="test:1", to="someone@example.com"):
+    from sqlmodel import Session
 
-    caplog.set_level("INFO", logger="trainer.mail")
-    with app.app_context():
-        send_mail("someone@example.com", "Hello there", "Body text")
-    assert "someone@example.com" in caplog.text and "Hello there" in caplog.text
+    from trainer.mail import queue_mail
+
+    with app.app_context(), Session(app.extensions["trainer.engine"]) as session:
+        queued = queue_mail(session, key=key, to=to, subject="Hello there", body="Body text")
+        session.commit()
+    return queued
 
 
-def test_with_an_smtp_server_mail_is_really_sent(app, mailbox):
-    from trainer.mail import send_mail
+def test_without_an_smtp_server_mail_waits_in_the_outbox_not_the_log(app, client, login_as, org,
+                                                                      caplog):
+    caplog.set_level("DEBUG")
+    assert _queue(app)
+    assert not _queue(app)  # the same key never queues twice
+    assert "Body text" not in caplog.text
+    login_as(org.admin)
+    page = client.get("/dev/mail").get_data(as_text=True)
+    assert "someone@example.com" in page and "Hello there" in page and "Body text" in page
+    login_as(org.hr)
+    assert client.get("/dev/mail").status_code == 403
 
-    with app.app_context():
-        send_mail("someone@example.com", "Hello there", "Body text")
+
+def test_the_development_mail_page_is_absent_in_production(app, client, login_as, org):
+    app.config.update(PRODUCTION=True)
+    login_as(org.admin)
+    assert client.get("/dev/mail").status_code == 404
+
+
+def test_with_an_smtp_server_mail_is_really_sent_once(app, mailbox):
+    from trainer.mail import message_id
+
+    _queue(app)
+    assert mailbox.deliver() == 1
+    assert mailbox.deliver() == 0
     [message] = mailbox
     assert message["Subject"] == "Hello there" and "Body text" in message.get_content()
+    assert message["Message-ID"] == message_id("test:1")
+
+
+def test_a_failed_send_is_retried_with_backoff_and_shown_to_admins(app, client, login_as, org,
+                                                                   mailbox, session):
+    from datetime import timedelta
+
+    from trainer.mail import OutboxMessage, drain
+
+    _queue(app)
+    working_port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = 1  # nothing listens there
+    assert mailbox.deliver() == 0
+    row = session.exec(select(OutboxMessage)).one()
+    assert (row.status, row.attempts) == ("queued", 1) and "Error" in row.last_error
+    login_as(org.admin)
+    page = client.get("/system").get_data(as_text=True)
+    assert "someone@example.com" in page and "ConnectionRefusedError" in page
+    app.config["MAIL_PORT"] = working_port
+    assert mailbox.deliver() == 0  # not yet: the retry waits a minute
+    with app.app_context():
+        assert drain(session, now=utcnow() + timedelta(minutes=2)) == 1
+    session.expire_all()
+    row = session.exec(select(OutboxMessage)).one()
+    assert (row.status, row.attempts, row.last_error) == ("sent", 2, None)
+    assert len(mailbox) == 1

@@ -24,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         demo,
         insights,
         learn,
+        mail,
         org,
         outcomes,
         pulse,
@@ -43,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     insights.init_app(app)
     scheduler.init_app(app)
     seal.init_app(app)
+    mail.init_app(app)
     demo.init_app(app)
     return app
 
@@ -75,5 +77,5 @@ def init_logging(app: Flask) -> None:
     import logging
 
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO,
+        logging.basicConfig(level=app.config["LOG_LEVEL"],
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -28,13 +28,22 @@ class Defaults:
     INVITE_MAX_AGE_HOURS = 72
     RESET_MAX_AGE_MINUTES = 60
 
-    # Email: with no MAIL_SERVER, messages are written to the log (development).
+    # Email: with no MAIL_SERVER, messages wait in the outbox, shown on /dev/mail (development).
     MAIL_SERVER = None
     MAIL_PORT = 25
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_USE_TLS = False
     MAIL_SENDER = "trainer@localhost"
+    # The outbox (trainer.mail): the scheduler drains it unless a `flask mail-sender` process
+    # does; a message claimed by a sender that died is sent again after the claim expires.
+    OUTBOX_IN_SCHEDULER = True
+    OUTBOX_POLL_SECONDS = 10
+    OUTBOX_CLAIM_SECONDS = 120
+
+    # The single scheduler: its lease (SQLite) expires this long after its last renewal.
+    SCHEDULER_LEASE_SECONDS = 15
+    LOG_LEVEL = "INFO"
     BASE_URL = "http://127.0.0.1:5000"
 
     # Anonymity floors may be raised here, never lowered (see trainer.pulse.anonymity).

@@ -24,6 +24,7 @@ def import_all_models() -> type[SQLModel]:
     for name in FEATURE_PACKAGES:
         importlib.import_module(f"trainer.{name}.models")
     importlib.import_module("trainer.scheduler")
+    importlib.import_module("trainer.mail")
     return SQLModel
 
 

@@ -44,7 +44,7 @@ def _b64(key) -> str:
     return base64.b64encode(bytes(key)).decode("ascii")
 
 
-def _read_public_key(app: Flask) -> PublicKey:
+def read_public_key(app: Flask) -> PublicKey:
     text = app.config.get("SEAL_PUBLIC_KEY")
     if not text:
         path = public_key_path(app)
@@ -60,7 +60,7 @@ def seal(data: bytes) -> bytes:
     app = current_app._get_current_object()
     box = app.extensions.get("trainer.seal.box")
     if box is None:
-        box = app.extensions["trainer.seal.box"] = SealedBox(_read_public_key(app))
+        box = app.extensions["trainer.seal.box"] = SealedBox(read_public_key(app))
     return box.encrypt(data)
 
 
@@ -113,7 +113,7 @@ def check_web_process(app: Flask) -> None:
             "Refusing to start the web process: it can read the private key that opens sealed "
             f"survey answers ({private_key_path(app)} or {PRIVATE_KEY_ENV}). Only the "
             "scheduler may hold it: run the web process as a user that cannot read it.")
-    _read_public_key(app)  # fail at start, not at the first survey answer
+    read_public_key(app)  # fail at start, not at the first survey answer
 
 
 def _write(path: Path, text: str, mode: int) -> None:

@@ -85,6 +85,7 @@ def test_invitation_email_link_sets_the_first_password_once(client, org, make_us
     newbie = make_user("employee", org.t1, email="new@example.com", password=False)
     login_as(org.hr)
     client.post(f"/org/people/{newbie.id}/invite")
+    mailbox.deliver()
     [message] = mailbox
     assert message["To"] == "new@example.com"
     link = re.search(r"https?://\S+/auth/invite/\S+", message.get_content()).group(0)
@@ -102,6 +103,7 @@ def test_invitation_email_link_sets_the_first_password_once(client, org, make_us
 def test_password_reset_by_email(client, org, mailbox):
     client.post("/auth/forgot", data={"email": "employee@example.com"})
     client.post("/auth/forgot", data={"email": "nobody@example.com"})
+    assert mailbox.deliver() == 1
     [message] = mailbox  # nothing is sent for an unknown address, and the page says the same
     path = re.search(r"/auth/reset/\S+", message.get_content()).group(0)
     form = {"password": "reset to this one", "confirm": "reset to this one"}

@@ -10,7 +10,7 @@ from trainer.auth import services as auth
 from trainer.auth.forms import LoginForm, RequestResetForm, SetPasswordForm
 from trainer.auth.models import User
 from trainer.db import db_session, get_engine
-from trainer.mail import send_mail
+from trainer.mail import queue_mail, unique_key
 
 SIGN_IN_FAILED = "That email and password do not match, or the account is locked for a while."
 
@@ -63,9 +63,11 @@ def forgot():
         user = auth.find_user(db_session(), form.email.data)
         if user is not None and user.active:
             link = url_for("auth.reset", token=auth.make_link_token(user, "reset"), _external=True)
-            send_mail(user.email, "Reset your trainer password",
-                      f"Hello {user.name},\n\nUse this link within the hour to choose a new "
-                      f"password:\n{link}\n\nIf you did not ask for it, ignore this message.")
+            queue_mail(db_session(), key=unique_key("reset"), to=user.email,
+                       subject="Reset your trainer password",
+                       body=f"Hello {user.name},\n\nUse this link within the hour to choose a "
+                       f"new password:\n{link}\n\nIf you did not ask for it, ignore this "
+                       "message.")
         flash("If that email belongs to an account, a reset link is on its way.")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form), 400 if form.errors else 200

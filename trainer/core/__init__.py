@@ -85,6 +85,7 @@ def init_app(app: Flask) -> None:
     from trainer.core import views  # noqa: F401
 
     app.register_blueprint(bp)
+    add_nav(app, "System", "core.system_status", roles=("admin",), order=90)
     app.after_request(_security_headers)
     for code in _ERROR_TEXT:
         app.register_error_handler(code, _error_page)

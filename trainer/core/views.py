@@ -1,8 +1,10 @@
-from flask import render_template
+from flask import abort, current_app, render_template, request
 from flask_login import current_user
 
+from trainer import mail, system
 from trainer.access import allow
 from trainer.core import bp, home_panels
+from trainer.db import db_session
 
 
 @bp.route("/")
@@ -15,3 +17,23 @@ def home():
 @allow(public=True)
 def healthz():
     return {"status": "ok"}
+
+
+@bp.route("/system")
+@allow("admin")
+def system_status():
+    session = db_session()
+    status = request.args.get("status")
+    return render_template("core/system.html", report=system.status_report(session),
+                           outbox=mail.outbox_summary(session), shown_status=status,
+                           messages=mail.recent_messages(
+                               session, status=status if status in mail.STATUSES else None))
+
+
+@bp.route("/dev/mail")
+@allow("admin")
+def dev_mail():
+    if current_app.config["PRODUCTION"]:
+        abort(404)
+    return render_template("core/dev_mail.html", messages=mail.recent_messages(db_session()),
+                           smtp=current_app.config["MAIL_SERVER"])

@@ -793,16 +793,16 @@ def versions_with_attempts(*, session: Session, course: Course) -> list[CourseVe
 
 
 def send_overdue_reminders(*, session: Session, now: datetime) -> int:
-    """Email each person with overdue courses (one message listing them); return how many.
+    """Queue one email per person with overdue courses, listing them; return how many.
 
     A person is reminded about an assignment at most once every REMINDER_EVERY_DAYS days and
-    only for REMINDER_WINDOW_DAYS after its due date. Each message and its log rows stand or
-    fall together: a failed send is retried at the next run, and running twice the same day
-    sends nothing twice.
+    only for REMINDER_WINDOW_DAYS after its due date. The reminder's log rows and its outbox
+    message are written in the job's transaction, so they stand or fall together; the outbox
+    retries a failed send, and running twice the same day queues nothing twice.
     """
     from flask import current_app
 
-    from trainer.mail import send_mail
+    from trainer.mail import queue_mail
 
     today = now.date()
     window = today - timedelta(days=REMINDER_WINDOW_DAYS)
@@ -838,21 +838,16 @@ def send_overdue_reminders(*, session: Session, now: datetime) -> int:
         .join(CourseVersion, CourseVersion.id == Course.current_version_id)).all()}
     link = current_app.config["BASE_URL"].rstrip("/") + "/learn/"
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(todo))).all()}
-    sent = 0
+    queued = 0
     for user_id, by_course in todo.items():
         user = users[user_id]
         lines = [f"- {titles.get(course_id, 'A course')}, due {a.due_on:%d %B %Y}"
                  for course_id, a in sorted(by_course.items(), key=lambda i: i[1].due_on)]
-        try:
-            with session.begin_nested():  # the log and the email stand or fall together
-                session.add_all(ReminderSent(assignment_id=a.id, user_id=user_id, sent_on=today)
-                                for a in by_course.values())
-                session.flush()
-                send_mail(user.email, "A course you were asked to complete is overdue",
-                          f"Hello {user.name},\n\nThese courses were due and are not completed "
-                          "yet:\n" + "\n".join(lines)
-                          + f"\n\nYou can pick up where you left off here:\n{link}\n")
-            sent += 1
-        except OSError:  # includes SMTP errors: try again at the next run
-            log.warning("Could not send an overdue reminder to user %s; will retry.", user_id)
-    return sent
+        session.add_all(ReminderSent(assignment_id=a.id, user_id=user_id, sent_on=today)
+                        for a in by_course.values())
+        queued += queue_mail(session, key=f"overdue:{today}:{user_id}", to=user.email,
+                             subject="A course you were asked to complete is overdue",
+                             body=f"Hello {user.name},\n\nThese courses were due and are not "
+                             "completed yet:\n" + "\n".join(lines)
+                             + f"\n\nYou can pick up where you left off here:\n{link}\n")
+    return queued

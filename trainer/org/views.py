@@ -7,7 +7,7 @@ from trainer.auth.models import User
 from trainer.auth.services import make_link_token
 from trainer.db import db_session
 from trainer.forms import ConfirmForm
-from trainer.mail import send_mail
+from trainer.mail import queue_mail, unique_key
 from trainer.org import bp
 from trainer.org import services as org
 from trainer.org.forms import ImportPeopleForm, PersonForm, RenameUnitForm, UnitForm
@@ -141,10 +141,11 @@ def invite(user_id):
     user = session.get(User, user_id) or abort(404)
     if ConfirmForm().validate_on_submit() and user.active:
         link = url_for("auth.invite", token=make_link_token(user, "invite"), _external=True)
-        send_mail(user.email, "You're invited to trainer",
-                  f"Hello {user.name},\n\nYour trainer account is ready. Choose a password here "
-                  f"(the link works once, for 3 days):\n{link}\n")
-        flash(f"Invitation sent to {user.email}.")
+        queue_mail(session, key=unique_key("invite"), to=user.email,
+                   subject="You're invited to trainer",
+                   body=f"Hello {user.name},\n\nYour trainer account is ready. Choose a password "
+                   f"here (the link works once, for 3 days):\n{link}\n")
+        flash(f"Invitation to {user.email} is on its way.")
     return redirect(url_for("org.person", user_id=user.id))
 
 

@@ -476,11 +476,12 @@ def non_responders(session: Session, cycle: PulseCycle) -> list[int]:
         PulseInvitation.employee_id.not_in(answered))).all())
 
 
-def _send_to(session: Session, cycle: PulseCycle, programme: PulseProgramme,
-             user_ids: list[int], *, reminder: bool) -> int:
-    from flask import current_app, url_for
+def _queue_to(session: Session, cycle: PulseCycle, programme: PulseProgramme,
+              user_ids: list[int], *, day: int) -> int:
+    """Queue the invitation (day 0) or a reminder for each person, in the caller's transaction."""
+    from flask import url_for
 
-    from trainer.mail import send_mail
+    from trainer.mail import queue_mail
 
     if not user_ids:
         return 0
@@ -488,9 +489,10 @@ def _send_to(session: Session, cycle: PulseCycle, programme: PulseProgramme,
         link = url_for("pulse.answer", cycle_id=cycle.id, _external=True)
         privacy = url_for("pulse.privacy", _external=True)
     closes = cycle.closes_at.strftime("%d %B %Y")
+    reminder = day > 0
     subject = (f"Reminder: {programme.name} closes {closes}" if reminder
                else f"{programme.name} is open: 3 minutes, anonymous")
-    sent = 0
+    queued = 0
     for start in range(0, len(user_ids), 500):
         chunk = user_ids[start:start + 500]
         for user in session.exec(select(User).where(User.id.in_(chunk), User.active)).all():
@@ -499,19 +501,16 @@ def _send_to(session: Session, cycle: PulseCycle, programme: PulseProgramme,
                     + f"{programme.name} is open until {closes}. It takes under 3 minutes:\n"
                     f"{link}\n\nYour answers are anonymous. What is stored and who sees what:\n"
                     f"{privacy}\n\nTaking part is voluntary.\n")
-            try:
-                send_mail(user.email, subject, body)
-                sent += 1
-            except OSError:
-                log.warning("Could not send a pulse email for cycle %s.", cycle.id)
-    return sent
+            queued += queue_mail(session, key=f"pulse:{cycle.id}:day{day}:{user.id}",
+                                 to=user.email, subject=subject, body=body)
+    return queued
 
 
 def send_due_reminders(session: Session, cycle: PulseCycle, *, now: datetime) -> int:
-    """Send the invitation, or the latest due reminder, to people who have not answered.
+    """Queue the invitation, or the latest due reminder, for people who have not answered.
 
-    Each one goes out at most once: it is recorded (with any earlier reminder that was
-    missed while the scheduler was down) and committed before the first email is sent.
+    The reminder's record and its messages are written to the outbox in one transaction, so
+    a crash keeps both or neither; the mail sender delivers each message once.
     """
     if cycle.status != "open" or now >= _aware(cycle.closes_at):
         return 0
@@ -524,12 +523,11 @@ def send_due_reminders(session: Session, cycle: PulseCycle, *, now: datetime) ->
         return 0
     for day in due:
         session.add(PulseReminder(cycle_id=cycle.id, day=day))
+    queued = _queue_to(session, cycle, programme, non_responders(session, cycle), day=max(due))
     session.commit()
-    reminder = 0 not in due
-    sent = _send_to(session, cycle, programme, non_responders(session, cycle), reminder=reminder)
-    log.info("Pulse cycle %s: %s sent to %s people.", cycle.id,
-             f"day-{max(due)} reminder" if reminder else "invitation", sent)
-    return sent
+    log.info("Pulse cycle %s: %s queued for %s people.", cycle.id,
+             f"day-{max(due)} reminder" if max(due) else "invitation", queued)
+    return queued
 
 
 # Submitting ---------------------------------------------------------------------------------

@@ -1,0 +1,56 @@
+"""What the system status page reports: the scheduler, its jobs and the sealing key."""
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlmodel import Session
+
+from trainer import seal
+from trainer.scheduler import ADVISORY_LOCK_KEY, JobRun, SchedulerLock, jobs
+from trainer.util import utcnow
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    scheduler: str  # a sentence for people
+    scheduler_ok: bool
+    job_runs: list[tuple[str, JobRun | None]]
+    seal_fingerprint: str | None
+    seal_problem: str | None
+    now: datetime
+
+
+def _scheduler_state(session: Session) -> tuple[str, bool]:
+    if session.get_bind().dialect.name == "postgresql":
+        held = session.execute(sa.text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = 0 AND objid = :k"), {"k": ADVISORY_LOCK_KEY}).scalar()
+        return (("A scheduler holds the lock.", True) if held
+                else ("No scheduler is running: surveys will not open, close or send email.",
+                      False))
+    lease = session.get(SchedulerLock, "scheduler")
+    if lease is None or lease.expires_at <= utcnow():
+        return ("No scheduler is running: surveys will not open, close or send email.", False)
+    return (f"Scheduler {lease.holder} holds the lease (token {lease.token}).", True)
+
+
+def _fingerprint() -> tuple[str | None, str | None]:
+    try:
+        key = seal.read_public_key(current_app._get_current_object())
+    except (seal.SealError, ValueError) as exc:
+        return None, str(exc)
+    digest = hashlib.sha256(bytes(key)).digest()[:9]
+    return base64.b32encode(digest).decode().lower(), None
+
+
+def status_report(session: Session) -> StatusReport:
+    runs = {run.name: run for run in session.execute(sa.select(JobRun)).scalars()}
+    text, ok = _scheduler_state(session)
+    fingerprint, problem = _fingerprint()
+    return StatusReport(text, ok, [(job.name, runs.get(job.name))
+                                   for job in jobs(current_app._get_current_object())],
+                        fingerprint, problem, utcnow())
