@@ -76,6 +76,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 def init_logging(app: Flask) -> None:
     import logging
 
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run otherwise
     if not logging.getLogger().handlers:
         logging.basicConfig(level=app.config["LOG_LEVEL"],
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")

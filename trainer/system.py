@@ -28,7 +28,9 @@ def _scheduler_state(session: Session) -> tuple[str, bool]:
     if session.get_bind().dialect.name == "postgresql":
         held = session.execute(sa.text(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = 0 AND objid = :k"), {"k": ADVISORY_LOCK_KEY}).scalar()
+            "AND classid = 0 AND objid = :k AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())"),
+            {"k": ADVISORY_LOCK_KEY}).scalar()
         return (("A scheduler holds the lock.", True) if held
                 else ("No scheduler is running: surveys will not open, close or send email.",
                       False))
