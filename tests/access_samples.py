@@ -80,6 +80,16 @@ def _learn(ctx, name):
     return sample(ctx, name)
 
 
+def _people_import(ctx):
+    """A large people upload by HR, waiting for the scheduler."""
+    from trainer.org.services import queue_people_import
+
+    job = queue_people_import(ctx.session, user=ctx.org.hr, filename="staff.csv", data=b"x",
+                              total_rows=5000)
+    ctx.session.commit()
+    return job.id
+
+
 SAMPLES = {
     "unit_id": _unit_in_scope,
     "user_id": lambda ctx: ctx.org.employee.id,
@@ -101,6 +111,7 @@ SAMPLES = {
     "attempt_id": lambda ctx: _learn(ctx, "attempt_id"),
     "cert_code": lambda ctx: _learn(ctx, "cert_code"),
     "assignment_id": lambda ctx: _learn(ctx, "assignment_id"),
+    "import_id": _people_import,
 }
 
 OUT_OF_SCOPE = {

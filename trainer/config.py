@@ -58,6 +58,10 @@ class Defaults:
 
     COURSES_DIR = None  # defaults to <project>/courses
     PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE = 0.2
+    # Uploads with more rows than this are imported by the scheduler, with a progress page;
+    # uploads over PEOPLE_IMPORT_MAX_ROWS are refused (the CLI has no limit).
+    PEOPLE_IMPORT_BACKGROUND_ROWS = 2_000
+    PEOPLE_IMPORT_MAX_ROWS = 50_000
 
 
 class Production(Defaults):

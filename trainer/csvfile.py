@@ -3,6 +3,7 @@ send tables back as CSV downloads."""
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -72,9 +73,26 @@ def read_rows(data: bytes | str, required: list[str], optional: list[str] = ()):
     return rows
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def guard_cell(value):
+    """Prefix a text cell that a spreadsheet would run as a formula with a single quote.
+
+    Numbers, and text that is just a number such as "-3.5", are left as they are.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) \
+            and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def download(filename: str, rows: Iterable[Iterable]) -> Response:
-    """Return `rows` (header first) as a CSV file to download."""
+    """Return `rows` (header first) as a CSV file to download, every cell guarded against
+    formula injection. Every CSV download in the app goes through here."""
     out = io.StringIO()
-    csv.writer(out).writerows(rows)
+    csv.writer(out).writerows([guard_cell(value) for value in row] for row in rows)
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,12 +1,18 @@
 """Sign-in, sign-out, throttling, invitations and password reset, as a person uses them."""
 
 import re
+import threading
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from tests.conftest import PASSWORD
+from trainer.auth import services
 from trainer.auth.models import LoginThrottle, User
+from trainer.db import get_engine
+from trainer.util import utcnow
 
 
 def _login(client, email, password=PASSWORD, next_url=None):
@@ -36,7 +42,7 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(client, or
         assert _login(client, "employee@example.com", "wrong").status_code == 400
     assert _login(client, "employee@example.com").status_code == 400
     row = session.get(LoginThrottle, "employee@example.com")
-    assert row.failures == 5 and row.locked_until is not None
+    assert row.failures == 6 and row.locked_until is not None  # every attempt counts
 
 
 def test_the_throttle_lives_in_the_database_so_every_worker_shares_it(app, client, org, session):
@@ -44,6 +50,66 @@ def test_the_throttle_lives_in_the_database_so_every_worker_shares_it(app, clien
         _login(client, "employee@example.com", "wrong")
     other_worker = app.test_client()  # a fresh client shares nothing in memory but the database
     assert _login(other_worker, "employee@example.com").status_code == 400
+
+
+def test_the_lock_runs_out_and_the_count_starts_again(client, org, session):
+    for _ in range(5):
+        _login(client, "employee@example.com", "wrong")
+    row = session.get(LoginThrottle, "employee@example.com")
+    row.locked_until = utcnow() - timedelta(seconds=1)
+    session.add(row)
+    session.commit()
+    assert _login(client, "employee@example.com", "wrong").status_code == 400
+    session.refresh(row)
+    assert (row.failures, row.locked_until) == (1, None)
+    assert _login(client, "employee@example.com").status_code == 302
+    session.expire_all()
+    assert session.get(LoginThrottle, "employee@example.com") is None
+
+
+def test_a_locked_account_answers_after_a_password_check_as_long_as_any(app, client, org,
+                                                                        monkeypatch):
+    for _ in range(5):
+        _login(client, "employee@example.com", "wrong")
+    verified, looked_up = [], []
+    real_verify, real_find = services._hasher.verify, services.find_user
+    monkeypatch.setattr(services, "_hasher", SimpleNamespace(
+        verify=lambda stored, password: verified.append(stored) or real_verify(stored, password)))
+    monkeypatch.setattr(services, "find_user",
+                        lambda *args: looked_up.append(args) or real_find(*args))
+
+    assert _login(client, "employee@example.com").status_code == 400
+
+    assert verified == [services._DUMMY_HASH]  # argon2 runs, against the dummy hash
+    assert looked_up == []  # the real password is never checked while locked
+
+
+def test_parallel_wrong_passwords_cannot_slip_past_the_limit(app, org, monkeypatch):
+    """20 attempts at once: exactly LOGIN_MAX_FAILURES reach the password check, and the
+    counter records every attempt (no lost updates)."""
+    limit, attempts = app.config["LOGIN_MAX_FAILURES"], 20
+    checked = []
+    real_find = services.find_user
+    monkeypatch.setattr(services, "find_user",
+                        lambda *args: checked.append(1) or real_find(*args))
+    start = threading.Barrier(attempts)
+
+    def attempt():
+        with app.app_context(), Session(get_engine(), expire_on_commit=False) as throttle:
+            start.wait()
+            services.authenticate(throttle, "employee@example.com", "wrong password")
+            throttle.commit()
+
+    threads = [threading.Thread(target=attempt) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(checked) == limit
+    with app.app_context(), Session(get_engine()) as check:
+        row = check.get(LoginThrottle, "employee@example.com")
+        assert row.failures == attempts and row.locked_until is not None
 
 
 def test_unknown_emails_are_throttled_too(client, org, session):

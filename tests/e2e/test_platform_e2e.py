@@ -1,11 +1,21 @@
 """Sign-in for every role, the org pages and the people import, in a real browser."""
 
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from sqlmodel import Session, select
 
+from tests.e2e.conftest import PHONE
+from trainer import create_app
 from trainer.demo import DEMO_PASSWORD
+from trainer.org.models import PeopleImport
+from trainer.scheduler import jobs, run_job
+
+SCREENSHOTS = Path(os.environ.get("TRAINER_SCREENSHOTS", tempfile.gettempdir()))
 
 ROLES = {
     "employee": "employee@example.com",
@@ -90,3 +100,50 @@ def test_hr_imports_people_and_sees_row_errors_first(page, login, axe_check, tmp
     page.get_by_label("CSV file").set_input_files(str(good))
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_text("1 created")).to_be_visible()
+
+
+def _people_imports(live_env, change):
+    """Open the live database as the scheduler would and apply `change(app, session)`."""
+    app = create_app({"DATABASE_URL": live_env["TRAINER_DATABASE_URL"]})
+    with app.app_context(), Session(app.extensions["trainer.engine"]) as session:
+        change(app, session)
+        session.commit()
+    app.extensions["trainer.engine"].dispose()
+
+
+def test_a_large_people_upload_shows_its_progress_then_the_result(page, login, axe_check,
+                                                                  live_env, tmp_path):
+    login(page, ROLES["hr"])
+    page.goto("/org/import")
+    big = tmp_path / "big.csv"
+    big.write_text("email,name,unit_code,roles,manager_of\n" + "".join(
+        f"bulk{i}@example.com,Bulk Starter {i},LEEDS-SVC,employee,\n" for i in range(2_100)))
+    page.get_by_label("CSV file").set_input_files(str(big))
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("heading", name="Waiting to start")).to_be_visible()
+    axe_check(page)
+
+    def half_checked(app, session):
+        job = session.exec(select(PeopleImport).where(PeopleImport.filename == "big.csv")).one()
+        job.status, job.rows_checked = "checking", 1_000
+
+    _people_imports(live_env, half_checked)
+    page.get_by_role("link", name="Refresh").click()
+    expect(page.get_by_text("1,000 of 2,100 rows checked.")).to_be_visible()
+    axe_check(page)
+    page.screenshot(path=str(SCREENSHOTS / "import-progress-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.screenshot(path=str(SCREENSHOTS / "import-progress-desktop.png"), full_page=True)
+
+    def run_the_job(app, session):
+        [job] = [job for job in jobs(app) if job.name == "org-people-imports"]
+        run_job(app, job)
+
+    _people_imports(live_env, run_the_job)
+    page.get_by_role("link", name="Refresh").click()
+    expect(page.get_by_role("heading", name="Import done")).to_be_visible()
+    expect(page.get_by_text("2,100 created, 0 updated")).to_be_visible()
+    axe_check(page)
+    page.screenshot(path=str(SCREENSHOTS / "import-done-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(SCREENSHOTS / "import-done-phone.png"), full_page=True)

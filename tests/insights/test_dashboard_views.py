@@ -11,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from tests.csv_checks import EVIL, cells, guarded_rows
 from trainer.auth.models import User
 from trainer.insights import services as insights
 from trainer.insights.models import CustomerFocusRating
+from trainer.insights.views import TABLES
 from trainer.org.models import OrgUnit
 from trainer.outcomes.services import upsert_outcomes
 from trainer.pulse import services as pulse
@@ -346,3 +348,21 @@ def test_an_unknown_unit_is_a_404(client, login_as, history):
     login_as(history.hr)
     assert client.get("/insights/?unit=999999").status_code == 404
     assert client.get("/insights/units/999999").status_code == 404
+
+
+def test_every_export_table_guards_a_unit_name_that_looks_like_a_formula(client, login_as,
+                                                                         session, history):
+    history.t1.name = EVIL
+    session.add(history.t1)
+    session.commit()
+    insights.clear_cache()
+    login_as(history.hr)
+    exported = {}
+    for table in TABLES:
+        exported[table] = guarded_rows(client.get(
+            f"/insights/units/{history.company.id}/export.csv?table={table}"))
+    for table in ("panel", "perception"):
+        assert "'" + EVIL in cells(exported[table]), table
+        assert EVIL not in cells(exported[table])
+    numbers = [c for table in exported.values() for c in cells(table) if c.startswith("-")]
+    assert numbers and all(float(c) < 0 for c in numbers)  # negative numbers stay numbers

@@ -408,7 +408,7 @@ def test_every_malformed_question_in_the_case_file_is_reported_with_its_line():
         (24, "'}' without an opening '{'"),
         (26, "the weights of the right answers add up to 120%, not 100%"),
         (28, "more than one answer block; write a literal brace as \\{ or \\}"),
-        (30, "put a blank line after the $CATEGORY: line "
+        (31, "put a blank line after the $CATEGORY: line "
              "(Moodle would read the following lines as part of the category name)"),
         (35, "a question can have only one [id:…], found 2"),
     ]
@@ -462,10 +462,10 @@ def test_malformed_constructs_become_problems(text, message):
     assert {p.line for p in result.problems} == {2}
 
 
-def test_problem_lines_count_from_the_question_start_in_later_blocks():
+def test_problem_lines_count_in_later_blocks_and_point_at_the_bad_line():
     text = "First {T}\n\n\n// note\n::Broken::\nSecond line {=a ~b\n\nThird {F}\n"
 
-    assert messages(text) == [(5, "unclosed '{'")]
+    assert messages(text) == [(6, "unclosed '{'")]
 
 
 def test_a_valid_file_with_windows_line_endings_and_bom_parses():

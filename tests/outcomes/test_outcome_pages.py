@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlmodel import select
 
+from tests.csv_checks import guarded_rows
 from trainer.outcomes.models import ApiToken, OutcomeMetric
 
 
@@ -210,3 +211,12 @@ def test_employees_and_managers_cannot_reach_the_outcome_pages(org, login_as, cl
     for url in ("/outcomes/", "/outcomes/import", "/outcomes/metrics", "/outcomes/tokens",
                 "/outcomes/export.csv"):
         assert client.get(url).status_code == 403, url
+
+
+def test_the_export_keeps_negative_values_as_numbers(org, hr, client, import_text, csv_text):
+    import_text(csv_text("T1,2026Q1,nps,-12.5,80,,,",
+                         header="unit_code,period,metric,value,n,topbox,responses,invited"))
+
+    rows = guarded_rows(client.get("/outcomes/export.csv"))
+
+    assert rows[1] == ["T1", "2026Q1", "nps", "-12.5", "80", "", "", ""]

@@ -7,6 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from tests.csv_checks import EVIL, guarded_rows
 from tests.pulse.conftest import submit
 from trainer.pulse import services
 from trainer.pulse.models import MarkPool
@@ -252,3 +253,19 @@ def test_a_unit_without_released_points_gets_the_table_only(client, session, sta
     assert "<canvas" not in page and "trend-charts" not in page
     assert "Not enough responses" in page
     assert f"<caption>{staffed.t3.name} in recent cycles</caption>" in page
+
+
+def test_results_csv_guards_a_unit_name_that_looks_like_a_formula(client, session, staffed,
+                                                                  run_cycle, login_as):
+    staffed.t1.name = EVIL
+    session.add(staffed.t1)
+    session.commit()
+    cycle = run_cycle(staffed, {"t1": 8, "t2": 11, "t3": 6})
+    login_as(staffed.hr)
+
+    rows = guarded_rows(client.get(f"/pulse/cycles/{cycle.id}/results.csv"))
+
+    header, *data = rows
+    t1 = next(dict(zip(header, row, strict=True)) for row in data if row[0] == "T1")
+    assert t1["unit_name"] == "'" + EVIL
+    assert t1["status"] == "shown" and float(t1["engagement"]) > 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.csv_checks import EVIL, guarded_rows
 from trainer.scenarios import services
 from trainer.util import quarter_of, utcnow
 
@@ -206,3 +207,18 @@ def test_a_manager_without_units_sees_an_explanation(client, login_as, make_user
     login_as(make_user("employee,manager", org.t1))
     html = client.get(f"/scenarios/reports/{scenario.id}").get_data(as_text=True)
     assert "You don't manage any units yet" in html
+
+
+def test_csv_export_guards_a_unit_name_that_looks_like_a_formula(client, login_as, session,
+                                                                 org, scenario, add_players):
+    org.t3.name = EVIL
+    session.add(org.t3)
+    session.commit()
+    add_players(org.t3, 5)
+    login_as(org.hr)
+
+    header, *rows = guarded_rows(client.get(f"/scenarios/reports/{scenario.id}/export.csv"))
+
+    t3 = [dict(zip(header, row, strict=True)) for row in rows if row[1] == "T3"]
+    assert t3 and {r["unit_name"] for r in t3} == {"'" + EVIL}
+    assert {r["players"] for r in t3} == {"5"}

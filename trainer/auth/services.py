@@ -3,10 +3,12 @@
 import hashlib
 from datetime import timedelta
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from trainer.auth.models import LoginThrottle, User, new_session_token
@@ -36,38 +38,54 @@ def find_user(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == email.strip().lower())).first()
 
 
-def is_locked(session: Session, email: str) -> bool:
-    row = session.get(LoginThrottle, email.strip().lower())
-    return bool(row and row.locked_until and row.locked_until > utcnow())
+def count_attempt(session: Session, email: str) -> int:
+    """Count a sign-in attempt for `email` in one atomic statement and return its number.
 
-
-def record_failure(session: Session, email: str) -> None:
-    """Count a wrong password; lock the email after LOGIN_MAX_FAILURES in a row."""
-    key = email.strip().lower()
-    row = session.get(LoginThrottle, key) or LoginThrottle(email=key)
-    if row.locked_until and row.locked_until <= utcnow():
-        row.failures, row.locked_until = 0, None
-    row.failures += 1
-    if row.failures >= current_app.config["LOGIN_MAX_FAILURES"]:
-        row.locked_until = utcnow() + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-    session.add(row)
+    The counter starts again after a lock has run out. The attempt that reaches
+    LOGIN_MAX_FAILURES sets the lock; a right password clears the whole row.
+    """
+    key, now = email.strip().lower(), utcnow()
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+              else sqlite.insert)
+    session.execute(insert(LoginThrottle).values(email=key, failures=0)
+                    .on_conflict_do_nothing(index_elements=["email"]))
+    table = LoginThrottle.__table__.c
+    expired = sa.and_(table.locked_until.is_not(None), table.locked_until <= now)
+    reaches_limit = table.failures + 1 >= current_app.config["LOGIN_MAX_FAILURES"]
+    lock_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+    return session.execute(
+        sa.update(LoginThrottle).where(table.email == key)
+        .values(failures=sa.case((expired, 1), else_=table.failures + 1),
+                locked_until=sa.case((expired, None),
+                                     (sa.and_(table.locked_until.is_(None), reaches_limit),
+                                      lock_until),
+                                     else_=table.locked_until))
+        .returning(table.failures)
+        .execution_options(synchronize_session=False)).scalar_one()
 
 
 def clear_failures(session: Session, email: str) -> None:
-    row = session.get(LoginThrottle, email.strip().lower())
-    if row is not None:
-        session.delete(row)
+    session.execute(sa.delete(LoginThrottle).where(
+        LoginThrottle.email == email.strip().lower()).execution_options(
+        synchronize_session=False))
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    """Return the user for a correct email and password, counting failures either way."""
-    if is_locked(session, email):
+    """Return the user for a correct email and password, else None.
+
+    `session` is the throttle's own: the attempt is counted and committed before the password
+    is checked, so parallel attempts cannot slip past the limit and never wait on each other.
+    Past the limit the answer takes as long as a password check, so a lock does not show.
+    """
+    attempt = count_attempt(session, email)
+    session.commit()
+    if attempt > current_app.config["LOGIN_MAX_FAILURES"]:
+        password_matches(None, password)
         return None
     user = find_user(session, email)
     if password_matches(user, password) and user.active:
         clear_failures(session, email)
         return user
-    record_failure(session, email)
     return None
 
 

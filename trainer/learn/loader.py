@@ -13,6 +13,12 @@ from pathlib import Path
 import yaml
 from markdown_it import MarkdownIt
 
+from trainer.content_rules import (
+    MAX_FILE_BYTES,
+    character_problems,
+    size_problem,
+    yaml_nesting_problem,
+)
 from trainer.learn.gift import (
     Answer,
     Match,
@@ -92,7 +98,8 @@ def load_course(folder: Path, prefix: str | None = None) -> CourseLoad:
                                     "sub-folders are not used; keep every file of a course "
                                     "next to its course.yaml"))
         else:
-            files[path.name] = path.read_bytes()
+            with path.open("rb") as file:  # one byte over the limit is enough to refuse it
+                files[path.name] = file.read(MAX_FILE_BYTES + 1)
     loaded = load_course_files(folder.name, files, prefix=prefix)
     loaded.problems[:0] = problems
     if problems:
@@ -126,11 +133,22 @@ class _CourseReader:
         self.problems.append(Problem(f"{self.prefix}/{file}", line, message))
 
     def text_of(self, name: str) -> str | None:
-        try:
-            return self.files[name].decode("utf-8-sig")
-        except UnicodeDecodeError:
-            self.problem(name, 1, "the file is not UTF-8 text")
+        """Return a file's text, or None after reporting why it cannot be parsed."""
+        data = self.files[name]
+        too_big = size_problem(len(data))
+        if too_big:
+            self.problem(name, 1, too_big)
             return None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = data[:error.start].count(b"\n") + 1
+            self.problem(name, line, "the file is not UTF-8 text")
+            return None
+        bad_characters = character_problems(text)
+        for line, reason in bad_characters:
+            self.problem(name, line, reason)
+        return None if bad_characters else text
 
     def read(self) -> LoadedCourse | None:
         if COURSE_FILE not in self.files:
@@ -163,14 +181,19 @@ class _CourseReader:
         text = self.text_of(COURSE_FILE)
         if text is None:
             return None, {}
+        too_deep = yaml_nesting_problem(text)
+        if too_deep:
+            self.problem(COURSE_FILE, *too_deep)
+            return None, {}
         try:
-            node = yaml.compose(text)
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
             meta = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             reason = getattr(exc, "problem", None) or "not valid YAML"
             self.problem(COURSE_FILE, mark.line + 1 if mark else 1, f"not valid YAML: {reason}")
             return None, {}
+
         if not isinstance(meta, dict):
             self.problem(COURSE_FILE, 1, "course.yaml must be a mapping of keys to values "
                                          "(id, title, summary, …)")

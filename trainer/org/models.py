@@ -1,6 +1,11 @@
 """Org units (company, region, site, team) and who manages which."""
 
-from sqlmodel import Field, SQLModel
+from datetime import datetime
+
+from sqlalchemy import LargeBinary
+from sqlmodel import JSON, Column, Field, SQLModel
+
+from trainer.util import utcnow
 
 UNIT_KINDS = ("company", "region", "site", "team")
 
@@ -23,3 +28,35 @@ class ManagedUnit(SQLModel, table=True):
 
     user_id: int = Field(foreign_key="user_account.id", primary_key=True)
     unit_id: int = Field(foreign_key="org_unit.id", primary_key=True, index=True)
+
+
+IMPORT_STATES = ("queued", "checking", "done", "failed")
+
+
+class PeopleImport(SQLModel, table=True):
+    """A large people file uploaded on the web, imported by the scheduler.
+
+    The file is kept only until the import has run; then `data` is emptied.
+    """
+
+    __tablename__ = "people_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: int = Field(foreign_key="user_account.id", index=True)
+    filename: str = Field(max_length=200)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    deactivate_missing: bool = Field(default=False)
+    force: bool = Field(default=False)
+    status: str = Field(default="queued", max_length=16, index=True)
+    total_rows: int = Field(default=0)
+    rows_checked: int = Field(default=0)
+    # The outcome: counts when done, or the first problems (line, column, message) when failed.
+    summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    errors: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    error_count: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")

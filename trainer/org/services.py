@@ -1,14 +1,21 @@
 """Org tree and people: creating units, editing people, and the all-or-nothing CSV import."""
 
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
 
 from trainer.auth.models import ROLES, User
 from trainer.csvfile import CsvProblem, RowError, read_rows
-from trainer.org.models import UNIT_KINDS, ManagedUnit, OrgUnit
+from trainer.org.models import UNIT_KINDS, ManagedUnit, OrgUnit, PeopleImport
+
+log = logging.getLogger(__name__)
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 PARENT_KIND = {"company": None, "region": "company", "site": "region", "team": "site"}
@@ -99,6 +106,8 @@ def normalise_email(value: str) -> str:
 
 PEOPLE_COLUMNS = ["email", "name", "unit_code", "roles"]
 PEOPLE_OPTIONAL = ["manager_of"]
+PROGRESS_EVERY = 500  # rows between progress updates of a background import
+STORED_ERRORS = 1000  # problems kept for the progress page of a failed background import
 
 
 @dataclass
@@ -125,10 +134,14 @@ class ImportReport:
         return not self.errors
 
 
-def _check_people_rows(session: Session, data) -> tuple[list[PersonRow], list[RowError]]:
+def _check_people_rows(session: Session, data, progress: Callable[[int], None] | None = None
+                       ) -> tuple[list[PersonRow], list[RowError]]:
     units = {u.code: u for u in session.exec(select(OrgUnit)).all()}
     people, errors, seen = [], [], {}
-    for line, row, problem in read_rows(data, PEOPLE_COLUMNS, PEOPLE_OPTIONAL):
+    rows = read_rows(data, PEOPLE_COLUMNS, PEOPLE_OPTIONAL)
+    for checked, (line, row, problem) in enumerate(rows):
+        if progress and checked and checked % PROGRESS_EVERY == 0:
+            progress(checked)
         if problem:
             errors.append(RowError(line, None, problem))
             continue
@@ -170,15 +183,22 @@ def _check_people_rows(session: Session, data) -> tuple[list[PersonRow], list[Ro
         else:
             ordered = [r for r in ROLES if r in roles]
             people.append(PersonRow(line, email, row["name"], unit, ordered, manages))
+    if progress:
+        progress(len(rows))
     return people, errors
 
 
 def import_people(session: Session, data, *, deactivate_missing: bool = False,
-                  force: bool = False, max_share: float = 0.2) -> ImportReport:
-    """Create or update people from CSV; on any error change nothing and report every row."""
+                  force: bool = False, max_share: float = 0.2,
+                  progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Create or update people from CSV; on any error change nothing and report every row.
+
+    `progress(rows_checked)` is called now and then while rows are checked, before anything
+    is written, so it may commit the session.
+    """
     report = ImportReport()
     try:
-        people, report.errors = _check_people_rows(session, data)
+        people, report.errors = _check_people_rows(session, data, progress)
     except CsvProblem as problem:
         report.errors = problem.errors
         return report
@@ -205,26 +225,145 @@ def import_people(session: Session, data, *, deactivate_missing: bool = False,
             session.add(user)
         report.deactivated = len(missing)
 
+    _save_people(session, people, existing, report)
+    session.flush()
+    return report
+
+
+def _save_people(session: Session, people: list[PersonRow], existing: dict[str, User],
+                 report: ImportReport) -> None:
+    """Write checked rows, with no query per row (a large file has tens of thousands)."""
+    links: dict[int, dict[int, ManagedUnit]] = {}
+    for link in session.exec(select(ManagedUnit)).all():
+        links.setdefault(link.user_id, {})[link.unit_id] = link
     for person in people:
         user = existing.get(person.email)
         roles = ",".join(person.roles)
+        wanted = {unit.id for unit in person.manages}
         if user is None:
             user = User(email=person.email, name=person.name, roles=roles,
                         unit_id=person.unit.id)
             session.add(user)
-            session.flush()
+            if wanted:
+                session.flush()  # the managed-unit links need the new id
             report.created += 1
         else:
             changed = (user.name, user.roles, user.unit_id) != (person.name, roles, person.unit.id)
             if not user.active:
                 user.active = True
                 report.reactivated += 1
-            elif changed or set(managed_codes(session, user)) != {u.code for u in person.manages}:
+            elif changed or set(links.get(user.id, {})) != wanted:
                 report.updated += 1
             else:
                 report.unchanged += 1
             user.name, user.roles, user.unit_id = person.name, roles, person.unit.id
             session.add(user)
-        set_managed_units(session, user, person.manages)
+        current = links.get(user.id, {}) if user.id is not None else {}
+        for unit_id, link in current.items():
+            if unit_id not in wanted:
+                session.delete(link)
+        for unit_id in wanted - set(current):
+            session.add(ManagedUnit(user_id=user.id, unit_id=unit_id))
+
+
+# Large files: checked and imported by the scheduler, with a progress page
+
+
+def count_people_rows(data) -> int:
+    """Return the number of data rows in a people file; raise CsvProblem for a bad header."""
+    return len(read_rows(data, PEOPLE_COLUMNS, PEOPLE_OPTIONAL))
+
+
+def too_many_people(count: int, limit: int) -> RowError:
+    return RowError(1, None, f"The file has {count:,} rows; the limit for one upload is "
+                             f"{limit:,}. Split it into files of up to {limit:,} people, or "
+                             "ask an administrator to run the import command on the server, "
+                             "which has no limit.")
+
+
+def upload_people(session: Session, data: bytes, *, user: User, filename: str,
+                  deactivate_missing: bool, force: bool, config) -> ImportReport | PeopleImport:
+    """Import an uploaded people file now, or queue it for the scheduler if it is large.
+
+    Returns the report of an import done now (or refused), or the queued PeopleImport.
+    """
+    try:
+        rows = count_people_rows(data)
+    except CsvProblem as problem:
+        return ImportReport(errors=problem.errors)
+    if rows > config["PEOPLE_IMPORT_MAX_ROWS"]:
+        return ImportReport(errors=[too_many_people(rows, config["PEOPLE_IMPORT_MAX_ROWS"])])
+    if rows > config["PEOPLE_IMPORT_BACKGROUND_ROWS"]:
+        return queue_people_import(session, user=user, filename=filename, data=data,
+                                   total_rows=rows, deactivate_missing=deactivate_missing,
+                                   force=force)
+    return import_people(session, data, deactivate_missing=deactivate_missing, force=force,
+                         max_share=config["PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE"])
+
+
+def recent_imports(session: Session, user: User, limit: int = 5) -> list[PeopleImport]:
+    """Return the latest background imports this person uploaded, newest first."""
+    return list(session.exec(select(PeopleImport).options(defer(PeopleImport.data))
+                             .where(PeopleImport.created_by == user.id)
+                             .order_by(PeopleImport.id.desc()).limit(limit)).all())
+
+
+def people_import(session: Session, import_id: int) -> PeopleImport | None:
+    """Return a background import without loading its file."""
+    return session.get(PeopleImport, import_id, options=[defer(PeopleImport.data)])
+
+
+def queue_people_import(session: Session, *, user: User, filename: str, data: bytes,
+                        total_rows: int, deactivate_missing: bool = False,
+                        force: bool = False) -> PeopleImport:
+    """Store a large people file for the scheduler to import."""
+    job = PeopleImport(created_by=user.id, filename=(filename or "people.csv")[:200],
+                       data=data, total_rows=total_rows,
+                       deactivate_missing=deactivate_missing, force=force)
+    session.add(job)
     session.flush()
-    return report
+    return job
+
+
+def run_people_imports(*, session: Session, now: datetime) -> None:
+    """Scheduler job: run every waiting people import, oldest first, each all or nothing.
+
+    An import found half-way ("checking") was cut off by a restart, and runs again.
+    """
+    max_share = current_app.config["PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE"]
+    waiting = session.exec(select(PeopleImport.id).where(
+        PeopleImport.status.in_(("queued", "checking"))).order_by(PeopleImport.id)).all()
+    for job_id in waiting:
+        _run_people_import(session, session.get(PeopleImport, job_id), now, max_share)
+
+
+def _run_people_import(session: Session, job: PeopleImport, now: datetime,
+                       max_share: float) -> None:
+    job.status, job.rows_checked = "checking", 0
+    session.add(job)
+    session.commit()
+
+    def progress(rows_checked: int) -> None:  # runs before anything is written
+        job.rows_checked = rows_checked
+        session.add(job)
+        session.commit()
+
+    try:
+        report = import_people(session, job.data, deactivate_missing=job.deactivate_missing,
+                               force=job.force, max_share=max_share, progress=progress)
+    except Exception:
+        log.exception("People import %s stopped; nothing was changed.", job.id)
+        report = ImportReport(errors=[RowError(1, None, "The import stopped because of an "
+                                                        "unexpected error. Nothing was changed. "
+                                                        "Try again later.")])
+    if not report.ok:
+        session.rollback()
+        job.errors = [[e.line, e.column, e.message] for e in report.errors[:STORED_ERRORS]]
+        job.error_count = len(report.errors)
+    job.status = "done" if report.ok else "failed"
+    job.summary = {"created": report.created, "updated": report.updated,
+                   "unchanged": report.unchanged, "reactivated": report.reactivated,
+                   "deactivated": report.deactivated}
+    job.data, job.finished_at = b"", now
+    session.add(job)
+    session.commit()  # the people and the finished import, in one transaction

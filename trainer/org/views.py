@@ -1,4 +1,5 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, or_, select
 
@@ -11,7 +12,7 @@ from trainer.mail import queue_mail, unique_key
 from trainer.org import bp
 from trainer.org import services as org
 from trainer.org.forms import ImportPeopleForm, PersonForm, RenameUnitForm, UnitForm
-from trainer.org.models import OrgUnit
+from trainer.org.models import OrgUnit, PeopleImport
 
 PAGE_SIZE = 50
 
@@ -152,13 +153,17 @@ def invite(user_id):
 @bp.route("/import", methods=["GET", "POST"])
 @allow("hr", "admin")
 def import_people():
+    session = db_session()
     form = ImportPeopleForm()
     report = None
     if form.validate_on_submit():
-        session = db_session()
-        report = org.import_people(session, form.file.data.read(),
+        result = org.upload_people(session, form.file.data.read(), user=current_user,
+                                   filename=form.file.data.filename,
                                    deactivate_missing=form.deactivate_missing.data,
-                                   force=form.force.data)
+                                   force=form.force.data, config=current_app.config)
+        if isinstance(result, PeopleImport):
+            return redirect(url_for("org.import_progress", import_id=result.id))
+        report = result
         if report.ok:
             flash(f"Import done: {report.created} created, {report.updated} updated, "
                   f"{report.unchanged} unchanged, {report.reactivated} reactivated, "
@@ -166,4 +171,16 @@ def import_people():
             return redirect(url_for("org.people"))
         session.rollback()
     status = 400 if form.errors or (report and not report.ok) else 200
-    return render_template("org/import.html", form=form, report=report), status
+    return render_template("org/import.html", form=form, report=report,
+                           recent=org.recent_imports(session, current_user),
+                           max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"]), status
+
+
+@bp.route("/import/<int:import_id>")
+@allow("hr", "admin")
+def import_progress(import_id):
+    session = db_session()
+    job = org.people_import(session, import_id) or abort(404)
+    if job.created_by != current_user.id and not current_user.has_role("admin"):
+        abort(403)
+    return render_template("org/import_progress.html", job=job)

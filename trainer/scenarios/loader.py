@@ -10,6 +10,11 @@ from pathlib import Path
 
 import yaml
 
+from trainer.content_rules import (
+    character_problems,
+    size_problem,
+    yaml_nesting_problem,
+)
 from trainer.scenarios.engine import (
     EFFECT_RANGES,
     ENDING_RANK,
@@ -31,6 +36,7 @@ TOP_KEYS = {*REQUIRED_FIELDS, "summary", "nodes"}
 NODE_KEYS = {"text", "choices", "ending", "debrief"}
 CHOICE_KEYS = {"id", "text", "to", "kind", "effects", "reaction"}
 INFO_KEYS = ("id", "setting", "metric", "action", "authority", "summary")
+SUFFIXES = (".yaml", ".twee", ".tw")  # the Twee 3 specification names both .tw and .twee
 TWEE_SKIPPED_PASSAGES = ("StoryTitle", "StoryData", "ScenarioInfo")
 IGNORED_TAGS = ("script", "stylesheet")
 
@@ -80,22 +86,16 @@ class _Draft:
 
 
 def load_scenario_file(path: str | Path) -> LoadResult:
-    """Read and check one `.yaml` or `.twee` scenario file."""
+    """Read and check one `.yaml`, `.twee` or `.tw` scenario file."""
     path = Path(path)
     report = _Report(str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        report.error(1, f"cannot read the file: {error}")
-        return LoadResult(None, report.problems, report.warnings, path)
-
-    if path.suffix == ".yaml":
-        draft = _from_yaml(text, path.stem, report)
-    elif path.suffix == ".twee":
-        draft = _from_twee(text, path.stem, report)
-    else:
-        report.error(1, f"unsupported file type {path.suffix!r} (expected .yaml or .twee)")
+    text = _read_text(path, report)
+    if text is None:
         draft = None
+    elif path.suffix == ".yaml":
+        draft = _from_yaml(text, path.stem, report)
+    else:
+        draft = _from_twee(text, path.stem, report)
     if draft:
         _check_graph(draft, report)
         _check_authoring(draft, report)
@@ -103,9 +103,28 @@ def load_scenario_file(path: str | Path) -> LoadResult:
     return LoadResult(scenario, report.problems, report.warnings, path)
 
 
+def _read_text(path: Path, report: _Report) -> str | None:
+    """Return the file's text, or None after reporting why it cannot be parsed."""
+    if path.suffix not in SUFFIXES:
+        report.error(1, f"unsupported file type {path.suffix!r} (expected .yaml, .twee or .tw)")
+        return None
+    try:
+        too_big = size_problem(path.stat().st_size)
+        if too_big:
+            report.error(1, too_big)
+            return None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        report.error(1, f"cannot read the file: {error}")
+        return None
+    for line, reason in character_problems(text):
+        report.error(line, reason)
+    return None if report.problems else text
+
+
 def load_scenarios(folder: str | Path) -> list[LoadResult]:
-    """Load every `*.yaml` and `*.twee` file in `folder`, sorted by file name."""
-    paths = sorted([*Path(folder).glob("*.yaml"), *Path(folder).glob("*.twee")])
+    """Load every `*.yaml`, `*.twee` and `*.tw` file in `folder`, sorted by file name."""
+    paths = sorted(path for suffix in SUFFIXES for path in Path(folder).glob(f"*{suffix}"))
     results = []
     owners: dict[str, Path] = {}
     for path in paths:
@@ -144,8 +163,13 @@ class _LineList(list):
 
 def _read_yaml(text: str, report: _Report):
     """Parse YAML safely into plain values, with line numbers on mappings and lists."""
-    loader = yaml.SafeLoader(text)
+    too_deep = yaml_nesting_problem(text)
+    if too_deep:
+        report.error(*too_deep)
+        return None
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         root = loader.get_single_node()
         if root is None:
             report.error(1, "the file is empty")
@@ -160,7 +184,8 @@ def _read_yaml(text: str, report: _Report):
     except yaml.YAMLError as error:
         report.error(1, f"YAML syntax error: {error}")
     finally:
-        loader.dispose()
+        if loader:
+            loader.dispose()
     return None
 
 

@@ -8,6 +8,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from trainer.content_rules import MAX_NESTING, json_too_deep
+
 HEADER_MARK = "::"
 
 # Non-greedy: the first "]]" closes a link. "." does not cross lines, as in JavaScript.
@@ -202,7 +204,10 @@ def _parse_header(rest: str, line: int, filename: str, warnings: list[Problem]) 
 
     rest = rest.strip()
     metadata = None
-    if rest.startswith("{"):
+    if rest.startswith("{") and json_too_deep(rest):
+        warnings.append(Problem(filename, line, f"the metadata of {name!r} is nested more "
+                                                f"than {MAX_NESTING} levels deep; discarded"))
+    elif rest.startswith("{"):
         try:
             metadata = json.loads(rest)
         except json.JSONDecodeError as error:
@@ -239,6 +244,10 @@ def _unescaped_index(text: str, char: str) -> int | None:
 
 
 def _story_data(passage: Passage, filename: str, warnings: list[Problem]) -> dict | None:
+    if json_too_deep(passage.text):
+        warnings.append(Problem(filename, passage.line, f"StoryData is nested more than "
+                                                        f"{MAX_NESTING} levels deep; discarded"))
+        return None
     try:
         data = json.loads(passage.text)
     except json.JSONDecodeError as error:

@@ -331,13 +331,6 @@ HIDDEN_CELL = "Not enough players to show a breakdown"
 HIDDEN_DECISION = "Not enough players reached this decision"
 
 
-def _csv_safe(value):
-    """Keep spreadsheet programs from reading a text cell as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @bp.route("/reports/<int:scenario_id>/export.csv")
 @allow(*REPORT_ROLES)
 def export_csv(scenario_id):
@@ -363,5 +356,4 @@ def export_csv(scenario_id):
                 for text, kind, count, _share in row["choices"]:
                     yield [*lead, *figures, row["id"], text, kind, row["cell"].reached, count, ""]
 
-    return csvfile.download(f"scenario-{scenario.slug}-{period}.csv",
-                            ([_csv_safe(v) for v in row] for row in rows()))
+    return csvfile.download(f"scenario-{scenario.slug}-{period}.csv", rows())
