@@ -1,7 +1,7 @@
 """people import: large people files imported by the scheduler
 
 Revision ID: b1_people_import
-Revises: a6c782fd97ef
+Revises: c2_outbox_and_lease
 Create Date: 2026-12-04 18:00:00.000000
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = 'b1_people_import'
-down_revision: str | None = 'a6c782fd97ef'
+down_revision: str | None = 'c2_outbox_and_lease'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
