@@ -64,10 +64,14 @@ def live_env(tmp_path_factory, e2e_mailbox):
         TRAINER_MAIL_SERVER="127.0.0.1",
         TRAINER_MAIL_PORT=str(e2e_mailbox.port),
         TRAINER_BASE_URL="http://127.0.0.1",
+        TRAINER_SEAL_PUBLIC_KEY_FILE=str(folder / "seal-public.key"),
+        TRAINER_SEAL_PRIVATE_KEY_FILE=str(folder / "seal-private.key"),
     )
-    app = create_app({"DATABASE_URL": env["TRAINER_DATABASE_URL"]})
+    app = create_app({"DATABASE_URL": env["TRAINER_DATABASE_URL"],
+                      "SEAL_PUBLIC_KEY_FILE": env["TRAINER_SEAL_PUBLIC_KEY_FILE"],
+                      "SEAL_PRIVATE_KEY_FILE": env["TRAINER_SEAL_PRIVATE_KEY_FILE"]})
     runner = app.test_cli_runner()
-    commands = [["db", "upgrade"], ["demo"]]
+    commands = [["db", "upgrade"], ["seal", "generate"], ["demo"]]
     if "content" in app.cli.commands:
         commands.insert(1, ["content", "sync"])
     for args in commands:
@@ -83,7 +87,7 @@ def live_url(live_env):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "trainer:create_app()"],
+         "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=live_env,
     )
     url = f"http://127.0.0.1:{port}"
