@@ -1,4 +1,4 @@
-"""sealed pool: pooled answers and marks are sealed boxes
+"""sealed pool: pooled answers and marks are sealed boxes, opened in random batches
 
 Answers still waiting in the plaintext pool are moved into the response tables first, in
 random order (as a flush at close would), then the pools are rebuilt with one sealed column.
@@ -36,6 +36,7 @@ def upgrade() -> None:
                f"SELECT {key}, commitment_id, answer FROM pulse_mark_pool ORDER BY random()")
     op.drop_table('response_pool')
     op.drop_table('pulse_mark_pool')
+    op.drop_column('pulse_cycle', 'pool_waiting_since')  # batches no longer age out
     op.create_table('response_pool',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('survey_id', sa.Integer(), nullable=False),
@@ -59,6 +60,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Sealed rows cannot be opened here: run the scheduler's flush before downgrading.
+    op.add_column('pulse_cycle', sa.Column('pool_waiting_since',
+                                           sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
     op.drop_table('pulse_mark_pool')
     op.drop_table('response_pool')
     op.create_table('response_pool',

@@ -52,7 +52,9 @@ def test_employee_sees_the_survey_and_who_can_see_what(client, session, staffed,
     privacy = client.get("/pulse/privacy").get_data(as_text=True)
     for phrase in ("Stored with your name", "without your name", "at least 5",
                    "at least 10", "cannot be changed, exported or deleted", "voluntary",
-                   "until 10 answers have arrived or 24 hours have passed"):
+                   "opens a random batch of them and leaves 10 sealed",
+                   "sealed", "only a sealed copy they cannot read", "at least 10 opened together",
+                   "the database and the scheduler's secret key"):
         assert phrase in privacy
 
 

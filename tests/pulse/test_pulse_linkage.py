@@ -92,14 +92,16 @@ def test_flushed_responses_cannot_be_linked_to_participants(app, session, org, f
     _submit_with_flushes(session, cycle, fifty)
     engine = session.get_bind()
 
-    assert session.execute(sa.text("SELECT count(*) FROM response_pool")).scalar() == 0
+    # Random batches of all but 10: 15 after 25 answers, 12 of the next 22, 13 of the last 23.
+    assert session.execute(sa.text("SELECT count(*) FROM response_pool")).scalar() == 10
     assert session.execute(sa.text("SELECT count(*) FROM survey_participation")
                            ).scalar() == PARTICIPANTS
     stored = _stored_order(session, cycle)
-    assert sorted(stored) == list(range(PARTICIPANTS))  # nothing lost, nothing doubled
+    assert len(set(stored)) == len(stored) == PARTICIPANTS - 10
+    assert max(stored) >= 45  # not first in, first out: late answers are among those opened
     # Each flush rewrites the whole cycle shuffled: storage order says nothing, even before
     # the close.
-    rho = spearmanr(range(PARTICIPANTS), stored).statistic
+    rho = spearmanr(sorted(stored), stored).statistic
     assert abs(rho) < 0.3, rho
 
     if engine.dialect.name == "postgresql":
@@ -111,12 +113,13 @@ def test_flushed_responses_cannot_be_linked_to_participants(app, session, org, f
             "SELECT count(DISTINCT xmin::text) FROM survey_response")).scalar()
         assert xmins == 1  # all written by the last flush
         session.commit()
-        assert _pool_tuples_on_disk(session) == 0  # the flush job vacuumed the pool
+        services.erase_residue(session)
+        assert _pool_tuples_on_disk(session) == 10  # vacuumed: only the 10 still waiting
 
     session.commit()
     services.close_cycle(session, cycle, now=cycle.closes_at)
     stored = _stored_order(session, cycle)
-    assert sorted(stored) == list(range(PARTICIPANTS))
+    assert sorted(stored) == list(range(PARTICIPANTS))  # nothing lost, nothing doubled
     rho = spearmanr(range(PARTICIPANTS), stored).statistic
     assert abs(rho) < 0.3, rho
     assert session.execute(sa.text("SELECT count(*) FROM survey_participation")).scalar() == 0
@@ -148,14 +151,14 @@ def test_the_web_process_cannot_open_sealed_answers(app, session, org, fifty, st
                                                     tmp_path):
     """Only the scheduler's key opens the pool: a web process without it flushes nothing."""
     cycle = start_cycle(org)
-    _submit_in_order(session, cycle, fifty[:10])
+    _submit_in_order(session, cycle, fifty[:20])
     session.commit()
     app.config["SEAL_PRIVATE_KEY_FILE"] = str(tmp_path / "absent.key")
     app.extensions.pop("trainer.seal.opener", None)
     with (app.app_context(), Session(app.extensions["trainer.engine"]) as web,
           pytest.raises(seal.SealError, match="private key")):
         services.flush_waiting_pools(web, now=cycle.opens_at)
-    assert session.execute(sa.text("SELECT count(*) FROM response_pool")).scalar() == 10
+    assert session.execute(sa.text("SELECT count(*) FROM response_pool")).scalar() == 20
 
 
 def test_without_the_pool_the_attack_would_work(session, org, fifty, start_cycle):

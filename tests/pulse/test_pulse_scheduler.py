@@ -110,21 +110,19 @@ def test_a_whole_missed_window_opens_nothing(app, session, staffed, mailbox):
     assert _cycles(session) == [] and mailbox == []
 
 
-def test_answers_waiting_too_long_are_mixed_into_a_reshuffle(app, session, staffed, start_cycle):
+def test_answers_are_opened_in_random_batches_leaving_ten_sealed(app, session, staffed,
+                                                                start_cycle):
     cycle = start_cycle(staffed)
-    for person in staffed.people["t2"][:10]:
+    people = staffed.people["t1"] + staffed.people["t2"]
+    for person in people[:19]:
         submit(session, cycle, person)
-    assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (0, 10)
-    jobs.flush_pools(session=session, now=cycle.opens_at)  # only the scheduler flushes
-    for person in staffed.people["t1"][:3]:
-        submit(session, cycle, person)
-    assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (10, 3)
-    now = cycle.opens_at + timedelta(hours=1)
-    jobs.flush_pools(session=session, now=now)
-    jobs.flush_pools(session=session, now=now + timedelta(hours=2))
-    assert _count(session, ResponsePool) == 3  # waiting, but under 24 hours
-    jobs.flush_pools(session=session, now=now + timedelta(hours=25))
-    assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (13, 0)
+    jobs.flush_pools(session=session, now=cycle.opens_at)
+    assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (0, 19)
+    submit(session, cycle, people[19])
+    jobs.flush_pools(session=session, now=cycle.opens_at + timedelta(days=3))
+    assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (10, 10)
+    services.close_cycle(session, cycle, now=cycle.closes_at)  # the last batch: 10 or more
+    assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (20, 0)
 
 
 def test_rollups_job_repairs_a_close_that_stopped_half_way(app, session, staffed, start_cycle):

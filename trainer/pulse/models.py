@@ -104,8 +104,6 @@ class PulseCycle(SQLModel, table=True):
     # Thresholds locked when the cycle opens: floors that configuration could only raise.
     min_scores: int = Field(default=5)
     min_comments: int = Field(default=10)
-    # When the flush job first saw answers waiting in the pool (never per answer).
-    pool_waiting_since: datetime | None = None
     rollups_done: bool = Field(default=False)
 
 

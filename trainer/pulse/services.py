@@ -54,8 +54,7 @@ from trainer.util import quarter_of
 
 log = logging.getLogger("trainer.pulse")
 
-FLUSH_AT = 10  # flush the pool once it holds this many answers (anonymity.md §2)
-POOL_MAX_AGE = timedelta(hours=24)
+BATCH = 10  # answers are opened in batches of at least this many (anonymity.md §2)
 MAX_COMMITMENTS = 3
 MAX_PROGRAMME_ITEMS = 15
 COMMENT_MAX = 1000
@@ -653,34 +652,43 @@ def _write_shuffled(session: Session, table: sa.Table, rows: list[dict]) -> None
         session.execute(sa.insert(table), rows)
 
 
-def flush_pool(session: Session, cycle_id: int, *, minimum: int = FLUSH_AT,
+def flush_pool(session: Session, cycle_id: int, *,
                opener: sealing.Opener | None = None) -> int:
-    """Open the cycle's waiting answers, if at least `minimum` wait, and reshuffle them in.
+    """Open a random batch of the cycle's waiting answers, leaving BATCH of them sealed.
 
-    Every flush rewrites all of the cycle's responses in one shuffled transaction, so storage
-    order says nothing about submission order, before the close as after it. The caller
-    commits.
+    With at least 2 × BATCH waiting, a random choice of all but BATCH is opened, so every
+    batch, the last one at the close included, holds at least BATCH answers, and none is
+    taken first in, first out. Each flush rewrites all of the cycle's responses in one
+    shuffled transaction, so storage order says nothing about submission order, before the
+    close as after it. The caller commits; return how many answers were opened.
     """
-    waiting = session.execute(_POOL_WAITING, {"cycle_id": cycle_id}).scalar_one()
-    if waiting == 0 or waiting < minimum:
+    pool = ResponsePool.__table__
+    waiting = session.execute(sa.select(pool.c.id).where(pool.c.survey_id == cycle_id)
+                              ).scalars().all()
+    if len(waiting) < 2 * BATCH:
         return 0
-    return reshuffle_responses(session, cycle_id, opener=opener)
+    return reshuffle_responses(session, cycle_id, opener=opener,
+                               pool_ids=_rng.sample(waiting, len(waiting) - BATCH))
 
 
 def reshuffle_responses(session: Session, cycle_id: int, *,
-                        opener: sealing.Opener | None = None) -> int:
-    """Rewrite all of a cycle's responses, and its opened pool, in one shuffled transaction.
+                        opener: sealing.Opener | None = None,
+                        pool_ids: list[str] | None = None) -> int:
+    """Rewrite all of a cycle's responses, with the pooled answers opened, in one shuffled
+    transaction: every pooled answer (at the close), or those in `pool_ids`.
 
-    DELETE … RETURNING takes the rows in one statement, so two concurrent flushes never copy
-    the same answer twice. Return how many pooled answers were opened.
+    DELETE … RETURNING takes the rows in one statement, so no answer is copied twice. Return
+    how many pooled answers were opened.
     """
     table, pool = SurveyResponse.__table__, ResponsePool.__table__
     taken = session.execute(sa.delete(table).where(table.c.survey_id == cycle_id)
                             .returning(table.c.group_key, table.c.answers, table.c.comment)).all()
     rows = [{"survey_id": cycle_id, "group_key": g, "answers": a, "comment": c}
             for g, a, c in taken]
-    sealed = session.execute(sa.delete(pool).where(pool.c.survey_id == cycle_id)
-                             .returning(pool.c.sealed)).scalars().all()
+    chosen = (pool.c.survey_id == cycle_id if pool_ids is None
+              else sa.and_(pool.c.survey_id == cycle_id, pool.c.id.in_(pool_ids)))
+    sealed = session.execute(sa.delete(pool).where(chosen).returning(pool.c.sealed)
+                             ).scalars().all()
     if sealed and opener is None:
         opener = sealing.opener()
     for box in sealed:
@@ -688,8 +696,6 @@ def reshuffle_responses(session: Session, cycle_id: int, *,
         rows.append({"survey_id": cycle_id, "group_key": answer["g"],
                      "answers": json.dumps(answer["a"], sort_keys=True), "comment": answer["c"]})
     _write_shuffled(session, table, rows)
-    session.execute(sa.update(PulseCycle).where(PulseCycle.id == cycle_id)
-                    .values(pool_waiting_since=None))
     return len(sealed)
 
 
@@ -733,22 +739,10 @@ def erase_residue(session: Session, *, wait: bool = True,
 
 
 def flush_waiting_pools(session: Session, *, now: datetime) -> None:
-    """Flush full pools; mix answers waiting over 24 hours into a reshuffle of the cycle."""
+    """Open random batches of waiting answers and marks, then erase the pools' residue."""
     pool = ResponsePool.__table__
-    waiting = dict(session.execute(sa.select(pool.c.survey_id, sa.func.count())
-                                   .group_by(pool.c.survey_id)).all())
-    for cycle_id, count in waiting.items():
-        cycle = session.get(PulseCycle, cycle_id)
-        if count >= FLUSH_AT:
-            flush_pool(session, cycle_id)
-        elif cycle.pool_waiting_since is None:
-            cycle.pool_waiting_since = now
-            session.add(cycle)
-        elif _aware(cycle.pool_waiting_since) + POOL_MAX_AGE <= now:
-            flushed = session.execute(sa.select(sa.func.count()).select_from(SurveyResponse)
-                                      .where(SurveyResponse.survey_id == cycle_id)).scalar_one()
-            if flushed + count >= FLUSH_AT:  # hide the few among everyone's answers
-                reshuffle_responses(session, cycle_id)
+    for cycle_id in session.execute(sa.select(pool.c.survey_id).distinct()).scalars().all():
+        flush_pool(session, cycle_id)
     _flush_mark_pools(session)
     session.commit()
     erase_residue(session)
@@ -776,7 +770,7 @@ def close_cycle(session: Session, cycle: PulseCycle, *, now: datetime) -> None:
     if cycle.status == "closed":
         return
     reshuffle_responses(session, cycle.id)
-    reshuffle_marks(session)
+    _flush_mark_pools(session)
     cycle.status = "closed"
     cycle.closes_at = min(_aware(cycle.closes_at), now)
     session.add(cycle)
@@ -1222,30 +1216,16 @@ def _reshuffle_unit_marks(session: Session, unit_id: int, opener: sealing.Opener
     return len(new)
 
 
-def _flush_mark_pools(session: Session, *, minimum: int = FLUSH_AT,
-                      opener: sealing.Opener | None = None) -> int:
-    """Flush the marks of units with at least `minimum` waiting; return how many moved."""
+def _flush_mark_pools(session: Session, *, opener: sealing.Opener | None = None) -> int:
+    """Open the marks of each unit with at least BATCH waiting; return how many moved.
+
+    A unit with fewer keeps them sealed, at a close too: marks have no close of their own.
+    """
     pool = MarkPool.__table__
     waiting = session.execute(sa.select(pool.c.unit_id, sa.func.count())
                               .group_by(pool.c.unit_id)).all()
     return sum(_reshuffle_unit_marks(session, unit, opener or sealing.opener())
-               for unit, count in waiting if count >= minimum)
-
-
-def reshuffle_marks(session: Session, *, opener: sealing.Opener | None = None) -> None:
-    """Flush waiting marks, mixed into a reshuffle of their unit's marks (at each close).
-
-    A unit whose marks, old and new, still number fewer than 10 keeps waiting.
-    """
-    pool, marks = MarkPool.__table__, CommitmentMark.__table__
-    waiting = dict(session.execute(sa.select(pool.c.unit_id, sa.func.count())
-                                   .group_by(pool.c.unit_id)).all())
-    for unit_id, count in waiting.items():
-        ids = sa.select(Commitment.id).where(Commitment.unit_id == unit_id)
-        flushed = session.execute(sa.select(sa.func.count()).select_from(marks)
-                                  .where(marks.c.commitment_id.in_(ids))).scalar_one()
-        if flushed + count >= FLUSH_AT:
-            _reshuffle_unit_marks(session, unit_id, opener or sealing.opener())
+               for unit, count in waiting if count >= BATCH)
 
 
 def released_tallies(session: Session, commitment_ids: list[int]) -> dict[int, Counter | None]:
