@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         learn,
         org,
         outcomes,
+        privacy,
         pulse,
         scenarios,
         scheduler,
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     pulse.init_app(app)
     outcomes.init_app(app)
     insights.init_app(app)
+    privacy.init_app(app)
     scheduler.init_app(app)
     demo.init_app(app)
     return app

@@ -48,6 +48,7 @@ def record_failure(session: Session, email: str) -> None:
     if row.locked_until and row.locked_until <= utcnow():
         row.failures, row.locked_until = 0, None
     row.failures += 1
+    row.last_failure_at = utcnow()
     if row.failures >= current_app.config["LOGIN_MAX_FAILURES"]:
         row.locked_until = utcnow() + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
     session.add(row)

@@ -1,4 +1,5 @@
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, or_, select
 
@@ -12,6 +13,7 @@ from trainer.org import bp
 from trainer.org import services as org
 from trainer.org.forms import ImportPeopleForm, PersonForm, RenameUnitForm, UnitForm
 from trainer.org.models import OrgUnit
+from trainer.privacy import audit
 
 PAGE_SIZE = 50
 
@@ -88,7 +90,18 @@ def _person_form(session, user=None):
     return form
 
 
+def _snapshot(session, user) -> dict:
+    """What the audit log compares before and after a person is saved (no names or emails)."""
+    if user.id is None:
+        return {}
+    unit = session.get(OrgUnit, user.unit_id) if user.unit_id else None
+    return {"roles": sorted(user.role_set), "unit": unit and unit.code, "active": user.active,
+            "managed_units": org.managed_codes(session, user)}
+
+
 def _save_person(session, form, user):
+    before = _snapshot(session, user)
+    identity = (user.email, user.name)
     user.email = form.email.data.strip().lower()
     user.name = form.name.data.strip()
     user.unit_id = form.unit_id.data
@@ -106,6 +119,17 @@ def _save_person(session, form, user):
         form.manager_of.errors.append("Give the Manager role to someone who manages units.")
         return False
     org.set_managed_units(session, user, managed)
+    session.flush()
+    after = _snapshot(session, user)
+    if not before:
+        audit.record(session, current_user, "person.create", user, after)
+    else:
+        changed = {key: {"from": before[key], "to": after[key]}
+                   for key in after if before[key] != after[key]}
+        if identity != (user.email, user.name):
+            changed["name_or_email"] = "changed"
+        if changed:
+            audit.record(session, current_user, "person.update", user, changed)
     return True
 
 
@@ -144,6 +168,7 @@ def invite(user_id):
         send_mail(user.email, "You're invited to trainer",
                   f"Hello {user.name},\n\nYour trainer account is ready. Choose a password here "
                   f"(the link works once, for 3 days):\n{link}\n")
+        audit.record(session, current_user, "person.invite", user)
         flash(f"Invitation sent to {user.email}.")
     return redirect(url_for("org.person", user_id=user.id))
 
@@ -159,6 +184,7 @@ def import_people():
                                    deactivate_missing=form.deactivate_missing.data,
                                    force=form.force.data)
         if report.ok:
+            audit.record(session, current_user, "people.import", None, report.counts())
             flash(f"Import done: {report.created} created, {report.updated} updated, "
                   f"{report.unchanged} unchanged, {report.reactivated} reactivated, "
                   f"{report.deactivated} deactivated.")
