@@ -26,8 +26,9 @@ PAGE_SIZE = 50
 
 
 def _json_download(person: User) -> Response:
+    body = services.export_json(db_session(), person)
     audit.record_now(current_user, "person.export", person)
-    return Response(services.export_json(db_session(), person), mimetype="application/json",
+    return Response(body, mimetype="application/json",
                     headers={"Content-Disposition":
                              f'attachment; filename="trainer-data-{person.id}.json"'})
 
