@@ -48,7 +48,8 @@ def test_results_views_are_logged_without_any_answer(client, login_as, session, 
     views = audit_entries(session, "results.view")
     assert [(e.actor_id, e.target_label, details(e)["shown_as"]) for e in views] == [
         (rich.manager.id, "T1 (T1)", "page"), (rich.manager.id, "T1 (T1)", "json"),
-        (rich.hr.id, "", "csv"), (rich.hr.id, "", "overview")]
+        (rich.hr.id, "every unit they may see", "csv"),
+        (rich.hr.id, "every unit they may see", "overview")]
     assert all(details(e)["cycle"] == cycle.id and details(e)["period"] == cycle.period
                for e in views)
     for entry in audit_entries(session):

@@ -130,7 +130,8 @@ def _record_view(cycle, unit, shown_as: str, units: int | None = None) -> None:
     detail = {"cycle": cycle.id, "period": cycle.period, "shown_as": shown_as}
     if units is not None:
         detail["units"] = units
-    audit.record_now(current_user, "results.view", unit, detail)
+    target = unit if unit is not None else ("units", None, "every unit they may see")
+    audit.record_now(current_user, "results.view", target, detail)
 
 
 def _may_view(session, unit_id, cycle):
