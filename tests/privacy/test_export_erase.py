@@ -124,6 +124,13 @@ def test_erasing_removes_personal_data_and_keeps_anonymous_counts(client, login_
     assert removed["sign-in throttle"] == 1
     assert all("employee@example.com" not in e.target_label for e in audit_entries(session))
 
+    # The placeholder cannot be brought back to life as someone else.
+    revive = client.post(f"/org/people/{uid}", data={
+        "email": "new.person@example.com", "name": "New", "unit_id": rich.t1.id,
+        "roles": ["employee"], "active": "y"})
+    assert revive.status_code == 400 and b"was erased" in revive.data
+    assert "Download their data" not in client.get(f"/org/people/{uid}").get_data(as_text=True)
+
     client.post("/auth/logout")
     signin = client.post("/auth/login", data={"email": "employee@example.com",
                                               "password": PASSWORD})

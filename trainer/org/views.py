@@ -100,6 +100,9 @@ def _snapshot(session, user) -> dict:
 
 
 def _save_person(session, form, user):
+    if user.erased_at is not None:
+        form.email.errors.append("This person was erased; their record cannot be changed.")
+        return False
     before = _snapshot(session, user)
     identity = (user.email, user.name)
     user.email = form.email.data.strip().lower()

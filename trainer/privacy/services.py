@@ -227,8 +227,13 @@ def erase_person(session: Session, person: User, *, by: User | str | None,
                                 .where(Certificate.user_id == uid)).one()
     plays = session.exec(select(sa.func.count()).select_from(Play)
                          .where(Play.user_id == uid)).one()
+    ratings = session.exec(select(sa.func.count()).select_from(CustomerFocusRating)
+                           .where(CustomerFocusRating.rater_id == uid)).one()
     kept = ["anonymous pulse answers and results (never linked to anyone)",
             f"{plays} scenario plays, for anonymous counts, now linked to no one"]
+    if ratings:
+        kept.append(f"{ratings} customer focus ratings of teams, for the dashboard, now "
+                    "linked to no one")
     if certificates:
         kept.append(f"{certificates} certificates, with the name on them "
                     "(ERASE_KEEP_CERTIFICATES)")
