@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         mail,
         org,
         outcomes,
+        privacy,
         pulse,
         scenarios,
         scheduler,
@@ -42,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     pulse.init_app(app)
     outcomes.init_app(app)
     insights.init_app(app)
+    privacy.init_app(app)
     scheduler.init_app(app)
     seal.init_app(app)
     mail.init_app(app)

@@ -63,6 +63,16 @@ class Defaults:
     PEOPLE_IMPORT_BACKGROUND_ROWS = 2_000
     PEOPLE_IMPORT_MAX_ROWS = 50_000
 
+    # Privacy: erasing a person keeps their certificates (with their name) only if True.
+    ERASE_KEEP_CERTIFICATES = False
+    # Retention schedule, in days (trainer.privacy); None keeps that data for ever.
+    RETENTION_INVITATIONS_DAYS = 90  # survey invitations, after the cycle closes
+    RETENTION_PARTICIPATION_DAYS = 7  # who took part, after the cycle's window ends
+    RETENTION_LOGIN_THROTTLE_DAYS = 30  # failed sign-in counts, after the last failure
+    RETENTION_OUTBOX_DAYS = 30  # sent and failed emails
+    RETENTION_AUDIT_DAYS = 730  # audit log entries
+    RETENTION_INACTIVE_PEOPLE_DAYS = 365  # inactive accounts are erased after this
+
 
 class Production(Defaults):
     PRODUCTION = True

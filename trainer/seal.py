@@ -124,9 +124,10 @@ def _write(path: Path, text: str, mode: int) -> None:
     os.chmod(path, mode)
 
 
-def write_key_pair(app: Flask, keep: list[PrivateKey] = ()) -> PrivateKey:
-    """Write a new key pair; older private keys in `keep` stay usable for opening."""
-    key = PrivateKey.generate()
+def write_key_pair(app: Flask, key: PrivateKey | None = None,
+                   keep: list[PrivateKey] = ()) -> PrivateKey:
+    """Write a key pair (a new one by default); older private keys in `keep` stay usable."""
+    key = key or PrivateKey.generate()
     _write(private_key_path(app), "".join(f"{_b64(k)}\n" for k in [key, *keep]), 0o600)
     _write(public_key_path(app), _b64(key.public_key) + "\n", 0o644)
     for name in ("trainer.seal.box", "trainer.seal.opener"):
@@ -161,13 +162,21 @@ def rotate_command():
     """Replace the key pair, keeping the previous private key for answers still sealed to it."""
     from sqlmodel import Session
 
+    from trainer.privacy import audit
     from trainer.pulse.services import reseal_pools
 
     app = current_app._get_current_object()
+    if os.environ.get(PRIVATE_KEY_ENV):
+        raise click.ClickException(f"The private key comes from {PRIVATE_KEY_ENV}: rotate by "
+                                   "writing key files instead (see the README).")
     old = read_private_keys(app)
-    new = write_key_pair(app, keep=old[:1])
+    new = PrivateKey.generate()
     with Session(app.extensions["trainer.engine"]) as session:
+        # Reseal first, write the keys, then commit: a failure on the way leaves every
+        # waiting answer openable by a key in the file.
         resealed = reseal_pools(session, Opener(old), SealedBox(new.public_key))
+        audit.record(session, "command line", "keys.rotate", None, {"resealed": resealed})
+        write_key_pair(app, new, keep=old[:1])
         session.commit()
     click.echo(f"New key pair written; {resealed} waiting answers resealed to the new key. "
                "Restart the web workers so they seal to the new public key; the previous "

@@ -28,6 +28,9 @@ class User(UserMixin, SQLModel, table=True):
     # Flask-Login's alternative id: rotating it signs out every copy of the session cookie.
     session_token: str = Field(default_factory=new_session_token, max_length=64, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # Set by the retention job when it first sees the account inactive (trainer.privacy).
+    inactive_since: datetime | None = None
+    erased_at: datetime | None = None  # personal data removed (GDPR Art. 17)
 
     @property
     def role_set(self) -> frozenset[str]:
@@ -52,3 +55,4 @@ class LoginThrottle(SQLModel, table=True):
     email: str = Field(primary_key=True, max_length=254)
     failures: int = Field(default=0)
     locked_until: datetime | None = None
+    last_failure_at: datetime | None = None  # for the retention schedule

@@ -55,7 +55,7 @@ def count_attempt(session: Session, email: str) -> int:
     lock_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
     return session.execute(
         sa.update(LoginThrottle).where(table.email == key)
-        .values(failures=sa.case((expired, 1), else_=table.failures + 1),
+        .values(failures=sa.case((expired, 1), else_=table.failures + 1), last_failure_at=now,
                 locked_until=sa.case((expired, None),
                                      (sa.and_(table.locked_until.is_(None), reaches_limit),
                                       lock_until),

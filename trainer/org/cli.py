@@ -5,6 +5,7 @@ from flask.cli import with_appcontext
 
 from trainer.db import db_session
 from trainer.org.services import import_people
+from trainer.privacy import audit
 
 
 @click.command("people")
@@ -28,6 +29,8 @@ def import_people_command(csv_file, deactivate_missing, force, dry_run):
     if dry_run:
         session.rollback()
     else:
+        audit.record(session, "command line", "people.import", None,
+                     {**report.counts(), "file": csv_file.name})
         session.commit()
     click.echo(("Dry run, nothing saved: " if dry_run else "")
                + f"{report.created} created, {report.updated} updated, "

@@ -133,6 +133,10 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.errors
 
+    def counts(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "reactivated": self.reactivated, "deactivated": self.deactivated}
+
 
 def _check_people_rows(session: Session, data, progress: Callable[[int], None] | None = None
                        ) -> tuple[list[PersonRow], list[RowError]]:

@@ -13,6 +13,7 @@ from trainer.org import bp
 from trainer.org import services as org
 from trainer.org.forms import ImportPeopleForm, PersonForm, RenameUnitForm, UnitForm
 from trainer.org.models import OrgUnit, PeopleImport
+from trainer.privacy import audit
 
 PAGE_SIZE = 50
 
@@ -89,7 +90,21 @@ def _person_form(session, user=None):
     return form
 
 
+def _snapshot(session, user) -> dict:
+    """What the audit log compares before and after a person is saved (no names or emails)."""
+    if user.id is None:
+        return {}
+    unit = session.get(OrgUnit, user.unit_id) if user.unit_id else None
+    return {"roles": sorted(user.role_set), "unit": unit and unit.code, "active": user.active,
+            "managed_units": org.managed_codes(session, user)}
+
+
 def _save_person(session, form, user):
+    if user.erased_at is not None:
+        form.email.errors.append("This person was erased; their record cannot be changed.")
+        return False
+    before = _snapshot(session, user)
+    identity = (user.email, user.name)
     user.email = form.email.data.strip().lower()
     user.name = form.name.data.strip()
     user.unit_id = form.unit_id.data
@@ -107,6 +122,17 @@ def _save_person(session, form, user):
         form.manager_of.errors.append("Give the Manager role to someone who manages units.")
         return False
     org.set_managed_units(session, user, managed)
+    session.flush()
+    after = _snapshot(session, user)
+    if not before:
+        audit.record(session, current_user, "person.create", user, after)
+    else:
+        changed = {key: {"from": before[key], "to": after[key]}
+                   for key in after if before[key] != after[key]}
+        if identity != (user.email, user.name):
+            changed["name_or_email"] = "changed"
+        if changed:
+            audit.record(session, current_user, "person.update", user, changed)
     return True
 
 
@@ -146,6 +172,7 @@ def invite(user_id):
                    subject="You're invited to trainer",
                    body=f"Hello {user.name},\n\nYour trainer account is ready. Choose a password "
                    f"here (the link works once, for 3 days):\n{link}\n")
+        audit.record(session, current_user, "person.invite", user)
         flash(f"Invitation to {user.email} is on its way.")
     return redirect(url_for("org.person", user_id=user.id))
 
@@ -165,6 +192,7 @@ def import_people():
             return redirect(url_for("org.import_progress", import_id=result.id))
         report = result
         if report.ok:
+            audit.record(session, current_user, "people.import", None, report.counts())
             flash(f"Import done: {report.created} created, {report.updated} updated, "
                   f"{report.unchanged} unchanged, {report.reactivated} reactivated, "
                   f"{report.deactivated} deactivated.")

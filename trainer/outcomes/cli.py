@@ -4,6 +4,7 @@ import click
 
 from trainer.db import db_session
 from trainer.outcomes.services import import_csv, problems, size_error
+from trainer.privacy import audit
 
 
 @click.command("outcomes")
@@ -23,6 +24,8 @@ def import_outcomes_command(csv_file, dry_run):
                             actor=csv_file.name, dry_run=dry_run)
         errors = report.errors
         if report.ok and not dry_run:
+            audit.record(session, "command line", "outcomes.import", None,
+                         {**report.counts(), "file": csv_file.name})
             session.commit()
         else:
             session.rollback()

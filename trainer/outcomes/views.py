@@ -16,6 +16,7 @@ from trainer.outcomes.forms import (
 )
 from trainer.outcomes.models import ApiToken, OutcomeMetric
 from trainer.outcomes.validation import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from trainer.privacy import audit
 from trainer.util import utcnow
 
 PAGE_SIZE = 50
@@ -76,6 +77,7 @@ def import_outcomes():
                                      channel="upload", actor=current_user.email,
                                      dry_run=form.dry_run.data)
         if report.ok and not report.dry_run:
+            audit.record(session, current_user, "outcomes.import", None, report.counts())
             flash(f"Import done. {report.summary()}")
             return redirect(url_for("outcomes.browse"))
     status = 400 if form.errors or (report and not report.ok) else 200
@@ -160,6 +162,9 @@ def tokens():
         except services.OutcomeError as exc:
             form.name.errors.append(str(exc))
         else:
+            audit.record(session, current_user, "token.create", token,
+                         {"scopes": token.scopes.split(","), "unit": token.unit_id,
+                          "expires_at": token.expires_at and token.expires_at.isoformat()})
             return render_template("outcomes/token_created.html", token=token, secret=secret)
     return render_template("outcomes/tokens.html", form=form, revoke=ConfirmForm(),
                            tokens=services.list_tokens(session=session), now=utcnow(),
@@ -173,5 +178,6 @@ def revoke_token(token_id):
     token = session.get(ApiToken, token_id) or abort(404)
     if ConfirmForm().validate_on_submit():
         services.revoke_token(session=session, token=token)
+        audit.record(session, current_user, "token.revoke", token)
         flash(f"Token {token.name} revoked. Systems using it can no longer send data.")
     return redirect(url_for("outcomes.tokens"))

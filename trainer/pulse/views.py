@@ -10,6 +10,7 @@ from trainer.db import db_session
 from trainer.forms import ConfirmForm
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree
+from trainer.privacy import audit
 from trainer.pulse import anonymity, bp, services
 from trainer.pulse.forms import (
     AnswerForm,
@@ -124,6 +125,15 @@ def _chosen_cycle(session, programme_id=None):
     return services.latest_closed_cycle(session)
 
 
+def _record_view(cycle, unit, shown_as: str, units: int | None = None) -> None:
+    """Note in the audit log who looked at which results (never the results themselves)."""
+    detail = {"cycle": cycle.id, "period": cycle.period, "shown_as": shown_as}
+    if units is not None:
+        detail["units"] = units
+    target = unit if unit is not None else ("units", None, "every unit they may see")
+    audit.record_now(current_user, "results.view", target, detail)
+
+
 def _may_view(session, unit_id, cycle):
     allowed = services.viewable_units(session, current_user, cycle)
     return allowed is None or unit_id in allowed
@@ -144,6 +154,7 @@ def results_index():
         units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
         rows = sorted(((units[k], r) for k, r in released.items()),
                       key=lambda pair: (pair[0].path, pair[0].name))
+        _record_view(cycle, None, "overview", units=len(rows))
     return render_template("pulse/results_index.html", cycle=cycle, cycles=cycles,
                            programme=programme, rows=rows,
                            programmes=session.exec(select(PulseProgramme)).all())
@@ -183,6 +194,7 @@ def results(unit_id):
         abort(403)
     if cycle is None:
         return render_template("pulse/results.html", unit=unit, cycle=None)
+    _record_view(cycle, unit, "page")
     cycles = services.closed_cycles(session, cycle.programme_id)
     until_now = services.cycles_up_to(cycles, cycle)
     rows = services.rollup_rows(session, [c.id for c in until_now])
@@ -212,6 +224,8 @@ def results_json(unit_id):
     cycle = _chosen_cycle(session, request.args.get("programme", type=int))
     if not _may_view(session, unit.id, cycle):
         abort(403)
+    if cycle is not None:
+        _record_view(cycle, unit, "json")
     return services.results_document(session, unit=unit, cycle=cycle)
 
 
@@ -223,8 +237,9 @@ def results_csv(cycle_id):
     if cycle.status != "closed":
         abort(404)
     allowed = services.viewable_units(session, current_user, cycle)
-    return csvfile.download(f"pulse-{cycle.period}-results.csv",
-                            services.results_table(session, cycle=cycle, unit_ids=allowed))
+    table = services.results_table(session, cycle=cycle, unit_ids=allowed)
+    _record_view(cycle, None, "csv", units=max(len(table) - 1, 0))
+    return csvfile.download(f"pulse-{cycle.period}-results.csv", table)
 
 
 # HR: question bank ----------------------------------------------------------------------------
@@ -323,6 +338,18 @@ def _save_programme(session, form, programme=None):
         return None
 
 
+def _programme_detail(session, programme) -> dict:
+    """The programme's settings as the audit log keeps them (codes and numbers only)."""
+    units = {u.id: u.code for u in session.exec(select(OrgUnit)).all()}
+    items = {i.id: i.code for i in session.exec(select(PulseItem)).all()}
+    return {"name": programme.name, "recurrence": programme.recurrence,
+            "starts_on": programme.starts_on.isoformat(), "window_days": programme.window_days,
+            "reminder_days": programme.reminder_days,
+            "budget_per_quarter": programme.budget_per_quarter, "active": programme.active,
+            "items": [items.get(i) for i in services.programme_item_ids(session, programme)],
+            "units": [units.get(u) for u in services.programme_unit_ids(session, programme)]}
+
+
 @bp.route("/programmes/new", methods=["GET", "POST"])
 @allow("hr", "admin")
 def new_programme():
@@ -331,6 +358,8 @@ def new_programme():
     if form.validate_on_submit():
         programme = _save_programme(session, form)
         if programme is not None:
+            audit.record(session, current_user, "programme.create", programme,
+                         _programme_detail(session, programme))
             flash("Programme created. The scheduler opens its cycles on time.")
             return redirect(url_for("pulse.programme", programme_id=programme.id))
     return render_template("pulse/programme.html", form=form, programme=None, cycles=[]), (
@@ -344,6 +373,8 @@ def programme(programme_id):
     programme = session.get(PulseProgramme, programme_id) or abort(404)
     form = _programme_form(session, programme)
     if form.validate_on_submit() and _save_programme(session, form, programme) is not None:
+        audit.record(session, current_user, "programme.update", programme,
+                     _programme_detail(session, programme))
         flash("Changes saved. They apply to cycles that open from now on.")
         return redirect(url_for("pulse.programme", programme_id=programme.id))
     cycles = session.exec(select(PulseCycle).where(PulseCycle.programme_id == programme.id)
@@ -363,6 +394,9 @@ def open_now(programme_id):
         except services.PulseError as exc:
             flash(str(exc))
         else:
+            audit.record(session, current_user, "programme.open", programme,
+                         {"cycle": cycle.id, "period": cycle.period,
+                          "min_scores": cycle.min_scores, "min_comments": cycle.min_comments})
             flash(f"Cycle {cycle.period} is open. Invitations go out with the scheduler's next "
                   "run, within 5 minutes.")
     return redirect(url_for("pulse.programme", programme_id=programme.id))

@@ -1,0 +1,119 @@
+"""Record administrative actions in the audit log: `audit.record(session, actor, action,
+target, detail)`, called by every feature.
+
+The detail is a small JSON object of names, codes, ids and counts. It can never carry survey
+answers or comments: keys that would hold them are refused, and so is long free text.
+"""
+
+import json
+
+from sqlmodel import Session
+
+from trainer.privacy.models import AuditEntry
+from trainer.util import utcnow
+
+ACTIONS = {
+    "person.create": "Person added",
+    "person.update": "Person changed (roles, unit, managed units, active)",
+    "person.invite": "Invitation emailed",
+    "person.export": "Personal data downloaded",
+    "person.erase": "Person erased",
+    "people.import": "People imported",
+    "outcomes.import": "Customer outcomes imported",
+    "programme.create": "Survey programme created",
+    "programme.update": "Survey programme changed",
+    "programme.open": "Survey cycle opened now",
+    "thresholds.change": "Anonymity thresholds changed",
+    "token.create": "API token created",
+    "token.revoke": "API token revoked",
+    "keys.rotate": "Encryption keys rotated",
+    "results.view": "Survey results viewed",
+    "retention.purge": "Old data deleted by the retention schedule",
+}
+# Keys a detail may never have: survey answers and comments stay out of the log.
+FORBIDDEN_KEYS = {"answer", "answers", "comment", "comments", "response", "responses", "text"}
+MAX_TEXT = 200
+
+
+class AuditError(ValueError):
+    """A detail that the audit log refuses to hold."""
+
+
+def _check(value, key: str):
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise AuditError(f"Audit detail {key!r} is longer than {MAX_TEXT} characters.")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check(item, key)
+    elif isinstance(value, dict):
+        _check_detail(value)
+    elif value is not None and not isinstance(value, int | float | bool):
+        raise AuditError(f"Audit detail {key!r} must be text, a number or a list.")
+
+
+def _check_detail(detail: dict) -> None:
+    for key, value in detail.items():
+        if str(key).lower() in FORBIDDEN_KEYS:
+            raise AuditError(f"Audit details never hold {key!r}.")
+        _check(value, str(key))
+
+
+def describe_actor(actor) -> tuple[int | None, str]:
+    """Return (user id or None, label) for a user, or a label like "command line"."""
+    if actor is None:
+        return None, "system"
+    if isinstance(actor, str):
+        return None, actor
+    return actor.id, actor.email
+
+
+def describe_target(target) -> tuple[str, int | None, str]:
+    """Return (type, id, label) for a person, unit, programme, cycle or token."""
+    if target is None:
+        return "", None, ""
+    if isinstance(target, tuple):
+        return target
+    kind = type(target).__name__
+    if kind == "User":
+        return "person", target.id, target.email
+    if kind == "OrgUnit":
+        return "unit", target.id, f"{target.name} ({target.code})"
+    if kind == "PulseProgramme":
+        return "programme", target.id, target.name
+    if kind == "PulseCycle":
+        return "cycle", target.id, target.period
+    if kind == "ApiToken":
+        return "token", target.id, target.name
+    return kind.lower()[:20], getattr(target, "id", None), str(target)[:MAX_TEXT]
+
+
+def record(session: Session, actor, action: str, target=None, detail: dict | None = None
+           ) -> AuditEntry:
+    """Add an entry to the audit log in the session's transaction."""
+    if action not in ACTIONS:
+        raise AuditError(f"Unknown audit action {action!r}; add it to ACTIONS.")
+    detail = detail or {}
+    _check_detail(detail)
+    actor_id, actor_label = describe_actor(actor)
+    target_type, target_id, target_label = describe_target(target)
+    entry = AuditEntry(at=utcnow(), actor_id=actor_id, actor_label=actor_label, action=action,
+                       target_type=target_type, target_id=target_id,
+                       target_label=target_label[:254],
+                       detail=json.dumps(detail, sort_keys=True, default=str))
+    session.add(entry)
+    return entry
+
+
+def record_now(actor, action: str, target=None, detail: dict | None = None) -> None:
+    """Record in a transaction of its own, committed at once: for pages that only read
+    (a GET request's transaction is read-only on SQLite)."""
+    from trainer.db import get_engine, write_intent
+
+    token = write_intent.set(True)
+    try:
+        with Session(get_engine()) as session:
+            record(session, actor, action, target, detail)
+            session.commit()
+    finally:
+        write_intent.reset(token)

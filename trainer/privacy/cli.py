@@ -1,0 +1,50 @@
+import click
+from flask.cli import with_appcontext
+
+from trainer.auth.services import find_user
+from trainer.db import db_session
+from trainer.privacy import audit, services
+
+
+def _person(email: str):
+    person = find_user(db_session(), email)
+    if person is None:
+        raise click.UsageError(f"No person has the email {email}.")
+    return person
+
+
+@click.command("export")
+@with_appcontext
+@click.argument("email")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
+              help="Write to this file instead of the screen.")
+def export_command(email, output):
+    """Print everything stored about the person with EMAIL, as JSON (GDPR Article 15)."""
+    session = db_session()
+    person = _person(email)
+    output.write(services.export_json(session, person) + "\n")
+    audit.record(session, "command line", "person.export", person)
+    session.commit()
+
+
+@click.command("erase")
+@with_appcontext
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Erase without asking for confirmation.")
+def erase_command(email, yes):
+    """Erase the person with EMAIL: remove their personal data for good (GDPR Article 17)."""
+    session = db_session()
+    person = _person(email)
+    if not yes:
+        click.confirm(f"Erase {person.name} <{person.email}> for good? This cannot be undone",
+                      abort=True)
+    try:
+        erasure = services.erase_person(session, person, by="command line")
+    except services.PrivacyError as exc:
+        session.rollback()
+        raise click.UsageError(str(exc)) from None
+    session.commit()
+    click.echo(f"Erased {email}. Removed: " + ", ".join(
+        f"{label} ({n})" for label, n in erasure.removed.items()) + ".")
+    for item in erasure.kept:
+        click.echo(f"Kept: {item}.")
