@@ -60,12 +60,21 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'trainer.sqlite3'}"
     if not app.config["COURSES_DIR"]:
-        app.config["COURSES_DIR"] = str(Path(app.root_path).parent / "courses")
+        app.config["COURSES_DIR"] = str(Path(app.root_path) / "courses")
     if app.config["PRODUCTION"] and app.config["SECRET_KEY"] == config.DEFAULT_SECRET_KEY:
         raise RuntimeError(
             "Refusing to start in production with the default SECRET_KEY: "
             "set TRAINER_SECRET_KEY or SECRET_KEY in instance/config.py."
         )
+    if not app.config["BASE_URL"]:
+        if app.config["PRODUCTION"]:
+            raise RuntimeError(
+                "Refusing to start in production without BASE_URL, the address people open "
+                "trainer at (emailed links use it): set TRAINER_BASE_URL, "
+                "e.g. https://trainer.example.com."
+            )
+        app.config["BASE_URL"] = config.development_base_url(app.config["HOST"],
+                                                             app.config["PORT"])
 
 
 def init_logging(app: Flask) -> None:

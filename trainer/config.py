@@ -35,14 +35,28 @@ class Defaults:
     MAIL_PASSWORD = None
     MAIL_USE_TLS = False
     MAIL_SENDER = "trainer@localhost"
-    BASE_URL = "http://127.0.0.1:5000"
+    # The address people open trainer at, for links in emails. Unset, it is built from HOST and
+    # PORT, where the development server listens (`make run HOST=... PORT=...` sets both);
+    # production refuses to start without it.
+    BASE_URL = None
+    HOST = "127.0.0.1"
+    PORT = 5000
 
     # Anonymity floors may be raised here, never lowered (see trainer.pulse.anonymity).
     MIN_GROUP_SCORES = 5
     MIN_GROUP_COMMENTS = 10
 
-    COURSES_DIR = None  # defaults to <project>/courses
+    COURSES_DIR = None  # defaults to the library shipped in the package, trainer/courses
     PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE = 0.2
+
+
+def development_base_url(host: str, port: int | str) -> str:
+    """The address of the development server listening on host:port, for emailed links."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (listening everywhere: link to this machine)
+        host = "127.0.0.1"
+    elif ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 class Production(Defaults):

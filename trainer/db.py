@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlmodel import Session, SQLModel
 
 FEATURE_PACKAGES = ("auth", "org", "learn", "scenarios", "pulse", "outcomes", "insights")
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # shipped in the package
 
 # SQLite write transactions start with BEGIN IMMEDIATE so that two writers queue on the
 # busy timeout instead of failing on a lock upgrade. Reads (GET requests) start DEFERRED.

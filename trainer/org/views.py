@@ -12,6 +12,7 @@ from trainer.org import bp
 from trainer.org import services as org
 from trainer.org.forms import ImportPeopleForm, PersonForm, RenameUnitForm, UnitForm
 from trainer.org.models import OrgUnit
+from trainer.util import external_url
 
 PAGE_SIZE = 50
 
@@ -140,7 +141,7 @@ def invite(user_id):
     session = db_session()
     user = session.get(User, user_id) or abort(404)
     if ConfirmForm().validate_on_submit() and user.active:
-        link = url_for("auth.invite", token=make_link_token(user, "invite"), _external=True)
+        link = external_url("auth.invite", token=make_link_token(user, "invite"))
         send_mail(user.email, "You're invited to trainer",
                   f"Hello {user.name},\n\nYour trainer account is ready. Choose a password here "
                   f"(the link works once, for 3 days):\n{link}\n")

@@ -49,7 +49,7 @@ from trainer.pulse.models import (
     SurveyResponse,
     random_key,
 )
-from trainer.util import quarter_of
+from trainer.util import external_url, quarter_of
 
 log = logging.getLogger("trainer.pulse")
 
@@ -477,15 +477,12 @@ def non_responders(session: Session, cycle: PulseCycle) -> list[int]:
 
 def _send_to(session: Session, cycle: PulseCycle, programme: PulseProgramme,
              user_ids: list[int], *, reminder: bool) -> int:
-    from flask import current_app, url_for
-
     from trainer.mail import send_mail
 
     if not user_ids:
         return 0
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        link = url_for("pulse.answer", cycle_id=cycle.id, _external=True)
-        privacy = url_for("pulse.privacy", _external=True)
+    link = external_url("pulse.answer", cycle_id=cycle.id)
+    privacy = external_url("pulse.privacy")
     closes = cycle.closes_at.strftime("%d %B %Y")
     subject = (f"Reminder: {programme.name} closes {closes}" if reminder
                else f"{programme.name} is open: 3 minutes, anonymous")
