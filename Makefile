@@ -8,24 +8,36 @@ PORT ?= 5000
 
 .PHONY: setup run test lint clean
 
-$(BIN)/.installed: pyproject.toml
+# Two install steps: running needs only the app; the test tools (pytest, Playwright, ruff…)
+# come with `make test`. Each stamp is redone when pyproject.toml changes.
+$(VENV)/.run-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.run-installed
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-setup: $(BIN)/.installed instance/config.py
+setup: $(VENV)/.test-installed instance/config.py
 
 instance/config.py:
 	mkdir -p instance
 	$(PYTHON) -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@
 
-run: setup
+# The scheduler runs in the background and the web server in the foreground. Ctrl-C stops the
+# web server; the EXIT trap then stops the scheduler (SIGTERM, which it handles by releasing its
+# lock) and waits for it. HOST and PORT also reach the app, for the links in emails.
+run: export TRAINER_HOST = $(HOST)
+run: export TRAINER_PORT = $(PORT)
+run: $(VENV)/.run-installed instance/config.py
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 	@echo "trainer on http://$(HOST):$(PORT) (Ctrl-C stops the web server and the scheduler)"
-	@trap 'kill 0' EXIT INT TERM; \
-	$(FLASK) scheduler & \
+	@$(FLASK) scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; \
+	trap 'exit 0' INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup

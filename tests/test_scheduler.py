@@ -1,6 +1,18 @@
 """The scheduler process: one at a time, and its runner."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from trainer.db import make_engine
 from trainer.scheduler import Job, Lock, register_job, run_all, wait_for_lock
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_second_scheduler_waits_while_the_first_holds_the_lock(app):
@@ -48,3 +60,31 @@ def test_scheduler_once_runs_every_job_and_exits(app, runner):
     result = runner.invoke(args=["scheduler", "--once"])
     assert result.exit_code == 0, result.output
     assert len(ran) == 1
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_scheduler_cleanly_and_frees_the_lock(database_url, tmp_path):
+    """systemd and `make run` stop the scheduler with SIGTERM; the next one must not wait."""
+    log_path = tmp_path / "scheduler.log"
+    env = dict(os.environ, TRAINER_DATABASE_URL=database_url, TRAINER_SECRET_KEY="test-secret")
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "trainer", "scheduler"],
+                                   cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while "holds the lock" not in log_path.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, log_path.read_text()
+    finally:
+        process.kill()
+        process.wait()
+    assert "Scheduler stopped." in log_path.read_text()
+    engine = make_engine(database_url)
+    try:
+        successor = Lock(engine)
+        assert successor.try_acquire()  # at once, not after the two-minute staleness
+        successor.release()
+    finally:
+        engine.dispose()

@@ -8,6 +8,7 @@ a second one waits as a standby.
 
 import logging
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -143,23 +144,34 @@ def scheduler_command(once, poll):
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     app = current_app._get_current_object()
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its INFO lines repeat every run
     lock = Lock(app.extensions["trainer.engine"])
-    wait_for_lock(lock, poll)
-    log.info("Scheduler holds the lock as %s.", lock.holder)
+    # systemd and `make run` stop the scheduler with SIGTERM: stop as on Ctrl-C, freeing the lock.
+    previous_handler = signal.signal(signal.SIGTERM, _stop)
     try:
-        run_all(app)  # catch up on anything missed while no scheduler ran
-        if once:
-            return
-        scheduler = BlockingScheduler(timezone="UTC")
-        for job in jobs(app):
-            scheduler.add_job(run_job, "interval", args=[app, job], minutes=job.every_minutes,
-                              id=job.name, max_instances=1, coalesce=True)
-        scheduler.add_job(lock.heartbeat, "interval", seconds=30, id="lock-heartbeat")
-        scheduler.start()
+        wait_for_lock(lock, poll)
+        log.info("Scheduler holds the lock as %s.", lock.holder)
+        try:
+            run_all(app)  # catch up on anything missed while no scheduler ran
+            if once:
+                return
+            scheduler = BlockingScheduler(timezone="UTC")
+            for job in jobs(app):
+                scheduler.add_job(run_job, "interval", args=[app, job],
+                                  minutes=job.every_minutes, id=job.name, max_instances=1,
+                                  coalesce=True)
+            scheduler.add_job(lock.heartbeat, "interval", seconds=30, id="lock-heartbeat")
+            scheduler.start()
+        finally:
+            lock.release()
     except (KeyboardInterrupt, SystemExit):
-        pass
+        log.info("Scheduler stopped.")
     finally:
-        lock.release()
+        signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _stop(_signum, _frame):
+    raise SystemExit(0)
 
 
 def init_app(app: Flask) -> None:
