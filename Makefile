@@ -5,19 +5,21 @@ BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app trainer
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# setuptools warns on every editable install that it is one; that is what we asked for.
+PIP_INSTALL = PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet
 
-.PHONY: setup run test lint clean
+.PHONY: setup run reset-demo test lint clean
 
 # Two install steps: running needs only the app; the test tools (pytest, Playwright, ruff…)
 # come with `make test`. Each stamp is redone when pyproject.toml changes.
 $(VENV)/.run-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(PIP_INSTALL) -e .
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.run-installed
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(PIP_INSTALL) -e ".[dev]"
 	touch $@
 
 setup: $(VENV)/.test-installed instance/config.py
@@ -39,6 +41,10 @@ run: $(VENV)/.run-installed instance/config.py
 	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; \
 	trap 'exit 0' INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# Start the demo again: the next `make run` builds a fresh database (config and keys stay).
+reset-demo:
+	rm -f instance/trainer.sqlite3 instance/trainer.sqlite3-wal instance/trainer.sqlite3-shm
 
 test: setup
 	$(BIN)/ruff check .
