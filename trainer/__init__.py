@@ -83,3 +83,7 @@ def init_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Their INFO lines repeat on every run (each job added and run, each Alembic plugin loaded)
+    # and tell the person running trainer nothing; their warnings still show.
+    for name in ("apscheduler", "alembic.runtime.plugins"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -144,7 +144,6 @@ def scheduler_command(once, poll):
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     app = current_app._get_current_object()
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its INFO lines repeat every run
     lock = Lock(app.extensions["trainer.engine"])
     # systemd and `make run` stop the scheduler with SIGTERM: stop as on Ctrl-C, freeing the lock.
     previous_handler = signal.signal(signal.SIGTERM, _stop)
