@@ -35,8 +35,10 @@ run: export TRAINER_HOST = $(HOST)
 run: export TRAINER_PORT = $(PORT)
 run: $(VENV)/.run-installed instance/config.py
 	$(FLASK) db upgrade
+	$(FLASK) seal generate --if-missing
 	$(FLASK) demo --if-empty
-	@echo "trainer on http://$(HOST):$(PORT) (Ctrl-C stops the web server and the scheduler)"
+	@echo "trainer on http://$(HOST):$(PORT), emails at http://$(HOST):$(PORT)/dev/mail"
+	@echo "(Ctrl-C stops the web server and the scheduler)"
 	@$(FLASK) scheduler & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; \
 	trap 'exit 0' INT TERM; \
