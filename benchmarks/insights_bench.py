@@ -103,7 +103,7 @@ def start_server(database: str, workers: int) -> tuple[subprocess.Popen, str]:
                TRAINER_SECRET_KEY="bench-secret")  # noqa: S106 (a throwaway local server)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "trainer:create_app()"], cwd=ROOT, env=env)
+         "--log-level", "warning", "trainer.wsgi:app"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

@@ -237,7 +237,7 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "trainer:create_app()"], cwd=ROOT, env=env)
+         "--log-level", "warning", "trainer.wsgi:app"], cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -37,8 +37,33 @@ def test_production_refuses_the_default_secret_key(monkeypatch):
 def test_production_uses_secure_cookies(monkeypatch):
     monkeypatch.setenv("TRAINER_PRODUCTION", "true")
     monkeypatch.setenv("TRAINER_SECRET_KEY", "a-real-secret-from-the-environment")
+    monkeypatch.setenv("TRAINER_BASE_URL", "https://trainer.example.com")
     app = create_app({"DATABASE_URL": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+
+
+def test_production_refuses_to_start_without_base_url(monkeypatch):
+    monkeypatch.setenv("TRAINER_PRODUCTION", "true")
+    monkeypatch.setenv("TRAINER_SECRET_KEY", "a-real-secret-from-the-environment")
+    with pytest.raises(RuntimeError, match="without BASE_URL"):
+        create_app({"DATABASE_URL": "sqlite://", "BASE_URL": None})
+
+
+@pytest.mark.parametrize(("host", "port", "base_url", "expected"), [
+    ("192.0.2.7", "8123", None, "http://192.0.2.7:8123/auth/login"),
+    ("0.0.0.0", "5001", None, "http://127.0.0.1:5001/auth/login"),  # noqa: S104
+    ("::1", "5002", None, "http://[::1]:5002/auth/login"),
+    ("192.0.2.7", "8123", "https://trainer.example.com", "https://trainer.example.com/auth/login"),
+])
+def test_emailed_links_follow_host_and_port_unless_base_url_is_set(monkeypatch, host, port,
+                                                                    base_url, expected):
+    from trainer.util import external_url
+
+    monkeypatch.setenv("TRAINER_HOST", host)  # what `make run HOST=... PORT=...` passes on
+    monkeypatch.setenv("TRAINER_PORT", port)
+    app = create_app({"DATABASE_URL": "sqlite://", "BASE_URL": base_url})
+    with app.app_context():
+        assert external_url("auth.login") == expected
 
 
 def test_environment_overrides_defaults(monkeypatch):

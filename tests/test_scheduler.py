@@ -1,6 +1,10 @@
 """The scheduler process: one at a time, and its runner."""
 
+from pathlib import Path
+
 from trainer.scheduler import Job, Lock, register_job, run_all, wait_for_lock
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_second_scheduler_waits_while_the_first_holds_the_lock(app):

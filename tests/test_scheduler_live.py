@@ -24,7 +24,7 @@ from tests.scheduler_live import (
 from trainer.auth.models import User
 from trainer.mail import OutboxMessage
 from trainer.pulse import services
-from trainer.scheduler import ADVISORY_LOCK_KEY
+from trainer.scheduler import ADVISORY_LOCK_KEY, Lock
 from trainer.util import utcnow
 
 pytestmark = pytest.mark.slow
@@ -152,3 +152,17 @@ def test_a_killed_schedulers_lease_expires_in_seconds(app, app_config, session, 
         assert time.monotonic() - started < 15  # start-up, plus a lease of 2 s
     finally:
         second.stop()
+
+
+def test_sigterm_stops_the_scheduler_cleanly_and_frees_the_lock(app, app_config, database_url,
+                                                                tmp_path):
+    """systemd and `make run` stop the scheduler with SIGTERM; the next one must not wait."""
+    scheduler = Scheduler(scheduler_env(database_url, app_config), tmp_path / "scheduler.log")
+    scheduler.wait_for("Scheduler holds the lock as")
+    scheduler.process.send_signal(signal.SIGTERM)
+    assert scheduler.process.wait(timeout=30) == 0, scheduler.log()
+    scheduler.stop()
+    assert "Scheduler stopped." in scheduler.log()
+    successor = Lock(app.extensions["trainer.engine"])
+    assert successor.try_acquire()  # at once, not after the lease runs out
+    successor.release()

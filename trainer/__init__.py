@@ -67,12 +67,21 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'trainer.sqlite3'}"
     if not app.config["COURSES_DIR"]:
-        app.config["COURSES_DIR"] = str(Path(app.root_path).parent / "courses")
+        app.config["COURSES_DIR"] = str(Path(app.root_path) / "courses")
     if app.config["PRODUCTION"] and app.config["SECRET_KEY"] == config.DEFAULT_SECRET_KEY:
         raise RuntimeError(
             "Refusing to start in production with the default SECRET_KEY: "
             "set TRAINER_SECRET_KEY or SECRET_KEY in instance/config.py."
         )
+    if not app.config["BASE_URL"]:
+        if app.config["PRODUCTION"]:
+            raise RuntimeError(
+                "Refusing to start in production without BASE_URL, the address people open "
+                "trainer at (emailed links use it): set TRAINER_BASE_URL, "
+                "e.g. https://trainer.example.com."
+            )
+        app.config["BASE_URL"] = config.development_base_url(app.config["HOST"],
+                                                             app.config["PORT"])
 
 
 def init_logging(app: Flask) -> None:
@@ -82,3 +91,7 @@ def init_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=app.config["LOG_LEVEL"],
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Their INFO lines repeat on every run (each job added and run, each Alembic plugin loaded)
+    # and tell the person running trainer nothing; their warnings still show.
+    for name in ("apscheduler", "alembic.runtime.plugins"):
+        logging.getLogger(name).setLevel(logging.WARNING)

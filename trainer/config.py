@@ -44,7 +44,12 @@ class Defaults:
     # The single scheduler: its lease (SQLite) expires this long after its last renewal.
     SCHEDULER_LEASE_SECONDS = 15
     LOG_LEVEL = "INFO"
-    BASE_URL = "http://127.0.0.1:5000"
+    # The address people open trainer at, for links in emails. Unset, it is built from HOST and
+    # PORT, where the development server listens (`make run HOST=... PORT=...` sets both);
+    # production refuses to start without it.
+    BASE_URL = None
+    HOST = "127.0.0.1"
+    PORT = 5000
 
     # Anonymity floors may be raised here, never lowered (see trainer.pulse.anonymity).
     MIN_GROUP_SCORES = 5
@@ -56,7 +61,7 @@ class Defaults:
     SEAL_PUBLIC_KEY_FILE = None
     SEAL_PRIVATE_KEY_FILE = None
 
-    COURSES_DIR = None  # defaults to <project>/courses
+    COURSES_DIR = None  # defaults to the library shipped in the package, trainer/courses
     PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE = 0.2
     # Uploads with more rows than this are imported by the scheduler, with a progress page;
     # uploads over PEOPLE_IMPORT_MAX_ROWS are refused (the CLI has no limit).
@@ -72,6 +77,15 @@ class Defaults:
     RETENTION_OUTBOX_DAYS = 30  # sent and failed emails
     RETENTION_AUDIT_DAYS = 730  # audit log entries
     RETENTION_INACTIVE_PEOPLE_DAYS = 365  # inactive accounts are erased after this
+
+
+def development_base_url(host: str, port: int | str) -> str:
+    """The address of the development server listening on host:port, for emailed links."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (listening everywhere: link to this machine)
+        host = "127.0.0.1"
+    elif ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 class Production(Defaults):

@@ -1,8 +1,9 @@
 """Course and scenario content: safe Markdown rendering and the `flask content` commands.
 
-Content lives as plain text in `courses/`. Each kind of content (courses, scenarios, …)
-registers a check and a sync function; `flask content check` runs every check and
-`flask content sync` loads everything into the database, refusing to load broken content.
+Content lives as plain text in the COURSES_DIR folder (by default `trainer/courses/`, which
+ships in the package). Each kind of content (courses, scenarios, …) registers a check and a sync
+function; `flask content check` runs every check and `flask content sync` loads everything into
+the database, refusing to load broken content.
 """
 
 from collections.abc import Callable
@@ -82,7 +83,7 @@ def check_all(app: Flask, courses_dir: Path) -> list[str]:
 content_cli = AppGroup("content", help="Check course and scenario content, or load it.")
 _dir_option = click.option(
     "--dir", "courses_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="The content folder (default: the COURSES_DIR setting, ./courses).")
+    help="The content folder (default: the COURSES_DIR setting, trainer/courses).")
 
 
 def _courses_dir(option: Path | None) -> Path:

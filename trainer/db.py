@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel
 
 FEATURE_PACKAGES = ("auth", "org", "learn", "scenarios", "pulse", "outcomes", "insights",
                     "privacy")
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # shipped in the package
 
 # SQLite write transactions start with BEGIN IMMEDIATE so that two writers queue on the
 # busy timeout instead of failing on a lock upgrade. Reads (GET requests) start DEFERRED.

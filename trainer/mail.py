@@ -16,6 +16,7 @@ With no MAIL_SERVER (development), messages wait in the outbox and are read on /
 import contextlib
 import hashlib
 import logging
+import signal
 import smtplib
 import time
 import uuid
@@ -31,6 +32,7 @@ from sqlalchemy import Column, Text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
+from trainer.scheduler import register_job, still_in_charge, stop_on_sigterm
 from trainer.util import utcnow
 
 log = logging.getLogger("trainer.mail")
@@ -197,8 +199,6 @@ def drain(session: Session, *, now: datetime | None = None, limit: int = 1000,
 
 def drain_job(*, session: Session, now: datetime) -> None:
     """The scheduler's job: send what is due, stopping if this scheduler loses its lock."""
-    from trainer.scheduler import still_in_charge
-
     drain(session, keep_going=still_in_charge)
 
 
@@ -227,21 +227,23 @@ def mail_sender_command(once):
         raise click.ClickException("MAIL_SERVER is not set: messages stay in the outbox "
                                    "(read them on /dev/mail in development).")
     engine = app.extensions["trainer.engine"]
-    click.echo("Mail sender running.")
-    while True:
-        with Session(engine, expire_on_commit=False) as session:
-            try:
-                drain(session)
-            except sa.exc.SQLAlchemyError:
-                log.exception("The mail sender could not read the outbox; retrying.")
-        if once:
-            return
-        time.sleep(app.config["OUTBOX_POLL_SECONDS"])
+    signal.signal(signal.SIGTERM, stop_on_sigterm)  # systemd stops it as Ctrl-C would
+    log.info("Mail sender running.")
+    try:
+        while True:
+            with Session(engine, expire_on_commit=False) as session:
+                try:
+                    drain(session)
+                except sa.exc.SQLAlchemyError:
+                    log.exception("The mail sender could not read the outbox; retrying.")
+            if once:
+                return
+            time.sleep(app.config["OUTBOX_POLL_SECONDS"])
+    except (KeyboardInterrupt, SystemExit):
+        log.info("Mail sender stopped.")
 
 
 def init_app(app: Flask) -> None:
-    from trainer.scheduler import register_job
-
     app.cli.add_command(mail_sender_command)
     if app.config["OUTBOX_IN_SCHEDULER"]:
         register_job(app, "mail-outbox", drain_job,

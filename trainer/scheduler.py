@@ -14,6 +14,7 @@ never runs another job once a standby has taken over.
 import contextlib
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -289,6 +290,8 @@ def scheduler_command(once, poll):
     except seal.SealError as exc:
         raise click.ClickException(str(exc)) from None
     lock = Lock(app.extensions["trainer.engine"], app.config["SCHEDULER_LEASE_SECONDS"])
+    # systemd and `make run` stop the scheduler with SIGTERM: stop as on Ctrl-C, freeing the lock.
+    previous_handler = signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         while True:
             wait_for_lock(lock, poll)
@@ -300,11 +303,17 @@ def scheduler_command(once, poll):
             if still_in_charge():
                 _run_while_in_charge(app, lock)
             _held = None
+            time.sleep(3 * poll)  # stepped down: let a standby take over before trying again
     except (KeyboardInterrupt, SystemExit):
-        pass
+        log.info("Scheduler stopped.")
     finally:
         _held = None
         lock.release()
+        signal.signal(signal.SIGTERM, previous_handler)
+
+
+def stop_on_sigterm(_signum, _frame):
+    raise SystemExit(0)
 
 
 def init_app(app: Flask) -> None:

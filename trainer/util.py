@@ -25,3 +25,16 @@ def shift_quarter(period: str, n: int) -> str:
     """Return the quarter n quarters after `period` (n may be negative)."""
     index = int(period[:4]) * 4 + int(period[5]) - 1 + n
     return f"{index // 4}Q{index % 4 + 1}"
+
+
+def external_url(endpoint: str, **values) -> str:
+    """Return the absolute URL of `endpoint` for an email: built on the BASE_URL setting, never
+    on the request's Host header, which the client chooses."""
+    from urllib.parse import urlsplit
+
+    from flask import current_app
+
+    base = urlsplit(current_app.config["BASE_URL"])
+    urls = current_app.url_map.bind(base.netloc, script_name=base.path.rstrip("/") or "/",
+                                    url_scheme=base.scheme)
+    return urls.build(endpoint, values, force_external=True)

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from tests.conftest import PASSWORD
 from trainer.auth import services
 from trainer.auth.models import LoginThrottle, User
+from trainer.auth.services import password_matches
 from trainer.db import get_engine
 from trainer.util import utcnow
 
@@ -177,6 +178,16 @@ def test_password_reset_by_email(client, org, mailbox):
     assert _login(client, "employee@example.com", "reset to this one").status_code == 302
 
 
+def test_reset_links_use_base_url_not_the_host_the_request_claims(app, client, org, mailbox):
+    app.config["BASE_URL"] = "https://trainer.example.com/staff"
+    client.post("/auth/forgot", data={"email": "employee@example.com"},
+                headers={"Host": "attacker.example"})
+    mailbox.deliver()
+    [message] = mailbox
+    assert "https://trainer.example.com/staff/auth/reset/" in message.get_content()
+    assert "attacker.example" not in message.get_content()
+
+
 def test_expired_reset_links_are_refused(app, client, org, session):
     from trainer.auth.services import make_link_token
 
@@ -224,3 +235,12 @@ def test_create_admin_command(runner, session):
     short = runner.invoke(args=["create-admin", "--email", "x@example.com", "--name", "X",
                                 "--password", "short"])
     assert short.exit_code == 2 and "at least 12" in short.output
+
+
+def test_create_admin_reads_the_password_from_the_environment_without_asking(runner, session):
+    result = runner.invoke(args=["create-admin", "--email", "ops@example.com", "--name", "Ops"],
+                           env={"TRAINER_ADMIN_PASSWORD": "from the environment"}, input="")
+    assert result.exit_code == 0, result.output
+    assert "Password" not in result.output  # no prompt
+    admin = session.exec(select(User).where(User.email == "ops@example.com")).one()
+    assert password_matches(admin, "from the environment")

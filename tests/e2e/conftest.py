@@ -63,7 +63,8 @@ def live_env(tmp_path_factory, e2e_mailbox):
         TRAINER_SECRET_KEY="e2e-secret",
         TRAINER_MAIL_SERVER="127.0.0.1",
         TRAINER_MAIL_PORT=str(e2e_mailbox.port),
-        TRAINER_BASE_URL="http://127.0.0.1",
+        # Emailed links are built on BASE_URL, so it names the port live_url serves on.
+        TRAINER_BASE_URL=f"http://127.0.0.1:{free_port()}",
         TRAINER_SEAL_PUBLIC_KEY_FILE=str(folder / "seal-public.key"),
         TRAINER_SEAL_PRIVATE_KEY_FILE=str(folder / "seal-private.key"),
     )
@@ -84,13 +85,13 @@ def live_env(tmp_path_factory, e2e_mailbox):
 @pytest.fixture(scope="session")
 def live_url(live_env):
     """Start gunicorn with two workers on the demo database; yield its base URL."""
-    port = free_port()
+    url = live_env["TRAINER_BASE_URL"]
+    port = url.rsplit(":", 1)[1]
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"],
+         "--log-level", "warning", "trainer.wsgi:app"],
         cwd=ROOT, env=live_env,
     )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:

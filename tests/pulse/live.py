@@ -50,7 +50,7 @@ class Server(str):
 @contextmanager
 def gunicorn(database_url: str, *, workers: int = 4, log_path: Path | None = None,
              threads: int = 1, seal_public_key_file: str):
-    """Serve trainer's wsgi:app with gunicorn on a free port; yield its base URL."""
+    """Serve trainer.wsgi:app with gunicorn on a free port; yield its base URL."""
     port = free_port()
     env = dict(os.environ, TRAINER_DATABASE_URL=database_url,
                TRAINER_SECRET_KEY="live-test-secret", TRAINER_BASE_URL=f"http://127.0.0.1:{port}",
@@ -59,7 +59,7 @@ def gunicorn(database_url: str, *, workers: int = 4, log_path: Path | None = Non
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 (closed below)
     command = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers),
                "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--backlog", "2048",
-               "wsgi:app"]
+               "trainer.wsgi:app"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     base = Server(f"http://127.0.0.1:{port}")
     base.pid = process.pid

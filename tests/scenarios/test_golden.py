@@ -9,7 +9,7 @@ from trainer.scenarios.engine import ENDINGS, METERS, PlayError, playthrough
 from trainer.scenarios.loader import load_scenario_file
 
 REPO = Path(__file__).resolve().parents[2]
-SCENARIOS = REPO / "courses" / "scenarios"
+SCENARIOS = REPO / "trainer" / "courses" / "scenarios"
 PLAYTHROUGHS = Path(__file__).parent / "playthroughs"
 SHIPPED = sorted([*SCENARIOS.glob("*.yaml"), *SCENARIOS.glob("*.twee")])
 MIN_SCENARIOS = 8

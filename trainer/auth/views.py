@@ -11,6 +11,7 @@ from trainer.auth.forms import LoginForm, RequestResetForm, SetPasswordForm
 from trainer.auth.models import User
 from trainer.db import db_session, get_engine
 from trainer.mail import queue_mail, unique_key
+from trainer.util import external_url
 
 SIGN_IN_FAILED = "That email and password do not match, or the account is locked for a while."
 
@@ -62,7 +63,7 @@ def forgot():
     if form.validate_on_submit():
         user = auth.find_user(db_session(), form.email.data)
         if user is not None and user.active:
-            link = url_for("auth.reset", token=auth.make_link_token(user, "reset"), _external=True)
+            link = external_url("auth.reset", token=auth.make_link_token(user, "reset"))
             queue_mail(db_session(), key=unique_key("reset"), to=user.email,
                        subject="Reset your trainer password",
                        body=f"Hello {user.name},\n\nUse this link within the hour to choose a "

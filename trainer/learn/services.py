@@ -31,7 +31,7 @@ from trainer.learn.models import (
 )
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree
-from trainer.util import quarter_bounds, quarter_of, utcnow
+from trainer.util import external_url, quarter_bounds, quarter_of, utcnow
 
 log = logging.getLogger("trainer.learn")
 REMINDER_EVERY_DAYS = 7  # remind an overdue person again after a week, never twice a day
@@ -800,7 +800,6 @@ def send_overdue_reminders(*, session: Session, now: datetime) -> int:
     message are written in the job's transaction, so they stand or fall together; the outbox
     retries a failed send, and running twice the same day queues nothing twice.
     """
-    from flask import current_app
 
     from trainer.mail import queue_mail
 
@@ -836,7 +835,7 @@ def send_overdue_reminders(*, session: Session, now: datetime) -> int:
     titles = {c.id: t for c, t in session.exec(
         select(Course, CourseVersion.title)
         .join(CourseVersion, CourseVersion.id == Course.current_version_id)).all()}
-    link = current_app.config["BASE_URL"].rstrip("/") + "/learn/"
+    link = external_url("learn.index")
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(todo))).all()}
     queued = 0
     for user_id, by_course in todo.items():

@@ -14,6 +14,7 @@ from trainer.org import services as org
 from trainer.org.forms import ImportPeopleForm, PersonForm, RenameUnitForm, UnitForm
 from trainer.org.models import OrgUnit, PeopleImport
 from trainer.privacy import audit
+from trainer.util import external_url
 
 PAGE_SIZE = 50
 
@@ -167,7 +168,7 @@ def invite(user_id):
     session = db_session()
     user = session.get(User, user_id) or abort(404)
     if ConfirmForm().validate_on_submit() and user.active:
-        link = url_for("auth.invite", token=make_link_token(user, "invite"), _external=True)
+        link = external_url("auth.invite", token=make_link_token(user, "invite"))
         queue_mail(session, key=unique_key("invite"), to=user.email,
                    subject="You're invited to trainer",
                    body=f"Hello {user.name},\n\nYour trainer account is ready. Choose a password "

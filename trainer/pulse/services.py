@@ -50,7 +50,7 @@ from trainer.pulse.models import (
     SurveyResponse,
     random_key,
 )
-from trainer.util import quarter_of
+from trainer.util import external_url, quarter_of
 
 log = logging.getLogger("trainer.pulse")
 
@@ -478,15 +478,13 @@ def non_responders(session: Session, cycle: PulseCycle) -> list[int]:
 def _queue_to(session: Session, cycle: PulseCycle, programme: PulseProgramme,
               user_ids: list[int], *, day: int) -> int:
     """Queue the invitation (day 0) or a reminder for each person, in the caller's transaction."""
-    from flask import url_for
 
     from trainer.mail import queue_mail
 
     if not user_ids:
         return 0
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        link = url_for("pulse.answer", cycle_id=cycle.id, _external=True)
-        privacy = url_for("pulse.privacy", _external=True)
+    link = external_url("pulse.answer", cycle_id=cycle.id)
+    privacy = external_url("pulse.privacy")
     closes = cycle.closes_at.strftime("%d %B %Y")
     reminder = day > 0
     subject = (f"Reminder: {programme.name} closes {closes}" if reminder

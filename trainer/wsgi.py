@@ -1,4 +1,4 @@
-"""The web process: gunicorn serves `wsgi:app`."""
+"""The web process: `gunicorn trainer.wsgi:app`."""
 
 from trainer import create_app
 from trainer.seal import check_web_process
