@@ -2,6 +2,10 @@
 
 from datetime import UTC, date, datetime
 
+# The largest whole number an id or count column holds (a PostgreSQL `integer`); larger numbers
+# from a person are refused before they reach the database.
+DB_INT_MAX = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """Return the current time, timezone-aware in UTC (SQLModel stores aware datetimes)."""

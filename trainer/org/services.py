@@ -130,7 +130,7 @@ def _check_people_rows(session: Session, data) -> tuple[list[PersonRow], list[Ro
     people, errors, seen = [], [], {}
     for line, row, problem in read_rows(data, PEOPLE_COLUMNS, PEOPLE_OPTIONAL):
         if problem:
-            errors.append(RowError(line, None, problem))
+            errors.append(problem)
             continue
         row_errors = []
         try:

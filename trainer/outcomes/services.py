@@ -194,7 +194,7 @@ def import_csv(*, session: Session, data: bytes | str, channel: str, actor: str,
     if not parsed:
         report.errors = [RowError(2, None, "The file has a header but no rows.")]
         return report
-    report.errors = [RowError(line, None, problem) for line, _row, problem in parsed if problem]
+    report.errors = [problem for _line, _row, problem in parsed if problem]
     rows, errors = check_rows(
         ((line, row) for line, row, _problem in parsed if row is not None),
         units=unit_codes(session=session), metrics=metric_map(session=session),
