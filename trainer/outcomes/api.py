@@ -79,9 +79,6 @@ def _no_store(response):
     return response
 
 
-MAX_JSON_DEPTH = 20
-
-
 def _json_body():
     """Return (payload, None) or (None, reason) for the request body."""
 
@@ -93,14 +90,14 @@ def _json_body():
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"The body is not valid JSON ({exc})."
     except RecursionError:
-        return None, f"The body is nested more than {MAX_JSON_DEPTH} levels deep."
+        return None, f"The body is nested more than {services.API_MAX_DEPTH} levels deep."
     return payload, _json_problem(payload, "body")
 
 
 def _json_problem(value, where: str, depth: int = 0) -> str | None:
     """Return why a parsed body cannot be used, naming the place (e.g. rows[2].metric)."""
-    if depth > MAX_JSON_DEPTH:
-        return f"The body is nested more than {MAX_JSON_DEPTH} levels deep."
+    if depth > services.API_MAX_DEPTH:
+        return f"The body is nested more than {services.API_MAX_DEPTH} levels deep."
     if isinstance(value, str):
         if "\x00" in value:
             return f"{where} contains a NUL character (\\u0000), which cannot be stored."

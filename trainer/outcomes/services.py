@@ -35,6 +35,7 @@ log = logging.getLogger("trainer.outcomes")
 MAX_ROWS = 200_000  # per file
 MAX_FILE_BYTES = 32 * 1024 * 1024  # web uploads are capped lower by MAX_CONTENT_LENGTH
 API_MAX_ROWS = 10_000  # per request; send larger sets in batches
+API_MAX_DEPTH = 20  # levels of nesting in a request body
 READ_LIMIT, READ_MAX_LIMIT = 1000, 10_000  # outcomes per API read
 SCOPES = {
     "outcomes:write": "Send outcomes (POST /api/v1/outcomes)",
