@@ -230,3 +230,28 @@ def test_a_refused_value_names_its_field(client, session, ctx, login_as, api_hea
     assert big.status_code == 422
     assert big.json["errors"] == [{"row": 0, "field": "value",
                                    "message": "This number is too large."}]
+
+
+def test_a_refused_csv_cell_is_named_by_line_and_column(client, session, ctx, login_as):
+    import io
+
+    from trainer.auth.models import User
+    from trainer.outcomes.models import Outcome
+
+    login_as(ctx.org.hr)
+    people = "email,name,unit_code,roles,manager_of\nnew@example.com," + "x" * 140_000 + ",T1,,\n"
+    response = client.post("/org/import", data={"file": (io.BytesIO(people.encode()), "p.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "line 2, column name: This cell holds 140,000 characters; the most is 10,000." \
+        in text(response)
+    assert session.exec(select(User).where(User.email == "new@example.com")).first() is None
+
+    outcomes = "unit_code,period,metric,value,n\nT1,2026Q1,csat,80," + "9" * 20 + "\n"
+    response = client.post("/outcomes/import",
+                           data={"file": (io.BytesIO(outcomes.encode()), "o.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "line 2, column n: '99999999999999999999' is too large; the most is 2,147,483,647." \
+        in text(response)
+    assert session.exec(select(Outcome)).all() == []

@@ -152,7 +152,7 @@ def _count(raw, *, from_text: bool) -> int:
     if value != int(value) or value < 0:
         raise _Bad(message)
     if value > DB_INT_MAX:
-        raise _Bad(f"{value:.0f} is too large; the most is {DB_INT_MAX:,}.")
+        raise _Bad(f"'{shown}' is too large; the most is {DB_INT_MAX:,}.")
     return int(value)
 
 
