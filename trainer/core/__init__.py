@@ -70,12 +70,15 @@ def _security_headers(response):
 def _error_page(error):
     code = getattr(error, "code", 500) or 500
     message = _ERROR_TEXT.get(code, "Something went wrong.")
-    # abort(400, "reason") carries a reason written for the person; show it.
+    # abort(400, "reason") carries a reason written for the person (which field, and why).
+    detail = None
     if type(error) is BadRequest and error.description != BadRequest.description:
-        message = error.description
+        detail = error.description
+        message = "That request could not be used."
     if request.path.startswith("/api/"):
-        return {"error": {"status": code, "message": message}}, code
-    return render_template("errors/error.html", code=code, message=message), code
+        return {"error": {"status": code, "message": detail or message}}, code
+    return render_template("errors/error.html", code=code, message=message,
+                           detail=detail), code
 
 
 def shown_name(name: str) -> str:
