@@ -123,7 +123,7 @@ def api_headers(session, ctx):
 
     _token, secret = create_token(session=session, name="Fuzz",
                                   scopes=["outcomes:write", "outcomes:read"],
-                                  created_by=ctx.org.hr)
+                                  created_by=ctx.org.hr, unit_id=ctx.org.s1.id)
     session.commit()
     return {"Authorization": f"Bearer {secret}"}
 
