@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from flask import Response
 
+from trainer.util import shown_name
+
 MAX_CELL = 10_000  # characters in one cell; longer ones are reported by line and column
 
 # The csv module stops at a cell over 128 KiB with a bare error. Read cells of any length (the
@@ -58,10 +60,6 @@ def _cell_problem(value: str) -> str | None:
     return None
 
 
-def _short(name: str) -> str:
-    return name.replace("\x00", "\\0")[:60]
-
-
 def read_rows(data: bytes | str, required: list[str], optional: list[str] = ()):
     """Return (line number, row dict or None, RowError or None) triples, checking the header
     names exactly; a row with a problem has no dict."""
@@ -70,7 +68,7 @@ def read_rows(data: bytes | str, required: list[str], optional: list[str] = ()):
         raise CsvProblem([RowError(1, None, "The file is empty.")])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text))
     try:
-        header = [_short(h.strip().lower()) for h in next(reader)]
+        header = [shown_name(h.strip().lower()) for h in next(reader)]
         errors = [RowError(1, name, "This column is missing.") for name in required
                   if name not in header]
         errors += [RowError(1, name or "(blank)", "Unknown column. Expected: "

@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-from trainer.util import DB_INT_MAX
+from trainer.util import DB_INT_MAX, shown_name
 
 bp = Blueprint("core", __name__)
 
@@ -79,11 +79,6 @@ def _error_page(error):
         return {"error": {"status": code, "message": detail or message}}, code
     return render_template("errors/error.html", code=code, message=message,
                            detail=detail), code
-
-
-def shown_name(name: str) -> str:
-    """Return a field or parameter name fit to quote in a message (NUL shown as \\0)."""
-    return name.replace("\x00", "\\0")[:60]
 
 
 def _refuse_nul_characters():

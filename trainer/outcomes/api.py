@@ -11,11 +11,11 @@ from flask import Blueprint, g, jsonify, request
 from flask_login import AnonymousUserMixin
 
 from trainer.access import Access, allow
-from trainer.core import shown_name
 from trainer.db import db_session
 from trainer.forms import int_arg
 from trainer.outcomes import services
 from trainer.outcomes.openapi import openapi_document
+from trainer.util import shown_name
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
