@@ -9,6 +9,14 @@ from dataclasses import dataclass
 
 from flask import Response
 
+from trainer.util import shown_name
+
+MAX_CELL = 10_000  # characters in one cell; longer ones are reported by line and column
+
+# The csv module stops at a cell over 128 KiB with a bare error. Read cells of any length (the
+# upload size limit bounds them) so that an over-long cell is reported like any other problem.
+csv.field_size_limit(2**31 - 1)
+
 
 @dataclass(frozen=True)
 class RowError:
@@ -45,31 +53,49 @@ def delimiter_of(text: str) -> str:
     return ";" if first.count(";") > first.count(",") else ","
 
 
+def _cell_problem(value: str) -> str | None:
+    if len(value) > MAX_CELL:
+        return f"This cell holds {len(value):,} characters; the most is {MAX_CELL:,}."
+    if "\x00" in value:
+        return "This cell contains a NUL character (\\0), which cannot be stored."
+    return None
+
+
 def read_rows(data: bytes | str, required: list[str], optional: list[str] = ()):
-    """Return (line number, row dict) pairs, checking the header names exactly."""
+    """Return (line number, row dict or None, RowError or None) triples, checking the header
+    names exactly; a row with a problem has no dict."""
     text = decode(data)
     if not text.strip():
         raise CsvProblem([RowError(1, None, "The file is empty.")])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text))
-    header = [h.strip().lower() for h in next(reader)]
-    errors = [RowError(1, name, "This column is missing.") for name in required
-              if name not in header]
-    errors += [RowError(1, name or "(blank)", "Unknown column. Expected: "
-                        + ", ".join([*required, *optional]) + ".")
-               for name in header if name not in required and name not in optional]
-    errors += [RowError(1, name, "This column appears twice.")
-               for i, name in enumerate(header) if name in header[:i]]
-    if errors:
-        raise CsvProblem(errors)
-    rows = []
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
-            rows.append((line, None, f"Expected {len(header)} fields, found {len(values)}."))
-            continue
-        rows.append((line, {k: v.strip() for k, v in zip(header, values, strict=True)}, None))
+    try:
+        header = [shown_name(h.strip().lower()) for h in next(reader)]
+        errors = [RowError(1, name, "This column is missing.") for name in required
+                  if name not in header]
+        errors += [RowError(1, name or "(blank)", "Unknown column. Expected: "
+                            + ", ".join([*required, *optional]) + ".")
+                   for name in header if name not in required and name not in optional]
+        errors += [RowError(1, name, "This column appears twice.")
+                   for i, name in enumerate(header) if name in header[:i]]
+        if errors:
+            raise CsvProblem(errors)
+        rows = []
+        for values in reader:
+            line = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                rows.append((line, None, RowError(
+                    line, None, f"Expected {len(header)} fields, found {len(values)}.")))
+                continue
+            problem = next((RowError(line, name, message) for name, value
+                            in zip(header, values, strict=True)
+                            if (message := _cell_problem(value))), None)
+            row = None if problem else {k: v.strip() for k, v in zip(header, values, strict=True)}
+            rows.append((line, row, problem))
+    except csv.Error as exc:  # what the csv module cannot read at all
+        raise CsvProblem([RowError(reader.line_num or 1, None,
+                                   f"This line cannot be read as CSV ({exc}).")]) from None
     return rows
 
 

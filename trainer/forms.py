@@ -1,8 +1,14 @@
-"""Form pieces every feature uses."""
+"""Form pieces every feature uses, and the one way to read a whole number from the query."""
 
+import math
+
+from flask import abort, request
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField
+from wtforms import IntegerField, SelectMultipleField
+from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from trainer.util import DB_INT_MAX
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -12,5 +18,38 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class WholeNumberField(IntegerField):
+    """An IntegerField that refuses numbers no database integer holds, before any validator
+    runs (NumberRange itself raises OverflowError on a number of hundreds of digits)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not -DB_INT_MAX <= self.data <= DB_INT_MAX:
+            self.data = None
+            raise ValueError(f"Enter a whole number between {-DB_INT_MAX:,} and {DB_INT_MAX:,}.")
+
+
 class ConfirmForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons."""
+
+
+def int_arg(name: str, default: int | None = None, *, low: int = 1,
+            high: int = DB_INT_MAX) -> int | None:
+    """Return the query parameter `name` as a whole number, or `default` when it is absent or
+    blank; answer 400 naming the parameter when it is not a whole number from `low` to `high`."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if len(raw) <= 20 else None
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        abort(400, f"The parameter '{name}' must be a whole number from {low:,} to {high:,}.")
+    return value
+
+
+def finite(form, field):
+    """Refuse 'nan', 'inf' and numbers too large to store (a validator for FloatField)."""
+    if field.data is not None and not math.isfinite(field.data):
+        raise ValidationError("Enter an ordinary number.")

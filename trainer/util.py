@@ -2,6 +2,16 @@
 
 from datetime import UTC, date, datetime
 
+# The largest whole number an id or count column holds (a PostgreSQL `integer`); larger numbers
+# from a person are refused before they reach the database.
+DB_INT_MAX = 2**31 - 1
+
+
+def shown_name(name: str) -> str:
+    """Return a field or column name fit to quote in a message: NUL shown as \\0, at most 60
+    characters."""
+    return name.replace("\x00", "\\0")[:60]
+
 
 def utcnow() -> datetime:
     """Return the current time, timezone-aware in UTC (SQLModel stores aware datetimes)."""

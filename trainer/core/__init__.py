@@ -2,8 +2,12 @@
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask_login import current_user
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
+
+from trainer.util import DB_INT_MAX, shown_name
 
 bp = Blueprint("core", __name__)
 
@@ -65,10 +69,42 @@ def _security_headers(response):
 
 def _error_page(error):
     code = getattr(error, "code", 500) or 500
+    message = _ERROR_TEXT.get(code, "Something went wrong.")
+    # abort(400, "reason") carries a reason written for the person (which field, and why).
+    detail = None
+    if type(error) is BadRequest and error.description != BadRequest.description:
+        detail = error.description
+        message = "That request could not be used."
     if request.path.startswith("/api/"):
-        return {"error": {"status": code, "message": _ERROR_TEXT.get(code, "Error")}}, code
-    return render_template("errors/error.html", code=code,
-                           message=_ERROR_TEXT.get(code, "Something went wrong.")), code
+        return {"error": {"status": code, "message": detail or message}}, code
+    return render_template("errors/error.html", code=code, message=message,
+                           detail=detail), code
+
+
+def _refuse_nul_characters():
+    """Answer 400, naming the field, when the address, a query parameter, a form field or an
+    upload's file name holds a NUL character: no text column can store one (PostgreSQL
+    refuses it), and no person types one. JSON bodies are checked where they are parsed."""
+    if "\x00" in request.path:
+        abort(400, "The address contains a NUL character (\\0). Remove it and try again.")
+    checks = [("parameter", request.args.items(multi=True))]
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        checks.append(("field", request.form.items(multi=True)))
+        checks.append(("field", ((key, file.filename or "")
+                                 for key, file in request.files.items(multi=True))))
+    for kind, pairs in checks:
+        for key, value in pairs:
+            if "\x00" in key or "\x00" in value:
+                abort(400, f"The {kind} '{shown_name(key)}' contains a NUL character (\\0), "
+                           "which cannot be stored. Remove it and try again.")
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:...>` in URLs, matching only numbers a database id can hold (else 404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", DB_INT_MAX)
+        super().__init__(map, *args, **kwargs)
 
 
 _ERROR_TEXT = {
@@ -84,8 +120,10 @@ _ERROR_TEXT = {
 def init_app(app: Flask) -> None:
     from trainer.core import views  # noqa: F401
 
+    app.url_map.converters["int"] = BoundedIntegerConverter
     app.register_blueprint(bp)
     add_nav(app, "System", "core.system_status", roles=("admin",), order=90)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)
     for code in _ERROR_TEXT:
         app.register_error_handler(code, _error_page)

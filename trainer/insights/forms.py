@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
-from wtforms.validators import AnyOf, Optional
+from wtforms.validators import AnyOf
 
 RATING_CHOICES = [
     ("", "Not rated"),
@@ -25,10 +25,12 @@ def ratings_form(teams, periods: list[str], period: str, current: dict[int, int]
         pass
 
     Form.period = HiddenField("Quarter", default=period, validators=[AnyOf(periods)])
+    # No Optional(): "" is itself the "Not rated" choice, and Optional() would clear the
+    # "Not a valid choice" error of a value such as " ".
     for team in teams:
         setattr(Form, field_name(team.id),
                 SelectField(f"{team.name} ({team.code})", choices=RATING_CHOICES,
-                            default=str(current.get(team.id, "")), validators=[Optional()]))
+                            default=str(current.get(team.id, ""))))
     return Form()
 
 

@@ -6,6 +6,7 @@ from markupsafe import Markup
 from trainer import csvfile
 from trainer.access import allow, require_unit_in_scope, sees_everything
 from trainer.db import db_session
+from trainer.forms import int_arg
 from trainer.insights import analysis, bp, services
 from trainer.insights.forms import field_name, ratings_form, submitted_ratings
 from trainer.org.models import OrgUnit
@@ -64,7 +65,7 @@ def _visible_flags(session, result) -> list[dict]:
 @allow(*VIEWERS)
 def index():
     session = db_session()
-    unit_id = request.args.get("unit", type=int)
+    unit_id = int_arg("unit")
     if unit_id:
         unit = session.get(OrgUnit, unit_id) or abort(404)
     else:

@@ -11,7 +11,7 @@ from trainer.access import (
 )
 from trainer.auth.models import User
 from trainer.db import db_session
-from trainer.forms import ConfirmForm
+from trainer.forms import ConfirmForm, int_arg
 from trainer.learn import bp, services
 from trainer.learn.forms import AssignmentForm, QuizForm
 from trainer.learn.models import Assignment, Course, CourseVersion, QuizAttempt
@@ -296,7 +296,7 @@ def analysis(course_slug):
     session = db_session()
     course = services.course_by_slug(session, course_slug) or abort(404)
     versions = services.versions_with_attempts(session=session, course=course)
-    chosen = request.args.get("version", type=int)
+    chosen = int_arg("version")
     version = next((v for v in versions if v.id == chosen), None) or next(
         (v for v in versions if v.id == course.current_version_id), None) or abort(404)
     return render_template("learn/analysis.html", course=course, version=version,

@@ -147,7 +147,7 @@ def _check_people_rows(session: Session, data, progress: Callable[[int], None] |
         if progress and checked and checked % PROGRESS_EVERY == 0:
             progress(checked)
         if problem:
-            errors.append(RowError(line, None, problem))
+            errors.append(problem)
             continue
         row_errors = []
         try:

@@ -7,7 +7,7 @@ from trainer.access import allow
 from trainer.auth.models import User
 from trainer.auth.services import make_link_token
 from trainer.db import db_session
-from trainer.forms import ConfirmForm
+from trainer.forms import ConfirmForm, int_arg
 from trainer.mail import queue_mail, unique_key
 from trainer.org import bp
 from trainer.org import services as org
@@ -66,7 +66,7 @@ def unit(unit_id):
 def people():
     session = db_session()
     q = request.args.get("q", "").strip()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = int_arg("page", 1)
     query = select(User)
     if q:
         like = f"%{q.lower()}%"

@@ -12,8 +12,10 @@ from flask_login import AnonymousUserMixin
 
 from trainer.access import Access, allow
 from trainer.db import db_session
+from trainer.forms import int_arg
 from trainer.outcomes import services
 from trainer.outcomes.openapi import openapi_document
+from trainer.util import shown_name
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -84,9 +86,41 @@ def _json_body():
         raise ValueError(f"{name} is not valid JSON")
 
     try:
-        return json.loads(request.get_data(), parse_constant=refuse_constant), None
+        payload = json.loads(request.get_data(), parse_constant=refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"The body is not valid JSON ({exc})."
+    except RecursionError:
+        return None, f"The body is nested more than {services.API_MAX_DEPTH} levels deep."
+    return payload, _json_problem(payload, "body")
+
+
+def _json_problem(value, where: str, depth: int = 0) -> str | None:
+    """Return why a parsed body cannot be used, naming the place (e.g. rows[2].metric)."""
+    if depth > services.API_MAX_DEPTH:
+        return f"The body is nested more than {services.API_MAX_DEPTH} levels deep."
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"{where} contains a NUL character (\\u0000), which cannot be stored."
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return (f"{where} contains a lone surrogate (\\ud800 to \\udfff), which is "
+                        "not text.")
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = shown_name(key) if where == "body" else f"{where}.{shown_name(key)}"
+            problem = (_json_problem(key, f"A field name in {where}", depth + 1)
+                       or _json_problem(item, inner, depth + 1))
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = _json_problem(item, f"{where}[{index}]", depth + 1)
+            if problem:
+                return problem
+    return None
 
 
 @api_bp.route("/outcomes", methods=["POST"])
@@ -134,11 +168,8 @@ def get_outcomes():
     metric = request.args.get("metric", "").strip().lower() or None
     if metric and metric not in services.metric_map(session=session):
         return api_error(400, f"Unknown metric '{metric}'.")
-    limit = request.args.get("limit", services.READ_LIMIT, type=int)
-    offset = request.args.get("offset", 0, type=int)
-    if not 1 <= limit <= services.READ_MAX_LIMIT or offset < 0:
-        return api_error(400, f"limit runs from 1 to {services.READ_MAX_LIMIT}; offset is 0 "
-                              "or more.")
+    limit = int_arg("limit", services.READ_LIMIT, high=services.READ_MAX_LIMIT)
+    offset = int_arg("offset", 0, low=0)
     found, total = services.find_outcomes(
         session=session, where=services.OutcomeFilter(unit_ids, metric, period),
         limit=limit, offset=offset)

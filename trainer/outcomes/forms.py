@@ -9,7 +9,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from trainer.forms import MultiCheckboxField
+from trainer.forms import MultiCheckboxField, finite
 from trainer.outcomes.services import SCOPES
 from trainer.outcomes.validation import DIRECTIONS
 
@@ -22,8 +22,8 @@ class ImportOutcomesForm(FlaskForm):
 class MetricEditForm(FlaskForm):
     label = StringField("Label", validators=[DataRequired(), Length(max=100)])
     direction = SelectField("Which way is better", choices=list(DIRECTIONS.items()))
-    min_value = FloatField("Lowest possible value", validators=[Optional()])
-    max_value = FloatField("Highest possible value", validators=[Optional()])
+    min_value = FloatField("Lowest possible value", validators=[Optional(), finite])
+    max_value = FloatField("Highest possible value", validators=[Optional(), finite])
     needs_n = BooleanField("Every value needs n (the number of customers behind it)",
                            default=True)
     description = TextAreaField("Description", validators=[Optional(), Length(max=500)])

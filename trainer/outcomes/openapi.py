@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/v1/openapi.json."""
 
-from trainer.outcomes.services import API_MAX_ROWS, READ_LIMIT, READ_MAX_LIMIT
+from trainer.outcomes.services import API_MAX_DEPTH, API_MAX_ROWS, READ_LIMIT, READ_MAX_LIMIT
 from trainer.outcomes.validation import BUILTIN_METRICS
+from trainer.util import DB_INT_MAX
 
 API_VERSION = "1.0.0"
 
@@ -84,7 +85,10 @@ def openapi_document() -> dict:
                         "200": _json(_ref("ImportResult"), "Saved (nothing new was created), "
                                      "or a dry run."),
                         "201": _json(_ref("ImportResult"), "Saved; at least one row was new."),
-                        "400": _error("The body is not JSON, or not a list of rows."),
+                        "400": _error(f"The body is not JSON, not a list of rows, nested "
+                                      f"more than {API_MAX_DEPTH} levels deep, or holds a "
+                                      "string with a NUL character or a lone surrogate; the "
+                                      "message names where."),
                         **AUTH_ERRORS,
                         "413": _error(f"More than {API_MAX_ROWS:,} rows, or a body above the "
                                       "size limit."),
@@ -110,12 +114,14 @@ def openapi_document() -> dict:
                          "schema": {"type": "integer", "minimum": 1,
                                     "maximum": READ_MAX_LIMIT, "default": READ_LIMIT}},
                         {"name": "offset", "in": "query", "required": False,
-                         "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                         "schema": {"type": "integer", "minimum": 0,
+                                    "maximum": DB_INT_MAX, "default": 0}},
                     ],
                     "responses": {
                         "200": _json(_ref("OutcomeList"), "The matching outcomes."),
                         "400": _error("A filter is not valid (unknown unit or metric, bad "
-                                      "period, limit out of range)."),
+                                      "period, limit or offset out of range, a NUL "
+                                      "character); the message names the parameter."),
                         **AUTH_ERRORS,
                     },
                 },
@@ -162,15 +168,17 @@ def openapi_document() -> dict:
                         "metric": {"type": "string", "examples": ["csat"]},
                         "value": {"type": "number",
                                   "description": "Within the metric's range."},
-                        "n": _nullable("integer", minimum=0, description=(
+                        "n": _nullable("integer", minimum=0, maximum=DB_INT_MAX, description=(
                             "Customers (sample size) behind the value; required for "
                             "csat, nps, csi and custom metrics that need it, may be null "
                             "for complaints and retention.")),
                         "topbox": _nullable("number", minimum=0, maximum=1, description=(
                             "Optional: share of top-box answers, 0 to 1.")),
-                        "responses": _nullable("integer", minimum=0, description=(
+                        "responses": _nullable("integer", minimum=0, maximum=DB_INT_MAX,
+                                               description=(
                             "Optional: survey responses, for the response rate.")),
-                        "invited": _nullable("integer", minimum=0, description=(
+                        "invited": _nullable("integer", minimum=0, maximum=DB_INT_MAX,
+                                             description=(
                             "Optional: customers invited to the survey.")),
                     },
                 },

@@ -35,6 +35,7 @@ log = logging.getLogger("trainer.outcomes")
 MAX_ROWS = 200_000  # per file
 MAX_FILE_BYTES = 32 * 1024 * 1024  # web uploads are capped lower by MAX_CONTENT_LENGTH
 API_MAX_ROWS = 10_000  # per request; send larger sets in batches
+API_MAX_DEPTH = 20  # levels of nesting in a request body
 READ_LIMIT, READ_MAX_LIMIT = 1000, 10_000  # outcomes per API read
 SCOPES = {
     "outcomes:write": "Send outcomes (POST /api/v1/outcomes)",
@@ -194,7 +195,7 @@ def import_csv(*, session: Session, data: bytes | str, channel: str, actor: str,
     if not parsed:
         report.errors = [RowError(2, None, "The file has a header but no rows.")]
         return report
-    report.errors = [RowError(line, None, problem) for line, _row, problem in parsed if problem]
+    report.errors = [problem for _line, _row, problem in parsed if problem]
     rows, errors = check_rows(
         ((line, row) for line, row, _problem in parsed if row is not None),
         units=unit_codes(session=session), metrics=metric_map(session=session),

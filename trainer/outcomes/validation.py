@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from trainer.csvfile import RowError
-from trainer.util import quarter_of
+from trainer.util import DB_INT_MAX, quarter_of
 
 REQUIRED_COLUMNS = ["unit_code", "period", "metric", "value", "n"]
 OPTIONAL_COLUMNS = ["topbox", "responses", "invited"]
@@ -131,7 +131,10 @@ def _number(raw, *, from_text: bool, decimal_comma: bool) -> float:
             hint = " Use a dot as the decimal separator." if "," in text else ""
             raise _Bad(f"'{text}' is not a number.{hint}") from None
     else:
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            raise _Bad("This number is too large.") from None
     if not math.isfinite(value):
         raise _Bad(f"'{raw}' is not a finite number.")
     return value
@@ -148,6 +151,8 @@ def _count(raw, *, from_text: bool) -> int:
         raise
     if value != int(value) or value < 0:
         raise _Bad(message)
+    if value > DB_INT_MAX:
+        raise _Bad(f"'{shown}' is too large; the most is {DB_INT_MAX:,}.")
     return int(value)
 
 

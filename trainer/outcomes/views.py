@@ -5,7 +5,7 @@ from flask_login import current_user
 from trainer import csvfile
 from trainer.access import allow
 from trainer.db import db_session
-from trainer.forms import ConfirmForm
+from trainer.forms import ConfirmForm, int_arg
 from trainer.org.services import ordered_tree
 from trainer.outcomes import bp, services
 from trainer.outcomes.forms import (
@@ -45,7 +45,7 @@ def _filters(session):
 def browse():
     session = db_session()
     where, notes = _filters(session)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = int_arg("page", 1)
     rows, total = services.find_outcomes(session=session, where=where, limit=PAGE_SIZE,
                                          offset=(page - 1) * PAGE_SIZE)
     return render_template(

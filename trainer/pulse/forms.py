@@ -1,7 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -9,7 +8,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from trainer.forms import MultiCheckboxField
+from trainer.forms import MultiCheckboxField, WholeNumberField
 from trainer.pulse.models import ITEM_KINDS, MARK_CHOICES, RECURRENCES, THEMES
 from trainer.pulse.services import COMMENT_MAX
 
@@ -35,12 +34,12 @@ class ProgrammeForm(FlaskForm):
     recurrence = SelectField("Recurrence", choices=list(RECURRENCES.items()),
                              default="quarterly")
     starts_on = DateField("First opening day", validators=[DataRequired()])
-    window_days = IntegerField("Days open", default=14,
+    window_days = WholeNumberField("Days open", default=14,
                                validators=[DataRequired(), NumberRange(1, 60)])
     reminder_days = StringField("Reminder days", default="3,7", validators=[
         Optional(), Regexp(r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$",
                            message="Write days as numbers separated by commas, e.g. 3,7.")])
-    budget_per_quarter = IntegerField("Survey budget per person per quarter", default=2,
+    budget_per_quarter = WholeNumberField("Survey budget per person per quarter", default=2,
                                       validators=[DataRequired(), NumberRange(1, 12)])
     comment_prompt = StringField("Comment question (optional)", validators=[Length(max=300)])
 

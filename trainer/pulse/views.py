@@ -7,7 +7,7 @@ from sqlmodel import select
 from trainer import csvfile
 from trainer.access import allow, require_unit_in_scope, scope_unit_ids
 from trainer.db import db_session
-from trainer.forms import ConfirmForm
+from trainer.forms import ConfirmForm, int_arg
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree
 from trainer.privacy import audit
@@ -113,7 +113,7 @@ def thanks(cycle_id):
 
 
 def _chosen_cycle(session, programme_id=None):
-    cycle_id = request.args.get("cycle", type=int)
+    cycle_id = int_arg("cycle")
     if cycle_id:
         cycle = session.get(PulseCycle, cycle_id)
         if cycle is None or cycle.status != "closed":
@@ -143,7 +143,7 @@ def _may_view(session, unit_id, cycle):
 @allow()
 def results_index():
     session = db_session()
-    cycle = _chosen_cycle(session, request.args.get("programme", type=int))
+    cycle = _chosen_cycle(session, int_arg("programme"))
     rows, cycles, programme = [], [], None
     if cycle is not None:
         programme = session.get(PulseProgramme, cycle.programme_id)
@@ -189,7 +189,7 @@ def _chart_summaries(points) -> tuple[dict[str, str], int]:
 def results(unit_id):
     session = db_session()
     unit = session.get(OrgUnit, unit_id) or abort(404)
-    cycle = _chosen_cycle(session, request.args.get("programme", type=int))
+    cycle = _chosen_cycle(session, int_arg("programme"))
     if not _may_view(session, unit.id, cycle):
         abort(403)
     if cycle is None:
@@ -221,7 +221,7 @@ def results(unit_id):
 def results_json(unit_id):
     session = db_session()
     unit = session.get(OrgUnit, unit_id) or abort(404)
-    cycle = _chosen_cycle(session, request.args.get("programme", type=int))
+    cycle = _chosen_cycle(session, int_arg("programme"))
     if not _may_view(session, unit.id, cycle):
         abort(403)
     if cycle is not None:

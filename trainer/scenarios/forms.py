@@ -1,7 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, StringField
+from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf, InputRequired, NumberRange
 from wtforms.widgets import HiddenInput
+
+from trainer.forms import WholeNumberField
 
 
 class StartForm(FlaskForm):
@@ -17,12 +19,12 @@ class ChooseForm(FlaskForm):
     post can be told apart from a new one.
     """
 
-    choice = IntegerField("Choice", validators=[InputRequired(), NumberRange(min=0)])
+    choice = WholeNumberField("Choice", validators=[InputRequired(), NumberRange(min=0)])
     node = HiddenField("Decision", validators=[InputRequired()])
-    step = IntegerField("Step", widget=HiddenInput(), validators=[InputRequired(),
+    step = WholeNumberField("Step", widget=HiddenInput(), validators=[InputRequired(),
                                                                   NumberRange(min=0)])
 
 
 class ReserveForm(FlaskForm):
-    choice = IntegerField("Choice", validators=[InputRequired(), NumberRange(min=0)])
+    choice = WholeNumberField("Choice", validators=[InputRequired(), NumberRange(min=0)])
     node = HiddenField("Decision", validators=[InputRequired()])
