@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from trainer.learn.loader import load_course
 
-COURSES = Path(__file__).resolve().parents[2] / "courses"
+COURSES = Path(__file__).resolve().parents[2] / "trainer" / "courses"
 
 
 def answer_quiz(page, questions, right: bool):

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from trainer.scenarios.loader import load_scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = [r.scenario for r in load_scenarios(ROOT / "courses" / "scenarios") if r.ok]
+SHIPPED = [r.scenario for r in load_scenarios(ROOT / "trainer" / "courses" / "scenarios") if r.ok]
 EMPLOYEE, MANAGER = "employee@example.com", "manager@example.com"
 START = re.compile(r"^(Start|Play again|Continue)$")
 MAX_STEPS = 30
