@@ -235,7 +235,11 @@ class Mailbox(list):
 
 def start_smtp_server(received: list):
     """Start a real SMTP server (aiosmtpd) that appends each message it accepts."""
+    import logging
+
     from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # a line per SMTP command
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):  # noqa: N802

@@ -247,4 +247,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(mail_sender_command)
     if app.config["OUTBOX_IN_SCHEDULER"]:
         register_job(app, "mail-outbox", drain_job,
-                     every_minutes=app.config["OUTBOX_POLL_SECONDS"] / 60)
+                     every_minutes=app.config["OUTBOX_POLL_SECONDS"] / 60,
+                     label="Send queued email")

@@ -62,11 +62,13 @@ class Job:
     name: str
     func: Callable[..., object]
     every_minutes: float
+    label: str = ""  # what it does, for the system status page
 
 
-def register_job(app: Flask, name: str, func, every_minutes: float = 5) -> None:
+def register_job(app: Flask, name: str, func, every_minutes: float = 5, label: str = "") -> None:
     """Run `func(session=..., now=...)` every few minutes in the scheduler process."""
-    app.extensions.setdefault("trainer.jobs", []).append(Job(name, func, every_minutes))
+    app.extensions.setdefault("trainer.jobs", []).append(
+        Job(name, func, every_minutes, label or name))
 
 
 def jobs(app: Flask) -> list[Job]:

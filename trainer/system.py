@@ -10,7 +10,7 @@ from flask import current_app
 from sqlmodel import Session
 
 from trainer import seal
-from trainer.scheduler import ADVISORY_LOCK_KEY, JobRun, SchedulerLock, jobs
+from trainer.scheduler import ADVISORY_LOCK_KEY, Job, JobRun, SchedulerLock, jobs
 from trainer.util import utcnow
 
 
@@ -18,7 +18,7 @@ from trainer.util import utcnow
 class StatusReport:
     scheduler: str  # a sentence for people
     scheduler_ok: bool
-    job_runs: list[tuple[str, JobRun | None]]
+    job_runs: list[tuple[Job, JobRun | None]]
     seal_fingerprint: str | None
     seal_problem: str | None
     now: datetime
@@ -45,14 +45,14 @@ def _fingerprint() -> tuple[str | None, str | None]:
         key = seal.read_public_key(current_app._get_current_object())
     except (seal.SealError, ValueError) as exc:
         return None, str(exc)
-    digest = hashlib.sha256(bytes(key)).digest()[:9]
-    return base64.b32encode(digest).decode().lower(), None
+    text = base64.b32encode(hashlib.sha256(bytes(key)).digest()[:10]).decode().lower()
+    return " ".join(text[i:i + 4] for i in range(0, len(text), 4)), None
 
 
 def status_report(session: Session) -> StatusReport:
     runs = {run.name: run for run in session.execute(sa.select(JobRun)).scalars()}
     text, ok = _scheduler_state(session)
     fingerprint, problem = _fingerprint()
-    return StatusReport(text, ok, [(job.name, runs.get(job.name))
+    return StatusReport(text, ok, [(job, runs.get(job.name))
                                    for job in jobs(current_app._get_current_object())],
                         fingerprint, problem, utcnow())

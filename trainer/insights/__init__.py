@@ -20,4 +20,5 @@ def init_app(app: Flask) -> None:
     add_demo_step(app, demo.add_customer_history)
     add_demo_step(app, demo.summarise_training)
     register_job(app, "insights-training-rollup", services.refresh_training_rollups,
-                 every_minutes=services.TRAINING_REFRESH_MINUTES)
+                 every_minutes=services.TRAINING_REFRESH_MINUTES,
+                 label="Summarise training for the dashboard")

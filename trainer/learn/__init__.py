@@ -22,5 +22,5 @@ def init_app(app: Flask) -> None:
     add_home_panel(app, "learn/_home.html", order=20)
     app.add_template_global(views.learning_summary_for, "learning_summary_for")
     register_job(app, "learn-overdue-reminders", services.send_overdue_reminders,
-                 every_minutes=60)
+                 every_minutes=60, label="Remind people of overdue courses")
     add_demo_step(app, demo.demo_learning)

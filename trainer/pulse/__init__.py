@@ -27,6 +27,6 @@ def init_app(app: Flask) -> None:
     add_nav(app, "Results", "pulse.results_index", order=31)
     add_nav(app, "Surveys", "pulse.programmes", roles=("hr", "admin"), order=70)
     add_home_panel(app, "pulse/_home.html", order=30)
-    for name, func, minutes in jobs.JOBS:
-        register_job(app, name, func, every_minutes=minutes)
+    for name, func, minutes, label in jobs.JOBS:
+        register_job(app, name, func, every_minutes=minutes, label=label)
     add_demo_step(app, demo.add_pulse_history)

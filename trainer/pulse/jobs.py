@@ -41,10 +41,10 @@ def refresh_rollups(*, session: Session, now: datetime) -> None:
     services.purge_old_invitations(session, now=now)
 
 
-JOBS = [  # (name, function, minutes between runs), in catch-up order
-    ("pulse-open", open_due_cycles, 5),
-    ("pulse-close", close_ended_cycles, 5),
-    ("pulse-remind", send_reminders, 5),
-    ("pulse-flush", flush_pools, 5),
-    ("pulse-rollups", refresh_rollups, 30),
+JOBS = [  # (name, function, minutes between runs, what it does), in catch-up order
+    ("pulse-open", open_due_cycles, 5, "Open surveys on their day and invite people"),
+    ("pulse-close", close_ended_cycles, 5, "Close ended surveys and compute their results"),
+    ("pulse-remind", send_reminders, 5, "Remind people who have not answered"),
+    ("pulse-flush", flush_pools, 5, "Open sealed answers in shuffled batches"),
+    ("pulse-rollups", refresh_rollups, 30, "Check survey results are complete"),
 ]
