@@ -80,19 +80,29 @@ def _markers_in_wal(session, start_lsn, end_lsn) -> list[tuple[int, int]]:
     return found
 
 
-def test_wal_places_a_plaintext_answer_only_within_a_flushed_batch(
-        app, session, postgres_only, org, make_user, start_cycle):
+@pytest.fixture
+def survey(session, org, make_user, start_cycle):
+    """Return a function that runs the survey: FLUSHED answers, a flush, WAITING more."""
     people = [make_user("employee", org.t1 if i % 2 else org.t2)
               for i in range(FLUSHED + WAITING)]
     cycle = start_cycle(org)
     session.commit()
+
+    def run():
+        _submit_in_order(session, cycle, people[:FLUSHED])
+        session.commit()
+        services.flush_waiting_pools(session, now=cycle.opens_at)  # the scheduler's job
+        _submit_in_order(session, cycle, people[FLUSHED:], first=FLUSHED)
+        session.commit()
+
+    return run
+
+
+def test_wal_places_a_plaintext_answer_only_within_a_flushed_batch(app, session, postgres_only,
+                                                                  survey):
     session.execute(sa.text("CHECKPOINT"))  # later full-page images start from here
     start = session.execute(sa.text("SELECT pg_current_wal_insert_lsn()")).scalar()
-    _submit_in_order(session, cycle, people[:FLUSHED])
-    session.commit()
-    services.flush_waiting_pools(session, now=cycle.opens_at)  # the scheduler's job
-    _submit_in_order(session, cycle, people[FLUSHED:], first=FLUSHED)
-    session.commit()
+    survey()
     end = session.execute(sa.text("SELECT pg_current_wal_flush_lsn()")).scalar()
 
     participation = session.execute(sa.text(
@@ -117,17 +127,8 @@ def test_wal_places_a_plaintext_answer_only_within_a_flushed_batch(
     assert all(len(batch) >= 10 for batch in markers_by_xid.values()), markers_by_xid
 
 
-def test_statement_log_pairs_people_only_with_ciphertext(
-        app, session, org, make_user, start_cycle, statement_log):
-    people = [make_user("employee", org.t1 if i % 2 else org.t2)
-              for i in range(FLUSHED + WAITING)]
-    cycle = start_cycle(org)
-    session.commit()
-    _submit_in_order(session, cycle, people[:FLUSHED])
-    session.commit()
-    services.flush_waiting_pools(session, now=cycle.opens_at)
-    _submit_in_order(session, cycle, people[FLUSHED:], first=FLUSHED)
-    session.commit()
+def test_statement_log_pairs_people_only_with_ciphertext(app, session, survey, statement_log):
+    survey()
 
     # Group the log into transactions per backend: BEGIN … COMMIT, with each statement's
     # parameters (its DETAIL line).
