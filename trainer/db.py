@@ -11,8 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import event
 from sqlmodel import Session, SQLModel
 
-FEATURE_PACKAGES = ("auth", "org", "learn", "scenarios", "pulse", "outcomes", "insights",
-                    "privacy")
+FEATURE_PACKAGES = ("auth", "org", "learn", "scenarios", "pulse", "outcomes", "insights")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # shipped in the package
 
 # SQLite write transactions start with BEGIN IMMEDIATE so that two writers queue on the
@@ -26,6 +25,7 @@ def import_all_models() -> type[SQLModel]:
         importlib.import_module(f"trainer.{name}.models")
     importlib.import_module("trainer.scheduler")
     importlib.import_module("trainer.mail")
+    importlib.import_module("trainer.audit")
     return SQLModel
 
 

@@ -162,8 +162,7 @@ def rotate_command():
     """Replace the key pair, keeping the previous private key for answers still sealed to it."""
     from sqlmodel import Session
 
-    from trainer.privacy import audit
-    from trainer.pulse.services import reseal_pools
+    from trainer import audit
 
     app = current_app._get_current_object()
     if os.environ.get(PRIVATE_KEY_ENV):
@@ -174,13 +173,20 @@ def rotate_command():
     with Session(app.extensions["trainer.engine"]) as session:
         # Reseal first, write the keys, then commit: a failure on the way leaves every
         # waiting answer openable by a key in the file.
-        resealed = reseal_pools(session, Opener(old), SealedBox(new.public_key))
+        resealed = sum(reseal(session, Opener(old), SealedBox(new.public_key))
+                       for reseal in app.extensions.get("trainer.seal.resealers", []))
         audit.record(session, "command line", "keys.rotate", None, {"resealed": resealed})
         write_key_pair(app, new, keep=old[:1])
         session.commit()
     click.echo(f"New key pair written; {resealed} waiting answers resealed to the new key. "
                "Restart the web workers so they seal to the new public key; the previous "
                "private key is kept until the next rotation.")
+
+
+def add_resealer(app: Flask, reseal) -> None:
+    """Have `seal rotate` call `reseal(session, opener, box)` to seal a feature's waiting rows
+    again to the new key; it returns how many it resealed."""
+    app.extensions.setdefault("trainer.seal.resealers", []).append(reseal)
 
 
 def init_app(app: Flask) -> None:

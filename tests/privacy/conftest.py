@@ -9,7 +9,7 @@ from sqlmodel import select
 from tests.access_samples import _pulse, _scenario
 from tests.learn.learn_factory import sample
 from tests.pulse.conftest import submit
-from trainer.privacy.models import AuditEntry
+from trainer.audit import AuditEntry
 from trainer.pulse.models import PulseCycle
 
 COMMENT = "The night manager shouts at us (a secret comment)"

@@ -9,9 +9,9 @@ from sqlmodel import select
 
 from tests.privacy.conftest import COMMENT, audit_entries, details
 from tests.pulse.conftest import submit
+from trainer import audit
+from trainer.audit import AuditEntry
 from trainer.outcomes.models import ApiToken
-from trainer.privacy import audit
-from trainer.privacy.models import AuditEntry
 from trainer.pulse import services as pulse
 from trainer.util import utcnow
 

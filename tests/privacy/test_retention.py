@@ -6,9 +6,9 @@ from sqlmodel import Session, func, select
 
 from tests.privacy.conftest import audit_entries, details
 from tests.pulse.conftest import submit
+from trainer.audit import AuditEntry
 from trainer.auth.models import LoginThrottle, User
 from trainer.privacy import services
-from trainer.privacy.models import AuditEntry
 from trainer.pulse import services as pulse
 from trainer.pulse.models import PulseInvitation, SurveyParticipation
 from trainer.scheduler import jobs

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from tests.pulse.conftest import submit
 from trainer import create_app, seal
-from trainer.privacy.models import AuditEntry
+from trainer.audit import AuditEntry
 from trainer.pulse import services
 from trainer.pulse.models import ResponsePool, SurveyResponse
 

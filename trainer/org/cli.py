@@ -3,9 +3,9 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from trainer import audit
 from trainer.db import db_session
 from trainer.org.services import import_people
-from trainer.privacy import audit
 
 
 @click.command("people")

@@ -3,6 +3,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, or_, select
 
+from trainer import audit
 from trainer.access import allow
 from trainer.auth.models import User
 from trainer.auth.services import make_link_token
@@ -13,7 +14,6 @@ from trainer.org import bp
 from trainer.org import services as org
 from trainer.org.forms import ImportPeopleForm, PersonForm, RenameUnitForm, UnitForm
 from trainer.org.models import OrgUnit, PeopleImport
-from trainer.privacy import audit
 from trainer.util import external_url
 
 PAGE_SIZE = 50

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import click
 
+from trainer import audit
 from trainer.db import db_session
 from trainer.outcomes.services import import_csv, problems, size_error
-from trainer.privacy import audit
 
 
 @click.command("outcomes")

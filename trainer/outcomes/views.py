@@ -2,7 +2,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from trainer import csvfile
+from trainer import audit, csvfile
 from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg
@@ -16,7 +16,6 @@ from trainer.outcomes.forms import (
 )
 from trainer.outcomes.models import ApiToken, OutcomeMetric
 from trainer.outcomes.validation import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-from trainer.privacy import audit
 from trainer.util import utcnow
 
 PAGE_SIZE = 50

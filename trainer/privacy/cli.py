@@ -1,9 +1,10 @@
 import click
 from flask.cli import with_appcontext
 
+from trainer import audit
 from trainer.auth.services import find_user
 from trainer.db import db_session
-from trainer.privacy import audit, services
+from trainer.privacy import services
 
 
 def _person(email: str):

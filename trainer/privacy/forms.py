@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from trainer.privacy.audit import ACTIONS
+from trainer.audit import ACTIONS
 
 
 class AuditFilterForm(FlaskForm):

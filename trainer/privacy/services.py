@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlmodel import Session, col, select
 
+from trainer import audit
+from trainer.audit import AuditEntry
 from trainer.auth.models import LoginThrottle, User, new_session_token
 from trainer.insights.models import CustomerFocusRating
 from trainer.learn.models import (
@@ -26,8 +28,6 @@ from trainer.learn.models import (
 from trainer.mail import OutboxMessage
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.outcomes.models import ApiToken
-from trainer.privacy import audit
-from trainer.privacy.models import AuditEntry
 from trainer.pulse.models import (
     Commitment,
     CommitmentVoter,

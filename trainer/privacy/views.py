@@ -14,13 +14,13 @@ from flask import (
 from flask_login import current_user
 from sqlmodel import col, func, select
 
-from trainer import csvfile
+from trainer import audit, csvfile
 from trainer.access import allow
+from trainer.audit import AuditEntry
 from trainer.auth.models import User
 from trainer.db import db_session
-from trainer.privacy import audit, bp, services
+from trainer.privacy import bp, services
 from trainer.privacy.forms import AuditFilterForm, EraseForm
-from trainer.privacy.models import AuditEntry
 
 PAGE_SIZE = 50
 

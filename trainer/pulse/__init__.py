@@ -19,8 +19,9 @@ def read_first():
 def init_app(app: Flask) -> None:
     from trainer.core import add_home_panel, add_nav
     from trainer.demo import add_demo_step
-    from trainer.pulse import demo, jobs, views  # noqa: F401
+    from trainer.pulse import demo, jobs, services, views  # noqa: F401
     from trainer.scheduler import register_job
+    from trainer.seal import add_resealer
 
     app.register_blueprint(bp)
     add_nav(app, "Pulse", "pulse.mine", order=30)
@@ -30,3 +31,4 @@ def init_app(app: Flask) -> None:
     for name, func, minutes, label in jobs.JOBS:
         register_job(app, name, func, every_minutes=minutes, label=label)
     add_demo_step(app, demo.add_pulse_history)
+    add_resealer(app, services.reseal_pools)

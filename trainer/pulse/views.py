@@ -4,13 +4,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
-from trainer import csvfile
+from trainer import audit, csvfile
 from trainer.access import allow, require_unit_in_scope, scope_unit_ids
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree
-from trainer.privacy import audit
 from trainer.pulse import anonymity, bp, services
 from trainer.pulse.forms import (
     AnswerForm,
