@@ -104,6 +104,7 @@ def run_job(app: Flask, job: Job, now: datetime | None = None) -> bool:
         engine = app.extensions["trainer.engine"]
         holder = _held.holder if _held else "run_all"
         log.debug("Running job %s as %s.", job.name, holder)
+        started = utcnow()
         with Session(engine, expire_on_commit=False) as session:
             error = None
             try:
@@ -114,7 +115,7 @@ def run_job(app: Flask, job: Job, now: datetime | None = None) -> bool:
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 log.exception("Job %s failed; it will run again at its next turn.", job.name)
             try:
-                _record_run(session, job.name, holder, started_at=now or utcnow(),
+                _record_run(session, job.name, holder, started_at=started,
                             finished_at=utcnow(), error=error)
                 session.commit()
             except sa.exc.SQLAlchemyError:
@@ -158,8 +159,6 @@ class Lock:
             if not held:
                 self._forget()
             return held
-
-    heartbeat = still_held
 
     def release(self) -> None:
         with self._guard:
