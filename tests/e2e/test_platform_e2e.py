@@ -147,3 +147,23 @@ def test_a_large_people_upload_shows_its_progress_then_the_result(page, login, a
     page.screenshot(path=str(SCREENSHOTS / "import-done-desktop.png"), full_page=True)
     page.set_viewport_size(PHONE)
     page.screenshot(path=str(SCREENSHOTS / "import-done-phone.png"), full_page=True)
+
+
+def test_admin_reads_the_outbox_and_follows_a_reset_link_from_the_dev_mailbox(page, login,
+                                                                             axe_check):
+    page.goto("/auth/forgot")
+    page.get_by_label("Email").fill("employee@example.com")
+    page.get_by_role("button", name="Send the link").click()
+    login(page, ROLES["admin"])
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="System").click()
+    expect(page.get_by_role("heading", name="Email", exact=True)).to_be_visible()
+    expect(page.get_by_text("Reset your trainer password").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    axe_check(page)
+    page.get_by_role("link", name="Read the development mailbox").click()
+    axe_check(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    link = page.locator("a[href*='/auth/reset/']").first.get_attribute("href")
+    page.get_by_role("button", name=re.compile("Sign out")).click()
+    page.goto(link)
+    expect(page.get_by_label("New password")).to_be_visible()
