@@ -148,14 +148,20 @@ class Lock:
         with self._guard:
             if self.postgres:
                 return self._pg_acquire()
-            return self._lease_acquire()
+            try:
+                return self._lease_acquire()
+            except sa.exc.OperationalError:  # the database is locked: try again at the next poll
+                return False
 
     def still_held(self) -> bool:
         """Check, and on SQLite renew, the lock; False once it is lost (it stays lost)."""
         with self._guard:
             if self.token is None and self._conn is None:
                 return False
-            held = self._pg_held() if self.postgres else self._lease_renew()
+            try:
+                held = self._pg_held() if self.postgres else self._lease_renew()
+            except sa.exc.OperationalError:  # cannot prove it still holds the lease: step down
+                held = False
             if not held:
                 self._forget()
             return held
