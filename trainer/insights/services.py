@@ -17,7 +17,7 @@ from sqlmodel import Session, func, select
 
 from trainer.access import scope_unit_ids, sees_everything, subtree_ids
 from trainer.auth.models import User
-from trainer.insights import analysis
+from trainer.insights import analysis, overview
 from trainer.insights.models import CustomerFocusRating, TrainingRollup
 from trainer.learn.services import completion_by_unit_period
 from trainer.org.models import ManagedUnit, OrgUnit
@@ -181,14 +181,41 @@ def analysis_for(session: Session, *, metric: str, unit: OrgUnit,
         raise InsightsError(f"Unknown metric '{metric}'. Choose one of: "
                             + ", ".join(parts["metrics"]) + ".")
     version = tuple(parts.values())
-    prepared = _cached(("prepared", version, level),
-                       lambda: analysis.prepare(load_sources(session, parts), level))
+    prepared = _prepared(session, parts, level)
     unit_ids = frozenset(subtree_ids(session, [unit]))
     key = ("analysis", version, level, unit_ids, metric, perception_period)
     return _cached(key, lambda: {
         **analysis.analyse(prepared, metric=metric, unit_ids=set(unit_ids),
                            perception_period=perception_period),
         "key": key})
+
+
+def _prepared(session: Session, parts: dict, level: str) -> analysis.Prepared:
+    return _cached(("prepared", tuple(parts.values()), level),
+                   lambda: analysis.prepare(load_sources(session, parts), level))
+
+
+def overview_for(session: Session, *, metric: str, unit: OrgUnit, level: str = DEFAULT_LEVEL,
+                 rows: str | None = None) -> dict:
+    """Return the overview of `unit`: its morale and `metric` now, with their trend, the
+    headline link in words, and the heatmap of the units below it (cached like the analysis).
+
+    `rows="team"` lists every team in the heatmap instead of the sites.
+    """
+    result = analysis_for(session, metric=metric, unit=unit, level=level)
+    parts = data_version(session)
+    version = tuple(parts.values())
+    figures = _cached(("figures", version, level),
+                      lambda: overview.Figures(_prepared(session, parts, level).sources))
+    root = company_root(session)
+    reference = None
+    if result["headline"]["status"] != "ok" and root is not None and root.id != unit.id:
+        reference = analysis_for(session, metric=metric, unit=root, level=level)
+    key = ("overview", result["key"], reference["key"] if reference else None, unit.id, rows)
+    return _cached(key, lambda: {**overview.summary(figures, result, unit_id=unit.id,
+                                                    root_id=root.id if root else None,
+                                                    row_kind=rows, reference=reference),
+                                 "key": key})
 
 
 def cached_fragment(key: tuple, render) -> str:
@@ -227,6 +254,16 @@ def default_scope(session: Session, user: User) -> OrgUnit | None:
         return company_root(session)
     choices = scope_choices(session, user)
     return min(choices, key=lambda u: (u.path.count("/"), u.code)) if choices else None
+
+
+def ancestors_in_scope(session: Session, user: User, unit: OrgUnit) -> list[OrgUnit]:
+    """Return the units above `unit` that the person may open, top first (the breadcrumb)."""
+    ids = [int(i) for i in unit.path.strip("/").split("/") if i]
+    if not ids:
+        return []
+    allowed = scope_unit_ids(session, user)
+    units = {u.id: u for u in session.exec(select(OrgUnit).where(OrgUnit.id.in_(ids))).all()}
+    return [units[i] for i in ids if i in units and (allowed is None or i in allowed)]
 
 
 def in_scope(session: Session, user: User, unit: OrgUnit) -> bool:

@@ -80,6 +80,33 @@ def index():
 @bp.route("/units/<int:unit_id>")
 @allow(*VIEWERS)
 def dashboard(unit_id):
+    """The overview: how this unit is doing, in plain words first, with the units below it."""
+    session, unit = _scope(unit_id)
+    metric = _metric(session)
+    rows = "team" if request.args.get("rows") == "team" and unit.kind != "site" else None
+    view = services.overview_for(session, metric=metric, unit=unit, level=_level(), rows=rows)
+    result = services.analysis_for(session, metric=metric, unit=unit, level=_level())
+    own = next((row for row in result["per_unit"] if row["unit_code"] == unit.code), None)
+    position = next((u for u in result["funnel"].get("units", ())
+                     if u["unit_code"] == unit.code), None)
+    return render_template(
+        "insights/overview.html", unit=unit, metric=metric, result=result, view=view,
+        rows=rows, own=own, position=position, flags=_visible_flags(session, result),
+        sees_flags=_sees_flags(), crumbs=services.ancestors_in_scope(session, current_user, unit),
+        scopes=services.scope_choices(session, current_user),
+        can_rate=bool(services.rateable_teams(session, current_user, _level())))
+
+
+@bp.route("/methods")
+@allow(*VIEWERS)
+def methods():
+    return render_template("insights/methods.html")
+
+
+@bp.route("/units/<int:unit_id>/detail")
+@allow(*VIEWERS)
+def detail(unit_id):
+    """Every statistic behind the overview, with its tables and downloads."""
     session, unit = _scope(unit_id)
     metric = _metric(session)
     result = _analysis(session, unit, metric)
@@ -96,7 +123,7 @@ def dashboard(unit_id):
         "insights/_dashboard_body.html", unit=unit, metric=metric, result=result, root=root,
         reference=reference, flags=flags, sees_flags=_sees_flags(), can_rate=can_rate,
         excluded_count=len(result["excluded"]), tables=TABLES))
-    return render_template("insights/dashboard.html", unit=unit, metric=metric, result=result,
+    return render_template("insights/detail.html", unit=unit, metric=metric, result=result,
                            scopes=services.scope_choices(session, current_user),
                            body=Markup(body))  # noqa: S704 (our own autoescaped template)
 

@@ -201,6 +201,32 @@
     });
   }
 
+  // The overview's one chart: its numbers are in the page (data-chart) and in its table.
+  const overview = document.getElementById("overview-chart");
+  if (overview) {
+    const data = JSON.parse(overview.dataset.chart);
+    new Chart(overview, {
+      type: "line",
+      data: {
+        labels: data.periods,
+        datasets: [
+          line("Morale (1–5)", data.morale, BLUE, { yAxisID: "morale" }),
+          line(data.metric_label, data.measure, ORANGE,
+               { yAxisID: "metric", borderDash: [6, 4], pointStyle: "rectRot" }),
+        ],
+      },
+      options: {
+        plugins: { legend: { labels: { boxWidth: 14 } } },
+        scales: {
+          morale: { type: "linear", position: "left", grace: "10%",
+                    title: { display: true, text: "Morale" } },
+          metric: { type: "linear", position: "right", grid: { drawOnChartArea: false },
+                    title: { display: true, text: data.metric_label } },
+        },
+      },
+    });
+  }
+
   const draw = { trends: drawTrends, scatter: drawScatter, funnel: drawFunnel,
                  perception: drawPerception };
   document.querySelectorAll(".chart-group[data-src]").forEach(function (group) {
