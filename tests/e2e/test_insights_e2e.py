@@ -8,21 +8,50 @@ from playwright.sync_api import expect
 MANAGER = "manager@example.com"
 
 
+def _in_first_screen(page, locator):
+    box = locator.bounding_box()
+    return box is not None and box["y"] + box["height"] <= page.viewport_size["height"]
+
+
 @pytest.mark.e2e
 def test_manager_reads_the_dashboard_on_a_phone(page, login, axe_check):
     login(page, MANAGER)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Insights").click()
-    assert page.get_by_role("heading", level=1).inner_text().startswith("Morale and customers")
-    expect(page.get_by_text("Correlation, not causation.").first).to_be_visible()
-    sentence = "Teams whose morale rose tended to see Dealer CSI rise the next quarter"
-    expect(page.get_by_text(re.compile(sentence)).first).to_be_visible()
-    expect(page.get_by_text(re.compile(r"95% CI")).first).to_be_visible()
+    page.goto("/insights/")
+    assert page.get_by_role("heading", level=1).inner_text() == "How Leeds Motors is doing"
+    # The first screen answers "how is my team doing": morale, the customer measure, the link.
+    morale = page.locator("#card-morale").locator("..")
+    assert re.search(r"\d\.\d\d out of 5", morale.inner_text())
+    assert re.search(r"\d+ people answered in \d{4}Q\d", morale.inner_text())
+    assert _in_first_screen(page, morale)
+    measure = page.locator("#card-measure").locator("..")
+    assert re.search(r"(Up|Down) [\d.]+ since|No change since", measure.inner_text())
+    assert _in_first_screen(page, measure)
+    sentence = page.get_by_text(re.compile(r"^When morale rose .*, Dealer CSI tended to rise"))
+    assert _in_first_screen(page, sentence)
+    expect(page.get_by_text(re.compile("correlation, not causation")).first).to_be_visible()
+    assert page.get_by_text(re.compile("jackknife|Benjamini|q-value")).count() == 0
+    page.wait_for_function("() => Chart.getChart(document.getElementById('overview-chart'))")
+    assert page.evaluate("document.documentElement.scrollHeight") <= 3 * 844
+    # The heatmap of the site's teams, with hidden cells marked, scrolls in its own region.
+    heatmap = page.get_by_role("table", name=re.compile("each team's figures"))
+    expect(heatmap.get_by_role("rowheader", name="Leeds Motors: Sales")).to_be_visible()
+    assert "hidden" in heatmap.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    axe_check(page)
 
-    # Every chart is drawn from its JSON endpoint, and each has a text alternative.
+    # Drill into a team, then to all the statistics.
+    heatmap.get_by_role("link", name="Leeds Motors: Sales").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("How Leeds Motors: Sales is doing")
+    axe_check(page)
+    page.get_by_role("link", name="Leeds Motors").first.click()
+    page.get_by_text("How we worked this out").click()
+    page.get_by_role("link", name="All the statistics for Leeds Motors").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("All the statistics")
+    expect(page.get_by_text(re.compile(r"95% CI")).first).to_be_visible()
     page.wait_for_function(
         "() => [...document.querySelectorAll('canvas')].every((c) => Chart.getChart(c))")
     canvases = page.locator("canvas")
-    assert canvases.count() >= 5
+    assert canvases.count() >= 3
     for i in range(canvases.count()):
         assert canvases.nth(i).get_attribute("role") == "img"
         assert canvases.nth(i).get_attribute("aria-label")
