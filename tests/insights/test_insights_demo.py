@@ -57,7 +57,11 @@ def test_the_dashboard_recovers_what_the_demo_planted(runner, session, client):
     manager = session.exec(select(User).where(User.email == "manager@example.com")).one()
     client.post("/auth/login", data={"email": manager.email, "password": DEMO_PASSWORD})
     landing = client.get("/insights/")
-    page = client.get(landing.location).get_data(as_text=True)
+    overview = client.get(landing.location).get_data(as_text=True)
+    assert "When morale rose across the company, Dealer CSI tended to rise the next quarter." \
+        in overview
+    assert "data-quality flag" not in overview.lower() and "hidden¹" in overview
+    page = client.get(landing.location + "/detail").get_data(as_text=True)
     assert "Correlation, not causation." in page
     assert "Teams whose morale rose tended to see Dealer CSI rise the next quarter" in page
     assert "95% CI" in page

@@ -3,7 +3,6 @@ to find it, and the heatmap of the units below, as managers and HR see them."""
 
 import pytest
 
-from tests.insights.test_dashboard_views import PERIODS, history  # noqa: F401 (fixture)
 from trainer.insights import overview, services
 from trainer.insights.stats import correlation_power
 from trainer.pulse import services as pulse
