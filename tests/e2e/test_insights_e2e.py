@@ -58,11 +58,14 @@ def test_manager_reads_the_dashboard_on_a_phone(page, login, axe_check):
 
     # Managers never see gaming flags; small teams are hidden, and it says so.
     assert page.get_by_role("heading", name=re.compile("Data-quality flags")).count() == 0
-    hidden = page.locator("section", has=page.get_by_role("heading",
+    # Each section opens from its heading; small teams are hidden, and it says so.
+    page.get_by_role("heading", name="Hidden to protect anonymity").click()
+    hidden = page.locator("details", has=page.get_by_role("heading",
                                                           name="Hidden to protect anonymity"))
     assert "LEEDS-PARTS" in hidden.inner_text()
 
     # The table alternative opens, and the page fits the phone's width.
+    page.get_by_role("heading", name="Quarter by quarter").click()
     page.get_by_text("Table: every team and quarter").click()
     table = page.get_by_role("table", name=re.compile("Morale, training and Dealer CSI"))
     expect(table.get_by_role("rowheader", name="LEEDS-SALES").first).to_be_visible()
@@ -77,7 +80,8 @@ def test_manager_reads_the_dashboard_on_a_phone(page, login, axe_check):
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     axe_check(page)
 
-    # Rate a team's customer focus; the form fits and passes axe too.
+    # Rate a team's customer focus from the overview; the form fits and passes axe too.
+    page.goto("/insights/")
     page.get_by_role("link", name="Rate your teams' customer focus").first.click()
     expect(page.get_by_role("heading", name="Your teams' customer focus")).to_be_visible()
     axe_check(page)
