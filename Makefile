@@ -8,7 +8,7 @@ PORT ?= 5000
 # setuptools warns on every editable install that it is one; that is what we asked for.
 PIP_INSTALL = PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet
 
-.PHONY: setup run reset-demo test lint clean
+.PHONY: setup run reset-demo test screenshots lint clean
 
 # Two install steps: running needs only the app; the test tools (pytest, Playwright, ruff…)
 # come with `make test`. Each stamp is redone when pyproject.toml changes.
@@ -51,6 +51,10 @@ reset-demo:
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# PNGs of the main pages for each role, phone and desktop, into docs/screenshots/ (needs Chromium).
+screenshots: setup
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

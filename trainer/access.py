@@ -67,12 +67,20 @@ def subtree_ids(session: Session, roots: list[OrgUnit]) -> set[int]:
 
 
 def managed_scope(session: Session, user: User) -> set[int]:
-    """Return the unit ids a manager manages, with their subtrees."""
+    """Return the unit ids a manager manages, with their subtrees (read once per
+    transaction: a page asks several times)."""
+    memo = session.info.setdefault("managed_scope", {})
+    transaction = session.get_transaction()
+    cached = memo.get(user.id)
+    if cached is not None and cached[0] is transaction:
+        return set(cached[1])
     roots = session.exec(
         select(OrgUnit).join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
         .where(ManagedUnit.user_id == user.id)
     ).all()
-    return subtree_ids(session, list(roots))
+    ids = subtree_ids(session, list(roots))
+    memo[user.id] = (transaction, frozenset(ids))
+    return ids
 
 
 def scope_unit_ids(session: Session, user: User) -> set[int] | None:

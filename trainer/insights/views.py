@@ -89,10 +89,16 @@ def dashboard(unit_id):
     own = next((row for row in result["per_unit"] if row["unit_code"] == unit.code), None)
     position = next((u for u in result["funnel"].get("units", ())
                      if u["unit_code"] == unit.code), None)
+    flags = _visible_flags(session, result)
+    # The body depends only on the analyses and on what this person may see: render it once.
+    body = services.cached_fragment(
+        (view["key"], _sees_flags(), len(flags)), lambda: render_template(
+            "insights/_overview_body.html", unit=unit, metric=metric, result=result, view=view,
+            rows=rows, own=own, position=position, flags=flags, sees_flags=_sees_flags()))
     return render_template(
-        "insights/overview.html", unit=unit, metric=metric, result=result, view=view,
-        rows=rows, own=own, position=position, flags=_visible_flags(session, result),
-        sees_flags=_sees_flags(), crumbs=services.ancestors_in_scope(session, current_user, unit),
+        "insights/overview.html", unit=unit, metric=metric, result=result,
+        body=Markup(body),  # noqa: S704 (our own autoescaped template)
+        crumbs=services.ancestors_in_scope(session, current_user, unit),
         scopes=services.scope_choices(session, current_user),
         can_rate=bool(services.rateable_teams(session, current_user, _level())))
 
