@@ -118,7 +118,7 @@ def main() -> None:
         openers = {role: signed_in_opener(url, f"{role}@example.com", PASSWORD)
                    for role in ("employee", "manager", "hr", "admin")}
         hello = urllib.request.build_opener()
-        for label, role, path in measured:  # warm the caches
+        for _label, role, path in measured:  # warm the caches
             for _ in range(5):
                 timed_get(openers[role], url + path)
         times = {label: [] for label, _, _ in measured}
