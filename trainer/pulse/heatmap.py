@@ -109,13 +109,6 @@ def _scores(released: dict, unit_id: int) -> services.UnitScores | None:
     return None if result is None or result.suppressed else result.scores
 
 
-def _label(unit: OrgUnit, parent: OrgUnit | None) -> str:
-    """Drop the parent's name where the unit's name repeats it ("Leeds: Sales" -> "Sales")."""
-    if parent is not None and unit.name.startswith(f"{parent.name}: "):
-        return unit.name[len(parent.name) + 2:]
-    return unit.name
-
-
 def previous_cycle(session: Session, cycle: PulseCycle) -> PulseCycle | None:
     earlier = [c for c in services.closed_cycles(session, cycle.programme_id)
                if c.opens_at < cycle.opens_at]
@@ -150,8 +143,8 @@ def build(session: Session, *, cycle: PulseCycle, unit_ids: set[int] | None) -> 
     for unit_id in sorted(now, key=lambda u: services.tree_key(units[u], units)):
         unit, result = units[unit_id], now[unit_id]
         shown_above = [a for a in services.ancestor_ids(unit) if a in now]
-        parent = units[shown_above[-1]] if shown_above else None
-        common = dict(unit=unit, label=_label(unit, parent), depth=len(shown_above),
+        label = services.short_name(unit, units) if unit.parent_id in now else unit.name
+        common = dict(unit=unit, label=label, depth=len(shown_above),
                       is_company=unit_id == company)
         if result.suppressed:
             reason = anonymity.withheld_reason(present[unit_id].respondents, limits)

@@ -374,6 +374,15 @@ def ancestor_ids(unit: OrgUnit) -> list[int]:
     return _ancestor_ids(unit)
 
 
+def short_name(unit: OrgUnit, units: dict[int, OrgUnit]) -> str:
+    """Return the unit's name without its parent's, for a tree that shows the parent above it
+    ("Leeds Motors: Sales" under "Leeds Motors" reads "Sales")."""
+    parent = units.get(unit.parent_id) if unit.parent_id is not None else None
+    if parent is not None and unit.name.startswith(f"{parent.name}: "):
+        return unit.name[len(parent.name) + 2:]
+    return unit.name
+
+
 def tree_depth(unit: OrgUnit) -> int:
     return len(_ancestor_ids(unit))
 

@@ -166,8 +166,10 @@ def results_index():
     shown = {unit.id for unit, _ in rows}
     depths = {unit.id: sum(1 for a in services.ancestor_ids(unit) if a in shown)
               for unit, _ in rows}
+    units = {unit.id: unit for unit, _ in rows}
+    labels = {unit.id: services.short_name(unit, units) for unit, _ in rows}
     return render_template("pulse/results_index.html", cycle=cycle, cycles=cycles,
-                           programme=programme, rows=rows, depths=depths,
+                           programme=programme, rows=rows, depths=depths, labels=labels,
                            may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
                            programmes=session.exec(select(PulseProgramme)).all())
 
@@ -459,7 +461,10 @@ def progress(cycle_id):
                                    now=now)
             if cycle.status == "open" else [])
     halfway = services.halfway(cycle)
+    units = {row.unit.id: row.unit for row in rows}
     return render_template("pulse/progress.html", cycle=cycle, rows=rows, halfway=halfway,
+                           labels={u: services.short_name(unit, units)
+                                   for u, unit in units.items()},
                            alerts_on=services.alerts_due(cycle, now=now),
                            programme=session.get(PulseProgramme, cycle.programme_id),
                            limits=services.cycle_limits(cycle))
