@@ -100,7 +100,11 @@ def test_configuration_raises_thresholds_but_cannot_lower_them(app, client, sess
 
 
 def test_open_cycles_show_counts_only(client, session, staffed, start_cycle, login_as):
-    cycle = start_cycle(staffed)
+    from datetime import timedelta
+
+    from trainer.util import utcnow
+
+    cycle = start_cycle(staffed, now=utcnow() - timedelta(days=10))  # past half its window
     for person in staffed.people["t2"][:7]:
         submit(session, cycle, person)
     for person in staffed.people["t1"][:5]:

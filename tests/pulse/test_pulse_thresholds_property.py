@@ -151,3 +151,69 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
     insight_rows = services.morale_by_unit_period(session=session, unit_ids=ours)
     assert {r["unit_id"] for r in insight_rows} == shown
     assert all(r["respondents"] >= 5 for r in insight_rows)
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(tree=org_trees, second_shares=st.lists(st.floats(0, 1), min_size=1, max_size=24))
+def test_heatmap_cells_respect_thresholds_and_complements(app, client, session, org, tree,
+                                                          second_shares):
+    """Two cycles, so cells carry a change too; the heatmap page and its service both checked."""
+    import re
+    from datetime import timedelta
+
+    from trainer.pulse import heatmap
+
+    company, plan = _build(session, tree)
+    programme = services.save_programme(session, services.ProgrammeInput(
+        name="P", item_ids=[i.id for i in services.ensure_default_bank(session)],
+        unit_ids=[company.id], starts_on=utcnow().date()))
+    session.commit()
+    start = utcnow()
+    for round_no in range(2):
+        cycle = services.open_now(session, programme, now=start + timedelta(days=92 * round_no))
+        invitations = {inv.employee_id: inv.group_key for inv in session.exec(
+            select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
+        items = services.cycle_items(session, cycle)
+        rows = []
+        for n, (unit, size, answering) in enumerate(plan):
+            if round_no:  # a different share answers the second time
+                answering = round(size * second_shares[n % len(second_shares)])
+            people = session.exec(select(User.id).where(User.unit_id == unit.id)
+                                  .order_by(User.id)).all()[:answering]
+            answers = json.dumps({str(i.id): (7 if i.kind == "enps" else 2 + round_no)
+                                  for i in items})
+            rows += [{"id": random_key(), "survey_id": cycle.id, "group_key": invitations[p],
+                      "answers": answers, "comment": None} for p in people]
+        if rows:
+            session.execute(sa.insert(SurveyResponse), rows)
+        session.commit()
+        services.close_cycle(session, cycle, now=cycle.closes_at)
+        session.commit()
+
+    units, counts = _true_counts(session, cycle)
+    ours = {u for u in units if units[u].path.startswith(f"/{company.id}/") or u == company.id}
+    grid = heatmap.build(session, cycle=cycle, unit_ids=None)
+    rows_here = [r for r in grid.rows if r.unit.id in ours]
+    assert {r.unit.id for r in rows_here} <= ours
+    shown = set()
+    for row in rows_here:
+        if row.hidden is None:
+            shown.add(row.unit.id)
+            assert row.respondents == counts.get(row.unit.id, 0) >= 5
+            assert len(row.cells) == len(grid.columns)
+        else:
+            assert row.respondents is None and row.cells == []
+            # The reason never contradicts the floor.
+            too_few = counts.get(row.unit.id, 0) < 5
+            assert (row.hidden == services.anonymity.TOO_FEW) == too_few
+    _assert_no_differencing(units, counts, shown, 5)
+
+    with client.session_transaction() as sess:
+        sess["_user_id"] = org.hr.session_token
+        sess["_fresh"] = True
+    page = client.get(f"/pulse/cycles/{cycle.id}/heatmap").get_data(as_text=True)
+    on_page = {int(uid): n for uid, n in re.findall(
+        r'<tr data-unit="(\d+)" data-respondents="(\d*)"', page)}
+    assert {u for u, n in on_page.items() if n and u in ours} == shown
+    assert all(int(n) >= 5 for n in on_page.values() if n)

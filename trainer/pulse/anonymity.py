@@ -152,6 +152,19 @@ def release(cells: Sequence[Cell], limits: Thresholds,
     return out
 
 
+TOO_FEW = "Hidden: too few answers"
+DIFFERENCING = "Hidden so that a smaller group can't be worked out"
+
+
+def withheld_reason(respondents: int, limits: Thresholds) -> str:
+    """Say in plain words why `release` withheld a cut's scores.
+
+    A cut under the floor has too few answers; one at or over it was hidden by differencing
+    protection. Call it only for cuts that `release` suppressed.
+    """
+    return TOO_FEW if respondents < limits.scores else DIFFERENCING
+
+
 def enps(distribution: dict[int, int]) -> tuple[float, float, int] | None:
     """Return (eNPS, 95% margin of error, n) from counts per score 0-10 (statistics.md §6)."""
     n = sum(distribution.values())

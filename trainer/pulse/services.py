@@ -363,6 +363,30 @@ def _ancestor_ids(unit: OrgUnit) -> list[int]:
     return [int(i) for i in unit.path.strip("/").split("/") if i]
 
 
+def tree_key(unit: OrgUnit, units: dict[int, OrgUnit]) -> tuple[str, ...]:
+    """Sort key that puts units in tree order: each unit right after its parent, siblings by
+    name. (Sorting on the materialised path would list every region before any site.)"""
+    return tuple(units[a].name for a in _ancestor_ids(unit) if a in units) + (unit.name,)
+
+
+def ancestor_ids(unit: OrgUnit) -> list[int]:
+    """Return the ids of the unit's ancestors, from the top."""
+    return _ancestor_ids(unit)
+
+
+def short_name(unit: OrgUnit, units: dict[int, OrgUnit]) -> str:
+    """Return the unit's name without its parent's, for a tree that shows the parent above it
+    ("Leeds Motors: Sales" under "Leeds Motors" reads "Sales")."""
+    parent = units.get(unit.parent_id) if unit.parent_id is not None else None
+    if parent is not None and unit.name.startswith(f"{parent.name}: "):
+        return unit.name[len(parent.name) + 2:]
+    return unit.name
+
+
+def tree_depth(unit: OrgUnit) -> int:
+    return len(_ancestor_ids(unit))
+
+
 def group_keys(units: dict[int, OrgUnit], audience_ids: set[int], headcount: dict[int, int],
                min_group: int) -> dict[int, int]:
     """Map each audience unit to its reporting group, merging units of fewer than
@@ -1095,12 +1119,29 @@ class ProgressRow:
     depth: int
     invited: int
     responded: int | None  # None: withheld, fewer than the minimum or a differencing risk
-    below_half: bool
+    below_half: bool  # raised only once half the survey window has passed
+
+
+def halfway(cycle: PulseCycle) -> datetime:
+    """Return the moment half of the cycle's answering window has passed."""
+    opens, closes = _aware(cycle.opens_at), _aware(cycle.closes_at)
+    return opens + (closes - opens) / 2
+
+
+def alerts_due(cycle: PulseCycle, *, now: datetime) -> bool:
+    """Return whether "below 50%" alerts apply yet: only once half the window has passed."""
+    return _aware(now) >= halfway(cycle)
 
 
 def live_progress(session: Session, cycle: PulseCycle,
-                  unit_ids: set[int] | None = None) -> list[ProgressRow]:
-    """Return live response counts per reporting unit, with the score thresholds applied."""
+                  unit_ids: set[int] | None = None, *, now: datetime | None = None
+                  ) -> list[ProgressRow]:
+    """Return live response counts per reporting unit, with the score thresholds applied.
+
+    Rows come in tree order. A unit is flagged below 50% only after half the window has
+    passed: early in a survey every unit is below half, and an alert then says nothing.
+    """
+    alerts_on = alerts_due(cycle, now=now or datetime.now(UTC))
     counts = dict(session.execute(
         sa.select(PulseInvitation.group_key, sa.func.count())
         .join(SurveyParticipation, sa.and_(
@@ -1124,12 +1165,13 @@ def live_progress(session: Session, cycle: PulseCycle,
                                     responded[unit_id]))
     released = anonymity.release(cells, cycle_limits(cycle))
     rows = []
-    for unit_id in sorted(invited, key=lambda u: (units[u].path, units[u].name)):
+    for unit_id in sorted(invited, key=lambda u: tree_key(units[u], units)):
         if unit_ids is not None and unit_id not in unit_ids:
             continue
         rate = responded[unit_id] / invited[unit_id] if invited[unit_id] else 0
-        rows.append(ProgressRow(units[unit_id], len(_ancestor_ids(units[unit_id])),
-                                invited[unit_id], released[unit_id].scores, rate < 0.5))
+        rows.append(ProgressRow(units[unit_id], tree_depth(units[unit_id]),
+                                invited[unit_id], released[unit_id].scores,
+                                alerts_on and rate < 0.5))
     return rows
 
 
@@ -1349,8 +1391,8 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _scores_document(scores: UnitScores) -> dict:
-    return {
+def _scores_document(scores: UnitScores, *, alpha: bool = True) -> dict:
+    doc = {
         "respondents": scores.respondents, "invited": scores.invited,
         "response_rate": _round(scores.response_rate, 3),
         "engagement": _round(scores.engagement), "enps": _round(scores.enps, 1),
@@ -1359,10 +1401,17 @@ def _scores_document(scores: UnitScores) -> dict:
                    "mean": _round(s.mean), "distribution": dict(s.distribution)}
                   for s in scores.items],
     }
+    if not alpha:  # front-line staff are not shown Cronbach's alpha
+        del doc["cronbach_alpha"]
+    return doc
 
 
-def results_document(session: Session, *, unit: OrgUnit, cycle: PulseCycle | None) -> dict:
-    """Return a unit's released results, trend and ledger as a JSON-ready dict."""
+def results_document(session: Session, *, unit: OrgUnit, cycle: PulseCycle | None,
+                     alpha: bool = True) -> dict:
+    """Return a unit's released results, trend and ledger as a JSON-ready dict.
+
+    `alpha=False` leaves out Cronbach's alpha, which only HR and admins are shown.
+    """
     doc: dict = {"unit": {"id": unit.id, "code": unit.code, "name": unit.name},
                  "cycle": None, "result": None, "trend": [], "ledger": []}
     if cycle is None:
@@ -1377,7 +1426,7 @@ def results_document(session: Session, *, unit: OrgUnit, cycle: PulseCycle | Non
     elif released.suppressed:
         doc["result"] = {"status": "suppressed", "message": anonymity.SUPPRESSED_TEXT}
     else:
-        doc["result"] = {"status": "shown", **_scores_document(released.scores),
+        doc["result"] = {"status": "shown", **_scores_document(released.scores, alpha=alpha),
                          "comments": released.comments}
     until_now = cycles_up_to(closed_cycles(session, cycle.programme_id), cycle)
     for point in trend(session, unit_id=unit.id, programme_id=cycle.programme_id,
@@ -1410,7 +1459,7 @@ def results_table(session: Session, *, cycle: PulseCycle,
     units = _units(session)
     released = released_results(session, cycle=cycle, unit_ids=unit_ids, comments=False)
     rows = [header]
-    for unit_id in sorted(released, key=lambda u: (units[u].path, units[u].code)):
+    for unit_id in sorted(released, key=lambda u: tree_key(units[u], units)):
         r, unit = released[unit_id], units[unit_id]
         if r.suppressed:
             rows.append([unit.code, unit.name, cycle.period, "suppressed",

@@ -5,12 +5,12 @@ from flask_login import current_user
 from sqlmodel import select
 
 from trainer import audit, csvfile
-from trainer.access import allow, require_unit_in_scope, scope_unit_ids
+from trainer.access import allow, require_unit_in_scope, scope_unit_ids, sees_everything
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree
-from trainer.pulse import anonymity, bp, services
+from trainer.pulse import anonymity, bp, heatmap, services
 from trainer.pulse.forms import (
     AnswerForm,
     CommitmentForm,
@@ -59,7 +59,13 @@ def mine():
 @bp.route("/privacy")
 @allow()
 def privacy():
-    return render_template("pulse/privacy.html", limits=services.configured_limits())
+    session = db_session()
+    cycle_id = int_arg("cycle")
+    cycle = session.get(PulseCycle, cycle_id) if cycle_id else None
+    if cycle is not None and services.invitation_for(session, cycle, current_user) is None:
+        cycle = None  # offer "start the survey" only for a survey sent to this person
+    return render_template("pulse/privacy.html", limits=services.configured_limits(),
+                           cycle=cycle)
 
 
 @bp.route("/cycles/<int:cycle_id>/answer", methods=["GET", "POST"])
@@ -75,8 +81,8 @@ def answer(cycle_id):
     if not services.taking_answers(cycle, now=utcnow()):
         return _message("This survey is closed", "It is no longer taking answers. Thank you.")
     if request.method == "GET" and not request.args.get("ready"):
-        return render_template("pulse/privacy.html", limits=services.cycle_limits(cycle),
-                               cycle=cycle)
+        return render_template("pulse/before_you_start.html",
+                               limits=services.cycle_limits(cycle), cycle=cycle)
     form = AnswerForm()
     answers, errors = {}, {}
     if form.validate_on_submit():
@@ -98,14 +104,17 @@ def answer(cycle_id):
 
 
 def _already_answered(cycle):
-    return render_template("pulse/answered.html", cycle=cycle, already=True)
+    return render_template("pulse/answered.html", cycle=cycle, already=True,
+                           last_closed=services.latest_closed_cycle(db_session()))
 
 
 @bp.route("/cycles/<int:cycle_id>/thanks")
 @allow()
 def thanks(cycle_id):
-    cycle = db_session().get(PulseCycle, cycle_id) or abort(404)
-    return render_template("pulse/answered.html", cycle=cycle, already=False)
+    session = db_session()
+    cycle = session.get(PulseCycle, cycle_id) or abort(404)
+    return render_template("pulse/answered.html", cycle=cycle, already=False,
+                           last_closed=services.latest_closed_cycle(session))
 
 
 # Results --------------------------------------------------------------------------------------
@@ -152,10 +161,16 @@ def results_index():
                                               items=False, comments=False)
         units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
         rows = sorted(((units[k], r) for k, r in released.items()),
-                      key=lambda pair: (pair[0].path, pair[0].name))
+                      key=lambda pair: services.tree_key(pair[0], units))
         _record_view(cycle, None, "overview", units=len(rows))
+    shown = {unit.id for unit, _ in rows}
+    depths = {unit.id: sum(1 for a in services.ancestor_ids(unit) if a in shown)
+              for unit, _ in rows}
+    units = {unit.id: unit for unit, _ in rows}
+    labels = {unit.id: services.short_name(unit, units) for unit, _ in rows}
     return render_template("pulse/results_index.html", cycle=cycle, cycles=cycles,
-                           programme=programme, rows=rows,
+                           programme=programme, rows=rows, depths=depths, labels=labels,
+                           may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
                            programmes=session.exec(select(PulseProgramme)).all())
 
 
@@ -211,8 +226,28 @@ def results(unit_id):
         points=points, charts=charts, gaps=gaps, commitments=commitments,
         tallies=services.released_tallies(session, [c.id for c in commitments]),
         cycles=cycles, programme=session.get(PulseProgramme, cycle.programme_id),
-        likert=LIKERT_LABELS,
+        likert=LIKERT_LABELS, show_alpha=sees_everything(current_user),
+        bars=heatmap.diverging_bars(result.scores.items) if result and not result.suppressed
+        else None, may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
         marks=MARK_CHOICES, suppressed_text=anonymity.SUPPRESSED_TEXT)
+
+
+@bp.route("/cycles/<int:cycle_id>/heatmap")
+@allow("manager", "hr", "admin")
+def heatmap_view(cycle_id):
+    session = db_session()
+    cycle = session.get(PulseCycle, cycle_id) or abort(404)
+    if cycle.status != "closed":
+        return _message("No results yet", "The heatmap appears once this survey has closed.",
+                        404, link=url_for("pulse.progress", cycle_id=cycle.id))
+    grid = heatmap.build(session, cycle=cycle,
+                         unit_ids=scope_unit_ids(session, current_user))
+    _record_view(cycle, None, "heatmap", units=len(grid.rows))
+    return render_template("pulse/heatmap.html", grid=grid, cycle=cycle,
+                           cycles=services.closed_cycles(session, cycle.programme_id),
+                           programme=session.get(PulseProgramme, cycle.programme_id),
+                           mean_bands=heatmap.MEAN_BANDS, enps_bands=heatmap.ENPS_BANDS,
+                           fmt=heatmap)
 
 
 @bp.route("/results/<int:unit_id>.json")
@@ -225,7 +260,8 @@ def results_json(unit_id):
         abort(403)
     if cycle is not None:
         _record_view(cycle, unit, "json")
-    return services.results_document(session, unit=unit, cycle=cycle)
+    return services.results_document(session, unit=unit, cycle=cycle,
+                                     alpha=sees_everything(current_user))
 
 
 @bp.route("/cycles/<int:cycle_id>/results.csv")
@@ -420,9 +456,16 @@ def progress(cycle_id):
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     if cycle.status == "closed":
         return redirect(url_for("pulse.results_index", cycle=cycle.id))
-    rows = (services.live_progress(session, cycle, scope_unit_ids(session, current_user))
+    now = utcnow()
+    rows = (services.live_progress(session, cycle, scope_unit_ids(session, current_user),
+                                   now=now)
             if cycle.status == "open" else [])
-    return render_template("pulse/progress.html", cycle=cycle, rows=rows,
+    halfway = services.halfway(cycle)
+    units = {row.unit.id: row.unit for row in rows}
+    return render_template("pulse/progress.html", cycle=cycle, rows=rows, halfway=halfway,
+                           labels={u: services.short_name(unit, units)
+                                   for u, unit in units.items()},
+                           alerts_on=services.alerts_due(cycle, now=now),
                            programme=session.get(PulseProgramme, cycle.programme_id),
                            limits=services.cycle_limits(cycle))
 
