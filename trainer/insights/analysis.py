@@ -18,7 +18,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from trainer.insights import stats
-from trainer.pulse.anonymity import SUPPRESSED_TEXT
+from trainer.pulse.anonymity import DIFFERENCING, TOO_FEW
 
 LAGS = (0, 1, 2)
 HEADLINE_LAG = 1
@@ -30,6 +30,7 @@ VALUE_FIELDS = ("value", "n", "topbox", "responses", "invited")
 PROPORTION_SCALE = {"csat": 100.0, "retention": 100.0, "complaints": 1000.0}
 BEHAVIOUR_METRICS = ("complaints", "retention")
 CUSTOMER_RATING_SOURCES = ("csat", "csi")  # the first with data gives customers' rating
+MERGED_TEXT = "Too few people: reported with the unit above"
 NOT_AN_ACCUSATION = "This is a data-quality check, not an accusation."
 LEVEL_LABELS = {"team": "teams", "site": "sites", "region": "regions"}
 
@@ -535,12 +536,17 @@ def level_units(units: list[Unit], level: str) -> list[Unit]:
 
 def suppressed_cells(sources: Sources, units: list[Unit], periods: set[str]) -> list[dict]:
     by_id = {u.id: u for u in units}
-    cells = {(by_id[r["unit_id"]].code, r["period"]): r["reason"] for r in sources.suppressed
+    cells = {(by_id[r["unit_id"]].code, r["period"]): r for r in sources.suppressed
              if r["unit_id"] in by_id and r["period"] in periods}
-    return [{"unit_code": u, "period": p, "reason": reason,
-             "message": SUPPRESSED_TEXT if reason == "suppressed"
-             else "Too few people: reported with the unit above"}
-            for (u, p), reason in sorted(cells.items())]
+    return [{"unit_code": u, "period": p, "reason": r["reason"], "message": hidden_message(r)}
+            for (u, p), r in sorted(cells.items())]
+
+
+def hidden_message(row: dict) -> str:
+    """Say why a unit-quarter's morale is hidden, in the words the pulse pages use."""
+    if row["reason"] == "merged":
+        return MERGED_TEXT
+    return DIFFERENCING if row.get("differencing") else TOO_FEW
 
 
 def trends_block(panel: pd.DataFrame, metric: Metric, units: list[Unit],

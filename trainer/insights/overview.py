@@ -16,10 +16,8 @@ from dataclasses import dataclass
 
 from trainer.insights import stats
 from trainer.insights.analysis import Metric, Sources, Unit
-from trainer.pulse.anonymity import SUPPRESSED_TEXT
 
 USUAL_LINK = 0.3  # "a real link of the usual size": Harter, Schmidt & Hayes 2002 (r ≈ .33)
-MERGED_TEXT = "Too few people: reported with the unit above"
 ROW_KINDS = {"company": "site", "region": "site", "site": "team"}
 MORALE, ENPS, COMPLETION, OWNERSHIP = "engagement", "enps", "completion", "ownership"
 
@@ -54,7 +52,9 @@ class Figures:
         self.units = {u.id: u for u in sources.units}
         self.metrics = sources.metrics
         self.morale = {(r["unit_id"], r["period"]): r for r in sources.morale}
-        self.hidden = {(r["unit_id"], r["period"]): r["reason"] for r in sources.suppressed}
+        self.hidden = {(r["unit_id"], r["period"]):
+                       "differencing" if r.get("differencing") else r["reason"]
+                       for r in sources.suppressed}
         self.training = {
             COMPLETION: {(r["unit_id"], r["period"]): (r["completion_rate"], r["assigned"])
                          for r in sources.completion},
@@ -77,8 +77,9 @@ class Figures:
     def cell(self, unit_id: int, period: str, code: str) -> dict:
         """Return {value, n, status} for one unit, quarter and measure.
 
-        status: "shown", "none" (no data), "suppressed" or "merged" (morale hidden by the
-        anonymity rules; no count is given for those).
+        status: "shown", "none" (no data), or why the anonymity rules hide morale, with no
+        count: "suppressed" (too few answers), "differencing" (a smaller group could be worked
+        out) or "merged" (counted with the unit above).
         """
         if code in (MORALE, ENPS):
             row = self.morale.get((unit_id, period))
@@ -130,10 +131,6 @@ def now_and_change(series: list[dict], periods: list[str]) -> dict:
     return {"value": cell["value"], "period": period, "n": cell["n"], "status": "shown",
             "change": cell["value"] - before[1]["value"] if before else None,
             "since": before[0] if before else None}
-
-
-def hidden_text(status: str) -> str:
-    return MERGED_TEXT if status == "merged" else SUPPRESSED_TEXT
 
 
 def heatmap(figures: Figures, scope: Unit, root: Unit | None, period: str | None,

@@ -1358,13 +1358,17 @@ def suppressed_units(*, session: Session, unit_ids: set[int] | None = None) -> l
     """Return (unit_id, unit_code, period, reason) for audience units without shown results.
 
     reason is "merged" (too small at launch, reported with its parent) or "suppressed" (too
-    few respondents, or hidden so that it cannot be worked out by subtraction). No counts.
+    few respondents, or hidden so that it cannot be worked out by subtraction); `differencing`
+    says which of the two a suppressed cell is (`anonymity.withheld_reason`). No counts.
     """
     codes = {u.id: u.code for u in _units(session).values()}
     visible = {(r["unit_id"], r["period"]) for r in morale_by_unit_period(session=session,
                                                                           unit_ids=unit_ids)}
+    cycles = closed_cycles(session)
+    respondents = {(cycle_id, r.unit_id): r.respondents for cycle_id, rows
+                   in rollup_rows(session, [c.id for c in cycles]).items() for r in rows}
     out = {}
-    for cycle in closed_cycles(session):
+    for cycle in cycles:
         for row in session.exec(select(CycleAudience)
                                 .where(CycleAudience.cycle_id == cycle.id)).all():
             unit_id = row.unit_id
@@ -1373,8 +1377,12 @@ def suppressed_units(*, session: Session, unit_ids: set[int] | None = None) -> l
             if (unit_id, cycle.quarter) in visible:
                 continue
             reason = "merged" if row.group_key != unit_id else "suppressed"
+            differencing = reason == "suppressed" and anonymity.withheld_reason(
+                respondents.get((cycle.id, unit_id), 0), cycle_limits(cycle)
+            ) == anonymity.DIFFERENCING
             out[(unit_id, cycle.quarter)] = {"unit_id": unit_id, "unit_code": codes[unit_id],
-                                             "period": cycle.quarter, "reason": reason}
+                                             "period": cycle.quarter, "reason": reason,
+                                             "differencing": differencing}
     return sorted(out.values(), key=lambda r: (r["unit_code"], r["period"]))
 
 
