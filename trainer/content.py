@@ -38,20 +38,31 @@ _markdown = (MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
              .use(footnote_plugin))
 
 
+def _footnote_ref(renderer, tokens, idx, options, env) -> str:
+    number = tokens[idx].meta["id"] + 1
+    sub = tokens[idx].meta.get("subId", 0)
+    ref_id = f"fnref{number}" + (f":{sub}" if sub > 0 else "")
+    return (f'<sup class="footnote-ref"><a href="#fn{number}" id="{ref_id}" '
+            f'aria-label="Source {number}">[{number}]</a></sup>')
+
+
 def _footnote_block_open(renderer, tokens, idx, options, env) -> str:
-    return '<hr class="footnotes-sep">\n<section class="footnotes" aria-label="Sources">\n' \
-           '<ol class="footnotes-list">\n'
+    return ('<hr class="footnotes-sep">\n<section class="footnotes" aria-label="Sources">\n'
+            '<h2>Sources</h2>\n<ol class="footnotes-list">\n')
 
 
 def _footnote_anchor(renderer, tokens, idx, options, env) -> str:
-    ref = tokens[idx].meta["id"] + 1
+    number = tokens[idx].meta["id"] + 1
     sub = tokens[idx].meta.get("subId", 0)
-    target = f"fnref{ref}" + (f":{sub}" if sub > 0 else "")
-    return f' <a href="#{target}" class="footnote-backref" aria-label="Back to the text">↩</a>'
+    target = f"fnref{number}" + (f":{sub}" if sub > 0 else "")
+    return (f' <a href="#{target}" class="footnote-backref" '
+            f'aria-label="Back to the text">↩</a>')
 
 
-_markdown.add_render_rule("footnote_block_open", _footnote_block_open)
-_markdown.add_render_rule("footnote_anchor", _footnote_anchor)
+for _rule, _render in (("footnote_ref", _footnote_ref),
+                       ("footnote_block_open", _footnote_block_open),
+                       ("footnote_anchor", _footnote_anchor)):
+    _markdown.add_render_rule(_rule, _render)
 
 
 def _keep_attribute(tag: str, name: str, value: str) -> str | None:

@@ -228,14 +228,14 @@ def test_lesson_warnings_point_at_the_line_in_the_file(app, tmp_path):
 
 
 def test_footnotes_render_as_numbered_links_to_a_sources_list():
-    html = str(render_markdown("Customers rated 8% of firms superior.[^1]\n\n"
-                               "[^1]: Bain 2005, https://www.bain.com/x\n"))
-    assert '<sup class="footnote-ref"><a href="#fn1" id="fnref1"' in html
-    assert '<section class="footnotes" aria-label="Sources">' in html
-    assert '<li id="fn1" class="footnote-item">' in html
-    assert 'href="#fnref1" class="footnote-backref" aria-label="Back to the text"' in html \
-        or 'class="footnote-backref"' in html and 'aria-label="Back to the text"' in html
-    assert "[^1]" not in html
+    html = str(render_markdown("Customers rated 8% of firms superior.[^bain] Again.[^bain]\n\n"
+                               "[^bain]: Bain 2005, https://www.bain.com/x\n"))
+    assert '<sup class="footnote-ref"><a href="#fn1" id="fnref1" aria-label="Source 1"' in html
+    assert 'id="fnref1:1" aria-label="Source 1" rel="noopener noreferrer">[1]</a>' in html
+    assert '<section class="footnotes" aria-label="Sources">\n<h2>Sources</h2>' in html
+    assert '<li id="fn1" class="footnote-item"><p>Bain 2005, https://www.bain.com/x' in html
+    assert html.count('class="footnote-backref" aria-label="Back to the text"') == 2
+    assert "[^bain]" not in html and "[1:1]" not in html
 
 
 def test_only_footnote_ids_and_classes_survive_sanitizing():
