@@ -174,17 +174,27 @@ def _checked_folder(courses_dir, on_failure: str | None = None):
 
 LINT_HELP = """Check all content; print each problem as file:line: reason.
 
-Also print warnings about the tells of weak training (file:line: warning: …). With --strict a
-warning is an error. The warnings: a scenario won by always taking the first choice or always
-the same kind of choice; a quiz whose right answer is the longest option in more than 40% of
-its multiple-choice questions; a quiz whose true/false answers are all the same; an option more
-than twice as long as every other; a matching question without feedback; a figure in a lesson
-(a percentage, an amount of money, a proportion such as 1 in 4, a multiple such as 3 times
-more, or a count of 100 or more people, firms or studies) with no source on its line (an
-https:// address, an author and year, a named law, or a footnote [^1] that names one); and
-what the scenario loader advises, such as story-format macros dropped from a Twee file.
-Numbered steps, times, dates, years, durations and scores on a scale are not figures. An
-amount of money is fine when its line says it is an example. See courses/README.md."""
+Also print warnings about the tells of weak training (file:line: warning: …).
+With --strict, warnings are errors (exit status 1); CI runs it on the shipped content.
+
+\b
+Warnings:
+- a scenario won by always taking the first choice, or always one kind
+- a quiz whose right answer is the longest option in over 40% of its
+  multiple-choice questions
+- a quiz whose true/false answers are all the same (two or more)
+- an option more than twice as long as every other in its question
+- a matching question without feedback
+- a lesson line quoting a figure with no source on that line
+- the scenario loader's advice, such as Twee macros that are dropped
+
+\b
+A figure is a percentage, an amount of money, a proportion (1 in 4), a
+multiple (3 times more) or a count of 100 or more people, firms or studies.
+A source is an https:// address, an author and year, a named law, or a
+footnote [^1] that names one. Numbered steps, times, dates, years, durations
+and scores on a scale are not figures; money is fine on a line that says it
+is an example. Details: trainer/courses/README.md."""
 
 
 @content_cli.command("check", help=LINT_HELP)

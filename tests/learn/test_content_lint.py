@@ -284,7 +284,8 @@ def test_problems_and_warnings_are_both_listed_and_fail(app, tmp_path):
 def test_the_help_documents_the_rules(app):
     result = app.test_cli_runner().invoke(args=["content", "check", "--help"])
     assert "--strict" in result.output
-    assert "Numbered steps, times, dates, years" in " ".join(result.output.split())
+    assert "Numbered steps, times, dates, years, durations" in " ".join(result.output.split())
+    assert "- a matching question without feedback" in result.output
 
 
 def test_shipped_content_passes_strict(app):
