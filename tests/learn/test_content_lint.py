@@ -5,6 +5,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.learn.learn_factory import write_course
 from trainer.content import render_markdown
@@ -325,3 +327,12 @@ def test_content_check_over_the_outside_corpora_does_not_crash(app, tmp_path):
         lines = result.output.splitlines()
         assert lines and all(OUTPUT_LINE.match(line) for line in lines[:-1]), lines[:5]
         assert re.search(r"\d+ problems? .*found\.|warnings? found", lines[-1]), lines[-1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("0123456789 ,.%€$£[]^:#*-()\nabnxAB=é")),
+               max_size=300))
+def test_the_lesson_lint_never_fails_and_points_inside_the_lesson(body):
+    warnings = lint_lesson(lesson(body), "x.md")
+    last_line = 3 + max(len(body.splitlines()), 1)
+    assert all(3 <= w.line < last_line for w in warnings), [str(w) for w in warnings]
