@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     content.init_app(app)
     content.register_content_kind(app, "courses", services.check_courses,
-                                  services.sync_courses)
+                                  services.sync_courses, lint=services.lint_courses)
     add_nav(app, "Learning", "learn.index", order=20)
     add_nav(app, "Training reports", "learn.reports", roles=("manager", "hr", "admin"),
             order=60)

@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     content.init_app(app)
     content.register_content_kind(app, "scenarios", services.check_scenarios,
-                                  services.sync_scenarios)
+                                  services.sync_scenarios, lint=services.lint_scenarios)
     add_nav(app, "Scenarios", "scenarios.library", order=30)
     add_nav(app, "Scenario reports", "scenarios.reports_index",
             roles=("manager", "hr", "admin"), order=60)
