@@ -100,7 +100,7 @@ def test_the_real_library_has_every_shipped_course_with_lessons_and_quizzes(app,
     result = app.test_cli_runner().invoke(args=["content", "sync"])
     assert result.exit_code == 0, result.output
     versions = session.exec(CourseVersion.__table__.select()).all()
-    assert len(versions) == 8
+    assert len(versions) == 9
     assert all(len(v.lessons) >= 3 and len(v.questions) >= 5 for v in versions)
 
 
