@@ -36,7 +36,8 @@ FIGURES = (
         re.IGNORECASE)),
 )
 MONEY = "amount of money"
-# A made-up amount is fine in a story, when its line says that it is an example.
+# A made-up amount is fine in a story: when its line says that it is an example, or when it
+# is what someone says (inside quotation marks) or writes (a quoted message, a "> " line).
 EXAMPLE = re.compile(r"\b(?:for example|for instance|e\.g\.|example|illustration|imagine|"
                      r"hypothetical)", re.IGNORECASE)
 
@@ -182,13 +183,20 @@ def _has_source(text: str) -> bool:
     return bool(URL.search(text) or AUTHOR_YEAR.search(text) or STATUTE.search(text))
 
 
+def _quoted(line: str, position: int) -> bool:
+    """Whether `position` lies inside a quotation ("…" or “…”) on the line."""
+    before = line[:position]
+    return before.count('"') % 2 == 1 or before.count("“") > before.count("”")
+
+
 def _unsourced_figure(line: str) -> tuple[str, str] | None:
     """Return (kind, text) of the first figure on a line, or None."""
     found = []
     for kind, pattern in FIGURES:
-        if kind == MONEY and EXAMPLE.search(line):
+        if kind == MONEY and (EXAMPLE.search(line) or line.lstrip().startswith(">")):
             continue
-        match = pattern.search(line)
+        match = next((m for m in pattern.finditer(line)
+                      if kind != MONEY or not _quoted(line, m.start())), None)
         if match:
             found.append((match.start(), kind, match.group().strip()))
     if not found:
