@@ -170,6 +170,26 @@ def metric_codes(session: Session) -> list[str]:
     return [m.code for m in outcomes.metrics(session=session)]
 
 
+def default_metric(session: Session) -> str | None:
+    """Return the customer measure shown when none is chosen: CSI if defined, else the first."""
+    codes = metric_codes(session)
+    return "csi" if "csi" in codes else (codes[0] if codes else None)
+
+
+def visible_flags(session: Session, user: User, *, metric: str,
+                  level: str = DEFAULT_LEVEL) -> list[dict]:
+    """Return the company's gaming flags for HR and admin, without those on the person's own
+    units (a unit's own staff never see its flags); [] for anyone else."""
+    if not sees_everything(user):
+        return []
+    root = company_root(session)
+    if root is None:
+        return []
+    own = own_unit_codes(session, user)
+    result = analysis_for(session, metric=metric, unit=root, level=level)
+    return [f for f in result["flags"] if f["unit_code"] not in own]
+
+
 def analysis_for(session: Session, *, metric: str, unit: OrgUnit,
                  level: str = DEFAULT_LEVEL, perception_period: str | None = None) -> dict:
     """Return the (cached) analysis of `metric` for the units at `level` under `unit`.
