@@ -284,7 +284,7 @@ def test_home_page_figures_respect_thresholds_and_complements(app, client, sessi
     units, counts = _true_counts(session, cycle)
 
     live: dict[int, int] = {}
-    for uid, manager in managers.items():
+    for manager in managers.values():
         for cell_unit, shown_n in _home_cells(client, manager.session_token):
             live[cell_unit] = shown_n
     assert all(live[u] == counts.get(u, 0) >= 5 for u in live), live
