@@ -39,7 +39,7 @@ def test_managers_see_morale_the_customer_measure_and_training_with_their_n(
     assert f"{morale['value']:.2f}" in figures and f"n = {morale['n']} answers" in figures
     assert f'data-unit="{history.s1.id}" data-n="{morale["n"]}"' in figures
     change = morale["change"]
-    word = "up" if change > 0 else "down"
+    word = "Up" if change > 0 else "Down"
     assert f"{word} {abs(change):.2f} since {morale['since']}" in figures
     measure = view["measure"]
     assert view["chart"]["metric_label"] in figures
