@@ -22,5 +22,7 @@ def outcomes_panel(*, session: Session, user: User, now: datetime) -> dict:
     if metric is not None and root is not None:
         level = current_app.config.get("INSIGHTS_LEVEL", insights.DEFAULT_LEVEL)
         flags = insights.visible_flags(session, user, metric=metric, level=level)
-    return {"tasks": 1 if flags else 0, "flags": flags[:SHOWN], "flag_count": len(flags),
-            "metric": metric, "root": root}
+    units = list(dict.fromkeys(f["unit_code"] for f in flags))  # most flagged first below
+    units.sort(key=lambda code: -sum(1 for f in flags if f["unit_code"] == code))
+    return {"tasks": 1 if flags else 0, "flag_count": len(flags), "units": units[:SHOWN],
+            "unit_count": len(units), "metric": metric, "root": root}
