@@ -20,7 +20,6 @@ def init_app(app: Flask) -> None:
     add_nav(app, "Training reports", "learn.reports", roles=("manager", "hr", "admin"),
             order=60)
     add_home_panel(app, "learn/_home.html", order=20, data=home.learn_panel)
-    app.add_template_global(views.learning_summary_for, "learning_summary_for")
     register_job(app, "learn-overdue-reminders", services.send_overdue_reminders,
                  every_minutes=60, label="Remind people of overdue courses")
     add_demo_step(app, demo.demo_learning)

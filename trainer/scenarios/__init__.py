@@ -20,6 +20,5 @@ def init_app(app: Flask) -> None:
             roles=("manager", "hr", "admin"), order=60)
     add_home_panel(app, "scenarios/_home.html", roles=("employee",), order=30,
                    data=home.scenario_panel)
-    app.add_template_global(views.home_summary, "scenario_home")
     app.add_template_filter(content.render_markdown, "markdown")
     add_demo_step(app, demo.demo_step)
