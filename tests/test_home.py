@@ -32,7 +32,7 @@ def test_managers_see_morale_the_customer_measure_and_training_with_their_n(
         client, login_as, history, session):  # noqa: F811
     login_as(history.manager)
     tasks, figures = _parts(_home(client))
-    view = insights.overview_for(session, metric="csi", unit=history.s1)
+    view = insights.overview_for(session, metric="csi", unit=history.s1)  # what insights shows
     morale = view["morale"]
     assert f"<h3 id=\"home-team-{history.s1.id}\">{history.s1.name}</h3>" in figures
     assert "Morale (1–5)" in figures
@@ -53,6 +53,12 @@ def test_managers_see_morale_the_customer_measure_and_training_with_their_n(
 def test_hr_sees_gaming_flags_and_units_without_commitment(client, login_as, history):  # noqa: F811
     login_as(history.hr)
     tasks, _ = _parts(_home(client))
+    # The home page never runs the analysis itself: until the overview has, it says so.
+    assert "Gaming flags not checked yet" in tasks and "gaming flags to look into" not in tasks
+    assert f'href="/insights/units/{history.company.id}?metric=csi"' in tasks
+    assert client.get(f"/insights/units/{history.company.id}").status_code == 200
+    tasks, _ = _parts(_home(client))
+    assert "not checked yet" not in tasks
     assert "gaming flags to look into</strong> (CSI), on 1 unit:\n    T3." in tasks
     assert "not an accusation" in tasks
     assert f'href="/insights/units/{history.company.id}/detail?metric=csi#flags-h"' in tasks

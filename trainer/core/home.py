@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlmodel import Session, select
 
 from trainer import mail, system
@@ -44,20 +43,20 @@ def managed_roots(session: Session, user: User) -> list[OrgUnit]:
 
 def team_figures(session: Session, user: User) -> tuple[list[dict], int]:
     """Return morale, the customer measure and training completion, now and their change, for
-    the first few units the person manages (from the cached overview), and how many more."""
+    the first few units the person manages (from the insights rollups, without running the
+    analysis), and how many more units they manage."""
     from trainer.insights import services as insights
 
     roots = managed_roots(session, user)
     metric = insights.default_metric(session)
     if metric is None:
         return [], 0
-    level = current_app.config.get("INSIGHTS_LEVEL", insights.DEFAULT_LEVEL)
     teams = []
     for unit in roots[:TEAMS_SHOWN]:
-        view = insights.overview_for(session, metric=metric, unit=unit, level=level)
-        teams.append({"unit": unit, "metric_label": view["chart"]["metric_label"],
-                      "morale": view["morale"], "measure": view["measure"],
-                      "completion": view["completion"]})
+        figures = insights.unit_figures(session, metric=metric, unit=unit)
+        teams.append({"unit": unit, "metric_label": figures["metric_label"],
+                      "morale": figures["engagement"], "measure": figures["measure"],
+                      "completion": figures["completion"]})
     return teams, max(0, len(roots) - TEAMS_SHOWN)
 
 
