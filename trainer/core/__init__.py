@@ -143,7 +143,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntegerConverter
     app.register_blueprint(bp)
     add_nav(app, "System", "core.system_status", roles=("admin",), order=90)
-    add_home_panel(app, "core/_home.html", roles=("manager", "admin"), order=45,
+    add_home_panel(app, "core/_home.html", roles=("manager", "admin"), order=25,
                    data=home.core_panel)
     app.add_template_filter(role_names, "role_names")
     app.before_request(_refuse_nul_characters)
