@@ -95,7 +95,8 @@ def test_admins_see_system_status(client, login_as, org, session):
     assert "Job failed:</strong> Open surveys on their day" in tasks
     assert f"Last job started <time datetime=\"{now.replace(tzinfo=None).isoformat()}" in figures \
         or f"Last job started <time datetime=\"{now.isoformat()}" in figures
-    assert "Database:</strong> SQLite." in figures
+    kind = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[session.get_bind().dialect.name]
+    assert f"Database:</strong> {kind}." in figures
     assert "Email:</strong> 0 waiting, 0 failed, 0 sent." in figures
     assert "Send queued email: <time" in figures and "OK" in figures
     # Admin gets HR's tasks too; HR does not get the system panel.
