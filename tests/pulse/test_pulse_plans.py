@@ -202,6 +202,11 @@ def test_hr_sees_every_released_unit_including_those_without_a_plan(client, sess
     assert f"No plan yet ({days} days since results)" in _text_of(t2_row)
     assert f"With an action plan 1 of {len(shown)}" in page
 
+    missing = client.get(f"/pulse/follow-through?cycle={released.id}&show=no-plan")
+    rows = re.findall(r"<tr>.*?</tr>", missing.get_data(as_text=True), re.S)[1:]
+    assert len(rows) == len(shown) - 1
+    assert not any(f">{staffed.t1.name}<" in r for r in rows)
+
 
 def _text_of(html: str) -> str:
     return " ".join(re.sub(r"<[^>]*>", " ", html).split())

@@ -491,7 +491,8 @@ def follow_through():
     return render_template("pulse/follow_through.html", rows=rows, cycle=cycle,
                            cycles=services.closed_cycles(session, cycle.programme_id)
                            if cycle else [], statuses=ACTION_STATUSES,
-                           limits=services.configured_limits())
+                           limits=services.configured_limits(),
+                           only_missing=request.args.get("show") == "no-plan")
 
 
 # The "you said, we did" ledger ----------------------------------------------------------------
