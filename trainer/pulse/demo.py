@@ -205,7 +205,8 @@ def _ledger(session, demo, rng, units):
                 commitment = Commitment(
                     cycle_id=cycle.id, unit_id=unit_id, text=text, theme=theme,
                     owner_id=owner,
-                    due_on=(created + timedelta(days=30 + 20 * n)).date(),
+                    due_on=((now + timedelta(days=(12, -6, 40)[n])) if latest
+                            else (created + timedelta(days=30 + 20 * n))).date(),
                     status=steps[-1][0], status_at=steps[-1][2],
                     created_by=owner, created_at=created)
                 session.add(commitment)
