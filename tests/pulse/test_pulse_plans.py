@@ -76,6 +76,9 @@ def test_manager_reaches_the_plan_from_results_and_records_actions(client, sessi
         ("done", "Two on the desk since May.")]
     page = _text(client.get(f"/pulse/plans/{staffed.t1.id}"))
     assert "History (3 updates)" in page and "Rota drafted." in page
+    [entry] = client.get(f"/pulse/results/{staffed.t1.id}.json").get_json()["ledger"]
+    assert (entry["status"], entry["due_on"], entry["theme"]) == (
+        "done", str(TODAY + timedelta(days=30)), "wellbeing")
 
     entries = session.exec(select(AuditEntry).where(AuditEntry.action.like("action.%"))
                            .order_by(AuditEntry.id)).all()
