@@ -87,20 +87,24 @@ def test_manager_reaches_the_plan_from_results_and_records_actions(client, sessi
     assert all(e.actor_id == staffed.manager.id and e.target_id == action.id for e in entries)
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"text": "  "}, "Write what you will do."),
-    ({"due_on": str(TODAY - timedelta(days=1))}, "between today and a year from now"),
-    ({"due_on": "next week"}, "Give a due date, for example"),
-    ({"answers": ""}, "Choose the theme or question this action answers."),
-    ({"answers": "theme:nonsense"}, "Not a valid choice"),
-    ({"owner_id": "999999"}, "Not a valid choice"),
+@pytest.mark.parametrize(("changes", "field", "message"), [
+    ({"text": "  "}, "text", "Write what you will do."),
+    ({"due_on": str(TODAY - timedelta(days=1))}, "due_on", "between today and a year from now"),
+    ({"due_on": str(TODAY + timedelta(days=400))}, "due_on", "a year from now"),
+    ({"due_on": "next week"}, "due_on", "Give a due date, for example"),
+    ({"answers": ""}, "answers", "Choose the theme or question this action answers."),
+    ({"answers": "theme:nonsense"}, "answers", "Not a valid choice"),
+    ({"owner_id": "999999"}, "owner_id", "Not a valid choice"),
+    ({"owner_id": "abc"}, "owner_id", "Invalid Choice"),
 ])
 def test_bad_actions_are_refused_with_a_message_and_keep_the_input(
-        client, session, staffed, released, login_as, changes, message):
+        client, session, staffed, released, login_as, changes, field, message):
     login_as(staffed.manager)
     response = client.post(f"/pulse/plans/{staffed.t1.id}", data=_action_data(staffed, **changes))
     assert response.status_code == 400
-    assert message in response.get_data(as_text=True)
+    error = re.search(rf'<p class="error" id="{field}-error">(.*?)</p>',
+                      response.get_data(as_text=True), re.S)
+    assert error and message in error.group(1)  # said next to the field it is about
     assert "From the next rota." in response.get_data(as_text=True)  # nothing typed is lost
     assert _actions(session, staffed.t1) == []
 

@@ -36,6 +36,14 @@ STALE_DAYS = 30  # an open action with no status update for this long needs a lo
 LONGEST_PLAN_DAYS = 366
 
 
+class ActionError(PulseError):
+    """A refused action, naming the form field it is about."""
+
+    def __init__(self, message: str, field: str = "text"):
+        super().__init__(message)
+        self.field = field
+
+
 def _aware(moment: datetime) -> datetime:
     return services._aware(moment)
 
@@ -91,12 +99,12 @@ def add_action(session: Session, *, cycle: PulseCycle, unit: OrgUnit, title: str
         raise PulseError(f"A team works on at most {services.MAX_COMMITMENTS} actions per survey. "
                          "Mark one as done or dropped first, or add this to an action's note.")
     if owner_id not in {u.id for u in owner_choices(session, unit, user)}:
-        raise PulseError("Choose the owner from the list.")
+        raise ActionError("Choose the owner from the list.", "owner_id")
     if not today <= due_on <= today + timedelta(days=LONGEST_PLAN_DAYS):
-        raise PulseError("Choose a due date between today and a year from now.")
+        raise ActionError("Choose a due date between today and a year from now.", "due_on")
     kind, _, value = answers.partition(":")
     if answers not in dict(answer_choices(session, cycle)):
-        raise PulseError("Choose the theme or question this action answers.")
+        raise ActionError("Choose the theme or question this action answers.", "answers")
     item = session.get(PulseItem, int(value)) if kind == "item" else None
     now = utcnow()
     action = Commitment(cycle_id=cycle.id, unit_id=unit.id, text=title,
@@ -117,10 +125,10 @@ def update_status(session: Session, *, action: Commitment, status: str, note: st
                   user: User) -> ActionUpdate:
     """Record a status update with a short note; the action shows the latest one."""
     if status not in ACTION_STATUSES:
-        raise PulseError("Choose a status from the list.")
+        raise ActionError("Choose a status from the list.", "status")
     note = " ".join((note or "").split())
     if not note:
-        raise PulseError("Write a short note about what happened.")
+        raise ActionError("Write a short note about what happened.", "note")
     now = utcnow()
     previous = action.status
     action.status, action.status_at = status, now

@@ -595,15 +595,17 @@ def action_plan(unit_id):
         try:
             if cycle is None:
                 raise services.PulseError("Actions are planned after a survey closes.")
-            plans.add_action(session, cycle=cycle, unit=unit, title=form.text.data,
-                             details=form.details.data, owner_id=form.owner_id.data,
-                             due_on=form.due_on.data, answers=form.answers.data,
-                             user=current_user, today=utcnow().date())
+            action = plans.add_action(session, cycle=cycle, unit=unit, title=form.text.data,
+                                      details=form.details.data,
+                                      owner_id=form.owner_id.data, due_on=form.due_on.data,
+                                      answers=form.answers.data, user=current_user,
+                                      today=utcnow().date())
         except services.PulseError as exc:
-            form.text.errors.append(str(exc))
+            form[getattr(exc, "field", "text")].errors.append(str(exc))
         else:
             flash("Action added. Your team can see it and say whether it happened.")
-            return redirect(url_for("pulse.action_plan", unit_id=unit.id))
+            return redirect(url_for("pulse.action_plan", unit_id=unit.id)
+                            + f"#action-{action.id}")
     return _plan_page(session, unit, form=form, status=400)
 
 
@@ -620,7 +622,7 @@ def action_status(commitment_id):
             plans.update_status(session, action=action, status=form.status.data,
                                 note=form.note.data, user=current_user)
         except services.PulseError as exc:
-            form.note.errors.append(str(exc))
+            form[getattr(exc, "field", "note")].errors.append(str(exc))
         else:
             flash(f"Status updated: {ACTION_STATUSES[action.status]}.")
             return redirect(url_for("pulse.action_plan", unit_id=unit.id) + f"#action-{action.id}")
