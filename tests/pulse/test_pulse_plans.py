@@ -209,6 +209,9 @@ def test_hr_sees_every_released_unit_including_those_without_a_plan(client, sess
     assert f"No plan yet ({days} days since results)" in _text_of(t2_row)
     assert f"With an action plan 1 of {len(shown)}" in page
 
+    assert {row.unit.id for row in plans.units_without_plan(session, today=TODAY)} == (
+        shown - {staffed.t1.id})
+
     missing = client.get(f"/pulse/follow-through?cycle={released.id}&show=no-plan")
     rows = re.findall(r"<tr>.*?</tr>", missing.get_data(as_text=True), re.S)[1:]
     assert len(rows) == len(shown) - 1

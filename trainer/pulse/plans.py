@@ -258,6 +258,13 @@ def follow_through(session: Session, *, cycle: PulseCycle, today: date) -> list[
     return rows
 
 
+def units_without_plan(session: Session, *, today: date) -> list[FollowThrough]:
+    """Return, for the latest closed cycle of each programme, the units whose results are out
+    and that have no action yet: for HR's home page."""
+    return [row for cycle in _latest_closed_per_programme(session)
+            for row in follow_through(session, cycle=cycle, today=today) if not row.has_plan]
+
+
 # Nudges: the scheduler's reminders to managers -----------------------------------------------
 
 
