@@ -34,8 +34,6 @@ from trainer.pulse.models import (
 )
 from trainer.util import utcnow
 
-_AUTO = object()  # "read the request's form", as FlaskForm does by default
-
 
 def _message(title: str, text: str, status: int = 200, link=None):
     return render_template("pulse/message.html", title=title, text=text, link=link), status
@@ -545,8 +543,9 @@ def team_ledger(unit_id):
 # Action plans ---------------------------------------------------------------------------------
 
 
-def _action_form(session, unit, cycle, formdata=_AUTO):
-    form = ActionForm(formdata=formdata) if formdata is not _AUTO else ActionForm()
+def _action_form(session, unit, cycle, *, blank=False):
+    """The add-an-action form, read from the request unless `blank`."""
+    form = ActionForm(formdata=None) if blank else ActionForm()
     form.owner_id.choices = [(u.id, u.name + (" (you)" if u.id == current_user.id else ""))
                              for u in plans.owner_choices(session, unit, current_user)]
     if form.owner_id.data is None:
@@ -570,14 +569,13 @@ def _plan_page(session, unit, *, form=None, status_forms=None, status=200):
                      and a.status != "dropped")
     return render_template(
         "pulse/action_plan.html", unit=unit, cycle=cycle, actions=actions, today=today,
-        form=form or _action_form(session, unit, cycle, formdata=None), status_forms=forms,
+        form=form or _action_form(session, unit, cycle, blank=True), status_forms=forms,
         open_slots=services.MAX_COMMITMENTS - open_count,
         history=updates, names=plans.names(session, people),
         items={i.id: i for i in session.exec(select(PulseItem)).all()},
         periods={c.id: c.period for c in session.exec(select(PulseCycle)).all()},
         tallies=services.released_tallies(session, [a.id for a in actions]),
-        statuses=ACTION_STATUSES, marks=MARK_CHOICES, overdue=plans.is_overdue,
-        answers_label=plans.answers_label,
+        statuses=ACTION_STATUSES, marks=MARK_CHOICES, answers_label=plans.answers_label,
         days_since_release=plans.days_since_release(cycle, today) if cycle else None), status
 
 
