@@ -62,7 +62,7 @@ def test_hr_sees_gaming_flags_and_units_without_commitment(client, login_as, his
     assert "gaming flags to look into</strong> (CSI), on 1 unit:\n    T3." in tasks
     assert "not an accusation" in tasks
     assert f'href="/insights/units/{history.company.id}/detail?metric=csi#flags-h"' in tasks
-    assert "with results but no commitment" in tasks
+    assert "with results out but no action plan yet" in tasks
 
 
 def test_hr_sees_imports_that_failed(client, login_as, org, session):

@@ -125,12 +125,12 @@ def test_hr_sees_units_with_results_but_no_commitment(client, session, staffed, 
     login_as(staffed.hr)
     tasks = _tasks(_home(client))
     # C, R1, R2, S1, S2, T1, T2, T3 were all released.
-    assert f"8 units with results but no commitment</strong> ({cycle.period})" in tasks
+    assert "8 units with results out but no action plan yet</strong>" in tasks
     assert "and 5 more" in tasks and 'href="/pulse/follow-through"' in tasks
     for unit in (staffed.company, staffed.r1, staffed.r2, staffed.s1, staffed.s2, staffed.t1,
                  staffed.t2):
         services.add_commitment(session, cycle=cycle, unit=unit, text="Do it", user=staffed.hr)
     session.commit()
     tasks = _tasks(_home(client))
-    assert "1 unit with results but no commitment" in tasks and staffed.t3.name in tasks
+    assert "1 unit with results out but no action plan yet" in tasks and staffed.t3.name in tasks
 

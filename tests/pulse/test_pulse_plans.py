@@ -6,7 +6,6 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from flask import render_template
 from sqlmodel import select
 
 from trainer.audit import AuditEntry
@@ -254,14 +253,19 @@ def test_open_actions_lists_what_needs_a_look(app, session, staffed, released):
     assert plans.open_actions(set(), TODAY, session=session) == []
     assert len(plans.open_actions(None, TODAY, session=session)) == 4
 
-    with app.test_request_context():
-        html = render_template("pulse/_home_actions.html", open_actions=found)
-        empty = render_template("pulse/_home_actions.html", open_actions=[])
+
+
+def test_the_managers_home_lists_actions_that_need_a_look(client, session, staffed, released,
+                                                         login_as):
+    overdue = _add(session, staffed, staffed.t1, due=TODAY - timedelta(days=3), cycle=released)
+    _add(session, staffed, staffed.t2, due=TODAY + timedelta(days=60), cycle=released)
+    login_as(staffed.manager)
+    html = client.get("/").get_data(as_text=True)
     text = _text_of(html)
-    assert "Overdue by 3 days" in text and "Due in 5 days" in text
-    assert "No update for 40 days" in text
+    assert "overdue by" in text and overdue.text in text
     assert f'href="/pulse/plans/{staffed.t1.id}#action-{overdue.id}"' in html
-    assert "Nothing overdue or due soon" in _text_of(empty)
+    assert "Act on T2" not in text  # due in two months, updated today: nothing to do yet
+    assert f'href="/pulse/plans/{staffed.s1.id}">Action plan for {staffed.s1.name}' in html
 
 
 def test_nudges_go_once_to_the_right_managers_through_smtp(app, session, staffed, released,

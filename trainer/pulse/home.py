@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from trainer.access import managed_scope
 from trainer.auth.models import User
 from trainer.org.models import ManagedUnit, OrgUnit
-from trainer.pulse import anonymity, services
+from trainer.pulse import anonymity, plans, services
 from trainer.pulse.models import (
     Commitment,
     CycleAudience,
@@ -110,24 +110,9 @@ def open_cycles(session: Session) -> list[tuple[PulseCycle, PulseProgramme]]:
         .where(PulseCycle.status == "open").order_by(PulseCycle.closes_at)).all())
 
 
-def released_without_commitment(session: Session) -> tuple[PulseCycle | None, list[OrgUnit]]:
-    """Return the latest closed cycle and the units whose results it released that have no
-    commitment for it, in tree order."""
-    cycle = services.latest_closed_cycle(session)
-    if cycle is None:
-        return None, []
-    released = services.released_results(session, cycle=cycle, items=False, comments=False)
-    shown = {key for key, r in released.items() if not r.suppressed}
-    committed = set(session.exec(select(Commitment.unit_id)
-                                 .where(Commitment.cycle_id == cycle.id)).all())
-    units = {u.id: u for u in session.exec(select(OrgUnit).where(
-        OrgUnit.id.in_(shown - committed))).all()}
-    return cycle, sorted(units.values(), key=lambda u: (u.path, u.code))
-
-
 def pulse_panel(*, session: Session, user: User, now: datetime) -> dict:
     data: dict = {"surveys": [], "to_confirm": [], "team": None, "manager_rates": [],
-                  "hr_cycles": [], "no_commitment": [], "no_commitment_cycle": None}
+                  "actions": [], "plan_units": [], "hr_cycles": [], "no_plan": []}
     data["surveys"] = surveys_to_answer(session, user)
     data["to_confirm"] = commitments_to_confirm(session, user)
     data["team"] = team_result(session, user)
@@ -140,10 +125,13 @@ def pulse_panel(*, session: Session, user: User, now: datetime) -> dict:
             rates = open_rates(session, cycle, roots & scope, now)
             if rates:
                 data["manager_rates"].append((cycle, programme, rates[:SHOWN]))
+        data["actions"] = plans.open_actions(scope, now.date(), session=session)
+        data["plan_units"] = sorted(session.exec(select(OrgUnit).where(OrgUnit.id.in_(roots))
+                                                 ).all(), key=lambda u: (u.path, u.code))
     if user.has_role("hr", "admin"):
         data["hr_cycles"] = [(cycle, programme, open_rates(session, cycle, None, now)[:1],
                               time_left(cycle.closes_at, now)) for cycle, programme in cycles]
-        data["no_commitment_cycle"], data["no_commitment"] = released_without_commitment(session)
-    data["tasks"] = (len(data["surveys"]) + bool(data["to_confirm"]) + len(data["hr_cycles"])
-                     + bool(data["no_commitment"]))
+        data["no_plan"] = plans.units_without_plan(session, today=now.date())
+    data["tasks"] = (len(data["surveys"]) + bool(data["to_confirm"]) + len(data["actions"][:SHOWN])
+                     + len(data["hr_cycles"]) + bool(data["no_plan"]))
     return data
