@@ -25,7 +25,7 @@ from trainer.insights.demo import GAMED_SITE, _morale_drivers
 from trainer.pulse.services import morale_by_unit_period
 from trainer.util import quarter_bounds, utcnow
 
-BETWEEN, WITHIN = 0.8, 0.45  # log-odds of fixing on the spot per SD of morale
+BETWEEN, WITHIN = 0.35, 0.45  # log-odds of fixing on the spot per SD of morale
 LATE_TEAM = "BATH-SALES"  # logs a quarter's fixes in its last two weeks
 SITE_SETTINGS = {"dealer": ("GBP", 75.0), "call": ("GBP", 40.0)}
 
@@ -69,7 +69,7 @@ def add_fix_history(*, session: Session, demo) -> None:
         gamed = site.code == GAMED_SITE
         morale = np.asarray(drivers[team.id])
         within = (morale - morale.mean()) / pooled
-        between = (means[team.id] - centre) / spread
+        between = (means[team.id] - centre) / spread + rng.normal(0, 0.8)
         for t, period in enumerate(periods):
             lagged = within[t - 1] if t else 0.0
             p_spot = float(_logit(0.1 + BETWEEN * between + WITHIN * (within[t] + lagged)))
