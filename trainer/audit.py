@@ -52,6 +52,7 @@ ACTIONS = {
     "keys.rotate": "Encryption keys rotated",
     "results.view": "Survey results viewed",
     "retention.purge": "Old data deleted by the retention schedule",
+    "fixes.settings": "Fix log unit type, currency or goodwill limit changed",
 }
 # Keys a detail may never have: survey answers and comments stay out of the log.
 FORBIDDEN_KEYS = {"answer", "answers", "comment", "comments", "response", "responses", "text"}

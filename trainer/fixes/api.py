@@ -67,8 +67,13 @@ OPENAPI_PATHS = {
             ],
             "responses": {"200": {"description": "The cells.", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/FixCellList"}}}},
-                "400": {"description": "A bad filter.", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Error"}}}}},
+                **{status: {"description": text, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}}}
+                   for status, text in (
+                       ("400", "An unknown unit code or a bad quarter."),
+                       ("401", "The token is missing, unknown, expired or revoked."),
+                       ("403", "The token lacks fixes:read, or the unit is outside its "
+                               "units."))}},
         },
     },
 }
