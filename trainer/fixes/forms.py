@@ -12,9 +12,9 @@ class LogFixForm(FlaskForm):
                          validators=[InputRequired("Choose the problem, or 'Something else'.")])
     action = RadioField("What did you do?", choices=list(ACTIONS.items()),
                         validators=[InputRequired("Choose what you did.")])
-    goodwill = FloatField("Goodwill spent, if any", validators=[
-        Optional(), finite, NumberRange(0, MAX_GOODWILL, "Enter an amount from 0 to "
-                                                         f"{MAX_GOODWILL:,.0f}.")])
+    goodwill = FloatField("Goodwill spent, if any", render_kw={"inputmode": "decimal"},
+                          validators=[Optional(), finite, NumberRange(
+                              0, MAX_GOODWILL, f"Enter an amount from 0 to {MAX_GOODWILL:,.0f}.")])
     note = StringField("Note (optional, one line)", validators=[Optional(),
                                                                Length(max=NOTE_LENGTH)])
 

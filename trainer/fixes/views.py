@@ -9,7 +9,7 @@ from trainer.fixes import bp, services
 from trainer.fixes.forms import LogFixForm, ProblemTypeForm, SettingsForm
 from trainer.fixes.models import ACTIONS, ProblemType
 from trainer.forms import ConfirmForm
-from trainer.insights.services import default_scope, own_unit_codes, scope_choices
+from trainer.insights.services import default_scope, own_unit_codes
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree
 
@@ -69,6 +69,15 @@ def _team_unit(session):
     return unit
 
 
+def _unit_choices(session) -> list[tuple[OrgUnit, int]]:
+    """Return (unit, depth) of every active unit the person may open, in tree order."""
+    allowed = scope_unit_ids(session, current_user)
+    units = [(unit, depth) for unit, depth, _ in ordered_tree(session)
+             if unit.active and (allowed is None or unit.id in allowed)]
+    top = min((depth for _, depth in units), default=0)
+    return [(unit, depth - top) for unit, depth in units]
+
+
 @bp.route("/team")
 @allow("manager", "hr", "admin")
 def team():
@@ -93,7 +102,7 @@ def team():
         }
     return render_template("fixes/team.html", unit=unit, period=period, quarters=quarters,
                            view=view, labels=services.problem_labels(session), actions=ACTIONS,
-                           choices=scope_choices(session, current_user),
+                           choices=_unit_choices(session),
                            k=services.anonymity.thresholds().scores)
 
 
