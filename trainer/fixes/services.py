@@ -80,6 +80,17 @@ def settings_for(session: Session, unit: OrgUnit | None) -> Settings:
     return Settings("", "EUR", None, None)
 
 
+def settings_map(session: Session, units: dict[int, OrgUnit]) -> dict[int, Settings]:
+    """Return the settings of every unit in `units` (read once, resolved in memory)."""
+    rows = {s.unit_id: s for s in session.exec(select(FixSettings)).all()}
+    out = {}
+    for uid, unit in units.items():
+        row = next((rows[i] for i in _ancestry(unit) if i in rows), None)
+        out[uid] = (Settings(row.unit_type, row.currency, row.goodwill_limit, row.unit_id)
+                    if row else Settings("", "EUR", None, None))
+    return out
+
+
 def save_settings(session: Session, *, unit: OrgUnit, unit_type: str, currency: str,
                   goodwill_limit: float | None) -> FixSettings:
     unit_type = unit_type.strip().lower()
@@ -247,7 +258,7 @@ def _near_identical(fixes: list[Fix]) -> set[int]:
 def rollup_rows(session: Session) -> list[dict]:
     """Compute the rollup of every unit subtree and quarter from the fixes (for the job)."""
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-    limits = {uid: settings_for(session, unit).goodwill_limit for uid, unit in units.items()}
+    limits = {uid: s.goodwill_limit for uid, s in settings_map(session, units).items()}
     employees = Counter(uid for uid, roles in session.exec(
         select(User.unit_id, User.roles).where(User.active, col(User.unit_id).is_not(None)))
         if "employee" in roles.split(","))
@@ -490,14 +501,14 @@ def released_json(session: Session, *, unit_ids: set[int] | None,
                   period: str | None = None) -> list[dict]:
     """Return every cell (shown or hidden) of the units in `unit_ids` (None: all), by unit."""
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
+    settings = settings_map(session, units)
     out = []
     for quarter in sorted(periods(session)):
         if period and quarter != period:
             continue
         for uid, row in released_cells(session, quarter).items():
             if uid in units and (unit_ids is None or uid in unit_ids):
-                out.append(rollup_json(row, units[uid], settings_for(session, units[uid]),
-                                       quarter))
+                out.append(rollup_json(row, units[uid], settings[uid], quarter))
     return sorted(out, key=lambda r: (r["period"], r["unit_code"]))
 
 
