@@ -33,7 +33,7 @@ TOP_PROBLEMS = 5
 FIX_ON_SPOT, FIX_RATE = "fix_on_spot", "fix_rate"
 INSIGHT_MEASURES = {  # insights metric code: (label, higher is better, min, max)
     FIX_ON_SPOT: ("Fixed on the spot (% of logged fixes)", True, 0.0, 100.0),
-    FIX_RATE: ("Fixes on own authority per person", True, 0.0, None),
+    FIX_RATE: ("Fixes per person (on own authority, per quarter)", True, 0.0, None),
 }
 NOT_AN_ACCUSATION = "This is a data-quality check, not an accusation."
 DEFAULT_PROBLEMS = {  # unit type: [(code, label)]; "" applies to every unit type
