@@ -79,13 +79,15 @@ def _late_quarter(session, people, user_fixes):
 
 
 def test_flags_are_neutral_hr_only_and_never_on_the_viewers_own_unit(
-        client, session, fixes_setup, make_user, login_as):
+        client, session, fixes_setup, make_user, login_as, runner):
     org = fixes_setup
     people = [make_user("employee", org.t2) for _ in range(5)]
     _late_quarter(session, people, 3)
     flags = services.gaming_flags(session)
     assert [(f["unit_code"], f["signal"]) for f in flags] == [("T2", "volume_jump")]
     assert "not an accusation" in flags[0]["reason"]
+    printed = runner.invoke(args=["fixes", "flags"])
+    assert printed.exit_code == 0 and "T2" in printed.output and "1 flag." in printed.output
     login_as(org.hr)
     page = client.get("/fixes/flags").get_data(as_text=True)
     assert "Entries bunched before the review" in page and "T2" in page

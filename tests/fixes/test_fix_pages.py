@@ -136,3 +136,19 @@ def test_the_job_is_idempotent_and_the_cli_runs_it(runner, session, fixes_setup,
     session.expire_all()
     t1 = session.exec(select(FixRollup).where(FixRollup.unit_id == fixes_setup.t1.id)).one()
     assert (t1.people, t1.fixes) == (6, 11)
+
+
+def test_the_scheduler_job_counts_new_fixes(app, session, fixes_setup, make_user):
+    from trainer.scheduler import JobRun, jobs, run_job
+
+    job = next(j for j in jobs(app) if j.name == "fixes-rollups")
+    assert job.every_minutes == 30
+    for _ in range(5):
+        services.log_fix(session, user=make_user("employee", fixes_setup.t1),
+                         problem="wrong-part", action="handover", goodwill=None)
+    session.commit()
+    assert run_job(app, job)
+    session.expire_all()
+    row = session.exec(select(FixRollup).where(FixRollup.unit_id == fixes_setup.t1.id)).one()
+    assert (row.people, row.fixes, row.handover, row.problems) == (5, 5, 5, {"wrong-part": 5})
+    assert session.get(JobRun, "fixes-rollups").error is None

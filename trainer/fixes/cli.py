@@ -23,4 +23,4 @@ def flags_command():
     flags = services.gaming_flags(db_session())
     for flag in flags:
         click.echo(f"{flag['unit_code']} {flag['period']} {flag['signal']}: {flag['reason']}")
-    click.echo(f"{len(flags)} flags.")
+    click.echo(f"{len(flags)} flag{'' if len(flags) == 1 else 's'}.")
