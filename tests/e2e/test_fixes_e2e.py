@@ -52,3 +52,19 @@ def test_a_manager_sees_the_team_pattern_beside_training_on_a_phone(page, login,
     page.goto("/fixes/team")
     _fits_the_screen(page)
     axe_check(page)
+
+
+def test_hr_keeps_the_problem_list_and_reads_the_flags_on_a_phone(page, login, axe_check):
+    login(page, "hr@example.com")
+    page.goto("/fixes/problems")
+    _fits_the_screen(page)
+    axe_check(page)
+    page.get_by_label("Unit type").fill("dealer")
+    page.get_by_label("Code").fill("lost-keys")
+    page.get_by_label("Name").fill("Keys lost in the workshop")
+    page.get_by_role("button", name="Add").click()
+    expect(page.get_by_text("'Keys lost in the workshop' added to the list.")).to_be_visible()
+    page.goto("/fixes/flags")
+    expect(page.get_by_role("cell", name="Entries bunched before the review")).to_be_visible()
+    _fits_the_screen(page)
+    axe_check(page)
