@@ -92,6 +92,20 @@ def _people_import(ctx):
     return job.id
 
 
+def _fixes(ctx):
+    """A fix logged by the employee, and a problem type on the list."""
+    if "fixes" not in ctx.cache:
+        from trainer.fixes import services
+
+        services.ensure_default_problem_types(ctx.session)
+        fix = services.log_fix(ctx.session, user=ctx.org.employee, problem="billing-error",
+                               action="on_spot", goodwill=None)
+        ctx.session.commit()
+        problem = services.problem_types(ctx.session)[0]
+        ctx.cache["fixes"] = {"fix_id": fix.id, "problem_id": problem.id}
+    return ctx.cache["fixes"]
+
+
 SAMPLES = {
     "unit_id": _unit_in_scope,
     "user_id": lambda ctx: ctx.org.employee.id,
@@ -114,6 +128,8 @@ SAMPLES = {
     "cert_code": lambda ctx: _learn(ctx, "cert_code"),
     "assignment_id": lambda ctx: _learn(ctx, "assignment_id"),
     "import_id": _people_import,
+    "fix_id": lambda ctx: _fixes(ctx)["fix_id"],
+    "problem_id": lambda ctx: _fixes(ctx)["problem_id"],
 }
 
 OUT_OF_SCOPE = {

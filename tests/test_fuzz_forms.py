@@ -88,6 +88,11 @@ def _invite_url(ctx):
     return f"/auth/invite/{make_link_token(ctx.org.employee, 'invite')}"
 
 
+def _fix_form(ctx):
+    ctx.sample("fix_id")  # the starter problem lists
+    return "/fixes/new"
+
+
 def _course_id(ctx):
     from trainer.learn import services
 
@@ -164,6 +169,14 @@ FORMS = [
          lambda c: f"/scenarios/{c.sample('scenario_slug')}/start", lambda c: {"mode": "play"}),
     Form("scenario decision", "employee",
          lambda c: f"/scenarios/plays/{c.sample('play_id')}/choose", _decision),
+    Form("log a fix", "employee", lambda c: _fix_form(c),
+         lambda c: {"problem": "billing-error", "action": "goodwill", "goodwill": "12.50",
+                    "note": "Refunded the fee"}),
+    Form("fix limits", "hr", lambda c: "/fixes/settings",
+         lambda c: {"unit_id": str(c.org.s1.id), "unit_type": "dealer", "currency": "GBP",
+                    "goodwill_limit": "50"}),
+    Form("fix problem type", "hr", lambda c: "/fixes/problems",
+         lambda c: {"unit_type": "dealer", "code": "late-keys", "label": "Keys not ready"}),
     Form("scenario re-serve", "employee", lambda c: f"/scenarios/due/{c.sample('reserve_id')}",
          lambda c: {"choice": "0", "node": "counter"}),
 ]

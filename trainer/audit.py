@@ -54,6 +54,7 @@ ACTIONS = {
     "action.create": "Action added to a team's action plan",
     "action.status": "Action plan status updated",
     "retention.purge": "Old data deleted by the retention schedule",
+    "fixes.settings": "Fix log unit type, currency or goodwill limit changed",
 }
 # Keys a detail may never have: survey answers and comments stay out of the log.
 FORBIDDEN_KEYS = {"answer", "answers", "comment", "comments", "response", "responses", "text"}

@@ -17,6 +17,7 @@ from sqlmodel import Session, func, select
 
 from trainer.access import scope_unit_ids, sees_everything, subtree_ids
 from trainer.auth.models import User
+from trainer.fixes import services as fixes
 from trainer.insights import analysis, overview
 from trainer.insights.models import CustomerFocusRating, TrainingRollup
 from trainer.learn.services import completion_by_unit_period
@@ -65,7 +66,8 @@ def data_version(session: Session) -> dict:
         "org": tuple(org_state),
         "pulse": tuple(c.id for c in pulse.closed_cycles(session) if c.rollups_done),
         "outcomes": tuple(map(str, outcome_state)),
-        "metrics": tuple(m.code for m in outcomes.metrics(session=session)),
+        "metrics": tuple(metric_codes(session)),
+        "fixes": fixes.rollup_version(session),
         "ratings": tuple(map(str, rating_state)),
         "training": tuple(map(str, training_state)),
     }
@@ -148,6 +150,8 @@ def load_sources(session: Session, version: dict) -> analysis.Sources:
              for u in session.exec(select(OrgUnit).where(OrgUnit.active)).all()]
     metrics = [analysis.Metric(m.code, m.label, m.higher_is_better, m.min_value, m.max_value)
                for m in outcomes.metrics(session=session)]
+    metrics += [analysis.Metric(code, label, better, low, high)
+                for code, (label, better, low, high) in fixes.INSIGHT_MEASURES.items()]
     ratings = session.exec(
         select(CustomerFocusRating.unit_id, CustomerFocusRating.period,
                func.avg(CustomerFocusRating.rating), func.count())
@@ -157,8 +161,9 @@ def load_sources(session: Session, version: dict) -> analysis.Sources:
         metrics=metrics,
         morale=morale,
         suppressed=suppressed,
-        outcomes={m.code: outcomes.outcomes_by_unit_period(session=session, metric=m.code)
-                  for m in metrics},
+        outcomes={**{m.code: outcomes.outcomes_by_unit_period(session=session, metric=m.code)
+                     for m in metrics if m.code not in fixes.INSIGHT_MEASURES},
+                  **fixes.insight_rows(session)},
         completion=completion,
         ownership=ownership,
         ratings=[{"unit_id": u, "period": p, "rating": float(r), "raters": n}
@@ -167,7 +172,8 @@ def load_sources(session: Session, version: dict) -> analysis.Sources:
 
 
 def metric_codes(session: Session) -> list[str]:
-    return [m.code for m in outcomes.metrics(session=session)]
+    """Return the customer metrics, then the fix log's measures (fixed on own authority)."""
+    return [m.code for m in outcomes.metrics(session=session)] + list(fixes.INSIGHT_MEASURES)
 
 
 def default_metric(session: Session) -> str | None:

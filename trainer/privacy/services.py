@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from trainer import audit
 from trainer.audit import AuditEntry
 from trainer.auth.models import LoginThrottle, User, new_session_token
+from trainer.fixes.models import Fix
 from trainer.insights.models import CustomerFocusRating
 from trainer.learn.models import (
     Assignment,
@@ -140,6 +141,7 @@ def export_person(session: Session, person: User, *, now: datetime | None = None
             "action_updates_you_wrote": [_dump(u) for u in rows(ActionUpdate,
                                                                 ActionUpdate.by_id == uid)],
         },
+        "fixes_you_logged": [_dump(f, {"user_id"}) for f in rows(Fix, Fix.user_id == uid)],
         "customer_focus_ratings": [_dump(r) for r in
                                    rows(CustomerFocusRating, CustomerFocusRating.rater_id == uid)],
         "api_tokens_you_created": [_dump(t, {"token_hash"})
@@ -213,6 +215,7 @@ def erase_person(session: Session, person: User, *, by: User | str | None,
     if not keep_certificates:
         delete("certificates", Certificate, Certificate.user_id == uid)
     delete("scenario practice items", ReserveItem, ReserveItem.user_id == uid)
+    delete("fixes you logged", Fix, Fix.user_id == uid)
     delete("xAPI actor name", ScenarioActor, ScenarioActor.user_id == uid)
     delete("pulse invitations", PulseInvitation, PulseInvitation.employee_id == uid)
     delete("pulse participation", SurveyParticipation, SurveyParticipation.employee_id == uid)
