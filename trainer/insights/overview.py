@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from trainer.insights import stats
-from trainer.insights.analysis import Metric, Sources, Unit
+from trainer.insights.analysis import FIX_METRICS, Metric, Sources, Unit
 
 USUAL_LINK = 0.3  # "a real link of the usual size": Harter, Schmidt & Hayes 2002 (r ≈ .33)
 ROW_KINDS = {"company": "site", "region": "site", "site": "team"}
@@ -34,14 +34,18 @@ class Measure:
 
 def measures(metrics: list[Metric]) -> list[Measure]:
     """Return the heatmap's columns: morale, eNPS, each customer metric, then training."""
+    on_spot, per_person = FIX_METRICS
+    behaviour = {on_spot: "%.0f%%", per_person: "%.1f"}  # from the fix log: after training
     return [
         Measure(MORALE, "Morale (1–5)", "Morale", True, "%.2f"),
         Measure(ENPS, "eNPS (−100 to 100)", "eNPS", True, "%+.0f"),
         *(Measure(m.code, m.label, m.label.split(" (")[0], m.higher_is_better, "%.1f")
-          for m in metrics),
+          for m in metrics if m.code not in behaviour),
         Measure(COMPLETION, "Courses completed (%)", "Courses done", True, "%.0f%%", 100.0),
         Measure(OWNERSHIP, "Scenario choices that owned the problem (%)", "Owned it", True,
                 "%.0f%%", 100.0),
+        *(Measure(m.code, m.label, m.label.split(" (")[0], m.higher_is_better,
+                  behaviour[m.code]) for m in metrics if m.code in behaviour),
     ]
 
 
