@@ -49,10 +49,13 @@ def _quiz(ctx):
 
 
 def _decision(ctx):
-    from trainer.scenarios.models import Play
+    from trainer.scenarios import services
+    from trainer.scenarios.models import Play, ScenarioVersion
 
     play = ctx.session.get(Play, ctx.sample("play_id"))
-    return {"choice": "0", "node": play.node_id, "step": str(len(play.path))}
+    graph = services.graph_of(ctx.session.get(ScenarioVersion, play.version_id))
+    return {"choice": graph.nodes[play.node_id].choices[0].id, "node": play.node_id,
+            "step": str(len(play.path))}
 
 
 def _ratings(ctx):
@@ -142,7 +145,7 @@ FORMS = [
     Form("scenario decision", "employee",
          lambda c: f"/scenarios/plays/{c.sample('play_id')}/choose", _decision),
     Form("scenario re-serve", "employee", lambda c: f"/scenarios/due/{c.sample('reserve_id')}",
-         lambda c: {"choice": "0", "node": "counter"}),
+         lambda c: {"choice": "credit", "node": "counter"}),
 ]
 
 

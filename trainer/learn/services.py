@@ -299,19 +299,39 @@ def questions_of(version: CourseVersion) -> list[Question]:
     return _question_cache[key]
 
 
-def option_order(secret: str, user_id: int, version_id: int, attempt: int, question: int,
-                 count: int) -> list[int]:
-    """Return the order in which to show a question's options to one learner for one attempt.
+def quiz_seed(secret: str, user_id: int, version_id: int, attempt: int) -> str:
+    """Return the seed that shuffles the options of one learner's attempt at a quiz.
+
+    A keyed hash: stable while the learner fixes a form error or reloads the page, and
+    unpredictable from outside. The attempt stores it (QuizAttempt.option_seed), so its
+    result page shows the options in the order they were seen, whatever the key becomes.
+    """
+    return hmac.new(secret.encode(), f"{user_id}:{version_id}:{attempt}".encode(),
+                    hashlib.sha256).hexdigest()[:32]
+
+
+def shuffled_options(seed: str | None, question: int, count: int) -> list[int]:
+    """Return the option indexes of question `question` in the order the seed shows them.
 
     The form sends back positions in this order, never the options' indexes in the file, so
-    the page reveals nothing about which option is right. A keyed hash keeps the order stable
-    while the learner fixes a form error, and unpredictable from outside.
+    the page reveals nothing about which option is right. No seed: file order.
     """
-    seed = hmac.new(secret.encode(), f"{user_id}:{version_id}:{attempt}:{question}".encode(),
-                    hashlib.sha256).hexdigest()
     order = list(range(count))
-    random.Random(seed).shuffle(order)
+    if seed is not None:
+        random.Random(f"{seed}:{question}").shuffle(order)
     return order
+
+
+def option_order(secret: str, user_id: int, version_id: int, attempt: int, question: int,
+                 count: int) -> list[int]:
+    """Return the order in which to show a question's options to one learner for one attempt."""
+    return shuffled_options(quiz_seed(secret, user_id, version_id, attempt), question, count)
+
+
+def option_orders(questions: list[Question], seed: str | None) -> dict[int, list[int]]:
+    """Return the option order of every multiple-choice question of a quiz."""
+    return {i: shuffled_options(seed, i, len(q.answers))
+            for i, q in enumerate(questions) if q.type in ("mc", "multi")}
 
 
 @dataclass
@@ -432,7 +452,7 @@ def grade(questions: list[Question], responses: dict[int, Any], pass_mark: int) 
 
 def submit_quiz(*, session: Session, user: User, enrolment: Enrolment,
                 version: CourseVersion, responses: dict[int, Any],
-                now: datetime | None = None) -> QuizAttempt:
+                option_seed: str | None = None, now: datetime | None = None) -> QuizAttempt:
     """Score an attempt on the server, store it, and keep the best result and certificate."""
     now = now or utcnow()
     questions = questions_of(version)
@@ -441,7 +461,8 @@ def submit_quiz(*, session: Session, user: User, enrolment: Enrolment,
     attempt = QuizAttempt(enrolment_id=enrolment.id, user_id=user.id, version_id=version.id,
                           number=enrolment.attempts, submitted_at=now, score=graded.score,
                           passed=graded.passed,
-                          answers={str(i): r for i, r in responses.items()})
+                          answers={str(i): r for i, r in responses.items()},
+                          option_seed=option_seed)
     session.add(attempt)
     session.flush()
     answers = [{"attempt_id": attempt.id, "version_id": version.id, "question": i,
@@ -491,21 +512,28 @@ class FeedbackItem:
     correct: bool
     fraction: float
     feedback: list[tuple[str, str]]  # (text, format)
+    # Multiple choice: (text, format, chosen) in the order the attempt showed them.
+    options: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
 def attempt_feedback(version: CourseVersion, attempt: QuizAttempt) -> list[FeedbackItem]:
     """Re-score a stored attempt to show feedback on each question."""
     items = []
-    for index, question in enumerate(questions_of(version)):
+    questions = questions_of(version)
+    orders = option_orders(questions, attempt.option_seed)
+    for index, question in enumerate(questions):
         if not question.scorable:
             continue
         response = attempt.answers.get(str(index))
         scored = score(question, response)
         answer = describe_response(question, canonical_response(question, response)) \
             if response is not None else "(no answer)"
+        picked = response if isinstance(response, list) else [response]
+        options = [(question.answers[i].text, question.answers[i].text_format, i in picked)
+                   for i in orders.get(index, [])]
         items.append(FeedbackItem(index, question, answer, scored.correct, scored.fraction,
                                   list(zip(scored.feedback, scored.feedback_formats,
-                                           strict=True))))
+                                           strict=True)), options))
     return items
 
 

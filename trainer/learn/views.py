@@ -120,9 +120,9 @@ def quiz(course_slug):
         abort(404)
     questions = services.questions_of(version)
     attempt_no = (enrolment.attempts if enrolment else 0) + 1
-    orders = {i: services.option_order(current_app.config["SECRET_KEY"], current_user.id,
-                                       version.id, attempt_no, i, len(q.answers))
-              for i, q in enumerate(questions) if q.type in ("mc", "multi")}
+    seed = services.quiz_seed(current_app.config["SECRET_KEY"], current_user.id, version.id,
+                              attempt_no)
+    orders = services.option_orders(questions, seed)
     form = QuizForm(version_id=str(version.id))
     errors, notice = {}, None
     if form.validate_on_submit():
@@ -141,7 +141,7 @@ def quiz(course_slug):
                     session=session, user=current_user, course=course)
                 attempt = services.submit_quiz(session=session, user=current_user,
                                                enrolment=enrolment, version=version,
-                                               responses=responses)
+                                               responses=responses, option_seed=seed)
                 return redirect(url_for("learn.attempt", attempt_id=attempt.id))
     status = 400 if request.method == "POST" else 200
     return render_template("learn/quiz.html", course=course, version=version,
