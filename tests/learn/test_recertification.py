@@ -132,7 +132,7 @@ def test_reminders_go_once_30_and_7_days_ahead_and_the_course_is_reassigned_at_e
     assert "Sample course" in assigned and "Due 9 April 2026" in assigned
     course_page = client.get("/learn/courses/sample-course").get_data(as_text=True)
     assert "Your certificate expired on 10 March 2026" in course_page
-    assert "Pass the quiz again</a>" not in course_page  # plain words, then the button
+    assert ">Take the quiz to renew</a>" in course_page
     assert services.learning_summary(session=session, user=org.employee,
                                      today=EXPIRES)["to_do"] == 1
 
@@ -293,3 +293,16 @@ def test_reports_say_so_when_nothing_expires(client, login_as, org, session):
     login_as(org.hr)
     html = client.get("/learn/reports").get_data(as_text=True)
     assert "No certificates held by people here expire." in html
+
+
+def test_the_renewal_date_replaces_assignments_met_before_expiry(app, session, org, yearly,
+                                                                mailbox):
+    from trainer.learn.models import Assignment
+
+    session.add(Assignment(course_id=yearly.id, unit_id=org.t1.id, due_on=date(2025, 3, 31)))
+    pass_quiz(session, org.employee, yearly, ISSUED)
+    run_all(app, at(EXPIRES))
+    assert services.due_dates_for(session, org.employee) == {yearly.id: date(2026, 4, 9)}
+    session.add(Assignment(course_id=yearly.id, unit_id=org.s1.id, due_on=date(2026, 3, 31)))
+    session.commit()
+    assert services.due_dates_for(session, org.employee) == {yearly.id: date(2026, 3, 31)}

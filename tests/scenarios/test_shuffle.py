@@ -174,7 +174,7 @@ def option_texts(html, index):
 
 
 def seen_texts(html, index):
-    block = html.split(f'id="answer-{index}"')[1].split("</ul>")[0]
+    block = html.split(f'id="answer-{index}"')[1].split("</ol>")[0]
     return [re.sub(r"<[^>]+>", "", t).strip()
             for t in re.findall(r"<li>(.*?)(?: <strong>\(your answer\)</strong>)?</li>", block)]
 

@@ -241,27 +241,37 @@ def unit_and_ancestor_ids(session: Session, unit_id: int | None) -> list[int]:
 
 def due_dates_for(session: Session, user: User) -> dict[int, date]:
     """Return course id -> earliest due date of the assignments that cover the user's unit
-    (courses still on offer only); a certificate due for renewal counts as one of them."""
+    (courses still on offer only).
+
+    A certificate due for renewal counts as an assignment due on its renewal date; the
+    assignments due before it expired were met by earning it.
+    """
     units = unit_and_ancestor_ids(session, user.unit_id)
-    due = {}
-    if units:
-        due = dict(session.exec(
-            select(Assignment.course_id, func.min(Assignment.due_on))
-            .join(Course, Course.id == Assignment.course_id)
-            .where(col(Assignment.unit_id).in_(units), col(Course.retired).is_(False))
-            .group_by(Assignment.course_id)).all())
-    for course_id, renew_by in renewals_due(session, user).items():
+    rows = session.exec(select(Assignment.course_id, Assignment.due_on)
+                        .join(Course, Course.id == Assignment.course_id)
+                        .where(col(Assignment.unit_id).in_(units),
+                               col(Course.retired).is_(False))).all() if units else []
+    renewals = renewals_due(session, user)
+    due: dict[int, date] = {}
+    for course_id, due_on in rows:
+        expired_on = renewals.get(course_id, (None, None))[0]
+        if expired_on is None or due_on >= expired_on:
+            due[course_id] = min(due.get(course_id, due_on), due_on)
+    for course_id, (_expired_on, renew_by) in renewals.items():
         due[course_id] = min(due.get(course_id, renew_by), renew_by)
     return due
 
 
-def renewals_due(session: Session, user: User) -> dict[int, date]:
-    """Return course id -> the date by which `user` should renew an expired certificate."""
-    return dict(session.exec(
-        select(Certificate.course_id, Certificate.renewal_due_on)
-        .join(Course, Course.id == Certificate.course_id)
-        .where(Certificate.user_id == user.id, col(Certificate.renewal_due_on).is_not(None),
-               col(Course.retired).is_(False))).all())
+def renewals_due(session: Session, user: User) -> dict[int, tuple[date, date]]:
+    """Return course id -> (expiry, renew-by date) of `user`'s expired certificates."""
+    return {course_id: (expires_on, renew_by) for course_id, expires_on, renew_by in
+            session.exec(
+                select(Certificate.course_id, Certificate.expires_on,
+                       Certificate.renewal_due_on)
+                .join(Course, Course.id == Certificate.course_id)
+                .where(Certificate.user_id == user.id,
+                       col(Certificate.renewal_due_on).is_not(None),
+                       col(Course.retired).is_(False))).all()}
 
 
 def my_learning(*, session: Session, user: User) -> MyLearning:
