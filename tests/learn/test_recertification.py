@@ -273,7 +273,7 @@ def test_reports_count_expiring_and_expired_certificates_per_unit(client, login_
     table = html.split('id="certificates-caption"')[1].split("</table>")[0]
 
     def cells(unit):
-        row = table.split(f">{unit.name}</a></th>")[1].split("</tr>")[0]
+        row = table.split(f">{unit.name}<span")[1].split("</tr>")[0]
         return [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]
 
     assert cells(org.s1) == ["3", "1", "1", "1"]
