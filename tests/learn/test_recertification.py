@@ -179,6 +179,7 @@ def test_the_renewal_is_taken_on_the_current_version(app, session, org, yearly, 
     pass_quiz(session, org.employee, yearly, ISSUED)
     newer = add_course(session, title="Sample course, revised",
                        extra_yaml="certificate_valid_months: 24\n")
+    session.commit()
     run_all(app, at(EXPIRES))
     enrolment = session.exec(select(Enrolment)).one()
     session.refresh(enrolment)
