@@ -38,6 +38,26 @@ def _programme(ctx):
             "comment_prompt": ""}
 
 
+def _new_action(ctx):
+    """A valid action for T1, after a closed cycle of the sample programme."""
+    from trainer.pulse import services
+    from trainer.pulse.models import CycleItem, PulseCycle, PulseProgramme
+
+    open_cycle = ctx.session.get(PulseCycle, ctx.sample("cycle_id"))
+    closed = PulseCycle(programme_id=open_cycle.programme_id, period="2020Q1", quarter="2020Q1",
+                        opens_at=open_cycle.opens_at - timedelta(days=200),
+                        closes_at=open_cycle.opens_at - timedelta(days=190), status="closed")
+    ctx.session.add(closed)
+    ctx.session.flush()
+    for n, item_id in enumerate(services.programme_item_ids(ctx.session, ctx.session.get(
+            PulseProgramme, open_cycle.programme_id))):
+        ctx.session.add(CycleItem(cycle_id=closed.id, item_id=item_id, position=n))
+    ctx.session.commit()
+    return {"text": "Weekly huddle on Mondays.", "answers": "theme:empowerment",
+            "owner_id": str(ctx.org.manager.id), "due_on": str(utcnow().date() + timedelta(30)),
+            "details": ""}
+
+
 def _quiz(ctx):
     from tests.learn.learn_factory import form_answers
     from trainer.learn import services
@@ -130,8 +150,11 @@ FORMS = [
          _programme),
     Form("survey answer", "employee", lambda c: f"/pulse/cycles/{c.sample('cycle_id')}/answer",
          lambda c: {**_pulse_answers(c), "comment": "Fine."}),
-    Form("commitment", "manager", lambda c: f"/pulse/ledger/{c.org.t1.id}",
-         lambda c: {"text": "We will hold a weekly huddle."}),
+    Form("new action", "manager", lambda c: f"/pulse/plans/{c.org.t1.id}", _new_action),
+    Form("action status", "manager",
+         lambda c: f"/pulse/actions/{c.sample('commitment_id')}/status",
+         lambda c: {f"a{c.sample('commitment_id')}-status": "in_progress",
+                    f"a{c.sample('commitment_id')}-note": "Rota drafted."}),
     Form("mark a commitment", "employee",
          lambda c: f"/pulse/commitments/{c.sample('commitment_id')}/mark",
          lambda c: {"answer": "yes"}),

@@ -51,6 +51,8 @@ ACTIONS = {
     "token.revoke": "API token revoked",
     "keys.rotate": "Encryption keys rotated",
     "results.view": "Survey results viewed",
+    "action.create": "Action added to a team's action plan",
+    "action.status": "Action plan status updated",
     "retention.purge": "Old data deleted by the retention schedule",
 }
 # Keys a detail may never have: survey answers and comments stay out of the log.

@@ -72,12 +72,16 @@ def assignment_plan(demo: DemoOrg, offered: list[tuple[Course, CourseVersion]],
                     today: date) -> list[Assignment]:
     """Give each region one course per past quarter, then one course to everyone now.
 
-    The newest course goes to the whole company, due at the end of this quarter (or in three
-    weeks at least), so every demo login has a course still to do. A refresher that fell due
-    ten days ago gives the reports an overdue list.
+    Courses whose certificates expire are the first ones given out. The newest course goes
+    to the whole company, due at the end of this quarter (or in three weeks at least), so
+    every demo login has a course still to do. A refresher that fell due ten days ago gives
+    the reports an overdue list.
     """
     current = quarter_of(today)
     *older, newest = offered if len(offered) > 1 else offered * 2
+    # Courses whose certificates expire go first, to the oldest quarters: their holders have
+    # been through a renewal, and some are due for the next one about now.
+    older.sort(key=lambda pair: pair[1].certificate_valid_months is None)
     pairs = [(course, region) for course, _ in older for region in demo.regions]
     plan = []
     for k, (course, region) in enumerate(pairs[:PAST_QUARTERS]):

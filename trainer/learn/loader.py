@@ -49,6 +49,7 @@ class Lesson:
     file: str
     title: str
     markdown: str  # the body, without the "# Title" line
+    first_line: int = 2  # the line of the file where `markdown` starts
 
 
 @dataclass
@@ -62,6 +63,7 @@ class LoadedCourse:
     lessons: list[Lesson]
     questions: list[Question]
     content_hash: str
+    quiz_file: str | None = None
     certificate_valid_months: int | None = None  # None: certificates never expire
 
 
@@ -176,7 +178,7 @@ class _CourseReader:
             id=meta["id"], title=meta["title"].strip(), summary=meta["summary"].strip(),
             audience=meta["audience"], estimated_minutes=meta["estimated_minutes"],
             pass_mark=meta["pass_mark"], lessons=lessons, questions=questions,
-            content_hash=content_hash(self.files),
+            content_hash=content_hash(self.files), quiz_file=meta.get("quiz"),
             certificate_valid_months=meta.get("certificate_valid_months"))
 
     def read_yaml(self) -> tuple[dict | None, dict[str, int]]:
@@ -280,12 +282,14 @@ class _CourseReader:
         if title is None:
             self.problem(name, (first or 0) + 1, "a lesson starts with a '# Title' line")
             return None
-        body = "\n".join(lines[first + 1:]).strip()
+        rest = lines[first + 1:]
+        blank = next((i for i, line in enumerate(rest) if line.strip()), len(rest))
+        body = "\n".join(rest).strip()
         if not body:
             self.problem(name, first + 1, "the lesson has a title but no text")
         for line_number, reason in _unsafe_markdown(text):
             self.problem(name, line_number, reason)
-        return Lesson(name, title.group(1).strip(), body + "\n")
+        return Lesson(name, title.group(1).strip(), body + "\n", first + 2 + blank)
 
     def read_quiz(self, name, lines: dict[str, int]) -> list[Question]:
         if name is None:

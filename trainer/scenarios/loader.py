@@ -524,10 +524,11 @@ def _display_text(passage: Passage, report: _Report) -> str:
     """Return passage text without links and with story-format macros removed."""
     text = LINK_PATTERN.sub("", passage.text)
     text, macros = _strip_macros(text)
-    if macros:
+    for macro in sorted(set(macros), key=passage.text.find):
+        offset = passage.text.count("\n", 0, max(passage.text.find(macro), 0)) + 1
         report.warn(
-            passage.line,
-            f"story-format macro {macros[0]!r} in {passage.name!r} is ignored, never executed",
+            passage.line + offset,
+            f"story-format macro {macro!r} in {passage.name!r} is ignored, never executed",
         )
     lines = [line.rstrip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

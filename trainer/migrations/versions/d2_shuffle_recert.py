@@ -1,7 +1,7 @@
 """shuffled choices and recertification
 
 Revision ID: d2_shuffle_recert
-Revises: b1_privacy
+Revises: d1_action_plans
 Create Date: 2026-12-05 07:05:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = 'd2_shuffle_recert'
-down_revision: str | None = 'b1_privacy'
+down_revision: str | None = 'd1_action_plans'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
