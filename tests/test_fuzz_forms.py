@@ -69,10 +69,13 @@ def _quiz(ctx):
 
 
 def _decision(ctx):
-    from trainer.scenarios.models import Play
+    from trainer.scenarios import services
+    from trainer.scenarios.models import Play, ScenarioVersion
 
     play = ctx.session.get(Play, ctx.sample("play_id"))
-    return {"choice": "0", "node": play.node_id, "step": str(len(play.path))}
+    graph = services.graph_of(ctx.session.get(ScenarioVersion, play.version_id))
+    return {"choice": graph.nodes[play.node_id].choices[0].id, "node": play.node_id,
+            "step": str(len(play.path))}
 
 
 def _ratings(ctx):
@@ -178,7 +181,7 @@ FORMS = [
     Form("fix problem type", "hr", lambda c: "/fixes/problems",
          lambda c: {"unit_type": "dealer", "code": "late-keys", "label": "Keys not ready"}),
     Form("scenario re-serve", "employee", lambda c: f"/scenarios/due/{c.sample('reserve_id')}",
-         lambda c: {"choice": "0", "node": "counter"}),
+         lambda c: {"choice": "credit", "node": "counter"}),
 ]
 
 

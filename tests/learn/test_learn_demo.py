@@ -79,3 +79,17 @@ def test_demo_pages_work_for_the_demo_logins(client, session, demo):
         User, User.id == Enrolment.user_id).where(User.email == "employee@example.com")).first()
     html = client.get(f"/learn/attempts/{attempt.id}").get_data(as_text=True)
     assert "Feedback on each question" in html
+
+
+def test_the_demo_has_certificates_expiring_and_expired(client, session, demo):
+    today = utcnow().date()
+    certificates = session.exec(select(Certificate).where(
+        Certificate.expires_on.is_not(None))).all()
+    states = [services.certificate_state(c, today) for c in certificates]
+    assert states.count("expiring") >= 3 and states.count("expired") >= 3
+    assert states.count("valid") > states.count("expired")  # most people renewed in time
+    for certificate in certificates:
+        assert (certificate.renewal_due_on is not None) == (certificate.expires_on <= today)
+    client.post("/auth/login", data={"email": "hr@example.com", "password": DEMO_PASSWORD})
+    html = client.get("/learn/reports").get_data(as_text=True)
+    assert "Certificates that expire, by unit" in html

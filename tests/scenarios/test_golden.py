@@ -45,6 +45,9 @@ def load_playthroughs(scenario_id: str) -> list[dict]:
         assert set(case) == {"name", "choices", "ending", "meters"}, f"{path}: {case}"
         assert case["ending"] in ENDINGS, f"{path}: {case['name']}: bad ending"
         assert set(case["meters"]) == set(METERS), f"{path}: {case['name']}: need all 5 meters"
+        assert all(isinstance(pick, str) for pick in case["choices"]), (
+            f"{path}: {case['name']}: name each choice by its id or its text, not its position "
+            "(players see the choices shuffled)")
     return cases
 
 

@@ -10,11 +10,18 @@ import pytest
 from sqlmodel import select
 
 from trainer.scenarios import services
+from trainer.scenarios.loader import load_scenario_file
 from trainer.scenarios.models import ChoiceRecord, Play, ReserveItem, ScenarioActor
 from trainer.util import utcnow
 
 VALID = Path(__file__).parent / "cases" / "valid"
 SLUG = "refund-no-receipt"
+GRAPH = load_scenario_file(VALID / f"{SLUG}.yaml").scenario
+
+
+def choice_id(node_id, index):
+    """Return the id of a choice by its place in the file (the page posts ids)."""
+    return GRAPH.nodes[node_id].choices[index].id
 
 
 @pytest.fixture
@@ -44,8 +51,10 @@ def decision_form(client, play_id):
 
 
 def choose(client, play_id, index, form=None):
+    """Post the choice at `index` in the file's order (not the shuffled order on screen)."""
     form = form or decision_form(client, play_id)
-    return client.post(f"/scenarios/plays/{play_id}/choose", data={**form, "choice": index})
+    return client.post(f"/scenarios/plays/{play_id}/choose",
+                       data={**form, "choice": choice_id(form["node"], index)})
 
 
 def play_through(client, choices, mode="play"):
@@ -74,12 +83,16 @@ def test_play_to_each_ending(client, login_as, org, scenario, choices, ending, t
         assert re.search(rf"<th scope=\"row\">{label}</th><td class=\"num\">{value}</td>", html)
 
 
+def buttons(html):
+    return re.findall(r'<button type="submit" name="choice" value="([^"]+)" class="choice">',
+                      html)
+
+
 def test_decision_screen_is_a_post_form_of_buttons(client, login_as, org, scenario):
     login_as(org.employee)
     html = client.get(f"/scenarios/plays/{start(client)}").get_data(as_text=True)
     assert '<form method="post"' in html
-    buttons = re.findall(r'<button type="submit" name="choice" value="(\d)" class="choice">', html)
-    assert buttons == ["0", "1", "2"]
+    assert sorted(buttons(html)) == ["cash", "credit", "manager"]  # ids, never positions
     assert "<legend>What do you do?</legend>" in html
 
 
@@ -120,13 +133,13 @@ def test_a_post_after_the_end_is_friendly(client, login_as, org, scenario):
 
 
 @pytest.mark.parametrize("data", [
-    {"choice": "7"}, {"choice": "-1"}, {"choice": "abc"}, {"choice": ""}, {"node": ""},
-    {"step": "x"},
+    {"choice": "0"}, {"choice": "happy"}, {"choice": "abc"}, {"choice": ""}, {"node": ""},
+    {"step": "x"}, {"choice": "x" * 101},
 ])
 def test_an_invalid_choice_is_a_400(client, login_as, org, scenario, data):
     login_as(org.employee)
     play_id = start(client)
-    form = {**decision_form(client, play_id), "choice": "0", **data}
+    form = {**decision_form(client, play_id), "choice": "credit", **data}
     response = client.post(f"/scenarios/plays/{play_id}/choose", data=form)
     assert response.status_code == 400
 
@@ -138,7 +151,7 @@ def test_nobody_else_sees_or_plays_a_play(client, login_as, org, scenario):
     login_as(org.manager)
     assert client.get(f"/scenarios/plays/{play_id}").status_code == 404
     assert client.post(f"/scenarios/plays/{play_id}/choose",
-                       data={**form, "choice": 0}).status_code == 404
+                       data={**form, "choice": "credit"}).status_code == 404
     login_as(org.hr)
     assert client.get(f"/scenarios/plays/{play_id}/ending").status_code == 404
 
@@ -251,7 +264,8 @@ def test_a_reserve_is_served_and_advances_when_answered_well(client, login_as, o
     page = client.get(f"/scenarios/due/{item.id}").get_data(as_text=True)
     assert "Two people are queuing behind her." in page
 
-    response = client.post(f"/scenarios/due/{item.id}", data={"node": "counter", "choice": 0})
+    response = client.post(f"/scenarios/due/{item.id}",
+                           data={"node": "counter", "choice": "credit"})
     assert response.status_code == 303
     feedback = words(client.get(response.location).get_data(as_text=True))
     assert "best ending still within reach: Good ending" in feedback
@@ -262,7 +276,7 @@ def test_a_reserve_is_served_and_advances_when_answered_well(client, login_as, o
     reserve_play = session.exec(select(Play).where(Play.mode == "reserve")).one()
     assert not reserve_play.is_first_attempt and reserve_play.finished
 
-    again = client.post(f"/scenarios/due/{item.id}", data={"node": "counter", "choice": 0})
+    again = client.post(f"/scenarios/due/{item.id}", data={"node": "counter", "choice": "credit"})
     assert again.status_code == 303 and again.location.endswith("/scenarios/")
     assert session.exec(select(Play).where(Play.mode == "reserve")).all() == [reserve_play]
 
@@ -274,11 +288,12 @@ def test_a_reserve_answered_weakly_starts_again_and_three_good_answers_clear_it(
     item = session.exec(select(ReserveItem).where(ReserveItem.node_id == "counter")).one()
     for choice, stage in [(2, 0), (0, 1), (1, 2)]:
         make_due(session, org.employee)
-        client.post(f"/scenarios/due/{item.id}", data={"node": "counter", "choice": choice})
+        client.post(f"/scenarios/due/{item.id}",
+                    data={"node": "counter", "choice": choice_id("counter", choice)})
         session.refresh(item)
         assert item.stage == stage
     make_due(session, org.employee)
-    client.post(f"/scenarios/due/{item.id}", data={"node": "counter", "choice": 0})
+    client.post(f"/scenarios/due/{item.id}", data={"node": "counter", "choice": "credit"})
     session.refresh(item)
     assert item.cleared_at is not None
     make_due(session, org.employee)

@@ -22,4 +22,7 @@ def init_app(app: Flask) -> None:
     add_home_panel(app, "learn/_home.html", order=20, data=home.learn_panel)
     register_job(app, "learn-overdue-reminders", services.send_overdue_reminders,
                  every_minutes=60, label="Remind people of overdue courses")
+    register_job(app, "learn-recertification", services.send_recertification_notices,
+                 every_minutes=60, label="Remind people of expiring certificates and "
+                                         "re-assign expired ones")
     add_demo_step(app, demo.demo_learning)

@@ -29,6 +29,9 @@ from trainer.learn.models import (
     QuizAttempt,
 )
 from trainer.learn.services import (
+    EXPIRY_REMINDER_DAYS,
+    RENEWAL_DAYS,
+    add_months,
     canonical_response,
     check_courses,
     new_certificate_code,
@@ -69,12 +72,16 @@ def assignment_plan(demo: DemoOrg, offered: list[tuple[Course, CourseVersion]],
                     today: date) -> list[Assignment]:
     """Give each region one course per past quarter, then one course to everyone now.
 
-    The newest course goes to the whole company, due at the end of this quarter (or in three
-    weeks at least), so every demo login has a course still to do. A refresher that fell due
-    ten days ago gives the reports an overdue list.
+    Courses whose certificates expire are the first ones given out. The newest course goes
+    to the whole company, due at the end of this quarter (or in three weeks at least), so
+    every demo login has a course still to do. A refresher that fell due ten days ago gives
+    the reports an overdue list.
     """
     current = quarter_of(today)
     *older, newest = offered if len(offered) > 1 else offered * 2
+    # Courses whose certificates expire go first, to the oldest quarters: their holders have
+    # been through a renewal, and some are due for the next one about now.
+    older.sort(key=lambda pair: pair[1].certificate_valid_months is None)
     pairs = [(course, region) for course, _ in older for region in demo.regions]
     plan = []
     for k, (course, region) in enumerate(pairs[:PAST_QUARTERS]):
@@ -137,7 +144,8 @@ class History:
                       "score", "passed", "answers"),
         QuizAnswer: ("id", "attempt_id", "version_id", "question", "correct", "response"),
         Certificate: ("id", "code", "user_id", "course_id", "version_id", "issued_at",
-                      "score"),
+                      "score", "expires_on", "reminded_30_on", "reminded_7_on",
+                      "renewal_due_on"),
     }
 
     def __init__(self, session: Session, demo: DemoOrg, today: date):
@@ -216,7 +224,7 @@ class History:
         if finished:
             self.rows[Certificate].append((
                 self._id(Certificate), new_certificate_code(), user_id, course.id, version.id,
-                self.stamp(finished), best))
+                *self.validity(version, finished, best)))
         self.counts["enrolments"] += 1
 
     def complete(self, user_id: int, course: Course, version: CourseVersion,
@@ -273,6 +281,32 @@ class History:
             score >= quiz.pass_mark, json.dumps(answers)))
         self.counts["attempts"] += 1
         return attempt_id, score
+
+    def validity(self, version: CourseVersion, finished: datetime, best: float | None) -> tuple:
+        """Return a certificate's issued_at, score, expiry, reminders and renewal due date.
+
+        For a course whose certificates expire, as the recertification job would have left
+        them: most people renewed each time within a few weeks of expiring (the certificate
+        then runs from the renewal), and the rest are due to renew.
+        """
+        months = version.certificate_valid_months
+        issued, expires = finished, None
+        while months:
+            expires = add_months(issued.date(), months)
+            if expires > self.today or self.rng.random() < 0.15:
+                break
+            issued = _at(expires - timedelta(days=self.rng.randint(0, 25)),
+                         self.rng.randint(8, 17), self.rng.randint(0, 59))
+        reminded = [expires - timedelta(days=d) if expires and
+                    expires - timedelta(days=d) <= self.today else None
+                    for d in EXPIRY_REMINDER_DAYS]
+        renewal = expires + timedelta(days=RENEWAL_DAYS) if expires and \
+            expires <= self.today else None
+        return (self.stamp(issued), best, *map(self.day, (expires, *reminded, renewal)))
+
+    def day(self, value: date | None):
+        """Store a date as SQLAlchemy does: ISO text on SQLite, native elsewhere."""
+        return value.isoformat() if value is not None and self.sqlite else value
 
     def _id(self, model) -> int:
         value = self.next_id[model]

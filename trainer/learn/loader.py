@@ -34,7 +34,8 @@ NOT_COURSES = {"scenarios"}  # folders in courses/ that hold other kinds of cont
 AUDIENCES = ("employee", "manager")
 REQUIRED_KEYS = ("id", "title", "summary", "audience", "estimated_minutes", "pass_mark",
                  "lessons")
-OPTIONAL_KEYS = ("quiz", "problem_types")
+OPTIONAL_KEYS = ("quiz", "problem_types", "certificate_valid_months")
+MAX_VALID_MONTHS = 120  # ten years: anything longer is a typo, or should not expire at all
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TITLE_LINE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$")
 FORBIDDEN_LINK = re.compile(r"\]\(\s*<?\s*(?!https?:|mailto:)([a-zA-Z][a-zA-Z0-9+.-]*):")
@@ -65,6 +66,7 @@ class LoadedCourse:
     content_hash: str
     quiz_file: str | None = None
     problem_types: list[str] = field(default_factory=list)  # fix log problems it practises
+    certificate_valid_months: int | None = None  # None: certificates never expire
 
 
 @dataclass
@@ -179,7 +181,8 @@ class _CourseReader:
             audience=meta["audience"], estimated_minutes=meta["estimated_minutes"],
             pass_mark=meta["pass_mark"], lessons=lessons, questions=questions,
             content_hash=content_hash(self.files), quiz_file=meta.get("quiz"),
-            problem_types=list(meta.get("problem_types") or []))
+            problem_types=list(meta.get("problem_types") or []),
+            certificate_valid_months=meta.get("certificate_valid_months"))
 
     def read_yaml(self) -> tuple[dict | None, dict[str, int]]:
         """Return the course.yaml mapping and the line of each key (and each lesson entry)."""
@@ -241,6 +244,13 @@ class _CourseReader:
             value = meta.get(key)
             if key in meta and (not _is_int(value) or not low <= value <= high):
                 bad(key, f"{key} must be a whole number from {low} to {high}")
+        months = meta.get("certificate_valid_months")
+        if "certificate_valid_months" in meta and (
+                not _is_int(months) or not 1 <= months <= MAX_VALID_MONTHS):
+            bad("certificate_valid_months",
+                "certificate_valid_months must be a whole number of months from 1 to "
+                f"{MAX_VALID_MONTHS} (for example 12 or 24), or left out if the certificate "
+                "never expires")
 
     def read_lessons(self, names, lines: dict[str, int]) -> list[Lesson]:
         if names is None:

@@ -40,6 +40,8 @@ class CourseVersion(SQLModel, table=True):
     audience: str = Field(max_length=16)
     estimated_minutes: int
     pass_mark: int  # percent
+    # Certificates earned on this version expire this many months after they are issued.
+    certificate_valid_months: int | None = Field(default=None)
     # [{"file", "title", "markdown"}], in order
     lessons: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # Parsed GIFT questions (trainer.learn.loader.question_to_dict); answer keys stay here.
@@ -81,6 +83,9 @@ class QuizAttempt(SQLModel, table=True):
     passed: bool
     # {"<question index>": response} exactly as scored (see trainer.learn.gift.score)
     answers: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The seed the options were shuffled with for this attempt (services.option_order), so
+    # the result page shows them in the order the learner saw. None before shuffles were kept.
+    option_seed: str | None = Field(default=None, max_length=64)
 
 
 class QuizAnswer(SQLModel, table=True):
@@ -110,6 +115,12 @@ class Certificate(SQLModel, table=True):
     version_id: int = Field(foreign_key="course_version.id")
     issued_at: datetime = Field(default_factory=utcnow)
     score: float | None = None  # the best quiz score, percent; None for a course without quiz
+    # Recertification (CourseVersion.certificate_valid_months); None: never expires.
+    expires_on: date | None = Field(default=None, index=True)
+    reminded_30_on: date | None = None  # the "expires in 30 days" email was queued that day
+    reminded_7_on: date | None = None
+    # Set at expiry, when the course is re-assigned to the person: renew by this date.
+    renewal_due_on: date | None = None
 
 
 class Assignment(SQLModel, table=True):

@@ -38,6 +38,8 @@ log = logging.getLogger("trainer.learn")
 REMINDER_EVERY_DAYS = 7  # remind an overdue person again after a week, never twice a day
 REMINDER_WINDOW_DAYS = 42  # stop reminding six weeks after the due date
 CERTIFICATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I look-alikes
+EXPIRY_REMINDER_DAYS = (30, 7)  # remind a learner this many days before a certificate expires
+RENEWAL_DAYS = 30  # at expiry the course is re-assigned to the person, due this much later
 
 
 class LearnError(ValueError):
@@ -119,6 +121,7 @@ def save_course(*, session: Session, loaded: LoadedCourse) -> str:
             course_id=course.id, content_hash=loaded.content_hash, title=loaded.title,
             summary=loaded.summary, audience=loaded.audience,
             estimated_minutes=loaded.estimated_minutes, pass_mark=loaded.pass_mark,
+            certificate_valid_months=loaded.certificate_valid_months,
             lessons=[{"file": lesson.file, "title": lesson.title, "markdown": lesson.markdown}
                      for lesson in loaded.lessons],
             questions=[question_to_dict(q) for q in loaded.questions])
@@ -174,10 +177,12 @@ def complete_lesson(*, session: Session, enrolment: Enrolment, version: CourseVe
         raise LearnError("There is no such lesson.")
     enrolment.lessons_done = sorted({*enrolment.lessons_done, lesson_no})
     enrolment.last_lesson = min(lesson_no + 1, count)
-    if not has_quiz(version) and len(enrolment.lessons_done) == count \
-            and enrolment.completed_at is None:
-        enrolment.completed_at = utcnow()
-        _issue_certificate(session, enrolment, None)
+    if not has_quiz(version) and len(enrolment.lessons_done) == count:
+        if enrolment.completed_at is None:
+            enrolment.completed_at = utcnow()
+            _issue_certificate(session, enrolment, None)
+        elif lesson_no == count:  # reading the last lesson again renews a certificate due
+            _issue_certificate(session, enrolment, None)
     session.add(enrolment)
 
 
@@ -204,11 +209,18 @@ class CourseCard:
 
     @property
     def completed(self) -> bool:
-        return self.enrolment is not None and self.enrolment.completed_at is not None
+        return (self.enrolment is not None and self.enrolment.completed_at is not None
+                and not self.renewal_due)
+
+    @property
+    def renewal_due(self) -> bool:
+        return self.certificate is not None and self.certificate.renewal_due_on is not None
 
     def status(self, today: date) -> str:
         if self.completed:
             return "completed"
+        if self.renewal_due:
+            return "overdue" if self.due_on and self.due_on < today else "renewal due"
         if self.due_on and self.due_on < today:
             return "overdue"
         return "in progress" if self.enrolment else "not started"
@@ -237,15 +249,37 @@ def unit_and_ancestor_ids(session: Session, unit_id: int | None) -> list[int]:
 
 def due_dates_for(session: Session, user: User) -> dict[int, date]:
     """Return course id -> earliest due date of the assignments that cover the user's unit
-    (courses still on offer only)."""
+    (courses still on offer only).
+
+    A certificate due for renewal counts as an assignment due on its renewal date; the
+    assignments due before it expired were met by earning it.
+    """
     units = unit_and_ancestor_ids(session, user.unit_id)
-    if not units:
-        return {}
-    rows = session.exec(select(Assignment.course_id, func.min(Assignment.due_on))
+    rows = session.exec(select(Assignment.course_id, Assignment.due_on)
                         .join(Course, Course.id == Assignment.course_id)
-                        .where(col(Assignment.unit_id).in_(units), col(Course.retired).is_(False))
-                        .group_by(Assignment.course_id)).all()
-    return dict(rows)
+                        .where(col(Assignment.unit_id).in_(units),
+                               col(Course.retired).is_(False))).all() if units else []
+    renewals = renewals_due(session, user)
+    due: dict[int, date] = {}
+    for course_id, due_on in rows:
+        expired_on = renewals.get(course_id, (None, None))[0]
+        if expired_on is None or due_on >= expired_on:
+            due[course_id] = min(due.get(course_id, due_on), due_on)
+    for course_id, (_expired_on, renew_by) in renewals.items():
+        due[course_id] = min(due.get(course_id, renew_by), renew_by)
+    return due
+
+
+def renewals_due(session: Session, user: User) -> dict[int, tuple[date, date]]:
+    """Return course id -> (expiry, renew-by date) of `user`'s expired certificates."""
+    return {course_id: (expires_on, renew_by) for course_id, expires_on, renew_by in
+            session.exec(
+                select(Certificate.course_id, Certificate.expires_on,
+                       Certificate.renewal_due_on)
+                .join(Course, Course.id == Certificate.course_id)
+                .where(Certificate.user_id == user.id,
+                       col(Certificate.renewal_due_on).is_not(None),
+                       col(Course.retired).is_(False))).all()}
 
 
 def my_learning(*, session: Session, user: User) -> MyLearning:
@@ -289,6 +323,7 @@ def learning_summary(*, session: Session, user: User, today: date) -> dict[str, 
     due = due_dates_for(session, user)
     done = set(session.exec(select(Enrolment.course_id).where(
         Enrolment.user_id == user.id, col(Enrolment.completed_at).is_not(None))).all())
+    done -= set(renewals_due(session, user))
     open_due = [d for course_id, d in due.items() if course_id not in done]
     return {"to_do": len(open_due), "overdue": sum(1 for d in open_due if d < today),
             "done": len(due) - len(open_due)}
@@ -307,19 +342,39 @@ def questions_of(version: CourseVersion) -> list[Question]:
     return _question_cache[key]
 
 
-def option_order(secret: str, user_id: int, version_id: int, attempt: int, question: int,
-                 count: int) -> list[int]:
-    """Return the order in which to show a question's options to one learner for one attempt.
+def quiz_seed(secret: str, user_id: int, version_id: int, attempt: int) -> str:
+    """Return the seed that shuffles the options of one learner's attempt at a quiz.
+
+    A keyed hash: stable while the learner fixes a form error or reloads the page, and
+    unpredictable from outside. The attempt stores it (QuizAttempt.option_seed), so its
+    result page shows the options in the order they were seen, whatever the key becomes.
+    """
+    return hmac.new(secret.encode(), f"{user_id}:{version_id}:{attempt}".encode(),
+                    hashlib.sha256).hexdigest()[:32]
+
+
+def shuffled_options(seed: str | None, question: int, count: int) -> list[int]:
+    """Return the option indexes of question `question` in the order the seed shows them.
 
     The form sends back positions in this order, never the options' indexes in the file, so
-    the page reveals nothing about which option is right. A keyed hash keeps the order stable
-    while the learner fixes a form error, and unpredictable from outside.
+    the page reveals nothing about which option is right. No seed: file order.
     """
-    seed = hmac.new(secret.encode(), f"{user_id}:{version_id}:{attempt}:{question}".encode(),
-                    hashlib.sha256).hexdigest()
     order = list(range(count))
-    random.Random(seed).shuffle(order)
+    if seed is not None:
+        random.Random(f"{seed}:{question}").shuffle(order)
     return order
+
+
+def option_order(secret: str, user_id: int, version_id: int, attempt: int, question: int,
+                 count: int) -> list[int]:
+    """Return the order in which to show a question's options to one learner for one attempt."""
+    return shuffled_options(quiz_seed(secret, user_id, version_id, attempt), question, count)
+
+
+def option_orders(questions: list[Question], seed: str | None) -> dict[int, list[int]]:
+    """Return the option order of every multiple-choice question of a quiz."""
+    return {i: shuffled_options(seed, i, len(q.answers))
+            for i, q in enumerate(questions) if q.type in ("mc", "multi")}
 
 
 @dataclass
@@ -440,7 +495,7 @@ def grade(questions: list[Question], responses: dict[int, Any], pass_mark: int) 
 
 def submit_quiz(*, session: Session, user: User, enrolment: Enrolment,
                 version: CourseVersion, responses: dict[int, Any],
-                now: datetime | None = None) -> QuizAttempt:
+                option_seed: str | None = None, now: datetime | None = None) -> QuizAttempt:
     """Score an attempt on the server, store it, and keep the best result and certificate."""
     now = now or utcnow()
     questions = questions_of(version)
@@ -449,7 +504,8 @@ def submit_quiz(*, session: Session, user: User, enrolment: Enrolment,
     attempt = QuizAttempt(enrolment_id=enrolment.id, user_id=user.id, version_id=version.id,
                           number=enrolment.attempts, submitted_at=now, score=graded.score,
                           passed=graded.passed,
-                          answers={str(i): r for i, r in responses.items()})
+                          answers={str(i): r for i, r in responses.items()},
+                          option_seed=option_seed)
     session.add(attempt)
     session.flush()
     answers = [{"attempt_id": attempt.id, "version_id": version.id, "question": i,
@@ -475,16 +531,51 @@ def new_certificate_code() -> str:
     return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
 
 
+def add_months(day: date, months: int) -> date:
+    """Return the same day `months` later (the month's last day if it is shorter)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
+def expiry_for(version: CourseVersion, issued: datetime) -> date | None:
+    months = version.certificate_valid_months if version else None
+    return add_months(issued.date(), months) if months else None
+
+
+def renewable(certificate: Certificate, today: date) -> bool:
+    """Whether passing again renews the certificate: it is due for renewal, has expired, or
+    expires within the first reminder's window."""
+    if certificate.expires_on is None:
+        return False
+    return (certificate.renewal_due_on is not None
+            or (certificate.expires_on - today).days <= EXPIRY_REMINDER_DAYS[0])
+
+
 def _issue_certificate(session: Session, enrolment: Enrolment, best: float | None,
                        now: datetime | None = None) -> Certificate:
-    """Create the learner's certificate on first completion; later keep its score the best."""
+    """Create the learner's certificate on first completion; later keep its score the best.
+
+    A certificate that expires (the course declares certificate_valid_months) is renewed by
+    completing the course again once it is due: it then runs from today, on today's version.
+    """
+    now = now or utcnow()
+    version = session.get(CourseVersion, enrolment.version_id)
     certificate = session.exec(select(Certificate).where(
         Certificate.user_id == enrolment.user_id,
         Certificate.course_id == enrolment.course_id)).first()
     if certificate is None:
         certificate = Certificate(code=new_certificate_code(), user_id=enrolment.user_id,
                                   course_id=enrolment.course_id, version_id=enrolment.version_id,
-                                  issued_at=now or utcnow(), score=best)
+                                  issued_at=now, score=best, expires_on=expiry_for(version, now))
+    elif renewable(certificate, now.date()):
+        certificate.issued_at, certificate.version_id = now, enrolment.version_id
+        certificate.expires_on = expiry_for(version, now)
+        certificate.reminded_30_on = certificate.reminded_7_on = None
+        certificate.renewal_due_on = None
+        if best is not None:
+            certificate.score = best
     elif best is not None and (certificate.score is None or best > certificate.score):
         certificate.score = best
     session.add(certificate)
@@ -499,21 +590,28 @@ class FeedbackItem:
     correct: bool
     fraction: float
     feedback: list[tuple[str, str]]  # (text, format)
+    # Multiple choice: (text, format, chosen) in the order the attempt showed them.
+    options: list[tuple[str, str, bool]] = field(default_factory=list)
 
 
 def attempt_feedback(version: CourseVersion, attempt: QuizAttempt) -> list[FeedbackItem]:
     """Re-score a stored attempt to show feedback on each question."""
     items = []
-    for index, question in enumerate(questions_of(version)):
+    questions = questions_of(version)
+    orders = option_orders(questions, attempt.option_seed)
+    for index, question in enumerate(questions):
         if not question.scorable:
             continue
         response = attempt.answers.get(str(index))
         scored = score(question, response)
         answer = describe_response(question, canonical_response(question, response)) \
             if response is not None else "(no answer)"
+        picked = response if isinstance(response, list) else [response]
+        options = [(question.answers[i].text, question.answers[i].text_format, i in picked)
+                   for i in orders.get(index, [])]
         items.append(FeedbackItem(index, question, answer, scored.correct, scored.fraction,
                                   list(zip(scored.feedback, scored.feedback_formats,
-                                           strict=True))))
+                                           strict=True)), options))
     return items
 
 
@@ -858,3 +956,156 @@ def send_overdue_reminders(*, session: Session, now: datetime) -> int:
                              "completed yet:\n" + "\n".join(lines)
                              + f"\n\nYou can pick up where you left off here:\n{link}\n")
     return queued
+
+
+# ------------------------------------------------------------------------- recertification
+
+
+def send_recertification_notices(*, session: Session, now: datetime) -> int:
+    """Remind people of certificates about to expire, and re-assign the expired ones.
+
+    A certificate that expires (CourseVersion.certificate_valid_months) brings one email 30
+    days before its expiry and one 7 days before; each is recorded on the certificate, so it
+    goes once. On the day it expires the course is re-assigned to the person, due
+    RENEWAL_DAYS later, on the course's current version, and they are told so. The records and
+    the outbox messages are written in the job's transaction; running late catches up, and
+    running twice changes nothing. Return the number of messages queued.
+    """
+    from trainer.mail import queue_mail
+
+    today = now.date()
+    horizon = today + timedelta(days=max(EXPIRY_REMINDER_DAYS))
+    rows = session.exec(
+        select(Certificate, User, Course)
+        .join(User, User.id == Certificate.user_id)
+        .join(Course, Course.id == Certificate.course_id)
+        .where(col(Certificate.expires_on).is_not(None), Certificate.expires_on <= horizon,
+               col(Certificate.renewal_due_on).is_(None), col(User.active).is_(True),
+               col(Course.retired).is_(False))
+        .order_by(Certificate.id)).all()
+    titles = _titles(session, {course.current_version_id for _, _, course in rows})
+    queued = 0
+    for certificate, user, course in rows:
+        title = titles.get(course.current_version_id, course.slug)
+        link = external_url("learn.course", course_slug=course.slug)
+        expires = f"{certificate.expires_on:%-d %B %Y}"
+        days_left = (certificate.expires_on - today).days
+        key = f"recert:{certificate.id}:{certificate.expires_on}"
+        if days_left <= 0:
+            certificate.renewal_due_on = today + timedelta(days=RENEWAL_DAYS)
+            _renew_on_current_version(session, certificate, course)
+            queued += queue_mail(
+                session, key=f"{key}:expired", to=user.email,
+                subject=f"Your certificate for {title} has expired: please renew it",
+                body=f"Hello {user.name},\n\nYour certificate for {title} expired on {expires}. "
+                     "The course has been assigned to you again: please complete it by "
+                     f"{certificate.renewal_due_on:%-d %B %Y}.\n\nStart here:\n{link}\n")
+        elif days_left <= EXPIRY_REMINDER_DAYS[1] and certificate.reminded_7_on is None:
+            certificate.reminded_7_on = today
+            queued += _queue_expiry_reminder(session, queue_mail, f"{key}:7", user, title,
+                                             expires, days_left, link)
+        elif (EXPIRY_REMINDER_DAYS[1] < days_left <= EXPIRY_REMINDER_DAYS[0]
+              and certificate.reminded_30_on is None):
+            certificate.reminded_30_on = today
+            queued += _queue_expiry_reminder(session, queue_mail, f"{key}:30", user, title,
+                                             expires, days_left, link)
+        else:
+            continue
+        session.add(certificate)
+    return queued
+
+
+def _queue_expiry_reminder(session, queue_mail, key, user, title, expires, days_left,
+                           link) -> bool:
+    days = "1 day" if days_left == 1 else f"{days_left} days"
+    return queue_mail(
+        session, key=key, to=user.email,
+        subject=f"Your certificate for {title} expires in {days}",
+        body=f"Hello {user.name},\n\nYour certificate for {title} is valid until {expires}. "
+             "To keep it, take the course's quiz again before then; passing renews it from "
+             f"that day.\n\n{link}\n")
+
+
+def _renew_on_current_version(session: Session, certificate: Certificate,
+                              course: Course) -> None:
+    """Move the person's enrolment to the course's current version, for the renewal."""
+    enrolment = session.exec(select(Enrolment).where(
+        Enrolment.user_id == certificate.user_id,
+        Enrolment.course_id == certificate.course_id)).first()
+    if enrolment is None or course.current_version_id in (None, enrolment.version_id):
+        return
+    enrolment.version_id, enrolment.last_lesson = course.current_version_id, 1
+    enrolment.lessons_done = []
+    session.add(enrolment)
+
+
+@dataclass
+class CertificateCounts:
+    """Certificates that expire, held by people in a unit and its subtree."""
+
+    unit: OrgUnit
+    valid: int = 0  # valid for more than 30 days
+    expiring: int = 0  # valid, but expires within 30 days
+    expired: int = 0  # expired and not renewed yet
+
+    @property
+    def total(self) -> int:
+        return self.valid + self.expiring + self.expired
+
+
+def certificate_state(certificate: Certificate, today: date) -> str:
+    """Return 'never expires', 'valid', 'expiring' (within 30 days) or 'expired'."""
+    if certificate.expires_on is None:
+        return "never expires"
+    days_left = (certificate.expires_on - today).days
+    if days_left <= 0:
+        return "expired"
+    return "expiring" if days_left <= EXPIRY_REMINDER_DAYS[0] else "valid"
+
+
+def _expiring_certificates(session: Session, members: set[int] | None):
+    query = (select(Certificate, User.unit_id, User.name)
+             .join(User, User.id == Certificate.user_id)
+             .join(Course, Course.id == Certificate.course_id)
+             .where(col(Certificate.expires_on).is_not(None), col(User.active).is_(True),
+                    col(User.unit_id).is_not(None), col(Course.retired).is_(False)))
+    if members is not None:
+        query = query.where(col(User.unit_id).in_(members))
+    return session.exec(query).all()
+
+
+def certificate_counts(*, session: Session, scope: set[int] | None,
+                       today: date) -> list[CertificateCounts]:
+    """Count expiring certificates per unit in scope (each unit with its subtree)."""
+    summaries = {unit.id: CertificateCounts(unit) for unit, _depth, _people in
+                 ordered_tree(session) if scope is None or unit.id in scope}
+    paths = _unit_paths(session)
+    for certificate, unit_id, _name in _expiring_certificates(session, scope):
+        state = certificate_state(certificate, today)
+        for ancestor in paths.get(unit_id, []):
+            counts = summaries.get(ancestor)
+            if counts is not None:
+                setattr(counts, state, getattr(counts, state) + 1)
+    return list(summaries.values())
+
+
+def unit_certificates(*, session: Session, unit: OrgUnit, today: date,
+                      limit: int = 300) -> list[dict]:
+    """List the expired and soon-expiring certificates of people in a unit's subtree, the
+    most urgent first."""
+    paths = _unit_paths(session)
+    members = {u for u, path in paths.items() if unit.id in path}
+    courses = {c.id: c for c in session.exec(select(Course)).all()}
+    titles = _titles(session, {c.current_version_id for c in courses.values()})
+    codes = dict(session.exec(select(OrgUnit.id, OrgUnit.code)).all())
+    rows = []
+    for certificate, unit_id, name in _expiring_certificates(session, members):
+        state = certificate_state(certificate, today)
+        if state in ("expired", "expiring"):
+            course = courses[certificate.course_id]
+            rows.append({"name": name, "unit_code": codes.get(unit_id, ""),
+                         "course": titles.get(course.current_version_id, course.slug),
+                         "expires_on": certificate.expires_on, "state": state,
+                         "renewal_due_on": certificate.renewal_due_on})
+    rows.sort(key=lambda r: (r["state"] != "expired", r["expires_on"], r["name"]))
+    return rows[:limit]

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
@@ -48,7 +50,8 @@ def course(course_slug):
                            version=version, certificate=certificate, form=ConfirmForm(),
                            steps=services.progress_steps(version, enrolment),
                            due_on=services.due_dates_for(session, current_user).get(course.id),
-                           has_quiz=services.has_quiz(version), today=utcnow().date())
+                           has_quiz=services.has_quiz(version), today=utcnow().date(),
+                           renew_window=timedelta(days=services.EXPIRY_REMINDER_DAYS[0]))
 
 
 @bp.route("/courses/<course_slug>/start", methods=["POST"])
@@ -115,9 +118,9 @@ def quiz(course_slug):
         abort(404)
     questions = services.questions_of(version)
     attempt_no = (enrolment.attempts if enrolment else 0) + 1
-    orders = {i: services.option_order(current_app.config["SECRET_KEY"], current_user.id,
-                                       version.id, attempt_no, i, len(q.answers))
-              for i, q in enumerate(questions) if q.type in ("mc", "multi")}
+    seed = services.quiz_seed(current_app.config["SECRET_KEY"], current_user.id, version.id,
+                              attempt_no)
+    orders = services.option_orders(questions, seed)
     form = QuizForm(version_id=str(version.id))
     errors, notice = {}, None
     if form.validate_on_submit():
@@ -136,7 +139,7 @@ def quiz(course_slug):
                     session=session, user=current_user, course=course)
                 attempt = services.submit_quiz(session=session, user=current_user,
                                                enrolment=enrolment, version=version,
-                                               responses=responses)
+                                               responses=responses, option_seed=seed)
                 return redirect(url_for("learn.attempt", attempt_id=attempt.id))
     status = 400 if request.method == "POST" else 200
     return render_template("learn/quiz.html", course=course, version=version,
@@ -178,6 +181,7 @@ def certificate(cert_code):
     if certificate is None or not _may_see_certificate(session, certificate):
         abort(404)
     return render_template("learn/certificate.html", certificate=certificate,
+                           today=utcnow().date(),
                            owner=session.get(User, certificate.user_id),
                            version=session.get(CourseVersion, certificate.version_id))
 
@@ -189,6 +193,7 @@ def verify():
     code = request.args.get("code", "").strip()[:40]
     certificate = services.certificate_by_code(session, code) if code else None
     return render_template("learn/verify.html", code=code, certificate=certificate,
+                           today=utcnow().date(),
                            owner=certificate and session.get(User, certificate.user_id),
                            version=certificate and session.get(CourseVersion,
                                                                certificate.version_id))
@@ -213,8 +218,10 @@ def reports():
     period, periods = _period_arg(session, today)
     scope = scope_unit_ids(session, current_user)
     summaries = services.unit_summaries(session=session, scope=scope, period=period, today=today)
+    certificates = services.certificate_counts(session=session, scope=scope, today=today)
     return render_template("learn/reports.html", summaries=summaries, period=period,
-                           periods=periods, sees_all=scope is None)
+                           periods=periods, sees_all=scope is None, certificates=certificates,
+                           any_expiring=any(c.total for c in certificates))
 
 
 @bp.route("/reports/units/<int:unit_id>")
@@ -227,7 +234,9 @@ def unit_report(unit_id):
     period, periods = _period_arg(session, today)
     rows, statuses = services.unit_dues(session=session, unit=unit, period=period, today=today)
     return render_template("learn/unit_report.html", unit=unit, rows=rows, statuses=statuses,
-                           total=sum(statuses.values()), period=period, periods=periods)
+                           total=sum(statuses.values()), period=period, periods=periods,
+                           certificates=services.unit_certificates(session=session, unit=unit,
+                                                                   today=today))
 
 
 def _unit_choices(session, scope):

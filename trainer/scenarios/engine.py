@@ -3,6 +3,7 @@
 Pure Python: no Flask, no database. Scenarios come from `loader.py`.
 """
 
+import random
 import re
 from dataclasses import dataclass, field
 
@@ -139,6 +140,31 @@ def choose(scenario: Scenario, state: State, choice_index: int) -> State:
     )
 
 
+def choice_order(node: Node, seed: int | None) -> list[int]:
+    """Return the indexes of `node`'s choices in the order one play shows them.
+
+    The order depends only on the play's seed and the decision, so a resumed play, its step
+    pages and any later look at it show the same order. No seed: file order.
+    """
+    order = list(range(len(node.choices)))
+    if seed is not None:
+        random.Random(f"{seed}:{node.id}").shuffle(order)
+    return order
+
+
+def shown_choices(node: Node, seed: int | None) -> list[tuple[int, Choice]]:
+    """Return (index in the file, choice) pairs in the order the play shows them."""
+    return [(index, node.choices[index]) for index in choice_order(node, seed)]
+
+
+def choice_index(node: Node, choice_id: str) -> int:
+    """Return the file index of the choice with this id at `node`, or raise PlayError."""
+    for index, choice in enumerate(node.choices):
+        if choice.id == choice_id:
+            return index
+    raise PlayError(f"no choice {choice_id!r} at {node.id!r}")
+
+
 def apply_effects(meters: dict[str, int], effects: dict[str, int]) -> dict[str, int]:
     """Return new meter totals after adding `effects`, with risk clamped to 0..3."""
     totals = {meter: meters.get(meter, 0) + effects.get(meter, 0) for meter in METERS}
@@ -146,11 +172,21 @@ def apply_effects(meters: dict[str, int], effects: dict[str, int]) -> dict[str, 
     return totals
 
 
-def playthrough(scenario: Scenario, choices: list[int]) -> State:
-    """Play a list of 0-based choice indexes from the start and return the final state."""
+def playthrough(scenario: Scenario, choices: list[int | str]) -> State:
+    """Play a list of choices from the start and return the final state.
+
+    Each choice is named by its id or its exact text (what golden playthroughs use, so they
+    do not depend on the order of choices in the file), or by its 0-based index in the file.
+    """
     state = start(scenario)
-    for index in choices:
-        state = choose(scenario, state, index)
+    for pick in choices:
+        if isinstance(pick, str) and not state.finished:
+            node = scenario.nodes[state.node_id]
+            matches = [i for i, c in enumerate(node.choices) if pick in (c.id, c.text.strip())]
+            if not matches:
+                raise PlayError(f"no choice with the id or text {pick!r} at {node.id!r}")
+            pick = matches[0]
+        state = choose(scenario, state, pick)
     return state
 
 

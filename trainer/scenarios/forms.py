@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
-from wtforms.validators import AnyOf, InputRequired, NumberRange
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange
 from wtforms.widgets import HiddenInput
 
 from trainer.forms import WholeNumberField
@@ -13,18 +13,20 @@ class StartForm(FlaskForm):
 
 
 class ChooseForm(FlaskForm):
-    """One decision: each choice is a submit button named `choice` carrying its index.
+    """One decision: each choice is a submit button named `choice` carrying the choice's id.
+
+    The id, not a position: choices are shown in an order shuffled per play.
 
     `node` and `step` say which decision the player was looking at, so a repeated or stale
     post can be told apart from a new one.
     """
 
-    choice = WholeNumberField("Choice", validators=[InputRequired(), NumberRange(min=0)])
+    choice = StringField("Choice", validators=[InputRequired(), Length(max=100)])
     node = HiddenField("Decision", validators=[InputRequired()])
     step = WholeNumberField("Step", widget=HiddenInput(), validators=[InputRequired(),
                                                                   NumberRange(min=0)])
 
 
 class ReserveForm(FlaskForm):
-    choice = WholeNumberField("Choice", validators=[InputRequired(), NumberRange(min=0)])
+    choice = StringField("Choice", validators=[InputRequired(), Length(max=100)])
     node = HiddenField("Decision", validators=[InputRequired()])

@@ -59,6 +59,9 @@ class Play(SQLModel, table=True):
     node_id: str = Field(max_length=200)
     meters: dict = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     path: list = Field(sa_column=sa.Column(sa.JSON, nullable=False))  # [[node_id, choice_id]]
+    # Shuffles the choices of each decision (engine.choice_order); None: file order (plays
+    # started before choices were shuffled).
+    choice_seed: int | None = Field(default=None)
     ending: str | None = Field(default=None, max_length=16)
     period: str | None = Field(default=None, max_length=6)  # quarter the play finished in
     started_at: datetime = Field(default_factory=utcnow)

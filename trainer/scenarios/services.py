@@ -251,11 +251,23 @@ def start_play(session: Session, user: User, scenario: Scenario, *, mode: str = 
     play = Play(user_id=user.id, scenario_id=scenario.id, version_id=version.id,
                 unit_id=user.unit_id, mode=mode,
                 is_first_attempt=(mode == "play" and earlier == 0),
-                registration=str(uuid.uuid4()), node_id=state.node_id,
+                registration=str(uuid.uuid4()), choice_seed=new_choice_seed(),
+                node_id=state.node_id,
                 meters=dict(state.meters), path=[], started_at=now or utcnow())
     session.add(play)
     session.flush()
     return play
+
+
+def new_choice_seed() -> int:
+    """Return a seed for the order of a play's choices (31 bits: any SQL integer holds it)."""
+    return secrets.randbits(31)
+
+
+def reserve_seed(item: ReserveItem) -> int:
+    """Return the choice-order seed of a due re-serve: stable while it waits, new each time."""
+    key = f"{item.id}:{item.stage}:{item.due_at.isoformat()}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big") >> 1
 
 
 def load_play_for_update(session: Session, play_id: int) -> Play | None:
@@ -349,10 +361,13 @@ class Step:
     choice: Choice
     moves: list[MeterMove]
     next_node: Node
+    shown: list[Choice]  # the options, in the order this play showed them
 
 
-def play_step(graph: Graph, records: list[ChoiceRecord], number: int) -> Step | None:
-    """Return step `number` (1-based) of a play, or None if it was never taken."""
+def play_step(graph: Graph, records: list[ChoiceRecord], number: int,
+              seed: int | None = None) -> Step | None:
+    """Return step `number` (1-based) of a play (whose choice seed is `seed`), or None if it
+    was never taken."""
     if not 1 <= number <= len(records):
         return None
     record = records[number - 1]
@@ -360,7 +375,7 @@ def play_step(graph: Graph, records: list[ChoiceRecord], number: int) -> Step | 
     node = graph.nodes[record.node_id]
     choice = next(c for c in node.choices if c.id == record.choice_id)
     return Step(number, node, choice, meter_moves(before, record.meters_after),
-                graph.nodes[choice.to])
+                graph.nodes[choice.to], [c for _, c in engine.shown_choices(node, seed)])
 
 
 # --- Results ----------------------------------------------------------------------------
@@ -511,8 +526,8 @@ def answer_reserve(session: Session, item: ReserveItem, user: User, *, choice_in
     version = current_version(session, scenario)
     play = Play(user_id=user.id, scenario_id=scenario.id, version_id=version.id,
                 unit_id=user.unit_id, mode="reserve", registration=str(uuid.uuid4()),
-                node_id=node.id, meters=dict.fromkeys(engine.METERS, 0), path=[],
-                started_at=now)
+                choice_seed=reserve_seed(item), node_id=node.id,
+                meters=dict.fromkeys(engine.METERS, 0), path=[], started_at=now)
     session.add(play)
     session.flush()
     choose(session, play, node_id=node.id, step=0, choice_index=choice_index,

@@ -101,9 +101,11 @@ def play(play_id):
     if play.mode == "reserve" or play.finished:
         return redirect(_where_now(play))
     scenario, _, graph = _play_context(session, play)
+    node = graph.nodes[play.node_id]
     form = ChooseForm(node=play.node_id, step=len(play.path))
     return render_template("scenarios/decision.html", scenario=scenario, play=play,
-                           node=graph.nodes[play.node_id], number=len(play.path) + 1,
+                           node=node, choices=engine.shown_choices(node, play.choice_seed),
+                           number=len(play.path) + 1,
                            form=form, action=url_for(".choose", play_id=play.id))
 
 
@@ -116,11 +118,12 @@ def choose(play_id):
     if not form.validate_on_submit():
         abort(400)
     try:
-        if play.mode == "reserve":
+        if play.mode == "reserve" or play.finished or form.node.data != play.node_id:
             raise services.StaleChoice()
+        _, _, graph = _play_context(session, play)
+        index = engine.choice_index(graph.nodes[play.node_id], form.choice.data)
         record = services.choose(session, play, node_id=form.node.data, step=form.step.data,
-                                 choice_index=form.choice.data,
-                                 base_iri=current_app.config["BASE_URL"])
+                                 choice_index=index, base_iri=current_app.config["BASE_URL"])
     except services.StaleChoice:
         flash(STALE_MESSAGE)
         return redirect(_where_now(play), code=303)
@@ -136,7 +139,7 @@ def step(play_id, step):
     play = _own_play(session, play_id)
     scenario, _, graph = _play_context(session, play)
     records = services.choice_records(session, play)
-    shown = services.play_step(graph, records, step) or abort(404)
+    shown = services.play_step(graph, records, step, play.choice_seed) or abort(404)
     if step < len(records):
         next_url = url_for(".step", play_id=play.id, step=step + 1)
     else:
@@ -189,7 +192,8 @@ def reserve(reserve_id):
             if form.node.data != node.id:
                 raise services.StaleChoice()
             play = services.answer_reserve(session, item, current_user,
-                                           choice_index=form.choice.data,
+                                           choice_index=engine.choice_index(node,
+                                                                            form.choice.data),
                                            base_iri=current_app.config["BASE_URL"])
         except services.StaleChoice:
             flash("You have already practised that decision. It comes back when it is due.")
@@ -200,7 +204,9 @@ def reserve(reserve_id):
     if not services.is_due(item):
         flash("That decision is not due for practice yet.")
         return redirect(url_for(".library"))
+    seed = services.reserve_seed(item)
     return render_template("scenarios/reserve.html", scenario=scenario, node=node, form=form,
+                           choices=engine.shown_choices(node, seed),
                            action=url_for(".reserve", reserve_id=item.id))
 
 

@@ -1,7 +1,7 @@
 """fixes on own authority
 
 Revision ID: d3_fixes
-Revises: d1_action_plans
+Revises: d2_shuffle_recert
 Create Date: 2026-12-05 07:03:33.513107
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = 'd3_fixes'
-down_revision: str | None = 'd1_action_plans'
+down_revision: str | None = 'd2_shuffle_recert'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
