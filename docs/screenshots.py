@@ -21,19 +21,25 @@ OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("TRAINER_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "demo-password-2026"  # noqa: S105 (the demo's published password)
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
-# (role, name, path); a path may follow the first link matching a CSS selector on the page.
+# (role, name, path, link): with a link (a CSS selector), the screenshot is of the page that the
+# first matching link on `path` leads to.
 PAGES = [
-    ("employee", "home", "/"),
-    ("employee", "learning", "/learn/"),
-    ("employee", "pulse", "/pulse/"),
-    ("manager", "home", "/"),
-    ("manager", "insights", "/insights/"),
-    ("manager", "results", "/pulse/results"),
-    ("hr", "home", "/"),
-    ("hr", "heatmap", "/insights/"),
-    ("hr", "programmes", "/pulse/programmes"),
-    ("admin", "home", "/"),
-    ("admin", "system", "/system"),
+    ("employee", "home", "/", None),
+    ("employee", "learning", "/learn/", None),
+    ("employee", "pulse", "/pulse/", None),
+    ("employee", "fix", "/fixes/new", None),
+    ("manager", "home", "/", None),
+    ("manager", "insights", "/insights/", None),
+    ("manager", "results", "/pulse/results", None),
+    ("manager", "action-plan", "/", 'a[href^="/pulse/plans/"]'),
+    ("manager", "fixes", "/fixes/team", None),
+    ("hr", "home", "/", None),
+    ("hr", "heatmap", "/insights/", None),
+    ("hr", "pulse-heatmap", "/pulse/results", 'a[href*="/heatmap"]'),
+    ("hr", "follow-through", "/pulse/follow-through", None),
+    ("hr", "programmes", "/pulse/programmes", None),
+    ("admin", "home", "/", None),
+    ("admin", "system", "/system", None),
 ]
 
 
@@ -90,7 +96,7 @@ def _shoot(base):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM)
         for size, viewport in SIZES.items():
-            for role in dict.fromkeys(r for r, _, _ in PAGES):
+            for role in dict.fromkeys(page[0] for page in PAGES):
                 context = browser.new_context(viewport=viewport, base_url=base,
                                               is_mobile=size == "phone")
                 page = context.new_page()
@@ -99,8 +105,10 @@ def _shoot(base):
                 page.get_by_label("Password").fill(PASSWORD)
                 page.get_by_role("button", name="Sign in").click()
                 page.wait_for_url(lambda url: "/auth/login" not in url)
-                for _, name, path in (p for p in PAGES if p[0] == role):
+                for _, name, path, link in (p for p in PAGES if p[0] == role):
                     page.goto(path)
+                    if link:
+                        page.locator(link).first.click()
                     page.wait_for_load_state("networkidle")
                     target = OUT / f"{role}-{name}-{size}.png"
                     page.screenshot(path=target, full_page=size == "desktop")
