@@ -347,8 +347,8 @@ def _programme_form(session, programme=None):
     items = session.exec(select(PulseItem).where(PulseItem.active)
                          .order_by(PulseItem.theme, PulseItem.code)).all()
     form.item_ids.choices = [(i.id, f"{i.code}: {i.text}") for i in items]
-    form.unit_ids.choices = [(u.id, "\u2003" * depth + f"{u.name} ({u.code})")
-                             for u, depth, _ in ordered_tree(session) if u.active]
+    form.unit_ids.choices = [(u.id, f"{u.name} ({u.code})")
+                             for u, _depth, _ in ordered_tree(session) if u.active]
     if request.method == "GET":
         if programme is not None:
             form.item_ids.data = services.programme_item_ids(session, programme)
@@ -356,6 +356,14 @@ def _programme_form(session, programme=None):
         else:
             form.starts_on.data = date.today()
     return form
+
+
+def _audience(session, form) -> dict:
+    """The audience picker's tree, with the people each unit holds and the chosen total."""
+    tree = services.audience_tree(session)
+    chosen = set(form.unit_ids.data or [])
+    return {"audience_tree": tree, "audience_chosen": chosen,
+            "audience_size": services.audience_size(tree, chosen)}
 
 
 def _save_programme(session, form, programme=None):
@@ -397,8 +405,8 @@ def new_programme():
                          _programme_detail(session, programme))
             flash("Programme created. The scheduler opens its cycles on time.")
             return redirect(url_for("pulse.programme", programme_id=programme.id))
-    return render_template("pulse/programme.html", form=form, programme=None, cycles=[]), (
-        400 if form.errors else 200)
+    return render_template("pulse/programme.html", form=form, programme=None, cycles=[],
+                           **_audience(session, form)), 400 if form.errors else 200
 
 
 @bp.route("/programmes/<int:programme_id>", methods=["GET", "POST"])
@@ -415,7 +423,10 @@ def programme(programme_id):
     cycles = session.exec(select(PulseCycle).where(PulseCycle.programme_id == programme.id)
                           .order_by(PulseCycle.opens_at.desc())).all()
     return render_template("pulse/programme.html", form=form, programme=programme,
-                           cycles=cycles, confirm=ConfirmForm()), 400 if form.errors else 200
+                           cycles=cycles, confirm=ConfirmForm(), **_audience(session, form),
+                           open_refusal=services.open_now_refusal(session, programme,
+                                                                  now=utcnow())), (
+        400 if form.errors else 200)
 
 
 @bp.route("/programmes/<int:programme_id>/open", methods=["POST"])
