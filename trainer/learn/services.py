@@ -748,11 +748,17 @@ def unit_dues(*, session: Session, unit: OrgUnit, period: str, today: date,
     courses = {c.id: c for c in session.exec(select(Course)).all()}
     titles = _titles(session, {c.current_version_id for c in courses.values()})
     codes = dict(session.exec(select(OrgUnit.id, OrgUnit.code)).all())
+    shown = found[:limit]
+    certificates = {(user_id, course_id): code for user_id, course_id, code in session.exec(
+        select(Certificate.user_id, Certificate.course_id, Certificate.code).where(
+            col(Certificate.user_id).in_({d.user_id for d in shown if d.completed_on}
+                                         or {-1}))).all()}
     rows = [{"name": names[d.user_id], "unit_code": codes.get(d.unit_id, ""),
              "course": titles.get(courses[d.course_id].current_version_id,
                                   courses[d.course_id].slug),
-             "due_on": d.due_on, "completed_on": d.completed_on, "status": d.status(today)}
-            for d in found[:limit]]
+             "due_on": d.due_on, "completed_on": d.completed_on, "status": d.status(today),
+             "certificate": certificates.get((d.user_id, d.course_id))}
+            for d in shown]
     return rows, statuses
 
 

@@ -171,7 +171,19 @@ def results_index():
     return render_template("pulse/results_index.html", cycle=cycle, cycles=cycles,
                            programme=programme, rows=rows, depths=depths, labels=labels,
                            may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
-                           programmes=session.exec(select(PulseProgramme)).all())
+                           programmes=session.exec(select(PulseProgramme)).all(),
+                           open_cycles=_open_cycles_to_follow(session))
+
+
+def _open_cycles_to_follow(session) -> list[tuple[PulseCycle, str]]:
+    """The open cycles, with their programme's name, whose response rate the reader may
+    follow (managers, HR, admin)."""
+    if not current_user.has_role("manager", "hr", "admin"):
+        return []
+    return list(session.exec(
+        select(PulseCycle, PulseProgramme.name)
+        .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
+        .where(PulseCycle.status == "open").order_by(PulseCycle.closes_at)).all())
 
 
 def _chart_summaries(points) -> tuple[dict[str, str], int]:
