@@ -48,6 +48,15 @@ def test_the_audience_picker_finds_units_and_counts_people_live(page, login, axe
     page.goto("/pulse/programmes/new")
     count = page.locator("[data-audience-count]")
     expect(count).to_have_text("0")
+    # Teams sit folded under their site, each branch with a button to open it.
+    york = page.get_by_role("button", name="Show the 4 units in York Motors")
+    york_sales = page.get_by_role("checkbox", name=re.compile(r"York Motors: Sales"))
+    expect(york).to_have_attribute("aria-expanded", "false")
+    expect(york_sales).to_be_hidden()
+    york.click()
+    expect(york_sales).to_be_visible()
+    expect(page.get_by_role("button", name="Hide the 4 units in York Motors")).to_have_attribute(
+        "aria-expanded", "true")
     page.get_by_label("Find a unit").fill("leeds motors: sales")
     expect(page.get_by_text("1 unit matches.")).to_be_visible()
     sales = page.get_by_role("checkbox", name=re.compile(r"Leeds Motors: Sales"))

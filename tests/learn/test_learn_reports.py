@@ -96,7 +96,7 @@ def test_a_manager_sees_assignments_made_higher_up_as_the_report_counts_them(
     html = client.get("/learn/assignments").get_data(as_text=True)
     assert "No courses assigned yet" not in html
     assert "Sample course" in html and org.company.name in html
-    assert "Set above your units" in html
+    assert "Set higher up" in html
     assert f"/learn/assignments/{company_wide.id}/delete" not in html
     assert f"/learn/assignments/{elsewhere.id}/delete" not in html
     assert html.count("<tr>") - 1 == 1  # the header row, then the one covering assignment

@@ -159,7 +159,7 @@ def test_the_audience_picker_is_a_tree_with_the_count_of_people_invited(
         return page.index(f'name="unit_ids" value="{unit.id}"')
 
     assert box(staffed.s1) < box(staffed.t1) < box(staffed.s2)
-    assert "ticking it also includes the 2 units below" in page
+    assert "2 units below, included when ticked" in page
     tree = services.audience_tree(session)
     assert services.audience_size(tree, {staffed.s1.id}) == 12 + 12 + 1  # T1, T2, the manager
     assert services.audience_size(tree, {staffed.s1.id, staffed.t1.id}) == 25

@@ -11,7 +11,7 @@
   var count = box.querySelector("[data-audience-count]");
   var noun = box.querySelector("[data-audience-noun]");
 
-  function checkbox(li) { return li.querySelector(":scope > label input"); }
+  function checkbox(li) { return li.querySelector(":scope > .unit-row input"); }
   function parentItem(li) { return li.parentElement.closest("li[data-people]"); }
   function coveredFromAbove(li) {
     for (var up = parentItem(li); up; up = parentItem(up)) {
@@ -40,6 +40,12 @@
   function applyFilter() {
     var query = filter.value.trim().toLowerCase();
     var shown = 0;
+    box.classList.toggle("searching", query !== "");  // folded branches open while searching
+    if (!query) {  // after a search, keep open the branches where something was ticked
+      box.querySelectorAll(".tree-checks ul[hidden]").forEach(function (list) {
+        if (list.querySelector("input:checked")) list.showBranch(true);
+      });
+    }
     items.slice().reverse().forEach(function (li) {  // children before their parents
       var name = li.querySelector(".unit-name").textContent.toLowerCase();
       var childShown = li.querySelector(":scope > ul > li:not([hidden])") !== null;
@@ -50,6 +56,31 @@
     matches.textContent = query ? (shown === 0 ? "No unit matches." :
       shown + (shown === 1 ? " unit matches." : " units match.")) : "";
   }
+
+  // Fold branches below the second level, each with a button to open it.
+  items.forEach(function (li, index) {
+    var list = li.querySelector(":scope > ul");
+    if (!list) return;
+    var depth = 0;
+    for (var up = parentItem(li); up; up = parentItem(up)) depth += 1;
+    var size = list.querySelectorAll("li").length;
+    var name = li.querySelector(".unit-name").firstChild.textContent.trim();
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "link-button branch-toggle";
+    list.id = "audience-branch-" + index;
+    button.setAttribute("aria-controls", list.id);
+    function show(open) {
+      list.hidden = !open;
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      button.textContent = (open ? "Hide the " : "Show the ") + size + (size === 1 ? " unit" : " units")
+        + " in " + name;
+    }
+    list.showBranch = show;
+    button.addEventListener("click", function () { show(list.hidden); });
+    li.querySelector(":scope > .unit-row").appendChild(button);
+    show(depth < 2 || list.querySelector("input:checked") !== null);
+  });
 
   search.hidden = false;
   filter.addEventListener("input", applyFilter);
