@@ -30,7 +30,7 @@ def _custom_metric(ctx):
 
 
 def _pulse(ctx):
-    """An open pulse cycle for the whole org, and a commitment for T1."""
+    """An open pulse cycle for the whole org, and an action for T1 (and one for T3)."""
     if "pulse" not in ctx.cache:
         from trainer.pulse import services
         from trainer.pulse.models import Commitment
@@ -40,11 +40,13 @@ def _pulse(ctx):
                                                       starts_on=utcnow().date())
         cycle = services.open_now(ctx.session, programme, now=utcnow())
         commitment = Commitment(cycle_id=cycle.id, unit_id=ctx.org.t1.id, text="Sample")
-        ctx.session.add(commitment)
+        outside = Commitment(cycle_id=cycle.id, unit_id=ctx.org.t3.id, text="Elsewhere")
+        ctx.session.add_all([commitment, outside])
         ctx.session.commit()
         item_id = services.programme_item_ids(ctx.session, programme)[0]
         ctx.cache["pulse"] = {"cycle_id": cycle.id, "programme_id": programme.id,
-                              "item_id": item_id, "commitment_id": commitment.id}
+                              "item_id": item_id, "commitment_id": commitment.id,
+                              "commitment_out": outside.id}
     return ctx.cache["pulse"]
 
 
@@ -90,6 +92,20 @@ def _people_import(ctx):
     return job.id
 
 
+def _fixes(ctx):
+    """A fix logged by the employee, and a problem type on the list."""
+    if "fixes" not in ctx.cache:
+        from trainer.fixes import services
+
+        services.ensure_default_problem_types(ctx.session)
+        fix = services.log_fix(ctx.session, user=ctx.org.employee, problem="billing-error",
+                               action="on_spot", goodwill=None)
+        ctx.session.commit()
+        problem = services.problem_types(ctx.session)[0]
+        ctx.cache["fixes"] = {"fix_id": fix.id, "problem_id": problem.id}
+    return ctx.cache["fixes"]
+
+
 SAMPLES = {
     "unit_id": _unit_in_scope,
     "user_id": lambda ctx: ctx.org.employee.id,
@@ -112,9 +128,12 @@ SAMPLES = {
     "cert_code": lambda ctx: _learn(ctx, "cert_code"),
     "assignment_id": lambda ctx: _learn(ctx, "assignment_id"),
     "import_id": _people_import,
+    "fix_id": lambda ctx: _fixes(ctx)["fix_id"],
+    "problem_id": lambda ctx: _fixes(ctx)["problem_id"],
 }
 
 OUT_OF_SCOPE = {
     "unit_id": lambda ctx: ctx.org.t3.id,
     "assignment_id": lambda ctx: _learn(ctx, "assignment_out"),
+    "commitment_id": lambda ctx: _pulse(ctx)["commitment_out"],
 }

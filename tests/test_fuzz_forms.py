@@ -38,6 +38,26 @@ def _programme(ctx):
             "comment_prompt": ""}
 
 
+def _new_action(ctx):
+    """A valid action for T1, after a closed cycle of the sample programme."""
+    from trainer.pulse import services
+    from trainer.pulse.models import CycleItem, PulseCycle, PulseProgramme
+
+    open_cycle = ctx.session.get(PulseCycle, ctx.sample("cycle_id"))
+    closed = PulseCycle(programme_id=open_cycle.programme_id, period="2020Q1", quarter="2020Q1",
+                        opens_at=open_cycle.opens_at - timedelta(days=200),
+                        closes_at=open_cycle.opens_at - timedelta(days=190), status="closed")
+    ctx.session.add(closed)
+    ctx.session.flush()
+    for n, item_id in enumerate(services.programme_item_ids(ctx.session, ctx.session.get(
+            PulseProgramme, open_cycle.programme_id))):
+        ctx.session.add(CycleItem(cycle_id=closed.id, item_id=item_id, position=n))
+    ctx.session.commit()
+    return {"text": "Weekly huddle on Mondays.", "answers": "theme:empowerment",
+            "owner_id": str(ctx.org.manager.id), "due_on": str(utcnow().date() + timedelta(30)),
+            "details": ""}
+
+
 def _quiz(ctx):
     from tests.learn.learn_factory import form_answers
     from trainer.learn import services
@@ -66,6 +86,11 @@ def _invite_url(ctx):
     from trainer.auth.services import make_link_token
 
     return f"/auth/invite/{make_link_token(ctx.org.employee, 'invite')}"
+
+
+def _fix_form(ctx):
+    ctx.sample("fix_id")  # the starter problem lists
+    return "/fixes/new"
 
 
 def _course_id(ctx):
@@ -127,8 +152,11 @@ FORMS = [
          _programme),
     Form("survey answer", "employee", lambda c: f"/pulse/cycles/{c.sample('cycle_id')}/answer",
          lambda c: {**_pulse_answers(c), "comment": "Fine."}),
-    Form("commitment", "manager", lambda c: f"/pulse/ledger/{c.org.t1.id}",
-         lambda c: {"text": "We will hold a weekly huddle."}),
+    Form("new action", "manager", lambda c: f"/pulse/plans/{c.org.t1.id}", _new_action),
+    Form("action status", "manager",
+         lambda c: f"/pulse/actions/{c.sample('commitment_id')}/status",
+         lambda c: {f"a{c.sample('commitment_id')}-status": "in_progress",
+                    f"a{c.sample('commitment_id')}-note": "Rota drafted."}),
     Form("mark a commitment", "employee",
          lambda c: f"/pulse/commitments/{c.sample('commitment_id')}/mark",
          lambda c: {"answer": "yes"}),
@@ -141,6 +169,14 @@ FORMS = [
          lambda c: f"/scenarios/{c.sample('scenario_slug')}/start", lambda c: {"mode": "play"}),
     Form("scenario decision", "employee",
          lambda c: f"/scenarios/plays/{c.sample('play_id')}/choose", _decision),
+    Form("log a fix", "employee", lambda c: _fix_form(c),
+         lambda c: {"problem": "billing-error", "action": "goodwill", "goodwill": "12.50",
+                    "note": "Refunded the fee"}),
+    Form("fix limits", "hr", lambda c: "/fixes/settings",
+         lambda c: {"unit_id": str(c.org.s1.id), "unit_type": "dealer", "currency": "GBP",
+                    "goodwill_limit": "50"}),
+    Form("fix problem type", "hr", lambda c: "/fixes/problems",
+         lambda c: {"unit_type": "dealer", "code": "late-keys", "label": "Keys not ready"}),
     Form("scenario re-serve", "employee", lambda c: f"/scenarios/due/{c.sample('reserve_id')}",
          lambda c: {"choice": "0", "node": "counter"}),
 ]

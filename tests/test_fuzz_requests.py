@@ -32,6 +32,7 @@ PAGES = [
     ("hr", "/learn/analysis/{course_slug}", ["version"]),
     ("manager", "/scenarios/reports", ["period"]),
     ("manager", "/insights/ratings", ["period"]),
+    ("manager", "/fixes/team", ["unit", "period"]),
     ("anonymous", "/auth/login", ["next"]),
 ]
 
@@ -122,7 +123,7 @@ def api_headers(session, ctx):
     from trainer.outcomes.services import create_token
 
     _token, secret = create_token(session=session, name="Fuzz",
-                                  scopes=["outcomes:write", "outcomes:read"],
+                                  scopes=["outcomes:write", "outcomes:read", "fixes:read"],
                                   created_by=ctx.org.hr, unit_id=ctx.org.s1.id)
     session.commit()
     return {"Authorization": f"Bearer {secret}"}
@@ -180,6 +181,13 @@ def test_outcomes_api_reads_never_fail(client, session, ctx, api_headers):
                                   headers=api_headers))
 
 
+def test_fixes_api_reads_never_fail(client, session, ctx, api_headers):
+    probe = Probe(client, session)
+    fuzz(ctx.app, overrides(["unit_code", "period", "extra"]),
+         lambda query: probe.send("GET", "/api/v1/fixes", query_string=query,
+                                  headers=api_headers))
+
+
 def test_api_tokens_never_fail(client, session, ctx):
     probe = Probe(client, session)
     header = st.one_of(nasty_text().map(lambda t: f"Bearer {t}"), nasty_text())
@@ -187,7 +195,7 @@ def test_api_tokens_never_fail(client, session, ctx):
     def check(value):
         value = value.encode("latin-1", "replace").decode("latin-1")
         value = value.replace("\n", " ").replace("\r", " ")  # not sendable as a header
-        for url in ("/api/v1/metrics", "/api/v1/outcomes"):
+        for url in ("/api/v1/metrics", "/api/v1/outcomes", "/api/v1/fixes"):
             response = probe.send("GET", url, headers={"Authorization": value})
             assert response.status_code == 401 and response.is_json
 

@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         core,
         db,
         demo,
+        fixes,
         insights,
         learn,
         mail,
@@ -43,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     pulse.init_app(app)
     outcomes.init_app(app)
     insights.init_app(app)
+    fixes.init_app(app)
     privacy.init_app(app)
     scheduler.init_app(app)
     seal.init_app(app)

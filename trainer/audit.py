@@ -51,7 +51,10 @@ ACTIONS = {
     "token.revoke": "API token revoked",
     "keys.rotate": "Encryption keys rotated",
     "results.view": "Survey results viewed",
+    "action.create": "Action added to a team's action plan",
+    "action.status": "Action plan status updated",
     "retention.purge": "Old data deleted by the retention schedule",
+    "fixes.settings": "Fix log unit type, currency or goodwill limit changed",
 }
 # Keys a detail may never have: survey answers and comments stay out of the log.
 FORBIDDEN_KEYS = {"answer", "answers", "comment", "comments", "response", "responses", "text"}

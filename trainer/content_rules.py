@@ -87,3 +87,23 @@ def json_too_deep(text: str) -> bool:
         elif char in "]}":
             depth -= 1
     return False
+
+
+PROBLEM_TYPE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_PROBLEM_TYPES = 20
+
+
+def problem_types_problem(value) -> str | None:
+    """Say what is wrong with a `problem_types:` declaration (a list of problem type codes,
+    as HR names them in the fixes log), or None when it is fine."""
+    if not isinstance(value, list) or not value:
+        return "problem_types must be a list of one or more problem type codes, e.g. [late-car]"
+    if len(value) > MAX_PROBLEM_TYPES:
+        return f"problem_types lists more than {MAX_PROBLEM_TYPES} codes"
+    for code in value:
+        if not isinstance(code, str) or not PROBLEM_TYPE.match(code):
+            return (f"problem type {code!r} must be a code of lowercase letters, digits and "
+                    "single hyphens, e.g. late-car")
+    if len(set(value)) != len(value):
+        return "problem_types lists a code twice"
+    return None

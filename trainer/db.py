@@ -11,7 +11,8 @@ from flask.cli import AppGroup
 from sqlalchemy import event
 from sqlmodel import Session, SQLModel
 
-FEATURE_PACKAGES = ("auth", "org", "learn", "scenarios", "pulse", "outcomes", "insights")
+FEATURE_PACKAGES = ("auth", "org", "learn", "scenarios", "pulse", "outcomes", "insights",
+                    "fixes")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # shipped in the package
 
 # SQLite write transactions start with BEGIN IMMEDIATE so that two writers queue on the

@@ -119,3 +119,19 @@ def test_managers_and_hr_see_completion_and_item_analysis(page, login, axe_check
     page.get_by_role("link").filter(has_text="Complaints are a gift").click()
     expect(page.get_by_role("columnheader", name="Most-chosen wrong answer")).to_be_visible()
     axe_check(page)
+
+
+def test_a_lesson_footnote_links_to_its_source_and_back(page, login, axe_check):
+    login(page, "employee@example.com")
+    page.goto("/learn/courses/the-score-is-not-the-service/lessons/1")
+    references = page.locator("article.lesson sup.footnote-ref a")
+    expect(references.first).to_have_text("[1]")
+    references.first.click()
+    sources = page.get_by_role("region", name="Sources")
+    expect(sources).to_contain_text("https://www.genroe.com/blog/")
+    back = sources.get_by_role("link", name="Back to the text").first
+    expect(back).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    axe_check(page)
+    back.click()
+    assert page.url.endswith("#fnref1")

@@ -16,6 +16,11 @@ def test_employee_answers_the_pulse_on_a_phone(page, login, axe_check):
     axe_check(page)
     page.get_by_role("link", name=re.compile("Answer the survey")).first.click()
     expect(page.get_by_role("heading", name="Who can see what")).to_be_visible()
+    # The short privacy screen fits a phone: the start button is on the first screen and
+    # the full explanation is one tap away.
+    expect(page.get_by_role("link", name=re.compile("start the survey"))).to_be_in_viewport()
+    expect(page.get_by_role("link", name=re.compile("full page"))).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     axe_check(page)
     page.get_by_role("link", name=re.compile("start the survey")).click()
     expect(page.get_by_role("link", name="Who can see what").first).to_be_visible()

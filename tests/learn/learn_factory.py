@@ -23,6 +23,7 @@ QUIZ = """\
 ::Pairs::Match each request to what helps. {
 =Refund -> Money back
 =Exchange -> Another item
+####A refund gives money back; an exchange gives another item.
 }
 
 ::Word::One word for an unhappy customer's message? {=grievance =gripe}

@@ -221,12 +221,13 @@ def test_home_panel_counts_what_is_due(client, login_as, org, course, session):
     session.commit()
     login_as(org.employee)
     html = page(client, "/")
-    assert "1 assigned course to complete, 1 overdue." in html
+    assert "To do <span class=\"count\">(1)</span>" in html
+    assert "<strong>overdue</strong>, was due" in html and course.slug in html
     enrolment = services.start_course(session=session, user=org.employee, course=course)
     enrolment.completed_at = utcnow()
     session.add(enrolment)
     session.commit()
-    assert "All your assigned courses are complete" in page(client, "/")
+    assert "Nothing is waiting for you right now." in page(client, "/")
     assert session.exec(select(Enrolment)).one().user_id == org.employee.id
 
 

@@ -19,13 +19,14 @@ from trainer.outcomes.services import create_token
 # many, 50 per operation in the fast suite and 500 with TRAINER_FUZZ_EXAMPLES=2000.
 EXAMPLES = int(os.environ.get("TRAINER_FUZZ_EXAMPLES", "200")) // 4
 OPERATIONS = [("POST", "/api/v1/outcomes"), ("GET", "/api/v1/outcomes"),
-              ("GET", "/api/v1/metrics"), ("GET", "/api/v1/openapi.json")]
+              ("GET", "/api/v1/metrics"), ("GET", "/api/v1/openapi.json"),
+              ("GET", "/api/v1/fixes")]
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_api_matches_its_openapi_document(app, session, org, method, path):
     _token, secret = create_token(session=session, name="Schemathesis",
-                                  scopes=["outcomes:write", "outcomes:read"],
+                                  scopes=["outcomes:write", "outcomes:read", "fixes:read"],
                                   created_by=org.hr)
     session.commit()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)

@@ -107,8 +107,8 @@ def test_a_signed_in_session_cookie_is_never_a_token(app, org, client, login_as,
                     if getattr(app.view_functions[rule.endpoint], "access", None)
                     and app.view_functions[rule.endpoint].access.api_token
                     for method in rule.methods & {"GET", "POST"}]
-    assert sorted(token_routes) == [("/api/v1/metrics", "GET"), ("/api/v1/outcomes", "GET"),
-                                    ("/api/v1/outcomes", "POST")]
+    assert sorted(token_routes) == [("/api/v1/fixes", "GET"), ("/api/v1/metrics", "GET"),
+                                    ("/api/v1/outcomes", "GET"), ("/api/v1/outcomes", "POST")]
     for url, method in token_routes:
         response = client.open(url, method=method, json=[row()])
         assert response.status_code == 401, (method, url)

@@ -38,6 +38,22 @@ def start_cycle(app, session):
     return start
 
 
+@pytest.fixture
+def run_cycle(session, start_cycle):
+    """Open a cycle, let `counts[team]` people of each team answer (with comments), close."""
+
+    def run(org, counts, now=None):
+        cycle = start_cycle(org, now=now)
+        for team, n in counts.items():
+            for i, person in enumerate(org.people[team][:n]):
+                submit(session, cycle, person, likert=3 + i % 3, enps=i % 11,
+                       comment=f"{team} comment {i}")
+        services.close_cycle(session, cycle, now=cycle.closes_at)
+        return cycle
+
+    return run
+
+
 def items_of(session, cycle) -> list[PulseItem]:
     return services.cycle_items(session, cycle)
 

@@ -8,9 +8,9 @@ from sqlmodel import select
 
 from trainer.auth.models import User
 from trainer.demo import build_org
-from trainer.pulse import services
+from trainer.pulse import plans, services
 from trainer.pulse.demo import add_pulse_history
-from trainer.pulse.models import PulseCycle
+from trainer.pulse.models import THEMES, PulseCycle
 from trainer.util import quarter_of, shift_quarter, utcnow
 
 
@@ -33,6 +33,14 @@ def test_demo_has_eight_closed_quarters_an_open_cycle_and_a_ledger(app, session)
     tallies = services.released_tallies(session, [c.id for c in commitments])
     assert any(t is not None for t in tallies.values())
     assert any(t is None for t in tallies.values())  # the newest wait for marks
+    # Action plans: each with an owner, a due date, a theme and its status history.
+    history = plans.history(session, [c.id for c in commitments])
+    for action in commitments:
+        assert action.owner_id and action.due_on and action.theme in THEMES
+        assert history[action.id][0].status == "planned"
+        assert history[action.id][-1].status == action.status
+    assert {"done", "in_progress", "planned"} <= {c.status for c in commitments}
+    assert plans.open_actions(site_units, utcnow().date(), session=session)
 
     rows = services.morale_by_unit_period(session=session)
     assert {r["period"] for r in rows} == {c.quarter for c in cycles[:-1]}

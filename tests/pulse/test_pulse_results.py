@@ -3,30 +3,14 @@
 import csv
 import io
 import re
+from datetime import date, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from tests.csv_checks import EVIL, guarded_rows
 from tests.pulse.conftest import submit
 from trainer.pulse import services
 from trainer.pulse.models import MarkPool
-
-
-@pytest.fixture
-def run_cycle(session, start_cycle):
-    """Open a cycle, let `counts[team]` people of each team answer (with comments), close."""
-
-    def run(org, counts, now=None):
-        cycle = start_cycle(org, now=now)
-        for team, n in counts.items():
-            for i, person in enumerate(org.people[team][:n]):
-                submit(session, cycle, person, likert=3 + i % 3, enps=i % 11,
-                       comment=f"{team} comment {i}")
-        services.close_cycle(session, cycle, now=cycle.closes_at)
-        return cycle
-
-    return run
 
 
 def _json(client, unit, cycle):
@@ -124,12 +108,16 @@ def test_open_cycles_show_counts_only(client, session, staffed, start_cycle, log
 def test_trend_and_ledger_across_cycles(client, session, staffed, run_cycle, login_as):
     first = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 6})
     login_as(staffed.manager)
-    url = f"/pulse/ledger/{staffed.t1.id}"
+    url = f"/pulse/plans/{staffed.t1.id}"
+    due = str(date.today() + timedelta(days=30))
     for text in ("Fix the rota", "Weekly huddle", "New headsets"):
-        assert client.post(url, data={"text": text}).status_code == 302
-    fourth = client.post(url, data={"text": "One too many"})
+        assert client.post(url, data={"text": text, "answers": "theme:wellbeing",
+                                      "owner_id": staffed.manager.id,
+                                      "due_on": due}).status_code == 302
+    fourth = client.post(url, data={"text": "One too many", "answers": "theme:wellbeing",
+                                    "owner_id": staffed.manager.id, "due_on": due})
     assert fourth.status_code == 400 and "at most 3" in fourth.get_data(as_text=True)
-    assert client.get(f"/pulse/ledger/{staffed.t3.id}").status_code == 403
+    assert client.get(f"/pulse/plans/{staffed.t3.id}").status_code == 403
 
     commitment, other, _ = services.commitments_for(session, {staffed.t1.id})
     for person in staffed.people["t1"][:6]:
@@ -145,8 +133,6 @@ def test_trend_and_ledger_across_cycles(client, session, staffed, run_cycle, log
                        data={"answer": "no"}).status_code == 404
 
     # Six marks wait in the pool: fewer than 10, so even the next close leaves them there.
-    from datetime import timedelta
-
     second = run_cycle(staffed, {"t1": 9, "t2": 11, "t3": 6},
                        now=first.opens_at + timedelta(days=92))
     assert services.released_tallies(session, [commitment.id])[commitment.id] is None

@@ -217,3 +217,86 @@ def test_heatmap_cells_respect_thresholds_and_complements(app, client, session, 
         r'<tr data-unit="(\d+)" data-respondents="(\d*)"', page)}
     assert {u for u, n in on_page.items() if n and u in ours} == shown
     assert all(int(n) >= 5 for n in on_page.values() if n)
+
+
+def _home_cells(client, token: str) -> list[tuple[int, int]]:
+    """Sign in by session token and return the home page's shown figures: (unit id, n)."""
+    import re
+
+    with client.session_transaction() as sess:
+        sess["_user_id"] = token
+        sess["_fresh"] = True
+    response = client.get("/")
+    assert response.status_code == 200
+    return [(int(uid), int(n)) for uid, n in re.findall(r'data-unit="(\d+)" data-n="(\d*)"',
+                                                        response.get_data(as_text=True)) if n]
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(tree=org_trees)
+def test_home_page_figures_respect_thresholds_and_complements(app, client, session, org,
+                                                              tree):
+    """Every unit's manager and every team's employee read their home page, while the survey
+    is open (live response rates) and after it closed (team results, morale): no figure for
+    fewer than 5, and no set of shown figures lets a small group be worked out."""
+    from trainer.insights import services as insights
+    from trainer.org.models import ManagedUnit
+
+    insights.clear_cache()
+    company, plan = _build(session, tree)
+    ours = sorted(u.id for u in session.exec(select(OrgUnit)).all()
+                  if u.path.startswith(f"/{company.id}/") or u.id == company.id)
+    n = next(_counter)
+    session.execute(sa.insert(User), [
+        {"email": f"m{n}-{uid}@example.com", "name": "M", "roles": "manager",
+         "unit_id": None, "active": True, "session_token": f"m{n}-{uid}",
+         "created_at": utcnow()} for uid in ours])
+    managers = {uid: session.exec(select(User).where(User.email == f"m{n}-{uid}@example.com"))
+                .one() for uid in ours}
+    session.execute(sa.insert(ManagedUnit), [{"user_id": m.id, "unit_id": uid}
+                                             for uid, m in managers.items()])
+    programme = services.save_programme(session, services.ProgrammeInput(
+        name="P", item_ids=[i.id for i in services.ensure_default_bank(session)],
+        unit_ids=[company.id], starts_on=utcnow().date()))
+    session.commit()
+    cycle = services.open_now(session, programme, now=utcnow())
+    invitations = {inv.employee_id: inv.group_key for inv in session.exec(
+        select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
+    answers = json.dumps({str(i.id): (9 if i.kind == "enps" else 4)
+                          for i in services.cycle_items(session, cycle)})
+    rows, employees = [], []
+    for unit, _, answering in plan:
+        people = session.exec(select(User).where(User.unit_id == unit.id)
+                              .order_by(User.id)).all()
+        if people:
+            employees.append(people[0])
+        rows += [{"id": random_key(), "survey_id": cycle.id, "group_key": invitations[p.id],
+                  "answers": answers, "comment": None} for p in people[:answering]]
+    if rows:
+        session.execute(sa.insert(SurveyResponse), rows)
+        session.execute(sa.insert(SurveyParticipation), [
+            {"survey_id": cycle.id, "employee_id": p.id}
+            for unit, _, answering in plan
+            for p in session.exec(select(User).where(User.unit_id == unit.id)
+                                  .order_by(User.id)).all()[:answering]])
+    session.commit()
+    units, counts = _true_counts(session, cycle)
+
+    live: dict[int, int] = {}
+    for manager in managers.values():
+        for cell_unit, shown_n in _home_cells(client, manager.session_token):
+            live[cell_unit] = shown_n
+    assert all(live[u] == counts.get(u, 0) >= 5 for u in live), live
+    _assert_no_differencing(units, counts, set(live), 5)
+
+    services.close_cycle(session, cycle, now=cycle.closes_at)
+    session.commit()
+    insights.clear_cache()
+    released: dict[int, int] = {}
+    viewers = [e.session_token for e in employees] + [m.session_token for m in managers.values()]
+    for token in viewers:
+        for cell_unit, shown_n in _home_cells(client, token):
+            released[cell_unit] = shown_n
+    assert all(released[u] == counts.get(u, 0) >= 5 for u in released), released
+    _assert_no_differencing(units, counts, set(released), 5)

@@ -8,6 +8,7 @@ participation row.
 """
 
 import re
+import secrets
 from collections import defaultdict
 
 import pytest
@@ -18,7 +19,10 @@ from trainer.pulse import services
 
 FLUSHED, WAITING = 25, 5  # of the first 25, a random 15 are opened and 10 stay sealed
 OPENED = FLUSHED - services.BATCH
-MARKER = re.compile(rb"marker-(\d+)")
+# Tests on other xdist workers write markers into the same cluster-wide WAL: this run's own
+# carry a tag no other run has.
+TAG = f"{secrets.token_hex(4)}-"
+MARKER = re.compile(rb"marker-" + TAG.encode() + rb"(\d+)")
 HEX = re.compile(rb"'\\x((?:[0-9a-f]{2})+)'")
 
 
@@ -86,10 +90,10 @@ def survey(session, org, make_user, start_cycle):
     session.commit()
 
     def run():
-        _submit_in_order(session, cycle, people[:FLUSHED])
+        _submit_in_order(session, cycle, people[:FLUSHED], tag=TAG)
         session.commit()
         services.flush_waiting_pools(session, now=cycle.opens_at)  # the scheduler's job
-        _submit_in_order(session, cycle, people[FLUSHED:], first=FLUSHED)
+        _submit_in_order(session, cycle, people[FLUSHED:], first=FLUSHED, tag=TAG)
         session.commit()
 
     return run

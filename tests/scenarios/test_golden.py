@@ -5,14 +5,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trainer.scenarios.engine import ENDINGS, METERS, PlayError, playthrough
+from trainer.scenarios.engine import (
+    ENDINGS,
+    METERS,
+    Choice,
+    Node,
+    PlayError,
+    Scenario,
+    playthrough,
+)
 from trainer.scenarios.loader import load_scenario_file
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "trainer" / "courses" / "scenarios"
 PLAYTHROUGHS = Path(__file__).parent / "playthroughs"
 SHIPPED = sorted([*SCENARIOS.glob("*.yaml"), *SCENARIOS.glob("*.twee")])
-MIN_SCENARIOS = 8
+MIN_SCENARIOS = 13
 
 
 def shipped_params():
@@ -84,3 +92,52 @@ def test_every_playthrough_file_belongs_to_a_shipped_scenario():
     shipped = {path.stem for path in SHIPPED}
     orphans = [path.name for path in PLAYTHROUGHS.glob("*.yaml") if path.stem not in shipped]
     assert orphans == []
+
+
+# Issue 15's new scenarios are written so that no constant strategy wins. (The content lint
+# checks every shipped scenario; these four must pass even its strictest reading.)
+NO_CONSTANT_STRATEGY = ["chat-gone-wrong", "hold-and-transfer", "bereaved-at-the-counter",
+                        "coaching-after-the-call"]
+
+
+def endings_under_strategy(scenario, allowed) -> set[str]:
+    """Return the ending classes a player can reach who, at every decision, takes a choice
+    that `allowed(index, choice)` accepts whenever one exists, and any choice otherwise."""
+    reached, todo, seen = set(), [scenario.start], set()
+    while todo:
+        node = scenario.nodes[todo.pop()]
+        if node.is_ending:
+            reached.add(node.ending)
+            continue
+        picks = [c for i, c in enumerate(node.choices) if allowed(i, c)] or node.choices
+        for choice in picks:
+            if choice.to not in seen:
+                seen.add(choice.to)
+                todo.append(choice.to)
+    return reached
+
+
+@pytest.mark.parametrize("scenario_id", NO_CONSTANT_STRATEGY)
+def test_no_constant_strategy_reaches_the_good_ending(scenario_id):
+    scenario = load_clean(SCENARIOS / f"{scenario_id}.yaml")
+    assert "good" in endings_under_strategy(scenario, lambda index, choice: True)
+    strategies = {"always the first choice": lambda index, choice: index == 0}
+    for kind in {choice.kind for node in scenario.decisions for choice in node.choices}:
+        strategies[f"always {kind}"] = lambda index, choice, kind=kind: choice.kind == kind
+    winners = [name for name, allowed in strategies.items()
+               if "good" in endings_under_strategy(scenario, allowed)]
+    assert winners == []
+
+
+def test_the_strategy_check_sees_a_scenario_won_by_always_taking_the_first_choice():
+    own = Choice("own", "Fix it", "fixed", "own")
+    script = Choice("script", "Read the policy", "stuck", "script")
+    scenario = Scenario(
+        id="tiny", title="Tiny", setting="", metric="", action="", authority="",
+        summary=None, start="ask",
+        nodes={"ask": Node("ask", "?", [own, script]),
+               "fixed": Node("fixed", "Fixed.", ending="good", debrief="."),
+               "stuck": Node("stuck", "Stuck.", ending="poor", debrief=".")})
+    assert endings_under_strategy(scenario, lambda index, choice: index == 0) == {"good"}
+    assert endings_under_strategy(scenario, lambda index, choice: choice.kind == "script") == {
+        "poor"}

@@ -51,7 +51,8 @@ WARNING_CASES = [
     ("preachy-feedback.yaml", 16, "feedback starts with 'Correct'"),
     ("dominant-option.yaml", 9, "option 'ask-1' at 'ask' beats every other option on every axis"),
     ("dominant-option.yaml", 1, "no poor ending"),
-    ("twee-macros.twee", 14, "story-format macro '<<set $patience to 3>>' in 'Ask' is ignored"),
+    ("twee-macros.twee", 15, "story-format macro '(set: $asked to true)' in 'Ask' is ignored"),
+    ("twee-macros.twee", 16, "story-format macro '<<set $patience to 3>>' in 'Ask' is ignored"),
     ("twee-macros.twee", 30, "passage 'UserScript' tagged script is ignored, never executed"),
 ]
 

@@ -296,7 +296,7 @@ def test_another_persons_reserve_is_not_found(client, login_as, org, scenario, s
 def test_home_panel_and_nav(client, login_as, org, scenario):
     login_as(org.employee)
     html = client.get("/").get_data(as_text=True)
-    assert "You have played 0 of 1 scenarios." in html
+    assert "you have played 0 of 1" in html
     assert ">Scenarios</a>" in html and "Scenario reports" not in html
     login_as(org.manager)
     assert "Scenario reports" in client.get("/").get_data(as_text=True)

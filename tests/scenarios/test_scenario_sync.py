@@ -120,4 +120,4 @@ def test_content_sync_loads_scenarios_and_refuses_broken_ones(app, runner, sessi
 def test_every_shipped_scenario_syncs(app, session):
     summary = services.sync_scenario_folder(
         session=session, folder=Path(app.config["COURSES_DIR"]) / "scenarios")
-    assert summary.skipped == 0 and summary.added >= 8
+    assert summary.skipped == 0 and summary.added >= 13

@@ -9,6 +9,12 @@ from sqlmodel import Field, SQLModel
 from trainer.util import utcnow
 
 ROLES = ("employee", "manager", "hr", "admin")
+ROLE_LABELS = {"employee": "Employee", "manager": "Manager", "hr": "HR", "admin": "Admin"}
+
+
+def role_label(role: str) -> str:
+    """Return a role as people read it: "HR", not "Hr"."""
+    return ROLE_LABELS.get(role, role.title())
 
 
 def new_session_token() -> str:

@@ -1,5 +1,6 @@
 """The home page, navigation, error pages and response headers shared by every feature."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
@@ -33,10 +34,22 @@ def add_nav(app: Flask, label: str, endpoint: str, roles=(), order: int = 50) ->
     )
 
 
-def add_home_panel(app: Flask, template: str, roles=(), order: int = 50) -> None:
-    """Show a partial template on the home page for the given roles."""
+@dataclass(frozen=True)
+class HomePanel:
+    template: str
+    roles: frozenset[str]  # empty: everyone signed in
+    order: int = 50
+    # data(session=, user=, now=) -> dict for the template, with "tasks": how many open tasks
+    # it lists. A panel with data is included once per part ("tasks", "figures", "links");
+    # one without is shown whole, after them.
+    data: Callable[..., dict] | None = None
+
+
+def add_home_panel(app: Flask, template: str, roles=(), order: int = 50,
+                   data: Callable[..., dict] | None = None) -> None:
+    """Show a partial template on the home page for the given roles (see HomePanel)."""
     app.extensions.setdefault("trainer.home", []).append(
-        NavItem(template, template, frozenset(roles), order)
+        HomePanel(template, frozenset(roles), order, data)
     )
 
 
@@ -45,8 +58,8 @@ def _visible(items, user) -> list[NavItem]:
                   key=lambda i: i.order)
 
 
-def home_panels(user) -> list[str]:
-    return [i.endpoint for i in _visible(current_app.extensions.get("trainer.home", []), user)]
+def home_panels(user) -> list[HomePanel]:
+    return _visible(current_app.extensions.get("trainer.home", []), user)
 
 
 def nav_for(user) -> list[NavItem]:
@@ -117,12 +130,22 @@ _ERROR_TEXT = {
 }
 
 
+def role_names(roles) -> str:
+    """Return role codes as people read them: "Employee, HR"."""
+    from trainer.auth.models import role_label
+
+    return ", ".join(role_label(r) for r in sorted(roles))
+
+
 def init_app(app: Flask) -> None:
-    from trainer.core import views  # noqa: F401
+    from trainer.core import home, views  # noqa: F401
 
     app.url_map.converters["int"] = BoundedIntegerConverter
     app.register_blueprint(bp)
     add_nav(app, "System", "core.system_status", roles=("admin",), order=90)
+    add_home_panel(app, "core/_home.html", roles=("manager", "admin"), order=25,
+                   data=home.core_panel)
+    app.add_template_filter(role_names, "role_names")
     app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)
     for code in _ERROR_TEXT:

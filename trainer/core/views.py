@@ -3,14 +3,18 @@ from flask_login import current_user
 
 from trainer import mail, system
 from trainer.access import allow
-from trainer.core import bp, home_panels
+from trainer.core import bp
+from trainer.core import home as home_page
 from trainer.db import db_session
+from trainer.util import utcnow
 
 
 @bp.route("/")
 @allow()
 def home():
-    return render_template("core/home.html", panels=home_panels(current_user))
+    panels = home_page.panels_for(db_session(), current_user, utcnow())
+    return render_template("core/home.html", panels=panels,
+                           tasks=sum(p.tasks for p in panels), now=utcnow())
 
 
 @bp.route("/healthz")

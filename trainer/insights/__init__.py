@@ -14,7 +14,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(cli.insights_cli)
     add_nav(app, "Insights", "insights.index", roles=("manager", "hr", "admin"), order=40)
-    add_home_panel(app, "insights/_home.html", roles=("manager", "hr", "admin"), order=40)
+    add_home_panel(app, "insights/_home.html", roles=("manager", "hr", "admin"), order=40,
+                   data=lambda **_: {})  # links only: the figures are core's team panel
     # Runs after the pulse step (features register in the order learn, scenarios, pulse,
     # outcomes, insights): customer history is generated from the released morale.
     add_demo_step(app, demo.add_customer_history)

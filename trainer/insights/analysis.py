@@ -29,6 +29,8 @@ VALUE_FIELDS = ("value", "n", "topbox", "responses", "invited")
 # Metrics that are shares of n (value / scale); other survey scores use their top-box share.
 PROPORTION_SCALE = {"csat": 100.0, "retention": 100.0, "complaints": 1000.0}
 BEHAVIOUR_METRICS = ("complaints", "retention")
+# Fixes on own authority (trainer.fixes): behaviour measures with their own HR-only flags.
+FIX_ON_SPOT, FIX_METRICS = "fix_on_spot", ("fix_on_spot", "fix_rate")
 CUSTOMER_RATING_SOURCES = ("csat", "csi")  # the first with data gives customers' rating
 MERGED_TEXT = "Too few people: reported with the unit above"
 NOT_AN_ACCUSATION = "This is a data-quality check, not an accusation."
@@ -283,6 +285,59 @@ def scatter_block(panel: pd.DataFrame, metric: Metric) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# Behaviour (§3 with fixing on the spot in place of morale): training -> behaviour -> results
+
+
+def behaviour_sentence(result: dict, metric: Metric, units_label: str) -> str:
+    """Word the link between fixing problems on the spot and a customer measure."""
+    caveat = "Correlation, not causation."
+    label = metric.label
+    if result["status"] != stats.OK:
+        return (f"Not enough data yet to relate fixing problems on the spot to {label}: "
+                f"{result['reason']}")
+    size = f"{result['n_units']} {units_label}, {result['n_quarters']} quarters"
+    both = result["both"]
+    if result["direction"] == "none":
+        return (f"We found no clear link between fixing problems on the spot and {label} one "
+                f"quarter apart in either direction (fixing first: "
+                f"{stats._estimate_text(both['morale_leads'])}; {label} first: "
+                f"{stats._estimate_text(both['customer_leads'])}; {size}). This does not show "
+                f"that there is no link, only that these data cannot tell. {caveat}")
+    rose = result["estimate"] > 0
+    if result["direction"] == "morale_leads":
+        if metric.higher_is_better:
+            seen = f"{label} {'rise' if rose else 'fall'}"
+        else:
+            seen = f"{'more' if rose else 'fewer'} {label.split(' per ')[0].lower()}"
+        return (f"{units_label.capitalize()} that fixed more problems on the spot tended to "
+                f"see {seen} the next quarter ({stats._estimate_text(result)}; {size}). "
+                f"The reverse order ({label} first): "
+                f"{stats._estimate_text(both['customer_leads'])}. {caveat}")
+    return (f"{units_label.capitalize()} whose {label} rose tended to fix "
+            f"{'more' if rose else 'fewer'} problems on the spot the next quarter "
+            f"({stats._estimate_text(result)}; {size}). The reverse order (fixing first): "
+            f"{stats._estimate_text(both['morale_leads'])}. {caveat}")
+
+
+def behaviour_block(panel: pd.DataFrame, metric: Metric, units_label: str) -> dict | None:
+    """Fit the headline model with the share of fixes made on the spot in place of morale,
+    against a customer measure; None when there is no fix log or `metric` is one of its own
+    measures."""
+    column = value_column(FIX_ON_SPOT)
+    if metric.code in FIX_METRICS or column not in panel or panel[column].isna().all():
+        return None
+    result = stats.headline_model(panel, UNIT, PERIOD, column, value_column(metric.code),
+                                  HEADLINE_LAG)
+    keys = ("direction", "lag", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted",
+            "n_units", "n_obs", "n_quarters", "method", "status", "reason")
+    return plain({**{k: result[k] for k in keys}, "level": "within",
+                  "predictor": FIX_ON_SPOT, "outcome": metric.code,
+                  "directions": {"morale_leads": "fixing_leads",
+                                 "customer_leads": "customer_leads"},
+                  "sentence": behaviour_sentence(result, metric, units_label)})
+
+
+# --------------------------------------------------------------------------------------------
 # Funnel plot (§5): units against peers, never a league table
 
 
@@ -394,7 +449,8 @@ def funnel_block(full_panel: pd.DataFrame, metric: Metric, scope_codes: set[str]
 
 def gameable(metric: Metric) -> bool:
     """Say whether gaming flags apply: customer survey scores, not behaviour measures."""
-    return metric.higher_is_better and metric.code not in BEHAVIOUR_METRICS
+    return (metric.higher_is_better and metric.code not in BEHAVIOUR_METRICS
+            and metric.code not in FIX_METRICS)
 
 
 def spread_collapse_flags(frame: pd.DataFrame, low: float, high: float, *,
@@ -618,6 +674,7 @@ def analyse(prepared: Prepared, *, metric: str, unit_ids: set[int] | None,
         "units": [{"code": u.code, "name": u.name} for u in scope],
         "metrics": [{"code": m.code, "label": m.label} for m in sources.metrics],
         "headline": headline_block(checked, chosen, units_label),
+        "behaviour": behaviour_block(checked, chosen, units_label),
         "lags": family.get(chosen.code) or empty_lag_grid(),
         "family": sorted(family),
         "between": between_block(checked, chosen),
@@ -655,6 +712,7 @@ def report_document(analysis: dict, *, scope: dict, with_flags: bool,
                        "units_headline": stats.MIN_UNITS_HEADLINE,
                        "quarters_per_unit": stats.MIN_QUARTERS_PER_UNIT},
         "headline": analysis["headline"],
+        "behaviour": analysis.get("behaviour"),
         "lags": analysis["lags"],
         "q_value_family": analysis["family"],
         "between": analysis["between"],

@@ -17,6 +17,7 @@ from sqlmodel import Session, func, select
 
 from trainer.access import scope_unit_ids, sees_everything, subtree_ids
 from trainer.auth.models import User
+from trainer.fixes import services as fixes
 from trainer.insights import analysis, overview
 from trainer.insights.models import CustomerFocusRating, TrainingRollup
 from trainer.learn.services import completion_by_unit_period
@@ -65,7 +66,8 @@ def data_version(session: Session) -> dict:
         "org": tuple(org_state),
         "pulse": tuple(c.id for c in pulse.closed_cycles(session) if c.rollups_done),
         "outcomes": tuple(map(str, outcome_state)),
-        "metrics": tuple(m.code for m in outcomes.metrics(session=session)),
+        "metrics": tuple(metric_codes(session)),
+        "fixes": fixes.rollup_version(session),
         "ratings": tuple(map(str, rating_state)),
         "training": tuple(map(str, training_state)),
     }
@@ -148,6 +150,8 @@ def load_sources(session: Session, version: dict) -> analysis.Sources:
              for u in session.exec(select(OrgUnit).where(OrgUnit.active)).all()]
     metrics = [analysis.Metric(m.code, m.label, m.higher_is_better, m.min_value, m.max_value)
                for m in outcomes.metrics(session=session)]
+    metrics += [analysis.Metric(code, label, better, low, high)
+                for code, (label, better, low, high) in fixes.INSIGHT_MEASURES.items()]
     ratings = session.exec(
         select(CustomerFocusRating.unit_id, CustomerFocusRating.period,
                func.avg(CustomerFocusRating.rating), func.count())
@@ -157,8 +161,9 @@ def load_sources(session: Session, version: dict) -> analysis.Sources:
         metrics=metrics,
         morale=morale,
         suppressed=suppressed,
-        outcomes={m.code: outcomes.outcomes_by_unit_period(session=session, metric=m.code)
-                  for m in metrics},
+        outcomes={**{m.code: outcomes.outcomes_by_unit_period(session=session, metric=m.code)
+                     for m in metrics if m.code not in fixes.INSIGHT_MEASURES},
+                  **fixes.insight_rows(session)},
         completion=completion,
         ownership=ownership,
         ratings=[{"unit_id": u, "period": p, "rating": float(r), "raters": n}
@@ -167,7 +172,36 @@ def load_sources(session: Session, version: dict) -> analysis.Sources:
 
 
 def metric_codes(session: Session) -> list[str]:
-    return [m.code for m in outcomes.metrics(session=session)]
+    """Return the customer metrics, then the fix log's measures (fixed on own authority)."""
+    return [m.code for m in outcomes.metrics(session=session)] + list(fixes.INSIGHT_MEASURES)
+
+
+def default_metric(session: Session) -> str | None:
+    """Return the customer measure shown when none is chosen: CSI if defined, else the first."""
+    codes = metric_codes(session)
+    return "csi" if "csi" in codes else (codes[0] if codes else None)
+
+
+def visible_flags(session: Session, user: User, *, metric: str, level: str = DEFAULT_LEVEL,
+                  cached_only: bool = False) -> list[dict] | None:
+    """Return the company's gaming flags for HR and admin, without those on the person's own
+    units (a unit's own staff never see its flags); [] for anyone else.
+
+    With `cached_only`, return None instead of running an analysis that is not cached yet.
+    """
+    if not sees_everything(user):
+        return []
+    root = company_root(session)
+    if root is None:
+        return []
+    if cached_only:
+        result = analysis_if_cached(session, metric=metric, unit=root, level=level)
+        if result is None:
+            return None
+    else:
+        result = analysis_for(session, metric=metric, unit=root, level=level)
+    own = own_unit_codes(session, user)
+    return [f for f in result["flags"] if f["unit_code"] not in own]
 
 
 def analysis_for(session: Session, *, metric: str, unit: OrgUnit,
@@ -188,6 +222,37 @@ def analysis_for(session: Session, *, metric: str, unit: OrgUnit,
         **analysis.analyse(prepared, metric=metric, unit_ids=set(unit_ids),
                            perception_period=perception_period),
         "key": key})
+
+
+def analysis_if_cached(session: Session, *, metric: str, unit: OrgUnit,
+                       level: str = DEFAULT_LEVEL) -> dict | None:
+    """Return the analysis `analysis_for` would return if it is cached already, else None
+    (for pages that must stay fast, such as the home page)."""
+    parts = data_version(session)
+    if metric not in parts["metrics"]:
+        return None
+    unit_ids = frozenset(subtree_ids(session, [unit]))
+    key = ("analysis", tuple(parts.values()), level, unit_ids, metric, None)
+    with _cache_lock:
+        return _cache.get(key)
+
+
+def unit_figures(session: Session, *, metric: str, unit: OrgUnit) -> dict:
+    """Return the unit's morale, eNPS, `metric` and training now, each with its n and its
+    change since the quarter before, like the overview but without running the analysis
+    (cheap enough for the home page). Raises InsightsError for an unknown metric."""
+    parts = data_version(session)
+    if metric not in parts["metrics"]:
+        raise InsightsError(f"Unknown metric '{metric}'.")
+    figures = _cached(("unit figures", tuple(parts.values())),
+                      lambda: overview.Figures(load_sources(session, parts)))
+    periods = figures.periods()[-overview.QUARTERS_SHOWN:]
+    label = next(m.label for m in figures.metrics if m.code == metric)
+    out = {code: overview.now_and_change(figures.series(unit.id, code, periods), periods)
+           for code in (overview.MORALE, overview.ENPS, overview.COMPLETION,
+                        overview.OWNERSHIP)}
+    return {**out, "measure": overview.now_and_change(figures.series(unit.id, metric, periods),
+                                                      periods), "metric_label": label}
 
 
 def _prepared(session: Session, parts: dict, level: str) -> analysis.Prepared:

@@ -9,18 +9,17 @@ def init_app(app: Flask) -> None:
     from trainer import content
     from trainer.core import add_home_panel, add_nav
     from trainer.demo import add_demo_step
-    from trainer.learn import demo, services, views  # noqa: F401
+    from trainer.learn import demo, home, services, views  # noqa: F401
     from trainer.scheduler import register_job
 
     app.register_blueprint(bp)
     content.init_app(app)
     content.register_content_kind(app, "courses", services.check_courses,
-                                  services.sync_courses)
+                                  services.sync_courses, lint=services.lint_courses)
     add_nav(app, "Learning", "learn.index", order=20)
     add_nav(app, "Training reports", "learn.reports", roles=("manager", "hr", "admin"),
             order=60)
-    add_home_panel(app, "learn/_home.html", order=20)
-    app.add_template_global(views.learning_summary_for, "learning_summary_for")
+    add_home_panel(app, "learn/_home.html", order=20, data=home.learn_panel)
     register_job(app, "learn-overdue-reminders", services.send_overdue_reminders,
                  every_minutes=60, label="Remind people of overdue courses")
     add_demo_step(app, demo.demo_learning)

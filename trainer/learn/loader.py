@@ -16,6 +16,7 @@ from markdown_it import MarkdownIt
 from trainer.content_rules import (
     MAX_FILE_BYTES,
     character_problems,
+    problem_types_problem,
     size_problem,
     yaml_nesting_problem,
 )
@@ -33,7 +34,7 @@ NOT_COURSES = {"scenarios"}  # folders in courses/ that hold other kinds of cont
 AUDIENCES = ("employee", "manager")
 REQUIRED_KEYS = ("id", "title", "summary", "audience", "estimated_minutes", "pass_mark",
                  "lessons")
-OPTIONAL_KEYS = ("quiz",)
+OPTIONAL_KEYS = ("quiz", "problem_types")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TITLE_LINE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$")
 FORBIDDEN_LINK = re.compile(r"\]\(\s*<?\s*(?!https?:|mailto:)([a-zA-Z][a-zA-Z0-9+.-]*):")
@@ -48,6 +49,7 @@ class Lesson:
     file: str
     title: str
     markdown: str  # the body, without the "# Title" line
+    first_line: int = 2  # the line of the file where `markdown` starts
 
 
 @dataclass
@@ -61,6 +63,8 @@ class LoadedCourse:
     lessons: list[Lesson]
     questions: list[Question]
     content_hash: str
+    quiz_file: str | None = None
+    problem_types: list[str] = field(default_factory=list)  # fix log problems it practises
 
 
 @dataclass
@@ -174,7 +178,8 @@ class _CourseReader:
             id=meta["id"], title=meta["title"].strip(), summary=meta["summary"].strip(),
             audience=meta["audience"], estimated_minutes=meta["estimated_minutes"],
             pass_mark=meta["pass_mark"], lessons=lessons, questions=questions,
-            content_hash=content_hash(self.files))
+            content_hash=content_hash(self.files), quiz_file=meta.get("quiz"),
+            problem_types=list(meta.get("problem_types") or []))
 
     def read_yaml(self) -> tuple[dict | None, dict[str, int]]:
         """Return the course.yaml mapping and the line of each key (and each lesson entry)."""
@@ -228,6 +233,8 @@ class _CourseReader:
                 bad(key, f"{key} must be non-empty text")
             elif key in meta and len(meta[key]) > limit:
                 bad(key, f"{key} is longer than {limit} characters")
+        if "problem_types" in meta and (why := problem_types_problem(meta["problem_types"])):
+            bad("problem_types", why)
         if "audience" in meta and meta["audience"] not in AUDIENCES:
             bad("audience", f"audience must be one of: {', '.join(AUDIENCES)}")
         for key, low, high in (("estimated_minutes", 1, 600), ("pass_mark", 1, 100)):
@@ -270,12 +277,14 @@ class _CourseReader:
         if title is None:
             self.problem(name, (first or 0) + 1, "a lesson starts with a '# Title' line")
             return None
-        body = "\n".join(lines[first + 1:]).strip()
+        rest = lines[first + 1:]
+        blank = next((i for i, line in enumerate(rest) if line.strip()), len(rest))
+        body = "\n".join(rest).strip()
         if not body:
             self.problem(name, first + 1, "the lesson has a title but no text")
         for line_number, reason in _unsafe_markdown(text):
             self.problem(name, line_number, reason)
-        return Lesson(name, title.group(1).strip(), body + "\n")
+        return Lesson(name, title.group(1).strip(), body + "\n", first + 2 + blank)
 
     def read_quiz(self, name, lines: dict[str, int]) -> list[Question]:
         if name is None:

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, insert, select
 
 from trainer.auth.models import User
 from trainer.learn.gift import Question, public_view, score
+from trainer.learn.lint import lint_course
 from trainer.learn.loader import LoadedCourse, load_library, question_from_dict, question_to_dict
 from trainer.learn.models import (
     Assignment,
@@ -49,6 +50,13 @@ class LearnError(ValueError):
 def check_courses(courses_dir: Path) -> list:
     """Return every problem in the course folders (for `flask content check`)."""
     return load_library(courses_dir)[1]
+
+
+def lint_courses(courses_dir: Path) -> list:
+    """Return the lint warnings for every course that loads (for `flask content check`)."""
+    courses = load_library(courses_dir)[0]
+    return [warning for course in courses
+            for warning in lint_course(course, f"{Path(courses_dir).name}/{course.id}")]
 
 
 @dataclass

@@ -20,11 +20,6 @@ from trainer.org.services import ordered_tree
 from trainer.util import quarter_of, utcnow
 
 
-def learning_summary_for(user):
-    """Counts for the home-page panel (a template global)."""
-    return services.learning_summary(session=db_session(), user=user, today=utcnow().date())
-
-
 def _course_or_404(session, slug) -> tuple[Course, object, CourseVersion]:
     """Load a course with the learner's enrolment and version; retired ones only if started."""
     course = services.course_by_slug(session, slug) or abort(404)

@@ -8,7 +8,7 @@ bp = Blueprint("org", __name__, url_prefix="/org")
 def init_app(app: Flask) -> None:
     from trainer.cli import import_cli
     from trainer.core import add_home_panel, add_nav
-    from trainer.org import cli, services, views  # noqa: F401
+    from trainer.org import cli, home, services, views  # noqa: F401
     from trainer.scheduler import register_job
 
     app.register_blueprint(bp)
@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(import_cli)
     add_nav(app, "Org", "org.tree", roles=("hr", "admin"), order=80)
     add_nav(app, "People", "org.people", roles=("hr", "admin"), order=81)
-    add_home_panel(app, "org/_home.html", roles=("hr", "admin"), order=80)
+    add_home_panel(app, "org/_home.html", roles=("hr", "admin"), order=80,
+                   data=home.org_panel)
     register_job(app, "org-people-imports", services.run_people_imports, every_minutes=1,
                  label="Import large people files")

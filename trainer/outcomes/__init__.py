@@ -10,7 +10,7 @@ def init_app(app: Flask) -> None:
     from trainer import csrf
     from trainer.cli import import_cli
     from trainer.core import add_home_panel, add_nav
-    from trainer.outcomes import cli, views  # noqa: F401
+    from trainer.outcomes import cli, home, views  # noqa: F401
     from trainer.outcomes.api import api_bp
 
     app.register_blueprint(bp)
@@ -20,4 +20,5 @@ def init_app(app: Flask) -> None:
     if "import" not in app.cli.commands:
         app.cli.add_command(import_cli)
     add_nav(app, "Outcomes", "outcomes.browse", roles=("hr", "admin"), order=85)
-    add_home_panel(app, "outcomes/_home.html", roles=("hr", "admin"), order=85)
+    add_home_panel(app, "outcomes/_home.html", roles=("hr", "admin"), order=85,
+                   data=home.outcomes_panel)

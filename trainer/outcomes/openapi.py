@@ -33,6 +33,15 @@ AUTH_ERRORS = {
 
 def openapi_document() -> dict:
     """Return the OpenAPI document for every /api/v1 endpoint."""
+    from trainer.fixes.api import OPENAPI_PATHS, OPENAPI_SCHEMAS
+
+    document = _outcomes_document()
+    document["paths"].update(OPENAPI_PATHS)
+    document["components"]["schemas"].update(OPENAPI_SCHEMAS)
+    return document
+
+
+def _outcomes_document() -> dict:
     metric_list = "; ".join(f"`{m.code}`: {m.description}" for m in BUILTIN_METRICS)
     return {
         "openapi": "3.1.0",
@@ -40,9 +49,10 @@ def openapi_document() -> dict:
             "title": "trainer API",
             "version": API_VERSION,
             "description": (
-                "Send and read customer outcomes per org unit and quarter. Authenticate with "
-                "an API token created by HR: `Authorization: Bearer <token>`. Tokens carry "
-                "scopes (`outcomes:write`, `outcomes:read`) and may be limited to one unit and "
+                "Send and read customer outcomes per org unit and quarter, and read the "
+                "fixes made on own authority. Authenticate with an API token created by HR: "
+                "`Authorization: Bearer <token>`. Tokens carry scopes (`outcomes:write`, "
+                "`outcomes:read`, `fixes:read`) and may be limited to one unit and "
                 "the units below it. Every error is JSON: "
                 '`{"error": {"status", "message"}}`, with an `errors` list for row problems.'
             ),

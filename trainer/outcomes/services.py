@@ -40,6 +40,7 @@ READ_LIMIT, READ_MAX_LIMIT = 1000, 10_000  # outcomes per API read
 SCOPES = {
     "outcomes:write": "Send outcomes (POST /api/v1/outcomes)",
     "outcomes:read": "Read outcomes and metrics (GET /api/v1/...)",
+    "fixes:read": "Read fixes on own authority per unit and quarter (GET /api/v1/fixes)",
 }
 TOKEN_PREFIX = "trn_"  # noqa: S105 (a public marker, not a secret)
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from trainer import audit
 from trainer.audit import AuditEntry
 from trainer.auth.models import LoginThrottle, User, new_session_token
+from trainer.fixes.models import Fix
 from trainer.insights.models import CustomerFocusRating
 from trainer.learn.models import (
     Assignment,
@@ -29,6 +30,8 @@ from trainer.mail import OutboxMessage
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.outcomes.models import ApiToken
 from trainer.pulse.models import (
+    ActionNudge,
+    ActionUpdate,
     Commitment,
     CommitmentVoter,
     PulseCycle,
@@ -134,7 +137,11 @@ def export_person(session: Session, person: User, *, now: datetime | None = None
                 v.commitment_id for v in rows(CommitmentVoter, CommitmentVoter.employee_id == uid)],
             "commitments_you_made": [_dump(c) for c in rows(Commitment,
                                                             Commitment.created_by == uid)],
+            "actions_you_own": [_dump(c) for c in rows(Commitment, Commitment.owner_id == uid)],
+            "action_updates_you_wrote": [_dump(u) for u in rows(ActionUpdate,
+                                                                ActionUpdate.by_id == uid)],
         },
+        "fixes_you_logged": [_dump(f, {"user_id"}) for f in rows(Fix, Fix.user_id == uid)],
         "customer_focus_ratings": [_dump(r) for r in
                                    rows(CustomerFocusRating, CustomerFocusRating.rater_id == uid)],
         "api_tokens_you_created": [_dump(t, {"token_hash"})
@@ -208,16 +215,20 @@ def erase_person(session: Session, person: User, *, by: User | str | None,
     if not keep_certificates:
         delete("certificates", Certificate, Certificate.user_id == uid)
     delete("scenario practice items", ReserveItem, ReserveItem.user_id == uid)
+    delete("fixes you logged", Fix, Fix.user_id == uid)
     delete("xAPI actor name", ScenarioActor, ScenarioActor.user_id == uid)
     delete("pulse invitations", PulseInvitation, PulseInvitation.employee_id == uid)
     delete("pulse participation", SurveyParticipation, SurveyParticipation.employee_id == uid)
     delete("commitment marks (who marked)", CommitmentVoter, CommitmentVoter.employee_id == uid)
     delete("managed units", ManagedUnit, ManagedUnit.user_id == uid)
+    delete("action plan reminders", ActionNudge, ActionNudge.user_id == uid)
     delete("sign-in throttle", LoginThrottle, LoginThrottle.email == person.email)
     delete("emails", OutboxMessage, OutboxMessage.recipient == person.email)
     for label, model, column in (("assignments (who assigned)", Assignment, "assigned_by_id"),
                                  ("API tokens (who created)", ApiToken, "created_by_id"),
-                                 ("commitments (who wrote)", Commitment, "created_by")):
+                                 ("commitments (who wrote)", Commitment, "created_by"),
+                                 ("actions (who owns)", Commitment, "owner_id"),
+                                 ("action updates (who wrote)", ActionUpdate, "by_id")):
         removed[label] = session.execute(sa.update(model).where(getattr(model, column) == uid)
                                          .values({column: None})).rowcount
     label = erased_label(uid)

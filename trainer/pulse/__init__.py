@@ -19,7 +19,7 @@ def read_first():
 def init_app(app: Flask) -> None:
     from trainer.core import add_home_panel, add_nav
     from trainer.demo import add_demo_step
-    from trainer.pulse import demo, jobs, services, views  # noqa: F401
+    from trainer.pulse import demo, home, jobs, services, views  # noqa: F401
     from trainer.scheduler import register_job
     from trainer.seal import add_resealer
 
@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
     add_nav(app, "Pulse", "pulse.mine", order=30)
     add_nav(app, "Results", "pulse.results_index", order=31)
     add_nav(app, "Surveys", "pulse.programmes", roles=("hr", "admin"), order=70)
-    add_home_panel(app, "pulse/_home.html", order=30)
+    add_home_panel(app, "pulse/_home.html", order=30, data=home.pulse_panel)
     for name, func, minutes, label in jobs.JOBS:
         register_job(app, name, func, every_minutes=minutes, label=label)
     add_demo_step(app, demo.add_pulse_history)

@@ -1,4 +1,4 @@
-"""Demo pulse history: 8 closed quarters, an open current cycle and a "you said, we did" ledger.
+"""Demo pulse history: 8 closed quarters, an open current cycle and action plans.
 
 Morale follows a smooth random walk per team around a team-specific level, so that other
 features can relate it to customer outcomes. Response rates vary, and some cells fall below
@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from trainer.auth.models import User
-from trainer.org.models import OrgUnit
+from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.pulse import services
 from trainer.pulse.models import (
+    ActionUpdate,
     Commitment,
     CommitmentMark,
     CommitmentVoter,
@@ -48,14 +49,23 @@ COMMENTS = [
     "Good atmosphere in the team, people help each other out.",
     "The phone system drops calls at busy times.",
 ]
-COMMITMENTS = [
-    "Let the service desk approve goodwill refunds up to 150 pounds without a manager.",
-    "Add a second person on the desk on Saturday mornings.",
-    "Share the parts delivery schedule every morning so we can tell customers early.",
-    "Replace the three log-ins with one sign-in for the booking and parts systems.",
-    "Start each month's team meeting with what happened to last quarter's feedback.",
+COMMITMENTS = [  # (action, the theme it answers, a note when work starts, a note when done)
+    ("Let the service desk approve goodwill refunds up to 150 pounds without a manager.",
+     "empowerment", "Limit agreed with finance; desk trained on Tuesday.",
+     "In place since the 1st: 41 refunds approved at the desk."),
+    ("Add a second person on the desk on Saturday mornings.", "wellbeing",
+     "Rota changed from next month; two volunteers found.",
+     "Two people on the desk every Saturday since the rota change."),
+    ("Share the parts delivery schedule every morning so we can tell customers early.",
+     "tools_time", "Parts team sends the list by 8:30; trial on two teams.",
+     "Schedule on the board every morning by 9."),
+    ("Replace the three log-ins with one sign-in for the booking and parts systems.",
+     "tools_time", "IT ticket raised; single sign-on planned for the booking system first.",
+     "One sign-in for booking and parts from last week."),
+    ("Start each month's team meeting with what happened to last quarter's feedback.",
+     "manager_action", "First meeting done; ten minutes at the start.",
+     "Every monthly meeting now opens with it."),
 ]
-
 
 def _answers(rng: random.Random, level: float, items, offsets) -> dict[str, int]:
     """Answer each (item id, kind): Likert around `level`, eNPS rising with it."""
@@ -161,27 +171,51 @@ def _open_current_cycle(session, demo, programme, current, now, rng, level, pers
 
 
 def _ledger(session, demo, rng, units):
-    """Commitments on the demo manager's site and a few others, with anonymous marks."""
+    """Action plans on the demo manager's site and a few others, with status histories and
+    anonymous marks: the older cycle's actions mostly done, the latest one's under way."""
     closed = services.closed_cycles(session)
     if len(closed) < 2:
         return
     manager = session.exec(select(User).where(User.email == demo.logins["manager"])).first()
     employee = session.exec(select(User).where(User.email == demo.logins["employee"])).first()
     sites = [demo.sites[0], *rng.sample(demo.sites[1:], 2)]
+    now = utcnow()
+    leads = dict(session.exec(select(ManagedUnit.unit_id, ManagedUnit.user_id)).all())
     marks = []
     for site in sites:
         team_ids = [u.id for u in units.values() if u.parent_id == site.id]
         for cycle, count in ((closed[-2], 2), (closed[-1], 3)):
-            for n, text in enumerate(rng.sample(COMMITMENTS, count)):
+            for n, (text, theme, started, finished) in enumerate(rng.sample(COMMITMENTS, count)):
                 unit_id = site.id if rng.random() < 0.5 else rng.choice(team_ids)
                 if site is demo.sites[0] and employee is not None and cycle is closed[-1]:
                     unit_id = employee.unit_id if n == 0 else site.id  # for the demo login
-                commitment = Commitment(cycle_id=cycle.id, unit_id=unit_id, text=text,
-                                        created_by=manager.id if manager else None,
-                                        created_at=cycle.closes_at + timedelta(days=7))
+                latest = cycle is closed[-1]
+                created = min(services._aware(cycle.closes_at) + timedelta(days=7), now)
+                steps = [("planned", "Added to the plan.", created)]
+                if not latest or n < 2:
+                    steps.append(("in_progress", started, created + timedelta(days=12)))
+                if not latest:
+                    steps.append(("done", finished, created + timedelta(days=45))
+                                 if n == 0 or rng.random() < 0.7 else
+                                 ("dropped", "Not possible this year; budget went to hiring.",
+                                  created + timedelta(days=40)))
+                steps = [(status, note, min(at, now)) for status, note, at in steps]
+                owner = (manager.id if manager and site is demo.sites[0]
+                         else leads.get(unit_id, leads.get(site.id)))
+                commitment = Commitment(
+                    cycle_id=cycle.id, unit_id=unit_id, text=text, theme=theme,
+                    owner_id=owner,
+                    due_on=((now + timedelta(days=(12, -6, 40)[n])) if latest
+                            else (created + timedelta(days=30 + 20 * n))).date(),
+                    status=steps[-1][0], status_at=steps[-1][2],
+                    created_by=owner, created_at=created)
                 session.add(commitment)
                 session.flush()
-                if cycle is closed[-1] and site is demo.sites[0]:
+                session.add_all([ActionUpdate(commitment_id=commitment.id, status=status,
+                                              note=note, at=at,
+                                              by_id=owner)
+                                 for status, note, at in steps])
+                if latest and site is demo.sites[0]:
                     continue  # the latest ones are still waiting for marks
                 marks += _marks(session, rng, commitment, units, employee)
     session.commit()  # marks go in another transaction than the voters, as a flush would

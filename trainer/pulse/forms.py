@@ -9,7 +9,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from trainer.forms import MultiCheckboxField, WholeNumberField
-from trainer.pulse.models import ITEM_KINDS, MARK_CHOICES, RECURRENCES, THEMES
+from trainer.pulse.models import ACTION_STATUSES, ITEM_KINDS, MARK_CHOICES, RECURRENCES, THEMES
 from trainer.pulse.services import COMMENT_MAX
 
 
@@ -50,8 +50,26 @@ class AnswerForm(FlaskForm):
     comment = TextAreaField("Comment (optional)", validators=[Length(max=COMMENT_MAX)])
 
 
-class CommitmentForm(FlaskForm):
-    text = StringField("What will you do?", validators=[DataRequired(), Length(max=300)])
+class ActionForm(FlaskForm):
+    """A new action; the view fills the owner and "answers" choices for the unit and cycle."""
+
+    text = StringField("What will you do?", validators=[
+        DataRequired(message="Write what you will do."), Length(max=300)])
+    details = TextAreaField("Details (optional)", validators=[Length(max=1000)])
+    answers = SelectField("Which result does it answer?", validators=[
+        DataRequired(message="Choose the theme or question this action answers.")])
+    owner_id = SelectField("Owner", coerce=int, validators=[
+        DataRequired(message="Choose who owns this action.")])
+    due_on = DateField("Due date", validators=[
+        DataRequired(message="Give a due date, for example 2027-01-31.")])
+
+
+class ActionStatusForm(FlaskForm):
+    """A status update of one action; made with prefix "a<id>" so each action has its own."""
+
+    status = SelectField("New status", choices=list(ACTION_STATUSES.items()))
+    note = StringField("Note", validators=[
+        DataRequired(message="Write a short note about what happened."), Length(max=300)])
 
 
 class MarkForm(FlaskForm):

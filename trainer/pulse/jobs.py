@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from trainer.pulse import services
+from trainer.pulse import plans, services
 from trainer.pulse.models import PulseCycle, PulseProgramme
 
 
@@ -41,10 +41,16 @@ def refresh_rollups(*, session: Session, now: datetime) -> None:
     services.purge_old_invitations(session, now=now)
 
 
+def nudge_action_plans(*, session: Session, now: datetime) -> None:
+    plans.send_nudges(session, now=now)
+
+
 JOBS = [  # (name, function, minutes between runs, what it does), in catch-up order
     ("pulse-open", open_due_cycles, 5, "Open surveys on their day and invite people"),
     ("pulse-close", close_ended_cycles, 5, "Close ended surveys and compute their results"),
     ("pulse-remind", send_reminders, 5, "Remind people who have not answered"),
     ("pulse-flush", flush_pools, 5, "Open sealed answers in shuffled batches"),
     ("pulse-rollups", refresh_rollups, 30, "Check survey results are complete"),
+    ("pulse-nudges", nudge_action_plans, 60,
+     "Remind managers with no action plan after 14 days, or with overdue actions"),
 ]

@@ -30,6 +30,9 @@ CYCLE_STATES = ("scheduled", "open", "closed")
 LIKERT_LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree",
                  4: "Agree", 5: "Strongly agree"}
 MARK_CHOICES = {"yes": "Yes, it happened", "partly": "Partly", "no": "Not yet"}
+ACTION_STATUSES = {"planned": "Planned", "in_progress": "In progress", "done": "Done",
+                   "dropped": "Dropped"}
+OPEN_STATUSES = ("planned", "in_progress")
 
 
 def random_key() -> str:
@@ -210,7 +213,11 @@ class RollupItem(SQLModel, table=True):
 
 
 class Commitment(SQLModel, table=True):
-    """"You said, we did": what a manager committed to after a cycle closed."""
+    """"You said, we did": an action a manager plans after a cycle's results were released.
+
+    `text` is the action's short title; `status` and `status_at` repeat its latest
+    ActionUpdate so lists need no extra query.
+    """
 
     __tablename__ = "pulse_commitment"
 
@@ -218,8 +225,38 @@ class Commitment(SQLModel, table=True):
     cycle_id: int = Field(foreign_key="pulse_cycle.id", index=True)
     unit_id: int = Field(foreign_key="org_unit.id", index=True)
     text: str = Field(max_length=300)
+    details: str = Field(default="", max_length=1000)
+    owner_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    due_on: date | None = None
+    theme: str = Field(default="", max_length=32)
+    item_id: int | None = Field(default=None, foreign_key="pulse_item.id")
+    status: str = Field(default="planned", max_length=16)
+    status_at: datetime | None = None
     created_by: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ActionUpdate(SQLModel, table=True):
+    """One status change of an action, with a short note: the action's visible history."""
+
+    __tablename__ = "pulse_action_update"
+
+    id: int | None = Field(default=None, primary_key=True)
+    commitment_id: int = Field(foreign_key="pulse_commitment.id", index=True)
+    status: str = Field(max_length=16)
+    note: str = Field(default="", max_length=300)
+    by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class ActionNudge(SQLModel, table=True):
+    """A reminder email to a manager about an action plan: each key is sent once."""
+
+    __tablename__ = "pulse_action_nudge"
+
+    key: str = Field(primary_key=True, max_length=120)  # e.g. none:<cycle>:<unit>:<user>
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    sent_at: datetime = Field(default_factory=utcnow)
 
 
 class CommitmentVoter(SQLModel, table=True):

@@ -1341,30 +1341,6 @@ def released_tallies(session: Session, commitment_ids: list[int]) -> dict[int, C
     return {c: (t if sum(t.values()) >= limit else None) for c, t in tallies.items()}
 
 
-@dataclass(frozen=True)
-class FollowThrough:
-    unit: OrgUnit
-    commitments: int
-    marks: int | None  # None: withheld
-    happened_share: float | None  # yes = 1, partly = 0.5
-
-
-def follow_through(session: Session) -> list[FollowThrough]:
-    """Return, per unit with commitments, how far employees say they happened."""
-    by_unit: dict[int, list[int]] = defaultdict(list)
-    for c in session.exec(select(Commitment)).all():
-        by_unit[c.unit_id].append(c.id)
-    tallies = released_tallies(session, [c for ids in by_unit.values() for c in ids])
-    units = _units(session)
-    rows = []
-    for unit_id, ids in sorted(by_unit.items(), key=lambda kv: units[kv[0]].path):
-        shown = [tallies[c] for c in ids if tallies[c] is not None]
-        total = sum(sum(t.values()) for t in shown)
-        share = (sum(t["yes"] + 0.5 * t["partly"] for t in shown) / total) if total else None
-        rows.append(FollowThrough(units[unit_id], len(ids), total if shown else None, share))
-    return rows
-
-
 # For the insights dashboard -----------------------------------------------------------------
 
 
@@ -1512,7 +1488,8 @@ def results_document(session: Session, *, unit: OrgUnit, cycle: PulseCycle | Non
     commitments = commitments_for(session, {unit.id})
     tallies = released_tallies(session, [c.id for c in commitments])
     periods = {c.id: c.period for c in session.exec(select(PulseCycle)).all()}
-    doc["ledger"] = [{"after": periods.get(c.cycle_id), "text": c.text,
+    doc["ledger"] = [{"after": periods.get(c.cycle_id), "text": c.text, "status": c.status,
+                      "due_on": c.due_on.isoformat() if c.due_on else None, "theme": c.theme,
                       "marks": dict(tallies[c.id]) if tallies[c.id] is not None else None}
                      for c in commitments]
     return doc

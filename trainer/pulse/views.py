@@ -10,16 +10,18 @@ from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree
-from trainer.pulse import anonymity, bp, heatmap, services
+from trainer.pulse import anonymity, bp, heatmap, plans, services
 from trainer.pulse.forms import (
+    ActionForm,
+    ActionStatusForm,
     AnswerForm,
-    CommitmentForm,
     ItemForm,
     MarkForm,
     ProgrammeForm,
     RewordForm,
 )
 from trainer.pulse.models import (
+    ACTION_STATUSES,
     LIKERT_LABELS,
     MARK_CHOICES,
     RECURRENCES,
@@ -233,6 +235,10 @@ def results(unit_id):
                             cycles=until_now, rows=rows)
     commitments = services.commitments_for(session, {unit.id})
     charts, gaps = _chart_summaries(points)
+    scope = scope_unit_ids(session, current_user)
+    may_plan = (current_user.has_role("manager", "hr", "admin")
+                and (scope is None or unit.id in scope))
+    today = utcnow().date()
     return render_template(
         "pulse/results.html", unit=unit, cycle=cycle, result=result, merged_into=merged_into,
         points=points, charts=charts, gaps=gaps, commitments=commitments,
@@ -241,7 +247,11 @@ def results(unit_id):
         likert=LIKERT_LABELS, show_alpha=sees_everything(current_user),
         bars=heatmap.diverging_bars(result.scores.items) if result and not result.suppressed
         else None, may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
-        marks=MARK_CHOICES, suppressed_text=anonymity.SUPPRESSED_TEXT)
+        marks=MARK_CHOICES, suppressed_text=anonymity.SUPPRESSED_TEXT, may_plan=may_plan,
+        today=today, statuses=ACTION_STATUSES,
+        names=plans.names(session, {c.owner_id for c in commitments}),
+        plan_count=sum(1 for c in commitments if c.cycle_id == cycle.id and c.status != "dropped"),
+        overdue_count=sum(1 for c in commitments if plans.is_overdue(c, today)))
 
 
 @bp.route("/cycles/<int:cycle_id>/heatmap")
@@ -496,8 +506,14 @@ def progress(cycle_id):
 @bp.route("/follow-through")
 @allow("hr", "admin")
 def follow_through():
-    return render_template("pulse/follow_through.html",
-                           rows=services.follow_through(db_session()))
+    session = db_session()
+    cycle = _chosen_cycle(session, int_arg("programme"))
+    rows = plans.follow_through(session, cycle=cycle, today=utcnow().date()) if cycle else []
+    return render_template("pulse/follow_through.html", rows=rows, cycle=cycle,
+                           cycles=services.closed_cycles(session, cycle.programme_id)
+                           if cycle else [], statuses=ACTION_STATUSES,
+                           limits=services.configured_limits(),
+                           only_missing=request.args.get("show") == "no-plan")
 
 
 # The "you said, we did" ledger ----------------------------------------------------------------
@@ -513,7 +529,8 @@ def ledger():
                            units={u.id: u for u in session.exec(select(OrgUnit)).all()},
                            marked=services.marked_ids(session, current_user, ids),
                            tallies=services.released_tallies(session, ids), form=MarkForm(),
-                           marks=MARK_CHOICES)
+                           marks=MARK_CHOICES, statuses=ACTION_STATUSES, today=utcnow().date(),
+                           names=plans.names(session, {c.owner_id for c in commitments}))
 
 
 @bp.route("/commitments/<int:commitment_id>/mark", methods=["POST"])
@@ -537,31 +554,97 @@ def mark(commitment_id):
     return redirect(url_for("pulse.ledger"))
 
 
-@bp.route("/ledger/<int:unit_id>", methods=["GET", "POST"])
+@bp.route("/ledger/<int:unit_id>")
 @allow("manager", "hr", "admin")
 def team_ledger(unit_id):
+    """The old one-line ledger: the action plan replaced it."""
+    unit = db_session().get(OrgUnit, unit_id) or abort(404)
+    require_unit_in_scope(db_session(), current_user, unit.id)
+    return redirect(url_for("pulse.action_plan", unit_id=unit.id), 301)
+
+
+# Action plans ---------------------------------------------------------------------------------
+
+
+def _action_form(session, unit, cycle, *, blank=False):
+    """The add-an-action form, read from the request unless `blank`."""
+    form = ActionForm(formdata=None) if blank else ActionForm()
+    form.owner_id.choices = [(u.id, u.name + (" (you)" if u.id == current_user.id else ""))
+                             for u in plans.owner_choices(session, unit, current_user)]
+    if form.owner_id.data is None:
+        form.owner_id.data = current_user.id
+    form.answers.choices = [("", "Choose a theme or question"),
+                            *(plans.answer_choices(session, cycle) if cycle else [])]
+    return form
+
+
+def _plan_page(session, unit, *, form=None, status_forms=None, status=200):
+    cycle = services.latest_closed_cycle(session)
+    actions = services.commitments_for(session, {unit.id})
+    forms = {a.id: ActionStatusForm(formdata=None, prefix=f"a{a.id}", data={"status": a.status})
+             for a in actions}
+    forms.update(status_forms or {})
+    today = utcnow().date()
+    updates = plans.history(session, [a.id for a in actions])
+    people = ({a.owner_id for a in actions} | {a.created_by for a in actions}
+              | {u.by_id for rows in updates.values() for u in rows})
+    open_count = sum(1 for a in actions if cycle and a.cycle_id == cycle.id
+                     and a.status != "dropped")
+    return render_template(
+        "pulse/action_plan.html", unit=unit, cycle=cycle, actions=actions, today=today,
+        form=form or _action_form(session, unit, cycle, blank=True), status_forms=forms,
+        open_slots=services.MAX_COMMITMENTS - open_count,
+        history=updates, names=plans.names(session, people),
+        items={i.id: i for i in session.exec(select(PulseItem)).all()},
+        periods={c.id: c.period for c in session.exec(select(PulseCycle)).all()},
+        tallies=services.released_tallies(session, [a.id for a in actions]),
+        statuses=ACTION_STATUSES, marks=MARK_CHOICES, answers_label=plans.answers_label,
+        days_since_release=plans.days_since_release(cycle, today) if cycle else None), status
+
+
+@bp.route("/plans/<int:unit_id>", methods=["GET", "POST"])
+@allow("manager", "hr", "admin")
+def action_plan(unit_id):
     session = db_session()
     unit = session.get(OrgUnit, unit_id) or abort(404)
     require_unit_in_scope(session, current_user, unit.id)
     cycle = services.latest_closed_cycle(session)
-    form = CommitmentForm()
-    if cycle is not None and form.validate_on_submit():
+    if request.method == "GET":
+        return _plan_page(session, unit)
+    form = _action_form(session, unit, cycle)
+    if form.validate_on_submit():
         try:
-            services.add_commitment(session, cycle=cycle, unit=unit, text=form.text.data,
-                                    user=current_user)
+            if cycle is None:
+                raise services.PulseError("Actions are planned after a survey closes.")
+            action = plans.add_action(session, cycle=cycle, unit=unit, title=form.text.data,
+                                      details=form.details.data,
+                                      owner_id=form.owner_id.data, due_on=form.due_on.data,
+                                      answers=form.answers.data, user=current_user,
+                                      today=utcnow().date())
         except services.PulseError as exc:
-            form.text.errors.append(str(exc))
+            form[getattr(exc, "field", "text")].errors.append(str(exc))
         else:
-            flash("Commitment recorded. Your team can now see it and mark whether it happened.")
-            return redirect(url_for("pulse.team_ledger", unit_id=unit.id))
-    commitments = services.commitments_for(session, {unit.id})
-    open_slots = 0
-    if cycle is not None:
-        open_slots = services.MAX_COMMITMENTS - sum(1 for c in commitments
-                                                    if c.cycle_id == cycle.id)
-    status = 400 if form.errors and request.method == "POST" else 200
-    return render_template("pulse/team_ledger.html", unit=unit, cycle=cycle, form=form,
-                           commitments=commitments, open_slots=open_slots,
-                           tallies=services.released_tallies(session,
-                                                             [c.id for c in commitments]),
-                           marks=MARK_CHOICES), status
+            flash("Action added. Your team can see it and say whether it happened.")
+            return redirect(url_for("pulse.action_plan", unit_id=unit.id)
+                            + f"#action-{action.id}")
+    return _plan_page(session, unit, form=form, status=400)
+
+
+@bp.route("/actions/<int:commitment_id>/status", methods=["POST"])
+@allow("manager", "hr", "admin")
+def action_status(commitment_id):
+    session = db_session()
+    action = session.get(Commitment, commitment_id) or abort(404)
+    require_unit_in_scope(session, current_user, action.unit_id)
+    unit = session.get(OrgUnit, action.unit_id)
+    form = ActionStatusForm(prefix=f"a{action.id}")
+    if form.validate_on_submit():
+        try:
+            plans.update_status(session, action=action, status=form.status.data,
+                                note=form.note.data, user=current_user)
+        except services.PulseError as exc:
+            form[getattr(exc, "field", "note")].errors.append(str(exc))
+        else:
+            flash(f"Status updated: {ACTION_STATUSES[action.status]}.")
+            return redirect(url_for("pulse.action_plan", unit_id=unit.id) + f"#action-{action.id}")
+    return _plan_page(session, unit, status_forms={action.id: form}, status=400)

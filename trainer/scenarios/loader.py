@@ -12,6 +12,7 @@ import yaml
 
 from trainer.content_rules import (
     character_problems,
+    problem_types_problem,
     size_problem,
     yaml_nesting_problem,
 )
@@ -32,10 +33,11 @@ from trainer.scenarios.twee import LINK_PATTERN, Passage, Problem, parse_links, 
 __all__ = ["LoadResult", "Problem", "load_scenario_file", "load_scenarios"]
 
 REQUIRED_FIELDS = ("id", "title", "setting", "metric", "action", "authority", "start")
-TOP_KEYS = {*REQUIRED_FIELDS, "summary", "nodes"}
+TOP_KEYS = {*REQUIRED_FIELDS, "summary", "nodes", "problem_types"}
 NODE_KEYS = {"text", "choices", "ending", "debrief"}
 CHOICE_KEYS = {"id", "text", "to", "kind", "effects", "reaction"}
 INFO_KEYS = ("id", "setting", "metric", "action", "authority", "summary")
+OPTIONAL_INFO_KEYS = ("problem_types",)  # comma-separated in ScenarioInfo
 SUFFIXES = (".yaml", ".twee", ".tw")  # the Twee 3 specification names both .tw and .twee
 TWEE_SKIPPED_PASSAGES = ("StoryTitle", "StoryData", "ScenarioInfo")
 IGNORED_TAGS = ("script", "stylesheet")
@@ -56,6 +58,7 @@ class LoadResult:
     problems: list[Problem]
     warnings: list[Problem]
     path: Path | None = None
+    problem_types: list[str] = field(default_factory=list)  # fix log problems it practises
 
     @property
     def ok(self) -> bool:
@@ -83,6 +86,7 @@ class _Draft:
     start_line: int
     # Nodes meant as endings, even when their rating is missing or invalid.
     terminals: set[str]
+    problem_types: list[str] = field(default_factory=list)
 
 
 def load_scenario_file(path: str | Path) -> LoadResult:
@@ -100,7 +104,8 @@ def load_scenario_file(path: str | Path) -> LoadResult:
         _check_graph(draft, report)
         _check_authoring(draft, report)
     scenario = draft.scenario if draft and not report.problems else None
-    return LoadResult(scenario, report.problems, report.warnings, path)
+    return LoadResult(scenario, report.problems, report.warnings, path,
+                      draft.problem_types if draft else [])
 
 
 def _read_text(path: Path, report: _Report) -> str | None:
@@ -260,7 +265,20 @@ def _from_yaml(text: str, stem: str, report: _Report) -> _Draft | None:
         nodes=nodes,
         summary=summary,
     )
-    return _Draft(scenario, data.lines.get("start", 1), terminals)
+    problem_types = _problem_types(data.get("problem_types"), "problem_types" in data,
+                                   data.lines.get("problem_types", data.line), report)
+    return _Draft(scenario, data.lines.get("start", 1), terminals, problem_types)
+
+
+def _problem_types(value, declared: bool, line: int, report: _Report) -> list[str]:
+    """Return the declared problem types, or report why they cannot be used."""
+    if not declared:
+        return []
+    why = problem_types_problem(value)
+    if why:
+        report.error(line, why)
+        return []
+    return list(value)
 
 
 def _yaml_node(
@@ -402,7 +420,11 @@ def _from_twee(text: str, stem: str, report: _Report) -> _Draft | None:
         summary=info.get("summary") or None,
     )
     _check_scenario_id(scenario.id, stem, info_lines.get("id", 1), report)
-    return _Draft(scenario, start_line, terminals)
+    declared = info.get("problem_types")
+    problem_types = _problem_types(
+        [code.strip() for code in declared.split(",")] if declared is not None else None,
+        declared is not None, info_lines.get("problem_types", 1), report)
+    return _Draft(scenario, start_line, terminals, problem_types)
 
 
 def _scenario_info(passage: Passage | None, report: _Report) -> tuple[dict, dict]:
@@ -417,7 +439,7 @@ def _scenario_info(passage: Passage | None, report: _Report) -> tuple[dict, dict
             continue
         key, colon, value = line.partition(":")
         key = key.strip().lower()
-        if not colon or key not in INFO_KEYS:
+        if not colon or key not in INFO_KEYS + OPTIONAL_INFO_KEYS:
             report.warn(passage.line + offset, f"ScenarioInfo line ignored: {line.strip()!r}")
             continue
         values[key] = value.strip()
@@ -524,10 +546,11 @@ def _display_text(passage: Passage, report: _Report) -> str:
     """Return passage text without links and with story-format macros removed."""
     text = LINK_PATTERN.sub("", passage.text)
     text, macros = _strip_macros(text)
-    if macros:
+    for macro in sorted(set(macros), key=passage.text.find):
+        offset = passage.text.count("\n", 0, max(passage.text.find(macro), 0)) + 1
         report.warn(
-            passage.line,
-            f"story-format macro {macros[0]!r} in {passage.name!r} is ignored, never executed",
+            passage.line + offset,
+            f"story-format macro {macro!r} in {passage.name!r} is ignored, never executed",
         )
     lines = [line.rstrip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

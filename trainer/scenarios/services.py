@@ -17,6 +17,7 @@ from trainer.auth.models import User
 from trainer.scenarios import engine, reports
 from trainer.scenarios.engine import Choice, Node, PlayError, State
 from trainer.scenarios.engine import Scenario as Graph
+from trainer.scenarios.lint import lint_scenario
 from trainer.scenarios.loader import load_scenarios
 from trainer.scenarios.models import (
     ChoiceRecord,
@@ -104,6 +105,19 @@ def check_scenarios(courses_dir: Path) -> list:
     if not folder.is_dir():
         return []
     return [problem for result in load_scenarios(folder) for problem in result.problems]
+
+
+def lint_scenarios(courses_dir: Path) -> list:
+    """Return the loader's warnings and the lint's for `<courses_dir>/scenarios`."""
+    folder = Path(courses_dir) / SCENARIOS_FOLDER
+    if not folder.is_dir():
+        return []
+    warnings = []
+    for result in load_scenarios(folder):
+        warnings += result.warnings
+        if result.scenario:
+            warnings += lint_scenario(result.scenario, str(result.path))
+    return warnings
 
 
 @dataclass

@@ -207,18 +207,6 @@ def reserve(reserve_id):
 ENDING_TEXT = {"good": "Good ending", "acceptable": "Acceptable ending", "poor": "Poor ending"}
 
 
-def home_summary() -> dict:
-    """Return what the home panel shows: practice due, plays in progress, scenarios played."""
-    session = db_session()
-    results = services.results_by_scenario(session, current_user)
-    return {
-        "due": len(services.due_items(session, current_user)),
-        "open": sum(1 for r in results.values() if r["open"] is not None),
-        "played": sum(1 for r in results.values() if r["best"] is not None),
-        "available": len(services.active_scenarios(session)),
-    }
-
-
 # --- Reports ------------------------------------------------------------------------------
 
 

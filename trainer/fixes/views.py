@@ -1,0 +1,184 @@
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlmodel import select
+
+from trainer import audit, csvfile
+from trainer.access import allow, scope_unit_ids
+from trainer.db import db_session
+from trainer.fixes import bp, services
+from trainer.fixes.forms import LogFixForm, ProblemTypeForm, SettingsForm
+from trainer.fixes.models import ACTIONS, ProblemType
+from trainer.forms import ConfirmForm
+from trainer.insights.services import default_scope, own_unit_codes
+from trainer.org.models import OrgUnit
+from trainer.org.services import ordered_tree
+
+
+@bp.route("/")
+@allow()
+def mine():
+    session = db_session()
+    return render_template("fixes/mine.html", fixes=services.my_fixes(session, current_user),
+                           summary=services.my_summary(session, current_user),
+                           actions=ACTIONS, delete=ConfirmForm())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@allow()
+def new():
+    session = db_session()
+    unit = session.get(OrgUnit, current_user.unit_id) if current_user.unit_id else None
+    settings = services.settings_for(session, unit)
+    form = LogFixForm()
+    form.problem.choices = services.problem_choices(session, settings.unit_type)
+    if form.validate_on_submit():
+        try:
+            services.log_fix(session, user=current_user, problem=form.problem.data,
+                             action=form.action.data, goodwill=form.goodwill.data,
+                             note=form.note.data or "")
+        except services.FixError as exc:
+            form.problem.errors = [*form.problem.errors, str(exc)]
+        else:
+            flash("Thank you. Your fix is logged; only you can see it in your list.")
+            return redirect(url_for("fixes.mine"))
+    return render_template("fixes/new.html", form=form, settings=settings,
+                           has_unit=unit is not None), 400 if form.errors else 200
+
+
+@bp.route("/<int:fix_id>/delete", methods=["POST"])
+@allow()
+def delete(fix_id):
+    session = db_session()
+    fix = services.own_fix(session, current_user, fix_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        services.delete_fix(session, fix)
+        flash("The fix is deleted.")
+    return redirect(url_for("fixes.mine"))
+
+
+def _team_unit(session):
+    """Return the unit the page is about: ?unit=CODE if the person may see it, else their
+    widest unit; 403 outside their scope."""
+    code = request.args.get("unit", "").strip()
+    if not code:
+        return default_scope(session, current_user)
+    unit = session.exec(select(OrgUnit).where(OrgUnit.code == code)).first() or abort(404)
+    allowed = scope_unit_ids(session, current_user)
+    if allowed is not None and unit.id not in allowed:
+        abort(403)
+    return unit
+
+
+def _unit_choices(session) -> list[tuple[OrgUnit, int]]:
+    """Return (unit, depth) of every active unit the person may open, in tree order."""
+    allowed = scope_unit_ids(session, current_user)
+    units = [(unit, depth) for unit, depth, _ in ordered_tree(session)
+             if unit.active and (allowed is None or unit.id in allowed)]
+    top = min((depth for _, depth in units), default=0)
+    return [(unit, depth - top) for unit, depth in units]
+
+
+@bp.route("/team")
+@allow("manager", "hr", "admin")
+def team():
+    session = db_session()
+    unit = _team_unit(session)
+    quarters = services.periods(session)
+    period = request.args.get("period", "").strip()
+    if period not in quarters:
+        period = quarters[0] if quarters else None
+    view = None
+    if unit is not None and period is not None:
+        cells = services.released_cells(session, period)
+        row = cells.get(unit.id)
+        children = session.exec(select(OrgUnit).where(OrgUnit.parent_id == unit.id,
+                                                      OrgUnit.active)
+                                .order_by(OrgUnit.code)).all()
+        view = {
+            "row": row,
+            "figures": row and services.figures(row, services.settings_for(session, unit)),
+            "children": [(child, cells.get(child.id), child.id in cells) for child in children],
+            "training": services.training_by_problem(current_app.config["COURSES_DIR"]),
+        }
+    return render_template("fixes/team.html", unit=unit, period=period, quarters=quarters,
+                           view=view, labels=services.problem_labels(session), actions=ACTIONS,
+                           choices=_unit_choices(session),
+                           k=services.anonymity.thresholds().scores)
+
+
+@bp.route("/flags")
+@allow("hr", "admin")
+def flags():
+    session = db_session()
+    hidden = own_unit_codes(session, current_user)
+    found = [f for f in services.gaming_flags(session) if f["unit_code"] not in hidden]
+    return render_template("fixes/flags.html", flags=found)
+
+
+@bp.route("/export.csv")
+@allow("hr", "admin")
+def export():
+    return csvfile.download("fixes-by-unit.csv", services.export_rows(db_session()))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@allow("hr", "admin")
+def settings():
+    session = db_session()
+    form = SettingsForm()
+    form.unit_id.choices = [(u.id, "\u2003" * depth + f"{u.name} ({u.code})")
+                            for u, depth, _ in ordered_tree(session)]
+    if form.validate_on_submit():
+        unit = session.get(OrgUnit, form.unit_id.data) or abort(404)
+        try:
+            services.save_settings(session, unit=unit, unit_type=form.unit_type.data or "",
+                                   currency=form.currency.data,
+                                   goodwill_limit=form.goodwill_limit.data)
+        except services.FixError as exc:
+            form.unit_type.errors = [*form.unit_type.errors, str(exc)]
+        else:
+            audit.record(session, current_user, "fixes.settings", None,
+                         {"unit": unit.code, "unit_type": form.unit_type.data or "",
+                          "currency": form.currency.data.upper(),
+                          "goodwill_limit": form.goodwill_limit.data})
+            flash(f"Settings for {unit.name} saved.")
+            return redirect(url_for("fixes.settings"))
+    return render_template("fixes/settings.html", form=form,
+                           rows=services.all_settings(session)), 400 if form.errors else 200
+
+
+@bp.route("/problems", methods=["GET", "POST"])
+@allow("hr", "admin")
+def problems():
+    session = db_session()
+    form = ProblemTypeForm()
+    if form.validate_on_submit():
+        try:
+            problem = services.add_problem_type(session, unit_type=form.unit_type.data or "",
+                                                code=form.code.data, label=form.label.data)
+        except services.FixError as exc:
+            form.code.errors = [*form.code.errors, str(exc)]
+        else:
+            flash(f"'{problem.label}' added to the list.")
+            return redirect(url_for("fixes.problems"))
+    return render_template("fixes/problems.html", form=form, toggle=ConfirmForm(),
+                           problems=services.problem_types(session),
+                           training=services.training_by_problem(
+                               current_app.config["COURSES_DIR"])), 400 if form.errors else 200
+
+
+@bp.route("/problems/<int:problem_id>/toggle", methods=["POST"])
+@allow("hr", "admin")
+def toggle_problem(problem_id):
+    session = db_session()
+    problem = session.get(ProblemType, problem_id) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        services.set_problem_active(session, problem, not problem.active)
+        flash(f"'{problem.label}' is {'back on' if problem.active else 'off'} the list.")
+    return redirect(url_for("fixes.problems"))
+
+
+@bp.app_template_filter("share")
+def share(value):
+    return "–" if value is None else f"{100 * value:.0f}%"
+

@@ -1,0 +1,17 @@
+"""The scenarios panel of the home page: decisions due for practice, plays in progress."""
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from trainer.auth.models import User
+from trainer.scenarios import services
+
+
+def scenario_panel(*, session: Session, user: User, now: datetime) -> dict:
+    results = services.results_by_scenario(session, user)
+    due = len(services.due_items(session, user))
+    return {"tasks": 1 if due else 0, "due": due,
+            "open": sum(1 for r in results.values() if r["open"] is not None),
+            "played": sum(1 for r in results.values() if r["best"] is not None),
+            "available": len(services.active_scenarios(session))}
