@@ -141,6 +141,14 @@ def page(browser, live_url):
     assert not errors, f"browser console errors: {errors}"
 
 
+def main_nav(page):
+    """Return the main navigation, opening the phone's "Menu" button first when it is shut."""
+    toggle = page.get_by_role("button", name="Menu")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false":
+        toggle.click()
+    return page.get_by_role("navigation", name="Main")
+
+
 @pytest.fixture
 def login():
     def sign_in(page, email, password=DEMO_PASSWORD):

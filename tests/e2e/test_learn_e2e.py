@@ -6,6 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import main_nav
 from trainer.learn.loader import load_course
 
 COURSES = Path(__file__).resolve().parents[2] / "trainer" / "courses"
@@ -42,7 +43,7 @@ def answer_quiz(page, questions, right: bool):
 
 def test_new_employee_goes_from_login_to_certificate_on_a_phone(page, login, axe_check):
     login(page, "employee@example.com")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Learning").click()
+    main_nav(page).get_by_role("link", name="Learning").click()
     expect(page.get_by_role("heading", name="My learning", level=1)).to_be_visible()
     axe_check(page)
 
@@ -106,8 +107,7 @@ def test_new_employee_goes_from_login_to_certificate_on_a_phone(page, login, axe
 
 def test_managers_and_hr_see_completion_and_item_analysis(page, login, axe_check):
     login(page, "hr@example.com")
-    page.get_by_role("navigation", name="Main").get_by_role("link",
-                                                            name="Training reports").click()
+    main_nav(page).get_by_role("link", name="Training reports").click()
     expect(page.get_by_role("heading", name="Training completion")).to_be_visible()
     axe_check(page)
     page.get_by_role("link", name="Northwind Motor Group", exact=True).click()

@@ -4,12 +4,14 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import main_nav
+
 HR = "hr@example.com"
 
 
 def test_hr_imports_outcomes_and_sees_bad_rows_named(page, login, axe_check, tmp_path):
     login(page, HR)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Outcomes").click()
+    main_nav(page).get_by_role("link", name="Outcomes").click()
     expect(page.get_by_role("heading", level=1, name="Customer outcomes")).to_be_visible()
     axe_check(page)
     page.get_by_role("navigation", name="Outcomes pages").get_by_role("link",

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import Session, select
 
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, main_nav
 from trainer import create_app
 from trainer.demo import DEMO_PASSWORD
 from trainer.org.models import PeopleImport
@@ -33,7 +33,7 @@ def test_each_demo_role_signs_in_and_sees_a_home_page_that_fits(page, login, axe
     login(page, ROLES[role])
     assert page.get_by_role("heading", level=1).inner_text().startswith("Hello")
     expected_org_link = role in ("hr", "admin")
-    nav = page.get_by_role("navigation", name="Main")
+    nav = main_nav(page)
     assert nav.get_by_role("link", name="People", exact=True).count() == int(expected_org_link)
     axe_check(page)
     page.get_by_role("button", name=re.compile("Sign out")).click()
@@ -65,7 +65,7 @@ def test_keyboard_user_can_skip_to_content_and_sign_in(page):
 
 def test_hr_browses_the_org_tree_and_people(page, login, axe_check):
     login(page, ROLES["hr"])
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Org").click()
+    main_nav(page).get_by_role("link", name="Org").click()
     expect(page.get_by_role("heading", name="Org tree")).to_be_visible()
     expect(page.get_by_role("link", name="Northwind Motor Group")).to_be_visible()
     axe_check(page)
@@ -155,7 +155,7 @@ def test_admin_reads_the_outbox_and_follows_a_reset_link_from_the_dev_mailbox(pa
     page.get_by_label("Email").fill("employee@example.com")
     page.get_by_role("button", name="Send the link").click()
     login(page, ROLES["admin"])
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="System").click()
+    main_nav(page).get_by_role("link", name="System").click()
     expect(page.get_by_role("heading", name="Email", exact=True)).to_be_visible()
     expect(page.get_by_text("Reset your trainer password").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -5,11 +5,13 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import main_nav
+
 
 def test_hr_sees_who_viewed_results_in_the_audit_log(page, login, axe_check):
     login(page, "hr@example.com")
     page.goto("/pulse/results")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit log").click()
+    main_nav(page).get_by_role("link", name="Audit log").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Audit log")
     page.get_by_label("Action").select_option(label="Survey results viewed")
     page.get_by_role("button", name="Show").click()
@@ -37,7 +39,7 @@ def test_hr_opens_the_erase_page_from_a_person(page, login, axe_check):
 
 def test_an_employee_downloads_their_data(page, login, axe_check):
     login(page, "employee@example.com")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="My data").click()
+    main_nav(page).get_by_role("link", name="My data").click()
     axe_check(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download my data").click()

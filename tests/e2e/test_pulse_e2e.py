@@ -4,12 +4,14 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import main_nav
+
 EMPLOYEE = "employee@example.com"
 
 
 def test_employee_answers_the_pulse_on_a_phone(page, login, axe_check):
     login(page, EMPLOYEE)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Pulse").click()
+    main_nav(page).get_by_role("link", name="Pulse").click()
     expect(page.get_by_role("heading", name="My surveys")).to_be_visible()
     axe_check(page)
     page.get_by_role("link", name=re.compile("Answer the survey")).first.click()
@@ -49,7 +51,7 @@ def test_who_can_see_what_is_clear_and_accessible(page, login, axe_check):
 
 def test_employee_views_team_and_company_results(page, login, axe_check):
     login(page, EMPLOYEE)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Results").click()
+    main_nav(page).get_by_role("link", name="Results").click()
     expect(page.get_by_role("heading", name="Pulse results")).to_be_visible()
     axe_check(page)
     links = page.get_by_role("table").get_by_role("link")

@@ -5,6 +5,8 @@ from datetime import date, timedelta
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import main_nav
+
 MANAGER = "manager@example.com"
 SITE = "Leeds Motors"  # the demo manager's site
 
@@ -16,7 +18,7 @@ def _fits_the_phone(page) -> None:
 
 def test_manager_adds_an_action_from_the_results_page(page, login, axe_check):
     login(page, MANAGER)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Results").click()
+    main_nav(page).get_by_role("link", name="Results").click()
     page.get_by_role("table").get_by_role("link", name=SITE, exact=True).click()
     callout = page.get_by_role("link", name=re.compile("(Open the action plan|Plan an action)"))
     expect(callout).to_be_visible()

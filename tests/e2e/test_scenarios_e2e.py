@@ -6,6 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import main_nav
 from trainer.scenarios.loader import load_scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +56,7 @@ def test_the_demo_employee_practises_a_due_decision(page, login, axe_check):
 def test_every_shipped_scenario_can_be_played_on_a_phone(page, login, axe_check):
     assert len(SHIPPED) >= 13
     login(page, EMPLOYEE)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Scenarios").click()
+    main_nav(page).get_by_role("link", name="Scenarios").click()
     assert heading(page) == "Scenarios"
     axe_check(page)
     for number, scenario in enumerate(SHIPPED):
@@ -109,8 +110,7 @@ def test_a_scenario_can_be_played_by_keyboard_alone(page, login, axe_check):
 
 def test_a_manager_sees_choice_reports_that_respect_the_minimum_group(page, login, axe_check):
     login(page, MANAGER)
-    page.get_by_role("navigation", name="Main").get_by_role("link",
-                                                             name="Scenario reports").click()
+    main_nav(page).get_by_role("link", name="Scenario reports").click()
     assert heading(page) == "Scenario reports"
     axe_check(page)
     page.get_by_role("link", name=SHIPPED[0].title).click()

@@ -1,5 +1,6 @@
 """Assignments, completion reports, item analysis and overdue reminders."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from trainer.learn import services
 from trainer.learn.models import Assignment, ReminderSent
 from trainer.mail import drain
 from trainer.scheduler import run_all
-from trainer.util import utcnow
+from trainer.util import quarter_of, utcnow
 
 
 def at(day: date) -> datetime:
@@ -82,6 +83,28 @@ def test_withdrawing_is_limited_to_the_scope(client, login_as, org, course, sess
     assert client.post(f"/learn/assignments/{outside.id}/delete").status_code == 403
     assert client.post(f"/learn/assignments/{inside.id}/delete").status_code == 302
     assert [a.id for a in session.exec(select(Assignment))] == [outside.id]
+
+
+def test_a_manager_sees_assignments_made_higher_up_as_the_report_counts_them(
+        client, login_as, org, course, session):
+    due = utcnow().date() + timedelta(days=10)
+    company_wide = assign(session, course, org.company, due)
+    other = add_course(session, "other-course")
+    session.commit()
+    elsewhere = assign(session, other, org.r2, due)  # above T3 only: not the manager's
+    login_as(org.manager)
+    html = client.get("/learn/assignments").get_data(as_text=True)
+    assert "No courses assigned yet" not in html
+    assert "Sample course" in html and org.company.name in html
+    assert "Set higher up" in html
+    assert f"/learn/assignments/{company_wide.id}/delete" not in html
+    assert f"/learn/assignments/{elsewhere.id}/delete" not in html
+    assert html.count("<tr>") - 1 == 1  # the header row, then the one covering assignment
+    # The training report counts that assignment for the manager's site: its 2 people.
+    report = client.get(f"/learn/reports?period={quarter_of(due)}").get_data(as_text=True)
+    assert re.search(r">S1</a></th>\s*<td class=\"num\">2</td>", report)
+    # It stays HR's to withdraw.
+    assert client.post(f"/learn/assignments/{company_wide.id}/delete").status_code == 403
 
 
 # ---------------------------------------------------------------------- completion

@@ -229,3 +229,25 @@ def test_home_panel_counts_what_is_due(client, login_as, org, course, session):
     session.commit()
     assert "Nothing is waiting for you right now." in page(client, "/")
     assert session.exec(select(Enrolment)).one().user_id == org.employee.id
+
+
+def test_the_certificate_suggests_the_next_course(client, login_as, org, course, session):
+    from tests.learn.learn_factory import add_course
+
+    add_course(session, "next-course", title="Handling complaints")
+    session.commit()
+    login_as(org.employee)
+    submit(client, session, org.employee, course)
+    code = session.exec(select(Certificate)).one().code
+    html = page(client, f"/learn/certificates/{code}")
+    assert "Next for you" in html and "/learn/courses/next-course" in html
+    # Once an assignment is due, the assigned course comes first.
+    third = add_course(session, "third-course", title="Safe test drives")
+    session.add(Assignment(course_id=third.id, unit_id=org.t1.id,
+                           due_on=utcnow().date() + timedelta(days=5)))
+    session.commit()
+    html = page(client, f"/learn/certificates/{code}")
+    assert "/learn/courses/third-course" in html and "/learn/courses/next-course" not in html
+    # HR looking at someone else's certificate gets no suggestion meant for its owner.
+    login_as(org.hr)
+    assert "Next for you" not in page(client, f"/learn/certificates/{code}")

@@ -1,5 +1,8 @@
 """HR: the question bank, programmes, opening and closing cycles from the pages."""
 
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
 from sqlmodel import select
 
 from trainer.pulse import services
@@ -105,3 +108,66 @@ def test_hr_opens_a_cycle_now_and_the_scheduler_sends_invitations_once(
     login_as(staffed.hr)
     page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
     assert "Closed" in page and f"/pulse/results?cycle={cycle.id}" in page
+
+
+def test_open_now_disappears_once_the_period_is_open(client, session, org, login_as):
+    programme = services.ensure_default_programme(session, org.company, utcnow().date())
+    session.commit()
+    login_as(org.hr)
+    page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
+    assert "Open this period's cycle now" in page
+    assert client.post(f"/pulse/programmes/{programme.id}/open", data={}).status_code == 302
+    page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
+    assert "Open this period's cycle now" not in page
+    assert "cycle" in page and "is open." in page
+
+
+def test_a_one_off_programme_never_opens_before_its_first_day(client, session, org, login_as):
+    items = services.ensure_default_bank(session)
+    starts = utcnow().date() + timedelta(days=10)
+    programme = services.save_programme(session, services.ProgrammeInput(
+        name="One-off check-in", item_ids=[items[0].id], unit_ids=[org.company.id],
+        recurrence="once", starts_on=starts))
+    session.commit()
+    login_as(org.hr)
+    page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
+    assert "Open this period's cycle now" not in page
+    assert f"starts on {starts:%d %B %Y}" in page
+    # Posting anyway (an old tab) is refused with the reason, and opens nothing.
+    response = client.post(f"/pulse/programmes/{programme.id}/open", data={},
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert "cannot open before then" in response.get_data(as_text=True)
+    assert session.exec(select(PulseCycle)).all() == []
+    with pytest.raises(services.PulseError, match="cannot open before then"):
+        services.open_now(session, programme, now=utcnow())
+    opened = services.open_now(session, programme,
+                               now=datetime.combine(starts, time(9), UTC))
+    assert opened.status == "open"
+
+
+def test_the_audience_picker_is_a_tree_with_the_count_of_people_invited(
+        client, session, staffed, login_as):
+    programme = services.ensure_default_programme(session, staffed.company, utcnow().date())
+    session.commit()
+    login_as(staffed.hr)
+    page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
+    assert "<strong data-audience-count>37</strong>" in page  # as many as a cycle invites
+    assert "Hold Ctrl" not in page and "Cmd" not in page
+    # T1's box sits inside S1's branch, which says what ticking it includes.
+    def box(unit):
+        return page.index(f'name="unit_ids" value="{unit.id}"')
+
+    assert box(staffed.s1) < box(staffed.t1) < box(staffed.s2)
+    assert "2 units below, included when ticked" in page
+    tree = services.audience_tree(session)
+    assert services.audience_size(tree, {staffed.s1.id}) == 12 + 12 + 1  # T1, T2, the manager
+    assert services.audience_size(tree, {staffed.s1.id, staffed.t1.id}) == 25
+    assert services.audience_size(tree, set()) == 0
+    # A rejected form keeps the ticked units and their count.
+    form = {"name": "", "item_ids": services.programme_item_ids(session, programme),
+            "unit_ids": [staffed.t3.id], "recurrence": "quarterly", "starts_on": "2026-12-01",
+            "window_days": "7", "reminder_days": "", "budget_per_quarter": "2"}
+    response = client.post(f"/pulse/programmes/{programme.id}", data=form)
+    assert response.status_code == 400
+    assert "<strong data-audience-count>11</strong>" in response.get_data(as_text=True)

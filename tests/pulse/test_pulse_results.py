@@ -234,7 +234,8 @@ def test_the_results_page_has_a_trend_chart_with_a_table_alternative(client, ses
     assert "Gaps in the lines are cycles without results to show" in page
     # Vendored Chart.js and our scripts, nothing inline (the CSP forbids it).
     scripts = re.findall(r"<script[^>]*>", page)
-    assert scripts == ['<script src="/static/vendor/chartjs/chart.umd.min.js">',
+    assert scripts == ['<script src="/static/js/nav.js">',
+                       '<script src="/static/vendor/chartjs/chart.umd.min.js">',
                        '<script src="/static/js/charts.js">',
                        '<script src="/static/js/pulse.js">']
     assert " style=" not in page

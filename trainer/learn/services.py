@@ -318,6 +318,16 @@ def my_learning(*, session: Session, user: User) -> MyLearning:
     return result
 
 
+def next_course(*, session: Session, user: User) -> CourseCard | None:
+    """Return the course to suggest next: the earliest-due assigned course not yet completed,
+    else one already started, else the first in the catalogue."""
+    learning = my_learning(session=session, user=user)
+    for card in learning.assigned:
+        if not card.completed:
+            return card
+    return next(iter(learning.in_progress + learning.catalogue), None)
+
+
 def learning_summary(*, session: Session, user: User, today: date) -> dict[str, int]:
     """Return counts of assigned courses that are due, overdue or done (for the home page)."""
     due = due_dates_for(session, user)
@@ -655,17 +665,23 @@ def delete_assignment(*, session: Session, assignment: Assignment) -> None:
 
 
 def assignments_in_scope(*, session: Session, scope: set[int] | None) -> list[dict]:
-    """Return assignments on units in scope (all when scope is None), newest due first."""
+    """Return the assignments that cover units in scope (all when scope is None), newest due
+    first: those made on a unit in scope, and those made higher up, on a unit above one in
+    scope (`from_above`: the manager sees them but cannot withdraw them)."""
     query = (select(Assignment, Course, OrgUnit)
              .join(Course, Course.id == Assignment.course_id)
              .join(OrgUnit, OrgUnit.id == Assignment.unit_id)
              .order_by(col(Assignment.due_on).desc(), OrgUnit.code))
+    above: set[int] = set()
     if scope is not None:
-        query = query.where(col(Assignment.unit_id).in_(scope or {-1}))
+        paths = session.exec(select(OrgUnit.path).where(col(OrgUnit.id).in_(scope or {-1})))
+        above = {int(i) for path in paths.all() for i in path.strip("/").split("/") if i}
+        above -= scope
+        query = query.where(col(Assignment.unit_id).in_(scope | above or {-1}))
     rows = session.exec(query).all()
     titles = _titles(session, {course.current_version_id for _, course, _ in rows})
     return [{"assignment": a, "course": c, "title": titles.get(c.current_version_id, c.slug),
-             "unit": u} for a, c, u in rows]
+             "unit": u, "from_above": u.id in above} for a, c, u in rows]
 
 
 def _titles(session: Session, version_ids: set[int]) -> dict[int, str]:
@@ -838,11 +854,17 @@ def unit_dues(*, session: Session, unit: OrgUnit, period: str, today: date,
     courses = {c.id: c for c in session.exec(select(Course)).all()}
     titles = _titles(session, {c.current_version_id for c in courses.values()})
     codes = dict(session.exec(select(OrgUnit.id, OrgUnit.code)).all())
+    shown = found[:limit]
+    certificates = {(user_id, course_id): code for user_id, course_id, code in session.exec(
+        select(Certificate.user_id, Certificate.course_id, Certificate.code).where(
+            col(Certificate.user_id).in_({d.user_id for d in shown if d.completed_on}
+                                         or {-1}))).all()}
     rows = [{"name": names[d.user_id], "unit_code": codes.get(d.unit_id, ""),
              "course": titles.get(courses[d.course_id].current_version_id,
                                   courses[d.course_id].slug),
-             "due_on": d.due_on, "completed_on": d.completed_on, "status": d.status(today)}
-            for d in found[:limit]]
+             "due_on": d.due_on, "completed_on": d.completed_on, "status": d.status(today),
+             "certificate": certificates.get((d.user_id, d.course_id))}
+            for d in shown]
     return rows, statuses
 
 

@@ -180,9 +180,12 @@ def certificate(cert_code):
     certificate = services.certificate_by_code(session, cert_code)
     if certificate is None or not _may_see_certificate(session, certificate):
         abort(404)
+    own = certificate.user_id == current_user.id
     return render_template("learn/certificate.html", certificate=certificate,
                            today=utcnow().date(),
                            owner=session.get(User, certificate.user_id),
+                           next_card=services.next_course(session=session, user=current_user)
+                           if own else None,
                            version=session.get(CourseVersion, certificate.version_id))
 
 

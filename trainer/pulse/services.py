@@ -417,6 +417,47 @@ def audience_units(session: Session, programme: PulseProgramme) -> set[int]:
     return ids
 
 
+@dataclass
+class AudienceNode:
+    """A unit in the audience picker: its own invitable people, and the units below it."""
+
+    unit: OrgUnit
+    people: int
+    children: list["AudienceNode"] = field(default_factory=list)
+
+    @property
+    def descendants(self) -> int:
+        return sum(1 + child.descendants for child in self.children)
+
+
+def audience_tree(session: Session) -> list[AudienceNode]:
+    """Return the active units as a tree, each with how many people in it (not below it) a
+    cycle would invite: active people with the employee role. Counts of people only."""
+    units = [u for u in _units(session).values() if u.active]
+    headcount = Counter()
+    for unit_id, roles in session.exec(select(User.unit_id, User.roles).where(
+            User.active, User.unit_id.is_not(None))).all():
+        if "employee" in roles.split(","):
+            headcount[unit_id] += 1
+    nodes = {u.id: AudienceNode(u, headcount[u.id]) for u in units}
+    roots = []
+    for unit in sorted(units, key=lambda u: u.name):
+        # An inactive unit's children hang from the nearest active unit above them.
+        above = [int(i) for i in unit.path.strip("/").split("/") if i and int(i) in nodes]
+        (nodes[above[-1]].children if above else roots).append(nodes[unit.id])
+    return roots
+
+
+def audience_size(tree: list[AudienceNode], chosen: set[int]) -> int:
+    """Return how many people the chosen units and everything below them hold."""
+
+    def count(node: AudienceNode, covered: bool) -> int:
+        covered = covered or node.unit.id in chosen
+        return (node.people if covered else 0) + sum(count(c, covered) for c in node.children)
+
+    return sum(count(root, False) for root in tree)
+
+
 def freeze_audience(session: Session, cycle: PulseCycle, programme: PulseProgramme) -> int:
     """Snapshot the audience and invite people within their survey budget; return invited."""
     units = _units(session)
@@ -468,19 +509,38 @@ def open_cycle(session: Session, cycle: PulseCycle, *, now: datetime,
     return invited
 
 
-def open_now(session: Session, programme: PulseProgramme, *, now: datetime) -> PulseCycle:
-    """Open a cycle for the current period straight away (HR's "start now")."""
+def _occurrence_now(programme: PulseProgramme, now: datetime) -> Occurrence:
+    """Return the cycle "open now" would open: this period's, starting at `now`."""
     occ = due_occurrence(programme, now)
     if programme.recurrence == "once" or occ is None:
-        occ = occurrence(programme, 0, opens_at=now)
-    else:
-        occ = Occurrence(occ.period, occ.quarter, now,
-                         now + timedelta(days=programme.window_days))
+        return occurrence(programme, 0, opens_at=now)
+    return Occurrence(occ.period, occ.quarter, now, now + timedelta(days=programme.window_days))
+
+
+def open_now_refusal(session: Session, programme: PulseProgramme, *,
+                     now: datetime) -> str | None:
+    """Return why HR cannot open this period's cycle now, or None when they can."""
+    if programme.recurrence == "once" and now.date() < programme.starts_on:
+        return (f"This one-off programme starts on {programme.starts_on:%d %B %Y}, so its "
+                "cycle cannot open before then. To open it today, change the first opening "
+                "day below.")
+    occ = _occurrence_now(programme, now)
     existing = session.exec(select(PulseCycle).where(PulseCycle.programme_id == programme.id,
                                                      PulseCycle.period == occ.period)).first()
     if existing is not None:
-        raise PulseError(f"This programme already has a cycle for {occ.period}.")
-    cycle = cycle_for(session, programme, occ)
+        state = "is open" if existing.status == "open" else f"is {existing.status}"
+        if programme.recurrence == "once":
+            return f"This one-off programme's cycle ({occ.period}) {state}."
+        return f"This period's cycle ({occ.period}) {state}."
+    return None
+
+
+def open_now(session: Session, programme: PulseProgramme, *, now: datetime) -> PulseCycle:
+    """Open a cycle for the current period straight away (HR's "start now")."""
+    refusal = open_now_refusal(session, programme, now=now)
+    if refusal is not None:
+        raise PulseError(refusal)
+    cycle = cycle_for(session, programme, _occurrence_now(programme, now))
     open_cycle(session, cycle, now=now)
     return cycle
 

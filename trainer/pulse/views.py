@@ -173,7 +173,19 @@ def results_index():
     return render_template("pulse/results_index.html", cycle=cycle, cycles=cycles,
                            programme=programme, rows=rows, depths=depths, labels=labels,
                            may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
-                           programmes=session.exec(select(PulseProgramme)).all())
+                           programmes=session.exec(select(PulseProgramme)).all(),
+                           open_cycles=_open_cycles_to_follow(session))
+
+
+def _open_cycles_to_follow(session) -> list[tuple[PulseCycle, str]]:
+    """The open cycles, with their programme's name, whose response rate the reader may
+    follow (managers, HR, admin)."""
+    if not current_user.has_role("manager", "hr", "admin"):
+        return []
+    return list(session.exec(
+        select(PulseCycle, PulseProgramme.name)
+        .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
+        .where(PulseCycle.status == "open").order_by(PulseCycle.closes_at)).all())
 
 
 def _chart_summaries(points) -> tuple[dict[str, str], int]:
@@ -357,8 +369,8 @@ def _programme_form(session, programme=None):
     items = session.exec(select(PulseItem).where(PulseItem.active)
                          .order_by(PulseItem.theme, PulseItem.code)).all()
     form.item_ids.choices = [(i.id, f"{i.code}: {i.text}") for i in items]
-    form.unit_ids.choices = [(u.id, "\u2003" * depth + f"{u.name} ({u.code})")
-                             for u, depth, _ in ordered_tree(session) if u.active]
+    form.unit_ids.choices = [(u.id, f"{u.name} ({u.code})")
+                             for u, _depth, _ in ordered_tree(session) if u.active]
     if request.method == "GET":
         if programme is not None:
             form.item_ids.data = services.programme_item_ids(session, programme)
@@ -366,6 +378,14 @@ def _programme_form(session, programme=None):
         else:
             form.starts_on.data = date.today()
     return form
+
+
+def _audience(session, form) -> dict:
+    """The audience picker's tree, with the people each unit holds and the chosen total."""
+    tree = services.audience_tree(session)
+    chosen = set(form.unit_ids.data or [])
+    return {"audience_tree": tree, "audience_chosen": chosen,
+            "audience_size": services.audience_size(tree, chosen)}
 
 
 def _save_programme(session, form, programme=None):
@@ -407,8 +427,8 @@ def new_programme():
                          _programme_detail(session, programme))
             flash("Programme created. The scheduler opens its cycles on time.")
             return redirect(url_for("pulse.programme", programme_id=programme.id))
-    return render_template("pulse/programme.html", form=form, programme=None, cycles=[]), (
-        400 if form.errors else 200)
+    return render_template("pulse/programme.html", form=form, programme=None, cycles=[],
+                           **_audience(session, form)), 400 if form.errors else 200
 
 
 @bp.route("/programmes/<int:programme_id>", methods=["GET", "POST"])
@@ -425,7 +445,10 @@ def programme(programme_id):
     cycles = session.exec(select(PulseCycle).where(PulseCycle.programme_id == programme.id)
                           .order_by(PulseCycle.opens_at.desc())).all()
     return render_template("pulse/programme.html", form=form, programme=programme,
-                           cycles=cycles, confirm=ConfirmForm()), 400 if form.errors else 200
+                           cycles=cycles, confirm=ConfirmForm(), **_audience(session, form),
+                           open_refusal=services.open_now_refusal(session, programme,
+                                                                  now=utcnow())), (
+        400 if form.errors else 200)
 
 
 @bp.route("/programmes/<int:programme_id>/open", methods=["POST"])
