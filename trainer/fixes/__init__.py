@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
     api.init_api(app)
     app.cli.add_command(cli.fixes_cli)
     add_nav(app, "Fixes", "fixes.mine", order=25)
-    add_home_panel(app, "fixes/_home.html", order=5)
+    add_home_panel(app, "fixes/_home.html", order=5, data=lambda **_: {})  # the button, links
     for name, func, minutes, label in jobs.JOBS:
         register_job(app, name, func, every_minutes=minutes, label=label)
     # Runs after the insights step: the demo fixes follow the released morale.

@@ -132,6 +132,6 @@ def pulse_panel(*, session: Session, user: User, now: datetime) -> dict:
         data["hr_cycles"] = [(cycle, programme, open_rates(session, cycle, None, now)[:1],
                               time_left(cycle.closes_at, now)) for cycle, programme in cycles]
         data["no_plan"] = plans.units_without_plan(session, today=now.date())
-    data["tasks"] = (len(data["surveys"]) + bool(data["to_confirm"]) + len(data["actions"][:SHOWN])
+    data["tasks"] = (len(data["surveys"]) + bool(data["to_confirm"]) + bool(data["actions"])
                      + len(data["hr_cycles"]) + bool(data["no_plan"]))
     return data
