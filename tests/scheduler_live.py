@@ -43,10 +43,10 @@ class Scheduler:
 
     def __init__(self, env: dict, log_path: Path):
         self.log_path = log_path
-        self._out = open(log_path, "ab")  # noqa: SIM115 (closed when the process ends)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "trainer", "scheduler", "--poll", "0.3"],
-            cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT)
+        with open(log_path, "ab") as out:  # the process writes to its own copy of the file
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "trainer", "scheduler", "--poll", "0.3"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -70,7 +70,6 @@ class Scheduler:
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
-        self._out.close()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -80,7 +79,6 @@ class Scheduler:
             except subprocess.TimeoutExpired:
                 self.process.send_signal(signal.SIGKILL)
                 self.process.wait(timeout=10)
-        self._out.close()
 
 
 def crash_while_sending(env: dict, received: list, people: int, kills: int, log_dir: Path,

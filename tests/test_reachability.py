@@ -10,6 +10,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
+import pytest
 from sqlmodel import select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
@@ -173,6 +174,8 @@ def sign_in(client, email):
 
 def test_every_endpoint_a_role_may_use_is_linked_from_a_page_it_reaches(app, runner, client,
                                                                          session):
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("which pages link where does not depend on the database: SQLite is enough")
     if "content" in app.cli.commands:
         assert runner.invoke(args=["content", "sync"]).exit_code == 0
     built = runner.invoke(args=["demo", "--employees", "30"])

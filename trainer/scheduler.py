@@ -169,7 +169,10 @@ class Lock:
     def release(self) -> None:
         with self._guard:
             if self.postgres and self._conn is not None:
-                with contextlib.suppress(sa.exc.DBAPIError):
+                # SIGTERM may have stopped a statement on this connection half-way: roll back
+                # first. If unlocking still fails, closing the connection below frees the lock.
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    self._conn.rollback()
                     self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"),
                                        {"k": ADVISORY_LOCK_KEY})
                     self._conn.commit()
@@ -182,7 +185,7 @@ class Lock:
 
     def _forget(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(sa.exc.DBAPIError):
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
                 self._conn.close()
         self._conn, self.token = None, None
 

@@ -4,6 +4,7 @@ Playwright cannot download its own browser here, so it drives Debian's /usr/bin/
 """
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -159,6 +160,23 @@ def login():
         page.wait_for_url(lambda url: "/auth/login" not in url)
 
     return sign_in
+
+
+@pytest.fixture(scope="session")
+def unanswered_employee(live_env):
+    """Return a demo employee invited to the open survey who has not answered it (other browser
+    tests answer employee@example.com's survey, and their order is not fixed)."""
+    path = live_env["TRAINER_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        row = db.execute(
+            "SELECT u.email FROM pulse_invitation i JOIN pulse_cycle c ON c.id = i.cycle_id "
+            "JOIN user_account u ON u.id = i.employee_id "
+            "WHERE c.status = 'open' AND u.active AND u.roles = 'employee' "
+            "AND u.email != 'employee@example.com' AND NOT EXISTS (SELECT 1 FROM "
+            "survey_participation p WHERE p.survey_id = i.cycle_id AND p.employee_id = u.id) "
+            "ORDER BY u.id LIMIT 1").fetchone()
+    assert row, "the demo has no one left who has not answered the open survey"
+    return row[0]
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ def _fits_a_phone(page, name):
         f"{name}'s home is {height / PHONE['height']:.1f} phone screens long"
 
 
-def test_the_employee_home_puts_the_survey_first(page, login, axe_check):
-    login(page, "employee@example.com")
+def test_the_employee_home_puts_the_survey_first(page, login, axe_check, unanswered_employee):
+    login(page, unanswered_employee)
     todo = page.get_by_role("region", name=re.compile("To do"))
     expect(todo).to_be_visible()
     answer = todo.get_by_role("link", name=re.compile("Answer the survey"))

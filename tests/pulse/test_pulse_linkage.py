@@ -65,13 +65,14 @@ def test_postgresql_vacuum_erases_deleted_pool_rows(session, org, start_cycle):
 def _submit_in_order(session, cycle, people, first=0, tag=""):
     """Everyone answers, one after another; the comment records the submission order.
 
-    `tag` makes the markers unique to one test run when other tests write to the same WAL."""
+    The number has three digits, so a reader of raw bytes knows where it ends; `tag` makes the
+    markers unique to one test run when other tests write to the same WAL."""
     items = items_of(session, cycle)
     for n, person in enumerate(people, start=first):
         invitation = services.invitation_for(session, cycle, person)
         answers = {i.id: (n % 5) + 1 if i.kind == "likert" else n % 11 for i in items}
         assert services.submit_response(session, invitation=invitation, employee_id=person.id,
-                                        answers=answers, comment=f"marker-{tag}{n}")
+                                        answers=answers, comment=f"marker-{tag}{n:03d}")
 
 
 # The scheduler's flush job runs every few minutes: here after uneven runs of submissions.

@@ -22,7 +22,7 @@ OPENED = FLUSHED - services.BATCH
 # Tests on other xdist workers write markers into the same cluster-wide WAL: this run's own
 # carry a tag no other run has.
 TAG = f"{secrets.token_hex(4)}-"
-MARKER = re.compile(rb"marker-" + TAG.encode() + rb"(\d+)")
+MARKER = re.compile(rb"marker-" + TAG.encode() + rb"(\d{3})")
 HEX = re.compile(rb"'\\x((?:[0-9a-f]{2})+)'")
 
 
