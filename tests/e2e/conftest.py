@@ -27,9 +27,8 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e/" in str(item.fspath):
+            # Tests go to xdist workers file by file; each worker serves its own live demo.
             item.add_marker(pytest.mark.e2e)
-            # One xdist worker runs every browser test, so one live server serves them all.
-            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 @pytest.fixture(scope="session")
@@ -184,6 +183,7 @@ def axe_check():
     """Run axe-core on the current page and fail on any WCAG 2.1 A/AA violation."""
 
     def check(page):
+        page.wait_for_load_state()  # a form just sent may still be loading its answer page
         page.evaluate(AXE_JS)
         result = page.evaluate(
             "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
