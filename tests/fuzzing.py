@@ -2,7 +2,7 @@
 fails on a 5xx or on a refused request that saved something.
 
 Each fuzz test builds one app and database, signs in as the role the page is for, and sends
-generated inputs: TRAINER_FUZZ_EXAMPLES per form, upload and API route (100 by default; the
+generated inputs: TRAINER_FUZZ_EXAMPLES per form, upload and API route (60 by default; the
 nightly run uses 2,000, see benchmarks/README.md), a quarter of that per query-string page and
 on PostgreSQL, where the database-specific trouble (NUL characters) is refused before any view
 runs. Values start from a valid submission with some fields replaced by nasty ones: NUL and
@@ -23,7 +23,7 @@ from sqlmodel import SQLModel
 
 from tests.access_samples import SAMPLES
 
-EXAMPLES = int(os.environ.get("TRAINER_FUZZ_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("TRAINER_FUZZ_EXAMPLES", "60"))
 
 NASTY = [
     "", " ", "\t", "\n", "\x00", "a\x00b", "\x00\x00", "\x1b[31m", "\x7f", "\u200b", "\u202e",

@@ -71,5 +71,11 @@ def test_people_search_and_paging(client, login_as, org, make_user):
     assert "Zed 59" in second and "Zed 00" not in second
 
 
+def test_a_search_longer_than_any_email_finds_no_one_and_does_not_fail(client, login_as, org):
+    login_as(org.hr)
+    response = client.get("/org/people", query_string={"q": "\U00010000" * 12500})
+    assert response.status_code == 200 and "0 people." in response.get_data(as_text=True)
+
+
 def test_manager_scope_is_their_units_and_everything_below(session, org):
     assert managed_scope(session, org.manager) == {org.s1.id, org.t1.id, org.t2.id}

@@ -17,6 +17,7 @@ from trainer.org.models import OrgUnit, PeopleImport
 from trainer.util import external_url
 
 PAGE_SIZE = 50
+SEARCH_MAX = 254  # the longest email address: a longer search cannot match anything
 
 
 def _unit_choices(session, blank: str | None = None):
@@ -65,7 +66,8 @@ def unit(unit_id):
 @allow("hr", "admin")
 def people():
     session = db_session()
-    q = request.args.get("q", "").strip()
+    # (SQLite refuses a LIKE pattern of 50,000 bytes or more.)
+    q = request.args.get("q", "").strip()[:SEARCH_MAX]
     page = int_arg("page", 1)
     query = select(User)
     if q:
