@@ -2,9 +2,9 @@
 
 from sqlmodel import select
 
-from trainer.access import managed_scope
 from trainer.auth.models import User
 from trainer.org.models import OrgUnit
+from trainer.org.scope import managed_scope
 
 
 def test_hr_adds_a_team_under_a_site(client, login_as, org, session):
@@ -14,7 +14,7 @@ def test_hr_adds_a_team_under_a_site(client, login_as, org, session):
     assert response.status_code == 302
     team = session.exec(select(OrgUnit).where(OrgUnit.code == "T9")).one()
     assert team.parent_id == org.s1.id and team.path == f"{org.s1.path}{org.s1.id}/"
-    assert team.id in managed_scope(session, org.manager)
+    assert team.id in managed_scope(session=session, user=org.manager)
 
 
 def test_tree_rejects_bad_units_next_to_the_field(client, login_as, org):
@@ -42,7 +42,7 @@ def test_hr_edits_a_person_and_makes_them_a_manager(client, login_as, org, sessi
         "email": "employee@example.com", "name": "Evie Employee", "unit_id": org.t1.id,
         "roles": ["employee", "manager"], "manager_of": [org.t1.id], "active": "y"})
     assert response.status_code == 302
-    assert managed_scope(session, session.get(User, org.employee.id)) == {org.t1.id}
+    assert managed_scope(session=session, user=session.get(User, org.employee.id)) == {org.t1.id}
 
 
 def test_managing_units_requires_the_manager_role(client, login_as, org):
@@ -78,4 +78,4 @@ def test_a_search_longer_than_any_email_finds_no_one_and_does_not_fail(client, l
 
 
 def test_manager_scope_is_their_units_and_everything_below(session, org):
-    assert managed_scope(session, org.manager) == {org.s1.id, org.t1.id, org.t2.id}
+    assert managed_scope(session=session, user=org.manager) == {org.s1.id, org.t1.id, org.t2.id}

@@ -6,15 +6,8 @@ from datetime import datetime
 from flask_login import UserMixin
 from sqlmodel import Field, SQLModel
 
+from trainer.access import Role, parse_roles
 from trainer.util import utcnow
-
-ROLES = ("employee", "manager", "hr", "admin")
-ROLE_LABELS = {"employee": "Employee", "manager": "Manager", "hr": "HR", "admin": "Admin"}
-
-
-def role_label(role: str) -> str:
-    """Return a role as people read it: "HR", not "Hr"."""
-    return ROLE_LABELS.get(role, role.title())
 
 
 def new_session_token() -> str:
@@ -28,7 +21,7 @@ class User(UserMixin, SQLModel, table=True):
     email: str = Field(max_length=254, unique=True, index=True)
     name: str = Field(max_length=200)
     password_hash: str | None = Field(default=None, max_length=255)
-    roles: str = Field(default="employee", max_length=100)
+    roles: str = Field(default=Role.EMPLOYEE.value, max_length=100)
     unit_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
     active: bool = Field(default=True)
     # Flask-Login's alternative id: rotating it signs out every copy of the session cookie.
@@ -39,11 +32,12 @@ class User(UserMixin, SQLModel, table=True):
     erased_at: datetime | None = None  # personal data removed (GDPR Art. 17)
 
     @property
-    def role_set(self) -> frozenset[str]:
-        return frozenset(r for r in self.roles.split(",") if r)
+    def role_set(self) -> frozenset[Role]:
+        return parse_roles(self.roles)
 
-    def has_role(self, *roles: str) -> bool:
-        return bool(self.role_set.intersection(roles))
+    def has_role(self, *roles: Role | str) -> bool:
+        """Return whether the person holds any of `roles` (a name that is no role raises)."""
+        return not self.role_set.isdisjoint(Role(role) for role in roles)
 
     def get_id(self) -> str:
         return self.session_token

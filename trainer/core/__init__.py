@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
+from trainer.access import Role
 from trainer.util import DB_INT_MAX, shown_name
 
 bp = Blueprint("core", __name__)
@@ -132,9 +133,7 @@ _ERROR_TEXT = {
 
 def role_names(roles) -> str:
     """Return role codes as people read them: "Employee, HR"."""
-    from trainer.auth.models import role_label
-
-    return ", ".join(role_label(r) for r in sorted(roles))
+    return ", ".join(Role(role).label for role in sorted(roles))
 
 
 def init_app(app: Flask) -> None:

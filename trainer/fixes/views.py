@@ -3,7 +3,7 @@ from flask_login import current_user
 from sqlmodel import select
 
 from trainer import audit, csvfile
-from trainer.access import allow, scope_unit_ids
+from trainer.access import allow
 from trainer.db import db_session
 from trainer.fixes import bp, services
 from trainer.fixes.forms import LogFixForm, ProblemTypeForm, SettingsForm
@@ -11,6 +11,7 @@ from trainer.fixes.models import ACTIONS, ProblemType
 from trainer.forms import ConfirmForm
 from trainer.insights.services import default_scope, own_unit_codes
 from trainer.org.models import OrgUnit
+from trainer.org.scope import scope_unit_ids, unit_choices
 from trainer.org.services import ordered_tree
 
 
@@ -63,7 +64,7 @@ def _team_unit(session):
     if not code:
         return default_scope(session, current_user)
     unit = session.exec(select(OrgUnit).where(OrgUnit.code == code)).first() or abort(404)
-    allowed = scope_unit_ids(session, current_user)
+    allowed = scope_unit_ids(session=session, user=current_user)
     if allowed is not None and unit.id not in allowed:
         abort(403)
     return unit
@@ -71,7 +72,7 @@ def _team_unit(session):
 
 def _unit_choices(session) -> list[tuple[OrgUnit, int]]:
     """Return (unit, depth) of every active unit the person may open, in tree order."""
-    allowed = scope_unit_ids(session, current_user)
+    allowed = scope_unit_ids(session=session, user=current_user)
     units = [(unit, depth) for unit, depth, _ in ordered_tree(session)
              if unit.active and (allowed is None or unit.id in allowed)]
     top = min((depth for _, depth in units), default=0)
@@ -126,8 +127,7 @@ def export():
 def settings():
     session = db_session()
     form = SettingsForm()
-    form.unit_id.choices = [(u.id, "\u2003" * depth + f"{u.name} ({u.code})")
-                            for u, depth, _ in ordered_tree(session)]
+    form.unit_id.choices = unit_choices(session=session)
     if form.validate_on_submit():
         unit = session.get(OrgUnit, form.unit_id.data) or abort(404)
         try:

@@ -15,13 +15,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from trainer.access import scope_unit_ids, sees_everything, subtree_ids
 from trainer.auth.models import User
 from trainer.fixes import services as fixes
 from trainer.insights import analysis, overview
 from trainer.insights.models import CustomerFocusRating, TrainingRollup
 from trainer.learn.services import completion_by_unit_period
 from trainer.org.models import ManagedUnit, OrgUnit
+from trainer.org.scope import managed_scope, scope_unit_ids, sees_everything, subtree_ids
 from trainer.outcomes import services as outcomes
 from trainer.outcomes.models import Outcome
 from trainer.pulse import services as pulse
@@ -216,7 +216,7 @@ def analysis_for(session: Session, *, metric: str, unit: OrgUnit,
                             + ", ".join(parts["metrics"]) + ".")
     version = tuple(parts.values())
     prepared = _prepared(session, parts, level)
-    unit_ids = frozenset(subtree_ids(session, [unit]))
+    unit_ids = frozenset(subtree_ids(session=session, roots=[unit]))
     key = ("analysis", version, level, unit_ids, metric, perception_period)
     return _cached(key, lambda: {
         **analysis.analyse(prepared, metric=metric, unit_ids=set(unit_ids),
@@ -231,7 +231,7 @@ def analysis_if_cached(session: Session, *, metric: str, unit: OrgUnit,
     parts = data_version(session)
     if metric not in parts["metrics"]:
         return None
-    unit_ids = frozenset(subtree_ids(session, [unit]))
+    unit_ids = frozenset(subtree_ids(session=session, roots=[unit]))
     key = ("analysis", tuple(parts.values()), level, unit_ids, metric, None)
     with _cache_lock:
         return _cache.get(key)
@@ -304,7 +304,7 @@ def unit_by_code(session: Session, code: str) -> OrgUnit | None:
 def scope_choices(session: Session, user: User) -> list[OrgUnit]:
     """Return the units a person may pick as the dashboard's scope: the company, regions and
     sites they may see, and the units they manage directly."""
-    allowed = scope_unit_ids(session, user)
+    allowed = scope_unit_ids(session=session, user=user)
     managed = set(session.exec(select(ManagedUnit.unit_id)
                                .where(ManagedUnit.user_id == user.id)).all())
     units = session.exec(select(OrgUnit).where(OrgUnit.active)
@@ -326,13 +326,13 @@ def ancestors_in_scope(session: Session, user: User, unit: OrgUnit) -> list[OrgU
     ids = [int(i) for i in unit.path.strip("/").split("/") if i]
     if not ids:
         return []
-    allowed = scope_unit_ids(session, user)
+    allowed = scope_unit_ids(session=session, user=user)
     units = {u.id: u for u in session.exec(select(OrgUnit).where(OrgUnit.id.in_(ids))).all()}
     return [units[i] for i in ids if i in units and (allowed is None or i in allowed)]
 
 
 def in_scope(session: Session, user: User, unit: OrgUnit) -> bool:
-    allowed = scope_unit_ids(session, user)
+    allowed = scope_unit_ids(session=session, user=user)
     return allowed is None or unit.id in allowed
 
 
@@ -387,9 +387,7 @@ def rating_periods(today=None) -> list[str]:
 
 def rateable_teams(session: Session, user: User, level: str = DEFAULT_LEVEL) -> list[OrgUnit]:
     """Return the units at the reporting level that the person manages (with subtrees)."""
-    from trainer.access import managed_scope
-
-    ids = managed_scope(session, user)
+    ids = managed_scope(session=session, user=user)
     if not ids:
         return []
     return list(session.exec(select(OrgUnit).where(OrgUnit.id.in_(ids), OrgUnit.kind == level,

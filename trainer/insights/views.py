@@ -4,12 +4,13 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from trainer import csvfile
-from trainer.access import allow, require_unit_in_scope, sees_everything
+from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import int_arg
 from trainer.insights import analysis, bp, services
 from trainer.insights.forms import field_name, ratings_form, submitted_ratings
 from trainer.org.models import OrgUnit
+from trainer.org.scope import require_unit_in_scope, sees_everything
 
 VIEWERS = ("manager", "hr", "admin")
 TABLES = ("panel", "lags", "between", "per_unit", "scatter", "funnel", "perception", "suppressed",
@@ -24,7 +25,7 @@ def _scope(unit_id: int):
     """Load the scope unit or 404, and 403 unless it lies in the person's scope."""
     session = db_session()
     unit = session.get(OrgUnit, unit_id) or abort(404)
-    require_unit_in_scope(session, current_user, unit.id)
+    require_unit_in_scope(session=session, user=current_user, unit_id=unit.id)
     return session, unit
 
 
@@ -72,7 +73,7 @@ def index():
         unit = services.default_scope(session, current_user)
     if unit is None:
         return render_template("insights/no_scope.html")
-    require_unit_in_scope(session, current_user, unit.id)
+    require_unit_in_scope(session=session, user=current_user, unit_id=unit.id)
     args = {k: v for k, v in request.args.items() if k in ("metric",) and v}
     return redirect(url_for("insights.dashboard", unit_id=unit.id, **args))
 

@@ -4,13 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlmodel import select
 
-from trainer.access import (
-    allow,
-    managed_scope,
-    require_unit_in_scope,
-    scope_unit_ids,
-    sees_everything,
-)
+from trainer.access import allow
 from trainer.auth.models import User
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg
@@ -18,7 +12,13 @@ from trainer.learn import bp, services
 from trainer.learn.forms import AssignmentForm, QuizForm
 from trainer.learn.models import Assignment, Course, CourseVersion, QuizAttempt
 from trainer.org.models import OrgUnit
-from trainer.org.services import ordered_tree
+from trainer.org.scope import (
+    managed_scope,
+    require_unit_in_scope,
+    scope_unit_ids,
+    sees_everything,
+    unit_choices,
+)
 from trainer.util import quarter_of, utcnow
 
 
@@ -170,7 +170,7 @@ def _may_see_certificate(session, certificate) -> bool:
     if not current_user.has_role("manager"):
         return False
     owner = session.get(User, certificate.user_id)
-    return owner.unit_id in managed_scope(session, current_user)
+    return owner.unit_id in managed_scope(session=session, user=current_user)
 
 
 @bp.route("/certificates/<cert_code>")
@@ -219,7 +219,7 @@ def reports():
     session = db_session()
     today = utcnow().date()
     period, periods = _period_arg(session, today)
-    scope = scope_unit_ids(session, current_user)
+    scope = scope_unit_ids(session=session, user=current_user)
     summaries = services.unit_summaries(session=session, scope=scope, period=period, today=today)
     certificates = services.certificate_counts(session=session, scope=scope, today=today)
     return render_template("learn/reports.html", summaries=summaries, period=period,
@@ -232,7 +232,7 @@ def reports():
 def unit_report(unit_id):
     session = db_session()
     unit = session.get(OrgUnit, unit_id) or abort(404)
-    require_unit_in_scope(session, current_user, unit.id)
+    require_unit_in_scope(session=session, user=current_user, unit_id=unit.id)
     today = utcnow().date()
     period, periods = _period_arg(session, today)
     rows, statuses = services.unit_dues(session=session, unit=unit, period=period, today=today)
@@ -242,20 +242,15 @@ def unit_report(unit_id):
                                                                    today=today))
 
 
-def _unit_choices(session, scope):
-    return [(unit.id, "\u2003" * depth + f"{unit.name} ({unit.code})")
-            for unit, depth, _ in ordered_tree(session) if scope is None or unit.id in scope]
-
-
 @bp.route("/assignments", methods=["GET", "POST"])
 @allow("manager", "hr", "admin")
 def assignments():
     session = db_session()
-    scope = scope_unit_ids(session, current_user)
+    scope = scope_unit_ids(session=session, user=current_user)
     form = AssignmentForm()
     form.course_id.choices = [(c.id, v.title) for c, v in services.offered_courses(
         session=session)]
-    form.unit_id.choices = _unit_choices(session, scope)
+    form.unit_id.choices = unit_choices(session=session, scope=scope)
     if form.validate_on_submit():
         course = session.get(Course, form.course_id.data)
         unit = session.get(OrgUnit, form.unit_id.data)
@@ -278,7 +273,7 @@ def assignments():
 def delete_assignment(assignment_id):
     session = db_session()
     assignment = session.get(Assignment, assignment_id) or abort(404)
-    require_unit_in_scope(session, current_user, assignment.unit_id)
+    require_unit_in_scope(session=session, user=current_user, unit_id=assignment.unit_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     services.delete_assignment(session=session, assignment=assignment)

@@ -3,7 +3,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
-from trainer.auth.models import ROLES, role_label
+from trainer.access import ROLES
 from trainer.forms import MultiCheckboxField
 from trainer.org.models import UNIT_KINDS
 
@@ -25,7 +25,7 @@ class PersonForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     unit_id = SelectField("Unit", coerce=int)
-    roles = MultiCheckboxField("Roles", choices=[(r, role_label(r)) for r in ROLES],
+    roles = MultiCheckboxField("Roles", choices=[(r.value, r.label) for r in ROLES],
                                validators=[DataRequired(message="Choose at least one role.")])
     manager_of = SelectMultipleField("Manages (units)", coerce=int, validators=[Optional()])
     active = BooleanField("Active", default=True)

@@ -11,7 +11,8 @@ from flask import current_app
 from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
 
-from trainer.auth.models import ROLES, User
+from trainer.access import ROLES, Role, join_roles
+from trainer.auth.models import User
 from trainer.csvfile import CsvProblem, RowError, read_rows
 from trainer.org.models import UNIT_KINDS, ManagedUnit, OrgUnit, PeopleImport
 
@@ -168,18 +169,18 @@ def _check_people_rows(session: Session, data, progress: Callable[[int], None] |
         if unit is None:
             row_errors.append(RowError(line, "unit_code", f"No unit has the code "
                                                           f"'{row['unit_code']}'."))
-        roles = split_list(row["roles"]) or ["employee"]
+        roles = split_list(row["roles"]) or [Role.EMPLOYEE]
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
             row_errors.append(RowError(line, "roles", f"Unknown role '{unknown[0]}'. Roles are: "
-                                                      + ", ".join(ROLES) + "."))
+                                                      + ", ".join(Role) + "."))
         manages = []
         for code in split_list(row.get("manager_of", "")):
             if code not in units:
                 row_errors.append(RowError(line, "manager_of", f"No unit has the code '{code}'."))
             else:
                 manages.append(units[code])
-        if manages and "manager" not in roles:
+        if manages and Role.MANAGER not in roles:
             row_errors.append(RowError(line, "manager_of", "manager_of is filled in but roles "
                                                            "do not include 'manager'."))
         if row_errors:
@@ -193,7 +194,7 @@ def _check_people_rows(session: Session, data, progress: Callable[[int], None] |
 
 
 def import_people(session: Session, data, *, deactivate_missing: bool = False,
-                  force: bool = False, max_share: float = 0.2,
+                  force: bool = False,
                   progress: Callable[[int], None] | None = None) -> ImportReport:
     """Create or update people from CSV; on any error change nothing and report every row.
 
@@ -216,8 +217,9 @@ def import_people(session: Session, data, *, deactivate_missing: bool = False,
     if deactivate_missing:
         listed = {p.email for p in people}
         missing = [u for u in existing.values()
-                   if u.active and u.email not in listed and not u.has_role("admin")]
+                   if u.active and u.email not in listed and not u.has_role(Role.ADMIN)]
         active = sum(1 for u in existing.values() if u.active)
+        max_share = current_app.config["PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE"]
         if missing and len(missing) > max_share * active and not force:
             report.errors.append(RowError(
                 1, None, f"This would deactivate {len(missing)} of {active} active people, more "
@@ -242,7 +244,7 @@ def _save_people(session: Session, people: list[PersonRow], existing: dict[str, 
         links.setdefault(link.user_id, {})[link.unit_id] = link
     for person in people:
         user = existing.get(person.email)
-        roles = ",".join(person.roles)
+        roles = join_roles(person.roles)
         wanted = {unit.id for unit in person.manages}
         if user is None:
             user = User(email=person.email, name=person.name, roles=roles,
@@ -301,8 +303,7 @@ def upload_people(session: Session, data: bytes, *, user: User, filename: str,
         return queue_people_import(session, user=user, filename=filename, data=data,
                                    total_rows=rows, deactivate_missing=deactivate_missing,
                                    force=force)
-    return import_people(session, data, deactivate_missing=deactivate_missing, force=force,
-                         max_share=config["PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE"])
+    return import_people(session, data, deactivate_missing=deactivate_missing, force=force)
 
 
 def recent_imports(session: Session, user: User, limit: int = 5) -> list[PeopleImport]:
@@ -334,15 +335,13 @@ def run_people_imports(*, session: Session, now: datetime) -> None:
 
     An import found half-way ("checking") was cut off by a restart, and runs again.
     """
-    max_share = current_app.config["PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE"]
     waiting = session.exec(select(PeopleImport.id).where(
         PeopleImport.status.in_(("queued", "checking"))).order_by(PeopleImport.id)).all()
     for job_id in waiting:
-        _run_people_import(session, session.get(PeopleImport, job_id), now, max_share)
+        _run_people_import(session, session.get(PeopleImport, job_id), now)
 
 
-def _run_people_import(session: Session, job: PeopleImport, now: datetime,
-                       max_share: float) -> None:
+def _run_people_import(session: Session, job: PeopleImport, now: datetime) -> None:
     job.status, job.rows_checked = "checking", 0
     session.add(job)
     session.commit()
@@ -354,7 +353,7 @@ def _run_people_import(session: Session, job: PeopleImport, now: datetime,
 
     try:
         report = import_people(session, job.data, deactivate_missing=job.deactivate_missing,
-                               force=job.force, max_share=max_share, progress=progress)
+                               force=job.force, progress=progress)
     except Exception:
         log.exception("People import %s stopped; nothing was changed.", job.id)
         report = ImportReport(errors=[RowError(1, None, "The import stopped because of an "

@@ -4,7 +4,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, or_, select
 
 from trainer import audit
-from trainer.access import allow
+from trainer.access import Role, allow, join_roles
 from trainer.auth.models import User
 from trainer.auth.services import make_link_token
 from trainer.db import db_session
@@ -14,16 +14,11 @@ from trainer.org import bp
 from trainer.org import services as org
 from trainer.org.forms import ImportPeopleForm, PersonForm, RenameUnitForm, UnitForm
 from trainer.org.models import OrgUnit, PeopleImport
+from trainer.org.scope import unit_choices
 from trainer.util import external_url
 
 PAGE_SIZE = 50
 SEARCH_MAX = 254  # the longest email address: a longer search cannot match anything
-
-
-def _unit_choices(session, blank: str | None = None):
-    choices = [(unit.id, "\u2003" * depth + f"{unit.name} ({unit.code})")
-               for unit, depth, _ in org.ordered_tree(session)]
-    return ([(0, blank)] if blank else []) + choices
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -31,7 +26,7 @@ def _unit_choices(session, blank: str | None = None):
 def tree():
     session = db_session()
     form = UnitForm()
-    form.parent_id.choices = _unit_choices(session, blank="(none: this is the company)")
+    form.parent_id.choices = unit_choices(session=session, blank="(none: this is the company)")
     if form.validate_on_submit():
         parent = session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
         try:
@@ -83,8 +78,8 @@ def people():
 
 def _person_form(session, user=None):
     form = PersonForm(obj=user)
-    form.unit_id.choices = _unit_choices(session)
-    form.manager_of.choices = _unit_choices(session)
+    form.unit_id.choices = unit_choices(session=session)
+    form.manager_of.choices = unit_choices(session=session)
     if user is not None and request.method == "GET":
         form.roles.data = sorted(user.role_set)
         codes = set(org.managed_codes(session, user))
@@ -111,7 +106,7 @@ def _save_person(session, form, user):
     user.email = form.email.data.strip().lower()
     user.name = form.name.data.strip()
     user.unit_id = form.unit_id.data
-    user.roles = ",".join(form.roles.data)
+    user.roles = join_roles(form.roles.data)
     user.active = form.active.data
     session.add(user)
     try:
@@ -121,7 +116,7 @@ def _save_person(session, form, user):
         form.email.errors.append("Another person already has this email.")
         return False
     managed = [session.get(OrgUnit, i) for i in form.manager_of.data or []]
-    if managed and "manager" not in form.roles.data:
+    if managed and Role.MANAGER not in form.roles.data:
         form.manager_of.errors.append("Give the Manager role to someone who manages units.")
         return False
     org.set_managed_units(session, user, managed)
@@ -212,6 +207,6 @@ def import_people():
 def import_progress(import_id):
     session = db_session()
     job = org.people_import(session, import_id) or abort(404)
-    if job.created_by != current_user.id and not current_user.has_role("admin"):
+    if job.created_by != current_user.id and not current_user.has_role(Role.ADMIN):
         abort(403)
     return render_template("org/import_progress.html", job=job)

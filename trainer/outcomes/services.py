@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, func, select
 
-from trainer.access import subtree_ids
 from trainer.auth.models import User
 from trainer.csvfile import CsvProblem, RowError, decode, delimiter_of, read_rows
 from trainer.org.models import OrgUnit
+from trainer.org.scope import subtree_ids
 from trainer.outcomes.models import ApiToken, Outcome, OutcomeImport, OutcomeMetric
 from trainer.outcomes.validation import (
     BUILTIN_CODES,
@@ -374,7 +374,7 @@ def recent_imports(*, session: Session, limit: int = 10) -> list[OutcomeImport]:
 def unit_subtree(*, session: Session, code: str) -> set[int] | None:
     """Return the ids of the unit with `code` and its subtree, or None if there is no such unit."""
     unit = session.exec(select(OrgUnit).where(OrgUnit.code == code)).first()
-    return None if unit is None else subtree_ids(session, [unit])
+    return None if unit is None else subtree_ids(session=session, roots=[unit])
 
 
 def check_period(value: str, *, today: date | None = None) -> str:
@@ -468,4 +468,4 @@ def token_unit_ids(*, session: Session, token: ApiToken) -> set[int] | None:
     if token.unit_id is None:
         return None
     unit = session.get(OrgUnit, token.unit_id)
-    return subtree_ids(session, [unit]) if unit else set()
+    return subtree_ids(session=session, roots=[unit]) if unit else set()

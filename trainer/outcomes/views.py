@@ -6,6 +6,7 @@ from trainer import audit, csvfile
 from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg
+from trainer.org.scope import unit_choices
 from trainer.org.services import ordered_tree
 from trainer.outcomes import bp, services
 from trainer.outcomes.forms import (
@@ -149,9 +150,7 @@ def delete_metric(metric_id):
 def tokens():
     session = db_session()
     form = TokenForm()
-    form.unit_id.choices = [(0, "(every unit)")] + [
-        (unit.id, "\u2003" * depth + f"{unit.name} ({unit.code})")
-        for unit, depth, _ in ordered_tree(session)]
+    form.unit_id.choices = unit_choices(session=session, blank="(every unit)")
     if form.validate_on_submit():
         try:
             token, secret = services.create_token(

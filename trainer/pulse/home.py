@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from trainer.access import managed_scope
 from trainer.auth.models import User
 from trainer.org.models import ManagedUnit, OrgUnit
+from trainer.org.scope import managed_scope
 from trainer.pulse import anonymity, plans, services
 from trainer.pulse.models import (
     Commitment,
@@ -120,7 +120,7 @@ def pulse_panel(*, session: Session, user: User, now: datetime) -> dict:
     if user.has_role("manager"):
         roots = set(session.exec(select(ManagedUnit.unit_id)
                                  .where(ManagedUnit.user_id == user.id)).all())
-        scope = managed_scope(session, user)
+        scope = managed_scope(session=session, user=user)
         for cycle, programme in cycles:
             rates = open_rates(session, cycle, roots & scope, now)
             if rates:

@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from trainer import seal as sealing
 from trainer.auth.models import User
 from trainer.org.models import OrgUnit
+from trainer.org.scope import managed_scope, sees_everything
 from trainer.pulse import anonymity
 from trainer.pulse.models import (
     ITEM_KINDS,
@@ -1160,13 +1161,11 @@ def employee_units(session: Session, user: User, cycle: PulseCycle | None) -> se
 
 def viewable_units(session: Session, user: User, cycle: PulseCycle | None) -> set[int] | None:
     """Return the unit ids whose results `user` may see, or None for all (HR and admin)."""
-    from trainer.access import managed_scope, sees_everything
-
     if sees_everything(user):
         return None
     units = employee_units(session, user, cycle)
     if user.has_role("manager"):
-        units |= managed_scope(session, user)
+        units |= managed_scope(session=session, user=user)
     return units
 
 

@@ -5,10 +5,11 @@ from flask_login import current_user
 from sqlmodel import select
 
 from trainer import audit, csvfile
-from trainer.access import allow, require_unit_in_scope, scope_unit_ids, sees_everything
+from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg
 from trainer.org.models import OrgUnit
+from trainer.org.scope import require_unit_in_scope, scope_unit_ids, sees_everything
 from trainer.org.services import ordered_tree
 from trainer.pulse import anonymity, bp, heatmap, plans, services
 from trainer.pulse.forms import (
@@ -235,7 +236,7 @@ def results(unit_id):
                             cycles=until_now, rows=rows)
     commitments = services.commitments_for(session, {unit.id})
     charts, gaps = _chart_summaries(points)
-    scope = scope_unit_ids(session, current_user)
+    scope = scope_unit_ids(session=session, user=current_user)
     may_plan = (current_user.has_role("manager", "hr", "admin")
                 and (scope is None or unit.id in scope))
     today = utcnow().date()
@@ -263,7 +264,7 @@ def heatmap_view(cycle_id):
         return _message("No results yet", "The heatmap appears once this survey has closed.",
                         404, link=url_for("pulse.progress", cycle_id=cycle.id))
     grid = heatmap.build(session, cycle=cycle,
-                         unit_ids=scope_unit_ids(session, current_user))
+                         unit_ids=scope_unit_ids(session=session, user=current_user))
     _record_view(cycle, None, "heatmap", units=len(grid.rows))
     return render_template("pulse/heatmap.html", grid=grid, cycle=cycle,
                            cycles=services.closed_cycles(session, cycle.programme_id),
@@ -490,9 +491,8 @@ def progress(cycle_id):
     if cycle.status == "closed":
         return redirect(url_for("pulse.results_index", cycle=cycle.id))
     now = utcnow()
-    rows = (services.live_progress(session, cycle, scope_unit_ids(session, current_user),
-                                   now=now)
-            if cycle.status == "open" else [])
+    scope = scope_unit_ids(session=session, user=current_user)
+    rows = services.live_progress(session, cycle, scope, now=now) if cycle.status == "open" else []
     halfway = services.halfway(cycle)
     units = {row.unit.id: row.unit for row in rows}
     return render_template("pulse/progress.html", cycle=cycle, rows=rows, halfway=halfway,
@@ -559,7 +559,7 @@ def mark(commitment_id):
 def team_ledger(unit_id):
     """The old one-line ledger: the action plan replaced it."""
     unit = db_session().get(OrgUnit, unit_id) or abort(404)
-    require_unit_in_scope(db_session(), current_user, unit.id)
+    require_unit_in_scope(session=db_session(), user=current_user, unit_id=unit.id)
     return redirect(url_for("pulse.action_plan", unit_id=unit.id), 301)
 
 
@@ -607,7 +607,7 @@ def _plan_page(session, unit, *, form=None, status_forms=None, status=200):
 def action_plan(unit_id):
     session = db_session()
     unit = session.get(OrgUnit, unit_id) or abort(404)
-    require_unit_in_scope(session, current_user, unit.id)
+    require_unit_in_scope(session=session, user=current_user, unit_id=unit.id)
     cycle = services.latest_closed_cycle(session)
     if request.method == "GET":
         return _plan_page(session, unit)
@@ -635,7 +635,7 @@ def action_plan(unit_id):
 def action_status(commitment_id):
     session = db_session()
     action = session.get(Commitment, commitment_id) or abort(404)
-    require_unit_in_scope(session, current_user, action.unit_id)
+    require_unit_in_scope(session=session, user=current_user, unit_id=action.unit_id)
     unit = session.get(OrgUnit, action.unit_id)
     form = ActionStatusForm(prefix=f"a{action.id}")
     if form.validate_on_submit():

@@ -5,9 +5,10 @@ from flask_login import current_user
 from sqlmodel import select
 
 from trainer import csvfile
-from trainer.access import allow, require_unit_in_scope, scope_unit_ids
+from trainer.access import allow
 from trainer.db import db_session
 from trainer.org.models import OrgUnit
+from trainer.org.scope import require_unit_in_scope, scope_unit_ids
 from trainer.scenarios import bp, engine, reports, services
 from trainer.scenarios.forms import ChooseForm, ReserveForm, StartForm
 from trainer.scenarios.models import Play, ReserveItem, Scenario, ScenarioVersion
@@ -248,7 +249,7 @@ def _scoped_rows(tree, scope):
 @allow(*REPORT_ROLES)
 def reports_index():
     session = db_session()
-    scope = scope_unit_ids(session, current_user)
+    scope = scope_unit_ids(session=session, user=current_user)
     period, periods = _period(session)
     tree = reports.load_tree(session)
     cells = {row["unit_id"]: row for row in reports.ownership_cells(
@@ -274,7 +275,7 @@ def _scenario_report(session, scenario_id):
 def scenario_report(scenario_id):
     session = db_session()
     scenario, period, periods, tree, report, graph = _scenario_report(session, scenario_id)
-    scope = scope_unit_ids(session, current_user)
+    scope = scope_unit_ids(session=session, user=current_user)
     rows = [(report.cells[unit.id], depth) for unit, depth in _scoped_rows(tree, scope)]
     return render_template("scenarios/reports_scenario.html", scenario=scenario, graph=graph,
                            period=period, periods=periods, rows=rows, tree=tree)
@@ -310,7 +311,7 @@ def _decision_rows(graph, decisions: dict) -> list[dict]:
 def unit_report(scenario_id, unit_id):
     session = db_session()
     unit = session.get(OrgUnit, unit_id) or abort(404)
-    require_unit_in_scope(session, current_user, unit.id)
+    require_unit_in_scope(session=session, user=current_user, unit_id=unit.id)
     scenario, period, periods, tree, report, graph = _scenario_report(session, scenario_id)
     return render_template("scenarios/reports_unit.html", scenario=scenario, unit=unit,
                            period=period, periods=periods, cell=report.cells[unit.id],
@@ -330,7 +331,7 @@ HIDDEN_DECISION = "Not enough players reached this decision"
 def export_csv(scenario_id):
     session = db_session()
     scenario, period, _, tree, report, graph = _scenario_report(session, scenario_id)
-    scope = scope_unit_ids(session, current_user)
+    scope = scope_unit_ids(session=session, user=current_user)
 
     def rows():
         yield CSV_COLUMNS
