@@ -3,11 +3,8 @@
 from pathlib import Path
 
 from flask import Flask
-from flask_wtf import CSRFProtect
 
 from trainer import config
-
-csrf = CSRFProtect()
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -15,37 +12,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, test_config)
     init_logging(app)
-    csrf.init_app(app)
 
-    from trainer import (
-        auth,
-        core,
-        db,
-        demo,
-        fixes,
-        insights,
-        learn,
-        mail,
-        org,
-        outcomes,
-        privacy,
-        pulse,
-        scenarios,
-        scheduler,
-        seal,
-    )
+    from trainer import content, db, demo, features, forms, mail, scheduler, seal
 
+    forms.init_app(app)
     db.init_app(app)
-    core.init_app(app)
-    auth.init_app(app)
-    org.init_app(app)
-    learn.init_app(app)
-    scenarios.init_app(app)
-    pulse.init_app(app)
-    outcomes.init_app(app)
-    insights.init_app(app)
-    fixes.init_app(app)
-    privacy.init_app(app)
+    content.init_app(app)
+    for feature in features.feature_packages():
+        feature.init_app(app)
     scheduler.init_app(app)
     seal.init_app(app)
     mail.init_app(app)

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel
 
+from trainer.db import get_engine, write_intent
 from trainer.util import utcnow
 
 
@@ -134,8 +135,6 @@ def record(session: Session, actor, action: str, target=None, detail: dict | Non
 def record_now(actor, action: str, target=None, detail: dict | None = None) -> None:
     """Record in a transaction of its own, committed at once: for pages that only read
     (a GET request's transaction is read-only on SQLite)."""
-    from trainer.db import get_engine, write_intent
-
     token = write_intent.set(True)
     try:
         with Session(get_engine()) as session:

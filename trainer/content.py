@@ -240,9 +240,7 @@ def sync_command(courses_dir):
 
 
 def init_app(app: Flask) -> None:
-    """Add the `flask content` commands and the `markdown` and `rich_text` template filters
-    (safe to call from several features)."""
-    if "content" not in app.cli.commands:
-        app.cli.add_command(content_cli)
+    """Add the `flask content` commands and the `markdown` and `rich_text` template filters."""
+    app.cli.add_command(content_cli)
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(render_text, "rich_text")

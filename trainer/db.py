@@ -1,7 +1,6 @@
 """Database engine, one session per request, SQLite pragmas and the `db` CLI."""
 
 import contextvars
-import importlib
 from pathlib import Path
 
 import click
@@ -11,8 +10,8 @@ from flask.cli import AppGroup
 from sqlalchemy import event
 from sqlmodel import Session, SQLModel
 
-FEATURE_PACKAGES = ("auth", "org", "learn", "scenarios", "pulse", "outcomes", "insights",
-                    "fixes")
+from trainer import features
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # shipped in the package
 
 # SQLite write transactions start with BEGIN IMMEDIATE so that two writers queue on the
@@ -21,12 +20,8 @@ write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_inten
 
 
 def import_all_models() -> type[SQLModel]:
-    """Import every feature's models so SQLModel.metadata is complete."""
-    for name in FEATURE_PACKAGES:
-        importlib.import_module(f"trainer.{name}.models")
-    importlib.import_module("trainer.scheduler")
-    importlib.import_module("trainer.mail")
-    importlib.import_module("trainer.audit")
+    """Import every module that defines tables; return SQLModel, its metadata complete."""
+    features.import_models()
     return SQLModel
 
 

@@ -1,14 +1,21 @@
-"""Form pieces every feature uses, and the one way to read a whole number from the query."""
+"""Form pieces every feature uses: CSRF protection, shared fields, and the one way to read a
+whole number or a quarter from the query."""
 
 import math
 
-from flask import abort, request
-from flask_wtf import FlaskForm
+from flask import Flask, abort, request
+from flask_wtf import CSRFProtect, FlaskForm
 from wtforms import IntegerField, SelectMultipleField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from trainer.util import DB_INT_MAX
+
+csrf = CSRFProtect()
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
 
 
 class MultiCheckboxField(SelectMultipleField):

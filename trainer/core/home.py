@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from trainer import mail, system
+from trainer.access import Role
 from trainer.auth.models import User
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.scheduler import JobRun
@@ -74,9 +75,9 @@ def system_health(session: Session) -> dict:
 
 def core_panel(*, session: Session, user: User, now: datetime) -> dict:
     data: dict = {"tasks": 0, "teams": [], "more_teams": 0, "health": None}
-    if user.has_role("manager"):
+    if user.has_role(Role.MANAGER):
         data["teams"], data["more_teams"] = team_figures(session, user)
-    if user.has_role("admin"):
+    if user.has_role(Role.ADMIN):
         health = system_health(session)
         data["health"] = health
         data["tasks"] = (len(health["failed_jobs"]) + (not health["report"].scheduler_ok)

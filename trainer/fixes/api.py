@@ -5,6 +5,7 @@ from flask import Blueprint, Flask, g, jsonify, request
 
 from trainer.db import db_session
 from trainer.fixes import services
+from trainer.forms import csrf
 from trainer.outcomes import services as outcomes
 from trainer.outcomes.api import api_error, token_required
 
@@ -42,8 +43,6 @@ def get_fixes():
 
 
 def init_api(app: Flask) -> None:
-    from trainer import csrf
-
     app.register_blueprint(fixes_api)
     csrf.exempt(fixes_api)  # bearer tokens only: no cookie, so no cross-site request to forge
 

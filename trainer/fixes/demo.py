@@ -17,6 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from trainer.access import Role, parse_roles
 from trainer.auth.models import User
 from trainer.demo import SITES
 from trainer.fixes import services
@@ -56,7 +57,7 @@ def add_fix_history(*, session: Session, demo) -> None:
     sites = {site.id: site for site in demo.sites}
     people = {}
     for user_id, unit_id, roles in session.exec(select(User.id, User.unit_id, User.roles)):
-        if "employee" in roles.split(","):
+        if Role.EMPLOYEE in parse_roles(roles):
             people.setdefault(unit_id, []).append(user_id)
     now = utcnow()
     rows = []

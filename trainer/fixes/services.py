@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from trainer.access import Role, parse_roles
 from trainer.auth.models import User
 from trainer.fixes.models import ACTIONS, OTHER, Fix, FixRollup, FixSettings, ProblemType
 from trainer.org.models import OrgUnit
@@ -261,7 +262,7 @@ def rollup_rows(session: Session) -> list[dict]:
     limits = {uid: s.goodwill_limit for uid, s in settings_map(session, units).items()}
     employees = Counter(uid for uid, roles in session.exec(
         select(User.unit_id, User.roles).where(User.active, col(User.unit_id).is_not(None)))
-        if "employee" in roles.split(","))
+        if Role.EMPLOYEE in parse_roles(roles))
     headcount = Counter()
     for uid, n in employees.items():
         if uid in units:

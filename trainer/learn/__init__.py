@@ -13,7 +13,6 @@ def init_app(app: Flask) -> None:
     from trainer.scheduler import register_job
 
     app.register_blueprint(bp)
-    content.init_app(app)
     content.register_content_kind(app, "courses", services.check_courses,
                                   services.sync_courses, lint=services.lint_courses)
     add_nav(app, "Learning", "learn.index", order=20)

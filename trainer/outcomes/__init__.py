@@ -7,9 +7,9 @@ bp = Blueprint("outcomes", __name__, url_prefix="/outcomes")
 
 
 def init_app(app: Flask) -> None:
-    from trainer import csrf
     from trainer.cli import import_cli
     from trainer.core import add_home_panel, add_nav
+    from trainer.forms import csrf
     from trainer.outcomes import cli, home, views  # noqa: F401
     from trainer.outcomes.api import api_bp
 

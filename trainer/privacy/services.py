@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from sqlmodel import Session, col, select
 
 from trainer import audit
+from trainer.access import Role
 from trainer.audit import AuditEntry
 from trainer.auth.models import LoginThrottle, User, new_session_token
 from trainer.fixes.models import Fix
@@ -174,11 +175,11 @@ def check_erasable(session: Session, person: User, *, by: User | None) -> None:
         raise PrivacyError("This person has already been erased.")
     if by is not None and by.id == person.id:
         raise PrivacyError("You cannot erase yourself. Ask another HR person or an admin.")
-    if person.has_role("admin"):
-        if by is not None and not by.has_role("admin"):
+    if person.has_role(Role.ADMIN):
+        if by is not None and not by.has_role(Role.ADMIN):
             raise PrivacyError("Only an admin can erase an admin.")
         other_admins = session.exec(select(sa.func.count()).select_from(User).where(
-            col(User.roles).contains("admin"), col(User.active).is_(True),
+            col(User.roles).contains(Role.ADMIN.value), col(User.active).is_(True),
             col(User.erased_at).is_(None), User.id != person.id)).one()
         if not other_admins:
             raise PrivacyError("This is the last active admin. Make someone else an admin "

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from trainer.access import Role, parse_roles
 from trainer.auth.models import User
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.pulse import services
@@ -93,7 +94,7 @@ def add_pulse_history(*, session: Session, demo) -> None:
     people = session.exec(select(User.id, User.unit_id, User.email, User.roles)
                           .where(User.active)).all()
     people = [(uid, unit_id, email) for uid, unit_id, email, roles in people
-              if unit_id is not None and "employee" in roles.split(",")]
+              if unit_id is not None and Role.EMPLOYEE in parse_roles(roles)]
     members = defaultdict(list)
     for uid, unit_id, _ in people:
         members[unit_id].append(uid)

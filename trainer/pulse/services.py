@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from trainer import seal as sealing
+from trainer.access import Role, parse_roles
 from trainer.auth.models import User
 from trainer.org.models import OrgUnit
 from trainer.org.scope import managed_scope, sees_everything
@@ -438,7 +439,7 @@ def audience_tree(session: Session) -> list[AudienceNode]:
     headcount = Counter()
     for unit_id, roles in session.exec(select(User.unit_id, User.roles).where(
             User.active, User.unit_id.is_not(None))).all():
-        if "employee" in roles.split(","):
+        if Role.EMPLOYEE in parse_roles(roles):
             headcount[unit_id] += 1
     nodes = {u.id: AudienceNode(u, headcount[u.id]) for u in units}
     roots = []
@@ -465,7 +466,8 @@ def freeze_audience(session: Session, cycle: PulseCycle, programme: PulseProgram
     audience_ids = audience_units(session, programme)
     people = session.exec(select(User.id, User.unit_id, User.roles)
                           .where(User.active, User.unit_id.in_(audience_ids))).all()
-    people = [(uid, unit_id) for uid, unit_id, roles in people if "employee" in roles.split(",")]
+    people = [(uid, unit_id) for uid, unit_id, roles in people
+              if Role.EMPLOYEE in parse_roles(roles)]
     headcount = Counter(unit_id for _, unit_id in people)
     keys = group_keys(units, audience_ids, headcount, 2 * cycle.min_scores)
     already = dict(session.execute(

@@ -12,7 +12,6 @@ def init_app(app: Flask) -> None:
     from trainer.scenarios import demo, home, services, views  # noqa: F401
 
     app.register_blueprint(bp)
-    content.init_app(app)
     content.register_content_kind(app, "scenarios", services.check_scenarios,
                                   services.sync_scenarios, lint=services.lint_scenarios)
     add_nav(app, "Scenarios", "scenarios.library", order=30)
@@ -20,5 +19,4 @@ def init_app(app: Flask) -> None:
             roles=("manager", "hr", "admin"), order=60)
     add_home_panel(app, "scenarios/_home.html", roles=("employee",), order=30,
                    data=home.scenario_panel)
-    app.add_template_filter(content.render_markdown, "markdown")
     add_demo_step(app, demo.demo_step)
