@@ -2,6 +2,7 @@
 whole number or a quarter from the query."""
 
 import math
+from collections.abc import Collection
 
 from flask import Flask, abort, request
 from flask_wtf import CSRFProtect, FlaskForm
@@ -54,6 +55,15 @@ def int_arg(name: str, default: int | None = None, *, low: int = 1,
     if value is None or not low <= value <= high:
         abort(400, f"The parameter '{name}' must be a whole number from {low:,} to {high:,}.")
     return value
+
+
+def period_arg(offered: Collection[str] | None = None, default: str | None = None) -> str | None:
+    """Return the quarter in `?period=` as given (trimmed), or `default` when it is absent or
+    blank or, with `offered`, not one of the quarters on offer."""
+    period = request.args.get("period", "").strip()
+    if not period or (offered is not None and period not in offered):
+        return default
+    return period
 
 
 def finite(form, field):

@@ -174,3 +174,18 @@ def test_upload_without_a_file_says_so(client, login_as, org):
     login_as(org.hr)
     response = client.post("/org/import", data={}, content_type="multipart/form-data")
     assert response.status_code == 400 and b"Choose a CSV file" in response.data
+
+
+def test_the_command_line_import_reads_the_deactivation_limit(app, runner, session, org,
+                                                              make_user, tmp_path):
+    for i in range(10):
+        make_user("employee", org.t1, email=f"staff{i}@example.com")
+    only_two = tmp_path / "people.csv"
+    only_two.write_text(HEADER + "staff0@example.com,S0,T1,employee,\n"
+                                 "staff1@example.com,S1,T1,employee,\n")
+    refused = runner.invoke(args=["import", "people", "--deactivate-missing", str(only_two)])
+    assert refused.exit_code == 1 and "more than 20%" in refused.output
+    app.config["PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE"] = 0.9
+    result = runner.invoke(args=["import", "people", "--deactivate-missing", str(only_two)])
+    assert result.exit_code == 0, result.output
+    assert "11 deactivated" in result.output

@@ -24,21 +24,21 @@ CSP = (
 class NavItem:
     label: str
     endpoint: str
-    roles: frozenset[str]  # empty: everyone signed in
+    roles: frozenset[Role]  # empty: everyone signed in
     order: int = 50
 
 
 def add_nav(app: Flask, label: str, endpoint: str, roles=(), order: int = 50) -> None:
     """Add a link to the main navigation for the given roles."""
     app.extensions.setdefault("trainer.nav", []).append(
-        NavItem(label, endpoint, frozenset(roles), order)
+        NavItem(label, endpoint, frozenset(Role(role) for role in roles), order)
     )
 
 
 @dataclass(frozen=True)
 class HomePanel:
     template: str
-    roles: frozenset[str]  # empty: everyone signed in
+    roles: frozenset[Role]  # empty: everyone signed in
     order: int = 50
     # data(session=, user=, now=) -> dict for the template, with "tasks": how many open tasks
     # it lists. A panel with data is included once per part ("tasks", "figures", "links");
@@ -50,7 +50,7 @@ def add_home_panel(app: Flask, template: str, roles=(), order: int = 50,
                    data: Callable[..., dict] | None = None) -> None:
     """Show a partial template on the home page for the given roles (see HomePanel)."""
     app.extensions.setdefault("trainer.home", []).append(
-        HomePanel(template, frozenset(roles), order, data)
+        HomePanel(template, frozenset(Role(role) for role in roles), order, data)
     )
 
 

@@ -5,7 +5,7 @@ from flask import Blueprint, Flask, g, jsonify, request
 
 from trainer.db import db_session
 from trainer.fixes import services
-from trainer.forms import csrf
+from trainer.forms import csrf, period_arg
 from trainer.outcomes import services as outcomes
 from trainer.outcomes.api import api_error, token_required
 
@@ -31,7 +31,7 @@ def get_fixes():
             return api_error(400, f"No unit has the code '{code}'.")
         if allowed is not None and not unit_ids <= allowed:
             return api_error(403, f"Wrong scope: unit {code} is outside this token's units.")
-    period = request.args.get("period", "").strip() or None
+    period = period_arg()
     if period:
         try:
             period = outcomes.check_period(period)

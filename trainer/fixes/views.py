@@ -8,7 +8,7 @@ from trainer.db import db_session
 from trainer.fixes import bp, services
 from trainer.fixes.forms import LogFixForm, ProblemTypeForm, SettingsForm
 from trainer.fixes.models import ACTIONS, ProblemType
-from trainer.forms import ConfirmForm
+from trainer.forms import ConfirmForm, period_arg
 from trainer.insights.services import default_scope, own_unit_codes
 from trainer.org.models import OrgUnit
 from trainer.org.scope import scope_unit_ids, unit_choices
@@ -85,9 +85,7 @@ def team():
     session = db_session()
     unit = _team_unit(session)
     quarters = services.periods(session)
-    period = request.args.get("period", "").strip()
-    if period not in quarters:
-        period = quarters[0] if quarters else None
+    period = period_arg(quarters, default=quarters[0] if quarters else None)
     view = None
     if unit is not None and period is not None:
         cells = services.released_cells(session, period)

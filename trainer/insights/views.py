@@ -6,7 +6,7 @@ from markupsafe import Markup
 from trainer import csvfile
 from trainer.access import allow
 from trainer.db import db_session
-from trainer.forms import int_arg
+from trainer.forms import int_arg, period_arg
 from trainer.insights import analysis, bp, services
 from trainer.insights.forms import field_name, ratings_form, submitted_ratings
 from trainer.org.models import OrgUnit
@@ -46,9 +46,8 @@ def _sees_flags() -> bool:
 def _analysis(session, unit, metric):
     """Return the analysis, with the perception gap for the requested quarter if it has one."""
     result = services.analysis_for(session, metric=metric, unit=unit, level=_level())
-    period = request.args.get("period", "").strip()
-    if period and period != result["perception"]["period"] \
-            and period in result["perception"]["periods"]:
+    period = period_arg(result["perception"]["periods"])
+    if period and period != result["perception"]["period"]:
         result = services.analysis_for(session, metric=metric, unit=unit, level=_level(),
                                        perception_period=period)
     return result

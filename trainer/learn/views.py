@@ -7,7 +7,7 @@ from sqlmodel import select
 from trainer.access import allow
 from trainer.auth.models import User
 from trainer.db import db_session
-from trainer.forms import ConfirmForm, int_arg
+from trainer.forms import ConfirmForm, int_arg, period_arg
 from trainer.learn import bp, services
 from trainer.learn.forms import AssignmentForm, QuizForm
 from trainer.learn.models import Assignment, Course, CourseVersion, QuizAttempt
@@ -207,10 +207,7 @@ def verify():
 
 def _period_arg(session, today) -> tuple[str, list[str]]:
     periods = services.reportable_periods(session=session, today=today)
-    period = request.args.get("period", quarter_of(today))
-    if period not in periods:
-        period = quarter_of(today)
-    return period, periods
+    return period_arg(periods, default=quarter_of(today)), periods
 
 
 @bp.route("/reports")

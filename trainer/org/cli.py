@@ -14,7 +14,8 @@ from trainer.org.services import import_people
 @click.option("--deactivate-missing", is_flag=True,
               help="Deactivate active people who are not in the file.")
 @click.option("--force", is_flag=True,
-              help="Allow deactivating more than 20% of active people in one go.")
+              help="Allow deactivating more active people in one go than the "
+                   "PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE setting (20% by default).")
 @click.option("--dry-run", is_flag=True, help="Check the file and report, change nothing.")
 def import_people_command(csv_file, deactivate_missing, force, dry_run):
     """Import people from CSV_FILE (email,name,unit_code,roles[,manager_of])."""

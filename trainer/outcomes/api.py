@@ -12,7 +12,7 @@ from flask_login import AnonymousUserMixin
 
 from trainer.access import Access, allow
 from trainer.db import db_session
-from trainer.forms import int_arg
+from trainer.forms import int_arg, period_arg
 from trainer.outcomes import services
 from trainer.outcomes.openapi import openapi_document
 from trainer.util import shown_name
@@ -159,7 +159,7 @@ def get_outcomes():
             return api_error(400, f"No unit has the code '{code}'.")
         if allowed is not None and not unit_ids <= allowed:
             return api_error(403, f"Wrong scope: unit {code} is outside this token's units.")
-    period = request.args.get("period", "").strip() or None
+    period = period_arg()
     if period:
         try:
             period = services.check_period(period)

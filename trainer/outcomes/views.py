@@ -5,7 +5,7 @@ from flask_login import current_user
 from trainer import audit, csvfile
 from trainer.access import allow
 from trainer.db import db_session
-from trainer.forms import ConfirmForm, int_arg
+from trainer.forms import ConfirmForm, int_arg, period_arg
 from trainer.org.scope import unit_choices
 from trainer.org.services import ordered_tree
 from trainer.outcomes import bp, services
@@ -30,7 +30,7 @@ def _filters(session):
     if unit_code and unit_ids is None:
         notes.append(f"No unit has the code '{unit_code}'; showing every unit.")
     metric = request.args.get("metric", "").strip().lower() or None
-    period = request.args.get("period", "").strip() or None
+    period = period_arg()
     if period:
         try:
             period = services.check_period(period)

@@ -1,5 +1,3 @@
-import re
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
@@ -7,6 +5,7 @@ from sqlmodel import select
 from trainer import csvfile
 from trainer.access import allow
 from trainer.db import db_session
+from trainer.forms import period_arg
 from trainer.org.models import OrgUnit
 from trainer.org.scope import require_unit_in_scope, scope_unit_ids
 from trainer.scenarios import bp, engine, reports, services
@@ -17,7 +16,6 @@ from trainer.util import quarter_of, shift_quarter, utcnow
 
 REPORT_ROLES = ("manager", "hr", "admin")
 REPORT_QUARTERS = 8
-PERIOD = re.compile(r"^\d{4}Q[1-4]$")
 STALE_MESSAGE = ("That decision was already made, so it was not recorded twice. "
                  "Here is where you are now.")
 
@@ -229,8 +227,7 @@ def _period(session, scenario_id=None) -> tuple[str, list[str]]:
     """
     current = quarter_of(utcnow().date())
     periods = [shift_quarter(current, -n) for n in range(REPORT_QUARTERS)]
-    requested = request.args.get("period", "")
-    if PERIOD.match(requested) and requested in periods:
+    if requested := period_arg(periods):
         return requested, periods
     counts = reports.players_by_period(session, scenario_id)
     if scenario_id is not None:
