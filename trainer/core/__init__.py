@@ -1,7 +1,4 @@
-"""The home page, navigation, error pages and response headers shared by every feature."""
-
-from collections.abc import Callable
-from dataclasses import dataclass
+"""The home page, error pages and response headers shared by every feature."""
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask_login import current_user
@@ -9,6 +6,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 from trainer.access import Role
+from trainer.nav import add_home_panel, add_nav, nav_for
 from trainer.util import DB_INT_MAX, shown_name
 
 bp = Blueprint("core", __name__)
@@ -18,55 +16,6 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-
-
-@dataclass(frozen=True)
-class NavItem:
-    label: str
-    endpoint: str
-    roles: frozenset[Role]  # empty: everyone signed in
-    order: int = 50
-
-
-def add_nav(app: Flask, label: str, endpoint: str, roles=(), order: int = 50) -> None:
-    """Add a link to the main navigation for the given roles."""
-    app.extensions.setdefault("trainer.nav", []).append(
-        NavItem(label, endpoint, frozenset(Role(role) for role in roles), order)
-    )
-
-
-@dataclass(frozen=True)
-class HomePanel:
-    template: str
-    roles: frozenset[Role]  # empty: everyone signed in
-    order: int = 50
-    # data(session=, user=, now=) -> dict for the template, with "tasks": how many open tasks
-    # it lists. A panel with data is included once per part ("tasks", "figures", "links");
-    # one without is shown whole, after them.
-    data: Callable[..., dict] | None = None
-
-
-def add_home_panel(app: Flask, template: str, roles=(), order: int = 50,
-                   data: Callable[..., dict] | None = None) -> None:
-    """Show a partial template on the home page for the given roles (see HomePanel)."""
-    app.extensions.setdefault("trainer.home", []).append(
-        HomePanel(template, frozenset(Role(role) for role in roles), order, data)
-    )
-
-
-def _visible(items, user) -> list[NavItem]:
-    return sorted((i for i in items if not i.roles or user.has_role(*i.roles)),
-                  key=lambda i: i.order)
-
-
-def home_panels(user) -> list[HomePanel]:
-    return _visible(current_app.extensions.get("trainer.home", []), user)
-
-
-def nav_for(user) -> list[NavItem]:
-    if not user.is_authenticated:
-        return []
-    return _visible(current_app.extensions.get("trainer.nav", []), user)
 
 
 def _security_headers(response):

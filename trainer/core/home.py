@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from trainer import mail, system
 from trainer.access import Role
 from trainer.auth.models import User
+from trainer.nav import home_panels
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.scheduler import JobRun
 
@@ -29,8 +30,6 @@ class Panel:
 
 def panels_for(session: Session, user: User, now: datetime) -> list[Panel]:
     """Return the home panels this person sees, each with its data."""
-    from trainer.core import home_panels
-
     return [Panel(p.template, p.data(session=session, user=user, now=now) if p.data else None)
             for p in home_panels(user)]
 

@@ -8,9 +8,9 @@ bp = Blueprint("fixes", __name__, url_prefix="/fixes")
 
 
 def init_app(app: Flask) -> None:
-    from trainer.core import add_home_panel, add_nav
     from trainer.demo import add_demo_step
     from trainer.fixes import api, cli, demo, jobs, views  # noqa: F401
+    from trainer.nav import add_home_panel, add_nav
     from trainer.scheduler import register_job
 
     app.register_blueprint(bp)

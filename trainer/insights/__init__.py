@@ -6,9 +6,9 @@ bp = Blueprint("insights", __name__, url_prefix="/insights")
 
 
 def init_app(app: Flask) -> None:
-    from trainer.core import add_home_panel, add_nav
     from trainer.demo import add_demo_step
     from trainer.insights import cli, demo, services, views  # noqa: F401
+    from trainer.nav import add_home_panel, add_nav
     from trainer.scheduler import register_job
 
     app.register_blueprint(bp)

@@ -7,9 +7,9 @@ bp = Blueprint("learn", __name__, url_prefix="/learn")
 
 def init_app(app: Flask) -> None:
     from trainer import content
-    from trainer.core import add_home_panel, add_nav
     from trainer.demo import add_demo_step
     from trainer.learn import demo, home, services, views  # noqa: F401
+    from trainer.nav import add_home_panel, add_nav
     from trainer.scheduler import register_job
 
     app.register_blueprint(bp)

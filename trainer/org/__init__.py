@@ -7,7 +7,7 @@ bp = Blueprint("org", __name__, url_prefix="/org")
 
 def init_app(app: Flask) -> None:
     from trainer.cli import import_cli
-    from trainer.core import add_home_panel, add_nav
+    from trainer.nav import add_home_panel, add_nav
     from trainer.org import cli, home, services, views  # noqa: F401
     from trainer.scheduler import register_job
 

@@ -8,8 +8,8 @@ bp = Blueprint("outcomes", __name__, url_prefix="/outcomes")
 
 def init_app(app: Flask) -> None:
     from trainer.cli import import_cli
-    from trainer.core import add_home_panel, add_nav
     from trainer.forms import csrf
+    from trainer.nav import add_home_panel, add_nav
     from trainer.outcomes import cli, home, views  # noqa: F401
     from trainer.outcomes.api import api_bp
 

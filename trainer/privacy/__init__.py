@@ -7,7 +7,7 @@ bp = Blueprint("privacy", __name__, url_prefix="/privacy")
 
 def init_app(app: Flask) -> None:
     from trainer.cli import people_cli
-    from trainer.core import add_nav
+    from trainer.nav import add_nav
     from trainer.privacy import cli, services, views  # noqa: F401
     from trainer.scheduler import register_job
 

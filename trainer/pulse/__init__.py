@@ -17,8 +17,8 @@ def read_first():
 
 
 def init_app(app: Flask) -> None:
-    from trainer.core import add_home_panel, add_nav
     from trainer.demo import add_demo_step
+    from trainer.nav import add_home_panel, add_nav
     from trainer.pulse import demo, home, jobs, services, views  # noqa: F401
     from trainer.scheduler import register_job
     from trainer.seal import add_resealer

@@ -7,8 +7,8 @@ bp = Blueprint("scenarios", __name__, url_prefix="/scenarios")
 
 def init_app(app: Flask) -> None:
     from trainer import content
-    from trainer.core import add_home_panel, add_nav
     from trainer.demo import add_demo_step
+    from trainer.nav import add_home_panel, add_nav
     from trainer.scenarios import demo, home, services, views  # noqa: F401
 
     app.register_blueprint(bp)
