@@ -32,8 +32,9 @@ def login():
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        # The throttle is written in its own transaction: a failed sign-in answers 400, which
-        # rolls the request's transaction back, and the failure must still count.
+        # The one request with a second session, on purpose: the throttle is written and
+        # committed in its own transaction, because a failed sign-in answers 400, which rolls
+        # the request's transaction back, and the failure must still count.
         with Session(get_engine(), expire_on_commit=False) as throttle_session:
             user = auth.authenticate(throttle_session, form.email.data, form.password.data)
             throttle_session.commit()
