@@ -53,8 +53,9 @@ class Access:
         return not self.roles or user.has_role(*self.roles)
 
 
-def allow(*roles: str, public: bool = False):
-    """Declare who may call a view: `@allow()` any signed-in person, `@allow("hr")` HR only."""
+def allow(*roles: Role | str, public: bool = False):
+    """Declare who may call a view: `@allow()` any signed-in person, `@allow("hr")` HR only
+    (a name that is no role fails at import)."""
     access = Access(frozenset(Role(role) for role in roles), public)
 
     def decorator(view):
