@@ -17,6 +17,7 @@ import ast
 from pathlib import Path
 
 import trainer
+from trainer.features import FEATURES
 
 PACKAGE_DIR = Path(trainer.__file__).parent
 ORG_LAYER = {"org", "auth"}
@@ -132,6 +133,12 @@ def test_no_import_cycles():
 def test_no_import_runs_up_the_layers():
     upward = upward_imports(import_graph())
     assert not upward, "Imports that run up the layers:\n" + "\n".join(upward)
+
+
+def test_every_package_with_init_app_is_in_the_feature_list():
+    packages = {path.parent.name for path in PACKAGE_DIR.glob("*/__init__.py")
+                if "def init_app(" in path.read_text(encoding="utf-8")}
+    assert packages == set(FEATURES)
 
 
 def test_the_checks_catch_a_cycle_and_an_upward_import():
