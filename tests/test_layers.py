@@ -52,15 +52,15 @@ def module_level_imports(tree: ast.AST):
         yield from module_level_imports(node)
 
 
-def imported_modules(node: ast.Import | ast.ImportFrom, here: str, modules: set[str]):
-    """Yield the trainer modules an import statement loads."""
+def imported_modules(node: ast.Import | ast.ImportFrom, package: str, modules: set[str]):
+    """Yield the trainer modules an import statement in `package` loads."""
     if isinstance(node, ast.Import):
         names = [alias.name for alias in node.names]
     else:
         base = node.module or ""
-        if node.level:
-            package = here.split(".")[: len(here.split(".")) - node.level + 1]
-            base = ".".join(package + ([base] if base else []))
+        if node.level:  # a relative import: from the package, or one above it per extra dot
+            parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+            base = ".".join(parts + ([base] if base else []))
         # `from trainer.auth import views` loads a submodule; `import bp` only the package.
         names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
                  for alias in node.names]
@@ -77,8 +77,9 @@ def import_graph() -> dict[str, set[str]]:
     graph = {}
     for module, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         graph[module] = {target for node in module_level_imports(tree)
-                         for target in imported_modules(node, module, modules)
+                         for target in imported_modules(node, package, modules)
                          if target != module}
     return graph
 
@@ -146,3 +147,16 @@ def test_the_checks_catch_a_cycle_and_an_upward_import():
     assert find_cycles(graph) == [["trainer.db", "trainer.org.models"]]
     assert upward_imports(graph) == [
         "trainer.db (platform) imports trainer.org.models (org/auth)"]
+
+
+def test_imports_resolve_to_the_modules_they_load():
+    modules = {"trainer", "trainer.auth", "trainer.auth.views", "trainer.db"}
+
+    def loaded(source, package):
+        return sorted(imported_modules(ast.parse(source).body[0], package, modules))
+
+    assert loaded("from trainer.auth import bp, views", "trainer") == [
+        "trainer.auth", "trainer.auth.views"]
+    assert loaded("from . import views", "trainer.auth") == ["trainer.auth.views"]
+    assert loaded("from ..db import get_engine", "trainer.auth") == ["trainer.db"]
+    assert loaded("import trainer.db.missing", "trainer") == ["trainer.db"]
