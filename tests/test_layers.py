@@ -2,8 +2,8 @@
 
 Layers, from the floor up (a module may import its own layer and the ones below):
 
-0. platform: the modules directly in trainer/ (config, db, access, forms, anonymity, audit,
-   mail, seal, csvfile, scheduler – the job registry and its lock – …)
+0. platform: the modules directly in trainer/ (config, db, access, forms, features, nav,
+   anonymity, audit, mail, seal, csvfile, scheduler – the job registry and its lock – …)
 1. org and auth: the people and the org tree every feature hangs on
 2. features: every other package (learn, scenarios, pulse, outcomes, insights, fixes, privacy,
    core, …) and trainer/demo.py, which seeds them all
