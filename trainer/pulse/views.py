@@ -4,13 +4,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
-from trainer import audit, csvfile
+from trainer import anonymity, audit, csvfile
 from trainer.access import allow, require_unit_in_scope, scope_unit_ids, sees_everything
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree
-from trainer.pulse import anonymity, bp, heatmap, plans, services
+from trainer.pulse import bp, heatmap, plans, services
 from trainer.pulse.forms import (
     ActionForm,
     ActionStatusForm,

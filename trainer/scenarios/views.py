@@ -4,14 +4,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlmodel import select
 
-from trainer import csvfile
+from trainer import anonymity, csvfile
 from trainer.access import allow, require_unit_in_scope, scope_unit_ids
 from trainer.db import db_session
 from trainer.org.models import OrgUnit
 from trainer.scenarios import bp, engine, reports, services
 from trainer.scenarios.forms import ChooseForm, ReserveForm, StartForm
 from trainer.scenarios.models import Play, ReserveItem, Scenario, ScenarioVersion
-from trainer.scenarios.privacy import MIN_PLAYERS
 from trainer.util import quarter_of, shift_quarter, utcnow
 
 REPORT_ROLES = ("manager", "hr", "admin")
@@ -217,7 +216,7 @@ ENDING_TEXT = {"good": "Good ending", "acceptable": "Acceptable ending", "poor":
 
 
 def _min_players() -> int:
-    return max(MIN_PLAYERS, int(current_app.config.get("MIN_GROUP_SCORES", MIN_PLAYERS)))
+    return anonymity.configured_thresholds(current_app.config).scores
 
 
 def _period(session, scenario_id=None) -> tuple[str, list[str]]:
