@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
-from trainer import anonymity, audit, csvfile
+from trainer import anonymity, audit, csvdownload
 from trainer.access import allow, require_unit_in_scope, scope_unit_ids, sees_everything
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg
@@ -296,7 +296,7 @@ def results_csv(cycle_id):
     allowed = services.viewable_units(session, current_user, cycle)
     table = services.results_table(session, cycle=cycle, unit_ids=allowed)
     _record_view(cycle, None, "csv", units=max(len(table) - 1, 0))
-    return csvfile.download(f"pulse-{cycle.period}-results.csv", table)
+    return csvdownload.download(f"pulse-{cycle.period}-results.csv", table)
 
 
 # HR: question bank ----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlmodel import select
 
-from trainer import anonymity, csvfile
+from trainer import anonymity, csvdownload
 from trainer.access import allow, require_unit_in_scope, scope_unit_ids
 from trainer.db import db_session
 from trainer.org.models import OrgUnit
@@ -349,4 +349,4 @@ def export_csv(scenario_id):
                 for text, kind, count, _share in row["choices"]:
                     yield [*lead, *figures, row["id"], text, kind, row["cell"].reached, count, ""]
 
-    return csvfile.download(f"scenario-{scenario.slug}-{period}.csv", rows())
+    return csvdownload.download(f"scenario-{scenario.slug}-{period}.csv", rows())
