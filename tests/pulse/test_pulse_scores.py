@@ -29,6 +29,11 @@ def test_cronbach_alpha_matches_a_direct_computation():
     assert scores.cronbach_alpha({"n": 1, "item_sum": [1, 2]}) is None
 
 
+def test_enps_from_shares_is_the_reference_example():
+    score, margin = scores.enps_from_shares(0.60, 0.15, 100)  # statistics.md §10
+    assert score == pytest.approx(45) and margin == pytest.approx(14.5, abs=0.05)
+
+
 def test_the_engagement_index_is_the_mean_likert_answer():
     assert scores.engagement_index(37, 10) == pytest.approx(3.7)
     assert scores.engagement_index(0, 0) is None

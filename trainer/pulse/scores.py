@@ -12,9 +12,14 @@ def enps(distribution: dict[int, int]) -> tuple[float, float, int] | None:
         return None
     promoters = sum(c for score, c in distribution.items() if int(score) >= 9) / n
     detractors = sum(c for score, c in distribution.items() if int(score) <= 6) / n
+    return (*enps_from_shares(promoters, detractors, n), n)
+
+
+def enps_from_shares(promoters: float, detractors: float, n: int) -> tuple[float, float]:
+    """Return (eNPS, 95% margin of error) from the promoter and detractor shares of n answers:
+    MOE = 100 * 1.96 * sqrt((P + D - (P - D)^2) / n) (statistics.md §6)."""
     variance = promoters + detractors - (promoters - detractors) ** 2
-    moe = 100 * 1.96 * (max(variance, 0.0) / n) ** 0.5
-    return 100 * (promoters - detractors), moe, n
+    return 100 * (promoters - detractors), 100 * 1.96 * (max(variance, 0.0) / n) ** 0.5
 
 
 def engagement_index(likert_total: float, likert_n: int) -> float | None:
