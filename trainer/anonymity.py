@@ -185,7 +185,7 @@ def visible_cells(counts: dict[int, int], parent_of: dict[int, int | None],
     unit to its parent (None at the top). Units missing from `counts` have no people.
     """
     cuts = [Cut(unit, parent_of.get(unit), n) for unit, n in counts.items()]
-    return visible_cuts(cuts, max(min_people, MIN_SCORES))
+    return visible_cuts(cuts, thresholds(min_people).scores)
 
 
 def visible_overlaps(whole: dict[int, int], parts: dict[int, int],
@@ -195,6 +195,6 @@ def visible_overlaps(whole: dict[int, int], parts: dict[int, int],
     The whole (e.g. all scenarios in a quarter) minus the part (one scenario) must be empty or
     hold at least `min_people` people, else the part is hidden (anonymity.md §4, overlap).
     """
-    min_people = max(min_people, MIN_SCORES)
+    min_people = thresholds(min_people).scores
     return {unit for unit, n in parts.items()
             if whole.get(unit, n) - n == 0 or whole.get(unit, n) - n >= min_people}
