@@ -137,3 +137,31 @@ OUT_OF_SCOPE = {
     "assignment_id": lambda ctx: _learn(ctx, "assignment_out"),
     "commitment_id": lambda ctx: _pulse(ctx)["commitment_out"],
 }
+
+
+class Ctx:
+    """What the sample functions build on: the app, a session, the sample org and a cache."""
+
+    def __init__(self, app, session, org):
+        self.app, self.session, self.org = app, session, org
+        self.cache = {}
+
+
+def url_of(app, ctx, endpoint, rule_text, samples):
+    """Return the URL of one rule of `endpoint`, its variables filled from `samples`."""
+    rule = next(r for r in app.url_map.iter_rules(endpoint) if r.rule == rule_text)
+    missing = [a for a in rule.arguments if a not in samples]
+    assert not missing, f"tests/access_samples.py has no sample for {missing} ({rule_text})"
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **{a: samples[a](ctx) for a in rule.arguments})
+
+
+def sign_in(client, user):
+    """Make the test client's next requests come from `user` (None: signed out)."""
+    with client.session_transaction() as sess:
+        sess.clear()
+        if user is not None:
+            sess["_user_id"] = user.session_token
+            sess["_fresh"] = True

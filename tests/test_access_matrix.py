@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.access_samples import OUT_OF_SCOPE, SAMPLES
+from tests.access_samples import OUT_OF_SCOPE, SAMPLES, Ctx, sign_in, url_of
 from trainer import create_app
 
 ROLES = ["anonymous", "employee", "manager", "hr", "admin"]
@@ -18,30 +18,6 @@ def _endpoints():
     return rules
 
 
-class Ctx:
-    def __init__(self, app, session, org):
-        self.app, self.session, self.org = app, session, org
-        self.cache = {}
-
-
-def _url(app, ctx, endpoint, rule_text, samples):
-    rule = next(r for r in app.url_map.iter_rules(endpoint) if r.rule == rule_text)
-    missing = [a for a in rule.arguments if a not in samples]
-    assert not missing, f"tests/access_samples.py has no sample for {missing} ({rule_text})"
-    with app.test_request_context():
-        from flask import url_for
-
-        return url_for(endpoint, **{a: samples[a](ctx) for a in rule.arguments})
-
-
-def _sign_in(client, user):
-    with client.session_transaction() as sess:
-        sess.clear()
-        if user is not None:
-            sess["_user_id"] = user.session_token
-            sess["_fresh"] = True
-
-
 def _request(client, method, url):
     return client.get(url) if method == "GET" else client.post(url, data={})
 
@@ -55,10 +31,10 @@ def test_endpoint_follows_its_declared_policy(app, client, session, org, endpoin
     access = getattr(view, "access", None)
     assert access is not None, f"{endpoint} declares no access policy: add @allow(...)"
     ctx = Ctx(app, session, org)
-    url = _url(app, ctx, endpoint, rule_text, SAMPLES)
+    url = url_of(app, ctx, endpoint, rule_text, SAMPLES)
     for role in ROLES:
         user = None if role == "anonymous" else org.user(role)
-        _sign_in(client, user)
+        sign_in(client, user)
         response = _request(client, method, url)
         status = response.status_code
         where = f"{method} {url} as {role}: {status}"
@@ -76,8 +52,8 @@ def test_endpoint_follows_its_declared_policy(app, client, session, org, endpoin
     scoped = [a for a in OUT_OF_SCOPE if f"<{a}>" in rule_text or f":{a}>" in rule_text]
     if scoped and access.permits(org.manager) and not access.public:
         outside = dict(SAMPLES, **OUT_OF_SCOPE)
-        url = _url(app, ctx, endpoint, rule_text, outside)
-        _sign_in(client, org.manager)
+        url = url_of(app, ctx, endpoint, rule_text, outside)
+        sign_in(client, org.manager)
         status = _request(client, method, url).status_code
         if org.manager.has_role("hr", "admin"):
             return
@@ -91,7 +67,7 @@ def test_every_post_requires_a_csrf_token(app, client, session, org, endpoint, r
     access = app.view_functions[endpoint].access
     if access.api_token:
         pytest.skip("token-authenticated API: no cookie, so no CSRF exposure")
-    url = _url(app, Ctx(app, session, org), endpoint, rule_text, SAMPLES)
-    _sign_in(client, org.admin if access.permits(org.admin) else org.hr)
+    url = url_of(app, Ctx(app, session, org), endpoint, rule_text, SAMPLES)
+    sign_in(client, org.admin if access.permits(org.admin) else org.hr)
     response = client.post(url, data={})
     assert response.status_code == 400, f"POST {url} without a CSRF token: {response.status_code}"

@@ -51,7 +51,7 @@ class Defaults:
     HOST = "127.0.0.1"
     PORT = 5000
 
-    # Anonymity floors may be raised here, never lowered (see trainer.pulse.anonymity).
+    # Anonymity floors may be raised here, never lowered (see trainer.anonymity).
     MIN_GROUP_SCORES = 5
     MIN_GROUP_COMMENTS = 10
 

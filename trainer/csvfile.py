@@ -1,13 +1,14 @@
-"""Read uploaded CSV text the way people actually save it (BOM, commas or semicolons), and
-send tables back as CSV downloads."""
+"""Read uploaded CSV text the way people actually save it (BOM, commas or semicolons), and write
+tables as CSV text with every cell guarded against spreadsheet formulas.
+
+Pure: no Flask and no database. Downloads are sent by `trainer.csvdownload`.
+"""
 
 import csv
 import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from flask import Response
 
 from trainer.util import shown_name
 
@@ -115,10 +116,8 @@ def guard_cell(value):
     return value
 
 
-def download(filename: str, rows: Iterable[Iterable]) -> Response:
-    """Return `rows` (header first) as a CSV file to download, every cell guarded against
-    formula injection. Every CSV download in the app goes through here."""
+def write_guarded(rows: Iterable[Iterable]) -> str:
+    """Return `rows` (header first) as CSV text, every cell passed through `guard_cell`."""
     out = io.StringIO()
     csv.writer(out).writerows([guard_cell(value) for value in row] for row in rows)
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return out.getvalue()

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainer.scenarios.privacy import visible_cells, visible_overlaps
+from trainer.anonymity import visible_cells, visible_overlaps
 
 # company 1 > site 2 > teams 3, 4, 5
 PARENTS = {1: None, 2: 1, 3: 2, 4: 2, 5: 2}
@@ -15,8 +15,8 @@ def test_a_cell_needs_five_players():
 
 
 def test_the_floor_cannot_be_lowered_only_raised():
-    assert visible_cells({1: 5, 2: 5, 3: 5}, PARENTS, min_players=2) == {1, 2, 3}
-    assert visible_cells({1: 6, 2: 6, 3: 6}, PARENTS, min_players=7) == set()
+    assert visible_cells({1: 5, 2: 5, 3: 5}, PARENTS, min_people=2) == {1, 2, 3}
+    assert visible_cells({1: 6, 2: 6, 3: 6}, PARENTS, min_people=7) == set()
 
 
 def test_complement_hides_a_child_when_the_rest_of_the_parent_is_small():

@@ -16,11 +16,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from trainer import anonymity
 from trainer.access import Role, parse_roles
 from trainer.auth.models import User
 from trainer.fixes.models import ACTIONS, OTHER, Fix, FixRollup, FixSettings, ProblemType
 from trainer.org.models import OrgUnit
-from trainer.pulse import anonymity
 from trainer.util import quarter_bounds, quarter_of, utcnow
 
 CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -2,7 +2,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlmodel import select
 
-from trainer import audit, csvfile
+from trainer import audit, csvdownload
 from trainer.access import allow
 from trainer.db import db_session
 from trainer.fixes import bp, services
@@ -117,7 +117,7 @@ def flags():
 @bp.route("/export.csv")
 @allow("hr", "admin")
 def export():
-    return csvfile.download("fixes-by-unit.csv", services.export_rows(db_session()))
+    return csvdownload.download("fixes-by-unit.csv", services.export_rows(db_session()))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from trainer.anonymity import DIFFERENCING, TOO_FEW
 from trainer.insights import stats
-from trainer.pulse.anonymity import DIFFERENCING, TOO_FEW
 
 LAGS = (0, 1, 2)
 HEADLINE_LAG = 1

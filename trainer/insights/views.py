@@ -3,7 +3,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from markupsafe import Markup
 
-from trainer import csvfile
+from trainer import csvdownload
 from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import int_arg, period_arg
@@ -197,8 +197,8 @@ def export(unit_id):
     if name == "flags":
         result = {**result, "flags": _visible_flags(session, result)}
     head, rows = analysis.table(result, name)
-    return csvfile.download(f"insights-{unit.code}-{result['metric']}-{name}.csv",
-                            [head, *rows])
+    return csvdownload.download(f"insights-{unit.code}-{result['metric']}-{name}.csv",
+                                [head, *rows])
 
 
 @bp.route("/ratings", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from trainer import audit, csvfile
+from trainer import audit, csvdownload
 from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg, period_arg
@@ -63,7 +63,7 @@ def export():
     session = db_session()
     where, _notes = _filters(session)
     rows, _total = services.find_outcomes(session=session, where=where)
-    return csvfile.download("outcomes.csv", services.export_rows(rows))
+    return csvdownload.download("outcomes.csv", services.export_rows(rows))
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -14,7 +14,7 @@ from flask import (
 from flask_login import current_user
 from sqlmodel import col, func, select
 
-from trainer import audit, csvfile
+from trainer import audit, csvdownload
 from trainer.access import allow
 from trainer.audit import AuditEntry
 from trainer.auth.models import User
@@ -114,7 +114,7 @@ def audit_csv():
     if request.args and not form.validate():
         abort(400)
     entries = db_session().exec(_filtered_query(form)).all()
-    return csvfile.download("audit-log.csv", [
+    return csvdownload.download("audit-log.csv", [
         ["when_utc", "who", "action", "target_type", "target_id", "target", "detail"],
         *([e.at.isoformat(timespec="seconds"), e.actor_label, e.action, e.target_type,
            e.target_id, e.target_label, e.detail] for e in entries)])

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from trainer import anonymity
 from trainer.org.models import OrgUnit
-from trainer.pulse import anonymity, services
+from trainer.pulse import services
 from trainer.pulse.models import LIKERT_LABELS, THEMES, PulseCycle
 
 ENGAGEMENT = "engagement"

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
+from trainer import anonymity
 from trainer.auth.models import User
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.org.scope import managed_scope
-from trainer.pulse import anonymity, plans, services
+from trainer.pulse import plans, services
 from trainer.pulse.models import (
     Commitment,
     CycleAudience,

@@ -3,7 +3,7 @@
 Anonymity follows shared/reference/anonymity.md. Submission writes who took part and the pooled
 answers in one short transaction; a separate transaction flushes the pool into the response
 table in shuffled order. Results are read from rollups and released only through
-`trainer.pulse.anonymity.release`.
+`trainer.anonymity.release`.
 """
 
 import calendar
@@ -22,12 +22,13 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from trainer import anonymity
 from trainer import seal as sealing
 from trainer.access import Role, parse_roles
 from trainer.auth.models import User
 from trainer.org.models import OrgUnit
 from trainer.org.scope import managed_scope, sees_everything
-from trainer.pulse import anonymity
+from trainer.pulse import scores
 from trainer.pulse.models import (
     ITEM_KINDS,
     RECURRENCES,
@@ -1015,7 +1016,7 @@ class UnitScores:
 
 def _unit_scores(row, item_rows: list[RollupItem] | None,
                  items: dict[int, PulseItem], limits: anonymity.Thresholds) -> UnitScores:
-    enps = anonymity.enps({int(k): v for k, v in json.loads(row.enps_distribution).items()})
+    enps = scores.enps({int(k): v for k, v in json.loads(row.enps_distribution).items()})
     scored = []
     for item_row in item_rows or []:
         item = items[item_row.item_id]
@@ -1028,9 +1029,9 @@ def _unit_scores(row, item_rows: list[RollupItem] | None,
     return UnitScores(
         respondents=row.respondents, invited=row.invited,
         response_rate=row.respondents / row.invited if row.invited else None,
-        engagement=row.likert_total / row.likert_n if row.likert_n else None,
+        engagement=scores.engagement_index(row.likert_total, row.likert_n),
         enps=enps[0] if enps else None, enps_moe=enps[1] if enps else None,
-        alpha=anonymity.cronbach_alpha(json.loads(row.alpha_stats)), items=scored)
+        alpha=scores.cronbach_alpha(json.loads(row.alpha_stats)), items=scored)
 
 
 def cut_tree(rows: list) -> dict[int, set[int]]:

@@ -4,14 +4,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
-from trainer import audit, csvfile
+from trainer import anonymity, audit, csvdownload
 from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg
 from trainer.org.models import OrgUnit
 from trainer.org.scope import require_unit_in_scope, scope_unit_ids, sees_everything
 from trainer.org.services import ordered_tree
-from trainer.pulse import anonymity, bp, heatmap, plans, services
+from trainer.pulse import bp, heatmap, plans, services
 from trainer.pulse.forms import (
     ActionForm,
     ActionStatusForm,
@@ -297,7 +297,7 @@ def results_csv(cycle_id):
     allowed = services.viewable_units(session, current_user, cycle)
     table = services.results_table(session, cycle=cycle, unit_ids=allowed)
     _record_view(cycle, None, "csv", units=max(len(table) - 1, 0))
-    return csvfile.download(f"pulse-{cycle.period}-results.csv", table)
+    return csvdownload.download(f"pulse-{cycle.period}-results.csv", table)
 
 
 # HR: question bank ----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Choice reports: aggregate counts per (unit subtree, quarter), with suppression applied.
 
 Only finished first attempts in normal mode count: practice plays, replays and re-serves never
-reach a report. Every figure passes through `privacy.visible_cells` before it leaves here, and
+reach a report. Every figure passes through `anonymity.visible_cells` before it leaves here, and
 a hidden cell carries no counts at all.
 """
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, case, func, select
 
+from trainer.anonymity import MIN_SCORES, visible_cells, visible_overlaps
 from trainer.org.models import OrgUnit
 from trainer.scenarios.models import ChoiceRecord, Play
-from trainer.scenarios.privacy import MIN_PLAYERS, visible_cells, visible_overlaps
 
 ENDING_CLASSES = ("good", "acceptable", "poor")
 
@@ -123,7 +123,7 @@ def players_by_unit(session: Session, tree: Tree, period: str) -> dict[int, set[
 
 
 def scenario_report(session: Session, tree: Tree, *, scenario_id: int, period: str,
-                    min_players: int = MIN_PLAYERS) -> ScenarioReport:
+                    min_players: int = MIN_SCORES) -> ScenarioReport:
     """Compute every unit's cell and decision cells for one scenario and quarter."""
     def counted(*columns):
         return _counted(select(Play.unit_id, *columns)).where(Play.scenario_id == scenario_id,
@@ -189,7 +189,7 @@ def _decision_cells(session, tree, counted, shown_units, min_players):
 
 def ownership_cells(session: Session, *, unit_ids: set[int] | None = None,
                     periods: set[str] | None = None,
-                    min_players: int = MIN_PLAYERS) -> list[dict]:
+                    min_players: int = MIN_SCORES) -> list[dict]:
     """Return the shown ownership cells per (unit subtree, quarter) across all scenarios."""
     tree = load_tree(session)
     query = _counted(select(Play.unit_id, Play.period, Play.user_id).distinct())

@@ -2,7 +2,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlmodel import select
 
-from trainer import csvfile
+from trainer import anonymity, csvdownload
 from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import period_arg
@@ -11,7 +11,6 @@ from trainer.org.scope import require_unit_in_scope, scope_unit_ids
 from trainer.scenarios import bp, engine, reports, services
 from trainer.scenarios.forms import ChooseForm, ReserveForm, StartForm
 from trainer.scenarios.models import Play, ReserveItem, Scenario, ScenarioVersion
-from trainer.scenarios.privacy import MIN_PLAYERS
 from trainer.util import quarter_of, shift_quarter, utcnow
 
 REPORT_ROLES = ("manager", "hr", "admin")
@@ -216,7 +215,7 @@ ENDING_TEXT = {"good": "Good ending", "acceptable": "Acceptable ending", "poor":
 
 
 def _min_players() -> int:
-    return max(MIN_PLAYERS, int(current_app.config.get("MIN_GROUP_SCORES", MIN_PLAYERS)))
+    return anonymity.configured_thresholds(current_app.config).scores
 
 
 def _period(session, scenario_id=None) -> tuple[str, list[str]]:
@@ -348,4 +347,4 @@ def export_csv(scenario_id):
                 for text, kind, count, _share in row["choices"]:
                     yield [*lead, *figures, row["id"], text, kind, row["cell"].reached, count, ""]
 
-    return csvfile.download(f"scenario-{scenario.slug}-{period}.csv", rows())
+    return csvdownload.download(f"scenario-{scenario.slug}-{period}.csv", rows())

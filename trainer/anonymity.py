@@ -1,7 +1,9 @@
-"""Anonymity rules for pulse results: minimum group sizes and differencing protection.
+"""The anonymity rules of the platform: minimum group sizes and differencing protection.
 
-Pure functions, no Flask and no database. Every page, CSV export and JSON endpoint gets its
-numbers through `release`, the single enforcement point (shared/reference/anonymity.md §3-4).
+Pure functions, no Flask and no database. Every released cell passes through here: pulse
+results, scenario choice reports, logged fixes and the insights built on them. Pages, CSV exports
+and JSON endpoints get their numbers through `release` (or `visible_cells` for counts without
+payload), the single enforcement point (shared/reference/anonymity.md §3-4).
 
 A *cut* is a reporting unit of one cycle with its respondent count. Cuts form a tree (a unit's
 respondents include those of every cut below it). A cut is released only when
@@ -15,7 +17,7 @@ earlier views and other viewers' scopes can never be subtracted from each other.
 """
 
 import random
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,12 @@ class Thresholds:
 def thresholds(scores: int | None = None, comments: int | None = None) -> Thresholds:
     """Return the thresholds in force: configuration may raise the floors, never lower them."""
     return Thresholds(max(MIN_SCORES, int(scores or 0)), max(MIN_COMMENTS, int(comments or 0)))
+
+
+def configured_thresholds(config: Mapping[str, Any]) -> Thresholds:
+    """Return the thresholds set by an app's MIN_GROUP_SCORES and MIN_GROUP_COMMENTS, clamped to
+    the floors. This is the one place configuration turns into thresholds."""
+    return thresholds(config.get("MIN_GROUP_SCORES"), config.get("MIN_GROUP_COMMENTS"))
 
 
 def stricter(*options: Thresholds) -> Thresholds:
@@ -165,33 +173,28 @@ def withheld_reason(respondents: int, limits: Thresholds) -> str:
     return TOO_FEW if respondents < limits.scores else DIFFERENCING
 
 
-def enps(distribution: dict[int, int]) -> tuple[float, float, int] | None:
-    """Return (eNPS, 95% margin of error, n) from counts per score 0-10 (statistics.md §6)."""
-    n = sum(distribution.values())
-    if n == 0:
-        return None
-    promoters = sum(c for score, c in distribution.items() if int(score) >= 9) / n
-    detractors = sum(c for score, c in distribution.items() if int(score) <= 6) / n
-    variance = promoters + detractors - (promoters - detractors) ** 2
-    moe = 100 * 1.96 * (max(variance, 0.0) / n) ** 0.5
-    return 100 * (promoters - detractors), moe, n
+# Counts without payload, such as scenario choice reports: a cell is a unit of the org tree (with
+# its whole subtree), and the rules are the same as for any other cut.
 
 
-def cronbach_alpha(stats: dict) -> float | None:
-    """Return Cronbach's alpha from sums over complete responses (statistics.md §7).
+def visible_cells(counts: dict[int, int], parent_of: dict[int, int | None],
+                  min_people: int = MIN_SCORES) -> set[int]:
+    """Return the units whose cell may be shown.
 
-    `stats` holds n, item_sum and item_sumsq (lists, one per item), total_sum, total_sumsq.
+    `counts` maps each unit to its distinct people (subtree included); `parent_of` maps each
+    unit to its parent (None at the top). Units missing from `counts` have no people.
     """
-    n, sums, sumsqs = stats.get("n", 0), stats.get("item_sum", []), stats.get("item_sumsq", [])
-    k = len(sums)
-    if n < 2 or k < 2:
-        return None
+    cuts = [Cut(unit, parent_of.get(unit), n) for unit, n in counts.items()]
+    return visible_cuts(cuts, thresholds(min_people).scores)
 
-    def variance(total, total_sq):
-        return (total_sq - total * total / n) / (n - 1)
 
-    item_var = sum(variance(s, q) for s, q in zip(sums, sumsqs, strict=True))
-    total_var = variance(stats["total_sum"], stats["total_sumsq"])
-    if total_var <= 0:
-        return None
-    return k / (k - 1) * (1 - item_var / total_var)
+def visible_overlaps(whole: dict[int, int], parts: dict[int, int],
+                     min_people: int = MIN_SCORES) -> set[int]:
+    """Return the units whose `parts` cell may be shown next to a `whole` cell containing it.
+
+    The whole (e.g. all scenarios in a quarter) minus the part (one scenario) must be empty or
+    hold at least `min_people` people, else the part is hidden (anonymity.md §4, overlap).
+    """
+    min_people = thresholds(min_people).scores
+    return {unit for unit, n in parts.items()
+            if whole.get(unit, n) - n == 0 or whole.get(unit, n) - n >= min_people}

@@ -1,12 +1,10 @@
-"""The pure anonymity rules: floors, suppression, differencing, eNPS and alpha."""
+"""The pure anonymity rules: floors, suppression, differencing."""
 
-import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainer.pulse import anonymity
-from trainer.pulse.anonymity import Cell, Cut, Thresholds, release, visible_cuts
+from trainer import anonymity
+from trainer.anonymity import Cell, Cut, Thresholds, release, visible_cuts
 
 
 def test_configuration_can_raise_but_never_lower_the_floors():
@@ -15,6 +13,14 @@ def test_configuration_can_raise_but_never_lower_the_floors():
     assert anonymity.thresholds(8, 12) == Thresholds(8, 12)
     assert anonymity.stricter(Thresholds(7, 10), Thresholds(5, 15)) == Thresholds(7, 15)
     assert anonymity.stricter(Thresholds(1, 1)) == Thresholds(5, 10)
+
+
+def test_the_configured_thresholds_are_clamped_to_the_floors():
+    assert anonymity.configured_thresholds({}) == Thresholds(5, 10)
+    assert anonymity.configured_thresholds(
+        {"MIN_GROUP_SCORES": 2, "MIN_GROUP_COMMENTS": 3}) == Thresholds(5, 10)
+    assert anonymity.configured_thresholds(
+        {"MIN_GROUP_SCORES": 7, "MIN_GROUP_COMMENTS": 12}) == Thresholds(7, 12)
 
 
 def test_a_cut_below_the_minimum_is_hidden():
@@ -60,29 +66,6 @@ def test_release_withholds_scores_and_comments_and_shuffles_comments():
 def test_suppressed_cells_carry_no_numbers():
     out = release([Cell("p", None, 8, {"m": 1}), Cell("c", "p", 4, {"m": 2})], Thresholds())
     assert out["c"].suppressed and out["c"].respondents is None and out["c"].comments is None
-
-
-def test_enps_margin_of_error_matches_the_reference_table():
-    # statistics.md §6: P = .60, D = .15 -> NPS 45; n = 100 -> ± 14.5, n = 20 -> ± 32.4.
-    for n, moe in ((100, 14.5), (20, 32.4), (400, 7.3)):
-        promoters, detractors = int(0.6 * n), int(0.15 * n)
-        dist = {10: promoters, 8: n - promoters - detractors, 3: detractors}
-        score, margin, count = anonymity.enps(dist)
-        assert count == n and score == pytest.approx(45)
-        assert margin == pytest.approx(moe, abs=0.05)
-
-
-def test_cronbach_alpha_matches_a_direct_computation():
-    rng = np.random.default_rng(7)
-    trait = rng.normal(0, 1, 200)
-    data = np.clip(np.round(3 + trait[:, None] + rng.normal(0, 0.8, (200, 6))), 1, 5)
-    k = data.shape[1]
-    expected = k / (k - 1) * (1 - data.var(axis=0, ddof=1).sum() / data.sum(1).var(ddof=1))
-    stats = {"n": 200, "item_sum": data.sum(0).tolist(),
-             "item_sumsq": (data ** 2).sum(0).tolist(), "total_sum": data.sum(),
-             "total_sumsq": (data.sum(1) ** 2).sum()}
-    assert anonymity.cronbach_alpha(stats) == pytest.approx(expected)
-    assert anonymity.cronbach_alpha({"n": 1, "item_sum": [1, 2]}) is None
 
 
 @st.composite
