@@ -9,8 +9,14 @@ def init_app(app: Flask) -> None:
     from trainer.core import add_home_panel, add_nav
     from trainer.demo import add_demo_step
     from trainer.insights import cli, demo, services, views  # noqa: F401
+    from trainer.insights.sources import Level
     from trainer.scheduler import register_job
 
+    try:
+        app.config["INSIGHTS_LEVEL"] = Level(app.config["INSIGHTS_LEVEL"])
+    except ValueError:
+        raise ValueError(f"INSIGHTS_LEVEL is {app.config['INSIGHTS_LEVEL']!r}; choose one of "
+                         + ", ".join(level.value for level in Level) + ".") from None
     app.register_blueprint(bp)
     app.cli.add_command(cli.insights_cli)
     add_nav(app, "Insights", "insights.index", roles=("manager", "hr", "admin"), order=40)

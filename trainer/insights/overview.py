@@ -14,8 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from trainer.insights import stats
-from trainer.insights.analysis import FIX_METRICS, Metric, Sources, Unit
+from trainer.insights.sources import FIX_METRICS, Metric, Sources, Unit
 
 USUAL_LINK = 0.3  # "a real link of the usual size": Harter, Schmidt & Hayes 2002 (r ≈ .33)
 ROW_KINDS = {"company": "site", "region": "site", "site": "team"}
@@ -228,7 +227,10 @@ def power_sentence(lag_row: dict | None, units_label: str, n_quarters: int) -> d
     this much data, so a reader knows what "no clear link" is worth."""
     if not lag_row or not lag_row.get("dof") or lag_row["dof"] < 2:
         return None
-    power = stats.correlation_power(USUAL_LINK, lag_row["dof"] + 2)
+    # Imported here: the figures serve the home page without the statistics stack.
+    from trainer.insights.stats import correlation_power
+
+    power = correlation_power(USUAL_LINK, lag_row["dof"] + 2)
     tens = max(1, min(9, round(power * 10)))
     found = ("almost always" if power >= 0.95 else f"about {tens} times in 10")
     text = (f"With {lag_row['n_units']} {units_label} over {n_quarters} quarters, a real link "

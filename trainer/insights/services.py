@@ -6,11 +6,15 @@ the training rollup that a scheduler job refreshes from the learn and scenarios 
 analysis is cached per (data version, level, scope, metric); the data version changes when
 outcomes, closed pulse cycles, ratings, the training rollup or the org tree change. Each web
 worker keeps its own cache.
+
+The statistics stack (numpy, pandas, scipy, statsmodels) is imported only where an analysis is
+computed, so a web worker that serves cached pages and the home page never loads it.
 """
 
 import threading
 from collections import OrderedDict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
@@ -18,8 +22,9 @@ from sqlmodel import Session, func, select
 from trainer.access import scope_unit_ids, sees_everything, subtree_ids
 from trainer.auth.models import User
 from trainer.fixes import services as fixes
-from trainer.insights import analysis, overview
+from trainer.insights import overview
 from trainer.insights.models import CustomerFocusRating, TrainingRollup
+from trainer.insights.sources import Level, Metric, Sources, Unit
 from trainer.learn.services import completion_by_unit_period
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.outcomes import services as outcomes
@@ -28,7 +33,10 @@ from trainer.pulse import services as pulse
 from trainer.scenarios.services import ownership_by_unit_period
 from trainer.util import quarter_of, shift_quarter, utcnow
 
-DEFAULT_LEVEL = "team"
+if TYPE_CHECKING:
+    from trainer.insights.analysis import Prepared
+
+DEFAULT_LEVEL = Level.TEAM
 SCOPE_KINDS = ("company", "region", "site")
 TRAINING_REFRESH_MINUTES = 30
 CACHE_ENTRIES = 64
@@ -45,7 +53,7 @@ class InsightsError(ValueError):
 # Data version and cache ----------------------------------------------------------------------
 
 
-def data_version(session: Session) -> dict:
+def data_version(*, session: Session) -> dict:
     """Return cheap fingerprints of everything the analysis reads, per source (computed once
     per transaction)."""
     memo = session.info.get("insights_version")
@@ -66,7 +74,7 @@ def data_version(session: Session) -> dict:
         "org": tuple(org_state),
         "pulse": tuple(c.id for c in pulse.closed_cycles(session) if c.rollups_done),
         "outcomes": tuple(map(str, outcome_state)),
-        "metrics": tuple(metric_codes(session)),
+        "metrics": tuple(metric_codes(session=session)),
         "fixes": fixes.rollup_version(session),
         "ratings": tuple(map(str, rating_state)),
         "training": tuple(map(str, training_state)),
@@ -122,7 +130,7 @@ def refresh_training_rollups(*, session: Session, now: datetime) -> int:
     return len(fresh)
 
 
-def training_rows(session: Session) -> tuple[list[dict], list[dict]]:
+def training_rows(*, session: Session) -> tuple[list[dict], list[dict]]:
     """Return (completion rows, ownership rows) from the training rollup."""
     completion, ownership = [], []
     for row in session.exec(select(TrainingRollup)).all():
@@ -135,7 +143,7 @@ def training_rows(session: Session) -> tuple[list[dict], list[dict]]:
     return completion, ownership
 
 
-def load_sources(session: Session, version: dict) -> analysis.Sources:
+def load_sources(*, session: Session, version: dict) -> Sources:
     """Read every source the analysis needs, for all units (rollups, never raw answers).
 
     Pulse rows are cached on their own version, so that an outcomes import or a new rating
@@ -145,18 +153,18 @@ def load_sources(session: Session, version: dict) -> analysis.Sources:
         ("pulse", version["database"], version["org"], version["pulse"]),
         lambda: (pulse.morale_by_unit_period(session=session),
                  pulse.suppressed_units(session=session)))
-    completion, ownership = training_rows(session)
-    units = [analysis.Unit(u.id, u.code, u.name, u.kind, u.parent_id, u.path)
+    completion, ownership = training_rows(session=session)
+    units = [Unit(u.id, u.code, u.name, u.kind, u.parent_id, u.path)
              for u in session.exec(select(OrgUnit).where(OrgUnit.active)).all()]
-    metrics = [analysis.Metric(m.code, m.label, m.higher_is_better, m.min_value, m.max_value)
+    metrics = [Metric(m.code, m.label, m.higher_is_better, m.min_value, m.max_value)
                for m in outcomes.metrics(session=session)]
-    metrics += [analysis.Metric(code, label, better, low, high)
+    metrics += [Metric(code, label, better, low, high)
                 for code, (label, better, low, high) in fixes.INSIGHT_MEASURES.items()]
     ratings = session.exec(
         select(CustomerFocusRating.unit_id, CustomerFocusRating.period,
                func.avg(CustomerFocusRating.rating), func.count())
         .group_by(CustomerFocusRating.unit_id, CustomerFocusRating.period)).all()
-    return analysis.Sources(
+    return Sources(
         units=units,
         metrics=metrics,
         morale=morale,
@@ -171,18 +179,18 @@ def load_sources(session: Session, version: dict) -> analysis.Sources:
     )
 
 
-def metric_codes(session: Session) -> list[str]:
+def metric_codes(*, session: Session) -> list[str]:
     """Return the customer metrics, then the fix log's measures (fixed on own authority)."""
     return [m.code for m in outcomes.metrics(session=session)] + list(fixes.INSIGHT_MEASURES)
 
 
-def default_metric(session: Session) -> str | None:
+def default_metric(*, session: Session) -> str | None:
     """Return the customer measure shown when none is chosen: CSI if defined, else the first."""
-    codes = metric_codes(session)
+    codes = metric_codes(session=session)
     return "csi" if "csi" in codes else (codes[0] if codes else None)
 
 
-def visible_flags(session: Session, user: User, *, metric: str, level: str = DEFAULT_LEVEL,
+def visible_flags(*, session: Session, user: User, metric: str, level: Level = DEFAULT_LEVEL,
                   cached_only: bool = False) -> list[dict] | None:
     """Return the company's gaming flags for HR and admin, without those on the person's own
     units (a unit's own staff never see its flags); [] for anyone else.
@@ -191,44 +199,46 @@ def visible_flags(session: Session, user: User, *, metric: str, level: str = DEF
     """
     if not sees_everything(user):
         return []
-    root = company_root(session)
+    root = company_root(session=session)
     if root is None:
         return []
     if cached_only:
-        result = analysis_if_cached(session, metric=metric, unit=root, level=level)
+        result = analysis_if_cached(session=session, metric=metric, unit=root, level=level)
         if result is None:
             return None
     else:
-        result = analysis_for(session, metric=metric, unit=root, level=level)
-    own = own_unit_codes(session, user)
+        result = analysis_for(session=session, metric=metric, unit=root, level=level)
+    own = own_unit_codes(session=session, user=user)
     return [f for f in result["flags"] if f["unit_code"] not in own]
 
 
-def analysis_for(session: Session, *, metric: str, unit: OrgUnit,
-                 level: str = DEFAULT_LEVEL, perception_period: str | None = None) -> dict:
+def analysis_for(*, session: Session, metric: str, unit: OrgUnit,
+                 level: Level = DEFAULT_LEVEL, perception_period: str | None = None) -> dict:
     """Return the (cached) analysis of `metric` for the units at `level` under `unit`.
 
     Raises InsightsError for an unknown metric.
     """
-    parts = data_version(session)
+    from trainer.insights.analysis import analyse
+
+    parts = data_version(session=session)
     if metric not in parts["metrics"]:
         raise InsightsError(f"Unknown metric '{metric}'. Choose one of: "
                             + ", ".join(parts["metrics"]) + ".")
     version = tuple(parts.values())
-    prepared = _prepared(session, parts, level)
+    prepared = _prepared(session=session, parts=parts, level=level)
     unit_ids = frozenset(subtree_ids(session, [unit]))
     key = ("analysis", version, level, unit_ids, metric, perception_period)
     return _cached(key, lambda: {
-        **analysis.analyse(prepared, metric=metric, unit_ids=set(unit_ids),
-                           perception_period=perception_period),
+        **analyse(prepared, metric=metric, unit_ids=set(unit_ids),
+                  perception_period=perception_period),
         "key": key})
 
 
-def analysis_if_cached(session: Session, *, metric: str, unit: OrgUnit,
-                       level: str = DEFAULT_LEVEL) -> dict | None:
+def analysis_if_cached(*, session: Session, metric: str, unit: OrgUnit,
+                       level: Level = DEFAULT_LEVEL) -> dict | None:
     """Return the analysis `analysis_for` would return if it is cached already, else None
     (for pages that must stay fast, such as the home page)."""
-    parts = data_version(session)
+    parts = data_version(session=session)
     if metric not in parts["metrics"]:
         return None
     unit_ids = frozenset(subtree_ids(session, [unit]))
@@ -237,15 +247,15 @@ def analysis_if_cached(session: Session, *, metric: str, unit: OrgUnit,
         return _cache.get(key)
 
 
-def unit_figures(session: Session, *, metric: str, unit: OrgUnit) -> dict:
+def unit_figures(*, session: Session, metric: str, unit: OrgUnit) -> dict:
     """Return the unit's morale, eNPS, `metric` and training now, each with its n and its
     change since the quarter before, like the overview but without running the analysis
     (cheap enough for the home page). Raises InsightsError for an unknown metric."""
-    parts = data_version(session)
+    parts = data_version(session=session)
     if metric not in parts["metrics"]:
         raise InsightsError(f"Unknown metric '{metric}'.")
     figures = _cached(("unit figures", tuple(parts.values())),
-                      lambda: overview.Figures(load_sources(session, parts)))
+                      lambda: overview.Figures(load_sources(session=session, version=parts)))
     periods = figures.periods()[-overview.QUARTERS_SHOWN:]
     label = next(m.label for m in figures.metrics if m.code == metric)
     out = {code: overview.now_and_change(figures.series(unit.id, code, periods), periods)
@@ -255,27 +265,30 @@ def unit_figures(session: Session, *, metric: str, unit: OrgUnit) -> dict:
                                                       periods), "metric_label": label}
 
 
-def _prepared(session: Session, parts: dict, level: str) -> analysis.Prepared:
+def _prepared(*, session: Session, parts: dict, level: Level) -> "Prepared":
+    from trainer.insights.analysis import prepare
+
     return _cached(("prepared", tuple(parts.values()), level),
-                   lambda: analysis.prepare(load_sources(session, parts), level))
+                   lambda: prepare(load_sources(session=session, version=parts), level))
 
 
-def overview_for(session: Session, *, metric: str, unit: OrgUnit, level: str = DEFAULT_LEVEL,
+def overview_for(*, session: Session, metric: str, unit: OrgUnit, level: Level = DEFAULT_LEVEL,
                  rows: str | None = None) -> dict:
     """Return the overview of `unit`: its morale and `metric` now, with their trend, the
     headline link in words, and the heatmap of the units below it (cached like the analysis).
 
     `rows="team"` lists every team in the heatmap instead of the sites.
     """
-    result = analysis_for(session, metric=metric, unit=unit, level=level)
-    parts = data_version(session)
+    result = analysis_for(session=session, metric=metric, unit=unit, level=level)
+    parts = data_version(session=session)
     version = tuple(parts.values())
     figures = _cached(("figures", version, level),
-                      lambda: overview.Figures(_prepared(session, parts, level).sources))
-    root = company_root(session)
+                      lambda: overview.Figures(
+                          _prepared(session=session, parts=parts, level=level).sources))
+    root = company_root(session=session)
     reference = None
     if result["headline"]["status"] != "ok" and root is not None and root.id != unit.id:
-        reference = analysis_for(session, metric=metric, unit=root, level=level)
+        reference = analysis_for(session=session, metric=metric, unit=root, level=level)
     key = ("overview", result["key"], reference["key"] if reference else None, unit.id, rows)
     return _cached(key, lambda: {**overview.summary(figures, result, unit_id=unit.id,
                                                     root_id=root.id if root else None,
@@ -292,16 +305,16 @@ def cached_fragment(key: tuple, render) -> str:
 # Scope ---------------------------------------------------------------------------------------
 
 
-def company_root(session: Session) -> OrgUnit | None:
+def company_root(*, session: Session) -> OrgUnit | None:
     return session.exec(select(OrgUnit).where(OrgUnit.parent_id.is_(None))
                         .order_by(OrgUnit.id)).first()
 
 
-def unit_by_code(session: Session, code: str) -> OrgUnit | None:
+def unit_by_code(*, session: Session, code: str) -> OrgUnit | None:
     return session.exec(select(OrgUnit).where(OrgUnit.code == code)).first()
 
 
-def scope_choices(session: Session, user: User) -> list[OrgUnit]:
+def scope_choices(*, session: Session, user: User) -> list[OrgUnit]:
     """Return the units a person may pick as the dashboard's scope: the company, regions and
     sites they may see, and the units they manage directly."""
     allowed = scope_unit_ids(session, user)
@@ -313,15 +326,15 @@ def scope_choices(session: Session, user: User) -> list[OrgUnit]:
             and (u.kind in SCOPE_KINDS or u.id in managed)]
 
 
-def default_scope(session: Session, user: User) -> OrgUnit | None:
+def default_scope(*, session: Session, user: User) -> OrgUnit | None:
     """Return the widest unit the person may see: the company for HR, else a managed unit."""
     if sees_everything(user):
-        return company_root(session)
-    choices = scope_choices(session, user)
+        return company_root(session=session)
+    choices = scope_choices(session=session, user=user)
     return min(choices, key=lambda u: (u.path.count("/"), u.code)) if choices else None
 
 
-def ancestors_in_scope(session: Session, user: User, unit: OrgUnit) -> list[OrgUnit]:
+def ancestors_in_scope(*, session: Session, user: User, unit: OrgUnit) -> list[OrgUnit]:
     """Return the units above `unit` that the person may open, top first (the breadcrumb)."""
     ids = [int(i) for i in unit.path.strip("/").split("/") if i]
     if not ids:
@@ -331,12 +344,12 @@ def ancestors_in_scope(session: Session, user: User, unit: OrgUnit) -> list[OrgU
     return [units[i] for i in ids if i in units and (allowed is None or i in allowed)]
 
 
-def in_scope(session: Session, user: User, unit: OrgUnit) -> bool:
+def in_scope(*, session: Session, user: User, unit: OrgUnit) -> bool:
     allowed = scope_unit_ids(session, user)
     return allowed is None or unit.id in allowed
 
 
-def own_unit_codes(session: Session, user: User) -> set[str]:
+def own_unit_codes(*, session: Session, user: User) -> set[str]:
     """Return the codes of the person's own unit and every unit above it: flags on these are
     never shown to them (a unit's own staff never see its gaming flags)."""
     if user.unit_id is None:
@@ -355,25 +368,34 @@ def scope_summary(unit: OrgUnit) -> dict:
 # The report ----------------------------------------------------------------------------------
 
 
-def report(session: Session, *, metric: str, unit: OrgUnit, with_flags: bool,
-           hide_flags_for: set[str] = frozenset(), level: str = DEFAULT_LEVEL) -> dict:
+def report(*, session: Session, metric: str, unit: OrgUnit, with_flags: bool,
+           hide_flags_for: set[str] = frozenset(), level: Level = DEFAULT_LEVEL) -> dict:
     """Return the documented JSON report for `unit`'s subtree (see README).
 
     With `with_flags` the gaming flags are included, except those on `hide_flags_for`.
     When the scope is not the whole company, `reference` carries the company-wide headline.
     """
-    result = analysis_for(session, metric=metric, unit=unit, level=level)
-    root = company_root(session)
+    from trainer.insights.documents import report_document
+
+    result = analysis_for(session=session, metric=metric, unit=unit, level=level)
+    root = company_root(session=session)
     reference = None
     if root is not None and root.id != unit.id:
-        company = analysis_for(session, metric=metric, unit=root, level=level)
+        company = analysis_for(session=session, metric=metric, unit=root, level=level)
         reference = {"scope": scope_summary(root), "headline": company["headline"],
                      "lags": company["lags"]}
-    doc = analysis.report_document(result, scope=scope_summary(unit), with_flags=with_flags,
+    doc = report_document(result, scope=scope_summary(unit), with_flags=with_flags,
                                    reference=reference)
     if with_flags:
         doc["flags"] = [f for f in doc["flags"] if f["unit_code"] not in hide_flags_for]
     return doc
+
+
+def table(result: dict, name: str) -> tuple[list[str], list[list[str]]]:
+    """Return (header, rows) of one CSV table of an analysis (see `documents.table`)."""
+    from trainer.insights import documents
+
+    return documents.table(result, name)
 
 
 # Managers' customer-focus ratings --------------------------------------------------------------
@@ -385,7 +407,8 @@ def rating_periods(today=None) -> list[str]:
     return [shift_quarter(current, -n) for n in range(RATING_QUARTERS)]
 
 
-def rateable_teams(session: Session, user: User, level: str = DEFAULT_LEVEL) -> list[OrgUnit]:
+def rateable_teams(*, session: Session, user: User,
+                   level: Level = DEFAULT_LEVEL) -> list[OrgUnit]:
     """Return the units at the reporting level that the person manages (with subtrees)."""
     from trainer.access import managed_scope
 
@@ -397,13 +420,13 @@ def rateable_teams(session: Session, user: User, level: str = DEFAULT_LEVEL) -> 
                              .order_by(OrgUnit.path, OrgUnit.code)).all())
 
 
-def my_ratings(session: Session, user: User, period: str) -> dict[int, int]:
+def my_ratings(*, session: Session, user: User, period: str) -> dict[int, int]:
     return dict(session.exec(select(CustomerFocusRating.unit_id, CustomerFocusRating.rating)
                              .where(CustomerFocusRating.rater_id == user.id,
                                     CustomerFocusRating.period == period)).all())
 
 
-def save_ratings(session: Session, *, user: User, period: str,
+def save_ratings(*, session: Session, user: User, period: str,
                  ratings: dict[int, int | None]) -> int:
     """Store the person's ratings (1-5) of teams they manage for one quarter; None clears one.
 
@@ -413,7 +436,7 @@ def save_ratings(session: Session, *, user: User, period: str,
     if period not in rating_periods():
         raise InsightsError(f"{period} cannot be rated; choose one of the last "
                             f"{RATING_QUARTERS} quarters.")
-    allowed = {u.id for u in rateable_teams(session, user)}
+    allowed = {u.id for u in rateable_teams(session=session, user=user)}
     for unit_id, rating in ratings.items():
         if unit_id not in allowed:
             raise InsightsError("You can only rate teams you manage.")

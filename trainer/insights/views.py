@@ -7,7 +7,7 @@ from trainer import csvfile
 from trainer.access import allow, require_unit_in_scope, sees_everything
 from trainer.db import db_session
 from trainer.forms import int_arg
-from trainer.insights import analysis, bp, services
+from trainer.insights import bp, services
 from trainer.insights.forms import field_name, ratings_form, submitted_ratings
 from trainer.org.models import OrgUnit
 
@@ -17,7 +17,7 @@ TABLES = ("panel", "lags", "between", "per_unit", "scatter", "funnel", "percepti
 
 
 def _level() -> str:
-    return current_app.config.get("INSIGHTS_LEVEL", services.DEFAULT_LEVEL)
+    return current_app.config["INSIGHTS_LEVEL"]
 
 
 def _scope(unit_id: int):
@@ -29,7 +29,7 @@ def _scope(unit_id: int):
 
 
 def _metric(session) -> str:
-    codes = services.metric_codes(session)
+    codes = services.metric_codes(session=session)
     metric = request.args.get("metric", "").strip().lower()
     if not metric:
         return "csi" if "csi" in codes else codes[0]
@@ -44,11 +44,11 @@ def _sees_flags() -> bool:
 
 def _analysis(session, unit, metric):
     """Return the analysis, with the perception gap for the requested quarter if it has one."""
-    result = services.analysis_for(session, metric=metric, unit=unit, level=_level())
+    result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level())
     period = request.args.get("period", "").strip()
     if period and period != result["perception"]["period"] \
             and period in result["perception"]["periods"]:
-        result = services.analysis_for(session, metric=metric, unit=unit, level=_level(),
+        result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level(),
                                        perception_period=period)
     return result
 
@@ -57,7 +57,7 @@ def _visible_flags(session, result) -> list[dict]:
     """Gaming flags for HR, without those on the viewer's own units."""
     if not _sees_flags():
         return []
-    own = services.own_unit_codes(session, current_user)
+    own = services.own_unit_codes(session=session, user=current_user)
     return [f for f in result["flags"] if f["unit_code"] not in own]
 
 
@@ -69,7 +69,7 @@ def index():
     if unit_id:
         unit = session.get(OrgUnit, unit_id) or abort(404)
     else:
-        unit = services.default_scope(session, current_user)
+        unit = services.default_scope(session=session, user=current_user)
     if unit is None:
         return render_template("insights/no_scope.html")
     require_unit_in_scope(session, current_user, unit.id)
@@ -84,8 +84,9 @@ def dashboard(unit_id):
     session, unit = _scope(unit_id)
     metric = _metric(session)
     rows = "team" if request.args.get("rows") == "team" and unit.kind != "site" else None
-    view = services.overview_for(session, metric=metric, unit=unit, level=_level(), rows=rows)
-    result = services.analysis_for(session, metric=metric, unit=unit, level=_level())
+    view = services.overview_for(session=session, metric=metric, unit=unit, level=_level(),
+                                 rows=rows)
+    result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level())
     own = next((row for row in result["per_unit"] if row["unit_code"] == unit.code), None)
     position = next((u for u in result["funnel"].get("units", ())
                      if u["unit_code"] == unit.code), None)
@@ -98,9 +99,9 @@ def dashboard(unit_id):
     return render_template(
         "insights/overview.html", unit=unit, metric=metric, result=result,
         body=Markup(body),  # noqa: S704 (our own autoescaped template)
-        crumbs=services.ancestors_in_scope(session, current_user, unit),
-        scopes=services.scope_choices(session, current_user),
-        can_rate=bool(services.rateable_teams(session, current_user, _level())))
+        crumbs=services.ancestors_in_scope(session=session, user=current_user, unit=unit),
+        scopes=services.scope_choices(session=session, user=current_user),
+        can_rate=bool(services.rateable_teams(session=session, user=current_user, level=_level())))
 
 
 @bp.route("/methods")
@@ -116,12 +117,12 @@ def detail(unit_id):
     session, unit = _scope(unit_id)
     metric = _metric(session)
     result = _analysis(session, unit, metric)
-    root = services.company_root(session)
+    root = services.company_root(session=session)
     reference = None
     if root is not None and root.id != unit.id:
-        reference = services.analysis_for(session, metric=metric, unit=root, level=_level())
+        reference = services.analysis_for(session=session, metric=metric, unit=root, level=_level())
     flags = _visible_flags(session, result)
-    can_rate = bool(services.rateable_teams(session, current_user, _level()))
+    can_rate = bool(services.rateable_teams(session=session, user=current_user, level=_level()))
     # The body depends only on the analyses and on what this person may see: render it once.
     key = (result["key"], reference["key"] if reference else None, unit.id, _sees_flags(),
            tuple((f["unit_code"], f["period"], f["signal"]) for f in flags), can_rate)
@@ -130,7 +131,7 @@ def detail(unit_id):
         reference=reference, flags=flags, sees_flags=_sees_flags(), can_rate=can_rate,
         excluded_count=len(result["excluded"]), tables=TABLES))
     return render_template("insights/detail.html", unit=unit, metric=metric, result=result,
-                           scopes=services.scope_choices(session, current_user),
+                           scopes=services.scope_choices(session=session, user=current_user),
                            body=Markup(body))  # noqa: S704 (our own autoescaped template)
 
 
@@ -138,8 +139,8 @@ def detail(unit_id):
 @allow(*VIEWERS)
 def api_report(unit_id):
     session, unit = _scope(unit_id)
-    hidden = services.own_unit_codes(session, current_user) if _sees_flags() else set()
-    return services.report(session, metric=_metric(session), unit=unit,
+    hidden = services.own_unit_codes(session=session, user=current_user) if _sees_flags() else set()
+    return services.report(session=session, metric=_metric(session), unit=unit,
                            with_flags=_sees_flags(), hide_flags_for=hidden, level=_level())
 
 
@@ -196,7 +197,7 @@ def export(unit_id):
     result = _analysis(session, unit, _metric(session))
     if name == "flags":
         result = {**result, "flags": _visible_flags(session, result)}
-    head, rows = analysis.table(result, name)
+    head, rows = services.table(result, name)
     return csvfile.download(f"insights-{unit.code}-{result['metric']}-{name}.csv",
                             [head, *rows])
 
@@ -209,11 +210,11 @@ def ratings():
     period = request.values.get("period", periods[0])
     if period not in periods:
         period = periods[0]
-    teams = services.rateable_teams(session, current_user, _level())
-    form = ratings_form(teams, periods, period, services.my_ratings(session, current_user,
-                                                                    period))
+    teams = services.rateable_teams(session=session, user=current_user, level=_level())
+    mine = services.my_ratings(session=session, user=current_user, period=period)
+    form = ratings_form(teams, periods, period, mine)
     if form.validate_on_submit():
-        changed = services.save_ratings(session, user=current_user, period=form.period.data,
+        changed = services.save_ratings(session=session, user=current_user, period=form.period.data,
                                         ratings=submitted_ratings(form, teams))
         flash(f"Ratings for {form.period.data} saved ({changed} changed).")
         return redirect(url_for("insights.ratings", period=form.period.data))
