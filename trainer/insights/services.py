@@ -24,7 +24,7 @@ from trainer.auth.models import User
 from trainer.fixes import services as fixes
 from trainer.insights import overview
 from trainer.insights.models import CustomerFocusRating, TrainingRollup
-from trainer.insights.sources import Level, Metric, Sources, Unit
+from trainer.insights.sources import Level, Metric, Sources, Status, Unit
 from trainer.learn.services import completion_by_unit_period
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.outcomes import services as outcomes
@@ -44,6 +44,10 @@ RATING_QUARTERS = 8  # how many quarters back a manager may rate
 
 _cache: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
+# The newest analysis of each (database, level, scope, metric, quarter), whatever its data
+# version, to show while a fresh one is worked out; and the refreshes now running.
+_latest: dict[tuple, dict] = {}
+_refreshing: dict[tuple, threading.Thread] = {}
 
 
 class InsightsError(ValueError):
@@ -99,6 +103,7 @@ def _cached(key, compute):
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
+        _latest.clear()
 
 
 # Sources -------------------------------------------------------------------------------------
@@ -213,25 +218,75 @@ def visible_flags(*, session: Session, user: User, metric: str, level: Level = D
 
 
 def analysis_for(*, session: Session, metric: str, unit: OrgUnit,
-                 level: Level = DEFAULT_LEVEL, perception_period: str | None = None) -> dict:
+                 level: Level = DEFAULT_LEVEL, perception_period: str | None = None,
+                 allow_stale: bool = False) -> dict:
     """Return the (cached) analysis of `metric` for the units at `level` under `unit`.
 
-    Raises InsightsError for an unknown metric.
+    With `allow_stale`, a cache miss after a data change returns the scope's last analysis,
+    marked `stale`, while a background thread works out the new one, so a page does not stall;
+    when there is no earlier analysis, it is computed here. Raises InsightsError for an
+    unknown metric.
     """
-    from trainer.insights.analysis import analyse
-
     parts = data_version(session=session)
     if metric not in parts["metrics"]:
         raise InsightsError(f"Unknown metric '{metric}'. Choose one of: "
                             + ", ".join(parts["metrics"]) + ".")
-    version = tuple(parts.values())
-    prepared = _prepared(session=session, parts=parts, level=level)
     unit_ids = frozenset(subtree_ids(session, [unit]))
-    key = ("analysis", version, level, unit_ids, metric, perception_period)
-    return _cached(key, lambda: {
+    scope = (parts["database"], level, unit_ids, metric, perception_period)
+    with _cache_lock:
+        fresh = _analysis_key(parts, scope) in _cache
+        previous = _latest.get(scope)
+    if allow_stale and not fresh and previous is not None:
+        _refresh_in_background(session.get_bind(), scope)
+        return {**previous, "stale": True}
+    return _analysis(session, parts, scope)
+
+
+def _analysis_key(parts: dict, scope: tuple) -> tuple:
+    _database, level, unit_ids, metric, perception_period = scope
+    return ("analysis", tuple(parts.values()), level, unit_ids, metric, perception_period)
+
+
+def _analysis(session: Session, parts: dict, scope: tuple) -> dict:
+    """Return the analysis of `scope` for the data version `parts`, computing it on a miss."""
+    from trainer.insights.analysis import analyse
+
+    _database, level, unit_ids, metric, perception_period = scope
+    key = _analysis_key(parts, scope)
+    prepared = _prepared(session=session, parts=parts, level=level)
+    result = _cached(key, lambda: {
         **analyse(prepared, metric=metric, unit_ids=set(unit_ids),
                   perception_period=perception_period),
-        "key": key})
+        "key": key, "computed_at": utcnow(), "stale": False})
+    with _cache_lock:
+        _latest[scope] = result
+    return result
+
+
+def _refresh_in_background(engine: sa.Engine, scope: tuple) -> None:
+    """Work out the current analysis of `scope` in a thread of its own, once at a time."""
+    def refresh():
+        try:
+            with Session(engine) as session:
+                _analysis(session, data_version(session=session), scope)
+        finally:
+            with _cache_lock:
+                _refreshing.pop(scope, None)
+
+    with _cache_lock:
+        if scope in _refreshing:
+            return
+        thread = _refreshing[scope] = threading.Thread(target=refresh, daemon=True,
+                                                       name="insights-refresh")
+    thread.start()
+
+
+def wait_for_refreshes() -> None:
+    """Wait until every background refresh has finished (for tests and benchmarks)."""
+    with _cache_lock:
+        running = list(_refreshing.values())
+    for thread in running:
+        thread.join()
 
 
 def analysis_if_cached(*, session: Session, metric: str, unit: OrgUnit,
@@ -254,8 +309,7 @@ def unit_figures(*, session: Session, metric: str, unit: OrgUnit) -> dict:
     parts = data_version(session=session)
     if metric not in parts["metrics"]:
         raise InsightsError(f"Unknown metric '{metric}'.")
-    figures = _cached(("unit figures", tuple(parts.values())),
-                      lambda: overview.Figures(load_sources(session=session, version=parts)))
+    figures = _figures(session, parts)
     periods = figures.periods()[-overview.QUARTERS_SHOWN:]
     label = next(m.label for m in figures.metrics if m.code == metric)
     out = {code: overview.now_and_change(figures.series(unit.id, code, periods), periods)
@@ -265,35 +319,44 @@ def unit_figures(*, session: Session, metric: str, unit: OrgUnit) -> dict:
                                                       periods), "metric_label": label}
 
 
+def _sources(session: Session, parts: dict) -> Sources:
+    return _cached(("sources", tuple(parts.values())),
+                   lambda: load_sources(session=session, version=parts))
+
+
+def _figures(session: Session, parts: dict) -> overview.Figures:
+    return _cached(("figures", tuple(parts.values())),
+                   lambda: overview.Figures(_sources(session, parts)))
+
+
 def _prepared(*, session: Session, parts: dict, level: Level) -> "Prepared":
     from trainer.insights.analysis import prepare
 
     return _cached(("prepared", tuple(parts.values()), level),
-                   lambda: prepare(load_sources(session=session, version=parts), level))
+                   lambda: prepare(_sources(session, parts), level))
 
 
 def overview_for(*, session: Session, metric: str, unit: OrgUnit, level: Level = DEFAULT_LEVEL,
-                 rows: str | None = None) -> dict:
+                 rows: str | None = None, allow_stale: bool = False) -> dict:
     """Return the overview of `unit`: its morale and `metric` now, with their trend, the
-    headline link in words, and the heatmap of the units below it (cached like the analysis).
+    headline link in words, and the heatmap of the units below it (cached like the analysis;
+    `allow_stale` as for `analysis_for`).
 
     `rows="team"` lists every team in the heatmap instead of the sites.
     """
-    result = analysis_for(session=session, metric=metric, unit=unit, level=level)
-    parts = data_version(session=session)
-    version = tuple(parts.values())
-    figures = _cached(("figures", version, level),
-                      lambda: overview.Figures(
-                          _prepared(session=session, parts=parts, level=level).sources))
+    result = analysis_for(session=session, metric=metric, unit=unit, level=level,
+                          allow_stale=allow_stale)
     root = company_root(session=session)
     reference = None
-    if result["headline"]["status"] != "ok" and root is not None and root.id != unit.id:
-        reference = analysis_for(session=session, metric=metric, unit=root, level=level)
+    if result["headline"]["status"] != Status.OK and root is not None and root.id != unit.id:
+        reference = analysis_for(session=session, metric=metric, unit=root, level=level,
+                                 allow_stale=allow_stale)
     key = ("overview", result["key"], reference["key"] if reference else None, unit.id, rows)
-    return _cached(key, lambda: {**overview.summary(figures, result, unit_id=unit.id,
-                                                    root_id=root.id if root else None,
-                                                    row_kind=rows, reference=reference),
-                                 "key": key})
+    return _cached(key, lambda: {
+        **overview.summary(_figures(session, data_version(session=session)), result,
+                           unit_id=unit.id, root_id=root.id if root else None, row_kind=rows,
+                           reference=reference),
+        "key": key})
 
 
 def cached_fragment(key: tuple, render) -> str:

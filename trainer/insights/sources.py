@@ -1,7 +1,8 @@
-"""What the analysis reads: org units, metrics and every per-(unit, quarter) row.
+"""What the analysis reads (org units, metrics and every per-(unit, quarter) row) and the
+states it reports.
 
-Plain data, no statistics stack: the web process builds `Sources` from the database, and only
-computing an analysis from them needs pandas and the rest.
+Plain data, no statistics stack: the web process builds `Sources` from the database and reads
+`Status` and `Level`; only computing an analysis needs pandas and the rest.
 """
 
 from __future__ import annotations
@@ -11,6 +12,15 @@ from enum import StrEnum
 
 # Fixes on own authority (trainer.fixes): behaviour measures with their own HR-only flags.
 FIX_ON_SPOT, FIX_METRICS = "fix_on_spot", ("fix_on_spot", "fix_rate")
+
+
+class Status(StrEnum):
+    """Whether a figure is shown, or why not (stored and compared as the plain string)."""
+
+    OK = "ok"
+    INSUFFICIENT_DATA = "insufficient_data"
+    INSUFFICIENT_VARIANCE = "insufficient_variance"
+    DID_NOT_CONVERGE = "did_not_converge"
 
 
 class Level(StrEnum):

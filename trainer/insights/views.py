@@ -42,14 +42,15 @@ def _sees_flags() -> bool:
     return sees_everything(current_user)
 
 
-def _analysis(session, unit, metric):
+def _analysis(session, unit, metric, allow_stale=False):
     """Return the analysis, with the perception gap for the requested quarter if it has one."""
-    result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level())
+    result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level(),
+                                   allow_stale=allow_stale)
     period = request.args.get("period", "").strip()
     if period and period != result["perception"]["period"] \
             and period in result["perception"]["periods"]:
         result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level(),
-                                       perception_period=period)
+                                       perception_period=period, allow_stale=allow_stale)
     return result
 
 
@@ -85,8 +86,9 @@ def dashboard(unit_id):
     metric = _metric(session)
     rows = "team" if request.args.get("rows") == "team" and unit.kind != "site" else None
     view = services.overview_for(session=session, metric=metric, unit=unit, level=_level(),
-                                 rows=rows)
-    result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level())
+                                 rows=rows, allow_stale=True)
+    result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level(),
+                                   allow_stale=True)
     own = next((row for row in result["per_unit"] if row["unit_code"] == unit.code), None)
     position = next((u for u in result["funnel"].get("units", ())
                      if u["unit_code"] == unit.code), None)
@@ -116,11 +118,12 @@ def detail(unit_id):
     """Every statistic behind the overview, with its tables and downloads."""
     session, unit = _scope(unit_id)
     metric = _metric(session)
-    result = _analysis(session, unit, metric)
+    result = _analysis(session, unit, metric, allow_stale=True)
     root = services.company_root(session=session)
     reference = None
     if root is not None and root.id != unit.id:
-        reference = services.analysis_for(session=session, metric=metric, unit=root, level=_level())
+        reference = services.analysis_for(session=session, metric=metric, unit=root,
+                                          level=_level(), allow_stale=True)
     flags = _visible_flags(session, result)
     can_rate = bool(services.rateable_teams(session=session, user=current_user, level=_level()))
     # The body depends only on the analyses and on what this person may see: render it once.

@@ -13,6 +13,7 @@ Importing it loads numpy, pandas, scipy and statsmodels, so web code imports it 
 must compute an analysis.
 """
 
+from trainer.insights.sources import Status
 from trainer.insights.stats.base import (
     LOW_PRECISION_BELOW,
     MIN_QUARTERS_PER_UNIT,
@@ -21,7 +22,6 @@ from trainer.insights.stats.base import (
     MIN_UNITS_HEADLINE,
     MIN_UNITS_RM,
     MIN_UNITS_SHRINKAGE,
-    Status,
     add_q_values,
 )
 from trainer.insights.stats.correlations import (

@@ -1,9 +1,6 @@
-"""What every family of the statistics shares: the minimum data, the statuses and the
-within-unit helpers."""
+"""What every family of the statistics shares: the minimum data and the within-unit helpers."""
 
 from __future__ import annotations
-
-from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -21,18 +18,6 @@ MIN_UNITS_HEADLINE = MIN_UNITS_BETWEEN
 # How much units' slopes differ is a between-unit quantity, so the shrinkage model asks for as
 # many units as a between-unit correlation.
 MIN_UNITS_SHRINKAGE = MIN_UNITS_BETWEEN
-
-
-
-class Status(StrEnum):
-    """Whether a figure is shown, or why not (stored and compared as the plain string)."""
-
-    OK = "ok"
-    INSUFFICIENT_DATA = "insufficient_data"
-    INSUFFICIENT_VARIANCE = "insufficient_variance"
-    DID_NOT_CONVERGE = "did_not_converge"
-
-
 
 
 def is_constant(values: np.ndarray) -> bool:

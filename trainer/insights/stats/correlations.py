@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from trainer.insights.sources import Status
 from trainer.insights.stats.base import (
     MIN_QUARTERS_PER_UNIT,
     MIN_UNITS_BETWEEN,
     MIN_UNITS_RM,
-    Status,
     add_q_values,
     demean_by_unit,
     is_constant,

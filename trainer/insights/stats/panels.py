@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from trainer.insights.sources import Status
 from trainer.insights.stats.base import (
     MIN_UNITS_HEADLINE,
-    Status,
     add_q_values,
     demean_by_unit,
     drop_small_morale,

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from trainer.insights.stats.base import MIN_RESPONDENTS, Status
+from trainer.insights.sources import Status
+from trainer.insights.stats.base import MIN_RESPONDENTS
 
 # --------------------------------------------------------------------------------------------
 # NPS (§6)

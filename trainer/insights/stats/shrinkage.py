@@ -11,9 +11,9 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ModelWarning
 
+from trainer.insights.sources import Status
 from trainer.insights.stats.base import (
     MIN_UNITS_SHRINKAGE,
-    Status,
     demean_by_unit,
     drop_small_morale,
     is_constant,
