@@ -1,5 +1,7 @@
 """The morale-versus-customer-outcomes dashboard: statistics, charts, exports, gaming flags."""
 
+from functools import partial
+
 from flask import Blueprint, Flask
 
 bp = Blueprint("insights", __name__, url_prefix="/insights")
@@ -29,3 +31,7 @@ def init_app(app: Flask) -> None:
     register_job(app, "insights-training-rollup", services.refresh_training_rollups,
                  every_minutes=services.TRAINING_REFRESH_MINUTES,
                  label="Summarise training for the dashboard")
+    register_job(app, "insights-analyses",
+                 partial(services.refresh_analyses, level=app.config["INSIGHTS_LEVEL"]),
+                 every_minutes=services.ANALYSIS_REFRESH_MINUTES,
+                 label="Work out the dashboard's statistics for new data")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from trainer.insights import stats
+from trainer.insights.documents import panel_table
 from trainer.insights.panel import (
     MORALE,
     MORALE_N,
@@ -372,8 +373,14 @@ def analyse(prepared: Prepared, *, metric: str, unit_ids: set[int] | None,
         "suppressed": sorted({c["unit_code"] for c in cells}),
         "suppressed_cells": cells,
         "trends": trends_block(panel, chosen, scope, periods),
-        "panel": panel,
         "panel_rows": plain(panel.to_dict("records")),
+        "panel_table": panel_table(panel),
+        "thresholds": {"respondents": stats.MIN_RESPONDENTS,
+                       "low_precision_below": stats.LOW_PRECISION_BELOW,
+                       "units_between": stats.MIN_UNITS_BETWEEN,
+                       "units_within": stats.MIN_UNITS_RM,
+                       "units_headline": stats.MIN_UNITS_HEADLINE,
+                       "quarters_per_unit": stats.MIN_QUARTERS_PER_UNIT},
     }
 
 

@@ -1,14 +1,14 @@
-"""The documents made from an analysis: the JSON report and the CSV tables."""
+"""The documents made from an analysis: the JSON report and the CSV tables.
+
+Plain Python: an analysis is plain data once computed, so a web worker serves these without
+the statistics stack.
+"""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-import pandas as pd
-
-from trainer.insights import stats
-from trainer.insights.panel import PERIOD, UNIT
+from trainer.insights.sources import PERIOD, UNIT
 
 
 def report_document(analysis: dict, *, scope: dict, with_flags: bool,
@@ -20,12 +20,7 @@ def report_document(analysis: dict, *, scope: dict, with_flags: bool,
         "scope": scope,
         "level": analysis["level"],
         "periods": analysis["periods"],
-        "thresholds": {"respondents": stats.MIN_RESPONDENTS,
-                       "low_precision_below": stats.LOW_PRECISION_BELOW,
-                       "units_between": stats.MIN_UNITS_BETWEEN,
-                       "units_within": stats.MIN_UNITS_RM,
-                       "units_headline": stats.MIN_UNITS_HEADLINE,
-                       "quarters_per_unit": stats.MIN_QUARTERS_PER_UNIT},
+        "thresholds": analysis["thresholds"],
         "headline": analysis["headline"],
         "behaviour": analysis.get("behaviour"),
         "lags": analysis["lags"],
@@ -45,19 +40,22 @@ def report_document(analysis: dict, *, scope: dict, with_flags: bool,
     return doc
 
 
-def _cell(value) -> str:
+def cell(value) -> str:
+    """Write one value of a CSV table (numpy scalars as their Python values)."""
+    if hasattr(value, "item"):
+        value = value.item()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if isinstance(value, bool | np.bool_):
+    if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.6g}"
+    if isinstance(value, float):
+        return f"{value:.6g}"
     return str(value)
 
 
-def panel_table(analysis: dict) -> tuple[list[str], list[list[str]]]:
-    """Return the (unit, quarter) table behind the trends, with the thresholds applied."""
-    panel: pd.DataFrame = analysis["panel"]
+def panel_table(panel) -> tuple[list[str], list[list[str]]]:
+    """Return the (unit, quarter) table behind the trends (a pandas DataFrame), with the
+    thresholds applied."""
     head = [UNIT, "unit_name", PERIOD, "morale_status", "respondents", "low_precision",
             "engagement", "enps", "enps_moe", "customer_focus", "manager_rating",
             "completion_rate", "assigned", "ownership_rate", "players"]
@@ -70,8 +68,8 @@ def panel_table(analysis: dict) -> tuple[list[str], list[list[str]]]:
             value = record.get(name)
             if name == "low_precision" and not morale_shown:
                 value = None
-            values.append(_cell(value))
-        rows.append(values + [_cell(record[c]) for c in metric_columns])
+            values.append(cell(value))
+        rows.append(values + [cell(record[c]) for c in metric_columns])
     return head + metric_columns, rows
 
 
@@ -79,7 +77,7 @@ def table(analysis: dict, name: str) -> tuple[list[str], list[list[str]]]:
     """Return (header, rows) of one CSV table: panel, lags, between, per_unit, scatter,
     funnel, perception, flags or suppressed. Raises KeyError for an unknown name."""
     if name == "panel":
-        return panel_table(analysis)
+        return analysis["panel_table"]
     specs = {
         "lags": (analysis["lags"], ["lag", "direction", "level", "within_r", "ci_low",
                                     "ci_high", "n", "n_units", "p_value", "q_value", "status",
@@ -106,4 +104,4 @@ def table(analysis: dict, name: str) -> tuple[list[str], list[list[str]]]:
         "suppressed": (analysis["suppressed_cells"], ["unit_code", "period", "reason"]),
     }
     rows, head = specs[name]
-    return head, [[_cell(row.get(h)) for h in head] for row in rows]
+    return head, [[cell(row.get(h)) for h in head] for row in rows]

@@ -7,12 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from trainer.insights.sources import Sources, Unit
+from trainer.insights.sources import PERIOD, UNIT, Sources, Unit
 from trainer.insights.stats import LOW_PRECISION_BELOW
 
 MORALE = "engagement"
 MORALE_N = "respondents"
-UNIT, PERIOD = "unit_code", "period"
 VALUE_FIELDS = ("value", "n", "topbox", "responses", "invited")
 MORALE_COLUMNS = ("respondents", "invited", "engagement", "enps", "enps_moe", "customer_focus")
 TRAINING_COLUMNS = {"completion": ("completion_rate", "assigned"),

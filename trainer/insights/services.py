@@ -1,29 +1,34 @@
-"""Load the dashboard's sources, cache the analysis per scope and metric, store ratings.
+"""Load the dashboard's sources, store the analysis per scope and metric, store ratings.
 
 The statistics read rollups only: pulse morale comes from `morale_by_unit_period` (released
 cells, anonymity rules applied), customer data from the outcomes table, training measures from
-the training rollup that a scheduler job refreshes from the learn and scenarios summaries. The
-analysis is cached per (data version, level, scope, metric); the data version changes when
-outcomes, closed pulse cycles, ratings, the training rollup or the org tree change. Each web
-worker keeps its own cache.
+the training rollup that a scheduler job refreshes from the learn and scenarios summaries.
 
-The statistics stack (numpy, pandas, scipy, statsmodels) is imported only where an analysis is
-computed, so a web worker that serves cached pages and the home page never loads it.
+An analysis is stored per (data version, level, scope, metric) in the `insights_analysis`
+table, where every process finds it; the data version changes when outcomes, closed pulse
+cycles, ratings, the training rollup or the org tree change. A scheduler job works out the
+analyses of new data, so web workers read them and never load the statistics stack (numpy,
+pandas, scipy, statsmodels), which is imported only where an analysis is computed. Each
+process also keeps what it read in a small cache of its own.
 """
 
+import hashlib
+import json
 import threading
 from collections import OrderedDict
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, func, select
 
 from trainer.access import scope_unit_ids, sees_everything, subtree_ids
 from trainer.auth.models import User
 from trainer.fixes import services as fixes
 from trainer.insights import overview
-from trainer.insights.models import CustomerFocusRating, TrainingRollup
+from trainer.insights.models import CustomerFocusRating, StoredAnalysis, TrainingRollup
 from trainer.insights.sources import Level, Metric, Sources, Status, Unit
 from trainer.learn.services import completion_by_unit_period
 from trainer.org.models import ManagedUnit, OrgUnit
@@ -39,15 +44,12 @@ if TYPE_CHECKING:
 DEFAULT_LEVEL = Level.TEAM
 SCOPE_KINDS = ("company", "region", "site")
 TRAINING_REFRESH_MINUTES = 30
+ANALYSIS_REFRESH_MINUTES = 2
 CACHE_ENTRIES = 64
 RATING_QUARTERS = 8  # how many quarters back a manager may rate
 
 _cache: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
-# The newest analysis of each (database, level, scope, metric, quarter), whatever its data
-# version, to show while a fresh one is worked out; and the refreshes now running.
-_latest: dict[tuple, dict] = {}
-_refreshing: dict[tuple, threading.Thread] = {}
 
 
 class InsightsError(ValueError):
@@ -92,7 +94,10 @@ def _cached(key, compute):
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    value = compute()
+    return _remember(key, compute())
+
+
+def _remember(key, value):
     with _cache_lock:
         _cache[key] = value
         while len(_cache) > CACHE_ENTRIES:
@@ -103,7 +108,6 @@ def _cached(key, compute):
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
-        _latest.clear()
 
 
 # Sources -------------------------------------------------------------------------------------
@@ -220,86 +224,116 @@ def visible_flags(*, session: Session, user: User, metric: str, level: Level = D
 def analysis_for(*, session: Session, metric: str, unit: OrgUnit,
                  level: Level = DEFAULT_LEVEL, perception_period: str | None = None,
                  allow_stale: bool = False) -> dict:
-    """Return the (cached) analysis of `metric` for the units at `level` under `unit`.
+    """Return the analysis of `metric` for the units at `level` under `unit`: from this
+    process's cache, else from the store, else computed here (and stored for every process).
 
-    With `allow_stale`, a cache miss after a data change returns the scope's last analysis,
-    marked `stale`, while a background thread works out the new one, so a page does not stall;
-    when there is no earlier analysis, it is computed here. Raises InsightsError for an
-    unknown metric.
+    With `allow_stale`, when the data changed since the scope's last analysis, return that one,
+    marked `stale`, instead of computing: the scheduler's job works out the new one. Raises
+    InsightsError for an unknown metric.
     """
     parts = data_version(session=session)
     if metric not in parts["metrics"]:
         raise InsightsError(f"Unknown metric '{metric}'. Choose one of: "
                             + ", ".join(parts["metrics"]) + ".")
-    unit_ids = frozenset(subtree_ids(session, [unit]))
-    scope = (parts["database"], level, unit_ids, metric, perception_period)
-    with _cache_lock:
-        fresh = _analysis_key(parts, scope) in _cache
-        previous = _latest.get(scope)
-    if allow_stale and not fresh and previous is not None:
-        _refresh_in_background(session.get_bind(), scope)
-        return {**previous, "stale": True}
-    return _analysis(session, parts, scope)
-
-
-def _analysis_key(parts: dict, scope: tuple) -> tuple:
-    _database, level, unit_ids, metric, perception_period = scope
-    return ("analysis", tuple(parts.values()), level, unit_ids, metric, perception_period)
-
-
-def _analysis(session: Session, parts: dict, scope: tuple) -> dict:
-    """Return the analysis of `scope` for the data version `parts`, computing it on a miss."""
-    from trainer.insights.analysis import analyse
-
-    _database, level, unit_ids, metric, perception_period = scope
-    key = _analysis_key(parts, scope)
-    prepared = _prepared(session=session, parts=parts, level=level)
-    result = _cached(key, lambda: {
-        **analyse(prepared, metric=metric, unit_ids=set(unit_ids),
-                  perception_period=perception_period),
-        "key": key, "computed_at": utcnow(), "stale": False})
-    with _cache_lock:
-        _latest[scope] = result
-    return result
-
-
-def _refresh_in_background(engine: sa.Engine, scope: tuple) -> None:
-    """Work out the current analysis of `scope` in a thread of its own, once at a time."""
-    def refresh():
-        try:
-            with Session(engine) as session:
-                _analysis(session, data_version(session=session), scope)
-        finally:
-            with _cache_lock:
-                _refreshing.pop(scope, None)
-
-    with _cache_lock:
-        if scope in _refreshing:
-            return
-        thread = _refreshing[scope] = threading.Thread(target=refresh, daemon=True,
-                                                       name="insights-refresh")
-    thread.start()
-
-
-def wait_for_refreshes() -> None:
-    """Wait until every background refresh has finished (for tests and benchmarks)."""
-    with _cache_lock:
-        running = list(_refreshing.values())
-    for thread in running:
-        thread.join()
+    scope = {"level": str(level), "unit_ids": sorted(subtree_ids(session, [unit])),
+             "metric": metric, "perception_period": perception_period}
+    found = _stored(session, _analysis_key(parts, scope))
+    if found is None and allow_stale:
+        found = _newest(session, parts, scope)
+    return found if found is not None else _compute(session, parts, scope)
 
 
 def analysis_if_cached(*, session: Session, metric: str, unit: OrgUnit,
                        level: Level = DEFAULT_LEVEL) -> dict | None:
-    """Return the analysis `analysis_for` would return if it is cached already, else None
+    """Return the analysis `analysis_for` would return if it is computed already, else None
     (for pages that must stay fast, such as the home page)."""
     parts = data_version(session=session)
     if metric not in parts["metrics"]:
         return None
-    unit_ids = frozenset(subtree_ids(session, [unit]))
-    key = ("analysis", tuple(parts.values()), level, unit_ids, metric, None)
+    scope = {"level": str(level), "unit_ids": sorted(subtree_ids(session, [unit])),
+             "metric": metric, "perception_period": None}
+    return _stored(session, _analysis_key(parts, scope))
+
+
+def refresh_analyses(*, session: Session, now: datetime, level: Level = DEFAULT_LEVEL) -> int:
+    """Work out the current analysis of every scope stored before and of the whole company for
+    each metric, then drop the analyses of older data (a job). Returns how many it computed."""
+    parts = data_version(session=session)
+    specs = set(session.exec(select(StoredAnalysis.scope_spec).distinct()).all())
+    root = company_root(session=session)
+    if root is not None:
+        company = sorted(subtree_ids(session, [root]))
+        specs |= {_spec({"level": str(level), "unit_ids": company, "metric": metric,
+                         "perception_period": None}) for metric in parts["metrics"]}
+    current, computed = set(), 0
+    for spec in specs:
+        scope = json.loads(spec)
+        if scope["metric"] not in parts["metrics"]:
+            continue
+        key = _analysis_key(parts, scope)
+        current.add(key)
+        if session.get(StoredAnalysis, key) is None:
+            _compute(session, parts, scope)
+            computed += 1
+    session.execute(sa.delete(StoredAnalysis).where(StoredAnalysis.key.not_in(current)))
+    return computed
+
+
+def _spec(scope: dict) -> str:
+    return json.dumps(scope, sort_keys=True)
+
+
+def _digest(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _analysis_key(parts: dict, scope: dict) -> str:
+    return _digest(parts, scope)
+
+
+def _scope_key(parts: dict, scope: dict) -> str:
+    return _digest(parts["database"], scope)
+
+
+def _stored(session: Session, key: str) -> dict | None:
+    """Return the analysis stored under `key` (remembered in this process), or None."""
     with _cache_lock:
-        return _cache.get(key)
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    row = session.get(StoredAnalysis, key)
+    return None if row is None else _remember(key, _loaded(row.payload))
+
+
+def _newest(session: Session, parts: dict, scope: dict) -> dict | None:
+    """Return the newest stored analysis of `scope`, of any data version, marked stale."""
+    row = session.exec(select(StoredAnalysis.key)
+                       .where(StoredAnalysis.scope == _scope_key(parts, scope))
+                       .order_by(StoredAnalysis.computed_at.desc())).first()
+    found = row and _stored(session, row)
+    return {**found, "stale": True} if found else None
+
+
+def _compute(session: Session, parts: dict, scope: dict) -> dict:
+    """Compute the analysis of `scope` (this imports the statistics stack) and store it."""
+    from trainer.insights.analysis import analyse
+
+    key = _analysis_key(parts, scope)
+    prepared = _prepared(session=session, parts=parts, level=Level(scope["level"]))
+    result = analyse(prepared, metric=scope["metric"], unit_ids=set(scope["unit_ids"]),
+                     perception_period=scope["perception_period"])
+    payload = json.dumps({**result, "key": key, "computed_at": utcnow().isoformat()})
+    insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert)
+    session.execute(insert(StoredAnalysis).values(
+        key=key, scope=_scope_key(parts, scope), scope_spec=_spec(scope),
+        computed_at=utcnow(), payload=payload).on_conflict_do_nothing(index_elements=["key"]))
+    return _remember(key, _loaded(payload))
+
+
+def _loaded(payload: str) -> dict:
+    result = json.loads(payload)
+    return {**result, "computed_at": datetime.fromisoformat(result["computed_at"]),
+            "stale": False}
 
 
 def unit_figures(*, session: Session, metric: str, unit: OrgUnit) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+UNIT, PERIOD = "unit_code", "period"  # the panel's and the tables' key columns
 # Fixes on own authority (trainer.fixes): behaviour measures with their own HR-only flags.
 FIX_ON_SPOT, FIX_METRICS = "fix_on_spot", ("fix_on_spot", "fix_rate")
 
