@@ -11,7 +11,7 @@ from sqlmodel import select
 from tests.csv_checks import EVIL, cells, guarded_rows
 from tests.insights.conftest import PERIODS, SMALL_QUARTER
 from trainer.insights import services as insights
-from trainer.insights.models import CustomerFocusRating
+from trainer.insights.models import CustomerFocusRating, StoredAnalysis
 from trainer.insights.views import TABLES
 from trainer.outcomes.services import upsert_outcomes
 from trainer.util import shift_quarter, utcnow
@@ -315,6 +315,8 @@ def test_after_a_data_change_the_page_shows_the_last_figures_until_the_job_has_n
     assert "Updated figures are being worked out; these are from" in stale
     assert insights.refresh_analyses(session=session, now=utcnow()) > 0  # the scheduler's job
     session.commit()
+    stored = session.exec(select(StoredAnalysis)).all()
+    assert len(stored) == len({row.scope for row in stored})  # older analyses are dropped
     fresh = insights.analysis_if_cached(session=session, metric="csi", unit=history.company)
     assert not fresh["stale"]
     t1 = next(row for row in fresh["panel_rows"] if row["unit_code"] == "T1")

@@ -4,7 +4,7 @@ to find it, and the heatmap of the units below, as managers and HR see them."""
 import pytest
 
 from trainer.insights import overview, services
-from trainer.insights.stats import correlation_power
+from trainer.insights.overview import correlation_power
 from trainer.pulse import services as pulse
 
 

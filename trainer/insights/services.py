@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 DEFAULT_LEVEL = Level.TEAM
 SCOPE_KINDS = ("company", "region", "site")
 TRAINING_REFRESH_MINUTES = 30
-ANALYSIS_REFRESH_MINUTES = 2
+ANALYSIS_REFRESH_MINUTES = 1
+ANALYSES_PER_RUN = 4
 CACHE_ENTRIES = 64
 RATING_QUARTERS = 8  # how many quarters back a manager may rate
 
@@ -256,26 +257,35 @@ def analysis_if_cached(*, session: Session, metric: str, unit: OrgUnit,
 
 
 def refresh_analyses(*, session: Session, now: datetime, level: Level = DEFAULT_LEVEL) -> int:
-    """Work out the current analysis of every scope stored before and of the whole company for
-    each metric, then drop the analyses of older data (a job). Returns how many it computed."""
+    """Work out the current analysis of the whole company for each metric and of every scope
+    stored before, at most ANALYSES_PER_RUN of them (a job: each run stays well inside the
+    scheduler's lease), and drop the older analyses of the scopes that are up to date.
+    Returns how many it computed."""
     parts = data_version(session=session)
-    specs = set(session.exec(select(StoredAnalysis.scope_spec).distinct()).all())
     root = company_root(session=session)
+    specs = []
     if root is not None:
         company = sorted(subtree_ids(session, [root]))
-        specs |= {_spec({"level": str(level), "unit_ids": company, "metric": metric,
-                         "perception_period": None}) for metric in parts["metrics"]}
-    current, computed = set(), 0
+        specs = [_spec({"level": str(level), "unit_ids": company, "metric": metric,
+                        "perception_period": None}) for metric in parts["metrics"]]
+    stored = session.exec(select(StoredAnalysis.scope_spec).distinct()
+                          .order_by(StoredAnalysis.scope_spec)).all()
+    specs += [spec for spec in stored if spec not in specs]
+    current, pending, computed = set(), set(), 0
     for spec in specs:
         scope = json.loads(spec)
         if scope["metric"] not in parts["metrics"]:
-            continue
+            continue  # a metric that is gone: its analyses are dropped below
         key = _analysis_key(parts, scope)
-        current.add(key)
         if session.get(StoredAnalysis, key) is None:
+            if computed == ANALYSES_PER_RUN:
+                pending.add(_scope_key(parts, scope))  # keep its last analysis until then
+                continue
             _compute(session, parts, scope)
             computed += 1
-    session.execute(sa.delete(StoredAnalysis).where(StoredAnalysis.key.not_in(current)))
+        current.add(key)
+    session.execute(sa.delete(StoredAnalysis).where(StoredAnalysis.key.not_in(current),
+                                                    StoredAnalysis.scope.not_in(pending)))
     return computed
 
 

@@ -27,7 +27,6 @@ from trainer.insights.stats.base import (
 from trainer.insights.stats.correlations import (
     Corr,
     between_corr,
-    correlation_power,
     fisher_interval,
     linear_fit,
     pearson_ci,
@@ -73,7 +72,6 @@ __all__ = [
     "Status",
     "add_q_values",
     "between_corr",
-    "correlation_power",
     "cronbach_alpha",
     "estimate_text",
     "fisher_interval",

@@ -85,16 +85,6 @@ def fisher_interval(r: float, n: int, conf: float = 0.95, se_factor: float = 1.0
     return math.tanh(z - half), math.tanh(z + half)
 
 
-def correlation_power(r: float, n: int, alpha: float = 0.05) -> float:
-    """Return the chance that a two-sided test at `alpha` finds a true correlation `r` from n
-    pairs (Fisher-z approximation, the same scale as `fisher_interval`)."""
-    if n <= 3:
-        return alpha
-    shift = abs(math.atanh(r)) * math.sqrt(n - 3)
-    critical = stats.norm.ppf(1 - alpha / 2)
-    return float(stats.norm.sf(critical - shift) + stats.norm.cdf(-critical - shift))
-
-
 def spearman_interval(rho: float, n: int, conf: float = 0.95) -> tuple[float, float]:
     """Return the Bonett–Wright interval for Spearman's rho (SE √((1 + ρ²/2)/(n − 3)))."""
     return fisher_interval(rho, n, conf, se_factor=math.sqrt(1 + rho**2 / 2))
