@@ -67,8 +67,8 @@ def org_facts(database: str) -> dict:
 
     app = create_app({"DATABASE_URL": database})
     with app.app_context(), Session(app.extensions["trainer.engine"]) as session:
-        company = services.company_root(session)
-        region = services.unit_by_code(session, REGION)
+        company = services.company_root(session=session)
+        region = services.unit_by_code(session=session, code=REGION)
         facts = {
             "company_id": company.id,
             "region_id": region.id,
@@ -81,8 +81,8 @@ def org_facts(database: str) -> dict:
             "pulse_rollups": lambda: (services.pulse.morale_by_unit_period(session=session),
                                       services.pulse.suppressed_units(session=session)),
             "outcomes": lambda: [services.outcomes.outcomes_by_unit_period(
-                session=session, metric=m) for m in services.metric_codes(session)],
-            "training_rollup": lambda: services.training_rows(session),
+                session=session, metric=m) for m in services.metric_codes(session=session)],
+            "training_rollup": lambda: services.training_rows(session=session),
         }
         for name, read in sources.items():
             start = time.perf_counter()
@@ -91,7 +91,7 @@ def org_facts(database: str) -> dict:
         for name, unit in (("company", company), ("region", region)):
             services.clear_cache()
             start = time.perf_counter()
-            services.analysis_for(session, metric="csi", unit=unit)
+            services.analysis_for(session=session, metric="csi", unit=unit)
             facts[f"cold_{name}_ms"] = 1000 * (time.perf_counter() - start)
     app.extensions["trainer.engine"].dispose()
     return facts

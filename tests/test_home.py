@@ -32,7 +32,8 @@ def test_managers_see_morale_the_customer_measure_and_training_with_their_n(
         client, login_as, history, session):  # noqa: F811
     login_as(history.manager)
     tasks, figures = _parts(_home(client))
-    view = insights.overview_for(session, metric="csi", unit=history.s1)  # what insights shows
+    # what insights shows
+    view = insights.overview_for(session=session, metric="csi", unit=history.s1)
     morale = view["morale"]
     assert f"<h3 id=\"home-team-{history.s1.id}\">{history.s1.name}</h3>" in figures
     assert "Morale (1–5)" in figures

@@ -22,6 +22,9 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
 
+    # Insights: the org level whose units the dashboard compares (team, site or region).
+    INSIGHTS_LEVEL = "team"
+
     # Sign-in
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15

@@ -11,10 +11,10 @@ from sqlmodel import select
 from tests.csv_checks import EVIL, cells, guarded_rows
 from tests.insights.conftest import PERIODS, SMALL_QUARTER
 from trainer.insights import services as insights
-from trainer.insights.models import CustomerFocusRating
+from trainer.insights.models import CustomerFocusRating, StoredAnalysis
 from trainer.insights.views import TABLES
 from trainer.outcomes.services import upsert_outcomes
-from trainer.util import shift_quarter
+from trainer.util import shift_quarter, utcnow
 
 
 def _csv(response):
@@ -299,3 +299,26 @@ def test_every_export_table_guards_a_unit_name_that_looks_like_a_formula(client,
         assert EVIL not in cells(exported[table])
     numbers = [c for table in exported.values() for c in cells(table) if c.startswith("-")]
     assert numbers and all(float(c) < 0 for c in numbers)  # negative numbers stay numbers
+
+
+def test_after_a_data_change_the_page_shows_the_last_figures_until_the_job_has_new_ones(
+        client, login_as, session, history):
+    login_as(history.hr)
+    url = f"/insights/units/{history.company.id}"
+    first = client.get(url).get_data(as_text=True)  # nothing earlier: worked out right away
+    assert "Updated figures are being worked out" not in first
+    upsert_outcomes(session=session, rows=[
+        {"unit_id": history.t1.id, "period": p, "metric": "csi", "value": 60.0, "n": 100}
+        for p in PERIODS], source="test")
+    session.commit()
+    stale = client.get(url).get_data(as_text=True)
+    assert "Updated figures are being worked out; these are from" in stale
+    assert insights.refresh_analyses(session=session, now=utcnow()) > 0  # the scheduler's job
+    session.commit()
+    stored = session.exec(select(StoredAnalysis)).all()
+    assert len(stored) == len({row.scope for row in stored})  # older analyses are dropped
+    fresh = insights.analysis_if_cached(session=session, metric="csi", unit=history.company)
+    assert not fresh["stale"]
+    t1 = next(row for row in fresh["panel_rows"] if row["unit_code"] == "T1")
+    assert t1["csi.value"] == 60.0
+    assert "Updated figures are being worked out" not in client.get(url).get_data(as_text=True)

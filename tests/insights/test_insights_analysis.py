@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from trainer.insights import analysis
-from trainer.insights.analysis import Metric, Sources, Unit
+from trainer.insights import analysis, documents, peers, stats
+from trainer.insights.sources import Metric, Sources, Unit
 
 PERIODS = ["2024Q1", "2024Q2", "2024Q3", "2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4"]
 CSI = Metric("csi", "Dealer CSI", True, 0, 100)
@@ -128,15 +128,15 @@ def test_funnel_puts_an_extreme_unit_above_the_alarm_limit_without_moving_the_ce
 
 def test_a_funnel_needs_a_share_with_a_known_spread():
     frame = pd.DataFrame({"unit_code": ["A"], "period": ["2024Q1"], "x.value": [3.0]})
-    assert analysis.funnel_measure(Metric("x", "X", True, 1, 5), frame) is None
-    assert analysis.funnel_measure(CSAT, frame)["kind"] == "share"
+    assert peers.funnel_measure(Metric("x", "X", True, 1, 5), frame) is None
+    assert peers.funnel_measure(CSAT, frame)["kind"] == "share"
 
 
 def test_spread_collapse_is_read_from_the_means_alone():
     rows = [{"unit_code": u, "period": p, "score": 80.0 + i % 3}
             for u in ("A", "B", "C", "D") for i, p in enumerate(PERIODS[:4])]
     rows[-1]["score"] = 99.3  # D's last quarter: answers can hardly differ any more
-    flags = analysis.spread_collapse_flags(pd.DataFrame(rows), 0, 100)
+    flags = stats.spread_collapse_flags(pd.DataFrame(rows), 0, 100)
     assert [(f["unit_code"], f["period"], f["signal"]) for f in flags] == [
         ("D", PERIODS[3], "variance_collapse")]
     assert "at most 8.3" in flags[0]["reason"]
@@ -144,9 +144,9 @@ def test_spread_collapse_is_read_from_the_means_alone():
 
 
 def test_only_survey_scores_get_gaming_flags():
-    assert analysis.gameable(CSI)
-    assert not analysis.gameable(COMPLAINTS)
-    assert not analysis.gameable(Metric("retention", "Retention", True, 0, 100))
+    assert peers.gameable(CSI)
+    assert not peers.gameable(COMPLAINTS)
+    assert not peers.gameable(Metric("retention", "Retention", True, 0, 100))
 
 
 def test_panel_says_why_morale_is_missing():
@@ -162,7 +162,7 @@ def test_panel_says_why_morale_is_missing():
     assert statuses[("T01", PERIODS[0])] == "suppressed"
     assert statuses[("T00", PERIODS[0])] == "shown"
     assert result["suppressed"] == ["T01"]  # the company is not at the reporting level
-    head, rows = analysis.table(result, "panel")
+    head, rows = documents.table(result, "panel")
     cell = next(r for r in rows if r[0] == "T01" and r[2] == PERIODS[0])
     assert cell[head.index("engagement")] == "" and cell[head.index("respondents")] == ""
 
@@ -185,8 +185,8 @@ def test_the_report_document_hides_flags_unless_asked():
     result = analysis.analyse(analysis.prepare(planted(gamed=("T00",))), metric="csi",
                               unit_ids=None)
     scope = {"code": "CO", "name": "Company", "kind": "company"}
-    assert analysis.report_document(result, scope=scope, with_flags=False)["flags"] is None
-    doc = analysis.report_document(result, scope=scope, with_flags=True)
+    assert documents.report_document(result, scope=scope, with_flags=False)["flags"] is None
+    doc = documents.report_document(result, scope=scope, with_flags=True)
     assert doc["flags"] and all(f["kind"] == "gaming" for f in doc["flags"])
     assert doc["metric"] == "csi" and doc["suppressed"] == []
 
@@ -204,12 +204,12 @@ def test_each_unit_shows_its_shrunken_slope_beside_its_own_correlation():
     # Every team follows the same planted slope, so the model cannot tell them apart.
     assert {row["shrunk_slope"] for row in rows} == {rows[0]["common_slope"]}
     assert "could not be told apart" in rows[0]["shrunk_reason"]
-    head, table = analysis.table(result, "per_unit")
+    head, table = documents.table(result, "per_unit")
     assert head[:2] == ["unit_code", "shrunk_slope"] and "r" in head
     assert [line[0] for line in table] == codes
     assert all(line[head.index("shrunk_slope")] for line in table)
     scope = {"code": "CO", "name": "Company", "kind": "company"}
-    assert analysis.report_document(result, scope=scope, with_flags=False)["per_unit"] == rows
+    assert documents.report_document(result, scope=scope, with_flags=False)["per_unit"] == rows
 
 
 def test_too_few_units_for_shrinkage_say_so_on_every_row():

@@ -45,7 +45,7 @@ def test_the_dashboard_recovers_what_the_demo_planted(runner, session, client):
     assert all(f["reason"] for f in report["flags"])
 
     # The training measures are summarised for the dashboard as the demo is built.
-    completion, ownership = insights.training_rows(session)
+    completion, ownership = insights.training_rows(session=session)
     assert completion and ownership
     assert all(0 <= r["completion_rate"] <= 1 for r in completion)
 

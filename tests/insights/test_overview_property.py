@@ -53,7 +53,7 @@ def test_overview_and_heatmap_respect_thresholds_and_complements(app, client, se
     for unit_id in [company.id] + [u.id for u, _, _ in plan]:
         unit = units[unit_id]
         for rows in (None, "team"):
-            view = insights.overview_for(session, metric="csi", unit=unit, rows=rows)
+            view = insights.overview_for(session=session, metric="csi", unit=unit, rows=rows)
             cards = [view["morale"], view["enps"]]
             cells = [row["cells"][code] for row in view["heatmap"]["rows"]
                      for code in ("engagement", "enps")]

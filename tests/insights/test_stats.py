@@ -123,52 +123,6 @@ def test_cronbach_alpha_listwise_uses_row_count_before_deletion():
     assert (round(low, 3), round(high, 3)) == (0.581, 0.933)
 
 
-def test_icc_matches_pingouin_wine_example():
-    result = stats.icc1_icc2(read("icc_wine.csv"), "Wine", "Scores")
-    assert result["n_units"] == 8 and result["k"] == 4
-    assert round(result["icc1"], 3) == 0.728
-    assert tuple(round(v, 2) for v in result["icc1_ci"]) == (0.43, 0.93)
-    assert round(result["icc2"], 3) == 0.914
-    assert tuple(round(v, 2) for v in result["icc2_ci"]) == (0.75, 0.98)
-    k, icc1 = result["k"], result["icc1"]
-    assert result["icc2"] == pytest.approx(k * icc1 / (1 + (k - 1) * icc1))
-
-
-# Berkeley 1973 -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def berkeley():
-    return stats.pooled_and_stratified_rates(
-        read("ucb_admissions.csv"), "gender", "dept", "admitted", weight="count"
-    )
-
-
-def test_berkeley_pooled_rates_favour_men(berkeley):
-    pooled = berkeley["pooled"]
-    assert pooled.loc["male", "n"] == 2691 and pooled.loc["female", "n"] == 1835
-    assert round(pooled.loc["male", "rate"], 2) == 0.45
-    assert round(pooled.loc["female", "rate"], 2) == 0.30
-    # The six largest departments are over a third of the 8,442 + 4,321 campus applicants.
-    assert (2691 + 1835) / (8442 + 4321) > 1 / 3
-
-
-def test_berkeley_women_admitted_more_often_in_four_of_six_departments(berkeley):
-    rates = berkeley["stratified"]["rate"].unstack("gender")
-    women_ahead = sorted(rates.index[rates["female"] > rates["male"]])
-    assert women_ahead == ["A", "B", "D", "F"]
-
-
-def test_berkeley_reversal_disappears_with_equal_department_weights(berkeley):
-    # Freedman, Pisani & Purves: weighting each department by its total applicants gives
-    # 39 % for men and 43 % for women.
-    table = berkeley["stratified"].unstack("gender")
-    weights = table["n"].sum(axis=1)
-    standardised = table["rate"].mul(weights, axis=0).sum() / weights.sum()
-    assert round(standardised["male"], 2) == 0.39
-    assert round(standardised["female"], 2) == 0.43
-
-
 # NPS ---------------------------------------------------------------------------------------------
 
 NPS_MOE_TABLE = {20: 32.4, 30: 26.5, 50: 20.5, 100: 14.5, 200: 10.3, 400: 7.3}
@@ -207,24 +161,6 @@ def test_nps_below_minimum_is_not_shown_as_a_number():
     result = stats.nps([10, 10, 3])
     assert result["status"] == "insufficient_data"
     assert result["nps"] is None and result["moe"] is None
-
-
-# Unit-quarter morale (§1) ------------------------------------------------------------------------
-
-
-def test_unit_quarter_mean_half_widths_from_section_1():
-    # SD 1: ±1.24 at n = 5 and ±0.47 at n = 20.
-    five = stats.unit_quarter_mean(_scores_with_sd_one(5))
-    twenty = stats.unit_quarter_mean(_scores_with_sd_one(20))
-    assert round(five.ci_high - five.mean, 2) == 1.24
-    assert five.low_precision
-    assert round(twenty.ci_high - twenty.mean, 2) == 0.47
-    assert not twenty.low_precision
-
-
-def _scores_with_sd_one(n):
-    values = np.linspace(-1, 1, n)
-    return 3 + (values - values.mean()) / values.std(ddof=1)
 
 
 # Shrinkage (§5) ----------------------------------------------------------------------------------

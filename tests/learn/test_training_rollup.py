@@ -10,7 +10,7 @@ from trainer.scheduler import run_all
 
 
 def completion_by_unit(session):
-    return {(r["unit_id"], r["period"]): r for r in insights.training_rows(session)[0]}
+    return {(r["unit_id"], r["period"]): r for r in insights.training_rows(session=session)[0]}
 
 
 def test_the_scheduler_summarises_completion_and_the_dashboard_reads_only_that(
@@ -18,7 +18,7 @@ def test_the_scheduler_summarises_completion_and_the_dashboard_reads_only_that(
     assign(session, course, org.s1, date(2025, 2, 15))
     complete(session, org.employee, course, date(2025, 2, 1))  # T1, on time; the S1 manager never
     assert completion_by_unit(session) == {}  # nothing summarised yet
-    before = insights.data_version(session)["training"]
+    before = insights.data_version(session=session)["training"]
 
     run_all(app)  # the scheduler's catch-up run
     session.commit()  # a new transaction sees the job's work
@@ -28,13 +28,13 @@ def test_the_scheduler_summarises_completion_and_the_dashboard_reads_only_that(
                                           "assigned": 1, "completion_rate": 1.0}
     assert rows[(org.s1.id, "2025Q1")]["assigned"] == 2
     assert rows[(org.s1.id, "2025Q1")]["completion_rate"] == pytest.approx(0.5)
-    assert insights.data_version(session)["training"] != before
+    assert insights.data_version(session=session)["training"] != before
 
     # A refresh that finds nothing new leaves the rollup, and the cached analyses, alone.
-    settled = insights.data_version(session)["training"]
+    settled = insights.data_version(session=session)["training"]
     run_all(app)
     session.commit()
-    assert insights.data_version(session)["training"] == settled
+    assert insights.data_version(session=session)["training"] == settled
 
     # New completions wait for the next refresh instead of costing every dashboard view.
     complete(session, org.manager, course, date(2025, 2, 10))

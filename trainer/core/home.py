@@ -48,12 +48,12 @@ def team_figures(session: Session, user: User) -> tuple[list[dict], int]:
     from trainer.insights import services as insights
 
     roots = managed_roots(session, user)
-    metric = insights.default_metric(session)
+    metric = insights.default_metric(session=session)
     if metric is None:
         return [], 0
     teams = []
     for unit in roots[:TEAMS_SHOWN]:
-        figures = insights.unit_figures(session, metric=metric, unit=unit)
+        figures = insights.unit_figures(session=session, metric=metric, unit=unit)
         teams.append({"unit": unit, "metric_label": figures["metric_label"],
                       "morale": figures["engagement"], "measure": figures["measure"],
                       "completion": figures["completion"]})

@@ -62,7 +62,7 @@ def _team_unit(session):
     widest unit; 403 outside their scope."""
     code = request.args.get("unit", "").strip()
     if not code:
-        return default_scope(session, current_user)
+        return default_scope(session=session, user=current_user)
     unit = session.exec(select(OrgUnit).where(OrgUnit.code == code)).first() or abort(404)
     allowed = scope_unit_ids(session=session, user=current_user)
     if allowed is not None and unit.id not in allowed:
@@ -109,7 +109,7 @@ def team():
 @allow("hr", "admin")
 def flags():
     session = db_session()
-    hidden = own_unit_codes(session, current_user)
+    hidden = own_unit_codes(session=session, user=current_user)
     found = [f for f in services.gaming_flags(session) if f["unit_code"] not in hidden]
     return render_template("fixes/flags.html", flags=found)
 

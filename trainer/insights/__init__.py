@@ -1,5 +1,7 @@
 """The morale-versus-customer-outcomes dashboard: statistics, charts, exports, gaming flags."""
 
+from functools import partial
+
 from flask import Blueprint, Flask
 
 bp = Blueprint("insights", __name__, url_prefix="/insights")
@@ -8,9 +10,15 @@ bp = Blueprint("insights", __name__, url_prefix="/insights")
 def init_app(app: Flask) -> None:
     from trainer.demo import add_demo_step
     from trainer.insights import cli, demo, services, views  # noqa: F401
+    from trainer.insights.sources import Level
     from trainer.nav import add_home_panel, add_nav
     from trainer.scheduler import register_job
 
+    try:
+        app.config["INSIGHTS_LEVEL"] = Level(app.config["INSIGHTS_LEVEL"])
+    except ValueError:
+        raise ValueError(f"INSIGHTS_LEVEL is {app.config['INSIGHTS_LEVEL']!r}; choose one of "
+                         + ", ".join(level.value for level in Level) + ".") from None
     app.register_blueprint(bp)
     app.cli.add_command(cli.insights_cli)
     add_nav(app, "Insights", "insights.index", roles=("manager", "hr", "admin"), order=40)
@@ -23,3 +31,7 @@ def init_app(app: Flask) -> None:
     register_job(app, "insights-training-rollup", services.refresh_training_rollups,
                  every_minutes=services.TRAINING_REFRESH_MINUTES,
                  label="Summarise training for the dashboard")
+    register_job(app, "insights-analyses",
+                 partial(services.refresh_analyses, level=app.config["INSIGHTS_LEVEL"]),
+                 every_minutes=services.ANALYSIS_REFRESH_MINUTES,
+                 label="Work out the dashboard's statistics for new data")

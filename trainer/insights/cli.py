@@ -60,18 +60,18 @@ def report_command(metric, unit_code, as_json):
 
 
 def _report(session, metric: str, unit_code: str | None) -> dict:
-    codes = services.metric_codes(session)
+    codes = services.metric_codes(session=session)
     if metric not in codes:
         raise click.BadParameter(f"unknown metric '{metric}'. Choose one of: "
                                  + ", ".join(codes) + ".", param_hint="--metric")
     if unit_code:
-        unit = services.unit_by_code(session, unit_code.strip())
+        unit = services.unit_by_code(session=session, code=unit_code.strip())
         if unit is None:
             raise click.BadParameter(f"no unit has the code '{unit_code}'.",
                                      param_hint="--unit")
     else:
-        unit = services.company_root(session)
+        unit = services.company_root(session=session)
         if unit is None:
             raise click.UsageError("There are no org units yet; load people or the demo first.")
-    level = current_app.config.get("INSIGHTS_LEVEL", services.DEFAULT_LEVEL)
-    return services.report(session, metric=metric, unit=unit, with_flags=True, level=level)
+    level = current_app.config["INSIGHTS_LEVEL"]
+    return services.report(session=session, metric=metric, unit=unit, with_flags=True, level=level)

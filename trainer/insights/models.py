@@ -1,8 +1,8 @@
-"""Managers' ratings of their teams' customer focus, for the perception gap."""
+"""Ratings of teams' customer focus, the training rollup and the stored analyses."""
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from trainer.util import utcnow
@@ -39,3 +39,20 @@ class TrainingRollup(SQLModel, table=True):
     size: int
     rate: float
     refreshed_at: datetime = Field(default_factory=utcnow)
+
+
+class StoredAnalysis(SQLModel, table=True):
+    """One computed analysis, shared by every process: the scheduler and any web worker that
+    misses write it, the others read it without loading the statistics stack.
+
+    `key` names the data version and the scope; `scope` the scope alone (level, units, metric,
+    quarter), so the newest analysis of a scope can be shown while its data change.
+    """
+
+    __tablename__ = "insights_analysis"
+
+    key: str = Field(primary_key=True, max_length=64)
+    scope: str = Field(max_length=64, index=True)
+    scope_spec: str  # JSON: what the scheduler needs to work the scope out again
+    computed_at: datetime = Field(default_factory=utcnow, index=True)
+    payload: str = Field(sa_type=Text)  # the analysis as JSON

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
-from trainer.insights import stats
-from trainer.insights.analysis import FIX_METRICS, Metric, Sources, Unit
+from trainer.insights.sources import FIX_METRICS, Metric, Sources, Unit
 
 USUAL_LINK = 0.3  # "a real link of the usual size": Harter, Schmidt & Hayes 2002 (r ≈ .33)
 ROW_KINDS = {"company": "site", "region": "site", "site": "team"}
@@ -223,12 +223,24 @@ def link_sentence(headline: dict, metric_label: str, where: str) -> str:
     return f"When {first} rose {where}, {second} tended to {moved} {when}."
 
 
+def correlation_power(r: float, n: int, alpha: float = 0.05) -> float:
+    """Return the chance that a two-sided test at `alpha` finds a true correlation `r` from n
+    pairs (Fisher-z approximation, the same scale as `stats.fisher_interval`; the standard
+    library's normal distribution keeps the overview free of the statistics stack)."""
+    if n <= 3:
+        return alpha
+    normal = NormalDist()
+    shift = abs(math.atanh(r)) * math.sqrt(n - 3)
+    critical = normal.inv_cdf(1 - alpha / 2)
+    return normal.cdf(shift - critical) + normal.cdf(-critical - shift)
+
+
 def power_sentence(lag_row: dict | None, units_label: str, n_quarters: int) -> dict | None:
     """Say how often a real within-unit link of the usual size (r = 0.3) would be found with
     this much data, so a reader knows what "no clear link" is worth."""
     if not lag_row or not lag_row.get("dof") or lag_row["dof"] < 2:
         return None
-    power = stats.correlation_power(USUAL_LINK, lag_row["dof"] + 2)
+    power = correlation_power(USUAL_LINK, lag_row["dof"] + 2)
     tens = max(1, min(9, round(power * 10)))
     found = ("almost always" if power >= 0.95 else f"about {tens} times in 10")
     text = (f"With {lag_row['n_units']} {units_label} over {n_quarters} quarters, a real link "

@@ -1,24 +1,34 @@
-"""Load the dashboard's sources, cache the analysis per scope and metric, store ratings.
+"""Load the dashboard's sources, store the analysis per scope and metric, store ratings.
 
 The statistics read rollups only: pulse morale comes from `morale_by_unit_period` (released
 cells, anonymity rules applied), customer data from the outcomes table, training measures from
-the training rollup that a scheduler job refreshes from the learn and scenarios summaries. The
-analysis is cached per (data version, level, scope, metric); the data version changes when
-outcomes, closed pulse cycles, ratings, the training rollup or the org tree change. Each web
-worker keeps its own cache.
+the training rollup that a scheduler job refreshes from the learn and scenarios summaries.
+
+An analysis is stored per (data version, level, scope, metric) in the `insights_analysis`
+table, where every process finds it; the data version changes when outcomes, closed pulse
+cycles, ratings, the training rollup or the org tree change. A scheduler job works out the
+analyses of new data, so web workers read them and never load the statistics stack (numpy,
+pandas, scipy, statsmodels), which is imported only where an analysis is computed. Each
+process also keeps what it read in a small cache of its own.
 """
 
+import hashlib
+import json
 import threading
 from collections import OrderedDict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, func, select
 
 from trainer.auth.models import User
 from trainer.fixes import services as fixes
-from trainer.insights import analysis, overview
-from trainer.insights.models import CustomerFocusRating, TrainingRollup
+from trainer.insights import overview
+from trainer.insights.models import CustomerFocusRating, StoredAnalysis, TrainingRollup
+from trainer.insights.sources import Level, Metric, Sources, Status, Unit
 from trainer.learn.services import completion_by_unit_period
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.org.scope import managed_scope, scope_unit_ids, sees_everything, subtree_ids
@@ -28,9 +38,14 @@ from trainer.pulse import services as pulse
 from trainer.scenarios.services import ownership_by_unit_period
 from trainer.util import quarter_of, shift_quarter, utcnow
 
-DEFAULT_LEVEL = "team"
+if TYPE_CHECKING:
+    from trainer.insights.analysis import Prepared
+
+DEFAULT_LEVEL = Level.TEAM
 SCOPE_KINDS = ("company", "region", "site")
 TRAINING_REFRESH_MINUTES = 30
+ANALYSIS_REFRESH_MINUTES = 1
+ANALYSES_PER_RUN = 4
 CACHE_ENTRIES = 64
 RATING_QUARTERS = 8  # how many quarters back a manager may rate
 
@@ -45,7 +60,7 @@ class InsightsError(ValueError):
 # Data version and cache ----------------------------------------------------------------------
 
 
-def data_version(session: Session) -> dict:
+def data_version(*, session: Session) -> dict:
     """Return cheap fingerprints of everything the analysis reads, per source (computed once
     per transaction)."""
     memo = session.info.get("insights_version")
@@ -66,7 +81,7 @@ def data_version(session: Session) -> dict:
         "org": tuple(org_state),
         "pulse": tuple(c.id for c in pulse.closed_cycles(session) if c.rollups_done),
         "outcomes": tuple(map(str, outcome_state)),
-        "metrics": tuple(metric_codes(session)),
+        "metrics": tuple(metric_codes(session=session)),
         "fixes": fixes.rollup_version(session),
         "ratings": tuple(map(str, rating_state)),
         "training": tuple(map(str, training_state)),
@@ -80,7 +95,10 @@ def _cached(key, compute):
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    value = compute()
+    return _remember(key, compute())
+
+
+def _remember(key, value):
     with _cache_lock:
         _cache[key] = value
         while len(_cache) > CACHE_ENTRIES:
@@ -122,7 +140,7 @@ def refresh_training_rollups(*, session: Session, now: datetime) -> int:
     return len(fresh)
 
 
-def training_rows(session: Session) -> tuple[list[dict], list[dict]]:
+def training_rows(*, session: Session) -> tuple[list[dict], list[dict]]:
     """Return (completion rows, ownership rows) from the training rollup."""
     completion, ownership = [], []
     for row in session.exec(select(TrainingRollup)).all():
@@ -135,7 +153,7 @@ def training_rows(session: Session) -> tuple[list[dict], list[dict]]:
     return completion, ownership
 
 
-def load_sources(session: Session, version: dict) -> analysis.Sources:
+def load_sources(*, session: Session, version: dict) -> Sources:
     """Read every source the analysis needs, for all units (rollups, never raw answers).
 
     Pulse rows are cached on their own version, so that an outcomes import or a new rating
@@ -145,18 +163,18 @@ def load_sources(session: Session, version: dict) -> analysis.Sources:
         ("pulse", version["database"], version["org"], version["pulse"]),
         lambda: (pulse.morale_by_unit_period(session=session),
                  pulse.suppressed_units(session=session)))
-    completion, ownership = training_rows(session)
-    units = [analysis.Unit(u.id, u.code, u.name, u.kind, u.parent_id, u.path)
+    completion, ownership = training_rows(session=session)
+    units = [Unit(u.id, u.code, u.name, u.kind, u.parent_id, u.path)
              for u in session.exec(select(OrgUnit).where(OrgUnit.active)).all()]
-    metrics = [analysis.Metric(m.code, m.label, m.higher_is_better, m.min_value, m.max_value)
+    metrics = [Metric(m.code, m.label, m.higher_is_better, m.min_value, m.max_value)
                for m in outcomes.metrics(session=session)]
-    metrics += [analysis.Metric(code, label, better, low, high)
+    metrics += [Metric(code, label, better, low, high)
                 for code, (label, better, low, high) in fixes.INSIGHT_MEASURES.items()]
     ratings = session.exec(
         select(CustomerFocusRating.unit_id, CustomerFocusRating.period,
                func.avg(CustomerFocusRating.rating), func.count())
         .group_by(CustomerFocusRating.unit_id, CustomerFocusRating.period)).all()
-    return analysis.Sources(
+    return Sources(
         units=units,
         metrics=metrics,
         morale=morale,
@@ -171,18 +189,18 @@ def load_sources(session: Session, version: dict) -> analysis.Sources:
     )
 
 
-def metric_codes(session: Session) -> list[str]:
+def metric_codes(*, session: Session) -> list[str]:
     """Return the customer metrics, then the fix log's measures (fixed on own authority)."""
     return [m.code for m in outcomes.metrics(session=session)] + list(fixes.INSIGHT_MEASURES)
 
 
-def default_metric(session: Session) -> str | None:
+def default_metric(*, session: Session) -> str | None:
     """Return the customer measure shown when none is chosen: CSI if defined, else the first."""
-    codes = metric_codes(session)
+    codes = metric_codes(session=session)
     return "csi" if "csi" in codes else (codes[0] if codes else None)
 
 
-def visible_flags(session: Session, user: User, *, metric: str, level: str = DEFAULT_LEVEL,
+def visible_flags(*, session: Session, user: User, metric: str, level: Level = DEFAULT_LEVEL,
                   cached_only: bool = False) -> list[dict] | None:
     """Return the company's gaming flags for HR and admin, without those on the person's own
     units (a unit's own staff never see its flags); [] for anyone else.
@@ -191,61 +209,151 @@ def visible_flags(session: Session, user: User, *, metric: str, level: str = DEF
     """
     if not sees_everything(user):
         return []
-    root = company_root(session)
+    root = company_root(session=session)
     if root is None:
         return []
     if cached_only:
-        result = analysis_if_cached(session, metric=metric, unit=root, level=level)
+        result = analysis_if_cached(session=session, metric=metric, unit=root, level=level)
         if result is None:
             return None
     else:
-        result = analysis_for(session, metric=metric, unit=root, level=level)
-    own = own_unit_codes(session, user)
+        result = analysis_for(session=session, metric=metric, unit=root, level=level)
+    own = own_unit_codes(session=session, user=user)
     return [f for f in result["flags"] if f["unit_code"] not in own]
 
 
-def analysis_for(session: Session, *, metric: str, unit: OrgUnit,
-                 level: str = DEFAULT_LEVEL, perception_period: str | None = None) -> dict:
-    """Return the (cached) analysis of `metric` for the units at `level` under `unit`.
+def analysis_for(*, session: Session, metric: str, unit: OrgUnit,
+                 level: Level = DEFAULT_LEVEL, perception_period: str | None = None,
+                 allow_stale: bool = False) -> dict:
+    """Return the analysis of `metric` for the units at `level` under `unit`: from this
+    process's cache, else from the store, else computed here (and stored for every process).
 
-    Raises InsightsError for an unknown metric.
+    With `allow_stale`, when the data changed since the scope's last analysis, return that one,
+    marked `stale`, instead of computing: the scheduler's job works out the new one. Raises
+    InsightsError for an unknown metric.
     """
-    parts = data_version(session)
+    parts = data_version(session=session)
     if metric not in parts["metrics"]:
         raise InsightsError(f"Unknown metric '{metric}'. Choose one of: "
                             + ", ".join(parts["metrics"]) + ".")
-    version = tuple(parts.values())
-    prepared = _prepared(session, parts, level)
-    unit_ids = frozenset(subtree_ids(session=session, roots=[unit]))
-    key = ("analysis", version, level, unit_ids, metric, perception_period)
-    return _cached(key, lambda: {
-        **analysis.analyse(prepared, metric=metric, unit_ids=set(unit_ids),
-                           perception_period=perception_period),
-        "key": key})
+    scope = {"level": str(level), "unit_ids": sorted(subtree_ids(session=session, roots=[unit])),
+             "metric": metric, "perception_period": perception_period}
+    found = _stored(session, _analysis_key(parts, scope))
+    if found is None and allow_stale:
+        found = _newest(session, parts, scope)
+    return found if found is not None else _compute(session, parts, scope)
 
 
-def analysis_if_cached(session: Session, *, metric: str, unit: OrgUnit,
-                       level: str = DEFAULT_LEVEL) -> dict | None:
-    """Return the analysis `analysis_for` would return if it is cached already, else None
+def analysis_if_cached(*, session: Session, metric: str, unit: OrgUnit,
+                       level: Level = DEFAULT_LEVEL) -> dict | None:
+    """Return the analysis `analysis_for` would return if it is computed already, else None
     (for pages that must stay fast, such as the home page)."""
-    parts = data_version(session)
+    parts = data_version(session=session)
     if metric not in parts["metrics"]:
         return None
-    unit_ids = frozenset(subtree_ids(session=session, roots=[unit]))
-    key = ("analysis", tuple(parts.values()), level, unit_ids, metric, None)
+    scope = {"level": str(level), "unit_ids": sorted(subtree_ids(session=session, roots=[unit])),
+             "metric": metric, "perception_period": None}
+    return _stored(session, _analysis_key(parts, scope))
+
+
+def refresh_analyses(*, session: Session, now: datetime, level: Level = DEFAULT_LEVEL) -> int:
+    """Work out the current analysis of the whole company for each metric and of every scope
+    stored before, at most ANALYSES_PER_RUN of them (a job: each run stays well inside the
+    scheduler's lease), and drop the older analyses of the scopes that are up to date.
+    Returns how many it computed."""
+    parts = data_version(session=session)
+    root = company_root(session=session)
+    specs = []
+    if root is not None:
+        company = sorted(subtree_ids(session=session, roots=[root]))
+        specs = [_spec({"level": str(level), "unit_ids": company, "metric": metric,
+                        "perception_period": None}) for metric in parts["metrics"]]
+    stored = session.exec(select(StoredAnalysis.scope_spec).distinct()
+                          .order_by(StoredAnalysis.scope_spec)).all()
+    specs += [spec for spec in stored if spec not in specs]
+    current, pending, computed = set(), set(), 0
+    for spec in specs:
+        scope = json.loads(spec)
+        if scope["metric"] not in parts["metrics"]:
+            continue  # a metric that is gone: its analyses are dropped below
+        key = _analysis_key(parts, scope)
+        if session.get(StoredAnalysis, key) is None:
+            if computed == ANALYSES_PER_RUN:
+                pending.add(_scope_key(parts, scope))  # keep its last analysis until then
+                continue
+            _compute(session, parts, scope)
+            computed += 1
+        current.add(key)
+    session.execute(sa.delete(StoredAnalysis).where(StoredAnalysis.key.not_in(current),
+                                                    StoredAnalysis.scope.not_in(pending)))
+    return computed
+
+
+def _spec(scope: dict) -> str:
+    return json.dumps(scope, sort_keys=True)
+
+
+def _digest(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _analysis_key(parts: dict, scope: dict) -> str:
+    return _digest(parts, scope)
+
+
+def _scope_key(parts: dict, scope: dict) -> str:
+    return _digest(parts["database"], scope)
+
+
+def _stored(session: Session, key: str) -> dict | None:
+    """Return the analysis stored under `key` (remembered in this process), or None."""
     with _cache_lock:
-        return _cache.get(key)
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    row = session.get(StoredAnalysis, key)
+    return None if row is None else _remember(key, _loaded(row.payload))
 
 
-def unit_figures(session: Session, *, metric: str, unit: OrgUnit) -> dict:
+def _newest(session: Session, parts: dict, scope: dict) -> dict | None:
+    """Return the newest stored analysis of `scope`, of any data version, marked stale."""
+    row = session.exec(select(StoredAnalysis.key)
+                       .where(StoredAnalysis.scope == _scope_key(parts, scope))
+                       .order_by(StoredAnalysis.computed_at.desc())).first()
+    found = row and _stored(session, row)
+    return {**found, "stale": True} if found else None
+
+
+def _compute(session: Session, parts: dict, scope: dict) -> dict:
+    """Compute the analysis of `scope` (this imports the statistics stack) and store it."""
+    from trainer.insights.analysis import analyse
+
+    key = _analysis_key(parts, scope)
+    prepared = _prepared(session=session, parts=parts, level=Level(scope["level"]))
+    result = analyse(prepared, metric=scope["metric"], unit_ids=set(scope["unit_ids"]),
+                     perception_period=scope["perception_period"])
+    payload = json.dumps({**result, "key": key, "computed_at": utcnow().isoformat()})
+    insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert)
+    session.execute(insert(StoredAnalysis).values(
+        key=key, scope=_scope_key(parts, scope), scope_spec=_spec(scope),
+        computed_at=utcnow(), payload=payload).on_conflict_do_nothing(index_elements=["key"]))
+    return _remember(key, _loaded(payload))
+
+
+def _loaded(payload: str) -> dict:
+    result = json.loads(payload)
+    return {**result, "computed_at": datetime.fromisoformat(result["computed_at"]),
+            "stale": False}
+
+
+def unit_figures(*, session: Session, metric: str, unit: OrgUnit) -> dict:
     """Return the unit's morale, eNPS, `metric` and training now, each with its n and its
     change since the quarter before, like the overview but without running the analysis
     (cheap enough for the home page). Raises InsightsError for an unknown metric."""
-    parts = data_version(session)
+    parts = data_version(session=session)
     if metric not in parts["metrics"]:
         raise InsightsError(f"Unknown metric '{metric}'.")
-    figures = _cached(("unit figures", tuple(parts.values())),
-                      lambda: overview.Figures(load_sources(session, parts)))
+    figures = _figures(session, parts)
     periods = figures.periods()[-overview.QUARTERS_SHOWN:]
     label = next(m.label for m in figures.metrics if m.code == metric)
     out = {code: overview.now_and_change(figures.series(unit.id, code, periods), periods)
@@ -255,32 +363,44 @@ def unit_figures(session: Session, *, metric: str, unit: OrgUnit) -> dict:
                                                       periods), "metric_label": label}
 
 
-def _prepared(session: Session, parts: dict, level: str) -> analysis.Prepared:
+def _sources(session: Session, parts: dict) -> Sources:
+    return _cached(("sources", tuple(parts.values())),
+                   lambda: load_sources(session=session, version=parts))
+
+
+def _figures(session: Session, parts: dict) -> overview.Figures:
+    return _cached(("figures", tuple(parts.values())),
+                   lambda: overview.Figures(_sources(session, parts)))
+
+
+def _prepared(*, session: Session, parts: dict, level: Level) -> "Prepared":
+    from trainer.insights.analysis import prepare
+
     return _cached(("prepared", tuple(parts.values()), level),
-                   lambda: analysis.prepare(load_sources(session, parts), level))
+                   lambda: prepare(_sources(session, parts), level))
 
 
-def overview_for(session: Session, *, metric: str, unit: OrgUnit, level: str = DEFAULT_LEVEL,
-                 rows: str | None = None) -> dict:
+def overview_for(*, session: Session, metric: str, unit: OrgUnit, level: Level = DEFAULT_LEVEL,
+                 rows: str | None = None, allow_stale: bool = False) -> dict:
     """Return the overview of `unit`: its morale and `metric` now, with their trend, the
-    headline link in words, and the heatmap of the units below it (cached like the analysis).
+    headline link in words, and the heatmap of the units below it (cached like the analysis;
+    `allow_stale` as for `analysis_for`).
 
     `rows="team"` lists every team in the heatmap instead of the sites.
     """
-    result = analysis_for(session, metric=metric, unit=unit, level=level)
-    parts = data_version(session)
-    version = tuple(parts.values())
-    figures = _cached(("figures", version, level),
-                      lambda: overview.Figures(_prepared(session, parts, level).sources))
-    root = company_root(session)
+    result = analysis_for(session=session, metric=metric, unit=unit, level=level,
+                          allow_stale=allow_stale)
+    root = company_root(session=session)
     reference = None
-    if result["headline"]["status"] != "ok" and root is not None and root.id != unit.id:
-        reference = analysis_for(session, metric=metric, unit=root, level=level)
+    if result["headline"]["status"] != Status.OK and root is not None and root.id != unit.id:
+        reference = analysis_for(session=session, metric=metric, unit=root, level=level,
+                                 allow_stale=allow_stale)
     key = ("overview", result["key"], reference["key"] if reference else None, unit.id, rows)
-    return _cached(key, lambda: {**overview.summary(figures, result, unit_id=unit.id,
-                                                    root_id=root.id if root else None,
-                                                    row_kind=rows, reference=reference),
-                                 "key": key})
+    return _cached(key, lambda: {
+        **overview.summary(_figures(session, data_version(session=session)), result,
+                           unit_id=unit.id, root_id=root.id if root else None, row_kind=rows,
+                           reference=reference),
+        "key": key})
 
 
 def cached_fragment(key: tuple, render) -> str:
@@ -292,16 +412,16 @@ def cached_fragment(key: tuple, render) -> str:
 # Scope ---------------------------------------------------------------------------------------
 
 
-def company_root(session: Session) -> OrgUnit | None:
+def company_root(*, session: Session) -> OrgUnit | None:
     return session.exec(select(OrgUnit).where(OrgUnit.parent_id.is_(None))
                         .order_by(OrgUnit.id)).first()
 
 
-def unit_by_code(session: Session, code: str) -> OrgUnit | None:
+def unit_by_code(*, session: Session, code: str) -> OrgUnit | None:
     return session.exec(select(OrgUnit).where(OrgUnit.code == code)).first()
 
 
-def scope_choices(session: Session, user: User) -> list[OrgUnit]:
+def scope_choices(*, session: Session, user: User) -> list[OrgUnit]:
     """Return the units a person may pick as the dashboard's scope: the company, regions and
     sites they may see, and the units they manage directly."""
     allowed = scope_unit_ids(session=session, user=user)
@@ -313,15 +433,15 @@ def scope_choices(session: Session, user: User) -> list[OrgUnit]:
             and (u.kind in SCOPE_KINDS or u.id in managed)]
 
 
-def default_scope(session: Session, user: User) -> OrgUnit | None:
+def default_scope(*, session: Session, user: User) -> OrgUnit | None:
     """Return the widest unit the person may see: the company for HR, else a managed unit."""
     if sees_everything(user):
-        return company_root(session)
-    choices = scope_choices(session, user)
+        return company_root(session=session)
+    choices = scope_choices(session=session, user=user)
     return min(choices, key=lambda u: (u.path.count("/"), u.code)) if choices else None
 
 
-def ancestors_in_scope(session: Session, user: User, unit: OrgUnit) -> list[OrgUnit]:
+def ancestors_in_scope(*, session: Session, user: User, unit: OrgUnit) -> list[OrgUnit]:
     """Return the units above `unit` that the person may open, top first (the breadcrumb)."""
     ids = [int(i) for i in unit.path.strip("/").split("/") if i]
     if not ids:
@@ -331,12 +451,12 @@ def ancestors_in_scope(session: Session, user: User, unit: OrgUnit) -> list[OrgU
     return [units[i] for i in ids if i in units and (allowed is None or i in allowed)]
 
 
-def in_scope(session: Session, user: User, unit: OrgUnit) -> bool:
+def in_scope(*, session: Session, user: User, unit: OrgUnit) -> bool:
     allowed = scope_unit_ids(session=session, user=user)
     return allowed is None or unit.id in allowed
 
 
-def own_unit_codes(session: Session, user: User) -> set[str]:
+def own_unit_codes(*, session: Session, user: User) -> set[str]:
     """Return the codes of the person's own unit and every unit above it: flags on these are
     never shown to them (a unit's own staff never see its gaming flags)."""
     if user.unit_id is None:
@@ -355,25 +475,34 @@ def scope_summary(unit: OrgUnit) -> dict:
 # The report ----------------------------------------------------------------------------------
 
 
-def report(session: Session, *, metric: str, unit: OrgUnit, with_flags: bool,
-           hide_flags_for: set[str] = frozenset(), level: str = DEFAULT_LEVEL) -> dict:
+def report(*, session: Session, metric: str, unit: OrgUnit, with_flags: bool,
+           hide_flags_for: set[str] = frozenset(), level: Level = DEFAULT_LEVEL) -> dict:
     """Return the documented JSON report for `unit`'s subtree (see README).
 
     With `with_flags` the gaming flags are included, except those on `hide_flags_for`.
     When the scope is not the whole company, `reference` carries the company-wide headline.
     """
-    result = analysis_for(session, metric=metric, unit=unit, level=level)
-    root = company_root(session)
+    from trainer.insights.documents import report_document
+
+    result = analysis_for(session=session, metric=metric, unit=unit, level=level)
+    root = company_root(session=session)
     reference = None
     if root is not None and root.id != unit.id:
-        company = analysis_for(session, metric=metric, unit=root, level=level)
+        company = analysis_for(session=session, metric=metric, unit=root, level=level)
         reference = {"scope": scope_summary(root), "headline": company["headline"],
                      "lags": company["lags"]}
-    doc = analysis.report_document(result, scope=scope_summary(unit), with_flags=with_flags,
+    doc = report_document(result, scope=scope_summary(unit), with_flags=with_flags,
                                    reference=reference)
     if with_flags:
         doc["flags"] = [f for f in doc["flags"] if f["unit_code"] not in hide_flags_for]
     return doc
+
+
+def table(result: dict, name: str) -> tuple[list[str], list[list[str]]]:
+    """Return (header, rows) of one CSV table of an analysis (see `documents.table`)."""
+    from trainer.insights import documents
+
+    return documents.table(result, name)
 
 
 # Managers' customer-focus ratings --------------------------------------------------------------
@@ -385,7 +514,8 @@ def rating_periods(today=None) -> list[str]:
     return [shift_quarter(current, -n) for n in range(RATING_QUARTERS)]
 
 
-def rateable_teams(session: Session, user: User, level: str = DEFAULT_LEVEL) -> list[OrgUnit]:
+def rateable_teams(*, session: Session, user: User,
+                   level: Level = DEFAULT_LEVEL) -> list[OrgUnit]:
     """Return the units at the reporting level that the person manages (with subtrees)."""
     ids = managed_scope(session=session, user=user)
     if not ids:
@@ -395,13 +525,13 @@ def rateable_teams(session: Session, user: User, level: str = DEFAULT_LEVEL) -> 
                              .order_by(OrgUnit.path, OrgUnit.code)).all())
 
 
-def my_ratings(session: Session, user: User, period: str) -> dict[int, int]:
+def my_ratings(*, session: Session, user: User, period: str) -> dict[int, int]:
     return dict(session.exec(select(CustomerFocusRating.unit_id, CustomerFocusRating.rating)
                              .where(CustomerFocusRating.rater_id == user.id,
                                     CustomerFocusRating.period == period)).all())
 
 
-def save_ratings(session: Session, *, user: User, period: str,
+def save_ratings(*, session: Session, user: User, period: str,
                  ratings: dict[int, int | None]) -> int:
     """Store the person's ratings (1-5) of teams they manage for one quarter; None clears one.
 
@@ -411,7 +541,7 @@ def save_ratings(session: Session, *, user: User, period: str,
     if period not in rating_periods():
         raise InsightsError(f"{period} cannot be rated; choose one of the last "
                             f"{RATING_QUARTERS} quarters.")
-    allowed = {u.id for u in rateable_teams(session, user)}
+    allowed = {u.id for u in rateable_teams(session=session, user=user)}
     for unit_id, rating in ratings.items():
         if unit_id not in allowed:
             raise InsightsError("You can only rate teams you manage.")

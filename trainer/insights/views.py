@@ -7,7 +7,7 @@ from trainer import csvdownload
 from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import int_arg, period_arg
-from trainer.insights import analysis, bp, services
+from trainer.insights import bp, services
 from trainer.insights.forms import field_name, ratings_form, submitted_ratings
 from trainer.org.models import OrgUnit
 from trainer.org.scope import require_unit_in_scope, sees_everything
@@ -18,7 +18,7 @@ TABLES = ("panel", "lags", "between", "per_unit", "scatter", "funnel", "percepti
 
 
 def _level() -> str:
-    return current_app.config.get("INSIGHTS_LEVEL", services.DEFAULT_LEVEL)
+    return current_app.config["INSIGHTS_LEVEL"]
 
 
 def _scope(unit_id: int):
@@ -30,7 +30,7 @@ def _scope(unit_id: int):
 
 
 def _metric(session) -> str:
-    codes = services.metric_codes(session)
+    codes = services.metric_codes(session=session)
     metric = request.args.get("metric", "").strip().lower()
     if not metric:
         return "csi" if "csi" in codes else codes[0]
@@ -43,13 +43,14 @@ def _sees_flags() -> bool:
     return sees_everything(current_user)
 
 
-def _analysis(session, unit, metric):
+def _analysis(session, unit, metric, allow_stale=False):
     """Return the analysis, with the perception gap for the requested quarter if it has one."""
-    result = services.analysis_for(session, metric=metric, unit=unit, level=_level())
+    result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level(),
+                                   allow_stale=allow_stale)
     period = period_arg(result["perception"]["periods"])
     if period and period != result["perception"]["period"]:
-        result = services.analysis_for(session, metric=metric, unit=unit, level=_level(),
-                                       perception_period=period)
+        result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level(),
+                                       perception_period=period, allow_stale=allow_stale)
     return result
 
 
@@ -57,7 +58,7 @@ def _visible_flags(session, result) -> list[dict]:
     """Gaming flags for HR, without those on the viewer's own units."""
     if not _sees_flags():
         return []
-    own = services.own_unit_codes(session, current_user)
+    own = services.own_unit_codes(session=session, user=current_user)
     return [f for f in result["flags"] if f["unit_code"] not in own]
 
 
@@ -69,7 +70,7 @@ def index():
     if unit_id:
         unit = session.get(OrgUnit, unit_id) or abort(404)
     else:
-        unit = services.default_scope(session, current_user)
+        unit = services.default_scope(session=session, user=current_user)
     if unit is None:
         return render_template("insights/no_scope.html")
     require_unit_in_scope(session=session, user=current_user, unit_id=unit.id)
@@ -84,8 +85,10 @@ def dashboard(unit_id):
     session, unit = _scope(unit_id)
     metric = _metric(session)
     rows = "team" if request.args.get("rows") == "team" and unit.kind != "site" else None
-    view = services.overview_for(session, metric=metric, unit=unit, level=_level(), rows=rows)
-    result = services.analysis_for(session, metric=metric, unit=unit, level=_level())
+    view = services.overview_for(session=session, metric=metric, unit=unit, level=_level(),
+                                 rows=rows, allow_stale=True)
+    result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level(),
+                                   allow_stale=True)
     own = next((row for row in result["per_unit"] if row["unit_code"] == unit.code), None)
     position = next((u for u in result["funnel"].get("units", ())
                      if u["unit_code"] == unit.code), None)
@@ -98,9 +101,9 @@ def dashboard(unit_id):
     return render_template(
         "insights/overview.html", unit=unit, metric=metric, result=result,
         body=Markup(body),  # noqa: S704 (our own autoescaped template)
-        crumbs=services.ancestors_in_scope(session, current_user, unit),
-        scopes=services.scope_choices(session, current_user),
-        can_rate=bool(services.rateable_teams(session, current_user, _level())))
+        crumbs=services.ancestors_in_scope(session=session, user=current_user, unit=unit),
+        scopes=services.scope_choices(session=session, user=current_user),
+        can_rate=bool(services.rateable_teams(session=session, user=current_user, level=_level())))
 
 
 @bp.route("/methods")
@@ -115,13 +118,14 @@ def detail(unit_id):
     """Every statistic behind the overview, with its tables and downloads."""
     session, unit = _scope(unit_id)
     metric = _metric(session)
-    result = _analysis(session, unit, metric)
-    root = services.company_root(session)
+    result = _analysis(session, unit, metric, allow_stale=True)
+    root = services.company_root(session=session)
     reference = None
     if root is not None and root.id != unit.id:
-        reference = services.analysis_for(session, metric=metric, unit=root, level=_level())
+        reference = services.analysis_for(session=session, metric=metric, unit=root,
+                                          level=_level(), allow_stale=True)
     flags = _visible_flags(session, result)
-    can_rate = bool(services.rateable_teams(session, current_user, _level()))
+    can_rate = bool(services.rateable_teams(session=session, user=current_user, level=_level()))
     # The body depends only on the analyses and on what this person may see: render it once.
     key = (result["key"], reference["key"] if reference else None, unit.id, _sees_flags(),
            tuple((f["unit_code"], f["period"], f["signal"]) for f in flags), can_rate)
@@ -130,7 +134,7 @@ def detail(unit_id):
         reference=reference, flags=flags, sees_flags=_sees_flags(), can_rate=can_rate,
         excluded_count=len(result["excluded"]), tables=TABLES))
     return render_template("insights/detail.html", unit=unit, metric=metric, result=result,
-                           scopes=services.scope_choices(session, current_user),
+                           scopes=services.scope_choices(session=session, user=current_user),
                            body=Markup(body))  # noqa: S704 (our own autoescaped template)
 
 
@@ -138,8 +142,8 @@ def detail(unit_id):
 @allow(*VIEWERS)
 def api_report(unit_id):
     session, unit = _scope(unit_id)
-    hidden = services.own_unit_codes(session, current_user) if _sees_flags() else set()
-    return services.report(session, metric=_metric(session), unit=unit,
+    hidden = services.own_unit_codes(session=session, user=current_user) if _sees_flags() else set()
+    return services.report(session=session, metric=_metric(session), unit=unit,
                            with_flags=_sees_flags(), hide_flags_for=hidden, level=_level())
 
 
@@ -196,7 +200,7 @@ def export(unit_id):
     result = _analysis(session, unit, _metric(session))
     if name == "flags":
         result = {**result, "flags": _visible_flags(session, result)}
-    head, rows = analysis.table(result, name)
+    head, rows = services.table(result, name)
     return csvdownload.download(f"insights-{unit.code}-{result['metric']}-{name}.csv",
                                 [head, *rows])
 
@@ -209,11 +213,11 @@ def ratings():
     period = request.values.get("period", periods[0])
     if period not in periods:
         period = periods[0]
-    teams = services.rateable_teams(session, current_user, _level())
-    form = ratings_form(teams, periods, period, services.my_ratings(session, current_user,
-                                                                    period))
+    teams = services.rateable_teams(session=session, user=current_user, level=_level())
+    mine = services.my_ratings(session=session, user=current_user, period=period)
+    form = ratings_form(teams, periods, period, mine)
     if form.validate_on_submit():
-        changed = services.save_ratings(session, user=current_user, period=form.period.data,
+        changed = services.save_ratings(session=session, user=current_user, period=form.period.data,
                                         ratings=submitted_ratings(form, teams))
         flash(f"Ratings for {form.period.data} saved ({changed} changed).")
         return redirect(url_for("insights.ratings", period=form.period.data))

@@ -18,12 +18,12 @@ SHOWN = 3
 def outcomes_panel(*, session: Session, user: User, now: datetime) -> dict:
     from trainer.insights import services as insights
 
-    metric = insights.default_metric(session)
-    flags, root = [], insights.company_root(session)
+    metric = insights.default_metric(session=session)
+    flags, root = [], insights.company_root(session=session)
     if metric is not None and root is not None:
         level = current_app.config.get("INSIGHTS_LEVEL", insights.DEFAULT_LEVEL)
         # The home page never waits for the analysis: None until the overview has run it.
-        flags = insights.visible_flags(session, user, metric=metric, level=level,
+        flags = insights.visible_flags(session=session, user=user, metric=metric, level=level,
                                        cached_only=True)
     units = list(dict.fromkeys(f["unit_code"] for f in flags or ()))
     units.sort(key=lambda code: -sum(1 for f in flags if f["unit_code"] == code))

@@ -1,0 +1,227 @@
+"""Gaming signals (§8): data-quality flags for HR, never accusations or rankings.
+
+Each signal reads one row per unit × period (aggregates only, never single answers) and judges
+a unit against its own history or against its peers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from trainer.insights.stats.base import MIN_RESPONDENTS
+from trainer.insights.stats.funnel import funnel_limits
+
+NOT_AN_ACCUSATION = "This is a data-quality check, not an accusation."
+
+
+def _flag(unit_code, period, signal: str, reason: str) -> dict:
+    return {
+        "unit_code": unit_code,
+        "period": period,
+        "kind": "gaming",
+        "signal": signal,
+        "reason": f"{reason} {NOT_AN_ACCUSATION}",
+    }
+
+
+def _above_peer_funnel(
+    df: pd.DataFrame, unit: str, period: str, hits: str, size: str, signal: str, label: str
+) -> list[dict]:
+    """Flag rows whose hits/size share exceeds the 99.9 % binomial limit of the other units."""
+    flags = []
+    for quarter, rows in df.dropna(subset=[hits, size]).groupby(period, sort=True):
+        total_hits, total_size = rows[hits].sum(), rows[size].sum()
+        for row in rows.to_dict("records"):
+            n = int(row[size])
+            peer_size = total_size - n
+            if n < MIN_RESPONDENTS or peer_size <= 0:
+                continue
+            p0 = (total_hits - row[hits]) / peer_size
+            upper = funnel_limits(p0, n)["alarm_high"]
+            share = row[hits] / n
+            if share > upper:
+                flags.append(
+                    _flag(
+                        row[unit],
+                        quarter,
+                        signal,
+                        f"{label} {share:.0%} ({int(row[hits])} of {n}) is above the 99.9% "
+                        f"limit of {upper:.0%} expected from peers (peer rate {p0:.0%}).",
+                    )
+                )
+    return flags
+
+
+def topbox_flags(
+    df: pd.DataFrame,
+    *,
+    unit: str = "unit_code",
+    period: str = "period",
+    top_box: str = "top_box",
+    n: str = "n_responses",
+) -> list[dict]:
+    """Flag unit-periods whose top-box share is above the peer funnel's 99.9 % upper limit.
+
+    ``df`` has one row per unit × period with the count of top-box answers and of responses.
+    Peers are all other units in the same period, pooled.
+    """
+    columns = {unit: "u", period: "t", top_box: "hits", n: "size"}
+    data = df[list(columns)].rename(columns=columns)
+    return _above_peer_funnel(data, "u", "t", "hits", "size", "top_box", "Top-box share")
+
+
+def response_rate_flags(
+    df: pd.DataFrame,
+    *,
+    unit: str = "unit_code",
+    period: str = "period",
+    responses: str = "n_responses",
+    invitations: str = "invitations",
+) -> list[dict]:
+    """Flag unit-periods whose response rate is above the peer funnel's 99.9 % upper limit.
+
+    ``df`` has one row per unit × period with counts of responses and of survey invitations.
+    """
+    columns = {unit: "u", period: "t", responses: "hits", invitations: "size"}
+    data = df[list(columns)].rename(columns=columns)
+    return _above_peer_funnel(data, "u", "t", "hits", "size", "response_rate", "Response rate")
+
+
+def spread_collapse_flags(
+    df: pd.DataFrame,
+    low: float,
+    high: float,
+    *,
+    unit: str = "unit_code",
+    period: str = "period",
+    score: str = "score",
+    ratio: float = 0.5,
+    min_history: int = 2,
+    min_peers: int = 3,
+) -> list[dict]:
+    """Flag unit-periods whose answers can barely vary any more, from their means alone.
+
+    Only unit-period means are stored (never single answers), so the spread of answers is
+    bounded instead of measured: for answers between ``low`` and ``high`` with mean μ, the SD
+    is at most √((high − μ)(μ − low)) (the Bhatia–Davis inequality). A unit-period is flagged
+    when that bound is below ``ratio`` × the median bound of the unit's earlier periods and
+    below ``ratio`` × the median bound of the other units in the same period.
+    """
+    data = df[[unit, period, score]].dropna()
+    by_unit: dict[str, list[tuple[str, float]]] = {}
+    by_period: dict[str, list[tuple[str, float]]] = {}
+    records = []
+    for code, quarter, value in zip(data[unit], data[period], data[score], strict=True):
+        bound = math.sqrt(max(0.0, (high - value) * (value - low)))
+        records.append((code, quarter, value, bound))
+        by_unit.setdefault(code, []).append((quarter, bound))
+        by_period.setdefault(quarter, []).append((code, bound))
+    flags = []
+    for code, quarter, value, bound in records:
+        history = [b for p, b in by_unit[code] if p < quarter]
+        peers = [b for u, b in by_period[quarter] if u != code]
+        if len(history) < min_history or len(peers) < min_peers:
+            continue
+        own, peer = float(np.median(history)), float(np.median(peers))
+        if bound < ratio * own and bound < ratio * peer:
+            flags.append(
+                _flag(
+                    code,
+                    quarter,
+                    "variance_collapse",
+                    f"Scores average {value:.1f} of {high:g}, which leaves room for an answer "
+                    f"spread (SD) of at most {bound:.1f}, against {own:.1f} in this unit's "
+                    f"earlier quarters and {peer:.1f} at peers; check for coached or "
+                    "straight-lined answers.",
+                )
+            )
+    return flags
+
+
+def _trend(values: np.ndarray) -> float:
+    """Return the least-squares change per period of a short series."""
+    steps = np.arange(len(values), dtype=float)
+    return float(np.polyfit(steps, values, 1)[0])
+
+
+def score_behaviour_mismatch_flags(
+    panel: pd.DataFrame,
+    *,
+    unit: str = "unit_code",
+    period: str = "period",
+    score: str = "score",
+    complaints: str | None = "complaints_per_1000",
+    retention: str | None = "retention",
+    window: int = 4,
+    min_change_sd: float = 0.5,
+) -> list[dict]:
+    """Flag units whose score rose while complaints rose or retention fell.
+
+    Over each unit's last ``window`` periods (all must be present), the least-squares trend of
+    each measure times (window − 1) is its change. A change counts when it is at least
+    ``min_change_sd`` × the measure's SD across all unit-periods. The flag is on the unit's
+    latest period.
+    """
+    flags = []
+    behaviours = [(complaints, 1, "complaints rose"), (retention, -1, "retention fell")]
+    behaviours = [b for b in behaviours if b[0] is not None and b[0] in panel]
+    scales = {c: float(panel[c].std()) for c in [score] + [b[0] for b in behaviours]}
+    for code, rows in panel.sort_values(period).groupby(unit, sort=True):
+        recent = rows.tail(window)
+        if len(recent) < window or recent[score].isna().any() or not scales[score] > 0:
+            continue
+        score_change = _trend(recent[score].to_numpy(float)) * (window - 1)
+        if score_change < min_change_sd * scales[score]:
+            continue
+        for column, bad_sign, wording in behaviours:
+            values = recent[column].to_numpy(float)
+            if np.isnan(values).any() or not scales[column] > 0:
+                continue
+            change = _trend(values) * (window - 1)
+            if bad_sign * change >= min_change_sd * scales[column]:
+                flags.append(
+                    _flag(
+                        code,
+                        recent[period].iloc[-1],
+                        "score_behaviour_mismatch",
+                        f"Over the last {window} quarters the score rose by "
+                        f"{score_change:.2f} while {wording} ({change:+.2f}); scores and "
+                        "behaviour usually move together.",
+                    )
+                )
+    return flags
+
+
+def gaming_flags(
+    unit_periods: pd.DataFrame,
+    *,
+    unit: str = "unit_code",
+    period: str = "period",
+    score_range: tuple[float, float] | None = None,
+) -> list[dict]:
+    """Run every gaming signal whose columns are present and return all flags.
+
+    ``unit_periods`` has one row per unit × period with any of ``n_responses``, ``top_box``,
+    ``invitations``, ``score``, ``complaints_per_1000``, ``retention``. With ``score_range``
+    (the lowest and highest possible score), a collapse of the answers' spread is checked too.
+    """
+    keys = {"unit": unit, "period": period}
+    columns = set(unit_periods.columns)
+    flags = []
+    if {"top_box", "n_responses"} <= columns:
+        flags += topbox_flags(unit_periods, **keys)
+    if {"invitations", "n_responses"} <= columns:
+        flags += response_rate_flags(unit_periods, **keys)
+    if "score" in columns and columns & {"complaints_per_1000", "retention"}:
+        flags += score_behaviour_mismatch_flags(
+            unit_periods,
+            complaints="complaints_per_1000" if "complaints_per_1000" in columns else None,
+            retention="retention" if "retention" in columns else None,
+            **keys,
+        )
+    if "score" in columns and score_range is not None:
+        flags += spread_collapse_flags(unit_periods, *score_range, **keys)
+    return sorted(flags, key=lambda f: (str(f["unit_code"]), str(f["period"]), f["signal"]))
