@@ -9,8 +9,11 @@ import pytest
 from sqlmodel import select
 
 from trainer.audit import AuditEntry
-from trainer.pulse import plans, services
+from trainer.pulse import plans
+from trainer.pulse.cycles import aware
+from trainer.pulse.ledger import commitments_for, released_tallies
 from trainer.pulse.models import ActionNudge, ActionUpdate
+from trainer.pulse.pool import flush_waiting_pools
 from trainer.scheduler import jobs, run_job
 
 TODAY = date.today()
@@ -35,7 +38,7 @@ def released(staffed, run_cycle):
 
 
 def _actions(session, unit):
-    return services.commitments_for(session, {unit.id})
+    return commitments_for(session, {unit.id})
 
 
 def test_manager_reaches_the_plan_from_results_and_records_actions(client, session, staffed,
@@ -182,9 +185,9 @@ def test_employees_confirm_anonymously_and_see_the_status(client, session, staff
         assert client.post(f"/pulse/commitments/{action.id}/mark",
                            data={"answer": "yes"}).status_code == 302
     # The marks wait sealed until a batch of 10 is flushed; then 5 or more are shown.
-    assert services.released_tallies(session, [action.id])[action.id] is None
-    services.flush_waiting_pools(session, now=released.closes_at)
-    assert services.released_tallies(session, [action.id])[action.id]["yes"] == 10
+    assert released_tallies(session, [action.id])[action.id] is None
+    flush_waiting_pools(session, now=released.closes_at)
+    assert released_tallies(session, [action.id])[action.id]["yes"] == 10
     login_as(staffed.manager)
     assert "(n = 10)" in _text(client.get(f"/pulse/plans/{staffed.t1.id}"))
 
@@ -277,7 +280,7 @@ def test_nudges_go_once_to_the_right_managers_through_smtp(app, session, staffed
     gone.active = False
     session.add(gone)
     session.commit()
-    released_at = services._aware(released.closes_at)
+    released_at = aware(released.closes_at)
     action = _add(session, staffed, staffed.t1, due=released_at.date() + timedelta(days=20),
                   cycle=released)
     [job] = [j for j in jobs(app) if j.name == "pulse-nudges"]

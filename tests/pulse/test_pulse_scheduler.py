@@ -6,7 +6,8 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from tests.pulse.conftest import submit
-from trainer.pulse import jobs, services
+from trainer.pulse import jobs
+from trainer.pulse.cycles import close_cycle
 from trainer.pulse.models import (
     PulseCycle,
     ResponsePool,
@@ -14,6 +15,7 @@ from trainer.pulse.models import (
     SurveyParticipation,
     SurveyResponse,
 )
+from trainer.pulse.programmes import ensure_default_programme
 from trainer.scheduler import run_all
 
 START = date(2026, 1, 5)
@@ -24,7 +26,7 @@ def _at(days: float) -> datetime:
 
 
 def _programme(session, org):
-    programme = services.ensure_default_programme(session, org.company, starts_on=START)
+    programme = ensure_default_programme(session, org.company, starts_on=START)
     session.commit()
     return programme
 
@@ -121,7 +123,7 @@ def test_answers_are_opened_in_random_batches_leaving_ten_sealed(app, session, s
     submit(session, cycle, people[19])
     jobs.flush_pools(session=session, now=cycle.opens_at + timedelta(days=3))
     assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (10, 10)
-    services.close_cycle(session, cycle, now=cycle.closes_at)  # the last batch: 10 or more
+    close_cycle(session, cycle, now=cycle.closes_at)  # the last batch: 10 or more
     assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (20, 0)
 
 
@@ -129,7 +131,7 @@ def test_rollups_job_repairs_a_close_that_stopped_half_way(app, session, staffed
     cycle = start_cycle(staffed)
     for person in staffed.people["t2"][:10]:
         submit(session, cycle, person)
-    services.close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(session, cycle, now=cycle.closes_at)
     session.execute(sa.delete(RollupUnit))
     cycle.rollups_done = False
     session.add(cycle)

@@ -10,14 +10,19 @@ from sqlmodel import Session, select
 from trainer.access import managed_scope
 from trainer.auth.models import User
 from trainer.org.models import ManagedUnit, OrgUnit
-from trainer.pulse import anonymity, plans, services
+from trainer.pulse import anonymity, plans
+from trainer.pulse.cycles import cycle_limits
+from trainer.pulse.ledger import commitments_for_employee, marked_ids
 from trainer.pulse.models import (
     Commitment,
     CycleAudience,
+    CycleStatus,
     PulseCycle,
     PulseInvitation,
     PulseProgramme,
 )
+from trainer.pulse.results import latest_closed_cycle, live_progress, released_results, rollup_rows
+from trainer.pulse.submit import invitation_for
 
 SHOWN = 3  # items of a list on the home page before a "more" link
 
@@ -55,40 +60,40 @@ def surveys_to_answer(session: Session, user: User) -> list[tuple[PulseCycle, Pu
         select(PulseCycle, PulseProgramme)
         .join(PulseInvitation, PulseInvitation.cycle_id == PulseCycle.id)
         .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
-        .where(PulseInvitation.employee_id == user.id, PulseCycle.status == "open")
+        .where(PulseInvitation.employee_id == user.id, PulseCycle.status == CycleStatus.OPEN)
         .order_by(PulseCycle.closes_at)).all()
     return [(cycle, programme) for cycle, programme in rows
-            if not services.invitation_for(session, cycle, user).answered]
+            if not invitation_for(session, cycle, user).answered]
 
 
 def commitments_to_confirm(session: Session, user: User) -> list[Commitment]:
     """Return the commitments for the person's teams that they have not marked yet."""
-    commitments = services.commitments_for_employee(session, user)
-    marked = services.marked_ids(session, user, [c.id for c in commitments])
+    commitments = commitments_for_employee(session, user)
+    marked = marked_ids(session, user, [c.id for c in commitments])
     return [c for c in commitments if c.id not in marked]
 
 
 def team_result(session: Session, user: User) -> dict | None:
     """Return the released engagement and eNPS of the person's reporting group in the latest
     closed cycle, or why they are hidden; None when they were not in that cycle."""
-    cycle = services.latest_closed_cycle(session)
+    cycle = latest_closed_cycle(session)
     if cycle is None or user.unit_id is None:
         return None
     audience = session.exec(select(CycleAudience).where(
         CycleAudience.cycle_id == cycle.id, CycleAudience.unit_id == user.unit_id)).first()
     if audience is None:
         return None
-    rows = services.rollup_rows(session, [cycle.id])[cycle.id]
+    rows = rollup_rows(session, [cycle.id])[cycle.id]
     respondents = {r.unit_id: r.respondents for r in rows}
     if audience.group_key not in respondents:
         return None
-    released = services.released_results(session, cycle=cycle, unit_ids={audience.group_key},
+    released = released_results(session, cycle=cycle, unit_ids={audience.group_key},
                                          items=False, comments=False, rows=rows)
     result = released[audience.group_key]
     unit = session.get(OrgUnit, audience.group_key)
     if result.suppressed:
         reason = anonymity.withheld_reason(respondents[audience.group_key],
-                                           services.cycle_limits(cycle))
+                                           cycle_limits(cycle))
         return {"cycle": cycle, "unit": unit, "scores": None, "hidden": reason}
     return {"cycle": cycle, "unit": unit, "scores": result.scores, "hidden": None}
 
@@ -96,7 +101,7 @@ def team_result(session: Session, user: User) -> dict | None:
 def open_rates(session: Session, cycle: PulseCycle, unit_ids: set[int] | None,
                now: datetime) -> list[Rate]:
     """Return the live response rate of the cycle for the given units (None: the top units)."""
-    rows = services.live_progress(session, cycle, unit_ids, now=now)
+    rows = live_progress(session, cycle, unit_ids, now=now)
     if unit_ids is None:
         top = min((r.depth for r in rows), default=0)
         rows = [r for r in rows if r.depth == top]
@@ -107,7 +112,7 @@ def open_cycles(session: Session) -> list[tuple[PulseCycle, PulseProgramme]]:
     return list(session.exec(
         select(PulseCycle, PulseProgramme)
         .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
-        .where(PulseCycle.status == "open").order_by(PulseCycle.closes_at)).all())
+        .where(PulseCycle.status == CycleStatus.OPEN).order_by(PulseCycle.closes_at)).all())
 
 
 def pulse_panel(*, session: Session, user: User, now: datetime) -> dict:

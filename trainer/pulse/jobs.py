@@ -5,40 +5,44 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from trainer.pulse import plans, services
-from trainer.pulse.models import PulseCycle, PulseProgramme
+from trainer.pulse import cycles, plans, pool, programmes
+from trainer.pulse.models import CycleStatus, PulseCycle, PulseProgramme
 
 
 def open_due_cycles(*, session: Session, now: datetime) -> None:
     """Create and open each active programme's current cycle if its window is running."""
     for programme in session.exec(select(PulseProgramme).where(PulseProgramme.active)).all():
-        occ = services.due_occurrence(programme, now)
+        occ = programmes.due_occurrence(programme, now)
         if occ is None or now >= occ.closes_at:
             continue
-        cycle = services.cycle_for(session, programme, occ)
-        if cycle.status == "scheduled":
-            services.open_cycle(session, cycle, now=now)
-            services.send_due_reminders(session, cycle, now=now)  # the invitations
+        cycle = programmes.cycle_for(session, programme, occ)
+        if cycle.status == CycleStatus.SCHEDULED:
+            cycles.open_cycle(session, cycle, now=now)
+            cycles.send_due_reminders(session, cycle, now=now)  # the invitations
+
+
+def _open_cycles(session: Session) -> list[PulseCycle]:
+    return list(session.exec(select(PulseCycle).where(PulseCycle.status == CycleStatus.OPEN)))
 
 
 def send_reminders(*, session: Session, now: datetime) -> None:
-    for cycle in session.exec(select(PulseCycle).where(PulseCycle.status == "open")).all():
-        services.send_due_reminders(session, cycle, now=now)
+    for cycle in _open_cycles(session):
+        cycles.send_due_reminders(session, cycle, now=now)
 
 
 def close_ended_cycles(*, session: Session, now: datetime) -> None:
-    for cycle in session.exec(select(PulseCycle).where(PulseCycle.status == "open")).all():
-        if services._aware(cycle.closes_at) <= now:
-            services.close_cycle(session, cycle, now=now)
+    for cycle in _open_cycles(session):
+        if cycles.aware(cycle.closes_at) <= now:
+            cycles.close_cycle(session, cycle, now=now)
 
 
 def flush_pools(*, session: Session, now: datetime) -> None:
-    services.flush_waiting_pools(session, now=now)
+    pool.flush_waiting_pools(session, now=now)
 
 
 def refresh_rollups(*, session: Session, now: datetime) -> None:
-    services.refresh_rollups(session)
-    services.purge_old_invitations(session, now=now)
+    cycles.refresh_rollups(session)
+    cycles.purge_old_invitations(session, now=now)
 
 
 def nudge_action_plans(*, session: Session, now: datetime) -> None:

@@ -2,7 +2,7 @@
 
 An action (a `Commitment` row) has an owner, a due date, the theme or question it answers and
 a status history (`ActionUpdate`). Employees still mark anonymously whether it happened
-(services.mark_commitment). HR sees follow-through for every unit with released results, and
+(`ledger.mark_commitment`). HR sees follow-through for every unit with released results, and
 the scheduler nudges managers who have no plan after NO_PLAN_AFTER, or whose actions are overdue.
 """
 
@@ -16,18 +16,25 @@ from sqlmodel import Session, select
 from trainer import audit
 from trainer.auth.models import User
 from trainer.org.models import ManagedUnit, OrgUnit
-from trainer.pulse import services
+from trainer.pulse.cycles import aware
+from trainer.pulse.ledger import MAX_COMMITMENTS, released_tallies
 from trainer.pulse.models import (
     ACTION_STATUSES,
     OPEN_STATUSES,
     THEMES,
     ActionNudge,
+    ActionStatus,
     ActionUpdate,
     Commitment,
+    CycleStatus,
     PulseCycle,
+    PulseError,
     PulseItem,
 )
-from trainer.pulse.services import PulseError
+from trainer.pulse.pool import insert_ignoring_duplicate
+from trainer.pulse.programmes import cycle_items
+from trainer.pulse.results import closed_cycles, released_results
+from trainer.pulse.tree import ancestor_ids, tree_key
 from trainer.util import external_url, utcnow
 
 NO_PLAN_AFTER = timedelta(days=14)  # a unit with released results and no action by then
@@ -44,17 +51,13 @@ class ActionError(PulseError):
         self.field = field
 
 
-def _aware(moment: datetime) -> datetime:
-    return services._aware(moment)
-
-
 # Choices for the form ------------------------------------------------------------------------
 
 
 def owner_choices(session: Session, unit: OrgUnit, user: User) -> list[User]:
     """Return who may own an action: the unit's people, its managers (and those of the units
     above it), and the person recording it."""
-    above = [*services.ancestor_ids(unit), unit.id]
+    above = [*ancestor_ids(unit), unit.id]
     managers = select(ManagedUnit.user_id).where(ManagedUnit.unit_id.in_(above))
     people = session.exec(select(User).where(
         User.active, sa.or_(User.unit_id == unit.id, User.id.in_(managers), User.id == user.id))
@@ -64,7 +67,7 @@ def owner_choices(session: Session, unit: OrgUnit, user: User) -> list[User]:
 
 def answer_choices(session: Session, cycle: PulseCycle) -> list[tuple[str, str]]:
     """Return the themes and questions of a cycle an action can answer, as (value, label)."""
-    items = services.cycle_items(session, cycle)
+    items = cycle_items(session, cycle)
     themes = [t for t in THEMES if any(i.theme == t for i in items)]
     return ([(f"theme:{t}", f"Theme: {THEMES[t]}") for t in themes]
             + [(f"item:{i.id}", f"Question: {i.text}") for i in items])
@@ -87,16 +90,16 @@ def add_action(session: Session, *, cycle: PulseCycle, unit: OrgUnit, title: str
                owner_id: int, due_on: date, answers: str, user: User, today: date
                ) -> Commitment:
     """Add an action to a unit's plan after `cycle` closed, with its first status, planned."""
-    if cycle.status != "closed":
+    if cycle.status != CycleStatus.CLOSED:
         raise PulseError("Actions are planned after the survey closes and its results are out.")
     title = " ".join(title.split())
     if not title:
         raise PulseError("Write what you will do.")
     count = session.execute(sa.select(sa.func.count()).select_from(Commitment).where(
         Commitment.cycle_id == cycle.id, Commitment.unit_id == unit.id,
-        Commitment.status != "dropped")).scalar_one()
-    if count >= services.MAX_COMMITMENTS:
-        raise PulseError(f"A team works on at most {services.MAX_COMMITMENTS} actions per survey. "
+        Commitment.status != ActionStatus.DROPPED)).scalar_one()
+    if count >= MAX_COMMITMENTS:
+        raise PulseError(f"A team works on at most {MAX_COMMITMENTS} actions per survey. "
                          "Mark one as done or dropped first, or add this to an action's note.")
     if owner_id not in {u.id for u in owner_choices(session, unit, user)}:
         raise ActionError("Choose the owner from the list.", "owner_id")
@@ -110,11 +113,12 @@ def add_action(session: Session, *, cycle: PulseCycle, unit: OrgUnit, title: str
     action = Commitment(cycle_id=cycle.id, unit_id=unit.id, text=title,
                         details=(details or "").strip(), owner_id=owner_id, due_on=due_on,
                         theme=item.theme if item else value, item_id=item.id if item else None,
-                        status="planned", status_at=now, created_by=user.id, created_at=now)
+                        status=ActionStatus.PLANNED, status_at=now, created_by=user.id,
+                        created_at=now)
     session.add(action)
     session.flush()
-    session.add(ActionUpdate(commitment_id=action.id, status="planned", note="Added to the plan.",
-                             by_id=user.id, at=now))
+    session.add(ActionUpdate(commitment_id=action.id, status=ActionStatus.PLANNED,
+                             note="Added to the plan.", by_id=user.id, at=now))
     audit.record(session, user, "action.create", _audit_target(action, unit),
                  {"unit": unit.code, "cycle": cycle.period, "due_on": due_on.isoformat(),
                   "owner": owner_id, "theme": action.theme})
@@ -166,7 +170,7 @@ def names(session: Session, user_ids) -> dict[int, str]:
 
 
 def days_since_release(cycle: PulseCycle, today: date) -> int:
-    return max((today - _aware(cycle.closes_at).date()).days, 0)
+    return max((today - aware(cycle.closes_at).date()).days, 0)
 
 
 # What needs a look: for home pages -----------------------------------------------------------
@@ -194,7 +198,7 @@ def open_actions(unit_ids: set[int] | None, today: date, *, session: Session
         OrgUnit.id.in_({a.unit_id for a in actions}))).all()} if actions else {}
     out = []
     for action in actions:
-        last = _aware(action.status_at or action.created_at).date()
+        last = aware(action.status_at or action.created_at).date()
         if action.due_on is not None and action.due_on < today:
             out.append(OpenAction(action, units[action.unit_id], "overdue",
                                   (today - action.due_on).days))
@@ -229,7 +233,7 @@ class FollowThrough:
 
 def released_unit_ids(session: Session, cycle: PulseCycle) -> set[int]:
     """Return the units whose results of `cycle` are shown (not suppressed, not merged)."""
-    released = services.released_results(session, cycle=cycle, items=False, comments=False)
+    released = released_results(session, cycle=cycle, items=False, comments=False)
     return {u for u, r in released.items() if not r.suppressed}
 
 
@@ -240,17 +244,17 @@ def follow_through(session: Session, *, cycle: PulseCycle, today: date) -> list[
     by_unit: dict[int, list[Commitment]] = defaultdict(list)
     for action in actions:
         by_unit[action.unit_id].append(action)
-    tallies = services.released_tallies(session, [a.id for a in actions])
+    tallies = released_tallies(session, [a.id for a in actions])
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     wanted = shown | set(by_unit)
     days = days_since_release(cycle, today)
     rows = []
-    for unit_id in sorted(wanted, key=lambda u: services.tree_key(units[u], units)):
-        kept = [a for a in by_unit[unit_id] if a.status != "dropped"]
+    for unit_id in sorted(wanted, key=lambda u: tree_key(units[u], units)):
+        kept = [a for a in by_unit[unit_id] if a.status != ActionStatus.DROPPED]
         marked = [tallies[a.id] for a in by_unit[unit_id] if tallies[a.id] is not None]
         total = sum(sum(t.values()) for t in marked)
         share = (sum(t["yes"] + 0.5 * t["partly"] for t in marked) / total) if total else None
-        depth = sum(1 for a in services.ancestor_ids(units[unit_id]) if a in wanted)
+        depth = sum(1 for a in ancestor_ids(units[unit_id]) if a in wanted)
         rows.append(FollowThrough(units[unit_id], depth, len(kept),
                                   Counter(a.status for a in by_unit[unit_id]),
                                   sum(1 for a in kept if is_overdue(a, today)),
@@ -272,7 +276,7 @@ def _nudge(session: Session, *, key: str, user: User, subject: str, body: str) -
     """Queue one email, unless a nudge with this key was sent before; True if queued."""
     from trainer.mail import queue_mail
 
-    if not services._insert_ignoring_duplicate(session, ActionNudge.__table__, {
+    if not insert_ignoring_duplicate(session, ActionNudge.__table__, {
             "key": key, "user_id": user.id, "sent_at": utcnow()}):
         return False
     queue_mail(session, key=f"pulse-nudge:{key}", to=user.email, subject=subject, body=body)
@@ -281,7 +285,7 @@ def _nudge(session: Session, *, key: str, user: User, subject: str, body: str) -
 
 def _latest_closed_per_programme(session: Session) -> list[PulseCycle]:
     latest: dict[int, PulseCycle] = {}
-    for cycle in services.closed_cycles(session):  # in time order
+    for cycle in closed_cycles(session):  # in time order
         latest[cycle.programme_id] = cycle
     return list(latest.values())
 
@@ -305,7 +309,7 @@ def send_nudges(session: Session, *, now: datetime) -> int:
     queued = 0
     today = now.date()
     for cycle in _latest_closed_per_programme(session):
-        if now - _aware(cycle.closes_at) < NO_PLAN_AFTER:
+        if now - aware(cycle.closes_at) < NO_PLAN_AFTER:
             continue
         planned = set(session.exec(select(Commitment.unit_id).where(
             Commitment.cycle_id == cycle.id)).all())
