@@ -41,7 +41,9 @@ def start_cycle(app, session):
                 starts_on=programme.starts_on, **changes)
             save_programme(session, data, programme)
         session.commit()
-        return open_now(session, programme, now=now or utcnow())
+        cycle = open_now(session, programme, now=now or utcnow())
+        session.commit()  # as the request of HR's "open now" does
+        return cycle
 
     return start
 

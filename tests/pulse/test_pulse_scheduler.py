@@ -11,6 +11,7 @@ from trainer.pulse.cycles import close_cycle
 from trainer.pulse.models import (
     PulseCycle,
     ResponsePool,
+    RollupItem,
     RollupUnit,
     SurveyParticipation,
     SurveyResponse,
@@ -125,6 +126,26 @@ def test_answers_are_opened_in_random_batches_leaving_ten_sealed(app, session, s
     assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (10, 10)
     close_cycle(session, cycle, now=cycle.closes_at)  # the last batch: 10 or more
     assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (20, 0)
+
+
+def test_closing_a_cycle_rolls_up_that_cycle_only(app, session, staffed, start_cycle, run_cycle):
+    first = run_cycle(staffed, {"t1": 6, "t2": 6})
+    second = start_cycle(staffed, now=first.opens_at + timedelta(days=92))
+    # Mark the first cycle's rollups: rolling it up again would overwrite the marks.
+    session.execute(sa.update(RollupUnit).where(RollupUnit.cycle_id == first.id)
+                    .values(invited=999))
+    session.execute(sa.update(RollupItem).where(RollupItem.cycle_id == first.id).values(total=-1))
+    session.commit()
+    for person in staffed.people["t2"][:6]:
+        submit(session, second, person)
+    run_all(app, now=second.closes_at)
+    session.expire_all()
+    assert session.get(PulseCycle, second.id).status == "closed"
+    assert session.get(RollupUnit, (second.id, staffed.t2.id)).respondents == 6
+    first_units = session.exec(select(RollupUnit).where(RollupUnit.cycle_id == first.id)).all()
+    first_items = session.exec(select(RollupItem).where(RollupItem.cycle_id == first.id)).all()
+    assert first_units and {r.invited for r in first_units} == {999}
+    assert first_items and {r.total for r in first_items} == {-1}
 
 
 def test_rollups_job_repairs_a_close_that_stopped_half_way(app, session, staffed, start_cycle):

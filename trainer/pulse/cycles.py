@@ -101,6 +101,7 @@ def open_cycle(session: Session, cycle: PulseCycle, *, now: datetime,
 
     The invitation emails go out with `send_due_reminders` (the scheduler's next run), not
     here, so that opening stays quick. `invitations_sent=True` records them as sent (demo).
+    The caller commits: the job, or the request of HR's "open now".
     """
     if cycle.status != CycleStatus.SCHEDULED:
         return 0
@@ -112,7 +113,6 @@ def open_cycle(session: Session, cycle: PulseCycle, *, now: datetime,
     session.add(cycle)
     if invitations_sent:
         session.add(PulseReminder(cycle_id=cycle.id, day=0))
-    session.commit()
     log.info("Pulse cycle %s opened; %s people invited.", cycle.id, invited)
     return invited
 
@@ -193,8 +193,9 @@ def _queue_to(session: Session, cycle: PulseCycle, programme: PulseProgramme,
 def send_due_reminders(session: Session, cycle: PulseCycle, *, now: datetime) -> int:
     """Queue the invitation, or the latest due reminder, for people who have not answered.
 
-    The reminder's record and its messages are written to the outbox in one transaction, so
-    a crash keeps both or neither; the mail sender delivers each message once.
+    The reminder's record and its messages go to the outbox in the caller's transaction (the
+    job commits each cycle's), so a crash keeps both or neither; the mail sender delivers each
+    message once.
     """
     if cycle.status != CycleStatus.OPEN or now >= aware(cycle.closes_at):
         return 0
@@ -208,7 +209,6 @@ def send_due_reminders(session: Session, cycle: PulseCycle, *, now: datetime) ->
     for day in due:
         session.add(PulseReminder(cycle_id=cycle.id, day=day))
     queued = _queue_to(session, cycle, programme, non_responders(session, cycle), day=max(due))
-    session.commit()
     log.info("Pulse cycle %s: %s queued for %s people.", cycle.id,
              f"day-{max(due)} reminder" if max(due) else "invitation", queued)
     return queued
@@ -228,7 +228,10 @@ def end_now(session: Session, cycle: PulseCycle, *, now: datetime) -> None:
 
 
 def close_cycle(session: Session, cycle: PulseCycle, *, now: datetime) -> None:
-    """Flush, reshuffle, roll up, reduce participation to counts, and erase residue."""
+    """Flush, reshuffle, roll up this cycle, reduce participation to counts, erase residue.
+
+    A scheduler job: it commits in the job's session, since erasing runs outside a transaction.
+    """
     if cycle.status == CycleStatus.CLOSED:
         return
     reshuffle_responses(session, cycle.id)

@@ -1,5 +1,8 @@
 """Scheduler jobs: make the pulse calendar true. Each is idempotent and catches up after
-downtime (a cycle whose window is still running opens late, once)."""
+downtime (a cycle whose window is still running opens late, once).
+
+Each cycle's work is committed on its own, so one cycle's failure leaves the others done.
+"""
 
 from datetime import datetime
 
@@ -19,6 +22,7 @@ def open_due_cycles(*, session: Session, now: datetime) -> None:
         if cycle.status == CycleStatus.SCHEDULED:
             cycles.open_cycle(session, cycle, now=now)
             cycles.send_due_reminders(session, cycle, now=now)  # the invitations
+            session.commit()
 
 
 def _open_cycles(session: Session) -> list[PulseCycle]:
@@ -28,6 +32,7 @@ def _open_cycles(session: Session) -> list[PulseCycle]:
 def send_reminders(*, session: Session, now: datetime) -> None:
     for cycle in _open_cycles(session):
         cycles.send_due_reminders(session, cycle, now=now)
+        session.commit()
 
 
 def close_ended_cycles(*, session: Session, now: datetime) -> None:
