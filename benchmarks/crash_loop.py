@@ -53,7 +53,7 @@ def prepare(url: str, folder: Path, people: int) -> dict:
         team = create_unit(session, code="T", name="Team", kind="team", parent=site)
         session.add_all(User(email=f"p{n}@example.com", name=f"Person {n}", roles="employee",
                              unit_id=team.id) for n in range(people))
-        ensure_default_programme(session, company, starts_on=utcnow().date())
+        ensure_default_programme(company, session=session, starts_on=utcnow().date())
         session.commit()
     engine.dispose()
     return config

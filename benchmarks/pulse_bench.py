@@ -100,7 +100,7 @@ def bench_submits(app, base: str, submitters: int, concurrency: int) -> dict:
     engine = app.extensions["trainer.engine"]
     with Session(engine) as session:
         cycle = session.exec(select(PulseCycle).where(PulseCycle.status == "open")).one()
-        items = [(i.id, i.kind) for i in cycle_items(session, cycle)]
+        items = [(i.id, i.kind) for i in cycle_items(cycle, session=session)]
         answered = select(SurveyParticipation.employee_id).where(
             SurveyParticipation.survey_id == cycle.id)
         people = session.exec(
@@ -157,7 +157,7 @@ def bench_results(app, base: str, requests: int, concurrency: int) -> dict:
     with Session(engine) as session:
         hr = session.exec(select(User).where(User.email == "hr@example.com")).one()
         units = session.exec(select(OrgUnit)).all()
-        cycles = closed_cycles(session)
+        cycles = closed_cycles(session=session)
         raw = count(session, SurveyResponse)
     browser = Browser(base, session_cookie(app, hr))
     paths = [f"/pulse/results/{u.id}?cycle={c.id}" for u in units for c in cycles]

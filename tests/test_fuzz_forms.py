@@ -24,13 +24,13 @@ def _pulse_answers(ctx):
     from trainer.pulse.programmes import cycle_item_refs
 
     cycle = ctx.session.get(PulseCycle, ctx.sample("cycle_id"))
-    return {f"item-{ref.id}": "3" for ref in cycle_item_refs(ctx.session, cycle)}
+    return {f"item-{ref.id}": "3" for ref in cycle_item_refs(cycle, session=ctx.session)}
 
 
 def _programme(ctx):
     from trainer.pulse.bank import ensure_default_bank
 
-    items = ensure_default_bank(ctx.session)
+    items = ensure_default_bank(session=ctx.session)
     ctx.session.commit()
     return {"name": "Fuzz pulse", "item_ids": [str(items[0].id)], "unit_ids": [str(ctx.org.s1.id)],
             "recurrence": "quarterly", "starts_on": str(utcnow().date() + timedelta(days=3)),
@@ -49,8 +49,8 @@ def _new_action(ctx):
                         closes_at=open_cycle.opens_at - timedelta(days=190), status="closed")
     ctx.session.add(closed)
     ctx.session.flush()
-    for n, item_id in enumerate(programme_item_ids(ctx.session, ctx.session.get(
-            PulseProgramme, open_cycle.programme_id))):
+    for n, item_id in enumerate(programme_item_ids(ctx.session.get(
+            PulseProgramme, open_cycle.programme_id), session=ctx.session)):
         ctx.session.add(CycleItem(cycle_id=closed.id, item_id=item_id, position=n))
     ctx.session.commit()
     return {"text": "Weekly huddle on Mondays.", "answers": "theme:empowerment",

@@ -25,8 +25,8 @@ SMALL_QUARTER = PERIODS[2]  # T2 has only 3 respondents then
 def close_quarter(session, programme, period, levels_by_unit):
     """Write one closed pulse cycle straight into responses and rollups."""
     opens = datetime.combine(quarter_bounds(period)[0] + timedelta(days=14), time(0), UTC)
-    cycle = cycle_for(session, programme, Occurrence(
-        period, period, opens, opens + timedelta(days=14)))
+    cycle = cycle_for(programme, Occurrence(
+        period, period, opens, opens + timedelta(days=14)), session=session)
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     headcount = Counter(u.unit_id for u in session.exec(select(User)).all()
                         if u.unit_id and "employee" in u.roles)
@@ -34,7 +34,7 @@ def close_quarter(session, programme, period, levels_by_unit):
     session.execute(sa.insert(CycleAudience), [
         {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u],
          "invited": headcount.get(u, 0)} for u in sorted(units)])
-    items = cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     rows = []
     for unit_id, levels in levels_by_unit.items():
         for level in levels:
@@ -45,7 +45,7 @@ def close_quarter(session, programme, period, levels_by_unit):
     session.execute(sa.insert(SurveyResponse), rows)
     cycle.status = "closed"
     session.add(cycle)
-    compute_rollups(session, cycle)
+    compute_rollups(cycle, session=session)
     session.commit()
 
 
@@ -58,8 +58,8 @@ def history(session, org, make_unit, make_user):
     for team, count in ((org.t1, 11), (org.t2, 12), (org.t3, 12), (org.t4, 6)):
         for _ in range(count):
             make_user("employee", team)
-    programme = ensure_default_programme(session, org.company,
-                                               starts_on=quarter_bounds(PERIODS[0])[0])
+    programme = ensure_default_programme(org.company, session=session,
+                                         starts_on=quarter_bounds(PERIODS[0])[0])
     session.commit()
     for n, period in enumerate(PERIODS):
         level = 3 + n % 2

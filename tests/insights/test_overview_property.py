@@ -28,14 +28,14 @@ from trainer.util import utcnow
 def test_overview_and_heatmap_respect_thresholds_and_complements(app, client, session, org,
                                                                  tree):
     company, plan = _build(session, tree)
-    programme = save_programme(session, ProgrammeInput(
-        name="P", item_ids=[i.id for i in ensure_default_bank(session)],
-        unit_ids=[company.id], starts_on=utcnow().date()))
+    programme = save_programme(ProgrammeInput(
+        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
+        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
     session.commit()
-    cycle = open_now(session, programme, now=utcnow())
+    cycle = open_now(programme, session=session, now=utcnow())
     invitations = {inv.employee_id: inv.group_key for inv in session.exec(
         select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
-    items = cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     answers = json.dumps({str(i.id): (7 if i.kind == "enps" else 4) for i in items})
     people = [p for unit, _, answering in plan
               for p in session.exec(select(User.id).where(User.unit_id == unit.id)
@@ -47,7 +47,7 @@ def test_overview_and_heatmap_respect_thresholds_and_complements(app, client, se
         session.execute(sa.insert(SurveyParticipation), [
             {"survey_id": cycle.id, "employee_id": p} for p in people])
     session.commit()
-    close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     units, counts = _true_counts(session, cycle)
     insights.clear_cache()
 

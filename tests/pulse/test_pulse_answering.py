@@ -27,7 +27,7 @@ def _count(session, model):
 
 
 def test_default_pulse_is_short_and_uses_our_own_scales(session, org):
-    items = ensure_default_bank(session)
+    items = ensure_default_bank(session=session)
     assert 1 <= len(items) <= 10
     assert sum(i.kind == "enps" for i in items) == 1
     themes = {i.theme for i in items}
@@ -104,7 +104,7 @@ def test_people_not_invited_and_closed_cycles_are_refused_politely(client, sessi
     login_as(outsider)
     response = client.post(f"/pulse/cycles/{cycle.id}/answer", data=_form(session, cycle))
     assert response.status_code == 404 and _count(session, SurveyParticipation) == 0
-    close_cycle(session, cycle, now=cycle.opens_at)
+    close_cycle(cycle, session=session, now=cycle.opens_at)
     login_as(staffed.employee)
     response = client.post(f"/pulse/cycles/{cycle.id}/answer", data=_form(session, cycle))
     assert response.status_code == 200 and "closed" in response.get_data(as_text=True)
@@ -113,14 +113,15 @@ def test_people_not_invited_and_closed_cycles_are_refused_politely(client, sessi
 
 def test_survey_budget_limits_invitations_per_quarter(session, staffed, start_cycle):
     first = start_cycle(staffed)
-    second_programme = save_programme(session, ProgrammeInput(
+    second_programme = save_programme(ProgrammeInput(
         name="Second", item_ids=programme_item_ids(
-            session, session.get(PulseProgramme, first.programme_id)),
-        unit_ids=[staffed.company.id], budget_per_quarter=1, starts_on=first.opens_at.date()))
+            session.get(PulseProgramme, first.programme_id), session=session),
+        unit_ids=[staffed.company.id], budget_per_quarter=1, starts_on=first.opens_at.date()),
+        session=session)
     session.commit()
-    second = open_now(session, second_programme, now=first.opens_at)
-    assert invitation_for(session, first, staffed.employee) is not None
-    assert invitation_for(session, second, staffed.employee) is None
+    second = open_now(second_programme, session=session, now=first.opens_at)
+    assert invitation_for(first, staffed.employee, session=session) is not None
+    assert invitation_for(second, staffed.employee, session=session) is None
 
 
 def test_logs_never_contain_answers_or_comments(client, session, staffed, start_cycle, login_as,
@@ -132,8 +133,8 @@ def test_logs_never_contain_answers_or_comments(client, session, staffed, start_
     client.post(f"/pulse/cycles/{cycle.id}/answer", data=_form(session, cycle, comment=secret))
     for person in staffed.people["t2"]:
         submit(session, cycle, person, comment=f"{secret}-{person.id}")
-    flush_waiting_pools(session, now=cycle.opens_at)
-    close_cycle(session, cycle, now=cycle.closes_at)
+    flush_waiting_pools(session=session, now=cycle.opens_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     assert "took part in pulse cycle" in caplog.text  # logging works, and says only this
     assert secret not in caplog.text
     assert '"' + str(items_of(session, cycle)[0].id) + '":' not in caplog.text  # no JSON

@@ -27,13 +27,13 @@ def test_demo_has_eight_closed_quarters_an_open_cycle_and_a_ledger(app, session)
     assert [c.status for c in cycles] == ["closed"] * 8 + ["open"]
 
     employee = session.exec(select(User).where(User.email == "employee@example.com")).one()
-    invitation = invitation_for(session, cycles[-1], employee)
+    invitation = invitation_for(cycles[-1], employee, session=session)
     assert invitation is not None and not invitation.answered
     manager_site = demo.sites[0]
     site_units = {manager_site.id} | {t.id for t in demo.teams if t.parent_id == manager_site.id}
-    commitments = commitments_for(session, site_units)
+    commitments = commitments_for(site_units, session=session)
     assert len(commitments) >= 4
-    tallies = released_tallies(session, [c.id for c in commitments])
+    tallies = released_tallies([c.id for c in commitments], session=session)
     assert any(t is not None for t in tallies.values())
     assert any(t is None for t in tallies.values())  # the newest wait for marks
     # Action plans: each with an owner, a due date, a theme and its status history.

@@ -22,7 +22,7 @@ def test_concurrent_double_submits_store_exactly_one_answer_each(
         app, session, database_url, org, make_user, start_cycle, tmp_path):
     people = [make_user("employee", org.t1 if i % 2 else org.t2) for i in range(USERS)]
     cycle = start_cycle(org)
-    items = [(i.id, i.kind) for i in cycle_items(session, cycle)]
+    items = [(i.id, i.kind) for i in cycle_items(cycle, session=session)]
     session.commit()
     session.close()
     app.extensions["trainer.engine"].dispose()

@@ -38,7 +38,7 @@ def released(staffed, run_cycle):
 
 
 def _actions(session, unit):
-    return commitments_for(session, {unit.id})
+    return commitments_for({unit.id}, session=session)
 
 
 def test_manager_reaches_the_plan_from_results_and_records_actions(client, session, staffed,
@@ -185,9 +185,9 @@ def test_employees_confirm_anonymously_and_see_the_status(client, session, staff
         assert client.post(f"/pulse/commitments/{action.id}/mark",
                            data={"answer": "yes"}).status_code == 302
     # The marks wait sealed until a batch of 10 is flushed; then 5 or more are shown.
-    assert released_tallies(session, [action.id])[action.id] is None
-    flush_waiting_pools(session, now=released.closes_at)
-    assert released_tallies(session, [action.id])[action.id]["yes"] == 10
+    assert released_tallies([action.id], session=session)[action.id] is None
+    flush_waiting_pools(session=session, now=released.closes_at)
+    assert released_tallies([action.id], session=session)[action.id]["yes"] == 10
     login_as(staffed.manager)
     assert "(n = 10)" in _text(client.get(f"/pulse/plans/{staffed.t1.id}"))
 

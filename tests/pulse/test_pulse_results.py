@@ -121,7 +121,7 @@ def test_trend_and_ledger_across_cycles(client, session, staffed, run_cycle, log
     assert fourth.status_code == 400 and "at most 3" in fourth.get_data(as_text=True)
     assert client.get(f"/pulse/plans/{staffed.t3.id}").status_code == 403
 
-    commitment, other, _ = commitments_for(session, {staffed.t1.id})
+    commitment, other, _ = commitments_for({staffed.t1.id}, session=session)
     for person in staffed.people["t1"][:6]:
         login_as(person)
         response = client.post(f"/pulse/commitments/{commitment.id}/mark",
@@ -137,14 +137,14 @@ def test_trend_and_ledger_across_cycles(client, session, staffed, run_cycle, log
     # Six marks wait in the pool: fewer than 10, so even the next close leaves them there.
     second = run_cycle(staffed, {"t1": 9, "t2": 11, "t3": 6},
                        now=first.opens_at + timedelta(days=92))
-    assert released_tallies(session, [commitment.id])[commitment.id] is None
+    assert released_tallies([commitment.id], session=session)[commitment.id] is None
     for person in staffed.people["t1"][6:10]:  # the unit's 10th mark
         login_as(person)
         client.post(f"/pulse/commitments/{other.id}/mark", data={"answer": "no"})
     assert _count(session, MarkPool) == 10  # sealed: only the scheduler's flush opens them
-    flush_waiting_pools(session, now=second.closes_at)
+    flush_waiting_pools(session=session, now=second.closes_at)
     assert _count(session, MarkPool) == 0
-    tallies = released_tallies(session, [commitment.id, other.id])
+    tallies = released_tallies([commitment.id, other.id], session=session)
     assert sum(tallies[commitment.id].values()) == 6 and tallies[commitment.id]["no"] == 0
     assert tallies[other.id] is None  # 4 marks: fewer than 5
 
@@ -192,7 +192,8 @@ def test_the_json_trend_carries_released_points_only(client, session, staffed, r
     assert trend[1] == {"period": second.period, "status": "suppressed"}
     assert [trend[0]["respondents"], trend[2]["respondents"]] == [6, 7]
 
-    expected = results.trend(session, unit_id=staffed.t3.id, programme_id=third.programme_id)
+    expected = results.trend(session=session, unit_id=staffed.t3.id,
+                             programme_id=third.programme_id)
     for entry, point in zip(trend, expected, strict=True):
         if entry["status"] == "shown":
             scores = point.result.scores

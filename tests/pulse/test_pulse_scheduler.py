@@ -27,7 +27,7 @@ def _at(days: float) -> datetime:
 
 
 def _programme(session, org):
-    programme = ensure_default_programme(session, org.company, starts_on=START)
+    programme = ensure_default_programme(org.company, session=session, starts_on=START)
     session.commit()
     return programme
 
@@ -124,7 +124,7 @@ def test_answers_are_opened_in_random_batches_leaving_ten_sealed(app, session, s
     submit(session, cycle, people[19])
     jobs.flush_pools(session=session, now=cycle.opens_at + timedelta(days=3))
     assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (10, 10)
-    close_cycle(session, cycle, now=cycle.closes_at)  # the last batch: 10 or more
+    close_cycle(cycle, session=session, now=cycle.closes_at)  # the last batch: 10 or more
     assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (20, 0)
 
 
@@ -152,7 +152,7 @@ def test_rollups_job_repairs_a_close_that_stopped_half_way(app, session, staffed
     cycle = start_cycle(staffed)
     for person in staffed.people["t2"][:10]:
         submit(session, cycle, person)
-    close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     session.execute(sa.delete(RollupUnit))
     cycle.rollups_done = False
     session.add(cycle)

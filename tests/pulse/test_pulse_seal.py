@@ -51,7 +51,7 @@ def test_rotation_reseals_waiting_answers_and_is_audited(app, runner, session, s
     for person in people[12:20]:
         submit(session, cycle, person, comment=f"c{person.id}")
     with app.app_context():
-        close_cycle(session, cycle, now=cycle.closes_at)
+        close_cycle(cycle, session=session, now=cycle.closes_at)
     assert session.execute(sa.select(sa.func.count()).select_from(SurveyResponse)).scalar() == 20
     entry = session.execute(sa.select(AuditEntry).where(AuditEntry.action == "keys.rotate")
                             ).scalar_one()

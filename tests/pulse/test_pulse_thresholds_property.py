@@ -94,14 +94,14 @@ def _assert_no_differencing(units, counts, shown: set[int], k: int):
 @given(tree=org_trees)
 def test_every_output_respects_thresholds_and_complements(app, client, session, org, tree):
     company, plan = _build(session, tree)
-    programme = save_programme(session, ProgrammeInput(
-        name="P", item_ids=[i.id for i in ensure_default_bank(session)],
-        unit_ids=[company.id], starts_on=utcnow().date()))
+    programme = save_programme(ProgrammeInput(
+        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
+        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
     session.commit()
-    cycle = open_now(session, programme, now=utcnow())
+    cycle = open_now(programme, session=session, now=utcnow())
     invitations = {(inv.employee_id): inv.group_key for inv in session.exec(
         select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
-    items = cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     answers = json.dumps({str(i.id): (7 if i.kind == "enps" else 4) for i in items})
     rows = []
     for unit, _, answering in plan:
@@ -117,11 +117,11 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
 
     units, counts = _true_counts(session, cycle)
     ours = {u for u in units if units[u].path.startswith(f"/{company.id}/") or u == company.id}
-    live = [r for r in live_progress(session, cycle) if r.unit.id in ours]
+    live = [r for r in live_progress(cycle, session=session) if r.unit.id in ours]
     live_shown = {r.unit.id for r in live if r.responded is not None}
     _assert_no_differencing(units, counts, live_shown, 5)
 
-    close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     with client.session_transaction() as sess:
         sess["_user_id"] = org.hr.session_token
         sess["_fresh"] = True
@@ -169,16 +169,16 @@ def test_heatmap_cells_respect_thresholds_and_complements(app, client, session, 
     from trainer.pulse import heatmap
 
     company, plan = _build(session, tree)
-    programme = save_programme(session, ProgrammeInput(
-        name="P", item_ids=[i.id for i in ensure_default_bank(session)],
-        unit_ids=[company.id], starts_on=utcnow().date()))
+    programme = save_programme(ProgrammeInput(
+        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
+        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
     session.commit()
     start = utcnow()
     for round_no in range(2):
-        cycle = open_now(session, programme, now=start + timedelta(days=92 * round_no))
+        cycle = open_now(programme, session=session, now=start + timedelta(days=92 * round_no))
         invitations = {inv.employee_id: inv.group_key for inv in session.exec(
             select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
-        items = cycle_items(session, cycle)
+        items = cycle_items(cycle, session=session)
         rows = []
         for n, (unit, size, answering) in enumerate(plan):
             if round_no:  # a different share answers the second time
@@ -192,7 +192,7 @@ def test_heatmap_cells_respect_thresholds_and_complements(app, client, session, 
         if rows:
             session.execute(sa.insert(SurveyResponse), rows)
         session.commit()
-        close_cycle(session, cycle, now=cycle.closes_at)
+        close_cycle(cycle, session=session, now=cycle.closes_at)
         session.commit()
 
     units, counts = _true_counts(session, cycle)
@@ -260,15 +260,15 @@ def test_home_page_figures_respect_thresholds_and_complements(app, client, sessi
                 .one() for uid in ours}
     session.execute(sa.insert(ManagedUnit), [{"user_id": m.id, "unit_id": uid}
                                              for uid, m in managers.items()])
-    programme = save_programme(session, ProgrammeInput(
-        name="P", item_ids=[i.id for i in ensure_default_bank(session)],
-        unit_ids=[company.id], starts_on=utcnow().date()))
+    programme = save_programme(ProgrammeInput(
+        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
+        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
     session.commit()
-    cycle = open_now(session, programme, now=utcnow())
+    cycle = open_now(programme, session=session, now=utcnow())
     invitations = {inv.employee_id: inv.group_key for inv in session.exec(
         select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
     answers = json.dumps({str(i.id): (9 if i.kind == "enps" else 4)
-                          for i in cycle_items(session, cycle)})
+                          for i in cycle_items(cycle, session=session)})
     rows, employees = [], []
     for unit, _, answering in plan:
         people = session.exec(select(User).where(User.unit_id == unit.id)
@@ -294,7 +294,7 @@ def test_home_page_figures_respect_thresholds_and_complements(app, client, sessi
     assert all(live[u] == counts.get(u, 0) >= 5 for u in live), live
     _assert_no_differencing(units, counts, set(live), 5)
 
-    close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     session.commit()
     insights.clear_cache()
     released: dict[int, int] = {}

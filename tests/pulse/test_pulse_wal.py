@@ -92,7 +92,7 @@ def survey(session, org, make_user, start_cycle):
     def run():
         _submit_in_order(session, cycle, people[:FLUSHED], tag=TAG)
         session.commit()
-        flush_waiting_pools(session, now=cycle.opens_at)  # the scheduler's job
+        flush_waiting_pools(session=session, now=cycle.opens_at)  # the scheduler's job
         _submit_in_order(session, cycle, people[FLUSHED:], first=FLUSHED, tag=TAG)
         session.commit()
 

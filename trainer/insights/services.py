@@ -64,7 +64,7 @@ def data_version(session: Session) -> dict:
     version = {
         "database": str(session.get_bind().url),
         "org": tuple(org_state),
-        "pulse": tuple(c.id for c in closed_cycles(session) if c.rollups_done),
+        "pulse": tuple(c.id for c in closed_cycles(session=session) if c.rollups_done),
         "outcomes": tuple(map(str, outcome_state)),
         "metrics": tuple(metric_codes(session)),
         "fixes": fixes.rollup_version(session),

@@ -21,7 +21,7 @@ def load_default_bank() -> dict:
     return yaml.safe_load(DEFAULT_BANK.read_text(encoding="utf-8"))
 
 
-def ensure_default_bank(session: Session) -> list[PulseItem]:
+def ensure_default_bank(*, session: Session) -> list[PulseItem]:
     """Create the default items that do not exist yet; return the default pulse's items."""
     bank = load_default_bank()
     existing = {i.code: i for i in session.exec(select(PulseItem)).all()}
@@ -38,7 +38,7 @@ def ensure_default_bank(session: Session) -> list[PulseItem]:
     return pulse
 
 
-def items_by_theme(session: Session, *, active_only: bool = False) -> list[tuple[str, list]]:
+def items_by_theme(*, session: Session, active_only: bool = False) -> list[tuple[str, list]]:
     query = select(PulseItem).order_by(PulseItem.code)
     if active_only:
         query = query.where(PulseItem.active)
@@ -48,7 +48,7 @@ def items_by_theme(session: Session, *, active_only: bool = False) -> list[tuple
     return [(theme, items) for theme, items in grouped.items() if items]
 
 
-def _next_code(session: Session, theme: str) -> str:
+def _next_code(theme: str, *, session: Session) -> str:
     prefix = {"empowerment": "EMP", "tools_time": "TLS", "recognition": "REC",
               "manager_action": "MGR", "pride": "PRD", "customer_focus": "CUS",
               "wellbeing": "WEL", "enps": "ENPS"}.get(theme, "ITM")
@@ -59,22 +59,21 @@ def _next_code(session: Session, theme: str) -> str:
     return f"{prefix}-{n}"
 
 
-def add_item(session: Session, *, theme: str, text: str, kind: str = ItemKind.LIKERT
-             ) -> PulseItem:
+def add_item(*, session: Session, theme: str, text: str, kind: str = ItemKind.LIKERT) -> PulseItem:
     if theme not in THEMES:
         raise PulseError("Choose one of the themes.")
     if kind not in ITEM_KINDS:
         raise PulseError("Choose a scale.")
     if (kind == ItemKind.ENPS) != (theme == "enps"):
         raise PulseError("The 0-10 recommendation scale belongs to the eNPS theme only.")
-    item = PulseItem(code=_next_code(session, theme), theme=theme, kind=kind,
+    item = PulseItem(code=_next_code(theme, session=session), theme=theme, kind=kind,
                      text=" ".join(text.split()))
     session.add(item)
     session.flush()
     return item
 
 
-def retire_item(session: Session, item: PulseItem) -> None:
+def retire_item(item: PulseItem, *, session: Session) -> None:
     """Stop using an item in new cycles; its past results stay."""
     item.active = False
     session.add(item)
@@ -83,12 +82,12 @@ def retire_item(session: Session, item: PulseItem) -> None:
     session.flush()
 
 
-def reword_item(session: Session, item: PulseItem, text: str) -> PulseItem:
+def reword_item(item: PulseItem, text: str, *, session: Session) -> PulseItem:
     """Create a new item with the new wording and put it in the old one's place."""
     text = " ".join(text.split())
     if text == item.text:
         raise PulseError("The wording is unchanged.")
-    new = PulseItem(code=_next_code(session, item.theme), theme=item.theme, kind=item.kind,
+    new = PulseItem(code=_next_code(item.theme, session=session), theme=item.theme, kind=item.kind,
                     text=text, replaces_id=item.id)
     session.add(new)
     session.flush()

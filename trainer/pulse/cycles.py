@@ -66,10 +66,10 @@ def cycle_limits(cycle: PulseCycle) -> anonymity.Thresholds:
                               configured_limits())
 
 
-def freeze_audience(session: Session, cycle: PulseCycle, programme: PulseProgramme) -> int:
+def freeze_audience(cycle: PulseCycle, programme: PulseProgramme, *, session: Session) -> int:
     """Snapshot the audience and invite people within their survey budget; return invited."""
-    units = units_by_id(session)
-    audience_ids = audience_units(session, programme)
+    units = units_by_id(session=session)
+    audience_ids = audience_units(programme, session=session)
     people = session.exec(select(User.id, User.unit_id, User.roles)
                           .where(User.active, User.unit_id.in_(audience_ids))).all()
     people = [(uid, unit_id) for uid, unit_id, roles in people if "employee" in roles.split(",")]
@@ -95,7 +95,7 @@ def freeze_audience(session: Session, cycle: PulseCycle, programme: PulseProgram
     return len(invited)
 
 
-def open_cycle(session: Session, cycle: PulseCycle, *, now: datetime,
+def open_cycle(cycle: PulseCycle, *, session: Session, now: datetime,
                invitations_sent: bool = False) -> int:
     """Lock thresholds, freeze the audience and invite; return how many were invited.
 
@@ -108,7 +108,7 @@ def open_cycle(session: Session, cycle: PulseCycle, *, now: datetime,
     programme = session.get(PulseProgramme, cycle.programme_id)
     limits = configured_limits()
     cycle.min_scores, cycle.min_comments = limits.scores, limits.comments
-    invited = freeze_audience(session, cycle, programme)
+    invited = freeze_audience(cycle, programme, session=session)
     cycle.status = CycleStatus.OPEN
     session.add(cycle)
     if invitations_sent:
@@ -125,8 +125,7 @@ def _occurrence_now(programme: PulseProgramme, now: datetime) -> Occurrence:
     return Occurrence(occ.period, occ.quarter, now, now + timedelta(days=programme.window_days))
 
 
-def open_now_refusal(session: Session, programme: PulseProgramme, *,
-                     now: datetime) -> str | None:
+def open_now_refusal(programme: PulseProgramme, *, session: Session, now: datetime) -> str | None:
     """Return why HR cannot open this period's cycle now, or None when they can."""
     if programme.recurrence == Recurrence.ONCE and now.date() < programme.starts_on:
         return (f"This one-off programme starts on {programme.starts_on:%d %B %Y}, so its "
@@ -143,17 +142,17 @@ def open_now_refusal(session: Session, programme: PulseProgramme, *,
     return None
 
 
-def open_now(session: Session, programme: PulseProgramme, *, now: datetime) -> PulseCycle:
+def open_now(programme: PulseProgramme, *, session: Session, now: datetime) -> PulseCycle:
     """Open a cycle for the current period straight away (HR's "start now")."""
-    refusal = open_now_refusal(session, programme, now=now)
+    refusal = open_now_refusal(programme, session=session, now=now)
     if refusal is not None:
         raise PulseError(refusal)
-    cycle = cycle_for(session, programme, _occurrence_now(programme, now))
-    open_cycle(session, cycle, now=now)
+    cycle = cycle_for(programme, _occurrence_now(programme, now), session=session)
+    open_cycle(cycle, session=session, now=now)
     return cycle
 
 
-def non_responders(session: Session, cycle: PulseCycle) -> list[int]:
+def non_responders(cycle: PulseCycle, *, session: Session) -> list[int]:
     """Return invited people who have not taken part (for the system's reminders only)."""
     answered = select(SurveyParticipation.employee_id).where(
         SurveyParticipation.survey_id == cycle.id)
@@ -162,8 +161,8 @@ def non_responders(session: Session, cycle: PulseCycle) -> list[int]:
         PulseInvitation.employee_id.not_in(answered))).all())
 
 
-def _queue_to(session: Session, cycle: PulseCycle, programme: PulseProgramme,
-              user_ids: list[int], *, day: int) -> int:
+def _queue_to(cycle: PulseCycle, programme: PulseProgramme, user_ids: list[int], *,
+              session: Session, day: int) -> int:
     """Queue the invitation (day 0) or a reminder for each person, in the caller's transaction."""
 
     from trainer.mail import queue_mail
@@ -190,7 +189,7 @@ def _queue_to(session: Session, cycle: PulseCycle, programme: PulseProgramme,
     return queued
 
 
-def send_due_reminders(session: Session, cycle: PulseCycle, *, now: datetime) -> int:
+def send_due_reminders(cycle: PulseCycle, *, session: Session, now: datetime) -> int:
     """Queue the invitation, or the latest due reminder, for people who have not answered.
 
     The reminder's record and its messages go to the outbox in the caller's transaction (the
@@ -208,7 +207,8 @@ def send_due_reminders(session: Session, cycle: PulseCycle, *, now: datetime) ->
         return 0
     for day in due:
         session.add(PulseReminder(cycle_id=cycle.id, day=day))
-    queued = _queue_to(session, cycle, programme, non_responders(session, cycle), day=max(due))
+    queued = _queue_to(cycle, programme, non_responders(cycle, session=session),
+                       session=session, day=max(due))
     log.info("Pulse cycle %s: %s queued for %s people.", cycle.id,
              f"day-{max(due)} reminder" if max(due) else "invitation", queued)
     return queued
@@ -221,29 +221,30 @@ def taking_answers(cycle: PulseCycle, *, now: datetime) -> bool:
     return cycle.status == CycleStatus.OPEN and now < aware(cycle.closes_at)
 
 
-def end_now(session: Session, cycle: PulseCycle, *, now: datetime) -> None:
+def end_now(cycle: PulseCycle, *, session: Session, now: datetime) -> None:
     """Stop taking answers now; the scheduler, which alone opens sealed answers, closes it."""
     cycle.closes_at = min(aware(cycle.closes_at), now)
     session.add(cycle)
 
 
-def close_cycle(session: Session, cycle: PulseCycle, *, now: datetime) -> None:
+def close_cycle(cycle: PulseCycle, *, session: Session, now: datetime) -> None:
     """Flush, reshuffle, roll up this cycle, reduce participation to counts, erase residue.
 
     A scheduler job: it commits in the job's session, since erasing runs outside a transaction.
     """
     if cycle.status == CycleStatus.CLOSED:
         return
-    reshuffle_responses(session, cycle.id)
-    flush_mark_pools(session)
+    reshuffle_responses(cycle.id, session=session)
+    flush_mark_pools(session=session)
     cycle.status = CycleStatus.CLOSED
     cycle.closes_at = min(aware(cycle.closes_at), now)
     session.add(cycle)
-    compute_rollups(session, cycle)
+    compute_rollups(cycle, session=session)
     session.execute(sa.delete(SurveyParticipation).where(SurveyParticipation.survey_id == cycle.id))
     session.commit()
-    erase_residue(session, tables=("response_pool", "survey_response", "survey_participation",
-                                   "pulse_mark_pool", "pulse_commitment_mark"))
+    erase_residue(session=session, tables=("response_pool", "survey_response",
+                                           "survey_participation", "pulse_mark_pool",
+                                           "pulse_commitment_mark"))
     log.info("Pulse cycle %s closed.", cycle.id)
 
 
@@ -295,11 +296,11 @@ def _group_sums(rows, likert_ids: list[int]) -> dict[int, _Sums]:
     return sums
 
 
-def compute_rollups(session: Session, cycle: PulseCycle) -> None:
+def compute_rollups(cycle: PulseCycle, *, session: Session) -> None:
     """Roll the cycle's responses up per reporting group and every ancestor unit."""
     session.execute(sa.delete(RollupItem).where(RollupItem.cycle_id == cycle.id))
     session.execute(sa.delete(RollupUnit).where(RollupUnit.cycle_id == cycle.id))
-    items = cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     likert_ids = [i.id for i in items if i.kind == ItemKind.LIKERT]
     enps_ids = {i.id for i in items if i.kind == ItemKind.ENPS}
     table = SurveyResponse.__table__
@@ -307,7 +308,7 @@ def compute_rollups(session: Session, cycle: PulseCycle) -> None:
                                      table.c.comment.is_not(None))
                            .where(table.c.survey_id == cycle.id)).all()
     groups = _group_sums(rows, likert_ids)
-    units = units_by_id(session)
+    units = units_by_id(session=session)
     audience = session.exec(select(CycleAudience).where(CycleAudience.cycle_id == cycle.id)).all()
     invited_by_group = Counter()
     for row in audience:
@@ -353,16 +354,16 @@ def compute_rollups(session: Session, cycle: PulseCycle) -> None:
     session.flush()
 
 
-def refresh_rollups(session: Session) -> int:
+def refresh_rollups(*, session: Session) -> int:
     """Compute rollups for closed cycles that lack them (e.g. after a crash at close)."""
     todo = session.exec(select(PulseCycle).where(PulseCycle.status == CycleStatus.CLOSED,
                                                  PulseCycle.rollups_done.is_(False))).all()
     for cycle in todo:
-        compute_rollups(session, cycle)
+        compute_rollups(cycle, session=session)
     return len(todo)
 
 
-def purge_old_invitations(session: Session, *, now: datetime) -> None:
+def purge_old_invitations(*, session: Session, now: datetime) -> None:
     """Delete invitations of closed cycles from earlier quarters: the budget no longer needs
     them and nobody needs to know who was invited."""
     old = select(PulseCycle.id).where(PulseCycle.status == CycleStatus.CLOSED,

@@ -97,9 +97,9 @@ def add_pulse_history(*, session: Session, demo) -> None:
     now = utcnow()
     current = quarter_of(now.date())
     first = shift_quarter(current, -HISTORY_QUARTERS)
-    programme = ensure_default_programme(session, demo.company,
-                                                  starts_on=quarter_bounds(first)[0])
-    items = programme_item_ids(session, programme)
+    programme = ensure_default_programme(demo.company, session=session,
+                                         starts_on=quarter_bounds(first)[0])
+    items = programme_item_ids(programme, session=session)
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     people = session.exec(select(User.id, User.unit_id, User.email, User.roles)
                           .where(User.active)).all()
@@ -123,8 +123,8 @@ def add_pulse_history(*, session: Session, demo) -> None:
     for n in range(HISTORY_QUARTERS):
         period = shift_quarter(first, n)
         opens = datetime.combine(quarter_bounds(period)[0] + timedelta(days=14), time(0), UTC)
-        cycle = cycle_for(session, programme, Occurrence(
-            period, period, opens, opens + timedelta(days=programme.window_days)))
+        cycle = cycle_for(programme, Occurrence(
+            period, period, opens, opens + timedelta(days=programme.window_days)), session=session)
         session.execute(sa.insert(CycleAudience.__table__), [
             {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u],
              "invited": headcount.get(u, 0)} for u in sorted(units)])
@@ -146,7 +146,7 @@ def add_pulse_history(*, session: Session, demo) -> None:
             session.execute(sa.insert(SurveyResponse.__table__), rows)
         cycle.status = CycleStatus.CLOSED
         session.add(cycle)
-        compute_rollups(session, cycle)
+        compute_rollups(cycle, session=session)
 
     _open_current_cycle(session, demo, programme, current, now, rng, level, person_offset,
                         cycle_items, offsets, keys)
@@ -156,9 +156,9 @@ def add_pulse_history(*, session: Session, demo) -> None:
 def _open_current_cycle(session, demo, programme, current, now, rng, level, person_offset,
                         cycle_items, offsets, keys):
     opens = now - timedelta(days=2)
-    cycle = cycle_for(session, programme, Occurrence(
-        current, current, opens, opens + timedelta(days=programme.window_days)))
-    open_cycle(session, cycle, now=now, invitations_sent=True)
+    cycle = cycle_for(programme, Occurrence(
+        current, current, opens, opens + timedelta(days=programme.window_days)), session=session)
+    open_cycle(cycle, session=session, now=now, invitations_sent=True)
     demo_people = set(session.exec(select(User.id).where(
         User.email.in_(list(demo.logins.values())))).all())
     invited = session.exec(select(User.id, User.unit_id)
@@ -184,7 +184,7 @@ def _open_current_cycle(session, demo, programme, current, now, rng, level, pers
 def _ledger(session, demo, rng, units):
     """Action plans on the demo manager's site and a few others, with status histories and
     anonymous marks: the older cycle's actions mostly done, the latest one's under way."""
-    closed = closed_cycles(session)
+    closed = closed_cycles(session=session)
     if len(closed) < 2:
         return
     manager = session.exec(select(User).where(User.email == demo.logins["manager"])).first()

@@ -120,7 +120,7 @@ def _scores(released: dict, unit_id: int) -> UnitScores | None:
 
 
 def previous_cycle(session: Session, cycle: PulseCycle) -> PulseCycle | None:
-    earlier = [c for c in closed_cycles(session, cycle.programme_id)
+    earlier = [c for c in closed_cycles(cycle.programme_id, session=session)
                if c.opens_at < cycle.opens_at]
     return earlier[-1] if earlier else None
 
@@ -133,18 +133,18 @@ def build(session: Session, *, cycle: PulseCycle, unit_ids: set[int] | None) -> 
     limits = cycle_limits(cycle)
     previous = previous_cycle(session, cycle)
     ids = [cycle.id] + ([previous.id] if previous else [])
-    rollups = rollup_rows(session, ids)
+    rollups = rollup_rows(ids, session=session)
     rows = rollups[cycle.id]
     present = {r.unit_id: r for r in rows}
     tops = {r.unit_id for r in rows if r.parent_id is None}
     wanted = set(present) if unit_ids is None else (set(present) & set(unit_ids)) | tops
-    now = released_results(session, cycle=cycle, unit_ids=wanted, comments=False,
-                                     rows=rows)
+    now = released_results(session=session, cycle=cycle, unit_ids=wanted, comments=False,
+                           rows=rows)
     before = {}
     if previous is not None:
-        before = released_results(session, cycle=previous, unit_ids=wanted,
-                                           comments=False, rows=rollups[previous.id])
-    columns = _columns(cycle_items(session, cycle))
+        before = released_results(session=session, cycle=previous, unit_ids=wanted,
+                                  comments=False, rows=rollups[previous.id])
+    columns = _columns(cycle_items(cycle, session=session))
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     company = next(iter(sorted(tops)), None)
     company_scores = _scores(now, company) if company is not None else None

@@ -63,32 +63,32 @@ def surveys_to_answer(session: Session, user: User) -> list[tuple[PulseCycle, Pu
         .where(PulseInvitation.employee_id == user.id, PulseCycle.status == CycleStatus.OPEN)
         .order_by(PulseCycle.closes_at)).all()
     return [(cycle, programme) for cycle, programme in rows
-            if not invitation_for(session, cycle, user).answered]
+            if not invitation_for(cycle, user, session=session).answered]
 
 
 def commitments_to_confirm(session: Session, user: User) -> list[Commitment]:
     """Return the commitments for the person's teams that they have not marked yet."""
-    commitments = commitments_for_employee(session, user)
-    marked = marked_ids(session, user, [c.id for c in commitments])
+    commitments = commitments_for_employee(user, session=session)
+    marked = marked_ids(user, [c.id for c in commitments], session=session)
     return [c for c in commitments if c.id not in marked]
 
 
 def team_result(session: Session, user: User) -> dict | None:
     """Return the released engagement and eNPS of the person's reporting group in the latest
     closed cycle, or why they are hidden; None when they were not in that cycle."""
-    cycle = latest_closed_cycle(session)
+    cycle = latest_closed_cycle(session=session)
     if cycle is None or user.unit_id is None:
         return None
     audience = session.exec(select(CycleAudience).where(
         CycleAudience.cycle_id == cycle.id, CycleAudience.unit_id == user.unit_id)).first()
     if audience is None:
         return None
-    rows = rollup_rows(session, [cycle.id])[cycle.id]
+    rows = rollup_rows([cycle.id], session=session)[cycle.id]
     respondents = {r.unit_id: r.respondents for r in rows}
     if audience.group_key not in respondents:
         return None
-    released = released_results(session, cycle=cycle, unit_ids={audience.group_key},
-                                         items=False, comments=False, rows=rows)
+    released = released_results(session=session, cycle=cycle, unit_ids={audience.group_key},
+                                items=False, comments=False, rows=rows)
     result = released[audience.group_key]
     unit = session.get(OrgUnit, audience.group_key)
     if result.suppressed:
@@ -101,7 +101,7 @@ def team_result(session: Session, user: User) -> dict | None:
 def open_rates(session: Session, cycle: PulseCycle, unit_ids: set[int] | None,
                now: datetime) -> list[Rate]:
     """Return the live response rate of the cycle for the given units (None: the top units)."""
-    rows = live_progress(session, cycle, unit_ids, now=now)
+    rows = live_progress(cycle, unit_ids, session=session, now=now)
     if unit_ids is None:
         top = min((r.depth for r in rows), default=0)
         rows = [r for r in rows if r.depth == top]

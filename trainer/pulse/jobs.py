@@ -18,10 +18,10 @@ def open_due_cycles(*, session: Session, now: datetime) -> None:
         occ = programmes.due_occurrence(programme, now)
         if occ is None or now >= occ.closes_at:
             continue
-        cycle = programmes.cycle_for(session, programme, occ)
+        cycle = programmes.cycle_for(programme, occ, session=session)
         if cycle.status == CycleStatus.SCHEDULED:
-            cycles.open_cycle(session, cycle, now=now)
-            cycles.send_due_reminders(session, cycle, now=now)  # the invitations
+            cycles.open_cycle(cycle, session=session, now=now)
+            cycles.send_due_reminders(cycle, session=session, now=now)  # the invitations
             session.commit()
 
 
@@ -31,23 +31,23 @@ def _open_cycles(session: Session) -> list[PulseCycle]:
 
 def send_reminders(*, session: Session, now: datetime) -> None:
     for cycle in _open_cycles(session):
-        cycles.send_due_reminders(session, cycle, now=now)
+        cycles.send_due_reminders(cycle, session=session, now=now)
         session.commit()
 
 
 def close_ended_cycles(*, session: Session, now: datetime) -> None:
     for cycle in _open_cycles(session):
         if cycles.aware(cycle.closes_at) <= now:
-            cycles.close_cycle(session, cycle, now=now)
+            cycles.close_cycle(cycle, session=session, now=now)
 
 
 def flush_pools(*, session: Session, now: datetime) -> None:
-    pool.flush_waiting_pools(session, now=now)
+    pool.flush_waiting_pools(session=session, now=now)
 
 
 def refresh_rollups(*, session: Session, now: datetime) -> None:
-    cycles.refresh_rollups(session)
-    cycles.purge_old_invitations(session, now=now)
+    cycles.refresh_rollups(session=session)
+    cycles.purge_old_invitations(session=session, now=now)
 
 
 def nudge_action_plans(*, session: Session, now: datetime) -> None:

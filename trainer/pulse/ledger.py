@@ -22,7 +22,7 @@ from trainer.pulse.tree import ancestor_ids
 MAX_COMMITMENTS = 3
 
 
-def add_commitment(session: Session, *, cycle: PulseCycle, unit: OrgUnit, text: str,
+def add_commitment(*, session: Session, cycle: PulseCycle, unit: OrgUnit, text: str,
                    user: User) -> Commitment:
     """Record what a manager commits to after a cycle closed (at most three per unit)."""
     if cycle.status != CycleStatus.CLOSED:
@@ -40,33 +40,33 @@ def add_commitment(session: Session, *, cycle: PulseCycle, unit: OrgUnit, text: 
     return commitment
 
 
-def commitments_for(session: Session, unit_ids: set[int]) -> list[Commitment]:
+def commitments_for(unit_ids: set[int], *, session: Session) -> list[Commitment]:
     return list(session.exec(select(Commitment).where(Commitment.unit_id.in_(unit_ids))
                              .order_by(Commitment.cycle_id.desc(), Commitment.id)).all())
 
 
-def commitments_for_employee(session: Session, user: User) -> list[Commitment]:
+def commitments_for_employee(user: User, *, session: Session) -> list[Commitment]:
     """Return commitments made for the person's unit or any unit above it."""
     if user.unit_id is None:
         return []
     unit = session.get(OrgUnit, user.unit_id)
-    return commitments_for(session, {*ancestor_ids(unit), unit.id})
+    return commitments_for({*ancestor_ids(unit), unit.id}, session=session)
 
 
-def may_mark(session: Session, user: User, commitment: Commitment) -> bool:
+def may_mark(user: User, commitment: Commitment, *, session: Session) -> bool:
     if user.unit_id is None:
         return False
     unit = session.get(OrgUnit, user.unit_id)
     return commitment.unit_id in {*ancestor_ids(unit), unit.id}
 
 
-def marked_ids(session: Session, user: User, commitment_ids: list[int]) -> set[int]:
+def marked_ids(user: User, commitment_ids: list[int], *, session: Session) -> set[int]:
     return set(session.exec(select(CommitmentVoter.commitment_id).where(
         CommitmentVoter.employee_id == user.id,
         CommitmentVoter.commitment_id.in_(commitment_ids))).all())
 
 
-def mark_commitment(session: Session, *, commitment: Commitment, employee_id: int,
+def mark_commitment(*, session: Session, commitment: Commitment, employee_id: int,
                     answer: str) -> bool:
     """Record anonymously whether a commitment happened; False if this person already marked.
 
@@ -77,7 +77,7 @@ def mark_commitment(session: Session, *, commitment: Commitment, employee_id: in
                           answer=answer)
 
 
-def released_tallies(session: Session, commitment_ids: list[int]) -> dict[int, Counter | None]:
+def released_tallies(commitment_ids: list[int], *, session: Session) -> dict[int, Counter | None]:
     """Return mark counts per commitment, or None where fewer than the minimum marked."""
     limit = configured_limits().scores
     tallies: dict[int, Counter] = {c: Counter() for c in commitment_ids}

@@ -67,7 +67,7 @@ def owner_choices(session: Session, unit: OrgUnit, user: User) -> list[User]:
 
 def answer_choices(session: Session, cycle: PulseCycle) -> list[tuple[str, str]]:
     """Return the themes and questions of a cycle an action can answer, as (value, label)."""
-    items = cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     themes = [t for t in THEMES if any(i.theme == t for i in items)]
     return ([(f"theme:{t}", f"Theme: {THEMES[t]}") for t in themes]
             + [(f"item:{i.id}", f"Question: {i.text}") for i in items])
@@ -233,7 +233,7 @@ class FollowThrough:
 
 def released_unit_ids(session: Session, cycle: PulseCycle) -> set[int]:
     """Return the units whose results of `cycle` are shown (not suppressed, not merged)."""
-    released = released_results(session, cycle=cycle, items=False, comments=False)
+    released = released_results(session=session, cycle=cycle, items=False, comments=False)
     return {u for u, r in released.items() if not r.suppressed}
 
 
@@ -244,7 +244,7 @@ def follow_through(session: Session, *, cycle: PulseCycle, today: date) -> list[
     by_unit: dict[int, list[Commitment]] = defaultdict(list)
     for action in actions:
         by_unit[action.unit_id].append(action)
-    tallies = released_tallies(session, [a.id for a in actions])
+    tallies = released_tallies([a.id for a in actions], session=session)
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     wanted = shown | set(by_unit)
     days = days_since_release(cycle, today)
@@ -276,8 +276,8 @@ def _nudge(session: Session, *, key: str, user: User, subject: str, body: str) -
     """Queue one email, unless a nudge with this key was sent before; True if queued."""
     from trainer.mail import queue_mail
 
-    if not insert_ignoring_duplicate(session, ActionNudge.__table__, {
-            "key": key, "user_id": user.id, "sent_at": utcnow()}):
+    if not insert_ignoring_duplicate(ActionNudge.__table__, {
+            "key": key, "user_id": user.id, "sent_at": utcnow()}, session=session):
         return False
     queue_mail(session, key=f"pulse-nudge:{key}", to=user.email, subject=subject, body=body)
     return True
@@ -285,7 +285,7 @@ def _nudge(session: Session, *, key: str, user: User, subject: str, body: str) -
 
 def _latest_closed_per_programme(session: Session) -> list[PulseCycle]:
     latest: dict[int, PulseCycle] = {}
-    for cycle in closed_cycles(session):  # in time order
+    for cycle in closed_cycles(session=session):  # in time order
         latest[cycle.programme_id] = cycle
     return list(latest.values())
 

@@ -57,7 +57,7 @@ def read_first(view):
     return wrapper
 
 
-def _start_write(session: Session) -> None:
+def _start_write(*, session: Session) -> None:
     """End the request's read transaction; the next statement begins an IMMEDIATE one."""
     if session.get_bind().dialect.name != "sqlite":
         return
@@ -72,14 +72,14 @@ def _insert_ignoring(dialect_name: str, table: sa.Table):
     return dialect.insert(table).on_conflict_do_nothing().returning(key)
 
 
-def insert_ignoring_duplicate(session: Session, table: sa.Table, values: dict) -> bool:
+def insert_ignoring_duplicate(table: sa.Table, values: dict, *, session: Session) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; return whether a row was written."""
     statement = _insert_ignoring(session.get_bind().dialect.name, table)
     return session.execute(statement, values).first() is not None
 
 
-def _pool_once(session: Session, taken_part: tuple[sa.Table, dict],
-               pooled: tuple[sa.Insert, dict]) -> bool:
+def _pool_once(taken_part: tuple[sa.Table, dict], pooled: tuple[sa.Insert, dict], *,
+               session: Session) -> bool:
     """Write who took part and the sealed row in one transaction of their own, and commit it;
     return False, writing nothing, if this person took part already.
 
@@ -87,8 +87,8 @@ def _pool_once(session: Session, taken_part: tuple[sa.Table, dict],
     one after the other, whatever the transactions. What ties them is only the ciphertext,
     which the web process cannot open.
     """
-    _start_write(session)
-    if not insert_ignoring_duplicate(session, *taken_part):
+    _start_write(session=session)
+    if not insert_ignoring_duplicate(*taken_part, session=session):
         session.rollback()
         return False
     session.execute(*pooled)
@@ -98,22 +98,21 @@ def _pool_once(session: Session, taken_part: tuple[sa.Table, dict],
 
 def pool_answer(*, session: Session, cycle_id: int, employee_id: int, answer: dict) -> bool:
     """Record that the person took part and pool their sealed answer; False if they had."""
-    return _pool_once(session,
-                      (SurveyParticipation.__table__,
+    return _pool_once((SurveyParticipation.__table__,
                        {"survey_id": cycle_id, "employee_id": employee_id}),
                       (_POOL_INSERT,
-                       {"id": random_key(), "survey_id": cycle_id, "sealed": seal(answer)}))
+                       {"id": random_key(), "survey_id": cycle_id, "sealed": seal(answer)}),
+                      session=session)
 
 
 def pool_mark(*, session: Session, commitment: Commitment, employee_id: int,
               answer: str) -> bool:
     """Record that the person marked a commitment and pool their sealed mark; False if they had."""
-    return _pool_once(session,
-                      (CommitmentVoter.__table__,
+    return _pool_once((CommitmentVoter.__table__,
                        {"commitment_id": commitment.id, "employee_id": employee_id}),
                       (_MARK_INSERT,
                        {"id": random_key(), "commitment_id": commitment.id,
-                        "unit_id": commitment.unit_id, "sealed": seal(answer)}))
+                        "unit_id": commitment.unit_id, "sealed": seal(answer)}), session=session)
 
 
 # Flush, reshuffle, residue: the scheduler's side -------------------------------------------
@@ -128,7 +127,7 @@ def _open(opener: sealing.Opener, sealed: bytes):
     return json.loads(opener.open(sealed))
 
 
-def _write_shuffled(session: Session, table: sa.Table, rows: list[dict]) -> None:
+def _write_shuffled(table: sa.Table, rows: list[dict], *, session: Session) -> None:
     _rng.shuffle(rows)
     for row in rows:
         row["id"] = random_key()
@@ -136,8 +135,7 @@ def _write_shuffled(session: Session, table: sa.Table, rows: list[dict]) -> None
         session.execute(sa.insert(table), rows)
 
 
-def flush_pool(session: Session, cycle_id: int, *,
-               opener: sealing.Opener | None = None) -> int:
+def flush_pool(cycle_id: int, *, session: Session, opener: sealing.Opener | None = None) -> int:
     """Open a random batch of the cycle's waiting answers, leaving BATCH of them sealed.
 
     With at least 2 × BATCH waiting, a random choice of all but BATCH is opened, so every
@@ -151,12 +149,11 @@ def flush_pool(session: Session, cycle_id: int, *,
                               ).scalars().all()
     if len(waiting) < 2 * BATCH:
         return 0
-    return reshuffle_responses(session, cycle_id, opener=opener,
+    return reshuffle_responses(cycle_id, session=session, opener=opener,
                                pool_ids=_rng.sample(waiting, len(waiting) - BATCH))
 
 
-def reshuffle_responses(session: Session, cycle_id: int, *,
-                        opener: sealing.Opener | None = None,
+def reshuffle_responses(cycle_id: int, *, session: Session, opener: sealing.Opener | None = None,
                         pool_ids: list[str] | None = None) -> int:
     """Rewrite all of a cycle's responses, with the pooled answers opened, in one shuffled
     transaction: every pooled answer (at the close), or those in `pool_ids`.
@@ -179,7 +176,7 @@ def reshuffle_responses(session: Session, cycle_id: int, *,
         answer = _open(opener, box)
         rows.append({"survey_id": cycle_id, "group_key": answer["g"],
                      "answers": json.dumps(answer["a"], sort_keys=True), "comment": answer["c"]})
-    _write_shuffled(session, table, rows)
+    _write_shuffled(table, rows, session=session)
     return len(sealed)
 
 
@@ -194,7 +191,7 @@ def reseal_pools(session: Session, opener: sealing.Opener, box) -> int:
     return count
 
 
-def erase_residue(session: Session, *, wait: bool = True,
+def erase_residue(*, session: Session, wait: bool = True,
                   tables: tuple[str, ...] = ("response_pool", "pulse_mark_pool")) -> None:
     """Erase deleted answers left behind: VACUUM on PostgreSQL, a WAL checkpoint on SQLite.
 
@@ -222,20 +219,20 @@ def erase_residue(session: Session, *, wait: bool = True,
         raw.close()
 
 
-def flush_waiting_pools(session: Session, *, now: datetime) -> None:
+def flush_waiting_pools(*, session: Session, now: datetime) -> None:
     """Open random batches of waiting answers and marks, commit, then erase the pools' residue.
 
     A scheduler job: it commits in the job's session, since erasing runs outside a transaction.
     """
     pool = ResponsePool.__table__
     for cycle_id in session.execute(sa.select(pool.c.survey_id).distinct()).scalars().all():
-        flush_pool(session, cycle_id)
-    flush_mark_pools(session)
+        flush_pool(cycle_id, session=session)
+    flush_mark_pools(session=session)
     session.commit()
-    erase_residue(session)
+    erase_residue(session=session)
 
 
-def _reshuffle_unit_marks(session: Session, unit_id: int, opener: sealing.Opener) -> int:
+def _reshuffle_unit_marks(unit_id: int, opener: sealing.Opener, *, session: Session) -> int:
     """Open a unit's waiting marks and rewrite them with its flushed ones, shuffled."""
     pool, marks = MarkPool.__table__, CommitmentMark.__table__
     ids = sa.select(Commitment.id).where(Commitment.unit_id == unit_id)
@@ -245,11 +242,11 @@ def _reshuffle_unit_marks(session: Session, unit_id: int, opener: sealing.Opener
                           .returning(pool.c.commitment_id, pool.c.sealed)).all()
     rows = [{"commitment_id": c, "answer": a} for c, a in old]
     rows += [{"commitment_id": c, "answer": _open(opener, box)} for c, box in new]
-    _write_shuffled(session, marks, rows)
+    _write_shuffled(marks, rows, session=session)
     return len(new)
 
 
-def flush_mark_pools(session: Session, *, opener: sealing.Opener | None = None) -> int:
+def flush_mark_pools(*, session: Session, opener: sealing.Opener | None = None) -> int:
     """Open the marks of each unit with at least BATCH waiting; return how many moved.
 
     A unit with fewer keeps them sealed, at a close too: marks have no close of their own.
@@ -257,5 +254,5 @@ def flush_mark_pools(session: Session, *, opener: sealing.Opener | None = None) 
     pool = MarkPool.__table__
     waiting = session.execute(sa.select(pool.c.unit_id, sa.func.count())
                               .group_by(pool.c.unit_id)).all()
-    return sum(_reshuffle_unit_marks(session, unit, opener or sealing.opener())
+    return sum(_reshuffle_unit_marks(unit, opener or sealing.opener(), session=session)
                for unit, count in waiting if count >= BATCH)

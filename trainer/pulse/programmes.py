@@ -42,7 +42,7 @@ class ProgrammeInput:
     comment_prompt: str = ""
 
 
-def _check_programme(session: Session, data: ProgrammeInput) -> None:
+def _check_programme(data: ProgrammeInput, *, session: Session) -> None:
     if data.recurrence not in RECURRENCES:
         raise PulseError("Choose quarterly, monthly or one-off.")
     if not data.item_ids:
@@ -62,10 +62,10 @@ def _check_programme(session: Session, data: ProgrammeInput) -> None:
         raise PulseError("The budget is between 1 and 12 surveys per quarter.")
 
 
-def save_programme(session: Session, data: ProgrammeInput,
-                   programme: PulseProgramme | None = None) -> PulseProgramme:
+def save_programme(data: ProgrammeInput, programme: PulseProgramme | None = None, *,
+                   session: Session) -> PulseProgramme:
     """Create or update a programme; changes apply to cycles created from now on."""
-    _check_programme(session, data)
+    _check_programme(data, session=session)
     programme = programme or PulseProgramme(name="", starts_on=data.starts_on or date.today())
     programme.name = data.name.strip()
     programme.recurrence = data.recurrence
@@ -86,27 +86,27 @@ def save_programme(session: Session, data: ProgrammeInput,
     return programme
 
 
-def programme_item_ids(session: Session, programme: PulseProgramme) -> list[int]:
+def programme_item_ids(programme: PulseProgramme, *, session: Session) -> list[int]:
     return list(session.exec(select(ProgrammeItem.item_id)
                              .where(ProgrammeItem.programme_id == programme.id)
                              .order_by(ProgrammeItem.position)).all())
 
 
-def programme_unit_ids(session: Session, programme: PulseProgramme) -> list[int]:
+def programme_unit_ids(programme: PulseProgramme, *, session: Session) -> list[int]:
     return list(session.exec(select(ProgrammeUnit.unit_id)
                              .where(ProgrammeUnit.programme_id == programme.id)).all())
 
 
-def ensure_default_programme(session: Session, company: OrgUnit,
-                             starts_on: date) -> PulseProgramme:
+def ensure_default_programme(company: OrgUnit, starts_on: date, *,
+                             session: Session) -> PulseProgramme:
     """Create the default quarterly pulse for the whole company, if there is none yet."""
     existing = session.exec(select(PulseProgramme).order_by(PulseProgramme.id)).first()
     if existing is not None:
         return existing
-    items = ensure_default_bank(session)
-    return save_programme(session, ProgrammeInput(
+    items = ensure_default_bank(session=session)
+    return save_programme(ProgrammeInput(
         name="Quarterly pulse", item_ids=[i.id for i in items], unit_ids=[company.id],
-        starts_on=starts_on, comment_prompt=load_default_bank()["comment_prompt"]))
+        starts_on=starts_on, comment_prompt=load_default_bank()["comment_prompt"]), session=session)
 
 
 # Calendar -----------------------------------------------------------------------------------
@@ -158,7 +158,7 @@ def due_occurrence(programme: PulseProgramme, now: datetime) -> Occurrence | Non
     return occurrence(programme, index)
 
 
-def cycle_for(session: Session, programme: PulseProgramme, occ: Occurrence) -> PulseCycle:
+def cycle_for(programme: PulseProgramme, occ: Occurrence, *, session: Session) -> PulseCycle:
     """Return the programme's cycle for an occurrence, creating it with its frozen items."""
     cycle = session.exec(select(PulseCycle).where(PulseCycle.programme_id == programme.id,
                                                   PulseCycle.period == occ.period)).first()
@@ -168,7 +168,7 @@ def cycle_for(session: Session, programme: PulseProgramme, occ: Occurrence) -> P
                        opens_at=occ.opens_at, closes_at=occ.closes_at)
     session.add(cycle)
     session.flush()
-    for position, item_id in enumerate(programme_item_ids(session, programme)):
+    for position, item_id in enumerate(programme_item_ids(programme, session=session)):
         session.add(CycleItem(cycle_id=cycle.id, item_id=item_id, position=position))
     session.flush()
     return cycle
@@ -180,18 +180,18 @@ class ItemRef:
     kind: str
 
 
-def cycle_item_refs(session: Session, cycle: PulseCycle) -> list[ItemRef]:
+def cycle_item_refs(cycle: PulseCycle, *, session: Session) -> list[ItemRef]:
     """Return (id, kind) of a cycle's items: all that checking an answer needs.
 
     A cycle's items are frozen when it is created, so each app reads them once per cycle.
     """
     cache = current_app.extensions.setdefault("pulse.item_refs", {})
     if cycle.id not in cache:
-        cache[cycle.id] = _read_item_refs(session, cycle)
+        cache[cycle.id] = _read_item_refs(cycle, session=session)
     return cache[cycle.id]
 
 
-def _read_item_refs(session: Session, cycle: PulseCycle) -> list[ItemRef]:
+def _read_item_refs(cycle: PulseCycle, *, session: Session) -> list[ItemRef]:
     rows = session.execute(sa.select(PulseItem.id, PulseItem.kind)
                            .join(CycleItem, CycleItem.item_id == PulseItem.id)
                            .where(CycleItem.cycle_id == cycle.id)
@@ -199,15 +199,15 @@ def _read_item_refs(session: Session, cycle: PulseCycle) -> list[ItemRef]:
     return [ItemRef(item_id, kind) for item_id, kind in rows]
 
 
-def cycle_items(session: Session, cycle: PulseCycle) -> list[PulseItem]:
+def cycle_items(cycle: PulseCycle, *, session: Session) -> list[PulseItem]:
     return list(session.exec(select(PulseItem).join(CycleItem, CycleItem.item_id == PulseItem.id)
                              .where(CycleItem.cycle_id == cycle.id)
                              .order_by(CycleItem.position)).all())
 
 
-def audience_units(session: Session, programme: PulseProgramme) -> set[int]:
-    units = units_by_id(session)
-    roots = [units[i] for i in programme_unit_ids(session, programme) if i in units]
+def audience_units(programme: PulseProgramme, *, session: Session) -> set[int]:
+    units = units_by_id(session=session)
+    roots = [units[i] for i in programme_unit_ids(programme, session=session) if i in units]
     ids = set()
     for unit in units.values():
         if not unit.active:
@@ -230,10 +230,10 @@ class AudienceNode:
         return sum(1 + child.descendants for child in self.children)
 
 
-def audience_tree(session: Session) -> list[AudienceNode]:
+def audience_tree(*, session: Session) -> list[AudienceNode]:
     """Return the active units as a tree, each with how many people in it (not below it) a
     cycle would invite: active people with the employee role. Counts of people only."""
-    units = [u for u in units_by_id(session).values() if u.active]
+    units = [u for u in units_by_id(session=session).values() if u.active]
     headcount = Counter()
     for unit_id, roles in session.exec(select(User.unit_id, User.roles).where(
             User.active, User.unit_id.is_not(None))).all():

@@ -89,7 +89,7 @@ def cut_tree(rows: list) -> dict[int, set[int]]:
     return below
 
 
-def _comments(session: Session, cycle: PulseCycle, group_keys: set[int]) -> list[str]:
+def _comments(cycle: PulseCycle, group_keys: set[int], *, session: Session) -> list[str]:
     table = SurveyResponse.__table__
     # Ordered by the random key: a sample whose order has nothing to do with submission.
     return list(session.execute(
@@ -99,7 +99,7 @@ def _comments(session: Session, cycle: PulseCycle, group_keys: set[int]) -> list
         .order_by(table.c.id).limit(COMMENTS_SHOWN)).scalars())
 
 
-def rollup_rows(session: Session, cycle_ids: list[int]) -> dict[int, list]:
+def rollup_rows(cycle_ids: list[int], *, session: Session) -> dict[int, list]:
     """Return the per-unit rollup rows of several cycles, keyed by cycle id."""
     table = RollupUnit.__table__
     out: dict[int, list] = {c: [] for c in cycle_ids}
@@ -109,9 +109,9 @@ def rollup_rows(session: Session, cycle_ids: list[int]) -> dict[int, list]:
     return out
 
 
-def released_results(session: Session, *, cycle: PulseCycle, unit_ids: set[int] | None = None,
-                     items: bool = True, comments: bool = True, rows: list | None = None
-                     ) -> dict[int, anonymity.Released]:
+def released_results(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | None = None,
+                     items: bool = True, comments: bool = True,
+                     rows: list | None = None) -> dict[int, anonymity.Released]:
     """Return the results of a closed cycle that may be shown, per unit, thresholds applied.
 
     The single place where pulse results leave the database: pages, CSV, JSON and the
@@ -122,12 +122,12 @@ def released_results(session: Session, *, cycle: PulseCycle, unit_ids: set[int] 
         return {}
     limits = cycle_limits(cycle)
     if rows is None:
-        rows = rollup_rows(session, [cycle.id])[cycle.id]
+        rows = rollup_rows([cycle.id], session=session)[cycle.id]
     wanted = {r.unit_id for r in rows} if unit_ids is None else set(unit_ids)
     item_rows: dict[int, list[RollupItem]] = defaultdict(list)
     item_map: dict[int, PulseItem] = {}
     if items and wanted:
-        item_map = {i.id: i for i in cycle_items(session, cycle)}
+        item_map = {i.id: i for i in cycle_items(cycle, session=session)}
         for item_row in session.exec(select(RollupItem).where(
                 RollupItem.cycle_id == cycle.id, RollupItem.unit_id.in_(wanted))).all():
             item_rows[item_row.unit_id].append(item_row)
@@ -142,13 +142,13 @@ def released_results(session: Session, *, cycle: PulseCycle, unit_ids: set[int] 
             scores = _unit_scores(row, item_rows.get(row.unit_id) if items else None,
                                   item_map, limits)
             if comments and row.comments and row.respondents >= limits.comments:
-                text = _comments(session, cycle, below[row.unit_id])
+                text = _comments(cycle, below[row.unit_id], session=session)
         cells.append(anonymity.Cell(row.unit_id, row.parent_id, row.respondents, scores,
                                     text or ()))
     return anonymity.release(cells, limits, wanted)
 
 
-def closed_cycles(session: Session, programme_id: int | None = None) -> list[PulseCycle]:
+def closed_cycles(programme_id: int | None = None, *, session: Session) -> list[PulseCycle]:
     query = select(PulseCycle).where(PulseCycle.status == CycleStatus.CLOSED)
     if programme_id is not None:
         query = query.where(PulseCycle.programme_id == programme_id)
@@ -161,7 +161,7 @@ def cycles_up_to(cycles: list[PulseCycle], cycle: PulseCycle, last: int = 8
     return [c for c in cycles if c.opens_at <= cycle.opens_at][-last:]
 
 
-def latest_closed_cycle(session: Session) -> PulseCycle | None:
+def latest_closed_cycle(*, session: Session) -> PulseCycle | None:
     return session.exec(select(PulseCycle).where(PulseCycle.status == CycleStatus.CLOSED)
                         .order_by(PulseCycle.closes_at.desc(), PulseCycle.id.desc())).first()
 
@@ -172,24 +172,23 @@ class TrendPoint:
     result: anonymity.Released | None  # None: the unit was not a reporting group then
 
 
-def trend(session: Session, *, unit_id: int, programme_id: int, last: int = 8,
-          cycles: list[PulseCycle] | None = None, rows: dict | None = None
-          ) -> list[TrendPoint]:
+def trend(*, session: Session, unit_id: int, programme_id: int, last: int = 8,
+          cycles: list[PulseCycle] | None = None, rows: dict | None = None) -> list[TrendPoint]:
     """Return the unit's engagement, eNPS and response rate per closed cycle."""
     if cycles is None:
-        cycles = closed_cycles(session, programme_id)
+        cycles = closed_cycles(programme_id, session=session)
     cycles = cycles[-last:]
     if rows is None:
-        rows = rollup_rows(session, [c.id for c in cycles])
+        rows = rollup_rows([c.id for c in cycles], session=session)
     points = []
     for cycle in cycles:
-        released = released_results(session, cycle=cycle, unit_ids={unit_id}, items=False,
+        released = released_results(session=session, cycle=cycle, unit_ids={unit_id}, items=False,
                                     comments=False, rows=rows[cycle.id])
         points.append(TrendPoint(cycle, released.get(unit_id)))
     return points
 
 
-def employee_units(session: Session, user: User, cycle: PulseCycle | None) -> set[int]:
+def employee_units(user: User, cycle: PulseCycle | None, *, session: Session) -> set[int]:
     """Return the units whose results an employee may see: their own group and the company."""
     units: set[int] = set()
     if user.unit_id is None:
@@ -205,13 +204,13 @@ def employee_units(session: Session, user: User, cycle: PulseCycle | None) -> se
     return units
 
 
-def viewable_units(session: Session, user: User, cycle: PulseCycle | None) -> set[int] | None:
+def viewable_units(user: User, cycle: PulseCycle | None, *, session: Session) -> set[int] | None:
     """Return the unit ids whose results `user` may see, or None for all (HR and admin)."""
     from trainer.access import managed_scope, sees_everything
 
     if sees_everything(user):
         return None
-    units = employee_units(session, user, cycle)
+    units = employee_units(user, cycle, session=session)
     if user.has_role("manager"):
         units |= managed_scope(session, user)
     return units
@@ -240,9 +239,8 @@ def alerts_due(cycle: PulseCycle, *, now: datetime) -> bool:
     return aware(now) >= halfway(cycle)
 
 
-def live_progress(session: Session, cycle: PulseCycle,
-                  unit_ids: set[int] | None = None, *, now: datetime | None = None
-                  ) -> list[ProgressRow]:
+def live_progress(cycle: PulseCycle, unit_ids: set[int] | None = None, *, session: Session,
+                  now: datetime | None = None) -> list[ProgressRow]:
     """Return live response counts per reporting unit, with the score thresholds applied.
 
     Rows come in tree order. A unit is flagged below 50% only after half the window has
@@ -255,7 +253,7 @@ def live_progress(session: Session, cycle: PulseCycle,
             SurveyParticipation.survey_id == PulseInvitation.cycle_id,
             SurveyParticipation.employee_id == PulseInvitation.employee_id))
         .where(PulseInvitation.cycle_id == cycle.id).group_by(PulseInvitation.group_key)).all())
-    units = units_by_id(session)
+    units = units_by_id(session=session)
     invited_by_group: Counter = Counter()
     for row in session.exec(select(CycleAudience).where(CycleAudience.cycle_id == cycle.id)):
         invited_by_group[row.group_key] += row.invited
@@ -285,7 +283,7 @@ def live_progress(session: Session, cycle: PulseCycle,
 # For the insights dashboard -----------------------------------------------------------------
 
 
-def _customer_focus(session: Session, cycle_ids: list[int]) -> dict[tuple[int, int], float]:
+def _customer_focus(cycle_ids: list[int], *, session: Session) -> dict[tuple[int, int], float]:
     rows = session.execute(
         sa.select(RollupItem.cycle_id, RollupItem.unit_id, sa.func.sum(RollupItem.total),
                   sa.func.sum(RollupItem.n))
@@ -303,15 +301,15 @@ def morale_by_unit_period(*, session: Session, unit_ids: set[int] | None = None)
     Cells below the score threshold, or hidden to stop differencing, are left out; see
     `suppressed_units`. With several cycles in one quarter, the one with most respondents wins.
     """
-    cycles = closed_cycles(session)
-    focus = _customer_focus(session, [c.id for c in cycles])
-    codes = {u.id: u.code for u in units_by_id(session).values()}
-    rows = rollup_rows(session, [c.id for c in cycles])
+    cycles = closed_cycles(session=session)
+    focus = _customer_focus([c.id for c in cycles], session=session)
+    codes = {u.id: u.code for u in units_by_id(session=session).values()}
+    rows = rollup_rows([c.id for c in cycles], session=session)
     best: dict[tuple[int, str], dict] = {}
     for cycle in cycles:
-        for unit_id, released in released_results(session, cycle=cycle, unit_ids=unit_ids,
-                                                   items=False, comments=False,
-                                                   rows=rows[cycle.id]).items():
+        for unit_id, released in released_results(session=session, cycle=cycle, unit_ids=unit_ids,
+                                                  items=False, comments=False,
+                                                  rows=rows[cycle.id]).items():
             if released.suppressed:
                 continue
             s: UnitScores = released.scores
@@ -338,12 +336,12 @@ def suppressed_units(*, session: Session, unit_ids: set[int] | None = None) -> l
     few respondents, or hidden so that it cannot be worked out by subtraction); `differencing`
     says which of the two a suppressed cell is (`anonymity.withheld_reason`). No counts.
     """
-    codes = {u.id: u.code for u in units_by_id(session).values()}
+    codes = {u.id: u.code for u in units_by_id(session=session).values()}
     visible = {(r["unit_id"], r["period"]) for r in morale_by_unit_period(session=session,
                                                                           unit_ids=unit_ids)}
-    cycles = closed_cycles(session)
+    cycles = closed_cycles(session=session)
     respondents = {(cycle_id, r.unit_id): r.respondents for cycle_id, rows
-                   in rollup_rows(session, [c.id for c in cycles]).items() for r in rows}
+                   in rollup_rows([c.id for c in cycles], session=session).items() for r in rows}
     out = {}
     for cycle in cycles:
         for row in session.exec(select(CycleAudience)
@@ -363,7 +361,7 @@ def suppressed_units(*, session: Session, unit_ids: set[int] | None = None) -> l
     return sorted(out.values(), key=lambda r: (r["unit_code"], r["period"]))
 
 
-def reporting_group(session: Session, cycle: PulseCycle, unit_id: int) -> OrgUnit | None:
+def reporting_group(cycle: PulseCycle, unit_id: int, *, session: Session) -> OrgUnit | None:
     """Return the unit a small unit's answers were merged into, if it was in the audience."""
     row = session.exec(select(CycleAudience).where(CycleAudience.cycle_id == cycle.id,
                                                    CycleAudience.unit_id == unit_id)).first()
@@ -391,7 +389,7 @@ def _scores_document(scores: UnitScores, *, alpha: bool = True) -> dict:
     return doc
 
 
-def results_document(session: Session, *, unit: OrgUnit, cycle: PulseCycle | None,
+def results_document(*, session: Session, unit: OrgUnit, cycle: PulseCycle | None,
                      alpha: bool = True) -> dict:
     """Return a unit's released results, trend and ledger as a JSON-ready dict.
 
@@ -404,17 +402,17 @@ def results_document(session: Session, *, unit: OrgUnit, cycle: PulseCycle | Non
     limits = cycle_limits(cycle)
     doc["cycle"] = {"id": cycle.id, "period": cycle.period, "quarter": cycle.quarter}
     doc["thresholds"] = {"scores": limits.scores, "comments": limits.comments}
-    released = released_results(session, cycle=cycle, unit_ids={unit.id}).get(unit.id)
+    released = released_results(session=session, cycle=cycle, unit_ids={unit.id}).get(unit.id)
     if released is None:
-        group = reporting_group(session, cycle, unit.id)
+        group = reporting_group(cycle, unit.id, session=session)
         doc["result"] = {"status": "merged", "merged_into": group.code if group else None}
     elif released.suppressed:
         doc["result"] = {"status": "suppressed", "message": anonymity.SUPPRESSED_TEXT}
     else:
         doc["result"] = {"status": "shown", **_scores_document(released.scores, alpha=alpha),
                          "comments": released.comments}
-    until_now = cycles_up_to(closed_cycles(session, cycle.programme_id), cycle)
-    for point in trend(session, unit_id=unit.id, programme_id=cycle.programme_id,
+    until_now = cycles_up_to(closed_cycles(cycle.programme_id, session=session), cycle)
+    for point in trend(session=session, unit_id=unit.id, programme_id=cycle.programme_id,
                        cycles=until_now):
         entry = {"period": point.cycle.period, "status": "merged"}
         if point.result is not None and point.result.suppressed:
@@ -426,8 +424,8 @@ def results_document(session: Session, *, unit: OrgUnit, cycle: PulseCycle | Non
                          engagement=_round(s.engagement), enps=_round(s.enps, 1),
                          enps_moe=_round(s.enps_moe, 1))
         doc["trend"].append(entry)
-    commitments = commitments_for(session, {unit.id})
-    tallies = released_tallies(session, [c.id for c in commitments])
+    commitments = commitments_for({unit.id}, session=session)
+    tallies = released_tallies([c.id for c in commitments], session=session)
     periods = {c.id: c.period for c in session.exec(select(PulseCycle)).all()}
     doc["ledger"] = [{"after": periods.get(c.cycle_id), "text": c.text, "status": c.status,
                       "due_on": c.due_on.isoformat() if c.due_on else None, "theme": c.theme,
@@ -436,14 +434,13 @@ def results_document(session: Session, *, unit: OrgUnit, cycle: PulseCycle | Non
     return doc
 
 
-def results_table(session: Session, *, cycle: PulseCycle,
-                  unit_ids: set[int] | None) -> list[list]:
+def results_table(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | None) -> list[list]:
     """Return the CSV export of a closed cycle: one row per unit the viewer may see."""
-    items = cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     header = ["unit_code", "unit_name", "period", "status", "respondents", "invited",
               "response_rate", "engagement", "enps", "enps_moe", *[i.code for i in items]]
-    units = units_by_id(session)
-    released = released_results(session, cycle=cycle, unit_ids=unit_ids, comments=False)
+    units = units_by_id(session=session)
+    released = released_results(session=session, cycle=cycle, unit_ids=unit_ids, comments=False)
     rows = [header]
     for unit_id in sorted(released, key=lambda u: tree_key(units[u], units)):
         r, unit = released[unit_id], units[unit_id]

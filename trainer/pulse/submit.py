@@ -33,7 +33,7 @@ _INVITATION = sa.select(
         PulseInvitation.employee_id == sa.bindparam("user_id"))
 
 
-def invitation_for(session: Session, cycle: PulseCycle, user: User) -> Invitation | None:
+def invitation_for(cycle: PulseCycle, user: User, *, session: Session) -> Invitation | None:
     """Return the person's invitation to a cycle, and whether they have answered, or None."""
     row = session.execute(_INVITATION, {"cycle_id": cycle.id, "user_id": user.id}).first()
     if row is None:
@@ -58,7 +58,7 @@ def parse_answers(items, form) -> tuple[dict[int, int], dict[int, str]]:
     return answers, errors
 
 
-def submit_response(session: Session, *, invitation: Invitation, employee_id: int,
+def submit_response(*, session: Session, invitation: Invitation, employee_id: int,
                     answers: dict[int, int], comment: str | None) -> bool:
     """Record that the person took part and pool their sealed answers; False if answered.
 

@@ -5,7 +5,7 @@ from sqlmodel import Session, select
 from trainer.org.models import OrgUnit
 
 
-def units_by_id(session: Session) -> dict[int, OrgUnit]:
+def units_by_id(*, session: Session) -> dict[int, OrgUnit]:
     return {u.id: u for u in session.exec(select(OrgUnit)).all()}
 
 

@@ -103,10 +103,10 @@ def mine():
         .where(PulseInvitation.employee_id == current_user.id,
                PulseCycle.status == CycleStatus.OPEN)
         .order_by(PulseCycle.closes_at)).all()
-    surveys = [(cycle, programme, invitation_for(session, cycle, current_user))
+    surveys = [(cycle, programme, invitation_for(cycle, current_user, session=session))
                for cycle, programme in rows]
     return render_template("pulse/mine.html", surveys=surveys,
-                           commitments=commitments_for_employee(session, current_user))
+                           commitments=commitments_for_employee(current_user, session=session))
 
 
 @bp.route("/privacy")
@@ -115,7 +115,7 @@ def privacy():
     session = db_session()
     cycle_id = int_arg("cycle")
     cycle = session.get(PulseCycle, cycle_id) if cycle_id else None
-    if cycle is not None and invitation_for(session, cycle, current_user) is None:
+    if cycle is not None and invitation_for(cycle, current_user, session=session) is None:
         cycle = None  # offer "start the survey" only for a survey sent to this person
     return render_template("pulse/privacy.html", limits=configured_limits(),
                            cycle=cycle)
@@ -127,7 +127,7 @@ def privacy():
 def answer(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
-    invitation = invitation_for(session, cycle, current_user)
+    invitation = invitation_for(cycle, current_user, session=session)
     if invitation is None:
         return _message("Survey not found", "This survey was not sent to you.", 404)
     if invitation.answered:
@@ -140,17 +140,17 @@ def answer(cycle_id):
     form = AnswerForm()
     answers, errors = {}, {}
     if form.validate_on_submit():
-        answers, errors = parse_answers(cycle_item_refs(session, cycle),
-                                                 request.form)
+        answers, errors = parse_answers(cycle_item_refs(cycle, session=session),
+                                        request.form)
         if not errors:
-            stored = submit_response(session, invitation=invitation,
-                                              employee_id=current_user.id, answers=answers,
-                                              comment=form.comment.data)
+            stored = submit_response(session=session, invitation=invitation,
+                                     employee_id=current_user.id, answers=answers,
+                                     comment=form.comment.data)
             if not stored:
                 return _already_answered(cycle)
             return redirect(url_for("pulse.thanks", cycle_id=cycle.id))
     programme = session.get(PulseProgramme, cycle.programme_id)
-    items = cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     status = 400 if request.method == "POST" else 200
     return render_template("pulse/answer.html", cycle=cycle, programme=programme, items=items,
                            form=form, answers=answers, errors=errors, likert=LIKERT_LABELS,
@@ -159,7 +159,7 @@ def answer(cycle_id):
 
 def _already_answered(cycle):
     return render_template("pulse/answered.html", cycle=cycle, already=True,
-                           last_closed=latest_closed_cycle(db_session()))
+                           last_closed=latest_closed_cycle(session=db_session()))
 
 
 @bp.route("/cycles/<int:cycle_id>/thanks")
@@ -168,7 +168,7 @@ def thanks(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     return render_template("pulse/answered.html", cycle=cycle, already=False,
-                           last_closed=latest_closed_cycle(session))
+                           last_closed=latest_closed_cycle(session=session))
 
 
 # Results --------------------------------------------------------------------------------------
@@ -182,9 +182,9 @@ def _chosen_cycle(session, programme_id=None):
             abort(404)
         return cycle
     if programme_id:
-        closed = closed_cycles(session, programme_id)
+        closed = closed_cycles(programme_id, session=session)
         return closed[-1] if closed else None
-    return latest_closed_cycle(session)
+    return latest_closed_cycle(session=session)
 
 
 def _record_view(cycle, unit, shown_as: str, units: int | None = None) -> None:
@@ -197,7 +197,7 @@ def _record_view(cycle, unit, shown_as: str, units: int | None = None) -> None:
 
 
 def _may_view(session, unit_id, cycle):
-    allowed = viewable_units(session, current_user, cycle)
+    allowed = viewable_units(current_user, cycle, session=session)
     return allowed is None or unit_id in allowed
 
 
@@ -209,10 +209,10 @@ def results_index():
     rows, cycles, programme = [], [], None
     if cycle is not None:
         programme = session.get(PulseProgramme, cycle.programme_id)
-        cycles = closed_cycles(session, cycle.programme_id)
-        allowed = viewable_units(session, current_user, cycle)
-        released = released_results(session, cycle=cycle, unit_ids=allowed,
-                                              items=False, comments=False)
+        cycles = closed_cycles(cycle.programme_id, session=session)
+        allowed = viewable_units(current_user, cycle, session=session)
+        released = released_results(session=session, cycle=cycle, unit_ids=allowed,
+                                    items=False, comments=False)
         units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
         rows = sorted(((units[k], r) for k, r in released.items()),
                       key=lambda pair: tree_key(pair[0], units))
@@ -275,17 +275,17 @@ def results(unit_id):
     if cycle is None:
         return render_template("pulse/results.html", unit=unit, cycle=None)
     _record_view(cycle, unit, "page")
-    cycles = closed_cycles(session, cycle.programme_id)
+    cycles = closed_cycles(cycle.programme_id, session=session)
     until_now = cycles_up_to(cycles, cycle)
-    rows = rollup_rows(session, [c.id for c in until_now])
-    result = released_results(session, cycle=cycle, unit_ids={unit.id},
-                                       rows=rows[cycle.id]).get(unit.id)
+    rows = rollup_rows([c.id for c in until_now], session=session)
+    result = released_results(session=session, cycle=cycle, unit_ids={unit.id},
+                              rows=rows[cycle.id]).get(unit.id)
     merged_into = None
     if result is None:
-        merged_into = reporting_group(session, cycle, unit.id)
-    points = trend(session, unit_id=unit.id, programme_id=cycle.programme_id,
-                            cycles=until_now, rows=rows)
-    commitments = commitments_for(session, {unit.id})
+        merged_into = reporting_group(cycle, unit.id, session=session)
+    points = trend(session=session, unit_id=unit.id, programme_id=cycle.programme_id,
+                   cycles=until_now, rows=rows)
+    commitments = commitments_for({unit.id}, session=session)
     charts, gaps = _chart_summaries(points)
     scope = scope_unit_ids(session, current_user)
     may_plan = (current_user.has_role("manager", "hr", "admin")
@@ -294,7 +294,7 @@ def results(unit_id):
     return render_template(
         "pulse/results.html", unit=unit, cycle=cycle, result=result, merged_into=merged_into,
         points=points, charts=charts, gaps=gaps, commitments=commitments,
-        tallies=released_tallies(session, [c.id for c in commitments]),
+        tallies=released_tallies([c.id for c in commitments], session=session),
         cycles=cycles, programme=session.get(PulseProgramme, cycle.programme_id),
         likert=LIKERT_LABELS, show_alpha=sees_everything(current_user),
         bars=heatmap.diverging_bars(result.scores.items) if result and not result.suppressed
@@ -319,7 +319,7 @@ def heatmap_view(cycle_id):
                          unit_ids=scope_unit_ids(session, current_user))
     _record_view(cycle, None, "heatmap", units=len(grid.rows))
     return render_template("pulse/heatmap.html", grid=grid, cycle=cycle,
-                           cycles=closed_cycles(session, cycle.programme_id),
+                           cycles=closed_cycles(cycle.programme_id, session=session),
                            programme=session.get(PulseProgramme, cycle.programme_id),
                            mean_bands=heatmap.MEAN_BANDS, enps_bands=heatmap.ENPS_BANDS,
                            fmt=heatmap)
@@ -335,8 +335,8 @@ def results_json(unit_id):
         abort(403)
     if cycle is not None:
         _record_view(cycle, unit, "json")
-    return results_document(session, unit=unit, cycle=cycle,
-                                     alpha=sees_everything(current_user))
+    return results_document(session=session, unit=unit, cycle=cycle,
+                            alpha=sees_everything(current_user))
 
 
 @bp.route("/cycles/<int:cycle_id>/results.csv")
@@ -346,8 +346,8 @@ def results_csv(cycle_id):
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     if cycle.status != CycleStatus.CLOSED:
         abort(404)
-    allowed = viewable_units(session, current_user, cycle)
-    table = results_table(session, cycle=cycle, unit_ids=allowed)
+    allowed = viewable_units(current_user, cycle, session=session)
+    table = results_table(session=session, cycle=cycle, unit_ids=allowed)
     _record_view(cycle, None, "csv", units=max(len(table) - 1, 0))
     return csvfile.download(f"pulse-{cycle.period}-results.csv", table)
 
@@ -362,14 +362,14 @@ def bank():
     form = ItemForm()
     if form.validate_on_submit():
         try:
-            item = add_item(session, theme=form.theme.data, text=form.text.data,
-                                     kind=form.kind.data)
+            item = add_item(session=session, theme=form.theme.data, text=form.text.data,
+                            kind=form.kind.data)
         except PulseError as exc:
             form.text.errors.append(str(exc))
         else:
             flash(f"Item {item.code} added.")
             return redirect(url_for("pulse.bank"))
-    return render_template("pulse/bank.html", form=form, groups=items_by_theme(session),
+    return render_template("pulse/bank.html", form=form, groups=items_by_theme(session=session),
                            themes=THEMES, confirm=ConfirmForm()), 400 if form.errors else 200
 
 
@@ -379,7 +379,7 @@ def retire_item(item_id):
     session = db_session()
     item = session.get(PulseItem, item_id) or abort(404)
     if ConfirmForm().validate_on_submit():
-        question_bank.retire_item(session, item)
+        question_bank.retire_item(item, session=session)
         flash(f"Item {item.code} retired. Its past results are kept.")
     return redirect(url_for("pulse.bank"))
 
@@ -395,7 +395,7 @@ def reword_item(item_id):
                         link=url_for("pulse.bank"))
     if form.validate_on_submit():
         try:
-            new = question_bank.reword_item(session, item, form.text.data)
+            new = question_bank.reword_item(item, form.text.data, session=session)
         except PulseError as exc:
             form.text.errors.append(str(exc))
         else:
@@ -426,8 +426,8 @@ def _programme_form(session, programme=None):
                              for u, _depth, _ in ordered_tree(session) if u.active]
     if request.method == "GET":
         if programme is not None:
-            form.item_ids.data = programme_item_ids(session, programme)
-            form.unit_ids.data = programme_unit_ids(session, programme)
+            form.item_ids.data = programme_item_ids(programme, session=session)
+            form.unit_ids.data = programme_unit_ids(programme, session=session)
         else:
             form.starts_on.data = date.today()
     return form
@@ -435,7 +435,7 @@ def _programme_form(session, programme=None):
 
 def _audience(session, form) -> dict:
     """The audience picker's tree, with the people each unit holds and the chosen total."""
-    tree = audience_tree(session)
+    tree = audience_tree(session=session)
     chosen = set(form.unit_ids.data or [])
     return {"audience_tree": tree, "audience_chosen": chosen,
             "audience_size": audience_size(tree, chosen)}
@@ -450,7 +450,7 @@ def _save_programme(session, form, programme=None):
         budget_per_quarter=form.budget_per_quarter.data,
         comment_prompt=form.comment_prompt.data or "")
     try:
-        return save_programme(session, data, programme)
+        return save_programme(data, programme, session=session)
     except PulseError as exc:
         form.name.errors.append(str(exc))
         return None
@@ -464,8 +464,8 @@ def _programme_detail(session, programme) -> dict:
             "starts_on": programme.starts_on.isoformat(), "window_days": programme.window_days,
             "reminder_days": programme.reminder_days,
             "budget_per_quarter": programme.budget_per_quarter, "active": programme.active,
-            "items": [items.get(i) for i in programme_item_ids(session, programme)],
-            "units": [units.get(u) for u in programme_unit_ids(session, programme)]}
+            "items": [items.get(i) for i in programme_item_ids(programme, session=session)],
+            "units": [units.get(u) for u in programme_unit_ids(programme, session=session)]}
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])
@@ -499,8 +499,8 @@ def programme(programme_id):
                           .order_by(PulseCycle.opens_at.desc())).all()
     return render_template("pulse/programme.html", form=form, programme=programme,
                            cycles=cycles, confirm=ConfirmForm(), **_audience(session, form),
-                           open_refusal=open_now_refusal(session, programme,
-                                                                  now=utcnow())), (
+                           open_refusal=open_now_refusal(programme, session=session,
+                                                         now=utcnow())), (
         400 if form.errors else 200)
 
 
@@ -511,7 +511,7 @@ def open_now(programme_id):
     programme = session.get(PulseProgramme, programme_id) or abort(404)
     if ConfirmForm().validate_on_submit():
         try:
-            cycle = open_cycle_now(session, programme, now=utcnow())
+            cycle = open_cycle_now(programme, session=session, now=utcnow())
         except PulseError as exc:
             flash(str(exc))
         else:
@@ -529,7 +529,7 @@ def close_now(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     if ConfirmForm().validate_on_submit() and cycle.status == CycleStatus.OPEN:
-        end_now(session, cycle, now=utcnow())
+        end_now(cycle, session=session, now=utcnow())
         flash(f"Cycle {cycle.period} has stopped taking answers. Its results are ready after "
               "the scheduler's next run, within 5 minutes.")
     return redirect(url_for("pulse.programme", programme_id=cycle.programme_id))
@@ -543,8 +543,8 @@ def progress(cycle_id):
     if cycle.status == CycleStatus.CLOSED:
         return redirect(url_for("pulse.results_index", cycle=cycle.id))
     now = utcnow()
-    rows = (live_progress(session, cycle, scope_unit_ids(session, current_user),
-                                   now=now)
+    rows = (live_progress(cycle, scope_unit_ids(session, current_user), session=session,
+                          now=now)
             if cycle.status == CycleStatus.OPEN else [])
     units = {row.unit.id: row.unit for row in rows}
     return render_template("pulse/progress.html", cycle=cycle, rows=rows, halfway=halfway(cycle),
@@ -562,7 +562,7 @@ def follow_through():
     cycle = _chosen_cycle(session, int_arg("programme"))
     rows = plans.follow_through(session, cycle=cycle, today=utcnow().date()) if cycle else []
     return render_template("pulse/follow_through.html", rows=rows, cycle=cycle,
-                           cycles=closed_cycles(session, cycle.programme_id)
+                           cycles=closed_cycles(cycle.programme_id, session=session)
                            if cycle else [], statuses=ACTION_STATUSES,
                            limits=configured_limits(),
                            only_missing=request.args.get("show") == "no-plan")
@@ -575,12 +575,12 @@ def follow_through():
 @allow()
 def ledger():
     session = db_session()
-    commitments = commitments_for_employee(session, current_user)
+    commitments = commitments_for_employee(current_user, session=session)
     ids = [c.id for c in commitments]
     return render_template("pulse/ledger.html", commitments=commitments,
                            units={u.id: u for u in session.exec(select(OrgUnit)).all()},
-                           marked=marked_ids(session, current_user, ids),
-                           tallies=released_tallies(session, ids), form=MarkForm(),
+                           marked=marked_ids(current_user, ids, session=session),
+                           tallies=released_tallies(ids, session=session), form=MarkForm(),
                            marks=MARK_CHOICES, statuses=ACTION_STATUSES, today=utcnow().date(),
                            names=plans.names(session, {c.owner_id for c in commitments}))
 
@@ -591,7 +591,7 @@ def ledger():
 def mark(commitment_id):
     session = db_session()
     commitment = session.get(Commitment, commitment_id) or abort(404)
-    if not may_mark(session, current_user, commitment):
+    if not may_mark(current_user, commitment, session=session):
         return _message("Not your team's commitment",
                         "You can mark only commitments made for your own team.", 404,
                         link=url_for("pulse.ledger"))
@@ -599,8 +599,8 @@ def mark(commitment_id):
     if not form.validate_on_submit():
         flash("Choose whether it happened, then send.")
         return redirect(url_for("pulse.ledger"))
-    if mark_commitment(session, commitment=commitment, employee_id=current_user.id,
-                                answer=form.answer.data):
+    if mark_commitment(session=session, commitment=commitment, employee_id=current_user.id,
+                       answer=form.answer.data):
         flash("Thank you. Your mark is stored without your name.")
     else:
         flash("You have already marked this commitment.")
@@ -632,8 +632,8 @@ def _action_form(session, unit, cycle, *, blank=False):
 
 
 def _plan_page(session, unit, *, form=None, status_forms=None, status=200):
-    cycle = latest_closed_cycle(session)
-    actions = commitments_for(session, {unit.id})
+    cycle = latest_closed_cycle(session=session)
+    actions = commitments_for({unit.id}, session=session)
     forms = {a.id: ActionStatusForm(formdata=None, prefix=f"a{a.id}", data={"status": a.status})
              for a in actions}
     forms.update(status_forms or {})
@@ -650,7 +650,7 @@ def _plan_page(session, unit, *, form=None, status_forms=None, status=200):
         history=updates, names=plans.names(session, people),
         items={i.id: i for i in session.exec(select(PulseItem)).all()},
         periods={c.id: c.period for c in session.exec(select(PulseCycle)).all()},
-        tallies=released_tallies(session, [a.id for a in actions]),
+        tallies=released_tallies([a.id for a in actions], session=session),
         statuses=ACTION_STATUSES, marks=MARK_CHOICES, answers_label=plans.answers_label,
         days_since_release=plans.days_since_release(cycle, today) if cycle else None), status
 
@@ -661,7 +661,7 @@ def action_plan(unit_id):
     session = db_session()
     unit = session.get(OrgUnit, unit_id) or abort(404)
     require_unit_in_scope(session, current_user, unit.id)
-    cycle = latest_closed_cycle(session)
+    cycle = latest_closed_cycle(session=session)
     if request.method == "GET":
         return _plan_page(session, unit)
     form = _action_form(session, unit, cycle)
