@@ -9,11 +9,14 @@ def init_app(app: Flask) -> None:
     from trainer.core import add_home_panel, add_nav
     from trainer.demo import add_demo_step
     from trainer.pulse import demo, home, jobs, views  # noqa: F401
+    from trainer.pulse.models import ActionStatus, CycleStatus, ItemKind
     from trainer.pulse.pool import reseal_pools
     from trainer.scheduler import register_job
     from trainer.seal import add_resealer
 
     app.register_blueprint(bp)
+    for state in (ActionStatus, CycleStatus, ItemKind):  # for templates' comparisons
+        app.add_template_global(state, state.__name__)
     add_nav(app, "Pulse", "pulse.mine", order=30)
     add_nav(app, "Results", "pulse.results_index", order=31)
     add_nav(app, "Surveys", "pulse.programmes", roles=("hr", "admin"), order=70)

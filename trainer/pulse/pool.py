@@ -6,7 +6,7 @@ never counted without the answer, never an answer that could be sent twice. The 
 alone opens pooled answers, flushing them in shuffled batches of at least BATCH.
 
 On SQLite a submit request reads in a deferred transaction (`read_first` on its view), then
-`_write` takes the write lock only around the inserts, so concurrent submits queue for
+`_pool_once` takes the write lock only around the inserts, so concurrent submits queue for
 milliseconds, not a request. PostgreSQL locks rows, so there one transaction does both.
 """
 
