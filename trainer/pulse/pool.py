@@ -37,7 +37,7 @@ BATCH = 10  # answers are opened in batches of at least this many (anonymity.md 
 _rng = random.SystemRandom()  # shuffles flushed answers; tests may swap in a seeded Random
 
 
-# Pooling: one short transaction per submission, committed here -----------------------------
+# Pooling: one short transaction per submission, committed here ------------------------------
 
 _POOL_INSERT = sa.insert(ResponsePool.__table__)  # built once: submits are the busiest path
 _MARK_INSERT = sa.insert(MarkPool.__table__)
@@ -115,7 +115,7 @@ def pool_mark(*, session: Session, commitment: Commitment, employee_id: int,
                         "unit_id": commitment.unit_id, "sealed": seal(answer)}), session=session)
 
 
-# Flush, reshuffle, residue: the scheduler's side -------------------------------------------
+# Flush, reshuffle, residue: the scheduler's side --------------------------------------------
 
 
 def seal(value) -> bytes:

@@ -205,6 +205,9 @@ def cycle_items(cycle: PulseCycle, *, session: Session) -> list[PulseItem]:
                              .order_by(CycleItem.position)).all())
 
 
+# Audience -----------------------------------------------------------------------------------
+
+
 def audience_units(programme: PulseProgramme, *, session: Session) -> set[int]:
     units = units_by_id(session=session)
     roots = [units[i] for i in programme_unit_ids(programme, session=session) if i in units]
