@@ -37,7 +37,7 @@ def test_demo_has_eight_closed_quarters_an_open_cycle_and_a_ledger(app, session)
     assert any(t is not None for t in tallies.values())
     assert any(t is None for t in tallies.values())  # the newest wait for marks
     # Action plans: each with an owner, a due date, a theme and its status history.
-    history = plans.history(session, [c.id for c in commitments])
+    history = plans.history([c.id for c in commitments], session=session)
     for action in commitments:
         assert action.owner_id and action.due_on and action.theme in THEMES
         assert history[action.id][0].status == "planned"

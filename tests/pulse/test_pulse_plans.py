@@ -200,7 +200,7 @@ def test_hr_sees_every_released_unit_including_those_without_a_plan(client, sess
     response = client.get("/pulse/follow-through")
     assert response.status_code == 200
     page = _text(response)
-    shown = plans.released_unit_ids(session, released)
+    shown = plans.released_unit_ids(released, session=session)
     assert {staffed.t1.id, staffed.t2.id, staffed.s1.id} <= shown
     rows = re.findall(r"<tr>.*?</tr>", response.get_data(as_text=True), re.S)[1:]
     assert len(rows) == len(shown)  # a row for every unit with released results
@@ -211,7 +211,7 @@ def test_hr_sees_every_released_unit_including_those_without_a_plan(client, sess
     assert f"No plan yet ({days} days since results)" in _text_of(t2_row)
     assert f"With an action plan 1 of {len(shown)}" in page
 
-    assert {row.unit.id for row in plans.units_without_plan(session, today=TODAY)} == (
+    assert {row.unit.id for row in plans.units_without_plan(session=session, today=TODAY)} == (
         shown - {staffed.t1.id})
 
     missing = client.get(f"/pulse/follow-through?cycle={released.id}&show=no-plan")
@@ -225,7 +225,7 @@ def _text_of(html: str) -> str:
 
 
 def _add(session, org, unit, *, due, status="planned", cycle, updated=None):
-    action = plans.add_action(session, cycle=cycle, unit=unit, title=f"Act on {unit.code}",
+    action = plans.add_action(session=session, cycle=cycle, unit=unit, title=f"Act on {unit.code}",
                               details="", owner_id=org.manager.id, due_on=TODAY, user=org.manager,
                               answers="theme:wellbeing", today=TODAY)
     action.due_on = due
@@ -309,7 +309,8 @@ def test_nudges_go_once_to_the_right_managers_through_smtp(app, session, staffed
     assert overdue["To"] == staffed.manager.email and "Overdue action" in overdue["Subject"]
     assert "Act on T1" in overdue.get_content()
 
-    plans.update_status(session, action=action, status="done", note="Done.", user=staffed.manager)
+    plans.update_status(session=session, action=action, status="done", note="Done.",
+                        user=staffed.manager)
     session.commit()
     run_job(app, job, now=now + timedelta(days=30))  # done: no more nudges about it
     assert mailbox.deliver() == 0

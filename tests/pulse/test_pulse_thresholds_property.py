@@ -197,7 +197,7 @@ def test_heatmap_cells_respect_thresholds_and_complements(app, client, session, 
 
     units, counts = _true_counts(session, cycle)
     ours = {u for u in units if units[u].path.startswith(f"/{company.id}/") or u == company.id}
-    grid = heatmap.build(session, cycle=cycle, unit_ids=None)
+    grid = heatmap.build(session=session, cycle=cycle, unit_ids=None)
     rows_here = [r for r in grid.rows if r.unit.id in ours]
     assert {r.unit.id for r in rows_here} <= ours
     shown = set()

@@ -119,19 +119,19 @@ def _scores(released: dict, unit_id: int) -> UnitScores | None:
     return None if result is None or result.suppressed else result.scores
 
 
-def previous_cycle(session: Session, cycle: PulseCycle) -> PulseCycle | None:
+def previous_cycle(cycle: PulseCycle, *, session: Session) -> PulseCycle | None:
     earlier = [c for c in closed_cycles(cycle.programme_id, session=session)
                if c.opens_at < cycle.opens_at]
     return earlier[-1] if earlier else None
 
 
-def build(session: Session, *, cycle: PulseCycle, unit_ids: set[int] | None) -> Heatmap:
+def build(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | None) -> Heatmap:
     """Return the heatmap of a closed cycle for the units in `unit_ids` (None: every unit).
 
     The company (the top of the cycle's tree) is always included, as the comparison row.
     """
     limits = cycle_limits(cycle)
-    previous = previous_cycle(session, cycle)
+    previous = previous_cycle(cycle, session=session)
     ids = [cycle.id] + ([previous.id] if previous else [])
     rollups = rollup_rows(ids, session=session)
     rows = rollups[cycle.id]

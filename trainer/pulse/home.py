@@ -54,7 +54,7 @@ def time_left(closes_at: datetime, now: datetime) -> str:
     return f"{days} day{'s' if days != 1 else ''} left"
 
 
-def surveys_to_answer(session: Session, user: User) -> list[tuple[PulseCycle, PulseProgramme]]:
+def surveys_to_answer(user: User, *, session: Session) -> list[tuple[PulseCycle, PulseProgramme]]:
     """Return the open cycles the person is invited to and has not answered, closing first."""
     rows = session.exec(
         select(PulseCycle, PulseProgramme)
@@ -66,14 +66,14 @@ def surveys_to_answer(session: Session, user: User) -> list[tuple[PulseCycle, Pu
             if not invitation_for(cycle, user, session=session).answered]
 
 
-def commitments_to_confirm(session: Session, user: User) -> list[Commitment]:
+def commitments_to_confirm(user: User, *, session: Session) -> list[Commitment]:
     """Return the commitments for the person's teams that they have not marked yet."""
     commitments = commitments_for_employee(user, session=session)
     marked = marked_ids(user, [c.id for c in commitments], session=session)
     return [c for c in commitments if c.id not in marked]
 
 
-def team_result(session: Session, user: User) -> dict | None:
+def team_result(user: User, *, session: Session) -> dict | None:
     """Return the released engagement and eNPS of the person's reporting group in the latest
     closed cycle, or why they are hidden; None when they were not in that cycle."""
     cycle = latest_closed_cycle(session=session)
@@ -98,8 +98,8 @@ def team_result(session: Session, user: User) -> dict | None:
     return {"cycle": cycle, "unit": unit, "scores": result.scores, "hidden": None}
 
 
-def open_rates(session: Session, cycle: PulseCycle, unit_ids: set[int] | None,
-               now: datetime) -> list[Rate]:
+def open_rates(cycle: PulseCycle, unit_ids: set[int] | None, now: datetime, *,
+               session: Session) -> list[Rate]:
     """Return the live response rate of the cycle for the given units (None: the top units)."""
     rows = live_progress(cycle, unit_ids, session=session, now=now)
     if unit_ids is None:
@@ -108,7 +108,7 @@ def open_rates(session: Session, cycle: PulseCycle, unit_ids: set[int] | None,
     return [Rate(r.unit, r.invited, r.responded) for r in rows]
 
 
-def open_cycles(session: Session) -> list[tuple[PulseCycle, PulseProgramme]]:
+def open_cycles(*, session: Session) -> list[tuple[PulseCycle, PulseProgramme]]:
     return list(session.exec(
         select(PulseCycle, PulseProgramme)
         .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
@@ -118,25 +118,25 @@ def open_cycles(session: Session) -> list[tuple[PulseCycle, PulseProgramme]]:
 def pulse_panel(*, session: Session, user: User, now: datetime) -> dict:
     data: dict = {"surveys": [], "to_confirm": [], "team": None, "manager_rates": [],
                   "actions": [], "plan_units": [], "hr_cycles": [], "no_plan": []}
-    data["surveys"] = surveys_to_answer(session, user)
-    data["to_confirm"] = commitments_to_confirm(session, user)
-    data["team"] = team_result(session, user)
-    cycles = open_cycles(session)
+    data["surveys"] = surveys_to_answer(user, session=session)
+    data["to_confirm"] = commitments_to_confirm(user, session=session)
+    data["team"] = team_result(user, session=session)
+    cycles = open_cycles(session=session)
     if user.has_role("manager"):
         roots = set(session.exec(select(ManagedUnit.unit_id)
                                  .where(ManagedUnit.user_id == user.id)).all())
         scope = managed_scope(session, user)
         for cycle, programme in cycles:
-            rates = open_rates(session, cycle, roots & scope, now)
+            rates = open_rates(cycle, roots & scope, now, session=session)
             if rates:
                 data["manager_rates"].append((cycle, programme, rates[:SHOWN]))
         data["actions"] = plans.open_actions(scope, now.date(), session=session)
         data["plan_units"] = sorted(session.exec(select(OrgUnit).where(OrgUnit.id.in_(roots))
                                                  ).all(), key=lambda u: (u.path, u.code))
     if user.has_role("hr", "admin"):
-        data["hr_cycles"] = [(cycle, programme, open_rates(session, cycle, None, now)[:1],
+        data["hr_cycles"] = [(cycle, programme, open_rates(cycle, None, now, session=session)[:1],
                               time_left(cycle.closes_at, now)) for cycle, programme in cycles]
-        data["no_plan"] = plans.units_without_plan(session, today=now.date())
+        data["no_plan"] = plans.units_without_plan(session=session, today=now.date())
     data["tasks"] = (len(data["surveys"]) + bool(data["to_confirm"]) + bool(data["actions"])
                      + len(data["hr_cycles"]) + bool(data["no_plan"]))
     return data

@@ -51,7 +51,7 @@ def refresh_rollups(*, session: Session, now: datetime) -> None:
 
 
 def nudge_action_plans(*, session: Session, now: datetime) -> None:
-    plans.send_nudges(session, now=now)
+    plans.send_nudges(session=session, now=now)
 
 
 JOBS = [  # (name, function, minutes between runs, what it does), in catch-up order

@@ -54,7 +54,7 @@ class ActionError(PulseError):
 # Choices for the form ------------------------------------------------------------------------
 
 
-def owner_choices(session: Session, unit: OrgUnit, user: User) -> list[User]:
+def owner_choices(unit: OrgUnit, user: User, *, session: Session) -> list[User]:
     """Return who may own an action: the unit's people, its managers (and those of the units
     above it), and the person recording it."""
     above = [*ancestor_ids(unit), unit.id]
@@ -65,7 +65,7 @@ def owner_choices(session: Session, unit: OrgUnit, user: User) -> list[User]:
     return list(people)
 
 
-def answer_choices(session: Session, cycle: PulseCycle) -> list[tuple[str, str]]:
+def answer_choices(cycle: PulseCycle, *, session: Session) -> list[tuple[str, str]]:
     """Return the themes and questions of a cycle an action can answer, as (value, label)."""
     items = cycle_items(cycle, session=session)
     themes = [t for t in THEMES if any(i.theme == t for i in items)]
@@ -86,9 +86,8 @@ def _audit_target(action: Commitment, unit: OrgUnit) -> tuple[str, int, str]:
     return "action", action.id, f"{unit.code}: {action.text}"[:200]
 
 
-def add_action(session: Session, *, cycle: PulseCycle, unit: OrgUnit, title: str, details: str,
-               owner_id: int, due_on: date, answers: str, user: User, today: date
-               ) -> Commitment:
+def add_action(*, session: Session, cycle: PulseCycle, unit: OrgUnit, title: str, details: str,
+               owner_id: int, due_on: date, answers: str, user: User, today: date) -> Commitment:
     """Add an action to a unit's plan after `cycle` closed, with its first status, planned."""
     if cycle.status != CycleStatus.CLOSED:
         raise PulseError("Actions are planned after the survey closes and its results are out.")
@@ -101,12 +100,12 @@ def add_action(session: Session, *, cycle: PulseCycle, unit: OrgUnit, title: str
     if count >= MAX_COMMITMENTS:
         raise PulseError(f"A team works on at most {MAX_COMMITMENTS} actions per survey. "
                          "Mark one as done or dropped first, or add this to an action's note.")
-    if owner_id not in {u.id for u in owner_choices(session, unit, user)}:
+    if owner_id not in {u.id for u in owner_choices(unit, user, session=session)}:
         raise ActionError("Choose the owner from the list.", "owner_id")
     if not today <= due_on <= today + timedelta(days=LONGEST_PLAN_DAYS):
         raise ActionError("Choose a due date between today and a year from now.", "due_on")
     kind, _, value = answers.partition(":")
-    if answers not in dict(answer_choices(session, cycle)):
+    if answers not in dict(answer_choices(cycle, session=session)):
         raise ActionError("Choose the theme or question this action answers.", "answers")
     item = session.get(PulseItem, int(value)) if kind == "item" else None
     now = utcnow()
@@ -125,7 +124,7 @@ def add_action(session: Session, *, cycle: PulseCycle, unit: OrgUnit, title: str
     return action
 
 
-def update_status(session: Session, *, action: Commitment, status: str, note: str,
+def update_status(*, session: Session, action: Commitment, status: str, note: str,
                   user: User) -> ActionUpdate:
     """Record a status update with a short note; the action shows the latest one."""
     if status not in ACTION_STATUSES:
@@ -146,7 +145,7 @@ def update_status(session: Session, *, action: Commitment, status: str, note: st
     return update
 
 
-def history(session: Session, action_ids: list[int]) -> dict[int, list[ActionUpdate]]:
+def history(action_ids: list[int], *, session: Session) -> dict[int, list[ActionUpdate]]:
     """Return each action's status updates, oldest first."""
     out: dict[int, list[ActionUpdate]] = {a: [] for a in action_ids}
     if action_ids:
@@ -162,7 +161,7 @@ def is_overdue(action: Commitment, today: date) -> bool:
             and action.due_on < today)
 
 
-def names(session: Session, user_ids) -> dict[int, str]:
+def names(user_ids, *, session: Session) -> dict[int, str]:
     ids = {u for u in user_ids if u is not None}
     if not ids:
         return {}
@@ -231,15 +230,15 @@ class FollowThrough:
         return self.actions > 0
 
 
-def released_unit_ids(session: Session, cycle: PulseCycle) -> set[int]:
+def released_unit_ids(cycle: PulseCycle, *, session: Session) -> set[int]:
     """Return the units whose results of `cycle` are shown (not suppressed, not merged)."""
     released = released_results(session=session, cycle=cycle, items=False, comments=False)
     return {u for u, r in released.items() if not r.suppressed}
 
 
-def follow_through(session: Session, *, cycle: PulseCycle, today: date) -> list[FollowThrough]:
+def follow_through(*, session: Session, cycle: PulseCycle, today: date) -> list[FollowThrough]:
     """Return a row for every unit with released results of `cycle`, with or without a plan."""
-    shown = released_unit_ids(session, cycle)
+    shown = released_unit_ids(cycle, session=session)
     actions = session.exec(select(Commitment).where(Commitment.cycle_id == cycle.id)).all()
     by_unit: dict[int, list[Commitment]] = defaultdict(list)
     for action in actions:
@@ -262,17 +261,18 @@ def follow_through(session: Session, *, cycle: PulseCycle, today: date) -> list[
     return rows
 
 
-def units_without_plan(session: Session, *, today: date) -> list[FollowThrough]:
+def units_without_plan(*, session: Session, today: date) -> list[FollowThrough]:
     """Return, for the latest closed cycle of each programme, the units whose results are out
     and that have no action yet: for HR's home page."""
-    return [row for cycle in _latest_closed_per_programme(session)
-            for row in follow_through(session, cycle=cycle, today=today) if not row.has_plan]
+    return [row for cycle in _latest_closed_per_programme(session=session)
+            for row in follow_through(session=session, cycle=cycle, today=today)
+            if not row.has_plan]
 
 
 # Nudges: the scheduler's reminders to managers -----------------------------------------------
 
 
-def _nudge(session: Session, *, key: str, user: User, subject: str, body: str) -> bool:
+def _nudge(*, session: Session, key: str, user: User, subject: str, body: str) -> bool:
     """Queue one email, unless a nudge with this key was sent before; True if queued."""
     from trainer.mail import queue_mail
 
@@ -283,14 +283,14 @@ def _nudge(session: Session, *, key: str, user: User, subject: str, body: str) -
     return True
 
 
-def _latest_closed_per_programme(session: Session) -> list[PulseCycle]:
+def _latest_closed_per_programme(*, session: Session) -> list[PulseCycle]:
     latest: dict[int, PulseCycle] = {}
     for cycle in closed_cycles(session=session):  # in time order
         latest[cycle.programme_id] = cycle
     return list(latest.values())
 
 
-def _managers_of(session: Session, unit_ids: set[int]) -> list[tuple[int, User]]:
+def _managers_of(unit_ids: set[int], *, session: Session) -> list[tuple[int, User]]:
     if not unit_ids:
         return []
     rows = session.exec(select(ManagedUnit.unit_id, User)
@@ -303,21 +303,22 @@ def _hello(user: User) -> str:
     return f"Hello {(user.name or '').split(' ')[0] or 'there'},\n\n"
 
 
-def send_nudges(session: Session, *, now: datetime) -> int:
+def send_nudges(*, session: Session, now: datetime) -> int:
     """Email managers whose unit has had released results for NO_PLAN_AFTER with no action,
     and owners of overdue actions. Each nudge goes out once; return how many were queued."""
     queued = 0
     today = now.date()
-    for cycle in _latest_closed_per_programme(session):
+    for cycle in _latest_closed_per_programme(session=session):
         if now - aware(cycle.closes_at) < NO_PLAN_AFTER:
             continue
         planned = set(session.exec(select(Commitment.unit_id).where(
             Commitment.cycle_id == cycle.id)).all())
         units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-        for unit_id, user in _managers_of(session, released_unit_ids(session, cycle) - planned):
+        without_plan = released_unit_ids(cycle, session=session) - planned
+        for unit_id, user in _managers_of(without_plan, session=session):
             unit = units[unit_id]
             queued += _nudge(
-                session, key=f"none:{cycle.id}:{unit_id}:{user.id}", user=user,
+                session=session, key=f"none:{cycle.id}:{unit_id}:{user.id}", user=user,
                 subject=f"{unit.name}: no action plan yet for the {cycle.period} survey",
                 body=_hello(user)
                 + f"{unit.name}'s results of the {cycle.period} survey came out "
@@ -332,11 +333,11 @@ def send_nudges(session: Session, *, now: datetime) -> int:
         if owner is not None and owner.active and owner.email:
             recipients = [owner]
         else:
-            recipients = [user for _, user in _managers_of(session, {action.unit_id})]
+            recipients = [user for _, user in _managers_of({action.unit_id}, session=session)]
         unit = session.get(OrgUnit, action.unit_id)
         for user in recipients:
             queued += _nudge(
-                session, key=f"overdue:{action.id}:{action.due_on.isoformat()}:{user.id}",
+                session=session, key=f"overdue:{action.id}:{action.due_on.isoformat()}:{user.id}",
                 user=user, subject=f"Overdue action for {unit.name}: {action.text}"[:300],
                 body=_hello(user)
                 + f"This action for {unit.name} was due on "

@@ -301,7 +301,7 @@ def results(unit_id):
         else None, may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
         marks=MARK_CHOICES, suppressed_text=anonymity.SUPPRESSED_TEXT, may_plan=may_plan,
         today=today, statuses=ACTION_STATUSES,
-        names=plans.names(session, {c.owner_id for c in commitments}),
+        names=plans.names({c.owner_id for c in commitments}, session=session),
         plan_count=sum(1 for c in commitments
                        if c.cycle_id == cycle.id and c.status != ActionStatus.DROPPED),
         overdue_count=sum(1 for c in commitments if plans.is_overdue(c, today)))
@@ -315,7 +315,7 @@ def heatmap_view(cycle_id):
     if cycle.status != CycleStatus.CLOSED:
         return _message("No results yet", "The heatmap appears once this survey has closed.",
                         404, link=url_for("pulse.progress", cycle_id=cycle.id))
-    grid = heatmap.build(session, cycle=cycle,
+    grid = heatmap.build(session=session, cycle=cycle,
                          unit_ids=scope_unit_ids(session, current_user))
     _record_view(cycle, None, "heatmap", units=len(grid.rows))
     return render_template("pulse/heatmap.html", grid=grid, cycle=cycle,
@@ -560,7 +560,8 @@ def progress(cycle_id):
 def follow_through():
     session = db_session()
     cycle = _chosen_cycle(session, int_arg("programme"))
-    rows = plans.follow_through(session, cycle=cycle, today=utcnow().date()) if cycle else []
+    rows = (plans.follow_through(session=session, cycle=cycle, today=utcnow().date())
+            if cycle else [])
     return render_template("pulse/follow_through.html", rows=rows, cycle=cycle,
                            cycles=closed_cycles(cycle.programme_id, session=session)
                            if cycle else [], statuses=ACTION_STATUSES,
@@ -582,7 +583,7 @@ def ledger():
                            marked=marked_ids(current_user, ids, session=session),
                            tallies=released_tallies(ids, session=session), form=MarkForm(),
                            marks=MARK_CHOICES, statuses=ACTION_STATUSES, today=utcnow().date(),
-                           names=plans.names(session, {c.owner_id for c in commitments}))
+                           names=plans.names({c.owner_id for c in commitments}, session=session))
 
 
 @bp.route("/commitments/<int:commitment_id>/mark", methods=["POST"])
@@ -623,11 +624,11 @@ def _action_form(session, unit, cycle, *, blank=False):
     """The add-an-action form, read from the request unless `blank`."""
     form = ActionForm(formdata=None) if blank else ActionForm()
     form.owner_id.choices = [(u.id, u.name + (" (you)" if u.id == current_user.id else ""))
-                             for u in plans.owner_choices(session, unit, current_user)]
+                             for u in plans.owner_choices(unit, current_user, session=session)]
     if form.owner_id.data is None:
         form.owner_id.data = current_user.id
     form.answers.choices = [("", "Choose a theme or question"),
-                            *(plans.answer_choices(session, cycle) if cycle else [])]
+                            *(plans.answer_choices(cycle, session=session) if cycle else [])]
     return form
 
 
@@ -638,7 +639,7 @@ def _plan_page(session, unit, *, form=None, status_forms=None, status=200):
              for a in actions}
     forms.update(status_forms or {})
     today = utcnow().date()
-    updates = plans.history(session, [a.id for a in actions])
+    updates = plans.history([a.id for a in actions], session=session)
     people = ({a.owner_id for a in actions} | {a.created_by for a in actions}
               | {u.by_id for rows in updates.values() for u in rows})
     open_count = sum(1 for a in actions if cycle and a.cycle_id == cycle.id
@@ -647,7 +648,7 @@ def _plan_page(session, unit, *, form=None, status_forms=None, status=200):
         "pulse/action_plan.html", unit=unit, cycle=cycle, actions=actions, today=today,
         form=form or _action_form(session, unit, cycle, blank=True), status_forms=forms,
         open_slots=MAX_COMMITMENTS - open_count,
-        history=updates, names=plans.names(session, people),
+        history=updates, names=plans.names(people, session=session),
         items={i.id: i for i in session.exec(select(PulseItem)).all()},
         periods={c.id: c.period for c in session.exec(select(PulseCycle)).all()},
         tallies=released_tallies([a.id for a in actions], session=session),
@@ -669,7 +670,7 @@ def action_plan(unit_id):
         try:
             if cycle is None:
                 raise PulseError("Actions are planned after a survey closes.")
-            action = plans.add_action(session, cycle=cycle, unit=unit, title=form.text.data,
+            action = plans.add_action(session=session, cycle=cycle, unit=unit, title=form.text.data,
                                       details=form.details.data,
                                       owner_id=form.owner_id.data, due_on=form.due_on.data,
                                       answers=form.answers.data, user=current_user,
@@ -693,7 +694,7 @@ def action_status(commitment_id):
     form = ActionStatusForm(prefix=f"a{action.id}")
     if form.validate_on_submit():
         try:
-            plans.update_status(session, action=action, status=form.status.data,
+            plans.update_status(session=session, action=action, status=form.status.data,
                                 note=form.note.data, user=current_user)
         except PulseError as exc:
             form[getattr(exc, "field", "note")].errors.append(str(exc))
