@@ -29,7 +29,7 @@ from trainer import create_app  # noqa: E402
 from trainer.auth.models import User  # noqa: E402
 from trainer.db import import_all_models  # noqa: E402
 from trainer.org.services import create_unit  # noqa: E402
-from trainer.pulse import services  # noqa: E402
+from trainer.pulse.programmes import ensure_default_programme
 from trainer.seal import write_key_pair  # noqa: E402
 from trainer.util import utcnow  # noqa: E402
 
@@ -53,7 +53,7 @@ def prepare(url: str, folder: Path, people: int) -> dict:
         team = create_unit(session, code="T", name="Team", kind="team", parent=site)
         session.add_all(User(email=f"p{n}@example.com", name=f"Person {n}", roles="employee",
                              unit_id=team.id) for n in range(people))
-        services.ensure_default_programme(session, company, starts_on=utcnow().date())
+        ensure_default_programme(company, session=session, starts_on=utcnow().date())
         session.commit()
     engine.dispose()
     return config

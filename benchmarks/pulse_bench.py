@@ -43,7 +43,6 @@ from trainer.auth.models import User  # noqa: E402
 from trainer.db import import_all_models  # noqa: E402
 from trainer.demo import build_demo  # noqa: E402
 from trainer.org.models import OrgUnit  # noqa: E402
-from trainer.pulse import services  # noqa: E402
 from trainer.pulse.models import (  # noqa: E402
     PulseCycle,
     PulseInvitation,
@@ -51,6 +50,8 @@ from trainer.pulse.models import (  # noqa: E402
     SurveyParticipation,
     SurveyResponse,
 )
+from trainer.pulse.programmes import cycle_items  # noqa: E402
+from trainer.pulse.results import closed_cycles  # noqa: E402
 from trainer.seal import write_key_pair  # noqa: E402
 
 SECRET = "live-test-secret"  # noqa: S105 (the test key tests.pulse.live gives gunicorn)
@@ -99,7 +100,7 @@ def bench_submits(app, base: str, submitters: int, concurrency: int) -> dict:
     engine = app.extensions["trainer.engine"]
     with Session(engine) as session:
         cycle = session.exec(select(PulseCycle).where(PulseCycle.status == "open")).one()
-        items = [(i.id, i.kind) for i in services.cycle_items(session, cycle)]
+        items = [(i.id, i.kind) for i in cycle_items(cycle, session=session)]
         answered = select(SurveyParticipation.employee_id).where(
             SurveyParticipation.survey_id == cycle.id)
         people = session.exec(
@@ -156,7 +157,7 @@ def bench_results(app, base: str, requests: int, concurrency: int) -> dict:
     with Session(engine) as session:
         hr = session.exec(select(User).where(User.email == "hr@example.com")).one()
         units = session.exec(select(OrgUnit)).all()
-        cycles = services.closed_cycles(session)
+        cycles = closed_cycles(session=session)
         raw = count(session, SurveyResponse)
     browser = Browser(base, session_cookie(app, hr))
     paths = [f"/pulse/results/{u.id}?cycle={c.id}" for u in units for c in cycles]

@@ -32,18 +32,19 @@ def _custom_metric(ctx):
 def _pulse(ctx):
     """An open pulse cycle for the whole org, and an action for T1 (and one for T3)."""
     if "pulse" not in ctx.cache:
-        from trainer.pulse import services
+        from trainer.pulse.cycles import open_now
         from trainer.pulse.models import Commitment
+        from trainer.pulse.programmes import ensure_default_programme, programme_item_ids
         from trainer.util import utcnow
 
-        programme = services.ensure_default_programme(ctx.session, ctx.org.company,
-                                                      starts_on=utcnow().date())
-        cycle = services.open_now(ctx.session, programme, now=utcnow())
+        programme = ensure_default_programme(ctx.org.company, session=ctx.session,
+                                             starts_on=utcnow().date())
+        cycle = open_now(programme, session=ctx.session, now=utcnow())
         commitment = Commitment(cycle_id=cycle.id, unit_id=ctx.org.t1.id, text="Sample")
         outside = Commitment(cycle_id=cycle.id, unit_id=ctx.org.t3.id, text="Elsewhere")
         ctx.session.add_all([commitment, outside])
         ctx.session.commit()
-        item_id = services.programme_item_ids(ctx.session, programme)[0]
+        item_id = programme_item_ids(programme, session=ctx.session)[0]
         ctx.cache["pulse"] = {"cycle_id": cycle.id, "programme_id": programme.id,
                               "item_id": item_id, "commitment_id": commitment.id,
                               "commitment_out": outside.id}

@@ -13,8 +13,8 @@ from trainer.audit import AuditEntry
 from trainer.csvdownload import download
 from trainer.csvfile import guard_cell
 from trainer.org.models import OrgUnit
+from trainer.pulse.cycles import close_cycle
 from trainer.pulse.models import PulseCycle
-from trainer.pulse.services import close_cycle
 from trainer.util import utcnow
 
 
@@ -44,7 +44,7 @@ def _closed_cycle(ctx):
     cycle_id = SAMPLES["cycle_id"](ctx)
     cycle = ctx.session.get(PulseCycle, cycle_id)
     if cycle.status != "closed":
-        close_cycle(ctx.session, cycle, now=utcnow())
+        close_cycle(cycle, session=ctx.session, now=utcnow())
         ctx.session.commit()
     return cycle_id
 

@@ -20,17 +20,17 @@ def ctx(app, session, org):
 
 
 def _pulse_answers(ctx):
-    from trainer.pulse import services
     from trainer.pulse.models import PulseCycle
+    from trainer.pulse.programmes import cycle_item_refs
 
     cycle = ctx.session.get(PulseCycle, ctx.sample("cycle_id"))
-    return {f"item-{ref.id}": "3" for ref in services.cycle_item_refs(ctx.session, cycle)}
+    return {f"item-{ref.id}": "3" for ref in cycle_item_refs(cycle, session=ctx.session)}
 
 
 def _programme(ctx):
-    from trainer.pulse import services
+    from trainer.pulse.bank import ensure_default_bank
 
-    items = services.ensure_default_bank(ctx.session)
+    items = ensure_default_bank(session=ctx.session)
     ctx.session.commit()
     return {"name": "Fuzz pulse", "item_ids": [str(items[0].id)], "unit_ids": [str(ctx.org.s1.id)],
             "recurrence": "quarterly", "starts_on": str(utcnow().date() + timedelta(days=3)),
@@ -40,8 +40,8 @@ def _programme(ctx):
 
 def _new_action(ctx):
     """A valid action for T1, after a closed cycle of the sample programme."""
-    from trainer.pulse import services
     from trainer.pulse.models import CycleItem, PulseCycle, PulseProgramme
+    from trainer.pulse.programmes import programme_item_ids
 
     open_cycle = ctx.session.get(PulseCycle, ctx.sample("cycle_id"))
     closed = PulseCycle(programme_id=open_cycle.programme_id, period="2020Q1", quarter="2020Q1",
@@ -49,8 +49,8 @@ def _new_action(ctx):
                         closes_at=open_cycle.opens_at - timedelta(days=190), status="closed")
     ctx.session.add(closed)
     ctx.session.flush()
-    for n, item_id in enumerate(services.programme_item_ids(ctx.session, ctx.session.get(
-            PulseProgramme, open_cycle.programme_id))):
+    for n, item_id in enumerate(programme_item_ids(ctx.session.get(
+            PulseProgramme, open_cycle.programme_id), session=ctx.session)):
         ctx.session.add(CycleItem(cycle_id=closed.id, item_id=item_id, position=n))
     ctx.session.commit()
     return {"text": "Weekly huddle on Mondays.", "answers": "theme:empowerment",

@@ -23,7 +23,7 @@ from tests.scheduler_live import (
 )
 from trainer.auth.models import User
 from trainer.mail import OutboxMessage
-from trainer.pulse import services
+from trainer.pulse.programmes import ensure_default_programme
 from trainer.scheduler import ADVISORY_LOCK_KEY, Lock
 from trainer.util import utcnow
 
@@ -43,8 +43,8 @@ def _staff_and_programme(session, org, people):
     session.add_all(User(email=f"staff{n}@example.com", name=f"Staff {n}", roles="employee",
                          unit_id=org.t1.id if n % 2 else org.t3.id) for n in range(people))
     session.commit()
-    services.ensure_default_programme(session, org.company,
-                                      starts_on=(utcnow() - timedelta(days=1)).date())
+    ensure_default_programme(org.company, session=session,
+                             starts_on=(utcnow() - timedelta(days=1)).date())
     session.commit()
     return {u.email for u in session.exec(select(User)) if u.has_role("employee")}
 

@@ -12,8 +12,10 @@ from trainer.auth.models import User
 from trainer.insights import services as insights
 from trainer.org.models import OrgUnit
 from trainer.outcomes.services import upsert_outcomes
-from trainer.pulse import services as pulse
+from trainer.pulse.cycles import compute_rollups
 from trainer.pulse.models import CycleAudience, SurveyResponse, random_key
+from trainer.pulse.programmes import Occurrence, cycle_for, cycle_items, ensure_default_programme
+from trainer.pulse.tree import group_keys
 from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow
 
 PERIODS = [shift_quarter(quarter_of(utcnow().date()), -n) for n in (4, 3, 2, 1)]
@@ -23,16 +25,16 @@ SMALL_QUARTER = PERIODS[2]  # T2 has only 3 respondents then
 def close_quarter(session, programme, period, levels_by_unit):
     """Write one closed pulse cycle straight into responses and rollups."""
     opens = datetime.combine(quarter_bounds(period)[0] + timedelta(days=14), time(0), UTC)
-    cycle = pulse.cycle_for(session, programme, pulse.Occurrence(
-        period, period, opens, opens + timedelta(days=14)))
+    cycle = cycle_for(programme, Occurrence(
+        period, period, opens, opens + timedelta(days=14)), session=session)
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     headcount = Counter(u.unit_id for u in session.exec(select(User)).all()
                         if u.unit_id and "employee" in u.roles)
-    keys = pulse.group_keys(units, set(units), headcount, 10)
+    keys = group_keys(units, set(units), headcount, 10)
     session.execute(sa.insert(CycleAudience), [
         {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u],
          "invited": headcount.get(u, 0)} for u in sorted(units)])
-    items = pulse.cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     rows = []
     for unit_id, levels in levels_by_unit.items():
         for level in levels:
@@ -43,7 +45,7 @@ def close_quarter(session, programme, period, levels_by_unit):
     session.execute(sa.insert(SurveyResponse), rows)
     cycle.status = "closed"
     session.add(cycle)
-    pulse.compute_rollups(session, cycle)
+    compute_rollups(cycle, session=session)
     session.commit()
 
 
@@ -56,8 +58,8 @@ def history(session, org, make_unit, make_user):
     for team, count in ((org.t1, 11), (org.t2, 12), (org.t3, 12), (org.t4, 6)):
         for _ in range(count):
             make_user("employee", team)
-    programme = pulse.ensure_default_programme(session, org.company,
-                                               starts_on=quarter_bounds(PERIODS[0])[0])
+    programme = ensure_default_programme(org.company, session=session,
+                                         starts_on=quarter_bounds(PERIODS[0])[0])
     session.commit()
     for n, period in enumerate(PERIODS):
         level = 3 + n % 2

@@ -5,11 +5,11 @@ import pytest
 
 from trainer.insights import overview, services
 from trainer.insights.overview import correlation_power
-from trainer.pulse import services as pulse
+from trainer.pulse.results import morale_by_unit_period
 
 
 def _released(session, unit_id):
-    return {r["period"]: r for r in pulse.morale_by_unit_period(session=session)
+    return {r["period"]: r for r in morale_by_unit_period(session=session)
             if r["unit_id"] == unit_id}
 
 

@@ -15,8 +15,10 @@ from tests.pulse.test_pulse_thresholds_property import (
 )
 from trainer.auth.models import User
 from trainer.insights import services as insights
-from trainer.pulse import services
+from trainer.pulse.bank import ensure_default_bank
+from trainer.pulse.cycles import close_cycle, open_now
 from trainer.pulse.models import PulseInvitation, SurveyParticipation, SurveyResponse, random_key
+from trainer.pulse.programmes import ProgrammeInput, cycle_items, save_programme
 from trainer.util import utcnow
 
 
@@ -26,14 +28,14 @@ from trainer.util import utcnow
 def test_overview_and_heatmap_respect_thresholds_and_complements(app, client, session, org,
                                                                  tree):
     company, plan = _build(session, tree)
-    programme = services.save_programme(session, services.ProgrammeInput(
-        name="P", item_ids=[i.id for i in services.ensure_default_bank(session)],
-        unit_ids=[company.id], starts_on=utcnow().date()))
+    programme = save_programme(ProgrammeInput(
+        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
+        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
     session.commit()
-    cycle = services.open_now(session, programme, now=utcnow())
+    cycle = open_now(programme, session=session, now=utcnow())
     invitations = {inv.employee_id: inv.group_key for inv in session.exec(
         select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
-    items = services.cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     answers = json.dumps({str(i.id): (7 if i.kind == "enps" else 4) for i in items})
     people = [p for unit, _, answering in plan
               for p in session.exec(select(User.id).where(User.unit_id == unit.id)
@@ -45,7 +47,7 @@ def test_overview_and_heatmap_respect_thresholds_and_complements(app, client, se
         session.execute(sa.insert(SurveyParticipation), [
             {"survey_id": cycle.id, "employee_id": p} for p in people])
     session.commit()
-    services.close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     units, counts = _true_counts(session, cycle)
     insights.clear_cache()
 

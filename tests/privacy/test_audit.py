@@ -12,7 +12,9 @@ from tests.pulse.conftest import submit
 from trainer import audit
 from trainer.audit import AuditEntry
 from trainer.outcomes.models import ApiToken
-from trainer.pulse import services as pulse
+from trainer.pulse.bank import ensure_default_bank, items_by_theme
+from trainer.pulse.cycles import close_cycle, open_now
+from trainer.pulse.programmes import ensure_default_programme
 from trainer.util import utcnow
 
 
@@ -32,11 +34,11 @@ def test_results_views_are_logged_without_any_answer(client, login_as, session, 
                                                     make_user):
     rich = org
     people = [org.employee] + [make_user("employee", org.t1) for _ in range(5)]
-    programme = pulse.ensure_default_programme(session, org.company, starts_on=utcnow().date())
-    cycle = pulse.open_now(session, programme, now=utcnow())
+    programme = ensure_default_programme(org.company, session=session, starts_on=utcnow().date())
+    cycle = open_now(programme, session=session, now=utcnow())
     for person in people:
         assert submit(session, cycle, person, likert=4, comment=COMMENT)
-    pulse.close_cycle(session, cycle, now=utcnow())
+    close_cycle(cycle, session=session, now=utcnow())
     login_as(rich.manager)
     assert client.get(f"/pulse/results/{rich.t1.id}?cycle={cycle.id}").status_code == 200
     assert client.get(f"/pulse/results/{rich.t1.id}.json?cycle={cycle.id}").status_code == 200
@@ -72,9 +74,9 @@ def test_admin_actions_are_logged(client, login_as, session, org):
         b"email,name,unit_code,roles\nann@example.com,Ann,T1,employee\n"), "people.csv")})
     assert details(audit_entries(session, "people.import")[-1])["created"] == 1
 
-    pulse.ensure_default_bank(session)
+    ensure_default_bank(session=session)
     session.commit()
-    items = [i.id for i in pulse.items_by_theme(session)[0][1]]
+    items = [i.id for i in items_by_theme(session=session)[0][1]]
     response = client.post("/pulse/programmes/new", data={
         "name": "Care pulse", "item_ids": items, "unit_ids": [org.s1.id],
         "recurrence": "quarterly", "starts_on": "2026-12-01", "window_days": "7",

@@ -9,8 +9,9 @@ from tests.pulse.conftest import submit
 from trainer.audit import AuditEntry
 from trainer.auth.models import LoginThrottle, User
 from trainer.privacy import services
-from trainer.pulse import services as pulse
+from trainer.pulse.cycles import close_cycle, open_now
 from trainer.pulse.models import PulseInvitation, SurveyParticipation
+from trainer.pulse.programmes import ensure_default_programme
 from trainer.scheduler import jobs
 from trainer.util import utcnow
 
@@ -30,8 +31,8 @@ def _count(session, model) -> int:
 
 def test_invitations_and_participation_go_after_their_cycle(app, session, org):
     now = utcnow()
-    programme = pulse.ensure_default_programme(session, org.company, starts_on=now.date())
-    cycle = pulse.open_now(session, programme, now=now)
+    programme = ensure_default_programme(org.company, session=session, starts_on=now.date())
+    cycle = open_now(programme, session=session, now=now)
     assert submit(session, cycle, org.employee)
     invited = _count(session, PulseInvitation)
     assert invited >= 1 and _count(session, SurveyParticipation) == 1
@@ -42,7 +43,7 @@ def test_invitations_and_participation_go_after_their_cycle(app, session, org):
     assert _count(session, SurveyParticipation) == 0  # a cycle left open is caught too
     assert _count(session, PulseInvitation) == invited  # the cycle is not closed yet
 
-    pulse.close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     run_retention(app, cycle.closes_at + timedelta(days=89))
     assert _count(session, PulseInvitation) == invited
     done = run_retention(app, cycle.closes_at + timedelta(days=91))

@@ -3,8 +3,16 @@
 import pytest
 from sqlmodel import select
 
-from trainer.pulse import services
+from trainer.pulse.cycles import close_cycle, open_now
 from trainer.pulse.models import PulseItem
+from trainer.pulse.programmes import (
+    ProgrammeInput,
+    cycle_items,
+    ensure_default_programme,
+    programme_item_ids,
+    save_programme,
+)
+from trainer.pulse.submit import invitation_for, submit_response
 from trainer.util import utcnow
 
 
@@ -24,16 +32,18 @@ def start_cycle(app, session):
     """Open a cycle of the default pulse for the given audience roots (default: company)."""
 
     def start(org, roots=None, now=None, **changes):
-        programme = services.ensure_default_programme(session, org.company,
-                                                      starts_on=(now or utcnow()).date())
+        programme = ensure_default_programme(org.company, session=session,
+                                             starts_on=(now or utcnow()).date())
         if roots is not None or changes:
-            data = services.ProgrammeInput(
-                name=programme.name, item_ids=services.programme_item_ids(session, programme),
+            data = ProgrammeInput(
+                name=programme.name, item_ids=programme_item_ids(programme, session=session),
                 unit_ids=[u.id for u in (roots or [org.company])],
                 starts_on=programme.starts_on, **changes)
-            services.save_programme(session, data, programme)
+            save_programme(data, programme, session=session)
         session.commit()
-        return services.open_now(session, programme, now=now or utcnow())
+        cycle = open_now(programme, session=session, now=now or utcnow())
+        session.commit()  # as the request of HR's "open now" does
+        return cycle
 
     return start
 
@@ -48,14 +58,14 @@ def run_cycle(session, start_cycle):
             for i, person in enumerate(org.people[team][:n]):
                 submit(session, cycle, person, likert=3 + i % 3, enps=i % 11,
                        comment=f"{team} comment {i}")
-        services.close_cycle(session, cycle, now=cycle.closes_at)
+        close_cycle(cycle, session=session, now=cycle.closes_at)
         return cycle
 
     return run
 
 
 def items_of(session, cycle) -> list[PulseItem]:
-    return services.cycle_items(session, cycle)
+    return cycle_items(cycle, session=session)
 
 
 def answers_for(items, likert: int, enps: int = 8) -> dict[int, int]:
@@ -63,11 +73,11 @@ def answers_for(items, likert: int, enps: int = 8) -> dict[int, int]:
 
 
 def submit(session, cycle, user, likert=4, enps=8, comment=None) -> bool:
-    invitation = services.invitation_for(session, cycle, user)
+    invitation = invitation_for(cycle, user, session=session)
     assert invitation is not None, f"{user.email} was not invited"
-    return services.submit_response(session, invitation=invitation, employee_id=user.id,
-                                    answers=answers_for(items_of(session, cycle), likert, enps),
-                                    comment=comment)
+    return submit_response(session=session, invitation=invitation, employee_id=user.id,
+                           answers=answers_for(items_of(session, cycle), likert, enps),
+                           comment=comment)
 
 
 def all_items(session):

@@ -5,20 +5,31 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlmodel import select
 
-from trainer.pulse import services
+from trainer.pulse.bank import ensure_default_bank
+from trainer.pulse.cycles import open_now
 from trainer.pulse.models import (
     CycleItem,
     ProgrammeItem,
     PulseCycle,
+    PulseError,
     PulseItem,
     PulseProgramme,
+)
+from trainer.pulse.programmes import (
+    ProgrammeInput,
+    audience_size,
+    audience_tree,
+    ensure_default_programme,
+    programme_item_ids,
+    programme_unit_ids,
+    save_programme,
 )
 from trainer.scheduler import run_all
 from trainer.util import utcnow
 
 
 def test_hr_adds_retires_and_rewords_items(client, session, org, login_as):
-    programme = services.ensure_default_programme(session, org.company, utcnow().date())
+    programme = ensure_default_programme(org.company, utcnow().date(), session=session)
     session.commit()
     login_as(org.hr)
     response = client.post("/pulse/items", data={"theme": "recognition", "kind": "likert",
@@ -33,14 +44,14 @@ def test_hr_adds_retires_and_rewords_items(client, session, org, login_as):
     assert bad.status_code == 400 and "eNPS theme only" in bad.get_data(as_text=True)
 
     old = session.exec(select(PulseItem).where(PulseItem.code == "EMP-1")).one()
-    cycle = services.open_now(session, programme, now=utcnow())
+    cycle = open_now(programme, session=session, now=utcnow())
     response = client.post(f"/pulse/items/{old.id}/reword",
                            data={"text": "I can solve a customer's problem on the spot."})
     assert response.status_code == 302
     session.expire_all()
     new = session.exec(select(PulseItem).where(PulseItem.replaces_id == old.id)).one()
     assert not session.get(PulseItem, old.id).active and new.theme == "empowerment"
-    in_programme = set(services.programme_item_ids(session, programme))
+    in_programme = set(programme_item_ids(programme, session=session))
     assert new.id in in_programme and old.id not in in_programme
     # The cycle already running keeps the wording it was asked with.
     asked = set(session.exec(select(CycleItem.item_id).where(CycleItem.cycle_id == cycle.id)))
@@ -56,7 +67,7 @@ def test_hr_adds_retires_and_rewords_items(client, session, org, login_as):
 
 
 def test_hr_creates_and_edits_a_programme_with_checked_input(client, session, org, login_as):
-    items = services.ensure_default_bank(session)
+    items = ensure_default_bank(session=session)
     session.commit()
     login_as(org.hr)
     form = {"name": "Monthly care pulse", "item_ids": [items[0].id, items[-1].id],
@@ -69,7 +80,7 @@ def test_hr_creates_and_edits_a_programme_with_checked_input(client, session, or
                              .where(PulseProgramme.name == "Monthly care pulse")).one()
     assert (programme.recurrence, programme.window_days, programme.reminder_days,
             programme.budget_per_quarter) == ("monthly", 7, "2,5", 3)
-    assert services.programme_unit_ids(session, programme) == [org.s1.id]
+    assert programme_unit_ids(programme, session=session) == [org.s1.id]
 
     bad = client.post(f"/pulse/programmes/{programme.id}", data=dict(form, reminder_days="9"))
     assert bad.status_code == 400 and "inside the window" in bad.get_data(as_text=True)
@@ -83,7 +94,7 @@ def test_hr_creates_and_edits_a_programme_with_checked_input(client, session, or
 
 def test_hr_opens_a_cycle_now_and_the_scheduler_sends_invitations_once(
         app, client, session, staffed, login_as, mailbox):
-    programme = services.ensure_default_programme(session, staffed.company, utcnow().date())
+    programme = ensure_default_programme(staffed.company, utcnow().date(), session=session)
     session.commit()
     login_as(staffed.hr)
     response = client.post(f"/pulse/programmes/{programme.id}/open", data={})
@@ -111,7 +122,7 @@ def test_hr_opens_a_cycle_now_and_the_scheduler_sends_invitations_once(
 
 
 def test_open_now_disappears_once_the_period_is_open(client, session, org, login_as):
-    programme = services.ensure_default_programme(session, org.company, utcnow().date())
+    programme = ensure_default_programme(org.company, utcnow().date(), session=session)
     session.commit()
     login_as(org.hr)
     page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
@@ -123,11 +134,11 @@ def test_open_now_disappears_once_the_period_is_open(client, session, org, login
 
 
 def test_a_one_off_programme_never_opens_before_its_first_day(client, session, org, login_as):
-    items = services.ensure_default_bank(session)
+    items = ensure_default_bank(session=session)
     starts = utcnow().date() + timedelta(days=10)
-    programme = services.save_programme(session, services.ProgrammeInput(
+    programme = save_programme(ProgrammeInput(
         name="One-off check-in", item_ids=[items[0].id], unit_ids=[org.company.id],
-        recurrence="once", starts_on=starts))
+        recurrence="once", starts_on=starts), session=session)
     session.commit()
     login_as(org.hr)
     page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
@@ -139,16 +150,16 @@ def test_a_one_off_programme_never_opens_before_its_first_day(client, session, o
     assert response.status_code == 200
     assert "cannot open before then" in response.get_data(as_text=True)
     assert session.exec(select(PulseCycle)).all() == []
-    with pytest.raises(services.PulseError, match="cannot open before then"):
-        services.open_now(session, programme, now=utcnow())
-    opened = services.open_now(session, programme,
-                               now=datetime.combine(starts, time(9), UTC))
+    with pytest.raises(PulseError, match="cannot open before then"):
+        open_now(programme, session=session, now=utcnow())
+    opened = open_now(programme, session=session,
+                      now=datetime.combine(starts, time(9), UTC))
     assert opened.status == "open"
 
 
 def test_the_audience_picker_is_a_tree_with_the_count_of_people_invited(
         client, session, staffed, login_as):
-    programme = services.ensure_default_programme(session, staffed.company, utcnow().date())
+    programme = ensure_default_programme(staffed.company, utcnow().date(), session=session)
     session.commit()
     login_as(staffed.hr)
     page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
@@ -160,12 +171,12 @@ def test_the_audience_picker_is_a_tree_with_the_count_of_people_invited(
 
     assert box(staffed.s1) < box(staffed.t1) < box(staffed.s2)
     assert "2 units below, included when ticked" in page
-    tree = services.audience_tree(session)
-    assert services.audience_size(tree, {staffed.s1.id}) == 12 + 12 + 1  # T1, T2, the manager
-    assert services.audience_size(tree, {staffed.s1.id, staffed.t1.id}) == 25
-    assert services.audience_size(tree, set()) == 0
+    tree = audience_tree(session=session)
+    assert audience_size(tree, {staffed.s1.id}) == 12 + 12 + 1  # T1, T2, the manager
+    assert audience_size(tree, {staffed.s1.id, staffed.t1.id}) == 25
+    assert audience_size(tree, set()) == 0
     # A rejected form keeps the ticked units and their count.
-    form = {"name": "", "item_ids": services.programme_item_ids(session, programme),
+    form = {"name": "", "item_ids": programme_item_ids(programme, session=session),
             "unit_ids": [staffed.t3.id], "recurrence": "quarterly", "starts_on": "2026-12-01",
             "window_days": "7", "reminder_days": "", "budget_per_quarter": "2"}
     response = client.post(f"/pulse/programmes/{programme.id}", data=form)

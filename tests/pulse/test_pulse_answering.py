@@ -7,8 +7,12 @@ import sqlalchemy as sa
 
 from tests.pulse.conftest import items_of, submit
 from trainer import seal
-from trainer.pulse import services
-from trainer.pulse.models import ResponsePool, SurveyParticipation, SurveyResponse
+from trainer.pulse.bank import ensure_default_bank
+from trainer.pulse.cycles import close_cycle, open_now
+from trainer.pulse.models import PulseProgramme, ResponsePool, SurveyParticipation, SurveyResponse
+from trainer.pulse.pool import flush_waiting_pools
+from trainer.pulse.programmes import ProgrammeInput, programme_item_ids, save_programme
+from trainer.pulse.submit import invitation_for
 
 
 def _form(session, cycle, likert="4", enps="9", comment=""):
@@ -23,7 +27,7 @@ def _count(session, model):
 
 
 def test_default_pulse_is_short_and_uses_our_own_scales(session, org):
-    items = services.ensure_default_bank(session)
+    items = ensure_default_bank(session=session)
     assert 1 <= len(items) <= 10
     assert sum(i.kind == "enps" for i in items) == 1
     themes = {i.theme for i in items}
@@ -100,7 +104,7 @@ def test_people_not_invited_and_closed_cycles_are_refused_politely(client, sessi
     login_as(outsider)
     response = client.post(f"/pulse/cycles/{cycle.id}/answer", data=_form(session, cycle))
     assert response.status_code == 404 and _count(session, SurveyParticipation) == 0
-    services.close_cycle(session, cycle, now=cycle.opens_at)
+    close_cycle(cycle, session=session, now=cycle.opens_at)
     login_as(staffed.employee)
     response = client.post(f"/pulse/cycles/{cycle.id}/answer", data=_form(session, cycle))
     assert response.status_code == 200 and "closed" in response.get_data(as_text=True)
@@ -109,14 +113,15 @@ def test_people_not_invited_and_closed_cycles_are_refused_politely(client, sessi
 
 def test_survey_budget_limits_invitations_per_quarter(session, staffed, start_cycle):
     first = start_cycle(staffed)
-    second_programme = services.save_programme(session, services.ProgrammeInput(
-        name="Second", item_ids=services.programme_item_ids(
-            session, session.get(services.PulseProgramme, first.programme_id)),
-        unit_ids=[staffed.company.id], budget_per_quarter=1, starts_on=first.opens_at.date()))
+    second_programme = save_programme(ProgrammeInput(
+        name="Second", item_ids=programme_item_ids(
+            session.get(PulseProgramme, first.programme_id), session=session),
+        unit_ids=[staffed.company.id], budget_per_quarter=1, starts_on=first.opens_at.date()),
+        session=session)
     session.commit()
-    second = services.open_now(session, second_programme, now=first.opens_at)
-    assert services.invitation_for(session, first, staffed.employee) is not None
-    assert services.invitation_for(session, second, staffed.employee) is None
+    second = open_now(second_programme, session=session, now=first.opens_at)
+    assert invitation_for(first, staffed.employee, session=session) is not None
+    assert invitation_for(second, staffed.employee, session=session) is None
 
 
 def test_logs_never_contain_answers_or_comments(client, session, staffed, start_cycle, login_as,
@@ -128,8 +133,8 @@ def test_logs_never_contain_answers_or_comments(client, session, staffed, start_
     client.post(f"/pulse/cycles/{cycle.id}/answer", data=_form(session, cycle, comment=secret))
     for person in staffed.people["t2"]:
         submit(session, cycle, person, comment=f"{secret}-{person.id}")
-    services.flush_waiting_pools(session, now=cycle.opens_at)
-    services.close_cycle(session, cycle, now=cycle.closes_at)
+    flush_waiting_pools(session=session, now=cycle.opens_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     assert "took part in pulse cycle" in caplog.text  # logging works, and says only this
     assert secret not in caplog.text
     assert '"' + str(items_of(session, cycle)[0].id) + '":' not in caplog.text  # no JSON

@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from tests.conftest import PASSWORD
 from tests.pulse.live import Browser, gunicorn, survey_form
 from tests.pulse.test_pulse_linkage import _pool_tuples_on_disk
-from trainer.pulse import jobs, services
+from trainer.pulse import jobs
 from trainer.pulse.models import ResponsePool, SurveyParticipation, SurveyResponse
+from trainer.pulse.pool import BATCH
+from trainer.pulse.programmes import cycle_items
 from trainer.util import utcnow
 
 pytestmark = pytest.mark.slow
@@ -20,7 +22,7 @@ def test_concurrent_double_submits_store_exactly_one_answer_each(
         app, session, database_url, org, make_user, start_cycle, tmp_path):
     people = [make_user("employee", org.t1 if i % 2 else org.t2) for i in range(USERS)]
     cycle = start_cycle(org)
-    items = [(i.id, i.kind) for i in services.cycle_items(session, cycle)]
+    items = [(i.id, i.kind) for i in cycle_items(cycle, session=session)]
     session.commit()
     session.close()
     app.extensions["trainer.engine"].dispose()
@@ -66,6 +68,6 @@ def test_concurrent_double_submits_store_exactly_one_answer_each(
             assert count(SurveyResponse) == 0
     jobs.flush_pools(session=session, now=utcnow())  # a random 10 opened, 10 stay sealed
     assert session.execute(sa.select(sa.func.count()).select_from(SurveyResponse)
-                           ).scalar() == USERS - services.BATCH
+                           ).scalar() == USERS - BATCH
     if session.get_bind().dialect.name == "postgresql":  # the flush vacuumed the pool
-        assert _pool_tuples_on_disk(session) == services.BATCH
+        assert _pool_tuples_on_disk(session) == BATCH

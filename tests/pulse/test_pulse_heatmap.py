@@ -9,8 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from tests.pulse.conftest import submit
-from trainer.pulse import heatmap, services
+from trainer.pulse import heatmap
+from trainer.pulse.cycles import close_cycle
 from trainer.pulse.models import SurveyResponse
+from trainer.pulse.programmes import cycle_items
+from trainer.pulse.results import ItemScore, halfway, live_progress
 
 MINUS = "\u2212"
 
@@ -24,7 +27,7 @@ def run_cycle(session, start_cycle):
         for team, n in counts.items():
             for i, person in enumerate(org.people[team][:n]):
                 submit(session, cycle, person, likert=3 + i % 3, enps=i % 11)
-        services.close_cycle(session, cycle, now=cycle.closes_at)
+        close_cycle(cycle, session=session, now=cycle.closes_at)
         return cycle
 
     return run
@@ -143,7 +146,7 @@ def test_results_link_to_the_heatmap_and_list_units_as_a_tree(client, session, s
 def test_results_show_diverging_bars_and_alpha_for_hr_only(client, session, staffed,
                                                            run_cycle, login_as):
     cycle = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 6})
-    likert = [i for i in services.cycle_items(session, cycle) if i.kind == "likert"]
+    likert = [i for i in cycle_items(cycle, session=session) if i.kind == "likert"]
     login_as(staffed.employee)
     page = client.get(f"/pulse/results/{staffed.t1.id}").get_data(as_text=True)
     assert page.count('<svg class="dbar"') == len(likert) + 1  # and one eNPS bar
@@ -169,11 +172,11 @@ def test_low_response_alerts_wait_for_half_the_window(client, session, staffed, 
     page = client.get(f"/pulse/cycles/{cycle.id}/progress").get_data(as_text=True)
     assert "5 of 12" in page and "Alert: below 50%" not in page
     assert "start halfway through the survey" in page
-    rows = services.live_progress(session, cycle, now=services.halfway(cycle))
+    rows = live_progress(cycle, session=session, now=halfway(cycle))
     assert {r.unit.code for r in rows if r.below_half} == {"C", "R1", "S1", "T1", "T2", "R2",
                                                            "S2", "T3"}
-    early = services.halfway(cycle) - timedelta(seconds=1)
-    assert not any(r.below_half for r in services.live_progress(session, cycle, now=early))
+    early = halfway(cycle) - timedelta(seconds=1)
+    assert not any(r.below_half for r in live_progress(cycle, session=session, now=early))
     assert [r.unit.code for r in rows] == ["C", "R1", "S1", "T1", "T2", "R2", "S2", "T3"]
 
 
@@ -198,8 +201,8 @@ def test_before_the_survey_one_short_screen_then_thanks_links_to_results(
 def test_diverging_bars_share_one_centre_line():
     def score(counts):
         item = SimpleNamespace(kind="likert")
-        return services.ItemScore(item, sum(counts), 3.0, list(zip(range(1, 6), counts,
-                                                                   strict=True)))
+        return ItemScore(item, sum(counts), 3.0, list(zip(range(1, 6), counts,
+                                                          strict=True)))
 
     chart = heatmap.diverging_bars([score([0, 1, 2, 1, 0]), score([0, 0, 0, 2, 2])])
     assert chart.centre == pytest.approx(100 / 3)

@@ -5,7 +5,8 @@ import re
 from datetime import timedelta
 
 from tests.pulse.conftest import submit
-from trainer.pulse import services
+from trainer.pulse.cycles import close_cycle
+from trainer.pulse.ledger import add_commitment, mark_commitment
 from trainer.util import utcnow
 
 
@@ -28,7 +29,7 @@ def _run(session, start_cycle, org, counts, now=None):
     for team, n in counts.items():
         for person in org.people[team][:n]:
             submit(session, cycle, person, likert=4, enps=9)
-    services.close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     session.commit()
     return cycle
 
@@ -69,14 +70,14 @@ def test_a_team_under_the_threshold_is_hidden_not_a_number(client, session, staf
 
 def test_commitments_to_confirm_until_marked(client, session, staffed, start_cycle, login_as):
     cycle = _run(session, start_cycle, staffed, {"t1": 10, "t2": 10, "t3": 10})
-    commitment = services.add_commitment(session, cycle=cycle, unit=staffed.s1,
-                                         text="Fix the rota by Friday", user=staffed.manager)
+    commitment = add_commitment(session=session, cycle=cycle, unit=staffed.s1,
+                                text="Fix the rota by Friday", user=staffed.manager)
     session.commit()
     login_as(staffed.employee)
     tasks = _tasks(_home(client))
     assert "1 commitment to confirm" in tasks and "Fix the rota by Friday" in tasks
-    services.mark_commitment(session, commitment=commitment, employee_id=staffed.employee.id,
-                             answer="yes")
+    mark_commitment(session=session, commitment=commitment, employee_id=staffed.employee.id,
+                    answer="yes")
     assert "commitment to confirm" not in _tasks(_home(client))
 
 
@@ -129,7 +130,7 @@ def test_hr_sees_units_with_results_but_no_commitment(client, session, staffed, 
     assert "and 5 more" in tasks and 'href="/pulse/follow-through"' in tasks
     for unit in (staffed.company, staffed.r1, staffed.r2, staffed.s1, staffed.s2, staffed.t1,
                  staffed.t2):
-        services.add_commitment(session, cycle=cycle, unit=unit, text="Do it", user=staffed.hr)
+        add_commitment(session=session, cycle=cycle, unit=unit, text="Do it", user=staffed.hr)
     session.commit()
     tasks = _tasks(_home(client))
     assert "1 unit with results out but no action plan yet" in tasks and staffed.t3.name in tasks

@@ -11,8 +11,11 @@ from sqlmodel import Session
 
 from tests.pulse.conftest import items_of
 from trainer import seal
-from trainer.pulse import services
+from trainer.pulse import pool
+from trainer.pulse.cycles import close_cycle
 from trainer.pulse.models import ResponsePool, random_key
+from trainer.pulse.pool import erase_residue, flush_waiting_pools
+from trainer.pulse.submit import invitation_for, submit_response
 
 PARTICIPANTS = 50
 
@@ -49,7 +52,7 @@ def test_postgresql_vacuum_erases_deleted_pool_rows(session, org, start_cycle):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("PostgreSQL only")
     cycle = start_cycle(org)
-    services.erase_residue(session)  # earlier tests' dead rows (fixtures DELETE, not TRUNCATE)
+    erase_residue(session=session)  # earlier tests' dead rows (fixtures DELETE, not TRUNCATE)
     assert _pool_tuples_on_disk(session) == 0
     for _ in range(3):
         session.execute(sa.insert(ResponsePool).values(
@@ -58,7 +61,7 @@ def test_postgresql_vacuum_erases_deleted_pool_rows(session, org, start_cycle):
     session.execute(sa.delete(ResponsePool))
     session.commit()
     assert _pool_tuples_on_disk(session) == 3
-    services.erase_residue(session)
+    erase_residue(session=session)
     assert _pool_tuples_on_disk(session) == 0
 
 
@@ -69,10 +72,10 @@ def _submit_in_order(session, cycle, people, first=0, tag=""):
     markers unique to one test run when other tests write to the same WAL."""
     items = items_of(session, cycle)
     for n, person in enumerate(people, start=first):
-        invitation = services.invitation_for(session, cycle, person)
+        invitation = invitation_for(cycle, person, session=session)
         answers = {i.id: (n % 5) + 1 if i.kind == "likert" else n % 11 for i in items}
-        assert services.submit_response(session, invitation=invitation, employee_id=person.id,
-                                        answers=answers, comment=f"marker-{tag}{n:03d}")
+        assert submit_response(session=session, invitation=invitation, employee_id=person.id,
+                               answers=answers, comment=f"marker-{tag}{n:03d}")
 
 
 # The scheduler's flush job runs every few minutes: here after uneven runs of submissions.
@@ -84,13 +87,13 @@ def _submit_with_flushes(session, cycle, people):
     for upto in SCHEDULER_RUNS_AFTER:
         _submit_in_order(session, cycle, people[done:upto], first=done)
         session.commit()
-        services.flush_waiting_pools(session, now=cycle.opens_at)
+        flush_waiting_pools(session=session, now=cycle.opens_at)
         done = upto
 
 
 def test_flushed_responses_cannot_be_linked_to_participants(app, session, org, fifty,
                                                             start_cycle, monkeypatch):
-    monkeypatch.setattr(services, "_rng", random.Random(20260))
+    monkeypatch.setattr(pool, "_rng", random.Random(20260))
     cycle = start_cycle(org)
     _submit_with_flushes(session, cycle, fifty)
     engine = session.get_bind()
@@ -116,11 +119,11 @@ def test_flushed_responses_cannot_be_linked_to_participants(app, session, org, f
             "SELECT count(DISTINCT xmin::text) FROM survey_response")).scalar()
         assert xmins == 1  # all written by the last flush
         session.commit()
-        services.erase_residue(session)
+        erase_residue(session=session)
         assert _pool_tuples_on_disk(session) == 10  # vacuumed: only the 10 still waiting
 
     session.commit()
-    services.close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     stored = _stored_order(session, cycle)
     assert sorted(stored) == list(range(PARTICIPANTS))  # nothing lost, nothing doubled
     rho = spearmanr(range(PARTICIPANTS), stored).statistic
@@ -146,7 +149,7 @@ def test_waiting_answers_are_only_ciphertext_in_the_database_files(app, session,
     path = session.get_bind().url.database
     stored = b"".join(Path(f).read_bytes() for f in (path, path + "-wal") if os.path.exists(f))
     assert b"marker-" not in stored
-    services.flush_waiting_pools(session, now=cycle.opens_at)  # fewer than 10: still sealed
+    flush_waiting_pools(session=session, now=cycle.opens_at)  # fewer than 10: still sealed
     assert session.execute(sa.text("SELECT count(*) FROM survey_response")).scalar() == 0
 
 
@@ -160,7 +163,7 @@ def test_the_web_process_cannot_open_sealed_answers(app, session, org, fifty, st
     app.extensions.pop("trainer.seal.opener", None)
     with (app.app_context(), Session(app.extensions["trainer.engine"]) as web,
           pytest.raises(seal.SealError, match="private key")):
-        services.flush_waiting_pools(web, now=cycle.opens_at)
+        flush_waiting_pools(session=web, now=cycle.opens_at)
     assert session.execute(sa.text("SELECT count(*) FROM response_pool")).scalar() == 20
 
 
@@ -181,11 +184,11 @@ def test_sqlite_wal_is_truncated_after_a_flush(app, session, org, fifty, start_c
     cycle = start_cycle(org)
     _submit_in_order(session, cycle, fifty[:9])
     session.commit()
-    services.flush_waiting_pools(session, now=cycle.opens_at)  # 9 waiting: stays pooled
+    flush_waiting_pools(session=session, now=cycle.opens_at)  # 9 waiting: stays pooled
     assert session.execute(sa.text("SELECT count(*) FROM response_pool")).scalar() == 9
     _submit_in_order(session, cycle, fifty[9:10])
     session.commit()
     session.close()
-    services.erase_residue(session)
+    erase_residue(session=session)
     wal = app.extensions["trainer.engine"].url.database + "-wal"
     assert not os.path.exists(wal) or os.path.getsize(wal) == 0

@@ -9,8 +9,11 @@ import pytest
 from sqlmodel import select
 
 from trainer.audit import AuditEntry
-from trainer.pulse import plans, services
+from trainer.pulse import plans
+from trainer.pulse.cycles import aware
+from trainer.pulse.ledger import commitments_for, released_tallies
 from trainer.pulse.models import ActionNudge, ActionUpdate
+from trainer.pulse.pool import flush_waiting_pools
 from trainer.scheduler import jobs, run_job
 
 TODAY = date.today()
@@ -35,7 +38,7 @@ def released(staffed, run_cycle):
 
 
 def _actions(session, unit):
-    return services.commitments_for(session, {unit.id})
+    return commitments_for({unit.id}, session=session)
 
 
 def test_manager_reaches_the_plan_from_results_and_records_actions(client, session, staffed,
@@ -182,9 +185,9 @@ def test_employees_confirm_anonymously_and_see_the_status(client, session, staff
         assert client.post(f"/pulse/commitments/{action.id}/mark",
                            data={"answer": "yes"}).status_code == 302
     # The marks wait sealed until a batch of 10 is flushed; then 5 or more are shown.
-    assert services.released_tallies(session, [action.id])[action.id] is None
-    services.flush_waiting_pools(session, now=released.closes_at)
-    assert services.released_tallies(session, [action.id])[action.id]["yes"] == 10
+    assert released_tallies([action.id], session=session)[action.id] is None
+    flush_waiting_pools(session=session, now=released.closes_at)
+    assert released_tallies([action.id], session=session)[action.id]["yes"] == 10
     login_as(staffed.manager)
     assert "(n = 10)" in _text(client.get(f"/pulse/plans/{staffed.t1.id}"))
 
@@ -197,7 +200,7 @@ def test_hr_sees_every_released_unit_including_those_without_a_plan(client, sess
     response = client.get("/pulse/follow-through")
     assert response.status_code == 200
     page = _text(response)
-    shown = plans.released_unit_ids(session, released)
+    shown = plans.released_unit_ids(released, session=session)
     assert {staffed.t1.id, staffed.t2.id, staffed.s1.id} <= shown
     rows = re.findall(r"<tr>.*?</tr>", response.get_data(as_text=True), re.S)[1:]
     assert len(rows) == len(shown)  # a row for every unit with released results
@@ -208,7 +211,7 @@ def test_hr_sees_every_released_unit_including_those_without_a_plan(client, sess
     assert f"No plan yet ({days} days since results)" in _text_of(t2_row)
     assert f"With an action plan 1 of {len(shown)}" in page
 
-    assert {row.unit.id for row in plans.units_without_plan(session, today=TODAY)} == (
+    assert {row.unit.id for row in plans.units_without_plan(session=session, today=TODAY)} == (
         shown - {staffed.t1.id})
 
     missing = client.get(f"/pulse/follow-through?cycle={released.id}&show=no-plan")
@@ -222,7 +225,7 @@ def _text_of(html: str) -> str:
 
 
 def _add(session, org, unit, *, due, status="planned", cycle, updated=None):
-    action = plans.add_action(session, cycle=cycle, unit=unit, title=f"Act on {unit.code}",
+    action = plans.add_action(session=session, cycle=cycle, unit=unit, title=f"Act on {unit.code}",
                               details="", owner_id=org.manager.id, due_on=TODAY, user=org.manager,
                               answers="theme:wellbeing", today=TODAY)
     action.due_on = due
@@ -277,7 +280,7 @@ def test_nudges_go_once_to_the_right_managers_through_smtp(app, session, staffed
     gone.active = False
     session.add(gone)
     session.commit()
-    released_at = services._aware(released.closes_at)
+    released_at = aware(released.closes_at)
     action = _add(session, staffed, staffed.t1, due=released_at.date() + timedelta(days=20),
                   cycle=released)
     [job] = [j for j in jobs(app) if j.name == "pulse-nudges"]
@@ -306,7 +309,8 @@ def test_nudges_go_once_to_the_right_managers_through_smtp(app, session, staffed
     assert overdue["To"] == staffed.manager.email and "Overdue action" in overdue["Subject"]
     assert "Act on T1" in overdue.get_content()
 
-    plans.update_status(session, action=action, status="done", note="Done.", user=staffed.manager)
+    plans.update_status(session=session, action=action, status="done", note="Done.",
+                        user=staffed.manager)
     session.commit()
     run_job(app, job, now=now + timedelta(days=30))  # done: no more nudges about it
     assert mailbox.deliver() == 0

@@ -9,8 +9,11 @@ import sqlalchemy as sa
 
 from tests.csv_checks import EVIL, guarded_rows
 from tests.pulse.conftest import submit
-from trainer.pulse import services
+from trainer import anonymity
+from trainer.pulse import results
+from trainer.pulse.ledger import commitments_for, released_tallies
 from trainer.pulse.models import MarkPool
+from trainer.pulse.pool import flush_waiting_pools
 
 
 def _json(client, unit, cycle):
@@ -62,7 +65,7 @@ def test_a_cut_that_would_expose_the_rest_is_hidden_everywhere(client, session, 
     assert _json(client, staffed.t3, cycle)["result"]["status"] == "suppressed"
     # T1 has 8 answers, but company - S1 would reveal T3's 3: T1 and S1 are hidden too.
     t1 = _json(client, staffed.t1, cycle)["result"]
-    assert t1 == {"status": "suppressed", "message": services.anonymity.SUPPRESSED_TEXT}
+    assert t1 == {"status": "suppressed", "message": anonymity.SUPPRESSED_TEXT}
     page = client.get(f"/pulse/results/{staffed.t1.id}?cycle={cycle.id}").get_data(as_text=True)
     assert "Not enough responses to protect anonymity" in page and "Engagement index" not in page
     rows = {r["unit_code"]: r for r in csv.DictReader(io.StringIO(client.get(
@@ -119,7 +122,7 @@ def test_trend_and_ledger_across_cycles(client, session, staffed, run_cycle, log
     assert fourth.status_code == 400 and "at most 3" in fourth.get_data(as_text=True)
     assert client.get(f"/pulse/plans/{staffed.t3.id}").status_code == 403
 
-    commitment, other, _ = services.commitments_for(session, {staffed.t1.id})
+    commitment, other, _ = commitments_for({staffed.t1.id}, session=session)
     for person in staffed.people["t1"][:6]:
         login_as(person)
         response = client.post(f"/pulse/commitments/{commitment.id}/mark",
@@ -135,14 +138,14 @@ def test_trend_and_ledger_across_cycles(client, session, staffed, run_cycle, log
     # Six marks wait in the pool: fewer than 10, so even the next close leaves them there.
     second = run_cycle(staffed, {"t1": 9, "t2": 11, "t3": 6},
                        now=first.opens_at + timedelta(days=92))
-    assert services.released_tallies(session, [commitment.id])[commitment.id] is None
+    assert released_tallies([commitment.id], session=session)[commitment.id] is None
     for person in staffed.people["t1"][6:10]:  # the unit's 10th mark
         login_as(person)
         client.post(f"/pulse/commitments/{other.id}/mark", data={"answer": "no"})
     assert _count(session, MarkPool) == 10  # sealed: only the scheduler's flush opens them
-    services.flush_waiting_pools(session, now=second.closes_at)
+    flush_waiting_pools(session=session, now=second.closes_at)
     assert _count(session, MarkPool) == 0
-    tallies = services.released_tallies(session, [commitment.id, other.id])
+    tallies = released_tallies([commitment.id, other.id], session=session)
     assert sum(tallies[commitment.id].values()) == 6 and tallies[commitment.id]["no"] == 0
     assert tallies[other.id] is None  # 4 marks: fewer than 5
 
@@ -190,7 +193,8 @@ def test_the_json_trend_carries_released_points_only(client, session, staffed, r
     assert trend[1] == {"period": second.period, "status": "suppressed"}
     assert [trend[0]["respondents"], trend[2]["respondents"]] == [6, 7]
 
-    expected = services.trend(session, unit_id=staffed.t3.id, programme_id=third.programme_id)
+    expected = results.trend(session=session, unit_id=staffed.t3.id,
+                             programme_id=third.programme_id)
     for entry, point in zip(trend, expected, strict=True):
         if entry["status"] == "shown":
             scores = point.result.scores

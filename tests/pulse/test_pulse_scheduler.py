@@ -6,14 +6,17 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from tests.pulse.conftest import submit
-from trainer.pulse import jobs, services
+from trainer.pulse import jobs
+from trainer.pulse.cycles import close_cycle
 from trainer.pulse.models import (
     PulseCycle,
     ResponsePool,
+    RollupItem,
     RollupUnit,
     SurveyParticipation,
     SurveyResponse,
 )
+from trainer.pulse.programmes import ensure_default_programme
 from trainer.scheduler import run_all
 
 START = date(2026, 1, 5)
@@ -24,7 +27,7 @@ def _at(days: float) -> datetime:
 
 
 def _programme(session, org):
-    programme = services.ensure_default_programme(session, org.company, starts_on=START)
+    programme = ensure_default_programme(org.company, session=session, starts_on=START)
     session.commit()
     return programme
 
@@ -121,15 +124,35 @@ def test_answers_are_opened_in_random_batches_leaving_ten_sealed(app, session, s
     submit(session, cycle, people[19])
     jobs.flush_pools(session=session, now=cycle.opens_at + timedelta(days=3))
     assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (10, 10)
-    services.close_cycle(session, cycle, now=cycle.closes_at)  # the last batch: 10 or more
+    close_cycle(cycle, session=session, now=cycle.closes_at)  # the last batch: 10 or more
     assert (_count(session, SurveyResponse), _count(session, ResponsePool)) == (20, 0)
+
+
+def test_closing_a_cycle_rolls_up_that_cycle_only(app, session, staffed, start_cycle, run_cycle):
+    first = run_cycle(staffed, {"t1": 6, "t2": 6})
+    second = start_cycle(staffed, now=first.opens_at + timedelta(days=92))
+    # Mark the first cycle's rollups: rolling it up again would overwrite the marks.
+    session.execute(sa.update(RollupUnit).where(RollupUnit.cycle_id == first.id)
+                    .values(invited=999))
+    session.execute(sa.update(RollupItem).where(RollupItem.cycle_id == first.id).values(total=-1))
+    session.commit()
+    for person in staffed.people["t2"][:6]:
+        submit(session, second, person)
+    run_all(app, now=second.closes_at)
+    session.expire_all()
+    assert session.get(PulseCycle, second.id).status == "closed"
+    assert session.get(RollupUnit, (second.id, staffed.t2.id)).respondents == 6
+    first_units = session.exec(select(RollupUnit).where(RollupUnit.cycle_id == first.id)).all()
+    first_items = session.exec(select(RollupItem).where(RollupItem.cycle_id == first.id)).all()
+    assert first_units and {r.invited for r in first_units} == {999}
+    assert first_items and {r.total for r in first_items} == {-1}
 
 
 def test_rollups_job_repairs_a_close_that_stopped_half_way(app, session, staffed, start_cycle):
     cycle = start_cycle(staffed)
     for person in staffed.people["t2"][:10]:
         submit(session, cycle, person)
-    services.close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     session.execute(sa.delete(RollupUnit))
     cycle.rollups_done = False
     session.add(cycle)

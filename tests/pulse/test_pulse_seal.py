@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from tests.pulse.conftest import submit
 from trainer import create_app, seal
 from trainer.audit import AuditEntry
-from trainer.pulse import services
+from trainer.pulse.cycles import close_cycle
 from trainer.pulse.models import ResponsePool, SurveyResponse
 
 
@@ -51,7 +51,7 @@ def test_rotation_reseals_waiting_answers_and_is_audited(app, runner, session, s
     for person in people[12:20]:
         submit(session, cycle, person, comment=f"c{person.id}")
     with app.app_context():
-        services.close_cycle(session, cycle, now=cycle.closes_at)
+        close_cycle(cycle, session=session, now=cycle.closes_at)
     assert session.execute(sa.select(sa.func.count()).select_from(SurveyResponse)).scalar() == 20
     entry = session.execute(sa.select(AuditEntry).where(AuditEntry.action == "keys.rotate")
                             ).scalar_one()

@@ -14,16 +14,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
+from trainer import anonymity
 from trainer.auth.models import User
 from trainer.org.models import OrgUnit
 from trainer.org.services import create_unit
-from trainer.pulse import services
+from trainer.pulse.bank import ensure_default_bank
+from trainer.pulse.cycles import close_cycle, open_now
 from trainer.pulse.models import (
     PulseInvitation,
     SurveyParticipation,
     SurveyResponse,
     random_key,
 )
+from trainer.pulse.programmes import ProgrammeInput, cycle_items, save_programme
+from trainer.pulse.results import COMMENTS_SHOWN, live_progress, morale_by_unit_period
 from trainer.util import utcnow
 
 _counter = itertools.count()
@@ -90,14 +94,14 @@ def _assert_no_differencing(units, counts, shown: set[int], k: int):
 @given(tree=org_trees)
 def test_every_output_respects_thresholds_and_complements(app, client, session, org, tree):
     company, plan = _build(session, tree)
-    programme = services.save_programme(session, services.ProgrammeInput(
-        name="P", item_ids=[i.id for i in services.ensure_default_bank(session)],
-        unit_ids=[company.id], starts_on=utcnow().date()))
+    programme = save_programme(ProgrammeInput(
+        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
+        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
     session.commit()
-    cycle = services.open_now(session, programme, now=utcnow())
+    cycle = open_now(programme, session=session, now=utcnow())
     invitations = {(inv.employee_id): inv.group_key for inv in session.exec(
         select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
-    items = services.cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     answers = json.dumps({str(i.id): (7 if i.kind == "enps" else 4) for i in items})
     rows = []
     for unit, _, answering in plan:
@@ -113,11 +117,11 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
 
     units, counts = _true_counts(session, cycle)
     ours = {u for u in units if units[u].path.startswith(f"/{company.id}/") or u == company.id}
-    live = [r for r in services.live_progress(session, cycle) if r.unit.id in ours]
+    live = [r for r in live_progress(cycle, session=session) if r.unit.id in ours]
     live_shown = {r.unit.id for r in live if r.responded is not None}
     _assert_no_differencing(units, counts, live_shown, 5)
 
-    services.close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     with client.session_transaction() as sess:
         sess["_user_id"] = org.hr.session_token
         sess["_fresh"] = True
@@ -130,7 +134,7 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
             assert result["respondents"] == counts.get(uid, 0)
             if result["comments"] is not None:
                 with_comments.add(uid)
-                assert len(result["comments"]) == min(counts[uid], services.COMMENTS_SHOWN)
+                assert len(result["comments"]) == min(counts[uid], COMMENTS_SHOWN)
         else:
             assert "respondents" not in result and "comments" not in result
     for uid in ours - shown:  # pages of withheld units show neither numbers nor comments
@@ -148,7 +152,7 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
         if row["status"] != "shown":
             assert row["respondents"] == row["engagement"] == ""
 
-    insight_rows = services.morale_by_unit_period(session=session, unit_ids=ours)
+    insight_rows = morale_by_unit_period(session=session, unit_ids=ours)
     assert {r["unit_id"] for r in insight_rows} == shown
     assert all(r["respondents"] >= 5 for r in insight_rows)
 
@@ -165,16 +169,16 @@ def test_heatmap_cells_respect_thresholds_and_complements(app, client, session, 
     from trainer.pulse import heatmap
 
     company, plan = _build(session, tree)
-    programme = services.save_programme(session, services.ProgrammeInput(
-        name="P", item_ids=[i.id for i in services.ensure_default_bank(session)],
-        unit_ids=[company.id], starts_on=utcnow().date()))
+    programme = save_programme(ProgrammeInput(
+        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
+        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
     session.commit()
     start = utcnow()
     for round_no in range(2):
-        cycle = services.open_now(session, programme, now=start + timedelta(days=92 * round_no))
+        cycle = open_now(programme, session=session, now=start + timedelta(days=92 * round_no))
         invitations = {inv.employee_id: inv.group_key for inv in session.exec(
             select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
-        items = services.cycle_items(session, cycle)
+        items = cycle_items(cycle, session=session)
         rows = []
         for n, (unit, size, answering) in enumerate(plan):
             if round_no:  # a different share answers the second time
@@ -188,12 +192,12 @@ def test_heatmap_cells_respect_thresholds_and_complements(app, client, session, 
         if rows:
             session.execute(sa.insert(SurveyResponse), rows)
         session.commit()
-        services.close_cycle(session, cycle, now=cycle.closes_at)
+        close_cycle(cycle, session=session, now=cycle.closes_at)
         session.commit()
 
     units, counts = _true_counts(session, cycle)
     ours = {u for u in units if units[u].path.startswith(f"/{company.id}/") or u == company.id}
-    grid = heatmap.build(session, cycle=cycle, unit_ids=None)
+    grid = heatmap.build(session=session, cycle=cycle, unit_ids=None)
     rows_here = [r for r in grid.rows if r.unit.id in ours]
     assert {r.unit.id for r in rows_here} <= ours
     shown = set()
@@ -206,7 +210,7 @@ def test_heatmap_cells_respect_thresholds_and_complements(app, client, session, 
             assert row.respondents is None and row.cells == []
             # The reason never contradicts the floor.
             too_few = counts.get(row.unit.id, 0) < 5
-            assert (row.hidden == services.anonymity.TOO_FEW) == too_few
+            assert (row.hidden == anonymity.TOO_FEW) == too_few
     _assert_no_differencing(units, counts, shown, 5)
 
     with client.session_transaction() as sess:
@@ -256,15 +260,15 @@ def test_home_page_figures_respect_thresholds_and_complements(app, client, sessi
                 .one() for uid in ours}
     session.execute(sa.insert(ManagedUnit), [{"user_id": m.id, "unit_id": uid}
                                              for uid, m in managers.items()])
-    programme = services.save_programme(session, services.ProgrammeInput(
-        name="P", item_ids=[i.id for i in services.ensure_default_bank(session)],
-        unit_ids=[company.id], starts_on=utcnow().date()))
+    programme = save_programme(ProgrammeInput(
+        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
+        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
     session.commit()
-    cycle = services.open_now(session, programme, now=utcnow())
+    cycle = open_now(programme, session=session, now=utcnow())
     invitations = {inv.employee_id: inv.group_key for inv in session.exec(
         select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
     answers = json.dumps({str(i.id): (9 if i.kind == "enps" else 4)
-                          for i in services.cycle_items(session, cycle)})
+                          for i in cycle_items(cycle, session=session)})
     rows, employees = [], []
     for unit, _, answering in plan:
         people = session.exec(select(User).where(User.unit_id == unit.id)
@@ -290,7 +294,7 @@ def test_home_page_figures_respect_thresholds_and_complements(app, client, sessi
     assert all(live[u] == counts.get(u, 0) >= 5 for u in live), live
     _assert_no_differencing(units, counts, set(live), 5)
 
-    services.close_cycle(session, cycle, now=cycle.closes_at)
+    close_cycle(cycle, session=session, now=cycle.closes_at)
     session.commit()
     insights.clear_cache()
     released: dict[int, int] = {}

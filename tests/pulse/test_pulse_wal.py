@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.pulse.test_pulse_linkage import _submit_in_order
-from trainer.pulse import services
+from trainer.pulse.pool import BATCH, flush_waiting_pools
 
 FLUSHED, WAITING = 25, 5  # of the first 25, a random 15 are opened and 10 stay sealed
-OPENED = FLUSHED - services.BATCH
+OPENED = FLUSHED - BATCH
 # Tests on other xdist workers write markers into the same cluster-wide WAL: this run's own
 # carry a tag no other run has.
 TAG = f"{secrets.token_hex(4)}-"
@@ -92,7 +92,7 @@ def survey(session, org, make_user, start_cycle):
     def run():
         _submit_in_order(session, cycle, people[:FLUSHED], tag=TAG)
         session.commit()
-        services.flush_waiting_pools(session, now=cycle.opens_at)  # the scheduler's job
+        flush_waiting_pools(session=session, now=cycle.opens_at)  # the scheduler's job
         _submit_in_order(session, cycle, people[FLUSHED:], first=FLUSHED, tag=TAG)
         session.commit()
 
@@ -123,7 +123,7 @@ def test_wal_places_a_plaintext_answer_only_within_a_flushed_batch(app, session,
     assert len(seen) >= OPENED - 2 and seen < set(range(FLUSHED))  # it reads opened answers…
     assert session.execute(sa.text("SELECT count(*) FROM survey_response")).scalar() == OPENED
     assert session.execute(sa.text("SELECT count(*) FROM response_pool")
-                           ).scalar() == services.BATCH + WAITING  # …but no waiting one
+                           ).scalar() == BATCH + WAITING  # …but no waiting one
     assert not submit_xids & set(markers_by_xid)  # no submit wrote a plaintext answer
     assert all(len(batch) >= 10 for batch in markers_by_xid.values()), markers_by_xid
 

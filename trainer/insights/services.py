@@ -34,7 +34,7 @@ from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.org.scope import managed_scope, scope_unit_ids, sees_everything, subtree_ids
 from trainer.outcomes import services as outcomes
 from trainer.outcomes.models import Outcome
-from trainer.pulse import services as pulse
+from trainer.pulse.results import closed_cycles, morale_by_unit_period, suppressed_units
 from trainer.scenarios.services import ownership_by_unit_period
 from trainer.util import quarter_of, shift_quarter, utcnow
 
@@ -79,7 +79,7 @@ def data_version(*, session: Session) -> dict:
     version = {
         "database": str(session.get_bind().url),
         "org": tuple(org_state),
-        "pulse": tuple(c.id for c in pulse.closed_cycles(session) if c.rollups_done),
+        "pulse": tuple(c.id for c in closed_cycles(session=session) if c.rollups_done),
         "outcomes": tuple(map(str, outcome_state)),
         "metrics": tuple(metric_codes(session=session)),
         "fixes": fixes.rollup_version(session),
@@ -161,8 +161,8 @@ def load_sources(*, session: Session, version: dict) -> Sources:
     """
     morale, suppressed = _cached(
         ("pulse", version["database"], version["org"], version["pulse"]),
-        lambda: (pulse.morale_by_unit_period(session=session),
-                 pulse.suppressed_units(session=session)))
+        lambda: (morale_by_unit_period(session=session),
+                 suppressed_units(session=session)))
     completion, ownership = training_rows(session=session)
     units = [Unit(u.id, u.code, u.name, u.kind, u.parent_id, u.path)
              for u in session.exec(select(OrgUnit).where(OrgUnit.active)).all()]

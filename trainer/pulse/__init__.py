@@ -1,29 +1,22 @@
 """Quarterly pulse surveys: question bank, programmes, anonymous answers, results, ledger."""
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask
 
 bp = Blueprint("pulse", __name__, url_prefix="/pulse")
-READ_FIRST = {"pulse.answer", "pulse.mark"}  # their services open a short write transaction
-
-
-@bp.before_request
-def read_first():
-    """Start submit requests with a read transaction: SQLite's write lock is taken later,
-    only around the inserts, so concurrent submits queue for milliseconds, not a request."""
-    from trainer.db import write_intent
-
-    if request.endpoint in READ_FIRST:
-        write_intent.set(False)
 
 
 def init_app(app: Flask) -> None:
     from trainer.demo import add_demo_step
     from trainer.nav import add_home_panel, add_nav
-    from trainer.pulse import demo, home, jobs, services, views  # noqa: F401
+    from trainer.pulse import demo, home, jobs, views  # noqa: F401
+    from trainer.pulse.models import ActionStatus, CycleStatus, ItemKind
+    from trainer.pulse.pool import reseal_pools
     from trainer.scheduler import register_job
     from trainer.seal import add_resealer
 
     app.register_blueprint(bp)
+    for state in (ActionStatus, CycleStatus, ItemKind):  # for templates' comparisons
+        app.add_template_global(state, state.__name__)
     add_nav(app, "Pulse", "pulse.mine", order=30)
     add_nav(app, "Results", "pulse.results_index", order=31)
     add_nav(app, "Surveys", "pulse.programmes", roles=("hr", "admin"), order=70)
@@ -31,4 +24,4 @@ def init_app(app: Flask) -> None:
     for name, func, minutes, label in jobs.JOBS:
         register_job(app, name, func, every_minutes=minutes, label=label)
     add_demo_step(app, demo.add_pulse_history)
-    add_resealer(app, services.reseal_pools)
+    add_resealer(app, reseal_pools)

@@ -14,22 +14,33 @@ from datetime import UTC, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from trainer import anonymity
 from trainer.access import Role, parse_roles
 from trainer.auth.models import User
 from trainer.org.models import ManagedUnit, OrgUnit
-from trainer.pulse import services
+from trainer.pulse.cycles import aware, compute_rollups, open_cycle
 from trainer.pulse.models import (
     ActionUpdate,
     Commitment,
     CommitmentMark,
     CommitmentVoter,
     CycleAudience,
+    CycleStatus,
+    ItemKind,
     PulseInvitation,
     PulseItem,
     SurveyParticipation,
     SurveyResponse,
     random_key,
 )
+from trainer.pulse.programmes import (
+    Occurrence,
+    cycle_for,
+    ensure_default_programme,
+    programme_item_ids,
+)
+from trainer.pulse.results import closed_cycles
+from trainer.pulse.tree import group_keys
 from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow
 
 HISTORY_QUARTERS = 8
@@ -72,7 +83,7 @@ def _answers(rng: random.Random, level: float, items, offsets) -> dict[str, int]
     """Answer each (item id, kind): Likert around `level`, eNPS rising with it."""
     out = {}
     for item_id, kind in items:
-        if kind == "enps":
+        if kind == ItemKind.ENPS:
             value = round((level - 0.3) * 2.4 + rng.gauss(0, 1.6))
             out[str(item_id)] = min(10, max(0, value))
         else:
@@ -87,9 +98,9 @@ def add_pulse_history(*, session: Session, demo) -> None:
     now = utcnow()
     current = quarter_of(now.date())
     first = shift_quarter(current, -HISTORY_QUARTERS)
-    programme = services.ensure_default_programme(session, demo.company,
-                                                  starts_on=quarter_bounds(first)[0])
-    items = services.programme_item_ids(session, programme)
+    programme = ensure_default_programme(demo.company, session=session,
+                                         starts_on=quarter_bounds(first)[0])
+    items = programme_item_ids(programme, session=session)
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     people = session.exec(select(User.id, User.unit_id, User.email, User.roles)
                           .where(User.active)).all()
@@ -99,7 +110,7 @@ def add_pulse_history(*, session: Session, demo) -> None:
     for uid, unit_id, _ in people:
         members[unit_id].append(uid)
     headcount = {u: len(ids) for u, ids in members.items()}
-    keys = services.group_keys(units, set(units), headcount, 2 * services.anonymity.MIN_SCORES)
+    keys = group_keys(units, set(units), headcount, 2 * anonymity.MIN_SCORES)
 
     # A level per unit (teams differ), then a smooth random walk per quarter.
     level = {u: rng.gauss(3.7, 0.3) for u in units}
@@ -113,8 +124,8 @@ def add_pulse_history(*, session: Session, demo) -> None:
     for n in range(HISTORY_QUARTERS):
         period = shift_quarter(first, n)
         opens = datetime.combine(quarter_bounds(period)[0] + timedelta(days=14), time(0), UTC)
-        cycle = services.cycle_for(session, programme, services.Occurrence(
-            period, period, opens, opens + timedelta(days=programme.window_days)))
+        cycle = cycle_for(programme, Occurrence(
+            period, period, opens, opens + timedelta(days=programme.window_days)), session=session)
         session.execute(sa.insert(CycleAudience.__table__), [
             {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u],
              "invited": headcount.get(u, 0)} for u in sorted(units)])
@@ -134,9 +145,9 @@ def add_pulse_history(*, session: Session, demo) -> None:
         rng.shuffle(rows)
         if rows:
             session.execute(sa.insert(SurveyResponse.__table__), rows)
-        cycle.status = "closed"
+        cycle.status = CycleStatus.CLOSED
         session.add(cycle)
-        services.compute_rollups(session, cycle)
+        compute_rollups(cycle, session=session)
 
     _open_current_cycle(session, demo, programme, current, now, rng, level, person_offset,
                         cycle_items, offsets, keys)
@@ -146,9 +157,9 @@ def add_pulse_history(*, session: Session, demo) -> None:
 def _open_current_cycle(session, demo, programme, current, now, rng, level, person_offset,
                         cycle_items, offsets, keys):
     opens = now - timedelta(days=2)
-    cycle = services.cycle_for(session, programme, services.Occurrence(
-        current, current, opens, opens + timedelta(days=programme.window_days)))
-    services.open_cycle(session, cycle, now=now, invitations_sent=True)
+    cycle = cycle_for(programme, Occurrence(
+        current, current, opens, opens + timedelta(days=programme.window_days)), session=session)
+    open_cycle(cycle, session=session, now=now, invitations_sent=True)
     demo_people = set(session.exec(select(User.id).where(
         User.email.in_(list(demo.logins.values())))).all())
     invited = session.exec(select(User.id, User.unit_id)
@@ -174,7 +185,7 @@ def _open_current_cycle(session, demo, programme, current, now, rng, level, pers
 def _ledger(session, demo, rng, units):
     """Action plans on the demo manager's site and a few others, with status histories and
     anonymous marks: the older cycle's actions mostly done, the latest one's under way."""
-    closed = services.closed_cycles(session)
+    closed = closed_cycles(session=session)
     if len(closed) < 2:
         return
     manager = session.exec(select(User).where(User.email == demo.logins["manager"])).first()
@@ -191,7 +202,7 @@ def _ledger(session, demo, rng, units):
                 if site is demo.sites[0] and employee is not None and cycle is closed[-1]:
                     unit_id = employee.unit_id if n == 0 else site.id  # for the demo login
                 latest = cycle is closed[-1]
-                created = min(services._aware(cycle.closes_at) + timedelta(days=7), now)
+                created = min(aware(cycle.closes_at) + timedelta(days=7), now)
                 steps = [("planned", "Added to the plan.", created)]
                 if not latest or n < 2:
                     steps.append(("in_progress", started, created + timedelta(days=12)))

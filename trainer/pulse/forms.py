@@ -9,14 +9,22 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from trainer.forms import MultiCheckboxField, WholeNumberField
-from trainer.pulse.models import ACTION_STATUSES, ITEM_KINDS, MARK_CHOICES, RECURRENCES, THEMES
-from trainer.pulse.services import COMMENT_MAX
+from trainer.pulse.models import (
+    ACTION_STATUSES,
+    ITEM_KINDS,
+    MARK_CHOICES,
+    RECURRENCES,
+    THEMES,
+    ItemKind,
+    Recurrence,
+)
+from trainer.pulse.submit import COMMENT_MAX
 
 
 class ItemForm(FlaskForm):
     theme = SelectField("Theme", choices=list(THEMES.items()))
-    kind = SelectField("Scale", choices=[(k, {"likert": "Agreement, 1 to 5",
-                                              "enps": "Recommend, 0 to 10 (eNPS)"}[k])
+    kind = SelectField("Scale", choices=[(k, {ItemKind.LIKERT: "Agreement, 1 to 5",
+                                              ItemKind.ENPS: "Recommend, 0 to 10 (eNPS)"}[k])
                                          for k in ITEM_KINDS])
     text = StringField("Wording", validators=[DataRequired(), Length(min=10, max=300)])
 
@@ -32,7 +40,7 @@ class ProgrammeForm(FlaskForm):
     unit_ids = MultiCheckboxField("Audience (units)", coerce=int,
                                  validators=[DataRequired(message="Choose at least one unit.")])
     recurrence = SelectField("Recurrence", choices=list(RECURRENCES.items()),
-                             default="quarterly")
+                             default=Recurrence.QUARTERLY)
     starts_on = DateField("First opening day", validators=[DataRequired()])
     window_days = WholeNumberField("Days open", default=14,
                                validators=[DataRequired(), NumberRange(1, 60)])
@@ -45,7 +53,7 @@ class ProgrammeForm(FlaskForm):
 
 
 class AnswerForm(FlaskForm):
-    """The survey's comment box; the items are radio groups read by services.parse_answers."""
+    """The survey's comment box; the items are radio groups read by submit.parse_answers."""
 
     comment = TextAreaField("Comment (optional)", validators=[Length(max=COMMENT_MAX)])
 

@@ -1,6 +1,6 @@
 """Pulse results as HR products show them: a questions x units heatmap, and diverging bars.
 
-Everything here is read from the rollups through `services.released_results`, so every cell
+Everything here is read from the rollups through `released_results`, so every cell
 has passed `anonymity.release` (the same floors and differencing rules as every other page).
 A cell's change since the last cycle and its difference from the company are computed only
 from numbers that were released themselves.
@@ -12,8 +12,17 @@ from sqlmodel import Session, select
 
 from trainer import anonymity
 from trainer.org.models import OrgUnit
-from trainer.pulse import services
-from trainer.pulse.models import LIKERT_LABELS, THEMES, PulseCycle
+from trainer.pulse.cycles import cycle_limits
+from trainer.pulse.models import LIKERT_LABELS, THEMES, ItemKind, PulseCycle
+from trainer.pulse.programmes import cycle_items
+from trainer.pulse.results import (
+    ItemScore,
+    UnitScores,
+    closed_cycles,
+    released_results,
+    rollup_rows,
+)
+from trainer.pulse.tree import ancestor_ids, short_name, tree_key
 
 ENGAGEMENT = "engagement"
 ENPS = "enps"
@@ -81,7 +90,7 @@ def _columns(items) -> list[Column]:
     has_enps = False
     for item in items:
         number += 1
-        if item.kind == "enps":
+        if item.kind == ItemKind.ENPS:
             has_enps = True
             continue
         columns.append(Column(item.id, number, THEMES.get(item.theme, item.theme), item.text,
@@ -92,7 +101,7 @@ def _columns(items) -> list[Column]:
     return columns
 
 
-def _value(scores: services.UnitScores | None, column: Column) -> float | None:
+def _value(scores: UnitScores | None, column: Column) -> float | None:
     if scores is None:
         return None
     if column.key == ENGAGEMENT:
@@ -105,46 +114,46 @@ def _value(scores: services.UnitScores | None, column: Column) -> float | None:
     return None  # fewer answers to this question than the floor
 
 
-def _scores(released: dict, unit_id: int) -> services.UnitScores | None:
+def _scores(released: dict, unit_id: int) -> UnitScores | None:
     result = released.get(unit_id)
     return None if result is None or result.suppressed else result.scores
 
 
-def previous_cycle(session: Session, cycle: PulseCycle) -> PulseCycle | None:
-    earlier = [c for c in services.closed_cycles(session, cycle.programme_id)
+def previous_cycle(cycle: PulseCycle, *, session: Session) -> PulseCycle | None:
+    earlier = [c for c in closed_cycles(cycle.programme_id, session=session)
                if c.opens_at < cycle.opens_at]
     return earlier[-1] if earlier else None
 
 
-def build(session: Session, *, cycle: PulseCycle, unit_ids: set[int] | None) -> Heatmap:
+def build(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | None) -> Heatmap:
     """Return the heatmap of a closed cycle for the units in `unit_ids` (None: every unit).
 
     The company (the top of the cycle's tree) is always included, as the comparison row.
     """
-    limits = services.cycle_limits(cycle)
-    previous = previous_cycle(session, cycle)
+    limits = cycle_limits(cycle)
+    previous = previous_cycle(cycle, session=session)
     ids = [cycle.id] + ([previous.id] if previous else [])
-    rollups = services.rollup_rows(session, ids)
+    rollups = rollup_rows(ids, session=session)
     rows = rollups[cycle.id]
     present = {r.unit_id: r for r in rows}
     tops = {r.unit_id for r in rows if r.parent_id is None}
     wanted = set(present) if unit_ids is None else (set(present) & set(unit_ids)) | tops
-    now = services.released_results(session, cycle=cycle, unit_ids=wanted, comments=False,
-                                     rows=rows)
+    now = released_results(session=session, cycle=cycle, unit_ids=wanted, comments=False,
+                           rows=rows)
     before = {}
     if previous is not None:
-        before = services.released_results(session, cycle=previous, unit_ids=wanted,
-                                           comments=False, rows=rollups[previous.id])
-    columns = _columns(services.cycle_items(session, cycle))
+        before = released_results(session=session, cycle=previous, unit_ids=wanted,
+                                  comments=False, rows=rollups[previous.id])
+    columns = _columns(cycle_items(cycle, session=session))
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     company = next(iter(sorted(tops)), None)
     company_scores = _scores(now, company) if company is not None else None
 
     out = []
-    for unit_id in sorted(now, key=lambda u: services.tree_key(units[u], units)):
+    for unit_id in sorted(now, key=lambda u: tree_key(units[u], units)):
         unit, result = units[unit_id], now[unit_id]
-        shown_above = [a for a in services.ancestor_ids(unit) if a in now]
-        label = services.short_name(unit, units) if unit.parent_id in now else unit.name
+        shown_above = [a for a in ancestor_ids(unit) if a in now]
+        label = short_name(unit, units) if unit.parent_id in now else unit.name
         common = dict(unit=unit, label=label, depth=len(shown_above),
                       is_company=unit_id == company)
         if result.suppressed:
@@ -209,7 +218,7 @@ class Segment:
 
 @dataclass(frozen=True)
 class Bar:
-    score: services.ItemScore
+    score: ItemScore
     segments: list[Segment]
     agree: float
     neutral: float
@@ -222,13 +231,13 @@ class BarChart:
     centre: float  # where "neither" is split, 0 to 100 across the chart
 
 
-def diverging_bars(scores: list[services.ItemScore]) -> BarChart:
+def diverging_bars(scores: list[ItemScore]) -> BarChart:
     """Lay out each Likert item's answers as a bar centred on the middle of "neither".
 
     Disagreement runs left of the centre line and agreement right, as in the products HR
     knows. The chart is scaled so the longest left and right arms fill it.
     """
-    likert = [s for s in scores if s.item.kind != "enps" and s.n]
+    likert = [s for s in scores if s.item.kind != ItemKind.ENPS and s.n]
     shares = [{v: c / s.n for v, c in s.distribution} for s in likert]
     left = [sum(p.get(v, 0) for v in DISAGREE) + p.get(3, 0) / 2 for p in shares]
     right = [sum(p.get(v, 0) for v in AGREE) + p.get(3, 0) / 2 for p in shares]

@@ -1,48 +1,57 @@
 """Scheduler jobs: make the pulse calendar true. Each is idempotent and catches up after
-downtime (a cycle whose window is still running opens late, once)."""
+downtime (a cycle whose window is still running opens late, once).
+
+Each cycle's work is committed on its own, so one cycle's failure leaves the others done.
+"""
 
 from datetime import datetime
 
 from sqlmodel import Session, select
 
-from trainer.pulse import plans, services
-from trainer.pulse.models import PulseCycle, PulseProgramme
+from trainer.pulse import cycles, plans, pool, programmes
+from trainer.pulse.models import CycleStatus, PulseCycle, PulseProgramme
 
 
 def open_due_cycles(*, session: Session, now: datetime) -> None:
     """Create and open each active programme's current cycle if its window is running."""
     for programme in session.exec(select(PulseProgramme).where(PulseProgramme.active)).all():
-        occ = services.due_occurrence(programme, now)
+        occ = programmes.due_occurrence(programme, now)
         if occ is None or now >= occ.closes_at:
             continue
-        cycle = services.cycle_for(session, programme, occ)
-        if cycle.status == "scheduled":
-            services.open_cycle(session, cycle, now=now)
-            services.send_due_reminders(session, cycle, now=now)  # the invitations
+        cycle = programmes.cycle_for(programme, occ, session=session)
+        if cycle.status == CycleStatus.SCHEDULED:
+            cycles.open_cycle(cycle, session=session, now=now)
+            cycles.send_due_reminders(cycle, session=session, now=now)  # the invitations
+            session.commit()
+
+
+def _open_cycles(session: Session) -> list[PulseCycle]:
+    return list(session.exec(select(PulseCycle).where(PulseCycle.status == CycleStatus.OPEN)))
 
 
 def send_reminders(*, session: Session, now: datetime) -> None:
-    for cycle in session.exec(select(PulseCycle).where(PulseCycle.status == "open")).all():
-        services.send_due_reminders(session, cycle, now=now)
+    for cycle in _open_cycles(session):
+        cycles.send_due_reminders(cycle, session=session, now=now)
+        session.commit()
 
 
 def close_ended_cycles(*, session: Session, now: datetime) -> None:
-    for cycle in session.exec(select(PulseCycle).where(PulseCycle.status == "open")).all():
-        if services._aware(cycle.closes_at) <= now:
-            services.close_cycle(session, cycle, now=now)
+    for cycle in _open_cycles(session):
+        if cycles.aware(cycle.closes_at) <= now:
+            cycles.close_cycle(cycle, session=session, now=now)
 
 
 def flush_pools(*, session: Session, now: datetime) -> None:
-    services.flush_waiting_pools(session, now=now)
+    pool.flush_waiting_pools(session=session, now=now)
 
 
 def refresh_rollups(*, session: Session, now: datetime) -> None:
-    services.refresh_rollups(session)
-    services.purge_old_invitations(session, now=now)
+    cycles.refresh_rollups(session=session)
+    cycles.purge_old_invitations(session=session, now=now)
 
 
 def nudge_action_plans(*, session: Session, now: datetime) -> None:
-    plans.send_nudges(session, now=now)
+    plans.send_nudges(session=session, now=now)
 
 
 JOBS = [  # (name, function, minutes between runs, what it does), in catch-up order

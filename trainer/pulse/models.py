@@ -8,13 +8,43 @@ person, no time and no serial order.
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from trainer.util import utcnow
 
-ITEM_KINDS = ("likert", "enps")
+
+class ItemKind(StrEnum):
+    LIKERT = "likert"  # agreement, 1 to 5
+    ENPS = "enps"  # likelihood to recommend, 0 to 10
+
+
+class Recurrence(StrEnum):
+    QUARTERLY = "quarterly"
+    MONTHLY = "monthly"
+    ONCE = "once"
+
+
+class CycleStatus(StrEnum):
+    """A cycle is scheduled, then open, then closed; the scheduler moves it along."""
+
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ActionStatus(StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+# The states are stored as their plain strings; a StrEnum member equals its string, so rows
+# read back as str compare equal to the members.
+ITEM_KINDS = tuple(ItemKind)
 THEMES = {
     "empowerment": "Empowerment",
     "tools_time": "Tools and time to serve customers",
@@ -25,14 +55,18 @@ THEMES = {
     "wellbeing": "Wellbeing and workload",
     "enps": "Employee Net Promoter Score",
 }
-RECURRENCES = {"quarterly": "Every quarter", "monthly": "Every month", "once": "One-off"}
-CYCLE_STATES = ("scheduled", "open", "closed")
+RECURRENCES = {Recurrence.QUARTERLY: "Every quarter", Recurrence.MONTHLY: "Every month",
+               Recurrence.ONCE: "One-off"}
 LIKERT_LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree",
                  4: "Agree", 5: "Strongly agree"}
 MARK_CHOICES = {"yes": "Yes, it happened", "partly": "Partly", "no": "Not yet"}
-ACTION_STATUSES = {"planned": "Planned", "in_progress": "In progress", "done": "Done",
-                   "dropped": "Dropped"}
-OPEN_STATUSES = ("planned", "in_progress")
+ACTION_STATUSES = {ActionStatus.PLANNED: "Planned", ActionStatus.IN_PROGRESS: "In progress",
+                   ActionStatus.DONE: "Done", ActionStatus.DROPPED: "Dropped"}
+OPEN_STATUSES = (ActionStatus.PLANNED, ActionStatus.IN_PROGRESS)
+
+
+class PulseError(ValueError):
+    """A request that breaks a pulse rule; the message is for the user."""
 
 
 def random_key() -> str:
@@ -48,7 +82,7 @@ class PulseItem(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
     theme: str = Field(max_length=32)
-    kind: str = Field(default="likert", max_length=16)
+    kind: str = Field(default=ItemKind.LIKERT, max_length=16)
     text: str = Field(max_length=300)
     active: bool = Field(default=True)
     replaces_id: int | None = Field(default=None, foreign_key="pulse_item.id")
@@ -60,7 +94,7 @@ class PulseProgramme(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
-    recurrence: str = Field(default="quarterly", max_length=16)
+    recurrence: str = Field(default=Recurrence.QUARTERLY, max_length=16)
     starts_on: date
     window_days: int = Field(default=14)
     reminder_days: str = Field(default="3,7", max_length=100)  # days after opening
@@ -103,7 +137,7 @@ class PulseCycle(SQLModel, table=True):
     quarter: str = Field(max_length=8, index=True)  # the quarter the cycle reports into
     opens_at: datetime
     closes_at: datetime
-    status: str = Field(default="scheduled", max_length=16)
+    status: str = Field(default=CycleStatus.SCHEDULED, max_length=16)
     # Thresholds locked when the cycle opens: floors that configuration could only raise.
     min_scores: int = Field(default=5)
     min_comments: int = Field(default=10)
@@ -230,7 +264,7 @@ class Commitment(SQLModel, table=True):
     due_on: date | None = None
     theme: str = Field(default="", max_length=32)
     item_id: int | None = Field(default=None, foreign_key="pulse_item.id")
-    status: str = Field(default="planned", max_length=16)
+    status: str = Field(default=ActionStatus.PLANNED, max_length=16)
     status_at: datetime | None = None
     created_by: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow)

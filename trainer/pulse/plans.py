@@ -2,7 +2,7 @@
 
 An action (a `Commitment` row) has an owner, a due date, the theme or question it answers and
 a status history (`ActionUpdate`). Employees still mark anonymously whether it happened
-(services.mark_commitment). HR sees follow-through for every unit with released results, and
+(`ledger.mark_commitment`). HR sees follow-through for every unit with released results, and
 the scheduler nudges managers who have no plan after NO_PLAN_AFTER, or whose actions are overdue.
 """
 
@@ -16,18 +16,25 @@ from sqlmodel import Session, select
 from trainer import audit
 from trainer.auth.models import User
 from trainer.org.models import ManagedUnit, OrgUnit
-from trainer.pulse import services
+from trainer.pulse.cycles import aware
+from trainer.pulse.ledger import MAX_COMMITMENTS, released_tallies
 from trainer.pulse.models import (
     ACTION_STATUSES,
     OPEN_STATUSES,
     THEMES,
     ActionNudge,
+    ActionStatus,
     ActionUpdate,
     Commitment,
+    CycleStatus,
     PulseCycle,
+    PulseError,
     PulseItem,
 )
-from trainer.pulse.services import PulseError
+from trainer.pulse.pool import insert_ignoring_duplicate
+from trainer.pulse.programmes import cycle_items
+from trainer.pulse.results import closed_cycles, released_results
+from trainer.pulse.tree import ancestor_ids, tree_key
 from trainer.util import external_url, utcnow
 
 NO_PLAN_AFTER = timedelta(days=14)  # a unit with released results and no action by then
@@ -44,17 +51,13 @@ class ActionError(PulseError):
         self.field = field
 
 
-def _aware(moment: datetime) -> datetime:
-    return services._aware(moment)
-
-
 # Choices for the form ------------------------------------------------------------------------
 
 
-def owner_choices(session: Session, unit: OrgUnit, user: User) -> list[User]:
+def owner_choices(unit: OrgUnit, user: User, *, session: Session) -> list[User]:
     """Return who may own an action: the unit's people, its managers (and those of the units
     above it), and the person recording it."""
-    above = [*services.ancestor_ids(unit), unit.id]
+    above = [*ancestor_ids(unit), unit.id]
     managers = select(ManagedUnit.user_id).where(ManagedUnit.unit_id.in_(above))
     people = session.exec(select(User).where(
         User.active, sa.or_(User.unit_id == unit.id, User.id.in_(managers), User.id == user.id))
@@ -62,9 +65,9 @@ def owner_choices(session: Session, unit: OrgUnit, user: User) -> list[User]:
     return list(people)
 
 
-def answer_choices(session: Session, cycle: PulseCycle) -> list[tuple[str, str]]:
+def answer_choices(cycle: PulseCycle, *, session: Session) -> list[tuple[str, str]]:
     """Return the themes and questions of a cycle an action can answer, as (value, label)."""
-    items = services.cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     themes = [t for t in THEMES if any(i.theme == t for i in items)]
     return ([(f"theme:{t}", f"Theme: {THEMES[t]}") for t in themes]
             + [(f"item:{i.id}", f"Question: {i.text}") for i in items])
@@ -83,45 +86,45 @@ def _audit_target(action: Commitment, unit: OrgUnit) -> tuple[str, int, str]:
     return "action", action.id, f"{unit.code}: {action.text}"[:200]
 
 
-def add_action(session: Session, *, cycle: PulseCycle, unit: OrgUnit, title: str, details: str,
-               owner_id: int, due_on: date, answers: str, user: User, today: date
-               ) -> Commitment:
+def add_action(*, session: Session, cycle: PulseCycle, unit: OrgUnit, title: str, details: str,
+               owner_id: int, due_on: date, answers: str, user: User, today: date) -> Commitment:
     """Add an action to a unit's plan after `cycle` closed, with its first status, planned."""
-    if cycle.status != "closed":
+    if cycle.status != CycleStatus.CLOSED:
         raise PulseError("Actions are planned after the survey closes and its results are out.")
     title = " ".join(title.split())
     if not title:
         raise PulseError("Write what you will do.")
     count = session.execute(sa.select(sa.func.count()).select_from(Commitment).where(
         Commitment.cycle_id == cycle.id, Commitment.unit_id == unit.id,
-        Commitment.status != "dropped")).scalar_one()
-    if count >= services.MAX_COMMITMENTS:
-        raise PulseError(f"A team works on at most {services.MAX_COMMITMENTS} actions per survey. "
+        Commitment.status != ActionStatus.DROPPED)).scalar_one()
+    if count >= MAX_COMMITMENTS:
+        raise PulseError(f"A team works on at most {MAX_COMMITMENTS} actions per survey. "
                          "Mark one as done or dropped first, or add this to an action's note.")
-    if owner_id not in {u.id for u in owner_choices(session, unit, user)}:
+    if owner_id not in {u.id for u in owner_choices(unit, user, session=session)}:
         raise ActionError("Choose the owner from the list.", "owner_id")
     if not today <= due_on <= today + timedelta(days=LONGEST_PLAN_DAYS):
         raise ActionError("Choose a due date between today and a year from now.", "due_on")
     kind, _, value = answers.partition(":")
-    if answers not in dict(answer_choices(session, cycle)):
+    if answers not in dict(answer_choices(cycle, session=session)):
         raise ActionError("Choose the theme or question this action answers.", "answers")
     item = session.get(PulseItem, int(value)) if kind == "item" else None
     now = utcnow()
     action = Commitment(cycle_id=cycle.id, unit_id=unit.id, text=title,
                         details=(details or "").strip(), owner_id=owner_id, due_on=due_on,
                         theme=item.theme if item else value, item_id=item.id if item else None,
-                        status="planned", status_at=now, created_by=user.id, created_at=now)
+                        status=ActionStatus.PLANNED, status_at=now, created_by=user.id,
+                        created_at=now)
     session.add(action)
     session.flush()
-    session.add(ActionUpdate(commitment_id=action.id, status="planned", note="Added to the plan.",
-                             by_id=user.id, at=now))
+    session.add(ActionUpdate(commitment_id=action.id, status=ActionStatus.PLANNED,
+                             note="Added to the plan.", by_id=user.id, at=now))
     audit.record(session, user, "action.create", _audit_target(action, unit),
                  {"unit": unit.code, "cycle": cycle.period, "due_on": due_on.isoformat(),
                   "owner": owner_id, "theme": action.theme})
     return action
 
 
-def update_status(session: Session, *, action: Commitment, status: str, note: str,
+def update_status(*, session: Session, action: Commitment, status: str, note: str,
                   user: User) -> ActionUpdate:
     """Record a status update with a short note; the action shows the latest one."""
     if status not in ACTION_STATUSES:
@@ -142,7 +145,7 @@ def update_status(session: Session, *, action: Commitment, status: str, note: st
     return update
 
 
-def history(session: Session, action_ids: list[int]) -> dict[int, list[ActionUpdate]]:
+def history(action_ids: list[int], *, session: Session) -> dict[int, list[ActionUpdate]]:
     """Return each action's status updates, oldest first."""
     out: dict[int, list[ActionUpdate]] = {a: [] for a in action_ids}
     if action_ids:
@@ -158,7 +161,7 @@ def is_overdue(action: Commitment, today: date) -> bool:
             and action.due_on < today)
 
 
-def names(session: Session, user_ids) -> dict[int, str]:
+def names(user_ids, *, session: Session) -> dict[int, str]:
     ids = {u for u in user_ids if u is not None}
     if not ids:
         return {}
@@ -166,7 +169,7 @@ def names(session: Session, user_ids) -> dict[int, str]:
 
 
 def days_since_release(cycle: PulseCycle, today: date) -> int:
-    return max((today - _aware(cycle.closes_at).date()).days, 0)
+    return max((today - aware(cycle.closes_at).date()).days, 0)
 
 
 # What needs a look: for home pages -----------------------------------------------------------
@@ -194,7 +197,7 @@ def open_actions(unit_ids: set[int] | None, today: date, *, session: Session
         OrgUnit.id.in_({a.unit_id for a in actions}))).all()} if actions else {}
     out = []
     for action in actions:
-        last = _aware(action.status_at or action.created_at).date()
+        last = aware(action.status_at or action.created_at).date()
         if action.due_on is not None and action.due_on < today:
             out.append(OpenAction(action, units[action.unit_id], "overdue",
                                   (today - action.due_on).days))
@@ -227,30 +230,30 @@ class FollowThrough:
         return self.actions > 0
 
 
-def released_unit_ids(session: Session, cycle: PulseCycle) -> set[int]:
+def released_unit_ids(cycle: PulseCycle, *, session: Session) -> set[int]:
     """Return the units whose results of `cycle` are shown (not suppressed, not merged)."""
-    released = services.released_results(session, cycle=cycle, items=False, comments=False)
+    released = released_results(session=session, cycle=cycle, items=False, comments=False)
     return {u for u, r in released.items() if not r.suppressed}
 
 
-def follow_through(session: Session, *, cycle: PulseCycle, today: date) -> list[FollowThrough]:
+def follow_through(*, session: Session, cycle: PulseCycle, today: date) -> list[FollowThrough]:
     """Return a row for every unit with released results of `cycle`, with or without a plan."""
-    shown = released_unit_ids(session, cycle)
+    shown = released_unit_ids(cycle, session=session)
     actions = session.exec(select(Commitment).where(Commitment.cycle_id == cycle.id)).all()
     by_unit: dict[int, list[Commitment]] = defaultdict(list)
     for action in actions:
         by_unit[action.unit_id].append(action)
-    tallies = services.released_tallies(session, [a.id for a in actions])
+    tallies = released_tallies([a.id for a in actions], session=session)
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     wanted = shown | set(by_unit)
     days = days_since_release(cycle, today)
     rows = []
-    for unit_id in sorted(wanted, key=lambda u: services.tree_key(units[u], units)):
-        kept = [a for a in by_unit[unit_id] if a.status != "dropped"]
+    for unit_id in sorted(wanted, key=lambda u: tree_key(units[u], units)):
+        kept = [a for a in by_unit[unit_id] if a.status != ActionStatus.DROPPED]
         marked = [tallies[a.id] for a in by_unit[unit_id] if tallies[a.id] is not None]
         total = sum(sum(t.values()) for t in marked)
         share = (sum(t["yes"] + 0.5 * t["partly"] for t in marked) / total) if total else None
-        depth = sum(1 for a in services.ancestor_ids(units[unit_id]) if a in wanted)
+        depth = sum(1 for a in ancestor_ids(units[unit_id]) if a in wanted)
         rows.append(FollowThrough(units[unit_id], depth, len(kept),
                                   Counter(a.status for a in by_unit[unit_id]),
                                   sum(1 for a in kept if is_overdue(a, today)),
@@ -258,35 +261,36 @@ def follow_through(session: Session, *, cycle: PulseCycle, today: date) -> list[
     return rows
 
 
-def units_without_plan(session: Session, *, today: date) -> list[FollowThrough]:
+def units_without_plan(*, session: Session, today: date) -> list[FollowThrough]:
     """Return, for the latest closed cycle of each programme, the units whose results are out
     and that have no action yet: for HR's home page."""
-    return [row for cycle in _latest_closed_per_programme(session)
-            for row in follow_through(session, cycle=cycle, today=today) if not row.has_plan]
+    return [row for cycle in _latest_closed_per_programme(session=session)
+            for row in follow_through(session=session, cycle=cycle, today=today)
+            if not row.has_plan]
 
 
 # Nudges: the scheduler's reminders to managers -----------------------------------------------
 
 
-def _nudge(session: Session, *, key: str, user: User, subject: str, body: str) -> bool:
+def _nudge(*, session: Session, key: str, user: User, subject: str, body: str) -> bool:
     """Queue one email, unless a nudge with this key was sent before; True if queued."""
     from trainer.mail import queue_mail
 
-    if not services._insert_ignoring_duplicate(session, ActionNudge.__table__, {
-            "key": key, "user_id": user.id, "sent_at": utcnow()}):
+    if not insert_ignoring_duplicate(ActionNudge.__table__, {
+            "key": key, "user_id": user.id, "sent_at": utcnow()}, session=session):
         return False
     queue_mail(session, key=f"pulse-nudge:{key}", to=user.email, subject=subject, body=body)
     return True
 
 
-def _latest_closed_per_programme(session: Session) -> list[PulseCycle]:
+def _latest_closed_per_programme(*, session: Session) -> list[PulseCycle]:
     latest: dict[int, PulseCycle] = {}
-    for cycle in services.closed_cycles(session):  # in time order
+    for cycle in closed_cycles(session=session):  # in time order
         latest[cycle.programme_id] = cycle
     return list(latest.values())
 
 
-def _managers_of(session: Session, unit_ids: set[int]) -> list[tuple[int, User]]:
+def _managers_of(unit_ids: set[int], *, session: Session) -> list[tuple[int, User]]:
     if not unit_ids:
         return []
     rows = session.exec(select(ManagedUnit.unit_id, User)
@@ -299,21 +303,22 @@ def _hello(user: User) -> str:
     return f"Hello {(user.name or '').split(' ')[0] or 'there'},\n\n"
 
 
-def send_nudges(session: Session, *, now: datetime) -> int:
+def send_nudges(*, session: Session, now: datetime) -> int:
     """Email managers whose unit has had released results for NO_PLAN_AFTER with no action,
     and owners of overdue actions. Each nudge goes out once; return how many were queued."""
     queued = 0
     today = now.date()
-    for cycle in _latest_closed_per_programme(session):
-        if now - _aware(cycle.closes_at) < NO_PLAN_AFTER:
+    for cycle in _latest_closed_per_programme(session=session):
+        if now - aware(cycle.closes_at) < NO_PLAN_AFTER:
             continue
         planned = set(session.exec(select(Commitment.unit_id).where(
             Commitment.cycle_id == cycle.id)).all())
         units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-        for unit_id, user in _managers_of(session, released_unit_ids(session, cycle) - planned):
+        without_plan = released_unit_ids(cycle, session=session) - planned
+        for unit_id, user in _managers_of(without_plan, session=session):
             unit = units[unit_id]
             queued += _nudge(
-                session, key=f"none:{cycle.id}:{unit_id}:{user.id}", user=user,
+                session=session, key=f"none:{cycle.id}:{unit_id}:{user.id}", user=user,
                 subject=f"{unit.name}: no action plan yet for the {cycle.period} survey",
                 body=_hello(user)
                 + f"{unit.name}'s results of the {cycle.period} survey came out "
@@ -328,11 +333,11 @@ def send_nudges(session: Session, *, now: datetime) -> int:
         if owner is not None and owner.active and owner.email:
             recipients = [owner]
         else:
-            recipients = [user for _, user in _managers_of(session, {action.unit_id})]
+            recipients = [user for _, user in _managers_of({action.unit_id}, session=session)]
         unit = session.get(OrgUnit, action.unit_id)
         for user in recipients:
             queued += _nudge(
-                session, key=f"overdue:{action.id}:{action.due_on.isoformat()}:{user.id}",
+                session=session, key=f"overdue:{action.id}:{action.due_on.isoformat()}:{user.id}",
                 user=user, subject=f"Overdue action for {unit.name}: {action.text}"[:300],
                 body=_hello(user)
                 + f"This action for {unit.name} was due on "

@@ -11,7 +11,17 @@ from trainer.forms import ConfirmForm, int_arg
 from trainer.org.models import OrgUnit
 from trainer.org.scope import require_unit_in_scope, scope_unit_ids, sees_everything
 from trainer.org.services import ordered_tree
-from trainer.pulse import bp, heatmap, plans, services
+from trainer.pulse import bank as question_bank
+from trainer.pulse import bp, heatmap, plans
+from trainer.pulse.bank import add_item, items_by_theme
+from trainer.pulse.cycles import (
+    configured_limits,
+    cycle_limits,
+    end_now,
+    open_now_refusal,
+    taking_answers,
+)
+from trainer.pulse.cycles import open_now as open_cycle_now
 from trainer.pulse.forms import (
     ActionForm,
     ActionStatusForm,
@@ -21,18 +31,58 @@ from trainer.pulse.forms import (
     ProgrammeForm,
     RewordForm,
 )
+from trainer.pulse.ledger import (
+    MAX_COMMITMENTS,
+    commitments_for,
+    commitments_for_employee,
+    mark_commitment,
+    marked_ids,
+    may_mark,
+    released_tallies,
+)
 from trainer.pulse.models import (
     ACTION_STATUSES,
     LIKERT_LABELS,
     MARK_CHOICES,
     RECURRENCES,
     THEMES,
+    ActionStatus,
     Commitment,
+    CycleStatus,
     PulseCycle,
+    PulseError,
     PulseInvitation,
     PulseItem,
     PulseProgramme,
 )
+from trainer.pulse.pool import read_first
+from trainer.pulse.programmes import (
+    ProgrammeInput,
+    audience_size,
+    audience_tree,
+    cycle_item_refs,
+    cycle_items,
+    programme_item_ids,
+    programme_unit_ids,
+    save_programme,
+)
+from trainer.pulse.results import (
+    alerts_due,
+    closed_cycles,
+    cycles_up_to,
+    halfway,
+    latest_closed_cycle,
+    live_progress,
+    released_results,
+    reporting_group,
+    results_document,
+    results_table,
+    rollup_rows,
+    trend,
+    viewable_units,
+)
+from trainer.pulse.submit import invitation_for, parse_answers, submit_response
+from trainer.pulse.tree import ancestor_ids, short_name, tree_key
 from trainer.util import utcnow
 
 
@@ -51,12 +101,13 @@ def mine():
         select(PulseCycle, PulseProgramme)
         .join(PulseInvitation, PulseInvitation.cycle_id == PulseCycle.id)
         .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
-        .where(PulseInvitation.employee_id == current_user.id, PulseCycle.status == "open")
+        .where(PulseInvitation.employee_id == current_user.id,
+               PulseCycle.status == CycleStatus.OPEN)
         .order_by(PulseCycle.closes_at)).all()
-    surveys = [(cycle, programme, services.invitation_for(session, cycle, current_user))
+    surveys = [(cycle, programme, invitation_for(cycle, current_user, session=session))
                for cycle, programme in rows]
     return render_template("pulse/mine.html", surveys=surveys,
-                           commitments=services.commitments_for_employee(session, current_user))
+                           commitments=commitments_for_employee(current_user, session=session))
 
 
 @bp.route("/privacy")
@@ -65,41 +116,42 @@ def privacy():
     session = db_session()
     cycle_id = int_arg("cycle")
     cycle = session.get(PulseCycle, cycle_id) if cycle_id else None
-    if cycle is not None and services.invitation_for(session, cycle, current_user) is None:
+    if cycle is not None and invitation_for(cycle, current_user, session=session) is None:
         cycle = None  # offer "start the survey" only for a survey sent to this person
-    return render_template("pulse/privacy.html", limits=services.configured_limits(),
+    return render_template("pulse/privacy.html", limits=configured_limits(),
                            cycle=cycle)
 
 
 @bp.route("/cycles/<int:cycle_id>/answer", methods=["GET", "POST"])
+@read_first
 @allow()
 def answer(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
-    invitation = services.invitation_for(session, cycle, current_user)
+    invitation = invitation_for(cycle, current_user, session=session)
     if invitation is None:
         return _message("Survey not found", "This survey was not sent to you.", 404)
     if invitation.answered:
         return _already_answered(cycle)
-    if not services.taking_answers(cycle, now=utcnow()):
+    if not taking_answers(cycle, now=utcnow()):
         return _message("This survey is closed", "It is no longer taking answers. Thank you.")
     if request.method == "GET" and not request.args.get("ready"):
         return render_template("pulse/before_you_start.html",
-                               limits=services.cycle_limits(cycle), cycle=cycle)
+                               limits=cycle_limits(cycle), cycle=cycle)
     form = AnswerForm()
     answers, errors = {}, {}
     if form.validate_on_submit():
-        answers, errors = services.parse_answers(services.cycle_item_refs(session, cycle),
-                                                 request.form)
+        answers, errors = parse_answers(cycle_item_refs(cycle, session=session),
+                                        request.form)
         if not errors:
-            stored = services.submit_response(session, invitation=invitation,
-                                              employee_id=current_user.id, answers=answers,
-                                              comment=form.comment.data)
+            stored = submit_response(session=session, invitation=invitation,
+                                     employee_id=current_user.id, answers=answers,
+                                     comment=form.comment.data)
             if not stored:
                 return _already_answered(cycle)
             return redirect(url_for("pulse.thanks", cycle_id=cycle.id))
     programme = session.get(PulseProgramme, cycle.programme_id)
-    items = services.cycle_items(session, cycle)
+    items = cycle_items(cycle, session=session)
     status = 400 if request.method == "POST" else 200
     return render_template("pulse/answer.html", cycle=cycle, programme=programme, items=items,
                            form=form, answers=answers, errors=errors, likert=LIKERT_LABELS,
@@ -108,7 +160,7 @@ def answer(cycle_id):
 
 def _already_answered(cycle):
     return render_template("pulse/answered.html", cycle=cycle, already=True,
-                           last_closed=services.latest_closed_cycle(db_session()))
+                           last_closed=latest_closed_cycle(session=db_session()))
 
 
 @bp.route("/cycles/<int:cycle_id>/thanks")
@@ -117,7 +169,7 @@ def thanks(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     return render_template("pulse/answered.html", cycle=cycle, already=False,
-                           last_closed=services.latest_closed_cycle(session))
+                           last_closed=latest_closed_cycle(session=session))
 
 
 # Results --------------------------------------------------------------------------------------
@@ -127,13 +179,13 @@ def _chosen_cycle(session, programme_id=None):
     cycle_id = int_arg("cycle")
     if cycle_id:
         cycle = session.get(PulseCycle, cycle_id)
-        if cycle is None or cycle.status != "closed":
+        if cycle is None or cycle.status != CycleStatus.CLOSED:
             abort(404)
         return cycle
     if programme_id:
-        closed = services.closed_cycles(session, programme_id)
+        closed = closed_cycles(programme_id, session=session)
         return closed[-1] if closed else None
-    return services.latest_closed_cycle(session)
+    return latest_closed_cycle(session=session)
 
 
 def _record_view(cycle, unit, shown_as: str, units: int | None = None) -> None:
@@ -146,7 +198,7 @@ def _record_view(cycle, unit, shown_as: str, units: int | None = None) -> None:
 
 
 def _may_view(session, unit_id, cycle):
-    allowed = services.viewable_units(session, current_user, cycle)
+    allowed = viewable_units(current_user, cycle, session=session)
     return allowed is None or unit_id in allowed
 
 
@@ -158,19 +210,19 @@ def results_index():
     rows, cycles, programme = [], [], None
     if cycle is not None:
         programme = session.get(PulseProgramme, cycle.programme_id)
-        cycles = services.closed_cycles(session, cycle.programme_id)
-        allowed = services.viewable_units(session, current_user, cycle)
-        released = services.released_results(session, cycle=cycle, unit_ids=allowed,
-                                              items=False, comments=False)
+        cycles = closed_cycles(cycle.programme_id, session=session)
+        allowed = viewable_units(current_user, cycle, session=session)
+        released = released_results(session=session, cycle=cycle, unit_ids=allowed,
+                                    items=False, comments=False)
         units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
         rows = sorted(((units[k], r) for k, r in released.items()),
-                      key=lambda pair: services.tree_key(pair[0], units))
+                      key=lambda pair: tree_key(pair[0], units))
         _record_view(cycle, None, "overview", units=len(rows))
     shown = {unit.id for unit, _ in rows}
-    depths = {unit.id: sum(1 for a in services.ancestor_ids(unit) if a in shown)
+    depths = {unit.id: sum(1 for a in ancestor_ids(unit) if a in shown)
               for unit, _ in rows}
     units = {unit.id: unit for unit, _ in rows}
-    labels = {unit.id: services.short_name(unit, units) for unit, _ in rows}
+    labels = {unit.id: short_name(unit, units) for unit, _ in rows}
     return render_template("pulse/results_index.html", cycle=cycle, cycles=cycles,
                            programme=programme, rows=rows, depths=depths, labels=labels,
                            may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
@@ -186,7 +238,7 @@ def _open_cycles_to_follow(session) -> list[tuple[PulseCycle, str]]:
     return list(session.exec(
         select(PulseCycle, PulseProgramme.name)
         .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
-        .where(PulseCycle.status == "open").order_by(PulseCycle.closes_at)).all())
+        .where(PulseCycle.status == CycleStatus.OPEN).order_by(PulseCycle.closes_at)).all())
 
 
 def _chart_summaries(points) -> tuple[dict[str, str], int]:
@@ -224,17 +276,17 @@ def results(unit_id):
     if cycle is None:
         return render_template("pulse/results.html", unit=unit, cycle=None)
     _record_view(cycle, unit, "page")
-    cycles = services.closed_cycles(session, cycle.programme_id)
-    until_now = services.cycles_up_to(cycles, cycle)
-    rows = services.rollup_rows(session, [c.id for c in until_now])
-    result = services.released_results(session, cycle=cycle, unit_ids={unit.id},
-                                       rows=rows[cycle.id]).get(unit.id)
+    cycles = closed_cycles(cycle.programme_id, session=session)
+    until_now = cycles_up_to(cycles, cycle)
+    rows = rollup_rows([c.id for c in until_now], session=session)
+    result = released_results(session=session, cycle=cycle, unit_ids={unit.id},
+                              rows=rows[cycle.id]).get(unit.id)
     merged_into = None
     if result is None:
-        merged_into = services.reporting_group(session, cycle, unit.id)
-    points = services.trend(session, unit_id=unit.id, programme_id=cycle.programme_id,
-                            cycles=until_now, rows=rows)
-    commitments = services.commitments_for(session, {unit.id})
+        merged_into = reporting_group(cycle, unit.id, session=session)
+    points = trend(session=session, unit_id=unit.id, programme_id=cycle.programme_id,
+                   cycles=until_now, rows=rows)
+    commitments = commitments_for({unit.id}, session=session)
     charts, gaps = _chart_summaries(points)
     scope = scope_unit_ids(session=session, user=current_user)
     may_plan = (current_user.has_role("manager", "hr", "admin")
@@ -243,15 +295,16 @@ def results(unit_id):
     return render_template(
         "pulse/results.html", unit=unit, cycle=cycle, result=result, merged_into=merged_into,
         points=points, charts=charts, gaps=gaps, commitments=commitments,
-        tallies=services.released_tallies(session, [c.id for c in commitments]),
+        tallies=released_tallies([c.id for c in commitments], session=session),
         cycles=cycles, programme=session.get(PulseProgramme, cycle.programme_id),
         likert=LIKERT_LABELS, show_alpha=sees_everything(current_user),
         bars=heatmap.diverging_bars(result.scores.items) if result and not result.suppressed
         else None, may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
         marks=MARK_CHOICES, suppressed_text=anonymity.SUPPRESSED_TEXT, may_plan=may_plan,
         today=today, statuses=ACTION_STATUSES,
-        names=plans.names(session, {c.owner_id for c in commitments}),
-        plan_count=sum(1 for c in commitments if c.cycle_id == cycle.id and c.status != "dropped"),
+        names=plans.names({c.owner_id for c in commitments}, session=session),
+        plan_count=sum(1 for c in commitments
+                       if c.cycle_id == cycle.id and c.status != ActionStatus.DROPPED),
         overdue_count=sum(1 for c in commitments if plans.is_overdue(c, today)))
 
 
@@ -260,14 +313,14 @@ def results(unit_id):
 def heatmap_view(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
-    if cycle.status != "closed":
+    if cycle.status != CycleStatus.CLOSED:
         return _message("No results yet", "The heatmap appears once this survey has closed.",
                         404, link=url_for("pulse.progress", cycle_id=cycle.id))
-    grid = heatmap.build(session, cycle=cycle,
+    grid = heatmap.build(session=session, cycle=cycle,
                          unit_ids=scope_unit_ids(session=session, user=current_user))
     _record_view(cycle, None, "heatmap", units=len(grid.rows))
     return render_template("pulse/heatmap.html", grid=grid, cycle=cycle,
-                           cycles=services.closed_cycles(session, cycle.programme_id),
+                           cycles=closed_cycles(cycle.programme_id, session=session),
                            programme=session.get(PulseProgramme, cycle.programme_id),
                            mean_bands=heatmap.MEAN_BANDS, enps_bands=heatmap.ENPS_BANDS,
                            fmt=heatmap)
@@ -283,8 +336,8 @@ def results_json(unit_id):
         abort(403)
     if cycle is not None:
         _record_view(cycle, unit, "json")
-    return services.results_document(session, unit=unit, cycle=cycle,
-                                     alpha=sees_everything(current_user))
+    return results_document(session=session, unit=unit, cycle=cycle,
+                            alpha=sees_everything(current_user))
 
 
 @bp.route("/cycles/<int:cycle_id>/results.csv")
@@ -292,10 +345,10 @@ def results_json(unit_id):
 def results_csv(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
-    if cycle.status != "closed":
+    if cycle.status != CycleStatus.CLOSED:
         abort(404)
-    allowed = services.viewable_units(session, current_user, cycle)
-    table = services.results_table(session, cycle=cycle, unit_ids=allowed)
+    allowed = viewable_units(current_user, cycle, session=session)
+    table = results_table(session=session, cycle=cycle, unit_ids=allowed)
     _record_view(cycle, None, "csv", units=max(len(table) - 1, 0))
     return csvdownload.download(f"pulse-{cycle.period}-results.csv", table)
 
@@ -310,14 +363,14 @@ def bank():
     form = ItemForm()
     if form.validate_on_submit():
         try:
-            item = services.add_item(session, theme=form.theme.data, text=form.text.data,
-                                     kind=form.kind.data)
-        except services.PulseError as exc:
+            item = add_item(session=session, theme=form.theme.data, text=form.text.data,
+                            kind=form.kind.data)
+        except PulseError as exc:
             form.text.errors.append(str(exc))
         else:
             flash(f"Item {item.code} added.")
             return redirect(url_for("pulse.bank"))
-    return render_template("pulse/bank.html", form=form, groups=services.items_by_theme(session),
+    return render_template("pulse/bank.html", form=form, groups=items_by_theme(session=session),
                            themes=THEMES, confirm=ConfirmForm()), 400 if form.errors else 200
 
 
@@ -327,7 +380,7 @@ def retire_item(item_id):
     session = db_session()
     item = session.get(PulseItem, item_id) or abort(404)
     if ConfirmForm().validate_on_submit():
-        services.retire_item(session, item)
+        question_bank.retire_item(item, session=session)
         flash(f"Item {item.code} retired. Its past results are kept.")
     return redirect(url_for("pulse.bank"))
 
@@ -343,8 +396,8 @@ def reword_item(item_id):
                         link=url_for("pulse.bank"))
     if form.validate_on_submit():
         try:
-            new = services.reword_item(session, item, form.text.data)
-        except services.PulseError as exc:
+            new = question_bank.reword_item(item, form.text.data, session=session)
+        except PulseError as exc:
             form.text.errors.append(str(exc))
         else:
             flash(f"Reworded as new item {new.code}; {item.code} is retired so trends stay "
@@ -374,8 +427,8 @@ def _programme_form(session, programme=None):
                              for u, _depth, _ in ordered_tree(session) if u.active]
     if request.method == "GET":
         if programme is not None:
-            form.item_ids.data = services.programme_item_ids(session, programme)
-            form.unit_ids.data = services.programme_unit_ids(session, programme)
+            form.item_ids.data = programme_item_ids(programme, session=session)
+            form.unit_ids.data = programme_unit_ids(programme, session=session)
         else:
             form.starts_on.data = date.today()
     return form
@@ -383,23 +436,23 @@ def _programme_form(session, programme=None):
 
 def _audience(session, form) -> dict:
     """The audience picker's tree, with the people each unit holds and the chosen total."""
-    tree = services.audience_tree(session)
+    tree = audience_tree(session=session)
     chosen = set(form.unit_ids.data or [])
     return {"audience_tree": tree, "audience_chosen": chosen,
-            "audience_size": services.audience_size(tree, chosen)}
+            "audience_size": audience_size(tree, chosen)}
 
 
 def _save_programme(session, form, programme=None):
     days = [int(d) for d in (form.reminder_days.data or "").replace(" ", "").split(",") if d]
-    data = services.ProgrammeInput(
+    data = ProgrammeInput(
         name=form.name.data, item_ids=form.item_ids.data, unit_ids=form.unit_ids.data,
         recurrence=form.recurrence.data, starts_on=form.starts_on.data,
         window_days=form.window_days.data, reminder_days=days,
         budget_per_quarter=form.budget_per_quarter.data,
         comment_prompt=form.comment_prompt.data or "")
     try:
-        return services.save_programme(session, data, programme)
-    except services.PulseError as exc:
+        return save_programme(data, programme, session=session)
+    except PulseError as exc:
         form.name.errors.append(str(exc))
         return None
 
@@ -412,8 +465,8 @@ def _programme_detail(session, programme) -> dict:
             "starts_on": programme.starts_on.isoformat(), "window_days": programme.window_days,
             "reminder_days": programme.reminder_days,
             "budget_per_quarter": programme.budget_per_quarter, "active": programme.active,
-            "items": [items.get(i) for i in services.programme_item_ids(session, programme)],
-            "units": [units.get(u) for u in services.programme_unit_ids(session, programme)]}
+            "items": [items.get(i) for i in programme_item_ids(programme, session=session)],
+            "units": [units.get(u) for u in programme_unit_ids(programme, session=session)]}
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])
@@ -447,8 +500,8 @@ def programme(programme_id):
                           .order_by(PulseCycle.opens_at.desc())).all()
     return render_template("pulse/programme.html", form=form, programme=programme,
                            cycles=cycles, confirm=ConfirmForm(), **_audience(session, form),
-                           open_refusal=services.open_now_refusal(session, programme,
-                                                                  now=utcnow())), (
+                           open_refusal=open_now_refusal(programme, session=session,
+                                                         now=utcnow())), (
         400 if form.errors else 200)
 
 
@@ -459,8 +512,8 @@ def open_now(programme_id):
     programme = session.get(PulseProgramme, programme_id) or abort(404)
     if ConfirmForm().validate_on_submit():
         try:
-            cycle = services.open_now(session, programme, now=utcnow())
-        except services.PulseError as exc:
+            cycle = open_cycle_now(programme, session=session, now=utcnow())
+        except PulseError as exc:
             flash(str(exc))
         else:
             audit.record(session, current_user, "programme.open", programme,
@@ -476,8 +529,8 @@ def open_now(programme_id):
 def close_now(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
-    if ConfirmForm().validate_on_submit() and cycle.status == "open":
-        services.end_now(session, cycle, now=utcnow())
+    if ConfirmForm().validate_on_submit() and cycle.status == CycleStatus.OPEN:
+        end_now(cycle, session=session, now=utcnow())
         flash(f"Cycle {cycle.period} has stopped taking answers. Its results are ready after "
               "the scheduler's next run, within 5 minutes.")
     return redirect(url_for("pulse.programme", programme_id=cycle.programme_id))
@@ -488,19 +541,19 @@ def close_now(cycle_id):
 def progress(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
-    if cycle.status == "closed":
+    if cycle.status == CycleStatus.CLOSED:
         return redirect(url_for("pulse.results_index", cycle=cycle.id))
     now = utcnow()
     scope = scope_unit_ids(session=session, user=current_user)
-    rows = services.live_progress(session, cycle, scope, now=now) if cycle.status == "open" else []
-    halfway = services.halfway(cycle)
+    rows = (live_progress(cycle, scope, session=session, now=now)
+            if cycle.status == CycleStatus.OPEN else [])
     units = {row.unit.id: row.unit for row in rows}
-    return render_template("pulse/progress.html", cycle=cycle, rows=rows, halfway=halfway,
-                           labels={u: services.short_name(unit, units)
+    return render_template("pulse/progress.html", cycle=cycle, rows=rows, halfway=halfway(cycle),
+                           labels={u: short_name(unit, units)
                                    for u, unit in units.items()},
-                           alerts_on=services.alerts_due(cycle, now=now),
+                           alerts_on=alerts_due(cycle, now=now),
                            programme=session.get(PulseProgramme, cycle.programme_id),
-                           limits=services.cycle_limits(cycle))
+                           limits=cycle_limits(cycle))
 
 
 @bp.route("/follow-through")
@@ -508,11 +561,12 @@ def progress(cycle_id):
 def follow_through():
     session = db_session()
     cycle = _chosen_cycle(session, int_arg("programme"))
-    rows = plans.follow_through(session, cycle=cycle, today=utcnow().date()) if cycle else []
+    rows = (plans.follow_through(session=session, cycle=cycle, today=utcnow().date())
+            if cycle else [])
     return render_template("pulse/follow_through.html", rows=rows, cycle=cycle,
-                           cycles=services.closed_cycles(session, cycle.programme_id)
+                           cycles=closed_cycles(cycle.programme_id, session=session)
                            if cycle else [], statuses=ACTION_STATUSES,
-                           limits=services.configured_limits(),
+                           limits=configured_limits(),
                            only_missing=request.args.get("show") == "no-plan")
 
 
@@ -523,22 +577,23 @@ def follow_through():
 @allow()
 def ledger():
     session = db_session()
-    commitments = services.commitments_for_employee(session, current_user)
+    commitments = commitments_for_employee(current_user, session=session)
     ids = [c.id for c in commitments]
     return render_template("pulse/ledger.html", commitments=commitments,
                            units={u.id: u for u in session.exec(select(OrgUnit)).all()},
-                           marked=services.marked_ids(session, current_user, ids),
-                           tallies=services.released_tallies(session, ids), form=MarkForm(),
+                           marked=marked_ids(current_user, ids, session=session),
+                           tallies=released_tallies(ids, session=session), form=MarkForm(),
                            marks=MARK_CHOICES, statuses=ACTION_STATUSES, today=utcnow().date(),
-                           names=plans.names(session, {c.owner_id for c in commitments}))
+                           names=plans.names({c.owner_id for c in commitments}, session=session))
 
 
 @bp.route("/commitments/<int:commitment_id>/mark", methods=["POST"])
+@read_first
 @allow()
 def mark(commitment_id):
     session = db_session()
     commitment = session.get(Commitment, commitment_id) or abort(404)
-    if not services.may_mark(session, current_user, commitment):
+    if not may_mark(current_user, commitment, session=session):
         return _message("Not your team's commitment",
                         "You can mark only commitments made for your own team.", 404,
                         link=url_for("pulse.ledger"))
@@ -546,8 +601,8 @@ def mark(commitment_id):
     if not form.validate_on_submit():
         flash("Choose whether it happened, then send.")
         return redirect(url_for("pulse.ledger"))
-    if services.mark_commitment(session, commitment=commitment, employee_id=current_user.id,
-                                answer=form.answer.data):
+    if mark_commitment(session=session, commitment=commitment, employee_id=current_user.id,
+                       answer=form.answer.data):
         flash("Thank you. Your mark is stored without your name.")
     else:
         flash("You have already marked this commitment.")
@@ -570,34 +625,34 @@ def _action_form(session, unit, cycle, *, blank=False):
     """The add-an-action form, read from the request unless `blank`."""
     form = ActionForm(formdata=None) if blank else ActionForm()
     form.owner_id.choices = [(u.id, u.name + (" (you)" if u.id == current_user.id else ""))
-                             for u in plans.owner_choices(session, unit, current_user)]
+                             for u in plans.owner_choices(unit, current_user, session=session)]
     if form.owner_id.data is None:
         form.owner_id.data = current_user.id
     form.answers.choices = [("", "Choose a theme or question"),
-                            *(plans.answer_choices(session, cycle) if cycle else [])]
+                            *(plans.answer_choices(cycle, session=session) if cycle else [])]
     return form
 
 
 def _plan_page(session, unit, *, form=None, status_forms=None, status=200):
-    cycle = services.latest_closed_cycle(session)
-    actions = services.commitments_for(session, {unit.id})
+    cycle = latest_closed_cycle(session=session)
+    actions = commitments_for({unit.id}, session=session)
     forms = {a.id: ActionStatusForm(formdata=None, prefix=f"a{a.id}", data={"status": a.status})
              for a in actions}
     forms.update(status_forms or {})
     today = utcnow().date()
-    updates = plans.history(session, [a.id for a in actions])
+    updates = plans.history([a.id for a in actions], session=session)
     people = ({a.owner_id for a in actions} | {a.created_by for a in actions}
               | {u.by_id for rows in updates.values() for u in rows})
     open_count = sum(1 for a in actions if cycle and a.cycle_id == cycle.id
-                     and a.status != "dropped")
+                     and a.status != ActionStatus.DROPPED)
     return render_template(
         "pulse/action_plan.html", unit=unit, cycle=cycle, actions=actions, today=today,
         form=form or _action_form(session, unit, cycle, blank=True), status_forms=forms,
-        open_slots=services.MAX_COMMITMENTS - open_count,
-        history=updates, names=plans.names(session, people),
+        open_slots=MAX_COMMITMENTS - open_count,
+        history=updates, names=plans.names(people, session=session),
         items={i.id: i for i in session.exec(select(PulseItem)).all()},
         periods={c.id: c.period for c in session.exec(select(PulseCycle)).all()},
-        tallies=services.released_tallies(session, [a.id for a in actions]),
+        tallies=released_tallies([a.id for a in actions], session=session),
         statuses=ACTION_STATUSES, marks=MARK_CHOICES, answers_label=plans.answers_label,
         days_since_release=plans.days_since_release(cycle, today) if cycle else None), status
 
@@ -608,20 +663,20 @@ def action_plan(unit_id):
     session = db_session()
     unit = session.get(OrgUnit, unit_id) or abort(404)
     require_unit_in_scope(session=session, user=current_user, unit_id=unit.id)
-    cycle = services.latest_closed_cycle(session)
+    cycle = latest_closed_cycle(session=session)
     if request.method == "GET":
         return _plan_page(session, unit)
     form = _action_form(session, unit, cycle)
     if form.validate_on_submit():
         try:
             if cycle is None:
-                raise services.PulseError("Actions are planned after a survey closes.")
-            action = plans.add_action(session, cycle=cycle, unit=unit, title=form.text.data,
+                raise PulseError("Actions are planned after a survey closes.")
+            action = plans.add_action(session=session, cycle=cycle, unit=unit, title=form.text.data,
                                       details=form.details.data,
                                       owner_id=form.owner_id.data, due_on=form.due_on.data,
                                       answers=form.answers.data, user=current_user,
                                       today=utcnow().date())
-        except services.PulseError as exc:
+        except PulseError as exc:
             form[getattr(exc, "field", "text")].errors.append(str(exc))
         else:
             flash("Action added. Your team can see it and say whether it happened.")
@@ -640,9 +695,9 @@ def action_status(commitment_id):
     form = ActionStatusForm(prefix=f"a{action.id}")
     if form.validate_on_submit():
         try:
-            plans.update_status(session, action=action, status=form.status.data,
+            plans.update_status(session=session, action=action, status=form.status.data,
                                 note=form.note.data, user=current_user)
-        except services.PulseError as exc:
+        except PulseError as exc:
             form[getattr(exc, "field", "note")].errors.append(str(exc))
         else:
             flash(f"Status updated: {ACTION_STATUSES[action.status]}.")
