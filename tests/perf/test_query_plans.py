@@ -1,0 +1,112 @@
+"""Every statement a hot page runs finds its rows through an index, on SQLite and PostgreSQL.
+
+A full scan of a table that grows with headcount or answers makes the page slower with every
+person and every survey; the issue's team results page spent 45% of its time in one.
+"""
+
+import re
+
+import sqlalchemy as sa
+
+from trainer.db import import_all_models
+
+# Tables whose size does not grow with headcount or answers; scanning them is fine.
+SCANNABLE = {
+    "org_unit": "one row per unit; the whole tree is read to check scopes",
+    "managed_unit": "one row per managed unit, not per person",
+    "course": "one row per course in courses/",
+    "course_version": "one row per content change of a course",
+    "course_assignment": "a handful per HR assignment, not per person",
+    "scenario": "one row per scenario file",
+    "scenario_version": "one row per content change of a scenario",
+    "scenario_reserve": "one row per scheduled reserve drill",
+    "pulse_item": "the question bank",
+    "pulse_programme": "one row per survey programme",
+    "pulse_programme_item": "a programme's questions",
+    "pulse_programme_unit": "a programme's audience units",
+    "pulse_cycle": "one row per programme and quarter",
+    "pulse_cycle_item": "a cycle's questions",
+    "pulse_reminder": "one row per reminder sent for a cycle",
+    "fix_problem_type": "the problem list per kind of unit",
+    "fix_settings": "one row per unit",
+    "outcome_metric": "the metric definitions",
+    "scheduler_lock": "one row",
+    "api_token": "a few per integration",
+    "scheduler_job_run": "one row per scheduler job",
+    # Rollups hold one row per unit and quarter (and measure): they grow with the tree and
+    # the calendar, not with people or answers. Insights fingerprints them whole per request.
+    "training_rollup": "one row per unit, quarter and measure",
+    "fix_rollup": "one row per unit and quarter",
+    "customer_focus_rating": "one row per unit and quarter",
+    "pulse_rollup_unit": "one row per unit and cycle",
+    "pulse_rollup_item": "one row per unit, cycle and question",
+    "outcome": "one row per unit, quarter and metric; insights fingerprints it whole",
+}
+STATEMENTS = ("SELECT", "WITH", "UPDATE", "DELETE", "INSERT")
+
+
+def _tables():
+    return {t.name for t in import_all_models().metadata.sorted_tables}
+
+
+def _aliases(sql: str) -> dict[str, str]:
+    """Map each `table AS alias` in the statement back to its table."""
+    return {alias: table for table, alias in re.findall(r'"?(\w+)"? AS "?(\w+)"?', sql)}
+
+
+def sqlite_full_scans(conn, sql: str, parameters) -> set[str]:
+    """Return the tables SQLite reads whole: a plain SCAN, or an index it builds on the fly."""
+    plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters or ()).all()
+    aliases, scanned = _aliases(sql), set()
+    for row in plan:
+        detail = row[-1]
+        if match := re.match(r"SCAN (\w+)$", detail) or re.match(
+                r"(?:SCAN|SEARCH) (\w+) USING AUTOMATIC", detail):
+            scanned.add(aliases.get(match[1], match[1]))
+    return scanned
+
+
+def postgresql_full_scans(conn, sql: str, parameters) -> set[str]:
+    """Return the tables PostgreSQL reads whole even when told to avoid that at any cost."""
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    plan = conn.exec_driver_sql(f"EXPLAIN {sql}", parameters or {}).scalars().all()
+    return {match[1] for line in plan if (match := re.search(r"Seq Scan on (\w+)", line))}
+
+
+def full_scans(engine: sa.Engine, statements) -> list[str]:
+    """Explain each statement; return a line per growing table that one of them scans."""
+    explain = sqlite_full_scans if engine.dialect.name == "sqlite" else postgresql_full_scans
+    growing = _tables() - SCANNABLE.keys()
+    problems = []
+    for statement in statements:
+        if not statement.sql.lstrip().upper().startswith(STATEMENTS):
+            continue
+        with engine.connect() as conn:
+            scanned = explain(conn, statement.sql, statement.parameters) & growing
+            conn.rollback()
+        problems += [f"{table}: {statement.sql}" for table in sorted(scanned)]
+    return problems
+
+
+def test_the_allowlist_names_real_tables():
+    assert SCANNABLE.keys() <= _tables()
+
+
+def test_scan_detection_sees_a_full_scan_and_an_index(app):
+    from trainer.pulse.models import SurveyResponse  # noqa: F401 (the table exists)
+
+    engine = app.extensions["trainer.engine"]
+    scan = "SELECT comment FROM survey_response WHERE length(comment) > 3"
+    lookup = "SELECT id FROM user_account WHERE id = 1"
+    from tests.perf.conftest import Statement
+
+    assert full_scans(engine, [Statement(scan, None)]) == [f"survey_response: {scan}"]
+    assert full_scans(engine, [Statement(lookup, None)]) == []
+
+
+def test_hot_pages_use_indexes(demo_site):
+    problems = set()
+    for page in demo_site.pages():
+        problems |= {f"{page.name}: {scan}"
+                     for scan in full_scans(demo_site.engine, demo_site.load(page))}
+    assert not problems, "full scans of growing tables:\n" + "\n".join(sorted(problems))
