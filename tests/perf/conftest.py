@@ -81,6 +81,7 @@ class DemoSite:
             Page("home (hr)", "hr", "/"),
             Page("home (admin)", "admin", "/"),
             Page("team results", "manager", f"/pulse/results/{team}"),
+            Page("site results", "manager", f"/pulse/results/{site}"),  # shows comments
             Page("insights overview", "hr", "/insights/"),
             Page("insights dashboard", "manager", f"/insights/units/{site}"),
             Page("lesson", "employee", f"/learn/courses/{course.slug}/lessons/1"),
