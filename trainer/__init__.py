@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         db,
         demo,
         fixes,
+        http_cache,
         insights,
         learn,
         mail,
@@ -50,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     seal.init_app(app)
     mail.init_app(app)
     demo.init_app(app)
+    http_cache.init_app(app)
     return app
 
 
