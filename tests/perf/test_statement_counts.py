@@ -4,8 +4,13 @@ from sqlmodel import Session
 
 from tests.conftest import _empty_all_tables
 from tests.perf.conftest import LARGE, SMALL, DemoSite
-from trainer import create_app
+from trainer import create_app, demo
 from trainer.db import make_engine
+from trainer.fixes import demo as fixes_demo
+
+# The large demo has twice the sites (and so teams and managers), each a copy of one of ours.
+MORE_SITES = demo.SITES + [(region, f"{code}2", f"{name} II", kind)
+                           for region, code, name, kind in demo.SITES]
 
 
 def statement_counts(app_config, employees: int) -> dict[str, int]:
@@ -22,9 +27,12 @@ def statement_counts(app_config, employees: int) -> dict[str, int]:
         engine.dispose()
 
 
-def test_statement_counts_do_not_grow_with_the_organisation(app_config):
+def test_statement_counts_do_not_grow_with_the_organisation(app_config, monkeypatch):
     small = statement_counts(app_config, SMALL)
-    large = statement_counts(app_config, LARGE)
+    with monkeypatch.context() as patch:
+        for module in (demo, fixes_demo):
+            patch.setattr(module, "SITES", MORE_SITES)
+        large = statement_counts(app_config, LARGE)
     print("\npage: statements on the small demo -> on the large demo")
     for name in small:
         print(f"  {name}: {small[name]} -> {large[name]}")
