@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import Response, url_for
 
+from trainer import csvfile
 from trainer.http_cache import VERSIONED_CACHE, static_version
 
 GZIP = {"Accept-Encoding": "gzip, deflate"}
@@ -38,6 +39,20 @@ def test_a_streamed_download_is_not_compressed(app, client):
     assert response.get_data(as_text=True) == "".join(rows)
 
 
+def test_a_csv_download_arrives_whole_when_gzipped(app, client):
+    rows = [["unit", "period", "note"], *[[f"T{n}", "2026Q3", "=1+1"] for n in range(100)]]
+
+    @app.route("/test-download.csv")
+    def download():
+        return csvfile.download("test.csv", rows)
+
+    plain = client.get("/test-download.csv")
+    packed = client.get("/test-download.csv", headers=GZIP)
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.headers["Content-Disposition"] == plain.headers["Content-Disposition"]
+    assert gzip.decompress(packed.get_data()) == plain.get_data()
+
+
 def test_a_gzipped_file_gets_its_own_etag(client):
     with client.application.test_request_context():
         url = url_for("static", filename="css/app.css")
@@ -56,6 +71,14 @@ def test_static_urls_carry_the_content_hash_and_are_immutable(app, client):
     assert client.get(url).headers["Cache-Control"] == VERSIONED_CACHE
     page = client.get("/auth/login").get_data(as_text=True)
     assert f"/static/css/app.css?v={version}" in page
+
+
+def test_static_files_stay_cacheable_for_a_signed_in_person(app, client, org, login_as):
+    login_as(org.employee)
+    with app.test_request_context():
+        url = url_for("static", filename="js/nav.js")
+    assert client.get(url).headers["Cache-Control"] == VERSIONED_CACHE
+    assert client.get("/").headers["Cache-Control"] == "no-store"  # pages stay private
 
 
 def test_unversioned_or_outdated_static_urls_are_cached_briefly(client):
