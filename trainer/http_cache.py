@@ -23,11 +23,11 @@ _hashes: dict[str, tuple[tuple[int, int], str]] = {}  # path -> ((mtime, size), 
 def static_version(filename: str) -> str | None:
     """Return a short hash of a static file's content, or None if there is no such file."""
     path = safe_join(current_app.static_folder, filename)
-    try:
-        stat = os.stat(path) if path else None
-    except OSError:
+    if path is None:  # outside the static folder
         return None
-    if stat is None:
+    try:
+        stat = os.stat(path)
+    except OSError:
         return None
     key = (stat.st_mtime_ns, stat.st_size)
     cached = _hashes.get(path)
