@@ -13,7 +13,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_config(app, test_config)
     init_logging(app)
 
-    from trainer import content, db, demo, features, forms, mail, scheduler, seal
+    from trainer import content, db, demo, features, forms, http_cache, mail, scheduler, seal
 
     forms.init_app(app)
     db.init_app(app)
@@ -24,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     seal.init_app(app)
     mail.init_app(app)
     demo.init_app(app)
+    http_cache.init_app(app)
     return app
 
 

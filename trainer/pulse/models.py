@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from trainer.util import utcnow
@@ -208,6 +208,11 @@ class SurveyResponse(SQLModel, table=True):
     """An anonymous response, written only by a shuffled flush."""
 
     __tablename__ = "survey_response"
+    __table_args__ = (  # a team's comments without reading the whole cycle's answers
+        Index("ix_survey_response_comments", "survey_id", "group_key", "id",
+              sqlite_where=text("comment IS NOT NULL"),
+              postgresql_where=text("comment IS NOT NULL")),
+    )
 
     id: str = Field(default_factory=random_key, primary_key=True, max_length=32)
     survey_id: int = Field(foreign_key="pulse_cycle.id", index=True)

@@ -1,7 +1,7 @@
 """stored insights analyses, shared by the scheduler and the web workers
 
 Revision ID: e1_insights_analysis
-Revises: d3_fixes
+Revises: e1_hot_indexes
 Create Date: 2026-12-05 12:30:00.000000
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = 'e1_insights_analysis'
-down_revision: str | None = 'd3_fixes'
+down_revision: str | None = 'e1_hot_indexes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
