@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
-from trainer.pulse.services import cycle_items
+from trainer.pulse.programmes import cycle_items
 
 from trainer.auth.models import User
 from trainer.demo import DEMO_PASSWORD, build_demo
@@ -102,7 +102,7 @@ class DemoSite:
     def _survey_submit(self) -> tuple[str, dict]:
         cycle = self.session.exec(select(PulseCycle).where(PulseCycle.status == "open")).one()
         form = {f"item-{i.id}": ("8" if i.kind == "enps" else "4")
-                for i in cycle_items(self.session, cycle)}
+                for i in cycle_items(cycle, session=self.session)}
         form["comment"] = "The new rota helps."
         return f"/pulse/cycles/{cycle.id}/answer", form
 
