@@ -31,8 +31,8 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 class Server:
     """A gunicorn master on a port, with its workers' CPU time and memory from /proc."""
 
-    def __init__(self, process: subprocess.Popen, port: int):
-        self.process, self.port = process, port
+    def __init__(self, process: subprocess.Popen, port: int, log: str):
+        self.process, self.port, self.log = process, port, log
         self.url = f"http://127.0.0.1:{port}"
 
     def workers(self) -> list[int]:
@@ -79,7 +79,7 @@ def gunicorn(app: str, env: dict, cwd: Path, ready_path: str):
     log = open(Path(tempfile.gettempdir()) / f"bench-{app.split(':')[0]}.log", "ab")  # noqa: SIM115
     process = subprocess.Popen(command, cwd=cwd, env=dict(os.environ, **env), stdout=log,
                                stderr=log)
-    server = Server(process, port)
+    server = Server(process, port, log.name)
     try:
         deadline = time.monotonic() + 60
         while True:
