@@ -25,6 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = Path(__file__).resolve().parent / "floor"
 WORKERS, THREADS = 2, 4
+# Longer than a load-test user's pause (1–3 s), so that a client never reuses a connection the
+# server is closing at that moment (a reset, not a server error; a reverse proxy hides it).
+KEEP_ALIVE = 5
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -75,7 +78,7 @@ def gunicorn(app: str, env: dict, cwd: Path, ready_path: str):
     port = free_port()
     command = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread",
                "-w", str(WORKERS), "--threads", str(THREADS), "-b", f"127.0.0.1:{port}",
-               "--backlog", "2048", "--log-level", "warning", app]
+               "--keep-alive", str(KEEP_ALIVE), "--backlog", "2048", "--log-level", "warning", app]
     log = open(Path(tempfile.gettempdir()) / f"bench-{app.split(':')[0]}.log", "ab")  # noqa: SIM115
     process = subprocess.Popen(command, cwd=cwd, env=dict(os.environ, **env), stdout=log,
                                stderr=log)

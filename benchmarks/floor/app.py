@@ -19,13 +19,16 @@ import threading
 from flask import Flask, abort, request
 
 ROWS = int(os.environ.get("FLOOR_ROWS", "100000"))
-URL = os.environ.get("FLOOR_DATABASE_URL", "sqlite:////tmp/trainer-bench/floor.sqlite3")
 _local = threading.local()
+app = Flask(__name__)
+app.config["DATABASE_URL"] = os.environ.get("FLOOR_DATABASE_URL",
+                                            "sqlite:////tmp/trainer-bench/floor.sqlite3")
 
 
-def connect(url: str = URL):
-    """Return this thread's connection, opening it on first use."""
-    if getattr(_local, "conn", None) is None:
+def connect(url: str):
+    """Return this thread's connection to `url`, opening it on first use."""
+    if getattr(_local, "url", None) != url:
+        _local.url = url
         if url.startswith("sqlite"):
             conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30,
                                    isolation_level=None, check_same_thread=False)
@@ -39,16 +42,16 @@ def connect(url: str = URL):
     return _local.conn
 
 
-def is_sqlite(url: str = URL) -> bool:
+def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def sql(statement: str, url: str = URL) -> str:
+def sql(statement: str, url: str) -> str:
     """Return `statement` with psycopg's %s placeholders where it is written with ?."""
     return statement if is_sqlite(url) else statement.replace("?", "%s")
 
 
-def setup(url: str = URL, rows: int = ROWS) -> None:
+def setup(url: str, rows: int = ROWS) -> None:
     """Create the floor tables afresh: `floor_write` empty, `floor_rollup` with `rows` rows."""
     conn = connect(url)
     statements = [
@@ -81,10 +84,7 @@ def setup(url: str = URL, rows: int = ROWS) -> None:
         conn.execute("ANALYZE floor_rollup")
         conn.commit()
     conn.close()
-    _local.conn = None
-
-
-app = Flask(__name__)
+    _local.url = None
 
 
 @app.get("/hello")
@@ -97,12 +97,13 @@ def insert():
     score = request.form.get("score", type=int)
     if score is None:
         abort(400)
-    conn = connect()
-    if is_sqlite():
+    url = app.config["DATABASE_URL"]
+    conn = connect(url)
+    if is_sqlite(url):
         conn.execute("BEGIN IMMEDIATE")
-    conn.execute(sql("INSERT INTO floor_write (unit_id, score, comment) VALUES (?, ?, ?)"),
+    conn.execute(sql("INSERT INTO floor_write (unit_id, score, comment) VALUES (?, ?, ?)", url),
                  (score % 100, score, request.form.get("comment", "")))
-    if is_sqlite():
+    if is_sqlite(url):
         conn.execute("COMMIT")
     else:
         conn.commit()
@@ -114,11 +115,13 @@ def read():
     key = request.args.get("key", type=int)
     if key is None:
         abort(400)
-    row = connect().execute(
-        sql("SELECT unit_key, period, n, mean FROM floor_rollup WHERE unit_key = ? AND period = ?"),
-        (f"U{key:06d}", f"2026Q{1 + key % 4}")).fetchone()
-    if not is_sqlite():
-        connect().rollback()  # end the read transaction psycopg opened
+    url = app.config["DATABASE_URL"]
+    conn = connect(url)
+    row = conn.execute(
+        sql("SELECT unit_key, period, n, mean FROM floor_rollup WHERE unit_key = ? AND period = ?",
+            url), (f"U{key:06d}", f"2026Q{1 + key % 4}")).fetchone()
+    if not is_sqlite(url):
+        conn.rollback()  # end the read transaction psycopg opened
     if row is None:
         abort(404)
     unit_key, period, n, mean = row
@@ -129,6 +132,6 @@ if __name__ == "__main__":
     import sys
 
     if sys.argv[1:] == ["--setup"]:
-        setup()
+        setup(app.config["DATABASE_URL"])
     else:
         raise SystemExit("usage: python benchmarks/floor/app.py --setup")
