@@ -24,8 +24,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from learn_bench import sample_people  # noqa: E402
-from ratio import ROOT, THREADS, WORKERS, Connection, Person, serve_trainer  # noqa: E402
-from ratios import FOLDER, build, facts, make_app, trainer_env  # noqa: E402
+from ratio import FOLDER, ROOT, THREADS, WORKERS, Connection, Person, serve_trainer  # noqa: E402
+from ratios import build, facts, make_app  # noqa: E402
 
 WRITES = {"quiz submit": "quiz_attempt", "survey submit": "survey_participation"}
 
@@ -83,7 +83,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="load-test-"))
     before = count_rows(url)
     load_before = os.getloadavg()
-    with serve_trainer(trainer_env(url)) as server:
+    with serve_trainer(url) as server:
         (work / "plan.json").write_text(json.dumps(plan(server.port, known, courses)))
         log = Path(server.log)
         log_start = log.stat().st_size

@@ -28,6 +28,10 @@ WORKERS, THREADS = 2, 4
 # Longer than a load-test user's pause (1–3 s), so that a client never reuses a connection the
 # server is closing at that moment (a reset, not a server error; a reverse proxy hides it).
 KEEP_ALIVE = 5
+FLOOR_ROWS = 100_000  # the floor's read table: a realistic rollup table size
+FOLDER = Path(tempfile.gettempdir()) / "trainer-bench"
+SEAL = FOLDER / "seal"
+SECRET = "bench-secret"  # noqa: S105 (throwaway local servers; benchmarks sign cookies with it)
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -105,14 +109,42 @@ def gunicorn(app: str, env: dict, cwd: Path, ready_path: str):
         log.close()
 
 
+def setup_floor(database_url: str) -> None:
+    """Create the floor's tables afresh and fill its read table with FLOOR_ROWS rows."""
+    subprocess.run([sys.executable, str(FLOOR / "app.py"), "--setup"], check=True,
+                   env=dict(os.environ, FLOOR_DATABASE_URL=database_url,
+                            FLOOR_ROWS=str(FLOOR_ROWS)))
+
+
 def serve_floor(database_url: str):
-    """Serve the floor app on `database_url` (its tables made by floor/app.py's setup())."""
-    return gunicorn("app:app", {"FLOOR_DATABASE_URL": database_url}, FLOOR, "/hello")
+    """Serve the floor app on `database_url` (its tables made by setup_floor())."""
+    return gunicorn("app:app", {"FLOOR_DATABASE_URL": database_url,
+                                "FLOOR_ROWS": str(FLOOR_ROWS)}, FLOOR, "/hello")
 
 
-def serve_trainer(env: dict):
-    """Serve trainer.wsgi:app with `env` (TRAINER_DATABASE_URL, TRAINER_SECRET_KEY, ...)."""
-    return gunicorn("trainer.wsgi:app", env, ROOT, "/healthz")
+def write_seal_keys() -> None:
+    """Write the key pair survey answers are sealed with, once (trainer will not start without)."""
+    if (SEAL / "public.key").exists():
+        return
+    sys.path.insert(0, str(ROOT))
+    from trainer import create_app
+    from trainer.seal import write_key_pair
+
+    write_key_pair(create_app({"DATABASE_URL": "sqlite://",
+                               "SEAL_PUBLIC_KEY_FILE": str(SEAL / "public.key"),
+                               "SEAL_PRIVATE_KEY_FILE": str(SEAL / "private.key")}))
+
+
+def trainer_env(database_url: str) -> dict:
+    """Return the settings of a web process on `database_url` (only the public seal key)."""
+    return {"TRAINER_DATABASE_URL": database_url, "TRAINER_SECRET_KEY": SECRET,
+            "TRAINER_SEAL_PUBLIC_KEY_FILE": str(SEAL / "public.key")}
+
+
+def serve_trainer(database_url: str):
+    """Serve trainer.wsgi:app on `database_url`."""
+    write_seal_keys()
+    return gunicorn("trainer.wsgi:app", trainer_env(database_url), ROOT, "/healthz")
 
 
 @dataclass
@@ -157,6 +189,18 @@ class Connection:
 
 # A unit of work: send request number `i` on `conn`, return the HTTP status.
 Work = Callable[[Connection, int], int]
+
+
+def floor_hello(conn: Connection, _: int) -> int:
+    return conn.request("GET", "/hello")[0]
+
+
+def floor_read(conn: Connection, i: int) -> int:
+    return conn.request("GET", f"/read?key={i * 7919 % FLOOR_ROWS}")[0]
+
+
+def floor_insert(conn: Connection, i: int) -> int:
+    return conn.request("POST", "/insert", {"score": i % 5 + 1, "comment": ""})[0]
 
 
 @dataclass

@@ -24,7 +24,6 @@ import platform
 import random
 import subprocess
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,23 +34,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learn_bench import QuizForm  # noqa: E402
 from machine import cpu_model  # noqa: E402
 from ratio import (  # noqa: E402
-    FLOOR,
+    FOLDER,
     ROOT,
+    SEAL,
+    SECRET,
     THREADS,
     WORKERS,
     Connection,
     Pair,
     Person,
+    floor_hello,
+    floor_insert,
+    floor_read,
     measure,
     serve_floor,
     serve_trainer,
+    setup_floor,
     table,
+    trainer_env,
+    write_seal_keys,
 )
 
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(FLOOR))
 
-import app as floor_app  # noqa: E402  (benchmarks/floor/app.py)
 from sqlmodel import Session, select  # noqa: E402
 
 from tests.pulse.live import survey_form  # noqa: E402
@@ -62,26 +67,16 @@ from trainer.learn.models import Course  # noqa: E402
 from trainer.org.models import OrgUnit  # noqa: E402
 from trainer.pulse import services as pulse  # noqa: E402
 from trainer.pulse.models import PulseCycle, PulseInvitation, SurveyParticipation  # noqa: E402
-from trainer.seal import write_key_pair  # noqa: E402
 
-SECRET = "ratios-bench-secret"  # noqa: S105 (a throwaway local server)
-FOLDER = Path(tempfile.gettempdir()) / "trainer-bench"
 ROLES = ("employee", "manager", "hr", "admin")
-
-
-def trainer_env(url: str) -> dict:
-    return {"TRAINER_DATABASE_URL": url, "TRAINER_SECRET_KEY": SECRET,
-            "TRAINER_SEAL_PUBLIC_KEY_FILE": str(FOLDER / "seal" / "public.key")}
 
 
 def make_app(url: str):
     """Return an in-process app on the database, to query it and sign session cookies."""
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET,
-                      "SEAL_PUBLIC_KEY_FILE": str(FOLDER / "seal" / "public.key"),
-                      "SEAL_PRIVATE_KEY_FILE": str(FOLDER / "seal" / "private.key")})
-    if not (FOLDER / "seal" / "public.key").exists():
-        write_key_pair(app)
-    return app
+    write_seal_keys()
+    return create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET,
+                       "SEAL_PUBLIC_KEY_FILE": str(SEAL / "public.key"),
+                       "SEAL_PRIVATE_KEY_FILE": str(SEAL / "private.key")})
 
 
 def build(app, url: str, employees: int) -> None:
@@ -97,7 +92,7 @@ def build(app, url: str, employees: int) -> None:
     import_all_models().metadata.create_all(engine)
     engine.dispose()
     env = dict(os.environ, **trainer_env(url),
-               TRAINER_SEAL_PRIVATE_KEY_FILE=str(FOLDER / "seal" / "private.key"))
+               TRAINER_SEAL_PRIVATE_KEY_FILE=str(SEAL / "private.key"))
     env.pop("TRAINER_MAIL_SERVER", None)
     flask = [sys.executable, "-m", "flask", "--app", "trainer"]
     subprocess.run([*flask, "content", "sync"], cwd=ROOT, env=env, check=True)
@@ -160,12 +155,6 @@ def pairs(port: int, known: dict, requests: int) -> list[Pair]:
         setup.request("GET", "/insights/", person=people[role])
         return setup.location.removeprefix(f"http://127.0.0.1:{port}") or "/insights/"
 
-    hello = lambda conn, _: conn.request("GET", "/hello")[0]  # noqa: E731
-    read = lambda conn, i: conn.request(  # noqa: E731
-        "GET", f"/read?key={i * 7919 % floor_app.ROWS}")[0]
-    insert = lambda conn, i: conn.request(  # noqa: E731
-        "POST", "/insert", {"score": i % 5 + 1, "comment": ""})[0]
-
     respondents = [Person(c) for c in known["respondents"]]
     answer = f"/pulse/cycles/{known['cycle']}/answer"
     for person in respondents:
@@ -191,21 +180,21 @@ def pairs(port: int, known: dict, requests: int) -> list[Pair]:
         return conn.request("POST", quiz, forms[i % len(forms)].answers(rng),
                             person=learners[i % len(learners)])[0]
 
-    unit, team = known["company"], known["team"]
+    unit, team, cycle = known["company"], known["team"], known["closed_cycle"]
     return [
-        Pair("survey submit", survey_submit, insert, "insert", writes=True, ok=(302,)),
-        Pair("quiz submit", quiz_submit, insert, "insert", writes=True, ok=(302,)),
+        Pair("survey submit", survey_submit, floor_insert, "insert", writes=True, ok=(302,)),
+        Pair("quiz submit", quiz_submit, floor_insert, "insert", writes=True, ok=(302,)),
         Pair("lesson page", page("employee", f"/learn/courses/{known['course']}/lessons/1"),
-             hello, "hello"),
-        *[Pair(f"{role} home", page(role, "/"), read, "indexed read") for role in ROLES],
-        *[Pair(f"{role} insights overview", page(role, overview(role)), read, "indexed read")
+             floor_hello, "hello"),
+        *[Pair(f"{role} home", page(role, "/"), floor_read, "indexed read") for role in ROLES],
+        *[Pair(f"{role} insights overview", page(role, overview(role)), floor_read, "indexed read")
           for role in ("manager", "hr")],
         Pair("insights dashboard (company)", page("hr", f"/insights/units/{unit}?metric=csi"),
-             read, "indexed read"),
-        Pair("team pulse results", page("hr", f"/pulse/results/{team}?cycle="
-                                              f"{known['closed_cycle']}"), read, "indexed read"),
+             floor_read, "indexed read"),
+        Pair("team pulse results", page("hr", f"/pulse/results/{team}?cycle={cycle}"),
+             floor_read, "indexed read"),
         Pair("team training report", page("hr", f"/learn/reports/units/{team}"),
-             read, "indexed read"),
+             floor_read, "indexed read"),
     ]
 
 
@@ -228,11 +217,11 @@ def main() -> None:
         print(f"building the {args.build}-employee demo …", flush=True)
         build(app, url, args.build)
     floor_url = url if url.startswith("postgresql") else f"sqlite:///{FOLDER / 'floor.sqlite3'}"
-    floor_app.setup(floor_url)
+    setup_floor(floor_url)
     known = facts(app, args.rounds * args.requests + args.write_clients, 20)
     app.extensions["trainer.engine"].dispose()
     load_before = os.getloadavg()
-    with serve_trainer(trainer_env(url)) as trainer, serve_floor(floor_url) as floor:
+    with serve_trainer(url) as trainer, serve_floor(floor_url) as floor:
         results = measure(pairs(trainer.port, known, args.requests), trainer, floor,
                           rounds=args.rounds, requests=args.requests,
                           read_clients=args.read_clients, write_clients=args.write_clients)
