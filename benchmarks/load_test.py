@@ -27,6 +27,7 @@ from learn_bench import sample_people  # noqa: E402
 from ratio import FOLDER, ROOT, THREADS, WORKERS, Connection, Person, serve_trainer  # noqa: E402
 from ratios import build, facts, make_app  # noqa: E402
 
+RESPONDENTS = 2500  # more than 50 users answer in 5 minutes (each person answers once)
 WRITES = {"quiz submit": "quiz_attempt", "survey submit": "survey_participation"}
 
 
@@ -77,7 +78,7 @@ def main() -> None:
     if args.build:
         print(f"building the {args.build}-employee demo …", flush=True)
         build(app, url, args.build)
-    known = facts(app, 4000, 200)
+    known = facts(app, RESPONDENTS, 200)
     app.extensions["trainer.engine"].dispose()
     _, courses = sample_people({"TRAINER_DATABASE_URL": url}, 0)
     work = Path(tempfile.mkdtemp(prefix="load-test-"))
