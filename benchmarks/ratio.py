@@ -11,6 +11,7 @@ the floor, the CPU per request of the server's workers (from /proc) and the load
 import http.client
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -69,8 +70,6 @@ class Server:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
