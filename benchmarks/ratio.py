@@ -160,9 +160,12 @@ class Connection:
     def __init__(self, port: int):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.location = ""  # the last response's Location header
+        self.last_used = time.monotonic()
 
     def request(self, method: str, path: str, form: dict | list | None = None,
                 person: Person | None = None) -> tuple[int, str]:
+        if time.monotonic() - self.last_used > KEEP_ALIVE - 1:
+            self.conn.close()  # the server is closing it: reconnect instead of racing it
         headers = {"Cookie": f"session={person.cookie}"} if person and person.cookie else {}
         body = None
         if form is not None:
@@ -172,6 +175,7 @@ class Connection:
         response = self.conn.getresponse()
         text = response.read().decode(errors="replace")
         self.location = response.getheader("Location", "")
+        self.last_used = time.monotonic()
         for value in response.headers.get_all("Set-Cookie") or []:
             if person and value.startswith("session="):
                 person.cookie = value.split(";", 1)[0].removeprefix("session=")
