@@ -79,7 +79,9 @@ def sample_people(env: dict, count: int) -> tuple[list[str], list[tuple[str, int
     """Return employee emails and (course slug, lesson count) pairs from the database."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(env["TRAINER_DATABASE_URL"])
+    from trainer.db import make_engine
+
+    engine = make_engine(env["TRAINER_DATABASE_URL"])
     with engine.connect() as conn:
         emails = [r[0] for r in conn.execute(sa.text(
             "SELECT email FROM user_account WHERE active AND roles = 'employee' "

@@ -27,6 +27,8 @@ from learn_bench import sample_people  # noqa: E402
 from ratio import FOLDER, ROOT, THREADS, WORKERS, Connection, Person, serve_trainer  # noqa: E402
 from ratios import build, facts, make_app  # noqa: E402
 
+from trainer.db import make_engine  # noqa: E402  (ratios put the project root on sys.path)
+
 RESPONDENTS = 2500  # more than 50 users answer in 5 minutes (each person answers once)
 WRITES = {"quiz submit": "quiz_attempt", "survey submit": "survey_participation"}
 
@@ -54,7 +56,7 @@ def plan(port: int, known: dict, courses: list) -> dict:
 
 
 def count_rows(url: str) -> dict:
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = make_engine(url)
     with engine.connect() as conn:
         counts = {name: conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
                   for name, table in WRITES.items()}
