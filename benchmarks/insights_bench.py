@@ -6,9 +6,11 @@ Usage (from the project root):
         --build 10000 --requests 200
 
 `--build N` creates the schema and loads `flask demo --employees N` into an empty database
-first. The script then starts gunicorn on the database, signs in as the demo HR person, and
-times GET requests to the dashboard page (and the JSON endpoints its charts fetch) for the
-whole company and for one region. It also times the cache-miss computation (loading the
+first. The script then starts gunicorn on the database and the floor app beside it
+(benchmarks/ratio.py: the same gthread setup), signs in as the demo HR person, and times GET
+requests to the dashboard page (and the JSON endpoints its charts fetch) for the whole company
+and for one region, in rounds alternating with the floor's indexed read, and gives each p95 as
+a ratio to the read's (goal: at most 3×). It also times the cache-miss computation (loading the
 rollups and computing every statistic) outside the server, which is what grows with the data.
 """
 
@@ -16,10 +18,9 @@ import argparse
 import http.cookiejar
 import os
 import platform
+import random
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -27,17 +28,23 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ratio import (  # noqa: E402
+    FLOOR_ROWS,
+    FOLDER,
+    ROOT,
+    THREADS,
+    WORKERS,
+    serve_floor,
+    serve_trainer,
+    setup_floor,
+)
+
 sys.path.insert(0, str(ROOT))
 
 HR = "hr@example.com"
 REGION = "R-N"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build(database: str, employees: int) -> float:
@@ -97,26 +104,6 @@ def org_facts(database: str) -> dict:
     return facts
 
 
-def start_server(database: str, workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = dict(os.environ, TRAINER_DATABASE_URL=database,
-               TRAINER_SECRET_KEY="bench-secret")  # noqa: S106 (a throwaway local server)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "trainer.wsgi:app"], cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310
-                return server, url
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise SystemExit("gunicorn did not start") from None
-            time.sleep(0.2)
-
-
 def signed_in_opener(url: str, email: str, password: str):
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -142,14 +129,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def measure(opener, url: str, requests: int, clients: int) -> dict:
+def timed(opener, urls: list[str], clients: int) -> list[float]:
+    """Return the milliseconds each GET took, sent from `clients` threads."""
     if clients == 1:
-        times = [timed_get(opener, url) for _ in range(requests)]
-    else:
-        with ThreadPoolExecutor(clients) as pool:
-            times = list(pool.map(lambda _: timed_get(opener, url), range(requests)))
-    return {"n": len(times), "p50": statistics.median(times), "p95": percentile(times, 95),
-            "max": max(times)}
+        return [timed_get(opener, url) for url in urls]
+    with ThreadPoolExecutor(clients) as pool:
+        return list(pool.map(lambda url: timed_get(opener, url), urls))
 
 
 def main() -> None:
@@ -158,7 +143,7 @@ def main() -> None:
     parser.add_argument("--build", type=int, metavar="EMPLOYEES",
                         help="load the demo with this many employees first (empty database)")
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=1, help="concurrent clients")
     args = parser.parse_args()
 
@@ -175,13 +160,17 @@ def main() -> None:
         f"{k[5:-3]} {v:.0f}" for k, v in facts.items() if k.startswith("read_")))
     print(f"cache miss (read every source + all statistics, in process): company "
           f"{facts['cold_company_ms']:.0f} ms, region {facts['cold_region_ms']:.0f} ms")
-    server, url = start_server(args.database, args.workers)
-    try:
+    floor_url = f"sqlite:///{FOLDER / 'floor.sqlite3'}"
+    setup_floor(floor_url)
+    with serve_trainer(args.database) as server, serve_floor(floor_url) as floor:
+        url = server.url
         opener = signed_in_opener(url, HR, DEMO_PASSWORD)
-        print(f"gunicorn -w {args.workers}, {args.clients} client(s), {args.requests} requests "
-              "per URL after warm-up; times in ms")
-        print("| scope | URL | first request | p50 | p95 | max |")
-        print("|---|---|---|---|---|---|")
+        bare = urllib.request.build_opener()
+        print(f"gunicorn gthread {WORKERS} workers × {THREADS} threads, {args.clients} "
+              f"client(s), {args.requests} requests per URL after warm-up in {args.rounds} "
+              "rounds alternating with the floor's indexed read; times in ms")
+        print("| scope | URL | first request | p50 | p95 | max | floor read p95 | ratio | load |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for scope in ("company", "region"):
             unit_id = facts[f"{scope}_id"]
             paths = [f"/insights/units/{unit_id}?metric=csi"] + [
@@ -189,14 +178,19 @@ def main() -> None:
                 for name in ("trends", "scatter", "funnel", "perception")]
             for path in paths:
                 first = timed_get(opener, url + path)
-                for _ in range(4 * args.workers):  # every worker has the analysis cached
+                for _ in range(4 * WORKERS * THREADS):  # every worker has the analysis cached
                     timed_get(opener, url + path)
-                result = measure(opener, url + path, args.requests, args.clients)
-                print(f"| {scope} | `{path}` | {first:.0f} | {result['p50']:.1f} | "
-                      f"{result['p95']:.1f} | {result['max']:.1f} |")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+                times, read_times = [], []
+                per_round = max(1, args.requests // args.rounds)
+                reads = [f"{floor.url}/read?key={random.randrange(FLOOR_ROWS)}"
+                         for _ in range(per_round)]
+                for _ in range(args.rounds):  # alternate, so both see the same machine
+                    read_times += timed(bare, reads, args.clients)
+                    times += timed(opener, [url + path] * per_round, args.clients)
+                p95, read_p95 = percentile(times, 95), percentile(read_times, 95)
+                print(f"| {scope} | `{path}` | {first:.0f} | {statistics.median(times):.1f} | "
+                      f"{p95:.1f} | {max(times):.1f} | {read_p95:.1f} | {p95 / read_p95:.1f}× "
+                      f"| {os.getloadavg()[0]:.1f} |")
 
 
 if __name__ == "__main__":

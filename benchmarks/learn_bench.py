@@ -6,6 +6,11 @@ employees, then times two request kinds with a closed loop of concurrent clients
 - lesson: GET /learn/courses/<course>/lessons/<n> (a random course and lesson)
 - submit: POST /learn/courses/<course>/quiz with a complete set of answers (302 to the result)
 
+Both run on the shared gunicorn setup (benchmarks/ratio.py: gthread, 2 workers × 4 threads)
+beside the floor app, in rounds alternating with the floor's matched path: lesson with hello
+(ratio of p95s, goal at most 3×), submit with a single-row insert (ratio of throughputs, goal
+at least 0.5×).
+
 Usage (from the project root):
 
     .venv/bin/python benchmarks/learn_bench.py --employees 10000 \
@@ -21,7 +26,6 @@ import os
 import platform
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,17 +36,24 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from machine import cpu_model  # benchmarks/ is on sys.path when run as a script
+from ratio import (
+    FOLDER,
+    KEEP_ALIVE,
+    THREADS,
+    WORKERS,
+    Sample,
+    floor_hello,
+    floor_insert,
+    run,
+    serve_floor,
+    serve_trainer,
+    setup_floor,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TARGETS_MS = {"lesson": 50, "submit": 100}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build_database(db_path: Path, employees: int, env: dict) -> float:
@@ -68,7 +79,9 @@ def sample_people(env: dict, count: int) -> tuple[list[str], list[tuple[str, int
     """Return employee emails and (course slug, lesson count) pairs from the database."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(env["TRAINER_DATABASE_URL"])
+    from trainer.db import make_engine
+
+    engine = make_engine(env["TRAINER_DATABASE_URL"])
     with engine.connect() as conn:
         emails = [r[0] for r in conn.execute(sa.text(
             "SELECT email FROM user_account WHERE active AND roles = 'employee' "
@@ -87,8 +100,11 @@ class Client:
     def __init__(self, port: int):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.cookie = ""
+        self.last_used = time.monotonic()
 
     def request(self, method: str, path: str, form: list | None = None):
+        if time.monotonic() - self.last_used > KEEP_ALIVE - 1:
+            self.conn.close()  # the server is closing it: reconnect instead of racing it
         headers = {"Cookie": self.cookie} if self.cookie else {}
         body = None
         if form is not None:
@@ -97,6 +113,7 @@ class Client:
         self.conn.request(method, path, body=body, headers=headers)
         response = self.conn.getresponse()
         data = response.read().decode()
+        self.last_used = time.monotonic()
         for header, value in response.getheaders():
             if header.lower() == "set-cookie" and value.startswith("session="):
                 self.cookie = value.split(";", 1)[0]
@@ -196,11 +213,14 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def summary(name: str, times: list[float], wall: float) -> dict:
+def summary(name: str, times: list[float], wall: float, floor: Sample) -> dict:
     ms = [t * 1000 for t in times]
-    return {"name": name, "n": len(ms), "p50": statistics.median(ms), "p95": percentile(ms, 95),
-            "p99": percentile(ms, 99), "max": max(ms), "rps": len(ms) / wall,
-            "target": TARGETS_MS[name]}
+    p95, rps = percentile(ms, 95), len(ms) / wall
+    ratio = rps / floor.per_second if name == "submit" else p95 / floor.p(95)
+    return {"name": name, "n": len(ms), "p50": statistics.median(ms), "p95": p95,
+            "p99": percentile(ms, 99), "max": max(ms), "rps": rps,
+            "target": TARGETS_MS[name], "floor_p95": floor.p(95),
+            "floor_rps": floor.per_second, "ratio": ratio}
 
 
 def machine() -> str:
@@ -216,7 +236,8 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=Path("/tmp/trainer-bench/learn.sqlite3"))
     parser.add_argument("--reuse", action="store_true",
                         help="Use the database from an earlier run instead of rebuilding it.")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds per kind, alternating with the floor")
     parser.add_argument("--concurrency", type=int, default=4, help="simultaneous clients")
     parser.add_argument("--people", type=int, default=40, help="distinct signed-in employees")
     parser.add_argument("--requests", type=int, default=2000, help="requests per kind")
@@ -234,20 +255,10 @@ def main() -> None:
         build_seconds = build_database(args.db, args.employees, env)
     emails, courses = sample_people(env, args.people)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "trainer.wsgi:app"], cwd=ROOT, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.2)
+    floor_url = f"sqlite:///{FOLDER / 'floor.sqlite3'}"
+    setup_floor(floor_url)
+    with serve_trainer(env["TRAINER_DATABASE_URL"]) as server, serve_floor(floor_url) as floor:
+        port = server.port
         print(f"Signing in {len(emails)} employees …", flush=True)
         clients = []
         for email in emails:
@@ -276,16 +287,19 @@ def main() -> None:
                 forms[(id(client), slug)] = QuizForm(html)
 
         results, errors = [], []
-        for name, work in (("lesson", lesson), ("submit", submit)):
+        per_round = max(1, args.requests // args.rounds)
+        for name, work, floor_work in (("lesson", lesson, floor_hello),
+                                       ("submit", submit, floor_insert)):
             times: list[float] = []
+            floor_sample, wall = Sample(), 0.0
             print(f"Timing {args.requests} {name} requests …", flush=True)
-            wall = run_phase(clients, work, times, args.requests, args.concurrency, errors)
-            results.append(summary(name, times, wall))
+            for number in range(args.rounds):  # alternate, so both see the same machine
+                run(floor, floor_work, number * per_round, per_round, args.concurrency,
+                    (200, 204), floor_sample)
+                wall += run_phase(clients, work, times, per_round, args.concurrency, errors)
+            results.append(summary(name, times, wall, floor_sample))
         if errors:
             print(f"{len(errors)} requests failed, e.g. {errors[0]}", file=sys.stderr)
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
     command = "python benchmarks/learn_bench.py " + " ".join(sys.argv[1:])
     report = render(results, args, build_seconds, command, len(emails), len(errors))
@@ -301,20 +315,25 @@ def render(results, args, build_seconds, command, people: int, failed: int) -> s
         "",
         f"- Command: `{command}`",
         f"- Machine: {machine()}",
-        f"- Server: gunicorn, {args.workers} sync workers, SQLite (WAL) at {args.db}",
+        f"- Server: gunicorn gthread, {WORKERS} workers × {THREADS} threads, SQLite (WAL) at "
+        f"{args.db}, beside the floor app on the same setup; {args.rounds} rounds per kind, "
+        "alternating with the floor (lesson with hello, submit with one insert)",
         f"- Data: `flask demo --employees {args.employees}`"
         + (f" (built in {build_seconds:.0f} s)" if build_seconds else " (reused)"),
         f"- Load: {args.concurrency} concurrent clients in a closed loop (each sends its next "
         f"request when the last one returns), {people} signed-in employees, "
         f"{args.requests} requests per kind, client on the same machine; {failed} failed",
         "",
-        "| Request | n | p50 ms | p95 ms | p99 ms | max ms | req/s | target p95 | met |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| Request | n | p50 ms | p95 ms | p99 ms | max ms | req/s | target p95 | met "
+        "| floor p95 ms | floor req/s | ratio to the floor (goal) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
     ]
     for r in results:
+        goal = "≥ 0.5× its req/s" if r["name"] == "submit" else "≤ 3× its p95"
         lines.append(f"| {r['name']} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | "
                      f"{r['p99']:.1f} | {r['max']:.1f} | {r['rps']:.0f} | < {r['target']} ms | "
-                     f"{'yes' if r['p95'] < r['target'] else 'NO'} |")
+                     f"{'yes' if r['p95'] < r['target'] else 'NO'} | {r['floor_p95']:.1f} "
+                     f"| {r['floor_rps']:.0f} | {r['ratio']:.2f}× ({goal}) |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,64 +1,29 @@
-"""Home pages and the insights overview: p95 beside a bare Flask "hello" page, and page heights.
+"""Home pages and the insights overview: p95 beside the floor's indexed read, and page heights.
 
-Serves the demo database (built with `--build N`) with gunicorn, and a bare Flask app with one
-"hello" page under the same gunicorn settings, in the same run. Times each role's home page
+Serves the demo database (built with `--build N`) and the floor app (benchmarks/floor/app.py)
+on the same gunicorn setup (benchmarks/ratio.py), in the same run. Times each role's home page
 and the insights overview (manager: their site; HR: the company) signed in as the demo
-people, alternating rounds with the hello page so that both see the same machine. Then opens
-each page in headless Chromium at 390 × 844 and records its height in phone screens.
+people, alternating rounds with the floor's indexed read and hello so that both see the same
+machine. Then opens each page in headless Chromium at 390 × 844 and records its height in
+phone screens.
 """
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from insights_bench import (  # noqa: E402
-    build,
-    free_port,
-    percentile,
-    signed_in_opener,
-    start_server,
-    timed_get,
-)
+from insights_bench import build, percentile, signed_in_opener, timed_get  # noqa: E402
 from machine import cpu_model  # noqa: E402
+from ratio import FLOOR_ROWS, THREADS, WORKERS, serve_floor, serve_trainer, setup_floor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "demo-password-2026"  # noqa: S105 (the demo's published password)
 PHONE = {"width": 390, "height": 844}
-BARE_APP = """
-from flask import Flask
-app = Flask(__name__)
-
-@app.get("/hello")
-def hello():
-    return "<!doctype html><title>hello</title><p>Hello</p>"
-"""
-
-
-def start_bare(folder: Path, workers: int):
-    (folder / "bare_hello.py").write_text(BARE_APP)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "bare_hello:app"], cwd=folder)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/hello", timeout=2):  # noqa: S310
-                return server, url
-        except OSError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise SystemExit("the bare Flask app did not start") from None
-            time.sleep(0.2)
-
-
+READ, HELLO = "floor: indexed read", "floor: hello"
 def pages(url: str) -> list[tuple[str, str, str]]:
     """(label, role, path) for each page measured; the overview paths follow the redirect."""
     found = []
@@ -101,7 +66,6 @@ def main() -> None:
     parser.add_argument("--build", type=int, help="build the demo with this many employees")
     parser.add_argument("--requests", type=int, default=200, help="requests per page")
     parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--write", help="write the results as Markdown to this file")
     args = parser.parse_args()
     folder = Path("/tmp/trainer-bench")
@@ -111,49 +75,51 @@ def main() -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         print(f"demo built in {build(args.database, args.build):.0f} s")
-    server, url = start_server(args.database, args.workers)
-    bare, bare_url = start_bare(folder, args.workers)
-    try:
+    floor_url = f"sqlite:///{folder / 'floor.sqlite3'}"
+    setup_floor(floor_url)
+    with serve_trainer(args.database) as server, serve_floor(floor_url) as floor:
+        url = server.url
         measured = pages(url)
         openers = {role: signed_in_opener(url, f"{role}@example.com", PASSWORD)
                    for role in ("employee", "manager", "hr", "admin")}
-        hello = urllib.request.build_opener()
+        bare = urllib.request.build_opener()
         for _label, role, path in measured:  # warm the caches
             for _ in range(5):
                 timed_get(openers[role], url + path)
         times = {label: [] for label, _, _ in measured}
-        times["bare Flask hello"] = []
+        times[READ] = []
+        times[HELLO] = []
         per_round = max(1, args.requests // args.rounds)
-        for _ in range(args.rounds):  # alternate, so both see the same machine
-            times["bare Flask hello"] += [timed_get(hello, f"{bare_url}/hello")
-                                          for _ in range(per_round)]
+        for number in range(args.rounds):  # alternate, so both see the same machine
+            times[HELLO] += [timed_get(bare, f"{floor.url}/hello") for _ in range(per_round)]
+            times[READ] += [timed_get(bare, f"{floor.url}/read?key="
+                                            f"{(number * per_round + i) * 7919 % FLOOR_ROWS}")
+                            for i in range(per_round)]
             for label, role, path in measured:
                 times[label] += [timed_get(openers[role], url + path)
                                  for _ in range(per_round)]
         screens = heights(url, measured)
-    finally:
-        for process in (server, bare):
-            process.terminate()
-            process.wait()
-    hello_p95 = percentile(times["bare Flask hello"], 95)
+    read_p95, hello_p95 = percentile(times[READ], 95), percentile(times[HELLO], 95)
     lines = [
-        "# Home pages and insights overview against a bare Flask page",
+        "# Home pages and insights overview against the floor",
         "",
         f"Machine: {cpu_model()}, {os.cpu_count()} CPUs. Database: `{args.database}`.",
-        f"gunicorn {args.workers} workers, one client, {args.requests} requests per page in "
-        f"{args.rounds} alternating rounds.",
+        f"Both servers: gunicorn gthread, {WORKERS} workers × {THREADS} threads; one client, "
+        f"{args.requests} requests per page in {args.rounds} alternating rounds; load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min) at the end.",
         "",
         f"Command: `.venv/bin/python benchmarks/pages_bench.py --database {args.database}"
         f"{' --build ' + str(args.build) if args.build else ''} --requests {args.requests}`",
         "",
-        "| Page | p50 ms | p95 ms | p95 ÷ hello p95 | height at 390 × 844 (screens) |",
-        "|---|---|---|---|---|",
+        "| Page | p50 ms | p95 ms | p95 ÷ indexed read p95 (goal ≤ 3×) | p95 ÷ hello p95 "
+        "| height at 390 × 844 (screens) |",
+        "|---|---|---|---|---|---|",
     ]
     for label, values in times.items():
-        ratio = percentile(values, 95) / hello_p95
+        p95 = percentile(values, 95)
         height = f"{screens[label]:.1f}" if label in screens else ""
-        lines.append(f"| {label} | {percentile(values, 50):.1f} | {percentile(values, 95):.1f}"
-                     f" | {ratio:.1f}× | {height} |")
+        lines.append(f"| {label} | {percentile(values, 50):.1f} | {p95:.1f} "
+                     f"| {p95 / read_p95:.1f}× | {p95 / hello_p95:.1f}× | {height} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:

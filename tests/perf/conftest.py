@@ -6,12 +6,12 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
-from trainer.pulse.programmes import cycle_items
 
 from trainer.auth.models import User
 from trainer.demo import DEMO_PASSWORD, build_demo
 from trainer.learn.models import Course
 from trainer.pulse.models import PulseCycle
+from trainer.pulse.programmes import cycle_items
 from trainer.scenarios.models import Scenario
 
 SMALL, LARGE = 60, 180  # demo employees; the large demo has about three times the people
