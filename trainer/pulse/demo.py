@@ -8,7 +8,6 @@ rollups: participation rows of closed cycles are reduced to counts anyway.
 
 import json
 import random
-from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
@@ -69,33 +68,17 @@ COMMITMENTS = [  # (action, the theme it answers, a note when work starts, a not
      "Every monthly meeting now opens with it."),
 ]
 
-class Answerer:
-    """Invent pulse answers a unit at a time with numpy: Likert items around each person's
-    level, eNPS rising with it."""
-
-    def __init__(self, seed: float, cycle_items: list[tuple[int, str]], offsets: dict):
-        self.rng = np.random.default_rng(int(seed * 2**32))
-        self.keys = [str(item_id) for item_id, _ in cycle_items]
-        self.enps = np.array([kind == "enps" for _, kind in cycle_items])
-        self.offsets = np.array([offsets[item_id] for item_id, _ in cycle_items])
-
-    def person_offsets(self, count: int) -> np.ndarray:
-        return self.rng.normal(0, 0.45, count)
-
-    def rows(self, cycle_id: int, group_key: int, levels: np.ndarray):
-        """Yield shuffled survey_response rows for people at `levels`."""
-        rng = self.rng
-        levels = rng.permutation(levels)  # rows carry no order of people
-        likert = np.clip(np.rint(levels[:, None] + self.offsets
-                                 + rng.normal(0, 0.65, (len(levels), len(self.keys)))), 1, 5)
-        enps = np.clip(np.rint((levels[:, None] - 0.3) * 2.4
-                               + rng.normal(0, 1.6, likert.shape)), 0, 10)
-        values = np.where(self.enps, enps, likert).astype(int).tolist()
-        comments = [COMMENTS[i] if c < 0.2 else None for c, i in zip(
-            rng.random(len(levels)), rng.integers(0, len(COMMENTS), len(levels)), strict=True)]
-        for answers, comment in zip(values, comments, strict=True):
-            yield (random_key(), cycle_id, group_key,
-                   json.dumps(dict(zip(self.keys, answers, strict=True))), comment)
+def _answers(rng: random.Random, level: float, items, offsets) -> dict[str, int]:
+    """Answer each (item id, kind): Likert around `level`, eNPS rising with it."""
+    out = {}
+    for item_id, kind in items:
+        if kind == "enps":
+            value = round((level - 0.3) * 2.4 + rng.gauss(0, 1.6))
+            out[str(item_id)] = min(10, max(0, value))
+        else:
+            value = round(level + offsets[item_id] + rng.gauss(0, 0.65))
+            out[str(item_id)] = min(5, max(1, value))
+    return out
 
 
 RESPONSE_COLUMNS = ("id", "survey_id", "group_key", "answers", "comment")
@@ -103,7 +86,8 @@ RESPONSE_COLUMNS = ("id", "survey_id", "group_key", "answers", "comment")
 
 def add_pulse_history(*, session: Session, demo) -> None:
     """Create the question bank, the company pulse, 8 closed quarters and an open cycle."""
-    rng = random.Random(f"pulse-{demo.rng.random()}")
+    seed = demo.rng.random()
+    rng = random.Random(f"pulse-{seed}")
     now = utcnow()
     current = quarter_of(now.date())
     first = shift_quarter(current, -HISTORY_QUARTERS)
@@ -111,23 +95,26 @@ def add_pulse_history(*, session: Session, demo) -> None:
                                                   starts_on=quarter_bounds(first)[0])
     items = services.programme_item_ids(session, programme)
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-    members = defaultdict(list)
-    for uid, unit_id, roles, active in people_in_batches(session, User.roles, User.active):
-        if active and "employee" in roles.split(","):
-            members[unit_id].append(uid)
-    members = {u: np.array(ids) for u, ids in members.items()}
+    people = np.array([(uid, unit_id) for uid, unit_id, roles, active
+                       in people_in_batches(session, User.roles, User.active)
+                       if active and "employee" in roles.split(",")], dtype=int).reshape(-1, 2)
+    in_order = [int(u) for u in people[np.sort(np.unique(people[:, 1], return_index=True)[1]), 1]]
+    members = {u: people[people[:, 1] == u, 0] for u in in_order}
     headcount = {u: len(ids) for u, ids in members.items()}
     keys = services.group_keys(units, set(units), headcount, 2 * services.anonymity.MIN_SCORES)
 
     # A level per unit (teams differ), then a smooth random walk per quarter.
     level = {u: rng.gauss(3.7, 0.3) for u in units}
+    person_offset = np.array([rng.gauss(0, 0.45) for _ in range(len(people))])
+    offsets_of = {u: person_offset[people[:, 1] == u].tolist() for u in members}
+    members = {u: ids.tolist() for u, ids in members.items()}
+    del people, person_offset
     cycle_items = [(item.id, item.kind) for item in (session.get(PulseItem, i) for i in items)]
     offsets = {item_id: rng.gauss(0, 0.25) for item_id, _ in cycle_items}
     for item_id in items:
         if session.get(PulseItem, item_id).theme == "customer_focus":
             offsets[item_id] = 0.2  # teams rate their customer focus a little higher
-    answerer = Answerer(rng.random(), cycle_items, offsets)
-    person_offset = {u: answerer.person_offsets(len(ids)) for u, ids in members.items()}
+    order = random.Random(f"pulse-order-{seed}")  # shuffles each unit's rows: no order
 
     for n in range(HISTORY_QUARTERS):
         period = shift_quarter(first, n)
@@ -137,44 +124,57 @@ def add_pulse_history(*, session: Session, demo) -> None:
         session.execute(sa.insert(CycleAudience.__table__), [
             {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u],
              "invited": headcount.get(u, 0)} for u in sorted(units)])
-        for unit_id, ids in members.items():
+        written = 0
+        for unit_id in members:
             level[unit_id] += rng.gauss(0, 0.12) - 0.1 * (level[unit_id] - 3.7)
             rate = rng.uniform(0.6, 0.9) if rng.random() > 0.1 else rng.uniform(0.25, 0.45)
-            answered = answerer.rng.random(len(ids)) <= rate
-            levels = level[unit_id] + person_offset[unit_id][answered]
-            bulk_write(session, SurveyResponse, RESPONSE_COLUMNS,
-                       answerer.rows(cycle.id, keys[unit_id], levels))
+            rows = []
+            for person_offset in offsets_of[unit_id]:
+                if rng.random() > rate:
+                    continue
+                answers = _answers(rng, level[unit_id] + person_offset, cycle_items, offsets)
+                comment = rng.choice(COMMENTS) if rng.random() < 0.2 else None
+                rows.append((random_key(), cycle.id, keys[unit_id], json.dumps(answers),
+                             comment))
+            order.shuffle(rows)
+            written += bulk_write(session, SurveyResponse, RESPONSE_COLUMNS, rows)
+        # Draw what shuffling the whole cycle's rows used to draw, so that the history, and
+        # the links planted on it, stay as they were when rows were kept for the whole cycle.
+        rng.shuffle(list(range(written)))
         cycle.status = "closed"
         session.add(cycle)
         services.compute_rollups(session, cycle)
 
-    _open_current_cycle(session, demo, programme, current, now, rng, level, person_offset,
-                        members, answerer, keys)
+    _open_current_cycle(session, demo, programme, current, now, rng, level, members,
+                        offsets_of, cycle_items, offsets, keys, order)
     _ledger(session, demo, rng, units)
 
 
-def _open_current_cycle(session, demo, programme, current, now, rng, level, person_offset,
-                        members, answerer, keys):
+def _open_current_cycle(session, demo, programme, current, now, rng, level, members,
+                        offsets_of, cycle_items, offsets, keys, order):
     opens = now - timedelta(days=2)
     cycle = services.cycle_for(session, programme, services.Occurrence(
         current, current, opens, opens + timedelta(days=programme.window_days)))
     services.open_cycle(session, cycle, now=now, invitations_sent=True)
     demo_people = set(session.exec(select(User.id).where(
         User.email.in_(list(demo.logins.values())))).all())
-    invited = np.array(session.exec(select(PulseInvitation.employee_id)
-                                    .where(PulseInvitation.cycle_id == cycle.id)).all())
-    answered = {unit_id: (answerer.rng.random(len(ids)) < 0.45) & np.isin(ids, invited)
-                & ~np.isin(ids, list(demo_people))
-                for unit_id, ids in members.items()}  # unit id -> whether each member answered
+    invited = set(session.exec(select(PulseInvitation.employee_id)
+                               .where(PulseInvitation.cycle_id == cycle.id)).all())
+    answered = {unit_id: [(uid, offset) for uid, offset
+                          in zip(ids, offsets_of[unit_id], strict=True)
+                          if uid in invited and uid not in demo_people and rng.random() < 0.45]
+                for unit_id, ids in members.items()}
     del invited
     bulk_write(session, SurveyParticipation, ("survey_id", "employee_id"),
-               ((cycle.id, int(uid)) for unit_id, ids in members.items()
-                for uid in ids[answered[unit_id]]))
+               ((cycle.id, uid) for people in answered.values() for uid, _ in people))
     session.commit()  # the answers below go in another transaction, as a flush would
-    for unit_id in members:
-        levels = level[unit_id] + person_offset[unit_id][answered[unit_id]]
-        bulk_write(session, SurveyResponse, RESPONSE_COLUMNS,
-                   answerer.rows(cycle.id, keys[unit_id], levels))
+    for unit_id, people in answered.items():
+        rows = [(random_key(), cycle.id, keys[unit_id],
+                 json.dumps(_answers(rng, level[unit_id] + offset, cycle_items, offsets)),
+                 rng.choice(COMMENTS) if rng.random() < 0.2 else None)
+                for _, offset in people]
+        order.shuffle(rows)
+        bulk_write(session, SurveyResponse, RESPONSE_COLUMNS, rows)
     session.commit()
 
 
