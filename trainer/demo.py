@@ -3,7 +3,9 @@
 Features add their own history (pulse cycles, outcomes, training) with `add_demo_step`.
 """
 
+import logging
 import random
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
@@ -20,6 +22,7 @@ from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.org.services import create_unit
 from trainer.util import utcnow
 
+log = logging.getLogger("trainer.demo")
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (demo data only)
 DEMO_DOMAIN = "example.com"
 SITES = [  # (region, code, name, kind of site)
@@ -205,9 +208,14 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
 
 
 def build_demo(app: Flask, session: Session, employees: int = 300, seed: int = 2026) -> DemoOrg:
+    started = time.perf_counter()
     demo = build_org(session, employees=employees, seed=seed)
+    log.info("Demo people: %d in %.0f s.", employees, time.perf_counter() - started)
     for step in app.extensions.get("trainer.demo_steps", []):
+        started = time.perf_counter()
         step(session=session, demo=demo)
+        log.info("Demo step %s.%s: %.0f s.", step.__module__, step.__name__,
+                 time.perf_counter() - started)
     return demo
 
 
