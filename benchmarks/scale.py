@@ -163,10 +163,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     store = RESULTS / "scale.json"
-    results = json.loads(store.read_text()) if store.exists() else {}
     for employees in args.sizes:
         database = f"{SERVER}/{database_name(employees)}"
-        record = results.setdefault(str(employees), {})
+        record = load(store).get(str(employees), {})
         if not args.no_build:
             recreate(database_name(employees))
             record.clear()
@@ -177,8 +176,14 @@ def main() -> None:
             record["pages"] = page_times(database, args.requests, args.workers)
             record["jobs"] = job_times(database)
             print(f"{employees:,}: {json.dumps(record)}", flush=True)
+        results = load(store)  # another run (the long 1M build) may have written meanwhile
+        results[str(employees)] = record
         store.write_text(json.dumps(results, indent=1) + "\n")
         write_markdown(results)
+
+
+def load(store: Path) -> dict:
+    return json.loads(store.read_text()) if store.exists() else {}
 
 
 if __name__ == "__main__":
