@@ -72,7 +72,8 @@ def bulk_write(session: Session, table, columns: tuple[str, ...], rows: Iterable
 
     PostgreSQL gets one COPY, other databases batched executemany. Rows are streamed, so a
     generator keeps memory flat however many there are. Values are converted as SQLAlchemy
-    would (JSON columns take Python objects, dates and times become text on SQLite).
+    would (JSON columns take Python objects, dates and times become text on SQLite). A
+    generator must not query the session: on PostgreSQL its connection is busy with the COPY.
     """
     table = getattr(table, "__table__", table)
     connection = session.connection()

@@ -60,13 +60,15 @@ def add_fix_history(*, session: Session, demo) -> None:
         if unit_id in team_ids and "employee" in roles.split(","):
             people[unit_id].append(user_id)
     labels = services.problem_labels(session)
+    choices_by_kind = {kind: [code for code, _label in services.problem_choices(session, kind)]
+                       for kind in SITE_SETTINGS}
     now = utcnow()
 
-    def rows():
+    def rows():  # no queries in here: the connection is busy with the COPY they feed
         for team in demo.teams:
             site = sites[team.parent_id]
             kind = kinds[site.code]
-            choices = [code for code, _label in services.problem_choices(session, kind)]
+            choices = choices_by_kind[kind]
             weights = np.linspace(2.0, 0.6, len(choices))
             weights /= weights.sum()
             gamed = site.code == GAMED_SITE

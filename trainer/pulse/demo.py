@@ -228,8 +228,7 @@ def _ledger(session, demo, rng, units):
                 marks += _marks(session, rng, commitment, units, employee)
     session.commit()  # marks go in another transaction than the voters, as a flush would
     rng.shuffle(marks)
-    if marks:
-        session.execute(sa.insert(CommitmentMark.__table__), marks)
+    bulk_write(session, CommitmentMark, ("id", "commitment_id", "answer"), marks)
     session.flush()
 
 
@@ -242,9 +241,8 @@ def _marks(session, rng, commitment, units, employee):
     chosen = [v for v in voters if rng.random() < 0.7]
     if not chosen:
         return []
-    session.execute(sa.insert(CommitmentVoter.__table__),
-                    [{"commitment_id": commitment.id, "employee_id": v} for v in chosen])
+    bulk_write(session, CommitmentVoter, ("commitment_id", "employee_id"),
+               ((commitment.id, v) for v in chosen))
     answers = rng.choices(["yes", "partly", "no"], weights=[5, 3, 2], k=len(chosen))
-    return [{"id": random_key(), "commitment_id": commitment.id, "answer": a}
-            for a in answers]
+    return [(random_key(), commitment.id, a) for a in answers]
 
