@@ -36,7 +36,7 @@ def _logit(x):
 
 def add_fix_history(*, session: Session, demo) -> None:
     """Generate each team's fixes for the pulse quarters, then the rollups."""
-    rng = np.random.default_rng(17)
+    rng = np.random.default_rng(13)
     services.ensure_default_problem_types(session)
     kinds = {code: kind for _region, code, _name, kind in SITES}
     for site in demo.sites:
