@@ -118,7 +118,7 @@ def row_counts(database: str) -> dict:
     from trainer.db import make_engine
 
     engine = make_engine(database)
-    tables = ("user_account", "quiz_answer", "survey_response", "fix", "play")
+    tables = ("user_account", "quiz_answer", "survey_response", "fix", "scenario_play")
     with engine.connect() as connection:
         counts = {t: connection.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()  # noqa: S608
                   for t in tables}
@@ -138,7 +138,7 @@ def write_markdown(results: dict) -> None:
         lines.append(f"| {label} | " + " | ".join(value(results[s]) for s in sizes) + " |")
 
     row("demo build (s)", lambda r: f"{r['build_s']:.0f}" if "build_s" in r else "–")
-    for table in ("user_account", "quiz_answer", "survey_response", "fix", "play"):
+    for table in ("user_account", "quiz_answer", "survey_response", "fix", "scenario_play"):
         row(f"rows in {table}", lambda r, t=table: f"{r['rows'][t]:,}" if "rows" in r else "–")
     labels = sorted({label for r in results.values() for label in r.get("pages", {})})
     for label in labels:
@@ -171,15 +171,20 @@ def main() -> None:
             record.clear()
             record["build_s"] = build(database, employees)
             print(f"{employees:,}: built in {record['build_s']:.0f} s", flush=True)
+            save(store, employees, record)
         if not args.build_only:
             record["rows"] = row_counts(database)
             record["pages"] = page_times(database, args.requests, args.workers)
             record["jobs"] = job_times(database)
             print(f"{employees:,}: {json.dumps(record)}", flush=True)
-        results = load(store)  # another run (the long 1M build) may have written meanwhile
-        results[str(employees)] = record
-        store.write_text(json.dumps(results, indent=1) + "\n")
-        write_markdown(results)
+        save(store, employees, record)
+
+
+def save(store: Path, employees: int, record: dict) -> None:
+    results = load(store)  # another run (the long 1M build) may have written meanwhile
+    results[str(employees)] = record
+    store.write_text(json.dumps(results, indent=1) + "\n")
+    write_markdown(results)
 
 
 def load(store: Path) -> dict:
