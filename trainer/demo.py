@@ -3,19 +3,26 @@
 Features add their own history (pulse cycles, outcomes, training) with `add_demo_step`.
 """
 
+import logging
 import random
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlmodel import Session, func, select
 
-from trainer.auth.models import User
+from trainer.auth.models import User, new_session_token
 from trainer.auth.services import hash_password
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.org.services import create_unit
+from trainer.util import utcnow
 
+log = logging.getLogger("trainer.demo")
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (demo data only)
 DEMO_DOMAIN = "example.com"
 SITES = [  # (region, code, name, kind of site)
@@ -52,19 +59,79 @@ class DemoOrg:
     rng: random.Random = field(default_factory=lambda: random.Random(2026))
 
 
+BULK_BATCH = 20_000  # rows per executemany where COPY is not available
+
+
 def add_demo_step(app: Flask, func) -> None:
     """Run `func(session=..., demo=DemoOrg)` after the demo organisation is built."""
     app.extensions.setdefault("trainer.demo_steps", []).append(func)
 
 
-def _person(session, demo, password_hash, n, unit, roles, email=None):
-    rng = demo.rng
-    first, last = rng.choice(FIRST), rng.choice(LAST)
-    user = User(email=email or f"{first}.{last}.{n}@{DEMO_DOMAIN}".lower(),
-                name=f"{first} {last}", roles=roles, unit_id=unit.id,
-                password_hash=password_hash)
-    session.add(user)
-    return user
+def bulk_write(session: Session, table, columns: tuple[str, ...], rows: Iterable) -> int:
+    """Insert `rows` (tuples in `columns` order) into `table`; return how many were written.
+
+    PostgreSQL gets one COPY, other databases batched executemany. Rows are streamed, so a
+    generator keeps memory flat however many there are. Values are converted as SQLAlchemy
+    would (JSON columns take Python objects, dates and times become text on SQLite). A
+    generator must not query the session: on PostgreSQL its connection is busy with the COPY.
+    """
+    table = getattr(table, "__table__", table)
+    connection = session.connection()
+    dialect = connection.dialect
+    processors = [(index, processor) for index, name in enumerate(columns)
+                  if (processor := table.c[name].type._cached_bind_processor(dialect))]
+
+    def converted(row):
+        if not processors:
+            return row
+        row = list(row)
+        for index, processor in processors:
+            if row[index] is not None:
+                row[index] = processor(row[index])
+        return tuple(row)
+
+    count = 0
+    if dialect.name == "postgresql":
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
+                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(converted(row))
+                count += 1
+        return count
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+           f"VALUES ({', '.join([mark] * len(columns))})")
+    rows = iter(rows)
+    while batch := [converted(row) for row in islice(rows, BULK_BATCH)]:
+        connection.exec_driver_sql(sql, batch)
+        count += len(batch)
+    return count
+
+
+def next_id(session: Session, model) -> int:
+    """Return the first id after the table's highest, for rows written with their ids."""
+    return (session.exec(select(func.max(model.id))).one() or 0) + 1
+
+
+def people_in_batches(session: Session, *columns, batch: int = BULK_BATCH):
+    """Yield (id, unit id, *columns) of each person in a unit, by id, reading a batch at a
+    time so that a million people never sit in memory at once."""
+    after = 0
+    while rows := session.exec(select(User.id, User.unit_id, *columns)
+                               .where(User.unit_id.is_not(None), User.id > after)
+                               .order_by(User.id).limit(batch)).all():
+        yield from rows
+        after = rows[-1][0]
+
+
+def fix_sequence(session: Session, model) -> None:
+    """On PostgreSQL, move the id sequence past ids written with `bulk_write`."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    table = model.__tablename__
+    session.execute(sa.text(
+        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+        f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))
 
 
 def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoOrg:
@@ -86,23 +153,39 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
                                kind="team", parent=site)
             demo.teams.append(team)
             weights.append(weight)
+    session.flush()
     # A cheap shared hash: every demo person signs in with DEMO_PASSWORD.
     password_hash = hash_password(DEMO_PASSWORD)
-    total_weight = sum(weights)
-    n = 0
-    managers_by_unit = {}
-    for team, weight in zip(demo.teams, weights, strict=True):
-        size = max(3, round(employees * 0.95 * weight / total_weight))
-        leader = _person(session, demo, password_hash, n := n + 1, team, "employee,manager")
-        managers_by_unit[team.id] = leader
-        for _ in range(size - 1):
-            _person(session, demo, password_hash, n := n + 1, team, "employee")
-    for unit in [*demo.sites, *demo.regions]:
-        managers_by_unit[unit.id] = _person(session, demo, password_hash, n := n + 1, unit,
-                                            "employee,manager")
-    session.flush()
-    for unit_id, manager in managers_by_unit.items():
-        session.add(ManagedUnit(user_id=manager.id, unit_id=unit_id))
+    first_id = next_id(session, User)
+    managers_by_unit = {}  # unit id -> user id
+
+    def people():
+        """Yield a leader and the members of each team, then a manager per site and region."""
+        total_weight = sum(weights)
+        for team, weight in zip(demo.teams, weights, strict=True):
+            size = max(3, round(employees * 0.95 * weight / total_weight))
+            yield team, "employee,manager"
+            for _ in range(size - 1):
+                yield team, "employee"
+        for unit in [*demo.sites, *demo.regions]:
+            yield unit, "employee,manager"
+
+    now, rng = utcnow(), demo.rng
+
+    def rows():
+        for user_id, (unit, roles) in enumerate(people(), start=first_id):
+            if roles == "employee,manager":
+                managers_by_unit[unit.id] = user_id
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            yield (user_id, f"{first}.{last}.{user_id - first_id + 1}@{DEMO_DOMAIN}".lower(),
+                   f"{first} {last}", roles, unit.id, password_hash, True,
+                   new_session_token(), now)
+
+    bulk_write(session, User, ("id", "email", "name", "roles", "unit_id", "password_hash",
+                               "active", "session_token", "created_at"), rows())
+    fix_sequence(session, User)
+    for unit_id, user_id in managers_by_unit.items():
+        session.add(ManagedUnit(user_id=user_id, unit_id=unit_id))
 
     # The named demo logins.
     first_team = demo.teams[1]  # Leeds service desk
@@ -113,8 +196,10 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
         "admin": ("admin", company, "admin"),
     }
     for role, (local, unit, roles) in named.items():
-        user = _person(session, demo, password_hash, 0, unit, roles,
-                       email=f"{local}@{DEMO_DOMAIN}")
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        user = User(email=f"{local}@{DEMO_DOMAIN}", name=f"{first} {last}", roles=roles,
+                    unit_id=unit.id, password_hash=password_hash)
+        session.add(user)
         demo.logins[role] = user.email
         session.flush()
         if role == "manager":
@@ -124,15 +209,21 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
 
 
 def build_demo(app: Flask, session: Session, employees: int = 300, seed: int = 2026) -> DemoOrg:
+    started, cpu = time.perf_counter(), time.process_time()
     demo = build_org(session, employees=employees, seed=seed)
+    log.info("Demo people: %d in %.0f s (%.0f s CPU here).", employees,
+             time.perf_counter() - started, time.process_time() - cpu)
     for step in app.extensions.get("trainer.demo_steps", []):
+        started, cpu = time.perf_counter(), time.process_time()
         step(session=session, demo=demo)
+        log.info("Demo step %s.%s: %.0f s (%.0f s CPU here).", step.__module__, step.__name__,
+                 time.perf_counter() - started, time.process_time() - cpu)
     return demo
 
 
 @click.command("demo")
 @with_appcontext
-@click.option("--employees", default=300, show_default=True, type=click.IntRange(30, 200_000),
+@click.option("--employees", default=300, show_default=True, type=click.IntRange(30, 2_000_000),
               help="About how many people to create.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has people.")
 def demo_command(employees, if_empty):

@@ -11,15 +11,15 @@ Morale is read from the released pulse rollups, so this step runs after the puls
 steps.
 """
 
+from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
-import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from trainer.access import Role, parse_roles
 from trainer.auth.models import User
-from trainer.demo import SITES
+from trainer.demo import SITES, bulk_write, people_in_batches
 from trainer.fixes import services
 from trainer.fixes.models import Fix, FixSettings
 from trainer.insights.demo import GAMED_SITE, _morale_drivers
@@ -37,7 +37,7 @@ def _logit(x):
 
 def add_fix_history(*, session: Session, demo) -> None:
     """Generate each team's fixes for the pulse quarters, then the rollups."""
-    rng = np.random.default_rng(17)
+    rng = np.random.default_rng(13)
     services.ensure_default_problem_types(session)
     kinds = {code: kind for _region, code, _name, kind in SITES}
     for site in demo.sites:
@@ -55,57 +55,63 @@ def add_fix_history(*, session: Session, demo) -> None:
     deviations = np.concatenate([np.asarray(s) - np.mean(s) for s in drivers.values()])
     pooled = float(deviations.std(ddof=1)) or 0.15
     sites = {site.id: site for site in demo.sites}
-    people = {}
-    for user_id, unit_id, roles in session.exec(select(User.id, User.unit_id, User.roles)):
-        if Role.EMPLOYEE in parse_roles(roles):
-            people.setdefault(unit_id, []).append(user_id)
-    now = utcnow()
-    rows = []
-    for team in demo.teams:
-        site = sites[team.parent_id]
-        kind = kinds[site.code]
-        choices = [code for code, _label in services.problem_choices(session, kind)]
-        weights = np.linspace(2.0, 0.6, len(choices))
-        weights /= weights.sum()
-        gamed = site.code == GAMED_SITE
-        morale = np.asarray(drivers[team.id])
-        within = (morale - morale.mean()) / pooled
-        between = (means[team.id] - centre) / spread + rng.normal(0, 0.8)
-        for t, period in enumerate(periods):
-            lagged = within[t - 1] if t else 0.0
-            p_spot = float(_logit(0.1 + BETWEEN * between + WITHIN * (within[t] + lagged)))
-            start, end = quarter_bounds(period)
-            last = min(end, now.date())
-            days = (last - start).days + 1
-            if days < 1:
-                continue
-            late = team.code == LATE_TEAM and t == len(periods) - 2
-            for user_id in people.get(team.id, []):
-                if rng.random() > (0.25 if gamed else 0.8):
-                    continue
-                count = int(rng.poisson(0.4 if gamed else 3.0))
-                for _ in range(count):
-                    if late:
-                        offset = int(rng.integers(max(0, days - 12), days))
-                    else:
-                        offset = int(rng.integers(0, days))
-                    at = datetime.combine(start + timedelta(days=offset),
-                                          time(int(rng.integers(8, 18)),
-                                               int(rng.integers(0, 60))), UTC)
-                    if at > now:
-                        at = now - timedelta(minutes=int(rng.integers(1, 600)))
-                    action = "on_spot" if rng.random() < p_spot else str(
-                        rng.choice(["goodwill", "handover", "escalated"], p=[0.45, 0.35, 0.2]))
-                    goodwill = float(round(rng.uniform(10, 90))) if action == "goodwill" else 0.0
-                    problem = str(rng.choice(choices, p=weights))
-                    rows.append({"user_id": user_id, "unit_id": team.id, "period": period,
-                                 "logged_at": at, "problem": problem,
-                                 "problem_label": problem.replace("-", " ").capitalize(),
-                                 "action": action, "goodwill": goodwill,
-                                 "currency": SITE_SETTINGS[kind][0], "note": ""})
+    team_ids = {team.id for team in demo.teams}
+    people = defaultdict(list)
+    for user_id, unit_id, roles in people_in_batches(session, User.roles):
+        if unit_id in team_ids and Role.EMPLOYEE in parse_roles(roles):
+            people[unit_id].append(user_id)
     labels = services.problem_labels(session)
-    for row in rows:
-        row["problem_label"] = labels.get(row["problem"], row["problem_label"])
-    if rows:
-        session.execute(sa.insert(Fix), rows)
+    choices_by_kind = {kind: [code for code, _label in services.problem_choices(session, kind)]
+                       for kind in SITE_SETTINGS}
+    now = utcnow()
+
+    def rows():  # no queries in here: the connection is busy with the COPY they feed
+        for team in demo.teams:
+            site = sites[team.parent_id]
+            kind = kinds[site.code]
+            choices = choices_by_kind[kind]
+            weights = np.linspace(2.0, 0.6, len(choices))
+            weights /= weights.sum()
+            gamed = site.code == GAMED_SITE
+            morale = np.asarray(drivers[team.id])
+            within = (morale - morale.mean()) / pooled
+            between = (means[team.id] - centre) / spread + rng.normal(0, 0.8)
+            ids = np.array(people[team.id], dtype=int)
+            for t, period in enumerate(periods):
+                lagged = within[t - 1] if t else 0.0
+                p_spot = float(_logit(0.1 + BETWEEN * between + WITHIN * (within[t] + lagged)))
+                late = team.code == LATE_TEAM and t == len(periods) - 2
+                fixes = _quarter_fixes(rng, ids, period, gamed, late, p_spot, choices, weights,
+                                       now)
+                currency = SITE_SETTINGS[kind][0]
+                for user_id, at, problem, action, goodwill in fixes:
+                    yield (user_id, team.id, period, at, problem,
+                           labels.get(problem, problem.replace("-", " ").capitalize()), action,
+                           goodwill, currency, "")
+
+    bulk_write(session, Fix, ("user_id", "unit_id", "period", "logged_at", "problem",
+                              "problem_label", "action", "goodwill", "currency", "note"), rows())
     services.refresh_rollups(session=session, now=now)
+
+
+def _quarter_fixes(rng, ids, period, gamed, late, p_spot, choices, weights, now):
+    """Return (user id, logged at, problem, action, goodwill) for one team's quarter."""
+    start, end = quarter_bounds(period)
+    days = (min(end, now.date()) - start).days + 1
+    if days < 1:
+        return []
+    logging = rng.random(len(ids)) <= (0.25 if gamed else 0.8)
+    counts = rng.poisson(0.4 if gamed else 3.0, len(ids)) * logging
+    users = np.repeat(ids, counts)
+    total = len(users)
+    day = rng.integers(max(0, days - 12) if late else 0, days, total)
+    seconds = day * 86400 + rng.integers(8, 18, total) * 3600 + rng.integers(0, 60, total) * 60
+    first = datetime.combine(start, time(0), UTC)
+    limit = (now - first).total_seconds()
+    seconds = np.where(seconds > limit, limit - 60 * rng.integers(1, 600, total), seconds)
+    actions = np.where(rng.random(total) < p_spot, "on_spot", rng.choice(
+        ["goodwill", "handover", "escalated"], size=total, p=[0.45, 0.35, 0.2]))
+    goodwill = np.where(actions == "goodwill", np.round(rng.uniform(10, 90, total)), 0.0)
+    problems = rng.choice(choices, size=total, p=weights)
+    return zip(users.tolist(), [first + timedelta(seconds=s) for s in seconds.tolist()],
+               problems.tolist(), actions.tolist(), goodwill.tolist(), strict=True)

@@ -4,7 +4,6 @@ Rows are written with bulk inserts and ids allocated up front, so `flask demo --
 10000` (about half a million answered questions) takes seconds, not minutes.
 """
 
-import json
 import logging
 import math
 import random
@@ -12,12 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask import current_app
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from trainer.auth.models import User
-from trainer.demo import DemoOrg
+from trainer.demo import DemoOrg, bulk_write, fix_sequence, next_id, people_in_batches
 from trainer.learn.gift import Question, score
 from trainer.learn.models import (
     Assignment,
@@ -154,30 +152,28 @@ class History:
         self.named = set(demo.logins.values())
         self.rows: dict[type, list] = {model: [] for model in self.TABLES}
         self.counts = {"enrolments": 0, "attempts": 0}
-        self.next_id = {model: (session.exec(select(func.max(model.id))).one() or 0) + 1
-                        for model in self.TABLES}
+        self.next_id = {model: next_id(session, model) for model in self.TABLES}
         self.courses = {c.id: (c, v) for c, v in offered_courses(session=session)}
         self.quizzes = {v.id: QuizModel.of(v) for _, v in self.courses.values()}
-        self.sqlite = session.get_bind().dialect.name == "sqlite"
 
     def generate(self, plan: list[Assignment]) -> None:
         paths = {u: [int(i) for i in p.strip("/").split("/") if i] + [u]
                  for u, p in self.session.exec(select(OrgUnit.id, OrgUnit.path)).all()}
-        people = self.session.exec(select(User.id, User.unit_id, User.email)
-                                   .where(User.unit_id.is_not(None)).order_by(User.id)).all()
-        seen = set()
-        for assignment in sorted(plan, key=lambda a: a.due_on):
-            course, version = self.courses[assignment.course_id]
-            for user_id, unit_id, email in people:
-                if assignment.unit_id not in paths.get(unit_id, ()) or (
-                        user_id, course.id) in seen:
+        named = set(self.session.exec(select(User.id).where(User.email.in_(self.named))).all())
+        plan = sorted(plan, key=lambda a: a.due_on)
+        for user_id, unit_id in people_in_batches(self.session):
+            seen = set()  # a person takes a course once, from its earliest assignment
+            for assignment in plan:
+                course, version = self.courses[assignment.course_id]
+                if assignment.unit_id not in paths.get(unit_id, ()) or course.id in seen:
                     continue
-                seen.add((user_id, course.id))
-                self.person_course(user_id, email in self.named, course, version, assignment)
-                if len(self.rows[QuizAnswer]) >= CHUNK:
-                    self.write()
+                seen.add(course.id)
+                self.person_course(user_id, user_id in named, course, version, assignment)
+            if len(self.rows[QuizAnswer]) >= CHUNK:
+                self.write()
         self.write()
-        self.fix_sequences()
+        for model in self.TABLES:
+            fix_sequence(self.session, model)
 
     def person_course(self, user_id: int, named: bool, course: Course, version: CourseVersion,
                       assignment: Assignment) -> None:
@@ -217,10 +213,9 @@ class History:
             if best is None or score > best:
                 best, best_id = score, attempt_id
         self.rows[Enrolment].append((
-            enrolment_id, user_id, course.id, version.id, self.stamp(started),
+            enrolment_id, user_id, course.id, version.id, started,
             min(lessons_read + 1, len(version.lessons)),
-            json.dumps(list(range(1, lessons_read + 1))), len(tries), best, best_id,
-            self.stamp(finished)))
+            list(range(1, lessons_read + 1)), len(tries), best, best_id, finished))
         if finished:
             self.rows[Certificate].append((
                 self._id(Certificate), new_certificate_code(), user_id, course.id, version.id,
@@ -277,8 +272,8 @@ class History:
         self.next_id[QuizAnswer] = next_answer + len(picks)
         score = percent(picks)
         self.rows[QuizAttempt].append((
-            attempt_id, enrolment_id, user_id, version_id, number, self.stamp(when), score,
-            score >= quiz.pass_mark, json.dumps(answers)))
+            attempt_id, enrolment_id, user_id, version_id, number, when, score,
+            score >= quiz.pass_mark, answers))
         self.counts["attempts"] += 1
         return attempt_id, score
 
@@ -302,45 +297,18 @@ class History:
                     for d in EXPIRY_REMINDER_DAYS]
         renewal = expires + timedelta(days=RENEWAL_DAYS) if expires and \
             expires <= self.today else None
-        return (self.stamp(issued), best, *map(self.day, (expires, *reminded, renewal)))
-
-    def day(self, value: date | None):
-        """Store a date as SQLAlchemy does: ISO text on SQLite, native elsewhere."""
-        return value.isoformat() if value is not None and self.sqlite else value
+        return issued, best, expires, *reminded, renewal
 
     def _id(self, model) -> int:
         value = self.next_id[model]
         self.next_id[model] = value + 1
         return value
 
-    def stamp(self, value: datetime | None):
-        """Store a datetime as SQLAlchemy does: UTC text on SQLite, native elsewhere."""
-        if value is None or not self.sqlite:
-            return value
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
     def write(self) -> None:
-        """Insert the buffered rows, parents before children, through the driver directly
-        (SQLAlchemy's per-row parameter handling would triple the time)."""
-        connection = self.session.connection()
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        """Insert the buffered rows, parents before children."""
         for model, columns in self.TABLES.items():
-            rows = self.rows[model]
-            if rows:
-                sql = (f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "  # noqa: S608
-                       f"VALUES ({', '.join([mark] * len(columns))})")
-                connection.exec_driver_sql(sql, rows)
-            rows.clear()
-
-    def fix_sequences(self) -> None:
-        """On PostgreSQL, move the id sequences past the ids written here."""
-        if self.sqlite:
-            return
-        for model in self.TABLES:
-            table = model.__tablename__
-            self.session.execute(sa.text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))
+            bulk_write(self.session, model, columns, self.rows[model])
+            self.rows[model].clear()
 
 
 def percent(picks: list[tuple]) -> float:

@@ -8,15 +8,16 @@ rollups: participation rows of closed cycles are reduced to counts anyway.
 
 import json
 import random
-from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 
+import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from trainer import anonymity
 from trainer.access import Role, parse_roles
 from trainer.auth.models import User
+from trainer.demo import bulk_write, people_in_batches
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.pulse.cycles import aware, compute_rollups, open_cycle
 from trainer.pulse.models import (
@@ -92,9 +93,13 @@ def _answers(rng: random.Random, level: float, items, offsets) -> dict[str, int]
     return out
 
 
+RESPONSE_COLUMNS = ("id", "survey_id", "group_key", "answers", "comment")
+
+
 def add_pulse_history(*, session: Session, demo) -> None:
     """Create the question bank, the company pulse, 8 closed quarters and an open cycle."""
-    rng = random.Random(f"pulse-{demo.rng.random()}")
+    seed = demo.rng.random()
+    rng = random.Random(f"pulse-{seed}")
     now = utcnow()
     current = quarter_of(now.date())
     first = shift_quarter(current, -HISTORY_QUARTERS)
@@ -102,24 +107,26 @@ def add_pulse_history(*, session: Session, demo) -> None:
                                          starts_on=quarter_bounds(first)[0])
     items = programme_item_ids(programme, session=session)
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-    people = session.exec(select(User.id, User.unit_id, User.email, User.roles)
-                          .where(User.active)).all()
-    people = [(uid, unit_id, email) for uid, unit_id, email, roles in people
-              if unit_id is not None and Role.EMPLOYEE in parse_roles(roles)]
-    members = defaultdict(list)
-    for uid, unit_id, _ in people:
-        members[unit_id].append(uid)
+    people = np.array([(uid, unit_id) for uid, unit_id, roles, active
+                       in people_in_batches(session, User.roles, User.active)
+                       if active and Role.EMPLOYEE in parse_roles(roles)], dtype=int).reshape(-1, 2)
+    in_order = [int(u) for u in people[np.sort(np.unique(people[:, 1], return_index=True)[1]), 1]]
+    members = {u: people[people[:, 1] == u, 0] for u in in_order}
     headcount = {u: len(ids) for u, ids in members.items()}
     keys = group_keys(units, set(units), headcount, 2 * anonymity.MIN_SCORES)
 
     # A level per unit (teams differ), then a smooth random walk per quarter.
     level = {u: rng.gauss(3.7, 0.3) for u in units}
-    person_offset = {uid: rng.gauss(0, 0.45) for uid, _, _ in people}
+    person_offset = np.array([rng.gauss(0, 0.45) for _ in range(len(people))])
+    offsets_of = {u: person_offset[people[:, 1] == u].tolist() for u in members}
+    members = {u: ids.tolist() for u, ids in members.items()}
+    del people, person_offset
     cycle_items = [(item.id, item.kind) for item in (session.get(PulseItem, i) for i in items)]
     offsets = {item_id: rng.gauss(0, 0.25) for item_id, _ in cycle_items}
     for item_id in items:
         if session.get(PulseItem, item_id).theme == "customer_focus":
             offsets[item_id] = 0.2  # teams rate their customer focus a little higher
+    order = random.Random(f"pulse-order-{seed}")  # shuffles each unit's rows: no order
 
     for n in range(HISTORY_QUARTERS):
         period = shift_quarter(first, n)
@@ -129,56 +136,57 @@ def add_pulse_history(*, session: Session, demo) -> None:
         session.execute(sa.insert(CycleAudience.__table__), [
             {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u],
              "invited": headcount.get(u, 0)} for u in sorted(units)])
-        rows = []
-        for unit_id, ids in members.items():
+        written = 0
+        for unit_id in members:
             level[unit_id] += rng.gauss(0, 0.12) - 0.1 * (level[unit_id] - 3.7)
             rate = rng.uniform(0.6, 0.9) if rng.random() > 0.1 else rng.uniform(0.25, 0.45)
-            for uid in ids:
+            rows = []
+            for person_offset in offsets_of[unit_id]:
                 if rng.random() > rate:
                     continue
-                answers = _answers(rng, level[unit_id] + person_offset[uid], cycle_items,
-                                   offsets)
+                answers = _answers(rng, level[unit_id] + person_offset, cycle_items, offsets)
                 comment = rng.choice(COMMENTS) if rng.random() < 0.2 else None
-                rows.append({"id": random_key(), "survey_id": cycle.id,
-                             "group_key": keys[unit_id], "answers": json.dumps(answers),
-                             "comment": comment})
-        rng.shuffle(rows)
-        if rows:
-            session.execute(sa.insert(SurveyResponse.__table__), rows)
+                rows.append((random_key(), cycle.id, keys[unit_id], json.dumps(answers),
+                             comment))
+            order.shuffle(rows)
+            written += bulk_write(session, SurveyResponse, RESPONSE_COLUMNS, rows)
+        # Draw what shuffling the whole cycle's rows used to draw, so that the history, and
+        # the links planted on it, stay as they were when rows were kept for the whole cycle.
+        rng.shuffle(list(range(written)))
         cycle.status = CycleStatus.CLOSED
         session.add(cycle)
         compute_rollups(cycle, session=session)
 
-    _open_current_cycle(session, demo, programme, current, now, rng, level, person_offset,
-                        cycle_items, offsets, keys)
+    _open_current_cycle(session, demo, programme, current, now, rng, level, members,
+                        offsets_of, cycle_items, offsets, keys, order)
     _ledger(session, demo, rng, units)
 
 
-def _open_current_cycle(session, demo, programme, current, now, rng, level, person_offset,
-                        cycle_items, offsets, keys):
+def _open_current_cycle(session, demo, programme, current, now, rng, level, members,
+                        offsets_of, cycle_items, offsets, keys, order):
     opens = now - timedelta(days=2)
     cycle = cycle_for(programme, Occurrence(
         current, current, opens, opens + timedelta(days=programme.window_days)), session=session)
     open_cycle(cycle, session=session, now=now, invitations_sent=True)
     demo_people = set(session.exec(select(User.id).where(
         User.email.in_(list(demo.logins.values())))).all())
-    invited = session.exec(select(User.id, User.unit_id)
-                           .join(PulseInvitation, PulseInvitation.employee_id == User.id)
-                           .where(PulseInvitation.cycle_id == cycle.id)).all()
-    answered = [(uid, unit_id) for uid, unit_id in invited
-                if uid not in demo_people and rng.random() < 0.45]
-    if not answered:
-        return
-    session.execute(sa.insert(SurveyParticipation.__table__),
-                    [{"survey_id": cycle.id, "employee_id": uid} for uid, _ in answered])
+    invited = set(session.exec(select(PulseInvitation.employee_id)
+                               .where(PulseInvitation.cycle_id == cycle.id)).all())
+    answered = {unit_id: [(uid, offset) for uid, offset
+                          in zip(ids, offsets_of[unit_id], strict=True)
+                          if uid in invited and uid not in demo_people and rng.random() < 0.45]
+                for unit_id, ids in members.items()}
+    del invited
+    bulk_write(session, SurveyParticipation, ("survey_id", "employee_id"),
+               ((cycle.id, uid) for people in answered.values() for uid, _ in people))
     session.commit()  # the answers below go in another transaction, as a flush would
-    rows = [{"id": random_key(), "survey_id": cycle.id, "group_key": keys[unit_id],
-             "answers": json.dumps(_answers(rng, level[unit_id] + person_offset[uid],
-                                            cycle_items, offsets)),
-             "comment": rng.choice(COMMENTS) if rng.random() < 0.2 else None}
-            for uid, unit_id in answered]
-    rng.shuffle(rows)
-    session.execute(sa.insert(SurveyResponse.__table__), rows)
+    for unit_id, people in answered.items():
+        rows = [(random_key(), cycle.id, keys[unit_id],
+                 json.dumps(_answers(rng, level[unit_id] + offset, cycle_items, offsets)),
+                 rng.choice(COMMENTS) if rng.random() < 0.2 else None)
+                for _, offset in people]
+        order.shuffle(rows)
+        bulk_write(session, SurveyResponse, RESPONSE_COLUMNS, rows)
     session.commit()
 
 
@@ -232,8 +240,7 @@ def _ledger(session, demo, rng, units):
                 marks += _marks(session, rng, commitment, units, employee)
     session.commit()  # marks go in another transaction than the voters, as a flush would
     rng.shuffle(marks)
-    if marks:
-        session.execute(sa.insert(CommitmentMark.__table__), marks)
+    bulk_write(session, CommitmentMark, ("id", "commitment_id", "answer"), marks)
     session.flush()
 
 
@@ -246,9 +253,8 @@ def _marks(session, rng, commitment, units, employee):
     chosen = [v for v in voters if rng.random() < 0.7]
     if not chosen:
         return []
-    session.execute(sa.insert(CommitmentVoter.__table__),
-                    [{"commitment_id": commitment.id, "employee_id": v} for v in chosen])
+    bulk_write(session, CommitmentVoter, ("commitment_id", "employee_id"),
+               ((commitment.id, v) for v in chosen))
     answers = rng.choices(["yes", "partly", "no"], weights=[5, 3, 2], k=len(chosen))
-    return [{"id": random_key(), "commitment_id": commitment.id, "answer": a}
-            for a in answers]
+    return [(random_key(), commitment.id, a) for a in answers]
 

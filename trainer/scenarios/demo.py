@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from trainer.auth.models import User
+from trainer.demo import people_in_batches
 from trainer.scenarios import engine, services
 from trainer.scenarios.models import ChoiceRecord, Play, Scenario, ScenarioActor
 from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow
@@ -55,9 +56,8 @@ def generate_history(session: Session, demo, scenarios: list[Scenario], *, now: 
     """Insert first attempts for everyone in the demo organisation; return the play count."""
     rng = random.Random(seed)
     named = set(demo.logins.values())
-    people = [(user_id, unit_id) for user_id, unit_id, email in session.exec(
-        select(User.id, User.unit_id, User.email).where(User.unit_id.is_not(None))
-        .order_by(User.id)).all() if email not in named]
+    people = ((user_id, unit_id) for user_id, unit_id, email
+              in people_in_batches(session, User.email) if email not in named)
     culture = {unit.id: rng.gauss(0, 0.6) for unit in [*demo.teams, *demo.sites]}
     current = quarter_of(now.date())
     quarters = [shift_quarter(current, n - QUARTERS + 1) for n in range(QUARTERS)]
