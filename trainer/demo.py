@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlmodel import Session, func, select
 
+from trainer.access import Role, parse_roles
 from trainer.auth.models import User, new_session_token
 from trainer.auth.services import hash_password
 from trainer.org.models import ManagedUnit, OrgUnit
@@ -202,7 +203,7 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
         session.add(user)
         demo.logins[role] = user.email
         session.flush()
-        if role == "manager":
+        if Role.MANAGER in parse_roles(roles):
             session.add(ManagedUnit(user_id=user.id, unit_id=unit.id))
     session.flush()
     return demo
