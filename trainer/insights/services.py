@@ -20,7 +20,7 @@ from trainer.auth.models import User
 from trainer.fixes import services as fixes
 from trainer.insights import analysis, overview
 from trainer.insights.models import CustomerFocusRating, TrainingRollup
-from trainer.learn.services import completion_by_unit_period
+from trainer.learn.reports import completion_by_unit_period
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.outcomes import services as outcomes
 from trainer.outcomes.models import Outcome

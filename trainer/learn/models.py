@@ -83,7 +83,7 @@ class QuizAttempt(SQLModel, table=True):
     passed: bool
     # {"<question index>": response} exactly as scored (see trainer.learn.gift.score)
     answers: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # The seed the options were shuffled with for this attempt (services.option_order), so
+    # The seed the options were shuffled with for this attempt (quizzes.option_order), so
     # the result page shows them in the order the learner saw. None before shuffles were kept.
     option_seed: str | None = Field(default=None, max_length=64)
 
