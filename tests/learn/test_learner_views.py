@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from tests.learn.learn_factory import form_answers
+from tests.learn.learn_factory import add_course, form_answers
+from trainer.content import markdown_to_html
 from trainer.learn import progress, services
 from trainer.learn.models import Assignment, Certificate, Enrolment, QuizAnswer, QuizAttempt
 from trainer.util import utcnow
@@ -31,6 +32,31 @@ def submit(client, session, user, course, wrong=()):
     data = form_answers(version, user.id, attempt_no, SECRET, wrong)
     data["version_id"] = str(version.id)
     return client.post(f"/learn/courses/{course.slug}/quiz", data=data)
+
+
+def test_a_lesson_is_rendered_once_per_course_version(client, login_as, org, session,
+                                                     monkeypatch):
+    rendered = []
+
+    def counting_renderer(text):
+        rendered.append(text)
+        return markdown_to_html(text)
+
+    monkeypatch.setattr(progress, "markdown_to_html", counting_renderer)
+    progress._render_lesson.cache_clear()
+    add_course(session, lessons={"01-start.md": "# Once\n\nThe **first** text.\n"})
+    session.commit()
+    login_as(org.employee)
+    for _ in range(2):
+        assert "The <strong>first</strong> text." in page(
+            client, "/learn/courses/sample-course/lessons/1")
+    assert len(rendered) == 1
+
+    add_course(session, lessons={"01-start.md": "# Once\n\nThe **edited** text.\n"})
+    session.commit()
+    assert "The <strong>edited</strong> text." in page(
+        client, "/learn/courses/sample-course/lessons/1")
+    assert len(rendered) == 2
 
 
 def test_catalogue_lists_assigned_courses_with_their_due_date(client, login_as, org, course,

@@ -2,10 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
+from markupsafe import Markup
 from sqlmodel import Session, col, select
 
 from trainer.auth.models import User
+from trainer.content import markdown_to_html
 from trainer.learn.certificates import issue_certificate
 from trainer.learn.models import Assignment, Certificate, Course, CourseVersion, Enrolment
 from trainer.learn.services import LearnError, enrolment_for, unit_and_ancestor_ids
@@ -45,6 +48,17 @@ def complete_lesson(*, session: Session, enrolment: Enrolment, version: CourseVe
         elif lesson_no == count:  # reading the last lesson again renews a certificate due
             issue_certificate(session=session, enrolment=enrolment, best=None)
     session.add(enrolment)
+
+
+def lesson_html(version: CourseVersion, lesson_no: int) -> Markup:
+    """Return a lesson's HTML, rendered once per course version (a version never changes)."""
+    return _render_lesson(version.content_hash, lesson_no,
+                          version.lessons[lesson_no - 1]["markdown"])
+
+
+@lru_cache(maxsize=256)
+def _render_lesson(content_hash: str, lesson_no: int, markdown: str) -> Markup:
+    return markdown_to_html(markdown)
 
 
 def progress_steps(version: CourseVersion, enrolment: Enrolment | None) -> tuple[int, int]:

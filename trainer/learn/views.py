@@ -30,6 +30,7 @@ from trainer.learn.progress import (
     complete_lesson,
     due_dates_for,
     has_quiz,
+    lesson_html,
     my_learning,
     next_course,
     progress_steps,
@@ -121,7 +122,8 @@ def lesson(course_slug, lesson_no):
         abort(404)
     return render_template("learn/lesson.html", course=course, enrolment=enrolment,
                            version=version, lesson_no=lesson_no,
-                           lesson=version.lessons[lesson_no - 1], form=ConfirmForm(),
+                           lesson=version.lessons[lesson_no - 1],
+                           lesson_html=lesson_html(version, lesson_no), form=ConfirmForm(),
                            steps=progress_steps(version, enrolment),
                            has_quiz=has_quiz(version))
 
