@@ -7,7 +7,13 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from trainer.auth.models import User
-from trainer.learn.models import Certificate, Course, CourseVersion, Enrolment
+from trainer.learn.models import (
+    Certificate,
+    CertificateState,
+    Course,
+    CourseVersion,
+    Enrolment,
+)
 from trainer.learn.services import unit_paths, version_titles
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree
@@ -168,14 +174,16 @@ class CertificateCounts:
         return self.valid + self.expiring + self.expired
 
 
-def certificate_state(certificate: Certificate, today: date) -> str:
-    """Return 'never expires', 'valid', 'expiring' (within 30 days) or 'expired'."""
+def certificate_state(certificate: Certificate, today: date) -> CertificateState:
+    """Return whether a certificate never expires, is valid, expires within 30 days or has."""
     if certificate.expires_on is None:
-        return "never expires"
+        return CertificateState.NEVER_EXPIRES
     days_left = (certificate.expires_on - today).days
     if days_left <= 0:
-        return "expired"
-    return "expiring" if days_left <= EXPIRY_REMINDER_DAYS[0] else "valid"
+        return CertificateState.EXPIRED
+    if days_left <= EXPIRY_REMINDER_DAYS[0]:
+        return CertificateState.EXPIRING
+    return CertificateState.VALID
 
 
 def _expiring_certificates(*, session: Session, members: set[int] | None):
@@ -217,11 +225,11 @@ def unit_certificates(*, session: Session, unit: OrgUnit, today: date,
     rows = []
     for certificate, unit_id, name in _expiring_certificates(session=session, members=members):
         state = certificate_state(certificate, today)
-        if state in ("expired", "expiring"):
+        if state in (CertificateState.EXPIRED, CertificateState.EXPIRING):
             course = courses[certificate.course_id]
             rows.append({"name": name, "unit_code": codes.get(unit_id, ""),
                          "course": titles.get(course.current_version_id, course.slug),
                          "expires_on": certificate.expires_on, "state": state,
                          "renewal_due_on": certificate.renewal_due_on})
-    rows.sort(key=lambda r: (r["state"] != "expired", r["expires_on"], r["name"]))
+    rows.sort(key=lambda r: (r["state"] != CertificateState.EXPIRED, r["expires_on"], r["name"]))
     return rows[:limit]

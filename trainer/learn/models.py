@@ -5,11 +5,33 @@ an edited course gets a new version while learners keep the version they started
 """
 
 from datetime import date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from trainer.util import utcnow
+
+
+class CourseStatus(StrEnum):
+    """Where a person stands with a course (on the learning page and in the reports)."""
+
+    NOT_STARTED = "not started"
+    IN_PROGRESS = "in progress"
+    NOT_YET_DUE = "not yet due"
+    RENEWAL_DUE = "renewal due"
+    OVERDUE = "overdue"
+    COMPLETED_LATE = "completed late"
+    COMPLETED = "completed"
+
+
+class CertificateState(StrEnum):
+    """Whether a certificate is still valid; expiring means within the first reminder's window."""
+
+    NEVER_EXPIRES = "never expires"
+    VALID = "valid"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
 
 
 class Course(SQLModel, table=True):

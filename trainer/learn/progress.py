@@ -10,7 +10,14 @@ from sqlmodel import Session, col, select
 from trainer.auth.models import User
 from trainer.content import markdown_to_html
 from trainer.learn.certificates import issue_certificate
-from trainer.learn.models import Assignment, Certificate, Course, CourseVersion, Enrolment
+from trainer.learn.models import (
+    Assignment,
+    Certificate,
+    Course,
+    CourseStatus,
+    CourseVersion,
+    Enrolment,
+)
 from trainer.learn.services import LearnError, enrolment_for, unit_and_ancestor_ids
 from trainer.util import utcnow
 
@@ -91,14 +98,15 @@ class CourseCard:
     def renewal_due(self) -> bool:
         return self.certificate is not None and self.certificate.renewal_due_on is not None
 
-    def status(self, today: date) -> str:
+    def status(self, today: date) -> CourseStatus:
+        overdue = self.due_on is not None and self.due_on < today
         if self.completed:
-            return "completed"
+            return CourseStatus.COMPLETED
         if self.renewal_due:
-            return "overdue" if self.due_on and self.due_on < today else "renewal due"
-        if self.due_on and self.due_on < today:
-            return "overdue"
-        return "in progress" if self.enrolment else "not started"
+            return CourseStatus.OVERDUE if overdue else CourseStatus.RENEWAL_DUE
+        if overdue:
+            return CourseStatus.OVERDUE
+        return CourseStatus.IN_PROGRESS if self.enrolment else CourseStatus.NOT_STARTED
 
     @property
     def steps(self) -> tuple[int, int]:

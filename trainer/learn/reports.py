@@ -13,6 +13,7 @@ from trainer.learn.models import (
     Assignment,
     Certificate,
     Course,
+    CourseStatus,
     CourseVersion,
     Enrolment,
     QuizAnswer,
@@ -39,10 +40,10 @@ class Due(NamedTuple):
     def on_time(self) -> bool:
         return self.completed_on is not None and self.completed_on <= self.due_on
 
-    def status(self, today: date) -> str:
+    def status(self, today: date) -> CourseStatus:
         if self.completed_on is not None:
-            return "completed" if self.on_time else "completed late"
-        return "overdue" if self.due_on < today else "not yet due"
+            return CourseStatus.COMPLETED if self.on_time else CourseStatus.COMPLETED_LATE
+        return CourseStatus.OVERDUE if self.due_on < today else CourseStatus.NOT_YET_DUE
 
 
 def dues(*, session: Session, within: set[int] | None = None,
@@ -145,11 +146,11 @@ def unit_summaries(*, session: Session, scope: set[int] | None, period: str,
             if summary is None:
                 continue
             summary.assigned += 1
-            if status == "completed":
+            if status == CourseStatus.COMPLETED:
                 summary.on_time += 1
-            elif status == "completed late":
+            elif status == CourseStatus.COMPLETED_LATE:
                 summary.late += 1
-            elif status == "overdue":
+            elif status == CourseStatus.OVERDUE:
                 summary.overdue += 1
             else:
                 summary.not_yet_due += 1
@@ -166,7 +167,8 @@ def unit_dues(*, session: Session, unit: OrgUnit, period: str, today: date,
     statuses = Counter(d.status(today) for d in found)
     names = dict(session.exec(select(User.id, User.name).where(
         col(User.unit_id).in_(members))).all())
-    order = {"overdue": 0, "not yet due": 1, "completed late": 2, "completed": 3}
+    order = {CourseStatus.OVERDUE: 0, CourseStatus.NOT_YET_DUE: 1,
+             CourseStatus.COMPLETED_LATE: 2, CourseStatus.COMPLETED: 3}
     found.sort(key=lambda d: (order[d.status(today)], d.due_on, names[d.user_id]))
     courses = {c.id: c for c in session.exec(select(Course)).all()}
     titles = version_titles(

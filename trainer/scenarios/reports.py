@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, case, func, select
 
 from trainer.org.models import OrgUnit
-from trainer.scenarios.models import ChoiceRecord, Play
+from trainer.scenarios.models import ChoiceRecord, Play, PlayMode
 from trainer.scenarios.privacy import MIN_PLAYERS, visible_cells, visible_overlaps
 
 ENDING_CLASSES = ("good", "acceptable", "poor")
@@ -58,7 +58,7 @@ def load_tree(session: Session) -> Tree:
 
 def _counted(statement):
     """Restrict a query on Play to the plays that reports may count."""
-    return statement.where(Play.mode == "play", Play.is_first_attempt.is_(True),
+    return statement.where(Play.mode == PlayMode.PLAY, Play.is_first_attempt.is_(True),
                            Play.finished_at.is_not(None), Play.unit_id.is_not(None))
 
 

@@ -20,8 +20,10 @@ from trainer.scenarios.engine import Scenario as Graph
 from trainer.scenarios.lint import lint_scenario
 from trainer.scenarios.loader import load_scenarios
 from trainer.scenarios.models import (
+    FULL_PLAY_MODES,
     ChoiceRecord,
     Play,
+    PlayMode,
     ReserveItem,
     Scenario,
     ScenarioActor,
@@ -43,8 +45,6 @@ HIGHER_IS_BETTER = {"trust": True, "confidence": True, "time": False, "cost": Fa
 KIND_LABELS = {"own": "Own it", "escalate": "Escalate", "script": "Follow the script",
                "bend": "Bend the policy", "deflect": "Deflect"}
 RESERVE_INTERVALS = (timedelta(days=2), timedelta(weeks=1), timedelta(weeks=3))
-# Modes whose plays stay with the player: the library shows them, reports never do.
-FULL_PLAY_MODES = ("play", "practice")
 
 
 class StaleChoice(Exception):
@@ -233,7 +233,7 @@ def open_play(session: Session, user: User, scenario: Scenario, mode: str) -> Pl
         Play.finished_at.is_(None)).order_by(Play.id.desc())).first()
 
 
-def start_play(session: Session, user: User, scenario: Scenario, *, mode: str = "play",
+def start_play(session: Session, user: User, scenario: Scenario, *, mode: str = PlayMode.PLAY,
                now: datetime | None = None) -> Play:
     """Start (or resume the unfinished) play of `scenario` in `mode` (`play` or `practice`)."""
     if mode not in FULL_PLAY_MODES:
@@ -250,7 +250,7 @@ def start_play(session: Session, user: User, scenario: Scenario, *, mode: str = 
     state = engine.start(graph_of(version))
     play = Play(user_id=user.id, scenario_id=scenario.id, version_id=version.id,
                 unit_id=user.unit_id, mode=mode,
-                is_first_attempt=(mode == "play" and earlier == 0),
+                is_first_attempt=(mode == PlayMode.PLAY and earlier == 0),
                 registration=str(uuid.uuid4()), choice_seed=new_choice_seed(),
                 node_id=state.node_id,
                 meters=dict(state.meters), path=[], started_at=now or utcnow())
@@ -304,7 +304,7 @@ def choose(session: Session, play: Play, *, node_id: str, step: int, choice_inde
                           xapi=stamp_statement(statement, now), created_at=now)
     play.node_id, play.meters = after.node_id, dict(after.meters)
     play.path = [list(pair) for pair in after.path]
-    if after.finished or play.mode == "reserve":
+    if after.finished or play.mode == PlayMode.RESERVE:
         play.ending = after.ending
         play.finished_at = now
         play.period = quarter_of(now.date())
@@ -403,7 +403,7 @@ def results_by_scenario(session: Session, user: User) -> dict[int, dict]:
         entry = out.setdefault(play.scenario_id, {"best": None, "latest": None, "count": 0,
                                                   "open": None})
         if not play.finished:
-            if play.mode == "play":
+            if play.mode == PlayMode.PLAY:
                 entry["open"] = play
             continue
         result = Result(play.id, play.ending, play.meters, play.finished_at)
@@ -525,7 +525,7 @@ def answer_reserve(session: Session, item: ReserveItem, user: User, *, choice_in
         raise PlayError(f"invalid choice {choice_index!r} at {node.id!r}")
     version = current_version(session, scenario)
     play = Play(user_id=user.id, scenario_id=scenario.id, version_id=version.id,
-                unit_id=user.unit_id, mode="reserve", registration=str(uuid.uuid4()),
+                unit_id=user.unit_id, mode=PlayMode.RESERVE, registration=str(uuid.uuid4()),
                 choice_seed=reserve_seed(item), node_id=node.id,
                 meters=dict.fromkeys(engine.METERS, 0), path=[], started_at=now)
     session.add(play)

@@ -10,7 +10,7 @@ from trainer.db import db_session
 from trainer.org.models import OrgUnit
 from trainer.scenarios import bp, engine, reports, services
 from trainer.scenarios.forms import ChooseForm, ReserveForm, StartForm
-from trainer.scenarios.models import Play, ReserveItem, Scenario, ScenarioVersion
+from trainer.scenarios.models import Play, PlayMode, ReserveItem, Scenario, ScenarioVersion
 from trainer.scenarios.privacy import MIN_PLAYERS
 from trainer.util import quarter_of, shift_quarter, utcnow
 
@@ -41,7 +41,7 @@ def _play_context(session, play):
 
 
 def _where_now(play) -> str:
-    if play.mode == "reserve":
+    if play.mode == PlayMode.RESERVE:
         return url_for(".step", play_id=play.id, step=1)
     if play.finished:
         return url_for(".ending", play_id=play.id)
@@ -98,7 +98,7 @@ def start(scenario_slug):
 def play(play_id):
     session = db_session()
     play = _own_play(session, play_id)
-    if play.mode == "reserve" or play.finished:
+    if play.mode == PlayMode.RESERVE or play.finished:
         return redirect(_where_now(play))
     scenario, _, graph = _play_context(session, play)
     node = graph.nodes[play.node_id]
@@ -118,7 +118,7 @@ def choose(play_id):
     if not form.validate_on_submit():
         abort(400)
     try:
-        if play.mode == "reserve" or play.finished or form.node.data != play.node_id:
+        if play.mode == PlayMode.RESERVE or play.finished or form.node.data != play.node_id:
             raise services.StaleChoice()
         _, _, graph = _play_context(session, play)
         index = engine.choice_index(graph.nodes[play.node_id], form.choice.data)
@@ -143,9 +143,9 @@ def step(play_id, step):
     if step < len(records):
         next_url = url_for(".step", play_id=play.id, step=step + 1)
     else:
-        next_url = _where_now(play) if play.mode != "reserve" else url_for(".library")
+        next_url = _where_now(play) if play.mode != PlayMode.RESERVE else url_for(".library")
     reserve = None
-    if play.mode == "reserve":
+    if play.mode == PlayMode.RESERVE:
         outlook = engine.choice_outlook(graph)[(shown.node.id, shown.choice.id)]
         best = engine.best_reachable_endings(graph)[shown.node.id]
         reserve = {"outlook": outlook, "best": best,
@@ -160,7 +160,7 @@ def step(play_id, step):
 def ending(play_id):
     session = db_session()
     play = _own_play(session, play_id)
-    if play.mode == "reserve" or not play.finished:
+    if play.mode == PlayMode.RESERVE or not play.finished:
         return redirect(_where_now(play))
     scenario, version, graph = _play_context(session, play)
     best = services.best_path(graph, version.content_hash)
