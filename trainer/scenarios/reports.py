@@ -6,15 +6,22 @@ a hidden cell carries no counts at all.
 """
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, case, func, select
 
 from trainer.org.models import OrgUnit
+from trainer.scenarios.engine import Graph
 from trainer.scenarios.models import ChoiceRecord, Play, PlayMode
 from trainer.scenarios.privacy import MIN_PLAYERS, visible_cells, visible_overlaps
 
 ENDING_CLASSES = ("good", "acceptable", "poor")
+CSV_COLUMNS = ["period", "unit_code", "unit_name", "players", "endings_good",
+               "endings_acceptable", "endings_poor", "ownership_rate", "decision_point",
+               "choice", "kind", "reached", "chosen", "note"]
+HIDDEN_CELL = "Not enough players to show a breakdown"
+HIDDEN_DECISION = "Not enough players reached this decision"
 
 
 @dataclass
@@ -237,3 +244,57 @@ def players_by_period(session: Session, scenario_id: int | None = None) -> dict[
     if scenario_id is not None:
         query = query.where(Play.scenario_id == scenario_id)
     return dict(session.exec(query.group_by(Play.period)).all())
+
+
+def scoped_rows(tree: Tree, scope: set[int] | None) -> list[tuple[OrgUnit, int]]:
+    """Return the units in `scope` (None: every unit) in tree order, the top one at depth 0."""
+    rows = [(unit, depth) for unit, depth in tree.order if scope is None or unit.id in scope]
+    top = min((depth for _, depth in rows), default=0)
+    return [(unit, depth - top) for unit, depth in rows]
+
+
+def decision_rows(graph: Graph, decisions: dict[str, DecisionCell]) -> list[dict]:
+    """Pair each decision point of the current version with its counts, in story order."""
+    rows = []
+    known = set()
+    for node in graph.decisions:
+        known.add(node.id)
+        cell = decisions.get(node.id) or DecisionCell(node.id, False)
+        choices = []
+        if cell.shown:
+            picks = dict(cell.choices)
+            for choice in node.choices:
+                count = picks.pop(choice.id, 0)
+                choices.append((choice.text, choice.kind, count, count / cell.reached))
+            for choice_id, count in sorted(picks.items()):
+                choices.append((f"An option from an earlier version ({choice_id})", "",
+                                count, count / cell.reached))
+        rows.append({"id": node.id, "text": node.text, "cell": cell, "choices": choices})
+    for node_id, cell in sorted(decisions.items()):
+        if node_id not in known and cell.shown:
+            choices = [(f"An option from an earlier version ({c})", "", n, n / cell.reached)
+                       for c, n in sorted(cell.choices.items())]
+            rows.append({"id": node_id, "text": "", "cell": cell, "choices": choices})
+    return rows
+
+
+def csv_rows(report: ScenarioReport, tree: Tree, graph: Graph, *, scope: set[int] | None,
+             period: str) -> Iterator[list]:
+    """Yield the CSV export of a scenario report: a header, then one row per choice per unit
+    in scope; a hidden unit or decision gives one row that says so, with no counts."""
+    yield CSV_COLUMNS
+    for unit, _ in scoped_rows(tree, scope):
+        cell = report.cells[unit.id]
+        lead = [period, unit.code, unit.name]
+        if not cell.shown:
+            yield [*lead, *[""] * 10, HIDDEN_CELL]
+            continue
+        rate = "" if cell.ownership_rate is None else f"{cell.ownership_rate:.3f}"
+        figures = [cell.players, cell.endings["good"], cell.endings["acceptable"],
+                   cell.endings["poor"], rate]
+        for row in decision_rows(graph, report.decisions[unit.id]):
+            if not row["cell"].shown:
+                yield [*lead, *figures, row["id"], "", "", "", "", HIDDEN_DECISION]
+                continue
+            for text, kind, count, _share in row["choices"]:
+                yield [*lead, *figures, row["id"], text, kind, row["cell"].reached, count, ""]

@@ -238,12 +238,6 @@ def _period(session, scenario_id=None) -> tuple[str, list[str]]:
     return (enough or [p for p in periods if p in counts] or [current])[0], periods
 
 
-def _scoped_rows(tree, scope):
-    rows = [(unit, depth) for unit, depth in tree.order if scope is None or unit.id in scope]
-    top = min((depth for _, depth in rows), default=0)
-    return [(unit, depth - top) for unit, depth in rows]
-
-
 @bp.route("/reports")
 @allow(*REPORT_ROLES)
 def reports_index():
@@ -256,7 +250,7 @@ def reports_index():
     scenarios = session.exec(select(Scenario).order_by(Scenario.title)).all()
     return render_template("scenarios/reports_index.html", period=period, periods=periods,
                            tree=tree,
-                           rows=_scoped_rows(tree, scope), cells=cells, scenarios=scenarios)
+                           rows=reports.scoped_rows(tree, scope), cells=cells, scenarios=scenarios)
 
 
 def _scenario_report(session, scenario_id):
@@ -275,34 +269,9 @@ def scenario_report(scenario_id):
     session = db_session()
     scenario, period, periods, tree, report, graph = _scenario_report(session, scenario_id)
     scope = scope_unit_ids(session, current_user)
-    rows = [(report.cells[unit.id], depth) for unit, depth in _scoped_rows(tree, scope)]
+    rows = [(report.cells[unit.id], depth) for unit, depth in reports.scoped_rows(tree, scope)]
     return render_template("scenarios/reports_scenario.html", scenario=scenario, graph=graph,
                            period=period, periods=periods, rows=rows, tree=tree)
-
-
-def _decision_rows(graph, decisions: dict) -> list[dict]:
-    """Pair each decision point of the current version with its counts, in story order."""
-    rows = []
-    known = set()
-    for node in graph.decisions:
-        known.add(node.id)
-        cell = decisions.get(node.id) or reports.DecisionCell(node.id, False)
-        choices = []
-        if cell.shown:
-            picks = dict(cell.choices)
-            for choice in node.choices:
-                count = picks.pop(choice.id, 0)
-                choices.append((choice.text, choice.kind, count, count / cell.reached))
-            for choice_id, count in sorted(picks.items()):
-                choices.append((f"An option from an earlier version ({choice_id})", "",
-                                count, count / cell.reached))
-        rows.append({"id": node.id, "text": node.text, "cell": cell, "choices": choices})
-    for node_id, cell in sorted(decisions.items()):
-        if node_id not in known and cell.shown:
-            choices = [(f"An option from an earlier version ({c})", "", n, n / cell.reached)
-                       for c, n in sorted(cell.choices.items())]
-            rows.append({"id": node_id, "text": "", "cell": cell, "choices": choices})
-    return rows
 
 
 @bp.route("/reports/<int:scenario_id>/units/<int:unit_id>")
@@ -314,15 +283,8 @@ def unit_report(scenario_id, unit_id):
     scenario, period, periods, tree, report, graph = _scenario_report(session, scenario_id)
     return render_template("scenarios/reports_unit.html", scenario=scenario, unit=unit,
                            period=period, periods=periods, cell=report.cells[unit.id],
-                           decisions=_decision_rows(graph, report.decisions[unit.id]),
+                           decisions=reports.decision_rows(graph, report.decisions[unit.id]),
                            kinds=services.KIND_LABELS, endings=ENDING_TEXT)
-
-
-CSV_COLUMNS = ["period", "unit_code", "unit_name", "players", "endings_good",
-               "endings_acceptable", "endings_poor", "ownership_rate", "decision_point",
-               "choice", "kind", "reached", "chosen", "note"]
-HIDDEN_CELL = "Not enough players to show a breakdown"
-HIDDEN_DECISION = "Not enough players reached this decision"
 
 
 @bp.route("/reports/<int:scenario_id>/export.csv")
@@ -331,23 +293,5 @@ def export_csv(scenario_id):
     session = db_session()
     scenario, period, _, tree, report, graph = _scenario_report(session, scenario_id)
     scope = scope_unit_ids(session, current_user)
-
-    def rows():
-        yield CSV_COLUMNS
-        for unit, _ in _scoped_rows(tree, scope):
-            cell = report.cells[unit.id]
-            lead = [period, unit.code, unit.name]
-            if not cell.shown:
-                yield [*lead, *[""] * 10, HIDDEN_CELL]
-                continue
-            rate = "" if cell.ownership_rate is None else f"{cell.ownership_rate:.3f}"
-            figures = [cell.players, cell.endings["good"], cell.endings["acceptable"],
-                       cell.endings["poor"], rate]
-            for row in _decision_rows(graph, report.decisions[unit.id]):
-                if not row["cell"].shown:
-                    yield [*lead, *figures, row["id"], "", "", "", "", HIDDEN_DECISION]
-                    continue
-                for text, kind, count, _share in row["choices"]:
-                    yield [*lead, *figures, row["id"], text, kind, row["cell"].reached, count, ""]
-
-    return csvfile.download(f"scenario-{scenario.slug}-{period}.csv", rows())
+    return csvfile.download(f"scenario-{scenario.slug}-{period}.csv",
+                            reports.csv_rows(report, tree, graph, scope=scope, period=period))
