@@ -25,7 +25,8 @@ from trainer.learn.certificates import (
     add_months,
     new_certificate_code,
 )
-from trainer.learn.gift import Question, score
+from trainer.learn.gift import Question
+from trainer.learn.grading import score
 from trainer.learn.models import (
     Assignment,
     Certificate,

@@ -13,7 +13,8 @@ from sqlmodel import Session, insert
 
 from trainer.auth.models import User
 from trainer.learn.certificates import issue_certificate
-from trainer.learn.gift import Question, public_view, score
+from trainer.learn.gift import Question
+from trainer.learn.grading import public_view, score
 from trainer.learn.loader import question_from_dict
 from trainer.learn.models import CourseVersion, Enrolment, QuizAnswer, QuizAttempt
 from trainer.util import utcnow
