@@ -28,7 +28,7 @@ FILE_ORDER = ["credit", "manager", "cash"]
 def scenario(session):
     services.sync_scenario_folder(session=session, folder=VALID)
     session.commit()
-    return services.scenario_by_slug(session, SLUG)
+    return services.scenario_by_slug(session=session, slug=SLUG)
 
 
 def button_ids(html):
@@ -133,9 +133,9 @@ def test_choice_reports_count_by_id_whatever_order_each_player_saw(session, scen
     node = GRAPH.nodes["counter"]
     for seed in seeds_with_orders(node, 3):
         user = make_user("employee", org.t1)
-        play = services.start_play(session, user, scenario)
+        play = services.start_play(session=session, user=user, scenario=scenario)
         play.choice_seed = seed
-        services.choose(session, play, node_id="counter", step=0,
+        services.choose(session=session, play=play, node_id="counter", step=0,
                         choice_index=engine.choice_index(node, "credit"),
                         base_iri="http://localhost")
     session.commit()

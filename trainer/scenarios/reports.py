@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, case, func, select
 
 from trainer.org.models import OrgUnit
-from trainer.scenarios.engine import Graph
+from trainer.scenarios.engine import Scenario as Graph
 from trainer.scenarios.models import ChoiceRecord, Play, PlayMode
 from trainer.scenarios.privacy import MIN_PLAYERS, visible_cells, visible_overlaps
 
@@ -47,7 +47,7 @@ class Tree:
         return [int(i) for i in unit.path.strip("/").split("/") if i] + [unit_id]
 
 
-def load_tree(session: Session) -> Tree:
+def load_tree(*, session: Session) -> Tree:
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     children: dict[int | None, list[OrgUnit]] = {}
     for unit in units.values():
@@ -122,14 +122,14 @@ class ScenarioReport:
                 if scope is None or unit.id in scope]
 
 
-def players_by_unit(session: Session, tree: Tree, period: str) -> dict[int, set[int]]:
+def players_by_unit(*, session: Session, tree: Tree, period: str) -> dict[int, set[int]]:
     """Return the distinct counted players per unit subtree in `period`, across scenarios."""
     rows = session.exec(_counted(select(Play.unit_id, Play.user_id).distinct())
                         .where(Play.period == period)).all()
     return _roll_up(tree, [(unit_id, {user_id}) for unit_id, user_id in rows], _union)
 
 
-def scenario_report(session: Session, tree: Tree, *, scenario_id: int, period: str,
+def scenario_report(*, session: Session, tree: Tree, scenario_id: int, period: str,
                     min_players: int = MIN_PLAYERS) -> ScenarioReport:
     """Compute every unit's cell and decision cells for one scenario and quarter."""
     def counted(*columns):
@@ -148,7 +148,8 @@ def scenario_report(session: Session, tree: Tree, *, scenario_id: int, period: s
     decisions = _roll_up(tree, [(u, Counter(n=n, own=o or 0)) for u, n, o in decision_rows],
                          _add)
 
-    whole = {u: len(s) for u, s in players_by_unit(session, tree, period).items()}
+    players = players_by_unit(session=session, tree=tree, period=period)
+    whole = {u: len(s) for u, s in players.items()}
     shown = visible_cells(players, tree.parent_of, min_players)
     shown &= visible_overlaps(whole, {u: players[u] for u in shown}, min_players)
 
@@ -194,11 +195,11 @@ def _decision_cells(session, tree, counted, shown_units, min_players):
     return out
 
 
-def ownership_cells(session: Session, *, unit_ids: set[int] | None = None,
+def ownership_cells(*, session: Session, unit_ids: set[int] | None = None,
                     periods: set[str] | None = None,
                     min_players: int = MIN_PLAYERS) -> list[dict]:
     """Return the shown ownership cells per (unit subtree, quarter) across all scenarios."""
-    tree = load_tree(session)
+    tree = load_tree(session=session)
     query = _counted(select(Play.unit_id, Play.period, Play.user_id).distinct())
     if periods is not None:
         query = query.where(Play.period.in_(periods))
@@ -238,7 +239,7 @@ def ownership_cells(session: Session, *, unit_ids: set[int] | None = None,
     return out
 
 
-def players_by_period(session: Session, scenario_id: int | None = None) -> dict[str, int]:
+def players_by_period(*, session: Session, scenario_id: int | None = None) -> dict[str, int]:
     """Return the distinct counted players per quarter, organisation-wide."""
     query = _counted(select(Play.period, func.count(func.distinct(Play.user_id))))
     if scenario_id is not None:

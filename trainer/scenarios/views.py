@@ -27,7 +27,7 @@ def _see_other(endpoint, **values):
 
 def _own_play(session, play_id, *, for_update=False) -> Play:
     """Load one of the signed-in person's plays, or 404 (never reveal another person's)."""
-    play = (services.load_play_for_update(session, play_id) if for_update
+    play = (services.load_play_for_update(session=session, play_id=play_id) if for_update
             else session.get(Play, play_id))
     if play is None or play.user_id != current_user.id:
         abort(404)
@@ -55,12 +55,13 @@ def _where_now(play) -> str:
 @allow()
 def library():
     session = db_session()
-    due = [(item, services.reserve_node(session, item))
-           for item in services.due_items(session, current_user)]
-    cards = [(scenario, services.graph_of(services.current_version(session, scenario)))
-             for scenario in services.active_scenarios(session)]
+    due = [(item, services.reserve_node(session=session, item=item))
+           for item in services.due_items(session=session, user=current_user)]
+    cards = [(scenario,
+              services.graph_of(services.current_version(session=session, scenario=scenario)))
+             for scenario in services.active_scenarios(session=session)]
     return render_template("scenarios/library.html", cards=cards,
-                           results=services.results_by_scenario(session, current_user),
+                           results=services.results_by_scenario(session=session, user=current_user),
                            due=due, endings=ENDING_TEXT)
 
 
@@ -68,11 +69,11 @@ def library():
 @allow()
 def intro(scenario_slug):
     session = db_session()
-    scenario = services.scenario_by_slug(session, scenario_slug)
+    scenario = services.scenario_by_slug(session=session, slug=scenario_slug)
     if scenario is None or scenario.retired_at is not None:
         abort(404)
-    graph = services.graph_of(services.current_version(session, scenario))
-    result = services.results_by_scenario(session, current_user).get(scenario.id)
+    graph = services.graph_of(services.current_version(session=session, scenario=scenario))
+    result = services.results_by_scenario(session=session, user=current_user).get(scenario.id)
     return render_template("scenarios/intro.html", scenario=scenario, graph=graph,
                            result=result, form=StartForm(), meters=services.METER_LABELS,
                            endings=ENDING_TEXT)
@@ -82,14 +83,15 @@ def intro(scenario_slug):
 @allow()
 def start(scenario_slug):
     session = db_session()
-    scenario = services.scenario_by_slug(session, scenario_slug) or abort(404)
+    scenario = services.scenario_by_slug(session=session, slug=scenario_slug) or abort(404)
     form = StartForm()
     if not form.validate_on_submit():
         abort(400)
     if scenario.retired_at is not None:
         flash("That scenario has been retired. Your earlier results are kept.")
         return _see_other(".library")
-    play = services.start_play(session, current_user, scenario, mode=form.mode.data)
+    play = services.start_play(session=session, user=current_user, scenario=scenario,
+                               mode=form.mode.data)
     return _see_other(".play", play_id=play.id)
 
 
@@ -122,8 +124,9 @@ def choose(play_id):
             raise services.StaleChoice()
         _, _, graph = _play_context(session, play)
         index = engine.choice_index(graph.nodes[play.node_id], form.choice.data)
-        record = services.choose(session, play, node_id=form.node.data, step=form.step.data,
-                                 choice_index=index, base_iri=current_app.config["BASE_URL"])
+        record = services.choose(session=session, play=play, node_id=form.node.data,
+                                 step=form.step.data, choice_index=index,
+                                 base_iri=current_app.config["BASE_URL"])
     except services.StaleChoice:
         flash(STALE_MESSAGE)
         return redirect(_where_now(play), code=303)
@@ -138,7 +141,7 @@ def step(play_id, step):
     session = db_session()
     play = _own_play(session, play_id)
     scenario, _, graph = _play_context(session, play)
-    records = services.choice_records(session, play)
+    records = services.choice_records(session=session, play=play)
     shown = services.play_step(graph, records, step, play.choice_seed) or abort(404)
     if step < len(records):
         next_url = url_for(".step", play_id=play.id, step=step + 1)
@@ -149,7 +152,7 @@ def step(play_id, step):
         outlook = engine.choice_outlook(graph)[(shown.node.id, shown.choice.id)]
         best = engine.best_reachable_endings(graph)[shown.node.id]
         reserve = {"outlook": outlook, "best": best,
-                   "item": services.reserve_item_for_play(session, play)}
+                   "item": services.reserve_item_for_play(session=session, play=play)}
     return render_template("scenarios/reaction.html", scenario=scenario, play=play,
                            step=shown, last=step == len(records), next_url=next_url,
                            reserve=reserve, endings=ENDING_TEXT)
@@ -182,7 +185,7 @@ def reserve(reserve_id):
     item = session.get(ReserveItem, reserve_id)
     if item is None or item.user_id != current_user.id:
         abort(404)
-    found = services.reserve_node(session, item) or abort(404)
+    found = services.reserve_node(session=session, item=item) or abort(404)
     scenario, _, node = found
     form = ReserveForm(node=node.id)
     if request.method == "POST":
@@ -191,7 +194,7 @@ def reserve(reserve_id):
         try:
             if form.node.data != node.id:
                 raise services.StaleChoice()
-            play = services.answer_reserve(session, item, current_user,
+            play = services.answer_reserve(session=session, item=item, user=current_user,
                                            choice_index=engine.choice_index(node,
                                                                             form.choice.data),
                                            base_iri=current_app.config["BASE_URL"])
@@ -231,7 +234,7 @@ def _period(session, scenario_id=None) -> tuple[str, list[str]]:
     requested = request.args.get("period", "")
     if PERIOD.match(requested) and requested in periods:
         return requested, periods
-    counts = reports.players_by_period(session, scenario_id)
+    counts = reports.players_by_period(session=session, scenario_id=scenario_id)
     if scenario_id is not None:
         return max(periods, key=lambda p: (counts.get(p, 0), p)), periods
     enough = [p for p in periods if counts.get(p, 0) >= _min_players()]
@@ -244,9 +247,9 @@ def reports_index():
     session = db_session()
     scope = scope_unit_ids(session, current_user)
     period, periods = _period(session)
-    tree = reports.load_tree(session)
+    tree = reports.load_tree(session=session)
     cells = {row["unit_id"]: row for row in reports.ownership_cells(
-        session, unit_ids=scope, periods={period}, min_players=_min_players())}
+        session=session, unit_ids=scope, periods={period}, min_players=_min_players())}
     scenarios = session.exec(select(Scenario).order_by(Scenario.title)).all()
     return render_template("scenarios/reports_index.html", period=period, periods=periods,
                            tree=tree,
@@ -256,10 +259,10 @@ def reports_index():
 def _scenario_report(session, scenario_id):
     scenario = session.get(Scenario, scenario_id) or abort(404)
     period, periods = _period(session, scenario.id)
-    tree = reports.load_tree(session)
-    report = reports.scenario_report(session, tree, scenario_id=scenario.id, period=period,
-                                     min_players=_min_players())
-    graph = services.graph_of(services.current_version(session, scenario))
+    tree = reports.load_tree(session=session)
+    report = reports.scenario_report(session=session, tree=tree, scenario_id=scenario.id,
+                                     period=period, min_players=_min_players())
+    graph = services.graph_of(services.current_version(session=session, scenario=scenario))
     return scenario, period, periods, tree, report, graph
 
 
