@@ -78,7 +78,7 @@ def form_answers(version, user_id, attempt, secret, wrong=()):
         key = f"q{i}"
         if question.type in ("mc", "multi"):
             order = quizzes.option_order(secret, user_id, version.id, attempt, i,
-                                          len(question.answers))
+                                         len(question.answers))
             texts = [question.answers[j].text for j in order]
             wanted = RIGHT[key] if i not in wrong else (
                 "Nothing" if question.type == "mc" else ["Who to blame"])
@@ -110,7 +110,7 @@ def sample(ctx, name):
         enrolment = progress.start_course(session=session, user=org.employee, course=course)
         questions = quizzes.questions_of(version)
         attempt = quizzes.submit_quiz(session=session, user=org.employee, enrolment=enrolment,
-                                       version=version, responses=response_values(questions))
+                                      version=version, responses=response_values(questions))
         certificate = services.certificate_for(session=session, user=org.employee, course=course)
         today = utcnow().date()
         inside = Assignment(course_id=course.id, unit_id=org.t1.id, due_on=today)

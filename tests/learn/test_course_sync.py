@@ -68,8 +68,8 @@ def test_removing_a_course_retires_it_and_keeps_progress_and_certificates(sessio
     enrolment = progress.start_course(session=session, user=org.employee, course=course)
     version = services.version_for(session=session, course=course, enrolment=enrolment)
     quizzes.submit_quiz(session=session, user=org.employee, enrolment=enrolment,
-                         version=version,
-                         responses=response_values(quizzes.questions_of(version)))
+                        version=version,
+                        responses=response_values(quizzes.questions_of(version)))
     session.commit()
 
     shutil.rmtree(courses_dir / "sample-course")

@@ -195,7 +195,7 @@ def test_item_analysis_shows_share_correct_and_the_most_chosen_wrong_answer(
         user = make_user("employee", org.t1)
         enrolment = progress.start_course(session=session, user=user, course=course)
         quizzes.submit_quiz(session=session, user=user, enrolment=enrolment, version=version,
-                             responses=response_values(questions, wrong=wrong))
+                            responses=response_values(questions, wrong=wrong))
     session.commit()
     rows = reports.item_analysis(session=session, version=version)
     first = rows[0]

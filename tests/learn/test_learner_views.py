@@ -35,7 +35,7 @@ def submit(client, session, user, course, wrong=()):
 
 
 def test_a_lesson_is_rendered_once_per_course_version(client, login_as, org, session,
-                                                     monkeypatch):
+                                                      monkeypatch):
     rendered = []
 
     def counting_renderer(text):

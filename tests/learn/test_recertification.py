@@ -36,7 +36,7 @@ def pass_quiz(session, user, course, when, version=None):
                                               enrolment=enrolment)
     enrolment = progress.start_course(session=session, user=user, course=course)
     quizzes.submit_quiz(session=session, user=user, enrolment=enrolment, version=version,
-                         responses=response_values(quizzes.questions_of(version)), now=when)
+                        responses=response_values(quizzes.questions_of(version)), now=when)
     session.commit()
     return services.certificate_for(session=session, user=user, course=course)
 

@@ -220,8 +220,8 @@ def test_each_attempt_has_its_own_seed_and_item_analysis_counts_by_option(sessio
     assert len(orders) > 1
     for seed in seeds:
         quizzes.submit_quiz(session=session, user=org.employee, enrolment=enrolment,
-                          version=version, option_seed=seed,
-                          responses=response_values(quizzes.questions_of(version), wrong=(0,)))
+                            version=version, option_seed=seed,
+                            responses=response_values(quizzes.questions_of(version), wrong=(0,)))
     session.commit()
     row = next(r for r in reports.item_analysis(session=session, version=version)
                if r["index"] == 0)

@@ -53,7 +53,7 @@ def renewable(certificate: Certificate, today: date) -> bool:
 
 
 def issue_certificate(*, session: Session, enrolment: Enrolment, best: float | None,
-                       now: datetime | None = None) -> Certificate:
+                      now: datetime | None = None) -> Certificate:
     """Create the learner's certificate on first completion; later keep its score the best.
 
     A certificate that expires (the course declares certificate_valid_months) is renewed by

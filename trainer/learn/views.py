@@ -144,7 +144,7 @@ def lesson_done(course_slug, lesson_no):
             abort(404)
         version = version_for(session=session, course=course, enrolment=enrolment)
     complete_lesson(session=session, enrolment=enrolment, version=version,
-                             lesson_no=min(lesson_no, len(version.lessons)))
+                    lesson_no=min(lesson_no, len(version.lessons)))
     if lesson_no < len(version.lessons):
         return redirect(url_for("learn.lesson", course_slug=course.slug, lesson_no=lesson_no + 1))
     if has_quiz(version):
@@ -163,7 +163,7 @@ def quiz(course_slug):
     questions = questions_of(version)
     attempt_no = (enrolment.attempts if enrolment else 0) + 1
     seed = quiz_seed(current_app.config["SECRET_KEY"], current_user.id, version.id,
-                              attempt_no)
+                     attempt_no)
     orders = option_orders(questions, seed)
     form = QuizForm(version_id=str(version.id))
     errors, notice = {}, None
@@ -182,8 +182,8 @@ def quiz(course_slug):
                 enrolment = enrolment or start_course(
                     session=session, user=current_user, course=course)
                 attempt = submit_quiz(session=session, user=current_user,
-                                               enrolment=enrolment, version=version,
-                                               responses=responses, option_seed=seed)
+                                      enrolment=enrolment, version=version,
+                                      responses=responses, option_seed=seed)
                 return redirect(url_for("learn.attempt", attempt_id=attempt.id))
     status = 400 if request.method == "POST" else 200
     return render_template("learn/quiz.html", course=course, version=version,
@@ -284,7 +284,7 @@ def unit_report(unit_id):
     return render_template("learn/unit_report.html", unit=unit, rows=rows, statuses=statuses,
                            total=sum(statuses.values()), period=period, periods=periods,
                            certificates=unit_certificates(session=session, unit=unit,
-                                                                   today=today))
+                                                          today=today))
 
 
 def _unit_choices(session, scope):
@@ -306,7 +306,7 @@ def assignments():
         unit = session.get(OrgUnit, form.unit_id.data)
         try:
             create_assignment(session=session, course=course, unit=unit,
-                                       due_on=form.due_on.data, assigned_by=current_user)
+                              due_on=form.due_on.data, assigned_by=current_user)
         except LearnError as exc:
             form.course_id.errors.append(str(exc))
         else:

@@ -145,7 +145,7 @@ def draft_from_yaml(text: str, stem: str, report: Report) -> Draft | None:
         summary=summary,
     )
     problem_types = read_problem_types(data.get("problem_types"), "problem_types" in data,
-                                   data.lines.get("problem_types", data.line), report)
+                                       data.lines.get("problem_types", data.line), report)
     return Draft(scenario, data.lines.get("start", 1), terminals, problem_types)
 
 
