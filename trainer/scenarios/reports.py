@@ -148,8 +148,8 @@ def scenario_report(*, session: Session, tree: Tree, scenario_id: int, period: s
     decisions = _roll_up(tree, [(u, Counter(n=n, own=o or 0)) for u, n, o in decision_rows],
                          _add)
 
-    players = players_by_unit(session=session, tree=tree, period=period)
-    whole = {u: len(s) for u, s in players.items()}
+    across_scenarios = players_by_unit(session=session, tree=tree, period=period)
+    whole = {u: len(s) for u, s in across_scenarios.items()}
     shown = visible_cells(players, tree.parent_of, min_players)
     shown &= visible_overlaps(whole, {u: players[u] for u in shown}, min_players)
 
