@@ -205,6 +205,11 @@ def active_scenarios(*, session: Session) -> list[Scenario]:
                              .order_by(Scenario.title)).all())
 
 
+def all_scenarios(*, session: Session) -> list[Scenario]:
+    """Return every scenario by title, retired ones too (their plays stay in the reports)."""
+    return list(session.exec(select(Scenario).order_by(Scenario.title)).all())
+
+
 def scenario_by_slug(*, session: Session, slug: str) -> Scenario | None:
     return session.exec(select(Scenario).where(Scenario.slug == slug)).first()
 

@@ -2,7 +2,6 @@ import re
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlmodel import select
 
 from trainer import csvfile
 from trainer.access import allow, require_unit_in_scope, scope_unit_ids
@@ -250,7 +249,7 @@ def reports_index():
     tree = reports.load_tree(session=session)
     cells = {row["unit_id"]: row for row in reports.ownership_cells(
         session=session, unit_ids=scope, periods={period}, min_players=_min_players())}
-    scenarios = session.exec(select(Scenario).order_by(Scenario.title)).all()
+    scenarios = services.all_scenarios(session=session)
     return render_template("scenarios/reports_index.html", period=period, periods=periods,
                            tree=tree,
                            rows=reports.scoped_rows(tree, scope), cells=cells, scenarios=scenarios)
