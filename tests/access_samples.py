@@ -63,10 +63,10 @@ def _scenario(ctx):
 
         folder = Path(__file__).parent / "scenarios" / "cases" / "valid"
         services.sync_scenario_folder(session=ctx.session, folder=folder)
-        scenario = services.scenario_by_slug(ctx.session, "refund-no-receipt")
-        play = services.start_play(ctx.session, ctx.org.employee, scenario)
-        services.choose(ctx.session, play, node_id=play.node_id, step=0, choice_index=0,
-                        base_iri="http://localhost")
+        scenario = services.scenario_by_slug(session=ctx.session, slug="refund-no-receipt")
+        play = services.start_play(session=ctx.session, user=ctx.org.employee, scenario=scenario)
+        services.choose(session=ctx.session, play=play, node_id=play.node_id, step=0,
+                        choice_index=0, base_iri="http://localhost")
         item = ReserveItem(user_id=ctx.org.employee.id, scenario_id=scenario.id,
                            node_id="counter", due_at=utcnow())
         ctx.session.add(item)

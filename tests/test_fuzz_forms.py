@@ -62,8 +62,8 @@ def _quiz(ctx):
     from tests.learn.learn_factory import form_answers
     from trainer.learn import services
 
-    course = services.course_by_slug(ctx.session, ctx.sample("course_slug"))
-    version = services.version_for(ctx.session, course, None)
+    course = services.course_by_slug(session=ctx.session, slug=ctx.sample("course_slug"))
+    version = services.version_for(session=ctx.session, course=course, enrolment=None)
     return {"version_id": str(version.id),
             **form_answers(version, ctx.org.employee.id, 2, ctx.app.config["SECRET_KEY"])}
 
@@ -99,7 +99,7 @@ def _fix_form(ctx):
 def _course_id(ctx):
     from trainer.learn import services
 
-    return str(services.course_by_slug(ctx.session, ctx.sample("course_slug")).id)
+    return str(services.course_by_slug(session=ctx.session, slug=ctx.sample("course_slug")).id)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import Response, url_for
 
-from trainer import csvfile
+from trainer import csvdownload
 from trainer.http_cache import VERSIONED_CACHE, static_version
 
 GZIP = {"Accept-Encoding": "gzip, deflate"}
@@ -44,7 +44,7 @@ def test_a_csv_download_arrives_whole_when_gzipped(app, client):
 
     @app.route("/test-download.csv")
     def download():
-        return csvfile.download("test.csv", rows)
+        return csvdownload.download("test.csv", rows)
 
     plain = client.get("/test-download.csv")
     packed = client.get("/test-download.csv", headers=GZIP)

@@ -148,7 +148,7 @@ def reached(linked: set[str]) -> set[str]:
 def arrange(session, app):
     """Add what the demo lacks for some links to show: a custom metric and an API token (HR's
     to change and revoke), and an assignment the demo manager made (theirs to withdraw)."""
-    from trainer.learn import services as learn
+    from trainer.learn.assignments import create_assignment, offered_courses
     from trainer.org.models import ManagedUnit, OrgUnit
     from trainer.outcomes.services import create_metric, create_token
     from trainer.util import utcnow
@@ -160,9 +160,9 @@ def arrange(session, app):
     create_token(session=session, name="Till import", scopes=["outcomes:write"], created_by=hr)
     site = session.exec(select(OrgUnit).join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
                         .where(ManagedUnit.user_id == manager.id)).first()
-    course, _version = learn.offered_courses(session=session)[0]
-    learn.create_assignment(session=session, course=course, unit=site,
-                            due_on=utcnow().date() + timedelta(days=30), assigned_by=manager)
+    course, _version = offered_courses(session=session)[0]
+    create_assignment(session=session, course=course, unit=site,
+                      due_on=utcnow().date() + timedelta(days=30), assigned_by=manager)
     session.commit()
 
 

@@ -83,6 +83,11 @@ def sanitize_html(html: str) -> Markup:
 @lru_cache(maxsize=512)
 def render_markdown(text: str) -> Markup:
     """Render Markdown to sanitized HTML: raw HTML is shown as text, never executed."""
+    return markdown_to_html(text)
+
+
+def markdown_to_html(text: str) -> Markup:
+    """Render Markdown as render_markdown does, uncached (for callers with their own cache)."""
     return sanitize_html(_markdown.render(text))
 
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from trainer.learn import services
+from trainer.learn import progress, quizzes, services, sync
 from trainer.learn.loader import load_course_files
 
 QUIZ = """\
@@ -65,20 +65,20 @@ def add_course(session, slug="sample-course", **kwargs):
     """Store a course straight from in-memory files; return the Course."""
     loaded = load_course_files(slug, course_files(slug, **kwargs))
     assert not loaded.problems, [str(p) for p in loaded.problems]
-    services.save_course(session=session, loaded=loaded.course)
+    sync.save_course(session=session, loaded=loaded.course)
     session.flush()
-    return services.course_by_slug(session, slug)
+    return services.course_by_slug(session=session, slug=slug)
 
 
 def form_answers(version, user_id, attempt, secret, wrong=()):
     """Return quiz form data for the sample quiz: all right except question indexes `wrong`."""
-    questions = services.questions_of(version)
+    questions = quizzes.questions_of(version)
     data = {}
     for i, question in enumerate(questions):
         key = f"q{i}"
         if question.type in ("mc", "multi"):
-            order = services.option_order(secret, user_id, version.id, attempt, i,
-                                          len(question.answers))
+            order = quizzes.option_order(secret, user_id, version.id, attempt, i,
+                                         len(question.answers))
             texts = [question.answers[j].text for j in order]
             wanted = RIGHT[key] if i not in wrong else (
                 "Nothing" if question.type == "mc" else ["Who to blame"])
@@ -106,12 +106,12 @@ def sample(ctx, name):
     if "learn" not in ctx.cache:
         session, org = ctx.session, ctx.org
         course = add_course(session)
-        version = services.version_for(session, course, None)
-        enrolment = services.start_course(session=session, user=org.employee, course=course)
-        questions = services.questions_of(version)
-        attempt = services.submit_quiz(session=session, user=org.employee, enrolment=enrolment,
-                                       version=version, responses=response_values(questions))
-        certificate = services.certificate_for(session, org.employee, course)
+        version = services.version_for(session=session, course=course, enrolment=None)
+        enrolment = progress.start_course(session=session, user=org.employee, course=course)
+        questions = quizzes.questions_of(version)
+        attempt = quizzes.submit_quiz(session=session, user=org.employee, enrolment=enrolment,
+                                      version=version, responses=response_values(questions))
+        certificate = services.certificate_for(session=session, user=org.employee, course=course)
         today = utcnow().date()
         inside = Assignment(course_id=course.id, unit_id=org.t1.id, due_on=today)
         outside = Assignment(course_id=course.id, unit_id=org.t3.id, due_on=today)

@@ -6,12 +6,13 @@ import pytest
 from sqlmodel import select
 
 from tests.learn.learn_factory import response_values, write_course
-from trainer.learn import services
+from trainer.learn import progress, quizzes, services
 from trainer.learn.models import Certificate, Course, CourseVersion, Enrolment
+from trainer.learn.sync import sync_courses
 
 
 def sync(session, folder):
-    report = services.sync_courses(session=session, courses_dir=folder)
+    report = sync_courses(session=session, courses_dir=folder)
     session.commit()
     return report
 
@@ -30,9 +31,9 @@ def test_sync_is_idempotent(session, courses_dir):
 def test_an_edit_makes_a_new_version_and_learners_keep_theirs(session, courses_dir, org,
                                                               make_user):
     sync(session, courses_dir)
-    course = services.course_by_slug(session, "sample-course")
+    course = services.course_by_slug(session=session, slug="sample-course")
     old_version = course.current_version_id
-    early = services.start_course(session=session, user=org.employee, course=course)
+    early = progress.start_course(session=session, user=org.employee, course=course)
     session.commit()
 
     write_course(courses_dir, title="Sample course, revised")
@@ -42,31 +43,33 @@ def test_an_edit_makes_a_new_version_and_learners_keep_theirs(session, courses_d
     assert course.current_version_id != old_version
     assert [v.title for v in versions(session)] == ["Sample course", "Sample course, revised"]
 
-    late = services.start_course(session=session, user=make_user(), course=course)
+    late = progress.start_course(session=session, user=make_user(), course=course)
     assert (early.version_id, late.version_id) == (old_version, course.current_version_id)
-    assert services.version_for(session, course, early).title == "Sample course"
+    version = services.version_for(session=session, course=course, enrolment=early)
+    assert version.title == "Sample course"
 
 
 def test_reverting_an_edit_points_back_to_the_stored_version(session, courses_dir):
     sync(session, courses_dir)
-    first = services.course_by_slug(session, "sample-course").current_version_id
+    first = services.course_by_slug(session=session, slug="sample-course").current_version_id
     write_course(courses_dir, pass_mark=50)
     sync(session, courses_dir)
     write_course(courses_dir)
     sync(session, courses_dir)
-    assert services.course_by_slug(session, "sample-course").current_version_id == first
+    course = services.course_by_slug(session=session, slug="sample-course")
+    assert course.current_version_id == first
     assert len(versions(session)) == 2
 
 
 def test_removing_a_course_retires_it_and_keeps_progress_and_certificates(session, courses_dir,
                                                                          org):
     sync(session, courses_dir)
-    course = services.course_by_slug(session, "sample-course")
-    enrolment = services.start_course(session=session, user=org.employee, course=course)
-    version = services.version_for(session, course, enrolment)
-    services.submit_quiz(session=session, user=org.employee, enrolment=enrolment,
-                         version=version,
-                         responses=response_values(services.questions_of(version)))
+    course = services.course_by_slug(session=session, slug="sample-course")
+    enrolment = progress.start_course(session=session, user=org.employee, course=course)
+    version = services.version_for(session=session, course=course, enrolment=enrolment)
+    quizzes.submit_quiz(session=session, user=org.employee, enrolment=enrolment,
+                        version=version,
+                        responses=response_values(quizzes.questions_of(version)))
     session.commit()
 
     shutil.rmtree(courses_dir / "sample-course")
@@ -86,7 +89,7 @@ def test_removing_a_course_retires_it_and_keeps_progress_and_certificates(sessio
 def test_sync_refuses_a_library_with_problems(session, courses_dir):
     write_course(courses_dir, "broken-course", pass_mark=0)
     with pytest.raises(services.LearnError, match="pass_mark"):
-        services.sync_courses(session=session, courses_dir=courses_dir)
+        sync_courses(session=session, courses_dir=courses_dir)
     assert session.exec(select(Course)).all() == []
 
 

@@ -14,9 +14,8 @@ from trainer.learn.gift import (
     Question,
     TrueFalse,
     parse_gift,
-    public_view,
-    score,
 )
+from trainer.learn.grading import public_view, score
 
 CASES = Path(__file__).parent / "gift_cases"
 REPO_ROOT = Path(__file__).resolve().parents[2]

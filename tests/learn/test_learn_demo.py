@@ -5,7 +5,8 @@ from sqlmodel import func, select
 
 from trainer.auth.models import User
 from trainer.demo import DEMO_PASSWORD, build_org
-from trainer.learn import services
+from trainer.learn import progress, quizzes, reports
+from trainer.learn.certificates import certificate_state
 from trainer.learn.demo import demo_learning
 from trainer.learn.models import (
     Assignment,
@@ -31,7 +32,7 @@ def test_demo_assigns_courses_across_the_last_eight_quarters(session, demo):
     periods = {quarter_of(a.due_on) for a in session.exec(select(Assignment))}
     current = quarter_of(utcnow().date())
     assert {shift_quarter(current, -k) for k in range(1, 9)} <= periods
-    rows = services.completion_by_unit_period(session=session, unit_ids={demo.company.id})
+    rows = reports.completion_by_unit_period(session=session, unit_ids={demo.company.id})
     past = [r for r in rows if r["period"] < current]
     assert len(past) == 8
     assert all(0.6 < r["completion_rate"] < 1 for r in past)
@@ -39,7 +40,7 @@ def test_demo_assigns_courses_across_the_last_eight_quarters(session, demo):
 
 def test_the_demo_employee_has_an_assigned_course_still_to_do(session, demo):
     employee = session.exec(select(User).where(User.email == "employee@example.com")).one()
-    learning = services.my_learning(session=session, user=employee)
+    learning = progress.my_learning(session=session, user=employee)
     assert any(not card.completed and card.due_on >= utcnow().date()
                for card in learning.assigned)
     assert any(card.completed for card in learning.assigned)
@@ -57,7 +58,7 @@ def test_demo_history_is_consistent_with_the_scoring(session, demo):
     for attempt in attempts:
         version = versions[attempt.version_id]
         responses = {int(k): v for k, v in attempt.answers.items()}
-        graded = services.grade(services.questions_of(version), responses, version.pass_mark)
+        graded = quizzes.grade(quizzes.questions_of(version), responses, version.pass_mark)
         assert (graded.score, graded.passed) == (attempt.score, attempt.passed)
         stored = {a.question: a.correct for a in session.exec(
             select(QuizAnswer).where(QuizAnswer.attempt_id == attempt.id))}
@@ -85,7 +86,7 @@ def test_the_demo_has_certificates_expiring_and_expired(client, session, demo):
     today = utcnow().date()
     certificates = session.exec(select(Certificate).where(
         Certificate.expires_on.is_not(None))).all()
-    states = [services.certificate_state(c, today) for c in certificates]
+    states = [certificate_state(c, today) for c in certificates]
     assert states.count("expiring") >= 3 and states.count("expired") >= 3
     assert states.count("valid") > states.count("expired")  # most people renewed in time
     for certificate in certificates:

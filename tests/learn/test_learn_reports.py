@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from tests.learn.learn_factory import add_course, response_values
-from trainer.learn import services
+from trainer.learn import assignments, progress, quizzes, reports, services
 from trainer.learn.models import Assignment, ReminderSent
 from trainer.mail import drain
 from trainer.scheduler import run_all
@@ -19,7 +19,7 @@ def at(day: date) -> datetime:
 
 
 def complete(session, user, course, day):
-    enrolment = services.start_course(session=session, user=user, course=course)
+    enrolment = progress.start_course(session=session, user=user, course=course)
     enrolment.completed_at = at(day)
     session.add(enrolment)
     session.commit()
@@ -129,7 +129,7 @@ def history(session, org, course, make_user):
 
 def rows_by_code(session, **kwargs):
     return {(r["unit_code"], r["period"]): r
-            for r in services.completion_by_unit_period(session=session, **kwargs)}
+            for r in reports.completion_by_unit_period(session=session, **kwargs)}
 
 
 def test_completion_by_unit_and_quarter_counts_each_unit_with_its_subtree(session, org,
@@ -189,15 +189,15 @@ def test_hr_sees_every_unit(client, login_as, org, history):
 
 def test_item_analysis_shows_share_correct_and_the_most_chosen_wrong_answer(
         client, login_as, org, course, session, make_user):
-    version = services.version_for(session, course, None)
-    questions = services.questions_of(version)
+    version = services.version_for(session=session, course=course, enrolment=None)
+    questions = quizzes.questions_of(version)
     for wrong in ((0,), (0, 1), ()):
         user = make_user("employee", org.t1)
-        enrolment = services.start_course(session=session, user=user, course=course)
-        services.submit_quiz(session=session, user=user, enrolment=enrolment, version=version,
-                             responses=response_values(questions, wrong=wrong))
+        enrolment = progress.start_course(session=session, user=user, course=course)
+        quizzes.submit_quiz(session=session, user=user, enrolment=enrolment, version=version,
+                            responses=response_values(questions, wrong=wrong))
     session.commit()
-    rows = services.item_analysis(session=session, version=version)
+    rows = reports.item_analysis(session=session, version=version)
     first = rows[0]
     assert (first["answered"], first["correct"], first["top_wrong"], first["top_wrong_count"]) \
         == (3, 1, "Nothing", 2)
@@ -262,7 +262,7 @@ def test_retired_courses_send_no_reminders_and_leave_my_learning(app, client, lo
     course.retired = True
     session.add(course)
     session.commit()
-    assert services.send_overdue_reminders(session=session, now=at(date(2026, 3, 5))) == 0
+    assert assignments.send_overdue_reminders(session=session, now=at(date(2026, 3, 5))) == 0
     assert mailbox == []
     login_as(org.employee)
     assert "Nothing is assigned to you right now" in client.get("/learn/").get_data(as_text=True)

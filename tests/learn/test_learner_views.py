@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from tests.learn.learn_factory import form_answers
-from trainer.learn import services
+from tests.learn.learn_factory import add_course, form_answers
+from trainer.content import markdown_to_html
+from trainer.learn import progress, services
 from trainer.learn.models import Assignment, Certificate, Enrolment, QuizAnswer, QuizAttempt
 from trainer.util import utcnow
 
@@ -21,16 +22,41 @@ def page(client, url, status=200):
 
 def enrolment_of(session, user, course):
     session.expire_all()
-    return services.enrolment_for(session, user, course)
+    return services.enrolment_for(session=session, user=user, course=course)
 
 
 def submit(client, session, user, course, wrong=()):
     enrolment = enrolment_of(session, user, course)
-    version = services.version_for(session, course, enrolment)
+    version = services.version_for(session=session, course=course, enrolment=enrolment)
     attempt_no = (enrolment.attempts if enrolment else 0) + 1
     data = form_answers(version, user.id, attempt_no, SECRET, wrong)
     data["version_id"] = str(version.id)
     return client.post(f"/learn/courses/{course.slug}/quiz", data=data)
+
+
+def test_a_lesson_is_rendered_once_per_course_version(client, login_as, org, session,
+                                                      monkeypatch):
+    rendered = []
+
+    def counting_renderer(text):
+        rendered.append(text)
+        return markdown_to_html(text)
+
+    monkeypatch.setattr(progress, "markdown_to_html", counting_renderer)
+    progress._render_lesson.cache_clear()
+    add_course(session, lessons={"01-start.md": "# Once\n\nThe **first** text.\n"})
+    session.commit()
+    login_as(org.employee)
+    for _ in range(2):
+        assert "The <strong>first</strong> text." in page(
+            client, "/learn/courses/sample-course/lessons/1")
+    assert len(rendered) == 1
+
+    add_course(session, lessons={"01-start.md": "# Once\n\nThe **edited** text.\n"})
+    session.commit()
+    assert "The <strong>edited</strong> text." in page(
+        client, "/learn/courses/sample-course/lessons/1")
+    assert len(rendered) == 2
 
 
 def test_catalogue_lists_assigned_courses_with_their_due_date(client, login_as, org, course,
@@ -115,7 +141,7 @@ def test_an_incomplete_quiz_is_shown_again_with_messages_and_nothing_saved(clien
                                                                            org, course,
                                                                            session):
     login_as(org.employee)
-    version = services.version_for(session, course, None)
+    version = services.version_for(session=session, course=course, enrolment=None)
     data = form_answers(version, org.employee.id, 1, SECRET)
     del data["q1"], data["q3-m1"]
     data["version_id"] = str(version.id)
@@ -132,7 +158,7 @@ def test_an_incomplete_quiz_is_shown_again_with_messages_and_nothing_saved(clien
 def test_a_quiz_changed_while_answering_asks_to_answer_again(client, login_as, org, course,
                                                              session):
     login_as(org.employee)
-    version = services.version_for(session, course, None)
+    version = services.version_for(session=session, course=course, enrolment=None)
     data = form_answers(version, org.employee.id, 1, SECRET)
     data["version_id"] = str(version.id + 100)
     response = client.post("/learn/courses/sample-course/quiz", data=data)
@@ -187,7 +213,7 @@ def test_a_retired_course_stays_visible_only_to_those_who_took_it(client, login_
 
 def test_hostile_lesson_content_is_neutralised_on_the_page(client, login_as, org, course,
                                                            session):
-    version = services.version_for(session, course, None)
+    version = services.version_for(session=session, course=course, enrolment=None)
     version.lessons = [dict(version.lessons[0], markdown=(
         "<script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n"
         '<a href="javascript:alert(2)" onclick="alert(3)">y</a>\n')), version.lessons[1]]
@@ -223,7 +249,7 @@ def test_home_panel_counts_what_is_due(client, login_as, org, course, session):
     html = page(client, "/")
     assert "To do <span class=\"count\">(1)</span>" in html
     assert "<strong>overdue</strong>, was due" in html and course.slug in html
-    enrolment = services.start_course(session=session, user=org.employee, course=course)
+    enrolment = progress.start_course(session=session, user=org.employee, course=course)
     enrolment.completed_at = utcnow()
     session.add(enrolment)
     session.commit()

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from tests.learn.learn_factory import add_course, course_files, form_answers, response_values
-from trainer.learn import services
+from trainer.learn import certificates, progress, quizzes, services
 from trainer.learn.loader import load_course_files
 from trainer.learn.models import Certificate, CourseVersion, Enrolment
 from trainer.scheduler import run_all
@@ -31,13 +31,14 @@ def yearly(session):
 
 
 def pass_quiz(session, user, course, when, version=None):
-    version = version or services.version_for(
-        session, course, services.enrolment_for(session, user, course))
-    enrolment = services.start_course(session=session, user=user, course=course)
-    services.submit_quiz(session=session, user=user, enrolment=enrolment, version=version,
-                         responses=response_values(services.questions_of(version)), now=when)
+    enrolment = services.enrolment_for(session=session, user=user, course=course)
+    version = version or services.version_for(session=session, course=course,
+                                              enrolment=enrolment)
+    enrolment = progress.start_course(session=session, user=user, course=course)
+    quizzes.submit_quiz(session=session, user=user, enrolment=enrolment, version=version,
+                        responses=response_values(quizzes.questions_of(version)), now=when)
     session.commit()
-    return services.certificate_for(session, user, course)
+    return services.certificate_for(session=session, user=user, course=course)
 
 
 # ---------------------------------------------------------------------- course.yaml
@@ -68,7 +69,7 @@ def test_a_bad_validity_is_a_clear_error_with_its_line(value):
     (date(2025, 11, 30), 3, date(2026, 2, 28)),
 ])
 def test_add_months_keeps_the_day_or_takes_the_months_last(day, months, expected):
-    assert services.add_months(day, months) == expected
+    assert certificates.add_months(day, months) == expected
 
 
 # ---------------------------------------------------------------------- issuing
@@ -84,7 +85,7 @@ def test_a_course_without_validity_gives_a_certificate_that_never_expires(sessio
     course = add_course(session)
     certificate = pass_quiz(session, org.employee, course, ISSUED)
     assert certificate.expires_on is None
-    assert services.send_recertification_notices(session=session, now=at(date(2030, 1, 1))) == 0
+    assert certificates.send_recertification_notices(session=session, now=at(date(2030, 1, 1))) == 0
 
 
 # ---------------------------------------------------------------------- the job
@@ -125,7 +126,8 @@ def test_reminders_go_once_30_and_7_days_ahead_and_the_course_is_reassigned_at_e
     assert certificate.renewal_due_on == EXPIRES + timedelta(days=30)
 
     # Re-assigned: the course is due again on the learner's page.
-    assert services.due_dates_for(session, org.employee) == {yearly.id: date(2026, 4, 9)}
+    assert progress.due_dates_for(session=session, user=org.employee) == {
+        yearly.id: date(2026, 4, 9)}
     login_as(org.employee)
     page = client.get("/learn/").get_data(as_text=True)
     assigned = page.split('id="assigned"')[1].split("</section>")[0]
@@ -133,7 +135,7 @@ def test_reminders_go_once_30_and_7_days_ahead_and_the_course_is_reassigned_at_e
     course_page = client.get("/learn/courses/sample-course").get_data(as_text=True)
     assert "Your certificate expired on 10 March 2026" in course_page
     assert ">Take the quiz to renew</a>" in course_page
-    assert services.learning_summary(session=session, user=org.employee,
+    assert progress.learning_summary(session=session, user=org.employee,
                                      today=EXPIRES)["to_do"] == 1
 
 
@@ -162,7 +164,8 @@ def test_renewing_by_passing_again_restarts_the_certificate(app, client, login_a
     assert renewed.expires_on == date(2027, 3, 20)
     assert (renewed.renewal_due_on, renewed.reminded_30_on, renewed.reminded_7_on) == (
         None, None, None)
-    assert services.due_dates_for(session, org.employee) == {}
+    assert progress.due_dates_for(session=session, user=org.employee) == {
+        }
 
     run_all(app, at(date(2027, 3, 20) - timedelta(days=30)))  # the next cycle starts over
     assert mailbox[-1]["Subject"].endswith("expires in 30 days")
@@ -201,7 +204,7 @@ def test_renewal_through_the_quiz_page(app, client, login_as, session, org, year
     certificate = session.exec(select(Certificate)).one()
     session.refresh(certificate)
     assert certificate.renewal_due_on is None
-    assert certificate.expires_on == services.add_months(utcnow().date(), 12)
+    assert certificate.expires_on == certificates.add_months(utcnow().date(), 12)
 
 
 def test_no_reminders_for_inactive_people_or_retired_courses(app, session, org, yearly,
@@ -244,7 +247,7 @@ def test_the_verification_page_says_whether_it_is_still_valid(client, login_as, 
                       utcnow() - timedelta(days=400))
     login_as(make_user("employee", org.t2))
     text = verify(client, fresh.code)
-    assert f"✓ Valid until {services.add_months(today - timedelta(days=10), 12):%-d %B %Y}" \
+    assert f"✓ Valid until {certificates.add_months(today - timedelta(days=10), 12):%-d %B %Y}" \
         in text
     text = verify(client, old.code.lower())
     assert f"✗ Expired on {old.expires_on:%-d %B %Y}" in text and "Valid" not in text
@@ -303,7 +306,9 @@ def test_the_renewal_date_replaces_assignments_met_before_expiry(app, session, o
     session.add(Assignment(course_id=yearly.id, unit_id=org.t1.id, due_on=date(2025, 3, 31)))
     pass_quiz(session, org.employee, yearly, ISSUED)
     run_all(app, at(EXPIRES))
-    assert services.due_dates_for(session, org.employee) == {yearly.id: date(2026, 4, 9)}
+    assert progress.due_dates_for(session=session, user=org.employee) == {
+        yearly.id: date(2026, 4, 9)}
     session.add(Assignment(course_id=yearly.id, unit_id=org.s1.id, due_on=date(2026, 3, 31)))
     session.commit()
-    assert services.due_dates_for(session, org.employee) == {yearly.id: date(2026, 3, 31)}
+    assert progress.due_dates_for(session=session, user=org.employee) == {
+        yearly.id: date(2026, 3, 31)}

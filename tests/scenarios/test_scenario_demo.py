@@ -32,7 +32,7 @@ def test_demo_history(app, session):
 
     [played] = [p for p in plays if p.user_id == employee.id]
     assert played.finished and played.ending in ("acceptable", "poor")
-    [due] = services.due_items(session, employee)
+    [due] = services.due_items(session=session, user=employee)
     assert session.exec(select(func.count()).select_from(ReserveItem)).one() == 1
     assert due.scenario_id == played.scenario_id
 

@@ -28,7 +28,7 @@ def choice_id(node_id, index):
 def scenario(session):
     services.sync_scenario_folder(session=session, folder=VALID)
     session.commit()
-    return services.scenario_by_slug(session, SLUG)
+    return services.scenario_by_slug(session=session, slug=SLUG)
 
 
 def words(html):
@@ -170,8 +170,8 @@ def test_best_result_is_kept_across_replays(client, login_as, org, scenario, ses
     html = client.get("/scenarios/").get_data(as_text=True)
     assert re.search(r"Best result: <span[^>]*>Good ending</span> · Latest: <span[^>]*>Poor",
                      html)
-    result = services.results_by_scenario(session, org.employee)[services.scenario_by_slug(
-        session, SLUG).id]
+    scenario = services.scenario_by_slug(session=session, slug=SLUG)
+    result = services.results_by_scenario(session=session, user=org.employee)[scenario.id]
     assert (result["best"].play_id, result["latest"].play_id, result["count"]) == (good, poor, 2)
     plays = session.exec(select(Play).where(Play.user_id == org.employee.id)
                          .order_by(Play.id)).all()
@@ -297,7 +297,7 @@ def test_a_reserve_answered_weakly_starts_again_and_three_good_answers_clear_it(
     session.refresh(item)
     assert item.cleared_at is not None
     make_due(session, org.employee)
-    assert [i.node_id for i in services.due_items(session, org.employee)] == ["cash"]
+    assert [i.node_id for i in services.due_items(session=session, user=org.employee)] == ["cash"]
 
 
 def test_another_persons_reserve_is_not_found(client, login_as, org, scenario, session):
@@ -328,6 +328,6 @@ def test_a_retired_scenario_is_hidden_but_old_results_stay(client, login_as, org
     assert SLUG not in client.get("/scenarios/").get_data(as_text=True)
     assert client.get(f"/scenarios/{SLUG}").status_code == 404
     assert client.get(f"/scenarios/due/{item.id}").status_code == 404
-    assert services.due_items(session, org.employee) == []
+    assert services.due_items(session=session, user=org.employee) == []
     html = client.get(f"/scenarios/plays/{finished}/ending").get_data(as_text=True)
     assert "Poor ending" in html and "Play again" not in html

@@ -20,7 +20,7 @@ OWN_OWN, ESCALATE_TWICE = (0, 0), (1, 0)  # refund-no-receipt: credit+explain, m
 def scenario(session):
     services.sync_scenario_folder(session=session, folder=VALID)
     session.commit()
-    return services.scenario_by_slug(session, "refund-no-receipt")
+    return services.scenario_by_slug(session=session, slug="refund-no-receipt")
 
 
 @pytest.fixture
@@ -32,9 +32,9 @@ def add_players(session, make_user, scenario):
         for _ in range(n):
             user = make_user("employee", unit)
             for _ in range(1 + replays):
-                play = services.start_play(session, user, scenario, mode=mode)
+                play = services.start_play(session=session, user=user, scenario=scenario, mode=mode)
                 for step, index in enumerate(choices):
-                    services.choose(session, play, node_id=play.node_id, step=step,
+                    services.choose(session=session, play=play, node_id=play.node_id, step=step,
                                     choice_index=index, base_iri="http://localhost")
             people.append(user)
         session.commit()

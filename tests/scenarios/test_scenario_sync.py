@@ -36,7 +36,7 @@ def versions(session, scenario):
 def test_sync_adds_a_scenario_once(session, content):
     assert str(sync(session, content)).startswith("1 added, 0 updated, 0 unchanged")
     assert str(sync(session, content)).startswith("0 added, 0 updated, 1 unchanged")
-    scenario = services.scenario_by_slug(session, "refund-no-receipt")
+    scenario = services.scenario_by_slug(session=session, slug="refund-no-receipt")
     assert scenario.title == "Refund without a receipt"
     [version] = versions(session, scenario)
     assert version.number == 1 and len(version.content_hash) == 64
@@ -45,8 +45,8 @@ def test_sync_adds_a_scenario_once(session, content):
 
 def test_editing_a_file_makes_a_new_version_and_old_plays_keep_theirs(session, content, org):
     sync(session, content)
-    scenario = services.scenario_by_slug(session, "refund-no-receipt")
-    play = services.start_play(session, org.employee, scenario)
+    scenario = services.scenario_by_slug(session=session, slug="refund-no-receipt")
+    play = services.start_play(session=session, user=org.employee, scenario=scenario)
     session.commit()
 
     path = content / "scenarios" / VALID.name
@@ -58,10 +58,10 @@ def test_editing_a_file_makes_a_new_version_and_old_plays_keep_theirs(session, c
     assert services.graph_of(new).nodes["counter"].choices[0].text == "Offer a store voucher"
 
     # The play started before the edit finishes on the version it began with.
-    services.choose(session, play, node_id="counter", step=0, choice_index=0,
+    services.choose(session=session, play=play, node_id="counter", step=0, choice_index=0,
                     base_iri="http://localhost")
     assert play.version_id == old.id
-    newer = services.start_play(session, org.manager, scenario)
+    newer = services.start_play(session=session, user=org.manager, scenario=scenario)
     assert newer.version_id == new.id
 
 
@@ -74,14 +74,14 @@ def test_a_whitespace_or_comment_edit_is_not_a_new_version(session, content):
 
 def test_removing_a_file_retires_the_scenario_but_keeps_plays(session, content, org):
     sync(session, content)
-    scenario = services.scenario_by_slug(session, "refund-no-receipt")
-    play = services.start_play(session, org.employee, scenario)
+    scenario = services.scenario_by_slug(session=session, slug="refund-no-receipt")
+    play = services.start_play(session=session, user=org.employee, scenario=scenario)
     session.commit()
     (content / "scenarios" / VALID.name).unlink()
     assert sync(session, content).retired == 1
     session.refresh(scenario)
     assert scenario.retired_at is not None
-    assert services.active_scenarios(session) == []
+    assert services.active_scenarios(session=session) == []
     assert session.get(Play, play.id) is not None
 
     shutil.copy(VALID, content / "scenarios" / VALID.name)
@@ -96,7 +96,7 @@ def test_a_broken_file_is_skipped_not_retired(session, content):
     path.write_text(path.read_text().replace("to: happy", "to: nowhere", 1))
     summary = sync(session, content)
     assert summary.skipped == 1 and summary.retired == 0
-    assert services.scenario_by_slug(session, "refund-no-receipt").retired_at is None
+    assert services.scenario_by_slug(session=session, slug="refund-no-receipt").retired_at is None
 
 
 def test_content_check_reports_file_line_reason(app, runner, content):

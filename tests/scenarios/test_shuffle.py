@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from tests.learn.learn_factory import add_course, form_answers, response_values
+from trainer.learn import progress, quizzes, reports
 from trainer.learn import services as learn
 from trainer.learn.models import QuizAttempt
 from trainer.scenarios import engine, services
@@ -27,7 +28,7 @@ FILE_ORDER = ["credit", "manager", "cash"]
 def scenario(session):
     services.sync_scenario_folder(session=session, folder=VALID)
     session.commit()
-    return services.scenario_by_slug(session, SLUG)
+    return services.scenario_by_slug(session=session, slug=SLUG)
 
 
 def button_ids(html):
@@ -132,9 +133,9 @@ def test_choice_reports_count_by_id_whatever_order_each_player_saw(session, scen
     node = GRAPH.nodes["counter"]
     for seed in seeds_with_orders(node, 3):
         user = make_user("employee", org.t1)
-        play = services.start_play(session, user, scenario)
+        play = services.start_play(session=session, user=user, scenario=scenario)
         play.choice_seed = seed
-        services.choose(session, play, node_id="counter", step=0,
+        services.choose(session=session, play=play, node_id="counter", step=0,
                         choice_index=engine.choice_index(node, "credit"),
                         base_iri="http://localhost")
     session.commit()
@@ -183,7 +184,7 @@ def test_quiz_options_keep_their_order_on_reload_and_on_the_result_page(
         app, client, login_as, org, session):
     course = add_course(session)
     session.commit()
-    version = learn.version_for(session, course, None)
+    version = learn.version_for(session=session, course=course, enrolment=None)
     login_as(org.employee)
     url = f"/learn/courses/{course.slug}/quiz"
     page = client.get(url).get_data(as_text=True)
@@ -204,24 +205,24 @@ def test_quiz_options_keep_their_order_on_reload_and_on_the_result_page(
         "</p>", "")
 
     app.config["SECRET_KEY"] = "a new key"  # the stored seed, not the key, gives the order
-    feedback = learn.attempt_feedback(version, attempt)
+    feedback = quizzes.attempt_feedback(version, attempt)
     assert [text for text, _, _ in feedback[0].options] == shown
 
 
 def test_each_attempt_has_its_own_seed_and_item_analysis_counts_by_option(session, org):
     course = add_course(session)
-    version = learn.version_for(session, course, None)
-    enrolment = learn.start_course(session=session, user=org.employee, course=course)
-    seeds = [learn.quiz_seed("key", org.employee.id, version.id, n) for n in (1, 2, 3)]
+    version = learn.version_for(session=session, course=course, enrolment=None)
+    enrolment = progress.start_course(session=session, user=org.employee, course=course)
+    seeds = [quizzes.quiz_seed("key", org.employee.id, version.id, n) for n in (1, 2, 3)]
     assert len(set(seeds)) == 3
-    orders = {tuple(learn.shuffled_options(seed, 0, 3)) for seed in
-              (learn.quiz_seed("key", org.employee.id, version.id, n) for n in range(1, 40))}
+    orders = {tuple(quizzes.shuffled_options(seed, 0, 3)) for seed in
+              (quizzes.quiz_seed("key", org.employee.id, version.id, n) for n in range(1, 40))}
     assert len(orders) > 1
     for seed in seeds:
-        learn.submit_quiz(session=session, user=org.employee, enrolment=enrolment,
-                          version=version, option_seed=seed,
-                          responses=response_values(learn.questions_of(version), wrong=(0,)))
+        quizzes.submit_quiz(session=session, user=org.employee, enrolment=enrolment,
+                            version=version, option_seed=seed,
+                            responses=response_values(quizzes.questions_of(version), wrong=(0,)))
     session.commit()
-    row = next(r for r in learn.item_analysis(session=session, version=version)
+    row = next(r for r in reports.item_analysis(session=session, version=version)
                if r["index"] == 0)
     assert (row["answered"], row["top_wrong"], row["top_wrong_count"]) == (3, "Nothing", 3)

@@ -29,7 +29,7 @@ from trainer.fixes import services as fixes
 from trainer.insights import overview
 from trainer.insights.models import CustomerFocusRating, StoredAnalysis, TrainingRollup
 from trainer.insights.sources import Level, Metric, Sources, Status, Unit
-from trainer.learn.services import completion_by_unit_period
+from trainer.learn.reports import completion_by_unit_period
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.org.scope import managed_scope, scope_unit_ids, sees_everything, subtree_ids
 from trainer.outcomes import services as outcomes

@@ -16,7 +16,15 @@ from sqlmodel import Session, select
 
 from trainer.auth.models import User
 from trainer.demo import DemoOrg, bulk_write, fix_sequence, next_id, people_in_batches
-from trainer.learn.gift import Question, score
+from trainer.learn.assignments import offered_courses
+from trainer.learn.certificates import (
+    EXPIRY_REMINDER_DAYS,
+    RENEWAL_DAYS,
+    add_months,
+    new_certificate_code,
+)
+from trainer.learn.gift import Question
+from trainer.learn.grading import score
 from trainer.learn.models import (
     Assignment,
     Certificate,
@@ -26,17 +34,8 @@ from trainer.learn.models import (
     QuizAnswer,
     QuizAttempt,
 )
-from trainer.learn.services import (
-    EXPIRY_REMINDER_DAYS,
-    RENEWAL_DAYS,
-    add_months,
-    canonical_response,
-    check_courses,
-    new_certificate_code,
-    offered_courses,
-    questions_of,
-    sync_courses,
-)
+from trainer.learn.quizzes import canonical_response, questions_of
+from trainer.learn.sync import check_courses, sync_courses
 from trainer.org.models import OrgUnit
 from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow
 
@@ -312,7 +311,7 @@ class History:
 
 
 def percent(picks: list[tuple]) -> float:
-    """Score answers as trainer.learn.services.grade does: the mean fraction, in percent."""
+    """Score answers as trainer.learn.quizzes.grade does: the mean fraction, in percent."""
     return round(100 * sum(p[3] for p in picks) / len(picks), 1) if picks else 0.0
 
 

@@ -1,4 +1,4 @@
-"""Parse Moodle GIFT quiz files, score learners' answers and build safe question views.
+"""Parse Moodle GIFT quiz files into questions (scoring and the safe view: grading.py).
 
 Moodle's importer (question/format/gift/format.php, class qformat_gift) is the reference.
 Constructs that Moodle would reject, or would import in a way the author almost certainly did
@@ -6,13 +6,9 @@ not mean, are reported as problems instead of being dropped silently; a question
 problem is left out of the result.
 """
 
-import hashlib
-import math
-import random
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from trainer.content_rules import LINE_BREAK, MAX_ANSWERS
 
@@ -37,7 +33,7 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _CLOZE = re.compile(r"\{\s*\d*\s*:\s*[A-Z_]+\s*:")
 _ID_MARKER = re.compile(r"\[id:([^\]]*)\]")
 _TAG_MARKER = re.compile(r"\[tag:([^\]]*)\]")
-_EPSILON = 1e-6
+EPSILON = 1e-6
 
 
 @dataclass
@@ -112,16 +108,6 @@ class GiftResult:
     questions: list[Question] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-
-@dataclass
-class Scored:
-    """A graded response; feedback_formats[i] is the text format of feedback[i]."""
-
-    fraction: float
-    correct: bool
-    feedback: list[str] = field(default_factory=list)
-    feedback_formats: list[str] = field(default_factory=list)
 
 
 class _Block(NamedTuple):
@@ -392,7 +378,7 @@ def _read_number(answer: Answer, issues: _Issues, at: int) -> None:
         return
     if text.find("..") > 0:
         low, high = (s.strip() for s in text.split("..", 1))
-        if _is_number(low) and _is_number(high):
+        if is_number(low) and is_number(high):
             if float(low) > float(high):
                 issues.add(f"numerical range {text!r} runs from high to low", at)
             answer.value = (float(low) + float(high)) / 2
@@ -400,12 +386,12 @@ def _read_number(answer: Answer, issues: _Issues, at: int) -> None:
             return
     elif text.find(":") > 0:
         value, tolerance = (s.strip() for s in text.split(":", 1))
-        if _is_number(value) and _is_number(tolerance):
+        if is_number(value) and is_number(tolerance):
             if float(tolerance) < 0:
                 issues.add(f"numerical tolerance in {text!r} is negative", at)
             answer.value, answer.tolerance = float(value), float(tolerance)
             return
-    elif _is_number(text):
+    elif is_number(text):
         answer.value, answer.tolerance = float(text), 0.0
         return
     issues.add(f"bad numerical answer {text!r}; write 5, 5:0.5 or 4..6", at)
@@ -498,7 +484,7 @@ def _report_duplicates(what: str, texts: list[tuple[int, str]], issues: _Issues)
 
 
 def _require_full_marks(question: Question, issues: _Issues, at: int) -> None:
-    if not any(a.fraction >= 1 - _EPSILON for a in question.answers):
+    if not any(a.fraction >= 1 - EPSILON for a in question.answers):
         issues.add("no answer gives full marks (100%)", at)
 
 
@@ -519,156 +505,5 @@ def _restore(text: str) -> str:
     return text.translate(_RESTORE)
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
     return _NUMBER.fullmatch(text) is not None
-
-
-# ---------------------------------------------------------------------------------- scoring
-
-
-def score(question: Question, response: Any) -> Scored:
-    """Grade a response; raise ValueError for descriptions and essays.
-
-    Responses: an answer index (mc), a list of indices (multi), a bool (truefalse), a string
-    (short), a number or numeric string (numerical), a dict left -> right (matching). A
-    response of the wrong shape scores 0 with feedback saying so.
-    """
-    if not question.scorable:
-        raise ValueError(f"a {question.type} question cannot be scored automatically")
-    grade = {"mc": _score_mc, "multi": _score_multi, "truefalse": _score_truefalse,
-             "short": _score_short, "numerical": _score_numerical,
-             "matching": _score_matching}[question.type]
-    scored = grade(question, response)
-    if question.general_feedback:
-        scored.feedback.append(question.general_feedback)
-        scored.feedback_formats.append(question.general_feedback_format)
-    return scored
-
-
-def _score_mc(question: Question, response: Any) -> Scored:
-    if not _is_index(response, question.answers):
-        return _invalid("Choose one of the answers.")
-    return _graded(question.answers[response].fraction, [question.answers[response]])
-
-
-def _score_multi(question: Question, response: Any) -> Scored:
-    if not isinstance(response, list | tuple | set | frozenset) or not all(
-            _is_index(i, question.answers) for i in response):
-        return _invalid("Choose one or more of the answers.")
-    chosen = [question.answers[i] for i in sorted(set(response))]
-    return _graded(sum(a.fraction for a in chosen), chosen)
-
-
-def _score_truefalse(question: Question, response: Any) -> Scored:
-    if not isinstance(response, bool):
-        return _invalid("Choose true or false.")
-    tf = question.truefalse
-    feedback, feedback_format = ((tf.feedback_if_true, tf.feedback_if_true_format) if response
-                                 else (tf.feedback_if_false, tf.feedback_if_false_format))
-    scored = _graded(1.0 if response == tf.correct else 0.0, [])
-    if feedback:
-        scored.feedback.append(feedback)
-        scored.feedback_formats.append(feedback_format)
-    return scored
-
-
-def _score_short(question: Question, response: Any) -> Scored:
-    if not isinstance(response, str) or not response.strip():
-        return _invalid("Type an answer.")
-    for answer in question.answers:
-        if _wildcard_match(response, answer.text):
-            return _graded(answer.fraction, [answer])
-    return _graded(0.0, [])
-
-
-def _score_numerical(question: Question, response: Any) -> Scored:
-    number = _to_number(response)
-    if number is None:
-        return _invalid(f"{str(response).strip()!r} is not a number.")
-    for answer in question.answers:
-        if answer.value is None or abs(number - answer.value) <= (
-                answer.tolerance + _EPSILON * max(1.0, abs(answer.value))):
-            return _graded(answer.fraction, [answer])
-    return _graded(0.0, [])
-
-
-def _score_matching(question: Question, response: Any) -> Scored:
-    if not isinstance(response, dict):
-        return _invalid("Match every item.")
-    pairs = [m for m in question.matches if m.left]
-    right = sum(1 for m in pairs if response.get(m.left) == m.right)
-    return _graded(right / len(pairs), [])
-
-
-def _graded(fraction: float, chosen: list[Answer]) -> Scored:
-    fraction = min(max(fraction, 0.0), 1.0)
-    if fraction >= 1 - _EPSILON:
-        fraction = 1.0
-    scored = Scored(fraction, fraction == 1.0)
-    for answer in chosen:
-        if answer.feedback:
-            scored.feedback.append(answer.feedback)
-            scored.feedback_formats.append(answer.feedback_format)
-    return scored
-
-
-def _invalid(message: str) -> Scored:
-    return Scored(0.0, False, [message], ["plain"])
-
-
-def _is_index(value: Any, answers: list[Answer]) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(answers)
-
-
-def _to_number(response: Any) -> float | None:
-    if isinstance(response, bool):
-        return None
-    if isinstance(response, int | float):
-        return float(response) if math.isfinite(response) else None
-    if isinstance(response, str) and _is_number(response.strip()):
-        return float(response.strip())
-    return None
-
-
-def _wildcard_match(response: str, pattern: str) -> bool:
-    """Compare like Moodle's short answer: case-insensitive, `*` matches anything."""
-    response = unicodedata.normalize("NFC", response).strip()
-    pattern = unicodedata.normalize("NFC", pattern)
-    bits = re.split(r"(?<!\\)\*+", pattern)
-    regex = ".*".join(re.escape(bit.replace("\\*", "*")) for bit in bits)
-    return re.fullmatch(regex, response, re.IGNORECASE | re.DOTALL) is not None
-
-
-# ------------------------------------------------------------------------------ public view
-
-
-def public_view(question: Question) -> dict:
-    """Return what a learner may see before answering: no fractions, keys or feedback.
-
-    The title is left out too: in Moodle it is the author's name for the question.
-    """
-    view: dict[str, Any] = {
-        "type": question.type,
-        "text": question.text,
-        "text_format": question.text_format,
-        "missing_word": question.missing_word,
-    }
-    if question.type in ("mc", "multi"):
-        view["options"] = [{"index": i, "text": a.text, "format": a.text_format}
-                           for i, a in enumerate(question.answers)]
-    elif question.type == "matching":
-        view["left"] = [{"text": m.left, "format": m.left_format}
-                        for m in question.matches if m.left]
-        view["right"] = _shuffled_rights(question)
-    return view
-
-
-def _shuffled_rights(question: Question) -> list[str]:
-    """Shuffle the right items the same way every time, never in the answer order."""
-    in_order = list(dict.fromkeys(m.right for m in question.matches))
-    seed_text = "\n".join([question.text, *(f"{m.left}\t{m.right}" for m in question.matches)])
-    shuffled = in_order[:]
-    random.Random(hashlib.sha256(seed_text.encode()).hexdigest()).shuffle(shuffled)
-    if shuffled == in_order and len(shuffled) > 1:
-        shuffled = shuffled[1:] + shuffled[:1]
-    return shuffled

@@ -6,14 +6,14 @@ from datetime import datetime
 from sqlmodel import Session
 
 from trainer.auth.models import User
-from trainer.learn import services
+from trainer.learn.progress import my_learning
 
 SHOWN = 3
 
 
 def learn_panel(*, session: Session, user: User, now: datetime) -> dict:
     today = now.date()
-    learning = services.my_learning(session=session, user=user)
+    learning = my_learning(session=session, user=user)
     due = [card for card in learning.assigned if not card.completed]
     done = len(learning.assigned) - len(due)
     return {"tasks": len(due), "due": due[:SHOWN], "more": max(0, len(due) - SHOWN),

@@ -5,11 +5,33 @@ an edited course gets a new version while learners keep the version they started
 """
 
 from datetime import date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from trainer.util import utcnow
+
+
+class CourseStatus(StrEnum):
+    """Where a person stands with a course (on the learning page and in the reports)."""
+
+    NOT_STARTED = "not started"
+    IN_PROGRESS = "in progress"
+    NOT_YET_DUE = "not yet due"
+    RENEWAL_DUE = "renewal due"
+    OVERDUE = "overdue"
+    COMPLETED_LATE = "completed late"
+    COMPLETED = "completed"
+
+
+class CertificateState(StrEnum):
+    """Whether a certificate is still valid; expiring means within the first reminder's window."""
+
+    NEVER_EXPIRES = "never expires"
+    VALID = "valid"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
 
 
 class Course(SQLModel, table=True):
@@ -83,7 +105,7 @@ class QuizAttempt(SQLModel, table=True):
     passed: bool
     # {"<question index>": response} exactly as scored (see trainer.learn.gift.score)
     answers: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # The seed the options were shuffled with for this attempt (services.option_order), so
+    # The seed the options were shuffled with for this attempt (quizzes.option_order), so
     # the result page shows them in the order the learner saw. None before shuffles were kept.
     option_seed: str | None = Field(default=None, max_length=64)
 

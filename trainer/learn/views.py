@@ -8,9 +8,52 @@ from trainer.access import allow
 from trainer.auth.models import User
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg, period_arg
-from trainer.learn import bp, services
+from trainer.learn import bp
+from trainer.learn.assignments import (
+    assignments_in_scope,
+    create_assignment,
+    offered_courses,
+)
+from trainer.learn.assignments import (
+    delete_assignment as withdraw_assignment,
+)
+from trainer.learn.certificates import EXPIRY_REMINDER_DAYS, certificate_counts, unit_certificates
 from trainer.learn.forms import AssignmentForm, QuizForm
 from trainer.learn.models import Assignment, Course, CourseVersion, QuizAttempt
+from trainer.learn.progress import (
+    complete_lesson,
+    due_dates_for,
+    has_quiz,
+    lesson_html,
+    my_learning,
+    next_course,
+    progress_steps,
+    start_course,
+)
+from trainer.learn.quizzes import (
+    attempt_feedback,
+    option_orders,
+    questions_of,
+    quiz_items,
+    quiz_seed,
+    read_response,
+    submit_quiz,
+)
+from trainer.learn.reports import (
+    item_analysis,
+    reportable_periods,
+    unit_dues,
+    unit_summaries,
+    versions_with_attempts,
+)
+from trainer.learn.services import (
+    LearnError,
+    certificate_by_code,
+    certificate_for,
+    course_by_slug,
+    enrolment_for,
+    version_for,
+)
 from trainer.org.models import OrgUnit
 from trainer.org.scope import (
     managed_scope,
@@ -24,18 +67,18 @@ from trainer.util import quarter_of, utcnow
 
 def _course_or_404(session, slug) -> tuple[Course, object, CourseVersion]:
     """Load a course with the learner's enrolment and version; retired ones only if started."""
-    course = services.course_by_slug(session, slug) or abort(404)
-    enrolment = services.enrolment_for(session, current_user, course)
+    course = course_by_slug(session=session, slug=slug) or abort(404)
+    enrolment = enrolment_for(session=session, user=current_user, course=course)
     if course.retired and enrolment is None:
         abort(404)
-    version = services.version_for(session, course, enrolment) or abort(404)
+    version = version_for(session=session, course=course, enrolment=enrolment) or abort(404)
     return course, enrolment, version
 
 
 @bp.route("/")
 @allow()
 def index():
-    learning = services.my_learning(session=db_session(), user=current_user)
+    learning = my_learning(session=db_session(), user=current_user)
     return render_template("learn/index.html", learning=learning, today=utcnow().date())
 
 
@@ -44,14 +87,14 @@ def index():
 def course(course_slug):
     session = db_session()
     course, enrolment, version = _course_or_404(session, course_slug)
-    certificate = (services.certificate_for(session, current_user, course)
+    certificate = (certificate_for(session=session, user=current_user, course=course)
                    if enrolment and enrolment.completed_at else None)
     return render_template("learn/course.html", course=course, enrolment=enrolment,
                            version=version, certificate=certificate, form=ConfirmForm(),
-                           steps=services.progress_steps(version, enrolment),
-                           due_on=services.due_dates_for(session, current_user).get(course.id),
-                           has_quiz=services.has_quiz(version), today=utcnow().date(),
-                           renew_window=timedelta(days=services.EXPIRY_REMINDER_DAYS[0]))
+                           steps=progress_steps(version, enrolment),
+                           due_on=due_dates_for(session=session, user=current_user).get(course.id),
+                           has_quiz=has_quiz(version), today=utcnow().date(),
+                           renew_window=timedelta(days=EXPIRY_REMINDER_DAYS[0]))
 
 
 @bp.route("/courses/<course_slug>/start", methods=["POST"])
@@ -62,8 +105,8 @@ def start(course_slug):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        enrolment = services.start_course(session=session, user=current_user, course=course)
-    except services.LearnError as exc:
+        enrolment = start_course(session=session, user=current_user, course=course)
+    except LearnError as exc:
         flash(str(exc))
         return redirect(url_for("learn.index"))
     return redirect(url_for("learn.lesson", course_slug=course.slug,
@@ -79,9 +122,10 @@ def lesson(course_slug, lesson_no):
         abort(404)
     return render_template("learn/lesson.html", course=course, enrolment=enrolment,
                            version=version, lesson_no=lesson_no,
-                           lesson=version.lessons[lesson_no - 1], form=ConfirmForm(),
-                           steps=services.progress_steps(version, enrolment),
-                           has_quiz=services.has_quiz(version))
+                           lesson=version.lessons[lesson_no - 1],
+                           lesson_html=lesson_html(version, lesson_no), form=ConfirmForm(),
+                           steps=progress_steps(version, enrolment),
+                           has_quiz=has_quiz(version))
 
 
 @bp.route("/courses/<course_slug>/lessons/<int:lesson_no>/done", methods=["POST"])
@@ -95,15 +139,15 @@ def lesson_done(course_slug, lesson_no):
         abort(400)
     if enrolment is None:
         try:
-            enrolment = services.start_course(session=session, user=current_user, course=course)
-        except services.LearnError:
+            enrolment = start_course(session=session, user=current_user, course=course)
+        except LearnError:
             abort(404)
-        version = services.version_for(session, course, enrolment)
-    services.complete_lesson(session=session, enrolment=enrolment, version=version,
-                             lesson_no=min(lesson_no, len(version.lessons)))
+        version = version_for(session=session, course=course, enrolment=enrolment)
+    complete_lesson(session=session, enrolment=enrolment, version=version,
+                    lesson_no=min(lesson_no, len(version.lessons)))
     if lesson_no < len(version.lessons):
         return redirect(url_for("learn.lesson", course_slug=course.slug, lesson_no=lesson_no + 1))
-    if services.has_quiz(version):
+    if has_quiz(version):
         return redirect(url_for("learn.quiz", course_slug=course.slug))
     flash("You have completed this course.")
     return redirect(url_for("learn.course", course_slug=course.slug))
@@ -114,13 +158,13 @@ def lesson_done(course_slug, lesson_no):
 def quiz(course_slug):
     session = db_session()
     course, enrolment, version = _course_or_404(session, course_slug)
-    if not services.has_quiz(version):
+    if not has_quiz(version):
         abort(404)
-    questions = services.questions_of(version)
+    questions = questions_of(version)
     attempt_no = (enrolment.attempts if enrolment else 0) + 1
-    seed = services.quiz_seed(current_app.config["SECRET_KEY"], current_user.id, version.id,
-                              attempt_no)
-    orders = services.option_orders(questions, seed)
+    seed = quiz_seed(current_app.config["SECRET_KEY"], current_user.id, version.id,
+                     attempt_no)
+    orders = option_orders(questions, seed)
     form = QuizForm(version_id=str(version.id))
     errors, notice = {}, None
     if form.validate_on_submit():
@@ -130,21 +174,21 @@ def quiz(course_slug):
             responses = {}
             for i, question in enumerate(questions):
                 if question.scorable:
-                    responses[i], error = services.read_response(
+                    responses[i], error = read_response(
                         question, i, orders.get(i), request.form.getlist)
                     if error:
                         errors[i] = error
             if not errors:
-                enrolment = enrolment or services.start_course(
+                enrolment = enrolment or start_course(
                     session=session, user=current_user, course=course)
-                attempt = services.submit_quiz(session=session, user=current_user,
-                                               enrolment=enrolment, version=version,
-                                               responses=responses, option_seed=seed)
+                attempt = submit_quiz(session=session, user=current_user,
+                                      enrolment=enrolment, version=version,
+                                      responses=responses, option_seed=seed)
                 return redirect(url_for("learn.attempt", attempt_id=attempt.id))
     status = 400 if request.method == "POST" else 200
     return render_template("learn/quiz.html", course=course, version=version,
                            enrolment=enrolment, form=form, errors=errors, notice=notice,
-                           items=services.quiz_items(questions, orders),
+                           items=quiz_items(questions, orders),
                            posted=request.form if request.method == "POST" else None), status
 
 
@@ -157,11 +201,12 @@ def attempt(attempt_id):
         abort(404)
     version = session.get(CourseVersion, attempt.version_id)
     course = session.get(Course, version.course_id)
-    enrolment = services.enrolment_for(session, current_user, course)
+    enrolment = enrolment_for(session=session, user=current_user, course=course)
     return render_template("learn/attempt.html", attempt=attempt, version=version,
                            course=course, enrolment=enrolment,
-                           feedback=services.attempt_feedback(version, attempt),
-                           certificate=services.certificate_for(session, current_user, course))
+                           feedback=attempt_feedback(version, attempt),
+                           certificate=certificate_for(session=session, user=current_user,
+                                                       course=course))
 
 
 def _may_see_certificate(session, certificate) -> bool:
@@ -177,14 +222,14 @@ def _may_see_certificate(session, certificate) -> bool:
 @allow()
 def certificate(cert_code):
     session = db_session()
-    certificate = services.certificate_by_code(session, cert_code)
+    certificate = certificate_by_code(session=session, code=cert_code)
     if certificate is None or not _may_see_certificate(session, certificate):
         abort(404)
     own = certificate.user_id == current_user.id
     return render_template("learn/certificate.html", certificate=certificate,
                            today=utcnow().date(),
                            owner=session.get(User, certificate.user_id),
-                           next_card=services.next_course(session=session, user=current_user)
+                           next_card=next_course(session=session, user=current_user)
                            if own else None,
                            version=session.get(CourseVersion, certificate.version_id))
 
@@ -194,7 +239,7 @@ def certificate(cert_code):
 def verify():
     session = db_session()
     code = request.args.get("code", "").strip()[:40]
-    certificate = services.certificate_by_code(session, code) if code else None
+    certificate = certificate_by_code(session=session, code=code) if code else None
     return render_template("learn/verify.html", code=code, certificate=certificate,
                            today=utcnow().date(),
                            owner=certificate and session.get(User, certificate.user_id),
@@ -206,7 +251,7 @@ def verify():
 
 
 def _period_arg(session, today) -> tuple[str, list[str]]:
-    periods = services.reportable_periods(session=session, today=today)
+    periods = reportable_periods(session=session, today=today)
     return period_arg(periods, default=quarter_of(today)), periods
 
 
@@ -217,8 +262,8 @@ def reports():
     today = utcnow().date()
     period, periods = _period_arg(session, today)
     scope = scope_unit_ids(session=session, user=current_user)
-    summaries = services.unit_summaries(session=session, scope=scope, period=period, today=today)
-    certificates = services.certificate_counts(session=session, scope=scope, today=today)
+    summaries = unit_summaries(session=session, scope=scope, period=period, today=today)
+    certificates = certificate_counts(session=session, scope=scope, today=today)
     return render_template("learn/reports.html", summaries=summaries, period=period,
                            periods=periods, sees_all=scope is None, certificates=certificates,
                            any_expiring=any(c.total for c in certificates))
@@ -232,11 +277,11 @@ def unit_report(unit_id):
     require_unit_in_scope(session=session, user=current_user, unit_id=unit.id)
     today = utcnow().date()
     period, periods = _period_arg(session, today)
-    rows, statuses = services.unit_dues(session=session, unit=unit, period=period, today=today)
+    rows, statuses = unit_dues(session=session, unit=unit, period=period, today=today)
     return render_template("learn/unit_report.html", unit=unit, rows=rows, statuses=statuses,
                            total=sum(statuses.values()), period=period, periods=periods,
-                           certificates=services.unit_certificates(session=session, unit=unit,
-                                                                   today=today))
+                           certificates=unit_certificates(session=session, unit=unit,
+                                                          today=today))
 
 
 @bp.route("/assignments", methods=["GET", "POST"])
@@ -245,21 +290,21 @@ def assignments():
     session = db_session()
     scope = scope_unit_ids(session=session, user=current_user)
     form = AssignmentForm()
-    form.course_id.choices = [(c.id, v.title) for c, v in services.offered_courses(
+    form.course_id.choices = [(c.id, v.title) for c, v in offered_courses(
         session=session)]
     form.unit_id.choices = unit_choices(session=session, scope=scope)
     if form.validate_on_submit():
         course = session.get(Course, form.course_id.data)
         unit = session.get(OrgUnit, form.unit_id.data)
         try:
-            services.create_assignment(session=session, course=course, unit=unit,
-                                       due_on=form.due_on.data, assigned_by=current_user)
-        except services.LearnError as exc:
+            create_assignment(session=session, course=course, unit=unit,
+                              due_on=form.due_on.data, assigned_by=current_user)
+        except LearnError as exc:
             form.course_id.errors.append(str(exc))
         else:
             flash(f"Course assigned to {unit.name} and everyone below it.")
             return redirect(url_for("learn.assignments"))
-    rows = services.assignments_in_scope(session=session, scope=scope)
+    rows = assignments_in_scope(session=session, scope=scope)
     return render_template("learn/assignments.html", form=form, rows=rows,
                            delete_form=ConfirmForm(), today=utcnow().date()), (
         400 if form.errors else 200)
@@ -273,7 +318,7 @@ def delete_assignment(assignment_id):
     require_unit_in_scope(session=session, user=current_user, unit_id=assignment.unit_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    services.delete_assignment(session=session, assignment=assignment)
+    withdraw_assignment(session=session, assignment=assignment)
     flash("Assignment withdrawn. Nobody's progress was changed.")
     return redirect(url_for("learn.assignments"))
 
@@ -293,11 +338,11 @@ def analysis_index():
 @allow("hr", "admin")
 def analysis(course_slug):
     session = db_session()
-    course = services.course_by_slug(session, course_slug) or abort(404)
-    versions = services.versions_with_attempts(session=session, course=course)
+    course = course_by_slug(session=session, slug=course_slug) or abort(404)
+    versions = versions_with_attempts(session=session, course=course)
     chosen = int_arg("version")
     version = next((v for v in versions if v.id == chosen), None) or next(
         (v for v in versions if v.id == course.current_version_id), None) or abort(404)
     return render_template("learn/analysis.html", course=course, version=version,
                            versions=versions,
-                           rows=services.item_analysis(session=session, version=version))
+                           rows=item_analysis(session=session, version=version))

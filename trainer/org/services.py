@@ -8,9 +8,11 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
 
+from trainer import audit
 from trainer.access import ROLES, Role, join_roles
 from trainer.auth.models import User
 from trainer.csvfile import CsvProblem, RowError, read_rows
@@ -24,6 +26,14 @@ PARENT_KIND = {"company": None, "region": "company", "site": "region", "team": "
 
 class OrgError(ValueError):
     """A change to the org tree that would break it; the message is for the user."""
+
+
+class PersonError(ValueError):
+    """A person's record that cannot be saved as asked; `field` is the form field to blame."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 def unit_by_code(session: Session, code: str) -> OrgUnit | None:
@@ -92,6 +102,55 @@ def set_managed_units(session: Session, user: User, units: list[OrgUnit]) -> Non
             session.delete(link)
     for unit_id in wanted - {link.unit_id for link in current}:
         session.add(ManagedUnit(user_id=user.id, unit_id=unit_id))
+
+
+def _person_snapshot(session: Session, user: User) -> dict:
+    """What the audit log compares before and after a person is saved (no names or emails)."""
+    if user.id is None:
+        return {}
+    unit = session.get(OrgUnit, user.unit_id) if user.unit_id else None
+    return {"roles": sorted(user.role_set), "unit": unit and unit.code, "active": user.active,
+            "managed_units": managed_codes(session, user)}
+
+
+def save_person(*, session: Session, user: User, by: User, email: str, name: str,
+                unit_id: int | None, roles: list[str], active: bool,
+                managed_unit_ids: list[int]) -> None:
+    """Create or update a person (`user` without an id is new) and audit what changed.
+
+    Raise PersonError when the person was erased, the email is taken, or someone without the
+    Manager role is given units to manage.
+    """
+    if user.erased_at is not None:
+        raise PersonError("email", "This person was erased; their record cannot be changed.")
+    before = _person_snapshot(session, user)
+    identity = (user.email, user.name)
+    user.email = email.strip().lower()
+    user.name = name.strip()
+    user.unit_id = unit_id
+    user.roles = join_roles(roles)
+    user.active = active
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise PersonError("email", "Another person already has this email.") from None
+    managed = [session.get(OrgUnit, i) for i in managed_unit_ids]
+    if managed and Role.MANAGER not in roles:
+        raise PersonError("manager_of", "Give the Manager role to someone who manages units.")
+    set_managed_units(session, user, managed)
+    session.flush()
+    after = _person_snapshot(session, user)
+    if not before:
+        audit.record(session, by, "person.create", user, after)
+        return
+    changed = {key: {"from": before[key], "to": after[key]}
+               for key in after if before[key] != after[key]}
+    if identity != (user.email, user.name):
+        changed["name_or_email"] = "changed"
+    if changed:
+        audit.record(session, by, "person.update", user, changed)
 
 
 def split_list(value: str) -> list[str]:

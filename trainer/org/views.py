@@ -1,10 +1,9 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, or_, select
 
 from trainer import audit
-from trainer.access import Role, allow, join_roles
+from trainer.access import Role, allow
 from trainer.auth.models import User
 from trainer.auth.services import make_link_token
 from trainer.db import db_session
@@ -88,49 +87,15 @@ def _person_form(session, user=None):
     return form
 
 
-def _snapshot(session, user) -> dict:
-    """What the audit log compares before and after a person is saved (no names or emails)."""
-    if user.id is None:
-        return {}
-    unit = session.get(OrgUnit, user.unit_id) if user.unit_id else None
-    return {"roles": sorted(user.role_set), "unit": unit and unit.code, "active": user.active,
-            "managed_units": org.managed_codes(session, user)}
-
-
-def _save_person(session, form, user):
-    if user.erased_at is not None:
-        form.email.errors.append("This person was erased; their record cannot be changed.")
-        return False
-    before = _snapshot(session, user)
-    identity = (user.email, user.name)
-    user.email = form.email.data.strip().lower()
-    user.name = form.name.data.strip()
-    user.unit_id = form.unit_id.data
-    user.roles = join_roles(form.roles.data)
-    user.active = form.active.data
-    session.add(user)
+def _save_person(session, form, user) -> bool:
+    """Save the form onto `user`; on a refusal, show it on the field concerned."""
     try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        form.email.errors.append("Another person already has this email.")
+        org.save_person(session=session, user=user, by=current_user, email=form.email.data,
+                        name=form.name.data, unit_id=form.unit_id.data, roles=form.roles.data,
+                        active=form.active.data, managed_unit_ids=form.manager_of.data or [])
+    except org.PersonError as error:
+        getattr(form, error.field).errors.append(str(error))
         return False
-    managed = [session.get(OrgUnit, i) for i in form.manager_of.data or []]
-    if managed and Role.MANAGER not in form.roles.data:
-        form.manager_of.errors.append("Give the Manager role to someone who manages units.")
-        return False
-    org.set_managed_units(session, user, managed)
-    session.flush()
-    after = _snapshot(session, user)
-    if not before:
-        audit.record(session, current_user, "person.create", user, after)
-    else:
-        changed = {key: {"from": before[key], "to": after[key]}
-                   for key in after if before[key] != after[key]}
-        if identity != (user.email, user.name):
-            changed["name_or_email"] = "changed"
-        if changed:
-            audit.record(session, current_user, "person.update", user, changed)
     return True
 
 

@@ -41,7 +41,7 @@ def demo_step(*, session: Session, demo) -> None:
     if session.exec(select(Scenario)).first() is None:
         folder = Path(current_app.config["COURSES_DIR"]) / services.SCENARIOS_FOLDER
         services.sync_scenario_folder(session=session, folder=folder, now=now)
-    scenarios = sorted(services.active_scenarios(session),
+    scenarios = sorted(services.active_scenarios(session=session),
                        key=lambda s: (s.slug == DEMO_SCENARIO, s.slug))
     if not scenarios:
         return
@@ -61,7 +61,7 @@ def generate_history(session: Session, demo, scenarios: list[Scenario], *, now: 
     culture = {unit.id: rng.gauss(0, 0.6) for unit in [*demo.teams, *demo.sites]}
     current = quarter_of(now.date())
     quarters = [shift_quarter(current, n - QUARTERS + 1) for n in range(QUARTERS)]
-    versions = {s.id: services.current_version(session, s) for s in scenarios}
+    versions = {s.id: services.current_version(session=session, scenario=s) for s in scenarios}
     graphs = {s.id: services.graph_of(versions[s.id]) for s in scenarios}
     launch = {s.id: (index * QUARTERS) // len(scenarios) for index, s in enumerate(scenarios)}
 
@@ -170,15 +170,16 @@ def add_employee_history(session: Session, employee: User, scenarios: list[Scena
                          now: datetime, base_iri: str) -> Play | None:
     """Play one scenario as the demo employee, with one weak decision that is now due again."""
     for scenario in reversed(scenarios):  # the one launched in the current quarter first
-        graph = services.graph_of(services.current_version(session, scenario))
+        graph = services.graph_of(services.current_version(session=session, scenario=scenario))
         path = _path_with_one_weak_choice(graph)
         if path is None:
             continue
         played_at = now - timedelta(days=3)
-        play = services.start_play(session, employee, scenario, now=played_at)
+        play = services.start_play(session=session, user=employee, scenario=scenario, now=played_at)
         for step, index in enumerate(path):
-            services.choose(session, play, node_id=play.node_id, step=step, choice_index=index,
-                            base_iri=base_iri, now=played_at + timedelta(minutes=step + 1))
+            services.choose(session=session, play=play, node_id=play.node_id, step=step,
+                            choice_index=index, base_iri=base_iri,
+                            now=played_at + timedelta(minutes=step + 1))
         return play
     return None
 

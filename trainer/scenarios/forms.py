@@ -4,12 +4,13 @@ from wtforms.validators import AnyOf, InputRequired, Length, NumberRange
 from wtforms.widgets import HiddenInput
 
 from trainer.forms import WholeNumberField
+from trainer.scenarios.models import FULL_PLAY_MODES
 
 
 class StartForm(FlaskForm):
     """Start or resume a play; the pressed button sends the mode."""
 
-    mode = StringField("Mode", validators=[InputRequired(), AnyOf(["play", "practice"])])
+    mode = StringField("Mode", validators=[InputRequired(), AnyOf(FULL_PLAY_MODES)])
 
 
 class ChooseForm(FlaskForm):

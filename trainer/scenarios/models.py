@@ -1,13 +1,24 @@
 """Scenarios and their versions, plays, recorded choices and the spaced re-serve queue."""
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from trainer.util import utcnow
 
-PLAY_MODES = ("play", "practice", "reserve")
+
+class PlayMode(StrEnum):
+    """Why a play exists; stored in Play.mode as the plain string."""
+
+    PLAY = "play"  # counts in reports (the first finished one)
+    PRACTICE = "practice"  # private: the player sees it, reports never do
+    RESERVE = "reserve"  # one decision served again for spaced practice
+
+
+# Modes whose plays stay with the player: the library shows them, reports never do.
+FULL_PLAY_MODES = (PlayMode.PLAY, PlayMode.PRACTICE)
 
 
 class Scenario(SQLModel, table=True):
@@ -52,7 +63,7 @@ class Play(SQLModel, table=True):
     version_id: int = Field(foreign_key="scenario_version.id", index=True)
     # The player's unit when the play started: reports count people where they were.
     unit_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
-    mode: str = Field(default="play", max_length=16)  # one of PLAY_MODES
+    mode: str = Field(default=PlayMode.PLAY, max_length=16)  # a PlayMode
     # The first play of this scenario by this person: the honest signal for reports.
     is_first_attempt: bool = Field(default=False)
     registration: str = Field(max_length=36)  # xAPI registration: one UUID per attempt

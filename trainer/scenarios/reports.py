@@ -6,15 +6,22 @@ a hidden cell carries no counts at all.
 """
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, case, func, select
 
 from trainer.anonymity import MIN_SCORES, visible_cells, visible_overlaps
 from trainer.org.models import OrgUnit
-from trainer.scenarios.models import ChoiceRecord, Play
+from trainer.scenarios.engine import Scenario as Graph
+from trainer.scenarios.models import ChoiceRecord, Play, PlayMode
 
 ENDING_CLASSES = ("good", "acceptable", "poor")
+CSV_COLUMNS = ["period", "unit_code", "unit_name", "players", "endings_good",
+               "endings_acceptable", "endings_poor", "ownership_rate", "decision_point",
+               "choice", "kind", "reached", "chosen", "note"]
+HIDDEN_CELL = "Not enough players to show a breakdown"
+HIDDEN_DECISION = "Not enough players reached this decision"
 
 
 @dataclass
@@ -40,7 +47,7 @@ class Tree:
         return [int(i) for i in unit.path.strip("/").split("/") if i] + [unit_id]
 
 
-def load_tree(session: Session) -> Tree:
+def load_tree(*, session: Session) -> Tree:
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     children: dict[int | None, list[OrgUnit]] = {}
     for unit in units.values():
@@ -58,7 +65,7 @@ def load_tree(session: Session) -> Tree:
 
 def _counted(statement):
     """Restrict a query on Play to the plays that reports may count."""
-    return statement.where(Play.mode == "play", Play.is_first_attempt.is_(True),
+    return statement.where(Play.mode == PlayMode.PLAY, Play.is_first_attempt.is_(True),
                            Play.finished_at.is_not(None), Play.unit_id.is_not(None))
 
 
@@ -115,14 +122,14 @@ class ScenarioReport:
                 if scope is None or unit.id in scope]
 
 
-def players_by_unit(session: Session, tree: Tree, period: str) -> dict[int, set[int]]:
+def players_by_unit(*, session: Session, tree: Tree, period: str) -> dict[int, set[int]]:
     """Return the distinct counted players per unit subtree in `period`, across scenarios."""
     rows = session.exec(_counted(select(Play.unit_id, Play.user_id).distinct())
                         .where(Play.period == period)).all()
     return _roll_up(tree, [(unit_id, {user_id}) for unit_id, user_id in rows], _union)
 
 
-def scenario_report(session: Session, tree: Tree, *, scenario_id: int, period: str,
+def scenario_report(*, session: Session, tree: Tree, scenario_id: int, period: str,
                     min_players: int = MIN_SCORES) -> ScenarioReport:
     """Compute every unit's cell and decision cells for one scenario and quarter."""
     def counted(*columns):
@@ -141,7 +148,8 @@ def scenario_report(session: Session, tree: Tree, *, scenario_id: int, period: s
     decisions = _roll_up(tree, [(u, Counter(n=n, own=o or 0)) for u, n, o in decision_rows],
                          _add)
 
-    whole = {u: len(s) for u, s in players_by_unit(session, tree, period).items()}
+    across_scenarios = players_by_unit(session=session, tree=tree, period=period)
+    whole = {u: len(s) for u, s in across_scenarios.items()}
     shown = visible_cells(players, tree.parent_of, min_players)
     shown &= visible_overlaps(whole, {u: players[u] for u in shown}, min_players)
 
@@ -187,11 +195,11 @@ def _decision_cells(session, tree, counted, shown_units, min_players):
     return out
 
 
-def ownership_cells(session: Session, *, unit_ids: set[int] | None = None,
+def ownership_cells(*, session: Session, unit_ids: set[int] | None = None,
                     periods: set[str] | None = None,
                     min_players: int = MIN_SCORES) -> list[dict]:
     """Return the shown ownership cells per (unit subtree, quarter) across all scenarios."""
-    tree = load_tree(session)
+    tree = load_tree(session=session)
     query = _counted(select(Play.unit_id, Play.period, Play.user_id).distinct())
     if periods is not None:
         query = query.where(Play.period.in_(periods))
@@ -231,9 +239,63 @@ def ownership_cells(session: Session, *, unit_ids: set[int] | None = None,
     return out
 
 
-def players_by_period(session: Session, scenario_id: int | None = None) -> dict[str, int]:
+def players_by_period(*, session: Session, scenario_id: int | None = None) -> dict[str, int]:
     """Return the distinct counted players per quarter, organisation-wide."""
     query = _counted(select(Play.period, func.count(func.distinct(Play.user_id))))
     if scenario_id is not None:
         query = query.where(Play.scenario_id == scenario_id)
     return dict(session.exec(query.group_by(Play.period)).all())
+
+
+def scoped_rows(tree: Tree, scope: set[int] | None) -> list[tuple[OrgUnit, int]]:
+    """Return the units in `scope` (None: every unit) in tree order, the top one at depth 0."""
+    rows = [(unit, depth) for unit, depth in tree.order if scope is None or unit.id in scope]
+    top = min((depth for _, depth in rows), default=0)
+    return [(unit, depth - top) for unit, depth in rows]
+
+
+def decision_rows(graph: Graph, decisions: dict[str, DecisionCell]) -> list[dict]:
+    """Pair each decision point of the current version with its counts, in story order."""
+    rows = []
+    known = set()
+    for node in graph.decisions:
+        known.add(node.id)
+        cell = decisions.get(node.id) or DecisionCell(node.id, False)
+        choices = []
+        if cell.shown:
+            picks = dict(cell.choices)
+            for choice in node.choices:
+                count = picks.pop(choice.id, 0)
+                choices.append((choice.text, choice.kind, count, count / cell.reached))
+            for choice_id, count in sorted(picks.items()):
+                choices.append((f"An option from an earlier version ({choice_id})", "",
+                                count, count / cell.reached))
+        rows.append({"id": node.id, "text": node.text, "cell": cell, "choices": choices})
+    for node_id, cell in sorted(decisions.items()):
+        if node_id not in known and cell.shown:
+            choices = [(f"An option from an earlier version ({c})", "", n, n / cell.reached)
+                       for c, n in sorted(cell.choices.items())]
+            rows.append({"id": node_id, "text": "", "cell": cell, "choices": choices})
+    return rows
+
+
+def csv_rows(report: ScenarioReport, tree: Tree, graph: Graph, *, scope: set[int] | None,
+             period: str) -> Iterator[list]:
+    """Yield the CSV export of a scenario report: a header, then one row per choice per unit
+    in scope; a hidden unit or decision gives one row that says so, with no counts."""
+    yield CSV_COLUMNS
+    for unit, _ in scoped_rows(tree, scope):
+        cell = report.cells[unit.id]
+        lead = [period, unit.code, unit.name]
+        if not cell.shown:
+            yield [*lead, *[""] * 10, HIDDEN_CELL]
+            continue
+        rate = "" if cell.ownership_rate is None else f"{cell.ownership_rate:.3f}"
+        figures = [cell.players, cell.endings["good"], cell.endings["acceptable"],
+                   cell.endings["poor"], rate]
+        for row in decision_rows(graph, report.decisions[unit.id]):
+            if not row["cell"].shown:
+                yield [*lead, *figures, row["id"], "", "", "", "", HIDDEN_DECISION]
+                continue
+            for text, kind, count, _share in row["choices"]:
+                yield [*lead, *figures, row["id"], text, kind, row["cell"].reached, count, ""]

@@ -20,8 +20,10 @@ from trainer.scenarios.engine import Scenario as Graph
 from trainer.scenarios.lint import lint_scenario
 from trainer.scenarios.loader import load_scenarios
 from trainer.scenarios.models import (
+    FULL_PLAY_MODES,
     ChoiceRecord,
     Play,
+    PlayMode,
     ReserveItem,
     Scenario,
     ScenarioActor,
@@ -43,8 +45,6 @@ HIGHER_IS_BETTER = {"trust": True, "confidence": True, "time": False, "cost": Fa
 KIND_LABELS = {"own": "Own it", "escalate": "Escalate", "script": "Follow the script",
                "bend": "Bend the policy", "deflect": "Deflect"}
 RESERVE_INTERVALS = (timedelta(days=2), timedelta(weeks=1), timedelta(weeks=3))
-# Modes whose plays stay with the player: the library shows them, reports never do.
-FULL_PLAY_MODES = ("play", "practice")
 
 
 class StaleChoice(Exception):
@@ -90,7 +90,7 @@ def graph_of(version: ScenarioVersion) -> Graph:
     return graph
 
 
-def current_version(session: Session, scenario: Scenario) -> ScenarioVersion:
+def current_version(*, session: Session, scenario: Scenario) -> ScenarioVersion:
     return session.exec(select(ScenarioVersion).where(
         ScenarioVersion.scenario_id == scenario.id,
         ScenarioVersion.number == scenario.current_version)).one()
@@ -169,7 +169,7 @@ def sync_scenario_folder(*, session: Session, folder: Path,
             _add_version(session, scenario, 1, digest, result.path, data, now)
             summary.added += 1
             continue
-        version = current_version(session, scenario)
+        version = current_version(session=session, scenario=scenario)
         if version.content_hash == digest and scenario.retired_at is None:
             summary.unchanged += 1
             continue
@@ -200,19 +200,24 @@ def _add_version(session, scenario, number, digest, path, data, now) -> Scenario
     return version
 
 
-def active_scenarios(session: Session) -> list[Scenario]:
+def active_scenarios(*, session: Session) -> list[Scenario]:
     return list(session.exec(select(Scenario).where(Scenario.retired_at.is_(None))
                              .order_by(Scenario.title)).all())
 
 
-def scenario_by_slug(session: Session, slug: str) -> Scenario | None:
+def all_scenarios(*, session: Session) -> list[Scenario]:
+    """Return every scenario by title, retired ones too (their plays stay in the reports)."""
+    return list(session.exec(select(Scenario).order_by(Scenario.title)).all())
+
+
+def scenario_by_slug(*, session: Session, slug: str) -> Scenario | None:
     return session.exec(select(Scenario).where(Scenario.slug == slug)).first()
 
 
 # --- Plays --------------------------------------------------------------------------------
 
 
-def actor_name(session: Session, user: User) -> str:
+def actor_name(*, session: Session, user: User) -> str:
     """Return the opaque xAPI account name of `user`, creating it on first use."""
     actor = session.get(ScenarioActor, user.id)
     if actor is None:
@@ -226,31 +231,31 @@ def new_actor_name() -> str:
     return f"u-{secrets.token_hex(8)}"
 
 
-def open_play(session: Session, user: User, scenario: Scenario, mode: str) -> Play | None:
+def open_play(*, session: Session, user: User, scenario: Scenario, mode: str) -> Play | None:
     """Return the unfinished play of this mode, if there is one."""
     return session.exec(select(Play).where(
         Play.user_id == user.id, Play.scenario_id == scenario.id, Play.mode == mode,
         Play.finished_at.is_(None)).order_by(Play.id.desc())).first()
 
 
-def start_play(session: Session, user: User, scenario: Scenario, *, mode: str = "play",
+def start_play(*, session: Session, user: User, scenario: Scenario, mode: str = PlayMode.PLAY,
                now: datetime | None = None) -> Play:
     """Start (or resume the unfinished) play of `scenario` in `mode` (`play` or `practice`)."""
     if mode not in FULL_PLAY_MODES:
         raise ValueError(f"unknown mode {mode!r}")
     if scenario.retired_at is not None:
         raise PlayError("this scenario has been retired")
-    resumed = open_play(session, user, scenario, mode)
+    resumed = open_play(session=session, user=user, scenario=scenario, mode=mode)
     if resumed is not None:
         return resumed
     earlier = session.exec(select(func.count()).select_from(Play).where(
         Play.user_id == user.id, Play.scenario_id == scenario.id,
         Play.mode.in_(FULL_PLAY_MODES))).one()
-    version = current_version(session, scenario)
+    version = current_version(session=session, scenario=scenario)
     state = engine.start(graph_of(version))
     play = Play(user_id=user.id, scenario_id=scenario.id, version_id=version.id,
                 unit_id=user.unit_id, mode=mode,
-                is_first_attempt=(mode == "play" and earlier == 0),
+                is_first_attempt=(mode == PlayMode.PLAY and earlier == 0),
                 registration=str(uuid.uuid4()), choice_seed=new_choice_seed(),
                 node_id=state.node_id,
                 meters=dict(state.meters), path=[], started_at=now or utcnow())
@@ -270,7 +275,7 @@ def reserve_seed(item: ReserveItem) -> int:
     return int.from_bytes(hashlib.sha256(key).digest()[:4], "big") >> 1
 
 
-def load_play_for_update(session: Session, play_id: int) -> Play | None:
+def load_play_for_update(*, session: Session, play_id: int) -> Play | None:
     """Load a play and lock its row until the transaction ends (PostgreSQL; SQLite serialises)."""
     return session.exec(select(Play).where(Play.id == play_id).with_for_update()).first()
 
@@ -280,7 +285,7 @@ def state_of(play: Play) -> State:
                  path=[tuple(step) for step in play.path], ending=play.ending)
 
 
-def choose(session: Session, play: Play, *, node_id: str, step: int, choice_index: int,
+def choose(*, session: Session, play: Play, node_id: str, step: int, choice_index: int,
            base_iri: str, now: datetime | None = None) -> ChoiceRecord:
     """Take choice `choice_index` at the play's current decision and record it.
 
@@ -297,14 +302,15 @@ def choose(session: Session, play: Play, *, node_id: str, step: int, choice_inde
     node = graph.nodes[before.node_id]
     choice = node.choices[choice_index]
     user = session.get(User, play.user_id)
-    statement = engine.xapi_answered(graph, node, choice, after, actor_name(session, user),
+    actor = actor_name(session=session, user=user)
+    statement = engine.xapi_answered(graph, node, choice, after, actor,
                                      play.registration, base_iri)
     record = ChoiceRecord(play_id=play.id, step=len(after.path), node_id=node.id,
                           choice_id=choice.id, kind=choice.kind, meters_after=after.meters,
                           xapi=stamp_statement(statement, now), created_at=now)
     play.node_id, play.meters = after.node_id, dict(after.meters)
     play.path = [list(pair) for pair in after.path]
-    if after.finished or play.mode == "reserve":
+    if after.finished or play.mode == PlayMode.RESERVE:
         play.ending = after.ending
         play.finished_at = now
         play.period = quarter_of(now.date())
@@ -312,7 +318,7 @@ def choose(session: Session, play: Play, *, node_id: str, step: int, choice_inde
     session.add(play)
     session.flush()
     if after.finished and play.mode in FULL_PLAY_MODES:
-        queue_weak_choices(session, play, graph, now=now)
+        queue_weak_choices(session=session, play=play, graph=graph, now=now)
     return record
 
 
@@ -322,7 +328,7 @@ def stamp_statement(statement: dict, when: datetime) -> dict:
             "timestamp": when.isoformat(timespec="seconds").replace("+00:00", "Z")}
 
 
-def choice_records(session: Session, play: Play) -> list[ChoiceRecord]:
+def choice_records(*, session: Session, play: Play) -> list[ChoiceRecord]:
     return list(session.exec(select(ChoiceRecord).where(ChoiceRecord.play_id == play.id)
                              .order_by(ChoiceRecord.step)).all())
 
@@ -389,7 +395,7 @@ class Result:
     finished_at: datetime
 
 
-def results_by_scenario(session: Session, user: User) -> dict[int, dict]:
+def results_by_scenario(*, session: Session, user: User) -> dict[int, dict]:
     """Map scenario id to {'best': Result, 'latest': Result, 'count': n, 'open': Play | None}.
 
     The best result ranks the ending class first, then the meters (engine.rank_result); a
@@ -403,7 +409,7 @@ def results_by_scenario(session: Session, user: User) -> dict[int, dict]:
         entry = out.setdefault(play.scenario_id, {"best": None, "latest": None, "count": 0,
                                                   "open": None})
         if not play.finished:
-            if play.mode == "play":
+            if play.mode == PlayMode.PLAY:
                 entry["open"] = play
             continue
         result = Result(play.id, play.ending, play.meters, play.finished_at)
@@ -453,7 +459,7 @@ def path_choices(graph: Graph, path) -> list[tuple[Node, Choice]]:
 # --- Spaced re-serving --------------------------------------------------------------------
 
 
-def queue_weak_choices(session: Session, play: Play, graph: Graph, *,
+def queue_weak_choices(*, session: Session, play: Play, graph: Graph,
                        now: datetime | None = None) -> list[ReserveItem]:
     """Queue each weak decision of a finished play to come back after the first interval.
 
@@ -478,17 +484,17 @@ def queue_weak_choices(session: Session, play: Play, graph: Graph, *,
     return items
 
 
-def due_items(session: Session, user: User, now: datetime | None = None) -> list[ReserveItem]:
+def due_items(*, session: Session, user: User, now: datetime | None = None) -> list[ReserveItem]:
     """Return the re-serves due now for `user` whose decision still exists in the scenario."""
     now = now or utcnow()
     items = session.exec(
         select(ReserveItem).where(ReserveItem.user_id == user.id,
                                   ReserveItem.cleared_at.is_(None), ReserveItem.due_at <= now)
         .order_by(ReserveItem.due_at)).all()
-    return [item for item in items if reserve_node(session, item) is not None]
+    return [item for item in items if reserve_node(session=session, item=item) is not None]
 
 
-def reserve_node(session: Session, item: ReserveItem) -> tuple[Scenario, Graph, Node] | None:
+def reserve_node(*, session: Session, item: ReserveItem) -> tuple[Scenario, Graph, Node] | None:
     """Return (scenario, graph, decision node) for a re-serve, from the current version.
 
     None when the scenario was retired or the decision no longer exists.
@@ -496,7 +502,7 @@ def reserve_node(session: Session, item: ReserveItem) -> tuple[Scenario, Graph, 
     scenario = session.get(Scenario, item.scenario_id)
     if scenario.retired_at is not None:
         return None
-    graph = graph_of(current_version(session, scenario))
+    graph = graph_of(current_version(session=session, scenario=scenario))
     node = graph.nodes.get(item.node_id)
     if node is None or not node.choices:
         return None
@@ -507,7 +513,7 @@ def is_due(item: ReserveItem, now: datetime | None = None) -> bool:
     return item.cleared_at is None and item.due_at <= (now or utcnow())
 
 
-def answer_reserve(session: Session, item: ReserveItem, user: User, *, choice_index: int,
+def answer_reserve(*, session: Session, item: ReserveItem, user: User, choice_index: int,
                    base_iri: str, now: datetime | None = None) -> Play:
     """Record a one-decision practice and move the item along its schedule.
 
@@ -517,20 +523,20 @@ def answer_reserve(session: Session, item: ReserveItem, user: User, *, choice_in
     now = now or utcnow()
     if not is_due(item, now):
         raise StaleChoice()
-    found = reserve_node(session, item)
+    found = reserve_node(session=session, item=item)
     if found is None:
         raise StaleChoice()
     scenario, graph, node = found
     if not (isinstance(choice_index, int) and 0 <= choice_index < len(node.choices)):
         raise PlayError(f"invalid choice {choice_index!r} at {node.id!r}")
-    version = current_version(session, scenario)
+    version = current_version(session=session, scenario=scenario)
     play = Play(user_id=user.id, scenario_id=scenario.id, version_id=version.id,
-                unit_id=user.unit_id, mode="reserve", registration=str(uuid.uuid4()),
+                unit_id=user.unit_id, mode=PlayMode.RESERVE, registration=str(uuid.uuid4()),
                 choice_seed=reserve_seed(item), node_id=node.id,
                 meters=dict.fromkeys(engine.METERS, 0), path=[], started_at=now)
     session.add(play)
     session.flush()
-    choose(session, play, node_id=node.id, step=0, choice_index=choice_index,
+    choose(session=session, play=play, node_id=node.id, step=0, choice_index=choice_index,
            base_iri=base_iri, now=now)
     outlook = engine.choice_outlook(graph)
     best = engine.best_reachable_endings(graph)[node.id]
@@ -548,7 +554,7 @@ def answer_reserve(session: Session, item: ReserveItem, user: User, *, choice_in
     return play
 
 
-def reserve_item_for_play(session: Session, play: Play) -> ReserveItem | None:
+def reserve_item_for_play(*, session: Session, play: Play) -> ReserveItem | None:
     return session.exec(select(ReserveItem).where(
         ReserveItem.user_id == play.user_id, ReserveItem.scenario_id == play.scenario_id,
         ReserveItem.node_id == (play.path[0][0] if play.path else play.node_id))).first()
@@ -565,4 +571,4 @@ def ownership_by_unit_period(*, session: Session, unit_ids: set[int] | None = No
     includes its subtree and only first attempts in normal mode count. Only cells with at least
     5 distinct players (and that pass the complement rule) are returned.
     """
-    return reports.ownership_cells(session, unit_ids=unit_ids)
+    return reports.ownership_cells(session=session, unit_ids=unit_ids)

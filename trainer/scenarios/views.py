@@ -1,6 +1,5 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlmodel import select
 
 from trainer import anonymity, csvdownload
 from trainer.access import allow
@@ -10,7 +9,7 @@ from trainer.org.models import OrgUnit
 from trainer.org.scope import require_unit_in_scope, scope_unit_ids
 from trainer.scenarios import bp, engine, reports, services
 from trainer.scenarios.forms import ChooseForm, ReserveForm, StartForm
-from trainer.scenarios.models import Play, ReserveItem, Scenario, ScenarioVersion
+from trainer.scenarios.models import Play, PlayMode, ReserveItem, Scenario, ScenarioVersion
 from trainer.util import quarter_of, shift_quarter, utcnow
 
 REPORT_ROLES = ("manager", "hr", "admin")
@@ -25,7 +24,7 @@ def _see_other(endpoint, **values):
 
 def _own_play(session, play_id, *, for_update=False) -> Play:
     """Load one of the signed-in person's plays, or 404 (never reveal another person's)."""
-    play = (services.load_play_for_update(session, play_id) if for_update
+    play = (services.load_play_for_update(session=session, play_id=play_id) if for_update
             else session.get(Play, play_id))
     if play is None or play.user_id != current_user.id:
         abort(404)
@@ -39,7 +38,7 @@ def _play_context(session, play):
 
 
 def _where_now(play) -> str:
-    if play.mode == "reserve":
+    if play.mode == PlayMode.RESERVE:
         return url_for(".step", play_id=play.id, step=1)
     if play.finished:
         return url_for(".ending", play_id=play.id)
@@ -53,12 +52,13 @@ def _where_now(play) -> str:
 @allow()
 def library():
     session = db_session()
-    due = [(item, services.reserve_node(session, item))
-           for item in services.due_items(session, current_user)]
-    cards = [(scenario, services.graph_of(services.current_version(session, scenario)))
-             for scenario in services.active_scenarios(session)]
+    due = [(item, services.reserve_node(session=session, item=item))
+           for item in services.due_items(session=session, user=current_user)]
+    cards = [(scenario,
+              services.graph_of(services.current_version(session=session, scenario=scenario)))
+             for scenario in services.active_scenarios(session=session)]
     return render_template("scenarios/library.html", cards=cards,
-                           results=services.results_by_scenario(session, current_user),
+                           results=services.results_by_scenario(session=session, user=current_user),
                            due=due, endings=ENDING_TEXT)
 
 
@@ -66,11 +66,11 @@ def library():
 @allow()
 def intro(scenario_slug):
     session = db_session()
-    scenario = services.scenario_by_slug(session, scenario_slug)
+    scenario = services.scenario_by_slug(session=session, slug=scenario_slug)
     if scenario is None or scenario.retired_at is not None:
         abort(404)
-    graph = services.graph_of(services.current_version(session, scenario))
-    result = services.results_by_scenario(session, current_user).get(scenario.id)
+    graph = services.graph_of(services.current_version(session=session, scenario=scenario))
+    result = services.results_by_scenario(session=session, user=current_user).get(scenario.id)
     return render_template("scenarios/intro.html", scenario=scenario, graph=graph,
                            result=result, form=StartForm(), meters=services.METER_LABELS,
                            endings=ENDING_TEXT)
@@ -80,14 +80,15 @@ def intro(scenario_slug):
 @allow()
 def start(scenario_slug):
     session = db_session()
-    scenario = services.scenario_by_slug(session, scenario_slug) or abort(404)
+    scenario = services.scenario_by_slug(session=session, slug=scenario_slug) or abort(404)
     form = StartForm()
     if not form.validate_on_submit():
         abort(400)
     if scenario.retired_at is not None:
         flash("That scenario has been retired. Your earlier results are kept.")
         return _see_other(".library")
-    play = services.start_play(session, current_user, scenario, mode=form.mode.data)
+    play = services.start_play(session=session, user=current_user, scenario=scenario,
+                               mode=form.mode.data)
     return _see_other(".play", play_id=play.id)
 
 
@@ -96,7 +97,7 @@ def start(scenario_slug):
 def play(play_id):
     session = db_session()
     play = _own_play(session, play_id)
-    if play.mode == "reserve" or play.finished:
+    if play.mode == PlayMode.RESERVE or play.finished:
         return redirect(_where_now(play))
     scenario, _, graph = _play_context(session, play)
     node = graph.nodes[play.node_id]
@@ -116,12 +117,13 @@ def choose(play_id):
     if not form.validate_on_submit():
         abort(400)
     try:
-        if play.mode == "reserve" or play.finished or form.node.data != play.node_id:
+        if play.mode == PlayMode.RESERVE or play.finished or form.node.data != play.node_id:
             raise services.StaleChoice()
         _, _, graph = _play_context(session, play)
         index = engine.choice_index(graph.nodes[play.node_id], form.choice.data)
-        record = services.choose(session, play, node_id=form.node.data, step=form.step.data,
-                                 choice_index=index, base_iri=current_app.config["BASE_URL"])
+        record = services.choose(session=session, play=play, node_id=form.node.data,
+                                 step=form.step.data, choice_index=index,
+                                 base_iri=current_app.config["BASE_URL"])
     except services.StaleChoice:
         flash(STALE_MESSAGE)
         return redirect(_where_now(play), code=303)
@@ -136,18 +138,18 @@ def step(play_id, step):
     session = db_session()
     play = _own_play(session, play_id)
     scenario, _, graph = _play_context(session, play)
-    records = services.choice_records(session, play)
+    records = services.choice_records(session=session, play=play)
     shown = services.play_step(graph, records, step, play.choice_seed) or abort(404)
     if step < len(records):
         next_url = url_for(".step", play_id=play.id, step=step + 1)
     else:
-        next_url = _where_now(play) if play.mode != "reserve" else url_for(".library")
+        next_url = _where_now(play) if play.mode != PlayMode.RESERVE else url_for(".library")
     reserve = None
-    if play.mode == "reserve":
+    if play.mode == PlayMode.RESERVE:
         outlook = engine.choice_outlook(graph)[(shown.node.id, shown.choice.id)]
         best = engine.best_reachable_endings(graph)[shown.node.id]
         reserve = {"outlook": outlook, "best": best,
-                   "item": services.reserve_item_for_play(session, play)}
+                   "item": services.reserve_item_for_play(session=session, play=play)}
     return render_template("scenarios/reaction.html", scenario=scenario, play=play,
                            step=shown, last=step == len(records), next_url=next_url,
                            reserve=reserve, endings=ENDING_TEXT)
@@ -158,7 +160,7 @@ def step(play_id, step):
 def ending(play_id):
     session = db_session()
     play = _own_play(session, play_id)
-    if play.mode == "reserve" or not play.finished:
+    if play.mode == PlayMode.RESERVE or not play.finished:
         return redirect(_where_now(play))
     scenario, version, graph = _play_context(session, play)
     best = services.best_path(graph, version.content_hash)
@@ -180,7 +182,7 @@ def reserve(reserve_id):
     item = session.get(ReserveItem, reserve_id)
     if item is None or item.user_id != current_user.id:
         abort(404)
-    found = services.reserve_node(session, item) or abort(404)
+    found = services.reserve_node(session=session, item=item) or abort(404)
     scenario, _, node = found
     form = ReserveForm(node=node.id)
     if request.method == "POST":
@@ -189,7 +191,7 @@ def reserve(reserve_id):
         try:
             if form.node.data != node.id:
                 raise services.StaleChoice()
-            play = services.answer_reserve(session, item, current_user,
+            play = services.answer_reserve(session=session, item=item, user=current_user,
                                            choice_index=engine.choice_index(node,
                                                                             form.choice.data),
                                            base_iri=current_app.config["BASE_URL"])
@@ -228,17 +230,11 @@ def _period(session, scenario_id=None) -> tuple[str, list[str]]:
     periods = [shift_quarter(current, -n) for n in range(REPORT_QUARTERS)]
     if requested := period_arg(periods):
         return requested, periods
-    counts = reports.players_by_period(session, scenario_id)
+    counts = reports.players_by_period(session=session, scenario_id=scenario_id)
     if scenario_id is not None:
         return max(periods, key=lambda p: (counts.get(p, 0), p)), periods
     enough = [p for p in periods if counts.get(p, 0) >= _min_players()]
     return (enough or [p for p in periods if p in counts] or [current])[0], periods
-
-
-def _scoped_rows(tree, scope):
-    rows = [(unit, depth) for unit, depth in tree.order if scope is None or unit.id in scope]
-    top = min((depth for _, depth in rows), default=0)
-    return [(unit, depth - top) for unit, depth in rows]
 
 
 @bp.route("/reports")
@@ -247,22 +243,22 @@ def reports_index():
     session = db_session()
     scope = scope_unit_ids(session=session, user=current_user)
     period, periods = _period(session)
-    tree = reports.load_tree(session)
+    tree = reports.load_tree(session=session)
     cells = {row["unit_id"]: row for row in reports.ownership_cells(
-        session, unit_ids=scope, periods={period}, min_players=_min_players())}
-    scenarios = session.exec(select(Scenario).order_by(Scenario.title)).all()
+        session=session, unit_ids=scope, periods={period}, min_players=_min_players())}
+    scenarios = services.all_scenarios(session=session)
     return render_template("scenarios/reports_index.html", period=period, periods=periods,
                            tree=tree,
-                           rows=_scoped_rows(tree, scope), cells=cells, scenarios=scenarios)
+                           rows=reports.scoped_rows(tree, scope), cells=cells, scenarios=scenarios)
 
 
 def _scenario_report(session, scenario_id):
     scenario = session.get(Scenario, scenario_id) or abort(404)
     period, periods = _period(session, scenario.id)
-    tree = reports.load_tree(session)
-    report = reports.scenario_report(session, tree, scenario_id=scenario.id, period=period,
-                                     min_players=_min_players())
-    graph = services.graph_of(services.current_version(session, scenario))
+    tree = reports.load_tree(session=session)
+    report = reports.scenario_report(session=session, tree=tree, scenario_id=scenario.id,
+                                     period=period, min_players=_min_players())
+    graph = services.graph_of(services.current_version(session=session, scenario=scenario))
     return scenario, period, periods, tree, report, graph
 
 
@@ -272,34 +268,9 @@ def scenario_report(scenario_id):
     session = db_session()
     scenario, period, periods, tree, report, graph = _scenario_report(session, scenario_id)
     scope = scope_unit_ids(session=session, user=current_user)
-    rows = [(report.cells[unit.id], depth) for unit, depth in _scoped_rows(tree, scope)]
+    rows = [(report.cells[unit.id], depth) for unit, depth in reports.scoped_rows(tree, scope)]
     return render_template("scenarios/reports_scenario.html", scenario=scenario, graph=graph,
                            period=period, periods=periods, rows=rows, tree=tree)
-
-
-def _decision_rows(graph, decisions: dict) -> list[dict]:
-    """Pair each decision point of the current version with its counts, in story order."""
-    rows = []
-    known = set()
-    for node in graph.decisions:
-        known.add(node.id)
-        cell = decisions.get(node.id) or reports.DecisionCell(node.id, False)
-        choices = []
-        if cell.shown:
-            picks = dict(cell.choices)
-            for choice in node.choices:
-                count = picks.pop(choice.id, 0)
-                choices.append((choice.text, choice.kind, count, count / cell.reached))
-            for choice_id, count in sorted(picks.items()):
-                choices.append((f"An option from an earlier version ({choice_id})", "",
-                                count, count / cell.reached))
-        rows.append({"id": node.id, "text": node.text, "cell": cell, "choices": choices})
-    for node_id, cell in sorted(decisions.items()):
-        if node_id not in known and cell.shown:
-            choices = [(f"An option from an earlier version ({c})", "", n, n / cell.reached)
-                       for c, n in sorted(cell.choices.items())]
-            rows.append({"id": node_id, "text": "", "cell": cell, "choices": choices})
-    return rows
 
 
 @bp.route("/reports/<int:scenario_id>/units/<int:unit_id>")
@@ -311,15 +282,8 @@ def unit_report(scenario_id, unit_id):
     scenario, period, periods, tree, report, graph = _scenario_report(session, scenario_id)
     return render_template("scenarios/reports_unit.html", scenario=scenario, unit=unit,
                            period=period, periods=periods, cell=report.cells[unit.id],
-                           decisions=_decision_rows(graph, report.decisions[unit.id]),
+                           decisions=reports.decision_rows(graph, report.decisions[unit.id]),
                            kinds=services.KIND_LABELS, endings=ENDING_TEXT)
-
-
-CSV_COLUMNS = ["period", "unit_code", "unit_name", "players", "endings_good",
-               "endings_acceptable", "endings_poor", "ownership_rate", "decision_point",
-               "choice", "kind", "reached", "chosen", "note"]
-HIDDEN_CELL = "Not enough players to show a breakdown"
-HIDDEN_DECISION = "Not enough players reached this decision"
 
 
 @bp.route("/reports/<int:scenario_id>/export.csv")
@@ -328,23 +292,5 @@ def export_csv(scenario_id):
     session = db_session()
     scenario, period, _, tree, report, graph = _scenario_report(session, scenario_id)
     scope = scope_unit_ids(session=session, user=current_user)
-
-    def rows():
-        yield CSV_COLUMNS
-        for unit, _ in _scoped_rows(tree, scope):
-            cell = report.cells[unit.id]
-            lead = [period, unit.code, unit.name]
-            if not cell.shown:
-                yield [*lead, *[""] * 10, HIDDEN_CELL]
-                continue
-            rate = "" if cell.ownership_rate is None else f"{cell.ownership_rate:.3f}"
-            figures = [cell.players, cell.endings["good"], cell.endings["acceptable"],
-                       cell.endings["poor"], rate]
-            for row in _decision_rows(graph, report.decisions[unit.id]):
-                if not row["cell"].shown:
-                    yield [*lead, *figures, row["id"], "", "", "", "", HIDDEN_DECISION]
-                    continue
-                for text, kind, count, _share in row["choices"]:
-                    yield [*lead, *figures, row["id"], text, kind, row["cell"].reached, count, ""]
-
-    return csvdownload.download(f"scenario-{scenario.slug}-{period}.csv", rows())
+    return csvdownload.download(f"scenario-{scenario.slug}-{period}.csv",
+                                reports.csv_rows(report, tree, graph, scope=scope, period=period))
