@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from enum import StrEnum
 
 import click
 import sqlalchemy as sa
@@ -37,7 +38,17 @@ from trainer.util import utcnow
 
 log = logging.getLogger("trainer.mail")
 
-STATUSES = ("queued", "sending", "sent", "failed")
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbox message stands (stored as these strings)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 MAX_ATTEMPTS = 8  # with the backoff below, about a day of retries
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
@@ -53,7 +64,7 @@ class OutboxMessage(SQLModel, table=True):
     recipient: str = Field(max_length=320)
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default="queued", max_length=16, index=True)
+    status: str = Field(default=OutboxStatus.QUEUED, max_length=16, index=True)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     claim: str | None = Field(default=None, max_length=32)  # who is sending it now
@@ -72,7 +83,7 @@ def queue_mail(session: Session, *, key: str, to: str, subject: str, body: str) 
     now = utcnow()
     return session.execute(statement, {
         "key": key, "recipient": to, "subject": subject[:300], "body": body,
-        "status": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now,
+        "status": OutboxStatus.QUEUED, "attempts": 0, "next_attempt_at": now, "created_at": now,
     }).first() is not None
 
 
@@ -125,8 +136,9 @@ class Smtp:
 
 def _claimable(table, now: datetime):
     return sa.or_(
-        sa.and_(table.c.status == "queued", table.c.next_attempt_at <= now),
-        sa.and_(table.c.status == "sending", table.c.claimed_until < now),  # its sender died
+        sa.and_(table.c.status == OutboxStatus.QUEUED, table.c.next_attempt_at <= now),
+        # a message whose sender died:
+        sa.and_(table.c.status == OutboxStatus.SENDING, table.c.claimed_until < now),
     )
 
 
@@ -135,7 +147,7 @@ def _claim(session: Session, row_id: int, now: datetime, claim_for: timedelta) -
     table = OutboxMessage.__table__
     claim = uuid.uuid4().hex
     taken = session.execute(sa.update(table).where(table.c.id == row_id, _claimable(table, now))
-                            .values(status="sending", claim=claim,
+                            .values(status=OutboxStatus.SENDING, claim=claim,
                                     claimed_until=now + claim_for)).rowcount
     session.commit()
     return claim if taken else None
@@ -183,13 +195,13 @@ def drain(session: Session, *, now: datetime | None = None, limit: int = 1000,
                 attempts = row.attempts + 1
                 failed = attempts >= MAX_ATTEMPTS or isinstance(exc, smtplib.SMTPRecipientsRefused)
                 _settle(session, row_id, claim, attempts=attempts,
-                        status="failed" if failed else "queued",
+                        status=OutboxStatus.FAILED if failed else OutboxStatus.QUEUED,
                         next_attempt_at=utcnow() + _retry_delay(attempts),
                         last_error=f"{type(exc).__name__}: {exc}"[:500])
                 log.warning("Could not send outbox message %s (attempt %s): %s", row_id,
                             attempts, type(exc).__name__)
                 continue
-            _settle(session, row_id, claim, status="sent", sent_at=utcnow(),
+            _settle(session, row_id, claim, status=OutboxStatus.SENT, sent_at=utcnow(),
                     attempts=row.attempts + 1, last_error=None)
             sent += 1
     finally:
@@ -206,7 +218,7 @@ def outbox_summary(session: Session) -> dict[str, int]:
     table = OutboxMessage.__table__
     counts = dict(session.execute(sa.select(table.c.status, sa.func.count())
                                   .group_by(table.c.status)).all())
-    return {status: counts.get(status, 0) for status in STATUSES}
+    return {status: counts.get(status, 0) for status in OutboxStatus}
 
 
 def recent_messages(session: Session, *, status: str | None = None,
@@ -245,6 +257,7 @@ def mail_sender_command(once):
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(mail_sender_command)
+    app.add_template_global(OutboxStatus, "OutboxStatus")
     if app.config["OUTBOX_IN_SCHEDULER"]:
         register_job(app, "mail-outbox", drain_job,
                      every_minutes=app.config["OUTBOX_POLL_SECONDS"] / 60,

@@ -28,10 +28,11 @@ def healthz():
 def system_status():
     session = db_session()
     status = request.args.get("status")
+    if status not in list(mail.OutboxStatus):
+        status = None
     return render_template("core/system.html", report=system.status_report(session),
                            outbox=mail.outbox_summary(session), shown_status=status,
-                           messages=mail.recent_messages(
-                               session, status=status if status in mail.STATUSES else None))
+                           messages=mail.recent_messages(session, status=status))
 
 
 @bp.route("/dev/mail")

@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from trainer.db import db_session
 from trainer.insights import services
+from trainer.insights.sources import Status
 
 insights_cli = AppGroup("insights", help="Relate team morale to customer outcomes.")
 
@@ -22,11 +23,11 @@ def text_report(doc: dict) -> str:
     lines = [f"{doc['metric_label']} and morale: {doc['scope']['name']} "
              f"({doc['scope']['code']}), {len(doc['periods'])} quarters",
              "Correlation, not causation.", "", headline["sentence"], ""]
-    if doc["reference"] and headline["status"] != "ok":
+    if doc["reference"] and headline["status"] != Status.OK:
         lines += ["Company-wide: " + doc["reference"]["headline"]["sentence"], ""]
     lines.append("Within-team lead/lag profile (exploratory; q = Benjamini-Hochberg):")
     for row in doc["lags"]:
-        if row["status"] == "ok":
+        if row["status"] == Status.OK:
             detail = (f"r = {_number(row['within_r'])} [{_number(row['ci_low'])}, "
                       f"{_number(row['ci_high'])}], n = {row['n']}, q = "
                       f"{_number(row['q_value'], 3)}")
@@ -35,7 +36,7 @@ def text_report(doc: dict) -> str:
         lines.append(f"  lag {row['lag']} {row['direction']:<14} {detail}")
     for row in doc["between"]:
         detail = (f"r = {_number(row['r'])} [{_number(row['ci_low'])}, {_number(row['ci_high'])}]"
-                  if row["status"] == "ok" else f"insufficient data: {row['reason']}")
+                  if row["status"] == Status.OK else f"insufficient data: {row['reason']}")
         lines.append(f"Between teams ({row['method']}), n = {row['n']}: {detail}")
     flags = doc["flags"] or []
     lines += ["", f"Data-quality (gaming) flags: {len(flags)}"]

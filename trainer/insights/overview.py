@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from trainer.insights.sources import FIX_METRICS, Metric, Sources, Unit
+from trainer.insights.sources import FIX_METRICS, Metric, Sources, Status, Unit
 
 USUAL_LINK = 0.3  # "a real link of the usual size": Harter, Schmidt & Hayes 2002 (r ≈ .33)
 ROW_KINDS = {"company": "site", "region": "site", "site": "team"}
@@ -206,7 +206,7 @@ def _band(difference: float | None, spread: float | None, higher_is_better: bool
 def link_sentence(headline: dict, metric_label: str, where: str) -> str:
     """Return the headline model in one plain sentence, e.g. "When morale rose here, Dealer
     CSI tended to rise the next quarter." The numbers go in the small print."""
-    if headline.get("status") != "ok":
+    if headline.get("status") != Status.OK:
         return (f"There is not enough data yet to tell whether morale and {metric_label} "
                 f"move together {where}.")
     direction = headline["direction"]
@@ -269,10 +269,10 @@ def summary(figures: Figures, result: dict, *, unit_id: int, root_id: int | None
               for code in (MORALE, ENPS, metric, COMPLETION, OWNERSHIP)}
     source = result
     where = "here"
-    if result["headline"]["status"] != "ok" and reference is not None:
+    if result["headline"]["status"] != Status.OK and reference is not None:
         source, where = reference, "across the company"
     lag_row = next((row for row in source["lags"] if row["lag"] == source["headline"]["lag"]
-                    and row["status"] == "ok"), None)
+                    and row["status"] == Status.OK), None)
     root = figures.units.get(root_id) if root_id is not None else None
     return {
         "unit": unit,

@@ -9,9 +9,11 @@ def init_app(app: Flask) -> None:
     from trainer.cli import import_cli
     from trainer.nav import add_home_panel, add_nav
     from trainer.org import cli, home, services, views  # noqa: F401
+    from trainer.org.models import ImportStatus
     from trainer.scheduler import register_job
 
     app.register_blueprint(bp)
+    app.add_template_global(ImportStatus, "ImportStatus")
     import_cli.add_command(cli.import_people_command)
     if "import" not in app.cli.commands:
         app.cli.add_command(import_cli)

@@ -6,7 +6,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from trainer.auth.models import User
-from trainer.org.models import PeopleImport
+from trainer.org.models import ImportStatus, PeopleImport
 
 RECENT_DAYS = 14
 SHOWN = 3
@@ -16,7 +16,7 @@ def failed_imports(session: Session, *, since: datetime) -> list[PeopleImport]:
     """Return the people imports that failed since `since`, newest first (files not loaded)."""
     return list(session.exec(
         select(PeopleImport).options(defer(PeopleImport.data))
-        .where(PeopleImport.status == "failed", PeopleImport.created_at >= since)
+        .where(PeopleImport.status == ImportStatus.FAILED, PeopleImport.created_at >= since)
         .order_by(PeopleImport.id.desc())).all())
 
 

@@ -1,6 +1,7 @@
 """Org units (company, region, site, team) and who manages which."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import LargeBinary
 from sqlmodel import JSON, Column, Field, SQLModel
@@ -30,7 +31,13 @@ class ManagedUnit(SQLModel, table=True):
     unit_id: int = Field(foreign_key="org_unit.id", primary_key=True, index=True)
 
 
-IMPORT_STATES = ("queued", "checking", "done", "failed")
+class ImportStatus(StrEnum):
+    """Where a people import stands (stored as these strings)."""
+
+    QUEUED = "queued"
+    CHECKING = "checking"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class PeopleImport(SQLModel, table=True):
@@ -47,7 +54,7 @@ class PeopleImport(SQLModel, table=True):
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     deactivate_missing: bool = Field(default=False)
     force: bool = Field(default=False)
-    status: str = Field(default="queued", max_length=16, index=True)
+    status: str = Field(default=ImportStatus.QUEUED, max_length=16, index=True)
     total_rows: int = Field(default=0)
     rows_checked: int = Field(default=0)
     # The outcome: counts when done, or the first problems (line, column, message) when failed.
@@ -59,4 +66,4 @@ class PeopleImport(SQLModel, table=True):
 
     @property
     def finished(self) -> bool:
-        return self.status in ("done", "failed")
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)

@@ -16,7 +16,7 @@ from trainer import audit
 from trainer.access import ROLES, Role, join_roles
 from trainer.auth.models import User
 from trainer.csvfile import CsvProblem, RowError, read_rows
-from trainer.org.models import UNIT_KINDS, ManagedUnit, OrgUnit, PeopleImport
+from trainer.org.models import UNIT_KINDS, ImportStatus, ManagedUnit, OrgUnit, PeopleImport
 
 log = logging.getLogger(__name__)
 
@@ -394,14 +394,15 @@ def run_people_imports(*, session: Session, now: datetime) -> None:
 
     An import found half-way ("checking") was cut off by a restart, and runs again.
     """
-    waiting = session.exec(select(PeopleImport.id).where(
-        PeopleImport.status.in_(("queued", "checking"))).order_by(PeopleImport.id)).all()
+    unfinished = (ImportStatus.QUEUED, ImportStatus.CHECKING)
+    waiting = session.exec(select(PeopleImport.id).where(PeopleImport.status.in_(unfinished))
+                           .order_by(PeopleImport.id)).all()
     for job_id in waiting:
         _run_people_import(session, session.get(PeopleImport, job_id), now)
 
 
 def _run_people_import(session: Session, job: PeopleImport, now: datetime) -> None:
-    job.status, job.rows_checked = "checking", 0
+    job.status, job.rows_checked = ImportStatus.CHECKING, 0
     session.add(job)
     session.commit()
 
@@ -422,7 +423,7 @@ def _run_people_import(session: Session, job: PeopleImport, now: datetime) -> No
         session.rollback()
         job.errors = [[e.line, e.column, e.message] for e in report.errors[:STORED_ERRORS]]
         job.error_count = len(report.errors)
-    job.status = "done" if report.ok else "failed"
+    job.status = ImportStatus.DONE if report.ok else ImportStatus.FAILED
     job.summary = {"created": report.created, "updated": report.updated,
                    "unchanged": report.unchanged, "reactivated": report.reactivated,
                    "deactivated": report.deactivated}

@@ -27,7 +27,7 @@ from trainer.learn.models import (
     QuizAttempt,
     ReminderSent,
 )
-from trainer.mail import OutboxMessage
+from trainer.mail import OutboxMessage, OutboxStatus
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.outcomes.models import ApiToken
 from trainer.pulse.models import (
@@ -35,6 +35,7 @@ from trainer.pulse.models import (
     ActionUpdate,
     Commitment,
     CommitmentVoter,
+    CycleStatus,
     PulseCycle,
     PulseInvitation,
     PulseProgramme,
@@ -293,7 +294,7 @@ def retention_rules(app: Flask) -> list[RetentionRule]:
 
 def purge_invitations(*, session: Session, cutoff: datetime, now: datetime) -> int:
     """Who was invited to a survey, once its cycle closed before the cutoff."""
-    old = select(PulseCycle.id).where(PulseCycle.status == "closed",
+    old = select(PulseCycle.id).where(PulseCycle.status == CycleStatus.CLOSED,
                                       PulseCycle.closes_at < cutoff)
     return session.execute(sa.delete(PulseInvitation)
                            .where(col(PulseInvitation.cycle_id).in_(old))).rowcount
@@ -348,7 +349,7 @@ def purge_inactive_people(*, session: Session, cutoff: datetime, now: datetime) 
 def purge_outbox(*, session: Session, cutoff: datetime, now: datetime) -> int:
     """Delete sent and failed emails older than the cutoff; queued ones wait to be sent."""
     return session.execute(sa.delete(OutboxMessage).where(
-        col(OutboxMessage.status).in_(("sent", "failed")),
+        col(OutboxMessage.status).in_((OutboxStatus.SENT, OutboxStatus.FAILED)),
         OutboxMessage.created_at < cutoff)).rowcount
 
 

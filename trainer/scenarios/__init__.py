@@ -10,8 +10,10 @@ def init_app(app: Flask) -> None:
     from trainer.demo import add_demo_step
     from trainer.nav import add_home_panel, add_nav
     from trainer.scenarios import demo, home, services, views  # noqa: F401
+    from trainer.scenarios.models import PlayMode
 
     app.register_blueprint(bp)
+    app.add_template_global(PlayMode, "PlayMode")
     content.register_content_kind(app, "scenarios", services.check_scenarios,
                                   services.sync_scenarios, lint=services.lint_scenarios)
     add_nav(app, "Scenarios", "scenarios.library", order=30)
