@@ -1,4 +1,4 @@
-from datetime import date
+"""Pulse pages for everyone: answering, results, heatmaps, the ledger and action plans."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -7,29 +7,20 @@ from sqlmodel import select
 from trainer import anonymity, audit, csvdownload
 from trainer.access import allow
 from trainer.db import db_session
-from trainer.forms import ConfirmForm, int_arg
+from trainer.forms import int_arg
 from trainer.org.models import OrgUnit
 from trainer.org.scope import require_unit_in_scope, scope_unit_ids, sees_everything
-from trainer.org.services import ordered_tree
-from trainer.pulse import bank as question_bank
 from trainer.pulse import bp, heatmap, plans
-from trainer.pulse.bank import add_item, items_by_theme
 from trainer.pulse.cycles import (
     configured_limits,
     cycle_limits,
-    end_now,
-    open_now_refusal,
     taking_answers,
 )
-from trainer.pulse.cycles import open_now as open_cycle_now
 from trainer.pulse.forms import (
     ActionForm,
     ActionStatusForm,
     AnswerForm,
-    ItemForm,
     MarkForm,
-    ProgrammeForm,
-    RewordForm,
 )
 from trainer.pulse.ledger import (
     MAX_COMMITMENTS,
@@ -44,7 +35,6 @@ from trainer.pulse.models import (
     ACTION_STATUSES,
     LIKERT_LABELS,
     MARK_CHOICES,
-    RECURRENCES,
     THEMES,
     ActionStatus,
     Commitment,
@@ -57,14 +47,8 @@ from trainer.pulse.models import (
 )
 from trainer.pulse.pool import read_first
 from trainer.pulse.programmes import (
-    ProgrammeInput,
-    audience_size,
-    audience_tree,
     cycle_item_refs,
     cycle_items,
-    programme_item_ids,
-    programme_unit_ids,
-    save_programme,
 )
 from trainer.pulse.results import (
     alerts_due,
@@ -86,7 +70,7 @@ from trainer.pulse.tree import ancestor_ids, short_name, tree_key
 from trainer.util import utcnow
 
 
-def _message(title: str, text: str, status: int = 200, link=None):
+def message_page(title: str, text: str, status: int = 200, link=None):
     return render_template("pulse/message.html", title=title, text=text, link=link), status
 
 
@@ -130,11 +114,11 @@ def answer(cycle_id):
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     invitation = invitation_for(cycle, current_user, session=session)
     if invitation is None:
-        return _message("Survey not found", "This survey was not sent to you.", 404)
+        return message_page("Survey not found", "This survey was not sent to you.", 404)
     if invitation.answered:
         return _already_answered(cycle)
     if not taking_answers(cycle, now=utcnow()):
-        return _message("This survey is closed", "It is no longer taking answers. Thank you.")
+        return message_page("This survey is closed", "It is no longer taking answers. Thank you.")
     if request.method == "GET" and not request.args.get("ready"):
         return render_template("pulse/before_you_start.html",
                                limits=cycle_limits(cycle), cycle=cycle)
@@ -314,7 +298,7 @@ def heatmap_view(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     if cycle.status != CycleStatus.CLOSED:
-        return _message("No results yet", "The heatmap appears once this survey has closed.",
+        return message_page("No results yet", "The heatmap appears once this survey has closed.",
                         404, link=url_for("pulse.progress", cycle_id=cycle.id))
     grid = heatmap.build(session=session, cycle=cycle,
                          unit_ids=scope_unit_ids(session=session, user=current_user))
@@ -351,189 +335,6 @@ def results_csv(cycle_id):
     table = results_table(session=session, cycle=cycle, unit_ids=allowed)
     _record_view(cycle, None, "csv", units=max(len(table) - 1, 0))
     return csvdownload.download(f"pulse-{cycle.period}-results.csv", table)
-
-
-# HR: question bank ----------------------------------------------------------------------------
-
-
-@bp.route("/items", methods=["GET", "POST"])
-@allow("hr", "admin")
-def bank():
-    session = db_session()
-    form = ItemForm()
-    if form.validate_on_submit():
-        try:
-            item = add_item(session=session, theme=form.theme.data, text=form.text.data,
-                            kind=form.kind.data)
-        except PulseError as exc:
-            form.text.errors.append(str(exc))
-        else:
-            flash(f"Item {item.code} added.")
-            return redirect(url_for("pulse.bank"))
-    return render_template("pulse/bank.html", form=form, groups=items_by_theme(session=session),
-                           themes=THEMES, confirm=ConfirmForm()), 400 if form.errors else 200
-
-
-@bp.route("/items/<int:item_id>/retire", methods=["POST"])
-@allow("hr", "admin")
-def retire_item(item_id):
-    session = db_session()
-    item = session.get(PulseItem, item_id) or abort(404)
-    if ConfirmForm().validate_on_submit():
-        question_bank.retire_item(item, session=session)
-        flash(f"Item {item.code} retired. Its past results are kept.")
-    return redirect(url_for("pulse.bank"))
-
-
-@bp.route("/items/<int:item_id>/reword", methods=["GET", "POST"])
-@allow("hr", "admin")
-def reword_item(item_id):
-    session = db_session()
-    item = session.get(PulseItem, item_id) or abort(404)
-    form = RewordForm(data={"text": item.text} if request.method == "GET" else None)
-    if not item.active:
-        return _message("Item retired", "A retired item cannot be reworded.", 400,
-                        link=url_for("pulse.bank"))
-    if form.validate_on_submit():
-        try:
-            new = question_bank.reword_item(item, form.text.data, session=session)
-        except PulseError as exc:
-            form.text.errors.append(str(exc))
-        else:
-            flash(f"Reworded as new item {new.code}; {item.code} is retired so trends stay "
-                  "honest.")
-            return redirect(url_for("pulse.bank"))
-    return render_template("pulse/reword.html", form=form, item=item), (
-        400 if form.errors else 200)
-
-
-# HR: programmes and cycles --------------------------------------------------------------------
-
-
-@bp.route("/programmes")
-@allow("hr", "admin")
-def programmes():
-    session = db_session()
-    rows = session.exec(select(PulseProgramme).order_by(PulseProgramme.name)).all()
-    return render_template("pulse/programmes.html", programmes=rows, recurrences=RECURRENCES)
-
-
-def _programme_form(session, programme=None):
-    form = ProgrammeForm(obj=programme if request.method == "GET" else None)
-    items = session.exec(select(PulseItem).where(PulseItem.active)
-                         .order_by(PulseItem.theme, PulseItem.code)).all()
-    form.item_ids.choices = [(i.id, f"{i.code}: {i.text}") for i in items]
-    form.unit_ids.choices = [(u.id, f"{u.name} ({u.code})")
-                             for u, _depth, _ in ordered_tree(session) if u.active]
-    if request.method == "GET":
-        if programme is not None:
-            form.item_ids.data = programme_item_ids(programme, session=session)
-            form.unit_ids.data = programme_unit_ids(programme, session=session)
-        else:
-            form.starts_on.data = date.today()
-    return form
-
-
-def _audience(session, form) -> dict:
-    """The audience picker's tree, with the people each unit holds and the chosen total."""
-    tree = audience_tree(session=session)
-    chosen = set(form.unit_ids.data or [])
-    return {"audience_tree": tree, "audience_chosen": chosen,
-            "audience_size": audience_size(tree, chosen)}
-
-
-def _save_programme(session, form, programme=None):
-    days = [int(d) for d in (form.reminder_days.data or "").replace(" ", "").split(",") if d]
-    data = ProgrammeInput(
-        name=form.name.data, item_ids=form.item_ids.data, unit_ids=form.unit_ids.data,
-        recurrence=form.recurrence.data, starts_on=form.starts_on.data,
-        window_days=form.window_days.data, reminder_days=days,
-        budget_per_quarter=form.budget_per_quarter.data,
-        comment_prompt=form.comment_prompt.data or "")
-    try:
-        return save_programme(data, programme, session=session)
-    except PulseError as exc:
-        form.name.errors.append(str(exc))
-        return None
-
-
-def _programme_detail(session, programme) -> dict:
-    """The programme's settings as the audit log keeps them (codes and numbers only)."""
-    units = {u.id: u.code for u in session.exec(select(OrgUnit)).all()}
-    items = {i.id: i.code for i in session.exec(select(PulseItem)).all()}
-    return {"name": programme.name, "recurrence": programme.recurrence,
-            "starts_on": programme.starts_on.isoformat(), "window_days": programme.window_days,
-            "reminder_days": programme.reminder_days,
-            "budget_per_quarter": programme.budget_per_quarter, "active": programme.active,
-            "items": [items.get(i) for i in programme_item_ids(programme, session=session)],
-            "units": [units.get(u) for u in programme_unit_ids(programme, session=session)]}
-
-
-@bp.route("/programmes/new", methods=["GET", "POST"])
-@allow("hr", "admin")
-def new_programme():
-    session = db_session()
-    form = _programme_form(session)
-    if form.validate_on_submit():
-        programme = _save_programme(session, form)
-        if programme is not None:
-            audit.record(session, current_user, "programme.create", programme,
-                         _programme_detail(session, programme))
-            flash("Programme created. The scheduler opens its cycles on time.")
-            return redirect(url_for("pulse.programme", programme_id=programme.id))
-    return render_template("pulse/programme.html", form=form, programme=None, cycles=[],
-                           **_audience(session, form)), 400 if form.errors else 200
-
-
-@bp.route("/programmes/<int:programme_id>", methods=["GET", "POST"])
-@allow("hr", "admin")
-def programme(programme_id):
-    session = db_session()
-    programme = session.get(PulseProgramme, programme_id) or abort(404)
-    form = _programme_form(session, programme)
-    if form.validate_on_submit() and _save_programme(session, form, programme) is not None:
-        audit.record(session, current_user, "programme.update", programme,
-                     _programme_detail(session, programme))
-        flash("Changes saved. They apply to cycles that open from now on.")
-        return redirect(url_for("pulse.programme", programme_id=programme.id))
-    cycles = session.exec(select(PulseCycle).where(PulseCycle.programme_id == programme.id)
-                          .order_by(PulseCycle.opens_at.desc())).all()
-    return render_template("pulse/programme.html", form=form, programme=programme,
-                           cycles=cycles, confirm=ConfirmForm(), **_audience(session, form),
-                           open_refusal=open_now_refusal(programme, session=session,
-                                                         now=utcnow())), (
-        400 if form.errors else 200)
-
-
-@bp.route("/programmes/<int:programme_id>/open", methods=["POST"])
-@allow("hr", "admin")
-def open_now(programme_id):
-    session = db_session()
-    programme = session.get(PulseProgramme, programme_id) or abort(404)
-    if ConfirmForm().validate_on_submit():
-        try:
-            cycle = open_cycle_now(programme, session=session, now=utcnow())
-        except PulseError as exc:
-            flash(str(exc))
-        else:
-            audit.record(session, current_user, "programme.open", programme,
-                         {"cycle": cycle.id, "period": cycle.period,
-                          "min_scores": cycle.min_scores, "min_comments": cycle.min_comments})
-            flash(f"Cycle {cycle.period} is open. Invitations go out with the scheduler's next "
-                  "run, within 5 minutes.")
-    return redirect(url_for("pulse.programme", programme_id=programme.id))
-
-
-@bp.route("/cycles/<int:cycle_id>/close", methods=["POST"])
-@allow("hr", "admin")
-def close_now(cycle_id):
-    session = db_session()
-    cycle = session.get(PulseCycle, cycle_id) or abort(404)
-    if ConfirmForm().validate_on_submit() and cycle.status == CycleStatus.OPEN:
-        end_now(cycle, session=session, now=utcnow())
-        flash(f"Cycle {cycle.period} has stopped taking answers. Its results are ready after "
-              "the scheduler's next run, within 5 minutes.")
-    return redirect(url_for("pulse.programme", programme_id=cycle.programme_id))
 
 
 @bp.route("/cycles/<int:cycle_id>/progress")
@@ -594,7 +395,7 @@ def mark(commitment_id):
     session = db_session()
     commitment = session.get(Commitment, commitment_id) or abort(404)
     if not may_mark(current_user, commitment, session=session):
-        return _message("Not your team's commitment",
+        return message_page("Not your team's commitment",
                         "You can mark only commitments made for your own team.", 404,
                         link=url_for("pulse.ledger"))
     form = MarkForm()
