@@ -50,6 +50,7 @@ reset-demo:
 
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
 # PNGs of the main pages for each role, phone and desktop, into docs/screenshots/ (needs Chromium).

@@ -36,9 +36,12 @@ from trainer.util import utcnow  # noqa: E402
 
 def prepare(url: str, folder: Path, people: int) -> dict:
     """Create the schema, keys, `people` employees and a programme due today."""
-    config = {"DATABASE_URL": url, "SECRET_KEY": "crash-loop",
-              "SEAL_PUBLIC_KEY_FILE": str(folder / "public.key"),
-              "SEAL_PRIVATE_KEY_FILE": str(folder / "private.key")}
+    config = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "crash-loop",
+        "SEAL_PUBLIC_KEY_FILE": str(folder / "public.key"),
+        "SEAL_PRIVATE_KEY_FILE": str(folder / "private.key"),
+    }
     app = create_app(config)
     write_key_pair(app)
     engine = app.extensions["trainer.engine"]
@@ -51,8 +54,10 @@ def prepare(url: str, folder: Path, people: int) -> dict:
         region = create_unit(session, code="R", name="Region", kind="region", parent=company)
         site = create_unit(session, code="S", name="Site", kind="site", parent=region)
         team = create_unit(session, code="T", name="Team", kind="team", parent=site)
-        session.add_all(User(email=f"p{n}@example.com", name=f"Person {n}", roles="employee",
-                             unit_id=team.id) for n in range(people))
+        session.add_all(
+            User(email=f"p{n}@example.com", name=f"Person {n}", roles="employee", unit_id=team.id)
+            for n in range(people)
+        )
         ensure_default_programme(company, session=session, starts_on=utcnow().date())
         session.commit()
     engine.dispose()
@@ -75,8 +80,14 @@ def main() -> None:
         smtp = start_smtp_server(received)
         started = time.monotonic()
         try:
-            in_flight = crash_while_sending(scheduler_env(url, config, smtp.port), received,
-                                            args.people, args.kills, folder, seed=round_)
+            in_flight = crash_while_sending(
+                scheduler_env(url, config, smtp.port),
+                received,
+                args.people,
+                args.kills,
+                folder,
+                seed=round_,
+            )
         finally:
             smtp.stop()
         extra = duplicates(received)
@@ -85,11 +96,16 @@ def main() -> None:
         repeats += sum(extra.values())
         ok = not missing and not outside_window
         failures += not ok
-        print(f"round {round_ + 1}: {'ok' if ok else 'FAILED'}; {missing} never invited, "
-              f"{sum(extra.values())} repeated (window: {len(in_flight)} in flight at a kill), "
-              f"{time.monotonic() - started:.0f} s", flush=True)
-    print(f"{args.rounds - failures} of {args.rounds} rounds passed; {repeats} repeats in all, "
-          "each the message in flight at a kill")
+        print(
+            f"round {round_ + 1}: {'ok' if ok else 'FAILED'}; {missing} never invited, "
+            f"{sum(extra.values())} repeated (window: {len(in_flight)} in flight at a kill), "
+            f"{time.monotonic() - started:.0f} s",
+            flush=True,
+        )
+    print(
+        f"{args.rounds - failures} of {args.rounds} rounds passed; {repeats} repeats in all, "
+        "each the message in flight at a kill"
+    )
     sys.exit(1 if failures else 0)
 
 

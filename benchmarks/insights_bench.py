@@ -85,10 +85,14 @@ def org_facts(database: str) -> dict:
             "pulse_rollup_rows": session.exec(select(func.count()).select_from(RollupUnit)).one(),
         }
         sources = {
-            "pulse_rollups": lambda: (services.pulse.morale_by_unit_period(session=session),
-                                      services.pulse.suppressed_units(session=session)),
-            "outcomes": lambda: [services.outcomes.outcomes_by_unit_period(
-                session=session, metric=m) for m in services.metric_codes(session=session)],
+            "pulse_rollups": lambda: (
+                services.pulse.morale_by_unit_period(session=session),
+                services.pulse.suppressed_units(session=session),
+            ),
+            "outcomes": lambda: [
+                services.outcomes.outcomes_by_unit_period(session=session, metric=m)
+                for m in services.metric_codes(session=session)
+            ],
             "training_rollup": lambda: services.training_rows(session=session),
         }
         for name, read in sources.items():
@@ -109,8 +113,9 @@ def signed_in_opener(url: str, email: str, password: str):
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{url}/auth/login").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    data = urllib.parse.urlencode({"email": email, "password": password,
-                                   "csrf_token": token.group(1)}).encode()
+    data = urllib.parse.urlencode(
+        {"email": email, "password": password, "csrf_token": token.group(1)}
+    ).encode()
     opener.open(f"{url}/auth/login", data=data)
     return opener
 
@@ -140,8 +145,12 @@ def timed(opener, urls: list[str], clients: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", required=True, help="SQLAlchemy URL of the demo database")
-    parser.add_argument("--build", type=int, metavar="EMPLOYEES",
-                        help="load the demo with this many employees first (empty database)")
+    parser.add_argument(
+        "--build",
+        type=int,
+        metavar="EMPLOYEES",
+        help="load the demo with this many employees first (empty database)",
+    )
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=1, help="concurrent clients")
@@ -152,45 +161,58 @@ def main() -> None:
     if args.build:
         print(f"demo build: {build(args.database, args.build):.0f} s")
     facts = org_facts(args.database)
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, "
-          f"{platform.processor() or platform.machine()}")
-    print("data: " + ", ".join(f"{k} {v}" for k, v in facts.items()
-                               if not k.endswith(("_id", "_ms"))))
-    print("source reads (ms, in process): " + ", ".join(
-        f"{k[5:-3]} {v:.0f}" for k, v in facts.items() if k.startswith("read_")))
-    print(f"cache miss (read every source + all statistics, in process): company "
-          f"{facts['cold_company_ms']:.0f} ms, region {facts['cold_region_ms']:.0f} ms")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, "
+        f"{platform.processor() or platform.machine()}"
+    )
+    print(
+        "data: " + ", ".join(f"{k} {v}" for k, v in facts.items() if not k.endswith(("_id", "_ms")))
+    )
+    print(
+        "source reads (ms, in process): "
+        + ", ".join(f"{k[5:-3]} {v:.0f}" for k, v in facts.items() if k.startswith("read_"))
+    )
+    print(
+        f"cache miss (read every source + all statistics, in process): company "
+        f"{facts['cold_company_ms']:.0f} ms, region {facts['cold_region_ms']:.0f} ms"
+    )
     floor_url = f"sqlite:///{FOLDER / 'floor.sqlite3'}"
     setup_floor(floor_url)
     with serve_trainer(args.database) as server, serve_floor(floor_url) as floor:
         url = server.url
         opener = signed_in_opener(url, HR, DEMO_PASSWORD)
         bare = urllib.request.build_opener()
-        print(f"gunicorn gthread {WORKERS} workers × {THREADS} threads, {args.clients} "
-              f"client(s), {args.requests} requests per URL after warm-up in {args.rounds} "
-              "rounds alternating with the floor's indexed read; times in ms")
+        print(
+            f"gunicorn gthread {WORKERS} workers × {THREADS} threads, {args.clients} "
+            f"client(s), {args.requests} requests per URL after warm-up in {args.rounds} "
+            "rounds alternating with the floor's indexed read; times in ms"
+        )
         print("| scope | URL | first request | p50 | p95 | max | floor read p95 | ratio | load |")
         print("|---|---|---|---|---|---|---|---|---|")
         for scope in ("company", "region"):
             unit_id = facts[f"{scope}_id"]
             paths = [f"/insights/units/{unit_id}?metric=csi"] + [
                 f"/insights/api/units/{unit_id}/{name}.json?metric=csi"
-                for name in ("trends", "scatter", "funnel", "perception")]
+                for name in ("trends", "scatter", "funnel", "perception")
+            ]
             for path in paths:
                 first = timed_get(opener, url + path)
                 for _ in range(4 * WORKERS * THREADS):  # every worker has the analysis cached
                     timed_get(opener, url + path)
                 times, read_times = [], []
                 per_round = max(1, args.requests // args.rounds)
-                reads = [f"{floor.url}/read?key={random.randrange(FLOOR_ROWS)}"
-                         for _ in range(per_round)]
+                reads = [
+                    f"{floor.url}/read?key={random.randrange(FLOOR_ROWS)}" for _ in range(per_round)
+                ]
                 for _ in range(args.rounds):  # alternate, so both see the same machine
                     read_times += timed(bare, reads, args.clients)
                     times += timed(opener, [url + path] * per_round, args.clients)
                 p95, read_p95 = percentile(times, 95), percentile(read_times, 95)
-                print(f"| {scope} | `{path}` | {first:.0f} | {statistics.median(times):.1f} | "
-                      f"{p95:.1f} | {max(times):.1f} | {read_p95:.1f} | {p95 / read_p95:.1f}× "
-                      f"| {os.getloadavg()[0]:.1f} |")
+                print(
+                    f"| {scope} | `{path}` | {first:.0f} | {statistics.median(times):.1f} | "
+                    f"{p95:.1f} | {max(times):.1f} | {read_p95:.1f} | {p95 / read_p95:.1f}× "
+                    f"| {os.getloadavg()[0]:.1f} |"
+                )
 
 
 if __name__ == "__main__":

@@ -70,8 +70,13 @@ def build_database(db_path: Path, employees: int, env: dict) -> float:
     started = time.perf_counter()
     flask = [sys.executable, "-m", "flask", "--app", "trainer"]
     subprocess.run([*flask, "content", "sync"], cwd=ROOT, env=env, check=True)
-    subprocess.run([*flask, "demo", "--employees", str(employees)], cwd=ROOT, env=env,
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*flask, "demo", "--employees", str(employees)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -83,13 +88,25 @@ def sample_people(env: dict, count: int) -> tuple[list[str], list[tuple[str, int
 
     engine = make_engine(env["TRAINER_DATABASE_URL"])
     with engine.connect() as conn:
-        emails = [r[0] for r in conn.execute(sa.text(
-            "SELECT email FROM user_account WHERE active AND roles = 'employee' "
-            "ORDER BY id LIMIT :n"), {"n": count})]
-        courses = [(slug, len(json.loads(lessons) if isinstance(lessons, str) else lessons))
-                   for slug, lessons in conn.execute(sa.text(
-                       "SELECT c.slug, v.lessons FROM course c JOIN course_version v "
-                       "ON v.id = c.current_version_id WHERE NOT c.retired"))]
+        emails = [
+            r[0]
+            for r in conn.execute(
+                sa.text(
+                    "SELECT email FROM user_account WHERE active AND roles = 'employee' "
+                    "ORDER BY id LIMIT :n"
+                ),
+                {"n": count},
+            )
+        ]
+        courses = [
+            (slug, len(json.loads(lessons) if isinstance(lessons, str) else lessons))
+            for slug, lessons in conn.execute(
+                sa.text(
+                    "SELECT c.slug, v.lessons FROM course c JOIN course_version v "
+                    "ON v.id = c.current_version_id WHERE NOT c.retired"
+                )
+            )
+        ]
     engine.dispose()
     return emails, courses
 
@@ -122,8 +139,9 @@ class Client:
     def sign_in(self, email: str, password: str) -> None:
         _, html = self.request("GET", "/auth/login")
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-        status, _ = self.request("POST", "/auth/login", [
-            ("csrf_token", token), ("email", email), ("password", password)])
+        status, _ = self.request(
+            "POST", "/auth/login", [("csrf_token", token), ("email", email), ("password", password)]
+        )
         assert status == 302, f"sign-in failed for {email}: {status}"
 
 
@@ -139,8 +157,7 @@ class QuizForm(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         name = a.get("name", "")
-        if tag == "input" and a.get("type") == "hidden" and name in ("csrf_token",
-                                                                     "version_id"):
+        if tag == "input" and a.get("type") == "hidden" and name in ("csrf_token", "version_id"):
             self.hidden.append((name, a["value"]))
         elif tag == "input" and a.get("type") in ("radio", "checkbox") and name.startswith("q"):
             self.choices.setdefault(name, []).append(a["value"])
@@ -173,8 +190,9 @@ class QuizForm(HTMLParser):
         return form
 
 
-def run_phase(clients, work, seconds_per_request: list, total: int, concurrency: int,
-              errors: list) -> float:
+def run_phase(
+    clients, work, seconds_per_request: list, total: int, concurrency: int, errors: list
+) -> float:
     """Run `work(client, rng)` `total` times over `concurrency` threads; return wall time."""
     remaining = [total]
     lock = threading.Lock()
@@ -217,27 +235,42 @@ def summary(name: str, times: list[float], wall: float, floor: Sample) -> dict:
     ms = [t * 1000 for t in times]
     p95, rps = percentile(ms, 95), len(ms) / wall
     ratio = rps / floor.per_second if name == "submit" else p95 / floor.p(95)
-    return {"name": name, "n": len(ms), "p50": statistics.median(ms), "p95": p95,
-            "p99": percentile(ms, 99), "max": max(ms), "rps": rps,
-            "target": TARGETS_MS[name], "floor_p95": floor.p(95),
-            "floor_rps": floor.per_second, "ratio": ratio}
+    return {
+        "name": name,
+        "n": len(ms),
+        "p50": statistics.median(ms),
+        "p95": p95,
+        "p99": percentile(ms, 99),
+        "max": max(ms),
+        "rps": rps,
+        "target": TARGETS_MS[name],
+        "floor_p95": floor.p(95),
+        "floor_rps": floor.per_second,
+        "ratio": ratio,
+    }
 
 
 def machine() -> str:
     cpu = cpu_model("unknown CPU")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}; load average {load} when done")
+    return (
+        f"nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; load average {load} when done"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--employees", type=int, default=10_000)
     parser.add_argument("--db", type=Path, default=Path("/tmp/trainer-bench/learn.sqlite3"))
-    parser.add_argument("--reuse", action="store_true",
-                        help="Use the database from an earlier run instead of rebuilding it.")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="rounds per kind, alternating with the floor")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Use the database from an earlier run instead of rebuilding it.",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds per kind, alternating with the floor"
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="simultaneous clients")
     parser.add_argument("--people", type=int, default=40, help="distinct signed-in employees")
     parser.add_argument("--requests", type=int, default=2000, help="requests per kind")
@@ -246,8 +279,12 @@ def main() -> None:
 
     from trainer.demo import DEMO_PASSWORD
 
-    env = dict(os.environ, TRAINER_DATABASE_URL=f"sqlite:///{args.db}",
-               TRAINER_SECRET_KEY="benchmark-secret", FLASK_APP="trainer")  # noqa: S106
+    env = dict(
+        os.environ,
+        TRAINER_DATABASE_URL=f"sqlite:///{args.db}",
+        TRAINER_SECRET_KEY="benchmark-secret",  # noqa: S106
+        FLASK_APP="trainer",
+    )
     env.pop("TRAINER_MAIL_SERVER", None)
     build_seconds = None
     if not (args.reuse and args.db.exists()):
@@ -268,16 +305,18 @@ def main() -> None:
 
         def lesson(client, rng):
             slug, count = rng.choice(courses)
-            status, _ = client.request("GET", f"/learn/courses/{slug}/lessons/"
-                                              f"{rng.randint(1, count)}")
+            status, _ = client.request(
+                "GET", f"/learn/courses/{slug}/lessons/{rng.randint(1, count)}"
+            )
             assert status == 200, status
 
         forms = {}
 
         def submit(client, rng):
             slug, _ = rng.choice(courses)
-            status, _ = client.request("POST", f"/learn/courses/{slug}/quiz",
-                                       forms[(id(client), slug)].answers(rng))
+            status, _ = client.request(
+                "POST", f"/learn/courses/{slug}/quiz", forms[(id(client), slug)].answers(rng)
+            )
             assert status == 302, status
 
         for client in clients:  # warm up the workers and read every quiz form (not timed)
@@ -288,14 +327,23 @@ def main() -> None:
 
         results, errors = [], []
         per_round = max(1, args.requests // args.rounds)
-        for name, work, floor_work in (("lesson", lesson, floor_hello),
-                                       ("submit", submit, floor_insert)):
+        for name, work, floor_work in (
+            ("lesson", lesson, floor_hello),
+            ("submit", submit, floor_insert),
+        ):
             times: list[float] = []
             floor_sample, wall = Sample(), 0.0
             print(f"Timing {args.requests} {name} requests …", flush=True)
             for number in range(args.rounds):  # alternate, so both see the same machine
-                run(floor, floor_work, number * per_round, per_round, args.concurrency,
-                    (200, 204), floor_sample)
+                run(
+                    floor,
+                    floor_work,
+                    number * per_round,
+                    per_round,
+                    args.concurrency,
+                    (200, 204),
+                    floor_sample,
+                )
                 wall += run_phase(clients, work, times, per_round, args.concurrency, errors)
             results.append(summary(name, times, wall, floor_sample))
         if errors:
@@ -330,10 +378,12 @@ def render(results, args, build_seconds, command, people: int, failed: int) -> s
     ]
     for r in results:
         goal = "≥ 0.5× its req/s" if r["name"] == "submit" else "≤ 3× its p95"
-        lines.append(f"| {r['name']} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | "
-                     f"{r['p99']:.1f} | {r['max']:.1f} | {r['rps']:.0f} | < {r['target']} ms | "
-                     f"{'yes' if r['p95'] < r['target'] else 'NO'} | {r['floor_p95']:.1f} "
-                     f"| {r['floor_rps']:.0f} | {r['ratio']:.2f}× ({goal}) |")
+        lines.append(
+            f"| {r['name']} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | "
+            f"{r['p99']:.1f} | {r['max']:.1f} | {r['rps']:.0f} | < {r['target']} ms | "
+            f"{'yes' if r['p95'] < r['target'] else 'NO'} | {r['floor_p95']:.1f} "
+            f"| {r['floor_rps']:.0f} | {r['ratio']:.2f}× ({goal}) |"
+        )
     return "\n".join(lines) + "\n"
 
 

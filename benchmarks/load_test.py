@@ -44,13 +44,19 @@ def plan(port: int, known: dict, courses: list) -> dict:
     manager_unit = overview("manager").split("?")[0].rsplit("/", 1)[-1]
     cycle = known["closed_cycle"]
     return {
-        "cookies": known["cookies"], "learners": known["learners"],
-        "respondents": known["respondents"], "courses": courses, "items": known["items"],
+        "cookies": known["cookies"],
+        "learners": known["learners"],
+        "respondents": known["respondents"],
+        "courses": courses,
+        "items": known["items"],
         "survey": f"/pulse/cycles/{known['cycle']}/answer",
         "dashboards": {
             "manager": [overview("manager"), f"/pulse/results/{manager_unit}?cycle={cycle}"],
-            "hr": [overview("hr"), f"/insights/units/{known['company']}?metric=csi",
-                   f"/pulse/results/{known['team']}?cycle={cycle}"],
+            "hr": [
+                overview("hr"),
+                f"/insights/units/{known['company']}?metric=csi",
+                f"/pulse/results/{known['team']}?cycle={cycle}",
+            ],
         },
     }
 
@@ -58,18 +64,23 @@ def plan(port: int, known: dict, courses: list) -> dict:
 def count_rows(url: str) -> dict:
     engine = make_engine(url)
     with engine.connect() as conn:
-        counts = {name: conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
-                  for name, table in WRITES.items()}
+        counts = {
+            name: conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+            for name, table in WRITES.items()
+        }
     engine.dispose()
     return counts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url",
-                        default=f"sqlite:///{FOLDER / 'load-10k.sqlite3'}")
-    parser.add_argument("--build", type=int, metavar="EMPLOYEES",
-                        help="empty the database and load the demo with this many employees")
+    parser.add_argument("--database-url", default=f"sqlite:///{FOLDER / 'load-10k.sqlite3'}")
+    parser.add_argument(
+        "--build",
+        type=int,
+        metavar="EMPLOYEES",
+        help="empty the database and load the demo with this many employees",
+    )
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--write", type=Path, help="write the report as Markdown to this file")
@@ -92,12 +103,31 @@ def main() -> None:
         log_start = log.stat().st_size
         print(f"locust: {args.users} users for {args.minutes:g} min …", flush=True)
         subprocess.run(
-            [str(Path(sys.executable).parent / "locust"), "-f", "benchmarks/locustfile.py",
-             "--headless", "--users", str(args.users), "--spawn-rate", "10",
-             "--run-time", f"{round(args.minutes * 60)}s", "--stop-timeout", "30",
-             "--host", server.url, "--only-summary"],
-            cwd=ROOT, check=False, env=dict(os.environ, BENCH_LOCUST_PLAN=str(work / "plan.json"),
-                                            BENCH_LOCUST_REPORT=str(work / "report.json")))
+            [
+                str(Path(sys.executable).parent / "locust"),
+                "-f",
+                "benchmarks/locustfile.py",
+                "--headless",
+                "--users",
+                str(args.users),
+                "--spawn-rate",
+                "10",
+                "--run-time",
+                f"{round(args.minutes * 60)}s",
+                "--stop-timeout",
+                "30",
+                "--host",
+                server.url,
+                "--only-summary",
+            ],
+            cwd=ROOT,
+            check=False,
+            env=dict(
+                os.environ,
+                BENCH_LOCUST_PLAN=str(work / "plan.json"),
+                BENCH_LOCUST_REPORT=str(work / "report.json"),
+            ),
+        )
         with log.open("rb") as handle:
             handle.seek(log_start)
             locked = handle.read().decode(errors="replace").count("database is locked")
@@ -121,19 +151,26 @@ def main() -> None:
         f"20 %, managers and HR 20 %); warm worker RSS after the run {rss:.0f} MB",
         "",
         f"- 5xx responses: {server_errors} (goal 0)",
-        f"- \"database is locked\" in the server log: {locked} (goal 0)",
+        f'- "database is locked" in the server log: {locked} (goal 0)',
     ]
     for name, table in WRITES.items():
         row = by_name.get(name, {"count": 0, "failures": 0})
         succeeded = row["count"] - row["failures"]
         stored = after[name] - before[name]
-        lines.append(f"- {name}: {succeeded} succeeded, {stored} new `{table}` rows: "
-                     f"{'all accounted for' if stored == succeeded else 'MISMATCH'}")
-    lines += ["", "| Request | count | failures | p50 ms | p95 ms | max ms | req/s |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"- {name}: {succeeded} succeeded, {stored} new `{table}` rows: "
+            f"{'all accounted for' if stored == succeeded else 'MISMATCH'}"
+        )
+    lines += [
+        "",
+        "| Request | count | failures | p50 ms | p95 ms | max ms | req/s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in report["requests"]:
-        lines.append(f"| {row['name']} | {row['count']} | {row['failures']} | {row['p50']:.0f} "
-                     f"| {row['p95']:.0f} | {row['max']:.0f} | {row['per_second']:.1f} |")
+        lines.append(
+            f"| {row['name']} | {row['count']} | {row['failures']} | {row['p50']:.0f} "
+            f"| {row['p95']:.0f} | {row['max']:.0f} | {row['per_second']:.1f} |"
+        )
     if failures:
         lines += ["", "Failures:", ""]
         lines += [f"- {f['name']}: {f['error']} × {f['count']}" for f in failures]

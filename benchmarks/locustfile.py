@@ -43,13 +43,22 @@ def write_report(**_):
     """
     stats = _environment[0].stats
     report = {
-        "requests": [{"name": e.name, "count": e.num_requests, "failures": e.num_failures,
-                      "p50": e.get_response_time_percentile(0.5),
-                      "p95": e.get_response_time_percentile(0.95),
-                      "max": e.max_response_time, "per_second": e.total_rps}
-                     for e in sorted(stats.entries.values(), key=lambda e: e.name)],
-        "failures": [{"name": e.name, "error": str(e.error), "count": e.occurrences}
-                     for e in stats.errors.values()],
+        "requests": [
+            {
+                "name": e.name,
+                "count": e.num_requests,
+                "failures": e.num_failures,
+                "p50": e.get_response_time_percentile(0.5),
+                "p95": e.get_response_time_percentile(0.95),
+                "max": e.max_response_time,
+                "per_second": e.total_rps,
+            }
+            for e in sorted(stats.entries.values(), key=lambda e: e.name)
+        ],
+        "failures": [
+            {"name": e.name, "error": str(e.error), "count": e.occurrences}
+            for e in stats.errors.values()
+        ],
     }
     Path(os.environ["BENCH_LOCUST_REPORT"]).write_text(json.dumps(report))
 
@@ -65,8 +74,9 @@ class Visitor(HttpUser):
 
     def send(self, method: str, path: str, name: str, ok: int = 200, **kwargs):
         """Send a request; anything but `ok` is a failure, a 5xx named by its code."""
-        with self.client.request(method, path, name=name, allow_redirects=False,
-                                 catch_response=True, **kwargs) as response:
+        with self.client.request(
+            method, path, name=name, allow_redirects=False, catch_response=True, **kwargs
+        ) as response:
             if response.status_code == 0:
                 response.failure(f"no response: {response.error!r}")
             elif response.status_code >= 500:
@@ -99,8 +109,13 @@ class Learner(Visitor):
         path = f"/learn/courses/{self.course}/quiz"
         form = self.send("GET", path, "page: quiz form")
         if form.status_code == 200:
-            self.send("POST", path, "quiz submit", ok=302,
-                      data=QuizForm(form.text).answers(random.Random()))
+            self.send(
+                "POST",
+                path,
+                "quiz submit",
+                ok=302,
+                data=QuizForm(form.text).answers(random.Random()),
+            )
 
 
 class Respondent(Visitor):
@@ -120,9 +135,14 @@ class Respondent(Visitor):
         if form.status_code != 200 or not token:
             return
         data = {"csrf_token": token.group(1), "comment": ""}
-        data.update({f"item-{item}": str(random.randint(0, 10) if kind == "enps"
-                                         else random.randint(1, 5))
-                     for item, kind in PLAN["items"]})
+        data.update(
+            {
+                f"item-{item}": str(
+                    random.randint(0, 10) if kind == "enps" else random.randint(1, 5)
+                )
+                for item, kind in PLAN["items"]
+            }
+        )
         self.send("POST", path, "survey submit", ok=302, data=data)
 
 

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "demo-password-2026"  # noqa: S105 (the demo's published password)
 PHONE = {"width": 390, "height": 844}
 READ, HELLO = "floor: indexed read", "floor: hello"
+
+
 def pages(url: str) -> list[tuple[str, str, str]]:
     """(label, role, path) for each page measured; the overview paths follow the redirect."""
     found = []
@@ -32,8 +34,7 @@ def pages(url: str) -> list[tuple[str, str, str]]:
     for role in ("manager", "hr"):
         opener = signed_in_opener(url, f"{role}@example.com", PASSWORD)
         with opener.open(f"{url}/insights/") as response:
-            found.append((f"{role} insights overview", role,
-                          response.geturl().removeprefix(url)))
+            found.append((f"{role} insights overview", role, response.geturl().removeprefix(url)))
     return found
 
 
@@ -43,7 +44,8 @@ def heights(url: str, measured: list[tuple[str, str, str]]) -> dict[str, float]:
     out = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=os.environ.get("TRAINER_CHROMIUM", "/usr/bin/chromium"))
+            executable_path=os.environ.get("TRAINER_CHROMIUM", "/usr/bin/chromium")
+        )
         for label, role, path in measured:
             context = browser.new_context(viewport=PHONE, is_mobile=True, base_url=url)
             page = context.new_page()
@@ -80,8 +82,10 @@ def main() -> None:
     with serve_trainer(args.database) as server, serve_floor(floor_url) as floor:
         url = server.url
         measured = pages(url)
-        openers = {role: signed_in_opener(url, f"{role}@example.com", PASSWORD)
-                   for role in ("employee", "manager", "hr", "admin")}
+        openers = {
+            role: signed_in_opener(url, f"{role}@example.com", PASSWORD)
+            for role in ("employee", "manager", "hr", "admin")
+        }
         bare = urllib.request.build_opener()
         for _label, role, path in measured:  # warm the caches
             for _ in range(5):
@@ -92,12 +96,14 @@ def main() -> None:
         per_round = max(1, args.requests // args.rounds)
         for number in range(args.rounds):  # alternate, so both see the same machine
             times[HELLO] += [timed_get(bare, f"{floor.url}/hello") for _ in range(per_round)]
-            times[READ] += [timed_get(bare, f"{floor.url}/read?key="
-                                            f"{(number * per_round + i) * 7919 % FLOOR_ROWS}")
-                            for i in range(per_round)]
+            times[READ] += [
+                timed_get(
+                    bare, f"{floor.url}/read?key={(number * per_round + i) * 7919 % FLOOR_ROWS}"
+                )
+                for i in range(per_round)
+            ]
             for label, role, path in measured:
-                times[label] += [timed_get(openers[role], url + path)
-                                 for _ in range(per_round)]
+                times[label] += [timed_get(openers[role], url + path) for _ in range(per_round)]
         screens = heights(url, measured)
     read_p95, hello_p95 = percentile(times[READ], 95), percentile(times[HELLO], 95)
     lines = [
@@ -118,8 +124,10 @@ def main() -> None:
     for label, values in times.items():
         p95 = percentile(values, 95)
         height = f"{screens[label]:.1f}" if label in screens else ""
-        lines.append(f"| {label} | {percentile(values, 50):.1f} | {p95:.1f} "
-                     f"| {p95 / read_p95:.1f}× | {p95 / hello_p95:.1f}× | {height} |")
+        lines.append(
+            f"| {label} | {percentile(values, 50):.1f} | {p95:.1f} "
+            f"| {p95 / read_p95:.1f}× | {p95 / hello_p95:.1f}× | {height} |"
+        )
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:

@@ -82,9 +82,15 @@ def machine() -> str:
 def prepare(url: str, employees: int):
     """Create the schema and the demo data; return the app used to sign session cookies."""
     write_seal_keys()
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "TESTING": True,
-                      "SEAL_PUBLIC_KEY_FILE": str(SEAL / "public.key"),
-                      "SEAL_PRIVATE_KEY_FILE": str(SEAL / "private.key")})
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": SECRET,
+            "TESTING": True,
+            "SEAL_PUBLIC_KEY_FILE": str(SEAL / "public.key"),
+            "SEAL_PRIVATE_KEY_FILE": str(SEAL / "private.key"),
+        }
+    )
     engine = app.extensions["trainer.engine"]
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
@@ -116,13 +122,19 @@ def bench_submits(app, server, submitters: int, concurrency: int) -> dict:
         cycle = session.exec(select(PulseCycle).where(PulseCycle.status == "open")).one()
         items = [(i.id, i.kind) for i in cycle_items(cycle, session=session)]
         answered = select(SurveyParticipation.employee_id).where(
-            SurveyParticipation.survey_id == cycle.id)
+            SurveyParticipation.survey_id == cycle.id
+        )
         people = session.exec(
-            select(User).join(PulseInvitation, PulseInvitation.employee_id == User.id)
+            select(User)
+            .join(PulseInvitation, PulseInvitation.employee_id == User.id)
             .where(PulseInvitation.cycle_id == cycle.id, User.id.not_in(answered))
-            .order_by(User.id).limit(submitters)).all()
-        before = (count(session, SurveyParticipation),
-                  count(session, ResponsePool) + count(session, SurveyResponse))
+            .order_by(User.id)
+            .limit(submitters)
+        ).all()
+        before = (
+            count(session, SurveyParticipation),
+            count(session, ResponsePool) + count(session, SurveyResponse),
+        )
     url = f"/pulse/cycles/{cycle.id}/answer"
     rng = random.Random(1)
 
@@ -136,13 +148,17 @@ def bench_submits(app, server, submitters: int, concurrency: int) -> dict:
 
     def submit(client):
         browser, token = client
-        data = survey_form(token, items, likert=rng.randint(1, 5), enps=rng.randint(0, 10),
-                           comment="Benchmark comment" if rng.random() < 0.2 else "")
+        data = survey_form(
+            token,
+            items,
+            likert=rng.randint(1, 5),
+            enps=rng.randint(0, 10),
+            comment="Benchmark comment" if rng.random() < 0.2 else "",
+        )
         started = time.perf_counter()
         status, _, headers = browser.post(url, data)
         with lock:
-            statuses.append((status, headers.get("Location") or "",
-                             time.perf_counter() - started))
+            statuses.append((status, headers.get("Location") or "", time.perf_counter() - started))
 
     started, client_cpu = time.perf_counter(), time.process_time()
     server_cpu = server.cpu_seconds()
@@ -151,14 +167,19 @@ def bench_submits(app, server, submitters: int, concurrency: int) -> dict:
     elapsed = time.perf_counter() - started
     client_cpu, server_cpu = time.process_time() - client_cpu, server.cpu_seconds() - server_cpu
     with Session(engine) as session:
-        after = (count(session, SurveyParticipation),
-                 count(session, ResponsePool) + count(session, SurveyResponse))
+        after = (
+            count(session, SurveyParticipation),
+            count(session, ResponsePool) + count(session, SurveyResponse),
+        )
     ok = sum(1 for s, location, _ in statuses if s == 302 and "/thanks" in location)
     latencies = sorted(t for *_, t in statuses)
     return {
-        "submits": len(statuses), "seconds": round(elapsed, 2),
-        "per_second": round(len(statuses) / elapsed, 1), "errors": len(statuses) - ok,
-        "stored_participations": after[0] - before[0], "stored_responses": after[1] - before[1],
+        "submits": len(statuses),
+        "seconds": round(elapsed, 2),
+        "per_second": round(len(statuses) / elapsed, 1),
+        "errors": len(statuses) - ok,
+        "stored_participations": after[0] - before[0],
+        "stored_responses": after[1] - before[1],
         "lost_responses": ok - (after[1] - before[1]),
         "latency_p50_ms": round(1000 * latencies[len(latencies) // 2], 1),
         "latency_p95_ms": round(1000 * latencies[int(len(latencies) * 0.95)], 1),
@@ -193,8 +214,10 @@ def bench_results(app, server, requests: int, concurrency: int) -> dict:
     server_cpu = server.cpu_seconds() - server_cpu
     latencies = sorted(t for _, t in timings)
     return {
-        "requests": len(timings), "errors": sum(1 for s, _ in timings if s != 200),
-        "closed_cycles": len(cycles), "raw_responses_in_db": raw,
+        "requests": len(timings),
+        "errors": sum(1 for s, _ in timings if s != 200),
+        "closed_cycles": len(cycles),
+        "raw_responses_in_db": raw,
         "p50_ms": round(1000 * statistics.median(latencies), 1),
         "p95_ms": round(1000 * latencies[int(len(latencies) * 0.95)], 1),
         "server_cpu_ms_per_page": round(1000 * server_cpu / len(timings), 2),
@@ -204,9 +227,15 @@ def bench_results(app, server, requests: int, concurrency: int) -> dict:
 def record(args, url_label: str, submits: dict, results: dict) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     command = "   .venv/bin/python benchmarks/pulse_bench.py " + " ".join(sys.argv[1:])
-    verdict = ("meets" if submits["per_second"] >= 200 and submits["errors"] == 0
-               and submits["ratio_to_insert_floor"] >= 0.5
-               and submits["lost_responses"] == 0 and results["p95_ms"] < 100 else "MISSES")
+    verdict = (
+        "meets"
+        if submits["per_second"] >= 200
+        and submits["errors"] == 0
+        and submits["ratio_to_insert_floor"] >= 0.5
+        and submits["lost_responses"] == 0
+        and results["p95_ms"] < 100
+        else "MISSES"
+    )
     text = [
         f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {url_label}, {args.employees} employees\n",
         f"- Machine: {machine()}",
@@ -229,8 +258,12 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a fresh SQLite file in /tmp")
     parser.add_argument("--employees", type=int, default=10_000)
     parser.add_argument("--submitters", type=int, default=1500, help="submits per round")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="submit rounds, each with new people; the median round counts")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="submit rounds, each with new people; the median round counts",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--results-requests", type=int, default=400)
     args = parser.parse_args()
@@ -246,8 +279,15 @@ def main() -> None:
         rounds, inserts = [], []
         for number in range(args.rounds):  # alternate, so both see the same machine
             sample = Sample()
-            run(floor, floor_insert, number * args.submitters, args.submitters,
-                args.concurrency, (204,), sample)
+            run(
+                floor,
+                floor_insert,
+                number * args.submitters,
+                args.submitters,
+                args.concurrency,
+                (204,),
+                sample,
+            )
             inserts.append(round(sample.per_second, 1))
             rounds.append(bench_submits(app, server, args.submitters, args.concurrency))
             print("submits", rounds[-1], "floor inserts/s", inserts[-1], flush=True)
@@ -255,7 +295,8 @@ def main() -> None:
         submits["rounds_per_second"] = [r["per_second"] for r in rounds]
         submits["floor_inserts_per_second"] = inserts
         submits["ratio_to_insert_floor"] = round(
-            submits["per_second"] / statistics.median(inserts), 2)
+            submits["per_second"] / statistics.median(inserts), 2
+        )
         submits["errors"] = sum(r["errors"] for r in rounds)
         submits["lost_responses"] = sum(r["lost_responses"] for r in rounds)
         results = bench_results(app, server, args.results_requests, min(args.concurrency, 4))

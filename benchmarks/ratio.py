@@ -79,12 +79,28 @@ def free_port() -> int:
 def gunicorn(app: str, env: dict, cwd: Path, ready_path: str):
     """Serve `app` with 2 gthread workers × 4 threads on a free port; yield the Server."""
     port = free_port()
-    command = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread",
-               "-w", str(WORKERS), "--threads", str(THREADS), "-b", f"127.0.0.1:{port}",
-               "--keep-alive", str(KEEP_ALIVE), "--backlog", "2048", "--log-level", "warning", app]
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "-k",
+        "gthread",
+        "-w",
+        str(WORKERS),
+        "--threads",
+        str(THREADS),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--keep-alive",
+        str(KEEP_ALIVE),
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+        app,
+    ]
     log = open(Path(tempfile.gettempdir()) / f"bench-{app.split(':')[0]}.log", "ab")  # noqa: SIM115
-    process = subprocess.Popen(command, cwd=cwd, env=dict(os.environ, **env), stdout=log,
-                               stderr=log)
+    process = subprocess.Popen(
+        command, cwd=cwd, env=dict(os.environ, **env), stdout=log, stderr=log
+    )
     server = Server(process, port, log.name)
     try:
         deadline = time.monotonic() + 60
@@ -110,15 +126,21 @@ def gunicorn(app: str, env: dict, cwd: Path, ready_path: str):
 
 def setup_floor(database_url: str) -> None:
     """Create the floor's tables afresh and fill its read table with FLOOR_ROWS rows."""
-    subprocess.run([sys.executable, str(FLOOR / "app.py"), "--setup"], check=True,
-                   env=dict(os.environ, FLOOR_DATABASE_URL=database_url,
-                            FLOOR_ROWS=str(FLOOR_ROWS)))
+    subprocess.run(
+        [sys.executable, str(FLOOR / "app.py"), "--setup"],
+        check=True,
+        env=dict(os.environ, FLOOR_DATABASE_URL=database_url, FLOOR_ROWS=str(FLOOR_ROWS)),
+    )
 
 
 def serve_floor(database_url: str):
     """Serve the floor app on `database_url` (its tables made by setup_floor())."""
-    return gunicorn("app:app", {"FLOOR_DATABASE_URL": database_url,
-                                "FLOOR_ROWS": str(FLOOR_ROWS)}, FLOOR, "/hello")
+    return gunicorn(
+        "app:app",
+        {"FLOOR_DATABASE_URL": database_url, "FLOOR_ROWS": str(FLOOR_ROWS)},
+        FLOOR,
+        "/hello",
+    )
 
 
 def write_seal_keys() -> None:
@@ -129,15 +151,24 @@ def write_seal_keys() -> None:
     from trainer import create_app
     from trainer.seal import write_key_pair
 
-    write_key_pair(create_app({"DATABASE_URL": "sqlite://",
-                               "SEAL_PUBLIC_KEY_FILE": str(SEAL / "public.key"),
-                               "SEAL_PRIVATE_KEY_FILE": str(SEAL / "private.key")}))
+    write_key_pair(
+        create_app(
+            {
+                "DATABASE_URL": "sqlite://",
+                "SEAL_PUBLIC_KEY_FILE": str(SEAL / "public.key"),
+                "SEAL_PRIVATE_KEY_FILE": str(SEAL / "private.key"),
+            }
+        )
+    )
 
 
 def trainer_env(database_url: str) -> dict:
     """Return the settings of a web process on `database_url` (only the public seal key)."""
-    return {"TRAINER_DATABASE_URL": database_url, "TRAINER_SECRET_KEY": SECRET,
-            "TRAINER_SEAL_PUBLIC_KEY_FILE": str(SEAL / "public.key")}
+    return {
+        "TRAINER_DATABASE_URL": database_url,
+        "TRAINER_SECRET_KEY": SECRET,
+        "TRAINER_SEAL_PUBLIC_KEY_FILE": str(SEAL / "public.key"),
+    }
 
 
 def serve_trainer(database_url: str):
@@ -162,8 +193,9 @@ class Connection:
         self.location = ""  # the last response's Location header
         self.last_used = time.monotonic()
 
-    def request(self, method: str, path: str, form: dict | list | None = None,
-                person: Person | None = None) -> tuple[int, str]:
+    def request(
+        self, method: str, path: str, form: dict | list | None = None, person: Person | None = None
+    ) -> tuple[int, str]:
         if time.monotonic() - self.last_used > KEEP_ALIVE - 1:
             self.conn.close()  # the server is closing it: reconnect instead of racing it
         headers = {"Cookie": f"session={person.cookie}"} if person and person.cookie else {}
@@ -241,8 +273,15 @@ class Sample:
         return 1000 * self.cpu / max(1, len(self.times))
 
 
-def run(server: Server, work: Work, start: int, requests: int, clients: int,
-        ok: tuple[int, ...], sample: Sample) -> None:
+def run(
+    server: Server,
+    work: Work,
+    start: int,
+    requests: int,
+    clients: int,
+    ok: tuple[int, ...],
+    sample: Sample,
+) -> None:
     """Send `requests` requests from `clients` closed-loop threads; add them to `sample`."""
     lock = threading.Lock()
     next_index = [start]
@@ -287,8 +326,17 @@ class Result:
         return self.trainer.p(95) / self.floor.p(95)
 
 
-def measure(pairs: list[Pair], trainer: Server, floor: Server, *, rounds: int, requests: int,
-            read_clients: int, write_clients: int, log=print) -> list[Result]:
+def measure(
+    pairs: list[Pair],
+    trainer: Server,
+    floor: Server,
+    *,
+    rounds: int,
+    requests: int,
+    read_clients: int,
+    write_clients: int,
+    log=print,
+) -> list[Result]:
     """Measure each pair in `rounds` rounds, each a floor run then a trainer run.
 
     Request numbers run from 0 to rounds × requests - 1 (the warm-up uses -clients to -1), so
@@ -312,13 +360,17 @@ def measure(pairs: list[Pair], trainer: Server, floor: Server, *, rounds: int, r
 def summary(result: Result) -> str:
     t, f = result.trainer, result.floor
     if result.pair.writes:
-        return (f"{t.per_second:.0f}/s vs {f.per_second:.0f}/s = {result.ratio:.2f}×, "
-                f"{t.errors} errors")
+        return (
+            f"{t.per_second:.0f}/s vs {f.per_second:.0f}/s = {result.ratio:.2f}×, {t.errors} errors"
+        )
     return f"p95 {t.p(95):.1f} ms vs {f.p(95):.1f} ms = {result.ratio:.1f}×, {t.errors} errors"
 
 
-GOALS = {"insert": ("≥ 0.5×", lambda r: r >= 0.5), "hello": ("≤ 3×", lambda r: r <= 3),
-         "indexed read": ("≤ 3×", lambda r: r <= 3)}
+GOALS = {
+    "insert": ("≥ 0.5×", lambda r: r >= 0.5),
+    "hello": ("≤ 3×", lambda r: r <= 3),
+    "indexed read": ("≤ 3×", lambda r: r <= 3),
+}
 
 
 def table(results: list[Result]) -> list[str]:
@@ -338,6 +390,6 @@ def table(results: list[Result]) -> list[str]:
             f"| {r.pair.floor_label} | {f.p(50):.1f} / {f.p(95):.1f} | {f.per_second:.0f} "
             f"| {r.ratio:.2f}× ({kind}) | {goal} | {'yes' if met(r.ratio) else 'NO'} "
             f"| {t.cpu_ms:.1f} / {f.cpu_ms:.1f} "
-            f"| {min(t.loads):.1f}–{max(t.loads):.1f} | {t.errors + f.errors} |")
+            f"| {min(t.loads):.1f}–{max(t.loads):.1f} | {t.errors + f.errors} |"
+        )
     return lines
-

@@ -75,9 +75,14 @@ ROLES = ("employee", "manager", "hr", "admin")
 def make_app(url: str):
     """Return an in-process app on the database, to query it and sign session cookies."""
     write_seal_keys()
-    return create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET,
-                       "SEAL_PUBLIC_KEY_FILE": str(SEAL / "public.key"),
-                       "SEAL_PRIVATE_KEY_FILE": str(SEAL / "private.key")})
+    return create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": SECRET,
+            "SEAL_PUBLIC_KEY_FILE": str(SEAL / "public.key"),
+            "SEAL_PRIVATE_KEY_FILE": str(SEAL / "private.key"),
+        }
+    )
 
 
 def build(app, url: str, employees: int) -> None:
@@ -92,13 +97,19 @@ def build(app, url: str, employees: int) -> None:
             Path(f"{url.removeprefix('sqlite:///')}{suffix}").unlink(missing_ok=True)
     import_all_models().metadata.create_all(engine)
     engine.dispose()
-    env = dict(os.environ, **trainer_env(url),
-               TRAINER_SEAL_PRIVATE_KEY_FILE=str(SEAL / "private.key"))
+    env = dict(
+        os.environ, **trainer_env(url), TRAINER_SEAL_PRIVATE_KEY_FILE=str(SEAL / "private.key")
+    )
     env.pop("TRAINER_MAIL_SERVER", None)
     flask = [sys.executable, "-m", "flask", "--app", "trainer"]
     subprocess.run([*flask, "content", "sync"], cwd=ROOT, env=env, check=True)
-    subprocess.run([*flask, "demo", "--employees", str(employees)], cwd=ROOT, env=env,
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*flask, "demo", "--employees", str(employees)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     if engine.dialect.name == "postgresql":  # what autovacuum does after a bulk load
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
@@ -107,27 +118,39 @@ def build(app, url: str, employees: int) -> None:
 def cookie(app, user: User) -> str:
     """Return the session cookie a sign-in would set for `user` (no argon2 in the numbers)."""
     return app.session_interface.get_signing_serializer(app).dumps(
-        {"_user_id": user.session_token, "_fresh": True})
+        {"_user_id": user.session_token, "_fresh": True}
+    )
 
 
 def facts(app, survey_people: int, quiz_people: int) -> dict:
     """Read from the demo the people, units, course and survey the paths need."""
     with Session(app.extensions["trainer.engine"]) as session:
+
         def user(email):
             return session.exec(select(User).where(User.email == email)).one()
 
         cycle = session.exec(select(PulseCycle).where(PulseCycle.status == "open")).one()
         answered = select(SurveyParticipation.employee_id).where(
-            SurveyParticipation.survey_id == cycle.id)
+            SurveyParticipation.survey_id == cycle.id
+        )
         respondents = session.exec(
-            select(User).join(PulseInvitation, PulseInvitation.employee_id == User.id)
+            select(User)
+            .join(PulseInvitation, PulseInvitation.employee_id == User.id)
             .where(PulseInvitation.cycle_id == cycle.id, User.id.not_in(answered))
-            .order_by(User.id).limit(survey_people)).all()
+            .order_by(User.id)
+            .limit(survey_people)
+        ).all()
         if len(respondents) < survey_people:
-            raise SystemExit(f"only {len(respondents)} people have not answered the open survey;"
-                             " rebuild the demo with --build")
-        learners = session.exec(select(User).where(User.active, User.roles == "employee")
-                                .order_by(User.id.desc()).limit(quiz_people)).all()
+            raise SystemExit(
+                f"only {len(respondents)} people have not answered the open survey;"
+                " rebuild the demo with --build"
+            )
+        learners = session.exec(
+            select(User)
+            .where(User.active, User.roles == "employee")
+            .order_by(User.id.desc())
+            .limit(quiz_people)
+        ).all()
         return {
             "cookies": {role: cookie(app, user(f"{role}@example.com")) for role in ROLES},
             "respondents": [cookie(app, u) for u in respondents],
@@ -136,10 +159,12 @@ def facts(app, survey_people: int, quiz_people: int) -> dict:
             "items": [(i.id, i.kind) for i in cycle_items(cycle, session=session)],
             "closed_cycle": closed_cycles(session=session)[-1].id,
             "company": session.exec(select(OrgUnit).where(OrgUnit.parent_id.is_(None))).one().id,
-            "team": session.exec(select(OrgUnit).where(OrgUnit.kind == "team")
-                                 .order_by(OrgUnit.id)).first().id,
-            "course": session.exec(select(Course.slug).where(Course.retired.is_(False))
-                                   .order_by(Course.slug)).first(),
+            "team": session.exec(select(OrgUnit).where(OrgUnit.kind == "team").order_by(OrgUnit.id))
+            .first()
+            .id,
+            "course": session.exec(
+                select(Course.slug).where(Course.retired.is_(False)).order_by(Course.slug)
+            ).first(),
         }
 
 
@@ -164,8 +189,9 @@ def pairs(port: int, known: dict, requests: int) -> list[Pair]:
 
     def survey_submit(conn, i):
         person = respondents[i]
-        form = survey_form(person.csrf, known["items"], likert=rng.randint(1, 5),
-                           enps=rng.randint(0, 10))
+        form = survey_form(
+            person.csrf, known["items"], likert=rng.randint(1, 5), enps=rng.randint(0, 10)
+        )
         return conn.request("POST", answer, form, person=person)[0]
 
     quiz = f"/learn/courses/{known['course']}/quiz"
@@ -178,33 +204,57 @@ def pairs(port: int, known: dict, requests: int) -> list[Pair]:
         forms.append(QuizForm(html))
 
     def quiz_submit(conn, i):
-        return conn.request("POST", quiz, forms[i % len(forms)].answers(rng),
-                            person=learners[i % len(learners)])[0]
+        return conn.request(
+            "POST", quiz, forms[i % len(forms)].answers(rng), person=learners[i % len(learners)]
+        )[0]
 
     unit, team, cycle = known["company"], known["team"], known["closed_cycle"]
     return [
         Pair("survey submit", survey_submit, floor_insert, "insert", writes=True, ok=(302,)),
         Pair("quiz submit", quiz_submit, floor_insert, "insert", writes=True, ok=(302,)),
-        Pair("lesson page", page("employee", f"/learn/courses/{known['course']}/lessons/1"),
-             floor_hello, "hello"),
+        Pair(
+            "lesson page",
+            page("employee", f"/learn/courses/{known['course']}/lessons/1"),
+            floor_hello,
+            "hello",
+        ),
         *[Pair(f"{role} home", page(role, "/"), floor_read, "indexed read") for role in ROLES],
-        *[Pair(f"{role} insights overview", page(role, overview(role)), floor_read, "indexed read")
-          for role in ("manager", "hr")],
-        Pair("insights dashboard (company)", page("hr", f"/insights/units/{unit}?metric=csi"),
-             floor_read, "indexed read"),
-        Pair("team pulse results", page("hr", f"/pulse/results/{team}?cycle={cycle}"),
-             floor_read, "indexed read"),
-        Pair("team training report", page("hr", f"/learn/reports/units/{team}"),
-             floor_read, "indexed read"),
+        *[
+            Pair(
+                f"{role} insights overview", page(role, overview(role)), floor_read, "indexed read"
+            )
+            for role in ("manager", "hr")
+        ],
+        Pair(
+            "insights dashboard (company)",
+            page("hr", f"/insights/units/{unit}?metric=csi"),
+            floor_read,
+            "indexed read",
+        ),
+        Pair(
+            "team pulse results",
+            page("hr", f"/pulse/results/{team}?cycle={cycle}"),
+            floor_read,
+            "indexed read",
+        ),
+        Pair(
+            "team training report",
+            page("hr", f"/learn/reports/units/{team}"),
+            floor_read,
+            "indexed read",
+        ),
     ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url",
-                        default=f"sqlite:///{FOLDER / 'ratios-10k.sqlite3'}")
-    parser.add_argument("--build", type=int, metavar="EMPLOYEES",
-                        help="empty the database and load the demo with this many employees")
+    parser.add_argument("--database-url", default=f"sqlite:///{FOLDER / 'ratios-10k.sqlite3'}")
+    parser.add_argument(
+        "--build",
+        type=int,
+        metavar="EMPLOYEES",
+        help="empty the database and load the demo with this many employees",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=100, help="per path and round")
     parser.add_argument("--read-clients", type=int, default=2)
@@ -223,9 +273,15 @@ def main() -> None:
     app.extensions["trainer.engine"].dispose()
     load_before = os.getloadavg()
     with serve_trainer(url) as trainer, serve_floor(floor_url) as floor:
-        results = measure(pairs(trainer.port, known, args.requests), trainer, floor,
-                          rounds=args.rounds, requests=args.requests,
-                          read_clients=args.read_clients, write_clients=args.write_clients)
+        results = measure(
+            pairs(trainer.port, known, args.requests),
+            trainer,
+            floor,
+            rounds=args.rounds,
+            requests=args.requests,
+            read_clients=args.read_clients,
+            write_clients=args.write_clients,
+        )
         rss = trainer.worker_rss_mb(), floor.worker_rss_mb()
     backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite (WAL)"
     command = "python benchmarks/ratios.py " + " ".join(sys.argv[1:])

@@ -36,8 +36,11 @@ TEAM = "LEEDS-SVC"  # the demo employee's team
 
 
 def database_name(employees: int) -> str:
-    return f"scale_{employees // 1_000_000}m" if employees >= 1_000_000 else \
-        f"scale_{employees // 1000}k"
+    return (
+        f"scale_{employees // 1_000_000}m"
+        if employees >= 1_000_000
+        else f"scale_{employees // 1000}k"
+    )
 
 
 def recreate(name: str) -> None:
@@ -62,8 +65,10 @@ def page_times(database: str, requests: int, workers: int) -> dict:
         manager = signed_in_opener(url, "manager@example.com", PASSWORD)
         with hr.open(f"{url}/insights/") as response:
             dashboard = response.geturl()
-        pages = {"HR insights dashboard": (hr, dashboard),
-                 "team pulse results (manager)": (manager, f"{url}/pulse/results/{team_id}")}
+        pages = {
+            "HR insights dashboard": (hr, dashboard),
+            "team pulse results (manager)": (manager, f"{url}/pulse/results/{team_id}"),
+        }
         out = {}
         for label, (opener, page) in pages.items():
             measure(opener, page, 5, 1)  # warm the caches
@@ -96,8 +101,7 @@ def job_times(database: str) -> dict:
         return seconds
 
     now = utcnow()
-    out = {job.name: timed(lambda s, job=job: job.func(session=s, now=now))
-           for job in jobs(app)}
+    out = {job.name: timed(lambda s, job=job: job.func(session=s, now=now)) for job in jobs(app)}
 
     def close_open_cycle(session):
         cycle = session.exec(select(PulseCycle).where(PulseCycle.status == "open")).one()
@@ -120,19 +124,25 @@ def row_counts(database: str) -> dict:
     engine = make_engine(database)
     tables = ("user_account", "quiz_answer", "survey_response", "fix", "scenario_play")
     with engine.connect() as connection:
-        counts = {t: connection.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()  # noqa: S608
-                  for t in tables}
+        counts = {
+            t: connection.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()  # noqa: S608
+            for t in tables
+        }
     engine.dispose()
     return counts
 
 
 def write_markdown(results: dict) -> None:
     sizes = sorted(results, key=int)
-    lines = ["# Scale record", "",
-             f"Machine: {cpu_model()}, shared with other work while measured. PostgreSQL, "
-             "gunicorn with the workers shown. Written by `benchmarks/scale.py`.", "",
-             "| | " + " | ".join(f"{int(s):,} people" for s in sizes) + " |",
-             "|---|" + "---:|" * len(sizes)]
+    lines = [
+        "# Scale record",
+        "",
+        f"Machine: {cpu_model()}, shared with other work while measured. PostgreSQL, "
+        "gunicorn with the workers shown. Written by `benchmarks/scale.py`.",
+        "",
+        "| | " + " | ".join(f"{int(s):,} people" for s in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
 
     def row(label, value):
         lines.append(f"| {label} | " + " | ".join(value(results[s]) for s in sizes) + " |")
@@ -142,12 +152,16 @@ def write_markdown(results: dict) -> None:
         row(f"rows in {table}", lambda r, t=table: f"{r['rows'][t]:,}" if "rows" in r else "–")
     labels = sorted({label for r in results.values() for label in r.get("pages", {})})
     for label in labels:
-        row(f"{label}, p95 (ms)",
-            lambda r, k=label: f"{r['pages'][k]['p95']:.0f}" if k in r.get("pages", {}) else "–")
+        row(
+            f"{label}, p95 (ms)",
+            lambda r, k=label: f"{r['pages'][k]['p95']:.0f}" if k in r.get("pages", {}) else "–",
+        )
     jobs = sorted({name for r in results.values() for name in r.get("jobs", {})})
     for name in jobs:
-        row(f"job {name} (s)",
-            lambda r, k=name: f"{r['jobs'][k]:.2f}" if k in r.get("jobs", {}) else "–")
+        row(
+            f"job {name} (s)",
+            lambda r, k=name: f"{r['jobs'][k]:.2f}" if k in r.get("jobs", {}) else "–",
+        )
     notes = {s: r["note"] for s, r in results.items() if r.get("note")}
     if notes:
         lines += ["", *[f"- {int(s):,}: {note}" for s, note in notes.items()]]

@@ -44,14 +44,32 @@ PAGES = [
 
 
 def _run(env, *args):
-    subprocess.run([sys.executable, "-m", "flask", "--app", "trainer", *args], cwd=ROOT,
-                   env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "trainer", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def _serve(env, port):
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b",
-                               f"127.0.0.1:{port}", "--log-level", "warning",
-                               "trainer.wsgi:app"], cwd=ROOT, env=env)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "trainer.wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -76,11 +94,14 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         port = _free_port()
-        env = dict(os.environ, TRAINER_DATABASE_URL=f"sqlite:///{folder}/shots.sqlite3",
-                   TRAINER_SECRET_KEY="screenshots",  # noqa: S106 (a throwaway local server)
-                   TRAINER_SEAL_PUBLIC_KEY_FILE=f"{folder}/seal-public.key",
-                   TRAINER_SEAL_PRIVATE_KEY_FILE=f"{folder}/seal-private.key",
-                   TRAINER_BASE_URL=f"http://127.0.0.1:{port}")
+        env = dict(
+            os.environ,
+            TRAINER_DATABASE_URL=f"sqlite:///{folder}/shots.sqlite3",
+            TRAINER_SECRET_KEY="screenshots",  # noqa: S106 (a throwaway local server)
+            TRAINER_SEAL_PUBLIC_KEY_FILE=f"{folder}/seal-public.key",
+            TRAINER_SEAL_PRIVATE_KEY_FILE=f"{folder}/seal-private.key",
+            TRAINER_BASE_URL=f"http://127.0.0.1:{port}",
+        )
         env.pop("TRAINER_TEST_DATABASE_URL", None)
         for args in (["db", "upgrade"], ["seal", "generate"], ["content", "sync"], ["demo"]):
             _run(env, *args)
@@ -97,8 +118,9 @@ def _shoot(base):
         browser = p.chromium.launch(executable_path=CHROMIUM)
         for size, viewport in SIZES.items():
             for role in dict.fromkeys(page[0] for page in PAGES):
-                context = browser.new_context(viewport=viewport, base_url=base,
-                                              is_mobile=size == "phone")
+                context = browser.new_context(
+                    viewport=viewport, base_url=base, is_mobile=size == "phone"
+                )
                 page = context.new_page()
                 page.goto("/auth/login")
                 page.get_by_label("Email").fill(f"{role}@example.com")

@@ -13,8 +13,9 @@ def _unit_in_scope(ctx):
 def _api_token(ctx):
     from trainer.outcomes.services import create_token
 
-    token, _secret = create_token(session=ctx.session, name="Sample token",
-                                  scopes=["outcomes:write"], created_by=ctx.org.hr)
+    token, _secret = create_token(
+        session=ctx.session, name="Sample token", scopes=["outcomes:write"], created_by=ctx.org.hr
+    )
     ctx.session.commit()
     return token.id
 
@@ -22,9 +23,15 @@ def _api_token(ctx):
 def _custom_metric(ctx):
     from trainer.outcomes.services import create_metric
 
-    metric = create_metric(session=ctx.session, code="sample_metric", label="Sample",
-                           direction="higher_is_better", min_value=0, max_value=10,
-                           needs_n=False)
+    metric = create_metric(
+        session=ctx.session,
+        code="sample_metric",
+        label="Sample",
+        direction="higher_is_better",
+        min_value=0,
+        max_value=10,
+        needs_n=False,
+    )
     ctx.session.commit()
     return metric.id
 
@@ -37,17 +44,22 @@ def _pulse(ctx):
         from trainer.pulse.programmes import ensure_default_programme, programme_item_ids
         from trainer.util import utcnow
 
-        programme = ensure_default_programme(ctx.org.company, session=ctx.session,
-                                             starts_on=utcnow().date())
+        programme = ensure_default_programme(
+            ctx.org.company, session=ctx.session, starts_on=utcnow().date()
+        )
         cycle = open_now(programme, session=ctx.session, now=utcnow())
         commitment = Commitment(cycle_id=cycle.id, unit_id=ctx.org.t1.id, text="Sample")
         outside = Commitment(cycle_id=cycle.id, unit_id=ctx.org.t3.id, text="Elsewhere")
         ctx.session.add_all([commitment, outside])
         ctx.session.commit()
         item_id = programme_item_ids(programme, session=ctx.session)[0]
-        ctx.cache["pulse"] = {"cycle_id": cycle.id, "programme_id": programme.id,
-                              "item_id": item_id, "commitment_id": commitment.id,
-                              "commitment_out": outside.id}
+        ctx.cache["pulse"] = {
+            "cycle_id": cycle.id,
+            "programme_id": programme.id,
+            "item_id": item_id,
+            "commitment_id": commitment.id,
+            "commitment_out": outside.id,
+        }
     return ctx.cache["pulse"]
 
 
@@ -65,14 +77,25 @@ def _scenario(ctx):
         services.sync_scenario_folder(session=ctx.session, folder=folder)
         scenario = services.scenario_by_slug(session=ctx.session, slug="refund-no-receipt")
         play = services.start_play(session=ctx.session, user=ctx.org.employee, scenario=scenario)
-        services.choose(session=ctx.session, play=play, node_id=play.node_id, step=0,
-                        choice_index=0, base_iri="http://localhost")
-        item = ReserveItem(user_id=ctx.org.employee.id, scenario_id=scenario.id,
-                           node_id="counter", due_at=utcnow())
+        services.choose(
+            session=ctx.session,
+            play=play,
+            node_id=play.node_id,
+            step=0,
+            choice_index=0,
+            base_iri="http://localhost",
+        )
+        item = ReserveItem(
+            user_id=ctx.org.employee.id, scenario_id=scenario.id, node_id="counter", due_at=utcnow()
+        )
         ctx.session.add(item)
         ctx.session.commit()
-        ctx.cache["scenario"] = {"scenario_id": scenario.id, "scenario_slug": scenario.slug,
-                                 "play_id": play.id, "reserve_id": item.id}
+        ctx.cache["scenario"] = {
+            "scenario_id": scenario.id,
+            "scenario_slug": scenario.slug,
+            "play_id": play.id,
+            "reserve_id": item.id,
+        }
     return ctx.cache["scenario"]
 
 
@@ -87,8 +110,9 @@ def _people_import(ctx):
     """A large people upload by HR, waiting for the scheduler."""
     from trainer.org.services import queue_people_import
 
-    job = queue_people_import(ctx.session, user=ctx.org.hr, filename="staff.csv", data=b"x",
-                              total_rows=5000)
+    job = queue_people_import(
+        ctx.session, user=ctx.org.hr, filename="staff.csv", data=b"x", total_rows=5000
+    )
     ctx.session.commit()
     return job.id
 
@@ -99,8 +123,13 @@ def _fixes(ctx):
         from trainer.fixes import services
 
         services.ensure_default_problem_types(ctx.session)
-        fix = services.log_fix(ctx.session, user=ctx.org.employee, problem="billing-error",
-                               action="on_spot", goodwill=None)
+        fix = services.log_fix(
+            ctx.session,
+            user=ctx.org.employee,
+            problem="billing-error",
+            action="on_spot",
+            goodwill=None,
+        )
         ctx.session.commit()
         problem = services.problem_types(ctx.session)[0]
         ctx.cache["fixes"] = {"fix_id": fix.id, "problem_id": problem.id}

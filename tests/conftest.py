@@ -51,8 +51,9 @@ def _worker_pg_url() -> str:
     name = f"{base.database}_{worker}"
     admin = make_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                              {"n": name}).first()
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
         if not exists:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -166,9 +167,13 @@ def make_user(session):
 
     def build(roles="employee", unit=None, email=None, name=None, manages=(), password=True):
         n = next(counter)
-        user = User(email=email or f"person{n}@example.com", name=name or f"Person {n}",
-                    roles=roles, unit_id=unit.id if unit else None,
-                    password_hash=_HASH if password else None)
+        user = User(
+            email=email or f"person{n}@example.com",
+            name=name or f"Person {n}",
+            roles=roles,
+            unit_id=unit.id if unit else None,
+            password_hash=_HASH if password else None,
+        )
         session.add(user)
         session.flush()
         for managed in manages:
@@ -192,8 +197,9 @@ class Org:
         self.t2 = make_unit("T2", "team", self.s1)
         self.t3 = make_unit("T3", "team", self.s2)
         self.employee = make_user("employee", self.t1, email="employee@example.com")
-        self.manager = make_user("employee,manager", self.s1, email="manager@example.com",
-                                 manages=[self.s1])
+        self.manager = make_user(
+            "employee,manager", self.s1, email="manager@example.com", manages=[self.s1]
+        )
         self.hr = make_user("employee,hr", self.company, email="hr@example.com")
         self.admin = make_user("admin", self.company, email="admin@example.com")
 

@@ -26,13 +26,64 @@ from tests.access_samples import SAMPLES
 EXAMPLES = int(os.environ.get("TRAINER_FUZZ_EXAMPLES", "60"))
 
 NASTY = [
-    "", " ", "\t", "\n", "\x00", "a\x00b", "\x00\x00", "\x1b[31m", "\x7f", "\u200b", "\u202e",
-    "\ufeff", "\ufffd", "😀", "٣", "２", "𝟘", "0", "-0", "-1", "1.5", "1e3", "1,5", "1_000",
-    "2147483647", "2147483648", "-2147483649", "9223372036854775808", "9" * 20, "9" * 401,
-    "1" * 5000, "1e308", "1e309", "-1e309", "nan", "NaN", "inf", "-Infinity", "0x10", " 3 ",
-    "true", "null", "[]", "{}", "<script>alert(1)</script>", "' OR 1=1 --", "%00", "%s%n",
-    "../../etc/passwd", "2026Q3", "2026Q9", "9999Q4", "2026-02-30", "0000-01-01",
-    "99999-01-01", "x" * 201, "x" * 10_001, "é" * 70_000,
+    "",
+    " ",
+    "\t",
+    "\n",
+    "\x00",
+    "a\x00b",
+    "\x00\x00",
+    "\x1b[31m",
+    "\x7f",
+    "\u200b",
+    "\u202e",
+    "\ufeff",
+    "\ufffd",
+    "😀",
+    "٣",
+    "２",
+    "𝟘",
+    "0",
+    "-0",
+    "-1",
+    "1.5",
+    "1e3",
+    "1,5",
+    "1_000",
+    "2147483647",
+    "2147483648",
+    "-2147483649",
+    "9223372036854775808",
+    "9" * 20,
+    "9" * 401,
+    "1" * 5000,
+    "1e308",
+    "1e309",
+    "-1e309",
+    "nan",
+    "NaN",
+    "inf",
+    "-Infinity",
+    "0x10",
+    " 3 ",
+    "true",
+    "null",
+    "[]",
+    "{}",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "%00",
+    "%s%n",
+    "../../etc/passwd",
+    "2026Q3",
+    "2026Q9",
+    "9999Q4",
+    "2026-02-30",
+    "0000-01-01",
+    "99999-01-01",
+    "x" * 201,
+    "x" * 10_001,
+    "é" * 70_000,
 ]
 
 
@@ -43,8 +94,9 @@ def nasty_text():
         st.text(max_size=30),  # any code point but surrogates: NUL, controls, RTL, emoji
         st.integers().map(str),  # including numbers far beyond any database integer
         st.from_regex(r"\A[ \t]*-?[0-9]{1,25}[ \t]*\Z"),
-        st.builds(lambda char, size: char * size, st.characters(codec="utf-8"),
-                  st.integers(100, 20_000)),
+        st.builds(
+            lambda char, size: char * size, st.characters(codec="utf-8"), st.integers(100, 20_000)
+        ),
     )
 
 
@@ -62,9 +114,17 @@ def fuzz(app, strategy, check, share: float = 1):
         examples /= 4
     examples = max(int(examples), 10)
 
-    @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                     HealthCheck.data_too_large, HealthCheck.large_base_example])
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
+    )
     @given(strategy)
     def run(value):
         check(value)
@@ -79,8 +139,12 @@ class Probe:
         self.client, self.session = client, session
         self.known = None  # the counts, while no request may have changed them
         tables = [t for t in SQLModel.metadata.sorted_tables if t.name not in ignore]
-        self.query = sa.select(*[sa.select(sa.func.count()).select_from(t).scalar_subquery()
-                                 .label(t.name) for t in tables])
+        self.query = sa.select(
+            *[
+                sa.select(sa.func.count()).select_from(t).scalar_subquery().label(t.name)
+                for t in tables
+            ]
+        )
 
     def counts(self) -> dict[str, int]:
         row = self.session.execute(self.query).one()._asdict()

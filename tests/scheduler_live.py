@@ -46,7 +46,11 @@ class Scheduler:
         with open(log_path, "ab") as out:  # the process writes to its own copy of the file
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "trainer", "scheduler", "--poll", "0.3"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -81,8 +85,9 @@ class Scheduler:
                 self.process.wait(timeout=10)
 
 
-def crash_while_sending(env: dict, received: list, people: int, kills: int, log_dir: Path,
-                        seed: int) -> set[str]:
+def crash_while_sending(
+    env: dict, received: list, people: int, kills: int, log_dir: Path, seed: int
+) -> set[str]:
     """Kill -9 the scheduler at random points while it sends `people` invitations.
 
     The first kill comes at a random moment after start (opening the cycle, queuing mail or

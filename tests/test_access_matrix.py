@@ -13,8 +13,7 @@ def _endpoints():
     rules = []
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods & {"GET", "POST"}):
-            rules.append(pytest.param(rule.endpoint, rule.rule, method,
-                                      id=f"{method} {rule.rule}"))
+            rules.append(pytest.param(rule.endpoint, rule.rule, method, id=f"{method} {rule.rule}"))
     return rules
 
 
@@ -23,8 +22,9 @@ def _request(client, method, url):
 
 
 @pytest.mark.parametrize(("endpoint", "rule_text", "method"), _endpoints())
-def test_endpoint_follows_its_declared_policy(app, client, session, org, endpoint, rule_text,
-                                              method):
+def test_endpoint_follows_its_declared_policy(
+    app, client, session, org, endpoint, rule_text, method
+):
     view = app.view_functions[endpoint]
     if endpoint == "static":
         return  # static files are public by nature
@@ -60,8 +60,9 @@ def test_endpoint_follows_its_declared_policy(app, client, session, org, endpoin
         assert status in (403, 404), f"manager reached {url} outside their scope: {status}"
 
 
-@pytest.mark.parametrize(("endpoint", "rule_text", "method"),
-                         [p for p in _endpoints() if p.values[2] == "POST"])
+@pytest.mark.parametrize(
+    ("endpoint", "rule_text", "method"), [p for p in _endpoints() if p.values[2] == "POST"]
+)
 def test_every_post_requires_a_csrf_token(app, client, session, org, endpoint, rule_text, method):
     app.config["WTF_CSRF_ENABLED"] = True
     access = app.view_functions[endpoint].access

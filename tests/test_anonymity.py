@@ -18,9 +18,11 @@ def test_configuration_can_raise_but_never_lower_the_floors():
 def test_the_configured_thresholds_are_clamped_to_the_floors():
     assert anonymity.configured_thresholds({}) == Thresholds(5, 10)
     assert anonymity.configured_thresholds(
-        {"MIN_GROUP_SCORES": 2, "MIN_GROUP_COMMENTS": 3}) == Thresholds(5, 10)
+        {"MIN_GROUP_SCORES": 2, "MIN_GROUP_COMMENTS": 3}
+    ) == Thresholds(5, 10)
     assert anonymity.configured_thresholds(
-        {"MIN_GROUP_SCORES": 7, "MIN_GROUP_COMMENTS": 12}) == Thresholds(7, 12)
+        {"MIN_GROUP_SCORES": 7, "MIN_GROUP_COMMENTS": 12}
+    ) == Thresholds(7, 12)
 
 
 def test_a_cut_below_the_minimum_is_hidden():
@@ -37,8 +39,13 @@ def test_rest_of_the_team_must_reach_the_minimum():
 
 
 def test_next_smallest_siblings_are_hidden_until_the_hidden_part_is_large_enough():
-    cuts = [Cut("p", None, 30), Cut("a", "p", 3), Cut("b", "p", 6), Cut("c", "p", 8),
-            Cut("d", "p", 13)]
+    cuts = [
+        Cut("p", None, 30),
+        Cut("a", "p", 3),
+        Cut("b", "p", 6),
+        Cut("c", "p", 8),
+        Cut("d", "p", 13),
+    ]
     # a (3) hidden; then b (6) joins it: hidden total 9 >= 5.
     assert visible_cuts(cuts, 5) == {"p", "c", "d"}
 
@@ -52,9 +59,12 @@ def test_nested_cuts_are_checked_through_hidden_levels():
 
 
 def test_release_withholds_scores_and_comments_and_shuffles_comments():
-    cells = [Cell("p", None, 30, {"mean": 4}, [f"c{i}" for i in range(30)]),
-             Cell("a", "p", 12, {"mean": 3}, ["x"] * 12), Cell("b", "p", 9, {"mean": 5}, ["y"]),
-             Cell("c", "p", 9, {"mean": 2})]
+    cells = [
+        Cell("p", None, 30, {"mean": 4}, [f"c{i}" for i in range(30)]),
+        Cell("a", "p", 12, {"mean": 3}, ["x"] * 12),
+        Cell("b", "p", 9, {"mean": 5}, ["y"]),
+        Cell("c", "p", 9, {"mean": 2}),
+    ]
     out = release(cells, Thresholds(5, 10))
     assert out["p"].scores == {"mean": 4} and sorted(out["p"].comments) == sorted(cells[0].comments)
     assert out["a"].scores == {"mean": 3} and out["a"].comments is not None

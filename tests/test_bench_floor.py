@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def floor(tmp_path):
     spec = importlib.util.spec_from_file_location(
-        "floor_app", ROOT / "benchmarks" / "floor" / "app.py")
+        "floor_app", ROOT / "benchmarks" / "floor" / "app.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     url = f"sqlite:///{tmp_path / 'floor.sqlite3'}"
@@ -41,6 +42,8 @@ def test_read_finds_a_row_by_its_indexed_key(floor):
     assert response.status_code == 200 and b"U000042" in response.data
     assert client.get("/read?key=100").status_code == 404
     with sqlite3.connect(path) as conn:
-        plan = conn.execute("EXPLAIN QUERY PLAN SELECT * FROM floor_rollup "
-                            "WHERE unit_key = 'U000042' AND period = '2026Q3'").fetchall()
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM floor_rollup "
+            "WHERE unit_key = 'U000042' AND period = '2026Q3'"
+        ).fetchall()
     assert "floor_rollup_key" in str(plan)

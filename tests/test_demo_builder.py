@@ -8,8 +8,17 @@ from trainer.auth.models import User
 from trainer.demo import bulk_write, fix_sequence, next_id, people_in_batches
 from trainer.org.services import create_unit
 
-COLUMNS = ("id", "email", "name", "roles", "unit_id", "active", "session_token", "created_at",
-           "inactive_since")
+COLUMNS = (
+    "id",
+    "email",
+    "name",
+    "roles",
+    "unit_id",
+    "active",
+    "session_token",
+    "created_at",
+    "inactive_since",
+)
 
 
 def test_bulk_written_people_read_back_as_written_and_new_ids_follow(app, session):
@@ -17,8 +26,20 @@ def test_bulk_written_people_read_back_as_written_and_new_ids_follow(app, sessio
     session.flush()
     first = next_id(session, User)
     when = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
-    rows = ((first + n, f"p{n}@example.com", f"Person {n}", "employee", unit.id, n != 2,
-             f"token-{n}", when, None if n else when) for n in range(5))
+    rows = (
+        (
+            first + n,
+            f"p{n}@example.com",
+            f"Person {n}",
+            "employee",
+            unit.id,
+            n != 2,
+            f"token-{n}",
+            when,
+            None if n else when,
+        )
+        for n in range(5)
+    )
 
     assert bulk_write(session, User, COLUMNS, rows) == 5
     fix_sequence(session, User)
@@ -38,4 +59,5 @@ def test_bulk_written_people_read_back_as_written_and_new_ids_follow(app, sessio
 
     batches = list(people_in_batches(session, User.email, batch=2))
     assert [(uid, email) for uid, _unit, email in batches] == [
-        (p.id, p.email) for p in [*people, later]]
+        (p.id, p.email) for p in [*people, later]
+    ]

@@ -24,18 +24,25 @@ def _parts(page: str) -> tuple[str, str]:
 def test_tasks_come_before_figures_and_links(client, login_as, org):
     login_as(org.employee)
     page = _home(client)
-    assert page.index('id="home-todo"') < page.index('id="home-figures"') \
+    assert (
+        page.index('id="home-todo"')
+        < page.index('id="home-figures"')
         < page.index('id="home-links"')
+    )
 
 
 def test_managers_see_morale_the_customer_measure_and_training_with_their_n(
-        client, login_as, history, session):  # noqa: F811
+    client,
+    login_as,
+    history,  # noqa: F811
+    session,
+):
     login_as(history.manager)
     tasks, figures = _parts(_home(client))
     # what insights shows
     view = insights.overview_for(session=session, metric="csi", unit=history.s1)
     morale = view["morale"]
-    assert f"<h3 id=\"home-team-{history.s1.id}\">{history.s1.name}</h3>" in figures
+    assert f'<h3 id="home-team-{history.s1.id}">{history.s1.name}</h3>' in figures
     assert "Morale (1–5)" in figures
     assert f"{morale['value']:.2f}" in figures and f"n = {morale['n']} answers" in figures
     assert f'data-unit="{history.s1.id}" data-n="{morale["n"]}"' in figures
@@ -67,13 +74,22 @@ def test_hr_sees_gaming_flags_and_units_without_commitment(client, login_as, his
 
 
 def test_hr_sees_imports_that_failed(client, login_as, org, session):
-    session.add(PeopleImport(created_by=org.hr.id, filename="staff.csv", data=b"",
-                             status="failed", error_count=3))
-    session.add(PeopleImport(created_by=org.hr.id, filename="old.csv", data=b"",
-                             status="failed", error_count=1,
-                             created_at=utcnow() - timedelta(days=30)))
-    session.add(PeopleImport(created_by=org.hr.id, filename="fine.csv", data=b"",
-                             status="done"))
+    session.add(
+        PeopleImport(
+            created_by=org.hr.id, filename="staff.csv", data=b"", status="failed", error_count=3
+        )
+    )
+    session.add(
+        PeopleImport(
+            created_by=org.hr.id,
+            filename="old.csv",
+            data=b"",
+            status="failed",
+            error_count=1,
+            created_at=utcnow() - timedelta(days=30),
+        )
+    )
+    session.add(PeopleImport(created_by=org.hr.id, filename="fine.csv", data=b"", status="done"))
     session.commit()
     login_as(org.hr)
     tasks, _ = _parts(_home(client))
@@ -85,17 +101,25 @@ def test_hr_sees_imports_that_failed(client, login_as, org, session):
 
 def test_admins_see_system_status(client, login_as, org, session):
     now = utcnow()
-    session.add(JobRun(name="pulse-open", holder="sched-1", started_at=now - timedelta(hours=1),
-                       finished_at=now - timedelta(hours=1), error="boom"))
-    session.add(JobRun(name="mail-outbox", holder="sched-1", started_at=now,
-                       finished_at=now))
+    session.add(
+        JobRun(
+            name="pulse-open",
+            holder="sched-1",
+            started_at=now - timedelta(hours=1),
+            finished_at=now - timedelta(hours=1),
+            error="boom",
+        )
+    )
+    session.add(JobRun(name="mail-outbox", holder="sched-1", started_at=now, finished_at=now))
     session.commit()
     login_as(org.admin)
     tasks, figures = _parts(_home(client))
     assert "The scheduler is not running." in tasks
     assert "Job failed:</strong> Open surveys on their day" in tasks
-    assert f"Last job started <time datetime=\"{now.replace(tzinfo=None).isoformat()}" in figures \
-        or f"Last job started <time datetime=\"{now.isoformat()}" in figures
+    assert (
+        f'Last job started <time datetime="{now.replace(tzinfo=None).isoformat()}' in figures
+        or f'Last job started <time datetime="{now.isoformat()}' in figures
+    )
     kind = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[session.get_bind().dialect.name]
     assert f"Database:</strong> {kind}." in figures
     assert "Email:</strong> 0 waiting, 0 failed, 0 sent." in figures
@@ -108,8 +132,13 @@ def test_admins_see_system_status(client, login_as, org, session):
 def test_employees_see_neither_system_nor_hr_tasks(client, login_as, org):
     login_as(org.employee)
     page = _home(client)
-    for text in ("Scheduler:", "gaming flag", "People import", "no commitment",
-                 "Programmes and cycles"):
+    for text in (
+        "Scheduler:",
+        "gaming flag",
+        "People import",
+        "no commitment",
+        "Programmes and cycles",
+    ):
         assert text not in page
 
 
@@ -127,25 +156,40 @@ def test_courses_due_are_named_with_their_due_date(client, login_as, org, sessio
     from trainer.learn.models import Course, CourseVersion
 
     today = utcnow().date()
-    titles = ["Owning the problem", "Complaints are a gift", "Service under pressure",
-              "Putting your people first"]
+    titles = [
+        "Owning the problem",
+        "Complaints are a gift",
+        "Service under pressure",
+        "Putting your people first",
+    ]
     for n, title in enumerate(titles):
         course = Course(slug=f"c{n}")
         session.add(course)
         session.flush()
-        version = CourseVersion(course_id=course.id, content_hash=f"h{n}", title=title,
-                                summary="", audience="all", estimated_minutes=5,
-                                pass_mark=80)
+        version = CourseVersion(
+            course_id=course.id,
+            content_hash=f"h{n}",
+            title=title,
+            summary="",
+            audience="all",
+            estimated_minutes=5,
+            pass_mark=80,
+        )
         session.add(version)
         session.flush()
         course.current_version_id = version.id
-        session.add(Assignment(course_id=course.id, unit_id=org.company.id,
-                               due_on=today + timedelta(days=n - 1)))
+        session.add(
+            Assignment(
+                course_id=course.id, unit_id=org.company.id, due_on=today + timedelta(days=n - 1)
+            )
+        )
     session.commit()
     login_as(org.employee)
     tasks, _ = _parts(_home(client))
     due = today - timedelta(days=1)
-    assert f"<strong>Owning the problem</strong>: <strong>overdue</strong>, was due " \
-           f"{due.strftime('%d %B %Y')}" in tasks
+    assert (
+        f"<strong>Owning the problem</strong>: <strong>overdue</strong>, was due "
+        f"{due.strftime('%d %B %Y')}" in tasks
+    )
     assert f"<strong>Complaints are a gift</strong>: due {today.strftime('%d %B %Y')}" in tasks
     assert "Putting your people first" not in tasks and "1 more course due" in tasks

@@ -66,8 +66,9 @@ def test_static_urls_carry_the_content_hash_and_are_immutable(app, client):
     with app.test_request_context():
         url = url_for("static", filename="css/app.css")
         version = static_version("css/app.css")
-    assert parse_qs(urlsplit(url).query)["v"] == [version] and re.fullmatch(r"[0-9a-f]{12}",
-                                                                            version)
+    assert parse_qs(urlsplit(url).query)["v"] == [version] and re.fullmatch(
+        r"[0-9a-f]{12}", version
+    )
     assert client.get(url).headers["Cache-Control"] == VERSIONED_CACHE
     page = client.get("/auth/login").get_data(as_text=True)
     assert f"/static/css/app.css?v={version}" in page

@@ -62,8 +62,10 @@ def imported_modules(node: ast.Import | ast.ImportFrom, package: str, modules: s
             parts = package.split(".")[: len(package.split(".")) - node.level + 1]
             base = ".".join(parts + ([base] if base else []))
         # `from trainer.auth import views` loads a submodule; `import bp` only the package.
-        names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
-                 for alias in node.names]
+        names = [
+            f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+            for alias in node.names
+        ]
     for name in names:
         while name and name not in modules:
             name = name.rpartition(".")[0]
@@ -78,9 +80,12 @@ def import_graph() -> dict[str, set[str]]:
     for module, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-        graph[module] = {target for node in module_level_imports(tree)
-                         for target in imported_modules(node, package, modules)
-                         if target != module}
+        graph[module] = {
+            target
+            for node in module_level_imports(tree)
+            for target in imported_modules(node, package, modules)
+            if target != module
+        }
     return graph
 
 
@@ -114,10 +119,12 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def upward_imports(graph: dict[str, set[str]]) -> list[str]:
-    return [f"{source} ({LAYER_NAMES[layer(source)]}) imports {target} "
-            f"({LAYER_NAMES[layer(target)]})"
-            for source, targets in sorted(graph.items()) for target in sorted(targets)
-            if layer(target) > layer(source)]
+    return [
+        f"{source} ({LAYER_NAMES[layer(source)]}) imports {target} ({LAYER_NAMES[layer(target)]})"
+        for source, targets in sorted(graph.items())
+        for target in sorted(targets)
+        if layer(target) > layer(source)
+    ]
 
 
 def test_the_graph_sees_imports():
@@ -137,16 +144,18 @@ def test_no_import_runs_up_the_layers():
 
 
 def test_every_package_with_init_app_is_in_the_feature_list():
-    packages = {path.parent.name for path in PACKAGE_DIR.glob("*/__init__.py")
-                if "def init_app(" in path.read_text(encoding="utf-8")}
+    packages = {
+        path.parent.name
+        for path in PACKAGE_DIR.glob("*/__init__.py")
+        if "def init_app(" in path.read_text(encoding="utf-8")
+    }
     assert packages == set(FEATURES)
 
 
 def test_the_checks_catch_a_cycle_and_an_upward_import():
     graph = {"trainer.db": {"trainer.org.models"}, "trainer.org.models": {"trainer.db"}}
     assert find_cycles(graph) == [["trainer.db", "trainer.org.models"]]
-    assert upward_imports(graph) == [
-        "trainer.db (platform) imports trainer.org.models (org/auth)"]
+    assert upward_imports(graph) == ["trainer.db (platform) imports trainer.org.models (org/auth)"]
 
 
 def test_imports_resolve_to_the_modules_they_load():
@@ -156,7 +165,9 @@ def test_imports_resolve_to_the_modules_they_load():
         return sorted(imported_modules(ast.parse(source).body[0], package, modules))
 
     assert loaded("from trainer.auth import bp, views", "trainer") == [
-        "trainer.auth", "trainer.auth.views"]
+        "trainer.auth",
+        "trainer.auth.views",
+    ]
     assert loaded("from . import views", "trainer.auth") == ["trainer.auth.views"]
     assert loaded("from ..db import get_engine", "trainer.auth") == ["trainer.db"]
     assert loaded("import trainer.db.missing", "trainer") == ["trainer.db"]

@@ -14,8 +14,9 @@ def test_upgrade_head_then_autogenerate_finds_no_differences(database_url):
             conn.execute(sa.text("DROP SCHEMA IF EXISTS migration_check CASCADE"))
             conn.execute(sa.text("CREATE SCHEMA migration_check"))
         engine.dispose()
-        engine = sa.create_engine(engine.url, connect_args={
-            "options": "-csearch_path=migration_check"})
+        engine = sa.create_engine(
+            engine.url, connect_args={"options": "-csearch_path=migration_check"}
+        )
     else:
         with engine.begin() as conn:  # start from nothing, not from the test template
             for table in reversed(import_all_models().metadata.sorted_tables):

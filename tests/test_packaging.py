@@ -13,11 +13,15 @@ PACKAGE = ROOT / "trainer"
 
 
 def package_data() -> set[str]:
-    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())[
-        "tool"]["setuptools"]["package-data"]["trainer"]
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["trainer"]
     # setuptools expands package-data patterns with glob(recursive=True) inside the package.
-    return {name for pattern in patterns
-            for name in glob.glob(pattern, root_dir=PACKAGE, recursive=True)}
+    return {
+        name
+        for pattern in patterns
+        for name in glob.glob(pattern, root_dir=PACKAGE, recursive=True)
+    }
 
 
 def is_module(path: Path) -> bool:
@@ -28,8 +32,11 @@ def is_module(path: Path) -> bool:
 
 def test_every_file_in_the_package_ships_in_the_wheel():
     data = package_data()
-    files = [path.relative_to(PACKAGE) for path in PACKAGE.rglob("*")
-             if path.is_file() and "__pycache__" not in path.parts]
+    files = [
+        path.relative_to(PACKAGE)
+        for path in PACKAGE.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
     missing = sorted(str(f) for f in files if not is_module(PACKAGE / f) and str(f) not in data)
     assert missing == [], "add package-data patterns in pyproject.toml for these"
     assert {"migrations/env.py", "migrations/script.py.mako", "courses/README.md"} <= data

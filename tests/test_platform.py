@@ -18,8 +18,9 @@ def test_every_html_response_carries_security_headers(client):
 
 
 def test_session_cookie_is_httponly_and_lax(client, org):
-    response = client.post("/auth/login", data={"email": "employee@example.com",
-                                                "password": "correct horse battery"})
+    response = client.post(
+        "/auth/login", data={"email": "employee@example.com", "password": "correct horse battery"}
+    )
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
@@ -49,14 +50,23 @@ def test_production_refuses_to_start_without_base_url(monkeypatch):
         create_app({"DATABASE_URL": "sqlite://", "BASE_URL": None})
 
 
-@pytest.mark.parametrize(("host", "port", "base_url", "expected"), [
-    ("192.0.2.7", "8123", None, "http://192.0.2.7:8123/auth/login"),
-    ("0.0.0.0", "5001", None, "http://127.0.0.1:5001/auth/login"),  # noqa: S104
-    ("::1", "5002", None, "http://[::1]:5002/auth/login"),
-    ("192.0.2.7", "8123", "https://trainer.example.com", "https://trainer.example.com/auth/login"),
-])
-def test_emailed_links_follow_host_and_port_unless_base_url_is_set(monkeypatch, host, port,
-                                                                    base_url, expected):
+@pytest.mark.parametrize(
+    ("host", "port", "base_url", "expected"),
+    [
+        ("192.0.2.7", "8123", None, "http://192.0.2.7:8123/auth/login"),
+        ("0.0.0.0", "5001", None, "http://127.0.0.1:5001/auth/login"),  # noqa: S104
+        ("::1", "5002", None, "http://[::1]:5002/auth/login"),
+        (
+            "192.0.2.7",
+            "8123",
+            "https://trainer.example.com",
+            "https://trainer.example.com/auth/login",
+        ),
+    ],
+)
+def test_emailed_links_follow_host_and_port_unless_base_url_is_set(
+    monkeypatch, host, port, base_url, expected
+):
     from trainer.util import external_url
 
     monkeypatch.setenv("TRAINER_HOST", host)  # what `make run HOST=... PORT=...` passes on
@@ -138,8 +148,9 @@ def _queue(app, key="test:1", to="someone@example.com"):
     return queued
 
 
-def test_without_an_smtp_server_mail_waits_in_the_outbox_not_the_log(app, client, login_as, org,
-                                                                      caplog):
+def test_without_an_smtp_server_mail_waits_in_the_outbox_not_the_log(
+    app, client, login_as, org, caplog
+):
     caplog.set_level("DEBUG")
     assert _queue(app)
     assert not _queue(app)  # the same key never queues twice
@@ -168,8 +179,9 @@ def test_with_an_smtp_server_mail_is_really_sent_once(app, mailbox):
     assert message["Message-ID"] == message_id("test:1")
 
 
-def test_a_failed_send_is_retried_with_backoff_and_shown_to_admins(app, client, login_as, org,
-                                                                   mailbox, session):
+def test_a_failed_send_is_retried_with_backoff_and_shown_to_admins(
+    app, client, login_as, org, mailbox, session
+):
     from datetime import timedelta
 
     from trainer.mail import OutboxMessage, drain

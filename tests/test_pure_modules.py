@@ -7,10 +7,22 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "trainer"
-PURE = ["trainer.anonymity", "trainer.csvfile", "trainer.pulse.scores",
-        "trainer.outcomes.validation", "trainer.scenarios.engine"]
-FORBIDDEN = ("flask", "flask_login", "flask_wtf", "flask_babel", "werkzeug", "sqlmodel",
-             "sqlalchemy")
+PURE = [
+    "trainer.anonymity",
+    "trainer.csvfile",
+    "trainer.pulse.scores",
+    "trainer.outcomes.validation",
+    "trainer.scenarios.engine",
+]
+FORBIDDEN = (
+    "flask",
+    "flask_login",
+    "flask_wtf",
+    "flask_babel",
+    "werkzeug",
+    "sqlmodel",
+    "sqlalchemy",
+)
 
 
 def _imports(module: str) -> set[str]:

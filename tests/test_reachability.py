@@ -155,14 +155,29 @@ def arrange(session, app):
 
     hr = session.exec(select(User).where(User.email == "hr@example.com")).one()
     manager = session.exec(select(User).where(User.email == "manager@example.com")).one()
-    create_metric(session=session, code="walk_ins", label="Walk-ins", needs_n=False,
-                  direction="higher_is_better", min_value=0, max_value=1000)
+    create_metric(
+        session=session,
+        code="walk_ins",
+        label="Walk-ins",
+        needs_n=False,
+        direction="higher_is_better",
+        min_value=0,
+        max_value=1000,
+    )
     create_token(session=session, name="Till import", scopes=["outcomes:write"], created_by=hr)
-    site = session.exec(select(OrgUnit).join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
-                        .where(ManagedUnit.user_id == manager.id)).first()
+    site = session.exec(
+        select(OrgUnit)
+        .join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
+        .where(ManagedUnit.user_id == manager.id)
+    ).first()
     course, _version = offered_courses(session=session)[0]
-    create_assignment(session=session, course=course, unit=site,
-                      due_on=utcnow().date() + timedelta(days=30), assigned_by=manager)
+    create_assignment(
+        session=session,
+        course=course,
+        unit=site,
+        due_on=utcnow().date() + timedelta(days=30),
+        assigned_by=manager,
+    )
     session.commit()
 
 
@@ -172,8 +187,9 @@ def sign_in(client, email):
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
-def test_every_endpoint_a_role_may_use_is_linked_from_a_page_it_reaches(app, runner, client,
-                                                                         session):
+def test_every_endpoint_a_role_may_use_is_linked_from_a_page_it_reaches(
+    app, runner, client, session
+):
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("which pages link where does not depend on the database: SQLite is enough")
     if "content" in app.cli.commands:

@@ -40,18 +40,27 @@ def smtp():
 
 
 def _staff_and_programme(session, org, people):
-    session.add_all(User(email=f"staff{n}@example.com", name=f"Staff {n}", roles="employee",
-                         unit_id=org.t1.id if n % 2 else org.t3.id) for n in range(people))
+    session.add_all(
+        User(
+            email=f"staff{n}@example.com",
+            name=f"Staff {n}",
+            roles="employee",
+            unit_id=org.t1.id if n % 2 else org.t3.id,
+        )
+        for n in range(people)
+    )
     session.commit()
-    ensure_default_programme(org.company, session=session,
-                             starts_on=(utcnow() - timedelta(days=1)).date())
+    ensure_default_programme(
+        org.company, session=session, starts_on=(utcnow() - timedelta(days=1)).date()
+    )
     session.commit()
     return {u.email for u in session.exec(select(User)) if u.has_role("employee")}
 
 
 @pytest.mark.parametrize("seed", [20261204])
 def test_kill_9_while_inviting_300_people_invites_each_exactly_once(
-        app, app_config, session, database_url, org, smtp, tmp_path, seed):
+    app, app_config, session, database_url, org, smtp, tmp_path, seed
+):
     port, received = smtp
     invited = _staff_and_programme(session, org, PEOPLE - 3)  # with the org's three: 300
     assert len(invited) == PEOPLE
@@ -64,16 +73,21 @@ def test_kill_9_while_inviting_300_people_invites_each_exactly_once(
     # Only the documented window: accepted by the server just before a kill, then resent.
     assert set(extra) <= in_flight and all(n == 1 for n in extra.values()), (extra, in_flight)
     session.expire_all()
-    statuses = session.execute(sa.select(OutboxMessage.status, sa.func.count())
-                               .group_by(OutboxMessage.status)).all()
+    statuses = session.execute(
+        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+    ).all()
     assert statuses == [("sent", PEOPLE)]
 
 
 def _lock_backend(session) -> int | None:
-    return session.execute(sa.text(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 "
-        "AND objid = :k AND database = (SELECT oid FROM pg_database "
-        "WHERE datname = current_database())"), {"k": ADVISORY_LOCK_KEY}).scalar()
+    return session.execute(
+        sa.text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 "
+            "AND objid = :k AND database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())"
+        ),
+        {"k": ADVISORY_LOCK_KEY},
+    ).scalar()
 
 
 def _two_schedulers(env, tmp_path):
@@ -93,8 +107,9 @@ def _assert_one_at_a_time(first, second, lost_at):
     assert second.times_of("Running job mail-outbox")  # the standby really runs the jobs
 
 
-def test_a_scheduler_whose_connection_is_cut_stops_running_jobs(app, app_config, session,
-                                                                database_url, tmp_path):
+def test_a_scheduler_whose_connection_is_cut_stops_running_jobs(
+    app, app_config, session, database_url, tmp_path
+):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("PostgreSQL advisory lock")
     env = scheduler_env(database_url, app_config)
@@ -117,7 +132,8 @@ def test_a_scheduler_whose_connection_is_cut_stops_running_jobs(app, app_config,
 
 
 def test_a_paused_scheduler_that_lost_its_lease_never_runs_a_job_again(
-        app, app_config, session, database_url, tmp_path):
+    app, app_config, session, database_url, tmp_path
+):
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("SQLite lease")
     env = scheduler_env(database_url, app_config)
@@ -150,8 +166,9 @@ def test_a_paused_scheduler_that_lost_its_lease_never_runs_a_job_again(
         second.stop()
 
 
-def test_a_killed_schedulers_lease_expires_in_seconds(app, app_config, session, database_url,
-                                                     tmp_path):
+def test_a_killed_schedulers_lease_expires_in_seconds(
+    app, app_config, session, database_url, tmp_path
+):
     env = scheduler_env(database_url, app_config)
     first = Scheduler(env, tmp_path / "first.log")
     first.wait_for("Scheduler holds the lock as")
@@ -165,8 +182,9 @@ def test_a_killed_schedulers_lease_expires_in_seconds(app, app_config, session, 
         second.stop()
 
 
-def test_sigterm_stops_the_scheduler_cleanly_and_frees_the_lock(app, app_config, database_url,
-                                                                tmp_path):
+def test_sigterm_stops_the_scheduler_cleanly_and_frees_the_lock(
+    app, app_config, database_url, tmp_path
+):
     """systemd and `make run` stop the scheduler with SIGTERM; the next one must not wait."""
     scheduler = Scheduler(scheduler_env(database_url, app_config), tmp_path / "scheduler.log")
     scheduler.wait_for("Scheduler holds the lock as")

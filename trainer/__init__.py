@@ -57,8 +57,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
                 "trainer at (emailed links use it): set TRAINER_BASE_URL, "
                 "e.g. https://trainer.example.com."
             )
-        app.config["BASE_URL"] = config.development_base_url(app.config["HOST"],
-                                                             app.config["PORT"])
+        app.config["BASE_URL"] = config.development_base_url(app.config["HOST"], app.config["PORT"])
 
 
 def init_logging(app: Flask) -> None:
@@ -66,8 +65,9 @@ def init_logging(app: Flask) -> None:
 
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run otherwise
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=app.config["LOG_LEVEL"],
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     # Their INFO lines repeat on every run (each job added and run, each Alembic plugin loaded)
     # and tell the person running trainer nothing; their warnings still show.
     for name in ("apscheduler", "alembic.runtime.plugins"):

@@ -47,8 +47,10 @@ def configured_thresholds(config: Mapping[str, Any]) -> Thresholds:
 
 def stricter(*options: Thresholds) -> Thresholds:
     """Return the strictest of several thresholds (e.g. locked at opening and configured now)."""
-    return Thresholds(max(MIN_SCORES, *(t.scores for t in options)),
-                      max(MIN_COMMENTS, *(t.comments for t in options)))
+    return Thresholds(
+        max(MIN_SCORES, *(t.scores for t in options)),
+        max(MIN_COMMENTS, *(t.comments for t in options)),
+    )
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,9 @@ class Visibility:
 
 def protect(cuts: Sequence[Cut], limits: Thresholds) -> Visibility:
     """Return which cuts may show scores and which may show comments."""
-    return Visibility(scores=visible_cuts(cuts, limits.scores),
-                      comments=visible_cuts(cuts, limits.comments))
+    return Visibility(
+        scores=visible_cuts(cuts, limits.scores), comments=visible_cuts(cuts, limits.comments)
+    )
 
 
 @dataclass(frozen=True)
@@ -132,8 +135,9 @@ class Released:
         return self.scores is None
 
 
-def release(cells: Sequence[Cell], limits: Thresholds,
-            wanted: Iterable[Hashable] | None = None) -> dict[Hashable, Released]:
+def release(
+    cells: Sequence[Cell], limits: Thresholds, wanted: Iterable[Hashable] | None = None
+) -> dict[Hashable, Released]:
     """Apply the thresholds and differencing rules to every cell of one cycle.
 
     `cells` must be all cuts of the cycle (not only the ones on the page), so that suppression
@@ -155,8 +159,9 @@ def release(cells: Sequence[Cell], limits: Thresholds,
         if shown and cell.key in seen.comments:
             comments = list(cell.comments)
             _shuffle_rng.shuffle(comments)
-        out[cell.key] = Released(cell.key, cell.respondents if shown else None,
-                                 cell.scores if shown else None, comments)
+        out[cell.key] = Released(
+            cell.key, cell.respondents if shown else None, cell.scores if shown else None, comments
+        )
     return out
 
 
@@ -177,8 +182,9 @@ def withheld_reason(respondents: int, limits: Thresholds) -> str:
 # its whole subtree), and the rules are the same as for any other cut.
 
 
-def visible_cells(counts: dict[int, int], parent_of: dict[int, int | None],
-                  min_people: int = MIN_SCORES) -> set[int]:
+def visible_cells(
+    counts: dict[int, int], parent_of: dict[int, int | None], min_people: int = MIN_SCORES
+) -> set[int]:
     """Return the units whose cell may be shown.
 
     `counts` maps each unit to its distinct people (subtree included); `parent_of` maps each
@@ -188,13 +194,17 @@ def visible_cells(counts: dict[int, int], parent_of: dict[int, int | None],
     return visible_cuts(cuts, thresholds(min_people).scores)
 
 
-def visible_overlaps(whole: dict[int, int], parts: dict[int, int],
-                     min_people: int = MIN_SCORES) -> set[int]:
+def visible_overlaps(
+    whole: dict[int, int], parts: dict[int, int], min_people: int = MIN_SCORES
+) -> set[int]:
     """Return the units whose `parts` cell may be shown next to a `whole` cell containing it.
 
     The whole (e.g. all scenarios in a quarter) minus the part (one scenario) must be empty or
     hold at least `min_people` people, else the part is hidden (anonymity.md §4, overlap).
     """
     min_people = thresholds(min_people).scores
-    return {unit for unit, n in parts.items()
-            if whole.get(unit, n) - n == 0 or whole.get(unit, n) - n >= min_people}
+    return {
+        unit
+        for unit, n in parts.items()
+        if whole.get(unit, n) - n == 0 or whole.get(unit, n) - n >= min_people
+    }

@@ -35,7 +35,6 @@ class AuditEntry(SQLModel, table=True):
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON object
 
 
-
 ACTIONS = {
     "person.create": "Person added",
     "person.update": "Person changed (roles, unit, managed units, active)",
@@ -115,8 +114,9 @@ def describe_target(target) -> tuple[str, int | None, str]:
     return kind.lower()[:20], getattr(target, "id", None), str(target)[:MAX_TEXT]
 
 
-def record(session: Session, actor, action: str, target=None, detail: dict | None = None
-           ) -> AuditEntry:
+def record(
+    session: Session, actor, action: str, target=None, detail: dict | None = None
+) -> AuditEntry:
     """Add an entry to the audit log in the session's transaction."""
     if action not in ACTIONS:
         raise AuditError(f"Unknown audit action {action!r}; add it to ACTIONS.")
@@ -124,10 +124,16 @@ def record(session: Session, actor, action: str, target=None, detail: dict | Non
     _check_detail(detail)
     actor_id, actor_label = describe_actor(actor)
     target_type, target_id, target_label = describe_target(target)
-    entry = AuditEntry(at=utcnow(), actor_id=actor_id, actor_label=actor_label, action=action,
-                       target_type=target_type, target_id=target_id,
-                       target_label=target_label[:254],
-                       detail=json.dumps(detail, sort_keys=True, default=str))
+    entry = AuditEntry(
+        at=utcnow(),
+        actor_id=actor_id,
+        actor_label=actor_label,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=target_label[:254],
+        detail=json.dumps(detail, sort_keys=True, default=str),
+    )
     session.add(entry)
     return entry
 

@@ -21,47 +21,85 @@ from markupsafe import Markup, escape
 from mdit_py_plugins.footnote import footnote_plugin
 
 ALLOWED_TAGS = {
-    "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr",
-    "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote",
-    "table", "thead", "tbody", "tr", "th", "td", "a", "sup", "section",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "p",
+    "br",
+    "hr",
+    "ul",
+    "ol",
+    "li",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "blockquote",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "a",
+    "sup",
+    "section",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title", "id", "aria-label"}, "ol": {"start"},
-                      "li": {"id"}, "section": {"aria-label"}}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "id", "aria-label"},
+    "ol": {"start"},
+    "li": {"id"},
+    "section": {"aria-label"},
+}
 # Footnotes ([^1] in a lesson) keep their classes and their fn1/fnref1 ids, and nothing else.
-FOOTNOTE_CLASSES = {"sup": {"footnote-ref"}, "hr": {"footnotes-sep"},
-                    "section": {"footnotes"}, "ol": {"footnotes-list"},
-                    "li": {"footnote-item"}, "a": {"footnote-backref"}}
+FOOTNOTE_CLASSES = {
+    "sup": {"footnote-ref"},
+    "hr": {"footnotes-sep"},
+    "section": {"footnotes"},
+    "ol": {"footnotes-list"},
+    "li": {"footnote-item"},
+    "a": {"footnote-backref"},
+}
 FOOTNOTE_ID = re.compile(r"fn(?:ref)?\d+(?::\d+)?")
 URL_SCHEMES = {"http", "https", "mailto"}
 
-_markdown = (MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-             .use(footnote_plugin))
+_markdown = (
+    MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").use(footnote_plugin)
+)
 
 
 def _footnote_ref(renderer, tokens, idx, options, env) -> str:
     number = tokens[idx].meta["id"] + 1
     sub = tokens[idx].meta.get("subId", 0)
     ref_id = f"fnref{number}" + (f":{sub}" if sub > 0 else "")
-    return (f'<sup class="footnote-ref"><a href="#fn{number}" id="{ref_id}" '
-            f'aria-label="Source {number}">[{number}]</a></sup>')
+    return (
+        f'<sup class="footnote-ref"><a href="#fn{number}" id="{ref_id}" '
+        f'aria-label="Source {number}">[{number}]</a></sup>'
+    )
 
 
 def _footnote_block_open(renderer, tokens, idx, options, env) -> str:
-    return ('<hr class="footnotes-sep">\n<section class="footnotes" aria-label="Sources">\n'
-            '<h2>Sources</h2>\n<ol class="footnotes-list">\n')
+    return (
+        '<hr class="footnotes-sep">\n<section class="footnotes" aria-label="Sources">\n'
+        '<h2>Sources</h2>\n<ol class="footnotes-list">\n'
+    )
 
 
 def _footnote_anchor(renderer, tokens, idx, options, env) -> str:
     number = tokens[idx].meta["id"] + 1
     sub = tokens[idx].meta.get("subId", 0)
     target = f"fnref{number}" + (f":{sub}" if sub > 0 else "")
-    return (f' <a href="#{target}" class="footnote-backref" '
-            f'aria-label="Back to the text">↩</a>')
+    return f' <a href="#{target}" class="footnote-backref" aria-label="Back to the text">↩</a>'
 
 
-for _rule, _render in (("footnote_ref", _footnote_ref),
-                       ("footnote_block_open", _footnote_block_open),
-                       ("footnote_anchor", _footnote_anchor)):
+for _rule, _render in (
+    ("footnote_ref", _footnote_ref),
+    ("footnote_block_open", _footnote_block_open),
+    ("footnote_anchor", _footnote_anchor),
+):
     _markdown.add_render_rule(_rule, _render)
 
 
@@ -73,10 +111,16 @@ def _keep_attribute(tag: str, name: str, value: str) -> str | None:
 
 def sanitize_html(html: str) -> Markup:
     """Keep only the allow-listed tags, attributes and URL schemes of an HTML fragment."""
-    clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                      attribute_filter=_keep_attribute, allowed_classes=FOOTNOTE_CLASSES,
-                      url_schemes=URL_SCHEMES, link_rel="noopener noreferrer",
-                      clean_content_tags={"script", "style"})
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_keep_attribute,
+        allowed_classes=FOOTNOTE_CLASSES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        clean_content_tags={"script", "style"},
+    )
     return Markup(clean)  # noqa: S704 (nh3 has just sanitized it)
 
 
@@ -115,12 +159,17 @@ class ContentKind:
     lint: Callable[[Path], list] | None = None
 
 
-def register_content_kind(app: Flask, name: str, check: Callable[[Path], list],
-                          sync: Callable[..., object],
-                          lint: Callable[[Path], list] | None = None) -> None:
+def register_content_kind(
+    app: Flask,
+    name: str,
+    check: Callable[[Path], list],
+    sync: Callable[..., object],
+    lint: Callable[[Path], list] | None = None,
+) -> None:
     """Add a kind of content to `flask content check` and `flask content sync`."""
     app.extensions.setdefault("trainer.content_kinds", {})[name] = ContentKind(
-        name, check, sync, lint)
+        name, check, sync, lint
+    )
 
 
 def content_kinds(app: Flask) -> list[ContentKind]:
@@ -134,8 +183,12 @@ def check_all(app: Flask, courses_dir: Path) -> list[str]:
 
 def lint_all(app: Flask, courses_dir: Path) -> list[str]:
     """Run every registered lint; return all warnings as `file:line: warning: …` strings."""
-    return [_as_warning(str(warning)) for kind in content_kinds(app) if kind.lint
-            for warning in kind.lint(courses_dir)]
+    return [
+        _as_warning(str(warning))
+        for kind in content_kinds(app)
+        if kind.lint
+        for warning in kind.lint(courses_dir)
+    ]
 
 
 def _as_warning(text: str) -> str:
@@ -145,8 +198,12 @@ def _as_warning(text: str) -> str:
 
 content_cli = AppGroup("content", help="Check course and scenario content, or load it.")
 _dir_option = click.option(
-    "--dir", "courses_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="The content folder (default: the COURSES_DIR setting, trainer/courses).")
+    "--dir",
+    "courses_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The content folder (default: the COURSES_DIR setting, trainer/courses).",
+)
 
 
 def _courses_dir(option: Path | None) -> Path:
@@ -219,12 +276,17 @@ def check_command(courses_dir, strict):
         click.echo(f"{_plural(len(problems), 'problem')}{extra} found.", err=True)
         raise click.exceptions.Exit(1)
     if warnings and strict:
-        click.echo(f"{_plural(len(warnings), 'warning')} found; --strict treats warnings as "
-                   "errors. Fix each line above.", err=True)
+        click.echo(
+            f"{_plural(len(warnings), 'warning')} found; --strict treats warnings as "
+            "errors. Fix each line above.",
+            err=True,
+        )
         raise click.exceptions.Exit(1)
     if warnings:
-        click.echo(f"Content OK ({names}) in {folder}, with {_plural(len(warnings), 'warning')}"
-                   " (errors with --strict).")
+        click.echo(
+            f"Content OK ({names}) in {folder}, with {_plural(len(warnings), 'warning')}"
+            " (errors with --strict)."
+        )
     else:
         click.echo(f"Content OK ({names}) in {folder}.")
 
@@ -237,8 +299,10 @@ def sync_command(courses_dir):
 
     folder = _checked_folder(courses_dir, on_failure="Nothing was loaded.")
     session = db_session()
-    summaries = [(kind.name, kind.sync(session=session, courses_dir=folder))
-                 for kind in content_kinds(current_app)]
+    summaries = [
+        (kind.name, kind.sync(session=session, courses_dir=folder))
+        for kind in content_kinds(current_app)
+    ]
     session.commit()
     for name, summary in summaries:
         click.echo(f"{name}: {summary}")

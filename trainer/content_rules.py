@@ -18,15 +18,23 @@ MAX_ANSWERS = 100  # answers (or matching pairs) in one GIFT question
 # except tab are refused, so all parsers count lines the same way.
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-_NAMES = {"\x0b": "vertical tab", "\x0c": "form feed", "\x85": "next line",
-          "\u2028": "line separator", "\u2029": "paragraph separator", "\x00": "NUL"}
+_NAMES = {
+    "\x0b": "vertical tab",
+    "\x0c": "form feed",
+    "\x85": "next line",
+    "\u2028": "line separator",
+    "\u2029": "paragraph separator",
+    "\x00": "NUL",
+}
 
 
 def size_problem(size: int) -> str | None:
     """Return a reason if a file of `size` bytes is too big to check, else None."""
     if size > MAX_FILE_BYTES:
-        return (f"the file is larger than the limit of {MAX_FILE_BYTES // 1024} KB; "
-                "split it into smaller files")
+        return (
+            f"the file is larger than the limit of {MAX_FILE_BYTES // 1024} KB; "
+            "split it into smaller files"
+        )
     return None
 
 
@@ -42,8 +50,13 @@ def character_problems(text: str, limit: int = 20) -> list[tuple[int, str]]:
             break
         char = match.group()
         name = _NAMES.get(char, "control character")
-        found.append((number, f"invisible {name} (U+{ord(char):04X}) is not allowed; "
-                              "delete it or use a plain line break"))
+        found.append(
+            (
+                number,
+                f"invisible {name} (U+{ord(char):04X}) is not allowed; "
+                "delete it or use a plain line break",
+            )
+        )
     return found
 
 
@@ -58,8 +71,10 @@ def yaml_nesting_problem(text: str) -> tuple[int, str] | None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_NESTING:
-                    return (event.start_mark.line + 1,
-                            f"lists and mappings are nested more than {MAX_NESTING} levels deep")
+                    return (
+                        event.start_mark.line + 1,
+                        f"lists and mappings are nested more than {MAX_NESTING} levels deep",
+                    )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:
@@ -102,8 +117,10 @@ def problem_types_problem(value) -> str | None:
         return f"problem_types lists more than {MAX_PROBLEM_TYPES} codes"
     for code in value:
         if not isinstance(code, str) or not PROBLEM_TYPE.match(code):
-            return (f"problem type {code!r} must be a code of lowercase letters, digits and "
-                    "single hyphens, e.g. late-car")
+            return (
+                f"problem type {code!r} must be a code of lowercase letters, digits and "
+                "single hyphens, e.g. late-car"
+            )
     if len(set(value)) != len(value):
         return "problem_types lists a code twice"
     return None

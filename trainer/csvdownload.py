@@ -15,5 +15,8 @@ from trainer.csvfile import write_guarded
 def download(filename: str, rows: Iterable[Iterable]) -> Response:
     """Return `rows` (header first) as a CSV file to download, every cell guarded against
     formula injection."""
-    return Response(write_guarded(rows), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        write_guarded(rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -44,8 +44,9 @@ def decode(data: bytes | str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CsvProblem([RowError(1, None, "The file is not UTF-8 text. Save it as "
-                                            "'CSV UTF-8' and try again.")]) from exc
+        raise CsvProblem(
+            [RowError(1, None, "The file is not UTF-8 text. Save it as 'CSV UTF-8' and try again.")]
+        ) from exc
 
 
 def delimiter_of(text: str) -> str:
@@ -71,13 +72,23 @@ def read_rows(data: bytes | str, required: list[str], optional: list[str] = ()):
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text))
     try:
         header = [shown_name(h.strip().lower()) for h in next(reader)]
-        errors = [RowError(1, name, "This column is missing.") for name in required
-                  if name not in header]
-        errors += [RowError(1, name or "(blank)", "Unknown column. Expected: "
-                            + ", ".join([*required, *optional]) + ".")
-                   for name in header if name not in required and name not in optional]
-        errors += [RowError(1, name, "This column appears twice.")
-                   for i, name in enumerate(header) if name in header[:i]]
+        errors = [
+            RowError(1, name, "This column is missing.") for name in required if name not in header
+        ]
+        errors += [
+            RowError(
+                1,
+                name or "(blank)",
+                "Unknown column. Expected: " + ", ".join([*required, *optional]) + ".",
+            )
+            for name in header
+            if name not in required and name not in optional
+        ]
+        errors += [
+            RowError(1, name, "This column appears twice.")
+            for i, name in enumerate(header)
+            if name in header[:i]
+        ]
         if errors:
             raise CsvProblem(errors)
         rows = []
@@ -86,17 +97,30 @@ def read_rows(data: bytes | str, required: list[str], optional: list[str] = ()):
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(header):
-                rows.append((line, None, RowError(
-                    line, None, f"Expected {len(header)} fields, found {len(values)}.")))
+                rows.append(
+                    (
+                        line,
+                        None,
+                        RowError(
+                            line, None, f"Expected {len(header)} fields, found {len(values)}."
+                        ),
+                    )
+                )
                 continue
-            problem = next((RowError(line, name, message) for name, value
-                            in zip(header, values, strict=True)
-                            if (message := _cell_problem(value))), None)
+            problem = next(
+                (
+                    RowError(line, name, message)
+                    for name, value in zip(header, values, strict=True)
+                    if (message := _cell_problem(value))
+                ),
+                None,
+            )
             row = None if problem else {k: v.strip() for k, v in zip(header, values, strict=True)}
             rows.append((line, row, problem))
     except csv.Error as exc:  # what the csv module cannot read at all
-        raise CsvProblem([RowError(reader.line_num or 1, None,
-                                   f"This line cannot be read as CSV ({exc}).")]) from None
+        raise CsvProblem(
+            [RowError(reader.line_num or 1, None, f"This line cannot be read as CSV ({exc}).")]
+        ) from None
     return rows
 
 
@@ -110,8 +134,11 @@ def guard_cell(value):
 
     Numbers, and text that is just a number such as "-3.5", are left as they are.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_START) \
-            and not PLAIN_NUMBER.fullmatch(value):
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_START)
+        and not PLAIN_NUMBER.fullmatch(value)
+    ):
         return "'" + value
     return value
 

@@ -37,17 +37,28 @@ SITES = [  # (region, code, name, kind of site)
     ("South", "PLY", "Plymouth Motors", "dealer"),
 ]
 TEAMS = {
-    "dealer": [("SALES", "Sales", 1.2), ("SVC", "Service desk", 1.0),
-               ("WSHOP", "Workshop", 1.3), ("PARTS", "Parts counter", 0.45)],
-    "call": [("IN1", "Inbound calls 1", 1.6), ("IN2", "Inbound calls 2", 1.6),
-             ("CARE", "Customer relations", 0.9)],
+    "dealer": [
+        ("SALES", "Sales", 1.2),
+        ("SVC", "Service desk", 1.0),
+        ("WSHOP", "Workshop", 1.3),
+        ("PARTS", "Parts counter", 0.45),
+    ],
+    "call": [
+        ("IN1", "Inbound calls 1", 1.6),
+        ("IN2", "Inbound calls 2", 1.6),
+        ("CARE", "Customer relations", 0.9),
+    ],
 }
-FIRST = ("Amara Ben Chen Dana Elif Farah Gavin Hana Ivan Jonas Kemi Liam Maya Nikos Olu Priya "
-         "Quinn Rosa Sami Tomas Uma Vera Wei Yusuf Zofia Aisha Bruno Carla Deniz Emil Freya "
-         "Goran Ines Jamal Kasia Leon Mei Nadia Omar Paula Rahul Sofia Theo Yara").split()
-LAST = ("Okafor Smith Nowak Haddad Kowalski Silva Jensen Murphy Rossi Chen Patel Adeyemi "
-        "Novak Schmidt Garcia Ahmed Kaya Lund Moreau Tanaka Walsh Ivanova Mensah Costa "
-        "Fischer Brennan Said Horvat Duarte Nyström").split()
+FIRST = (
+    "Amara Ben Chen Dana Elif Farah Gavin Hana Ivan Jonas Kemi Liam Maya Nikos Olu Priya "
+    "Quinn Rosa Sami Tomas Uma Vera Wei Yusuf Zofia Aisha Bruno Carla Deniz Emil Freya "
+    "Goran Ines Jamal Kasia Leon Mei Nadia Omar Paula Rahul Sofia Theo Yara"
+).split()
+LAST = (
+    "Okafor Smith Nowak Haddad Kowalski Silva Jensen Murphy Rossi Chen Patel Adeyemi "
+    "Novak Schmidt Garcia Ahmed Kaya Lund Moreau Tanaka Walsh Ivanova Mensah Costa "
+    "Fischer Brennan Said Horvat Duarte Nyström"
+).split()
 
 
 @dataclass
@@ -79,8 +90,11 @@ def bulk_write(session: Session, table, columns: tuple[str, ...], rows: Iterable
     table = getattr(table, "__table__", table)
     connection = session.connection()
     dialect = connection.dialect
-    processors = [(index, processor) for index, name in enumerate(columns)
-                  if (processor := table.c[name].type._cached_bind_processor(dialect))]
+    processors = [
+        (index, processor)
+        for index, name in enumerate(columns)
+        if (processor := table.c[name].type._cached_bind_processor(dialect))
+    ]
 
     def converted(row):
         if not processors:
@@ -93,15 +107,19 @@ def bulk_write(session: Session, table, columns: tuple[str, ...], rows: Iterable
 
     count = 0
     if dialect.name == "postgresql":
-        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
-                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        with (
+            connection.connection.driver_connection.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(converted(row))
                 count += 1
         return count
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
-           f"VALUES ({', '.join([mark] * len(columns))})")
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
     rows = iter(rows)
     while batch := [converted(row) for row in islice(rows, BULK_BATCH)]:
         connection.exec_driver_sql(sql, batch)
@@ -118,9 +136,12 @@ def people_in_batches(session: Session, *columns, batch: int = BULK_BATCH):
     """Yield (id, unit id, *columns) of each person in a unit, by id, reading a batch at a
     time so that a million people never sit in memory at once."""
     after = 0
-    while rows := session.exec(select(User.id, User.unit_id, *columns)
-                               .where(User.unit_id.is_not(None), User.id > after)
-                               .order_by(User.id).limit(batch)).all():
+    while rows := session.exec(
+        select(User.id, User.unit_id, *columns)
+        .where(User.unit_id.is_not(None), User.id > after)
+        .order_by(User.id)
+        .limit(batch)
+    ).all():
         yield from rows
         after = rows[-1][0]
 
@@ -130,28 +151,38 @@ def fix_sequence(session: Session, model) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     table = model.__tablename__
-    session.execute(sa.text(
-        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-        f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))
+    session.execute(
+        sa.text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+            f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+        )
+    )
 
 
 def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoOrg:
     """Create the demo tree and about `employees` people in it."""
-    company = create_unit(session, code="NMG", name="Northwind Motor Group", kind="company",
-                          parent=None)
+    company = create_unit(
+        session, code="NMG", name="Northwind Motor Group", kind="company", parent=None
+    )
     demo = DemoOrg(company=company, rng=random.Random(seed))
     regions = {}
     for region in ("North", "South"):
-        regions[region] = create_unit(session, code=f"R-{region[0]}", name=f"{region} region",
-                                      kind="region", parent=company)
+        regions[region] = create_unit(
+            session, code=f"R-{region[0]}", name=f"{region} region", kind="region", parent=company
+        )
         demo.regions.append(regions[region])
     weights = []
     for region, code, name, kind in SITES:
         site = create_unit(session, code=code, name=name, kind="site", parent=regions[region])
         demo.sites.append(site)
         for team_code, team_name, weight in TEAMS[kind]:
-            team = create_unit(session, code=f"{code}-{team_code}", name=f"{name}: {team_name}",
-                               kind="team", parent=site)
+            team = create_unit(
+                session,
+                code=f"{code}-{team_code}",
+                name=f"{name}: {team_name}",
+                kind="team",
+                parent=site,
+            )
             demo.teams.append(team)
             weights.append(weight)
     session.flush()
@@ -178,12 +209,34 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
             if roles == "employee,manager":
                 managers_by_unit[unit.id] = user_id
             first, last = rng.choice(FIRST), rng.choice(LAST)
-            yield (user_id, f"{first}.{last}.{user_id - first_id + 1}@{DEMO_DOMAIN}".lower(),
-                   f"{first} {last}", roles, unit.id, password_hash, True,
-                   new_session_token(), now)
+            yield (
+                user_id,
+                f"{first}.{last}.{user_id - first_id + 1}@{DEMO_DOMAIN}".lower(),
+                f"{first} {last}",
+                roles,
+                unit.id,
+                password_hash,
+                True,
+                new_session_token(),
+                now,
+            )
 
-    bulk_write(session, User, ("id", "email", "name", "roles", "unit_id", "password_hash",
-                               "active", "session_token", "created_at"), rows())
+    bulk_write(
+        session,
+        User,
+        (
+            "id",
+            "email",
+            "name",
+            "roles",
+            "unit_id",
+            "password_hash",
+            "active",
+            "session_token",
+            "created_at",
+        ),
+        rows(),
+    )
     fix_sequence(session, User)
     for unit_id, user_id in managers_by_unit.items():
         session.add(ManagedUnit(user_id=user_id, unit_id=unit_id))
@@ -198,8 +251,13 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
     }
     for role, (local, unit, roles) in named.items():
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        user = User(email=f"{local}@{DEMO_DOMAIN}", name=f"{first} {last}", roles=roles,
-                    unit_id=unit.id, password_hash=password_hash)
+        user = User(
+            email=f"{local}@{DEMO_DOMAIN}",
+            name=f"{first} {last}",
+            roles=roles,
+            unit_id=unit.id,
+            password_hash=password_hash,
+        )
         session.add(user)
         demo.logins[role] = user.email
         session.flush()
@@ -212,20 +270,34 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
 def build_demo(app: Flask, session: Session, employees: int = 300, seed: int = 2026) -> DemoOrg:
     started, cpu = time.perf_counter(), time.process_time()
     demo = build_org(session, employees=employees, seed=seed)
-    log.info("Demo people: %d in %.0f s (%.0f s CPU here).", employees,
-             time.perf_counter() - started, time.process_time() - cpu)
+    log.info(
+        "Demo people: %d in %.0f s (%.0f s CPU here).",
+        employees,
+        time.perf_counter() - started,
+        time.process_time() - cpu,
+    )
     for step in app.extensions.get("trainer.demo_steps", []):
         started, cpu = time.perf_counter(), time.process_time()
         step(session=session, demo=demo)
-        log.info("Demo step %s.%s: %.0f s (%.0f s CPU here).", step.__module__, step.__name__,
-                 time.perf_counter() - started, time.process_time() - cpu)
+        log.info(
+            "Demo step %s.%s: %.0f s (%.0f s CPU here).",
+            step.__module__,
+            step.__name__,
+            time.perf_counter() - started,
+            time.process_time() - cpu,
+        )
     return demo
 
 
 @click.command("demo")
 @with_appcontext
-@click.option("--employees", default=300, show_default=True, type=click.IntRange(30, 2_000_000),
-              help="About how many people to create.")
+@click.option(
+    "--employees",
+    default=300,
+    show_default=True,
+    type=click.IntRange(30, 2_000_000),
+    help="About how many people to create.",
+)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has people.")
 def demo_command(employees, if_empty):
     """Load the demo organisation with several years of history."""
@@ -240,8 +312,10 @@ def demo_command(employees, if_empty):
     demo = build_demo(current_app._get_current_object(), session, employees=employees)
     session.commit()
     people = session.exec(select(func.count()).select_from(User)).one()
-    click.echo(f"Demo organisation loaded: {len(demo.sites)} sites, {len(demo.teams)} teams, "
-               f"{people} people.")
+    click.echo(
+        f"Demo organisation loaded: {len(demo.sites)} sites, {len(demo.teams)} teams, "
+        f"{people} people."
+    )
     click.echo(f"Sign in at /auth/login with password '{DEMO_PASSWORD}' as:")
     for role, email in demo.logins.items():
         click.echo(f"  {role:<9} {email}")

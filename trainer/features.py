@@ -8,8 +8,18 @@ import importlib
 from importlib.util import find_spec
 from types import ModuleType
 
-FEATURES = ("core", "auth", "org", "learn", "scenarios", "pulse", "outcomes", "insights",
-            "fixes", "privacy")
+FEATURES = (
+    "core",
+    "auth",
+    "org",
+    "learn",
+    "scenarios",
+    "pulse",
+    "outcomes",
+    "insights",
+    "fixes",
+    "privacy",
+)
 # Modules on the floor that define tables of their own: the scheduler's lock and job runs, the
 # outbox and the audit log.
 PLATFORM_MODELS = ("scheduler", "mail", "audit")

@@ -41,8 +41,9 @@ class ConfirmForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons."""
 
 
-def int_arg(name: str, default: int | None = None, *, low: int = 1,
-            high: int = DB_INT_MAX) -> int | None:
+def int_arg(
+    name: str, default: int | None = None, *, low: int = 1, high: int = DB_INT_MAX
+) -> int | None:
     """Return the query parameter `name` as a whole number, or `default` when it is absent or
     blank; answer 400 naming the parameter when it is not a whole number from `low` to `high`."""
     raw = request.args.get(name, "").strip()

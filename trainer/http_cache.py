@@ -39,8 +39,12 @@ def static_version(filename: str) -> str | None:
 
 
 def _version_static_urls(endpoint: str, values: dict) -> None:
-    if (endpoint == "static" and "filename" in values and "v" not in values
-            and (version := static_version(values["filename"]))):
+    if (
+        endpoint == "static"
+        and "filename" in values
+        and "v" not in values
+        and (version := static_version(values["filename"]))
+    ):
         values["v"] = version
 
 
@@ -54,8 +58,11 @@ def _cache_static(response: Response) -> Response:
 
 def _compress(response: Response) -> Response:
     """Gzip a complete text body of 1 KB or more when the client accepts gzip."""
-    if (response.status_code != 200 or "Content-Encoding" in response.headers
-            or not response.mimetype.startswith(COMPRESSIBLE)):
+    if (
+        response.status_code != 200
+        or "Content-Encoding" in response.headers
+        or not response.mimetype.startswith(COMPRESSIBLE)
+    ):
         return response
     if response.direct_passthrough:  # a static file, still on disk: read it into the body
         file = response.response

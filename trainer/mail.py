@@ -39,7 +39,6 @@ from trainer.util import utcnow
 log = logging.getLogger("trainer.mail")
 
 
-
 class OutboxStatus(StrEnum):
     """Where an outbox message stands (stored as these strings)."""
 
@@ -78,13 +77,26 @@ def queue_mail(session: Session, *, key: str, to: str, subject: str, body: str) 
     """Add a message to the outbox in the caller's transaction; False if the key exists."""
     table = OutboxMessage.__table__
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (dialect.insert(table).on_conflict_do_nothing(index_elements=["key"])
-                 .returning(table.c.id))
+    statement = (
+        dialect.insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+    )
     now = utcnow()
-    return session.execute(statement, {
-        "key": key, "recipient": to, "subject": subject[:300], "body": body,
-        "status": OutboxStatus.QUEUED, "attempts": 0, "next_attempt_at": now, "created_at": now,
-    }).first() is not None
+    return (
+        session.execute(
+            statement,
+            {
+                "key": key,
+                "recipient": to,
+                "subject": subject[:300],
+                "body": body,
+                "status": OutboxStatus.QUEUED,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+        ).first()
+        is not None
+    )
 
 
 def unique_key(kind: str) -> str:
@@ -146,17 +158,22 @@ def _claim(session: Session, row_id: int, now: datetime, claim_for: timedelta) -
     """Take one message for sending, committed; return the claim, or None if someone has it."""
     table = OutboxMessage.__table__
     claim = uuid.uuid4().hex
-    taken = session.execute(sa.update(table).where(table.c.id == row_id, _claimable(table, now))
-                            .values(status=OutboxStatus.SENDING, claim=claim,
-                                    claimed_until=now + claim_for)).rowcount
+    taken = session.execute(
+        sa.update(table)
+        .where(table.c.id == row_id, _claimable(table, now))
+        .values(status=OutboxStatus.SENDING, claim=claim, claimed_until=now + claim_for)
+    ).rowcount
     session.commit()
     return claim if taken else None
 
 
 def _settle(session: Session, row_id: int, claim: str, **values) -> None:
     table = OutboxMessage.__table__
-    session.execute(sa.update(table).where(table.c.id == row_id, table.c.claim == claim)
-                    .values(claim=None, claimed_until=None, **values))
+    session.execute(
+        sa.update(table)
+        .where(table.c.id == row_id, table.c.claim == claim)
+        .values(claim=None, claimed_until=None, **values)
+    )
     session.commit()
 
 
@@ -164,8 +181,13 @@ def _retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
 
 
-def drain(session: Session, *, now: datetime | None = None, limit: int = 1000,
-          keep_going: Callable[[], bool] = lambda: True) -> int:
+def drain(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    limit: int = 1000,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> int:
     """Send due messages, oldest first; return how many the SMTP server accepted.
 
     Each message is claimed (committed), sent, then marked sent (committed). A claim lasts
@@ -177,8 +199,13 @@ def drain(session: Session, *, now: datetime | None = None, limit: int = 1000,
     table = OutboxMessage.__table__
     now = now or utcnow()
     claim_for = timedelta(seconds=cfg["OUTBOX_CLAIM_SECONDS"])
-    due = session.execute(sa.select(table.c.id).where(_claimable(table, now))
-                          .order_by(table.c.id).limit(limit)).scalars().all()
+    due = (
+        session.execute(
+            sa.select(table.c.id).where(_claimable(table, now)).order_by(table.c.id).limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     session.commit()
     smtp, sent = Smtp(cfg), 0
     try:
@@ -194,15 +221,31 @@ def drain(session: Session, *, now: datetime | None = None, limit: int = 1000,
             except (smtplib.SMTPException, OSError) as exc:
                 attempts = row.attempts + 1
                 failed = attempts >= MAX_ATTEMPTS or isinstance(exc, smtplib.SMTPRecipientsRefused)
-                _settle(session, row_id, claim, attempts=attempts,
-                        status=OutboxStatus.FAILED if failed else OutboxStatus.QUEUED,
-                        next_attempt_at=utcnow() + _retry_delay(attempts),
-                        last_error=f"{type(exc).__name__}: {exc}"[:500])
-                log.warning("Could not send outbox message %s (attempt %s): %s", row_id,
-                            attempts, type(exc).__name__)
+                _settle(
+                    session,
+                    row_id,
+                    claim,
+                    attempts=attempts,
+                    status=OutboxStatus.FAILED if failed else OutboxStatus.QUEUED,
+                    next_attempt_at=utcnow() + _retry_delay(attempts),
+                    last_error=f"{type(exc).__name__}: {exc}"[:500],
+                )
+                log.warning(
+                    "Could not send outbox message %s (attempt %s): %s",
+                    row_id,
+                    attempts,
+                    type(exc).__name__,
+                )
                 continue
-            _settle(session, row_id, claim, status=OutboxStatus.SENT, sent_at=utcnow(),
-                    attempts=row.attempts + 1, last_error=None)
+            _settle(
+                session,
+                row_id,
+                claim,
+                status=OutboxStatus.SENT,
+                sent_at=utcnow(),
+                attempts=row.attempts + 1,
+                last_error=None,
+            )
             sent += 1
     finally:
         smtp.close()
@@ -216,13 +259,15 @@ def drain_job(*, session: Session, now: datetime) -> None:
 
 def outbox_summary(session: Session) -> dict[str, int]:
     table = OutboxMessage.__table__
-    counts = dict(session.execute(sa.select(table.c.status, sa.func.count())
-                                  .group_by(table.c.status)).all())
+    counts = dict(
+        session.execute(sa.select(table.c.status, sa.func.count()).group_by(table.c.status)).all()
+    )
     return {status: counts.get(status, 0) for status in OutboxStatus}
 
 
-def recent_messages(session: Session, *, status: str | None = None,
-                    limit: int = 50) -> list[OutboxMessage]:
+def recent_messages(
+    session: Session, *, status: str | None = None, limit: int = 50
+) -> list[OutboxMessage]:
     query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if status:
         query = query.where(OutboxMessage.status == status)
@@ -236,8 +281,10 @@ def mail_sender_command(once):
     """Send the outbox's messages over SMTP, as a process of its own."""
     app = current_app._get_current_object()
     if not app.config["MAIL_SERVER"]:
-        raise click.ClickException("MAIL_SERVER is not set: messages stay in the outbox "
-                                   "(read them on /dev/mail in development).")
+        raise click.ClickException(
+            "MAIL_SERVER is not set: messages stay in the outbox "
+            "(read them on /dev/mail in development)."
+        )
     engine = app.extensions["trainer.engine"]
     signal.signal(signal.SIGTERM, stop_on_sigterm)  # systemd stops it as Ctrl-C would
     log.info("Mail sender running.")
@@ -259,6 +306,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(mail_sender_command)
     app.add_template_global(OutboxStatus, "OutboxStatus")
     if app.config["OUTBOX_IN_SCHEDULER"]:
-        register_job(app, "mail-outbox", drain_job,
-                     every_minutes=app.config["OUTBOX_POLL_SECONDS"] / 60,
-                     label="Send queued email")
+        register_job(
+            app,
+            "mail-outbox",
+            drain_job,
+            every_minutes=app.config["OUTBOX_POLL_SECONDS"] / 60,
+            label="Send queued email",
+        )

@@ -34,8 +34,9 @@ class HomePanel:
     data: Callable[..., dict] | None = None
 
 
-def add_home_panel(app: Flask, template: str, roles=(), order: int = 50,
-                   data: Callable[..., dict] | None = None) -> None:
+def add_home_panel(
+    app: Flask, template: str, roles=(), order: int = 50, data: Callable[..., dict] | None = None
+) -> None:
     """Show a partial template on the home page for the given roles (see HomePanel)."""
     app.extensions.setdefault("trainer.home", []).append(
         HomePanel(template, frozenset(Role(role) for role in roles), order, data)
@@ -43,8 +44,9 @@ def add_home_panel(app: Flask, template: str, roles=(), order: int = 50,
 
 
 def _visible(items, user) -> list[NavItem]:
-    return sorted((i for i in items if not i.roles or user.has_role(*i.roles)),
-                  key=lambda i: i.order)
+    return sorted(
+        (i for i in items if not i.roles or user.has_role(*i.roles)), key=lambda i: i.order
+    )
 
 
 def home_panels(user) -> list[HomePanel]:

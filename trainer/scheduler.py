@@ -68,7 +68,8 @@ class Job:
 def register_job(app: Flask, name: str, func, every_minutes: float = 5, label: str = "") -> None:
     """Run `func(session=..., now=...)` every few minutes in the scheduler process."""
     app.extensions.setdefault("trainer.jobs", []).append(
-        Job(name, func, every_minutes, label or name))
+        Job(name, func, every_minutes, label or name)
+    )
 
 
 def jobs(app: Flask) -> list[Job]:
@@ -115,8 +116,9 @@ def run_job(app: Flask, job: Job, now: datetime | None = None) -> bool:
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 log.exception("Job %s failed; it will run again at its next turn.", job.name)
             try:
-                _record_run(session, job.name, holder, started_at=started,
-                            finished_at=utcnow(), error=error)
+                _record_run(
+                    session, job.name, holder, started_at=started, finished_at=utcnow(), error=error
+                )
                 session.commit()
             except sa.exc.SQLAlchemyError:
                 session.rollback()
@@ -173,14 +175,19 @@ class Lock:
                 # first. If unlocking still fails, closing the connection below frees the lock.
                 with contextlib.suppress(sa.exc.SQLAlchemyError):
                     self._conn.rollback()
-                    self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"),
-                                       {"k": ADVISORY_LOCK_KEY})
+                    self._conn.execute(
+                        sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY}
+                    )
                     self._conn.commit()
             elif self.token is not None:
                 with self.engine.begin() as conn:
-                    conn.execute(sa.delete(SchedulerLock).where(
-                        SchedulerLock.name == "scheduler", SchedulerLock.holder == self.holder,
-                        SchedulerLock.token == self.token))
+                    conn.execute(
+                        sa.delete(SchedulerLock).where(
+                            SchedulerLock.name == "scheduler",
+                            SchedulerLock.holder == self.holder,
+                            SchedulerLock.token == self.token,
+                        )
+                    )
             self._forget()
 
     def _forget(self) -> None:
@@ -195,8 +202,9 @@ class Lock:
         if self._conn is None:
             self._conn = self.engine.connect()
         try:
-            got = self._conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
-                                     {"k": ADVISORY_LOCK_KEY}).scalar()
+            got = self._conn.execute(
+                sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+            ).scalar()
             self._conn.commit()
         except sa.exc.DBAPIError:
             self._forget()
@@ -207,10 +215,13 @@ class Lock:
 
     def _pg_held(self) -> bool:
         try:
-            held = self._conn.execute(sa.text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND pid = pg_backend_pid() AND classid = 0 AND objid = :k"),
-                {"k": ADVISORY_LOCK_KEY}).scalar()
+            held = self._conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND pid = pg_backend_pid() AND classid = 0 AND objid = :k"
+                ),
+                {"k": ADVISORY_LOCK_KEY},
+            ).scalar()
             self._conn.commit()
         except sa.exc.DBAPIError:  # the connection was terminated: the lock went with it
             return False
@@ -224,8 +235,7 @@ class Lock:
             row = session.get(SchedulerLock, "scheduler")
             mine = row is not None and (row.holder, row.token) == (self.holder, self.token)
             if row is None:
-                row = SchedulerLock(name="scheduler", holder=self.holder, token=1,
-                                    expires_at=now)
+                row = SchedulerLock(name="scheduler", holder=self.holder, token=1, expires_at=now)
             elif not mine:
                 if row.expires_at > now:
                     return False
@@ -240,10 +250,16 @@ class Lock:
     def _lease_renew(self) -> bool:
         now = utcnow()
         with self.engine.begin() as conn:
-            renewed = conn.execute(sa.update(SchedulerLock).where(
-                SchedulerLock.name == "scheduler", SchedulerLock.holder == self.holder,
-                SchedulerLock.token == self.token, SchedulerLock.expires_at > now,
-            ).values(expires_at=now + self.lease)).rowcount
+            renewed = conn.execute(
+                sa.update(SchedulerLock)
+                .where(
+                    SchedulerLock.name == "scheduler",
+                    SchedulerLock.holder == self.holder,
+                    SchedulerLock.token == self.token,
+                    SchedulerLock.expires_at > now,
+                )
+                .values(expires_at=now + self.lease)
+            ).rowcount
         return renewed == 1
 
 
@@ -277,18 +293,32 @@ def _run_while_in_charge(app: Flask, lock: Lock) -> None:
             scheduler.shutdown(wait=False)
 
     for job in jobs(app):
-        scheduler.add_job(guarded, "interval", args=[job], seconds=job.every_minutes * 60,
-                          id=job.name, max_instances=1, coalesce=True)
-    scheduler.add_job(heartbeat, "interval", seconds=lock.lease.total_seconds() / 3,
-                      id="lock-heartbeat", max_instances=1, coalesce=True)
+        scheduler.add_job(
+            guarded,
+            "interval",
+            args=[job],
+            seconds=job.every_minutes * 60,
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
+        )
+    scheduler.add_job(
+        heartbeat,
+        "interval",
+        seconds=lock.lease.total_seconds() / 3,
+        id="lock-heartbeat",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
 
 
 @click.command("scheduler")
 @with_appcontext
 @click.option("--once", is_flag=True, help="Run every job once and exit (for cron or tests).")
-@click.option("--poll", default=5.0, show_default=True,
-              help="Seconds between lock attempts while on standby.")
+@click.option(
+    "--poll", default=5.0, show_default=True, help="Seconds between lock attempts while on standby."
+)
 def scheduler_command(once, poll):
     """Run the job scheduler (exactly one runs jobs; others wait as standbys)."""
     global _held

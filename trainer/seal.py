@@ -49,8 +49,10 @@ def read_public_key(app: Flask) -> PublicKey:
     if not text:
         path = public_key_path(app)
         if not path.is_file():
-            raise SealError(f"No public key for sealing answers at {path}: run "
-                            "`flask --app trainer seal generate` (see the README).")
+            raise SealError(
+                f"No public key for sealing answers at {path}: run "
+                "`flask --app trainer seal generate` (see the README)."
+            )
         text = path.read_text()
     return PublicKey(base64.b64decode(text.strip()))
 
@@ -70,9 +72,11 @@ def read_private_keys(app: Flask) -> list[PrivateKey]:
     if not text:
         path = private_key_path(app)
         if not path.is_file():
-            raise SealError(f"The scheduler needs the private key that opens sealed answers, "
-                            f"at {path} or in {PRIVATE_KEY_ENV}: run "
-                            "`flask --app trainer seal generate` where the scheduler runs.")
+            raise SealError(
+                f"The scheduler needs the private key that opens sealed answers, "
+                f"at {path} or in {PRIVATE_KEY_ENV}: run "
+                "`flask --app trainer seal generate` where the scheduler runs."
+            )
         text = path.read_text()
     return [PrivateKey(base64.b64decode(line)) for line in text.split() if line]
 
@@ -89,8 +93,10 @@ class Opener:
                 return box.decrypt(sealed)
             except CryptoError:
                 continue
-        raise SealError("No private key opens this sealed answer: was the key pair replaced "
-                        "without `flask --app trainer seal rotate`?")
+        raise SealError(
+            "No private key opens this sealed answer: was the key pair replaced "
+            "without `flask --app trainer seal rotate`?"
+        )
 
 
 def opener(app: Flask | None = None) -> Opener:
@@ -112,7 +118,8 @@ def check_web_process(app: Flask) -> None:
         raise RuntimeError(
             "Refusing to start the web process: it can read the private key that opens sealed "
             f"survey answers ({private_key_path(app)} or {PRIVATE_KEY_ENV}). Only the "
-            "scheduler may hold it: run the web process as a user that cannot read it.")
+            "scheduler may hold it: run the web process as a user that cannot read it."
+        )
     read_public_key(app)  # fail at start, not at the first survey answer
 
 
@@ -124,8 +131,9 @@ def _write(path: Path, text: str, mode: int) -> None:
     os.chmod(path, mode)
 
 
-def write_key_pair(app: Flask, key: PrivateKey | None = None,
-                   keep: list[PrivateKey] = ()) -> PrivateKey:
+def write_key_pair(
+    app: Flask, key: PrivateKey | None = None, keep: list[PrivateKey] = ()
+) -> PrivateKey:
     """Write a key pair (a new one by default); older private keys in `keep` stay usable."""
     key = key or PrivateKey.generate()
     _write(private_key_path(app), "".join(f"{_b64(k)}\n" for k in [key, *keep]), 0o600)
@@ -149,11 +157,15 @@ def generate_command(if_missing):
     if private_key_path(app).exists() or public_key_path(app).exists():
         if if_missing:
             return
-        raise click.ClickException("A key pair exists already: use `seal rotate` to replace "
-                                   "it, so that answers sealed to the old key can be opened.")
+        raise click.ClickException(
+            "A key pair exists already: use `seal rotate` to replace "
+            "it, so that answers sealed to the old key can be opened."
+        )
     write_key_pair(app)
-    click.echo(f"Wrote {public_key_path(app)} (web and scheduler) and "
-               f"{private_key_path(app)} (scheduler only; keep it from the web process).")
+    click.echo(
+        f"Wrote {public_key_path(app)} (web and scheduler) and "
+        f"{private_key_path(app)} (scheduler only; keep it from the web process)."
+    )
 
 
 @seal_cli.command("rotate")
@@ -166,21 +178,27 @@ def rotate_command():
 
     app = current_app._get_current_object()
     if os.environ.get(PRIVATE_KEY_ENV):
-        raise click.ClickException(f"The private key comes from {PRIVATE_KEY_ENV}: rotate by "
-                                   "writing key files instead (see the README).")
+        raise click.ClickException(
+            f"The private key comes from {PRIVATE_KEY_ENV}: rotate by "
+            "writing key files instead (see the README)."
+        )
     old = read_private_keys(app)
     new = PrivateKey.generate()
     with Session(app.extensions["trainer.engine"]) as session:
         # Reseal first, write the keys, then commit: a failure on the way leaves every
         # waiting answer openable by a key in the file.
-        resealed = sum(reseal(session, Opener(old), SealedBox(new.public_key))
-                       for reseal in app.extensions.get("trainer.seal.resealers", []))
+        resealed = sum(
+            reseal(session, Opener(old), SealedBox(new.public_key))
+            for reseal in app.extensions.get("trainer.seal.resealers", [])
+        )
         audit.record(session, "command line", "keys.rotate", None, {"resealed": resealed})
         write_key_pair(app, new, keep=old[:1])
         session.commit()
-    click.echo(f"New key pair written; {resealed} waiting answers resealed to the new key. "
-               "Restart the web workers so they seal to the new public key; the previous "
-               "private key is kept until the next rotation.")
+    click.echo(
+        f"New key pair written; {resealed} waiting answers resealed to the new key. "
+        "Restart the web workers so they seal to the new public key; the previous "
+        "private key is kept until the next rotation."
+    )
 
 
 def add_resealer(app: Flask, reseal) -> None:

@@ -26,14 +26,19 @@ class StatusReport:
 
 def _scheduler_state(session: Session) -> tuple[str, bool]:
     if session.get_bind().dialect.name == "postgresql":
-        held = session.execute(sa.text(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = 0 AND objid = :k AND database = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database())"),
-            {"k": ADVISORY_LOCK_KEY}).scalar()
-        return (("A scheduler holds the lock.", True) if held
-                else ("No scheduler is running: surveys will not open, close or send email.",
-                      False))
+        held = session.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = 0 AND objid = :k AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
+            {"k": ADVISORY_LOCK_KEY},
+        ).scalar()
+        return (
+            ("A scheduler holds the lock.", True)
+            if held
+            else ("No scheduler is running: surveys will not open, close or send email.", False)
+        )
     lease = session.get(SchedulerLock, "scheduler")
     if lease is None or lease.expires_at <= utcnow():
         return ("No scheduler is running: surveys will not open, close or send email.", False)
@@ -46,13 +51,18 @@ def _fingerprint() -> tuple[str | None, str | None]:
     except (seal.SealError, ValueError) as exc:
         return None, str(exc)
     text = base64.b32encode(hashlib.sha256(bytes(key)).digest()[:10]).decode().lower()
-    return " ".join(text[i:i + 4] for i in range(0, len(text), 4)), None
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4)), None
 
 
 def status_report(session: Session) -> StatusReport:
     runs = {run.name: run for run in session.execute(sa.select(JobRun)).scalars()}
     text, ok = _scheduler_state(session)
     fingerprint, problem = _fingerprint()
-    return StatusReport(text, ok, [(job, runs.get(job.name))
-                                   for job in jobs(current_app._get_current_object())],
-                        fingerprint, problem, utcnow())
+    return StatusReport(
+        text,
+        ok,
+        [(job, runs.get(job.name)) for job in jobs(current_app._get_current_object())],
+        fingerprint,
+        problem,
+        utcnow(),
+    )

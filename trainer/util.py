@@ -45,6 +45,7 @@ def external_url(endpoint: str, **values) -> str:
     from flask import current_app
 
     base = urlsplit(current_app.config["BASE_URL"])
-    urls = current_app.url_map.bind(base.netloc, script_name=base.path.rstrip("/") or "/",
-                                    url_scheme=base.scheme)
+    urls = current_app.url_map.bind(
+        base.netloc, script_name=base.path.rstrip("/") or "/", url_scheme=base.scheme
+    )
     return urls.build(endpoint, values, force_external=True)

@@ -21,8 +21,9 @@ from flask import Flask, abort, request
 ROWS = int(os.environ.get("FLOOR_ROWS", "100000"))
 _local = threading.local()
 app = Flask(__name__)
-app.config["DATABASE_URL"] = os.environ.get("FLOOR_DATABASE_URL",
-                                            "sqlite:////tmp/trainer-bench/floor.sqlite3")
+app.config["DATABASE_URL"] = os.environ.get(
+    "FLOOR_DATABASE_URL", "sqlite:////tmp/trainer-bench/floor.sqlite3"
+)
 
 
 def connect(url: str):
@@ -30,8 +31,12 @@ def connect(url: str):
     if getattr(_local, "url", None) != url:
         _local.url = url
         if url.startswith("sqlite"):
-            conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30,
-                                   isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                url.removeprefix("sqlite:///"),
+                timeout=30,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             for pragma in ("journal_mode=WAL", "busy_timeout=10000", "synchronous=NORMAL"):
                 conn.execute(f"PRAGMA {pragma}")
         else:
@@ -64,8 +69,10 @@ def setup(url: str, rows: int = ROWS) -> None:
         "period TEXT NOT NULL, n INTEGER NOT NULL, mean REAL NOT NULL)",
     ]
     rng = random.Random(1)
-    data = [(i, f"U{i:06d}", f"2026Q{1 + i % 4}", rng.randint(5, 50), rng.uniform(1, 5))
-            for i in range(rows)]
+    data = [
+        (i, f"U{i:06d}", f"2026Q{1 + i % 4}", rng.randint(5, 50), rng.uniform(1, 5))
+        for i in range(rows)
+    ]
     insert = sql("INSERT INTO floor_rollup VALUES (?, ?, ?, ?, ?)", url)
     if is_sqlite(url):
         conn.execute("BEGIN")
@@ -79,8 +86,9 @@ def setup(url: str, rows: int = ROWS) -> None:
             for statement in statements:
                 cursor.execute(statement)
             cursor.executemany(insert, data)
-            cursor.execute("CREATE UNIQUE INDEX floor_rollup_key "
-                           "ON floor_rollup (unit_key, period)")
+            cursor.execute(
+                "CREATE UNIQUE INDEX floor_rollup_key ON floor_rollup (unit_key, period)"
+            )
         conn.execute("ANALYZE floor_rollup")
         conn.commit()
     conn.close()
@@ -101,8 +109,10 @@ def insert():
     conn = connect(url)
     if is_sqlite(url):
         conn.execute("BEGIN IMMEDIATE")
-    conn.execute(sql("INSERT INTO floor_write (unit_id, score, comment) VALUES (?, ?, ?)", url),
-                 (score % 100, score, request.form.get("comment", "")))
+    conn.execute(
+        sql("INSERT INTO floor_write (unit_id, score, comment) VALUES (?, ?, ?)", url),
+        (score % 100, score, request.form.get("comment", "")),
+    )
     if is_sqlite(url):
         conn.execute("COMMIT")
     else:
@@ -118,8 +128,12 @@ def read():
     url = app.config["DATABASE_URL"]
     conn = connect(url)
     row = conn.execute(
-        sql("SELECT unit_key, period, n, mean FROM floor_rollup WHERE unit_key = ? AND period = ?",
-            url), (f"U{key:06d}", f"2026Q{1 + key % 4}")).fetchone()
+        sql(
+            "SELECT unit_key, period, n, mean FROM floor_rollup WHERE unit_key = ? AND period = ?",
+            url,
+        ),
+        (f"U{key:06d}", f"2026Q{1 + key % 4}"),
+    ).fetchone()
     if not is_sqlite(url):
         conn.rollback()  # end the read transaction psycopg opened
     if row is None:

@@ -68,16 +68,23 @@ def test_the_lock_runs_out_and_the_count_starts_again(client, org, session):
     assert session.get(LoginThrottle, "employee@example.com") is None
 
 
-def test_a_locked_account_answers_after_a_password_check_as_long_as_any(app, client, org,
-                                                                        monkeypatch):
+def test_a_locked_account_answers_after_a_password_check_as_long_as_any(
+    app, client, org, monkeypatch
+):
     for _ in range(5):
         _login(client, "employee@example.com", "wrong")
     verified, looked_up = [], []
     real_verify, real_find = services._hasher.verify, services.find_user
-    monkeypatch.setattr(services, "_hasher", SimpleNamespace(
-        verify=lambda stored, password: verified.append(stored) or real_verify(stored, password)))
-    monkeypatch.setattr(services, "find_user",
-                        lambda *args: looked_up.append(args) or real_find(*args))
+    monkeypatch.setattr(
+        services,
+        "_hasher",
+        SimpleNamespace(
+            verify=lambda stored, password: verified.append(stored) or real_verify(stored, password)
+        ),
+    )
+    monkeypatch.setattr(
+        services, "find_user", lambda *args: looked_up.append(args) or real_find(*args)
+    )
 
     assert _login(client, "employee@example.com").status_code == 400
 
@@ -91,8 +98,7 @@ def test_parallel_wrong_passwords_cannot_slip_past_the_limit(app, org, monkeypat
     limit, attempts = app.config["LOGIN_MAX_FAILURES"], 20
     checked = []
     real_find = services.find_user
-    monkeypatch.setattr(services, "find_user",
-                        lambda *args: checked.append(1) or real_find(*args))
+    monkeypatch.setattr(services, "find_user", lambda *args: checked.append(1) or real_find(*args))
     start = threading.Barrier(attempts)
 
     def attempt():
@@ -136,8 +142,9 @@ def test_login_starts_a_new_session(client, org):
         assert "planted" not in sess
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil",
-                                    "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil", "javascript:alert(1)"]
+)
 def test_next_redirects_stay_on_the_site(client, org, target):
     response = _login(client, "employee@example.com", next_url=target)
     assert response.location == "/"
@@ -147,8 +154,9 @@ def test_next_redirect_to_a_local_page_is_kept(client, org):
     assert _login(client, "hr@example.com", next_url="/org/people").location == "/org/people"
 
 
-def test_invitation_email_link_sets_the_first_password_once(client, org, make_user, session,
-                                                             login_as, mailbox):
+def test_invitation_email_link_sets_the_first_password_once(
+    client, org, make_user, session, login_as, mailbox
+):
     newbie = make_user("employee", org.t1, email="new@example.com", password=False)
     login_as(org.hr)
     client.post(f"/org/people/{newbie.id}/invite")
@@ -162,8 +170,9 @@ def test_invitation_email_link_sets_the_first_password_once(client, org, make_us
     assert client.post(path, data=form).status_code == 302
     assert _login(client, "new@example.com", "a brand new password").status_code == 302
     client.post("/auth/logout")
-    again = client.post(path, data={"password": "another password!", "confirm":
-                                    "another password!"})
+    again = client.post(
+        path, data={"password": "another password!", "confirm": "another password!"}
+    )
     assert again.status_code == 400 and b"no longer works" in again.data
 
 
@@ -180,8 +189,9 @@ def test_password_reset_by_email(client, org, mailbox):
 
 def test_reset_links_use_base_url_not_the_host_the_request_claims(app, client, org, mailbox):
     app.config["BASE_URL"] = "https://trainer.example.com/staff"
-    client.post("/auth/forgot", data={"email": "employee@example.com"},
-                headers={"Host": "attacker.example"})
+    client.post(
+        "/auth/forgot", data={"email": "employee@example.com"}, headers={"Host": "attacker.example"}
+    )
     mailbox.deliver()
     [message] = mailbox
     assert "https://trainer.example.com/staff/auth/reset/" in message.get_content()
@@ -224,22 +234,44 @@ def test_inactive_people_cannot_sign_in(client, org, session):
 
 
 def test_create_admin_command(runner, session):
-    result = runner.invoke(args=["create-admin", "--email", "Boss@Example.com", "--name", "Boss",
-                                 "--password", "long enough password"])
+    result = runner.invoke(
+        args=[
+            "create-admin",
+            "--email",
+            "Boss@Example.com",
+            "--name",
+            "Boss",
+            "--password",
+            "long enough password",
+        ]
+    )
     assert result.exit_code == 0, result.output
     admin = session.exec(select(User).where(User.email == "boss@example.com")).one()
     assert admin.role_set == {"admin", "hr"}
-    again = runner.invoke(args=["create-admin", "--email", "boss@example.com", "--name", "B",
-                                "--password", "long enough password"])
+    again = runner.invoke(
+        args=[
+            "create-admin",
+            "--email",
+            "boss@example.com",
+            "--name",
+            "B",
+            "--password",
+            "long enough password",
+        ]
+    )
     assert again.exit_code == 2 and "already exists" in again.output
-    short = runner.invoke(args=["create-admin", "--email", "x@example.com", "--name", "X",
-                                "--password", "short"])
+    short = runner.invoke(
+        args=["create-admin", "--email", "x@example.com", "--name", "X", "--password", "short"]
+    )
     assert short.exit_code == 2 and "at least 12" in short.output
 
 
 def test_create_admin_reads_the_password_from_the_environment_without_asking(runner, session):
-    result = runner.invoke(args=["create-admin", "--email", "ops@example.com", "--name", "Ops"],
-                           env={"TRAINER_ADMIN_PASSWORD": "from the environment"}, input="")
+    result = runner.invoke(
+        args=["create-admin", "--email", "ops@example.com", "--name", "Ops"],
+        env={"TRAINER_ADMIN_PASSWORD": "from the environment"},
+        input="",
+    )
     assert result.exit_code == 0, result.output
     assert "Password" not in result.output  # no prompt
     admin = session.exec(select(User).where(User.email == "ops@example.com")).one()

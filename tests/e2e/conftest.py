@@ -68,9 +68,13 @@ def live_env(tmp_path_factory, e2e_mailbox):
         TRAINER_SEAL_PUBLIC_KEY_FILE=str(folder / "seal-public.key"),
         TRAINER_SEAL_PRIVATE_KEY_FILE=str(folder / "seal-private.key"),
     )
-    app = create_app({"DATABASE_URL": env["TRAINER_DATABASE_URL"],
-                      "SEAL_PUBLIC_KEY_FILE": env["TRAINER_SEAL_PUBLIC_KEY_FILE"],
-                      "SEAL_PRIVATE_KEY_FILE": env["TRAINER_SEAL_PRIVATE_KEY_FILE"]})
+    app = create_app(
+        {
+            "DATABASE_URL": env["TRAINER_DATABASE_URL"],
+            "SEAL_PUBLIC_KEY_FILE": env["TRAINER_SEAL_PUBLIC_KEY_FILE"],
+            "SEAL_PRIVATE_KEY_FILE": env["TRAINER_SEAL_PRIVATE_KEY_FILE"],
+        }
+    )
     runner = app.test_cli_runner()
     commands = [["db", "upgrade"], ["seal", "generate"], ["demo"]]
     if "content" in app.cli.commands:
@@ -88,9 +92,20 @@ def live_url(live_env):
     url = live_env["TRAINER_BASE_URL"]
     port = url.rsplit(":", 1)[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "trainer.wsgi:app"],
-        cwd=ROOT, env=live_env,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "trainer.wsgi:app",
+        ],
+        cwd=ROOT,
+        env=live_env,
     )
     deadline = time.monotonic() + 60
     while True:
@@ -115,10 +130,17 @@ def browser():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
@@ -127,13 +149,16 @@ def browser():
 @pytest.fixture
 def page(browser, live_url):
     """A phone-sized page; fails the test on any browser console error (CSP included)."""
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  base_url=live_url)
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, base_url=live_url)
     page = context.new_page()
     errors = []
     # A 400 for a rejected form is expected; JS errors, CSP violations and 5xx are not.
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
-            and "status of 4" not in m.text else None)
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text) if m.type == "error" and "status of 4" not in m.text else None
+        ),
+    )
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.set_default_timeout(10_000)
     yield page
@@ -173,7 +198,8 @@ def unanswered_employee(live_env):
             "WHERE c.status = 'open' AND u.active AND u.roles = 'employee' "
             "AND u.email != 'employee@example.com' AND NOT EXISTS (SELECT 1 FROM "
             "survey_participation p WHERE p.survey_id = i.cycle_id AND p.employee_id = u.id) "
-            "ORDER BY u.id LIMIT 1").fetchone()
+            "ORDER BY u.id LIMIT 1"
+        ).fetchone()
     assert row, "the demo has no one left who has not answered the open survey"
     return row[0]
 

@@ -18,8 +18,9 @@ def _fits_a_phone(page, name):
     height = page.evaluate("document.documentElement.scrollHeight")
     page.screenshot(path=str(SCREENSHOTS / f"home-{name}-phone.png"), full_page=True)
     assert width <= PHONE["width"], f"{name}'s home overflows sideways: {width}px"
-    assert height <= MAX_SCREENS * PHONE["height"], \
+    assert height <= MAX_SCREENS * PHONE["height"], (
         f"{name}'s home is {height / PHONE['height']:.1f} phone screens long"
+    )
 
 
 def test_the_employee_home_puts_the_survey_first(page, login, axe_check, unanswered_employee):
@@ -31,8 +32,9 @@ def test_the_employee_home_puts_the_survey_first(page, login, axe_check, unanswe
     expect(todo.get_by_text(re.compile(r"open until \d{2} \w+ \d{4}")).first).to_be_visible()
     figures = page.get_by_role("region", name="How things stand")
     expect(figures).to_be_visible()
-    assert page.evaluate("document.getElementById('home-todo').getBoundingClientRect().top") \
-        < page.evaluate("document.getElementById('home-figures').getBoundingClientRect().top")
+    assert page.evaluate(
+        "document.getElementById('home-todo').getBoundingClientRect().top"
+    ) < page.evaluate("document.getElementById('home-figures').getBoundingClientRect().top")
     axe_check(page)
     _fits_a_phone(page, "employee")
     answer.first.click()

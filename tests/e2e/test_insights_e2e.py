@@ -49,7 +49,8 @@ def test_manager_reads_the_dashboard_on_a_phone(page, login, axe_check):
     expect(page.get_by_role("heading", level=1)).to_contain_text("All the statistics")
     expect(page.get_by_text(re.compile(r"95% CI")).first).to_be_visible()
     page.wait_for_function(
-        "() => [...document.querySelectorAll('canvas')].every((c) => Chart.getChart(c))")
+        "() => [...document.querySelectorAll('canvas')].every((c) => Chart.getChart(c))"
+    )
     canvases = page.locator("canvas")
     assert canvases.count() >= 3
     for i in range(canvases.count()):
@@ -60,8 +61,9 @@ def test_manager_reads_the_dashboard_on_a_phone(page, login, axe_check):
     assert page.get_by_role("heading", name=re.compile("Data-quality flags")).count() == 0
     # Each section opens from its heading; small teams are hidden, and it says so.
     page.get_by_role("heading", name="Hidden to protect anonymity").click()
-    hidden = page.locator("details", has=page.get_by_role("heading",
-                                                          name="Hidden to protect anonymity"))
+    hidden = page.locator(
+        "details", has=page.get_by_role("heading", name="Hidden to protect anonymity")
+    )
     assert "LEEDS-PARTS" in hidden.inner_text()
 
     # The table alternative opens, and the page fits the phone's width.
@@ -73,8 +75,9 @@ def test_manager_reads_the_dashboard_on_a_phone(page, login, axe_check):
     # Each team's own estimate: the shrunken slope first, listed by code, never ranked.
     page.get_by_text("Each unit's own estimate (exploratory)").click()
     per_unit = page.get_by_role("table", name=re.compile("per unit, within units"))
-    expect(per_unit.get_by_role("columnheader", name="Slope, pulled toward all units")
-           ).to_be_visible()
+    expect(
+        per_unit.get_by_role("columnheader", name="Slope, pulled toward all units")
+    ).to_be_visible()
     codes = per_unit.get_by_role("rowheader").all_inner_texts()
     assert codes and codes == sorted(codes)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

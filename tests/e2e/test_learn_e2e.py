@@ -22,8 +22,9 @@ def answer_quiz(page, questions, right: bool):
         if question.type == "mc":
             wanted = [a for a in question.answers if (a.fraction == 1) == right][:1]
         elif question.type == "multi":
-            wanted = ([a for a in question.answers if (a.fraction > 0) == right]
-                      or question.answers[:1])
+            wanted = [a for a in question.answers if (a.fraction > 0) == right] or question.answers[
+                :1
+            ]
         if question.type in ("mc", "multi"):
             for answer in wanted:
                 box.get_by_label(answer.text, exact=True).check()

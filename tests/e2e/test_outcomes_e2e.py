@@ -14,8 +14,7 @@ def test_hr_imports_outcomes_and_sees_bad_rows_named(page, login, axe_check, tmp
     main_nav(page).get_by_role("link", name="Outcomes").click()
     expect(page.get_by_role("heading", level=1, name="Customer outcomes")).to_be_visible()
     axe_check(page)
-    page.get_by_role("navigation", name="Outcomes pages").get_by_role("link",
-                                                                      name="Import").click()
+    page.get_by_role("navigation", name="Outcomes pages").get_by_role("link", name="Import").click()
     axe_check(page)
     bad = tmp_path / "bad.csv"
     bad.write_text("unit_code,period,metric,value,n\nLEEDS,2026Q1,csat,eighty,10\n")

@@ -31,9 +31,15 @@ def _endpoint(adapter, path):
 
 def _links(page, origin):
     hrefs = page.eval_on_selector_all(
-        "a[href]:not([download])", "els => els.map(e => e.href.split('#')[0])")
-    return [h for h in hrefs if h.startswith(origin) and not
-            urlsplit(h).path.endswith(FILES) and not urlsplit(h).path.startswith("/static/")]
+        "a[href]:not([download])", "els => els.map(e => e.href.split('#')[0])"
+    )
+    return [
+        h
+        for h in hrefs
+        if h.startswith(origin)
+        and not urlsplit(h).path.endswith(FILES)
+        and not urlsplit(h).path.startswith("/static/")
+    ]
 
 
 # The outermost elements that stick out past the screen's right edge, outside any scrolling box.
@@ -78,10 +84,12 @@ def _problems(page, axe=True):
     result = page.evaluate(
         "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags},"
         " resultTypes: ['violations']})",
-        WCAG_TAGS)
-    found += [f"axe {v['id']}: {v['help']} at "
-              + ", ".join(str(n["target"]) for n in v["nodes"][:3])
-              for v in result["violations"]]
+        WCAG_TAGS,
+    )
+    found += [
+        f"axe {v['id']}: {v['help']} at " + ", ".join(str(n["target"]) for n in v["nodes"][:3])
+        for v in result["violations"]
+    ]
     return found
 
 
@@ -127,7 +135,10 @@ def test_every_page_within_two_clicks_fits_a_phone(page, login, live_url):
                         seen.add(endpoint)
                         next_frontier.append(link)
             frontier = next_frontier
-    print(f"phone crawl: {visited} pages, {len(axed)} checked by axe-core, "
-          f"in {time.monotonic() - started:.0f} s")
+    print(
+        f"phone crawl: {visited} pages, {len(axed)} checked by axe-core, "
+        f"in {time.monotonic() - started:.0f} s"
+    )
     assert not report, "pages that do not fit a phone:\n" + "\n".join(
-        f"{where}: {'; '.join(problems)}" for where, problems in sorted(report.items()))
+        f"{where}: {'; '.join(problems)}" for where, problems in sorted(report.items())
+    )

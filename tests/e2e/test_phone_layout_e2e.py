@@ -28,8 +28,10 @@ def test_the_menu_collapses_into_one_button_on_a_phone(page, login, axe_check):
 
 
 def test_without_javascript_or_on_a_desktop_the_links_show(browser, live_url):
-    for options in ({"viewport": {"width": 390, "height": 844}, "java_script_enabled": False},
-                    {"viewport": {"width": 1280, "height": 900}}):
+    for options in (
+        {"viewport": {"width": 390, "height": 844}, "java_script_enabled": False},
+        {"viewport": {"width": 1280, "height": 900}},
+    ):
         context = browser.new_context(base_url=live_url, **options)
         page = context.new_page()
         page.goto("/auth/login")
@@ -38,8 +40,9 @@ def test_without_javascript_or_on_a_desktop_the_links_show(browser, live_url):
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(lambda url: "/auth/login" not in url)
         expect(page.get_by_role("button", name="Menu")).to_be_hidden()
-        expect(page.get_by_role("navigation", name="Main").get_by_role(
-            "link", name="Audit log")).to_be_visible()
+        expect(
+            page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit log")
+        ).to_be_visible()
         context.close()
 
 
@@ -56,7 +59,8 @@ def test_the_audience_picker_finds_units_and_counts_people_live(page, login, axe
     york.click()
     expect(york_sales).to_be_visible()
     expect(page.get_by_role("button", name="Hide the 4 units in York Motors")).to_have_attribute(
-        "aria-expanded", "true")
+        "aria-expanded", "true"
+    )
     page.get_by_label("Find a unit").fill("leeds motors: sales")
     expect(page.get_by_text("1 unit matches.")).to_be_visible()
     sales = page.get_by_role("checkbox", name=re.compile(r"Leeds Motors: Sales"))

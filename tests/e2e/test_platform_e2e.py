@@ -95,8 +95,10 @@ def test_hr_imports_people_and_sees_row_errors_first(page, login, axe_check, tmp
     assert "line 2, column unit_code" in alert.inner_text()
     axe_check(page)
     good = tmp_path / "good.csv"
-    good.write_text("email,name,unit_code,roles,manager_of\n"
-                    "new.starter@example.com,New Starter,LEEDS-SVC,employee,\n")
+    good.write_text(
+        "email,name,unit_code,roles,manager_of\n"
+        "new.starter@example.com,New Starter,LEEDS-SVC,employee,\n"
+    )
     page.get_by_label("CSV file").set_input_files(str(good))
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_text("1 created")).to_be_visible()
@@ -111,13 +113,18 @@ def _people_imports(live_env, change):
     app.extensions["trainer.engine"].dispose()
 
 
-def test_a_large_people_upload_shows_its_progress_then_the_result(page, login, axe_check,
-                                                                  live_env, tmp_path):
+def test_a_large_people_upload_shows_its_progress_then_the_result(
+    page, login, axe_check, live_env, tmp_path
+):
     login(page, ROLES["hr"])
     page.goto("/org/import")
     big = tmp_path / "big.csv"
-    big.write_text("email,name,unit_code,roles,manager_of\n" + "".join(
-        f"bulk{i}@example.com,Bulk Starter {i},LEEDS-SVC,employee,\n" for i in range(2_100)))
+    big.write_text(
+        "email,name,unit_code,roles,manager_of\n"
+        + "".join(
+            f"bulk{i}@example.com,Bulk Starter {i},LEEDS-SVC,employee,\n" for i in range(2_100)
+        )
+    )
     page.get_by_label("CSV file").set_input_files(str(big))
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("heading", name="Waiting to start")).to_be_visible()
@@ -149,8 +156,9 @@ def test_a_large_people_upload_shows_its_progress_then_the_result(page, login, a
     page.screenshot(path=str(SCREENSHOTS / "import-done-phone.png"), full_page=True)
 
 
-def test_admin_reads_the_outbox_and_follows_a_reset_link_from_the_dev_mailbox(page, login,
-                                                                             axe_check):
+def test_admin_reads_the_outbox_and_follows_a_reset_link_from_the_dev_mailbox(
+    page, login, axe_check
+):
     page.goto("/auth/forgot")
     page.get_by_label("Email").fill("employee@example.com")
     page.get_by_role("button", name="Send the link").click()

@@ -43,8 +43,12 @@ def test_employee_answers_the_pulse_on_a_phone(page, login, axe_check):
 def test_who_can_see_what_is_clear_and_accessible(page, login, axe_check):
     login(page, EMPLOYEE)
     page.goto("/pulse/privacy")
-    for text in ("Stored with your name", "Stored without your name", "Small teams",
-                 "Taking part is voluntary"):
+    for text in (
+        "Stored with your name",
+        "Stored without your name",
+        "Small teams",
+        "Taking part is voluntary",
+    ):
         expect(page.get_by_text(text, exact=True)).to_be_visible()
     axe_check(page)
 
@@ -88,8 +92,12 @@ def test_employee_marks_a_commitment(page, login, axe_check):
 
 def test_hr_and_manager_pulse_pages_are_accessible(page, login, axe_check):
     login(page, "hr@example.com")
-    for path in ("/pulse/items", "/pulse/programmes", "/pulse/programmes/new",
-                 "/pulse/follow-through"):
+    for path in (
+        "/pulse/items",
+        "/pulse/programmes",
+        "/pulse/programmes/new",
+        "/pulse/follow-through",
+    ):
         page.goto(path)
         axe_check(page)
     page.goto("/pulse/programmes")
@@ -121,7 +129,8 @@ def test_results_trend_is_charted_with_gaps_beside_its_table(page, login, axe_ch
         raise AssertionError("no unit in the manager's scope has a withheld cycle")
     page.goto(href)
     page.wait_for_function(
-        "() => [...document.querySelectorAll('canvas')].every((c) => Chart.getChart(c))")
+        "() => [...document.querySelectorAll('canvas')].every((c) => Chart.getChart(c))"
+    )
 
     canvases = page.locator("canvas")
     assert canvases.count() == 2

@@ -66,8 +66,9 @@ def test_every_shipped_scenario_can_be_played_on_a_phone(page, login, axe_check)
         if first:
             axe_check(page)  # the intro
         page.get_by_role("button", name=START).click()
-        play_to_the_end(page, lambda n, count, s=number: (n + s) % count,
-                        axe_check if first else None)
+        play_to_the_end(
+            page, lambda n, count, s=number: (n + s) % count, axe_check if first else None
+        )
         ending = page.get_by_text(re.compile(r"^(Good|Acceptable|Poor) ending$")).first
         expect(ending).to_be_visible()
         expect(page.get_by_role("heading", name="Debrief")).to_be_visible()

@@ -22,7 +22,8 @@ def test_a_shuffled_decision_keeps_its_order_on_a_phone(page, login, axe_check):
     login(page, HR)
     page.goto("/scenarios/")
     page.locator("main a[href^='/scenarios/']").filter(
-        has_not_text=re.compile("report", re.I)).first.click()
+        has_not_text=re.compile("report", re.I)
+    ).first.click()
     intro = page.url
     page.get_by_role("button", name=re.compile(r"^(Start|Play again|Continue)$")).click()
     page.wait_for_url(re.compile(r"/scenarios/plays/\d+$"))
@@ -42,15 +43,16 @@ def test_a_shuffled_decision_keeps_its_order_on_a_phone(page, login, axe_check):
     page.locator("button.choice").nth(1).click()
     page.wait_for_url(re.compile(r"/steps/\d+$"))
     page.get_by_text("The options you had").click()
-    listed = [re.sub(r"\s*\(your choice\)$", "", t.strip())
-              for t in page.locator("details.options-had li").all_inner_texts()]
+    listed = [
+        re.sub(r"\s*\(your choice\)$", "", t.strip())
+        for t in page.locator("details.options-had li").all_inner_texts()
+    ]
     assert listed == shown
     expect(page.locator("details.options-had li").nth(1)).to_contain_text("(your choice)")
     axe_check(page)
 
 
-def test_hr_sees_expiring_certificates_and_checks_an_expired_one(page, login, axe_check,
-                                                                 live_env):
+def test_hr_sees_expiring_certificates_and_checks_an_expired_one(page, login, axe_check, live_env):
     login(page, HR)
     page.goto("/learn/reports")
     table = page.get_by_role("table", name="Certificates that expire, by unit")
@@ -64,7 +66,8 @@ def test_hr_sees_expiring_certificates_and_checks_an_expired_one(page, login, ax
     with sqlite3.connect(database) as db:
         code, expired_on = db.execute(
             "SELECT code, expires_on FROM course_certificate WHERE renewal_due_on IS NOT NULL "
-            "ORDER BY id LIMIT 1").fetchone()
+            "ORDER BY id LIMIT 1"
+        ).fetchone()
     page.goto("/learn/verify")
     page.get_by_role("searchbox").fill(code)
     page.get_by_role("button", name="Check").click()

@@ -12,8 +12,9 @@ from trainer.util import utcnow
 def fixes_setup(session, org):
     """The starter problem lists, and settings on S1: a dealer site paying in GBP, limit 50."""
     services.ensure_default_problem_types(session)
-    services.save_settings(session, unit=org.s1, unit_type="dealer", currency="GBP",
-                           goodwill_limit=50)
+    services.save_settings(
+        session, unit=org.s1, unit_type="dealer", currency="GBP", goodwill_limit=50
+    )
     session.commit()
     return org
 
@@ -24,16 +25,23 @@ def log_fixes(session, make_user, fixes_setup):
 
     `actions` cycles over the fixes; returns the people."""
 
-    def build(unit, people, each=2, actions=("on_spot",), problem="late-car", goodwill=None,
-              when=None):
+    def build(
+        unit, people, each=2, actions=("on_spot",), problem="late-car", goodwill=None, when=None
+    ):
         made = [make_user("employee", unit) for _ in range(people)]
         at = when or utcnow()
         n = 0
         for person in made:
             for i in range(each):
-                services.log_fix(session, user=person, problem=problem,
-                                 action=actions[n % len(actions)], goodwill=goodwill,
-                                 note=f"note {person.id} {i}", now=at - timedelta(minutes=5 * n))
+                services.log_fix(
+                    session,
+                    user=person,
+                    problem=problem,
+                    action=actions[n % len(actions)],
+                    goodwill=goodwill,
+                    note=f"note {person.id} {i}",
+                    now=at - timedelta(minutes=5 * n),
+                )
                 n += 1
         services.refresh_rollups(session=session, now=utcnow())
         session.commit()

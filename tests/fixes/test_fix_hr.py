@@ -20,21 +20,26 @@ from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow
 def test_hr_sets_limits_and_problem_lists(client, session, fixes_setup, login_as):
     org = fixes_setup
     login_as(org.hr)
-    response = client.post("/fixes/settings", data={"unit_id": org.s2.id, "unit_type": "call",
-                                                    "currency": "usd", "goodwill_limit": "30"})
+    response = client.post(
+        "/fixes/settings",
+        data={"unit_id": org.s2.id, "unit_type": "call", "currency": "usd", "goodwill_limit": "30"},
+    )
     assert response.status_code == 302
-    assert services.settings_for(session, org.t3) == services.Settings("call", "USD", 30.0,
-                                                                       org.s2.id)
+    assert services.settings_for(session, org.t3) == services.Settings(
+        "call", "USD", 30.0, org.s2.id
+    )
     bad = client.post("/fixes/settings", data={"unit_id": org.s2.id, "currency": "dollars"})
     assert bad.status_code == 400 and "three letters" in bad.get_data(as_text=True).lower()
 
-    response = client.post("/fixes/problems", data={"unit_type": "call", "code": "lost-parcel",
-                                                    "label": "Parcel lost"})
+    response = client.post(
+        "/fixes/problems", data={"unit_type": "call", "code": "lost-parcel", "label": "Parcel lost"}
+    )
     assert response.status_code == 302
     assert ("lost-parcel", "Parcel lost") in services.problem_choices(session, "call")
     assert ("lost-parcel", "Parcel lost") not in services.problem_choices(session, "dealer")
-    again = client.post("/fixes/problems", data={"unit_type": "call", "code": "lost-parcel",
-                                                 "label": "Parcel lost"})
+    again = client.post(
+        "/fixes/problems", data={"unit_type": "call", "code": "lost-parcel", "label": "Parcel lost"}
+    )
     assert again.status_code == 400 and "already has" in again.get_data(as_text=True)
     problem = next(p for p in services.problem_types(session) if p.code == "lost-parcel")
     assert client.post(f"/fixes/problems/{problem.id}/toggle", data={}).status_code == 302
@@ -42,8 +47,9 @@ def test_hr_sets_limits_and_problem_lists(client, session, fixes_setup, login_as
     assert services.problem_choices(session, "call")[-1] == ("other", "Something else")
 
 
-def test_the_export_is_thresholded_and_guarded(client, session, fixes_setup, log_fixes,
-                                               login_as, make_unit):
+def test_the_export_is_thresholded_and_guarded(
+    client, session, fixes_setup, log_fixes, login_as, make_unit
+):
     org = fixes_setup
     org.t1.name = EVIL
     session.add(org.t1)
@@ -70,16 +76,23 @@ def _late_quarter(session, people, user_fixes):
     end = quarter_bounds(period)[1]
     for person in people:
         for i in range(user_fixes):
-            services.log_fix(session, user=person, problem="late-car", action="on_spot",
-                             goodwill=None, note="",
-                             now=utcnow().replace(year=end.year, month=end.month, day=end.day)
-                             - timedelta(days=3, minutes=7 * i))
+            services.log_fix(
+                session,
+                user=person,
+                problem="late-car",
+                action="on_spot",
+                goodwill=None,
+                note="",
+                now=utcnow().replace(year=end.year, month=end.month, day=end.day)
+                - timedelta(days=3, minutes=7 * i),
+            )
     services.refresh_rollups(session=session, now=utcnow())
     session.commit()
 
 
 def test_flags_are_neutral_hr_only_and_never_on_the_viewers_own_unit(
-        client, session, fixes_setup, make_user, login_as, runner):
+    client, session, fixes_setup, make_user, login_as, runner
+):
     org = fixes_setup
     people = [make_user("employee", org.t2) for _ in range(5)]
     _late_quarter(session, people, 3)
@@ -105,10 +118,16 @@ def test_near_identical_entries_are_flagged(session, fixes_setup, make_user):
     start = quarter_bounds(period)[0]
     for person in people:
         for i in range(4):
-            services.log_fix(session, user=person, problem="late-car", action="on_spot",
-                             goodwill=None, note="Sorted it",
-                             now=utcnow().replace(year=start.year, month=start.month,
-                                                  day=start.day) + timedelta(days=7 * i))
+            services.log_fix(
+                session,
+                user=person,
+                problem="late-car",
+                action="on_spot",
+                goodwill=None,
+                note="Sorted it",
+                now=utcnow().replace(year=start.year, month=start.month, day=start.day)
+                + timedelta(days=7 * i),
+            )
     services.refresh_rollups(session=session, now=utcnow())
     assert [f["signal"] for f in services.gaming_flags(session)] == ["near_identical"]
 
@@ -117,10 +136,12 @@ def test_the_api_reads_released_cells_with_a_token(client, session, fixes_setup,
     org = fixes_setup
     log_fixes(org.t1, 5)
     log_fixes(org.t3, 5, problem="billing-error")
-    _token, secret = create_token(session=session, name="BI", scopes=["fixes:read"],
-                                  created_by=org.hr, unit_id=org.s1.id)
-    _token, other = create_token(session=session, name="BI", scopes=["outcomes:read"],
-                                 created_by=org.hr)
+    _token, secret = create_token(
+        session=session, name="BI", scopes=["fixes:read"], created_by=org.hr, unit_id=org.s1.id
+    )
+    _token, other = create_token(
+        session=session, name="BI", scopes=["outcomes:read"], created_by=org.hr
+    )
     session.commit()
     auth = {"Authorization": f"Bearer {secret}"}
     body = client.get("/api/v1/fixes", headers=auth).get_json()
@@ -130,18 +151,19 @@ def test_the_api_reads_released_cells_with_a_token(client, session, fixes_setup,
     assert by_unit["T1"]["top_problems"] == ["late-car"] and body["min_people"] == 5
     assert client.get("/api/v1/fixes?unit_code=T3", headers=auth).status_code == 403
     assert client.get("/api/v1/fixes?period=2026Q9", headers=auth).status_code == 400
-    assert client.get("/api/v1/fixes", headers={
-        "Authorization": f"Bearer {other}"}).status_code == 403
+    assert (
+        client.get("/api/v1/fixes", headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    )
     assert client.get("/api/v1/fixes").status_code == 401
     document = client.get("/api/v1/openapi.json").get_json()
-    assert "/api/v1/fixes" in document["paths"] and "FixCell" in document["components"][
-        "schemas"]
+    assert "/api/v1/fixes" in document["paths"] and "FixCell" in document["components"]["schemas"]
 
 
 def test_the_privacy_export_and_erasure_include_the_log(session, fixes_setup):
     org = fixes_setup
-    services.log_fix(session, user=org.employee, problem="late-car", action="on_spot",
-                     goodwill=None, note="Mine")
+    services.log_fix(
+        session, user=org.employee, problem="late-car", action="on_spot", goodwill=None, note="Mine"
+    )
     session.commit()
     data = export_person(session, org.employee)
     assert [f["note"] for f in data["fixes_you_logged"]] == ["Mine"]
@@ -161,13 +183,16 @@ problem_types: {value}
 """
 
 
-@pytest.mark.parametrize(("value", "problem"), [
-    ("[late-car, wrong-part]", None),
-    ("late-car", "must be a list"),
-    ("[Late Car]", "must be a code"),
-    ("[late-car, late-car]", "twice"),
-    ("[]", "one or more"),
-])
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("[late-car, wrong-part]", None),
+        ("late-car", "must be a list"),
+        ("[Late Car]", "must be a code"),
+        ("[late-car, late-car]", "twice"),
+        ("[]", "one or more"),
+    ],
+)
 def test_content_declares_the_problems_it_practises(tmp_path: Path, value, problem):
     course = tmp_path / "sample"
     course.mkdir()
@@ -183,8 +208,9 @@ def test_content_declares_the_problems_it_practises(tmp_path: Path, value, probl
     shipped = Path(__file__).parents[2] / "trainer" / "courses" / "scenarios"
     text = (shipped / "car-not-ready.yaml").read_text()
     scenario = tmp_path / "car-not-ready.yaml"
-    scenario.write_text(text.replace("problem_types: [late-car, broken-promise]",
-                                     f"problem_types: {value}"))
+    scenario.write_text(
+        text.replace("problem_types: [late-car, broken-promise]", f"problem_types: {value}")
+    )
     result = load_scenario_file(scenario)
     if problem is None:
         assert result.ok and result.problem_types == ["late-car", "wrong-part"]

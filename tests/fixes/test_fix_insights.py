@@ -42,8 +42,8 @@ def test_the_report_recovers_the_planted_behaviour_link(runner, session, client)
     behaviour = complaints["behaviour"]
     assert behaviour["direction"] == "morale_leads" and behaviour["ci_high"] < 0
     assert behaviour["sentence"].startswith(
-        "Teams that fixed more problems on the spot tended to see fewer complaints the next "
-        "quarter")
+        "Teams that fixed more problems on the spot tended to see fewer complaints the next quarter"
+    )
     assert "Correlation, not causation." in behaviour["sentence"]
     assert _report(runner, "fix_rate")["behaviour"] is None
 
@@ -53,11 +53,13 @@ def test_the_report_recovers_the_planted_behaviour_link(runner, session, client)
     period = services.periods(session)[1]
     cells = services.released_cells(session, period)
     assert all(cells.get(t.id) is None for t in teams)
-    busy = session.exec(select(FixRollup).where(FixRollup.period == period,
-                                                FixRollup.unit_id == teams[0].id)).first()
+    busy = session.exec(
+        select(FixRollup).where(FixRollup.period == period, FixRollup.unit_id == teams[0].id)
+    ).first()
     others = session.exec(select(OrgUnit).where(OrgUnit.code == "LEEDS-SVC")).one()
-    leeds = session.exec(select(FixRollup).where(FixRollup.period == period,
-                                                 FixRollup.unit_id == others.id)).one()
+    leeds = session.exec(
+        select(FixRollup).where(FixRollup.period == period, FixRollup.unit_id == others.id)
+    ).one()
     assert busy is None or busy.fixes * 4 < leeds.fixes
 
     # HR sees the one planted flag in neutral words; nobody is named.

@@ -36,33 +36,55 @@ def _build(session, tree):
     company = create_unit(session, code=f"F{n}", name=f"Co {n}", kind="company", parent=None)
     plan = []  # (unit, people, logging)
     for r, sites in enumerate(tree):
-        region = create_unit(session, code=f"F{n}R{r}", name=f"R{r}", kind="region",
-                             parent=company)
+        region = create_unit(session, code=f"F{n}R{r}", name=f"R{r}", kind="region", parent=company)
         for s, (staff, teams) in enumerate(sites):
-            site_unit = create_unit(session, code=f"F{n}R{r}S{s}", name=f"S{s}", kind="site",
-                                    parent=region)
+            site_unit = create_unit(
+                session, code=f"F{n}R{r}S{s}", name=f"S{s}", kind="site", parent=region
+            )
             plan.append((site_unit, staff, staff // 2))
             for t, (size, share) in enumerate(teams):
-                unit = create_unit(session, code=f"F{n}R{r}S{s}T{t}", name=f"T{t}",
-                                   kind="team", parent=site_unit)
+                unit = create_unit(
+                    session, code=f"F{n}R{r}S{s}T{t}", name=f"T{t}", kind="team", parent=site_unit
+                )
                 plan.append((unit, size, round(size * share)))
-    session.execute(sa.insert(User), [
-        {"email": f"f{n}-{unit.id}-{i}@example.com", "name": "X", "roles": "employee",
-         "unit_id": unit.id, "active": True, "session_token": random_key(),
-         "created_at": utcnow()}
-        for unit, size, _ in plan for i in range(size)])
+    session.execute(
+        sa.insert(User),
+        [
+            {
+                "email": f"f{n}-{unit.id}-{i}@example.com",
+                "name": "X",
+                "roles": "employee",
+                "unit_id": unit.id,
+                "active": True,
+                "session_token": random_key(),
+                "created_at": utcnow(),
+            }
+            for unit, size, _ in plan
+            for i in range(size)
+        ],
+    )
     now = utcnow()
     fixes = []
     for unit, _size, logging in plan:
-        people = session.exec(select(User.id).where(User.unit_id == unit.id)
-                              .order_by(User.id)).all()[:logging]
+        people = session.exec(
+            select(User.id).where(User.unit_id == unit.id).order_by(User.id)
+        ).all()[:logging]
         for i, person in enumerate(people):
             for j in range(1 + i % 2):
-                fixes.append({"user_id": person, "unit_id": unit.id,
-                              "period": quarter_of(now.date()), "logged_at": now,
-                              "problem": "other", "problem_label": "Something else",
-                              "action": "on_spot" if j == 0 else "handover",
-                              "goodwill": 0.0, "currency": "EUR", "note": ""})
+                fixes.append(
+                    {
+                        "user_id": person,
+                        "unit_id": unit.id,
+                        "period": quarter_of(now.date()),
+                        "logged_at": now,
+                        "problem": "other",
+                        "problem_label": "Something else",
+                        "action": "on_spot" if j == 0 else "handover",
+                        "goodwill": 0.0,
+                        "currency": "EUR",
+                        "note": "",
+                    }
+                )
     if fixes:
         session.execute(sa.insert(Fix), fixes)
     services.refresh_rollups(session=session, now=now)
@@ -72,8 +94,11 @@ def _build(session, tree):
 
 def _true_counts(session, company) -> tuple[dict, dict[int, int]]:
     """The real number of people who logged per unit subtree, known to the test only."""
-    units = {u.id: u for u in session.exec(select(OrgUnit)).all()
-             if u.id == company.id or u.path.startswith(f"/{company.id}/")}
+    units = {
+        u.id: u
+        for u in session.exec(select(OrgUnit)).all()
+        if u.id == company.id or u.path.startswith(f"/{company.id}/")
+    }
     loggers = {}
     for user_id, unit_id in set(session.exec(select(Fix.user_id, Fix.unit_id)).all()):
         if unit_id in units:
@@ -101,8 +126,11 @@ def _assert_no_differencing(units, counts, shown: set[int]):
         assert remainder == 0 or remainder >= K, (uid, remainder)
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(tree=org_trees)
 def test_every_fix_output_respects_thresholds_and_complements(app, client, session, org, tree):
     company = _build(session, tree)
@@ -118,15 +146,15 @@ def test_every_fix_output_respects_thresholds_and_complements(app, client, sessi
         sess["_user_id"] = org.hr.session_token
         sess["_fresh"] = True
     for uid, unit in units.items():
-        page = client.get(f"/fixes/team?unit={unit.code}&period={period}").get_data(
-            as_text=True)
+        page = client.get(f"/fixes/team?unit={unit.code}&period={period}").get_data(as_text=True)
         found = re.search(r"fixes logged by (\d+) people", page)
         assert (found is not None) == (uid in shown), unit.code
         if found:
             assert int(found.group(1)) == counts[uid]
 
-    table = list(csv.DictReader(io.StringIO(client.get("/fixes/export.csv").get_data(
-        as_text=True))))
+    table = list(
+        csv.DictReader(io.StringIO(client.get("/fixes/export.csv").get_data(as_text=True)))
+    )
     by_code = {r["unit_code"]: r for r in table if r["period"] == period}
     for uid, unit in units.items():
         row = by_code.get(unit.code)
@@ -135,16 +163,16 @@ def test_every_fix_output_respects_thresholds_and_complements(app, client, sessi
         elif row is not None:
             assert row["status"] == "hidden" and row["people"] == row["fixes"] == ""
 
-    _token, secret = create_token(session=session, name="P", scopes=["fixes:read"],
-                                  created_by=org.hr, unit_id=company.id)
+    _token, secret = create_token(
+        session=session, name="P", scopes=["fixes:read"], created_by=org.hr, unit_id=company.id
+    )
     session.commit()
-    cells = client.get("/api/v1/fixes", headers={"Authorization": f"Bearer {secret}"}) \
-        .get_json()["cells"]
+    cells = client.get("/api/v1/fixes", headers={"Authorization": f"Bearer {secret}"}).get_json()[
+        "cells"
+    ]
     api_shown = {c["unit_code"] for c in cells if c["status"] == "shown"}
     assert api_shown == {units[uid].code for uid in shown}
-    assert all(c["people"] is None and c["fixes"] is None for c in cells
-               if c["status"] == "hidden")
+    assert all(c["people"] is None and c["fixes"] is None for c in cells if c["status"] == "hidden")
 
     insight = services.insight_rows(session)
-    assert {r["unit_id"] for r in insight[services.FIX_ON_SPOT] if r["unit_id"] in units} \
-        == shown
+    assert {r["unit_id"] for r in insight[services.FIX_ON_SPOT] if r["unit_id"] in units} == shown

@@ -25,23 +25,40 @@ SMALL_QUARTER = PERIODS[2]  # T2 has only 3 respondents then
 def close_quarter(session, programme, period, levels_by_unit):
     """Write one closed pulse cycle straight into responses and rollups."""
     opens = datetime.combine(quarter_bounds(period)[0] + timedelta(days=14), time(0), UTC)
-    cycle = cycle_for(programme, Occurrence(
-        period, period, opens, opens + timedelta(days=14)), session=session)
+    cycle = cycle_for(
+        programme, Occurrence(period, period, opens, opens + timedelta(days=14)), session=session
+    )
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-    headcount = Counter(u.unit_id for u in session.exec(select(User)).all()
-                        if u.unit_id and "employee" in u.roles)
+    headcount = Counter(
+        u.unit_id for u in session.exec(select(User)).all() if u.unit_id and "employee" in u.roles
+    )
     keys = group_keys(units, set(units), headcount, 10)
-    session.execute(sa.insert(CycleAudience), [
-        {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u],
-         "invited": headcount.get(u, 0)} for u in sorted(units)])
+    session.execute(
+        sa.insert(CycleAudience),
+        [
+            {
+                "cycle_id": cycle.id,
+                "unit_id": u,
+                "group_key": keys[u],
+                "invited": headcount.get(u, 0),
+            }
+            for u in sorted(units)
+        ],
+    )
     items = cycle_items(cycle, session=session)
     rows = []
     for unit_id, levels in levels_by_unit.items():
         for level in levels:
             answers = {str(i.id): (8 if i.kind == "enps" else level) for i in items}
-            rows.append({"id": random_key(), "survey_id": cycle.id,
-                         "group_key": keys[unit_id], "answers": json.dumps(answers),
-                         "comment": None})
+            rows.append(
+                {
+                    "id": random_key(),
+                    "survey_id": cycle.id,
+                    "group_key": keys[unit_id],
+                    "answers": json.dumps(answers),
+                    "comment": None,
+                }
+            )
     session.execute(sa.insert(SurveyResponse), rows)
     cycle.status = "closed"
     session.add(cycle)
@@ -58,27 +75,42 @@ def history(session, org, make_unit, make_user):
     for team, count in ((org.t1, 11), (org.t2, 12), (org.t3, 12), (org.t4, 6)):
         for _ in range(count):
             make_user("employee", team)
-    programme = ensure_default_programme(org.company, session=session,
-                                         starts_on=quarter_bounds(PERIODS[0])[0])
+    programme = ensure_default_programme(
+        org.company, session=session, starts_on=quarter_bounds(PERIODS[0])[0]
+    )
     session.commit()
     for n, period in enumerate(PERIODS):
         level = 3 + n % 2
-        close_quarter(session, programme, period, {
-            org.t1.id: [level] * 10,
-            org.t2.id: [4] * (3 if period == SMALL_QUARTER else 10),
-            org.t3.id: [level] * 10,
-            org.t4.id: [2] * 5,
-        })
+        close_quarter(
+            session,
+            programme,
+            period,
+            {
+                org.t1.id: [level] * 10,
+                org.t2.id: [4] * (3 if period == SMALL_QUARTER else 10),
+                org.t3.id: [level] * 10,
+                org.t4.id: [2] * 5,
+            },
+        )
     rows = []
     for n, period in enumerate(PERIODS):
         for team in (org.t1, org.t2, org.t3, org.t4):
             gamed = team is org.t3
-            rows.append({"unit_id": team.id, "period": period, "metric": "csi",
-                         "value": 99.0 if gamed else 80.0 + n, "n": 100,
-                         "topbox": 0.95 if gamed else 0.30, "responses": 100,
-                         "invited": 400})
-            rows.append({"unit_id": team.id, "period": period, "metric": "csat",
-                         "value": 75.0, "n": 100})
+            rows.append(
+                {
+                    "unit_id": team.id,
+                    "period": period,
+                    "metric": "csi",
+                    "value": 99.0 if gamed else 80.0 + n,
+                    "n": 100,
+                    "topbox": 0.95 if gamed else 0.30,
+                    "responses": 100,
+                    "invited": 400,
+                }
+            )
+            rows.append(
+                {"unit_id": team.id, "period": period, "metric": "csat", "value": 75.0, "n": 100}
+            )
     upsert_outcomes(session=session, rows=rows, source="test")
     session.commit()
     return org

@@ -35,16 +35,19 @@ def test_manager_lands_on_their_site_and_sees_only_their_teams(client, login_as,
         assert "data-quality flag" not in page.lower()
 
 
-@pytest.mark.parametrize("path", [
-    "/insights/units/{id}",
-    "/insights/units/{id}/detail",
-    "/insights/api/units/{id}/report.json",
-    "/insights/api/units/{id}/trends.json",
-    "/insights/api/units/{id}/scatter.json",
-    "/insights/api/units/{id}/funnel.json",
-    "/insights/api/units/{id}/perception.json",
-    "/insights/units/{id}/export.csv",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/insights/units/{id}",
+        "/insights/units/{id}/detail",
+        "/insights/api/units/{id}/report.json",
+        "/insights/api/units/{id}/trends.json",
+        "/insights/api/units/{id}/scatter.json",
+        "/insights/api/units/{id}/funnel.json",
+        "/insights/api/units/{id}/perception.json",
+        "/insights/units/{id}/export.csv",
+    ],
+)
 def test_manager_gets_403_outside_their_scope(client, login_as, history, path):
     login_as(history.manager)
     assert client.get(path.format(id=history.s2.id)).status_code == 403
@@ -83,8 +86,7 @@ def test_managers_never_see_flags(client, login_as, history):
     assert export.status_code == 403
 
 
-def test_a_flagged_units_own_hr_person_does_not_see_its_flags(client, login_as, history,
-                                                              make_user):
+def test_a_flagged_units_own_hr_person_does_not_see_its_flags(client, login_as, history, make_user):
     insider = make_user("employee,hr", history.t3)
     login_as(insider)
     flags = client.get(f"/insights/api/units/{history.company.id}/flags.json").get_json()
@@ -119,17 +121,30 @@ def test_report_json_has_the_documented_shape(client, login_as, history):
     report = client.get(f"/insights/api/units/{history.company.id}/report.json?metric=csi")
     doc = report.get_json()
     assert doc["metric"] == "csi"
-    assert {"direction", "lag", "estimate", "ci_low", "ci_high", "n_units", "n_obs",
-            "method"} <= set(doc["headline"])
+    assert {
+        "direction",
+        "lag",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "n_units",
+        "n_obs",
+        "method",
+    } <= set(doc["headline"])
     assert doc["headline"]["direction"] == "none"
     assert doc["headline"]["status"] == "insufficient_data"  # 3 teams, fewer than 10
     assert {(r["lag"], r["direction"]) for r in doc["lags"]} == {
-        (0, "same_quarter"), (1, "morale_leads"), (1, "customer_leads"),
-        (2, "morale_leads"), (2, "customer_leads")}
+        (0, "same_quarter"),
+        (1, "morale_leads"),
+        (1, "customer_leads"),
+        (2, "morale_leads"),
+        (2, "customer_leads"),
+    }
     for row in doc["lags"]:
         assert {"lag", "direction", "within_r", "ci_low", "ci_high", "n", "q_value"} <= set(row)
-    assert doc["flags"] and all({"unit_code", "period", "kind", "reason"} <= set(f)
-                                for f in doc["flags"])
+    assert doc["flags"] and all(
+        {"unit_code", "period", "kind", "reason"} <= set(f) for f in doc["flags"]
+    )
     assert {"T2", "T4"} <= set(doc["suppressed"])
     cells = {(c["unit_code"], c["period"]): c["reason"] for c in doc["suppressed_cells"]}
     assert cells[("T2", SMALL_QUARTER)] == "suppressed"
@@ -140,8 +155,17 @@ def test_report_json_has_the_documented_shape(client, login_as, history):
     assert doc["reference"] is None
     assert [r["unit_code"] for r in doc["per_unit"]] == ["T1", "T2", "T3", "T4"]
     for row in doc["per_unit"]:
-        assert {"r", "status", "shrunk_slope", "shrunk_ci_low", "shrunk_ci_high", "common_slope",
-                "shrunk_n_units", "shrunk_status", "shrunk_reason"} <= set(row)
+        assert {
+            "r",
+            "status",
+            "shrunk_slope",
+            "shrunk_ci_low",
+            "shrunk_ci_high",
+            "common_slope",
+            "shrunk_n_units",
+            "shrunk_status",
+            "shrunk_reason",
+        } <= set(row)
         assert row["shrunk_slope"] is None  # 3 teams with morale, fewer than 10
         assert row["shrunk_status"] == "insufficient_data" and row["shrunk_reason"]
 
@@ -157,8 +181,10 @@ def test_a_team_scope_carries_the_company_reference(client, login_as, history):
 def test_unknown_metric_is_a_400(client, login_as, history):
     login_as(history.hr)
     assert client.get(f"/insights/units/{history.s1.id}?metric=nope").status_code == 400
-    assert client.get(f"/insights/api/units/{history.s1.id}/report.json?metric=nope"
-                      ).status_code == 400
+    assert (
+        client.get(f"/insights/api/units/{history.s1.id}/report.json?metric=nope").status_code
+        == 400
+    )
     assert client.get(f"/insights/units/{history.s1.id}/export.csv?table=nope").status_code == 404
 
 
@@ -190,12 +216,14 @@ def test_dashboard_page_has_a_table_for_every_chart(client, login_as, history):
     assert page.count("aria-label=") >= canvases
     assert "<style" not in page and " style=" not in page
     assert "<script>" not in page  # no inline scripts: the CSP would block them
-    assert "pulled toward the average of all teams, because 8 quarters of one unit are noisy" \
-        in page
+    assert (
+        "pulled toward the average of all teams, because 8 quarters of one unit are noisy" in page
+    )
 
 
-def test_manager_rates_their_teams_and_sees_it_in_the_perception_gap(client, login_as,
-                                                                     history, session):
+def test_manager_rates_their_teams_and_sees_it_in_the_perception_gap(
+    client, login_as, history, session
+):
     login_as(history.manager)
     period = PERIODS[-1]
     page = client.get(f"/insights/ratings?period={period}")
@@ -203,8 +231,9 @@ def test_manager_rates_their_teams_and_sees_it_in_the_perception_gap(client, log
     html = re.sub(r'value="[^"]*"', "", page.get_data(as_text=True))  # drop random tokens
     assert "T1" in html and "T3" not in html
     field = f"team_{history.t1.id}"
-    response = client.post("/insights/ratings", data={"period": period, field: "5",
-                                                      f"team_{history.t2.id}": ""})
+    response = client.post(
+        "/insights/ratings", data={"period": period, field: "5", f"team_{history.t2.id}": ""}
+    )
     assert response.status_code == 302
     stored = session.exec(select(CustomerFocusRating)).all()
     assert [(r.unit_id, r.period, r.rating) for r in stored] == [(history.t1.id, period, 5)]
@@ -234,14 +263,30 @@ def test_only_managers_rate(client, login_as, history):
 def test_new_outcomes_show_up_without_a_restart(client, login_as, history, session):
     login_as(history.hr)
     url = f"/insights/api/units/{history.company.id}/flags.json"
-    assert {f["unit_code"] for f in client.get(url).get_json()["flags"]
-            if f["signal"] == "top_box"} == {"T3"}
-    upsert_outcomes(session=session, rows=[
-        {"unit_id": history.t1.id, "period": p, "metric": "csi", "value": 99.0, "n": 100,
-         "topbox": 0.97, "responses": 100, "invited": 400} for p in PERIODS], source="test")
+    assert {
+        f["unit_code"] for f in client.get(url).get_json()["flags"] if f["signal"] == "top_box"
+    } == {"T3"}
+    upsert_outcomes(
+        session=session,
+        rows=[
+            {
+                "unit_id": history.t1.id,
+                "period": p,
+                "metric": "csi",
+                "value": 99.0,
+                "n": 100,
+                "topbox": 0.97,
+                "responses": 100,
+                "invited": 400,
+            }
+            for p in PERIODS
+        ],
+        source="test",
+    )
     session.commit()
-    flagged = {f["unit_code"] for f in client.get(url).get_json()["flags"]
-               if f["signal"] == "top_box"}
+    flagged = {
+        f["unit_code"] for f in client.get(url).get_json()["flags"] if f["signal"] == "top_box"
+    }
     assert "T1" in flagged
 
 
@@ -257,10 +302,13 @@ def test_cli_report_prints_json_and_text(runner, history):
     assert "T3" not in text.output
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--metric", "nope"], "unknown metric 'nope'"),
-    (["--metric", "csi", "--unit", "NOPE"], "no unit has the code 'NOPE'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--metric", "nope"], "unknown metric 'nope'"),
+        (["--metric", "csi", "--unit", "NOPE"], "no unit has the code 'NOPE'"),
+    ],
+)
 def test_cli_report_rejects_bad_input_cleanly(runner, history, args, message):
     result = runner.invoke(args=["insights", "report", *args])
     assert result.exit_code == 2
@@ -283,8 +331,9 @@ def test_an_unknown_unit_is_a_404(client, login_as, history):
     assert client.get("/insights/units/999999").status_code == 404
 
 
-def test_every_export_table_guards_a_unit_name_that_looks_like_a_formula(client, login_as,
-                                                                         session, history):
+def test_every_export_table_guards_a_unit_name_that_looks_like_a_formula(
+    client, login_as, session, history
+):
     history.t1.name = EVIL
     session.add(history.t1)
     session.commit()
@@ -292,8 +341,9 @@ def test_every_export_table_guards_a_unit_name_that_looks_like_a_formula(client,
     login_as(history.hr)
     exported = {}
     for table in TABLES:
-        exported[table] = guarded_rows(client.get(
-            f"/insights/units/{history.company.id}/export.csv?table={table}"))
+        exported[table] = guarded_rows(
+            client.get(f"/insights/units/{history.company.id}/export.csv?table={table}")
+        )
     for table in ("panel", "perception"):
         assert "'" + EVIL in cells(exported[table]), table
         assert EVIL not in cells(exported[table])
@@ -302,14 +352,20 @@ def test_every_export_table_guards_a_unit_name_that_looks_like_a_formula(client,
 
 
 def test_after_a_data_change_the_page_shows_the_last_figures_until_the_job_has_new_ones(
-        client, login_as, session, history):
+    client, login_as, session, history
+):
     login_as(history.hr)
     url = f"/insights/units/{history.company.id}"
     first = client.get(url).get_data(as_text=True)  # nothing earlier: worked out right away
     assert "Updated figures are being worked out" not in first
-    upsert_outcomes(session=session, rows=[
-        {"unit_id": history.t1.id, "period": p, "metric": "csi", "value": 60.0, "n": 100}
-        for p in PERIODS], source="test")
+    upsert_outcomes(
+        session=session,
+        rows=[
+            {"unit_id": history.t1.id, "period": p, "metric": "csi", "value": 60.0, "n": 100}
+            for p in PERIODS
+        ],
+        source="test",
+    )
     session.commit()
     stale = client.get(url).get_data(as_text=True)
     assert "Updated figures are being worked out; these are from" in stale

@@ -15,8 +15,10 @@ COMPLAINTS = Metric("complaints", "Complaints per 1,000", False, 0, None)
 
 
 def org(n_teams: int) -> list[Unit]:
-    units = [Unit(1, "CO", "Company", "company", None, "/"),
-             Unit(2, "SITE", "Site", "site", 1, "/1/")]
+    units = [
+        Unit(1, "CO", "Company", "company", None, "/"),
+        Unit(2, "SITE", "Site", "site", 1, "/1/"),
+    ]
     units += [Unit(10 + i, f"T{i:02d}", f"Team {i}", "team", 2, "/1/2/") for i in range(n_teams)]
     return units
 
@@ -31,18 +33,37 @@ def planted(n_teams=16, effect=0.8, seed=1, gamed=()):
         level = rng.normal(3.7, 0.3)
         values = level + np.cumsum(rng.normal(0, 0.15, len(PERIODS)))
         for t, period in enumerate(PERIODS):
-            morale.append({"unit_id": unit.id, "period": period, "respondents": 12,
-                           "invited": 15, "engagement": values[t], "enps": 10.0,
-                           "enps_moe": 20.0, "customer_focus": 3.8})
+            morale.append(
+                {
+                    "unit_id": unit.id,
+                    "period": period,
+                    "respondents": 12,
+                    "invited": 15,
+                    "engagement": values[t],
+                    "enps": 10.0,
+                    "enps_moe": 20.0,
+                    "customer_focus": 3.8,
+                }
+            )
             before = (values[t - 1] - values.mean()) / 0.2 if t else 0.0
             value = 82 + 2 * (effect * before + rng.normal(0, np.sqrt(1 - effect**2)))
             topbox = 0.3 + rng.normal(0, 0.02)
             if unit.code in gamed and t >= len(PERIODS) - 3:
                 value, topbox = 99.0, 0.96
-            csi.append({"unit_id": unit.id, "period": period, "value": value, "n": 100,
-                        "topbox": topbox, "responses": 100, "invited": 400})
-    return Sources(units=units, metrics=[CSI, CSAT, COMPLAINTS], morale=morale,
-                   outcomes={"csi": csi})
+            csi.append(
+                {
+                    "unit_id": unit.id,
+                    "period": period,
+                    "value": value,
+                    "n": 100,
+                    "topbox": topbox,
+                    "responses": 100,
+                    "invited": 400,
+                }
+            )
+    return Sources(
+        units=units, metrics=[CSI, CSAT, COMPLAINTS], morale=morale, outcomes={"csi": csi}
+    )
 
 
 def test_the_planted_lag_is_found_in_both_the_headline_and_the_grid():
@@ -57,16 +78,16 @@ def test_the_planted_lag_is_found_in_both_the_headline_and_the_grid():
 
 
 def test_no_link_is_claimed_when_there_is_none():
-    result = analysis.analyse(analysis.prepare(planted(effect=0.0, seed=3)), metric="csi",
-                              unit_ids=None)
+    result = analysis.analyse(
+        analysis.prepare(planted(effect=0.0, seed=3)), metric="csi", unit_ids=None
+    )
     assert result["headline"]["direction"] == "none"
     assert result["headline"]["estimate"] is None
 
 
 def test_flagged_quarters_are_left_out_of_the_statistics_but_not_the_trends():
     gamed = ("T00", "T01")
-    result = analysis.analyse(analysis.prepare(planted(gamed=gamed)), metric="csi",
-                              unit_ids=None)
+    result = analysis.analyse(analysis.prepare(planted(gamed=gamed)), metric="csi", unit_ids=None)
     excluded = {(c["unit_code"], c["period"]) for c in result["excluded"]}
     assert {(u, p) for u in gamed for p in PERIODS[-3:]} <= excluded
     used = {(p["unit_code"], p["period"]) for p in result["scatter"]["within"]}
@@ -78,8 +99,9 @@ def test_flagged_quarters_are_left_out_of_the_statistics_but_not_the_trends():
 
 def test_q_values_are_benjamini_hochberg_over_every_metric_and_lag():
     sources = planted()
-    sources.outcomes["csat"] = [{**row, "value": 70 + (row["value"] - 82) / 2}
-                                for row in sources.outcomes["csi"]]
+    sources.outcomes["csat"] = [
+        {**row, "value": 70 + (row["value"] - 82) / 2} for row in sources.outcomes["csi"]
+    ]
     result = analysis.analyse(analysis.prepare(sources), metric="csi", unit_ids=None)
     assert result["family"] == ["csat", "csi"]
     panel = analysis.prepare(sources).checked
@@ -122,8 +144,7 @@ def test_funnel_puts_an_extreme_unit_above_the_alarm_limit_without_moving_the_ce
     by_unit = {u["unit_code"]: u for u in funnel["units"]}
     assert by_unit["T00"]["position"] == "alarm" and by_unit["T00"]["side"] == "above"
     assert sum(u["position"] != "within" for u in funnel["units"]) <= 2
-    assert [line["n"] for line in funnel["lines"]] == sorted(line["n"] for line in
-                                                           funnel["lines"])
+    assert [line["n"] for line in funnel["lines"]] == sorted(line["n"] for line in funnel["lines"])
 
 
 def test_a_funnel_needs_a_share_with_a_known_spread():
@@ -133,12 +154,16 @@ def test_a_funnel_needs_a_share_with_a_known_spread():
 
 
 def test_spread_collapse_is_read_from_the_means_alone():
-    rows = [{"unit_code": u, "period": p, "score": 80.0 + i % 3}
-            for u in ("A", "B", "C", "D") for i, p in enumerate(PERIODS[:4])]
+    rows = [
+        {"unit_code": u, "period": p, "score": 80.0 + i % 3}
+        for u in ("A", "B", "C", "D")
+        for i, p in enumerate(PERIODS[:4])
+    ]
     rows[-1]["score"] = 99.3  # D's last quarter: answers can hardly differ any more
     flags = stats.spread_collapse_flags(pd.DataFrame(rows), 0, 100)
     assert [(f["unit_code"], f["period"], f["signal"]) for f in flags] == [
-        ("D", PERIODS[3], "variance_collapse")]
+        ("D", PERIODS[3], "variance_collapse")
+    ]
     assert "at most 8.3" in flags[0]["reason"]
     assert "not an accusation" in flags[0]["reason"]
 
@@ -151,12 +176,13 @@ def test_only_survey_scores_get_gaming_flags():
 
 def test_panel_says_why_morale_is_missing():
     sources = planted(n_teams=3)
-    sources.morale = [r for r in sources.morale
-                      if not (r["unit_id"] == 11 and r["period"] == PERIODS[0])]
-    sources.suppressed = [{"unit_id": 11, "unit_code": "T01", "period": PERIODS[0],
-                           "reason": "suppressed"},
-                          {"unit_id": 1, "unit_code": "CO", "period": PERIODS[0],
-                           "reason": "suppressed"}]
+    sources.morale = [
+        r for r in sources.morale if not (r["unit_id"] == 11 and r["period"] == PERIODS[0])
+    ]
+    sources.suppressed = [
+        {"unit_id": 11, "unit_code": "T01", "period": PERIODS[0], "reason": "suppressed"},
+        {"unit_id": 1, "unit_code": "CO", "period": PERIODS[0], "reason": "suppressed"},
+    ]
     result = analysis.analyse(analysis.prepare(sources), metric="csi", unit_ids=None)
     statuses = {(r["unit_code"], r["period"]): r["morale_status"] for r in result["panel_rows"]}
     assert statuses[("T01", PERIODS[0])] == "suppressed"
@@ -169,8 +195,7 @@ def test_panel_says_why_morale_is_missing():
 
 def test_perception_puts_three_views_on_one_scale():
     sources = planted(n_teams=2)
-    sources.outcomes["csat"] = [{"unit_id": 10, "period": PERIODS[-1], "value": 75.0,
-                                 "n": 100}]
+    sources.outcomes["csat"] = [{"unit_id": 10, "period": PERIODS[-1], "value": 75.0, "n": 100}]
     sources.ratings = [{"unit_id": 10, "period": PERIODS[-1], "rating": 4.5, "raters": 2}]
     result = analysis.analyse(analysis.prepare(sources), metric="csi", unit_ids=None)
     gap = result["perception"]
@@ -182,8 +207,9 @@ def test_perception_puts_three_views_on_one_scale():
 
 
 def test_the_report_document_hides_flags_unless_asked():
-    result = analysis.analyse(analysis.prepare(planted(gamed=("T00",))), metric="csi",
-                              unit_ids=None)
+    result = analysis.analyse(
+        analysis.prepare(planted(gamed=("T00",))), metric="csi", unit_ids=None
+    )
     scope = {"code": "CO", "name": "Company", "kind": "company"}
     assert documents.report_document(result, scope=scope, with_flags=False)["flags"] is None
     doc = documents.report_document(result, scope=scope, with_flags=True)

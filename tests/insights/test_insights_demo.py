@@ -34,13 +34,11 @@ def test_the_dashboard_recovers_what_the_demo_planted(runner, session, client):
 
     # The gamed site: every one of its teams carries gaming flags, with reasons.
     gamed = session.exec(select(OrgUnit).where(OrgUnit.code == insights_demo.GAMED_SITE)).one()
-    gamed_teams = set(session.exec(select(OrgUnit.code)
-                                   .where(OrgUnit.parent_id == gamed.id)).all())
+    gamed_teams = set(session.exec(select(OrgUnit.code).where(OrgUnit.parent_id == gamed.id)).all())
     flagged = {f["unit_code"] for f in report["flags"] if f["kind"] == "gaming"}
     assert gamed_teams <= flagged
     signals = {f["signal"] for f in report["flags"] if f["unit_code"] in gamed_teams}
-    assert {"top_box", "variance_collapse", "score_behaviour_mismatch",
-            "response_rate"} <= signals
+    assert {"top_box", "variance_collapse", "score_behaviour_mismatch", "response_rate"} <= signals
     assert len(flagged - gamed_teams) <= 3  # the checks rarely fire elsewhere
     assert all(f["reason"] for f in report["flags"])
 
@@ -58,8 +56,10 @@ def test_the_dashboard_recovers_what_the_demo_planted(runner, session, client):
     client.post("/auth/login", data={"email": manager.email, "password": DEMO_PASSWORD})
     landing = client.get("/insights/")
     overview = client.get(landing.location).get_data(as_text=True)
-    assert "When morale rose across the company, Dealer CSI tended to rise the next quarter." \
+    assert (
+        "When morale rose across the company, Dealer CSI tended to rise the next quarter."
         in overview
+    )
     assert "data-quality flag" not in overview.lower() and "hidden¹" in overview
     page = client.get(landing.location + "/detail").get_data(as_text=True)
     assert "Correlation, not causation." in page

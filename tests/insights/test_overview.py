@@ -9,12 +9,12 @@ from trainer.pulse.results import morale_by_unit_period
 
 
 def _released(session, unit_id):
-    return {r["period"]: r for r in morale_by_unit_period(session=session)
-            if r["unit_id"] == unit_id}
+    return {
+        r["period"]: r for r in morale_by_unit_period(session=session) if r["unit_id"] == unit_id
+    }
 
 
-def test_manager_sees_their_sites_morale_and_customers_first(client, login_as, history,
-                                                              session):
+def test_manager_sees_their_sites_morale_and_customers_first(client, login_as, history, session):
     login_as(history.manager)
     page = client.get(f"/insights/units/{history.s1.id}").get_data(as_text=True)
     released = _released(session, history.s1.id)
@@ -26,12 +26,13 @@ def test_manager_sees_their_sites_morale_and_customers_first(client, login_as, h
     earlier = [p for p in sorted(released) if p < max(released)]
     if earlier:
         assert view["morale"]["change"] == pytest.approx(
-            latest["engagement"] - released[earlier[-1]]["engagement"])
+            latest["engagement"] - released[earlier[-1]]["engagement"]
+        )
     # Dealer CSI for the site: its teams' n-weighted mean (both 80 + 3 in the last quarter).
     assert view["measure"]["value"] == pytest.approx(83.0)
     assert view["measure"]["change"] == pytest.approx(1.0)
     assert view["measure"]["n"] == 200
-    first_screen = page[:page.index('id="overview-chart"')]
+    first_screen = page[: page.index('id="overview-chart"')]
     assert f"{latest['engagement']:.2f}" in first_screen
     assert "83.0" in first_screen and "▲ Up 1.0 since" in first_screen
     assert f"{latest['respondents']} people answered in {max(released)}" in first_screen
@@ -39,22 +40,23 @@ def test_manager_sees_their_sites_morale_and_customers_first(client, login_as, h
     assert "jackknife" not in first_screen and "Benjamini" not in first_screen
 
 
-def test_company_customer_figure_weights_teams_by_customers(client, login_as, history,
-                                                            session):
+def test_company_customer_figure_weights_teams_by_customers(client, login_as, history, session):
     view = services.overview_for(session=session, metric="csi", unit=history.company)
     # T1, T2 and T4 at 83 and the gamed T3 at 99, 100 customers each.
     assert view["measure"]["value"] == pytest.approx((3 * 83 + 99) / 4)
 
 
-def test_hr_heatmap_lists_sites_then_every_team_with_hidden_cells_marked(client, login_as,
-                                                                         history, session):
+def test_hr_heatmap_lists_sites_then_every_team_with_hidden_cells_marked(
+    client, login_as, history, session
+):
     login_as(history.hr)
     page = client.get(f"/insights/units/{history.company.id}").get_data(as_text=True)
     assert 'id="heatmap-h"' in page and "Sites in" in page
     sites = services.overview_for(session=session, metric="csi", unit=history.company)["heatmap"]
     assert [r["unit"].code for r in sites["rows"]] == ["S1", "S2"]
-    teams = services.overview_for(session=session, metric="csi", unit=history.company,
-                                  rows="team")["heatmap"]
+    teams = services.overview_for(session=session, metric="csi", unit=history.company, rows="team")[
+        "heatmap"
+    ]
     cells = {r["unit"].code: r["cells"] for r in teams["rows"]}
     assert sorted(cells) == ["T1", "T2", "T3", "T4"]
     assert cells["T4"]["engagement"]["status"] == "merged"  # 6 people: counted with S2
@@ -86,16 +88,27 @@ def test_rows_of_teams_only_make_sense_above_a_site(client, login_as, history):
     assert "Show every team" not in page and "Teams in" in page
 
 
-@pytest.mark.parametrize(("headline", "expected"), [
-    ({"status": "ok", "direction": "morale_leads", "estimate": 0.4, "lag": 1},
-     "When morale rose here, CSAT tended to rise the next quarter."),
-    ({"status": "ok", "direction": "customer_leads", "estimate": -0.4, "lag": 1},
-     "When CSAT rose here, morale tended to fall the next quarter."),
-    ({"status": "ok", "direction": "none", "estimate": None, "lag": 1},
-     "No clear link between morale and CSAT here yet."),
-    ({"status": "insufficient_data", "reason": "x"},
-     "There is not enough data yet to tell whether morale and CSAT move together here."),
-])
+@pytest.mark.parametrize(
+    ("headline", "expected"),
+    [
+        (
+            {"status": "ok", "direction": "morale_leads", "estimate": 0.4, "lag": 1},
+            "When morale rose here, CSAT tended to rise the next quarter.",
+        ),
+        (
+            {"status": "ok", "direction": "customer_leads", "estimate": -0.4, "lag": 1},
+            "When CSAT rose here, morale tended to fall the next quarter.",
+        ),
+        (
+            {"status": "ok", "direction": "none", "estimate": None, "lag": 1},
+            "No clear link between morale and CSAT here yet.",
+        ),
+        (
+            {"status": "insufficient_data", "reason": "x"},
+            "There is not enough data yet to tell whether morale and CSAT move together here.",
+        ),
+    ],
+)
 def test_the_link_in_one_plain_sentence(headline, expected):
     assert overview.link_sentence(headline, "CSAT", "here").startswith(expected)
 

@@ -22,30 +22,56 @@ from trainer.pulse.programmes import ProgrammeInput, cycle_items, save_programme
 from trainer.util import utcnow
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(tree=org_trees)
-def test_overview_and_heatmap_respect_thresholds_and_complements(app, client, session, org,
-                                                                 tree):
+def test_overview_and_heatmap_respect_thresholds_and_complements(app, client, session, org, tree):
     company, plan = _build(session, tree)
-    programme = save_programme(ProgrammeInput(
-        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
-        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
+    programme = save_programme(
+        ProgrammeInput(
+            name="P",
+            item_ids=[i.id for i in ensure_default_bank(session=session)],
+            unit_ids=[company.id],
+            starts_on=utcnow().date(),
+        ),
+        session=session,
+    )
     session.commit()
     cycle = open_now(programme, session=session, now=utcnow())
-    invitations = {inv.employee_id: inv.group_key for inv in session.exec(
-        select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
+    invitations = {
+        inv.employee_id: inv.group_key
+        for inv in session.exec(select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))
+    }
     items = cycle_items(cycle, session=session)
     answers = json.dumps({str(i.id): (7 if i.kind == "enps" else 4) for i in items})
-    people = [p for unit, _, answering in plan
-              for p in session.exec(select(User.id).where(User.unit_id == unit.id)
-                                    .order_by(User.id)).all()[:answering]]
+    people = [
+        p
+        for unit, _, answering in plan
+        for p in session.exec(
+            select(User.id).where(User.unit_id == unit.id).order_by(User.id)
+        ).all()[:answering]
+    ]
     if people:
-        session.execute(sa.insert(SurveyResponse), [
-            {"id": random_key(), "survey_id": cycle.id, "group_key": invitations[p],
-             "answers": answers, "comment": None} for p in people])
-        session.execute(sa.insert(SurveyParticipation), [
-            {"survey_id": cycle.id, "employee_id": p} for p in people])
+        session.execute(
+            sa.insert(SurveyResponse),
+            [
+                {
+                    "id": random_key(),
+                    "survey_id": cycle.id,
+                    "group_key": invitations[p],
+                    "answers": answers,
+                    "comment": None,
+                }
+                for p in people
+            ],
+        )
+        session.execute(
+            sa.insert(SurveyParticipation),
+            [{"survey_id": cycle.id, "employee_id": p} for p in people],
+        )
     session.commit()
     close_cycle(cycle, session=session, now=cycle.closes_at)
     units, counts = _true_counts(session, cycle)
@@ -57,8 +83,11 @@ def test_overview_and_heatmap_respect_thresholds_and_complements(app, client, se
         for rows in (None, "team"):
             view = insights.overview_for(session=session, metric="csi", unit=unit, rows=rows)
             cards = [view["morale"], view["enps"]]
-            cells = [row["cells"][code] for row in view["heatmap"]["rows"]
-                     for code in ("engagement", "enps")]
+            cells = [
+                row["cells"][code]
+                for row in view["heatmap"]["rows"]
+                for code in ("engagement", "enps")
+            ]
             for cell in [*cards, *cells]:
                 assert (cell["value"] is None) == (cell["n"] is None)
                 if cell["n"] is not None:

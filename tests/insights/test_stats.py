@@ -216,13 +216,20 @@ def test_shrunken_slopes_spread_less_than_each_units_own(varied):
 def test_shrunken_slopes_are_the_fixed_slope_plus_statsmodels_blups(varied):
     panel, result = varied
     within = panel[["morale", "csi"]] - panel.groupby("unit")[["morale", "csi"]].transform("mean")
-    frame = pd.DataFrame({
-        "unit": panel["unit"],
-        "morale": within["morale"] / within["morale"].std(),
-        "customer": (panel["csi"] - panel["csi"].mean()) / within["csi"].std(),
-    })
-    fit = smf.mixedlm("customer ~ morale", frame, groups=frame["unit"], re_formula="1",
-                      vc_formula={"morale": "0 + morale"}).fit(method=["bfgs"])
+    frame = pd.DataFrame(
+        {
+            "unit": panel["unit"],
+            "morale": within["morale"] / within["morale"].std(),
+            "customer": (panel["csi"] - panel["csi"].mean()) / within["csi"].std(),
+        }
+    )
+    fit = smf.mixedlm(
+        "customer ~ morale",
+        frame,
+        groups=frame["unit"],
+        re_formula="1",
+        vc_formula={"morale": "0 + morale"},
+    ).fit(method=["bfgs"])
     assert fit.converged
     fixed = fit.fe_params["morale"]
     assert result["fixed_slope"] == pytest.approx(fixed, abs=1e-4)
@@ -261,8 +268,9 @@ def test_shrinkage_of_a_constant_metric_gives_a_status_and_no_warning():
 
 def test_a_mixed_model_that_never_converges_gives_a_status_and_no_warning(monkeypatch):
     def fails(self, *args, **kwargs):
-        warnings.warn("Maximum Likelihood optimization failed to converge.",
-                      ConvergenceWarning, stacklevel=2)
+        warnings.warn(
+            "Maximum Likelihood optimization failed to converge.", ConvergenceWarning, stacklevel=2
+        )
         return SimpleNamespace(converged=False)
 
     monkeypatch.setattr(MixedLM, "fit", fails)
@@ -279,8 +287,11 @@ def test_a_slope_model_that_fails_falls_back_to_a_random_intercept(monkeypatch):
 
     def fails_with_slopes(self, *args, **kwargs):
         if self.k_vc:
-            warnings.warn("The Hessian matrix at the estimated parameter values is not "
-                          "positive definite.", ConvergenceWarning, stacklevel=2)
+            warnings.warn(
+                "The Hessian matrix at the estimated parameter values is not positive definite.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return fit(self, *args, **kwargs)
 
     monkeypatch.setattr(MixedLM, "fit", fails_with_slopes)

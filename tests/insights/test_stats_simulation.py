@@ -436,5 +436,6 @@ def test_headline_copes_with_a_quarter_only_one_unit_has():
     balanced = headline(panel)
     # The lone quarter's row is fitted exactly by its own dummy, so it changes nothing.
     assert result["both"]["morale_leads"]["estimate"] == pytest.approx(
-        balanced["both"]["morale_leads"]["estimate"])
+        balanced["both"]["morale_leads"]["estimate"]
+    )
     assert result["n_obs"] == balanced["n_obs"]

@@ -7,10 +7,19 @@ STACK = ("pandas", "scipy", "statsmodels")
 
 
 def test_create_app_does_not_import_the_statistics_stack(tmp_path):
-    code = ("from trainer import create_app; create_app(); import sys; "
-            f"print([m for m in {STACK!r} if m in sys.modules])")
+    code = (
+        "from trainer import create_app; create_app(); import sys; "
+        f"print([m for m in {STACK!r} if m in sys.modules])"
+    )
     found = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        cwd=tmp_path, env={"TRAINER_DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}",
-                           "PYTHONPATH": ":".join(sys.path)})
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={
+            "TRAINER_DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}",
+            "PYTHONPATH": ":".join(sys.path),
+        },
+    )
     assert found.stdout.strip() == "[]"

@@ -29,22 +29,34 @@ QUIZ = """\
 ::Word::One word for an unhappy customer's message? {=grievance =gripe}
 """
 
-RIGHT = {"q0": "Store credit", "q1": "false", "q2": ["What happened", "What you did"],
-         "q3": {"Refund": "Money back", "Exchange": "Another item"}, "q4": "grievance"}
+RIGHT = {
+    "q0": "Store credit",
+    "q1": "false",
+    "q2": ["What happened", "What you did"],
+    "q3": {"Refund": "Money back", "Exchange": "Another item"},
+    "q4": "grievance",
+}
 
 
-def course_files(slug="sample-course", title="Sample course", pass_mark=80, quiz=QUIZ,
-                 lessons=None, extra_yaml="") -> dict[str, bytes]:
+def course_files(
+    slug="sample-course",
+    title="Sample course",
+    pass_mark=80,
+    quiz=QUIZ,
+    lessons=None,
+    extra_yaml="",
+) -> dict[str, bytes]:
     """Return the files of a small, valid course (name -> bytes)."""
     lessons = lessons or {
         "01-start.md": "# Why it matters\n\nCustomers who complain **stay**.\n",
         "02-listen.md": "# Listen first\n\n- Let them finish\n- Take notes\n",
     }
     lesson_lines = "".join(f"  - {name}\n" for name in lessons)
-    yaml_text = (f"id: {slug}\ntitle: {title}\nsummary: A short course for the tests.\n"
-                 f"audience: employee\nestimated_minutes: 10\npass_mark: {pass_mark}\n"
-                 f"lessons:\n{lesson_lines}" + ("quiz: quiz.gift\n" if quiz else "")
-                 + extra_yaml)
+    yaml_text = (
+        f"id: {slug}\ntitle: {title}\nsummary: A short course for the tests.\n"
+        f"audience: employee\nestimated_minutes: 10\npass_mark: {pass_mark}\n"
+        f"lessons:\n{lesson_lines}" + ("quiz: quiz.gift\n" if quiz else "") + extra_yaml
+    )
     files = {"course.yaml": yaml_text.encode(), **{k: v.encode() for k, v in lessons.items()}}
     if quiz:
         files["quiz.gift"] = quiz.encode()
@@ -77,16 +89,23 @@ def form_answers(version, user_id, attempt, secret, wrong=()):
     for i, question in enumerate(questions):
         key = f"q{i}"
         if question.type in ("mc", "multi"):
-            order = quizzes.option_order(secret, user_id, version.id, attempt, i,
-                                         len(question.answers))
+            order = quizzes.option_order(
+                secret, user_id, version.id, attempt, i, len(question.answers)
+            )
             texts = [question.answers[j].text for j in order]
-            wanted = RIGHT[key] if i not in wrong else (
-                "Nothing" if question.type == "mc" else ["Who to blame"])
+            wanted = (
+                RIGHT[key]
+                if i not in wrong
+                else ("Nothing" if question.type == "mc" else ["Who to blame"])
+            )
             wanted = [wanted] if isinstance(wanted, str) else wanted
             data[key] = [str(texts.index(t)) for t in wanted]
         elif question.type == "matching":
-            pairs = RIGHT[key] if i not in wrong else {"Refund": "Another item",
-                                                         "Exchange": "Money back"}
+            pairs = (
+                RIGHT[key]
+                if i not in wrong
+                else {"Refund": "Another item", "Exchange": "Money back"}
+            )
             lefts = [m.left for m in question.matches if m.left]
             for n, left in enumerate(lefts):
                 data[f"{key}-m{n}"] = pairs[left]
@@ -109,17 +128,27 @@ def sample(ctx, name):
         version = services.version_for(session=session, course=course, enrolment=None)
         enrolment = progress.start_course(session=session, user=org.employee, course=course)
         questions = quizzes.questions_of(version)
-        attempt = quizzes.submit_quiz(session=session, user=org.employee, enrolment=enrolment,
-                                      version=version, responses=response_values(questions))
+        attempt = quizzes.submit_quiz(
+            session=session,
+            user=org.employee,
+            enrolment=enrolment,
+            version=version,
+            responses=response_values(questions),
+        )
         certificate = services.certificate_for(session=session, user=org.employee, course=course)
         today = utcnow().date()
         inside = Assignment(course_id=course.id, unit_id=org.t1.id, due_on=today)
         outside = Assignment(course_id=course.id, unit_id=org.t3.id, due_on=today)
         session.add_all([inside, outside])
         session.commit()
-        ctx.cache["learn"] = {"course_slug": course.slug, "lesson_no": 1,
-                              "attempt_id": attempt.id, "cert_code": certificate.code,
-                              "assignment_id": inside.id, "assignment_out": outside.id}
+        ctx.cache["learn"] = {
+            "course_slug": course.slug,
+            "lesson_no": 1,
+            "attempt_id": attempt.id,
+            "cert_code": certificate.code,
+            "assignment_id": inside.id,
+            "assignment_out": outside.id,
+        }
     return ctx.cache["learn"][name]
 
 
@@ -137,8 +166,11 @@ def response_values(questions, wrong=()):
         elif question.type == "truefalse":
             responses[i] = (RIGHT[key] == "true") if i not in wrong else True
         elif question.type == "matching":
-            responses[i] = RIGHT[key] if i not in wrong else {"Refund": "Another item",
-                                                              "Exchange": "Money back"}
+            responses[i] = (
+                RIGHT[key]
+                if i not in wrong
+                else {"Refund": "Another item", "Exchange": "Money back"}
+            )
         else:
             responses[i] = RIGHT[key] if i not in wrong else "no idea"
     return responses

@@ -68,12 +68,24 @@ def test_raw_html_is_shown_as_text_not_markup():
 
 
 def test_markdown_keeps_the_allowed_structure():
-    html = str(render_markdown(
-        "## Heading\n\n*em* **strong** `code`\n\n> quote\n\n1. one\n2. two\n\n"
-        "| a | b |\n|---|--:|\n| 1 | 2 |\n\n[site](https://example.com) "
-        "[mail](mailto:care@example.com)\n"))
-    for tag in ("<h2>", "<em>", "<strong>", "<code>", "<blockquote>", "<ol>", "<table>",
-                "<th>", "<td>"):
+    html = str(
+        render_markdown(
+            "## Heading\n\n*em* **strong** `code`\n\n> quote\n\n1. one\n2. two\n\n"
+            "| a | b |\n|---|--:|\n| 1 | 2 |\n\n[site](https://example.com) "
+            "[mail](mailto:care@example.com)\n"
+        )
+    )
+    for tag in (
+        "<h2>",
+        "<em>",
+        "<strong>",
+        "<code>",
+        "<blockquote>",
+        "<ol>",
+        "<table>",
+        "<th>",
+        "<td>",
+    ):
         assert tag in html
     assert '<a href="https://example.com" rel="noopener noreferrer">site</a>' in html
     assert 'href="mailto:care@example.com"' in html
@@ -105,19 +117,29 @@ def test_the_real_library_has_every_shipped_course_with_lessons_and_quizzes(app,
 
 
 def test_check_reports_each_problem_as_file_line_reason_and_fails(app, courses_dir):
-    write_course(courses_dir, "broken-course", pass_mark=120,
-                 quiz="::Q::Unclosed {=a ~b\n\n::E::Tell us about it {}\n")
+    write_course(
+        courses_dir,
+        "broken-course",
+        pass_mark=120,
+        quiz="::Q::Unclosed {=a ~b\n\n::E::Tell us about it {}\n",
+    )
     (courses_dir / "broken-course" / "notes.txt").write_text("draft")
     result = app.test_cli_runner().invoke(args=["content", "check", "--dir", str(courses_dir)])
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert "courses/broken-course/course.yaml:6: pass_mark must be a whole number from 1 to " \
-           "100" in lines
+    assert (
+        "courses/broken-course/course.yaml:6: pass_mark must be a whole number from 1 to "
+        "100" in lines
+    )
     assert "courses/broken-course/quiz.gift:1: unclosed '{'" in lines
-    assert any(line.startswith("courses/broken-course/quiz.gift:3: essay questions are not "
-                               "supported") for line in lines)
-    assert "courses/broken-course/notes.txt:1: not used by course.yaml: list it under " \
-           "lessons (or as the quiz), or remove it" in lines
+    assert any(
+        line.startswith("courses/broken-course/quiz.gift:3: essay questions are not supported")
+        for line in lines
+    )
+    assert (
+        "courses/broken-course/notes.txt:1: not used by course.yaml: list it under "
+        "lessons (or as the quiz), or remove it" in lines
+    )
     assert not any("sample-course" in line for line in lines)
 
 
@@ -143,8 +165,12 @@ def test_sync_loads_then_reports_unchanged(app, courses_dir, session):
 
 def test_other_content_kinds_plug_into_check_and_sync(app, courses_dir):
     synced = []
-    register_content_kind(app, "notes", lambda folder: ["notes/a.txt:3: too short"],
-                          lambda *, session, courses_dir: synced.append(courses_dir))
+    register_content_kind(
+        app,
+        "notes",
+        lambda folder: ["notes/a.txt:3: too short"],
+        lambda *, session, courses_dir: synced.append(courses_dir),
+    )
     runner = app.test_cli_runner()
     result = runner.invoke(args=["content", "check", "--dir", str(courses_dir)])
     assert result.exit_code == 1

@@ -76,7 +76,8 @@ def warnings_of(result) -> list[str]:
 
 def check(app, courses_dir, *extra):
     return app.test_cli_runner().invoke(
-        args=["content", "check", "--dir", str(courses_dir), *extra])
+        args=["content", "check", "--dir", str(courses_dir), *extra]
+    )
 
 
 # ------------------------------------------------------------------------ quizzes
@@ -85,9 +86,13 @@ def check(app, courses_dir, *extra):
 def test_key_longest_in_most_questions_is_flagged_at_the_first_such_question(app, tmp_path):
     write_course(tmp_path / "courses", "long-keys", quiz=LONGEST_KEY_QUIZ)
     lines = warnings_of(check(app, tmp_path / "courses"))
-    assert any(line.startswith("courses/long-keys/quiz.gift:1: warning: the right answer is "
-                               "the longest option in 3 of 3 multiple-choice questions (100%")
-               for line in lines), lines
+    assert any(
+        line.startswith(
+            "courses/long-keys/quiz.gift:1: warning: the right answer is "
+            "the longest option in 3 of 3 multiple-choice questions (100%"
+        )
+        for line in lines
+    ), lines
     assert "lines 1, 7, 13" in "\n".join(lines)
 
 
@@ -97,8 +102,10 @@ def test_key_longest_at_the_limit_is_quiet():
         blocks = []
         for n in range(5):
             key = "The right answer, long" if n < longest else "Right"
-            blocks.append(f"::Q{n}::Question {n}? {{\n={key}#Why.\n~Wrong one here#No.\n"
-                          f"~Another wrong#No.\n}}\n")
+            blocks.append(
+                f"::Q{n}::Question {n}? {{\n={key}#Why.\n~Wrong one here#No.\n"
+                f"~Another wrong#No.\n}}\n"
+            )
         return "\n".join(blocks)
 
     assert lint_quiz(parse_gift(quiz(2)).questions, "q.gift") == []
@@ -106,12 +113,15 @@ def test_key_longest_at_the_limit_is_quiet():
 
 
 def test_true_false_keys_all_the_same_are_flagged():
-    quiz = ("::T1::Asking for a 10 is fine. {FALSE#It is pressure.#Right.}\n\n"
-            "::T2::Silence means satisfied. {FALSE#Not so.#Right.}\n")
+    quiz = (
+        "::T1::Asking for a 10 is fine. {FALSE#It is pressure.#Right.}\n\n"
+        "::T2::Silence means satisfied. {FALSE#Not so.#Right.}\n"
+    )
     warnings = lint_quiz(parse_gift(quiz).questions, "courses/x/quiz.gift")
     assert [str(w) for w in warnings] == [
         "courses/x/quiz.gift:1: all 2 true/false questions are keyed FALSE: a learner can pass "
-        "them by always answering the same. Mix true and false statements"]
+        "them by always answering the same. Mix true and false statements"
+    ]
 
 
 def test_a_single_true_false_question_is_not_a_pattern():
@@ -120,19 +130,24 @@ def test_a_single_true_false_question_is_not_a_pattern():
 
 
 def test_an_option_twice_as_long_as_every_other_is_flagged(app, tmp_path):
-    quiz = BALANCED_QUIZ + """
+    quiz = (
+        BALANCED_QUIZ
+        + """
 ::Long::A customer swears at the delay. What now? {
 ~Warn him#He escalates.
 =Acknowledge the delay, say what you will do next, and ask him to keep it civil#Calm and clear.
 ~Walk away#He is left alone.
 }
 """
+    )
     write_course(tmp_path / "courses", "long-option", quiz=quiz)
     lines = warnings_of(check(app, tmp_path / "courses"))
     assert len(lines) == 1, lines
-    assert lines[0].startswith("courses/long-option/quiz.gift:26: warning: the option "
-                               "'Acknowledge the delay, say what you wil…' is more than 2 "
-                               "times as long as every other option")
+    assert lines[0].startswith(
+        "courses/long-option/quiz.gift:26: warning: the option "
+        "'Acknowledge the delay, say what you wil…' is more than 2 "
+        "times as long as every other option"
+    )
 
 
 def test_a_matching_question_without_feedback_is_flagged():
@@ -152,63 +167,76 @@ def lesson(body: str) -> Lesson:
     return Lesson("01-x.md", "X", body, first_line=3)
 
 
-@pytest.mark.parametrize(("text", "kind", "figure"), [
-    ("About 68% of customers leave because of indifference.", "percentage", "68%"),
-    ("Only 4 per cent ever complain.", "percentage", "4 per cent"),
-    ("A lost customer costs €1,200 a year.", "amount of money", "€1,200"),
-    ("It costs 500 euros to win one back.", "amount of money", "500 euros"),
-    ('She said "sorry" and a lost customer costs €1,200.', "amount of money", "€1,200"),
-    ("Only 1 in 26 unhappy customers complains.", "proportion", "1 in 26"),
-    ("More than one in four felt pressured.", "proportion", "one in four"),
-    ("A new customer costs 5 times more than keeping one.", "multiple", "5 times more"),
-    ("A survey of 1,700 car buyers found the same.", "count", "1,700 car buyers"),
-    ("The study covered 362 firms.", "count", "362 firms"),
-    ("In one sample (n = 240) it held.", "count", "n = 240"),
-])
+@pytest.mark.parametrize(
+    ("text", "kind", "figure"),
+    [
+        ("About 68% of customers leave because of indifference.", "percentage", "68%"),
+        ("Only 4 per cent ever complain.", "percentage", "4 per cent"),
+        ("A lost customer costs €1,200 a year.", "amount of money", "€1,200"),
+        ("It costs 500 euros to win one back.", "amount of money", "500 euros"),
+        ('She said "sorry" and a lost customer costs €1,200.', "amount of money", "€1,200"),
+        ("Only 1 in 26 unhappy customers complains.", "proportion", "1 in 26"),
+        ("More than one in four felt pressured.", "proportion", "one in four"),
+        ("A new customer costs 5 times more than keeping one.", "multiple", "5 times more"),
+        ("A survey of 1,700 car buyers found the same.", "count", "1,700 car buyers"),
+        ("The study covered 362 firms.", "count", "362 firms"),
+        ("In one sample (n = 240) it held.", "count", "n = 240"),
+    ],
+)
 def test_a_figure_without_a_source_on_its_line_is_flagged(text, kind, figure):
     warnings = lint_lesson(lesson(f"Intro line.\n\n{text}\n"), "courses/x/01-x.md")
     assert len(warnings) == 1, [str(w) for w in warnings]
     assert str(warnings[0]).startswith(
-        f"courses/x/01-x.md:5: the {kind} '{figure}' names no source on its line")
+        f"courses/x/01-x.md:5: the {kind} '{figure}' names no source on its line"
+    )
 
 
-@pytest.mark.parametrize("text", [
-    "About 80% of 362 firms thought they were superior (Bain 2005, https://www.bain.com/x).",
-    "80% of firms believed it (Allen, Reichheld, Hamilton & Markey 2005).",
-    "Units in the top quarter score 10 % higher (Harter et al. 2002).",
-    "A correlation across 7,939 business units (Harter, Schmidt & Hayes 2002, JAP 87:268).",
-    "Under the Consumer Rights Act 2015 a refund for faulty goods within 30 days is a right.",
-    "The fixed compensation is €250 under Regulation (EC) No 261/2004 for short flights.",
-    "For example, you may give a goodwill credit of up to €30.",
-    "Your €150 limit is an example; check your company's.",
-    '- "On top of that, I\'d like to give you a £20 voucher, because you waited."',
-    "> It costs £180 and takes an hour, so the car would still be ready at 5pm.",
-    "1. Thank the customer.",
-    "Step 3 is the apology.",
-    "The car was promised for 17:00; at 15:30 you know it is late.",
-    "In 2007 the site changed its survey.",
-    "Scores run from 0 to 10, and a 10 is the top.",
-    "Groups need at least 5 respondents and comments at least 10.",
-    "It takes 5 minutes and you have 14 days to reply.",
-    "Take notes: 3 things matter.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "About 80% of 362 firms thought they were superior (Bain 2005, https://www.bain.com/x).",
+        "80% of firms believed it (Allen, Reichheld, Hamilton & Markey 2005).",
+        "Units in the top quarter score 10 % higher (Harter et al. 2002).",
+        "A correlation across 7,939 business units (Harter, Schmidt & Hayes 2002, JAP 87:268).",
+        "Under the Consumer Rights Act 2015 a refund for faulty goods within 30 days is a right.",
+        "The fixed compensation is €250 under Regulation (EC) No 261/2004 for short flights.",
+        "For example, you may give a goodwill credit of up to €30.",
+        "Your €150 limit is an example; check your company's.",
+        '- "On top of that, I\'d like to give you a £20 voucher, because you waited."',
+        "> It costs £180 and takes an hour, so the car would still be ready at 5pm.",
+        "1. Thank the customer.",
+        "Step 3 is the apology.",
+        "The car was promised for 17:00; at 15:30 you know it is late.",
+        "In 2007 the site changed its survey.",
+        "Scores run from 0 to 10, and a 10 is the top.",
+        "Groups need at least 5 respondents and comments at least 10.",
+        "It takes 5 minutes and you have 14 days to reply.",
+        "Take notes: 3 things matter.",
+    ],
+)
 def test_what_is_not_an_unsourced_figure_is_quiet(text):
     assert lint_lesson(lesson(f"{text}\n"), "x.md") == [], text
 
 
 def test_a_footnote_with_a_source_counts_as_the_source():
-    body = ("Customers rated 8% of firms as superior.[^bain]\n\n"
-            "[^bain]: Allen et al. 2005, Bain & Company, https://www.bain.com/insights/x/\n")
+    body = (
+        "Customers rated 8% of firms as superior.[^bain]\n\n"
+        "[^bain]: Allen et al. 2005, Bain & Company, https://www.bain.com/insights/x/\n"
+    )
     assert lint_lesson(lesson(body), "x.md") == []
 
 
 def test_an_undefined_or_unsourced_footnote_is_flagged():
-    body = ("Customers rated 8% of firms as superior.[^bain]\n\n"
-            "Most people (62%) agree.[^vague]\n\n"
-            "[^vague]: A survey we saw somewhere.\n")
+    body = (
+        "Customers rated 8% of firms as superior.[^bain]\n\n"
+        "Most people (62%) agree.[^vague]\n\n"
+        "[^vague]: A survey we saw somewhere.\n"
+    )
     warnings = [str(w) for w in lint_lesson(lesson(body), "x.md")]
-    assert "x.md:3: footnote [^bain] is never defined: add a line '[^bain]: author, year, " \
-           "https://…'" in warnings
+    assert (
+        "x.md:3: footnote [^bain] is never defined: add a line '[^bain]: author, year, "
+        "https://…'" in warnings
+    )
     assert any(w.startswith("x.md:7: footnote [^vague] names no source") for w in warnings)
     assert any(w.startswith("x.md:5: the percentage '62%' names no source") for w in warnings)
     assert any(w.startswith("x.md:3: the percentage '8%' names no source") for w in warnings)
@@ -219,22 +247,30 @@ def test_numbers_in_code_blocks_are_not_figures():
 
 
 def test_lesson_warnings_point_at_the_line_in_the_file(app, tmp_path):
-    lessons = {"01-start.md": "# Why it matters\n\n\nCustomers who complain **stay**.\n\n"
-                              "Only 4% of unhappy customers complain.\n",
-               "02-listen.md": "# Listen first\n\n- Let them finish\n- Take notes\n"}
+    lessons = {
+        "01-start.md": "# Why it matters\n\n\nCustomers who complain **stay**.\n\n"
+        "Only 4% of unhappy customers complain.\n",
+        "02-listen.md": "# Listen first\n\n- Let them finish\n- Take notes\n",
+    }
     write_course(tmp_path / "courses", "folklore", lessons=lessons)
     lines = warnings_of(check(app, tmp_path / "courses"))
-    assert lines == ["courses/folklore/01-start.md:6: warning: the percentage '4%' names no "
-                     "source on its line: add the author and year, an https:// address or a "
-                     "footnote [^1] with the source"]
+    assert lines == [
+        "courses/folklore/01-start.md:6: warning: the percentage '4%' names no "
+        "source on its line: add the author and year, an https:// address or a "
+        "footnote [^1] with the source"
+    ]
 
 
 # ------------------------------------------------------------------------ footnotes render
 
 
 def test_footnotes_render_as_numbered_links_to_a_sources_list():
-    html = str(render_markdown("Customers rated 8% of firms superior.[^bain] Again.[^bain]\n\n"
-                               "[^bain]: Bain 2005, https://www.bain.com/x\n"))
+    html = str(
+        render_markdown(
+            "Customers rated 8% of firms superior.[^bain] Again.[^bain]\n\n"
+            "[^bain]: Bain 2005, https://www.bain.com/x\n"
+        )
+    )
     assert '<sup class="footnote-ref"><a href="#fn1" id="fnref1" aria-label="Source 1"' in html
     assert 'id="fnref1:1" aria-label="Source 1" rel="noopener noreferrer">[1]</a>' in html
     assert '<section class="footnotes" aria-label="Sources">\n<h2>Sources</h2>' in html
@@ -247,8 +283,13 @@ def test_only_footnote_ids_and_classes_survive_sanitizing():
     html = str(render_markdown("Hi[^x]\n\n[^x]: <b id=evil>Bain 2005</b>\n"))
     assert "evil" not in html.replace("&lt;b id=evil&gt;", "")
     from trainer.content import render_text
-    quiz_html = str(render_text('<a id="login" class="btn" href="#x">x</a>'
-                                '<li id="fn1" class="footnote-item">y</li>', "html"))
+
+    quiz_html = str(
+        render_text(
+            '<a id="login" class="btn" href="#x">x</a><li id="fn1" class="footnote-item">y</li>',
+            "html",
+        )
+    )
     assert 'id="login"' not in quiz_html and "btn" not in quiz_html
     assert 'id="fn1"' in quiz_html
 
@@ -268,9 +309,11 @@ def test_warnings_pass_without_strict_and_fail_with_it(app, tmp_path):
 
 
 def test_a_clean_course_is_quiet_even_with_strict(app, tmp_path):
-    lessons = {"01-start.md": "# Why it matters\n\nAbout 80% of firms thought they excelled "
-                              "(Bain 2005, https://www.bain.com/x).\n\n1. Listen\n2. Thank\n",
-               "02-listen.md": "# Listen first\n\nRing at 15:30, not at 17:00.\n"}
+    lessons = {
+        "01-start.md": "# Why it matters\n\nAbout 80% of firms thought they excelled "
+        "(Bain 2005, https://www.bain.com/x).\n\n1. Listen\n2. Thank\n",
+        "02-listen.md": "# Listen first\n\nRing at 15:30, not at 17:00.\n",
+    }
     write_course(tmp_path / "courses", "clean-course", quiz=BALANCED_QUIZ, lessons=lessons)
     result = check(app, tmp_path / "courses", "--strict")
     assert result.exit_code == 0, result.output
@@ -325,16 +368,18 @@ def test_content_check_over_the_outside_corpora_does_not_crash(app, tmp_path):
     for strict in ((), ("--strict",)):
         result = check(app, courses, *strict)
         assert result.exit_code in (0, 1), result.output
-        assert result.exception is None or isinstance(result.exception, SystemExit), \
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
             result.exception
+        )
         lines = result.output.splitlines()
         assert lines and all(OUTPUT_LINE.match(line) for line in lines[:-1]), lines[:5]
         assert re.search(r"\d+ problems? .*found\.|warnings? found", lines[-1]), lines[-1]
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("0123456789 ,.%€$£[]^:#*-()\nabnxAB=é")),
-               max_size=300))
+@given(
+    st.text(alphabet=st.sampled_from(list("0123456789 ,.%€$£[]^:#*-()\nabnxAB=é")), max_size=300)
+)
 def test_the_lesson_lint_never_fails_and_points_inside_the_lesson(body):
     warnings = lint_lesson(lesson(body), "x.md")
     last_line = 3 + max(len(body.splitlines()), 1)

@@ -22,14 +22,15 @@ def versions(session):
 
 
 def test_sync_is_idempotent(session, courses_dir):
-    assert str(sync(session, courses_dir)) == "1 added, 0 updated, 0 unchanged, 0 retired " \
-                                              "(+sample-course)"
+    assert (
+        str(sync(session, courses_dir)) == "1 added, 0 updated, 0 unchanged, 0 retired "
+        "(+sample-course)"
+    )
     assert str(sync(session, courses_dir)) == "unchanged (1 courses)"
     assert len(versions(session)) == 1
 
 
-def test_an_edit_makes_a_new_version_and_learners_keep_theirs(session, courses_dir, org,
-                                                              make_user):
+def test_an_edit_makes_a_new_version_and_learners_keep_theirs(session, courses_dir, org, make_user):
     sync(session, courses_dir)
     course = services.course_by_slug(session=session, slug="sample-course")
     old_version = course.current_version_id
@@ -61,15 +62,20 @@ def test_reverting_an_edit_points_back_to_the_stored_version(session, courses_di
     assert len(versions(session)) == 2
 
 
-def test_removing_a_course_retires_it_and_keeps_progress_and_certificates(session, courses_dir,
-                                                                         org):
+def test_removing_a_course_retires_it_and_keeps_progress_and_certificates(
+    session, courses_dir, org
+):
     sync(session, courses_dir)
     course = services.course_by_slug(session=session, slug="sample-course")
     enrolment = progress.start_course(session=session, user=org.employee, course=course)
     version = services.version_for(session=session, course=course, enrolment=enrolment)
-    quizzes.submit_quiz(session=session, user=org.employee, enrolment=enrolment,
-                        version=version,
-                        responses=response_values(quizzes.questions_of(version)))
+    quizzes.submit_quiz(
+        session=session,
+        user=org.employee,
+        enrolment=enrolment,
+        version=version,
+        responses=response_values(quizzes.questions_of(version)),
+    )
     session.commit()
 
     shutil.rmtree(courses_dir / "sample-course")

@@ -7,14 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trainer.learn.gift import (
-    Answer,
-    Match,
-    Problem,
-    Question,
-    TrueFalse,
-    parse_gift,
-)
+from trainer.learn.gift import Answer, Match, Problem, Question, TrueFalse, parse_gift
 from trainer.learn.grading import public_view, score
 
 CASES = Path(__file__).parent / "gift_cases"
@@ -200,8 +193,9 @@ def test_true_false_feedback_follows_moodle_wrong_then_right():
     assert questions["TF general"].general_feedback == "See the uniform guide."
 
 
-@pytest.mark.parametrize("answer, correct", [("T", True), ("TRUE", True), ("F", False),
-                                             ("FALSE", False)])
+@pytest.mark.parametrize(
+    "answer, correct", [("T", True), ("TRUE", True), ("F", False), ("FALSE", False)]
+)
 def test_true_false_markers(answer, correct):
     question = only_question(f"Receipts are optional. {{{answer}}}")
 
@@ -259,7 +253,8 @@ def test_numerical_catch_all_without_feedback():
     question = only_question("How many? {#=4 ~}")
 
     assert [(a.text, a.value, a.feedback) for a in question.answers] == [
-        ("4", 4.0, ""), ("*", None, ""),
+        ("4", 4.0, ""),
+        ("*", None, ""),
     ]
 
 
@@ -367,13 +362,18 @@ def test_format_prefixes_and_inheritance():
         ("*Next!*", "markdown", "Never say <this>.", "plain"),
     ]
     assert (greeting.general_feedback, greeting.general_feedback_format) == (
-        "**Greet** every customer.", "markdown")
+        "**Greet** every customer.",
+        "markdown",
+    )
     assert tools.text_format == "markdown"
     assert [m.left_format for m in tools.matches] == ["plain", "markdown", "markdown"]
     assert tools.matches[0].left == "<till>"
     assert (ordinary.text, ordinary.text_format) == ("Ordinary text.", "moodle")
     assert (note.title, note.text, note.text_format) == (
-        "Plain note", "A <plain> description.", "plain")
+        "Plain note",
+        "A <plain> description.",
+        "plain",
+    )
 
 
 def test_true_false_feedback_formats():
@@ -407,8 +407,11 @@ def test_every_malformed_question_in_the_case_file_is_reported_with_its_line():
         (24, "'}' without an opening '{'"),
         (26, "the weights of the right answers add up to 120%, not 100%"),
         (28, "more than one answer block; write a literal brace as \\{ or \\}"),
-        (31, "put a blank line after the $CATEGORY: line "
-             "(Moodle would read the following lines as part of the category name)"),
+        (
+            31,
+            "put a blank line after the $CATEGORY: line "
+            "(Moodle would read the following lines as part of the category name)",
+        ),
         (35, "a question can have only one [id:…], found 2"),
     ]
     assert {p.file for p in result.problems} == {"problems.gift"}
@@ -420,7 +423,8 @@ def test_an_empty_category_is_reported_and_keeps_the_previous_one():
 
     assert result.categories == ["Refunds"]
     assert [(p.line, p.message) for p in result.problems] == [
-        (3, "$CATEGORY: needs a category path")]
+        (3, "$CATEGORY: needs a category path")
+    ]
     assert result.questions[0].category == "Refunds"
 
 
@@ -428,31 +432,37 @@ def test_problem_prints_as_file_line_message():
     assert str(Problem("quiz.gift", 12, "unclosed '{'")) == "quiz.gift:12: unclosed '{'"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("Backwards } then {=a}", "'}' before the opening '{'"),
-    ("Nested {=a {=b}}", "more than one answer block"),
-    ("Bad weight {~%half%a =b}", "bad answer weight in '%half%a'"),
-    ("Heavy {=%150%a =b}", "answer weight 150% is outside -100%..100%"),
-    ("Short without full marks {=%50%a =%20%b}", "no answer gives full marks"),
-    ("Numerical without full marks {#=%50%3}", "no answer gives full marks"),
-    ("Backwards range {#5..1}", "numerical range '5..1' runs from high to low"),
-    ("Negative tolerance {#5:-1}", "numerical tolerance in '5:-1' is negative"),
-    ("Bad tolerance {#5:a}", "bad numerical answer '5:a'"),
-    ("Empty numerical {#}", "a numerical question needs at least 1 answer"),
-    ("Junk first {junk ~a =b}", "text before the first ~ or = in the answers: 'junk'"),
-    ("Double tilde {=a ~~b}", "empty answer"),
-    ("Trailing equals {=a ~b=}", "empty answer"),
-    ("Unescaped equals {=2=2 ~3}", "answer '2' appears more than once"),
-    ("Arrowless pair {=a -> b =c}", "matching pair without '->': 'c'"),
-    ("Empty right {=a -> b =c ->}", "matching pair 'c' has nothing after '->'"),
-    ("Duplicate left {=a -> b =a -> c}", "matching item 'a' appears more than once"),
-    ("Only a distractor pair {=a -> b = -> c}", "a matching question needs at least 2 pairs"),
-    ("Answer format typo {=[htm]a ~b}", "unknown text format [htm]"),
-    ("Weighted equals {=%50%a =b ~c}", "'=' already means 100%; write a weighted answer as ~%50%a"),
-    ("Short answer cloze {:SHORTANSWER:=yes}", "embedded (Cloze) answers"),
-    ("$CATEGORY:", "$CATEGORY: needs a category path"),
-    ("::Only a title::", "question has no text"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("Backwards } then {=a}", "'}' before the opening '{'"),
+        ("Nested {=a {=b}}", "more than one answer block"),
+        ("Bad weight {~%half%a =b}", "bad answer weight in '%half%a'"),
+        ("Heavy {=%150%a =b}", "answer weight 150% is outside -100%..100%"),
+        ("Short without full marks {=%50%a =%20%b}", "no answer gives full marks"),
+        ("Numerical without full marks {#=%50%3}", "no answer gives full marks"),
+        ("Backwards range {#5..1}", "numerical range '5..1' runs from high to low"),
+        ("Negative tolerance {#5:-1}", "numerical tolerance in '5:-1' is negative"),
+        ("Bad tolerance {#5:a}", "bad numerical answer '5:a'"),
+        ("Empty numerical {#}", "a numerical question needs at least 1 answer"),
+        ("Junk first {junk ~a =b}", "text before the first ~ or = in the answers: 'junk'"),
+        ("Double tilde {=a ~~b}", "empty answer"),
+        ("Trailing equals {=a ~b=}", "empty answer"),
+        ("Unescaped equals {=2=2 ~3}", "answer '2' appears more than once"),
+        ("Arrowless pair {=a -> b =c}", "matching pair without '->': 'c'"),
+        ("Empty right {=a -> b =c ->}", "matching pair 'c' has nothing after '->'"),
+        ("Duplicate left {=a -> b =a -> c}", "matching item 'a' appears more than once"),
+        ("Only a distractor pair {=a -> b = -> c}", "a matching question needs at least 2 pairs"),
+        ("Answer format typo {=[htm]a ~b}", "unknown text format [htm]"),
+        (
+            "Weighted equals {=%50%a =b ~c}",
+            "'=' already means 100%; write a weighted answer as ~%50%a",
+        ),
+        ("Short answer cloze {:SHORTANSWER:=yes}", "embedded (Cloze) answers"),
+        ("$CATEGORY:", "$CATEGORY: needs a category path"),
+        ("::Only a title::", "question has no text"),
+    ],
+)
 def test_malformed_constructs_become_problems(text, message):
     result = parse_gift(f"// leading comment\n{text}\n", "quiz.gift")
 
@@ -472,7 +482,9 @@ def test_a_valid_file_with_windows_line_endings_and_bom_parses():
 
     assert result.problems == []
     assert [(q.line, q.title, q.text) for q in result.questions] == [
-        (1, "A", "One"), (3, "B", "Two")]
+        (1, "A", "One"),
+        (3, "B", "Two"),
+    ]
 
 
 def test_empty_and_comment_only_input_gives_nothing():
@@ -522,15 +534,18 @@ def test_single_choice_invalid_responses_score_zero(quiz, response):
     assert scored.feedback[0] == "Choose one of the answers."
 
 
-@pytest.mark.parametrize("response, fraction", [
-    ([0, 1], 1.0),
-    ([1, 0, 0], 1.0),
-    ((0,), 0.5),
-    ([0, 3], 0.5),
-    ([0, 1, 2], 0.0),
-    ([2], 0.0),
-    ([], 0.0),
-])
+@pytest.mark.parametrize(
+    "response, fraction",
+    [
+        ([0, 1], 1.0),
+        ([1, 0, 0], 1.0),
+        ((0,), 0.5),
+        ([0, 3], 0.5),
+        ([0, 1, 2], 0.0),
+        ([2], 0.0),
+        ([], 0.0),
+    ],
+)
 def test_score_multiple_answer_sums_and_clamps(quiz, response, fraction):
     scored = score(quiz["Good habits"], response)
 
@@ -564,9 +579,15 @@ def test_score_true_false_with_moodle_feedback(quiz):
     right = score(true_question, True)
     wrong = score(true_question, False)
     assert (right.fraction, right.correct, right.feedback) == (
-        1.0, True, ["Right: they can hear it."])
+        1.0,
+        True,
+        ["Right: they can hear it."],
+    )
     assert (wrong.fraction, wrong.correct, wrong.feedback) == (
-        0.0, False, ["Wrong: they can hear it."])
+        0.0,
+        False,
+        ["Wrong: they can hear it."],
+    )
 
     false_question = quiz["TF general"]
     assert score(false_question, False).feedback == ["Yes, on the right.", "See the uniform guide."]
@@ -580,14 +601,17 @@ def test_true_false_needs_a_bool(quiz, response):
     assert score(quiz["TF bare"], response).feedback == ["Choose true or false."]
 
 
-@pytest.mark.parametrize("response, fraction, feedback", [
-    ("voucher", 1.0, []),
-    ("VOUCHER", 1.0, []),
-    ("  Voucher ", 1.0, []),
-    ("coupon", 0.5, ["Close: coupons are discounts."]),
-    ("vouchers", 0.0, []),
-    ("gift card", 0.0, []),
-])
+@pytest.mark.parametrize(
+    "response, fraction, feedback",
+    [
+        ("voucher", 1.0, []),
+        ("VOUCHER", 1.0, []),
+        ("  Voucher ", 1.0, []),
+        ("coupon", 0.5, ["Close: coupons are discounts."]),
+        ("vouchers", 0.0, []),
+        ("gift card", 0.0, []),
+    ],
+)
 def test_score_short_answer_case_insensitively(quiz, response, fraction, feedback):
     scored = score(quiz["Store credit"], response)
 
@@ -621,24 +645,27 @@ def test_short_answer_invalid_responses_score_zero(quiz, response):
     assert score(quiz["Store credit"], response).feedback == ["Type an answer."]
 
 
-@pytest.mark.parametrize("title, response, fraction", [
-    ("Exact", 12, 1.0),
-    ("Exact", "12", 1.0),
-    ("Exact", " 12.0 ", 1.0),
-    ("Exact", 12.5, 0.0),
-    ("Tolerance", 145, 1.0),
-    ("Tolerance", 155, 1.0),
-    ("Tolerance", "155.01", 0.0),
-    ("Tolerance", 144.99, 0.0),
-    ("Range", 1, 1.0),
-    ("Range", 5, 1.0),
-    ("Range", "3.7", 1.0),
-    ("Range", 0.99, 0.0),
-    ("Range", -3, 0.0),
-    ("Freezer", -16, 1.0),
-    ("Freezer", "-2e1", 1.0),
-    ("Freezer", 18, 0.0),
-])
+@pytest.mark.parametrize(
+    "title, response, fraction",
+    [
+        ("Exact", 12, 1.0),
+        ("Exact", "12", 1.0),
+        ("Exact", " 12.0 ", 1.0),
+        ("Exact", 12.5, 0.0),
+        ("Tolerance", 145, 1.0),
+        ("Tolerance", 155, 1.0),
+        ("Tolerance", "155.01", 0.0),
+        ("Tolerance", 144.99, 0.0),
+        ("Range", 1, 1.0),
+        ("Range", 5, 1.0),
+        ("Range", "3.7", 1.0),
+        ("Range", 0.99, 0.0),
+        ("Range", -3, 0.0),
+        ("Freezer", -16, 1.0),
+        ("Freezer", "-2e1", 1.0),
+        ("Freezer", 18, 0.0),
+    ],
+)
 def test_score_numerical_tolerance_and_range(quiz, title, response, fraction):
     assert score(quiz[title], response).fraction == fraction
 
@@ -648,17 +675,22 @@ def test_numerical_several_answers_and_catch_all(quiz):
 
     assert score(question, 5).feedback == ["Exactly right."]
     assert (score(question, 6.5).fraction, score(question, 6.5).feedback) == (
-        0.5, ["Close enough."])
+        0.5,
+        ["Close enough."],
+    )
     assert (score(question, 9).fraction, score(question, 9).feedback) == (
-        0.0, ["Check the refund policy."])
+        0.0,
+        ["Check the refund policy."],
+    )
 
 
 def test_numerical_float_rounding_does_not_cost_marks():
     assert score(only_question("Sum? {#0.3}"), 0.1 + 0.2).fraction == 1.0
 
 
-@pytest.mark.parametrize("response", ["twelve", "", "12 days", "1,5", None, True, math.nan,
-                                      math.inf, [12]])
+@pytest.mark.parametrize(
+    "response", ["twelve", "", "12 days", "1,5", None, True, math.nan, math.inf, [12]]
+)
 def test_numerical_non_numbers_score_zero_and_never_raise(quiz, response):
     scored = score(quiz["Exact"], response)
 
@@ -670,14 +702,17 @@ def test_non_numeric_string_feedback_names_the_response(quiz):
     assert score(quiz["Exact"], "twelve").feedback == ["'twelve' is not a number."]
 
 
-@pytest.mark.parametrize("response, fraction", [
-    ({"Refund": "Money back", "Exchange": "Another item", "Credit": "Store voucher"}, 1.0),
-    ({"Refund": "Money back", "Exchange": "Store voucher", "Credit": "Another item"}, 1 / 3),
-    ({"Refund": "Money back"}, 1 / 3),
-    ({"Refund": "money back"}, 0.0),
-    ({"Unknown": "Money back"}, 0.0),
-    ({}, 0.0),
-])
+@pytest.mark.parametrize(
+    "response, fraction",
+    [
+        ({"Refund": "Money back", "Exchange": "Another item", "Credit": "Store voucher"}, 1.0),
+        ({"Refund": "Money back", "Exchange": "Store voucher", "Credit": "Another item"}, 1 / 3),
+        ({"Refund": "Money back"}, 1 / 3),
+        ({"Refund": "money back"}, 0.0),
+        ({"Unknown": "Money back"}, 0.0),
+        ({}, 0.0),
+    ],
+)
 def test_score_matching(quiz, response, fraction):
     scored = score(quiz["Words"], response)
 
@@ -705,8 +740,10 @@ def test_description_and_essay_cannot_be_scored(quiz, title):
 def test_general_feedback_is_added_for_every_response(quiz):
     scored = score(quiz["No receipt"], 99)
 
-    assert scored.feedback == ["Choose one of the answers.",
-                               "Policy 4.2 allows store credit up to 50 €."]
+    assert scored.feedback == [
+        "Choose one of the answers.",
+        "Policy 4.2 allows store credit up to 50 €.",
+    ]
     assert scored.feedback_formats == ["plain", "moodle"]
 
 
@@ -749,8 +786,20 @@ def test_public_view_leaks_no_answer_key(question):
 
     assert view["type"] == question.type
     assert view["text"] == question.text
-    forbidden = {"fraction", "fractions", "correct", "feedback", "general_feedback", "truefalse",
-                 "answers", "matches", "value", "tolerance", "weight", "title"}
+    forbidden = {
+        "fraction",
+        "fractions",
+        "correct",
+        "feedback",
+        "general_feedback",
+        "truefalse",
+        "answers",
+        "matches",
+        "value",
+        "tolerance",
+        "weight",
+        "title",
+    }
     assert forbidden.isdisjoint(all_keys(view))
     for secret in secrets_of(question):
         assert secret not in dumped
@@ -781,9 +830,11 @@ def test_public_view_of_matching_shuffles_rights_deterministically(quiz):
     question = quiz["Words"]
     view = public_view(question)
 
-    assert view["left"] == [{"text": "Refund", "format": "moodle"},
-                            {"text": "Exchange", "format": "moodle"},
-                            {"text": "Credit", "format": "moodle"}]
+    assert view["left"] == [
+        {"text": "Refund", "format": "moodle"},
+        {"text": "Exchange", "format": "moodle"},
+        {"text": "Credit", "format": "moodle"},
+    ]
     assert sorted(view["right"]) == sorted(["Money back", "Another item", "Store voucher"])
     assert view["right"] != ["Money back", "Another item", "Store voucher"]
     reparsed = by_title(parse_case("customer_care.gift"))["Words"]
@@ -828,9 +879,16 @@ def test_public_view_of_matching_lists_a_shared_right_once():
 #   answer as a bare number object. The expected fraction is weight/100 when a weight is
 #   given, else 1 for isCorrect and 0 otherwise.
 
-PEGJS_TYPES = {"mc": "MC", "multi": "MC", "short": "Short", "truefalse": "TF",
-               "numerical": "Numerical", "essay": "Essay", "description": "Description",
-               "matching": "Matching"}
+PEGJS_TYPES = {
+    "mc": "MC",
+    "multi": "MC",
+    "short": "Short",
+    "truefalse": "TF",
+    "numerical": "Numerical",
+    "essay": "Essay",
+    "description": "Description",
+    "matching": "Matching",
+}
 
 
 def corpus_files():
@@ -878,9 +936,15 @@ def from_pegjs(entry):
     kind = entry["type"]
     if kind in ("MC", "Short"):
         fields["answers"] = [
-            (rich_text(c["text"]), c["text"]["format"], expected_fraction(c),
-             rich_text(c["feedback"]), c["feedback"]["format"] if c["feedback"] else None)
-            for c in entry["choices"]]
+            (
+                rich_text(c["text"]),
+                c["text"]["format"],
+                expected_fraction(c),
+                rich_text(c["feedback"]),
+                c["feedback"]["format"] if c["feedback"] else None,
+            )
+            for c in entry["choices"]
+        ]
     elif kind == "TF":
         first, second = rich_text(entry["trueFeedback"]), rich_text(entry["falseFeedback"])
         if entry["isTrue"]:  # Moodle: first is for the wrong answer (false), second for true.
@@ -892,13 +956,18 @@ def from_pegjs(entry):
         if isinstance(choices, dict):
             choices = [{"text": choices, "weight": None, "isCorrect": True, "feedback": None}]
         fields["answers"] = [
-            (None if "format" in c["text"] else number_of(c["text"]), expected_fraction(c),
-             rich_text(c["feedback"]))
-            for c in choices]
+            (
+                None if "format" in c["text"] else number_of(c["text"]),
+                expected_fraction(c),
+                rich_text(c["feedback"]),
+            )
+            for c in choices
+        ]
     elif kind == "Matching":
         fields["matches"] = [
             (rich_text(p["subquestion"]), p["subquestion"]["format"], p["subanswer"])
-            for p in entry["matchPairs"]]
+            for p in entry["matchPairs"]
+        ]
     return fields
 
 
@@ -916,18 +985,31 @@ def to_pegjs_fields(question: Question):
     }
     if question.type in ("mc", "multi", "short"):
         fields["answers"] = [
-            (squash(a.text), a.text_format, a.fraction, squash(a.feedback),
-             a.feedback_format if a.feedback else None)
-            for a in question.answers]
+            (
+                squash(a.text),
+                a.text_format,
+                a.fraction,
+                squash(a.feedback),
+                a.feedback_format if a.feedback else None,
+            )
+            for a in question.answers
+        ]
     elif question.type == "truefalse":
         tf = question.truefalse
-        fields["truefalse"] = (tf.correct, squash(tf.feedback_if_true),
-                               squash(tf.feedback_if_false))
+        fields["truefalse"] = (
+            tf.correct,
+            squash(tf.feedback_if_true),
+            squash(tf.feedback_if_false),
+        )
     elif question.type == "numerical":
         fields["answers"] = [
-            (None if a.value is None else (pytest.approx(a.value), pytest.approx(a.tolerance)),
-             a.fraction, squash(a.feedback))
-            for a in question.answers]
+            (
+                None if a.value is None else (pytest.approx(a.value), pytest.approx(a.tolerance)),
+                a.fraction,
+                squash(a.feedback),
+            )
+            for a in question.answers
+        ]
     elif question.type == "matching":
         fields["matches"] = [(squash(m.left), m.left_format, m.right) for m in question.matches]
     return fields

@@ -41,8 +41,7 @@ def test_demo_assigns_courses_across_the_last_eight_quarters(session, demo):
 def test_the_demo_employee_has_an_assigned_course_still_to_do(session, demo):
     employee = session.exec(select(User).where(User.email == "employee@example.com")).one()
     learning = progress.my_learning(session=session, user=employee)
-    assert any(not card.completed and card.due_on >= utcnow().date()
-               for card in learning.assigned)
+    assert any(not card.completed and card.due_on >= utcnow().date() for card in learning.assigned)
     assert any(card.completed for card in learning.assigned)
 
 
@@ -60,8 +59,10 @@ def test_demo_history_is_consistent_with_the_scoring(session, demo):
         responses = {int(k): v for k, v in attempt.answers.items()}
         graded = quizzes.grade(quizzes.questions_of(version), responses, version.pass_mark)
         assert (graded.score, graded.passed) == (attempt.score, attempt.passed)
-        stored = {a.question: a.correct for a in session.exec(
-            select(QuizAnswer).where(QuizAnswer.attempt_id == attempt.id))}
+        stored = {
+            a.question: a.correct
+            for a in session.exec(select(QuizAnswer).where(QuizAnswer.attempt_id == attempt.id))
+        }
         assert stored == graded.correct
 
 
@@ -72,20 +73,24 @@ def test_demo_pages_work_for_the_demo_logins(client, session, demo):
     html = client.get(f"/learn/analysis/{course.slug}").get_data(as_text=True)
     assert "Most-chosen wrong answer" in html and " times)" in html
     client.post("/auth/logout")
-    client.post("/auth/login", data={"email": "employee@example.com",
-                                     "password": DEMO_PASSWORD})
+    client.post("/auth/login", data={"email": "employee@example.com", "password": DEMO_PASSWORD})
     html = client.get("/learn/").get_data(as_text=True)
     assert "Certificate<span" in html
-    attempt = session.exec(select(QuizAttempt).join(Enrolment).join(
-        User, User.id == Enrolment.user_id).where(User.email == "employee@example.com")).first()
+    attempt = session.exec(
+        select(QuizAttempt)
+        .join(Enrolment)
+        .join(User, User.id == Enrolment.user_id)
+        .where(User.email == "employee@example.com")
+    ).first()
     html = client.get(f"/learn/attempts/{attempt.id}").get_data(as_text=True)
     assert "Feedback on each question" in html
 
 
 def test_the_demo_has_certificates_expiring_and_expired(client, session, demo):
     today = utcnow().date()
-    certificates = session.exec(select(Certificate).where(
-        Certificate.expires_on.is_not(None))).all()
+    certificates = session.exec(
+        select(Certificate).where(Certificate.expires_on.is_not(None))
+    ).all()
     states = [certificate_state(c, today) for c in certificates]
     assert states.count("expiring") >= 3 and states.count("expired") >= 3
     assert states.count("valid") > states.count("expired")  # most people renewed in time

@@ -38,11 +38,13 @@ def assign(session, course, unit, due):
 def test_a_manager_assigns_within_their_scope_only(client, login_as, org, course, session):
     login_as(org.manager)
     due = (utcnow().date() + timedelta(days=30)).isoformat()
-    response = client.post("/learn/assignments", data={
-        "course_id": course.id, "unit_id": org.t1.id, "due_on": due})
+    response = client.post(
+        "/learn/assignments", data={"course_id": course.id, "unit_id": org.t1.id, "due_on": due}
+    )
     assert response.status_code == 302
-    response = client.post("/learn/assignments", data={
-        "course_id": course.id, "unit_id": org.t3.id, "due_on": due})
+    response = client.post(
+        "/learn/assignments", data={"course_id": course.id, "unit_id": org.t3.id, "due_on": due}
+    )
     assert response.status_code == 400
     assert "Not a valid choice" in response.get_data(as_text=True)
     assert [a.unit_id for a in session.exec(select(Assignment))] == [org.t1.id]
@@ -53,20 +55,24 @@ def test_a_manager_assigns_within_their_scope_only(client, login_as, org, course
 def test_due_dates_in_the_past_and_duplicates_are_refused(client, login_as, org, course):
     login_as(org.hr)
     yesterday = (utcnow().date() - timedelta(days=1)).isoformat()
-    response = client.post("/learn/assignments", data={
-        "course_id": course.id, "unit_id": org.t3.id, "due_on": yesterday})
+    response = client.post(
+        "/learn/assignments",
+        data={"course_id": course.id, "unit_id": org.t3.id, "due_on": yesterday},
+    )
     assert response.status_code == 400
     assert "Choose today or a later date." in response.get_data(as_text=True)
-    data = {"course_id": course.id, "unit_id": org.t3.id,
-            "due_on": (utcnow().date() + timedelta(days=3)).isoformat()}
+    data = {
+        "course_id": course.id,
+        "unit_id": org.t3.id,
+        "due_on": (utcnow().date() + timedelta(days=3)).isoformat(),
+    }
     assert client.post("/learn/assignments", data=data).status_code == 302
     response = client.post("/learn/assignments", data=data)
     assert response.status_code == 400
     assert "already assigned" in response.get_data(as_text=True)
 
 
-def test_an_assignment_covers_the_whole_subtree(client, login_as, org, course, session,
-                                                make_user):
+def test_an_assignment_covers_the_whole_subtree(client, login_as, org, course, session, make_user):
     assign(session, course, org.s1, utcnow().date() + timedelta(days=5))
     login_as(org.employee)  # in T1, under S1
     html = client.get("/learn/").get_data(as_text=True)
@@ -86,7 +92,8 @@ def test_withdrawing_is_limited_to_the_scope(client, login_as, org, course, sess
 
 
 def test_a_manager_sees_assignments_made_higher_up_as_the_report_counts_them(
-        client, login_as, org, course, session):
+    client, login_as, org, course, session
+):
     due = utcnow().date() + timedelta(days=10)
     company_wide = assign(session, course, org.company, due)
     other = add_course(session, "other-course")
@@ -128,16 +135,25 @@ def history(session, org, course, make_user):
 
 
 def rows_by_code(session, **kwargs):
-    return {(r["unit_code"], r["period"]): r
-            for r in reports.completion_by_unit_period(session=session, **kwargs)}
+    return {
+        (r["unit_code"], r["period"]): r
+        for r in reports.completion_by_unit_period(session=session, **kwargs)
+    }
 
 
-def test_completion_by_unit_and_quarter_counts_each_unit_with_its_subtree(session, org,
-                                                                          history):
+def test_completion_by_unit_and_quarter_counts_each_unit_with_its_subtree(session, org, history):
     rows = rows_by_code(session)
-    assert set(rows) == {("T1", "2025Q1"), ("T2", "2025Q1"), ("S1", "2025Q1"),
-                         ("R1", "2025Q1"), ("C", "2025Q1"), ("T3", "2025Q2"),
-                         ("S2", "2025Q2"), ("R2", "2025Q2"), ("C", "2025Q2")}
+    assert set(rows) == {
+        ("T1", "2025Q1"),
+        ("T2", "2025Q1"),
+        ("S1", "2025Q1"),
+        ("R1", "2025Q1"),
+        ("C", "2025Q1"),
+        ("T3", "2025Q2"),
+        ("S2", "2025Q2"),
+        ("R2", "2025Q2"),
+        ("C", "2025Q2"),
+    }
     s1 = rows[("S1", "2025Q1")]
     assert (s1["assigned"], s1["completed"]) == (3, 1)
     assert s1["completion_rate"] == pytest.approx(1 / 3)
@@ -149,7 +165,8 @@ def test_completion_by_unit_and_quarter_counts_each_unit_with_its_subtree(sessio
 
 
 def test_a_person_completes_a_quarter_only_when_every_course_due_in_it_is_on_time(
-        session, org, history):
+    session, org, history
+):
     assign(session, history["other"], org.t1, date(2025, 3, 20))
     rows = rows_by_code(session)
     assert rows[("T1", "2025Q1")]["assigned"] == 1
@@ -158,8 +175,7 @@ def test_a_person_completes_a_quarter_only_when_every_course_due_in_it_is_on_tim
     assert rows_by_code(session)[("T1", "2025Q1")]["completed"] == 1
 
 
-def test_reports_show_units_in_scope_with_on_time_late_and_overdue(client, login_as, org,
-                                                                   history):
+def test_reports_show_units_in_scope_with_on_time_late_and_overdue(client, login_as, org, history):
     login_as(org.manager)
     html = client.get("/learn/reports?period=2025Q1").get_data(as_text=True)
     assert ">Assigned courses due in 2025Q1, by unit<" in html
@@ -188,19 +204,29 @@ def test_hr_sees_every_unit(client, login_as, org, history):
 
 
 def test_item_analysis_shows_share_correct_and_the_most_chosen_wrong_answer(
-        client, login_as, org, course, session, make_user):
+    client, login_as, org, course, session, make_user
+):
     version = services.version_for(session=session, course=course, enrolment=None)
     questions = quizzes.questions_of(version)
     for wrong in ((0,), (0, 1), ()):
         user = make_user("employee", org.t1)
         enrolment = progress.start_course(session=session, user=user, course=course)
-        quizzes.submit_quiz(session=session, user=user, enrolment=enrolment, version=version,
-                            responses=response_values(questions, wrong=wrong))
+        quizzes.submit_quiz(
+            session=session,
+            user=user,
+            enrolment=enrolment,
+            version=version,
+            responses=response_values(questions, wrong=wrong),
+        )
     session.commit()
     rows = reports.item_analysis(session=session, version=version)
     first = rows[0]
-    assert (first["answered"], first["correct"], first["top_wrong"], first["top_wrong_count"]) \
-        == (3, 1, "Nothing", 2)
+    assert (first["answered"], first["correct"], first["top_wrong"], first["top_wrong_count"]) == (
+        3,
+        1,
+        "Nothing",
+        2,
+    )
     assert rows[1]["top_wrong"] == "True" and rows[2]["top_wrong"] is None
 
     login_as(org.manager)
@@ -214,8 +240,9 @@ def test_item_analysis_shows_share_correct_and_the_most_chosen_wrong_answer(
 # ---------------------------------------------------------------------- reminders
 
 
-def test_overdue_reminders_go_once_by_email_and_not_to_those_done(app, session, org, course,
-                                                                  mailbox, make_user):
+def test_overdue_reminders_go_once_by_email_and_not_to_those_done(
+    app, session, org, course, mailbox, make_user
+):
     today = date(2026, 3, 10)
     assign(session, course, org.s1, date(2026, 3, 1))
     done = make_user("employee", org.t2)
@@ -256,8 +283,9 @@ def test_a_reminder_survives_a_failed_send_and_goes_once(app, session, org, cour
     assert len(session.exec(select(ReminderSent)).all()) == 1
 
 
-def test_retired_courses_send_no_reminders_and_leave_my_learning(app, client, login_as, session,
-                                                                 org, course, mailbox):
+def test_retired_courses_send_no_reminders_and_leave_my_learning(
+    app, client, login_as, session, org, course, mailbox
+):
     assign(session, course, org.t1, date(2026, 3, 1))
     course.retired = True
     session.add(course)

@@ -34,8 +34,7 @@ def submit(client, session, user, course, wrong=()):
     return client.post(f"/learn/courses/{course.slug}/quiz", data=data)
 
 
-def test_a_lesson_is_rendered_once_per_course_version(client, login_as, org, session,
-                                                      monkeypatch):
+def test_a_lesson_is_rendered_once_per_course_version(client, login_as, org, session, monkeypatch):
     rendered = []
 
     def counting_renderer(text):
@@ -49,18 +48,21 @@ def test_a_lesson_is_rendered_once_per_course_version(client, login_as, org, ses
     login_as(org.employee)
     for _ in range(2):
         assert "The <strong>first</strong> text." in page(
-            client, "/learn/courses/sample-course/lessons/1")
+            client, "/learn/courses/sample-course/lessons/1"
+        )
     assert len(rendered) == 1
 
     add_course(session, lessons={"01-start.md": "# Once\n\nThe **edited** text.\n"})
     session.commit()
     assert "The <strong>edited</strong> text." in page(
-        client, "/learn/courses/sample-course/lessons/1")
+        client, "/learn/courses/sample-course/lessons/1"
+    )
     assert len(rendered) == 2
 
 
-def test_catalogue_lists_assigned_courses_with_their_due_date(client, login_as, org, course,
-                                                              session):
+def test_catalogue_lists_assigned_courses_with_their_due_date(
+    client, login_as, org, course, session
+):
     login_as(org.employee)
     html = page(client, "/learn/")
     assert "Sample course" in html.split('id="catalogue"')[1]
@@ -73,8 +75,9 @@ def test_catalogue_lists_assigned_courses_with_their_due_date(client, login_as, 
     assert "Not started" in assigned
 
 
-def test_reading_lessons_records_progress_only_on_post_and_resumes(client, login_as, org,
-                                                                   course, session):
+def test_reading_lessons_records_progress_only_on_post_and_resumes(
+    client, login_as, org, course, session
+):
     login_as(org.employee)
     html = page(client, "/learn/courses/sample-course/lessons/1")
     assert "<h1>Why it matters</h1>" in html and "<strong>stay</strong>" in html
@@ -99,16 +102,24 @@ def test_the_quiz_page_sends_no_answer_keys_or_feedback(client, login_as, org, c
     login_as(org.employee)
     html = page(client, "/learn/courses/sample-course/quiz")
     assert "Question 5 of 5" in html
-    for secret in ("Right: policy allows it", "She leaves unhappy", "Not so.", "No blame",
-                   "fraction", "grievance", "gripe", "%50%", "100"):
+    for secret in (
+        "Right: policy allows it",
+        "She leaves unhappy",
+        "Not so.",
+        "No blame",
+        "fraction",
+        "grievance",
+        "gripe",
+        "%50%",
+        "100",
+    ):
         assert secret not in html
     # Options are posted by their shown position, never by their place in the quiz file.
     values = re.findall(r'name="q0" value="([^"]+)"', html)
     assert values == ["0", "1", "2"]
 
 
-def test_fail_then_retry_and_pass_keeps_the_best_result(client, login_as, org, course,
-                                                        session):
+def test_fail_then_retry_and_pass_keeps_the_best_result(client, login_as, org, course, session):
     login_as(org.employee)
     response = submit(client, session, org.employee, course, wrong=(0, 1))
     assert response.status_code == 302
@@ -133,13 +144,16 @@ def test_fail_then_retry_and_pass_keeps_the_best_result(client, login_as, org, c
     session.refresh(certificate)
     assert certificate.score == 100
     assert [a.score for a in session.exec(select(QuizAttempt).order_by(QuizAttempt.id))] == [
-        60, 100, 80]
+        60,
+        100,
+        80,
+    ]
     assert len(session.exec(select(QuizAnswer)).all()) == 15
 
 
-def test_an_incomplete_quiz_is_shown_again_with_messages_and_nothing_saved(client, login_as,
-                                                                           org, course,
-                                                                           session):
+def test_an_incomplete_quiz_is_shown_again_with_messages_and_nothing_saved(
+    client, login_as, org, course, session
+):
     login_as(org.employee)
     version = services.version_for(session=session, course=course, enrolment=None)
     data = form_answers(version, org.employee.id, 1, SECRET)
@@ -155,8 +169,9 @@ def test_an_incomplete_quiz_is_shown_again_with_messages_and_nothing_saved(clien
     assert session.exec(select(QuizAttempt)).all() == []
 
 
-def test_a_quiz_changed_while_answering_asks_to_answer_again(client, login_as, org, course,
-                                                             session):
+def test_a_quiz_changed_while_answering_asks_to_answer_again(
+    client, login_as, org, course, session
+):
     login_as(org.employee)
     version = services.version_for(session=session, course=course, enrolment=None)
     data = form_answers(version, org.employee.id, 1, SECRET)
@@ -166,8 +181,7 @@ def test_a_quiz_changed_while_answering_asks_to_answer_again(client, login_as, o
     assert "This quiz changed while you were answering it" in response.get_data(as_text=True)
 
 
-def test_only_the_learner_sees_their_attempts(client, login_as, org, course, session,
-                                              make_user):
+def test_only_the_learner_sees_their_attempts(client, login_as, org, course, session, make_user):
     login_as(org.employee)
     location = submit(client, session, org.employee, course).location
     login_as(make_user("employee", org.t1))
@@ -176,9 +190,9 @@ def test_only_the_learner_sees_their_attempts(client, login_as, org, course, ses
     page(client, location, status=404)
 
 
-def test_certificates_are_seen_by_the_owner_hr_and_managers_in_scope(client, login_as, org,
-                                                                      course, session,
-                                                                      make_user):
+def test_certificates_are_seen_by_the_owner_hr_and_managers_in_scope(
+    client, login_as, org, course, session, make_user
+):
     login_as(org.employee)
     submit(client, session, org.employee, course)
     code = session.exec(select(Certificate)).one().code
@@ -186,9 +200,13 @@ def test_certificates_are_seen_by_the_owner_hr_and_managers_in_scope(client, log
     url = f"/learn/certificates/{code}"
     html = page(client, url)
     assert org.employee.name in html and "Sample course" in html and "100%" in html
-    for viewer, status in ((org.hr, 200), (org.admin, 200), (org.manager, 200),
-                           (make_user("employee,manager", org.t3, manages=[org.s2]), 404),
-                           (make_user("employee", org.t1), 404)):
+    for viewer, status in (
+        (org.hr, 200),
+        (org.admin, 200),
+        (org.manager, 200),
+        (make_user("employee,manager", org.t3, manages=[org.s2]), 404),
+        (make_user("employee", org.t1), 404),
+    ):
         login_as(viewer)
         page(client, url, status=status)
     html = page(client, f"/learn/verify?code={code.lower()}")
@@ -196,8 +214,9 @@ def test_certificates_are_seen_by_the_owner_hr_and_managers_in_scope(client, log
     assert "No certificate has the code" in page(client, "/learn/verify?code=NOPE-NOPE-NOPE")
 
 
-def test_a_retired_course_stays_visible_only_to_those_who_took_it(client, login_as, org,
-                                                                  course, session, make_user):
+def test_a_retired_course_stays_visible_only_to_those_who_took_it(
+    client, login_as, org, course, session, make_user
+):
     login_as(org.employee)
     client.post("/learn/courses/sample-course/start")
     course.retired = True
@@ -211,12 +230,18 @@ def test_a_retired_course_stays_visible_only_to_those_who_took_it(client, login_
     assert client.post("/learn/courses/sample-course/start").status_code == 404
 
 
-def test_hostile_lesson_content_is_neutralised_on_the_page(client, login_as, org, course,
-                                                           session):
+def test_hostile_lesson_content_is_neutralised_on_the_page(client, login_as, org, course, session):
     version = services.version_for(session=session, course=course, enrolment=None)
-    version.lessons = [dict(version.lessons[0], markdown=(
-        "<script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n"
-        '<a href="javascript:alert(2)" onclick="alert(3)">y</a>\n')), version.lessons[1]]
+    version.lessons = [
+        dict(
+            version.lessons[0],
+            markdown=(
+                "<script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n"
+                '<a href="javascript:alert(2)" onclick="alert(3)">y</a>\n'
+            ),
+        ),
+        version.lessons[1],
+    ]
     session.add(version)
     session.commit()
     login_as(org.employee)
@@ -242,12 +267,15 @@ def test_a_course_without_quiz_completes_on_its_last_lesson(client, login_as, or
 
 
 def test_home_panel_counts_what_is_due(client, login_as, org, course, session):
-    session.add(Assignment(course_id=course.id, unit_id=org.company.id,
-                           due_on=utcnow().date() - timedelta(days=1)))
+    session.add(
+        Assignment(
+            course_id=course.id, unit_id=org.company.id, due_on=utcnow().date() - timedelta(days=1)
+        )
+    )
     session.commit()
     login_as(org.employee)
     html = page(client, "/")
-    assert "To do <span class=\"count\">(1)</span>" in html
+    assert 'To do <span class="count">(1)</span>' in html
     assert "<strong>overdue</strong>, was due" in html and course.slug in html
     enrolment = progress.start_course(session=session, user=org.employee, course=course)
     enrolment.completed_at = utcnow()
@@ -269,8 +297,11 @@ def test_the_certificate_suggests_the_next_course(client, login_as, org, course,
     assert "Next for you" in html and "/learn/courses/next-course" in html
     # Once an assignment is due, the assigned course comes first.
     third = add_course(session, "third-course", title="Safe test drives")
-    session.add(Assignment(course_id=third.id, unit_id=org.t1.id,
-                           due_on=utcnow().date() + timedelta(days=5)))
+    session.add(
+        Assignment(
+            course_id=third.id, unit_id=org.t1.id, due_on=utcnow().date() + timedelta(days=5)
+        )
+    )
     session.commit()
     html = page(client, f"/learn/certificates/{code}")
     assert "/learn/courses/third-course" in html and "/learn/courses/next-course" not in html

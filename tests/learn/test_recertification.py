@@ -32,11 +32,16 @@ def yearly(session):
 
 def pass_quiz(session, user, course, when, version=None):
     enrolment = services.enrolment_for(session=session, user=user, course=course)
-    version = version or services.version_for(session=session, course=course,
-                                              enrolment=enrolment)
+    version = version or services.version_for(session=session, course=course, enrolment=enrolment)
     enrolment = progress.start_course(session=session, user=user, course=course)
-    quizzes.submit_quiz(session=session, user=user, enrolment=enrolment, version=version,
-                        responses=response_values(quizzes.questions_of(version)), now=when)
+    quizzes.submit_quiz(
+        session=session,
+        user=user,
+        enrolment=enrolment,
+        version=version,
+        responses=response_values(quizzes.questions_of(version)),
+        now=when,
+    )
     session.commit()
     return services.certificate_for(session=session, user=user, course=course)
 
@@ -53,21 +58,26 @@ def test_a_course_may_declare_how_long_its_certificate_is_valid(session, yearly)
 
 @pytest.mark.parametrize("value", ["0", "121", "twelve", "1.5", "true", "-12", "''"])
 def test_a_bad_validity_is_a_clear_error_with_its_line(value):
-    loaded = load_course_files("sample-course", course_files(
-        extra_yaml=f"certificate_valid_months: {value}\n"))
+    loaded = load_course_files(
+        "sample-course", course_files(extra_yaml=f"certificate_valid_months: {value}\n")
+    )
     assert loaded.course is None
     assert [str(p) for p in loaded.problems] == [
         "sample-course/course.yaml:11: certificate_valid_months must be a whole number of "
         "months from 1 to 120 (for example 12 or 24), or left out if the certificate never "
-        "expires"]
+        "expires"
+    ]
 
 
-@pytest.mark.parametrize(("day", "months", "expected"), [
-    (date(2025, 3, 10), 12, date(2026, 3, 10)),
-    (date(2025, 1, 31), 1, date(2025, 2, 28)),
-    (date(2024, 2, 29), 24, date(2026, 2, 28)),
-    (date(2025, 11, 30), 3, date(2026, 2, 28)),
-])
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2025, 3, 10), 12, date(2026, 3, 10)),
+        (date(2025, 1, 31), 1, date(2025, 2, 28)),
+        (date(2024, 2, 29), 24, date(2026, 2, 28)),
+        (date(2025, 11, 30), 3, date(2026, 2, 28)),
+    ],
+)
 def test_add_months_keeps_the_day_or_takes_the_months_last(day, months, expected):
     assert certificates.add_months(day, months) == expected
 
@@ -92,7 +102,8 @@ def test_a_course_without_validity_gives_a_certificate_that_never_expires(sessio
 
 
 def test_reminders_go_once_30_and_7_days_ahead_and_the_course_is_reassigned_at_expiry(
-        app, client, login_as, session, org, yearly, mailbox):
+    app, client, login_as, session, org, yearly, mailbox
+):
     certificate = pass_quiz(session, org.employee, yearly, ISSUED)
     run_all(app, at(EXPIRES - timedelta(days=31)))
     assert mailbox == []
@@ -127,7 +138,8 @@ def test_reminders_go_once_30_and_7_days_ahead_and_the_course_is_reassigned_at_e
 
     # Re-assigned: the course is due again on the learner's page.
     assert progress.due_dates_for(session=session, user=org.employee) == {
-        yearly.id: date(2026, 4, 9)}
+        yearly.id: date(2026, 4, 9)
+    }
     login_as(org.employee)
     page = client.get("/learn/").get_data(as_text=True)
     assigned = page.split('id="assigned"')[1].split("</section>")[0]
@@ -135,22 +147,26 @@ def test_reminders_go_once_30_and_7_days_ahead_and_the_course_is_reassigned_at_e
     course_page = client.get("/learn/courses/sample-course").get_data(as_text=True)
     assert "Your certificate expired on 10 March 2026" in course_page
     assert ">Take the quiz to renew</a>" in course_page
-    assert progress.learning_summary(session=session, user=org.employee,
-                                     today=EXPIRES)["to_do"] == 1
+    assert (
+        progress.learning_summary(session=session, user=org.employee, today=EXPIRES)["to_do"] == 1
+    )
 
 
-def test_a_scheduler_that_was_down_sends_only_the_reminder_still_due(app, session, org, yearly,
-                                                                    mailbox):
+def test_a_scheduler_that_was_down_sends_only_the_reminder_still_due(
+    app, session, org, yearly, mailbox
+):
     pass_quiz(session, org.employee, yearly, ISSUED)
     run_all(app, at(EXPIRES - timedelta(days=3)))
     assert [m["Subject"] for m in mailbox] == [
-        "Your certificate for Sample course expires in 3 days"]
+        "Your certificate for Sample course expires in 3 days"
+    ]
     run_all(app, at(EXPIRES - timedelta(days=2)))
     assert len(mailbox) == 1
 
 
-def test_renewing_by_passing_again_restarts_the_certificate(app, client, login_as, session, org,
-                                                            yearly, mailbox):
+def test_renewing_by_passing_again_restarts_the_certificate(
+    app, client, login_as, session, org, yearly, mailbox
+):
     certificate = pass_quiz(session, org.employee, yearly, ISSUED)
     code = certificate.code
     run_all(app, at(EXPIRES + timedelta(days=2)))
@@ -163,9 +179,11 @@ def test_renewing_by_passing_again_restarts_the_certificate(app, client, login_a
     assert renewed.issued_at.date() == renewed_at.date()
     assert renewed.expires_on == date(2027, 3, 20)
     assert (renewed.renewal_due_on, renewed.reminded_30_on, renewed.reminded_7_on) == (
-        None, None, None)
-    assert progress.due_dates_for(session=session, user=org.employee) == {
-        }
+        None,
+        None,
+        None,
+    )
+    assert progress.due_dates_for(session=session, user=org.employee) == {}
 
     run_all(app, at(date(2027, 3, 20) - timedelta(days=30)))  # the next cycle starts over
     assert mailbox[-1]["Subject"].endswith("expires in 30 days")
@@ -180,8 +198,9 @@ def test_passing_again_long_before_expiry_does_not_move_it(session, org, yearly)
 
 def test_the_renewal_is_taken_on_the_current_version(app, session, org, yearly, mailbox):
     pass_quiz(session, org.employee, yearly, ISSUED)
-    newer = add_course(session, title="Sample course, revised",
-                       extra_yaml="certificate_valid_months: 24\n")
+    newer = add_course(
+        session, title="Sample course, revised", extra_yaml="certificate_valid_months: 24\n"
+    )
     session.commit()
     run_all(app, at(EXPIRES))
     enrolment = session.exec(select(Enrolment)).one()
@@ -198,8 +217,10 @@ def test_renewal_through_the_quiz_page(app, client, login_as, session, org, year
     login_as(org.employee)
     enrolment = session.exec(select(Enrolment)).one()
     version = session.get(CourseVersion, enrolment.version_id)
-    data = {"version_id": str(version.id), **form_answers(
-        version, org.employee.id, enrolment.attempts + 1, app.config["SECRET_KEY"])}
+    data = {
+        "version_id": str(version.id),
+        **form_answers(version, org.employee.id, enrolment.attempts + 1, app.config["SECRET_KEY"]),
+    }
     assert client.post("/learn/courses/sample-course/quiz", data=data).status_code == 302
     certificate = session.exec(select(Certificate)).one()
     session.refresh(certificate)
@@ -207,8 +228,9 @@ def test_renewal_through_the_quiz_page(app, client, login_as, session, org, year
     assert certificate.expires_on == certificates.add_months(utcnow().date(), 12)
 
 
-def test_no_reminders_for_inactive_people_or_retired_courses(app, session, org, yearly,
-                                                             make_user, mailbox):
+def test_no_reminders_for_inactive_people_or_retired_courses(
+    app, session, org, yearly, make_user, mailbox
+):
     leaver = make_user("employee", org.t1)
     pass_quiz(session, leaver, yearly, ISSUED)
     leaver.active = False
@@ -234,21 +256,25 @@ def test_no_reminders_for_inactive_people_or_retired_courses(app, session, org, 
 
 def verify(client, code):
     html = client.get(f"/learn/verify?code={code}").get_data(as_text=True)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.split('role="status"')[1]
-                                      .split("</div>")[0]))
+    return re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", " ", html.split('role="status"')[1].split("</div>")[0])
+    )
 
 
-def test_the_verification_page_says_whether_it_is_still_valid(client, login_as, session, org,
-                                                              yearly, make_user):
+def test_the_verification_page_says_whether_it_is_still_valid(
+    client, login_as, session, org, yearly, make_user
+):
     today = utcnow().date()
     fresh = pass_quiz(session, org.employee, yearly, utcnow() - timedelta(days=10))
     old = pass_quiz(session, org.manager, yearly, utcnow() - timedelta(days=400))
-    plain = pass_quiz(session, org.hr, add_course(session, slug="plain-course"),
-                      utcnow() - timedelta(days=400))
+    plain = pass_quiz(
+        session, org.hr, add_course(session, slug="plain-course"), utcnow() - timedelta(days=400)
+    )
     login_as(make_user("employee", org.t2))
     text = verify(client, fresh.code)
-    assert f"✓ Valid until {certificates.add_months(today - timedelta(days=10), 12):%-d %B %Y}" \
-        in text
+    assert (
+        f"✓ Valid until {certificates.add_months(today - timedelta(days=10), 12):%-d %B %Y}" in text
+    )
     text = verify(client, old.code.lower())
     assert f"✗ Expired on {old.expires_on:%-d %B %Y}" in text and "Valid" not in text
     assert "✓ Valid. " in verify(client, plain.code)
@@ -265,8 +291,9 @@ def test_the_certificate_page_shows_its_validity(client, login_as, session, org,
 # ---------------------------------------------------------------------- reports
 
 
-def test_reports_count_expiring_and_expired_certificates_per_unit(client, login_as, session,
-                                                                  org, yearly, make_user):
+def test_reports_count_expiring_and_expired_certificates_per_unit(
+    client, login_as, session, org, yearly, make_user
+):
     now = utcnow()
     pass_quiz(session, org.employee, yearly, now - timedelta(days=350))  # t1: expiring
     pass_quiz(session, make_user("employee", org.t2), yearly, now - timedelta(days=380))
@@ -299,16 +326,19 @@ def test_reports_say_so_when_nothing_expires(client, login_as, org, session):
     assert "No certificates held by people here expire." in html
 
 
-def test_the_renewal_date_replaces_assignments_met_before_expiry(app, session, org, yearly,
-                                                                mailbox):
+def test_the_renewal_date_replaces_assignments_met_before_expiry(
+    app, session, org, yearly, mailbox
+):
     from trainer.learn.models import Assignment
 
     session.add(Assignment(course_id=yearly.id, unit_id=org.t1.id, due_on=date(2025, 3, 31)))
     pass_quiz(session, org.employee, yearly, ISSUED)
     run_all(app, at(EXPIRES))
     assert progress.due_dates_for(session=session, user=org.employee) == {
-        yearly.id: date(2026, 4, 9)}
+        yearly.id: date(2026, 4, 9)
+    }
     session.add(Assignment(course_id=yearly.id, unit_id=org.s1.id, due_on=date(2026, 3, 31)))
     session.commit()
     assert progress.due_dates_for(session=session, user=org.employee) == {
-        yearly.id: date(2026, 3, 31)}
+        yearly.id: date(2026, 3, 31)
+    }

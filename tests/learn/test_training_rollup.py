@@ -14,7 +14,8 @@ def completion_by_unit(session):
 
 
 def test_the_scheduler_summarises_completion_and_the_dashboard_reads_only_that(
-        app, session, org, course, make_user):
+    app, session, org, course, make_user
+):
     assign(session, course, org.s1, date(2025, 2, 15))
     complete(session, org.employee, course, date(2025, 2, 1))  # T1, on time; the S1 manager never
     assert completion_by_unit(session) == {}  # nothing summarised yet
@@ -24,8 +25,12 @@ def test_the_scheduler_summarises_completion_and_the_dashboard_reads_only_that(
     session.commit()  # a new transaction sees the job's work
 
     rows = completion_by_unit(session)
-    assert rows[(org.t1.id, "2025Q1")] == {"unit_id": org.t1.id, "period": "2025Q1",
-                                          "assigned": 1, "completion_rate": 1.0}
+    assert rows[(org.t1.id, "2025Q1")] == {
+        "unit_id": org.t1.id,
+        "period": "2025Q1",
+        "assigned": 1,
+        "completion_rate": 1.0,
+    }
     assert rows[(org.s1.id, "2025Q1")]["assigned"] == 2
     assert rows[(org.s1.id, "2025Q1")]["completion_rate"] == pytest.approx(0.5)
     assert insights.data_version(session=session)["training"] != before

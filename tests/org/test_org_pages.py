@@ -9,8 +9,9 @@ from trainer.org.scope import managed_scope
 
 def test_hr_adds_a_team_under_a_site(client, login_as, org, session):
     login_as(org.hr)
-    response = client.post("/org/", data={"code": "T9", "name": "Night shift", "kind": "team",
-                                          "parent_id": org.s1.id})
+    response = client.post(
+        "/org/", data={"code": "T9", "name": "Night shift", "kind": "team", "parent_id": org.s1.id}
+    )
     assert response.status_code == 302
     team = session.exec(select(OrgUnit).where(OrgUnit.code == "T9")).one()
     assert team.parent_id == org.s1.id and team.path == f"{org.s1.path}{org.s1.id}/"
@@ -19,14 +20,17 @@ def test_hr_adds_a_team_under_a_site(client, login_as, org, session):
 
 def test_tree_rejects_bad_units_next_to_the_field(client, login_as, org):
     login_as(org.hr)
-    duplicate = client.post("/org/", data={"code": "T1", "name": "x", "kind": "team",
-                                           "parent_id": org.s1.id})
+    duplicate = client.post(
+        "/org/", data={"code": "T1", "name": "x", "kind": "team", "parent_id": org.s1.id}
+    )
     assert duplicate.status_code == 400 and b"already used" in duplicate.data
-    misplaced = client.post("/org/", data={"code": "T8", "name": "x", "kind": "team",
-                                           "parent_id": org.r1.id})
+    misplaced = client.post(
+        "/org/", data={"code": "T8", "name": "x", "kind": "team", "parent_id": org.r1.id}
+    )
     assert misplaced.status_code == 400 and b"A team belongs under a site" in misplaced.data
-    bad_code = client.post("/org/", data={"code": "no spaces!", "name": "x", "kind": "team",
-                                          "parent_id": org.s1.id})
+    bad_code = client.post(
+        "/org/", data={"code": "no spaces!", "name": "x", "kind": "team", "parent_id": org.s1.id}
+    )
     assert bad_code.status_code == 400 and b'id="code-error"' in bad_code.data
 
 
@@ -38,26 +42,49 @@ def test_tree_page_shows_units_with_headcounts(client, login_as, org):
 
 def test_hr_edits_a_person_and_makes_them_a_manager(client, login_as, org, session):
     login_as(org.hr)
-    response = client.post(f"/org/people/{org.employee.id}", data={
-        "email": "employee@example.com", "name": "Evie Employee", "unit_id": org.t1.id,
-        "roles": ["employee", "manager"], "manager_of": [org.t1.id], "active": "y"})
+    response = client.post(
+        f"/org/people/{org.employee.id}",
+        data={
+            "email": "employee@example.com",
+            "name": "Evie Employee",
+            "unit_id": org.t1.id,
+            "roles": ["employee", "manager"],
+            "manager_of": [org.t1.id],
+            "active": "y",
+        },
+    )
     assert response.status_code == 302
     assert managed_scope(session=session, user=session.get(User, org.employee.id)) == {org.t1.id}
 
 
 def test_managing_units_requires_the_manager_role(client, login_as, org):
     login_as(org.hr)
-    response = client.post(f"/org/people/{org.employee.id}", data={
-        "email": "employee@example.com", "name": "E", "unit_id": org.t1.id,
-        "roles": ["employee"], "manager_of": [org.t1.id], "active": "y"})
+    response = client.post(
+        f"/org/people/{org.employee.id}",
+        data={
+            "email": "employee@example.com",
+            "name": "E",
+            "unit_id": org.t1.id,
+            "roles": ["employee"],
+            "manager_of": [org.t1.id],
+            "active": "y",
+        },
+    )
     assert response.status_code == 400 and b"Give the Manager role" in response.data
 
 
 def test_duplicate_email_is_refused_next_to_the_field(client, login_as, org):
     login_as(org.hr)
-    response = client.post("/org/people/new", data={
-        "email": "manager@example.com", "name": "Copy", "unit_id": org.t1.id,
-        "roles": ["employee"], "active": "y"})
+    response = client.post(
+        "/org/people/new",
+        data={
+            "email": "manager@example.com",
+            "name": "Copy",
+            "unit_id": org.t1.id,
+            "roles": ["employee"],
+            "active": "y",
+        },
+    )
     assert response.status_code == 400 and b"already has this email" in response.data
 
 

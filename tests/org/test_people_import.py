@@ -26,8 +26,11 @@ def _run(session, text, **kwargs):
 
 
 def test_import_creates_people_with_roles_and_managed_units(session, org):
-    report = _run(session, HEADER + "ann@example.com,Ann Lee,T1,employee,\n"
-                                    "bo@example.com,Bo Ng,S2,employee|manager,S2|T3\n")
+    report = _run(
+        session,
+        HEADER + "ann@example.com,Ann Lee,T1,employee,\n"
+        "bo@example.com,Bo Ng,S2,employee|manager,S2|T3\n",
+    )
     assert (report.created, report.updated, report.errors) == (2, 0, [])
     bo = session.exec(select(User).where(User.email == "bo@example.com")).one()
     assert bo.role_set == {"employee", "manager"}
@@ -50,27 +53,42 @@ def test_changed_rows_are_updated(session, org):
     assert (ann.name, ann.unit_id) == ("Ann Lee-Smith", org.t2.id)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("email,name,unit\nx@example.com,X,T1\n", ["line 1, column unit_code: This column is missing",
-                                               "line 1, column roles: This column is missing",
-                                               "line 1, column unit: Unknown column"]),
-    (HEADER + "not-an-email,X,T1,employee,\n", ["line 2, column email: 'not-an-email' is not"]),
-    (HEADER + "a@example.com,,T1,employee,\n", ["line 2, column name: The name is empty"]),
-    (HEADER + "a@example.com,A,NOPE,employee,\n", ["line 2, column unit_code: No unit has the "
-                                                   "code 'NOPE'"]),
-    (HEADER + "a@example.com,A,T1,boss,\n", ["line 2, column roles: Unknown role 'boss'"]),
-    (HEADER + "a@example.com,A,T1,employee,T1\n", ["line 2, column manager_of: manager_of is "
-                                                   "filled in but roles"]),
-    (HEADER + "a@example.com,A,T1,manager,ZZ\n", ["line 2, column manager_of: No unit has the "
-                                                  "code 'ZZ'"]),
-    (HEADER + "a@example.com,A,T1,employee,\nA@example.com,B,T1,employee,\n",
-     ["line 3, column email: a@example.com already appears on line 2"]),
-    (HEADER + "a@example.com,A,T1\n", ["line 2: Expected 5 fields, found 3"]),
-    ("", ["line 1: The file is empty"]),
-    (HEADER, ["line 2: The file has a header but no people"]),
-])
-def test_bad_files_are_reported_by_line_and_column_and_write_nothing(session, org, text,
-                                                                     expected):
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "email,name,unit\nx@example.com,X,T1\n",
+            [
+                "line 1, column unit_code: This column is missing",
+                "line 1, column roles: This column is missing",
+                "line 1, column unit: Unknown column",
+            ],
+        ),
+        (HEADER + "not-an-email,X,T1,employee,\n", ["line 2, column email: 'not-an-email' is not"]),
+        (HEADER + "a@example.com,,T1,employee,\n", ["line 2, column name: The name is empty"]),
+        (
+            HEADER + "a@example.com,A,NOPE,employee,\n",
+            ["line 2, column unit_code: No unit has the code 'NOPE'"],
+        ),
+        (HEADER + "a@example.com,A,T1,boss,\n", ["line 2, column roles: Unknown role 'boss'"]),
+        (
+            HEADER + "a@example.com,A,T1,employee,T1\n",
+            ["line 2, column manager_of: manager_of is filled in but roles"],
+        ),
+        (
+            HEADER + "a@example.com,A,T1,manager,ZZ\n",
+            ["line 2, column manager_of: No unit has the code 'ZZ'"],
+        ),
+        (
+            HEADER + "a@example.com,A,T1,employee,\nA@example.com,B,T1,employee,\n",
+            ["line 3, column email: a@example.com already appears on line 2"],
+        ),
+        (HEADER + "a@example.com,A,T1\n", ["line 2: Expected 5 fields, found 3"]),
+        ("", ["line 1: The file is empty"]),
+        (HEADER, ["line 2: The file has a header but no people"]),
+    ],
+)
+def test_bad_files_are_reported_by_line_and_column_and_write_nothing(session, org, text, expected):
     before = _count(session)
     report = _run(session, text)
     messages = [str(e) for e in report.errors]
@@ -81,10 +99,12 @@ def test_bad_files_are_reported_by_line_and_column_and_write_nothing(session, or
 
 def test_one_bad_row_among_good_ones_writes_nothing(session, org):
     before = _count(session)
-    report = _run(session, HEADER + "good@example.com,Good,T1,employee,\n"
-                                    "bad@example.com,Bad,NOPE,employee,\n")
+    report = _run(
+        session, HEADER + "good@example.com,Good,T1,employee,\nbad@example.com,Bad,NOPE,employee,\n"
+    )
     assert [str(e) for e in report.errors] == [
-        "line 3, column unit_code: No unit has the code 'NOPE'."]
+        "line 3, column unit_code: No unit has the code 'NOPE'."
+    ]
     assert _count(session) == before
 
 
@@ -94,8 +114,9 @@ def test_bom_and_semicolons_as_spreadsheets_save_them(session, org):
 
 
 def test_non_utf8_files_get_a_clear_message(session, org):
-    report = import_people(session, "email,name,unit_code,roles\né@x.com,É,T1,employee\n"
-                           .encode("latin-1"))
+    report = import_people(
+        session, "email,name,unit_code,roles\né@x.com,É,T1,employee\n".encode("latin-1")
+    )
     assert "not UTF-8" in str(report.errors[0])
 
 
@@ -103,8 +124,10 @@ def test_missing_people_are_deactivated_only_when_asked(session, org, make_user)
     for i in range(20):
         make_user("employee", org.t1, email=f"staff{i}@example.com")
     keep = "".join(f"staff{i}@example.com,S {i},T1,employee,\n" for i in range(20))
-    keep += ("employee@example.com,E,T1,employee,\nmanager@example.com,M,S1,employee|manager,S1\n"
-             "hr@example.com,H,C,employee|hr,\n")
+    keep += (
+        "employee@example.com,E,T1,employee,\nmanager@example.com,M,S1,employee|manager,S1\n"
+        "hr@example.com,H,C,employee|hr,\n"
+    )
     _run(session, HEADER + keep)
     assert _count(session) == 24 and all(u.active for u in session.exec(select(User)))
     fewer = HEADER + keep.replace("staff0@example.com,S 0,T1,employee,\n", "")
@@ -163,10 +186,12 @@ def test_upload_page_lists_every_problem_and_saves_nothing(client, login_as, org
 
 def test_upload_page_imports_a_good_file(client, login_as, org, session):
     login_as(org.hr)
-    data = {"file": (io.BytesIO((HEADER + "ann@example.com,Ann,T1,employee,\n").encode()),
-                     "people.csv")}
-    response = client.post("/org/import", data=data, content_type="multipart/form-data",
-                           follow_redirects=True)
+    data = {
+        "file": (io.BytesIO((HEADER + "ann@example.com,Ann,T1,employee,\n").encode()), "people.csv")
+    }
+    response = client.post(
+        "/org/import", data=data, content_type="multipart/form-data", follow_redirects=True
+    )
     assert response.status_code == 200 and "1 created" in response.get_data(as_text=True)
 
 
@@ -176,13 +201,15 @@ def test_upload_without_a_file_says_so(client, login_as, org):
     assert response.status_code == 400 and b"Choose a CSV file" in response.data
 
 
-def test_the_command_line_import_reads_the_deactivation_limit(app, runner, session, org,
-                                                              make_user, tmp_path):
+def test_the_command_line_import_reads_the_deactivation_limit(
+    app, runner, session, org, make_user, tmp_path
+):
     for i in range(10):
         make_user("employee", org.t1, email=f"staff{i}@example.com")
     only_two = tmp_path / "people.csv"
-    only_two.write_text(HEADER + "staff0@example.com,S0,T1,employee,\n"
-                                 "staff1@example.com,S1,T1,employee,\n")
+    only_two.write_text(
+        HEADER + "staff0@example.com,S0,T1,employee,\nstaff1@example.com,S1,T1,employee,\n"
+    )
     refused = runner.invoke(args=["import", "people", "--deactivate-missing", str(only_two)])
     assert refused.exit_code == 1 and "more than 20%" in refused.output
     app.config["PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE"] = 0.9

@@ -23,8 +23,10 @@ def limits(app):
 
 
 def people_file(count, bad_line=None):
-    rows = [f"new{i}@example.com,New Person {i},{'NOPE' if i + 2 == bad_line else 'T1'},"
-            "employee,\n" for i in range(count)]
+    rows = [
+        f"new{i}@example.com,New Person {i},{'NOPE' if i + 2 == bad_line else 'T1'},employee,\n"
+        for i in range(count)
+    ]
     return HEADER + "".join(rows)
 
 
@@ -47,12 +49,12 @@ def page(client, job_id):
 
 def new_people(session):
     session.expire_all()
-    return session.exec(select(func.count()).select_from(User)
-                        .where(User.email.like("new%"))).one()
+    return session.exec(select(func.count()).select_from(User).where(User.email.like("new%"))).one()
 
 
-def test_a_large_upload_is_queued_then_imported_by_the_scheduler(app, client, session, org,
-                                                                 login_as, limits):
+def test_a_large_upload_is_queued_then_imported_by_the_scheduler(
+    app, client, session, org, login_as, limits
+):
     login_as(org.hr)
 
     response = upload(client, people_file(5))
@@ -74,7 +76,8 @@ def test_a_large_upload_is_queued_then_imported_by_the_scheduler(app, client, se
 
 
 def test_a_bad_row_in_a_large_file_imports_nothing_and_is_shown_by_line_and_column(
-        app, client, session, org, login_as, limits):
+    app, client, session, org, login_as, limits
+):
     login_as(org.hr)
     upload(client, people_file(6, bad_line=6))
     job = session.exec(select(PeopleImport)).one()
@@ -93,10 +96,12 @@ def test_a_bad_row_in_a_large_file_imports_nothing_and_is_shown_by_line_and_colu
     assert job.status == "failed" and new_people(session) == 0
 
 
-def test_the_progress_page_counts_checked_rows_then_says_it_is_saving(client, session, org,
-                                                                      login_as):
-    job = services.queue_people_import(session, user=org.hr, filename="staff.csv",
-                                       data=b"x", total_rows=12_000)
+def test_the_progress_page_counts_checked_rows_then_says_it_is_saving(
+    client, session, org, login_as
+):
+    job = services.queue_people_import(
+        session, user=org.hr, filename="staff.csv", data=b"x", total_rows=12_000
+    )
     job.status, job.rows_checked = "checking", 4_500
     session.commit()
     login_as(org.hr)
@@ -112,15 +117,17 @@ def test_checking_reports_progress_before_anything_is_written(session, org, monk
     monkeypatch.setattr(services, "PROGRESS_EVERY", 2)
     seen = []
 
-    report = services.import_people(session, people_file(5).encode(),
-                                    progress=lambda n: seen.append((n, new_people(session))))
+    report = services.import_people(
+        session, people_file(5).encode(), progress=lambda n: seen.append((n, new_people(session)))
+    )
 
     assert report.created == 5
     assert seen == [(2, 0), (4, 0), (5, 0)]
 
 
-def test_an_upload_over_the_row_limit_is_refused_with_a_clear_message(client, session, org,
-                                                                      login_as, limits):
+def test_an_upload_over_the_row_limit_is_refused_with_a_clear_message(
+    client, session, org, login_as, limits
+):
     login_as(org.hr)
 
     response = upload(client, people_file(9))
@@ -143,7 +150,8 @@ def test_small_uploads_are_still_imported_at_once(client, session, org, login_as
 
 
 def test_an_unexpected_error_fails_the_import_without_changing_anything(
-        app, client, session, org, login_as, limits, monkeypatch):
+    app, client, session, org, login_as, limits, monkeypatch
+):
     login_as(org.hr)
     upload(client, people_file(5))
 
@@ -160,15 +168,21 @@ def test_an_unexpected_error_fails_the_import_without_changing_anything(
     job = session.exec(select(PeopleImport)).one()
     session.refresh(job)
     assert job.status == "failed"
-    assert job.errors == [[1, None, "The import stopped because of an unexpected error. "
-                                    "Nothing was changed. Try again later."]]
+    assert job.errors == [
+        [
+            1,
+            None,
+            "The import stopped because of an unexpected error. "
+            "Nothing was changed. Try again later.",
+        ]
+    ]
     assert new_people(session) == 0
 
 
-def test_only_the_uploader_and_admins_see_an_import(client, session, org, login_as,
-                                                    make_user):
-    job = services.queue_people_import(session, user=org.hr, filename="staff.csv",
-                                       data=b"x", total_rows=5)
+def test_only_the_uploader_and_admins_see_an_import(client, session, org, login_as, make_user):
+    job = services.queue_people_import(
+        session, user=org.hr, filename="staff.csv", data=b"x", total_rows=5
+    )
     session.commit()
     login_as(make_user("hr", org.company))
     assert client.get(f"/org/import/{job.id}").status_code == 403

@@ -9,7 +9,10 @@ def test_unit_choices_indent_each_unit_by_its_depth(session, org):
     assert labels[org.s1.id] == "\u2003\u2003S1 (S1)"
     assert labels[org.t1.id] == "\u2003\u2003\u2003T1 (T1)"
     assert [unit_id for unit_id, _ in unit_choices(session=session)][:3] == [
-        org.company.id, org.r1.id, org.s1.id]
+        org.company.id,
+        org.r1.id,
+        org.s1.id,
+    ]
 
 
 def test_unit_choices_keep_to_the_scope_and_put_the_blank_first(session, org):

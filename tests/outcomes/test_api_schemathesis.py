@@ -18,16 +18,23 @@ from trainer.outcomes.services import create_token
 # Schemathesis cases are slower than the plain fuzz tests' (tests/test_fuzz.py): a quarter as
 # many, 50 per operation in the fast suite and 500 with TRAINER_FUZZ_EXAMPLES=2000.
 EXAMPLES = int(os.environ.get("TRAINER_FUZZ_EXAMPLES", "200")) // 4
-OPERATIONS = [("POST", "/api/v1/outcomes"), ("GET", "/api/v1/outcomes"),
-              ("GET", "/api/v1/metrics"), ("GET", "/api/v1/openapi.json"),
-              ("GET", "/api/v1/fixes")]
+OPERATIONS = [
+    ("POST", "/api/v1/outcomes"),
+    ("GET", "/api/v1/outcomes"),
+    ("GET", "/api/v1/metrics"),
+    ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/fixes"),
+]
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_api_matches_its_openapi_document(app, session, org, method, path):
-    _token, secret = create_token(session=session, name="Schemathesis",
-                                  scopes=["outcomes:write", "outcomes:read", "fixes:read"],
-                                  created_by=org.hr)
+    _token, secret = create_token(
+        session=session,
+        name="Schemathesis",
+        scopes=["outcomes:write", "outcomes:read", "fixes:read"],
+        created_by=org.hr,
+    )
     session.commit()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operation = schema[path][method]
@@ -35,9 +42,16 @@ def test_api_matches_its_openapi_document(app, session, org, method, path):
     # unpack it; compression itself is tested in tests/test_http_cache.py.
     auth = {"Authorization": f"Bearer {secret}", "Accept-Encoding": "identity"}
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                     HealthCheck.filter_too_much])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+        ],
+    )
     @given(operation.as_strategy())
     def run(case):
         # Schema-valid is not enough to be accepted: the unit code, metric and period must

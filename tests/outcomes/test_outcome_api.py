@@ -12,8 +12,7 @@ URL = "/api/v1/outcomes"
 
 
 def row(unit="T1", period="2026Q1", metric="csat", value=80.0, n=100, **extra):
-    return {"unit_code": unit, "period": period, "metric": metric, "value": value, "n": n,
-            **extra}
+    return {"unit_code": unit, "period": period, "metric": metric, "value": value, "n": n, **extra}
 
 
 @pytest.fixture
@@ -30,16 +29,30 @@ def send(client):
 
 def test_rows_are_saved_and_counted(org, make_token, send, stored):
     secret = make_token()
-    response = send({"rows": [row(), row(unit="T2", period="2026-05-03", topbox=0.5,
-                                          responses=100, invited=400)]}, secret)
+    response = send(
+        {
+            "rows": [
+                row(),
+                row(unit="T2", period="2026-05-03", topbox=0.5, responses=100, invited=400),
+            ]
+        },
+        secret,
+    )
     assert response.status_code == 201
-    assert response.json == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0,
-                             "dry_run": False}
+    assert response.json == {
+        "rows": 2,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "dry_run": False,
+    }
     assert response.headers["Cache-Control"] == "no-store"
-    assert sorted(stored()[0]) == sorted([
-        (org.t1.id, "2026Q1", "csat", 80.0, 100, None, None, None),
-        (org.t2.id, "2026Q2", "csat", 80.0, 100, 0.5, 100, 400),
-    ])
+    assert sorted(stored()[0]) == sorted(
+        [
+            (org.t1.id, "2026Q1", "csat", 80.0, 100, None, None, None),
+            (org.t2.id, "2026Q2", "csat", 80.0, 100, 0.5, 100, 400),
+        ]
+    )
 
 
 def test_resending_is_idempotent_and_changes_are_updates(org, make_token, send, stored):
@@ -61,14 +74,18 @@ def test_a_dry_run_writes_nothing(org, make_token, send, stored):
     assert stored() == ([], 0)
 
 
-@pytest.mark.parametrize(("header", "message"), [
-    (None, "Send an API token: 'Authorization: Bearer <token>'."),
-    ("Bearer", "Send an API token: 'Authorization: Bearer <token>'."),
-    ("Basic dXNlcjpwYXNz", "Send an API token: 'Authorization: Bearer <token>'."),
-    ("Bearer trn_not-a-real-token", "The API token is not valid."),
-])
-def test_a_missing_or_garbage_token_is_401_with_a_bearer_challenge(org, client, stored,
-                                                                   header, message):
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (None, "Send an API token: 'Authorization: Bearer <token>'."),
+        ("Bearer", "Send an API token: 'Authorization: Bearer <token>'."),
+        ("Basic dXNlcjpwYXNz", "Send an API token: 'Authorization: Bearer <token>'."),
+        ("Bearer trn_not-a-real-token", "The API token is not valid."),
+    ],
+)
+def test_a_missing_or_garbage_token_is_401_with_a_bearer_challenge(
+    org, client, stored, header, message
+):
     headers = {"Authorization": header} if header else {}
     response = client.post(URL, json=[row()], headers=headers)
     assert response.status_code == 401
@@ -103,12 +120,19 @@ def test_an_expired_token_is_401(org, session, make_token, send):
 @pytest.mark.parametrize("role", ["employee", "manager", "hr", "admin"])
 def test_a_signed_in_session_cookie_is_never_a_token(app, org, client, login_as, stored, role):
     login_as(org.user(role))
-    token_routes = [(rule.rule, method) for rule in app.url_map.iter_rules()
-                    if getattr(app.view_functions[rule.endpoint], "access", None)
-                    and app.view_functions[rule.endpoint].access.api_token
-                    for method in rule.methods & {"GET", "POST"}]
-    assert sorted(token_routes) == [("/api/v1/fixes", "GET"), ("/api/v1/metrics", "GET"),
-                                    ("/api/v1/outcomes", "GET"), ("/api/v1/outcomes", "POST")]
+    token_routes = [
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        if getattr(app.view_functions[rule.endpoint], "access", None)
+        and app.view_functions[rule.endpoint].access.api_token
+        for method in rule.methods & {"GET", "POST"}
+    ]
+    assert sorted(token_routes) == [
+        ("/api/v1/fixes", "GET"),
+        ("/api/v1/metrics", "GET"),
+        ("/api/v1/outcomes", "GET"),
+        ("/api/v1/outcomes", "POST"),
+    ]
     for url, method in token_routes:
         response = client.open(url, method=method, json=[row()])
         assert response.status_code == 401, (method, url)
@@ -120,13 +144,15 @@ def test_a_read_only_token_may_not_write(org, make_token, send, stored):
     response = send([row()], make_token(scopes=["outcomes:read"]))
     assert response.status_code == 403
     assert response.json["error"]["message"] == (
-        "Wrong scope: this token lacks the outcomes:write scope.")
+        "Wrong scope: this token lacks the outcomes:write scope."
+    )
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
     assert stored() == ([], 0)
 
 
-def test_a_token_limited_to_a_unit_may_not_send_rows_outside_its_subtree(org, make_token,
-                                                                         send, stored):
+def test_a_token_limited_to_a_unit_may_not_send_rows_outside_its_subtree(
+    org, make_token, send, stored
+):
     secret = make_token(unit=org.s1)
     inside = send([row(unit="T1"), row(unit="T2"), row(unit="S1")], secret)
     assert inside.status_code == 201
@@ -134,8 +160,7 @@ def test_a_token_limited_to_a_unit_may_not_send_rows_outside_its_subtree(org, ma
     response = send([row(unit="T1", value=90), row(unit="T3"), row(unit="C")], secret)
     assert response.status_code == 403
     assert response.json["errors"] == [
-        {"row": 1, "field": "unit_code",
-         "message": "This token may not send data for unit T3."},
+        {"row": 1, "field": "unit_code", "message": "This token may not send data for unit T3."},
         {"row": 2, "field": "unit_code", "message": "This token may not send data for unit C."},
     ]
     assert stored() == before
@@ -155,16 +180,30 @@ def test_json_that_is_not_a_list_of_rows_is_400(org, make_token, send, body):
     assert response.json["error"]["message"] == 'Send {"rows": [...]}: a list of outcome rows.'
 
 
-def test_invalid_rows_are_422_with_every_problem_and_nothing_saved(org, make_token, send,
-                                                                   stored):
-    response = send({"rows": [row(), row(unit="NOPE"), row(unit="T2", value=120),
-                              row(unit="T3", period="2026Q9"),
-                              row(unit="S1", value="80", n=-1), row()]}, make_token())
+def test_invalid_rows_are_422_with_every_problem_and_nothing_saved(org, make_token, send, stored):
+    response = send(
+        {
+            "rows": [
+                row(),
+                row(unit="NOPE"),
+                row(unit="T2", value=120),
+                row(unit="T3", period="2026Q9"),
+                row(unit="S1", value="80", n=-1),
+                row(),
+            ]
+        },
+        make_token(),
+    )
     assert response.status_code == 422
-    assert response.json["error"] == {"status": 422,
-                                      "message": "6 problems; nothing was saved."}
+    assert response.json["error"] == {"status": 422, "message": "6 problems; nothing was saved."}
     assert [(e["row"], e["field"]) for e in response.json["errors"]] == [
-        (1, "unit_code"), (2, "value"), (3, "period"), (4, "value"), (4, "n"), (5, "period")]
+        (1, "unit_code"),
+        (2, "value"),
+        (3, "period"),
+        (4, "value"),
+        (4, "n"),
+        (5, "period"),
+    ]
     assert "already appears on row 0" in response.json["errors"][-1]["message"]
     assert stored() == ([], 0)
 
@@ -191,21 +230,36 @@ def test_unknown_api_paths_and_methods_answer_in_json(org, client):
     assert wrong.status_code == 405 and wrong.json["error"]["status"] == 405
 
 
-def test_reading_outcomes_filters_by_unit_subtree_period_and_metric(org, make_token, send,
-                                                                    client):
+def test_reading_outcomes_filters_by_unit_subtree_period_and_metric(org, make_token, send, client):
     secret = make_token()
-    send([row(unit="T1"), row(unit="T2", metric="nps", value=10), row(unit="T3"),
-          row(unit="T1", period="2026Q2", value=70)], secret)
+    send(
+        [
+            row(unit="T1"),
+            row(unit="T2", metric="nps", value=10),
+            row(unit="T3"),
+            row(unit="T1", period="2026Q2", value=70),
+        ],
+        secret,
+    )
     auth = {"Authorization": f"Bearer {secret}"}
     everything = client.get(URL, headers=auth).json
     assert everything["total"] == 4
     assert everything["outcomes"][0] == {
-        "unit_code": "T1", "period": "2026Q2", "metric": "csat", "value": 70.0, "n": 100,
-        "topbox": None, "responses": None, "invited": None,
-        "updated_at": everything["outcomes"][0]["updated_at"]}
+        "unit_code": "T1",
+        "period": "2026Q2",
+        "metric": "csat",
+        "value": 70.0,
+        "n": 100,
+        "topbox": None,
+        "responses": None,
+        "invited": None,
+        "updated_at": everything["outcomes"][0]["updated_at"],
+    }
     site = client.get(URL + "?unit_code=S1&period=2026Q1", headers=auth).json
     assert sorted((o["unit_code"], o["metric"]) for o in site["outcomes"]) == [
-        ("T1", "csat"), ("T2", "nps")]
+        ("T1", "csat"),
+        ("T2", "nps"),
+    ]
     csat = client.get(URL + "?metric=csat&limit=2&offset=0", headers=auth).json
     assert (csat["total"], len(csat["outcomes"])) == (3, 2)
     assert client.get(URL + "?unit_code=NOPE", headers=auth).status_code == 400
@@ -229,21 +283,38 @@ def test_a_write_only_token_may_not_read(org, make_token, client):
 
 
 def test_metrics_are_listed_with_custom_ones(org, session, make_token, client):
-    services.create_metric(session=session, code="first_fix", label="First-time fix",
-                           direction="higher_is_better", min_value=0, max_value=100,
-                           needs_n=True)
+    services.create_metric(
+        session=session,
+        code="first_fix",
+        label="First-time fix",
+        direction="higher_is_better",
+        min_value=0,
+        max_value=100,
+        needs_n=True,
+    )
     session.commit()
-    response = client.get("/api/v1/metrics",
-                          headers={"Authorization": f"Bearer {make_token()}"})
+    response = client.get("/api/v1/metrics", headers={"Authorization": f"Bearer {make_token()}"})
     codes = [(m["code"], m["custom"]) for m in response.json["metrics"]]
-    assert codes == [("csat", False), ("nps", False), ("csi", False), ("complaints", False),
-                     ("retention", False), ("first_fix", True)]
+    assert codes == [
+        ("csat", False),
+        ("nps", False),
+        ("csi", False),
+        ("complaints", False),
+        ("retention", False),
+        ("first_fix", True),
+    ]
 
 
 def test_custom_metrics_are_accepted_in_rows(org, session, make_token, send, stored):
-    services.create_metric(session=session, code="first_fix", label="First-time fix",
-                           direction="higher_is_better", min_value=0, max_value=100,
-                           needs_n=False)
+    services.create_metric(
+        session=session,
+        code="first_fix",
+        label="First-time fix",
+        direction="higher_is_better",
+        min_value=0,
+        max_value=100,
+        needs_n=False,
+    )
     session.commit()
     response = send([row(metric="first_fix", value=91, n=None)], make_token())
     assert response.status_code == 201
@@ -279,21 +350,34 @@ def test_the_openapi_document_is_public_and_describes_every_api_route(app, clien
     assert doc["openapi"] == "3.1.0"
     assert {"title", "version"} <= set(doc["info"])
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer",
-        "description": doc["components"]["securitySchemes"]["bearerAuth"]["description"]}
-    routes = {(rule.rule, method.lower()) for rule in app.url_map.iter_rules()
-              if rule.rule.startswith("/api/") for method in rule.methods - {"HEAD", "OPTIONS"}}
+        "type": "http",
+        "scheme": "bearer",
+        "description": doc["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    routes = {
+        (rule.rule, method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     assert routes == documented
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert op["operationId"] and op["responses"], (path, method)
-            assert all(code.isdigit() and "description" in answer
-                       for code, answer in op["responses"].items()), (path, method)
+            assert all(
+                code.isdigit() and "description" in answer
+                for code, answer in op["responses"].items()
+            ), (path, method)
     post = doc["paths"]["/api/v1/outcomes"]["post"]
     assert {"200", "201", "400", "401", "403", "413", "422"} <= set(post["responses"])
     assert doc["components"]["schemas"]["OutcomeRow"]["required"] == [
-        "unit_code", "period", "metric", "value", "n"]
+        "unit_code",
+        "period",
+        "metric",
+        "value",
+        "n",
+    ]
     for ref in _refs(doc):
         name = ref.removeprefix("#/components/schemas/")
         assert name in doc["components"]["schemas"], ref

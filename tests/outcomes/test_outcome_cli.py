@@ -18,8 +18,9 @@ def test_the_command_imports_and_reports_counts(org, runner, tmp_path, stored, c
 
 
 def test_errors_name_file_line_and_column_and_exit_1(org, runner, tmp_path, stored, csv_text):
-    path = write(tmp_path, csv_text("T1,2026Q1,csat,80,10", "T9,2026Q1,csat,80,10",
-                                    "T2,2026Q1,csat,abc,10"))
+    path = write(
+        tmp_path, csv_text("T1,2026Q1,csat,80,10", "T9,2026Q1,csat,80,10", "T2,2026Q1,csat,abc,10")
+    )
     result = runner.invoke(args=["import", "outcomes", str(path)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [
@@ -34,13 +35,11 @@ def test_dry_run_checks_and_writes_nothing(org, runner, tmp_path, stored, csv_te
     path = write(tmp_path, csv_text("T1,2026Q1,csat,80,10"))
     result = runner.invoke(args=["import", "outcomes", str(path), "--dry-run"])
     assert result.exit_code == 0
-    assert result.output == ("Dry run, nothing saved: 1 row: 1 created, 0 updated, "
-                             "0 unchanged.\n")
+    assert result.output == ("Dry run, nothing saved: 1 row: 1 created, 0 updated, 0 unchanged.\n")
     assert stored() == ([], 0)
 
 
-def test_a_file_above_the_size_limit_is_refused_unread(org, runner, tmp_path, stored,
-                                                        monkeypatch):
+def test_a_file_above_the_size_limit_is_refused_unread(org, runner, tmp_path, stored, monkeypatch):
     from trainer.outcomes import services
 
     monkeypatch.setattr(services, "MAX_FILE_BYTES", 2**20)
@@ -49,6 +48,6 @@ def test_a_file_above_the_size_limit_is_refused_unread(org, runner, tmp_path, st
     result = runner.invoke(args=["import", "outcomes", str(path)])
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
-        "outcomes.csv: line 1: The file is 1.0 MB; the limit is 1 MB. Split it into smaller "
-        "files.")
+        "outcomes.csv: line 1: The file is 1.0 MB; the limit is 1 MB. Split it into smaller files."
+    )
     assert stored() == ([], 0)

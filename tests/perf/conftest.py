@@ -63,8 +63,9 @@ class DemoSite:
 
     def client_for(self, role: str):
         client = self.app.test_client()
-        response = client.post("/auth/login",
-                               data={"email": self.demo.logins[role], "password": DEMO_PASSWORD})
+        response = client.post(
+            "/auth/login", data={"email": self.demo.logins[role], "password": DEMO_PASSWORD}
+        )
         assert response.status_code == 302, response.get_data(as_text=True)
         return client
 
@@ -73,8 +74,9 @@ class DemoSite:
         session = self.session
         team = self.user("employee").unit_id
         site = self.user("manager").unit_id
-        course = session.exec(select(Course).where(Course.retired.is_(False))
-                              .order_by(Course.id)).first()
+        course = session.exec(
+            select(Course).where(Course.retired.is_(False)).order_by(Course.id)
+        ).first()
         return [
             Page("home (employee)", "employee", "/"),
             Page("home (manager)", "manager", "/"),
@@ -92,17 +94,21 @@ class DemoSite:
         ]
 
     def _new_play_path(self) -> str:
-        scenario = self.session.exec(select(Scenario).where(Scenario.retired_at.is_(None))
-                                     .order_by(Scenario.id)).first()
-        response = self.client_for("employee").post(f"/scenarios/{scenario.slug}/start",
-                                                    data={"mode": "practice"})
+        scenario = self.session.exec(
+            select(Scenario).where(Scenario.retired_at.is_(None)).order_by(Scenario.id)
+        ).first()
+        response = self.client_for("employee").post(
+            f"/scenarios/{scenario.slug}/start", data={"mode": "practice"}
+        )
         assert response.status_code == 303, response.get_data(as_text=True)
         return response.location
 
     def _survey_submit(self) -> tuple[str, dict]:
         cycle = self.session.exec(select(PulseCycle).where(PulseCycle.status == "open")).one()
-        form = {f"item-{i.id}": ("8" if i.kind == "enps" else "4")
-                for i in cycle_items(cycle, session=self.session)}
+        form = {
+            f"item-{i.id}": ("8" if i.kind == "enps" else "4")
+            for i in cycle_items(cycle, session=self.session)
+        }
         form["comment"] = "The new rota helps."
         return f"/pulse/cycles/{cycle.id}/answer", form
 

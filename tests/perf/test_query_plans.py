@@ -58,8 +58,9 @@ def _aliases(sql: str) -> dict[str, str]:
 def plan_lines(conn, sql: str, parameters) -> list[str]:
     """Explain a statement; on PostgreSQL, as if a sequential scan cost more than any index."""
     if conn.dialect.name == "sqlite":
-        return [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}",
-                                                        parameters or ())]
+        return [
+            row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters or ())
+        ]
     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # ask "is there an index", not
     return conn.exec_driver_sql(f"EXPLAIN {sql}", parameters or {}).scalars().all()  # "cheapest"
 
@@ -70,12 +71,16 @@ def scanned_tables(conn, sql: str, parameters) -> set[str]:
     SQLite: a plain SCAN, or an index it builds on the fly; PostgreSQL: a Seq Scan.
     """
     if conn.dialect.name == "postgresql":
-        return {match[1] for line in plan_lines(conn, sql, parameters)
-                if (match := re.search(r"Seq Scan on (\w+)", line))}
+        return {
+            match[1]
+            for line in plan_lines(conn, sql, parameters)
+            if (match := re.search(r"Seq Scan on (\w+)", line))
+        }
     aliases, scanned = _aliases(sql), set()
     for detail in plan_lines(conn, sql, parameters):
         if match := re.match(r"SCAN (\w+)$", detail) or re.match(
-                r"(?:SCAN|SEARCH) (\w+) USING AUTOMATIC", detail):
+            r"(?:SCAN|SEARCH) (\w+) USING AUTOMATIC", detail
+        ):
             scanned.add(aliases.get(match[1], match[1]))
     return scanned
 
@@ -109,8 +114,9 @@ def test_scan_detection_sees_a_full_scan_and_an_index(app):
 def test_hot_pages_use_indexes(demo_site):
     problems = set()
     for page in demo_site.pages():
-        problems |= {f"{page.name}: {scan}"
-                     for scan in full_scans(demo_site.engine, demo_site.load(page))}
+        problems |= {
+            f"{page.name}: {scan}" for scan in full_scans(demo_site.engine, demo_site.load(page))
+        }
     assert not problems, "full scans of growing tables:\n" + "\n".join(sorted(problems))
 
 

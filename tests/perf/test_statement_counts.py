@@ -9,8 +9,9 @@ from trainer.db import make_engine
 from trainer.fixes import demo as fixes_demo
 
 # The large demo has twice the sites (and so teams and managers), each a copy of one of ours.
-MORE_SITES = demo.SITES + [(region, f"{code}2", f"{name} II", kind)
-                           for region, code, name, kind in demo.SITES]
+MORE_SITES = demo.SITES + [
+    (region, f"{code}2", f"{name} II", kind) for region, code, name, kind in demo.SITES
+]
 
 
 def statement_counts(app_config, employees: int) -> dict[str, int]:

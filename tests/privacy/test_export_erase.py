@@ -9,12 +9,7 @@ from tests.privacy.conftest import COMMENT, audit_entries, details
 from trainer.auth.models import LoginThrottle, User
 from trainer.learn.models import Certificate, Enrolment, QuizAnswer, QuizAttempt
 from trainer.org.models import ManagedUnit
-from trainer.pulse.models import (
-    PulseInvitation,
-    ResponsePool,
-    SurveyParticipation,
-    SurveyResponse,
-)
+from trainer.pulse.models import PulseInvitation, ResponsePool, SurveyParticipation, SurveyResponse
 from trainer.scenarios.models import Play, ReserveItem, ScenarioActor
 
 
@@ -23,7 +18,8 @@ def _count(session, model, *where) -> int:
 
 
 def test_hr_downloads_everything_stored_about_a_person_but_no_pulse_answers(
-        client, login_as, session, rich):
+    client, login_as, session, rich
+):
     login_as(rich.hr)
     response = client.get(f"/privacy/people/{rich.employee.id}/data.json")
     assert response.status_code == 200
@@ -79,8 +75,7 @@ def test_people_export_command_prints_json(runner, rich):
     assert unknown.exit_code != 0 and "No person has the email" in unknown.output
 
 
-def test_erasing_removes_personal_data_and_keeps_anonymous_counts(client, login_as, session,
-                                                                  rich):
+def test_erasing_removes_personal_data_and_keeps_anonymous_counts(client, login_as, session, rich):
     uid = rich.employee.id
     session.add(LoginThrottle(email=rich.employee.email, failures=2))
     session.add(ManagedUnit(user_id=uid, unit_id=rich.t1.id))
@@ -102,15 +97,17 @@ def test_erasing_removes_personal_data_and_keeps_anonymous_counts(client, login_
     assert person.erased_at is not None and not person.active
     assert "employee" not in person.email and person.name == "Erased person"
     assert person.password_hash is None and person.roles == "" and person.unit_id is None
-    for model, where in ((Enrolment, Enrolment.user_id == uid),
-                         (QuizAttempt, QuizAttempt.user_id == uid),
-                         (Certificate, Certificate.user_id == uid),
-                         (ReserveItem, ReserveItem.user_id == uid),
-                         (ScenarioActor, ScenarioActor.user_id == uid),
-                         (PulseInvitation, PulseInvitation.employee_id == uid),
-                         (SurveyParticipation, SurveyParticipation.employee_id == uid),
-                         (ManagedUnit, ManagedUnit.user_id == uid),
-                         (LoginThrottle, LoginThrottle.email == "employee@example.com")):
+    for model, where in (
+        (Enrolment, Enrolment.user_id == uid),
+        (QuizAttempt, QuizAttempt.user_id == uid),
+        (Certificate, Certificate.user_id == uid),
+        (ReserveItem, ReserveItem.user_id == uid),
+        (ScenarioActor, ScenarioActor.user_id == uid),
+        (PulseInvitation, PulseInvitation.employee_id == uid),
+        (SurveyParticipation, SurveyParticipation.employee_id == uid),
+        (ManagedUnit, ManagedUnit.user_id == uid),
+        (LoginThrottle, LoginThrottle.email == "employee@example.com"),
+    ):
         assert _count(session, model, where) == 0, model.__name__
     assert _count(session, QuizAnswer) == 0
     # Anonymous answers and the play that scenario counts rest on are untouched.
@@ -125,15 +122,23 @@ def test_erasing_removes_personal_data_and_keeps_anonymous_counts(client, login_
     assert all("employee@example.com" not in e.target_label for e in audit_entries(session))
 
     # The placeholder cannot be brought back to life as someone else.
-    revive = client.post(f"/org/people/{uid}", data={
-        "email": "new.person@example.com", "name": "New", "unit_id": rich.t1.id,
-        "roles": ["employee"], "active": "y"})
+    revive = client.post(
+        f"/org/people/{uid}",
+        data={
+            "email": "new.person@example.com",
+            "name": "New",
+            "unit_id": rich.t1.id,
+            "roles": ["employee"],
+            "active": "y",
+        },
+    )
     assert revive.status_code == 400 and b"was erased" in revive.data
     assert "Download their data" not in client.get(f"/org/people/{uid}").get_data(as_text=True)
 
     client.post("/auth/logout")
-    signin = client.post("/auth/login", data={"email": "employee@example.com",
-                                              "password": PASSWORD})
+    signin = client.post(
+        "/auth/login", data={"email": "employee@example.com", "password": PASSWORD}
+    )
     assert signin.status_code == 400
 
 
@@ -163,13 +168,16 @@ def test_certificates_are_kept_with_the_name_when_configured(app, runner, sessio
     assert entry.actor_label == "command line" and "certificates" not in details(entry)["removed"]
 
 
-def test_erasure_refuses_yourself_the_last_admin_and_admins_for_hr(client, login_as, runner,
-                                                                   session, org):
+def test_erasure_refuses_yourself_the_last_admin_and_admins_for_hr(
+    client, login_as, runner, session, org
+):
     login_as(org.hr)
     mine = client.get(f"/privacy/people/{org.hr.id}/erase").get_data(as_text=True)
     assert "You cannot erase yourself" in mine
-    assert client.post(f"/privacy/people/{org.hr.id}/erase",
-                       data={"understood": "y"}).status_code == 409
+    assert (
+        client.post(f"/privacy/people/{org.hr.id}/erase", data={"understood": "y"}).status_code
+        == 409
+    )
     admin = client.post(f"/privacy/people/{org.admin.id}/erase", data={"understood": "y"})
     assert admin.status_code == 409 and b"Only an admin can erase an admin" in admin.data
     result = runner.invoke(args=["people", "erase", "admin@example.com", "--yes"])

@@ -56,31 +56,42 @@ def test_invitations_and_participation_go_after_their_cycle(app, session, org):
 
 def test_sign_in_throttle_rows_go_once_old_and_unlocked(app, session, org):
     now = utcnow()
-    session.add_all([
-        LoginThrottle(email="old@example.com", failures=2, last_failure_at=now - timedelta(40)),
-        LoginThrottle(email="recent@example.com", failures=2, last_failure_at=now - timedelta(1)),
-        LoginThrottle(email="locked@example.com", failures=5, last_failure_at=now - timedelta(40),
-                      locked_until=now + timedelta(minutes=10)),
-        LoginThrottle(email="legacy@example.com", failures=1),
-    ])
+    session.add_all(
+        [
+            LoginThrottle(email="old@example.com", failures=2, last_failure_at=now - timedelta(40)),
+            LoginThrottle(
+                email="recent@example.com", failures=2, last_failure_at=now - timedelta(1)
+            ),
+            LoginThrottle(
+                email="locked@example.com",
+                failures=5,
+                last_failure_at=now - timedelta(40),
+                locked_until=now + timedelta(minutes=10),
+            ),
+            LoginThrottle(email="legacy@example.com", failures=1),
+        ]
+    )
     session.commit()
     run_retention(app, now)
     session.expire_all()
     assert sorted(session.exec(select(LoginThrottle.email)).all()) == [
-        "locked@example.com", "recent@example.com"]
+        "locked@example.com",
+        "recent@example.com",
+    ]
 
 
 def test_audit_entries_go_after_two_years(app, session, org):
     now = utcnow()
-    session.add_all([AuditEntry(at=now - timedelta(days=731), actor_label="x",
-                                action="people.import"),
-                     AuditEntry(at=now - timedelta(days=729), actor_label="y",
-                                action="people.import")])
+    session.add_all(
+        [
+            AuditEntry(at=now - timedelta(days=731), actor_label="x", action="people.import"),
+            AuditEntry(at=now - timedelta(days=729), actor_label="y", action="people.import"),
+        ]
+    )
     session.commit()
     run_retention(app, now)
     assert [e.actor_label for e in audit_entries(session, "people.import")] == ["y"]
-    assert details(audit_entries(session, "retention.purge")[-1]) == {
-        "RETENTION_AUDIT_DAYS": 1}
+    assert details(audit_entries(session, "retention.purge")[-1]) == {"RETENTION_AUDIT_DAYS": 1}
 
 
 def test_people_inactive_for_a_year_are_erased(app, session, org, make_user):

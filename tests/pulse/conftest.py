@@ -32,13 +32,17 @@ def start_cycle(app, session):
     """Open a cycle of the default pulse for the given audience roots (default: company)."""
 
     def start(org, roots=None, now=None, **changes):
-        programme = ensure_default_programme(org.company, session=session,
-                                             starts_on=(now or utcnow()).date())
+        programme = ensure_default_programme(
+            org.company, session=session, starts_on=(now or utcnow()).date()
+        )
         if roots is not None or changes:
             data = ProgrammeInput(
-                name=programme.name, item_ids=programme_item_ids(programme, session=session),
+                name=programme.name,
+                item_ids=programme_item_ids(programme, session=session),
                 unit_ids=[u.id for u in (roots or [org.company])],
-                starts_on=programme.starts_on, **changes)
+                starts_on=programme.starts_on,
+                **changes,
+            )
             save_programme(data, programme, session=session)
         session.commit()
         cycle = open_now(programme, session=session, now=now or utcnow())
@@ -56,8 +60,14 @@ def run_cycle(session, start_cycle):
         cycle = start_cycle(org, now=now)
         for team, n in counts.items():
             for i, person in enumerate(org.people[team][:n]):
-                submit(session, cycle, person, likert=3 + i % 3, enps=i % 11,
-                       comment=f"{team} comment {i}")
+                submit(
+                    session,
+                    cycle,
+                    person,
+                    likert=3 + i % 3,
+                    enps=i % 11,
+                    comment=f"{team} comment {i}",
+                )
         close_cycle(cycle, session=session, now=cycle.closes_at)
         return cycle
 
@@ -75,9 +85,13 @@ def answers_for(items, likert: int, enps: int = 8) -> dict[int, int]:
 def submit(session, cycle, user, likert=4, enps=8, comment=None) -> bool:
     invitation = invitation_for(cycle, user, session=session)
     assert invitation is not None, f"{user.email} was not invited"
-    return submit_response(session=session, invitation=invitation, employee_id=user.id,
-                           answers=answers_for(items_of(session, cycle), likert, enps),
-                           comment=comment)
+    return submit_response(
+        session=session,
+        invitation=invitation,
+        employee_id=user.id,
+        answers=answers_for(items_of(session, cycle), likert, enps),
+        comment=comment,
+    )
 
 
 def all_items(session):

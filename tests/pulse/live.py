@@ -17,8 +17,10 @@ from http.cookiejar import Cookie, CookieJar
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                  r'name="csrf_token" value="([^"]+)"')
+CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
 
 
 def free_port() -> int:
@@ -48,18 +50,37 @@ class Server(str):
 
 
 @contextmanager
-def gunicorn(database_url: str, *, workers: int = 4, log_path: Path | None = None,
-             threads: int = 1, seal_public_key_file: str):
+def gunicorn(
+    database_url: str,
+    *,
+    workers: int = 4,
+    log_path: Path | None = None,
+    threads: int = 1,
+    seal_public_key_file: str,
+):
     """Serve trainer.wsgi:app with gunicorn on a free port; yield its base URL."""
     port = free_port()
-    env = dict(os.environ, TRAINER_DATABASE_URL=database_url,
-               TRAINER_SECRET_KEY="live-test-secret", TRAINER_BASE_URL=f"http://127.0.0.1:{port}",
-               TRAINER_SEAL_PUBLIC_KEY_FILE=str(seal_public_key_file))
+    env = dict(
+        os.environ,
+        TRAINER_DATABASE_URL=database_url,
+        TRAINER_SECRET_KEY="live-test-secret",
+        TRAINER_BASE_URL=f"http://127.0.0.1:{port}",
+        TRAINER_SEAL_PUBLIC_KEY_FILE=str(seal_public_key_file),
+    )
     env.pop("TRAINER_MAIL_SERVER", None)
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 (closed below)
-    command = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers),
-               "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--backlog", "2048",
-               "trainer.wsgi:app"]
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--backlog",
+        "2048",
+        "trainer.wsgi:app",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     base = Server(f"http://127.0.0.1:{port}")
     base.pid = process.pid
@@ -97,10 +118,29 @@ class Browser:
         jar = CookieJar()
         if session_cookie:  # a signed Flask session made by the caller (benchmarks)
             host = urllib.parse.urlsplit(base).hostname
-            jar.set_cookie(Cookie(0, "session", session_cookie, None, False, host, False, False,
-                                  "/", True, False, None, False, None, None, {}))
+            jar.set_cookie(
+                Cookie(
+                    0,
+                    "session",
+                    session_cookie,
+                    None,
+                    False,
+                    host,
+                    False,
+                    False,
+                    "/",
+                    True,
+                    False,
+                    None,
+                    False,
+                    None,
+                    None,
+                    {},
+                )
+            )
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
+            urllib.request.HTTPCookieProcessor(jar), _NoRedirect()
+        )
 
     def request(self, method: str, path: str, data: dict | None = None):
         body = urllib.parse.urlencode(data).encode() if data is not None else None
@@ -125,14 +165,22 @@ class Browser:
 
     def login(self, email: str, password: str) -> None:
         token = self.csrf("/auth/login")
-        status, _, headers = self.post("/auth/login", {"csrf_token": token, "email": email,
-                                                      "password": password})
+        status, _, headers = self.post(
+            "/auth/login", {"csrf_token": token, "email": email, "password": password}
+        )
         assert status == 302, f"login {email}: {status}"
 
 
-def survey_form(token: str, item_ids_kinds: list[tuple[int, str]], likert: int = 4,
-                enps: int = 8, comment: str = "") -> dict:
-    data = {f"item-{item_id}": str(enps if kind == "enps" else likert)
-            for item_id, kind in item_ids_kinds}
+def survey_form(
+    token: str,
+    item_ids_kinds: list[tuple[int, str]],
+    likert: int = 4,
+    enps: int = 8,
+    comment: str = "",
+) -> dict:
+    data = {
+        f"item-{item_id}": str(enps if kind == "enps" else likert)
+        for item_id, kind in item_ids_kinds
+    }
     data.update(csrf_token=token, comment=comment)
     return data

@@ -32,21 +32,32 @@ def test_hr_adds_retires_and_rewords_items(client, session, org, login_as):
     programme = ensure_default_programme(org.company, utcnow().date(), session=session)
     session.commit()
     login_as(org.hr)
-    response = client.post("/pulse/items", data={"theme": "recognition", "kind": "likert",
-                                                 "text": "People here say thank you for help."})
+    response = client.post(
+        "/pulse/items",
+        data={
+            "theme": "recognition",
+            "kind": "likert",
+            "text": "People here say thank you for help.",
+        },
+    )
     assert response.status_code == 302
-    added = session.exec(select(PulseItem).where(
-        PulseItem.text == "People here say thank you for help.")).one()
+    added = session.exec(
+        select(PulseItem).where(PulseItem.text == "People here say thank you for help.")
+    ).one()
     assert added.code == "REC-3" and added.active
 
-    bad = client.post("/pulse/items", data={"theme": "pride", "kind": "enps",
-                                           "text": "Rate us from zero to ten please."})
+    bad = client.post(
+        "/pulse/items",
+        data={"theme": "pride", "kind": "enps", "text": "Rate us from zero to ten please."},
+    )
     assert bad.status_code == 400 and "eNPS theme only" in bad.get_data(as_text=True)
 
     old = session.exec(select(PulseItem).where(PulseItem.code == "EMP-1")).one()
     cycle = open_now(programme, session=session, now=utcnow())
-    response = client.post(f"/pulse/items/{old.id}/reword",
-                           data={"text": "I can solve a customer's problem on the spot."})
+    response = client.post(
+        f"/pulse/items/{old.id}/reword",
+        data={"text": "I can solve a customer's problem on the spot."},
+    )
     assert response.status_code == 302
     session.expire_all()
     new = session.exec(select(PulseItem).where(PulseItem.replaces_id == old.id)).one()
@@ -70,16 +81,28 @@ def test_hr_creates_and_edits_a_programme_with_checked_input(client, session, or
     items = ensure_default_bank(session=session)
     session.commit()
     login_as(org.hr)
-    form = {"name": "Monthly care pulse", "item_ids": [items[0].id, items[-1].id],
-            "unit_ids": [org.s1.id], "recurrence": "monthly", "starts_on": "2026-12-01",
-            "window_days": "7", "reminder_days": "2,5", "budget_per_quarter": "3",
-            "comment_prompt": ""}
+    form = {
+        "name": "Monthly care pulse",
+        "item_ids": [items[0].id, items[-1].id],
+        "unit_ids": [org.s1.id],
+        "recurrence": "monthly",
+        "starts_on": "2026-12-01",
+        "window_days": "7",
+        "reminder_days": "2,5",
+        "budget_per_quarter": "3",
+        "comment_prompt": "",
+    }
     response = client.post("/pulse/programmes/new", data=form)
     assert response.status_code == 302
-    programme = session.exec(select(PulseProgramme)
-                             .where(PulseProgramme.name == "Monthly care pulse")).one()
-    assert (programme.recurrence, programme.window_days, programme.reminder_days,
-            programme.budget_per_quarter) == ("monthly", 7, "2,5", 3)
+    programme = session.exec(
+        select(PulseProgramme).where(PulseProgramme.name == "Monthly care pulse")
+    ).one()
+    assert (
+        programme.recurrence,
+        programme.window_days,
+        programme.reminder_days,
+        programme.budget_per_quarter,
+    ) == ("monthly", 7, "2,5", 3)
     assert programme_unit_ids(programme, session=session) == [org.s1.id]
 
     bad = client.post(f"/pulse/programmes/{programme.id}", data=dict(form, reminder_days="9"))
@@ -93,7 +116,8 @@ def test_hr_creates_and_edits_a_programme_with_checked_input(client, session, or
 
 
 def test_hr_opens_a_cycle_now_and_the_scheduler_sends_invitations_once(
-        app, client, session, staffed, login_as, mailbox):
+    app, client, session, staffed, login_as, mailbox
+):
     programme = ensure_default_programme(staffed.company, utcnow().date(), session=session)
     session.commit()
     login_as(staffed.hr)
@@ -136,35 +160,42 @@ def test_open_now_disappears_once_the_period_is_open(client, session, org, login
 def test_a_one_off_programme_never_opens_before_its_first_day(client, session, org, login_as):
     items = ensure_default_bank(session=session)
     starts = utcnow().date() + timedelta(days=10)
-    programme = save_programme(ProgrammeInput(
-        name="One-off check-in", item_ids=[items[0].id], unit_ids=[org.company.id],
-        recurrence="once", starts_on=starts), session=session)
+    programme = save_programme(
+        ProgrammeInput(
+            name="One-off check-in",
+            item_ids=[items[0].id],
+            unit_ids=[org.company.id],
+            recurrence="once",
+            starts_on=starts,
+        ),
+        session=session,
+    )
     session.commit()
     login_as(org.hr)
     page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
     assert "Open this period's cycle now" not in page
     assert f"starts on {starts:%d %B %Y}" in page
     # Posting anyway (an old tab) is refused with the reason, and opens nothing.
-    response = client.post(f"/pulse/programmes/{programme.id}/open", data={},
-                           follow_redirects=True)
+    response = client.post(f"/pulse/programmes/{programme.id}/open", data={}, follow_redirects=True)
     assert response.status_code == 200
     assert "cannot open before then" in response.get_data(as_text=True)
     assert session.exec(select(PulseCycle)).all() == []
     with pytest.raises(PulseError, match="cannot open before then"):
         open_now(programme, session=session, now=utcnow())
-    opened = open_now(programme, session=session,
-                      now=datetime.combine(starts, time(9), UTC))
+    opened = open_now(programme, session=session, now=datetime.combine(starts, time(9), UTC))
     assert opened.status == "open"
 
 
 def test_the_audience_picker_is_a_tree_with_the_count_of_people_invited(
-        client, session, staffed, login_as):
+    client, session, staffed, login_as
+):
     programme = ensure_default_programme(staffed.company, utcnow().date(), session=session)
     session.commit()
     login_as(staffed.hr)
     page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
     assert "<strong data-audience-count>37</strong>" in page  # as many as a cycle invites
     assert "Hold Ctrl" not in page and "Cmd" not in page
+
     # T1's box sits inside S1's branch, which says what ticking it includes.
     def box(unit):
         return page.index(f'name="unit_ids" value="{unit.id}"')
@@ -176,9 +207,16 @@ def test_the_audience_picker_is_a_tree_with_the_count_of_people_invited(
     assert audience_size(tree, {staffed.s1.id, staffed.t1.id}) == 25
     assert audience_size(tree, set()) == 0
     # A rejected form keeps the ticked units and their count.
-    form = {"name": "", "item_ids": programme_item_ids(programme, session=session),
-            "unit_ids": [staffed.t3.id], "recurrence": "quarterly", "starts_on": "2026-12-01",
-            "window_days": "7", "reminder_days": "", "budget_per_quarter": "2"}
+    form = {
+        "name": "",
+        "item_ids": programme_item_ids(programme, session=session),
+        "unit_ids": [staffed.t3.id],
+        "recurrence": "quarterly",
+        "starts_on": "2026-12-01",
+        "window_days": "7",
+        "reminder_days": "",
+        "budget_per_quarter": "2",
+    }
     response = client.post(f"/pulse/programmes/{programme.id}", data=form)
     assert response.status_code == 400
     assert "<strong data-audience-count>11</strong>" in response.get_data(as_text=True)

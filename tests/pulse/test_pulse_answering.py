@@ -16,8 +16,9 @@ from trainer.pulse.submit import invitation_for
 
 
 def _form(session, cycle, likert="4", enps="9", comment=""):
-    data = {f"item-{i.id}": (enps if i.kind == "enps" else likert)
-            for i in items_of(session, cycle)}
+    data = {
+        f"item-{i.id}": (enps if i.kind == "enps" else likert) for i in items_of(session, cycle)
+    }
     data["comment"] = comment
     return data
 
@@ -31,16 +32,29 @@ def test_default_pulse_is_short_and_uses_our_own_scales(session, org):
     assert 1 <= len(items) <= 10
     assert sum(i.kind == "enps" for i in items) == 1
     themes = {i.theme for i in items}
-    assert {"empowerment", "tools_time", "recognition", "manager_action", "pride",
-            "customer_focus", "wellbeing", "enps"} <= themes
-    q12_phrases = ("know what is expected of me", "best friend at work",
-                   "opportunity to do what i do best", "materials and equipment")
+    assert {
+        "empowerment",
+        "tools_time",
+        "recognition",
+        "manager_action",
+        "pride",
+        "customer_focus",
+        "wellbeing",
+        "enps",
+    } <= themes
+    q12_phrases = (
+        "know what is expected of me",
+        "best friend at work",
+        "opportunity to do what i do best",
+        "materials and equipment",
+    )
     for item in items:
         assert not any(p in item.text.lower() for p in q12_phrases)
 
 
-def test_employee_sees_the_survey_and_who_can_see_what(client, session, staffed, start_cycle,
-                                                      login_as):
+def test_employee_sees_the_survey_and_who_can_see_what(
+    client, session, staffed, start_cycle, login_as
+):
     cycle = start_cycle(staffed)
     login_as(staffed.employee)
     page = client.get("/pulse/").get_data(as_text=True)
@@ -54,16 +68,25 @@ def test_employee_sees_the_survey_and_who_can_see_what(client, session, staffed,
     assert form.count("<fieldset") == len(items_of(session, cycle))
     assert form.count("<legend>") == len(items_of(session, cycle))
     privacy = client.get("/pulse/privacy").get_data(as_text=True)
-    for phrase in ("Stored with your name", "without your name", "at least 5",
-                   "at least 10", "cannot be changed, exported or deleted", "voluntary",
-                   "opens a random batch of them and leaves 10 sealed",
-                   "sealed", "only a sealed copy they cannot read", "at least 10 opened together",
-                   "the database and the scheduler's secret key"):
+    for phrase in (
+        "Stored with your name",
+        "without your name",
+        "at least 5",
+        "at least 10",
+        "cannot be changed, exported or deleted",
+        "voluntary",
+        "opens a random batch of them and leaves 10 sealed",
+        "sealed",
+        "only a sealed copy they cannot read",
+        "at least 10 opened together",
+        "the database and the scheduler's secret key",
+    ):
         assert phrase in privacy
 
 
-def test_answering_stores_participation_and_pooled_answers_only_once(client, session, staffed,
-                                                                     start_cycle, login_as):
+def test_answering_stores_participation_and_pooled_answers_only_once(
+    client, session, staffed, start_cycle, login_as
+):
     cycle = start_cycle(staffed)
     login_as(staffed.employee)
     url = f"/pulse/cycles/{cycle.id}/answer"
@@ -81,8 +104,9 @@ def test_answering_stores_participation_and_pooled_answers_only_once(client, ses
     assert "already answered" in client.get(url).get_data(as_text=True)
 
 
-def test_missing_answers_are_shown_next_to_the_question(client, session, staffed, start_cycle,
-                                                        login_as):
+def test_missing_answers_are_shown_next_to_the_question(
+    client, session, staffed, start_cycle, login_as
+):
     cycle = start_cycle(staffed)
     login_as(staffed.employee)
     data = _form(session, cycle)
@@ -96,9 +120,9 @@ def test_missing_answers_are_shown_next_to_the_question(client, session, staffed
     assert _count(session, SurveyParticipation) == 0
 
 
-def test_people_not_invited_and_closed_cycles_are_refused_politely(client, session, staffed,
-                                                                   start_cycle, login_as,
-                                                                   make_user):
+def test_people_not_invited_and_closed_cycles_are_refused_politely(
+    client, session, staffed, start_cycle, login_as, make_user
+):
     cycle = start_cycle(staffed, roots=[staffed.s1])
     outsider = staffed.people["t3"][0]
     login_as(outsider)
@@ -113,19 +137,27 @@ def test_people_not_invited_and_closed_cycles_are_refused_politely(client, sessi
 
 def test_survey_budget_limits_invitations_per_quarter(session, staffed, start_cycle):
     first = start_cycle(staffed)
-    second_programme = save_programme(ProgrammeInput(
-        name="Second", item_ids=programme_item_ids(
-            session.get(PulseProgramme, first.programme_id), session=session),
-        unit_ids=[staffed.company.id], budget_per_quarter=1, starts_on=first.opens_at.date()),
-        session=session)
+    second_programme = save_programme(
+        ProgrammeInput(
+            name="Second",
+            item_ids=programme_item_ids(
+                session.get(PulseProgramme, first.programme_id), session=session
+            ),
+            unit_ids=[staffed.company.id],
+            budget_per_quarter=1,
+            starts_on=first.opens_at.date(),
+        ),
+        session=session,
+    )
     session.commit()
     second = open_now(second_programme, session=session, now=first.opens_at)
     assert invitation_for(first, staffed.employee, session=session) is not None
     assert invitation_for(second, staffed.employee, session=session) is None
 
 
-def test_logs_never_contain_answers_or_comments(client, session, staffed, start_cycle, login_as,
-                                                caplog):
+def test_logs_never_contain_answers_or_comments(
+    client, session, staffed, start_cycle, login_as, caplog
+):
     caplog.set_level(logging.DEBUG)
     cycle = start_cycle(staffed)
     secret = "zebra-crossing-417"

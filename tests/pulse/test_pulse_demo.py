@@ -57,7 +57,8 @@ def test_demo_has_eight_closed_quarters_an_open_cycle_and_a_ledger(app, session)
     suppressed = suppressed_units(session=session)
     assert any(s["unit_code"].endswith("PARTS") and s["reason"] == "merged" for s in suppressed)
     assert not {(s["unit_id"], s["period"]) for s in suppressed} & {
-        (r["unit_id"], r["period"]) for r in rows}
+        (r["unit_id"], r["period"]) for r in rows
+    }
     assert all("respondents" not in s for s in suppressed)
     focus = team_customer_focus(session=session, unit_ids={demo.teams[0].id})
     assert focus and {r["unit_id"] for r in focus} == {demo.teams[0].id}

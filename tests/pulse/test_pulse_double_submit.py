@@ -19,7 +19,8 @@ USERS, REPEATS = 20, 5
 
 
 def test_concurrent_double_submits_store_exactly_one_answer_each(
-        app, session, database_url, org, make_user, start_cycle, tmp_path):
+    app, session, database_url, org, make_user, start_cycle, tmp_path
+):
     people = [make_user("employee", org.t1 if i % 2 else org.t2) for i in range(USERS)]
     cycle = start_cycle(org)
     items = [(i.id, i.kind) for i in cycle_items(cycle, session=session)]
@@ -27,8 +28,12 @@ def test_concurrent_double_submits_store_exactly_one_answer_each(
     session.close()
     app.extensions["trainer.engine"].dispose()
 
-    with gunicorn(database_url, workers=4, log_path=tmp_path / "gunicorn.log",
-                  seal_public_key_file=app.config["SEAL_PUBLIC_KEY_FILE"]) as base:
+    with gunicorn(
+        database_url,
+        workers=4,
+        log_path=tmp_path / "gunicorn.log",
+        seal_public_key_file=app.config["SEAL_PUBLIC_KEY_FILE"],
+    ) as base:
         browsers = []
         for person in people:
             browser = Browser(base)
@@ -44,8 +49,11 @@ def test_concurrent_double_submits_store_exactly_one_answer_each(
             status, page, headers = browser.post(f"/pulse/cycles/{cycle.id}/answer", data)
             results.append((status, "already answered" in page, headers.get("Location")))
 
-        threads = [threading.Thread(target=post, args=(b, t, n))
-                   for b, t in browsers for n in range(REPEATS)]
+        threads = [
+            threading.Thread(target=post, args=(b, t, n))
+            for b, t in browsers
+            for n in range(REPEATS)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -60,6 +68,7 @@ def test_concurrent_double_submits_store_exactly_one_answer_each(
     with app.app_context():
         engine = app.extensions["trainer.engine"]
         with engine.connect() as conn:
+
             def count(model):
                 return conn.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
 
@@ -67,7 +76,9 @@ def test_concurrent_double_submits_store_exactly_one_answer_each(
             assert count(ResponsePool) == USERS  # sealed: only the scheduler flushes
             assert count(SurveyResponse) == 0
     jobs.flush_pools(session=session, now=utcnow())  # a random 10 opened, 10 stay sealed
-    assert session.execute(sa.select(sa.func.count()).select_from(SurveyResponse)
-                           ).scalar() == USERS - BATCH
+    assert (
+        session.execute(sa.select(sa.func.count()).select_from(SurveyResponse)).scalar()
+        == USERS - BATCH
+    )
     if session.get_bind().dialect.name == "postgresql":  # the flush vacuumed the pool
         assert _pool_tuples_on_disk(session) == BATCH

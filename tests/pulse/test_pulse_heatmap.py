@@ -35,8 +35,10 @@ def run_cycle(session, start_cycle):
 
 def _rows(page: str) -> dict[str, str]:
     """Each heatmap row's HTML, keyed by its unit id, in page order."""
-    return {m.group(1): html.unescape(m.group(0)) for m in re.finditer(
-        r'<tr data-unit="(\d+)".*?</tr>', page, flags=re.S)}
+    return {
+        m.group(1): html.unescape(m.group(0))
+        for m in re.finditer(r'<tr data-unit="(\d+)".*?</tr>', page, flags=re.S)
+    }
 
 
 def _table(page: str) -> str:
@@ -53,18 +55,21 @@ def _signed(value: float) -> str:
     return "\u00b10" if float(text) == 0 else text.replace("-", MINUS)
 
 
-def test_hr_sees_every_unit_with_change_and_company_comparison(client, session, staffed,
-                                                               run_cycle, login_as):
+def test_hr_sees_every_unit_with_change_and_company_comparison(
+    client, session, staffed, run_cycle, login_as
+):
     first = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 6})
-    second = run_cycle(staffed, {"t1": 8, "t2": 12, "t3": 7},
-                       now=first.opens_at + timedelta(days=92))
+    second = run_cycle(
+        staffed, {"t1": 8, "t2": 12, "t3": 7}, now=first.opens_at + timedelta(days=92)
+    )
     login_as(staffed.hr)
     page = client.get(f"/pulse/cycles/{second.id}/heatmap").get_data(as_text=True)
     rows = _rows(page)
     org = staffed
     # The real hierarchy: each region is followed by its own sites and teams.
-    assert list(rows) == [str(u.id) for u in (org.company, org.r1, org.s1, org.t1, org.t2,
-                                                  org.r2, org.s2, org.t3)]
+    assert list(rows) == [
+        str(u.id) for u in (org.company, org.r1, org.s1, org.t1, org.t2, org.r2, org.s2, org.t3)
+    ]
     assert 'role="region"' in page and 'tabindex="0"' in page
     for unit_id, row in rows.items():
         n = re.search(r'data-respondents="(\d*)"', row).group(1)
@@ -96,15 +101,13 @@ def test_hidden_cells_say_why(client, session, staffed, run_cycle, login_as):
     assert not re.search(r"\d\.\d\d", t3 + t1)  # no number at all in a hidden row
 
 
-def test_manager_sees_their_scope_and_the_company(client, session, staffed, run_cycle,
-                                                  login_as):
+def test_manager_sees_their_scope_and_the_company(client, session, staffed, run_cycle, login_as):
     cycle = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 6})
     login_as(staffed.manager)
     response = client.get(f"/pulse/cycles/{cycle.id}/heatmap")
     assert response.status_code == 200
     rows = _rows(response.get_data(as_text=True))
-    assert set(rows) == {str(u.id) for u in (staffed.company, staffed.s1, staffed.t1,
-                                             staffed.t2)}
+    assert set(rows) == {str(u.id) for u in (staffed.company, staffed.s1, staffed.t1, staffed.t2)}
     login_as(staffed.employee)
     assert client.get(f"/pulse/cycles/{cycle.id}/heatmap").status_code == 403
 
@@ -114,7 +117,8 @@ def test_an_open_cycle_has_no_heatmap(client, session, staffed, start_cycle, log
     login_as(staffed.hr)
     response = client.get(f"/pulse/cycles/{cycle.id}/heatmap")
     assert response.status_code == 404 and "once this survey has closed" in response.get_data(
-        as_text=True)
+        as_text=True
+    )
     assert client.get("/pulse/cycles/999999/heatmap").status_code == 404
 
 
@@ -128,8 +132,9 @@ def test_the_heatmap_reads_rollups_not_answers(client, session, staffed, run_cyc
     assert after == before and "4." in after
 
 
-def test_results_link_to_the_heatmap_and_list_units_as_a_tree(client, session, staffed,
-                                                              run_cycle, login_as):
+def test_results_link_to_the_heatmap_and_list_units_as_a_tree(
+    client, session, staffed, run_cycle, login_as
+):
     cycle = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 6})
     heatmap_url = f"/pulse/cycles/{cycle.id}/heatmap"
     login_as(staffed.hr)
@@ -143,8 +148,9 @@ def test_results_link_to_the_heatmap_and_list_units_as_a_tree(client, session, s
     assert heatmap_url not in client.get("/pulse/results").get_data(as_text=True)
 
 
-def test_results_show_diverging_bars_and_alpha_for_hr_only(client, session, staffed,
-                                                           run_cycle, login_as):
+def test_results_show_diverging_bars_and_alpha_for_hr_only(
+    client, session, staffed, run_cycle, login_as
+):
     cycle = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 6})
     likert = [i for i in cycle_items(cycle, session=session) if i.kind == "likert"]
     login_as(staffed.employee)
@@ -163,8 +169,9 @@ def test_results_show_diverging_bars_and_alpha_for_hr_only(client, session, staf
     assert "cronbach_alpha" in doc["result"]
 
 
-def test_low_response_alerts_wait_for_half_the_window(client, session, staffed, start_cycle,
-                                                      login_as):
+def test_low_response_alerts_wait_for_half_the_window(
+    client, session, staffed, start_cycle, login_as
+):
     cycle = start_cycle(staffed)  # just opened: everyone is below half
     for person in staffed.people["t1"][:5]:
         submit(session, cycle, person)
@@ -173,15 +180,24 @@ def test_low_response_alerts_wait_for_half_the_window(client, session, staffed, 
     assert "5 of 12" in page and "Alert: below 50%" not in page
     assert "start halfway through the survey" in page
     rows = live_progress(cycle, session=session, now=halfway(cycle))
-    assert {r.unit.code for r in rows if r.below_half} == {"C", "R1", "S1", "T1", "T2", "R2",
-                                                           "S2", "T3"}
+    assert {r.unit.code for r in rows if r.below_half} == {
+        "C",
+        "R1",
+        "S1",
+        "T1",
+        "T2",
+        "R2",
+        "S2",
+        "T3",
+    }
     early = halfway(cycle) - timedelta(seconds=1)
     assert not any(r.below_half for r in live_progress(cycle, session=session, now=early))
     assert [r.unit.code for r in rows] == ["C", "R1", "S1", "T1", "T2", "R2", "S2", "T3"]
 
 
 def test_before_the_survey_one_short_screen_then_thanks_links_to_results(
-        client, session, staffed, start_cycle, run_cycle, login_as):
+    client, session, staffed, start_cycle, run_cycle, login_as
+):
     done = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 6})
     cycle = start_cycle(staffed, now=done.opens_at + timedelta(days=92))
     login_as(staffed.employee)
@@ -201,8 +217,7 @@ def test_before_the_survey_one_short_screen_then_thanks_links_to_results(
 def test_diverging_bars_share_one_centre_line():
     def score(counts):
         item = SimpleNamespace(kind="likert")
-        return ItemScore(item, sum(counts), 3.0, list(zip(range(1, 6), counts,
-                                                          strict=True)))
+        return ItemScore(item, sum(counts), 3.0, list(zip(range(1, 6), counts, strict=True)))
 
     chart = heatmap.diverging_bars([score([0, 1, 2, 1, 0]), score([0, 0, 0, 2, 2])])
     assert chart.centre == pytest.approx(100 / 3)

@@ -34,8 +34,9 @@ def _run(session, start_cycle, org, counts, now=None):
     return cycle
 
 
-def test_the_open_survey_comes_first_with_its_closing_date(client, session, staffed,
-                                                          start_cycle, login_as):
+def test_the_open_survey_comes_first_with_its_closing_date(
+    client, session, staffed, start_cycle, login_as
+):
     cycle = start_cycle(staffed)
     login_as(staffed.employee)
     tasks = _tasks(_home(client))
@@ -47,8 +48,9 @@ def test_the_open_survey_comes_first_with_its_closing_date(client, session, staf
     assert "Answer the survey" not in page and "Nothing is waiting for you" in page
 
 
-def test_team_results_show_with_their_n_once_released(client, session, staffed, start_cycle,
-                                                     login_as):
+def test_team_results_show_with_their_n_once_released(
+    client, session, staffed, start_cycle, login_as
+):
     cycle = _run(session, start_cycle, staffed, {"t1": 10, "t2": 10, "t3": 10})
     login_as(staffed.employee)
     figures = _figures(_home(client))
@@ -58,8 +60,9 @@ def test_team_results_show_with_their_n_once_released(client, session, staffed, 
     assert f'data-unit="{staffed.t1.id}" data-n="10"' in figures
 
 
-def test_a_team_under_the_threshold_is_hidden_not_a_number(client, session, staffed,
-                                                          start_cycle, login_as):
+def test_a_team_under_the_threshold_is_hidden_not_a_number(
+    client, session, staffed, start_cycle, login_as
+):
     _run(session, start_cycle, staffed, {"t1": 3, "t2": 10, "t3": 10})
     login_as(staffed.employee)
     figures = _figures(_home(client))
@@ -70,19 +73,26 @@ def test_a_team_under_the_threshold_is_hidden_not_a_number(client, session, staf
 
 def test_commitments_to_confirm_until_marked(client, session, staffed, start_cycle, login_as):
     cycle = _run(session, start_cycle, staffed, {"t1": 10, "t2": 10, "t3": 10})
-    commitment = add_commitment(session=session, cycle=cycle, unit=staffed.s1,
-                                text="Fix the rota by Friday", user=staffed.manager)
+    commitment = add_commitment(
+        session=session,
+        cycle=cycle,
+        unit=staffed.s1,
+        text="Fix the rota by Friday",
+        user=staffed.manager,
+    )
     session.commit()
     login_as(staffed.employee)
     tasks = _tasks(_home(client))
     assert "1 commitment to confirm" in tasks and "Fix the rota by Friday" in tasks
-    mark_commitment(session=session, commitment=commitment, employee_id=staffed.employee.id,
-                    answer="yes")
+    mark_commitment(
+        session=session, commitment=commitment, employee_id=staffed.employee.id, answer="yes"
+    )
     assert "commitment to confirm" not in _tasks(_home(client))
 
 
-def test_managers_see_the_response_rate_of_their_scope(client, session, staffed, start_cycle,
-                                                      login_as):
+def test_managers_see_the_response_rate_of_their_scope(
+    client, session, staffed, start_cycle, login_as
+):
     cycle = start_cycle(staffed)
     for person in staffed.people["t1"][:4] + staffed.people["t2"][:3]:
         submit(session, cycle, person)
@@ -94,8 +104,9 @@ def test_managers_see_the_response_rate_of_their_scope(client, session, staffed,
     assert staffed.s2.name not in figures
 
 
-def test_a_response_rate_under_the_threshold_is_hidden(client, session, staffed, start_cycle,
-                                                      login_as):
+def test_a_response_rate_under_the_threshold_is_hidden(
+    client, session, staffed, start_cycle, login_as
+):
     cycle = start_cycle(staffed)
     for person in staffed.people["t1"][:3]:
         submit(session, cycle, person)
@@ -105,8 +116,9 @@ def test_a_response_rate_under_the_threshold_is_hidden(client, session, staffed,
     assert "3 of 24" not in figures and "%" not in re.sub(r"\(1–5\)", "", figures)
 
 
-def test_hr_sees_open_cycles_with_rates_and_time_left(client, session, staffed, start_cycle,
-                                                     login_as):
+def test_hr_sees_open_cycles_with_rates_and_time_left(
+    client, session, staffed, start_cycle, login_as
+):
     cycle = start_cycle(staffed, now=utcnow() - timedelta(days=1))
     for person in staffed.people["t2"][:6]:
         submit(session, cycle, person)
@@ -120,18 +132,25 @@ def test_hr_sees_open_cycles_with_rates_and_time_left(client, session, staffed, 
     assert "is open</strong>" not in _home(client)
 
 
-def test_hr_sees_units_with_results_but_no_commitment(client, session, staffed, start_cycle,
-                                                     login_as):
+def test_hr_sees_units_with_results_but_no_commitment(
+    client, session, staffed, start_cycle, login_as
+):
     cycle = _run(session, start_cycle, staffed, {"t1": 10, "t2": 10, "t3": 10})
     login_as(staffed.hr)
     tasks = _tasks(_home(client))
     # C, R1, R2, S1, S2, T1, T2, T3 were all released.
     assert "8 units with results out but no action plan yet</strong>" in tasks
     assert "and 5 more" in tasks and 'href="/pulse/follow-through"' in tasks
-    for unit in (staffed.company, staffed.r1, staffed.r2, staffed.s1, staffed.s2, staffed.t1,
-                 staffed.t2):
+    for unit in (
+        staffed.company,
+        staffed.r1,
+        staffed.r2,
+        staffed.s1,
+        staffed.s2,
+        staffed.t1,
+        staffed.t2,
+    ):
         add_commitment(session=session, cycle=cycle, unit=unit, text="Do it", user=staffed.hr)
     session.commit()
     tasks = _tasks(_home(client))
     assert "1 unit with results out but no action plan yet" in tasks and staffed.t3.name in tasks
-

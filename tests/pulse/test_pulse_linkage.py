@@ -29,9 +29,14 @@ def _stored_order(session, cycle):
     """Return each stored response's marker in physical order (rowid or ctid)."""
     engine = session.get_bind()
     order = "ctid" if engine.dialect.name == "postgresql" else "rowid"
-    rows = session.execute(sa.text(
-        f"SELECT comment FROM survey_response WHERE survey_id = :s ORDER BY {order}"),  # noqa: S608
-        {"s": cycle.id}).scalars().all()
+    rows = (
+        session.execute(
+            sa.text(f"SELECT comment FROM survey_response WHERE survey_id = :s ORDER BY {order}"),  # noqa: S608
+            {"s": cycle.id},
+        )
+        .scalars()
+        .all()
+    )
     return [int(c.removeprefix("marker-")) for c in rows]
 
 
@@ -40,11 +45,14 @@ def _pool_tuples_on_disk(session) -> int:
     session.commit()
     session.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
     session.commit()
-    return session.execute(sa.text(
-        "SELECT count(*) FROM generate_series(0, "
-        "  pg_relation_size('response_pool') / current_setting('block_size')::int - 1) AS blk, "
-        "  heap_page_items(get_raw_page('response_pool', blk::int)) "
-        "WHERE t_data IS NOT NULL")).scalar()
+    return session.execute(
+        sa.text(
+            "SELECT count(*) FROM generate_series(0, "
+            "  pg_relation_size('response_pool') / current_setting('block_size')::int - 1) AS blk, "
+            "  heap_page_items(get_raw_page('response_pool', blk::int)) "
+            "WHERE t_data IS NOT NULL"
+        )
+    ).scalar()
 
 
 def test_postgresql_vacuum_erases_deleted_pool_rows(session, org, start_cycle):
@@ -55,8 +63,9 @@ def test_postgresql_vacuum_erases_deleted_pool_rows(session, org, start_cycle):
     erase_residue(session=session)  # earlier tests' dead rows (fixtures DELETE, not TRUNCATE)
     assert _pool_tuples_on_disk(session) == 0
     for _ in range(3):
-        session.execute(sa.insert(ResponsePool).values(
-            id=random_key(), survey_id=cycle.id, sealed=b"x"))
+        session.execute(
+            sa.insert(ResponsePool).values(id=random_key(), survey_id=cycle.id, sealed=b"x")
+        )
     session.commit()
     session.execute(sa.delete(ResponsePool))
     session.commit()
@@ -74,8 +83,13 @@ def _submit_in_order(session, cycle, people, first=0, tag=""):
     for n, person in enumerate(people, start=first):
         invitation = invitation_for(cycle, person, session=session)
         answers = {i.id: (n % 5) + 1 if i.kind == "likert" else n % 11 for i in items}
-        assert submit_response(session=session, invitation=invitation, employee_id=person.id,
-                               answers=answers, comment=f"marker-{tag}{n:03d}")
+        assert submit_response(
+            session=session,
+            invitation=invitation,
+            employee_id=person.id,
+            answers=answers,
+            comment=f"marker-{tag}{n:03d}",
+        )
 
 
 # The scheduler's flush job runs every few minutes: here after uneven runs of submissions.
@@ -91,8 +105,9 @@ def _submit_with_flushes(session, cycle, people):
         done = upto
 
 
-def test_flushed_responses_cannot_be_linked_to_participants(app, session, org, fifty,
-                                                            start_cycle, monkeypatch):
+def test_flushed_responses_cannot_be_linked_to_participants(
+    app, session, org, fifty, start_cycle, monkeypatch
+):
     monkeypatch.setattr(pool, "_rng", random.Random(20260))
     cycle = start_cycle(org)
     _submit_with_flushes(session, cycle, fifty)
@@ -100,8 +115,10 @@ def test_flushed_responses_cannot_be_linked_to_participants(app, session, org, f
 
     # Random batches of all but 10: 15 after 25 answers, 12 of the next 22, 13 of the last 23.
     assert session.execute(sa.text("SELECT count(*) FROM response_pool")).scalar() == 10
-    assert session.execute(sa.text("SELECT count(*) FROM survey_participation")
-                           ).scalar() == PARTICIPANTS
+    assert (
+        session.execute(sa.text("SELECT count(*) FROM survey_participation")).scalar()
+        == PARTICIPANTS
+    )
     stored = _stored_order(session, cycle)
     assert len(set(stored)) == len(stored) == PARTICIPANTS - 10
     assert max(stored) >= 45  # not first in, first out: late answers are among those opened
@@ -111,12 +128,16 @@ def test_flushed_responses_cannot_be_linked_to_participants(app, session, org, f
     assert abs(rho) < 0.3, rho
 
     if engine.dialect.name == "postgresql":
-        linked = session.execute(sa.text(
-            "SELECT count(*) FROM survey_participation p JOIN survey_response r "
-            "ON p.xmin::text = r.xmin::text")).scalar()
+        linked = session.execute(
+            sa.text(
+                "SELECT count(*) FROM survey_participation p JOIN survey_response r "
+                "ON p.xmin::text = r.xmin::text"
+            )
+        ).scalar()
         assert linked == 0
-        xmins = session.execute(sa.text(
-            "SELECT count(DISTINCT xmin::text) FROM survey_response")).scalar()
+        xmins = session.execute(
+            sa.text("SELECT count(DISTINCT xmin::text) FROM survey_response")
+        ).scalar()
         assert xmins == 1  # all written by the last flush
         session.commit()
         erase_residue(session=session)
@@ -130,16 +151,18 @@ def test_flushed_responses_cannot_be_linked_to_participants(app, session, org, f
     assert abs(rho) < 0.3, rho
     assert session.execute(sa.text("SELECT count(*) FROM survey_participation")).scalar() == 0
     if engine.dialect.name == "postgresql":
-        xmins = session.execute(sa.text(
-            "SELECT count(DISTINCT xmin::text) FROM survey_response")).scalar()
+        xmins = session.execute(
+            sa.text("SELECT count(DISTINCT xmin::text) FROM survey_response")
+        ).scalar()
         assert xmins == 1
     else:
         # Participation rowids said who came when; responses' rowids must not follow them.
         assert stored != list(range(PARTICIPANTS))
 
 
-def test_waiting_answers_are_only_ciphertext_in_the_database_files(app, session, org, fifty,
-                                                                   start_cycle):
+def test_waiting_answers_are_only_ciphertext_in_the_database_files(
+    app, session, org, fifty, start_cycle
+):
     """What a backup, a dump or the WAL of the database file holds before a flush."""
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("SQLite files; PostgreSQL's WAL is read in the test below")
@@ -153,16 +176,20 @@ def test_waiting_answers_are_only_ciphertext_in_the_database_files(app, session,
     assert session.execute(sa.text("SELECT count(*) FROM survey_response")).scalar() == 0
 
 
-def test_the_web_process_cannot_open_sealed_answers(app, session, org, fifty, start_cycle,
-                                                    tmp_path):
+def test_the_web_process_cannot_open_sealed_answers(
+    app, session, org, fifty, start_cycle, tmp_path
+):
     """Only the scheduler's key opens the pool: a web process without it flushes nothing."""
     cycle = start_cycle(org)
     _submit_in_order(session, cycle, fifty[:20])
     session.commit()
     app.config["SEAL_PRIVATE_KEY_FILE"] = str(tmp_path / "absent.key")
     app.extensions.pop("trainer.seal.opener", None)
-    with (app.app_context(), Session(app.extensions["trainer.engine"]) as web,
-          pytest.raises(seal.SealError, match="private key")):
+    with (
+        app.app_context(),
+        Session(app.extensions["trainer.engine"]) as web,
+        pytest.raises(seal.SealError, match="private key"),
+    ):
         flush_waiting_pools(session=web, now=cycle.opens_at)
     assert session.execute(sa.text("SELECT count(*) FROM response_pool")).scalar() == 20
 
@@ -172,9 +199,13 @@ def test_without_the_pool_the_attack_would_work(session, org, fifty, start_cycle
     cycle = start_cycle(org)
     _submit_in_order(session, cycle, fifty[:12])
     order = "ctid" if session.get_bind().dialect.name == "postgresql" else "rowid"
-    ids = session.execute(sa.text(
-        f"SELECT employee_id FROM survey_participation ORDER BY {order}")  # noqa: S608
-    ).scalars().all()
+    ids = (
+        session.execute(
+            sa.text(f"SELECT employee_id FROM survey_participation ORDER BY {order}")  # noqa: S608
+        )
+        .scalars()
+        .all()
+    )
     assert ids == [p.id for p in fifty[:12]]
 
 

@@ -22,8 +22,9 @@ def _json(client, unit, cycle):
     return response.get_json()
 
 
-def test_results_follow_the_thresholds_for_every_role(client, session, staffed, run_cycle,
-                                                      login_as):
+def test_results_follow_the_thresholds_for_every_role(
+    client, session, staffed, run_cycle, login_as
+):
     cycle = run_cycle(staffed, {"t1": 8, "t2": 11, "t3": 6})
     login_as(staffed.hr)
     t1 = _json(client, staffed.t1, cycle)["result"]
@@ -36,8 +37,7 @@ def test_results_follow_the_thresholds_for_every_role(client, session, staffed, 
     assert not any(c.startswith("2026") for c in company["comments"])
     # S1 has 19 respondents, but showing its comments would expose the 6 outside it.
     assert _json(client, staffed.s1, cycle)["result"]["comments"] is None
-    orders = {tuple(_json(client, staffed.company, cycle)["result"]["comments"])
-              for _ in range(3)}
+    orders = {tuple(_json(client, staffed.company, cycle)["result"]["comments"]) for _ in range(3)}
     assert len(orders) > 1  # random order each time
 
     login_as(staffed.employee)
@@ -51,15 +51,19 @@ def test_results_follow_the_thresholds_for_every_role(client, session, staffed, 
     login_as(staffed.manager)
     assert client.get(f"/pulse/results/{staffed.t2.id}").status_code == 200
     assert client.get(f"/pulse/results/{staffed.t3.id}").status_code == 403
-    rows = list(csv.DictReader(io.StringIO(
-        client.get(f"/pulse/cycles/{cycle.id}/results.csv").get_data(as_text=True))))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(client.get(f"/pulse/cycles/{cycle.id}/results.csv").get_data(as_text=True))
+        )
+    )
     codes = {r["unit_code"] for r in rows}
     assert {"S1", "T1", "T2", "C"} <= codes and "T3" not in codes
     assert all(int(r["respondents"]) >= 5 for r in rows if r["status"] == "shown")
 
 
-def test_a_cut_that_would_expose_the_rest_is_hidden_everywhere(client, session, staffed,
-                                                               run_cycle, login_as):
+def test_a_cut_that_would_expose_the_rest_is_hidden_everywhere(
+    client, session, staffed, run_cycle, login_as
+):
     cycle = run_cycle(staffed, {"t1": 8, "t2": 11, "t3": 3})
     login_as(staffed.hr)
     assert _json(client, staffed.t3, cycle)["result"]["status"] == "suppressed"
@@ -68,14 +72,19 @@ def test_a_cut_that_would_expose_the_rest_is_hidden_everywhere(client, session, 
     assert t1 == {"status": "suppressed", "message": anonymity.SUPPRESSED_TEXT}
     page = client.get(f"/pulse/results/{staffed.t1.id}?cycle={cycle.id}").get_data(as_text=True)
     assert "Not enough responses to protect anonymity" in page and "Engagement index" not in page
-    rows = {r["unit_code"]: r for r in csv.DictReader(io.StringIO(client.get(
-        f"/pulse/cycles/{cycle.id}/results.csv").get_data(as_text=True)))}
+    rows = {
+        r["unit_code"]: r
+        for r in csv.DictReader(
+            io.StringIO(client.get(f"/pulse/cycles/{cycle.id}/results.csv").get_data(as_text=True))
+        )
+    }
     assert rows["T3"]["status"] == rows["T1"]["status"] == "suppressed"
     assert rows["T3"]["respondents"] == "" and rows["C"]["respondents"] == "22"
 
 
-def test_configuration_raises_thresholds_but_cannot_lower_them(app, client, session, staffed,
-                                                               run_cycle, login_as):
+def test_configuration_raises_thresholds_but_cannot_lower_them(
+    app, client, session, staffed, run_cycle, login_as
+):
     cycle = run_cycle(staffed, {"t1": 8, "t2": 11, "t3": 6})
     login_as(staffed.hr)
     app.config["MIN_GROUP_SCORES"] = 9
@@ -114,30 +123,51 @@ def test_trend_and_ledger_across_cycles(client, session, staffed, run_cycle, log
     url = f"/pulse/plans/{staffed.t1.id}"
     due = str(date.today() + timedelta(days=30))
     for text in ("Fix the rota", "Weekly huddle", "New headsets"):
-        assert client.post(url, data={"text": text, "answers": "theme:wellbeing",
-                                      "owner_id": staffed.manager.id,
-                                      "due_on": due}).status_code == 302
-    fourth = client.post(url, data={"text": "One too many", "answers": "theme:wellbeing",
-                                    "owner_id": staffed.manager.id, "due_on": due})
+        assert (
+            client.post(
+                url,
+                data={
+                    "text": text,
+                    "answers": "theme:wellbeing",
+                    "owner_id": staffed.manager.id,
+                    "due_on": due,
+                },
+            ).status_code
+            == 302
+        )
+    fourth = client.post(
+        url,
+        data={
+            "text": "One too many",
+            "answers": "theme:wellbeing",
+            "owner_id": staffed.manager.id,
+            "due_on": due,
+        },
+    )
     assert fourth.status_code == 400 and "at most 3" in fourth.get_data(as_text=True)
     assert client.get(f"/pulse/plans/{staffed.t3.id}").status_code == 403
 
     commitment, other, _ = commitments_for({staffed.t1.id}, session=session)
     for person in staffed.people["t1"][:6]:
         login_as(person)
-        response = client.post(f"/pulse/commitments/{commitment.id}/mark",
-                               data={"answer": "yes" if person.id % 3 else "partly"})
+        response = client.post(
+            f"/pulse/commitments/{commitment.id}/mark",
+            data={"answer": "yes" if person.id % 3 else "partly"},
+        )
         assert response.status_code == 302
         again = client.post(f"/pulse/commitments/{commitment.id}/mark", data={"answer": "no"})
         assert again.status_code == 302
     outsider = staffed.people["t3"][0]
     login_as(outsider)
-    assert client.post(f"/pulse/commitments/{commitment.id}/mark",
-                       data={"answer": "no"}).status_code == 404
+    assert (
+        client.post(f"/pulse/commitments/{commitment.id}/mark", data={"answer": "no"}).status_code
+        == 404
+    )
 
     # Six marks wait in the pool: fewer than 10, so even the next close leaves them there.
-    second = run_cycle(staffed, {"t1": 9, "t2": 11, "t3": 6},
-                       now=first.opens_at + timedelta(days=92))
+    second = run_cycle(
+        staffed, {"t1": 9, "t2": 11, "t3": 6}, now=first.opens_at + timedelta(days=92)
+    )
     assert released_tallies([commitment.id], session=session)[commitment.id] is None
     for person in staffed.people["t1"][6:10]:  # the unit's 10th mark
         login_as(person)
@@ -153,8 +183,11 @@ def test_trend_and_ledger_across_cycles(client, session, staffed, run_cycle, log
     doc = _json(client, staffed.t1, second)
     assert [p["period"] for p in doc["trend"]] == [first.period, second.period]
     assert all(p["status"] == "shown" for p in doc["trend"])
-    assert {entry["text"] for entry in doc["ledger"]} == {"Fix the rota", "Weekly huddle",
-                                                          "New headsets"}
+    assert {entry["text"] for entry in doc["ledger"]} == {
+        "Fix the rota",
+        "Weekly huddle",
+        "New headsets",
+    }
     assert "Fix the rota" in client.get("/pulse/ledger").get_data(as_text=True)
     login_as(staffed.hr)
     page = client.get("/pulse/follow-through").get_data(as_text=True)
@@ -175,15 +208,16 @@ def _three_quarters(staffed, run_cycle):
     from datetime import timedelta
 
     first = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 6})
-    second = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 3},
-                       now=first.opens_at + timedelta(days=92))
-    third = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 7},
-                      now=first.opens_at + timedelta(days=184))
+    second = run_cycle(
+        staffed, {"t1": 10, "t2": 11, "t3": 3}, now=first.opens_at + timedelta(days=92)
+    )
+    third = run_cycle(
+        staffed, {"t1": 10, "t2": 11, "t3": 7}, now=first.opens_at + timedelta(days=184)
+    )
     return first, second, third
 
 
-def test_the_json_trend_carries_released_points_only(client, session, staffed, run_cycle,
-                                                     login_as):
+def test_the_json_trend_carries_released_points_only(client, session, staffed, run_cycle, login_as):
     first, second, third = _three_quarters(staffed, run_cycle)
     login_as(staffed.hr)
     trend = _json(client, staffed.t3, third)["trend"]
@@ -193,8 +227,9 @@ def test_the_json_trend_carries_released_points_only(client, session, staffed, r
     assert trend[1] == {"period": second.period, "status": "suppressed"}
     assert [trend[0]["respondents"], trend[2]["respondents"]] == [6, 7]
 
-    expected = results.trend(session=session, unit_id=staffed.t3.id,
-                             programme_id=third.programme_id)
+    expected = results.trend(
+        session=session, unit_id=staffed.t3.id, programme_id=third.programme_id
+    )
     for entry, point in zip(trend, expected, strict=True):
         if entry["status"] == "shown":
             scores = point.result.scores
@@ -210,8 +245,7 @@ def test_the_json_trend_carries_released_points_only(client, session, staffed, r
     assert [p["period"] for p in earlier] == [first.period, second.period]
 
 
-def test_the_trend_json_keeps_to_the_viewer_scope(client, session, staffed, run_cycle,
-                                                  login_as):
+def test_the_trend_json_keeps_to_the_viewer_scope(client, session, staffed, run_cycle, login_as):
     *_, third = _three_quarters(staffed, run_cycle)
     login_as(staffed.manager)
     assert client.get(f"/pulse/results/{staffed.t3.id}.json?cycle={third.id}").status_code == 403
@@ -221,8 +255,9 @@ def test_the_trend_json_keeps_to_the_viewer_scope(client, session, staffed, run_
     assert client.get(f"/pulse/results/{staffed.t2.id}.json?cycle={third.id}").status_code == 403
 
 
-def test_the_results_page_has_a_trend_chart_with_a_table_alternative(client, session, staffed,
-                                                                     run_cycle, login_as):
+def test_the_results_page_has_a_trend_chart_with_a_table_alternative(
+    client, session, staffed, run_cycle, login_as
+):
     first, second, third = _three_quarters(staffed, run_cycle)
     login_as(staffed.hr)
     page = client.get(f"/pulse/results/{staffed.t3.id}?cycle={third.id}").get_data(as_text=True)
@@ -238,15 +273,18 @@ def test_the_results_page_has_a_trend_chart_with_a_table_alternative(client, ses
     assert "Gaps in the lines are cycles without results to show" in page
     # Vendored Chart.js and our scripts, nothing inline (the CSP forbids it).
     scripts = re.findall(r"<script[^>]*>", re.sub(r"\?v=\w+", "", page))  # minus the version
-    assert scripts == ['<script src="/static/js/nav.js">',
-                       '<script src="/static/vendor/chartjs/chart.umd.min.js">',
-                       '<script src="/static/js/charts.js">',
-                       '<script src="/static/js/pulse.js">']
+    assert scripts == [
+        '<script src="/static/js/nav.js">',
+        '<script src="/static/vendor/chartjs/chart.umd.min.js">',
+        '<script src="/static/js/charts.js">',
+        '<script src="/static/js/pulse.js">',
+    ]
     assert " style=" not in page
 
 
-def test_a_unit_without_released_points_gets_the_table_only(client, session, staffed,
-                                                            run_cycle, login_as):
+def test_a_unit_without_released_points_gets_the_table_only(
+    client, session, staffed, run_cycle, login_as
+):
     cycle = run_cycle(staffed, {"t1": 10, "t2": 11, "t3": 3})
     login_as(staffed.hr)
     page = client.get(f"/pulse/results/{staffed.t3.id}?cycle={cycle.id}").get_data(as_text=True)
@@ -255,8 +293,9 @@ def test_a_unit_without_released_points_gets_the_table_only(client, session, sta
     assert f"<caption>{staffed.t3.name} in recent cycles</caption>" in page
 
 
-def test_results_csv_guards_a_unit_name_that_looks_like_a_formula(client, session, staffed,
-                                                                  run_cycle, login_as):
+def test_results_csv_guards_a_unit_name_that_looks_like_a_formula(
+    client, session, staffed, run_cycle, login_as
+):
     staffed.t1.name = EVIL
     session.add(staffed.t1)
     session.commit()

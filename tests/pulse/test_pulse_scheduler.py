@@ -41,8 +41,9 @@ def _count(session, model):
     return session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
 
 
-def test_a_missed_opening_happens_once_on_start_with_one_invitation_each(app, session, staffed,
-                                                                        mailbox):
+def test_a_missed_opening_happens_once_on_start_with_one_invitation_each(
+    app, session, staffed, mailbox
+):
     _programme(session, staffed)
     run_all(app, now=_at(-1))
     assert _cycles(session) == []
@@ -76,8 +77,7 @@ def test_reminders_go_once_to_non_responders_only(app, session, staffed, mailbox
     assert len(mailbox) == 33
 
 
-def test_catching_up_after_several_reminder_days_sends_one_reminder(app, session, staffed,
-                                                                   mailbox):
+def test_catching_up_after_several_reminder_days_sends_one_reminder(app, session, staffed, mailbox):
     _programme(session, staffed)
     run_all(app, now=_at(0))
     mailbox.clear()
@@ -113,8 +113,9 @@ def test_a_whole_missed_window_opens_nothing(app, session, staffed, mailbox):
     assert _cycles(session) == [] and mailbox == []
 
 
-def test_answers_are_opened_in_random_batches_leaving_ten_sealed(app, session, staffed,
-                                                                start_cycle):
+def test_answers_are_opened_in_random_batches_leaving_ten_sealed(
+    app, session, staffed, start_cycle
+):
     cycle = start_cycle(staffed)
     people = staffed.people["t1"] + staffed.people["t2"]
     for person in people[:19]:
@@ -132,8 +133,9 @@ def test_closing_a_cycle_rolls_up_that_cycle_only(app, session, staffed, start_c
     first = run_cycle(staffed, {"t1": 6, "t2": 6})
     second = start_cycle(staffed, now=first.opens_at + timedelta(days=92))
     # Mark the first cycle's rollups: rolling it up again would overwrite the marks.
-    session.execute(sa.update(RollupUnit).where(RollupUnit.cycle_id == first.id)
-                    .values(invited=999))
+    session.execute(
+        sa.update(RollupUnit).where(RollupUnit.cycle_id == first.id).values(invited=999)
+    )
     session.execute(sa.update(RollupItem).where(RollupItem.cycle_id == first.id).values(total=-1))
     session.commit()
     for person in staffed.people["t2"][:6]:

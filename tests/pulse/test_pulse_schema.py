@@ -5,11 +5,38 @@ import sqlalchemy as sa
 from trainer.db import import_all_models
 
 ANSWER_TABLES = ["response_pool", "survey_response", "pulse_mark_pool", "pulse_commitment_mark"]
-IDENTITY_TABLES = {"user_account", "survey_participation", "pulse_invitation",
-                   "pulse_commitment_voter", "login_throttle", "managed_unit"}
-FORBIDDEN_WORDS = ("user", "employee", "person", "email", "name", "ip", "agent", "device",
-                   "session", "token", "hash", "time", "date", "created", "updated", "at",
-                   "submitted", "country", "browser", "seq", "serial", "order")
+IDENTITY_TABLES = {
+    "user_account",
+    "survey_participation",
+    "pulse_invitation",
+    "pulse_commitment_voter",
+    "login_throttle",
+    "managed_unit",
+}
+FORBIDDEN_WORDS = (
+    "user",
+    "employee",
+    "person",
+    "email",
+    "name",
+    "ip",
+    "agent",
+    "device",
+    "session",
+    "token",
+    "hash",
+    "time",
+    "date",
+    "created",
+    "updated",
+    "at",
+    "submitted",
+    "country",
+    "browser",
+    "seq",
+    "serial",
+    "order",
+)
 
 
 def _words(column_name: str) -> set[str]:
@@ -22,8 +49,9 @@ def test_answer_tables_have_no_identifying_or_time_columns():
         table = metadata.tables[name]
         for column in table.columns:
             assert not (_words(column.name) & set(FORBIDDEN_WORDS)), f"{name}.{column.name}"
-            assert not isinstance(column.type, (sa.DateTime, sa.Date, sa.Time)), \
+            assert not isinstance(column.type, (sa.DateTime, sa.Date, sa.Time)), (
                 f"{name}.{column.name} is a time"
+            )
             for fk in column.foreign_keys:
                 assert fk.column.table.name not in IDENTITY_TABLES, f"{name}.{column.name}"
 
@@ -42,9 +70,13 @@ def test_answer_tables_have_random_text_keys_and_no_autoincrement():
 def test_participation_says_only_who_took_part():
     metadata = import_all_models().metadata
     assert {c.name for c in metadata.tables["survey_participation"].columns} == {
-        "survey_id", "employee_id"}
+        "survey_id",
+        "employee_id",
+    }
     assert {c.name for c in metadata.tables["pulse_commitment_voter"].columns} == {
-        "commitment_id", "employee_id"}
+        "commitment_id",
+        "employee_id",
+    }
 
 
 def test_the_database_schema_matches(app):

@@ -22,9 +22,13 @@ def test_cronbach_alpha_matches_a_direct_computation():
     data = np.clip(np.round(3 + trait[:, None] + rng.normal(0, 0.8, (200, 6))), 1, 5)
     k = data.shape[1]
     expected = k / (k - 1) * (1 - data.var(axis=0, ddof=1).sum() / data.sum(1).var(ddof=1))
-    stats = {"n": 200, "item_sum": data.sum(0).tolist(),
-             "item_sumsq": (data ** 2).sum(0).tolist(), "total_sum": data.sum(),
-             "total_sumsq": (data.sum(1) ** 2).sum()}
+    stats = {
+        "n": 200,
+        "item_sum": data.sum(0).tolist(),
+        "item_sumsq": (data**2).sum(0).tolist(),
+        "total_sum": data.sum(),
+        "total_sumsq": (data.sum(1) ** 2).sum(),
+    }
     assert scores.cronbach_alpha(stats) == pytest.approx(expected)
     assert scores.cronbach_alpha({"n": 1, "item_sum": [1, 2]}) is None
 

@@ -13,8 +13,10 @@ from trainer.pulse.models import ResponsePool, SurveyResponse
 @pytest.fixture
 def own_keys(app, tmp_path):
     """Point the app at key files of its own, not yet written."""
-    app.config.update(SEAL_PUBLIC_KEY_FILE=str(tmp_path / "public.key"),
-                      SEAL_PRIVATE_KEY_FILE=str(tmp_path / "private.key"))
+    app.config.update(
+        SEAL_PUBLIC_KEY_FILE=str(tmp_path / "public.key"),
+        SEAL_PRIVATE_KEY_FILE=str(tmp_path / "private.key"),
+    )
     return tmp_path
 
 
@@ -28,8 +30,9 @@ def test_generate_writes_a_private_key_only_its_owner_can_read(app, runner, own_
     assert runner.invoke(args=["seal", "generate", "--if-missing"]).exit_code == 0
 
 
-def test_rotation_reseals_waiting_answers_and_is_audited(app, runner, session, staffed,
-                                                        start_cycle, own_keys):
+def test_rotation_reseals_waiting_answers_and_is_audited(
+    app, runner, session, staffed, start_cycle, own_keys
+):
     runner.invoke(args=["seal", "generate"])
     cycle = start_cycle(staffed)
     people = staffed.people["t1"] + staffed.people["t2"]
@@ -53,8 +56,9 @@ def test_rotation_reseals_waiting_answers_and_is_audited(app, runner, session, s
     with app.app_context():
         close_cycle(cycle, session=session, now=cycle.closes_at)
     assert session.execute(sa.select(sa.func.count()).select_from(SurveyResponse)).scalar() == 20
-    entry = session.execute(sa.select(AuditEntry).where(AuditEntry.action == "keys.rotate")
-                            ).scalar_one()
+    entry = session.execute(
+        sa.select(AuditEntry).where(AuditEntry.action == "keys.rotate")
+    ).scalar_one()
     assert '"resealed": 12' in entry.detail
 
 
@@ -64,14 +68,21 @@ def test_the_scheduler_refuses_to_start_without_the_private_key(app, runner, own
 
 
 def _production_app(database_url, public, private):
-    return create_app({"PRODUCTION": True, "SECRET_KEY": "a-real-secret",
-                       "DATABASE_URL": database_url, "BASE_URL": "https://trainer.example",
-                       "SEAL_PUBLIC_KEY_FILE": str(public),
-                       "SEAL_PRIVATE_KEY_FILE": str(private)})
+    return create_app(
+        {
+            "PRODUCTION": True,
+            "SECRET_KEY": "a-real-secret",
+            "DATABASE_URL": database_url,
+            "BASE_URL": "https://trainer.example",
+            "SEAL_PUBLIC_KEY_FILE": str(public),
+            "SEAL_PRIVATE_KEY_FILE": str(private),
+        }
+    )
 
 
 def test_a_production_web_process_refuses_to_start_if_it_can_read_the_private_key(
-        database_url, seal_keys, tmp_path, monkeypatch):
+    database_url, seal_keys, tmp_path, monkeypatch
+):
     public, private = seal_keys
     web = _production_app(database_url, public, private)
     with pytest.raises(RuntimeError, match="can read the private key"):

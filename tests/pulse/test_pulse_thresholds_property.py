@@ -20,12 +20,7 @@ from trainer.org.models import OrgUnit
 from trainer.org.services import create_unit
 from trainer.pulse.bank import ensure_default_bank
 from trainer.pulse.cycles import close_cycle, open_now
-from trainer.pulse.models import (
-    PulseInvitation,
-    SurveyParticipation,
-    SurveyResponse,
-    random_key,
-)
+from trainer.pulse.models import PulseInvitation, SurveyParticipation, SurveyResponse, random_key
 from trainer.pulse.programmes import ProgrammeInput, cycle_items, save_programme
 from trainer.pulse.results import COMMENTS_SHOWN, live_progress, morale_by_unit_period
 from trainer.util import utcnow
@@ -42,20 +37,30 @@ def _build(session, tree):
     company = create_unit(session, code=f"P{n}", name=f"Co {n}", kind="company", parent=None)
     plan = []  # (unit, people, answering)
     for r, sites in enumerate(tree):
-        region = create_unit(session, code=f"P{n}R{r}", name=f"R{r}", kind="region",
-                             parent=company)
+        region = create_unit(session, code=f"P{n}R{r}", name=f"R{r}", kind="region", parent=company)
         for s, (staff, teams) in enumerate(sites):
-            site_unit = create_unit(session, code=f"P{n}R{r}S{s}", name=f"S{s}", kind="site",
-                                    parent=region)
+            site_unit = create_unit(
+                session, code=f"P{n}R{r}S{s}", name=f"S{s}", kind="site", parent=region
+            )
             plan.append((site_unit, staff, staff // 2))
             for t, (size, share) in enumerate(teams):
-                unit = create_unit(session, code=f"P{n}R{r}S{s}T{t}", name=f"T{t}",
-                                   kind="team", parent=site_unit)
+                unit = create_unit(
+                    session, code=f"P{n}R{r}S{s}T{t}", name=f"T{t}", kind="team", parent=site_unit
+                )
                 plan.append((unit, size, round(size * share)))
-    rows = [{"email": f"p{n}-{unit.id}-{i}@example.com", "name": "X", "roles": "employee",
-             "unit_id": unit.id, "active": True, "session_token": random_key(),
-             "created_at": utcnow()}
-            for unit, size, _ in plan for i in range(size)]
+    rows = [
+        {
+            "email": f"p{n}-{unit.id}-{i}@example.com",
+            "name": "X",
+            "roles": "employee",
+            "unit_id": unit.id,
+            "active": True,
+            "session_token": random_key(),
+            "created_at": utcnow(),
+        }
+        for unit, size, _ in plan
+        for i in range(size)
+    ]
     session.execute(sa.insert(User), rows)
     session.flush()
     return company, plan
@@ -66,8 +71,10 @@ def _true_counts(session, cycle):
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     counts = {}
     for group_key, n in session.execute(
-            sa.select(SurveyResponse.group_key, sa.func.count())
-            .where(SurveyResponse.survey_id == cycle.id).group_by(SurveyResponse.group_key)):
+        sa.select(SurveyResponse.group_key, sa.func.count())
+        .where(SurveyResponse.survey_id == cycle.id)
+        .group_by(SurveyResponse.group_key)
+    ):
         unit = units[group_key]
         for uid in [int(i) for i in unit.path.strip("/").split("/") if i] + [group_key]:
             counts[uid] = counts.get(uid, 0) + n
@@ -89,30 +96,52 @@ def _assert_no_differencing(units, counts, shown: set[int], k: int):
         assert remainder == 0 or remainder >= k, (uid, remainder)
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(tree=org_trees)
 def test_every_output_respects_thresholds_and_complements(app, client, session, org, tree):
     company, plan = _build(session, tree)
-    programme = save_programme(ProgrammeInput(
-        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
-        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
+    programme = save_programme(
+        ProgrammeInput(
+            name="P",
+            item_ids=[i.id for i in ensure_default_bank(session=session)],
+            unit_ids=[company.id],
+            starts_on=utcnow().date(),
+        ),
+        session=session,
+    )
     session.commit()
     cycle = open_now(programme, session=session, now=utcnow())
-    invitations = {(inv.employee_id): inv.group_key for inv in session.exec(
-        select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
+    invitations = {
+        (inv.employee_id): inv.group_key
+        for inv in session.exec(select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))
+    }
     items = cycle_items(cycle, session=session)
     answers = json.dumps({str(i.id): (7 if i.kind == "enps" else 4) for i in items})
     rows = []
     for unit, _, answering in plan:
-        people = session.exec(select(User.id).where(User.unit_id == unit.id)
-                              .order_by(User.id)).all()[:answering]
-        rows += [{"id": random_key(), "survey_id": cycle.id, "group_key": invitations[p],
-                  "answers": answers, "comment": f"c{p}"} for p in people]
+        people = session.exec(
+            select(User.id).where(User.unit_id == unit.id).order_by(User.id)
+        ).all()[:answering]
+        rows += [
+            {
+                "id": random_key(),
+                "survey_id": cycle.id,
+                "group_key": invitations[p],
+                "answers": answers,
+                "comment": f"c{p}",
+            }
+            for p in people
+        ]
     if rows:
         session.execute(sa.insert(SurveyResponse), rows)
-        session.execute(sa.insert(SurveyParticipation), [
-            {"survey_id": cycle.id, "employee_id": int(r["comment"][1:])} for r in rows])
+        session.execute(
+            sa.insert(SurveyParticipation),
+            [{"survey_id": cycle.id, "employee_id": int(r["comment"][1:])} for r in rows],
+        )
     session.commit()
 
     units, counts = _true_counts(session, cycle)
@@ -143,8 +172,11 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
     _assert_no_differencing(units, counts, shown, 5)
     _assert_no_differencing(units, counts, with_comments, 10)
 
-    table = list(csv.DictReader(io.StringIO(client.get(
-        f"/pulse/cycles/{cycle.id}/results.csv").get_data(as_text=True))))
+    table = list(
+        csv.DictReader(
+            io.StringIO(client.get(f"/pulse/cycles/{cycle.id}/results.csv").get_data(as_text=True))
+        )
+    )
     by_code = {r["unit_code"]: r for r in table}
     for uid in ours:
         row = by_code[units[uid].code]  # every unit is listed: shown, suppressed or merged
@@ -157,11 +189,15 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
     assert all(r["respondents"] >= 5 for r in insight_rows)
 
 
-@settings(max_examples=20, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(tree=org_trees, second_shares=st.lists(st.floats(0, 1), min_size=1, max_size=24))
-def test_heatmap_cells_respect_thresholds_and_complements(app, client, session, org, tree,
-                                                          second_shares):
+def test_heatmap_cells_respect_thresholds_and_complements(
+    app, client, session, org, tree, second_shares
+):
     """Two cycles, so cells carry a change too; the heatmap page and its service both checked."""
     import re
     from datetime import timedelta
@@ -169,26 +205,46 @@ def test_heatmap_cells_respect_thresholds_and_complements(app, client, session, 
     from trainer.pulse import heatmap
 
     company, plan = _build(session, tree)
-    programme = save_programme(ProgrammeInput(
-        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
-        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
+    programme = save_programme(
+        ProgrammeInput(
+            name="P",
+            item_ids=[i.id for i in ensure_default_bank(session=session)],
+            unit_ids=[company.id],
+            starts_on=utcnow().date(),
+        ),
+        session=session,
+    )
     session.commit()
     start = utcnow()
     for round_no in range(2):
         cycle = open_now(programme, session=session, now=start + timedelta(days=92 * round_no))
-        invitations = {inv.employee_id: inv.group_key for inv in session.exec(
-            select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
+        invitations = {
+            inv.employee_id: inv.group_key
+            for inv in session.exec(
+                select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id)
+            )
+        }
         items = cycle_items(cycle, session=session)
         rows = []
         for n, (unit, size, answering) in enumerate(plan):
             if round_no:  # a different share answers the second time
                 answering = round(size * second_shares[n % len(second_shares)])
-            people = session.exec(select(User.id).where(User.unit_id == unit.id)
-                                  .order_by(User.id)).all()[:answering]
-            answers = json.dumps({str(i.id): (7 if i.kind == "enps" else 2 + round_no)
-                                  for i in items})
-            rows += [{"id": random_key(), "survey_id": cycle.id, "group_key": invitations[p],
-                      "answers": answers, "comment": None} for p in people]
+            people = session.exec(
+                select(User.id).where(User.unit_id == unit.id).order_by(User.id)
+            ).all()[:answering]
+            answers = json.dumps(
+                {str(i.id): (7 if i.kind == "enps" else 2 + round_no) for i in items}
+            )
+            rows += [
+                {
+                    "id": random_key(),
+                    "survey_id": cycle.id,
+                    "group_key": invitations[p],
+                    "answers": answers,
+                    "comment": None,
+                }
+                for p in people
+            ]
         if rows:
             session.execute(sa.insert(SurveyResponse), rows)
         session.commit()
@@ -217,8 +273,10 @@ def test_heatmap_cells_respect_thresholds_and_complements(app, client, session, 
         sess["_user_id"] = org.hr.session_token
         sess["_fresh"] = True
     page = client.get(f"/pulse/cycles/{cycle.id}/heatmap").get_data(as_text=True)
-    on_page = {int(uid): n for uid, n in re.findall(
-        r'<tr data-unit="(\d+)" data-respondents="(\d*)"', page)}
+    on_page = {
+        int(uid): n
+        for uid, n in re.findall(r'<tr data-unit="(\d+)" data-respondents="(\d*)"', page)
+    }
     assert {u for u, n in on_page.items() if n and u in ours} == shown
     assert all(int(n) >= 5 for n in on_page.values() if n)
 
@@ -232,15 +290,22 @@ def _home_cells(client, token: str) -> list[tuple[int, int]]:
         sess["_fresh"] = True
     response = client.get("/")
     assert response.status_code == 200
-    return [(int(uid), int(n)) for uid, n in re.findall(r'data-unit="(\d+)" data-n="(\d*)"',
-                                                        response.get_data(as_text=True)) if n]
+    return [
+        (int(uid), int(n))
+        for uid, n in re.findall(
+            r'data-unit="(\d+)" data-n="(\d*)"', response.get_data(as_text=True)
+        )
+        if n
+    ]
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(tree=org_trees)
-def test_home_page_figures_respect_thresholds_and_complements(app, client, session, org,
-                                                              tree):
+def test_home_page_figures_respect_thresholds_and_complements(app, client, session, org, tree):
     """Every unit's manager and every team's employee read their home page, while the survey
     is open (live response rates) and after it closed (team results, morale): no figure for
     fewer than 5, and no set of shown figures lets a small group be worked out."""
@@ -249,41 +314,79 @@ def test_home_page_figures_respect_thresholds_and_complements(app, client, sessi
 
     insights.clear_cache()
     company, plan = _build(session, tree)
-    ours = sorted(u.id for u in session.exec(select(OrgUnit)).all()
-                  if u.path.startswith(f"/{company.id}/") or u.id == company.id)
+    ours = sorted(
+        u.id
+        for u in session.exec(select(OrgUnit)).all()
+        if u.path.startswith(f"/{company.id}/") or u.id == company.id
+    )
     n = next(_counter)
-    session.execute(sa.insert(User), [
-        {"email": f"m{n}-{uid}@example.com", "name": "M", "roles": "manager",
-         "unit_id": None, "active": True, "session_token": f"m{n}-{uid}",
-         "created_at": utcnow()} for uid in ours])
-    managers = {uid: session.exec(select(User).where(User.email == f"m{n}-{uid}@example.com"))
-                .one() for uid in ours}
-    session.execute(sa.insert(ManagedUnit), [{"user_id": m.id, "unit_id": uid}
-                                             for uid, m in managers.items()])
-    programme = save_programme(ProgrammeInput(
-        name="P", item_ids=[i.id for i in ensure_default_bank(session=session)],
-        unit_ids=[company.id], starts_on=utcnow().date()), session=session)
+    session.execute(
+        sa.insert(User),
+        [
+            {
+                "email": f"m{n}-{uid}@example.com",
+                "name": "M",
+                "roles": "manager",
+                "unit_id": None,
+                "active": True,
+                "session_token": f"m{n}-{uid}",
+                "created_at": utcnow(),
+            }
+            for uid in ours
+        ],
+    )
+    managers = {
+        uid: session.exec(select(User).where(User.email == f"m{n}-{uid}@example.com")).one()
+        for uid in ours
+    }
+    session.execute(
+        sa.insert(ManagedUnit), [{"user_id": m.id, "unit_id": uid} for uid, m in managers.items()]
+    )
+    programme = save_programme(
+        ProgrammeInput(
+            name="P",
+            item_ids=[i.id for i in ensure_default_bank(session=session)],
+            unit_ids=[company.id],
+            starts_on=utcnow().date(),
+        ),
+        session=session,
+    )
     session.commit()
     cycle = open_now(programme, session=session, now=utcnow())
-    invitations = {inv.employee_id: inv.group_key for inv in session.exec(
-        select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))}
-    answers = json.dumps({str(i.id): (9 if i.kind == "enps" else 4)
-                          for i in cycle_items(cycle, session=session)})
+    invitations = {
+        inv.employee_id: inv.group_key
+        for inv in session.exec(select(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))
+    }
+    answers = json.dumps(
+        {str(i.id): (9 if i.kind == "enps" else 4) for i in cycle_items(cycle, session=session)}
+    )
     rows, employees = [], []
     for unit, _, answering in plan:
-        people = session.exec(select(User).where(User.unit_id == unit.id)
-                              .order_by(User.id)).all()
+        people = session.exec(select(User).where(User.unit_id == unit.id).order_by(User.id)).all()
         if people:
             employees.append(people[0])
-        rows += [{"id": random_key(), "survey_id": cycle.id, "group_key": invitations[p.id],
-                  "answers": answers, "comment": None} for p in people[:answering]]
+        rows += [
+            {
+                "id": random_key(),
+                "survey_id": cycle.id,
+                "group_key": invitations[p.id],
+                "answers": answers,
+                "comment": None,
+            }
+            for p in people[:answering]
+        ]
     if rows:
         session.execute(sa.insert(SurveyResponse), rows)
-        session.execute(sa.insert(SurveyParticipation), [
-            {"survey_id": cycle.id, "employee_id": p.id}
-            for unit, _, answering in plan
-            for p in session.exec(select(User).where(User.unit_id == unit.id)
-                                  .order_by(User.id)).all()[:answering]])
+        session.execute(
+            sa.insert(SurveyParticipation),
+            [
+                {"survey_id": cycle.id, "employee_id": p.id}
+                for unit, _, answering in plan
+                for p in session.exec(
+                    select(User).where(User.unit_id == unit.id).order_by(User.id)
+                ).all()[:answering]
+            ],
+        )
     session.commit()
     units, counts = _true_counts(session, cycle)
 

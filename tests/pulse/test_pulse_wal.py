@@ -36,18 +36,21 @@ def postgres_only(session):
 def statement_log(session, postgres_only):
     """Log every statement of this test database; yield a function reading the new log text."""
     database = session.get_bind().url.database
-    session.execute(sa.text(f'ALTER DATABASE "{database}" SET log_statement = \'all\''))
+    session.execute(sa.text(f"ALTER DATABASE \"{database}\" SET log_statement = 'all'"))
     session.commit()
     session.close()
     session.get_bind().dispose()  # new connections pick the setting up
-    major = session.execute(sa.text("SHOW server_version_num")).scalar() [:2]
-    path = (session.execute(sa.text("SELECT pg_current_logfile()")).scalar()
-            or f"/var/log/postgresql/postgresql-{major}-main.log")
+    major = session.execute(sa.text("SHOW server_version_num")).scalar()[:2]
+    path = (
+        session.execute(sa.text("SELECT pg_current_logfile()")).scalar()
+        or f"/var/log/postgresql/postgresql-{major}-main.log"
+    )
     start = session.execute(sa.text("SELECT size FROM pg_stat_file(:p)"), {"p": path}).scalar()
 
     def read() -> bytes:
-        return session.execute(sa.text("SELECT pg_read_binary_file(:p, :o, 1000000000)"),
-                               {"p": path, "o": start}).scalar()
+        return session.execute(
+            sa.text("SELECT pg_read_binary_file(:p, :o, 1000000000)"), {"p": path, "o": start}
+        ).scalar()
 
     yield read
     session.rollback()
@@ -58,34 +61,50 @@ def statement_log(session, postgres_only):
 def _wal_records(session, start_lsn, end_lsn):
     """Return (start, end, xid, rmgr, type, block_ref) for each WAL record in the range."""
     session.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_walinspect"))
-    return session.execute(sa.text(
-        "SELECT start_lsn - '0/0'::pg_lsn, end_lsn - '0/0'::pg_lsn, xid::text::bigint, "
-        "resource_manager, record_type, coalesce(block_ref, '') "
-        "FROM pg_get_wal_records_info(:s, :e)"), {"s": start_lsn, "e": end_lsn}).all()
+    return session.execute(
+        sa.text(
+            "SELECT start_lsn - '0/0'::pg_lsn, end_lsn - '0/0'::pg_lsn, xid::text::bigint, "
+            "resource_manager, record_type, coalesce(block_ref, '') "
+            "FROM pg_get_wal_records_info(:s, :e)"
+        ),
+        {"s": start_lsn, "e": end_lsn},
+    ).all()
 
 
 def _markers_in_wal(session, start_lsn, end_lsn) -> list[tuple[int, int]]:
     """Read the raw WAL segments as a superuser can; return (marker, byte position) pairs."""
     found = []
-    first, last = (int(session.execute(sa.text("SELECT CAST(:l AS pg_lsn) - '0/0'::pg_lsn"),
-                                       {"l": lsn}).scalar()) for lsn in (start_lsn, end_lsn))
-    size = int(session.execute(sa.text(
-        "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")).scalar())
+    first, last = (
+        int(
+            session.execute(
+                sa.text("SELECT CAST(:l AS pg_lsn) - '0/0'::pg_lsn"), {"l": lsn}
+            ).scalar()
+        )
+        for lsn in (start_lsn, end_lsn)
+    )
+    size = int(
+        session.execute(
+            sa.text("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")
+        ).scalar()
+    )
     for start in range(first - first % size, last, size):  # other tests write WAL too
-        data = session.execute(sa.text(
-            "SELECT pg_read_binary_file('pg_wal/' || pg_walfile_name(CAST(:l AS pg_lsn)))"),
-            {"l": f"{start >> 32:X}/{(start + 1) & 0xFFFFFFFF:X}"}).scalar()  # +1: not the end
+        data = session.execute(
+            sa.text("SELECT pg_read_binary_file('pg_wal/' || pg_walfile_name(CAST(:l AS pg_lsn)))"),
+            {"l": f"{start >> 32:X}/{(start + 1) & 0xFFFFFFFF:X}"},
+        ).scalar()  # +1: not the end
         # of the previous segment, which an LSN on the boundary names
-        found += [(int(m.group(1)), start + m.start()) for m in MARKER.finditer(data)
-                  if first <= start + m.start() < last]
+        found += [
+            (int(m.group(1)), start + m.start())
+            for m in MARKER.finditer(data)
+            if first <= start + m.start() < last
+        ]
     return found
 
 
 @pytest.fixture
 def survey(session, org, make_user, start_cycle):
     """Return a function that runs the survey: FLUSHED answers, a flush, WAITING more."""
-    people = [make_user("employee", org.t1 if i % 2 else org.t2)
-              for i in range(FLUSHED + WAITING)]
+    people = [make_user("employee", org.t1 if i % 2 else org.t2) for i in range(FLUSHED + WAITING)]
     cycle = start_cycle(org)
     session.commit()
 
@@ -99,19 +118,25 @@ def survey(session, org, make_user, start_cycle):
     return run
 
 
-def test_wal_places_a_plaintext_answer_only_within_a_flushed_batch(app, session, postgres_only,
-                                                                  survey):
+def test_wal_places_a_plaintext_answer_only_within_a_flushed_batch(
+    app, session, postgres_only, survey
+):
     session.execute(sa.text("CHECKPOINT"))  # later full-page images start from here
     start = session.execute(sa.text("SELECT pg_current_wal_insert_lsn()")).scalar()
     survey()
     end = session.execute(sa.text("SELECT pg_current_wal_flush_lsn()")).scalar()
 
-    participation = session.execute(sa.text(
-        "SELECT pg_relation_filenode('survey_participation')")).scalar()
+    participation = session.execute(
+        sa.text("SELECT pg_relation_filenode('survey_participation')")
+    ).scalar()
     records = _wal_records(session, start, end)
-    submit_xids = {xid for _, _, xid, rmgr, kind, ref in records
-                   if rmgr == "Heap" and kind.startswith("INSERT")
-                   and re.search(rf"/{participation} ", ref + " ")}
+    submit_xids = {
+        xid
+        for _, _, xid, rmgr, kind, ref in records
+        if rmgr == "Heap"
+        and kind.startswith("INSERT")
+        and re.search(rf"/{participation} ", ref + " ")
+    }
     assert len(submit_xids) == FLUSHED + WAITING  # the test sees every submit transaction
 
     markers_by_xid = defaultdict(set)
@@ -122,8 +147,9 @@ def test_wal_places_a_plaintext_answer_only_within_a_flushed_batch(app, session,
     seen = set().union(*markers_by_xid.values())
     assert len(seen) >= OPENED - 2 and seen < set(range(FLUSHED))  # it reads opened answers…
     assert session.execute(sa.text("SELECT count(*) FROM survey_response")).scalar() == OPENED
-    assert session.execute(sa.text("SELECT count(*) FROM response_pool")
-                           ).scalar() == BATCH + WAITING  # …but no waiting one
+    assert (
+        session.execute(sa.text("SELECT count(*) FROM response_pool")).scalar() == BATCH + WAITING
+    )  # …but no waiting one
     assert not submit_xids & set(markers_by_xid)  # no submit wrote a plaintext answer
     assert all(len(batch) >= 10 for batch in markers_by_xid.values()), markers_by_xid
 
@@ -144,8 +170,9 @@ def test_statement_log_pairs_people_only_with_ciphertext(app, session, survey, s
             transactions.append(current[pid])
         current[pid].append(text)
     # bytea parameters are logged in hex: decode them, as an attacker would.
-    text_of = [HEX.sub(lambda m: bytes.fromhex(m.group(1).decode()), b"\n".join(t))
-               for t in transactions]
+    text_of = [
+        HEX.sub(lambda m: bytes.fromhex(m.group(1).decode()), b"\n".join(t)) for t in transactions
+    ]
     submits = [t for t in text_of if b"INSERT INTO survey_participation" in t]
     assert len(submits) == FLUSHED + WAITING  # the log saw every submit…
     assert all(b"INSERT INTO response_pool" in t for t in submits)  # …with its pooled answer

@@ -156,7 +156,7 @@ def test_weak_choices_flag_decisions_that_shut_out_a_better_ending(refund):
     ]
     # Writing it up was the best still available, so only the first decision is weak.
     assert weak_choices(refund, playthrough(refund, [2, 0]).path) == [
-        WeakChoice("counter", "cash", "acceptable", "good"),
+        WeakChoice("counter", "cash", "acceptable", "good")
     ]
     assert weak_choices(refund, playthrough(refund, [1, 1]).path) == []
 

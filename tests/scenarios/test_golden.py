@@ -5,15 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trainer.scenarios.engine import (
-    ENDINGS,
-    METERS,
-    Choice,
-    Node,
-    PlayError,
-    Scenario,
-    playthrough,
-)
+from trainer.scenarios.engine import ENDINGS, METERS, Choice, Node, PlayError, Scenario, playthrough
 from trainer.scenarios.loader import load_scenario_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,7 +39,8 @@ def load_playthroughs(scenario_id: str) -> list[dict]:
         assert set(case["meters"]) == set(METERS), f"{path}: {case['name']}: need all 5 meters"
         assert all(isinstance(pick, str) for pick in case["choices"]), (
             f"{path}: {case['name']}: name each choice by its id or its text, not its position "
-            "(players see the choices shuffled)")
+            "(players see the choices shuffled)"
+        )
     return cases
 
 
@@ -99,8 +92,12 @@ def test_every_playthrough_file_belongs_to_a_shipped_scenario():
 
 # Issue 15's new scenarios are written so that no constant strategy wins. (The content lint
 # checks every shipped scenario; these four must pass even its strictest reading.)
-NO_CONSTANT_STRATEGY = ["chat-gone-wrong", "hold-and-transfer", "bereaved-at-the-counter",
-                        "coaching-after-the-call"]
+NO_CONSTANT_STRATEGY = [
+    "chat-gone-wrong",
+    "hold-and-transfer",
+    "bereaved-at-the-counter",
+    "coaching-after-the-call",
+]
 
 
 def endings_under_strategy(scenario, allowed) -> set[str]:
@@ -127,8 +124,11 @@ def test_no_constant_strategy_reaches_the_good_ending(scenario_id):
     strategies = {"always the first choice": lambda index, choice: index == 0}
     for kind in {choice.kind for node in scenario.decisions for choice in node.choices}:
         strategies[f"always {kind}"] = lambda index, choice, kind=kind: choice.kind == kind
-    winners = [name for name, allowed in strategies.items()
-               if "good" in endings_under_strategy(scenario, allowed)]
+    winners = [
+        name
+        for name, allowed in strategies.items()
+        if "good" in endings_under_strategy(scenario, allowed)
+    ]
     assert winners == []
 
 
@@ -136,11 +136,21 @@ def test_the_strategy_check_sees_a_scenario_won_by_always_taking_the_first_choic
     own = Choice("own", "Fix it", "fixed", "own")
     script = Choice("script", "Read the policy", "stuck", "script")
     scenario = Scenario(
-        id="tiny", title="Tiny", setting="", metric="", action="", authority="",
-        summary=None, start="ask",
-        nodes={"ask": Node("ask", "?", [own, script]),
-               "fixed": Node("fixed", "Fixed.", ending="good", debrief="."),
-               "stuck": Node("stuck", "Stuck.", ending="poor", debrief=".")})
+        id="tiny",
+        title="Tiny",
+        setting="",
+        metric="",
+        action="",
+        authority="",
+        summary=None,
+        start="ask",
+        nodes={
+            "ask": Node("ask", "?", [own, script]),
+            "fixed": Node("fixed", "Fixed.", ending="good", debrief="."),
+            "stuck": Node("stuck", "Stuck.", ending="poor", debrief="."),
+        },
+    )
     assert endings_under_strategy(scenario, lambda index, choice: index == 0) == {"good"}
     assert endings_under_strategy(scenario, lambda index, choice: choice.kind == "script") == {
-        "poor"}
+        "poor"
+    }

@@ -105,7 +105,13 @@ def test_valid_yaml_loads_cleanly():
     assert scenario.id == "refund-no-receipt"
     assert scenario.start == "counter"
     assert list(scenario.nodes) == [
-        "counter", "credit", "manager", "cash", "happy", "grumble", "audit"
+        "counter",
+        "credit",
+        "manager",
+        "cash",
+        "happy",
+        "grumble",
+        "audit",
     ]
     counter = scenario.nodes["counter"]
     assert counter.line == 12
@@ -210,9 +216,13 @@ def test_effects_that_are_booleans_or_text_are_not_integers(tmp_path):
 
 
 def test_indistinguishable_choices_warn(tmp_path):
-    text = VALID_YAML.read_text().replace(
-        "effects: {trust: -2, confidence: -1}", "effects: {trust: 1, time: 5, confidence: 1}"
-    ).replace("to: grumble\n        kind: script", "to: happy\n        kind: script")
+    text = (
+        VALID_YAML.read_text()
+        .replace(
+            "effects: {trust: -2, confidence: -1}", "effects: {trust: 1, time: 5, confidence: 1}"
+        )
+        .replace("to: grumble\n        kind: script", "to: happy\n        kind: script")
+    )
     path = tmp_path / "refund-no-receipt.yaml"
     path.write_text(text)
     result = load_scenario_file(path)
@@ -236,9 +246,12 @@ def test_loop_with_a_way_out_is_only_a_warning(tmp_path):
 
 
 def test_node_ids_whose_slugs_clash(tmp_path):
-    twee = VALID_TWEE.read_text().replace("->grumble]", "->Grumble]").replace(
-        ":: grumble [", ":: Grumble ["
-    ) + "\n:: GRUMBLE [ending-poor]\nAgain.\n---\nDebrief.\n"
+    twee = (
+        VALID_TWEE.read_text()
+        .replace("->grumble]", "->Grumble]")
+        .replace(":: grumble [", ":: Grumble [")
+        + "\n:: GRUMBLE [ending-poor]\nAgain.\n---\nDebrief.\n"
+    )
     path = tmp_path / "refund-no-receipt.twee"
     path.write_text(twee)
     problems = [p.message for p in load_scenario_file(path).problems]

@@ -20,9 +20,9 @@ def problems(path):
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".twee"])
-@pytest.mark.parametrize(("char", "name"), [("\x0b", "vertical tab"),
-                                            ("\u2028", "line separator"),
-                                            ("\x00", "NUL")])
+@pytest.mark.parametrize(
+    ("char", "name"), [("\x0b", "vertical tab"), ("\u2028", "line separator"), ("\x00", "NUL")]
+)
 def test_odd_characters_are_refused_at_their_line(tmp_path, suffix, char, name):
     text = VALID_YAML if suffix == ".yaml" else VALID_TWEE
     line = 5
@@ -31,18 +31,25 @@ def test_odd_characters_are_refused_at_their_line(tmp_path, suffix, char, name):
     path = tmp_path / f"refund-no-receipt{suffix}"
     path.write_text("\n".join(lines), encoding="utf-8")
 
-    assert problems(path) == [(line, f"invisible {name} (U+{ord(char):04X}) is not allowed; "
-                                     "delete it or use a plain line break")]
+    assert problems(path) == [
+        (
+            line,
+            f"invisible {name} (U+{ord(char):04X}) is not allowed; "
+            "delete it or use a plain line break",
+        )
+    ]
 
 
-@pytest.mark.parametrize("deep", ["[" * 2000 + "]" * 2000, "- " * 2000 + "x",
-                                  "{a: " * 2000 + "}" * 2000])
+@pytest.mark.parametrize(
+    "deep", ["[" * 2000 + "]" * 2000, "- " * 2000 + "x", "{a: " * 2000 + "}" * 2000]
+)
 def test_yaml_nested_too_deep_is_reported_at_its_line(tmp_path, deep):
     path = tmp_path / "refund-no-receipt.yaml"
     path.write_text(VALID_YAML.replace("summary:", f"extra:\n  {deep}\nsummary:", 1))
 
-    assert problems(path) == [(10, f"lists and mappings are nested more than {MAX_NESTING} "
-                                   "levels deep")]
+    assert problems(path) == [
+        (10, f"lists and mappings are nested more than {MAX_NESTING} levels deep")
+    ]
 
 
 def test_twee_metadata_and_story_data_nested_too_deep_are_discarded_with_a_warning():
@@ -53,8 +60,7 @@ def test_twee_metadata_and_story_data_nested_too_deep_are_discarded_with_a_warni
     story = parse_twee(text, "s.twee")
 
     assert [(w.line, w.message) for w in story.warnings] == [
-        (23, f"the metadata of 'counter' is nested more than {MAX_NESTING} levels deep; "
-             "discarded"),
+        (23, f"the metadata of 'counter' is nested more than {MAX_NESTING} levels deep; discarded"),
         (7, f"StoryData is nested more than {MAX_NESTING} levels deep; discarded"),
         (7, 'no IFID: StoryData should hold an "ifid"'),
     ]
@@ -75,8 +81,13 @@ def test_an_oversized_scenario_is_refused_before_parsing(tmp_path):
     path = tmp_path / "refund-no-receipt.yaml"
     path.write_text(VALID_YAML + "#" * MAX_FILE_BYTES)
 
-    assert problems(path) == [(1, f"the file is larger than the limit of "
-                                  f"{MAX_FILE_BYTES // 1024} KB; split it into smaller files")]
+    assert problems(path) == [
+        (
+            1,
+            f"the file is larger than the limit of "
+            f"{MAX_FILE_BYTES // 1024} KB; split it into smaller files",
+        )
+    ]
 
 
 def test_tw_files_are_scenarios_too(tmp_path):

@@ -22,7 +22,9 @@ nodes:
 """
 
 # The first choice always wins; kinds differ along the way, so no kind wins.
-FIRST_WINS = HEADER + """\
+FIRST_WINS = (
+    HEADER
+    + """\
   ask:
     text: The customer's car is not ready.
     choices:
@@ -36,9 +38,12 @@ FIRST_WINS = HEADER + """\
   happy: {ending: good, text: She has a car., debrief: Early news and the right person.}
   late: {ending: poor, text: She has no car., debrief: News came too late.}
 """
+)
 
 # Always choosing `own` wins, and the first choice does not.
-OWN_WINS = HEADER + """\
+OWN_WINS = (
+    HEADER
+    + """\
   ask:
     text: The customer's car is not ready.
     choices:
@@ -52,9 +57,12 @@ OWN_WINS = HEADER + """\
   happy: {ending: good, text: She has a car., debrief: Owning it worked.}
   late: {ending: poor, text: She has no car., debrief: News came too late.}
 """
+)
 
 # Owning it is right once and costly once; the best choice is not always first.
-CLEAN = HEADER + """\
+CLEAN = (
+    HEADER
+    + """\
   ask:
     text: The customer's car is not ready.
     choices:
@@ -72,6 +80,7 @@ CLEAN = HEADER + """\
     {ending: acceptable, text: She has a car; the bill comes back to you., debrief: Too high.}
   late: {ending: poor, text: She has no car., debrief: News came too late.}
 """
+)
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -91,14 +100,16 @@ def test_a_scenario_won_by_always_taking_the_first_choice_is_flagged(tmp_path):
     assert warnings == [
         "first-wins.yaml:9: always taking the first choice wins: ask -> plan -> happy reaches "
         "a good ending. Put the best choice at different positions, and make some first "
-        "choices costly"]
+        "choices costly"
+    ]
 
 
 def test_a_scenario_won_by_always_choosing_one_kind_is_flagged(tmp_path):
     warnings = lint_file(write(tmp_path, "own-wins", OWN_WINS))
     assert warnings == [
         "own-wins.yaml:9: always choosing an 'own' option wins: every 'own' path reaches a "
-        "good ending. Add a decision where 'own' is the costly choice"]
+        "good ending. Add a decision where 'own' is the costly choice"
+    ]
 
 
 def test_a_scenario_no_constant_strategy_wins_is_quiet(tmp_path):
@@ -107,14 +118,23 @@ def test_a_scenario_no_constant_strategy_wins_is_quiet(tmp_path):
 
 def test_a_kind_wins_only_if_every_path_of_that_kind_ends_well():
     def node(node_id, *choices, ending=None):
-        return Node(node_id, "", [Choice(f"{node_id}-{i}", "", to, kind)
-                                  for i, (to, kind) in enumerate(choices)], ending=ending)
+        return Node(
+            node_id,
+            "",
+            [Choice(f"{node_id}-{i}", "", to, kind) for i, (to, kind) in enumerate(choices)],
+            ending=ending,
+        )
 
-    nodes = {n.id: n for n in [
-        node("a", ("b", "own"), ("c", "own")),
-        node("b", ("good", "own")),
-        node("c", ("poor", "own"), ("good", "script")),
-        node("good", ending="good"), node("poor", ending="poor")]}
+    nodes = {
+        n.id: n
+        for n in [
+            node("a", ("b", "own"), ("c", "own")),
+            node("b", ("good", "own")),
+            node("c", ("poor", "own"), ("good", "script")),
+            node("good", ending="good"),
+            node("poor", ending="poor"),
+        ]
+    }
     scenario = Scenario("s", "t", "", "", "", "", None, "a", nodes)
     assert not kind_always_wins(scenario, "own")  # a -> c -> poor is an all-own path
     nodes["c"] = node("c", ("good", "own"), ("poor", "script"))
@@ -126,8 +146,9 @@ def test_a_kind_wins_only_if_every_path_of_that_kind_ends_well():
 
 def test_a_very_long_chain_does_not_overflow():
     count = 20_000
-    nodes = {f"n{i}": Node(f"n{i}", "", [Choice(f"c{i}", "", f"n{i + 1}", "own")])
-             for i in range(count)}
+    nodes = {
+        f"n{i}": Node(f"n{i}", "", [Choice(f"c{i}", "", f"n{i + 1}", "own")]) for i in range(count)
+    }
     nodes[f"n{count}"] = Node(f"n{count}", "", ending="good")
     scenario = Scenario("s", "t", "", "", "", "", None, "n0", nodes)
     assert kind_always_wins(scenario, "own")
@@ -143,14 +164,19 @@ def test_content_check_prints_lint_and_loader_warnings(app, tmp_path):
     result = runner.invoke(args=["content", "check", "--dir", str(tmp_path / "courses")])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert f"{scenarios / 'own-wins.yaml'}:9: warning: always choosing an 'own' option wins: " \
-           "every 'own' path reaches a good ending. Add a decision where 'own' is the costly " \
-           "choice" in lines
-    macros = f"{scenarios / 'twee-macros.twee'}:16: warning: story-format macro " \
-             "'<<set $patience to 3>>' in 'Ask' is ignored, never executed"
+    assert (
+        f"{scenarios / 'own-wins.yaml'}:9: warning: always choosing an 'own' option wins: "
+        "every 'own' path reaches a good ending. Add a decision where 'own' is the costly "
+        "choice" in lines
+    )
+    macros = (
+        f"{scenarios / 'twee-macros.twee'}:16: warning: story-format macro "
+        "'<<set $patience to 3>>' in 'Ask' is ignored, never executed"
+    )
     assert macros in lines
-    strict = runner.invoke(args=["content", "check", "--strict", "--dir",
-                                 str(tmp_path / "courses")])
+    strict = runner.invoke(
+        args=["content", "check", "--strict", "--dir", str(tmp_path / "courses")]
+    )
     assert strict.exit_code == 1
     assert macros in strict.output.splitlines()
     assert "warnings found; --strict treats warnings as errors" in strict.output
@@ -161,6 +187,7 @@ def test_content_check_is_quiet_on_a_clean_scenario(app, tmp_path):
     scenarios.mkdir(parents=True)
     write(scenarios, "clean", CLEAN)
     result = app.test_cli_runner().invoke(
-        args=["content", "check", "--strict", "--dir", str(tmp_path / "courses")])
+        args=["content", "check", "--strict", "--dir", str(tmp_path / "courses")]
+    )
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output

@@ -53,8 +53,10 @@ def decision_form(client, play_id):
 def choose(client, play_id, index, form=None):
     """Post the choice at `index` in the file's order (not the shuffled order on screen)."""
     form = form or decision_form(client, play_id)
-    return client.post(f"/scenarios/plays/{play_id}/choose",
-                       data={**form, "choice": choice_id(form["node"], index)})
+    return client.post(
+        f"/scenarios/plays/{play_id}/choose",
+        data={**form, "choice": choice_id(form["node"], index)},
+    )
 
 
 def play_through(client, choices, mode="play"):
@@ -66,11 +68,14 @@ def play_through(client, choices, mode="play"):
     return play_id
 
 
-@pytest.mark.parametrize(("choices", "ending", "totals"), [
-    ([0, 0], "Good ending", {"Customer trust": 3, "Time to resolve": "10 min"}),
-    ([1, 0], "Acceptable ending", {"Customer trust": -1, "Time to resolve": "30 min"}),
-    ([2, 1], "Poor ending", {"Customer trust": 4, "Policy risk": 3}),
-])
+@pytest.mark.parametrize(
+    ("choices", "ending", "totals"),
+    [
+        ([0, 0], "Good ending", {"Customer trust": 3, "Time to resolve": "10 min"}),
+        ([1, 0], "Acceptable ending", {"Customer trust": -1, "Time to resolve": "30 min"}),
+        ([2, 1], "Poor ending", {"Customer trust": 4, "Policy risk": 3}),
+    ],
+)
 def test_play_to_each_ending(client, login_as, org, scenario, choices, ending, totals):
     login_as(org.employee)
     play_id = play_through(client, choices)
@@ -84,8 +89,7 @@ def test_play_to_each_ending(client, login_as, org, scenario, choices, ending, t
 
 
 def buttons(html):
-    return re.findall(r'<button type="submit" name="choice" value="([^"]+)" class="choice">',
-                      html)
+    return re.findall(r'<button type="submit" name="choice" value="([^"]+)" class="choice">', html)
 
 
 def test_decision_screen_is_a_post_form_of_buttons(client, login_as, org, scenario):
@@ -132,10 +136,18 @@ def test_a_post_after_the_end_is_friendly(client, login_as, org, scenario):
     assert response.status_code == 303 and response.location.endswith("/ending")
 
 
-@pytest.mark.parametrize("data", [
-    {"choice": "0"}, {"choice": "happy"}, {"choice": "abc"}, {"choice": ""}, {"node": ""},
-    {"step": "x"}, {"choice": "x" * 101},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"choice": "0"},
+        {"choice": "happy"},
+        {"choice": "abc"},
+        {"choice": ""},
+        {"node": ""},
+        {"step": "x"},
+        {"choice": "x" * 101},
+    ],
+)
 def test_an_invalid_choice_is_a_400(client, login_as, org, scenario, data):
     login_as(org.employee)
     play_id = start(client)
@@ -150,8 +162,12 @@ def test_nobody_else_sees_or_plays_a_play(client, login_as, org, scenario):
     form = decision_form(client, play_id)
     login_as(org.manager)
     assert client.get(f"/scenarios/plays/{play_id}").status_code == 404
-    assert client.post(f"/scenarios/plays/{play_id}/choose",
-                       data={**form, "choice": "credit"}).status_code == 404
+    assert (
+        client.post(
+            f"/scenarios/plays/{play_id}/choose", data={**form, "choice": "credit"}
+        ).status_code
+        == 404
+    )
     login_as(org.hr)
     assert client.get(f"/scenarios/plays/{play_id}/ending").status_code == 404
 
@@ -168,13 +184,13 @@ def test_best_result_is_kept_across_replays(client, login_as, org, scenario, ses
     good = play_through(client, [0, 0])
     poor = play_through(client, [2, 1])
     html = client.get("/scenarios/").get_data(as_text=True)
-    assert re.search(r"Best result: <span[^>]*>Good ending</span> · Latest: <span[^>]*>Poor",
-                     html)
+    assert re.search(r"Best result: <span[^>]*>Good ending</span> · Latest: <span[^>]*>Poor", html)
     scenario = services.scenario_by_slug(session=session, slug=SLUG)
     result = services.results_by_scenario(session=session, user=org.employee)[scenario.id]
     assert (result["best"].play_id, result["latest"].play_id, result["count"]) == (good, poor, 2)
-    plays = session.exec(select(Play).where(Play.user_id == org.employee.id)
-                         .order_by(Play.id)).all()
+    plays = session.exec(
+        select(Play).where(Play.user_id == org.employee.id).order_by(Play.id)
+    ).all()
     assert [p.is_first_attempt for p in plays] == [True, False]
 
 
@@ -182,22 +198,21 @@ def test_practice_plays_are_never_first_attempts(client, login_as, org, scenario
     login_as(org.employee)
     practice = play_through(client, [0, 0], mode="practice")
     real = play_through(client, [0, 0])
-    assert "Private practice" in client.get(
-        f"/scenarios/plays/{practice}/ending").get_data(as_text=True)
+    assert "Private practice" in client.get(f"/scenarios/plays/{practice}/ending").get_data(
+        as_text=True
+    )
     assert session.get(Play, practice).mode == "practice"
     assert not session.get(Play, practice).is_first_attempt
     assert not session.get(Play, real).is_first_attempt
 
 
-def test_each_choice_records_an_xapi_answered_statement(client, login_as, org, scenario,
-                                                        session):
+def test_each_choice_records_an_xapi_answered_statement(client, login_as, org, scenario, session):
     login_as(org.employee)
     play_id = play_through(client, [0])
     record = session.exec(select(ChoiceRecord).where(ChoiceRecord.play_id == play_id)).one()
     statement = record.xapi
     actor = session.get(ScenarioActor, org.employee.id)
-    assert statement["actor"] == {"account": {"homePage": "http://localhost",
-                                              "name": actor.name}}
+    assert statement["actor"] == {"account": {"homePage": "http://localhost", "name": actor.name}}
     assert org.employee.email not in json.dumps(statement)
     assert statement["verb"]["id"] == "http://adlnet.gov/expapi/verbs/answered"
     assert statement["object"]["id"] == f"http://localhost/xapi/scenario/{SLUG}/node/counter"
@@ -214,15 +229,19 @@ def test_each_choice_records_an_xapi_answered_statement(client, login_as, org, s
     assert statement["context"]["registration"] == play.registration
     uuid.UUID(statement["id"])
     assert statement["timestamp"].endswith("Z")
-    assert record.meters_after == {"trust": 2, "time": 5, "cost": 30, "risk": 0,
-                                   "confidence": 1}
+    assert record.meters_after == {"trust": 2, "time": 5, "cost": 30, "risk": 0, "confidence": 1}
     assert (record.kind, record.step, record.node_id) == ("own", 1, "counter")
 
 
 def test_content_is_sanitised(client, login_as, org, session, tmp_path):
-    text = (VALID / f"{SLUG}.yaml").read_text().replace(
-        "A regular customer wants a cash refund",
-        "<script>alert(1)</script> A regular customer wants a *cash* refund")
+    text = (
+        (VALID / f"{SLUG}.yaml")
+        .read_text()
+        .replace(
+            "A regular customer wants a cash refund",
+            "<script>alert(1)</script> A regular customer wants a *cash* refund",
+        )
+    )
     (tmp_path / f"{SLUG}.yaml").write_text(text)
     services.sync_scenario_folder(session=session, folder=tmp_path)
     session.commit()
@@ -253,8 +272,9 @@ def test_a_poor_ending_fills_the_reserve_queue(client, login_as, org, scenario, 
     assert response.status_code == 302  # not due yet
 
 
-def test_a_reserve_is_served_and_advances_when_answered_well(client, login_as, org, scenario,
-                                                               session):
+def test_a_reserve_is_served_and_advances_when_answered_well(
+    client, login_as, org, scenario, session
+):
     login_as(org.employee)
     play_through(client, [2, 1])
     make_due(session, org.employee)
@@ -264,8 +284,9 @@ def test_a_reserve_is_served_and_advances_when_answered_well(client, login_as, o
     page = client.get(f"/scenarios/due/{item.id}").get_data(as_text=True)
     assert "Two people are queuing behind her." in page
 
-    response = client.post(f"/scenarios/due/{item.id}",
-                           data={"node": "counter", "choice": "credit"})
+    response = client.post(
+        f"/scenarios/due/{item.id}", data={"node": "counter", "choice": "credit"}
+    )
     assert response.status_code == 303
     feedback = words(client.get(response.location).get_data(as_text=True))
     assert "best ending still within reach: Good ending" in feedback
@@ -282,14 +303,17 @@ def test_a_reserve_is_served_and_advances_when_answered_well(client, login_as, o
 
 
 def test_a_reserve_answered_weakly_starts_again_and_three_good_answers_clear_it(
-        client, login_as, org, scenario, session):
+    client, login_as, org, scenario, session
+):
     login_as(org.employee)
     play_through(client, [2, 1])
     item = session.exec(select(ReserveItem).where(ReserveItem.node_id == "counter")).one()
     for choice, stage in [(2, 0), (0, 1), (1, 2)]:
         make_due(session, org.employee)
-        client.post(f"/scenarios/due/{item.id}",
-                    data={"node": "counter", "choice": choice_id("counter", choice)})
+        client.post(
+            f"/scenarios/due/{item.id}",
+            data={"node": "counter", "choice": choice_id("counter", choice)},
+        )
         session.refresh(item)
         assert item.stage == stage
     make_due(session, org.employee)
@@ -317,8 +341,9 @@ def test_home_panel_and_nav(client, login_as, org, scenario):
     assert "Scenario reports" in client.get("/").get_data(as_text=True)
 
 
-def test_a_retired_scenario_is_hidden_but_old_results_stay(client, login_as, org, scenario,
-                                                           session, tmp_path):
+def test_a_retired_scenario_is_hidden_but_old_results_stay(
+    client, login_as, org, scenario, session, tmp_path
+):
     login_as(org.employee)
     finished = play_through(client, [2, 1])
     make_due(session, org.employee)

@@ -34,8 +34,14 @@ def add_players(session, make_user, scenario):
             for _ in range(1 + replays):
                 play = services.start_play(session=session, user=user, scenario=scenario, mode=mode)
                 for step, index in enumerate(choices):
-                    services.choose(session=session, play=play, node_id=play.node_id, step=step,
-                                    choice_index=index, base_iri="http://localhost")
+                    services.choose(
+                        session=session,
+                        play=play,
+                        node_id=play.node_id,
+                        step=step,
+                        choice_index=index,
+                        base_iri="http://localhost",
+                    )
             people.append(user)
         session.commit()
         return people
@@ -45,8 +51,9 @@ def add_players(session, make_user, scenario):
 
 def row(html, unit_code):
     """Return the text of the report table row for a unit."""
-    match = re.search(rf"<tr>\s*<th scope=\"row\"[^>]*>(?:<a [^>]*>)?{unit_code}\b.*?</tr>",
-                      html, re.DOTALL)
+    match = re.search(
+        rf"<tr>\s*<th scope=\"row\"[^>]*>(?:<a [^>]*>)?{unit_code}\b.*?</tr>", html, re.DOTALL
+    )
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(0))) if match else None
 
 
@@ -60,16 +67,28 @@ def test_a_team_of_exactly_five_players_is_shown(client, login_as, org, scenario
     add_players(org.t1, 5)
     login_as(org.manager)
     html = report(client, scenario)
-    assert row(html, "T1").split() == ["T1", ":", "choices", "at", "each", "decision", "5",
-                                       "5", "/", "0", "/", "0", "100%"]
+    assert row(html, "T1").split() == [
+        "T1",
+        ":",
+        "choices",
+        "at",
+        "each",
+        "decision",
+        "5",
+        "5",
+        "/",
+        "0",
+        "/",
+        "0",
+        "100%",
+    ]
     detail = client.get(f"/scenarios/reports/{scenario.id}/units/{org.t1.id}")
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", detail.get_data(as_text=True)))
     assert "Offer store credit Own it 5 (100%)" in text
     assert "Call the duty manager Escalate 0 (0%)" in text
 
 
-def test_a_team_of_four_players_shows_no_breakdown(client, login_as, org, scenario,
-                                                   add_players):
+def test_a_team_of_four_players_shows_no_breakdown(client, login_as, org, scenario, add_players):
     add_players(org.t1, 4)
     login_as(org.manager)
     html = report(client, scenario)
@@ -84,7 +103,8 @@ def test_a_team_of_four_players_shows_no_breakdown(client, login_as, org, scenar
 
 
 def test_complement_rule_hides_a_team_when_the_rest_of_its_site_is_small(
-        client, login_as, org, scenario, add_players):
+    client, login_as, org, scenario, add_players
+):
     add_players(org.t1, 5)
     add_players(org.t2, 3)
     login_as(org.manager)
@@ -126,10 +146,11 @@ def test_employees_cannot_open_reports(client, login_as, org, scenario):
 def test_reports_never_show_who_chose_what(client, login_as, org, scenario, add_players):
     people = add_players(org.t1, 5)
     login_as(org.hr)
-    pages = [report(client, scenario),
-             client.get(f"/scenarios/reports/{scenario.id}/units/{org.t1.id}").get_data(
-                 as_text=True),
-             client.get(f"/scenarios/reports/{scenario.id}/export.csv").get_data(as_text=True)]
+    pages = [
+        report(client, scenario),
+        client.get(f"/scenarios/reports/{scenario.id}/units/{org.t1.id}").get_data(as_text=True),
+        client.get(f"/scenarios/reports/{scenario.id}/export.csv").get_data(as_text=True),
+    ]
     for page in pages:
         for person in people:
             assert person.name not in page and person.email not in page
@@ -150,15 +171,16 @@ def test_csv_export_applies_the_same_thresholds(client, login_as, org, scenario,
     s1 = [r for r in rows if r["unit_code"] == "S1"]
     assert {r["players"] for r in s1} == {"7"}
     credit = next(r for r in s1 if r["choice"] == "Offer store credit")
-    assert (credit["decision_point"], credit["reached"], credit["chosen"]) == ("counter", "7",
-                                                                               "7")
+    assert (credit["decision_point"], credit["reached"], credit["chosen"]) == ("counter", "7", "7")
     assert {r["players"] for r in rows if r["unit_code"] == "T3"} == {"5"}
     # T2 has 2 players; T1 has 5, but S1 minus T1 would give T2's 2 away.
     for code in ("T1", "T2"):
         [hidden] = [r for r in rows if r["unit_code"] == code]
         assert hidden["note"] == HIDDEN
-        assert all(hidden[c] == "" for c in ("players", "endings_good", "ownership_rate",
-                                             "reached", "chosen"))
+        assert all(
+            hidden[c] == ""
+            for c in ("players", "endings_good", "ownership_rate", "reached", "chosen")
+        )
     assert period_of(rows) == quarter_of(utcnow().date())
 
     login_as(org.manager)
@@ -174,8 +196,14 @@ def test_ownership_by_unit_period(session, org, scenario, add_players):
     add_players(org.t2, 5, ESCALATE_TWICE)
     period = quarter_of(utcnow().date())
     rows = {r["unit_id"]: r for r in services.ownership_by_unit_period(session=session)}
-    assert rows[org.t1.id] == {"unit_id": org.t1.id, "unit_code": "T1", "period": period,
-                               "players": 5, "decisions": 10, "ownership_rate": 1.0}
+    assert rows[org.t1.id] == {
+        "unit_id": org.t1.id,
+        "unit_code": "T1",
+        "period": period,
+        "players": 5,
+        "decisions": 10,
+        "ownership_rate": 1.0,
+    }
     assert rows[org.t2.id]["ownership_rate"] == 0.0
     assert rows[org.s1.id]["players"] == 10 and rows[org.s1.id]["ownership_rate"] == 0.5
     assert rows[org.company.id]["decisions"] == 20
@@ -202,15 +230,15 @@ def test_reports_index_shows_ownership_by_unit(client, login_as, org, scenario, 
     assert f'href="/scenarios/reports/{scenario.id}"' in html
 
 
-def test_a_manager_without_units_sees_an_explanation(client, login_as, make_user, org,
-                                                     scenario):
+def test_a_manager_without_units_sees_an_explanation(client, login_as, make_user, org, scenario):
     login_as(make_user("employee,manager", org.t1))
     html = client.get(f"/scenarios/reports/{scenario.id}").get_data(as_text=True)
     assert "You don't manage any units yet" in html
 
 
-def test_csv_export_guards_a_unit_name_that_looks_like_a_formula(client, login_as, session,
-                                                                 org, scenario, add_players):
+def test_csv_export_guards_a_unit_name_that_looks_like_a_formula(
+    client, login_as, session, org, scenario, add_players
+):
     org.t3.name = EVIL
     session.add(org.t3)
     session.commit()

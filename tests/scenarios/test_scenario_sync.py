@@ -29,8 +29,11 @@ def sync(session, courses_dir):
 
 
 def versions(session, scenario):
-    return session.exec(select(ScenarioVersion).where(ScenarioVersion.scenario_id == scenario.id)
-                        .order_by(ScenarioVersion.number)).all()
+    return session.exec(
+        select(ScenarioVersion)
+        .where(ScenarioVersion.scenario_id == scenario.id)
+        .order_by(ScenarioVersion.number)
+    ).all()
 
 
 def test_sync_adds_a_scenario_once(session, content):
@@ -58,8 +61,14 @@ def test_editing_a_file_makes_a_new_version_and_old_plays_keep_theirs(session, c
     assert services.graph_of(new).nodes["counter"].choices[0].text == "Offer a store voucher"
 
     # The play started before the edit finishes on the version it began with.
-    services.choose(session=session, play=play, node_id="counter", step=0, choice_index=0,
-                    base_iri="http://localhost")
+    services.choose(
+        session=session,
+        play=play,
+        node_id="counter",
+        step=0,
+        choice_index=0,
+        base_iri="http://localhost",
+    )
     assert play.version_id == old.id
     newer = services.start_play(session=session, user=org.manager, scenario=scenario)
     assert newer.version_id == new.id
@@ -119,5 +128,6 @@ def test_content_sync_loads_scenarios_and_refuses_broken_ones(app, runner, sessi
 
 def test_every_shipped_scenario_syncs(app, session):
     summary = services.sync_scenario_folder(
-        session=session, folder=Path(app.config["COURSES_DIR"]) / "scenarios")
+        session=session, folder=Path(app.config["COURSES_DIR"]) / "scenarios"
+    )
     assert summary.skipped == 0 and summary.added >= 13

@@ -188,7 +188,7 @@ def test_start_passage_is_the_default_start():
 
 
 def test_bad_story_data_warns_and_continues():
-    story = parse_twee(":: StoryData\n{\n  \"ifid\": oops\n}\n\n:: Start\nHi", "s.twee")
+    story = parse_twee(':: StoryData\n{\n  "ifid": oops\n}\n\n:: Start\nHi', "s.twee")
     assert story.data is None
     assert [p.name for p in story.passages] == ["StoryData", "Start"]
     decode = next(w for w in story.warnings if "StoryData" in w.message)
@@ -388,8 +388,11 @@ def test_corpus_unlinked_start(corpus):
     ("name", "tag", "passages"),
     [
         ("Twee__TweeParser__multipleScriptPassages.twee", "script", ["UserScript", "UserScript2"]),
-        ("Twee__TweeParser__multipleStyleTag.twee", "stylesheet",
-         ["UserStylesheet1", "UserStylesheet2"]),
+        (
+            "Twee__TweeParser__multipleStyleTag.twee",
+            "stylesheet",
+            ["UserStylesheet1", "UserStylesheet2"],
+        ),
         ("Twee__TweeParser__scriptPassage.twee", "script", ["UserScript"]),
         ("Twee__TweeParser__stylePassage.twee", "stylesheet", ["UserStylesheet"]),
         ("Twee__TweeParser__test.twee", "script", ["Script1", "Script2"]),
@@ -461,7 +464,5 @@ def test_corpus_story_data_without_final_newline(corpus):
 def test_corpus_linked_story(corpus):
     story = corpus("Twine2HTML__Twine2HTMLCompiler__missingStoryTitle.twee")
     assert story.title == "twineExample"
-    targets = {
-        link.target for passage in story.passages for link in parse_links(passage.text)
-    }
+    targets = {link.target for passage in story.passages for link in parse_links(passage.text)}
     assert targets <= {passage.name for passage in story.passages}

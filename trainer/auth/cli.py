@@ -11,9 +11,11 @@ from trainer.db import db_session
 @with_appcontext
 @click.option("--email", prompt=True)
 @click.option("--name", prompt=True)
-@click.password_option(envvar="TRAINER_ADMIN_PASSWORD",
-                       help="The password; asked for when neither this nor the "
-                            "TRAINER_ADMIN_PASSWORD environment variable is given.")
+@click.password_option(
+    envvar="TRAINER_ADMIN_PASSWORD",
+    help="The password; asked for when neither this nor the "
+    "TRAINER_ADMIN_PASSWORD environment variable is given.",
+)
 def create_admin(email, name, password):
     """Create the first admin account (also HR) on a real install.
 

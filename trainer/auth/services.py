@@ -45,29 +45,39 @@ def count_attempt(session: Session, email: str) -> int:
     LOGIN_MAX_FAILURES sets the lock; a right password clears the whole row.
     """
     key, now = email.strip().lower(), utcnow()
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-              else sqlite.insert)
-    session.execute(insert(LoginThrottle).values(email=key, failures=0)
-                    .on_conflict_do_nothing(index_elements=["email"]))
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(LoginThrottle)
+        .values(email=key, failures=0)
+        .on_conflict_do_nothing(index_elements=["email"])
+    )
     table = LoginThrottle.__table__.c
     expired = sa.and_(table.locked_until.is_not(None), table.locked_until <= now)
     reaches_limit = table.failures + 1 >= current_app.config["LOGIN_MAX_FAILURES"]
     lock_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
     return session.execute(
-        sa.update(LoginThrottle).where(table.email == key)
-        .values(failures=sa.case((expired, 1), else_=table.failures + 1), last_failure_at=now,
-                locked_until=sa.case((expired, None),
-                                     (sa.and_(table.locked_until.is_(None), reaches_limit),
-                                      lock_until),
-                                     else_=table.locked_until))
+        sa.update(LoginThrottle)
+        .where(table.email == key)
+        .values(
+            failures=sa.case((expired, 1), else_=table.failures + 1),
+            last_failure_at=now,
+            locked_until=sa.case(
+                (expired, None),
+                (sa.and_(table.locked_until.is_(None), reaches_limit), lock_until),
+                else_=table.locked_until,
+            ),
+        )
         .returning(table.failures)
-        .execution_options(synchronize_session=False)).scalar_one()
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
 
 
 def clear_failures(session: Session, email: str) -> None:
-    session.execute(sa.delete(LoginThrottle).where(
-        LoginThrottle.email == email.strip().lower()).execution_options(
-        synchronize_session=False))
+    session.execute(
+        sa.delete(LoginThrottle)
+        .where(LoginThrottle.email == email.strip().lower())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
@@ -104,6 +114,7 @@ def rotate_session_token(session: Session, user: User) -> None:
 # Signed links. The payload carries a fingerprint of the current password hash, so a link
 # stops working as soon as it has been used to set a password (single use).
 
+
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"trainer-{purpose}")
 
@@ -119,8 +130,11 @@ def make_link_token(user: User, purpose: str) -> str:
 def user_for_link_token(session: Session, token: str, purpose: str) -> User | None:
     """Return the user a valid, unexpired, unused link token names, else None."""
     cfg = current_app.config
-    max_age = (cfg["INVITE_MAX_AGE_HOURS"] * 3600 if purpose == "invite"
-               else cfg["RESET_MAX_AGE_MINUTES"] * 60)
+    max_age = (
+        cfg["INVITE_MAX_AGE_HOURS"] * 3600
+        if purpose == "invite"
+        else cfg["RESET_MAX_AGE_MINUTES"] * 60
+    )
     try:
         data = _serializer(purpose).loads(token, max_age=max_age)
     except (SignatureExpired, BadSignature):

@@ -65,11 +65,15 @@ def forgot():
         user = auth.find_user(db_session(), form.email.data)
         if user is not None and user.active:
             link = external_url("auth.reset", token=auth.make_link_token(user, "reset"))
-            queue_mail(db_session(), key=unique_key("reset"), to=user.email,
-                       subject="Reset your trainer password",
-                       body=f"Hello {user.name},\n\nUse this link within the hour to choose a "
-                       f"new password:\n{link}\n\nIf you did not ask for it, ignore this "
-                       "message.")
+            queue_mail(
+                db_session(),
+                key=unique_key("reset"),
+                to=user.email,
+                subject="Reset your trainer password",
+                body=f"Hello {user.name},\n\nUse this link within the hour to choose a "
+                f"new password:\n{link}\n\nIf you did not ask for it, ignore this "
+                "message.",
+            )
         flash("If that email belongs to an account, a reset link is on its way.")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form), 400 if form.errors else 200

@@ -40,8 +40,7 @@ def _error_page(error):
         message = "That request could not be used."
     if request.path.startswith("/api/"):
         return {"error": {"status": code, "message": detail or message}}, code
-    return render_template("errors/error.html", code=code, message=message,
-                           detail=detail), code
+    return render_template("errors/error.html", code=code, message=message, detail=detail), code
 
 
 def _refuse_nul_characters():
@@ -53,13 +52,17 @@ def _refuse_nul_characters():
     checks = [("parameter", request.args.items(multi=True))]
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         checks.append(("field", request.form.items(multi=True)))
-        checks.append(("field", ((key, file.filename or "")
-                                 for key, file in request.files.items(multi=True))))
+        checks.append(
+            ("field", ((key, file.filename or "") for key, file in request.files.items(multi=True)))
+        )
     for kind, pairs in checks:
         for key, value in pairs:
             if "\x00" in key or "\x00" in value:
-                abort(400, f"The {kind} '{shown_name(key)}' contains a NUL character (\\0), "
-                           "which cannot be stored. Remove it and try again.")
+                abort(
+                    400,
+                    f"The {kind} '{shown_name(key)}' contains a NUL character (\\0), "
+                    "which cannot be stored. Remove it and try again.",
+                )
 
 
 class BoundedIntegerConverter(IntegerConverter):
@@ -91,8 +94,9 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntegerConverter
     app.register_blueprint(bp)
     add_nav(app, "System", "core.system_status", roles=("admin",), order=90)
-    add_home_panel(app, "core/_home.html", roles=("manager", "admin"), order=25,
-                   data=home.core_panel)
+    add_home_panel(
+        app, "core/_home.html", roles=("manager", "admin"), order=25, data=home.core_panel
+    )
     app.add_template_filter(role_names, "role_names")
     app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)

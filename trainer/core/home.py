@@ -30,14 +30,19 @@ class Panel:
 
 def panels_for(session: Session, user: User, now: datetime) -> list[Panel]:
     """Return the home panels this person sees, each with its data."""
-    return [Panel(p.template, p.data(session=session, user=user, now=now) if p.data else None)
-            for p in home_panels(user)]
+    return [
+        Panel(p.template, p.data(session=session, user=user, now=now) if p.data else None)
+        for p in home_panels(user)
+    ]
 
 
 def managed_roots(session: Session, user: User) -> list[OrgUnit]:
     """Return the units a person manages directly, widest first."""
-    units = session.exec(select(OrgUnit).join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
-                         .where(ManagedUnit.user_id == user.id, OrgUnit.active)).all()
+    units = session.exec(
+        select(OrgUnit)
+        .join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
+        .where(ManagedUnit.user_id == user.id, OrgUnit.active)
+    ).all()
     return sorted(units, key=lambda u: (u.path.count("/"), u.code))
 
 
@@ -54,9 +59,15 @@ def team_figures(session: Session, user: User) -> tuple[list[dict], int]:
     teams = []
     for unit in roots[:TEAMS_SHOWN]:
         figures = insights.unit_figures(session=session, metric=metric, unit=unit)
-        teams.append({"unit": unit, "metric_label": figures["metric_label"],
-                      "morale": figures["engagement"], "measure": figures["measure"],
-                      "completion": figures["completion"]})
+        teams.append(
+            {
+                "unit": unit,
+                "metric_label": figures["metric_label"],
+                "morale": figures["engagement"],
+                "measure": figures["measure"],
+                "completion": figures["completion"],
+            }
+        )
     return teams, max(0, len(roots) - TEAMS_SHOWN)
 
 
@@ -67,9 +78,14 @@ def system_health(session: Session) -> dict:
     failed = [(job, run) for job, run in report.job_runs if run is not None and run.error]
     never = [job for job, run in report.job_runs if run is None]
     dialect = session.get_bind().dialect.name
-    return {"report": report, "heartbeat": heartbeat, "failed_jobs": failed,
-            "never_run": never, "outbox": mail.outbox_summary(session),
-            "database": DATABASE_NAMES.get(dialect, dialect)}
+    return {
+        "report": report,
+        "heartbeat": heartbeat,
+        "failed_jobs": failed,
+        "never_run": never,
+        "outbox": mail.outbox_summary(session),
+        "database": DATABASE_NAMES.get(dialect, dialect),
+    }
 
 
 def core_panel(*, session: Session, user: User, now: datetime) -> dict:
@@ -79,6 +95,9 @@ def core_panel(*, session: Session, user: User, now: datetime) -> dict:
     if user.has_role(Role.ADMIN):
         health = system_health(session)
         data["health"] = health
-        data["tasks"] = (len(health["failed_jobs"]) + (not health["report"].scheduler_ok)
-                         + (1 if health["outbox"]["failed"] else 0))
+        data["tasks"] = (
+            len(health["failed_jobs"])
+            + (not health["report"].scheduler_ok)
+            + (1 if health["outbox"]["failed"] else 0)
+        )
     return data

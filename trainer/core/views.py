@@ -13,8 +13,9 @@ from trainer.util import utcnow
 @allow()
 def home():
     panels = home_page.panels_for(db_session(), current_user, utcnow())
-    return render_template("core/home.html", panels=panels,
-                           tasks=sum(p.tasks for p in panels), now=utcnow())
+    return render_template(
+        "core/home.html", panels=panels, tasks=sum(p.tasks for p in panels), now=utcnow()
+    )
 
 
 @bp.route("/healthz")
@@ -30,9 +31,13 @@ def system_status():
     status = request.args.get("status")
     if status not in list(mail.OutboxStatus):
         status = None
-    return render_template("core/system.html", report=system.status_report(session),
-                           outbox=mail.outbox_summary(session), shown_status=status,
-                           messages=mail.recent_messages(session, status=status))
+    return render_template(
+        "core/system.html",
+        report=system.status_report(session),
+        outbox=mail.outbox_summary(session),
+        shown_status=status,
+        messages=mail.recent_messages(session, status=status),
+    )
 
 
 @bp.route("/dev/mail")
@@ -40,5 +45,8 @@ def system_status():
 def dev_mail():
     if current_app.config["PRODUCTION"]:
         abort(404)
-    return render_template("core/dev_mail.html", messages=mail.recent_messages(db_session()),
-                           smtp=current_app.config["MAIL_SERVER"])
+    return render_template(
+        "core/dev_mail.html",
+        messages=mail.recent_messages(db_session()),
+        smtp=current_app.config["MAIL_SERVER"],
+    )

@@ -38,8 +38,9 @@ def get_fixes():
         except ValueError as exc:
             return api_error(400, str(exc))
     cells = services.released_json(session, unit_ids=unit_ids, period=period)
-    return jsonify({"cells": cells, "total": len(cells),
-                    "min_people": services.anonymity.thresholds().scores})
+    return jsonify(
+        {"cells": cells, "total": len(cells), "min_people": services.anonymity.thresholds().scores}
+    )
 
 
 def init_api(app: Flask) -> None:
@@ -55,26 +56,48 @@ OPENAPI_PATHS = {
             "description": (
                 "One cell per unit and quarter, for the token's units. A cell where fewer "
                 "than `min_people` people logged a fix, or that would let a smaller group be "
-                "worked out, has `status` \"hidden\" and no numbers. Never a person's entries. "
-                "Needs the `fixes:read` scope."),
+                'worked out, has `status` "hidden" and no numbers. Never a person\'s entries. '
+                "Needs the `fixes:read` scope."
+            ),
             "parameters": [
-                {"name": "unit_code", "in": "query", "required": False,
-                 "schema": {"type": "string"},
-                 "description": "Only this unit and the units below it."},
-                {"name": "period", "in": "query", "required": False,
-                 "schema": {"type": "string"}, "description": "Only this quarter (YYYYQn)."},
+                {
+                    "name": "unit_code",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "Only this unit and the units below it.",
+                },
+                {
+                    "name": "period",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "Only this quarter (YYYYQn).",
+                },
             ],
-            "responses": {"200": {"description": "The cells.", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/FixCellList"}}}},
-                **{status: {"description": text, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Error"}}}}
-                   for status, text in (
-                       ("400", "An unknown unit code or a bad quarter."),
-                       ("401", "The token is missing, unknown, expired or revoked."),
-                       ("403", "The token lacks fixes:read, or the unit is outside its "
-                               "units."))}},
-        },
-    },
+            "responses": {
+                "200": {
+                    "description": "The cells.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/FixCellList"}}
+                    },
+                },
+                **{
+                    status: {
+                        "description": text,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    }
+                    for status, text in (
+                        ("400", "An unknown unit code or a bad quarter."),
+                        ("401", "The token is missing, unknown, expired or revoked."),
+                        ("403", "The token lacks fixes:read, or the unit is outside its units."),
+                    )
+                },
+            },
+        }
+    }
 }
 
 
@@ -87,14 +110,20 @@ OPENAPI_SCHEMAS = {
         "type": "object",
         "required": ["unit_code", "unit_name", "period", "status"],
         "properties": {
-            "unit_code": {"type": "string"}, "unit_name": {"type": "string"},
+            "unit_code": {"type": "string"},
+            "unit_name": {"type": "string"},
             "period": {"type": "string", "pattern": "^[0-9]{4}Q[1-4]$"},
             "status": {"enum": ["shown", "hidden"]},
-            "people": _maybe("integer"), "fixes": _maybe("integer"),
-            "on_spot": _maybe("integer"), "goodwill": _maybe("integer"),
-            "handover": _maybe("integer"), "escalated": _maybe("integer"),
-            "on_spot_share": _maybe("number"), "goodwill_spent": _maybe("number"),
-            "currency": {"type": "string"}, "over_limit": _maybe("integer"),
+            "people": _maybe("integer"),
+            "fixes": _maybe("integer"),
+            "on_spot": _maybe("integer"),
+            "goodwill": _maybe("integer"),
+            "handover": _maybe("integer"),
+            "escalated": _maybe("integer"),
+            "on_spot_share": _maybe("number"),
+            "goodwill_spent": _maybe("number"),
+            "currency": {"type": "string"},
+            "over_limit": _maybe("integer"),
             "top_problems": {"type": ["array", "null"], "items": {"type": "string"}},
         },
     },
@@ -103,7 +132,8 @@ OPENAPI_SCHEMAS = {
         "required": ["cells", "total", "min_people"],
         "properties": {
             "cells": {"type": "array", "items": {"$ref": "#/components/schemas/FixCell"}},
-            "total": {"type": "integer"}, "min_people": {"type": "integer"},
+            "total": {"type": "integer"},
+            "min_people": {"type": "integer"},
         },
     },
 }

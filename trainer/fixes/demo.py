@@ -42,8 +42,11 @@ def add_fix_history(*, session: Session, demo) -> None:
     kinds = {code: kind for _region, code, _name, kind in SITES}
     for site in demo.sites:
         currency, limit = SITE_SETTINGS[kinds[site.code]]
-        session.add(FixSettings(unit_id=site.id, unit_type=kinds[site.code], currency=currency,
-                                goodwill_limit=limit))
+        session.add(
+            FixSettings(
+                unit_id=site.id, unit_type=kinds[site.code], currency=currency, goodwill_limit=limit
+            )
+        )
     session.flush()
     periods = sorted({r["period"] for r in morale_by_unit_period(session=session)})
     if len(periods) < 2:
@@ -61,8 +64,10 @@ def add_fix_history(*, session: Session, demo) -> None:
         if unit_id in team_ids and Role.EMPLOYEE in parse_roles(roles):
             people[unit_id].append(user_id)
     labels = services.problem_labels(session)
-    choices_by_kind = {kind: [code for code, _label in services.problem_choices(session, kind)]
-                       for kind in SITE_SETTINGS}
+    choices_by_kind = {
+        kind: [code for code, _label in services.problem_choices(session, kind)]
+        for kind in SITE_SETTINGS
+    }
     now = utcnow()
 
     def rows():  # no queries in here: the connection is busy with the COPY they feed
@@ -81,16 +86,39 @@ def add_fix_history(*, session: Session, demo) -> None:
                 lagged = within[t - 1] if t else 0.0
                 p_spot = float(_logit(0.1 + BETWEEN * between + WITHIN * (within[t] + lagged)))
                 late = team.code == LATE_TEAM and t == len(periods) - 2
-                fixes = _quarter_fixes(rng, ids, period, gamed, late, p_spot, choices, weights,
-                                       now)
+                fixes = _quarter_fixes(rng, ids, period, gamed, late, p_spot, choices, weights, now)
                 currency = SITE_SETTINGS[kind][0]
                 for user_id, at, problem, action, goodwill in fixes:
-                    yield (user_id, team.id, period, at, problem,
-                           labels.get(problem, problem.replace("-", " ").capitalize()), action,
-                           goodwill, currency, "")
+                    yield (
+                        user_id,
+                        team.id,
+                        period,
+                        at,
+                        problem,
+                        labels.get(problem, problem.replace("-", " ").capitalize()),
+                        action,
+                        goodwill,
+                        currency,
+                        "",
+                    )
 
-    bulk_write(session, Fix, ("user_id", "unit_id", "period", "logged_at", "problem",
-                              "problem_label", "action", "goodwill", "currency", "note"), rows())
+    bulk_write(
+        session,
+        Fix,
+        (
+            "user_id",
+            "unit_id",
+            "period",
+            "logged_at",
+            "problem",
+            "problem_label",
+            "action",
+            "goodwill",
+            "currency",
+            "note",
+        ),
+        rows(),
+    )
     services.refresh_rollups(session=session, now=now)
 
 
@@ -109,9 +137,18 @@ def _quarter_fixes(rng, ids, period, gamed, late, p_spot, choices, weights, now)
     first = datetime.combine(start, time(0), UTC)
     limit = (now - first).total_seconds()
     seconds = np.where(seconds > limit, limit - 60 * rng.integers(1, 600, total), seconds)
-    actions = np.where(rng.random(total) < p_spot, "on_spot", rng.choice(
-        ["goodwill", "handover", "escalated"], size=total, p=[0.45, 0.35, 0.2]))
+    actions = np.where(
+        rng.random(total) < p_spot,
+        "on_spot",
+        rng.choice(["goodwill", "handover", "escalated"], size=total, p=[0.45, 0.35, 0.2]),
+    )
     goodwill = np.where(actions == "goodwill", np.round(rng.uniform(10, 90, total)), 0.0)
     problems = rng.choice(choices, size=total, p=weights)
-    return zip(users.tolist(), [first + timedelta(seconds=s) for s in seconds.tolist()],
-               problems.tolist(), actions.tolist(), goodwill.tolist(), strict=True)
+    return zip(
+        users.tolist(),
+        [first + timedelta(seconds=s) for s in seconds.tolist()],
+        problems.tolist(),
+        actions.tolist(),
+        goodwill.tolist(),
+        strict=True,
+    )

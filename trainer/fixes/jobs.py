@@ -3,5 +3,5 @@
 from trainer.fixes.services import refresh_rollups
 
 JOBS = [  # (name, function, minutes between runs, what it does)
-    ("fixes-rollups", refresh_rollups, 30, "Count logged fixes per unit and quarter"),
+    ("fixes-rollups", refresh_rollups, 30, "Count logged fixes per unit and quarter")
 ]

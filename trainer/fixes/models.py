@@ -69,8 +69,10 @@ class FixRollup(SQLModel, table=True):
     """
 
     __tablename__ = "fix_rollup"
-    __table_args__ = (UniqueConstraint("unit_id", "period", name="uq_fix_rollup_unit_period"),
-                      Index("ix_fix_rollup_period", "period"))
+    __table_args__ = (
+        UniqueConstraint("unit_id", "period", name="uq_fix_rollup_unit_period"),
+        Index("ix_fix_rollup_period", "period"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="org_unit.id", index=True)

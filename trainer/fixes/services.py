@@ -38,12 +38,21 @@ INSIGHT_MEASURES = {  # insights metric code: (label, higher is better, min, max
 }
 NOT_AN_ACCUSATION = "This is a data-quality check, not an accusation."
 DEFAULT_PROBLEMS = {  # unit type: [(code, label)]; "" applies to every unit type
-    "": [("billing-error", "Billing error"), ("refund-outside-policy", "Refund outside policy"),
-         ("long-wait", "Long wait"), ("broken-promise", "A promise we didn't keep")],
-    "dealer": [("late-car", "Car not ready on time"), ("wrong-part", "Wrong part"),
-               ("repeat-repair", "Fault not fixed first time")],
-    "call": [("repeat-call", "Customer had to call again"),
-             ("travel-disruption", "Travel plans disrupted")],
+    "": [
+        ("billing-error", "Billing error"),
+        ("refund-outside-policy", "Refund outside policy"),
+        ("long-wait", "Long wait"),
+        ("broken-promise", "A promise we didn't keep"),
+    ],
+    "dealer": [
+        ("late-car", "Car not ready on time"),
+        ("wrong-part", "Wrong part"),
+        ("repeat-repair", "Fault not fixed first time"),
+    ],
+    "call": [
+        ("repeat-call", "Customer had to call again"),
+        ("travel-disruption", "Travel plans disrupted"),
+    ],
 }
 
 
@@ -72,8 +81,10 @@ def settings_for(session: Session, unit: OrgUnit | None) -> Settings:
     if unit is None:
         return Settings("", "EUR", None, None)
     chain = _ancestry(unit)
-    rows = {s.unit_id: s for s in session.exec(
-        select(FixSettings).where(col(FixSettings.unit_id).in_(chain))).all()}
+    rows = {
+        s.unit_id: s
+        for s in session.exec(select(FixSettings).where(col(FixSettings.unit_id).in_(chain))).all()
+    }
     for unit_id in chain:
         if unit_id in rows:
             row = rows[unit_id]
@@ -87,13 +98,17 @@ def settings_map(session: Session, units: dict[int, OrgUnit]) -> dict[int, Setti
     out = {}
     for uid, unit in units.items():
         row = next((rows[i] for i in _ancestry(unit) if i in rows), None)
-        out[uid] = (Settings(row.unit_type, row.currency, row.goodwill_limit, row.unit_id)
-                    if row else Settings("", "EUR", None, None))
+        out[uid] = (
+            Settings(row.unit_type, row.currency, row.goodwill_limit, row.unit_id)
+            if row
+            else Settings("", "EUR", None, None)
+        )
     return out
 
 
-def save_settings(session: Session, *, unit: OrgUnit, unit_type: str, currency: str,
-                  goodwill_limit: float | None) -> FixSettings:
+def save_settings(
+    session: Session, *, unit: OrgUnit, unit_type: str, currency: str, goodwill_limit: float | None
+) -> FixSettings:
     unit_type = unit_type.strip().lower()
     currency = currency.strip().upper()
     if unit_type and not CODE.match(unit_type):
@@ -110,9 +125,13 @@ def save_settings(session: Session, *, unit: OrgUnit, unit_type: str, currency: 
 
 
 def all_settings(session: Session) -> list[tuple[FixSettings, OrgUnit]]:
-    return list(session.exec(select(FixSettings, OrgUnit)
-                             .join(OrgUnit, OrgUnit.id == FixSettings.unit_id)
-                             .order_by(OrgUnit.path, OrgUnit.code)).all())
+    return list(
+        session.exec(
+            select(FixSettings, OrgUnit)
+            .join(OrgUnit, OrgUnit.id == FixSettings.unit_id)
+            .order_by(OrgUnit.path, OrgUnit.code)
+        ).all()
+    )
 
 
 def ensure_default_problem_types(session: Session) -> None:
@@ -121,14 +140,14 @@ def ensure_default_problem_types(session: Session) -> None:
         return
     for unit_type, problems in DEFAULT_PROBLEMS.items():
         for position, (code, label) in enumerate(problems):
-            session.add(ProblemType(unit_type=unit_type, code=code, label=label,
-                                    position=position))
+            session.add(ProblemType(unit_type=unit_type, code=code, label=label, position=position))
     session.flush()
 
 
 def problem_types(session: Session, *, active_only: bool = False) -> list[ProblemType]:
-    query = select(ProblemType).order_by(ProblemType.unit_type, ProblemType.position,
-                                         ProblemType.id)
+    query = select(ProblemType).order_by(
+        ProblemType.unit_type, ProblemType.position, ProblemType.id
+    )
     if active_only:
         query = query.where(ProblemType.active)
     return list(session.exec(query).all())
@@ -152,15 +171,19 @@ def add_problem_type(session: Session, *, unit_type: str, code: str, label: str)
     if unit_type and not CODE.match(unit_type):
         raise FixError("Use lowercase letters, digits and single hyphens for the unit type.")
     if not CODE.match(code) or code == OTHER:
-        raise FixError("Use lowercase letters, digits and single hyphens for the code, "
-                       "e.g. late-car ('other' is taken).")
+        raise FixError(
+            "Use lowercase letters, digits and single hyphens for the code, "
+            "e.g. late-car ('other' is taken)."
+        )
     if not label:
         raise FixError("Give the problem a short name people will recognise.")
-    if session.exec(select(ProblemType).where(ProblemType.unit_type == unit_type,
-                                              ProblemType.code == code)).first():
+    if session.exec(
+        select(ProblemType).where(ProblemType.unit_type == unit_type, ProblemType.code == code)
+    ).first():
         raise FixError(f"The list for this unit type already has '{code}'.")
-    position = session.exec(select(func.count()).select_from(ProblemType)
-                            .where(ProblemType.unit_type == unit_type)).one()
+    position = session.exec(
+        select(func.count()).select_from(ProblemType).where(ProblemType.unit_type == unit_type)
+    ).one()
     problem = ProblemType(unit_type=unit_type, code=code, label=label[:100], position=position)
     session.add(problem)
     session.flush()
@@ -176,12 +199,22 @@ def set_problem_active(session: Session, problem: ProblemType, active: bool) -> 
 # Logging and the person's own list ------------------------------------------------------------
 
 
-def log_fix(session: Session, *, user: User, problem: str, action: str, goodwill: float | None,
-            note: str = "", now: datetime | None = None) -> Fix:
+def log_fix(
+    session: Session,
+    *,
+    user: User,
+    problem: str,
+    action: str,
+    goodwill: float | None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Fix:
     """Record a fix by `user`. Raises FixError with a message for the person."""
     if user.unit_id is None:
-        raise FixError("You are not in a team yet, so a fix cannot be counted. Ask HR to "
-                       "place you in your team.")
+        raise FixError(
+            "You are not in a team yet, so a fix cannot be counted. Ask HR to "
+            "place you in your team."
+        )
     unit = session.get(OrgUnit, user.unit_id)
     settings = settings_for(session, unit)
     labels = dict(problem_choices(session, settings.unit_type))
@@ -196,9 +229,18 @@ def log_fix(session: Session, *, user: User, problem: str, action: str, goodwill
     if len(note) > NOTE_LENGTH:
         raise FixError(f"Keep the note to one line of {NOTE_LENGTH} characters.")
     now = now or utcnow()
-    fix = Fix(user_id=user.id, unit_id=unit.id, period=quarter_of(now.date()), logged_at=now,
-              problem=problem, problem_label=labels[problem], action=action,
-              goodwill=round(goodwill, 2), currency=settings.currency, note=note)
+    fix = Fix(
+        user_id=user.id,
+        unit_id=unit.id,
+        period=quarter_of(now.date()),
+        logged_at=now,
+        problem=problem,
+        problem_label=labels[problem],
+        action=action,
+        goodwill=round(goodwill, 2),
+        currency=settings.currency,
+        note=note,
+    )
     session.add(fix)
     session.flush()
     return fix
@@ -206,16 +248,22 @@ def log_fix(session: Session, *, user: User, problem: str, action: str, goodwill
 
 def my_fixes(session: Session, user: User, limit: int = MY_LIST) -> list[Fix]:
     """Return the person's own fixes, newest first: nobody else's list is ever read."""
-    return list(session.exec(select(Fix).where(Fix.user_id == user.id)
-                             .order_by(col(Fix.logged_at).desc(), col(Fix.id).desc())
-                             .limit(limit)).all())
+    return list(
+        session.exec(
+            select(Fix)
+            .where(Fix.user_id == user.id)
+            .order_by(col(Fix.logged_at).desc(), col(Fix.id).desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def my_summary(session: Session, user: User) -> dict:
     """Return the person's own counts this quarter: for them alone, never a target."""
     period = quarter_of(utcnow().date())
-    counts = Counter(session.exec(select(Fix.action).where(Fix.user_id == user.id,
-                                                           Fix.period == period)).all())
+    counts = Counter(
+        session.exec(select(Fix.action).where(Fix.user_id == user.id, Fix.period == period)).all()
+    )
     return {"period": period, "total": sum(counts.values()), "on_spot": counts["on_spot"]}
 
 
@@ -247,8 +295,11 @@ def _near_identical(fixes: list[Fix]) -> set[int]:
     for own in by_person.values():
         own.sort(key=lambda f: (f.logged_at, f.id))
         for before, fix in zip(own, own[1:], strict=False):
-            same = (before.problem, before.action, before.goodwill) == \
-                (fix.problem, fix.action, fix.goodwill)
+            same = (before.problem, before.action, before.goodwill) == (
+                fix.problem,
+                fix.action,
+                fix.goodwill,
+            )
             close = abs((fix.logged_at - before.logged_at).total_seconds()) <= NEAR_SECONDS
             same_note = bool(fix.note) and fix.note.lower() == before.note.lower()
             if same and (close or same_note):
@@ -260,9 +311,13 @@ def rollup_rows(session: Session) -> list[dict]:
     """Compute the rollup of every unit subtree and quarter from the fixes (for the job)."""
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     limits = {uid: s.goodwill_limit for uid, s in settings_map(session, units).items()}
-    employees = Counter(uid for uid, roles in session.exec(
-        select(User.unit_id, User.roles).where(User.active, col(User.unit_id).is_not(None)))
-        if Role.EMPLOYEE in parse_roles(roles))
+    employees = Counter(
+        uid
+        for uid, roles in session.exec(
+            select(User.unit_id, User.roles).where(User.active, col(User.unit_id).is_not(None))
+        )
+        if Role.EMPLOYEE in parse_roles(roles)
+    )
     headcount = Counter()
     for uid, n in employees.items():
         if uid in units:
@@ -280,11 +335,24 @@ def rollup_rows(session: Session) -> list[dict]:
         limit = limits.get(fix.unit_id)
         for uid in _ancestry(units[fix.unit_id]):
             key = (uid, fix.period)
-            cell = cells.setdefault(key, {
-                "unit_id": uid, "period": fix.period, "fixes": 0, "on_spot": 0,
-                "goodwill": 0, "handover": 0, "escalated": 0, "goodwill_spent": 0.0,
-                "over_limit": 0, "late_fixes": 0, "near_identical": 0, "weeks": Counter(),
-                "problems": Counter()})
+            cell = cells.setdefault(
+                key,
+                {
+                    "unit_id": uid,
+                    "period": fix.period,
+                    "fixes": 0,
+                    "on_spot": 0,
+                    "goodwill": 0,
+                    "handover": 0,
+                    "escalated": 0,
+                    "goodwill_spent": 0.0,
+                    "over_limit": 0,
+                    "late_fixes": 0,
+                    "near_identical": 0,
+                    "weeks": Counter(),
+                    "problems": Counter(),
+                },
+            )
             people[key].add(fix.user_id)
             cell["fixes"] += 1
             cell[fix.action] += 1
@@ -296,10 +364,16 @@ def rollup_rows(session: Session) -> list[dict]:
             cell["problems"][fix.problem] += 1
     rows = []
     for key, cell in sorted(cells.items()):
-        rows.append({**cell, "people": len(people[key]), "headcount": headcount[key[0]],
-                     "goodwill_spent": round(cell["goodwill_spent"], 2),
-                     "weeks": dict(sorted(cell["weeks"].items())),
-                     "problems": dict(cell["problems"].most_common())})
+        rows.append(
+            {
+                **cell,
+                "people": len(people[key]),
+                "headcount": headcount[key[0]],
+                "goodwill_spent": round(cell["goodwill_spent"], 2),
+                "weeks": dict(sorted(cell["weeks"].items())),
+                "problems": dict(cell["problems"].most_common()),
+            }
+        )
     return rows
 
 
@@ -331,9 +405,16 @@ def refresh_rollups(*, session: Session, now: datetime) -> int:
 
 def rollup_version(session: Session) -> tuple:
     """Return a cheap fingerprint of the rollups (for the insights cache)."""
-    return tuple(map(str, session.exec(select(func.count(), func.max(FixRollup.refreshed_at),
-                                              func.sum(FixRollup.fixes))
-                                       .select_from(FixRollup)).one()))
+    return tuple(
+        map(
+            str,
+            session.exec(
+                select(
+                    func.count(), func.max(FixRollup.refreshed_at), func.sum(FixRollup.fixes)
+                ).select_from(FixRollup)
+            ).one(),
+        )
+    )
 
 
 # Released cells -----------------------------------------------------------------------------
@@ -342,13 +423,21 @@ def rollup_version(session: Session) -> tuple:
 def released_cells(session: Session, period: str) -> dict[int, FixRollup | None]:
     """Return every unit's rollup for `period`, or None where the anonymity rules withhold it
     (fewer than 5 people logged, or it would let a smaller group be worked out)."""
-    rows = {r.unit_id: r for r in session.exec(select(FixRollup)
-                                               .where(FixRollup.period == period)).all()}
-    units = {u.id: u for u in session.exec(select(OrgUnit)
-                                           .where(col(OrgUnit.id).in_(rows))).all()}
-    cells = [anonymity.Cell(uid, units[uid].parent_id if units[uid].parent_id in rows else None,
-                            row.people, scores=row)
-             for uid, row in rows.items() if uid in units]
+    rows = {
+        r.unit_id: r
+        for r in session.exec(select(FixRollup).where(FixRollup.period == period)).all()
+    }
+    units = {u.id: u for u in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(rows))).all()}
+    cells = [
+        anonymity.Cell(
+            uid,
+            units[uid].parent_id if units[uid].parent_id in rows else None,
+            row.people,
+            scores=row,
+        )
+        for uid, row in rows.items()
+        if uid in units
+    ]
     released = anonymity.release(cells, anonymity.thresholds())
     return {uid: r.scores for uid, r in released.items()}
 
@@ -369,13 +458,16 @@ def figures(row: FixRollup, settings: Settings, today: date | None = None) -> di
     """Return what a manager sees of one released cell."""
     goodwill_fixes = row.goodwill
     return {
-        "fixes": row.fixes, "people": row.people,
+        "fixes": row.fixes,
+        "people": row.people,
         "per_week": row.fixes / weeks_in(row.period, today),
         "on_spot_share": row.on_spot / row.fixes if row.fixes else None,
         "actions": {code: getattr(row, code) for code in ACTIONS},
-        "goodwill_spent": row.goodwill_spent, "goodwill_fixes": goodwill_fixes,
+        "goodwill_spent": row.goodwill_spent,
+        "goodwill_fixes": goodwill_fixes,
         "goodwill_average": row.goodwill_spent / goodwill_fixes if goodwill_fixes else None,
-        "over_limit": row.over_limit, "currency": settings.currency,
+        "over_limit": row.over_limit,
+        "currency": settings.currency,
         "limit": settings.goodwill_limit,
         "weeks": sorted(row.weeks.items()),
         "problems": Counter(row.problems).most_common(TOP_PROBLEMS),
@@ -383,8 +475,12 @@ def figures(row: FixRollup, settings: Settings, today: date | None = None) -> di
 
 
 def problem_labels(session: Session) -> dict[str, str]:
-    labels = {code: label for code, label in session.exec(
-        select(ProblemType.code, ProblemType.label).order_by(ProblemType.unit_type.desc()))}
+    labels = {
+        code: label
+        for code, label in session.exec(
+            select(ProblemType.code, ProblemType.label).order_by(ProblemType.unit_type.desc())
+        )
+    }
     labels[OTHER] = "Something else"
     return labels
 
@@ -423,10 +519,16 @@ def training_by_problem(courses_dir: str | Path) -> dict[str, list[dict]]:
         for result in load_scenarios(scenarios):
             if result.ok:
                 for code in result.problem_types:
-                    found[code].append({"kind": "scenario", "slug": result.scenario.id,
-                                        "title": result.scenario.title})
-    value = {code: sorted(items, key=lambda i: (i["kind"], i["title"]))
-             for code, items in found.items()}
+                    found[code].append(
+                        {
+                            "kind": "scenario",
+                            "slug": result.scenario.id,
+                            "title": result.scenario.title,
+                        }
+                    )
+    value = {
+        code: sorted(items, key=lambda i: (i["kind"], i["title"])) for code, items in found.items()
+    }
     _content_cache.update(stamp=stamp, value=value)
     return value
 
@@ -450,56 +552,117 @@ def gaming_flags(session: Session, today: date | None = None) -> list[dict]:
         for uid, row in released_cells(session, period).items():
             if row is None or uid not in units or units[uid].kind != "team":
                 continue
-            base = {"unit_code": units[uid].code, "unit_name": units[uid].name,
-                    "period": period, "kind": "gaming", "fixes": row.fixes}
+            base = {
+                "unit_code": units[uid].code,
+                "unit_name": units[uid].name,
+                "period": period,
+                "kind": "gaming",
+                "fixes": row.fixes,
+            }
             early = row.fixes - row.late_fixes
             early_rate = early / (days - LATE_DAYS)
             late_rate = row.late_fixes / LATE_DAYS
-            if row.late_fixes >= 10 and row.late_fixes >= 0.5 * row.fixes \
-                    and late_rate >= 3 * max(early_rate, 1e-9):
-                flags.append({**base, "signal": "volume_jump", "reason": (
-                    f"{row.late_fixes} of the quarter's {row.fixes} fixes were logged in its "
-                    f"last {LATE_DAYS} days, about {late_rate / max(early_rate, 1e-9):.0f} "
-                    f"times the earlier daily rate"
-                    if early else
-                    f"All {row.fixes} of the quarter's fixes were logged in its last "
-                    f"{LATE_DAYS} days") + f"; check how the log is being used. "
-                    f"{NOT_AN_ACCUSATION}"})
+            if (
+                row.late_fixes >= 10
+                and row.late_fixes >= 0.5 * row.fixes
+                and late_rate >= 3 * max(early_rate, 1e-9)
+            ):
+                flags.append(
+                    {
+                        **base,
+                        "signal": "volume_jump",
+                        "reason": (
+                            f"{row.late_fixes} of the quarter's {row.fixes} fixes were logged "
+                            f"in its last {LATE_DAYS} days, about "
+                            f"{late_rate / max(early_rate, 1e-9):.0f} "
+                            f"times the earlier daily rate"
+                            if early
+                            else f"All {row.fixes} of the quarter's fixes were logged in its last "
+                            f"{LATE_DAYS} days"
+                        )
+                        + f"; check how the log is being used. "
+                        f"{NOT_AN_ACCUSATION}",
+                    }
+                )
             if row.near_identical >= 5 and row.near_identical >= 0.3 * row.fixes:
-                flags.append({**base, "signal": "near_identical", "reason": (
-                    f"{row.near_identical} of {row.fixes} entries repeat the previous entry "
-                    f"of the same person almost exactly; check whether entries are being "
-                    f"copied. {NOT_AN_ACCUSATION}")})
+                flags.append(
+                    {
+                        **base,
+                        "signal": "near_identical",
+                        "reason": (
+                            f"{row.near_identical} of {row.fixes} entries repeat the previous "
+                            f"entry of the same person almost exactly; check whether entries "
+                            f"are being "
+                            f"copied. {NOT_AN_ACCUSATION}"
+                        ),
+                    }
+                )
     return sorted(flags, key=lambda f: (f["unit_code"], f["period"], f["signal"]))
 
 
 # Exports, the API and insights ----------------------------------------------------------------
 
-EXPORT_HEAD = ["unit_code", "unit_name", "period", "people", "fixes", "on_spot", "goodwill",
-               "handover", "escalated", "on_spot_share", "goodwill_spent", "currency",
-               "over_limit", "top_problems", "status"]
+EXPORT_HEAD = [
+    "unit_code",
+    "unit_name",
+    "period",
+    "people",
+    "fixes",
+    "on_spot",
+    "goodwill",
+    "handover",
+    "escalated",
+    "on_spot_share",
+    "goodwill_spent",
+    "currency",
+    "over_limit",
+    "top_problems",
+    "status",
+]
 
 
 def rollup_json(row: FixRollup | None, unit: OrgUnit, settings: Settings, period: str) -> dict:
     """Return one cell as the API and the export give it; None values where withheld."""
     if row is None:
-        return {"unit_code": unit.code, "unit_name": unit.name, "period": period,
-                "status": "hidden", "people": None, "fixes": None, "on_spot": None,
-                "goodwill": None, "handover": None, "escalated": None, "on_spot_share": None,
-                "goodwill_spent": None, "currency": settings.currency, "over_limit": None,
-                "top_problems": None}
-    return {"unit_code": unit.code, "unit_name": unit.name, "period": period, "status": "shown",
-            "people": row.people, "fixes": row.fixes, "on_spot": row.on_spot,
-            "goodwill": row.goodwill, "handover": row.handover, "escalated": row.escalated,
-            "on_spot_share": round(row.on_spot / row.fixes, 4) if row.fixes else None,
-            "goodwill_spent": row.goodwill_spent, "currency": settings.currency,
-            "over_limit": row.over_limit,
-            "top_problems": [code for code, _n in
-                             Counter(row.problems).most_common(TOP_PROBLEMS)]}
+        return {
+            "unit_code": unit.code,
+            "unit_name": unit.name,
+            "period": period,
+            "status": "hidden",
+            "people": None,
+            "fixes": None,
+            "on_spot": None,
+            "goodwill": None,
+            "handover": None,
+            "escalated": None,
+            "on_spot_share": None,
+            "goodwill_spent": None,
+            "currency": settings.currency,
+            "over_limit": None,
+            "top_problems": None,
+        }
+    return {
+        "unit_code": unit.code,
+        "unit_name": unit.name,
+        "period": period,
+        "status": "shown",
+        "people": row.people,
+        "fixes": row.fixes,
+        "on_spot": row.on_spot,
+        "goodwill": row.goodwill,
+        "handover": row.handover,
+        "escalated": row.escalated,
+        "on_spot_share": round(row.on_spot / row.fixes, 4) if row.fixes else None,
+        "goodwill_spent": row.goodwill_spent,
+        "currency": settings.currency,
+        "over_limit": row.over_limit,
+        "top_problems": [code for code, _n in Counter(row.problems).most_common(TOP_PROBLEMS)],
+    }
 
 
-def released_json(session: Session, *, unit_ids: set[int] | None,
-                  period: str | None = None) -> list[dict]:
+def released_json(
+    session: Session, *, unit_ids: set[int] | None, period: str | None = None
+) -> list[dict]:
     """Return every cell (shown or hidden) of the units in `unit_ids` (None: all), by unit."""
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     settings = settings_map(session, units)
@@ -530,13 +693,20 @@ def insight_rows(session: Session) -> dict[str, list[dict]]:
         for uid, row in released_cells(session, period).items():
             if row is None or not row.fixes:
                 continue
-            blank = {"unit_id": uid, "period": period, "topbox": None, "responses": None,
-                     "invited": None}
-            out[FIX_ON_SPOT].append({**blank, "value": 100.0 * row.on_spot / row.fixes,
-                                     "n": row.fixes})
+            blank = {
+                "unit_id": uid,
+                "period": period,
+                "topbox": None,
+                "responses": None,
+                "invited": None,
+            }
+            out[FIX_ON_SPOT].append(
+                {**blank, "value": 100.0 * row.on_spot / row.fixes, "n": row.fixes}
+            )
             if row.headcount:
-                out[FIX_RATE].append({**blank, "value": row.fixes / row.headcount,
-                                      "n": row.headcount})
+                out[FIX_RATE].append(
+                    {**blank, "value": row.fixes / row.headcount, "n": row.headcount}
+                )
     return out
 
 

@@ -19,9 +19,13 @@ from trainer.org.services import ordered_tree
 @allow()
 def mine():
     session = db_session()
-    return render_template("fixes/mine.html", fixes=services.my_fixes(session, current_user),
-                           summary=services.my_summary(session, current_user),
-                           actions=ACTIONS, delete=ConfirmForm())
+    return render_template(
+        "fixes/mine.html",
+        fixes=services.my_fixes(session, current_user),
+        summary=services.my_summary(session, current_user),
+        actions=ACTIONS,
+        delete=ConfirmForm(),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -34,16 +38,22 @@ def new():
     form.problem.choices = services.problem_choices(session, settings.unit_type)
     if form.validate_on_submit():
         try:
-            services.log_fix(session, user=current_user, problem=form.problem.data,
-                             action=form.action.data, goodwill=form.goodwill.data,
-                             note=form.note.data or "")
+            services.log_fix(
+                session,
+                user=current_user,
+                problem=form.problem.data,
+                action=form.action.data,
+                goodwill=form.goodwill.data,
+                note=form.note.data or "",
+            )
         except services.FixError as exc:
             form.problem.errors = [*form.problem.errors, str(exc)]
         else:
             flash("Thank you. Your fix is logged; only you can see it in your list.")
             return redirect(url_for("fixes.mine"))
-    return render_template("fixes/new.html", form=form, settings=settings,
-                           has_unit=unit is not None), 400 if form.errors else 200
+    return render_template(
+        "fixes/new.html", form=form, settings=settings, has_unit=unit is not None
+    ), 400 if form.errors else 200
 
 
 @bp.route("/<int:fix_id>/delete", methods=["POST"])
@@ -73,8 +83,11 @@ def _team_unit(session):
 def _unit_choices(session) -> list[tuple[OrgUnit, int]]:
     """Return (unit, depth) of every active unit the person may open, in tree order."""
     allowed = scope_unit_ids(session=session, user=current_user)
-    units = [(unit, depth) for unit, depth, _ in ordered_tree(session)
-             if unit.active and (allowed is None or unit.id in allowed)]
+    units = [
+        (unit, depth)
+        for unit, depth, _ in ordered_tree(session)
+        if unit.active and (allowed is None or unit.id in allowed)
+    ]
     top = min((depth for _, depth in units), default=0)
     return [(unit, depth - top) for unit, depth in units]
 
@@ -90,19 +103,28 @@ def team():
     if unit is not None and period is not None:
         cells = services.released_cells(session, period)
         row = cells.get(unit.id)
-        children = session.exec(select(OrgUnit).where(OrgUnit.parent_id == unit.id,
-                                                      OrgUnit.active)
-                                .order_by(OrgUnit.code)).all()
+        children = session.exec(
+            select(OrgUnit)
+            .where(OrgUnit.parent_id == unit.id, OrgUnit.active)
+            .order_by(OrgUnit.code)
+        ).all()
         view = {
             "row": row,
             "figures": row and services.figures(row, services.settings_for(session, unit)),
             "children": [(child, cells.get(child.id), child.id in cells) for child in children],
             "training": services.training_by_problem(current_app.config["COURSES_DIR"]),
         }
-    return render_template("fixes/team.html", unit=unit, period=period, quarters=quarters,
-                           view=view, labels=services.problem_labels(session), actions=ACTIONS,
-                           choices=_unit_choices(session),
-                           k=services.anonymity.thresholds().scores)
+    return render_template(
+        "fixes/team.html",
+        unit=unit,
+        period=period,
+        quarters=quarters,
+        view=view,
+        labels=services.problem_labels(session),
+        actions=ACTIONS,
+        choices=_unit_choices(session),
+        k=services.anonymity.thresholds().scores,
+    )
 
 
 @bp.route("/flags")
@@ -129,20 +151,33 @@ def settings():
     if form.validate_on_submit():
         unit = session.get(OrgUnit, form.unit_id.data) or abort(404)
         try:
-            services.save_settings(session, unit=unit, unit_type=form.unit_type.data or "",
-                                   currency=form.currency.data,
-                                   goodwill_limit=form.goodwill_limit.data)
+            services.save_settings(
+                session,
+                unit=unit,
+                unit_type=form.unit_type.data or "",
+                currency=form.currency.data,
+                goodwill_limit=form.goodwill_limit.data,
+            )
         except services.FixError as exc:
             form.unit_type.errors = [*form.unit_type.errors, str(exc)]
         else:
-            audit.record(session, current_user, "fixes.settings", None,
-                         {"unit": unit.code, "unit_type": form.unit_type.data or "",
-                          "currency": form.currency.data.upper(),
-                          "goodwill_limit": form.goodwill_limit.data})
+            audit.record(
+                session,
+                current_user,
+                "fixes.settings",
+                None,
+                {
+                    "unit": unit.code,
+                    "unit_type": form.unit_type.data or "",
+                    "currency": form.currency.data.upper(),
+                    "goodwill_limit": form.goodwill_limit.data,
+                },
+            )
             flash(f"Settings for {unit.name} saved.")
             return redirect(url_for("fixes.settings"))
-    return render_template("fixes/settings.html", form=form,
-                           rows=services.all_settings(session)), 400 if form.errors else 200
+    return render_template(
+        "fixes/settings.html", form=form, rows=services.all_settings(session)
+    ), 400 if form.errors else 200
 
 
 @bp.route("/problems", methods=["GET", "POST"])
@@ -152,17 +187,24 @@ def problems():
     form = ProblemTypeForm()
     if form.validate_on_submit():
         try:
-            problem = services.add_problem_type(session, unit_type=form.unit_type.data or "",
-                                                code=form.code.data, label=form.label.data)
+            problem = services.add_problem_type(
+                session,
+                unit_type=form.unit_type.data or "",
+                code=form.code.data,
+                label=form.label.data,
+            )
         except services.FixError as exc:
             form.code.errors = [*form.code.errors, str(exc)]
         else:
             flash(f"'{problem.label}' added to the list.")
             return redirect(url_for("fixes.problems"))
-    return render_template("fixes/problems.html", form=form, toggle=ConfirmForm(),
-                           problems=services.problem_types(session),
-                           training=services.training_by_problem(
-                               current_app.config["COURSES_DIR"])), 400 if form.errors else 200
+    return render_template(
+        "fixes/problems.html",
+        form=form,
+        toggle=ConfirmForm(),
+        problems=services.problem_types(session),
+        training=services.training_by_problem(current_app.config["COURSES_DIR"]),
+    ), 400 if form.errors else 200
 
 
 @bp.route("/problems/<int:problem_id>/toggle", methods=["POST"])
@@ -179,4 +221,3 @@ def toggle_problem(problem_id):
 @bp.app_template_filter("share")
 def share(value):
     return "–" if value is None else f"{100 * value:.0f}%"
-

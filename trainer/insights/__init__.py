@@ -17,21 +17,32 @@ def init_app(app: Flask) -> None:
     try:
         app.config["INSIGHTS_LEVEL"] = Level(app.config["INSIGHTS_LEVEL"])
     except ValueError:
-        raise ValueError(f"INSIGHTS_LEVEL is {app.config['INSIGHTS_LEVEL']!r}; choose one of "
-                         + ", ".join(level.value for level in Level) + ".") from None
+        raise ValueError(
+            f"INSIGHTS_LEVEL is {app.config['INSIGHTS_LEVEL']!r}; choose one of "
+            + ", ".join(level.value for level in Level)
+            + "."
+        ) from None
     app.register_blueprint(bp)
     app.cli.add_command(cli.insights_cli)
     add_nav(app, "Insights", "insights.index", roles=("manager", "hr", "admin"), order=40)
-    add_home_panel(app, "insights/_home.html", roles=("manager", "hr", "admin"), order=40,
-                   data=lambda **_: {})  # links only: the figures are core's team panel
+    add_home_panel(
+        app, "insights/_home.html", roles=("manager", "hr", "admin"), order=40, data=lambda **_: {}
+    )  # links only: the figures are core's team panel
     # Runs after the pulse step (features register in the order learn, scenarios, pulse,
     # outcomes, insights): customer history is generated from the released morale.
     add_demo_step(app, demo.add_customer_history)
     add_demo_step(app, demo.summarise_training)
-    register_job(app, "insights-training-rollup", services.refresh_training_rollups,
-                 every_minutes=services.TRAINING_REFRESH_MINUTES,
-                 label="Summarise training for the dashboard")
-    register_job(app, "insights-analyses",
-                 partial(services.refresh_analyses, level=app.config["INSIGHTS_LEVEL"]),
-                 every_minutes=services.ANALYSIS_REFRESH_MINUTES,
-                 label="Work out the dashboard's statistics for new data")
+    register_job(
+        app,
+        "insights-training-rollup",
+        services.refresh_training_rollups,
+        every_minutes=services.TRAINING_REFRESH_MINUTES,
+        label="Summarise training for the dashboard",
+    )
+    register_job(
+        app,
+        "insights-analyses",
+        partial(services.refresh_analyses, level=app.config["INSIGHTS_LEVEL"]),
+        every_minutes=services.ANALYSIS_REFRESH_MINUTES,
+        label="Work out the dashboard's statistics for new data",
+    )

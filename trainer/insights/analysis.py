@@ -19,15 +19,7 @@ import pandas as pd
 from trainer.anonymity import DIFFERENCING, TOO_FEW
 from trainer.insights import stats
 from trainer.insights.documents import panel_table
-from trainer.insights.panel import (
-    MORALE,
-    MORALE_N,
-    PERIOD,
-    UNIT,
-    build_panel,
-    plain,
-    value_column,
-)
+from trainer.insights.panel import MORALE, MORALE_N, PERIOD, UNIT, build_panel, plain, value_column
 from trainer.insights.peers import funnel_block, gaming_flags, without_flagged
 from trainer.insights.sources import FIX_METRICS, FIX_ON_SPOT, Level, Metric, Sources, Unit
 
@@ -43,22 +35,56 @@ MERGED_TEXT = "Too few people: reported with the unit above"
 
 def headline_block(panel: pd.DataFrame, metric: Metric, units_label: str) -> dict:
     """Fit the pre-registered headline model (lag 1, both directions) and word it."""
-    result = stats.headline_model(panel, UNIT, PERIOD, MORALE, value_column(metric.code),
-                                  HEADLINE_LAG, morale_n=MORALE_N)
+    result = stats.headline_model(
+        panel, UNIT, PERIOD, MORALE, value_column(metric.code), HEADLINE_LAG, morale_n=MORALE_N
+    )
     both = {}
     for direction, fit in result["both"].items():
         plain_fit = fit["without_lagged_outcome"]
         both[direction] = {
-            **{k: fit.get(k) for k in ("estimate", "se", "ci_low", "ci_high", "p_value",
-                                       "p_adjusted", "n_obs", "n_units", "status", "reason")},
-            "without_lagged_outcome": {k: plain_fit.get(k) for k in (
-                "estimate", "ci_low", "ci_high", "p_value", "status", "reason")},
+            **{
+                k: fit.get(k)
+                for k in (
+                    "estimate",
+                    "se",
+                    "ci_low",
+                    "ci_high",
+                    "p_value",
+                    "p_adjusted",
+                    "n_obs",
+                    "n_units",
+                    "status",
+                    "reason",
+                )
+            },
+            "without_lagged_outcome": {
+                k: plain_fit.get(k)
+                for k in ("estimate", "ci_low", "ci_high", "p_value", "status", "reason")
+            },
         }
-    keys = ("direction", "lag", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted",
-            "n_units", "n_obs", "n_quarters", "method", "status", "reason")
-    return plain({**{k: result[k] for k in keys}, "level": "within",
-                  "sentence": stats.plain_sentence(result, metric.label, units_label),
-                  "both": both})
+    keys = (
+        "direction",
+        "lag",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_adjusted",
+        "n_units",
+        "n_obs",
+        "n_quarters",
+        "method",
+        "status",
+        "reason",
+    )
+    return plain(
+        {
+            **{k: result[k] for k in keys},
+            "level": "within",
+            "sentence": stats.plain_sentence(result, metric.label, units_label),
+            "both": both,
+        }
+    )
 
 
 def lag_family(panel: pd.DataFrame, metrics: list[Metric]) -> dict[str, list[dict]]:
@@ -69,8 +95,9 @@ def lag_family(panel: pd.DataFrame, metrics: list[Metric]) -> dict[str, list[dic
         column = value_column(metric.code)
         if column not in panel or panel[column].isna().all():
             continue
-        grids[metric.code] = stats.lag_grid(panel, UNIT, PERIOD, MORALE, column, LAGS,
-                                            morale_n=MORALE_N)
+        grids[metric.code] = stats.lag_grid(
+            panel, UNIT, PERIOD, MORALE, column, LAGS, morale_n=MORALE_N
+        )
     family = [row for rows in grids.values() for row in rows]
     stats.add_q_values(family)
     for row in family:
@@ -83,13 +110,25 @@ def empty_lag_grid() -> list[dict]:
     """Return the lag grid of a metric without data: every cell "insufficient data"."""
     rows = []
     for lag in LAGS:
-        for direction in (("same_quarter",) if lag == 0 else stats.DIRECTIONS):
-            rows.append({"lag": lag, "direction": direction, "within_r": None, "ci_low": None,
-                         "ci_high": None, "n": 0, "n_units": 0, "dof": None, "p_value": None,
-                         "q_value": None, "status": stats.Status.INSUFFICIENT_DATA,
-                         "reason": "No customer data for this metric in this scope.",
-                         "level": "within",
-                         "method": "repeated-measures correlation (Pearson, Fisher-z interval)"})
+        for direction in ("same_quarter",) if lag == 0 else stats.DIRECTIONS:
+            rows.append(
+                {
+                    "lag": lag,
+                    "direction": direction,
+                    "within_r": None,
+                    "ci_low": None,
+                    "ci_high": None,
+                    "n": 0,
+                    "n_units": 0,
+                    "dof": None,
+                    "p_value": None,
+                    "q_value": None,
+                    "status": stats.Status.INSUFFICIENT_DATA,
+                    "reason": "No customer data for this metric in this scope.",
+                    "level": "within",
+                    "method": "repeated-measures correlation (Pearson, Fisher-z interval)",
+                }
+            )
     return rows
 
 
@@ -98,10 +137,21 @@ def between_block(panel: pd.DataFrame, metric: Metric) -> list[dict]:
     out = []
     for method, interval in (("pearson", "Fisher-z"), ("spearman", "Bonett–Wright")):
         result = stats.between_corr(panel, UNIT, MORALE, value_column(metric.code), method)
-        out.append({"lag": 0, "method": method, "interval": interval, "level": "between",
-                    "r": result.r, "ci_low": result.ci_low, "ci_high": result.ci_high,
-                    "n": result.n, "p_value": result.p, "status": result.status,
-                    "reason": result.reason})
+        out.append(
+            {
+                "lag": 0,
+                "method": method,
+                "interval": interval,
+                "level": "between",
+                "r": result.r,
+                "ci_low": result.ci_low,
+                "ci_high": result.ci_high,
+                "n": result.n,
+                "p_value": result.p,
+                "status": result.status,
+                "reason": result.reason,
+            }
+        )
     return plain(out)
 
 
@@ -125,14 +175,21 @@ def per_unit_block(panel: pd.DataFrame, metric: Metric) -> list[dict]:
         if status == stats.Status.OK and estimate is None:
             status = stats.Status.INSUFFICIENT_DATA
             reason = "Needs at least two quarters with both morale and the customer measure."
-        out.append({**row, "unit_code": code,
-                    "shrunk_slope": estimate["shrunk_slope"] if estimate else None,
-                    "shrunk_ci_low": estimate["ci_low"] if estimate else None,
-                    "shrunk_ci_high": estimate["ci_high"] if estimate else None,
-                    "common_slope": model["fixed_slope"],
-                    "common_ci_low": model["ci_low"], "common_ci_high": model["ci_high"],
-                    "shrunk_n_units": model["n_units"],
-                    "shrunk_status": status, "shrunk_reason": reason})
+        out.append(
+            {
+                **row,
+                "unit_code": code,
+                "shrunk_slope": estimate["shrunk_slope"] if estimate else None,
+                "shrunk_ci_low": estimate["ci_low"] if estimate else None,
+                "shrunk_ci_high": estimate["ci_high"] if estimate else None,
+                "common_slope": model["fixed_slope"],
+                "common_ci_low": model["ci_low"],
+                "common_ci_high": model["ci_high"],
+                "shrunk_n_units": model["n_units"],
+                "shrunk_status": status,
+                "shrunk_reason": reason,
+            }
+        )
     return plain(out)
 
 
@@ -146,15 +203,24 @@ def scatter_block(panel: pd.DataFrame, metric: Metric) -> dict:
     pairs = pairs[pairs.groupby(UNIT)[UNIT].transform("size") >= 2]
     x_dev = pairs[earlier] - pairs.groupby(UNIT)[earlier].transform("mean")
     y_dev = pairs[column] - pairs.groupby(UNIT)[column].transform("mean")
-    within = [{"unit_code": u, "period": p, "morale_before": m, "value": v, "x": x, "y": y}
-              for u, p, m, v, x, y in zip(pairs[UNIT], pairs[PERIOD], pairs[earlier],
-                                          pairs[column], x_dev, y_dev, strict=True)]
+    within = [
+        {"unit_code": u, "period": p, "morale_before": m, "value": v, "x": x, "y": y}
+        for u, p, m, v, x, y in zip(
+            pairs[UNIT], pairs[PERIOD], pairs[earlier], pairs[column], x_dev, y_dev, strict=True
+        )
+    ]
     means = frame.groupby(UNIT)[[MORALE, column]].agg(["mean", "count"]).dropna()
-    between = [{"unit_code": code, "x": row[(MORALE, "mean")], "y": row[(column, "mean")],
-                "quarters_morale": int(row[(MORALE, "count")]),
-                "quarters_value": int(row[(column, "count")])}
-               for code, row in means.iterrows()
-               if row[(MORALE, "count")] > 0 and row[(column, "count")] > 0]
+    between = [
+        {
+            "unit_code": code,
+            "x": row[(MORALE, "mean")],
+            "y": row[(column, "mean")],
+            "quarters_morale": int(row[(MORALE, "count")]),
+            "quarters_value": int(row[(column, "count")]),
+        }
+        for code, row in means.iterrows()
+        if row[(MORALE, "count")] > 0 and row[(column, "count")] > 0
+    ]
     fits = {}
     for name, points in (("within", within), ("between", between)):
         xs = np.array([p["x"] for p in points], dtype=float)
@@ -174,30 +240,38 @@ def behaviour_sentence(result: dict, metric: Metric, units_label: str) -> str:
     caveat = "Correlation, not causation."
     label = metric.label
     if result["status"] != stats.Status.OK:
-        return (f"Not enough data yet to relate fixing problems on the spot to {label}: "
-                f"{result['reason']}")
+        return (
+            f"Not enough data yet to relate fixing problems on the spot to {label}: "
+            f"{result['reason']}"
+        )
     size = f"{result['n_units']} {units_label}, {result['n_quarters']} quarters"
     both = result["both"]
     if result["direction"] == "none":
-        return (f"We found no clear link between fixing problems on the spot and {label} one "
-                f"quarter apart in either direction (fixing first: "
-                f"{stats.estimate_text(both['morale_leads'])}; {label} first: "
-                f"{stats.estimate_text(both['customer_leads'])}; {size}). This does not show "
-                f"that there is no link, only that these data cannot tell. {caveat}")
+        return (
+            f"We found no clear link between fixing problems on the spot and {label} one "
+            f"quarter apart in either direction (fixing first: "
+            f"{stats.estimate_text(both['morale_leads'])}; {label} first: "
+            f"{stats.estimate_text(both['customer_leads'])}; {size}). This does not show "
+            f"that there is no link, only that these data cannot tell. {caveat}"
+        )
     rose = result["estimate"] > 0
     if result["direction"] == "morale_leads":
         if metric.higher_is_better:
             seen = f"{label} {'rise' if rose else 'fall'}"
         else:
             seen = f"{'more' if rose else 'fewer'} {label.split(' per ')[0].lower()}"
-        return (f"{units_label.capitalize()} that fixed more problems on the spot tended to "
-                f"see {seen} the next quarter ({stats.estimate_text(result)}; {size}). "
-                f"The reverse order ({label} first): "
-                f"{stats.estimate_text(both['customer_leads'])}. {caveat}")
-    return (f"{units_label.capitalize()} whose {label} rose tended to fix "
-            f"{'more' if rose else 'fewer'} problems on the spot the next quarter "
-            f"({stats.estimate_text(result)}; {size}). The reverse order (fixing first): "
-            f"{stats.estimate_text(both['morale_leads'])}. {caveat}")
+        return (
+            f"{units_label.capitalize()} that fixed more problems on the spot tended to "
+            f"see {seen} the next quarter ({stats.estimate_text(result)}; {size}). "
+            f"The reverse order ({label} first): "
+            f"{stats.estimate_text(both['customer_leads'])}. {caveat}"
+        )
+    return (
+        f"{units_label.capitalize()} whose {label} rose tended to fix "
+        f"{'more' if rose else 'fewer'} problems on the spot the next quarter "
+        f"({stats.estimate_text(result)}; {size}). The reverse order (fixing first): "
+        f"{stats.estimate_text(both['morale_leads'])}. {caveat}"
+    )
 
 
 def behaviour_block(panel: pd.DataFrame, metric: Metric, units_label: str) -> dict | None:
@@ -207,15 +281,34 @@ def behaviour_block(panel: pd.DataFrame, metric: Metric, units_label: str) -> di
     column = value_column(FIX_ON_SPOT)
     if metric.code in FIX_METRICS or column not in panel or panel[column].isna().all():
         return None
-    result = stats.headline_model(panel, UNIT, PERIOD, column, value_column(metric.code),
-                                  HEADLINE_LAG)
-    keys = ("direction", "lag", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted",
-            "n_units", "n_obs", "n_quarters", "method", "status", "reason")
-    return plain({**{k: result[k] for k in keys}, "level": "within",
-                  "predictor": FIX_ON_SPOT, "outcome": metric.code,
-                  "directions": {"morale_leads": "fixing_leads",
-                                 "customer_leads": "customer_leads"},
-                  "sentence": behaviour_sentence(result, metric, units_label)})
+    result = stats.headline_model(
+        panel, UNIT, PERIOD, column, value_column(metric.code), HEADLINE_LAG
+    )
+    keys = (
+        "direction",
+        "lag",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_adjusted",
+        "n_units",
+        "n_obs",
+        "n_quarters",
+        "method",
+        "status",
+        "reason",
+    )
+    return plain(
+        {
+            **{k: result[k] for k in keys},
+            "level": "within",
+            "predictor": FIX_ON_SPOT,
+            "outcome": metric.code,
+            "directions": {"morale_leads": "fixing_leads", "customer_leads": "customer_leads"},
+            "sentence": behaviour_sentence(result, metric, units_label),
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,16 +322,23 @@ def to_five_point(value: float, metric: Metric) -> float:
     return 1 + 4 * (value - low) / (high - low)
 
 
-def perception_block(panel: pd.DataFrame, metrics: list[Metric], units: list[Unit],
-                     period: str | None = None) -> dict:
+def perception_block(
+    panel: pd.DataFrame, metrics: list[Metric], units: list[Unit], period: str | None = None
+) -> dict:
     """Return managers', the team's and customers' view of each unit's customer focus."""
     known = {m.code: m for m in metrics}
     rated = panel[panel["customer_focus"].notna() | panel["manager_rating"].notna()]
     periods = sorted(rated[PERIOD].unique())
     if period is None:
         period = periods[-1] if periods else None
-    source = next((known[c] for c in CUSTOMER_RATING_SOURCES
-                   if c in known and panel[value_column(c)].notna().any()), None)
+    source = next(
+        (
+            known[c]
+            for c in CUSTOMER_RATING_SOURCES
+            if c in known and panel[value_column(c)].notna().any()
+        ),
+        None,
+    )
     rows = []
     cells = panel[panel[PERIOD] == period].set_index(UNIT) if period else panel.iloc[:0]
     for unit in units:
@@ -255,16 +355,30 @@ def perception_block(panel: pd.DataFrame, metrics: list[Metric], units: list[Uni
                 team_status = cell["morale_status"]
             if source is not None and not math.isnan(cell[value_column(source.code)]):
                 customers = to_five_point(float(cell[value_column(source.code)]), source)
-        rows.append({"unit_code": unit.code, "unit_name": unit.name, "manager": manager,
-                     "manager_raters": raters, "team": team, "team_status": team_status,
-                     "customers": customers,
-                     "gap_manager_team": None if manager is None or team is None
-                     else manager - team,
-                     "gap_manager_customers": None if manager is None or customers is None
-                     else manager - customers})
-    return plain({"period": period, "periods": periods, "rows": rows,
-                  "customer_source": source.code if source else None,
-                  "customer_source_label": source.label if source else None})
+        rows.append(
+            {
+                "unit_code": unit.code,
+                "unit_name": unit.name,
+                "manager": manager,
+                "manager_raters": raters,
+                "team": team,
+                "team_status": team_status,
+                "customers": customers,
+                "gap_manager_team": None if manager is None or team is None else manager - team,
+                "gap_manager_customers": None
+                if manager is None or customers is None
+                else manager - customers,
+            }
+        )
+    return plain(
+        {
+            "period": period,
+            "periods": periods,
+            "rows": rows,
+            "customer_source": source.code if source else None,
+            "customer_source_label": source.label if source else None,
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,10 +391,15 @@ def level_units(units: list[Unit], level: Level) -> list[Unit]:
 
 def suppressed_cells(sources: Sources, units: list[Unit], periods: set[str]) -> list[dict]:
     by_id = {u.id: u for u in units}
-    cells = {(by_id[r["unit_id"]].code, r["period"]): r for r in sources.suppressed
-             if r["unit_id"] in by_id and r["period"] in periods}
-    return [{"unit_code": u, "period": p, "reason": r["reason"], "message": hidden_message(r)}
-            for (u, p), r in sorted(cells.items())]
+    cells = {
+        (by_id[r["unit_id"]].code, r["period"]): r
+        for r in sources.suppressed
+        if r["unit_id"] in by_id and r["period"] in periods
+    }
+    return [
+        {"unit_code": u, "period": p, "reason": r["reason"], "message": hidden_message(r)}
+        for (u, p), r in sorted(cells.items())
+    ]
 
 
 def hidden_message(row: dict) -> str:
@@ -290,20 +409,27 @@ def hidden_message(row: dict) -> str:
     return DIFFERENCING if row.get("differencing") else TOO_FEW
 
 
-def trends_block(panel: pd.DataFrame, metric: Metric, units: list[Unit],
-                 periods: list[str]) -> list[dict]:
+def trends_block(
+    panel: pd.DataFrame, metric: Metric, units: list[Unit], periods: list[str]
+) -> list[dict]:
     """Return one small-multiple series per unit: morale, eNPS, training and the metric."""
-    columns = {"engagement": MORALE, "enps": "enps", "completion_rate": "completion_rate",
-               "ownership_rate": "ownership_rate", "value": value_column(metric.code),
-               "morale_status": "morale_status"}
+    columns = {
+        "engagement": MORALE,
+        "enps": "enps",
+        "completion_rate": "completion_rate",
+        "ownership_rate": "ownership_rate",
+        "value": value_column(metric.code),
+        "morale_status": "morale_status",
+    }
     grid = pd.MultiIndex.from_product([[u.code for u in units], periods], names=[UNIT, PERIOD])
     table = panel.set_index([UNIT, PERIOD])[list(columns.values())].reindex(grid)
     out = []
     for unit in units:
         rows = table.loc[unit.code] if periods else table.iloc[:0]
         series = {name: rows[column].tolist() for name, column in columns.items()}
-        series["morale_status"] = ["" if not isinstance(s, str) else s
-                                   for s in series["morale_status"]]
+        series["morale_status"] = [
+            "" if not isinstance(s, str) else s for s in series["morale_status"]
+        ]
         out.append({"unit_code": unit.code, "unit_name": unit.name, **series})
     return plain(out)
 
@@ -329,8 +455,13 @@ def prepare(sources: Sources, level: Level = Level.TEAM) -> Prepared:
     return Prepared(sources, level, units, panel, flags, without_flagged(panel, flags))
 
 
-def analyse(prepared: Prepared, *, metric: str, unit_ids: set[int] | None,
-            perception_period: str | None = None) -> dict:
+def analyse(
+    prepared: Prepared,
+    *,
+    metric: str,
+    unit_ids: set[int] | None,
+    perception_period: str | None = None,
+) -> dict:
     """Return the full analysis of `metric` for the units of `prepared` within `unit_ids`.
 
     Peers for the funnel and the gaming flags are all units at the level; everything else uses
@@ -375,12 +506,12 @@ def analyse(prepared: Prepared, *, metric: str, unit_ids: set[int] | None,
         "trends": trends_block(panel, chosen, scope, periods),
         "panel_rows": plain(panel.to_dict("records")),
         "panel_table": panel_table(panel),
-        "thresholds": {"respondents": stats.MIN_RESPONDENTS,
-                       "low_precision_below": stats.LOW_PRECISION_BELOW,
-                       "units_between": stats.MIN_UNITS_BETWEEN,
-                       "units_within": stats.MIN_UNITS_RM,
-                       "units_headline": stats.MIN_UNITS_HEADLINE,
-                       "quarters_per_unit": stats.MIN_QUARTERS_PER_UNIT},
+        "thresholds": {
+            "respondents": stats.MIN_RESPONDENTS,
+            "low_precision_below": stats.LOW_PRECISION_BELOW,
+            "units_between": stats.MIN_UNITS_BETWEEN,
+            "units_within": stats.MIN_UNITS_RM,
+            "units_headline": stats.MIN_UNITS_HEADLINE,
+            "quarters_per_unit": stats.MIN_QUARTERS_PER_UNIT,
+        },
     }
-
-

@@ -20,23 +20,33 @@ def _number(value, digits=2) -> str:
 def text_report(doc: dict) -> str:
     """Return the report as plain text for people reading a terminal or an email."""
     headline = doc["headline"]
-    lines = [f"{doc['metric_label']} and morale: {doc['scope']['name']} "
-             f"({doc['scope']['code']}), {len(doc['periods'])} quarters",
-             "Correlation, not causation.", "", headline["sentence"], ""]
+    lines = [
+        f"{doc['metric_label']} and morale: {doc['scope']['name']} "
+        f"({doc['scope']['code']}), {len(doc['periods'])} quarters",
+        "Correlation, not causation.",
+        "",
+        headline["sentence"],
+        "",
+    ]
     if doc["reference"] and headline["status"] != Status.OK:
         lines += ["Company-wide: " + doc["reference"]["headline"]["sentence"], ""]
     lines.append("Within-team lead/lag profile (exploratory; q = Benjamini-Hochberg):")
     for row in doc["lags"]:
         if row["status"] == Status.OK:
-            detail = (f"r = {_number(row['within_r'])} [{_number(row['ci_low'])}, "
-                      f"{_number(row['ci_high'])}], n = {row['n']}, q = "
-                      f"{_number(row['q_value'], 3)}")
+            detail = (
+                f"r = {_number(row['within_r'])} [{_number(row['ci_low'])}, "
+                f"{_number(row['ci_high'])}], n = {row['n']}, q = "
+                f"{_number(row['q_value'], 3)}"
+            )
         else:
             detail = f"insufficient data (n = {row['n']}): {row['reason']}"
         lines.append(f"  lag {row['lag']} {row['direction']:<14} {detail}")
     for row in doc["between"]:
-        detail = (f"r = {_number(row['r'])} [{_number(row['ci_low'])}, {_number(row['ci_high'])}]"
-                  if row["status"] == Status.OK else f"insufficient data: {row['reason']}")
+        detail = (
+            f"r = {_number(row['r'])} [{_number(row['ci_low'])}, {_number(row['ci_high'])}]"
+            if row["status"] == Status.OK
+            else f"insufficient data: {row['reason']}"
+        )
         lines.append(f"Between teams ({row['method']}), n = {row['n']}: {detail}")
     flags = doc["flags"] or []
     lines += ["", f"Data-quality (gaming) flags: {len(flags)}"]
@@ -47,8 +57,12 @@ def text_report(doc: dict) -> str:
 
 @insights_cli.command("report")
 @click.option("--metric", required=True, help="A customer metric code, e.g. csi or csat.")
-@click.option("--unit", "unit_code", default=None,
-              help="Limit the report to this unit's subtree (default: the whole company).")
+@click.option(
+    "--unit",
+    "unit_code",
+    default=None,
+    help="Limit the report to this unit's subtree (default: the whole company).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report (see README).")
 def report_command(metric, unit_code, as_json):
     """Print the morale-versus-METRIC statistics, with gaming flags and suppressed units."""
@@ -63,13 +77,14 @@ def report_command(metric, unit_code, as_json):
 def _report(session, metric: str, unit_code: str | None) -> dict:
     codes = services.metric_codes(session=session)
     if metric not in codes:
-        raise click.BadParameter(f"unknown metric '{metric}'. Choose one of: "
-                                 + ", ".join(codes) + ".", param_hint="--metric")
+        raise click.BadParameter(
+            f"unknown metric '{metric}'. Choose one of: " + ", ".join(codes) + ".",
+            param_hint="--metric",
+        )
     if unit_code:
         unit = services.unit_by_code(session=session, code=unit_code.strip())
         if unit is None:
-            raise click.BadParameter(f"no unit has the code '{unit_code}'.",
-                                     param_hint="--unit")
+            raise click.BadParameter(f"no unit has the code '{unit_code}'.", param_hint="--unit")
     else:
         unit = services.company_root(session=session)
         if unit is None:

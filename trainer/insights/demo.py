@@ -29,15 +29,23 @@ WITHIN_R = 0.55  # planted within-team correlation of customer quality with last
 def _morale_drivers(session: Session, demo, periods: list[str]) -> dict[int, list[float]]:
     """Return each team's morale per quarter: its own released value, else its site's, else
     the company's, else its mean (small teams are reported with the unit above)."""
-    released = {(r["unit_id"], r["period"]): r["engagement"]
-                for r in morale_by_unit_period(session=session) if r["engagement"] is not None}
+    released = {
+        (r["unit_id"], r["period"]): r["engagement"]
+        for r in morale_by_unit_period(session=session)
+        if r["engagement"] is not None
+    }
     drivers = {}
     for team in demo.teams:
         series = []
         for period in periods:
-            value = next((released[(u, period)] for u in (team.id, team.parent_id,
-                                                           demo.company.id)
-                          if (u, period) in released), np.nan)
+            value = next(
+                (
+                    released[(u, period)]
+                    for u in (team.id, team.parent_id, demo.company.id)
+                    if (u, period) in released
+                ),
+                np.nan,
+            )
             series.append(value)
         values = np.array(series, dtype=float)
         values[np.isnan(values)] = np.nanmean(values) if not np.isnan(values).all() else 3.7
@@ -77,18 +85,32 @@ def _team_outcomes(rng, team, site_code, morale, periods, pooled_sd, unit_effect
         complaint_rate = max(0.5, 6.0 - 0.5 * unit_effect - 0.6 * real + 2.0 * decline) / 1000
         complaints = 1000 * rng.poisson(transactions * complaint_rate) / transactions
         base = int(rng.integers(1500, 3000))
-        kept = float(np.clip(0.70 + 0.01 * unit_effect + 0.012 * real - 0.04 * decline,
-                             0.2, 0.98))
+        kept = float(np.clip(0.70 + 0.01 * unit_effect + 0.012 * real - 0.04 * decline, 0.2, 0.98))
         retention = 100 * rng.binomial(base, kept) / base
-        yield period, {
-            "csi": {"value": round(csi, 1), "n": responses, "topbox": round(topbox, 4),
-                    "responses": responses, "invited": invited},
-            "csat": {"value": round(csat, 1), "n": csat_n,
-                     "topbox": round(max(0.0, satisfied - 0.35), 4)},
-            "nps": {"value": round(nps, 1), "n": csat_n, "topbox": round(counts[0] / csat_n, 4)},
-            "complaints": {"value": round(complaints, 2), "n": transactions},
-            "retention": {"value": round(retention, 1), "n": base},
-        }
+        yield (
+            period,
+            {
+                "csi": {
+                    "value": round(csi, 1),
+                    "n": responses,
+                    "topbox": round(topbox, 4),
+                    "responses": responses,
+                    "invited": invited,
+                },
+                "csat": {
+                    "value": round(csat, 1),
+                    "n": csat_n,
+                    "topbox": round(max(0.0, satisfied - 0.35), 4),
+                },
+                "nps": {
+                    "value": round(nps, 1),
+                    "n": csat_n,
+                    "topbox": round(counts[0] / csat_n, 4),
+                },
+                "complaints": {"value": round(complaints, 2), "n": transactions},
+                "retention": {"value": round(retention, 1), "n": base},
+            },
+        )
 
 
 def add_customer_history(*, session: Session, demo) -> None:
@@ -105,21 +127,33 @@ def add_customer_history(*, session: Session, demo) -> None:
     rows = []
     for team in demo.teams:
         unit_effect = (np.mean(drivers[team.id]) - 3.7) / 0.3 * 0.8 + rng.normal(0, 0.7)
-        for period, metrics in _team_outcomes(rng, team, sites[team.parent_id],
-                                              drivers[team.id], periods, pooled_sd,
-                                              unit_effect):
+        for period, metrics in _team_outcomes(
+            rng, team, sites[team.parent_id], drivers[team.id], periods, pooled_sd, unit_effect
+        ):
             for metric, values in metrics.items():
-                rows.append({"unit_id": team.id, "period": period, "metric": metric,
-                             "n": None, "topbox": None, "responses": None, "invited": None,
-                             **values})
+                rows.append(
+                    {
+                        "unit_id": team.id,
+                        "period": period,
+                        "metric": metric,
+                        "n": None,
+                        "topbox": None,
+                        "responses": None,
+                        "invited": None,
+                        **values,
+                    }
+                )
     upsert_outcomes(session=session, rows=rows, source="demo")
     _add_ratings(session, demo, rng, morale_rows, periods)
 
 
 def _add_ratings(session: Session, demo, rng, morale_rows, periods) -> None:
     """Team leaders rate their own team, now and then a little more kindly than the team."""
-    focus = {(r["unit_id"], r["period"]): r["customer_focus"] for r in morale_rows
-             if r["customer_focus"] is not None}
+    focus = {
+        (r["unit_id"], r["period"]): r["customer_focus"]
+        for r in morale_rows
+        if r["customer_focus"] is not None
+    }
     team_ids = {team.id for team in demo.teams}
     leaders = session.exec(select(ManagedUnit).where(ManagedUnit.unit_id.in_(team_ids))).all()
     now = utcnow()
@@ -130,8 +164,15 @@ def _add_ratings(session: Session, demo, rng, morale_rows, periods) -> None:
                 continue
             team_view = focus.get((link.unit_id, period), 3.9)
             rating = int(np.clip(round(team_view + 0.6 + rng.normal(0, 0.5)), 1, 5))
-            ratings.append({"unit_id": link.unit_id, "period": period,
-                            "rater_id": link.user_id, "rating": rating, "updated_at": now})
+            ratings.append(
+                {
+                    "unit_id": link.unit_id,
+                    "period": period,
+                    "rater_id": link.user_id,
+                    "rating": rating,
+                    "updated_at": now,
+                }
+            )
     if ratings:
         session.execute(sa.insert(CustomerFocusRating), ratings)
 

@@ -11,8 +11,9 @@ import math
 from trainer.insights.sources import PERIOD, UNIT
 
 
-def report_document(analysis: dict, *, scope: dict, with_flags: bool,
-                    reference: dict | None = None) -> dict:
+def report_document(
+    analysis: dict, *, scope: dict, with_flags: bool, reference: dict | None = None
+) -> dict:
     """Return the documented JSON report (see README, "Insights report JSON")."""
     doc = {
         "metric": analysis["metric"],
@@ -35,8 +36,11 @@ def report_document(analysis: dict, *, scope: dict, with_flags: bool,
         "reference": None,
     }
     if reference is not None:
-        doc["reference"] = {"scope": reference["scope"], "headline": reference["headline"],
-                            "lags": reference["lags"]}
+        doc["reference"] = {
+            "scope": reference["scope"],
+            "headline": reference["headline"],
+            "lags": reference["lags"],
+        }
     return doc
 
 
@@ -56,9 +60,23 @@ def cell(value) -> str:
 def panel_table(panel) -> tuple[list[str], list[list[str]]]:
     """Return the (unit, quarter) table behind the trends (a pandas DataFrame), with the
     thresholds applied."""
-    head = [UNIT, "unit_name", PERIOD, "morale_status", "respondents", "low_precision",
-            "engagement", "enps", "enps_moe", "customer_focus", "manager_rating",
-            "completion_rate", "assigned", "ownership_rate", "players"]
+    head = [
+        UNIT,
+        "unit_name",
+        PERIOD,
+        "morale_status",
+        "respondents",
+        "low_precision",
+        "engagement",
+        "enps",
+        "enps_moe",
+        "customer_focus",
+        "manager_rating",
+        "completion_rate",
+        "assigned",
+        "ownership_rate",
+        "players",
+    ]
     metric_columns = [c for c in panel.columns if "." in c]
     rows = []
     for record in panel.to_dict("records"):
@@ -79,27 +97,93 @@ def table(analysis: dict, name: str) -> tuple[list[str], list[list[str]]]:
     if name == "panel":
         return analysis["panel_table"]
     specs = {
-        "lags": (analysis["lags"], ["lag", "direction", "level", "within_r", "ci_low",
-                                    "ci_high", "n", "n_units", "p_value", "q_value", "status",
-                                    "reason"]),
-        "between": (analysis["between"], ["lag", "method", "level", "r", "ci_low", "ci_high",
-                                          "n", "p_value", "status", "reason"]),
-        "per_unit": (analysis["per_unit"], ["unit_code", "shrunk_slope", "shrunk_ci_low",
-                                            "shrunk_ci_high", "common_slope", "common_ci_low",
-                                            "common_ci_high", "shrunk_n_units",
-                                            "shrunk_status", "shrunk_reason", "r", "ci_low",
-                                            "ci_high", "n", "p_value", "q_value", "status",
-                                            "reason"]),
-        "scatter": (analysis["scatter"]["within"], ["unit_code", "period", "morale_before",
-                                                    "value", "x", "y"]),
-        "funnel": (analysis["funnel"]["units"], ["unit_code", "n", "value", "alert_low",
-                                                 "alert_high", "alarm_low", "alarm_high",
-                                                 "position", "side"]),
-        "perception": (analysis["perception"]["rows"], ["unit_code", "unit_name", "manager",
-                                                        "manager_raters", "team",
-                                                        "team_status", "customers",
-                                                        "gap_manager_team",
-                                                        "gap_manager_customers"]),
+        "lags": (
+            analysis["lags"],
+            [
+                "lag",
+                "direction",
+                "level",
+                "within_r",
+                "ci_low",
+                "ci_high",
+                "n",
+                "n_units",
+                "p_value",
+                "q_value",
+                "status",
+                "reason",
+            ],
+        ),
+        "between": (
+            analysis["between"],
+            [
+                "lag",
+                "method",
+                "level",
+                "r",
+                "ci_low",
+                "ci_high",
+                "n",
+                "p_value",
+                "status",
+                "reason",
+            ],
+        ),
+        "per_unit": (
+            analysis["per_unit"],
+            [
+                "unit_code",
+                "shrunk_slope",
+                "shrunk_ci_low",
+                "shrunk_ci_high",
+                "common_slope",
+                "common_ci_low",
+                "common_ci_high",
+                "shrunk_n_units",
+                "shrunk_status",
+                "shrunk_reason",
+                "r",
+                "ci_low",
+                "ci_high",
+                "n",
+                "p_value",
+                "q_value",
+                "status",
+                "reason",
+            ],
+        ),
+        "scatter": (
+            analysis["scatter"]["within"],
+            ["unit_code", "period", "morale_before", "value", "x", "y"],
+        ),
+        "funnel": (
+            analysis["funnel"]["units"],
+            [
+                "unit_code",
+                "n",
+                "value",
+                "alert_low",
+                "alert_high",
+                "alarm_low",
+                "alarm_high",
+                "position",
+                "side",
+            ],
+        ),
+        "perception": (
+            analysis["perception"]["rows"],
+            [
+                "unit_code",
+                "unit_name",
+                "manager",
+                "manager_raters",
+                "team",
+                "team_status",
+                "customers",
+                "gap_manager_team",
+                "gap_manager_customers",
+            ],
+        ),
         "flags": (analysis["flags"], ["unit_code", "period", "kind", "signal", "reason"]),
         "suppressed": (analysis["suppressed_cells"], ["unit_code", "period", "reason"]),
     }

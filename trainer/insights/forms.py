@@ -28,9 +28,15 @@ def ratings_form(teams, periods: list[str], period: str, current: dict[int, int]
     # No Optional(): "" is itself the "Not rated" choice, and Optional() would clear the
     # "Not a valid choice" error of a value such as " ".
     for team in teams:
-        setattr(Form, field_name(team.id),
-                SelectField(f"{team.name} ({team.code})", choices=RATING_CHOICES,
-                            default=str(current.get(team.id, ""))))
+        setattr(
+            Form,
+            field_name(team.id),
+            SelectField(
+                f"{team.name} ({team.code})",
+                choices=RATING_CHOICES,
+                default=str(current.get(team.id, "")),
+            ),
+        )
     return Form()
 
 

@@ -39,13 +39,25 @@ def measures(metrics: list[Metric]) -> list[Measure]:
     return [
         Measure(MORALE, "Morale (1–5)", "Morale", True, "%.2f"),
         Measure(ENPS, "eNPS (−100 to 100)", "eNPS", True, "%+.0f"),
-        *(Measure(m.code, m.label, m.label.split(" (")[0], m.higher_is_better, "%.1f")
-          for m in metrics if m.code not in behaviour),
+        *(
+            Measure(m.code, m.label, m.label.split(" (")[0], m.higher_is_better, "%.1f")
+            for m in metrics
+            if m.code not in behaviour
+        ),
         Measure(COMPLETION, "Courses completed (%)", "Courses done", True, "%.0f%%", 100.0),
-        Measure(OWNERSHIP, "Scenario choices that owned the problem (%)", "Owned it", True,
-                "%.0f%%", 100.0),
-        *(Measure(m.code, m.label, m.label.split(" (")[0], m.higher_is_better,
-                  behaviour[m.code]) for m in metrics if m.code in behaviour),
+        Measure(
+            OWNERSHIP,
+            "Scenario choices that owned the problem (%)",
+            "Owned it",
+            True,
+            "%.0f%%",
+            100.0,
+        ),
+        *(
+            Measure(m.code, m.label, m.label.split(" (")[0], m.higher_is_better, behaviour[m.code])
+            for m in metrics
+            if m.code in behaviour
+        ),
     ]
 
 
@@ -56,17 +68,24 @@ class Figures:
         self.units = {u.id: u for u in sources.units}
         self.metrics = sources.metrics
         self.morale = {(r["unit_id"], r["period"]): r for r in sources.morale}
-        self.hidden = {(r["unit_id"], r["period"]):
-                       "differencing" if r.get("differencing") else r["reason"]
-                       for r in sources.suppressed}
-        self.training = {
-            COMPLETION: {(r["unit_id"], r["period"]): (r["completion_rate"], r["assigned"])
-                         for r in sources.completion},
-            OWNERSHIP: {(r["unit_id"], r["period"]): (r["ownership_rate"], r["players"])
-                        for r in sources.ownership},
+        self.hidden = {
+            (r["unit_id"], r["period"]): "differencing" if r.get("differencing") else r["reason"]
+            for r in sources.suppressed
         }
-        self.outcomes = {code: {(r["unit_id"], r["period"]): r for r in rows}
-                         for code, rows in sources.outcomes.items()}
+        self.training = {
+            COMPLETION: {
+                (r["unit_id"], r["period"]): (r["completion_rate"], r["assigned"])
+                for r in sources.completion
+            },
+            OWNERSHIP: {
+                (r["unit_id"], r["period"]): (r["ownership_rate"], r["players"])
+                for r in sources.ownership
+            },
+        }
+        self.outcomes = {
+            code: {(r["unit_id"], r["period"]): r for r in rows}
+            for code, rows in sources.outcomes.items()
+        }
         self.below: dict[int, list[int]] = {u: [] for u in self.units}
         for unit in sources.units:
             for ancestor in (int(i) for i in unit.path.strip("/").split("/") if i):
@@ -74,8 +93,9 @@ class Figures:
                     self.below[ancestor].append(unit.id)
 
     def periods(self) -> list[str]:
-        found = {p for _, p in self.morale} | {p for rows in self.outcomes.values()
-                                               for _, p in rows}
+        found = {p for _, p in self.morale} | {
+            p for rows in self.outcomes.values() for _, p in rows
+        }
         return sorted(found)
 
     def cell(self, unit_id: int, period: str, code: str) -> dict:
@@ -126,19 +146,34 @@ def now_and_change(series: list[dict], periods: list[str]) -> dict:
     quarter before it (None when there is none)."""
     shown = [(p, c) for p, c in zip(periods, series, strict=True) if c["status"] == "shown"]
     if not shown:
-        last_status = next((c["status"] for c in reversed(series) if c["status"] != "none"),
-                           "none")
-        return {"value": None, "period": None, "n": None, "change": None, "since": None,
-                "status": last_status}
+        last_status = next((c["status"] for c in reversed(series) if c["status"] != "none"), "none")
+        return {
+            "value": None,
+            "period": None,
+            "n": None,
+            "change": None,
+            "since": None,
+            "status": last_status,
+        }
     period, cell = shown[-1]
     before = shown[-2] if len(shown) > 1 else None
-    return {"value": cell["value"], "period": period, "n": cell["n"], "status": "shown",
-            "change": cell["value"] - before[1]["value"] if before else None,
-            "since": before[0] if before else None}
+    return {
+        "value": cell["value"],
+        "period": period,
+        "n": cell["n"],
+        "status": "shown",
+        "change": cell["value"] - before[1]["value"] if before else None,
+        "since": before[0] if before else None,
+    }
 
 
-def heatmap(figures: Figures, scope: Unit, root: Unit | None, period: str | None,
-            row_kind: str | None = None) -> dict:
+def heatmap(
+    figures: Figures,
+    scope: Unit,
+    root: Unit | None,
+    period: str | None,
+    row_kind: str | None = None,
+) -> dict:
     """Return the units × measures grid for `period` below `scope`.
 
     Rows are the scope's sites (or teams, under a site, or with `row_kind="team"`). Each cell
@@ -148,33 +183,54 @@ def heatmap(figures: Figures, scope: Unit, root: Unit | None, period: str | None
     row_kind = row_kind or ROW_KINDS.get(scope.kind)
     columns = measures(figures.metrics)
     if row_kind is None or period is None:
-        return {"period": period, "row_kind": row_kind, "columns": columns, "rows": [],
-                "company": {}, "quarter": {}}
-    ids = sorted((u for u in figures.below.get(scope.id, ())
-                  if figures.units[u].kind == row_kind),
-                 key=lambda u: (figures.units[u].path, figures.units[u].code))
+        return {
+            "period": period,
+            "row_kind": row_kind,
+            "columns": columns,
+            "rows": [],
+            "company": {},
+            "quarter": {},
+        }
+    ids = sorted(
+        (u for u in figures.below.get(scope.id, ()) if figures.units[u].kind == row_kind),
+        key=lambda u: (figures.units[u].path, figures.units[u].code),
+    )
     # Each measure is shown for the latest quarter that has it (training is counted less often
     # than customer scores), and its heading names that quarter when it is not `period`.
     periods = [p for p in figures.periods() if p <= period][-2:]
-    quarter = {m.code: _latest_quarter(figures, ids, m.code, periods) or period
-               for m in columns}
-    company = ({m.code: figures.cell(root.id, quarter[m.code], m.code) for m in columns}
-               if root is not None else {})
-    rows = [{"unit": figures.units[u],
-             "cells": {m.code: figures.cell(u, quarter[m.code], m.code) for m in columns}}
-            for u in ids]
+    quarter = {m.code: _latest_quarter(figures, ids, m.code, periods) or period for m in columns}
+    company = (
+        {m.code: figures.cell(root.id, quarter[m.code], m.code) for m in columns}
+        if root is not None
+        else {}
+    )
+    rows = [
+        {
+            "unit": figures.units[u],
+            "cells": {m.code: figures.cell(u, quarter[m.code], m.code) for m in columns},
+        }
+        for u in ids
+    ]
     for m in columns:
-        values = [r["cells"][m.code]["value"] for r in rows
-                  if r["cells"][m.code]["status"] == "shown"]
+        values = [
+            r["cells"][m.code]["value"] for r in rows if r["cells"][m.code]["status"] == "shown"
+        ]
         centre = company.get(m.code, {}).get("value")
         spread = _spread(values)
         for r in rows:
             cell = r["cells"][m.code]
-            cell["vs_company"] = (cell["value"] - centre
-                                  if cell["status"] == "shown" and centre is not None else None)
+            cell["vs_company"] = (
+                cell["value"] - centre if cell["status"] == "shown" and centre is not None else None
+            )
             cell["band"] = _band(cell["vs_company"], spread, m.higher_is_better)
-    return {"period": period, "row_kind": row_kind, "columns": columns, "rows": rows,
-            "company": company, "quarter": quarter}
+    return {
+        "period": period,
+        "row_kind": row_kind,
+        "columns": columns,
+        "rows": rows,
+        "company": company,
+        "quarter": quarter,
+    }
 
 
 def _latest_quarter(figures: Figures, ids: list[int], code: str, periods: list[str]):
@@ -207,15 +263,22 @@ def link_sentence(headline: dict, metric_label: str, where: str) -> str:
     """Return the headline model in one plain sentence, e.g. "When morale rose here, Dealer
     CSI tended to rise the next quarter." The numbers go in the small print."""
     if headline.get("status") != Status.OK:
-        return (f"There is not enough data yet to tell whether morale and {metric_label} "
-                f"move together {where}.")
+        return (
+            f"There is not enough data yet to tell whether morale and {metric_label} "
+            f"move together {where}."
+        )
     direction = headline["direction"]
     if direction == "none" or headline.get("estimate") is None:
-        return (f"No clear link between morale and {metric_label} {where} yet. That does not "
-                f"mean there is none: these data cannot tell.")
+        return (
+            f"No clear link between morale and {metric_label} {where} yet. That does not "
+            f"mean there is none: these data cannot tell."
+        )
     moved = "rise" if headline["estimate"] > 0 else "fall"
-    when = "the same quarter" if headline["lag"] == 0 else (
-        "the next quarter" if headline["lag"] == 1 else f"{headline['lag']} quarters later")
+    when = (
+        "the same quarter"
+        if headline["lag"] == 0
+        else ("the next quarter" if headline["lag"] == 1 else f"{headline['lag']} quarters later")
+    )
     if direction == "morale_leads":
         first, second = "morale", metric_label
     else:
@@ -242,9 +305,11 @@ def power_sentence(lag_row: dict | None, units_label: str, n_quarters: int) -> d
         return None
     power = correlation_power(USUAL_LINK, lag_row["dof"] + 2)
     tens = max(1, min(9, round(power * 10)))
-    found = ("almost always" if power >= 0.95 else f"about {tens} times in 10")
-    text = (f"With {lag_row['n_units']} {units_label} over {n_quarters} quarters, a real link "
-            f"of the usual size (a correlation of {USUAL_LINK}) would be found {found}.")
+    found = "almost always" if power >= 0.95 else f"about {tens} times in 10"
+    text = (
+        f"With {lag_row['n_units']} {units_label} over {n_quarters} quarters, a real link "
+        f"of the usual size (a correlation of {USUAL_LINK}) would be found {found}."
+    )
     if power < 0.5:
         text += " So a real link could easily be missed here."
     return {"text": text, "power": power}
@@ -255,8 +320,15 @@ def power_sentence(lag_row: dict | None, units_label: str, n_quarters: int) -> d
 QUARTERS_SHOWN = 8
 
 
-def summary(figures: Figures, result: dict, *, unit_id: int, root_id: int | None,
-            row_kind: str | None = None, reference: dict | None = None) -> dict:
+def summary(
+    figures: Figures,
+    result: dict,
+    *,
+    unit_id: int,
+    root_id: int | None,
+    row_kind: str | None = None,
+    reference: dict | None = None,
+) -> dict:
     """Return everything the overview page shows for one unit and the analysis of its scope.
 
     `reference` is the company's analysis, used for the headline when the scope has too few
@@ -265,14 +337,22 @@ def summary(figures: Figures, result: dict, *, unit_id: int, root_id: int | None
     unit = figures.units[unit_id]
     periods = figures.periods()[-QUARTERS_SHOWN:]
     metric = result["metric"]
-    series = {code: figures.series(unit_id, code, periods)
-              for code in (MORALE, ENPS, metric, COMPLETION, OWNERSHIP)}
+    series = {
+        code: figures.series(unit_id, code, periods)
+        for code in (MORALE, ENPS, metric, COMPLETION, OWNERSHIP)
+    }
     source = result
     where = "here"
     if result["headline"]["status"] != Status.OK and reference is not None:
         source, where = reference, "across the company"
-    lag_row = next((row for row in source["lags"] if row["lag"] == source["headline"]["lag"]
-                    and row["status"] == Status.OK), None)
+    lag_row = next(
+        (
+            row
+            for row in source["lags"]
+            if row["lag"] == source["headline"]["lag"] and row["status"] == Status.OK
+        ),
+        None,
+    )
     root = figures.units.get(root_id) if root_id is not None else None
     return {
         "unit": unit,
@@ -282,15 +362,22 @@ def summary(figures: Figures, result: dict, *, unit_id: int, root_id: int | None
         "measure": now_and_change(series[metric], periods),
         "completion": now_and_change(series[COMPLETION], periods),
         "ownership": now_and_change(series[OWNERSHIP], periods),
-        "chart": {"periods": periods, "metric_label": result["metric_label"],
-                  "morale": [c["value"] for c in series[MORALE]],
-                  "measure": [c["value"] for c in series[metric]],
-                  "morale_status": [c["status"] for c in series[MORALE]],
-                  "morale_n": [c["n"] for c in series[MORALE]],
-                  "measure_n": [c["n"] for c in series[metric]]},
-        "link": {"sentence": link_sentence(source["headline"], result["metric_label"], where),
-                 "where": where, "headline": source["headline"],
-                 "power": power_sentence(lag_row, source["units_label"],
-                                         source["headline"].get("n_quarters") or 0)},
+        "chart": {
+            "periods": periods,
+            "metric_label": result["metric_label"],
+            "morale": [c["value"] for c in series[MORALE]],
+            "measure": [c["value"] for c in series[metric]],
+            "morale_status": [c["status"] for c in series[MORALE]],
+            "morale_n": [c["n"] for c in series[MORALE]],
+            "measure_n": [c["n"] for c in series[metric]],
+        },
+        "link": {
+            "sentence": link_sentence(source["headline"], result["metric_label"], where),
+            "where": where,
+            "headline": source["headline"],
+            "power": power_sentence(
+                lag_row, source["units_label"], source["headline"].get("n_quarters") or 0
+            ),
+        },
         "heatmap": heatmap(figures, unit, root, periods[-1] if periods else None, row_kind),
     }

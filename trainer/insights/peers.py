@@ -32,8 +32,11 @@ def funnel_measure(metric: Metric, panel: pd.DataFrame) -> dict | None:
     """
     if metric.code in PROPORTION_SCALE:
         scale = PROPORTION_SCALE[metric.code]
-        label = {"csat": "Share of satisfied customers", "retention": "Retention",
-                 "complaints": "Complaints per transaction"}[metric.code]
+        label = {
+            "csat": "Share of satisfied customers",
+            "retention": "Retention",
+            "complaints": "Complaints per transaction",
+        }[metric.code]
         return {"kind": "share", "label": label, "scale": scale}
     if f"{metric.code}.topbox" in panel and panel[f"{metric.code}.topbox"].notna().any():
         return {"kind": "topbox", "label": "Top-box share", "scale": 1.0}
@@ -48,8 +51,9 @@ def _funnel_rows(panel: pd.DataFrame, metric: Metric, measure: dict) -> pd.DataF
     else:
         value = panel[f"{code}.topbox"]
         size = panel[f"{code}.responses"].fillna(panel[f"{code}.n"])
-    rows = pd.DataFrame({UNIT: panel[UNIT], PERIOD: panel[PERIOD], "value": value,
-                         "n": size}).dropna()
+    rows = pd.DataFrame(
+        {UNIT: panel[UNIT], PERIOD: panel[PERIOD], "value": value, "n": size}
+    ).dropna()
     return rows[(rows["n"] >= 1) & (rows["value"] >= 0) & (rows["value"] <= 1)]
 
 
@@ -76,23 +80,37 @@ def funnel_block(full_panel: pd.DataFrame, metric: Metric, scope_codes: set[str]
     the scope's latest quarter."""
     measure = funnel_measure(metric, full_panel)
     if measure is None:
-        return {"status": stats.Status.INSUFFICIENT_DATA, "measure": None,
-                "reason": f"{metric.label} has no share with a known sampling spread, so it "
-                          "cannot be placed on a funnel plot.", "units": [], "lines": []}
+        return {
+            "status": stats.Status.INSUFFICIENT_DATA,
+            "measure": None,
+            "reason": f"{metric.label} has no share with a known sampling spread, so it "
+            "cannot be placed on a funnel plot.",
+            "units": [],
+            "lines": [],
+        }
     rows = _funnel_rows(full_panel, metric, measure)
     in_scope = rows[rows[UNIT].isin(scope_codes)]
     if in_scope.empty:
-        return {"status": stats.Status.INSUFFICIENT_DATA, "measure": measure, "units": [],
-                "lines": [],
-                "reason": "No data for this metric in this scope."}
+        return {
+            "status": stats.Status.INSUFFICIENT_DATA,
+            "measure": measure,
+            "units": [],
+            "lines": [],
+            "reason": "No data for this metric in this scope.",
+        }
     period = in_scope[PERIOD].max()
     rows = rows[rows[PERIOD] == period]
     # Around the median unit, so that a few extreme units do not move the centre.
     p0 = float(np.median(rows["value"]))
     if len(rows) < 3 or not 0 < p0 < 1:
-        return {"status": stats.Status.INSUFFICIENT_DATA, "measure": measure, "units": [],
-                "lines": [],
-                "period": period, "reason": "Too few units to compare with their peers."}
+        return {
+            "status": stats.Status.INSUFFICIENT_DATA,
+            "measure": measure,
+            "units": [],
+            "lines": [],
+            "period": period,
+            "reason": "Too few units to compare with their peers.",
+        }
     result = stats.funnel(rows[[UNIT, "n", "value"]], "proportion", target=p0)
     sizes = rows["n"].to_numpy(float)
     grid = np.unique(np.geomspace(max(1.0, sizes.min() * 0.8), sizes.max() * 1.2, 40).round())
@@ -110,22 +128,47 @@ def funnel_block(full_panel: pd.DataFrame, metric: Metric, scope_codes: set[str]
     for i, row in enumerate(result["units"]):
         limits = {key: float(unit_limits[key][i]) for key in unit_limits}
         value = row["value"]
-        position = ("alarm" if not limits["alarm_low"] <= value <= limits["alarm_high"]
-                    else "alert" if not limits["alert_low"] <= value <= limits["alert_high"]
-                    else "within")
+        position = (
+            "alarm"
+            if not limits["alarm_low"] <= value <= limits["alarm_high"]
+            else "alert"
+            if not limits["alert_low"] <= value <= limits["alert_high"]
+            else "within"
+        )
         side = "above" if value > p0 else "below"
         if row["unit_code"] in scope_codes:
-            units.append({**row, **limits, "position": position,
-                          "side": side if position != "within" else ""})
-    line_rows = [{"n": float(n), **{key: float(lines[key][i]) for key in lines}}
-                 for i, n in enumerate(grid)]
+            units.append(
+                {
+                    **row,
+                    **limits,
+                    "position": position,
+                    "side": side if position != "within" else "",
+                }
+            )
+    line_rows = [
+        {"n": float(n), **{key: float(lines[key][i]) for key in lines}} for i, n in enumerate(grid)
+    ]
     note = None
     if phi is not None:
-        note = (f"Units differ more than sampling noise explains (dispersion factor "
-                f"{phi:.1f}), so the limits are widened for over-dispersion.")
-    return plain({"status": stats.Status.OK, "reason": "", "measure": measure, "period": period,
-                  "p0": p0, "n_peers": len(rows), "overdispersed": bool(result["overdispersed"]),
-                  "phi": phi, "note": note, "units": units, "lines": line_rows})
+        note = (
+            f"Units differ more than sampling noise explains (dispersion factor "
+            f"{phi:.1f}), so the limits are widened for over-dispersion."
+        )
+    return plain(
+        {
+            "status": stats.Status.OK,
+            "reason": "",
+            "measure": measure,
+            "period": period,
+            "p0": p0,
+            "n_peers": len(rows),
+            "overdispersed": bool(result["overdispersed"]),
+            "phi": phi,
+            "note": note,
+            "units": units,
+            "lines": line_rows,
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,8 +177,11 @@ def funnel_block(full_panel: pd.DataFrame, metric: Metric, scope_codes: set[str]
 
 def gameable(metric: Metric) -> bool:
     """Say whether gaming flags apply: customer survey scores, not behaviour measures."""
-    return (metric.higher_is_better and metric.code not in BEHAVIOUR_METRICS
-            and metric.code not in FIX_METRICS)
+    return (
+        metric.higher_is_better
+        and metric.code not in BEHAVIOUR_METRICS
+        and metric.code not in FIX_METRICS
+    )
 
 
 def gaming_flags(full_panel: pd.DataFrame, metric: Metric) -> list[dict]:
@@ -144,8 +190,9 @@ def gaming_flags(full_panel: pd.DataFrame, metric: Metric) -> list[dict]:
     if not gameable(metric) or full_panel[value_column(metric.code)].isna().all():
         return []
     code = metric.code
-    frame = pd.DataFrame({UNIT: full_panel[UNIT], PERIOD: full_panel[PERIOD],
-                          "score": full_panel[f"{code}.value"]})
+    frame = pd.DataFrame(
+        {UNIT: full_panel[UNIT], PERIOD: full_panel[PERIOD], "score": full_panel[f"{code}.value"]}
+    )
     size = full_panel[f"{code}.responses"].fillna(full_panel[f"{code}.n"])
     if full_panel[f"{code}.topbox"].notna().any():
         frame["top_box"] = (full_panel[f"{code}.topbox"] * size).round()
@@ -153,7 +200,8 @@ def gaming_flags(full_panel: pd.DataFrame, metric: Metric) -> list[dict]:
     if full_panel[f"{code}.invited"].notna().any():
         frame["n_responses"] = size
         frame["invitations"] = full_panel[f"{code}.invited"].where(
-            full_panel[f"{code}.responses"].notna())
+            full_panel[f"{code}.responses"].notna()
+        )
     for behaviour, column in (("complaints", "complaints_per_1000"), ("retention", "retention")):
         values = full_panel.get(value_column(behaviour))
         if values is not None and values.notna().sum() > 1:

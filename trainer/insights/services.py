@@ -66,16 +66,23 @@ def data_version(*, session: Session) -> dict:
     memo = session.info.get("insights_version")
     if memo is not None and memo[0] is session.get_transaction():
         return memo[1]
-    outcome_state = session.exec(select(func.count(), func.max(Outcome.id),
-                                        func.max(Outcome.updated_at))).one()
-    rating_state = session.exec(select(func.count(), func.max(CustomerFocusRating.updated_at))
-                                .select_from(CustomerFocusRating)).one()
-    org_state = session.exec(select(func.count(), func.max(OrgUnit.id))
-                             .select_from(OrgUnit)).one()
-    training_state = session.exec(select(func.count(), func.max(TrainingRollup.refreshed_at),
-                                         func.sum(TrainingRollup.size),
-                                         func.sum(TrainingRollup.rate))
-                                  .select_from(TrainingRollup)).one()
+    outcome_state = session.exec(
+        select(func.count(), func.max(Outcome.id), func.max(Outcome.updated_at))
+    ).one()
+    rating_state = session.exec(
+        select(func.count(), func.max(CustomerFocusRating.updated_at)).select_from(
+            CustomerFocusRating
+        )
+    ).one()
+    org_state = session.exec(select(func.count(), func.max(OrgUnit.id)).select_from(OrgUnit)).one()
+    training_state = session.exec(
+        select(
+            func.count(),
+            func.max(TrainingRollup.refreshed_at),
+            func.sum(TrainingRollup.size),
+            func.sum(TrainingRollup.rate),
+        ).select_from(TrainingRollup)
+    ).one()
     version = {
         "database": str(session.get_bind().url),
         "org": tuple(org_state),
@@ -122,21 +129,34 @@ def refresh_training_rollups(*, session: Session, now: datetime) -> int:
     it is, so the dashboard's cached analyses stay valid. Returns the number of rows written.
     """
     sizes = {"completion": "assigned", "ownership": "players"}
-    fresh = {(measure, r["unit_id"], r["period"], r[sizes[measure]], r[f"{measure}_rate"])
-             for measure, summary in (("completion", completion_by_unit_period),
-                                      ("ownership", ownership_by_unit_period))
-             for r in summary(session=session)}
-    stored = set(session.execute(sa.select(
-        TrainingRollup.measure, TrainingRollup.unit_id, TrainingRollup.period,
-        TrainingRollup.size, TrainingRollup.rate)).tuples())
+    fresh = {
+        (measure, r["unit_id"], r["period"], r[sizes[measure]], r[f"{measure}_rate"])
+        for measure, summary in (
+            ("completion", completion_by_unit_period),
+            ("ownership", ownership_by_unit_period),
+        )
+        for r in summary(session=session)
+    }
+    stored = set(
+        session.execute(
+            sa.select(
+                TrainingRollup.measure,
+                TrainingRollup.unit_id,
+                TrainingRollup.period,
+                TrainingRollup.size,
+                TrainingRollup.rate,
+            )
+        ).tuples()
+    )
     if fresh == stored:
         return 0
     session.execute(sa.delete(TrainingRollup))
     if fresh:
         columns = ("measure", "unit_id", "period", "size", "rate")
-        session.execute(sa.insert(TrainingRollup),
-                        [{**dict(zip(columns, row, strict=True)), "refreshed_at": now}
-                         for row in fresh])
+        session.execute(
+            sa.insert(TrainingRollup),
+            [{**dict(zip(columns, row, strict=True)), "refreshed_at": now} for row in fresh],
+        )
     return len(fresh)
 
 
@@ -145,11 +165,23 @@ def training_rows(*, session: Session) -> tuple[list[dict], list[dict]]:
     completion, ownership = [], []
     for row in session.exec(select(TrainingRollup)).all():
         if row.measure == "completion":
-            completion.append({"unit_id": row.unit_id, "period": row.period,
-                               "assigned": row.size, "completion_rate": row.rate})
+            completion.append(
+                {
+                    "unit_id": row.unit_id,
+                    "period": row.period,
+                    "assigned": row.size,
+                    "completion_rate": row.rate,
+                }
+            )
         else:
-            ownership.append({"unit_id": row.unit_id, "period": row.period,
-                              "players": row.size, "ownership_rate": row.rate})
+            ownership.append(
+                {
+                    "unit_id": row.unit_id,
+                    "period": row.period,
+                    "players": row.size,
+                    "ownership_rate": row.rate,
+                }
+            )
     return completion, ownership
 
 
@@ -161,31 +193,47 @@ def load_sources(*, session: Session, version: dict) -> Sources:
     """
     morale, suppressed = _cached(
         ("pulse", version["database"], version["org"], version["pulse"]),
-        lambda: (morale_by_unit_period(session=session),
-                 suppressed_units(session=session)))
+        lambda: (morale_by_unit_period(session=session), suppressed_units(session=session)),
+    )
     completion, ownership = training_rows(session=session)
-    units = [Unit(u.id, u.code, u.name, u.kind, u.parent_id, u.path)
-             for u in session.exec(select(OrgUnit).where(OrgUnit.active)).all()]
-    metrics = [Metric(m.code, m.label, m.higher_is_better, m.min_value, m.max_value)
-               for m in outcomes.metrics(session=session)]
-    metrics += [Metric(code, label, better, low, high)
-                for code, (label, better, low, high) in fixes.INSIGHT_MEASURES.items()]
+    units = [
+        Unit(u.id, u.code, u.name, u.kind, u.parent_id, u.path)
+        for u in session.exec(select(OrgUnit).where(OrgUnit.active)).all()
+    ]
+    metrics = [
+        Metric(m.code, m.label, m.higher_is_better, m.min_value, m.max_value)
+        for m in outcomes.metrics(session=session)
+    ]
+    metrics += [
+        Metric(code, label, better, low, high)
+        for code, (label, better, low, high) in fixes.INSIGHT_MEASURES.items()
+    ]
     ratings = session.exec(
-        select(CustomerFocusRating.unit_id, CustomerFocusRating.period,
-               func.avg(CustomerFocusRating.rating), func.count())
-        .group_by(CustomerFocusRating.unit_id, CustomerFocusRating.period)).all()
+        select(
+            CustomerFocusRating.unit_id,
+            CustomerFocusRating.period,
+            func.avg(CustomerFocusRating.rating),
+            func.count(),
+        ).group_by(CustomerFocusRating.unit_id, CustomerFocusRating.period)
+    ).all()
     return Sources(
         units=units,
         metrics=metrics,
         morale=morale,
         suppressed=suppressed,
-        outcomes={**{m.code: outcomes.outcomes_by_unit_period(session=session, metric=m.code)
-                     for m in metrics if m.code not in fixes.INSIGHT_MEASURES},
-                  **fixes.insight_rows(session)},
+        outcomes={
+            **{
+                m.code: outcomes.outcomes_by_unit_period(session=session, metric=m.code)
+                for m in metrics
+                if m.code not in fixes.INSIGHT_MEASURES
+            },
+            **fixes.insight_rows(session),
+        },
         completion=completion,
         ownership=ownership,
-        ratings=[{"unit_id": u, "period": p, "rating": float(r), "raters": n}
-                 for u, p, r, n in ratings],
+        ratings=[
+            {"unit_id": u, "period": p, "rating": float(r), "raters": n} for u, p, r, n in ratings
+        ],
     )
 
 
@@ -200,8 +248,14 @@ def default_metric(*, session: Session) -> str | None:
     return "csi" if "csi" in codes else (codes[0] if codes else None)
 
 
-def visible_flags(*, session: Session, user: User, metric: str, level: Level = DEFAULT_LEVEL,
-                  cached_only: bool = False) -> list[dict] | None:
+def visible_flags(
+    *,
+    session: Session,
+    user: User,
+    metric: str,
+    level: Level = DEFAULT_LEVEL,
+    cached_only: bool = False,
+) -> list[dict] | None:
     """Return the company's gaming flags for HR and admin, without those on the person's own
     units (a unit's own staff never see its flags); [] for anyone else.
 
@@ -222,9 +276,15 @@ def visible_flags(*, session: Session, user: User, metric: str, level: Level = D
     return [f for f in result["flags"] if f["unit_code"] not in own]
 
 
-def analysis_for(*, session: Session, metric: str, unit: OrgUnit,
-                 level: Level = DEFAULT_LEVEL, perception_period: str | None = None,
-                 allow_stale: bool = False) -> dict:
+def analysis_for(
+    *,
+    session: Session,
+    metric: str,
+    unit: OrgUnit,
+    level: Level = DEFAULT_LEVEL,
+    perception_period: str | None = None,
+    allow_stale: bool = False,
+) -> dict:
     """Return the analysis of `metric` for the units at `level` under `unit`: from this
     process's cache, else from the store, else computed here (and stored for every process).
 
@@ -234,25 +294,35 @@ def analysis_for(*, session: Session, metric: str, unit: OrgUnit,
     """
     parts = data_version(session=session)
     if metric not in parts["metrics"]:
-        raise InsightsError(f"Unknown metric '{metric}'. Choose one of: "
-                            + ", ".join(parts["metrics"]) + ".")
-    scope = {"level": str(level), "unit_ids": sorted(subtree_ids(session=session, roots=[unit])),
-             "metric": metric, "perception_period": perception_period}
+        raise InsightsError(
+            f"Unknown metric '{metric}'. Choose one of: " + ", ".join(parts["metrics"]) + "."
+        )
+    scope = {
+        "level": str(level),
+        "unit_ids": sorted(subtree_ids(session=session, roots=[unit])),
+        "metric": metric,
+        "perception_period": perception_period,
+    }
     found = _stored(session, _analysis_key(parts, scope))
     if found is None and allow_stale:
         found = _newest(session, parts, scope)
     return found if found is not None else _compute(session, parts, scope)
 
 
-def analysis_if_cached(*, session: Session, metric: str, unit: OrgUnit,
-                       level: Level = DEFAULT_LEVEL) -> dict | None:
+def analysis_if_cached(
+    *, session: Session, metric: str, unit: OrgUnit, level: Level = DEFAULT_LEVEL
+) -> dict | None:
     """Return the analysis `analysis_for` would return if it is computed already, else None
     (for pages that must stay fast, such as the home page)."""
     parts = data_version(session=session)
     if metric not in parts["metrics"]:
         return None
-    scope = {"level": str(level), "unit_ids": sorted(subtree_ids(session=session, roots=[unit])),
-             "metric": metric, "perception_period": None}
+    scope = {
+        "level": str(level),
+        "unit_ids": sorted(subtree_ids(session=session, roots=[unit])),
+        "metric": metric,
+        "perception_period": None,
+    }
     return _stored(session, _analysis_key(parts, scope))
 
 
@@ -266,10 +336,20 @@ def refresh_analyses(*, session: Session, now: datetime, level: Level = DEFAULT_
     specs = []
     if root is not None:
         company = sorted(subtree_ids(session=session, roots=[root]))
-        specs = [_spec({"level": str(level), "unit_ids": company, "metric": metric,
-                        "perception_period": None}) for metric in parts["metrics"]]
-    stored = session.exec(select(StoredAnalysis.scope_spec).distinct()
-                          .order_by(StoredAnalysis.scope_spec)).all()
+        specs = [
+            _spec(
+                {
+                    "level": str(level),
+                    "unit_ids": company,
+                    "metric": metric,
+                    "perception_period": None,
+                }
+            )
+            for metric in parts["metrics"]
+        ]
+    stored = session.exec(
+        select(StoredAnalysis.scope_spec).distinct().order_by(StoredAnalysis.scope_spec)
+    ).all()
     specs += [spec for spec in stored if spec not in specs]
     current, pending, computed = set(), set(), 0
     for spec in specs:
@@ -284,8 +364,11 @@ def refresh_analyses(*, session: Session, now: datetime, level: Level = DEFAULT_
             _compute(session, parts, scope)
             computed += 1
         current.add(key)
-    session.execute(sa.delete(StoredAnalysis).where(StoredAnalysis.key.not_in(current),
-                                                    StoredAnalysis.scope.not_in(pending)))
+    session.execute(
+        sa.delete(StoredAnalysis).where(
+            StoredAnalysis.key.not_in(current), StoredAnalysis.scope.not_in(pending)
+        )
+    )
     return computed
 
 
@@ -317,9 +400,11 @@ def _stored(session: Session, key: str) -> dict | None:
 
 def _newest(session: Session, parts: dict, scope: dict) -> dict | None:
     """Return the newest stored analysis of `scope`, of any data version, marked stale."""
-    row = session.exec(select(StoredAnalysis.key)
-                       .where(StoredAnalysis.scope == _scope_key(parts, scope))
-                       .order_by(StoredAnalysis.computed_at.desc())).first()
+    row = session.exec(
+        select(StoredAnalysis.key)
+        .where(StoredAnalysis.scope == _scope_key(parts, scope))
+        .order_by(StoredAnalysis.computed_at.desc())
+    ).first()
     found = row and _stored(session, row)
     return {**found, "stale": True} if found else None
 
@@ -330,20 +415,31 @@ def _compute(session: Session, parts: dict, scope: dict) -> dict:
 
     key = _analysis_key(parts, scope)
     prepared = _prepared(session=session, parts=parts, level=Level(scope["level"]))
-    result = analyse(prepared, metric=scope["metric"], unit_ids=set(scope["unit_ids"]),
-                     perception_period=scope["perception_period"])
+    result = analyse(
+        prepared,
+        metric=scope["metric"],
+        unit_ids=set(scope["unit_ids"]),
+        perception_period=scope["perception_period"],
+    )
     payload = json.dumps({**result, "key": key, "computed_at": utcnow().isoformat()})
-    insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert)
-    session.execute(insert(StoredAnalysis).values(
-        key=key, scope=_scope_key(parts, scope), scope_spec=_spec(scope),
-        computed_at=utcnow(), payload=payload).on_conflict_do_nothing(index_elements=["key"]))
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    session.execute(
+        insert(StoredAnalysis)
+        .values(
+            key=key,
+            scope=_scope_key(parts, scope),
+            scope_spec=_spec(scope),
+            computed_at=utcnow(),
+            payload=payload,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
     return _remember(key, _loaded(payload))
 
 
 def _loaded(payload: str) -> dict:
     result = json.loads(payload)
-    return {**result, "computed_at": datetime.fromisoformat(result["computed_at"]),
-            "stale": False}
+    return {**result, "computed_at": datetime.fromisoformat(result["computed_at"]), "stale": False}
 
 
 def unit_figures(*, session: Session, metric: str, unit: OrgUnit) -> dict:
@@ -354,53 +450,78 @@ def unit_figures(*, session: Session, metric: str, unit: OrgUnit) -> dict:
     if metric not in parts["metrics"]:
         raise InsightsError(f"Unknown metric '{metric}'.")
     figures = _figures(session, parts)
-    periods = figures.periods()[-overview.QUARTERS_SHOWN:]
+    periods = figures.periods()[-overview.QUARTERS_SHOWN :]
     label = next(m.label for m in figures.metrics if m.code == metric)
-    out = {code: overview.now_and_change(figures.series(unit.id, code, periods), periods)
-           for code in (overview.MORALE, overview.ENPS, overview.COMPLETION,
-                        overview.OWNERSHIP)}
-    return {**out, "measure": overview.now_and_change(figures.series(unit.id, metric, periods),
-                                                      periods), "metric_label": label}
+    out = {
+        code: overview.now_and_change(figures.series(unit.id, code, periods), periods)
+        for code in (overview.MORALE, overview.ENPS, overview.COMPLETION, overview.OWNERSHIP)
+    }
+    return {
+        **out,
+        "measure": overview.now_and_change(figures.series(unit.id, metric, periods), periods),
+        "metric_label": label,
+    }
 
 
 def _sources(session: Session, parts: dict) -> Sources:
-    return _cached(("sources", tuple(parts.values())),
-                   lambda: load_sources(session=session, version=parts))
+    return _cached(
+        ("sources", tuple(parts.values())), lambda: load_sources(session=session, version=parts)
+    )
 
 
 def _figures(session: Session, parts: dict) -> overview.Figures:
-    return _cached(("figures", tuple(parts.values())),
-                   lambda: overview.Figures(_sources(session, parts)))
+    return _cached(
+        ("figures", tuple(parts.values())), lambda: overview.Figures(_sources(session, parts))
+    )
 
 
 def _prepared(*, session: Session, parts: dict, level: Level) -> "Prepared":
     from trainer.insights.analysis import prepare
 
-    return _cached(("prepared", tuple(parts.values()), level),
-                   lambda: prepare(_sources(session, parts), level))
+    return _cached(
+        ("prepared", tuple(parts.values()), level), lambda: prepare(_sources(session, parts), level)
+    )
 
 
-def overview_for(*, session: Session, metric: str, unit: OrgUnit, level: Level = DEFAULT_LEVEL,
-                 rows: str | None = None, allow_stale: bool = False) -> dict:
+def overview_for(
+    *,
+    session: Session,
+    metric: str,
+    unit: OrgUnit,
+    level: Level = DEFAULT_LEVEL,
+    rows: str | None = None,
+    allow_stale: bool = False,
+) -> dict:
     """Return the overview of `unit`: its morale and `metric` now, with their trend, the
     headline link in words, and the heatmap of the units below it (cached like the analysis;
     `allow_stale` as for `analysis_for`).
 
     `rows="team"` lists every team in the heatmap instead of the sites.
     """
-    result = analysis_for(session=session, metric=metric, unit=unit, level=level,
-                          allow_stale=allow_stale)
+    result = analysis_for(
+        session=session, metric=metric, unit=unit, level=level, allow_stale=allow_stale
+    )
     root = company_root(session=session)
     reference = None
     if result["headline"]["status"] != Status.OK and root is not None and root.id != unit.id:
-        reference = analysis_for(session=session, metric=metric, unit=root, level=level,
-                                 allow_stale=allow_stale)
+        reference = analysis_for(
+            session=session, metric=metric, unit=root, level=level, allow_stale=allow_stale
+        )
     key = ("overview", result["key"], reference["key"] if reference else None, unit.id, rows)
-    return _cached(key, lambda: {
-        **overview.summary(_figures(session, data_version(session=session)), result,
-                           unit_id=unit.id, root_id=root.id if root else None, row_kind=rows,
-                           reference=reference),
-        "key": key})
+    return _cached(
+        key,
+        lambda: {
+            **overview.summary(
+                _figures(session, data_version(session=session)),
+                result,
+                unit_id=unit.id,
+                root_id=root.id if root else None,
+                row_kind=rows,
+                reference=reference,
+            ),
+            "key": key,
+        },
+    )
 
 
 def cached_fragment(key: tuple, render) -> str:
@@ -413,8 +534,9 @@ def cached_fragment(key: tuple, render) -> str:
 
 
 def company_root(*, session: Session) -> OrgUnit | None:
-    return session.exec(select(OrgUnit).where(OrgUnit.parent_id.is_(None))
-                        .order_by(OrgUnit.id)).first()
+    return session.exec(
+        select(OrgUnit).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.id)
+    ).first()
 
 
 def unit_by_code(*, session: Session, code: str) -> OrgUnit | None:
@@ -425,12 +547,17 @@ def scope_choices(*, session: Session, user: User) -> list[OrgUnit]:
     """Return the units a person may pick as the dashboard's scope: the company, regions and
     sites they may see, and the units they manage directly."""
     allowed = scope_unit_ids(session=session, user=user)
-    managed = set(session.exec(select(ManagedUnit.unit_id)
-                               .where(ManagedUnit.user_id == user.id)).all())
-    units = session.exec(select(OrgUnit).where(OrgUnit.active)
-                         .order_by(OrgUnit.path, OrgUnit.code)).all()
-    return [u for u in units if (allowed is None or u.id in allowed)
-            and (u.kind in SCOPE_KINDS or u.id in managed)]
+    managed = set(
+        session.exec(select(ManagedUnit.unit_id).where(ManagedUnit.user_id == user.id)).all()
+    )
+    units = session.exec(
+        select(OrgUnit).where(OrgUnit.active).order_by(OrgUnit.path, OrgUnit.code)
+    ).all()
+    return [
+        u
+        for u in units
+        if (allowed is None or u.id in allowed) and (u.kind in SCOPE_KINDS or u.id in managed)
+    ]
 
 
 def default_scope(*, session: Session, user: User) -> OrgUnit | None:
@@ -475,8 +602,15 @@ def scope_summary(unit: OrgUnit) -> dict:
 # The report ----------------------------------------------------------------------------------
 
 
-def report(*, session: Session, metric: str, unit: OrgUnit, with_flags: bool,
-           hide_flags_for: set[str] = frozenset(), level: Level = DEFAULT_LEVEL) -> dict:
+def report(
+    *,
+    session: Session,
+    metric: str,
+    unit: OrgUnit,
+    with_flags: bool,
+    hide_flags_for: set[str] = frozenset(),
+    level: Level = DEFAULT_LEVEL,
+) -> dict:
     """Return the documented JSON report for `unit`'s subtree (see README).
 
     With `with_flags` the gaming flags are included, except those on `hide_flags_for`.
@@ -489,10 +623,14 @@ def report(*, session: Session, metric: str, unit: OrgUnit, with_flags: bool,
     reference = None
     if root is not None and root.id != unit.id:
         company = analysis_for(session=session, metric=metric, unit=root, level=level)
-        reference = {"scope": scope_summary(root), "headline": company["headline"],
-                     "lags": company["lags"]}
-    doc = report_document(result, scope=scope_summary(unit), with_flags=with_flags,
-                                   reference=reference)
+        reference = {
+            "scope": scope_summary(root),
+            "headline": company["headline"],
+            "lags": company["lags"],
+        }
+    doc = report_document(
+        result, scope=scope_summary(unit), with_flags=with_flags, reference=reference
+    )
     if with_flags:
         doc["flags"] = [f for f in doc["flags"] if f["unit_code"] not in hide_flags_for]
     return doc
@@ -514,42 +652,56 @@ def rating_periods(today=None) -> list[str]:
     return [shift_quarter(current, -n) for n in range(RATING_QUARTERS)]
 
 
-def rateable_teams(*, session: Session, user: User,
-                   level: Level = DEFAULT_LEVEL) -> list[OrgUnit]:
+def rateable_teams(*, session: Session, user: User, level: Level = DEFAULT_LEVEL) -> list[OrgUnit]:
     """Return the units at the reporting level that the person manages (with subtrees)."""
     ids = managed_scope(session=session, user=user)
     if not ids:
         return []
-    return list(session.exec(select(OrgUnit).where(OrgUnit.id.in_(ids), OrgUnit.kind == level,
-                                                   OrgUnit.active)
-                             .order_by(OrgUnit.path, OrgUnit.code)).all())
+    return list(
+        session.exec(
+            select(OrgUnit)
+            .where(OrgUnit.id.in_(ids), OrgUnit.kind == level, OrgUnit.active)
+            .order_by(OrgUnit.path, OrgUnit.code)
+        ).all()
+    )
 
 
 def my_ratings(*, session: Session, user: User, period: str) -> dict[int, int]:
-    return dict(session.exec(select(CustomerFocusRating.unit_id, CustomerFocusRating.rating)
-                             .where(CustomerFocusRating.rater_id == user.id,
-                                    CustomerFocusRating.period == period)).all())
+    return dict(
+        session.exec(
+            select(CustomerFocusRating.unit_id, CustomerFocusRating.rating).where(
+                CustomerFocusRating.rater_id == user.id, CustomerFocusRating.period == period
+            )
+        ).all()
+    )
 
 
-def save_ratings(*, session: Session, user: User, period: str,
-                 ratings: dict[int, int | None]) -> int:
+def save_ratings(
+    *, session: Session, user: User, period: str, ratings: dict[int, int | None]
+) -> int:
     """Store the person's ratings (1-5) of teams they manage for one quarter; None clears one.
 
     Returns how many ratings changed. Raises InsightsError for a team they do not manage, a
     rating outside 1-5 or a quarter they may not rate.
     """
     if period not in rating_periods():
-        raise InsightsError(f"{period} cannot be rated; choose one of the last "
-                            f"{RATING_QUARTERS} quarters.")
+        raise InsightsError(
+            f"{period} cannot be rated; choose one of the last {RATING_QUARTERS} quarters."
+        )
     allowed = {u.id for u in rateable_teams(session=session, user=user)}
     for unit_id, rating in ratings.items():
         if unit_id not in allowed:
             raise InsightsError("You can only rate teams you manage.")
         if rating is not None and rating not in range(1, 6):
             raise InsightsError("Ratings go from 1 to 5.")
-    stored = {r.unit_id: r for r in session.exec(
-        select(CustomerFocusRating).where(CustomerFocusRating.rater_id == user.id,
-                                          CustomerFocusRating.period == period)).all()}
+    stored = {
+        r.unit_id: r
+        for r in session.exec(
+            select(CustomerFocusRating).where(
+                CustomerFocusRating.rater_id == user.id, CustomerFocusRating.period == period
+            )
+        ).all()
+    }
     changed = 0
     now = utcnow()
     for unit_id, rating in ratings.items():
@@ -558,8 +710,11 @@ def save_ratings(*, session: Session, user: User, period: str,
             session.delete(old)
             changed += 1
         elif rating is not None and old is None:
-            session.add(CustomerFocusRating(unit_id=unit_id, period=period, rater_id=user.id,
-                                            rating=rating, updated_at=now))
+            session.add(
+                CustomerFocusRating(
+                    unit_id=unit_id, period=period, rater_id=user.id, rating=rating, updated_at=now
+                )
+            )
             changed += 1
         elif rating is not None and old.rating != rating:
             old.rating, old.updated_at = rating, now
@@ -567,4 +722,3 @@ def save_ratings(*, session: Session, user: User, period: str,
             changed += 1
     session.flush()
     return changed
-

@@ -1,4 +1,3 @@
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
@@ -13,8 +12,17 @@ from trainer.org.models import OrgUnit
 from trainer.org.scope import require_unit_in_scope, sees_everything
 
 VIEWERS = ("manager", "hr", "admin")
-TABLES = ("panel", "lags", "between", "per_unit", "scatter", "funnel", "perception", "suppressed",
-          "flags")
+TABLES = (
+    "panel",
+    "lags",
+    "between",
+    "per_unit",
+    "scatter",
+    "funnel",
+    "perception",
+    "suppressed",
+    "flags",
+)
 
 
 def _level() -> str:
@@ -45,12 +53,19 @@ def _sees_flags() -> bool:
 
 def _analysis(session, unit, metric, allow_stale=False):
     """Return the analysis, with the perception gap for the requested quarter if it has one."""
-    result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level(),
-                                   allow_stale=allow_stale)
+    result = services.analysis_for(
+        session=session, metric=metric, unit=unit, level=_level(), allow_stale=allow_stale
+    )
     period = period_arg(result["perception"]["periods"])
     if period and period != result["perception"]["period"]:
-        result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level(),
-                                       perception_period=period, allow_stale=allow_stale)
+        result = services.analysis_for(
+            session=session,
+            metric=metric,
+            unit=unit,
+            level=_level(),
+            perception_period=period,
+            allow_stale=allow_stale,
+        )
     return result
 
 
@@ -85,25 +100,43 @@ def dashboard(unit_id):
     session, unit = _scope(unit_id)
     metric = _metric(session)
     rows = "team" if request.args.get("rows") == "team" and unit.kind != "site" else None
-    view = services.overview_for(session=session, metric=metric, unit=unit, level=_level(),
-                                 rows=rows, allow_stale=True)
-    result = services.analysis_for(session=session, metric=metric, unit=unit, level=_level(),
-                                   allow_stale=True)
+    view = services.overview_for(
+        session=session, metric=metric, unit=unit, level=_level(), rows=rows, allow_stale=True
+    )
+    result = services.analysis_for(
+        session=session, metric=metric, unit=unit, level=_level(), allow_stale=True
+    )
     own = next((row for row in result["per_unit"] if row["unit_code"] == unit.code), None)
-    position = next((u for u in result["funnel"].get("units", ())
-                     if u["unit_code"] == unit.code), None)
+    position = next(
+        (u for u in result["funnel"].get("units", ()) if u["unit_code"] == unit.code), None
+    )
     flags = _visible_flags(session, result)
     # The body depends only on the analyses and on what this person may see: render it once.
     body = services.cached_fragment(
-        (view["key"], _sees_flags(), len(flags)), lambda: render_template(
-            "insights/_overview_body.html", unit=unit, metric=metric, result=result, view=view,
-            rows=rows, own=own, position=position, flags=flags, sees_flags=_sees_flags()))
+        (view["key"], _sees_flags(), len(flags)),
+        lambda: render_template(
+            "insights/_overview_body.html",
+            unit=unit,
+            metric=metric,
+            result=result,
+            view=view,
+            rows=rows,
+            own=own,
+            position=position,
+            flags=flags,
+            sees_flags=_sees_flags(),
+        ),
+    )
     return render_template(
-        "insights/overview.html", unit=unit, metric=metric, result=result,
+        "insights/overview.html",
+        unit=unit,
+        metric=metric,
+        result=result,
         body=Markup(body),  # noqa: S704 (our own autoescaped template)
         crumbs=services.ancestors_in_scope(session=session, user=current_user, unit=unit),
         scopes=services.scope_choices(session=session, user=current_user),
-        can_rate=bool(services.rateable_teams(session=session, user=current_user, level=_level())))
+        can_rate=bool(services.rateable_teams(session=session, user=current_user, level=_level())),
+    )
 
 
 @bp.route("/methods")
@@ -122,20 +155,44 @@ def detail(unit_id):
     root = services.company_root(session=session)
     reference = None
     if root is not None and root.id != unit.id:
-        reference = services.analysis_for(session=session, metric=metric, unit=root,
-                                          level=_level(), allow_stale=True)
+        reference = services.analysis_for(
+            session=session, metric=metric, unit=root, level=_level(), allow_stale=True
+        )
     flags = _visible_flags(session, result)
     can_rate = bool(services.rateable_teams(session=session, user=current_user, level=_level()))
     # The body depends only on the analyses and on what this person may see: render it once.
-    key = (result["key"], reference["key"] if reference else None, unit.id, _sees_flags(),
-           tuple((f["unit_code"], f["period"], f["signal"]) for f in flags), can_rate)
-    body = services.cached_fragment(key, lambda: render_template(
-        "insights/_dashboard_body.html", unit=unit, metric=metric, result=result, root=root,
-        reference=reference, flags=flags, sees_flags=_sees_flags(), can_rate=can_rate,
-        excluded_count=len(result["excluded"]), tables=TABLES))
-    return render_template("insights/detail.html", unit=unit, metric=metric, result=result,
-                           scopes=services.scope_choices(session=session, user=current_user),
-                           body=Markup(body))  # noqa: S704 (our own autoescaped template)
+    key = (
+        result["key"],
+        reference["key"] if reference else None,
+        unit.id,
+        _sees_flags(),
+        tuple((f["unit_code"], f["period"], f["signal"]) for f in flags),
+        can_rate,
+    )
+    body = services.cached_fragment(
+        key,
+        lambda: render_template(
+            "insights/_dashboard_body.html",
+            unit=unit,
+            metric=metric,
+            result=result,
+            root=root,
+            reference=reference,
+            flags=flags,
+            sees_flags=_sees_flags(),
+            can_rate=can_rate,
+            excluded_count=len(result["excluded"]),
+            tables=TABLES,
+        ),
+    )
+    return render_template(
+        "insights/detail.html",
+        unit=unit,
+        metric=metric,
+        result=result,
+        scopes=services.scope_choices(session=session, user=current_user),
+        body=Markup(body),  # noqa: S704 (our own autoescaped template)
+    )
 
 
 @bp.route("/api/units/<int:unit_id>/report.json")
@@ -143,8 +200,14 @@ def detail(unit_id):
 def api_report(unit_id):
     session, unit = _scope(unit_id)
     hidden = services.own_unit_codes(session=session, user=current_user) if _sees_flags() else set()
-    return services.report(session=session, metric=_metric(session), unit=unit,
-                           with_flags=_sees_flags(), hide_flags_for=hidden, level=_level())
+    return services.report(
+        session=session,
+        metric=_metric(session),
+        unit=unit,
+        with_flags=_sees_flags(),
+        hide_flags_for=hidden,
+        level=_level(),
+    )
 
 
 @bp.route("/api/units/<int:unit_id>/trends.json")
@@ -152,8 +215,12 @@ def api_report(unit_id):
 def api_trends(unit_id):
     session, unit = _scope(unit_id)
     result = _analysis(session, unit, _metric(session))
-    return {"metric": result["metric"], "metric_label": result["metric_label"],
-            "periods": result["periods"], "units": result["trends"]}
+    return {
+        "metric": result["metric"],
+        "metric_label": result["metric_label"],
+        "periods": result["periods"],
+        "units": result["trends"],
+    }
 
 
 def _chart_data(unit_id, part):
@@ -201,8 +268,9 @@ def export(unit_id):
     if name == "flags":
         result = {**result, "flags": _visible_flags(session, result)}
     head, rows = services.table(result, name)
-    return csvdownload.download(f"insights-{unit.code}-{result['metric']}-{name}.csv",
-                                [head, *rows])
+    return csvdownload.download(
+        f"insights-{unit.code}-{result['metric']}-{name}.csv", [head, *rows]
+    )
 
 
 @bp.route("/ratings", methods=["GET", "POST"])
@@ -217,11 +285,16 @@ def ratings():
     mine = services.my_ratings(session=session, user=current_user, period=period)
     form = ratings_form(teams, periods, period, mine)
     if form.validate_on_submit():
-        changed = services.save_ratings(session=session, user=current_user, period=form.period.data,
-                                        ratings=submitted_ratings(form, teams))
+        changed = services.save_ratings(
+            session=session,
+            user=current_user,
+            period=form.period.data,
+            ratings=submitted_ratings(form, teams),
+        )
         flash(f"Ratings for {form.period.data} saved ({changed} changed).")
         return redirect(url_for("insights.ratings", period=form.period.data))
     status = 400 if form.errors else 200
     rows = [(team, form[field_name(team.id)]) for team in teams]
-    return render_template("insights/ratings.html", form=form, rows=rows, periods=periods,
-                           period=period), status
+    return render_template(
+        "insights/ratings.html", form=form, rows=rows, periods=periods, period=period
+    ), status

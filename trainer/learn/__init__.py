@@ -16,15 +16,22 @@ def init_app(app: Flask) -> None:
     from trainer.scheduler import register_job
 
     app.register_blueprint(bp)
-    content.register_content_kind(app, "courses", check_courses, sync_courses,
-                                  lint=lint_courses)
+    content.register_content_kind(app, "courses", check_courses, sync_courses, lint=lint_courses)
     add_nav(app, "Learning", "learn.index", order=20)
-    add_nav(app, "Training reports", "learn.reports", roles=("manager", "hr", "admin"),
-            order=60)
+    add_nav(app, "Training reports", "learn.reports", roles=("manager", "hr", "admin"), order=60)
     add_home_panel(app, "learn/_home.html", order=20, data=home.learn_panel)
-    register_job(app, "learn-overdue-reminders", send_overdue_reminders,
-                 every_minutes=60, label="Remind people of overdue courses")
-    register_job(app, "learn-recertification", send_recertification_notices,
-                 every_minutes=60, label="Remind people of expiring certificates and "
-                                         "re-assign expired ones")
+    register_job(
+        app,
+        "learn-overdue-reminders",
+        send_overdue_reminders,
+        every_minutes=60,
+        label="Remind people of overdue courses",
+    )
+    register_job(
+        app,
+        "learn-recertification",
+        send_recertification_notices,
+        every_minutes=60,
+        label="Remind people of expiring certificates and re-assign expired ones",
+    )
     add_demo_step(app, demo.demo_learning)

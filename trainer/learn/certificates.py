@@ -7,13 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from trainer.auth.models import User
-from trainer.learn.models import (
-    Certificate,
-    CertificateState,
-    Course,
-    CourseVersion,
-    Enrolment,
-)
+from trainer.learn.models import Certificate, CertificateState, Course, CourseVersion, Enrolment
 from trainer.learn.services import unit_paths, version_titles
 from trainer.org.models import OrgUnit
 from trainer.org.services import ordered_tree
@@ -27,7 +21,7 @@ RENEWAL_DAYS = 30  # at expiry the course is re-assigned to the person, due this
 def new_certificate_code() -> str:
     """Return a random code like 7K4Q-M2XD-9PLA (60 bits; 32 letters, so no modulo bias)."""
     raw = "".join(CERTIFICATE_ALPHABET[b % 32] for b in secrets.token_bytes(12))
-    return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
 
 
 def add_months(day: date, months: int) -> date:
@@ -48,12 +42,15 @@ def renewable(certificate: Certificate, today: date) -> bool:
     expires within the first reminder's window."""
     if certificate.expires_on is None:
         return False
-    return (certificate.renewal_due_on is not None
-            or (certificate.expires_on - today).days <= EXPIRY_REMINDER_DAYS[0])
+    return (
+        certificate.renewal_due_on is not None
+        or (certificate.expires_on - today).days <= EXPIRY_REMINDER_DAYS[0]
+    )
 
 
-def issue_certificate(*, session: Session, enrolment: Enrolment, best: float | None,
-                      now: datetime | None = None) -> Certificate:
+def issue_certificate(
+    *, session: Session, enrolment: Enrolment, best: float | None, now: datetime | None = None
+) -> Certificate:
     """Create the learner's certificate on first completion; later keep its score the best.
 
     A certificate that expires (the course declares certificate_valid_months) is renewed by
@@ -61,13 +58,21 @@ def issue_certificate(*, session: Session, enrolment: Enrolment, best: float | N
     """
     now = now or utcnow()
     version = session.get(CourseVersion, enrolment.version_id)
-    certificate = session.exec(select(Certificate).where(
-        Certificate.user_id == enrolment.user_id,
-        Certificate.course_id == enrolment.course_id)).first()
+    certificate = session.exec(
+        select(Certificate).where(
+            Certificate.user_id == enrolment.user_id, Certificate.course_id == enrolment.course_id
+        )
+    ).first()
     if certificate is None:
-        certificate = Certificate(code=new_certificate_code(), user_id=enrolment.user_id,
-                                  course_id=enrolment.course_id, version_id=enrolment.version_id,
-                                  issued_at=now, score=best, expires_on=expiry_for(version, now))
+        certificate = Certificate(
+            code=new_certificate_code(),
+            user_id=enrolment.user_id,
+            course_id=enrolment.course_id,
+            version_id=enrolment.version_id,
+            issued_at=now,
+            score=best,
+            expires_on=expiry_for(version, now),
+        )
     elif renewable(certificate, now.date()):
         certificate.issued_at, certificate.version_id = now, enrolment.version_id
         certificate.expires_on = expiry_for(version, now)
@@ -99,12 +104,18 @@ def send_recertification_notices(*, session: Session, now: datetime) -> int:
         select(Certificate, User, Course)
         .join(User, User.id == Certificate.user_id)
         .join(Course, Course.id == Certificate.course_id)
-        .where(col(Certificate.expires_on).is_not(None), Certificate.expires_on <= horizon,
-               col(Certificate.renewal_due_on).is_(None), col(User.active).is_(True),
-               col(Course.retired).is_(False))
-        .order_by(Certificate.id)).all()
+        .where(
+            col(Certificate.expires_on).is_not(None),
+            Certificate.expires_on <= horizon,
+            col(Certificate.renewal_due_on).is_(None),
+            col(User.active).is_(True),
+            col(Course.retired).is_(False),
+        )
+        .order_by(Certificate.id)
+    ).all()
     titles = version_titles(
-        session=session, version_ids={course.current_version_id for _, _, course in rows})
+        session=session, version_ids={course.current_version_id for _, _, course in rows}
+    )
     queued = 0
     for certificate, user, course in rows:
         title = titles.get(course.current_version_id, course.slug)
@@ -116,43 +127,55 @@ def send_recertification_notices(*, session: Session, now: datetime) -> int:
             certificate.renewal_due_on = today + timedelta(days=RENEWAL_DAYS)
             _renew_on_current_version(session=session, certificate=certificate, course=course)
             queued += queue_mail(
-                session, key=f"{key}:expired", to=user.email,
+                session,
+                key=f"{key}:expired",
+                to=user.email,
                 subject=f"Your certificate for {title} has expired: please renew it",
                 body=f"Hello {user.name},\n\nYour certificate for {title} expired on {expires}. "
-                     "The course has been assigned to you again: please complete it by "
-                     f"{certificate.renewal_due_on:%-d %B %Y}.\n\nStart here:\n{link}\n")
+                "The course has been assigned to you again: please complete it by "
+                f"{certificate.renewal_due_on:%-d %B %Y}.\n\nStart here:\n{link}\n",
+            )
         elif days_left <= EXPIRY_REMINDER_DAYS[1] and certificate.reminded_7_on is None:
             certificate.reminded_7_on = today
-            queued += _queue_expiry_reminder(session, queue_mail, f"{key}:7", user, title,
-                                             expires, days_left, link)
-        elif (EXPIRY_REMINDER_DAYS[1] < days_left <= EXPIRY_REMINDER_DAYS[0]
-              and certificate.reminded_30_on is None):
+            queued += _queue_expiry_reminder(
+                session, queue_mail, f"{key}:7", user, title, expires, days_left, link
+            )
+        elif (
+            EXPIRY_REMINDER_DAYS[1] < days_left <= EXPIRY_REMINDER_DAYS[0]
+            and certificate.reminded_30_on is None
+        ):
             certificate.reminded_30_on = today
-            queued += _queue_expiry_reminder(session, queue_mail, f"{key}:30", user, title,
-                                             expires, days_left, link)
+            queued += _queue_expiry_reminder(
+                session, queue_mail, f"{key}:30", user, title, expires, days_left, link
+            )
         else:
             continue
         session.add(certificate)
     return queued
 
 
-def _queue_expiry_reminder(session, queue_mail, key, user, title, expires, days_left,
-                           link) -> bool:
+def _queue_expiry_reminder(session, queue_mail, key, user, title, expires, days_left, link) -> bool:
     days = "1 day" if days_left == 1 else f"{days_left} days"
     return queue_mail(
-        session, key=key, to=user.email,
+        session,
+        key=key,
+        to=user.email,
         subject=f"Your certificate for {title} expires in {days}",
         body=f"Hello {user.name},\n\nYour certificate for {title} is valid until {expires}. "
-             "To keep it, take the course's quiz again before then; passing renews it from "
-             f"that day.\n\n{link}\n")
+        "To keep it, take the course's quiz again before then; passing renews it from "
+        f"that day.\n\n{link}\n",
+    )
 
 
-def _renew_on_current_version(*, session: Session, certificate: Certificate,
-                              course: Course) -> None:
+def _renew_on_current_version(
+    *, session: Session, certificate: Certificate, course: Course
+) -> None:
     """Move the person's enrolment to the course's current version, for the renewal."""
-    enrolment = session.exec(select(Enrolment).where(
-        Enrolment.user_id == certificate.user_id,
-        Enrolment.course_id == certificate.course_id)).first()
+    enrolment = session.exec(
+        select(Enrolment).where(
+            Enrolment.user_id == certificate.user_id, Enrolment.course_id == certificate.course_id
+        )
+    ).first()
     if enrolment is None or course.current_version_id in (None, enrolment.version_id):
         return
     enrolment.version_id, enrolment.last_lesson = course.current_version_id, 1
@@ -187,21 +210,31 @@ def certificate_state(certificate: Certificate, today: date) -> CertificateState
 
 
 def _expiring_certificates(*, session: Session, members: set[int] | None):
-    query = (select(Certificate, User.unit_id, User.name)
-             .join(User, User.id == Certificate.user_id)
-             .join(Course, Course.id == Certificate.course_id)
-             .where(col(Certificate.expires_on).is_not(None), col(User.active).is_(True),
-                    col(User.unit_id).is_not(None), col(Course.retired).is_(False)))
+    query = (
+        select(Certificate, User.unit_id, User.name)
+        .join(User, User.id == Certificate.user_id)
+        .join(Course, Course.id == Certificate.course_id)
+        .where(
+            col(Certificate.expires_on).is_not(None),
+            col(User.active).is_(True),
+            col(User.unit_id).is_not(None),
+            col(Course.retired).is_(False),
+        )
+    )
     if members is not None:
         query = query.where(col(User.unit_id).in_(members))
     return session.exec(query).all()
 
 
-def certificate_counts(*, session: Session, scope: set[int] | None,
-                       today: date) -> list[CertificateCounts]:
+def certificate_counts(
+    *, session: Session, scope: set[int] | None, today: date
+) -> list[CertificateCounts]:
     """Count expiring certificates per unit in scope (each unit with its subtree)."""
-    summaries = {unit.id: CertificateCounts(unit) for unit, _depth, _people in
-                 ordered_tree(session) if scope is None or unit.id in scope}
+    summaries = {
+        unit.id: CertificateCounts(unit)
+        for unit, _depth, _people in ordered_tree(session)
+        if scope is None or unit.id in scope
+    }
     paths = unit_paths(session=session)
     for certificate, unit_id, _name in _expiring_certificates(session=session, members=scope):
         state = certificate_state(certificate, today)
@@ -212,24 +245,32 @@ def certificate_counts(*, session: Session, scope: set[int] | None,
     return list(summaries.values())
 
 
-def unit_certificates(*, session: Session, unit: OrgUnit, today: date,
-                      limit: int = 300) -> list[dict]:
+def unit_certificates(
+    *, session: Session, unit: OrgUnit, today: date, limit: int = 300
+) -> list[dict]:
     """List the expired and soon-expiring certificates of people in a unit's subtree, the
     most urgent first."""
     paths = unit_paths(session=session)
     members = {u for u, path in paths.items() if unit.id in path}
     courses = {c.id: c for c in session.exec(select(Course)).all()}
     titles = version_titles(
-        session=session, version_ids={c.current_version_id for c in courses.values()})
+        session=session, version_ids={c.current_version_id for c in courses.values()}
+    )
     codes = dict(session.exec(select(OrgUnit.id, OrgUnit.code)).all())
     rows = []
     for certificate, unit_id, name in _expiring_certificates(session=session, members=members):
         state = certificate_state(certificate, today)
         if state in (CertificateState.EXPIRED, CertificateState.EXPIRING):
             course = courses[certificate.course_id]
-            rows.append({"name": name, "unit_code": codes.get(unit_id, ""),
-                         "course": titles.get(course.current_version_id, course.slug),
-                         "expires_on": certificate.expires_on, "state": state,
-                         "renewal_due_on": certificate.renewal_due_on})
+            rows.append(
+                {
+                    "name": name,
+                    "unit_code": codes.get(unit_id, ""),
+                    "course": titles.get(course.current_version_id, course.slug),
+                    "expires_on": certificate.expires_on,
+                    "state": state,
+                    "renewal_due_on": certificate.renewal_due_on,
+                }
+            )
     rows.sort(key=lambda r: (r["state"] != CertificateState.EXPIRED, r["expires_on"], r["name"]))
     return rows[:limit]

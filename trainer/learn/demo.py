@@ -48,8 +48,11 @@ def demo_learning(*, session: Session, demo: DemoOrg) -> None:
     """Sync the courses, assign them to units across the last 8 quarters, add history."""
     folder = Path(current_app.config["COURSES_DIR"])
     if not folder.is_dir() or check_courses(folder):
-        log.warning("Course content in %s is missing or has problems (run `flask content "
-                    "check`); the demo has no courses.", folder)
+        log.warning(
+            "Course content in %s is missing or has problems (run `flask content "
+            "check`); the demo has no courses.",
+            folder,
+        )
         return
     sync_courses(session=session, courses_dir=folder)
     offered = [(c, v) for c, v in offered_courses(session=session) if v.audience == "employee"]
@@ -61,12 +64,17 @@ def demo_learning(*, session: Session, demo: DemoOrg) -> None:
     session.flush()
     history = History(session, demo, today)
     history.generate(plan)
-    log.info("Demo learning: %d assignments, %d enrolments, %d attempts.", len(plan),
-             history.counts["enrolments"], history.counts["attempts"])
+    log.info(
+        "Demo learning: %d assignments, %d enrolments, %d attempts.",
+        len(plan),
+        history.counts["enrolments"],
+        history.counts["attempts"],
+    )
 
 
-def assignment_plan(demo: DemoOrg, offered: list[tuple[Course, CourseVersion]],
-                    today: date) -> list[Assignment]:
+def assignment_plan(
+    demo: DemoOrg, offered: list[tuple[Course, CourseVersion]], today: date
+) -> list[Assignment]:
     """Give each region one course per past quarter, then one course to everyone now.
 
     Courses whose certificates expire are the first ones given out. The newest course goes
@@ -84,16 +92,34 @@ def assignment_plan(demo: DemoOrg, offered: list[tuple[Course, CourseVersion]],
     for k, (course, region) in enumerate(pairs[:PAST_QUARTERS]):
         period = shift_quarter(current, k - min(len(pairs), PAST_QUARTERS))
         due = quarter_bounds(period)[1] - timedelta(days=14)
-        plan.append(Assignment(course_id=course.id, unit_id=region.id, due_on=due,
-                               created_at=_at(due - timedelta(days=75), 9)))
+        plan.append(
+            Assignment(
+                course_id=course.id,
+                unit_id=region.id,
+                due_on=due,
+                created_at=_at(due - timedelta(days=75), 9),
+            )
+        )
     due = max(quarter_bounds(current)[1], today + timedelta(days=21))
-    plan.append(Assignment(course_id=newest[0].id, unit_id=demo.company.id, due_on=due,
-                           created_at=_at(today - timedelta(days=20), 9)))
+    plan.append(
+        Assignment(
+            course_id=newest[0].id,
+            unit_id=demo.company.id,
+            due_on=due,
+            created_at=_at(today - timedelta(days=20), 9),
+        )
+    )
     if demo.sites and older:
         refresher_due = today - timedelta(days=10)
         site = demo.sites[len(demo.sites) // 2]
-        plan.append(Assignment(course_id=older[0][0].id, unit_id=site.id, due_on=refresher_due,
-                               created_at=_at(refresher_due - timedelta(days=45), 9)))
+        plan.append(
+            Assignment(
+                course_id=older[0][0].id,
+                unit_id=site.id,
+                due_on=refresher_due,
+                created_at=_at(refresher_due - timedelta(days=45), 9),
+            )
+        )
     return plan
 
 
@@ -123,8 +149,10 @@ class QuizModel:
             logits.append(math.log(base / (1 - base)))
             response = right_response(question)
             right.append((True, response, canonical_response(question, response), 1.0))
-            options = [(False, r, canonical_response(question, r), score(question, r).fraction)
-                       for r in wrong_responses(question)]
+            options = [
+                (False, r, canonical_response(question, r), score(question, r).fraction)
+                for r in wrong_responses(question)
+            ]
             rng.shuffle(options)  # each question gets a favourite wrong answer, as in life
             wrong.append((options, [1 / (rank + 1) ** 1.5 for rank in range(len(options))]))
         return cls(version.pass_mark, scorable, logits, right, wrong)
@@ -134,15 +162,44 @@ class History:
     """Invent who took which course when, how they scored, and what they answered."""
 
     TABLES = {
-        Enrolment: ("id", "user_id", "course_id", "version_id", "started_at", "last_lesson",
-                    "lessons_done", "attempts", "best_score", "best_attempt_id",
-                    "completed_at"),
-        QuizAttempt: ("id", "enrolment_id", "user_id", "version_id", "number", "submitted_at",
-                      "score", "passed", "answers"),
+        Enrolment: (
+            "id",
+            "user_id",
+            "course_id",
+            "version_id",
+            "started_at",
+            "last_lesson",
+            "lessons_done",
+            "attempts",
+            "best_score",
+            "best_attempt_id",
+            "completed_at",
+        ),
+        QuizAttempt: (
+            "id",
+            "enrolment_id",
+            "user_id",
+            "version_id",
+            "number",
+            "submitted_at",
+            "score",
+            "passed",
+            "answers",
+        ),
         QuizAnswer: ("id", "attempt_id", "version_id", "question", "correct", "response"),
-        Certificate: ("id", "code", "user_id", "course_id", "version_id", "issued_at",
-                      "score", "expires_on", "reminded_30_on", "reminded_7_on",
-                      "renewal_due_on"),
+        Certificate: (
+            "id",
+            "code",
+            "user_id",
+            "course_id",
+            "version_id",
+            "issued_at",
+            "score",
+            "expires_on",
+            "reminded_30_on",
+            "reminded_7_on",
+            "renewal_due_on",
+        ),
     }
 
     def __init__(self, session: Session, demo: DemoOrg, today: date):
@@ -156,8 +213,10 @@ class History:
         self.quizzes = {v.id: QuizModel.of(v) for _, v in self.courses.values()}
 
     def generate(self, plan: list[Assignment]) -> None:
-        paths = {u: [int(i) for i in p.strip("/").split("/") if i] + [u]
-                 for u, p in self.session.exec(select(OrgUnit.id, OrgUnit.path)).all()}
+        paths = {
+            u: [int(i) for i in p.strip("/").split("/") if i] + [u]
+            for u, p in self.session.exec(select(OrgUnit.id, OrgUnit.path)).all()
+        }
         named = set(self.session.exec(select(User.id).where(User.email.in_(self.named))).all())
         plan = sorted(plan, key=lambda a: a.due_on)
         for user_id, unit_id in people_in_batches(self.session):
@@ -174,8 +233,14 @@ class History:
         for model in self.TABLES:
             fix_sequence(self.session, model)
 
-    def person_course(self, user_id: int, named: bool, course: Course, version: CourseVersion,
-                      assignment: Assignment) -> None:
+    def person_course(
+        self,
+        user_id: int,
+        named: bool,
+        course: Course,
+        version: CourseVersion,
+        assignment: Assignment,
+    ) -> None:
         rng, due = self.rng, assignment.due_on
         opened = assignment.created_at.date()
         if due >= self.today:  # still open: some are done, some are reading, most not yet
@@ -183,46 +248,83 @@ class History:
                 return
             roll = rng.random()
             if roll < 0.35:
-                self.complete(user_id, course, version,
-                              opened + timedelta(days=rng.randint(0, (self.today - opened).days)))
+                self.complete(
+                    user_id,
+                    course,
+                    version,
+                    opened + timedelta(days=rng.randint(0, (self.today - opened).days)),
+                )
             elif roll < 0.55:
                 self.partial(user_id, course, version, opened)
             return
         roll = rng.random()
         if named or roll < 0.80:
-            self.complete(user_id, course, version,
-                          due - timedelta(days=rng.randint(0, max(0, (due - opened).days))))
+            self.complete(
+                user_id,
+                course,
+                version,
+                due - timedelta(days=rng.randint(0, max(0, (due - opened).days))),
+            )
         elif roll < 0.89 and (self.today - due).days > 1:
             late = due + timedelta(days=rng.randint(1, min(45, (self.today - due).days - 1)))
             self.complete(user_id, course, version, late)
         elif roll < 0.95:
             self.partial(user_id, course, version, opened)
 
-    def enrol(self, user_id: int, course: Course, version: CourseVersion, started: datetime,
-              lessons_read: int, tries: list[list[tuple]], finished: datetime | None) -> None:
+    def enrol(
+        self,
+        user_id: int,
+        course: Course,
+        version: CourseVersion,
+        started: datetime,
+        lessons_read: int,
+        tries: list[list[tuple]],
+        finished: datetime | None,
+    ) -> None:
         """Add an enrolment with its attempts (the last one passed when `finished` is set)."""
         enrolment_id = self._id(Enrolment)
         quiz = self.quizzes[version.id]
         best = best_id = None
         for number, picks in enumerate(tries, start=1):
-            when = (finished - timedelta(days=len(tries) - number) if finished
-                    else started + timedelta(minutes=40))
-            attempt_id, score = self.attempt(enrolment_id, user_id, version.id, quiz, number,
-                                             picks, when)
+            when = (
+                finished - timedelta(days=len(tries) - number)
+                if finished
+                else started + timedelta(minutes=40)
+            )
+            attempt_id, score = self.attempt(
+                enrolment_id, user_id, version.id, quiz, number, picks, when
+            )
             if best is None or score > best:
                 best, best_id = score, attempt_id
-        self.rows[Enrolment].append((
-            enrolment_id, user_id, course.id, version.id, started,
-            min(lessons_read + 1, len(version.lessons)),
-            list(range(1, lessons_read + 1)), len(tries), best, best_id, finished))
+        self.rows[Enrolment].append(
+            (
+                enrolment_id,
+                user_id,
+                course.id,
+                version.id,
+                started,
+                min(lessons_read + 1, len(version.lessons)),
+                list(range(1, lessons_read + 1)),
+                len(tries),
+                best,
+                best_id,
+                finished,
+            )
+        )
         if finished:
-            self.rows[Certificate].append((
-                self._id(Certificate), new_certificate_code(), user_id, course.id, version.id,
-                *self.validity(version, finished, best)))
+            self.rows[Certificate].append(
+                (
+                    self._id(Certificate),
+                    new_certificate_code(),
+                    user_id,
+                    course.id,
+                    version.id,
+                    *self.validity(version, finished, best),
+                )
+            )
         self.counts["enrolments"] += 1
 
-    def complete(self, user_id: int, course: Course, version: CourseVersion,
-                 day: date) -> None:
+    def complete(self, user_id: int, course: Course, version: CourseVersion, day: date) -> None:
         rng, quiz = self.rng, self.quizzes[version.id]
         skill = rng.gauss(0, 1)
         tries = []
@@ -235,8 +337,7 @@ class History:
         started = finished - timedelta(days=len(tries) - 1, hours=1)
         self.enrol(user_id, course, version, started, len(version.lessons), tries, finished)
 
-    def partial(self, user_id: int, course: Course, version: CourseVersion,
-                opened: date) -> None:
+    def partial(self, user_id: int, course: Course, version: CourseVersion, opened: date) -> None:
         rng, quiz = self.rng, self.quizzes[version.id]
         span = max(0, (self.today - opened).days - 1)
         started = _at(opened + timedelta(days=rng.randint(0, span)), rng.randint(8, 17))
@@ -252,27 +353,50 @@ class History:
         """Answer each scorable question, (right?, response, canonical, fraction);
         `force` makes the attempt pass."""
         random_, choices = self.rng.random, self.rng.choices
-        picks = [quiz.right[n] if random_() < 1 / (1 + math.exp(-(logit + 0.8 * skill)))
-                 else choices(*quiz.wrong[n])[0] for n, logit in enumerate(quiz.logits)]
+        picks = [
+            quiz.right[n]
+            if random_() < 1 / (1 + math.exp(-(logit + 0.8 * skill)))
+            else choices(*quiz.wrong[n])[0]
+            for n, logit in enumerate(quiz.logits)
+        ]
         while force and percent(picks) < quiz.pass_mark:
             wrong = next(n for n, pick in enumerate(picks) if not pick[0])
             picks[wrong] = quiz.right[wrong]
         return picks
 
-    def attempt(self, enrolment_id: int, user_id: int, version_id: int, quiz: QuizModel,
-                number: int, picks: list[tuple], when: datetime) -> tuple[int, float]:
+    def attempt(
+        self,
+        enrolment_id: int,
+        user_id: int,
+        version_id: int,
+        quiz: QuizModel,
+        number: int,
+        picks: list[tuple],
+        when: datetime,
+    ) -> tuple[int, float]:
         attempt_id = self._id(QuizAttempt)
         answers, rows = {}, self.rows[QuizAnswer]
         next_answer = self.next_id[QuizAnswer]
         for n, (index, (right, response, canonical, _)) in enumerate(
-                zip(quiz.scorable, picks, strict=True)):
+            zip(quiz.scorable, picks, strict=True)
+        ):
             answers[str(index)] = response
             rows.append((next_answer + n, attempt_id, version_id, index, right, canonical))
         self.next_id[QuizAnswer] = next_answer + len(picks)
         score = percent(picks)
-        self.rows[QuizAttempt].append((
-            attempt_id, enrolment_id, user_id, version_id, number, when, score,
-            score >= quiz.pass_mark, answers))
+        self.rows[QuizAttempt].append(
+            (
+                attempt_id,
+                enrolment_id,
+                user_id,
+                version_id,
+                number,
+                when,
+                score,
+                score >= quiz.pass_mark,
+                answers,
+            )
+        )
         self.counts["attempts"] += 1
         return attempt_id, score
 
@@ -289,13 +413,20 @@ class History:
             expires = add_months(issued.date(), months)
             if expires > self.today or self.rng.random() < 0.15:
                 break
-            issued = _at(expires - timedelta(days=self.rng.randint(0, 25)),
-                         self.rng.randint(8, 17), self.rng.randint(0, 59))
-        reminded = [expires - timedelta(days=d) if expires and
-                    expires - timedelta(days=d) <= self.today else None
-                    for d in EXPIRY_REMINDER_DAYS]
-        renewal = expires + timedelta(days=RENEWAL_DAYS) if expires and \
-            expires <= self.today else None
+            issued = _at(
+                expires - timedelta(days=self.rng.randint(0, 25)),
+                self.rng.randint(8, 17),
+                self.rng.randint(0, 59),
+            )
+        reminded = [
+            expires - timedelta(days=d)
+            if expires and expires - timedelta(days=d) <= self.today
+            else None
+            for d in EXPIRY_REMINDER_DAYS
+        ]
+        renewal = (
+            expires + timedelta(days=RENEWAL_DAYS) if expires and expires <= self.today else None
+        )
         return issued, best, expires, *reminded, renewal
 
     def _id(self, model) -> int:
@@ -326,8 +457,7 @@ def right_response(question: Question):
     if question.type == "short":
         return max(question.answers, key=lambda a: a.fraction).text
     if question.type == "numerical":
-        best = max((a for a in question.answers if a.value is not None),
-                   key=lambda a: a.fraction)
+        best = max((a for a in question.answers if a.value is not None), key=lambda a: a.fraction)
         return f"{best.value:g}"
     return {m.left: m.right for m in question.matches if m.left}
 

@@ -14,7 +14,14 @@ from trainer.content_rules import LINE_BREAK, MAX_ANSWERS
 
 FORMATS = ("moodle", "html", "plain", "markdown")
 QUESTION_TYPES = (
-    "description", "essay", "mc", "multi", "truefalse", "short", "numerical", "matching"
+    "description",
+    "essay",
+    "mc",
+    "multi",
+    "truefalse",
+    "short",
+    "numerical",
+    "matching",
 )
 SCORABLE_TYPES = ("mc", "multi", "truefalse", "short", "numerical", "matching")
 BLANK = "_____"
@@ -22,10 +29,27 @@ BLANK = "_____"
 # Escaped control characters are swapped for private-use characters while parsing, so that
 # they never act as syntax, and swapped back when a text is finally read (as Moodle does).
 # A backslash is not syntax, so "\\" can become a plain backslash straight away.
-_PLACEHOLDERS = {"\\": "\\", ":": "\ue000", "#": "\ue001", "=": "\ue002", "{": "\ue003",
-                 "}": "\ue004", "~": "\ue005", "n": "\ue006"}
-_RESTORE = str.maketrans({"\ue000": ":", "\ue001": "#", "\ue002": "=", "\ue003": "{",
-                          "\ue004": "}", "\ue005": "~", "\ue006": "\n"})
+_PLACEHOLDERS = {
+    "\\": "\\",
+    ":": "\ue000",
+    "#": "\ue001",
+    "=": "\ue002",
+    "{": "\ue003",
+    "}": "\ue004",
+    "~": "\ue005",
+    "n": "\ue006",
+}
+_RESTORE = str.maketrans(
+    {
+        "\ue000": ":",
+        "\ue001": "#",
+        "\ue002": "=",
+        "\ue003": "{",
+        "\ue004": "}",
+        "\ue005": "~",
+        "\ue006": "\n",
+    }
+)
 _ESCAPE = re.compile(r"\\([:#={}~n\\])")
 _FORMAT_PREFIX = re.compile(r"\[([^\]]*)\]")
 _WEIGHT = re.compile(r"%(-?\d+(?:\.\d+)?)%")
@@ -167,8 +191,7 @@ def _split_blocks(text: str) -> list[_Block]:
     """
     blocks = []
     lines, numbers, comments = [], [], []
-    for number, raw in enumerate([*LINE_BREAK.split(text.removeprefix("\ufeff")), ""],
-                                 start=1):
+    for number, raw in enumerate([*LINE_BREAK.split(text.removeprefix("\ufeff")), ""], start=1):
         line = raw.strip()
         if line.startswith("//"):
             comments.append(line)
@@ -188,9 +211,11 @@ def _read_category(body: str, issues: _Issues) -> str:
     if not category:
         issues.add("$CATEGORY: needs a category path")
     if rest.strip():
-        issues.add("put a blank line after the $CATEGORY: line "
-                   "(Moodle would read the following lines as part of the category name)",
-                   len(first) + 1)
+        issues.add(
+            "put a blank line after the $CATEGORY: line "
+            "(Moodle would read the following lines as part of the category name)",
+            len(first) + 1,
+        )
     return category
 
 
@@ -216,8 +241,7 @@ def _read_question(body: str, issues: _Issues) -> Question:
     start, finish = body.find("{", head), body.find("}", head)
     cloze = _CLOZE.search(body, head)
     if cloze:
-        issues.add("embedded (Cloze) answers such as {1:MULTICHOICE:…} are not GIFT",
-                   cloze.start())
+        issues.add("embedded (Cloze) answers such as {1:MULTICHOICE:…} are not GIFT", cloze.start())
         return question
     if start == -1 and finish == -1:
         answer_block, stem = None, body[head:]
@@ -234,13 +258,12 @@ def _read_question(body: str, issues: _Issues) -> Question:
         extra = _first_of(body, "{}", finish + 1)
         extra = _first_of(body[:finish], "{", start + 1) if extra is None else extra
         if extra is not None:
-            issues.add("more than one answer block; write a literal brace as \\{ or \\}",
-                       extra)
-        inside = body[start + 1:finish]
+            issues.add("more than one answer block; write a literal brace as \\{ or \\}", extra)
+        inside = body[start + 1 : finish]
         answer_block = inside.strip()
         base = start + 1 + len(inside) - len(inside.lstrip())
         question.missing_word = not body.endswith("}")
-        stem = body[head:start] + (BLANK if question.missing_word else "") + body[finish + 1:]
+        stem = body[head:start] + (BLANK if question.missing_word else "") + body[finish + 1 :]
 
     question.text, question.text_format = _rich(stem, "moodle", issues, head)
     if not question.text:
@@ -251,7 +274,8 @@ def _read_question(body: str, issues: _Issues) -> Question:
     feedback_at = answer_block.rfind("####")
     if feedback_at != -1:
         question.general_feedback, question.general_feedback_format = _rich(
-            answer_block[feedback_at + 4:], question.text_format, issues, base + feedback_at)
+            answer_block[feedback_at + 4 :], question.text_format, issues, base + feedback_at
+        )
         answer_block = answer_block[:feedback_at].rstrip()
 
     question.type = _detect_type(answer_block)
@@ -272,9 +296,11 @@ def _pieces(block: str, marks: str, base: int) -> list[tuple[int, str, str]]:
     """
     cuts = [match.start() for match in re.finditer(f"[{re.escape(marks)}]", block)]
     ends = [*cuts, len(block)]
-    pieces = [(base, "", block[:ends[0]])]
-    pieces += [(base + cut, block[cut], block[cut + 1:end])
-               for cut, end in zip(cuts, ends[1:], strict=True)]
+    pieces = [(base, "", block[: ends[0]])]
+    pieces += [
+        (base + cut, block[cut], block[cut + 1 : end])
+        for cut, end in zip(cuts, ends[1:], strict=True)
+    ]
     return pieces
 
 
@@ -282,8 +308,10 @@ def _too_many(pieces: list, issues: _Issues) -> bool:
     """Report a question with more than MAX_ANSWERS answers, at the first one too many."""
     if len(pieces) - 1 <= MAX_ANSWERS:
         return False
-    issues.add(f"a question may have at most {MAX_ANSWERS} answers; this is answer "
-               f"{MAX_ANSWERS + 1}", pieces[MAX_ANSWERS + 1][0])
+    issues.add(
+        f"a question may have at most {MAX_ANSWERS} answers; this is answer {MAX_ANSWERS + 1}",
+        pieces[MAX_ANSWERS + 1][0],
+    )
     return True
 
 
@@ -310,16 +338,16 @@ def _read_choices(question: Question, block: str, base: int, issues: _Issues) ->
         return
     at, _, before = pieces[0]
     if before.strip():
-        issues.add(f"text before the first ~ or = in the answers: "
-                   f"{_restore(before.strip())!r}", at)
+        issues.add(f"text before the first ~ or = in the answers: {_restore(before.strip())!r}", at)
     seen = []
     for at, mark, part in pieces[1:]:
         part = part.strip()
         if mark == "=":
             fraction = 1.0
             if _WEIGHT.match(part):
-                issues.add(f"'=' already means 100%; write a weighted answer as "
-                           f"~{_restore(part)}", at)
+                issues.add(
+                    f"'=' already means 100%; write a weighted answer as ~{_restore(part)}", at
+                )
         else:
             fraction, part = _read_weight(part, 0.0, issues, at)
         if _add_answer(question, part, fraction, issues, at):
@@ -330,8 +358,9 @@ def _read_choices(question: Question, block: str, base: int, issues: _Issues) ->
     elif question.type == "multi":
         total = sum(a.fraction for a in question.answers if a.fraction > 0)
         if round(total, 2) != 1:
-            issues.add(f"the weights of the right answers add up to {total * 100:g}%, "
-                       "not 100%", base)
+            issues.add(
+                f"the weights of the right answers add up to {total * 100:g}%, not 100%", base
+            )
 
 
 def _read_short(question: Question, block: str, base: int, issues: _Issues) -> None:
@@ -367,8 +396,7 @@ def _read_numerical(question: Question, block: str, base: int, issues: _Issues) 
     if tilde:  # Everything after the first ~ is feedback for any other answer.
         at = base + 1 + len(block)
         _, (feedback, feedback_format) = _split_feedback(other, question.text_format, issues, at)
-        question.answers.append(
-            Answer("*", 0.0, feedback, question.text_format, feedback_format))
+        question.answers.append(Answer("*", 0.0, feedback, question.text_format, feedback_format))
 
 
 def _read_number(answer: Answer, issues: _Issues, at: int) -> None:
@@ -427,25 +455,32 @@ def _read_truefalse(question: Question, block: str, base: int, issues: _Issues) 
     answer, *feedbacks = block.split("#", 2)
     wrong_at = base + len(answer)
     right_at = wrong_at + 1 + len(feedbacks[0]) if feedbacks else wrong_at
-    wrong, wrong_format = _rich(feedbacks[0] if feedbacks else "", question.text_format, issues,
-                                wrong_at)
-    right, right_format = _rich(feedbacks[1] if len(feedbacks) > 1 else "",
-                                question.text_format, issues, right_at)
+    wrong, wrong_format = _rich(
+        feedbacks[0] if feedbacks else "", question.text_format, issues, wrong_at
+    )
+    right, right_format = _rich(
+        feedbacks[1] if len(feedbacks) > 1 else "", question.text_format, issues, right_at
+    )
     if answer.strip() in ("T", "TRUE"):
         question.truefalse = TrueFalse(True, right, wrong, right_format, wrong_format)
     else:
         question.truefalse = TrueFalse(False, wrong, right, wrong_format, right_format)
 
 
-_ANSWER_READERS = {"numerical": _read_numerical, "mc": _read_choices, "matching": _read_matching,
-                   "truefalse": _read_truefalse, "short": _read_short}
+_ANSWER_READERS = {
+    "numerical": _read_numerical,
+    "mc": _read_choices,
+    "matching": _read_matching,
+    "truefalse": _read_truefalse,
+    "short": _read_short,
+}
 
 
-def _add_answer(question: Question, part: str, fraction: float, issues: _Issues,
-                at: int) -> bool:
+def _add_answer(question: Question, part: str, fraction: float, issues: _Issues, at: int) -> bool:
     """Append an answer read from `text#feedback`; report and skip an empty one."""
     (text, text_format), (feedback, feedback_format) = _split_feedback(
-        part, question.text_format, issues, at)
+        part, question.text_format, issues, at
+    )
     if not text:
         issues.add("empty answer (is there an unescaped = or ~ in a text?)", at)
         return False
@@ -455,8 +490,7 @@ def _add_answer(question: Question, part: str, fraction: float, issues: _Issues,
 
 def _split_feedback(part: str, default_format: str, issues: _Issues, at: int):
     text, _, feedback = part.partition("#")
-    return (_rich(text, default_format, issues, at),
-            _rich(feedback, default_format, issues, at))
+    return (_rich(text, default_format, issues, at), _rich(feedback, default_format, issues, at))
 
 
 def _read_weight(part: str, default: float, issues: _Issues, at: int) -> tuple[float, str]:
@@ -466,7 +500,7 @@ def _read_weight(part: str, default: float, issues: _Issues, at: int) -> tuple[f
         weight = float(match.group(1))
         if not -100 <= weight <= 100:
             issues.add(f"answer weight {weight:g}% is outside -100%..100%", at)
-        return weight / 100, part[match.end():]
+        return weight / 100, part[match.end() :]
     if part.startswith("%") and "%" in part[1:]:
         issues.add(f"bad answer weight in {_restore(part)!r}; write it like %50%", at)
     return default, part
@@ -494,10 +528,12 @@ def _rich(text: str, default_format: str, issues: _Issues, at: int) -> tuple[str
     text_format = default_format
     match = _FORMAT_PREFIX.match(text)
     if match and match.group(1) in FORMATS:
-        text_format, text = match.group(1), text[match.end():]
+        text_format, text = match.group(1), text[match.end() :]
     elif match and match.group(1).isalpha():
-        issues.add(f"unknown text format [{match.group(1)}]; "
-                   "use [html], [moodle], [plain] or [markdown]", at)
+        issues.add(
+            f"unknown text format [{match.group(1)}]; use [html], [moodle], [plain] or [markdown]",
+            at,
+        )
     return _restore(text).strip(), text_format
 
 

@@ -31,9 +31,14 @@ def score(question: Question, response: Any) -> Scored:
     """
     if not question.scorable:
         raise ValueError(f"a {question.type} question cannot be scored automatically")
-    grade = {"mc": _score_mc, "multi": _score_multi, "truefalse": _score_truefalse,
-             "short": _score_short, "numerical": _score_numerical,
-             "matching": _score_matching}[question.type]
+    grade = {
+        "mc": _score_mc,
+        "multi": _score_multi,
+        "truefalse": _score_truefalse,
+        "short": _score_short,
+        "numerical": _score_numerical,
+        "matching": _score_matching,
+    }[question.type]
     scored = grade(question, response)
     if question.general_feedback:
         scored.feedback.append(question.general_feedback)
@@ -49,7 +54,8 @@ def _score_mc(question: Question, response: Any) -> Scored:
 
 def _score_multi(question: Question, response: Any) -> Scored:
     if not isinstance(response, list | tuple | set | frozenset) or not all(
-            _is_index(i, question.answers) for i in response):
+        _is_index(i, question.answers) for i in response
+    ):
         return _invalid("Choose one or more of the answers.")
     chosen = [question.answers[i] for i in sorted(set(response))]
     return _graded(sum(a.fraction for a in chosen), chosen)
@@ -59,8 +65,11 @@ def _score_truefalse(question: Question, response: Any) -> Scored:
     if not isinstance(response, bool):
         return _invalid("Choose true or false.")
     tf = question.truefalse
-    feedback, feedback_format = ((tf.feedback_if_true, tf.feedback_if_true_format) if response
-                                 else (tf.feedback_if_false, tf.feedback_if_false_format))
+    feedback, feedback_format = (
+        (tf.feedback_if_true, tf.feedback_if_true_format)
+        if response
+        else (tf.feedback_if_false, tf.feedback_if_false_format)
+    )
     scored = _graded(1.0 if response == tf.correct else 0.0, [])
     if feedback:
         scored.feedback.append(feedback)
@@ -83,7 +92,8 @@ def _score_numerical(question: Question, response: Any) -> Scored:
         return _invalid(f"{str(response).strip()!r} is not a number.")
     for answer in question.answers:
         if answer.value is None or abs(number - answer.value) <= (
-                answer.tolerance + EPSILON * max(1.0, abs(answer.value))):
+            answer.tolerance + EPSILON * max(1.0, abs(answer.value))
+        ):
             return _graded(answer.fraction, [answer])
     return _graded(0.0, [])
 
@@ -147,11 +157,14 @@ def public_view(question: Question) -> dict:
         "missing_word": question.missing_word,
     }
     if question.type in ("mc", "multi"):
-        view["options"] = [{"index": i, "text": a.text, "format": a.text_format}
-                           for i, a in enumerate(question.answers)]
+        view["options"] = [
+            {"index": i, "text": a.text, "format": a.text_format}
+            for i, a in enumerate(question.answers)
+        ]
     elif question.type == "matching":
-        view["left"] = [{"text": m.left, "format": m.left_format}
-                        for m in question.matches if m.left]
+        view["left"] = [
+            {"text": m.left, "format": m.left_format} for m in question.matches if m.left
+        ]
         view["right"] = _shuffled_rights(question)
     return view
 

@@ -16,6 +16,11 @@ def learn_panel(*, session: Session, user: User, now: datetime) -> dict:
     learning = my_learning(session=session, user=user)
     due = [card for card in learning.assigned if not card.completed]
     done = len(learning.assigned) - len(due)
-    return {"tasks": len(due), "due": due[:SHOWN], "more": max(0, len(due) - SHOWN),
-            "overdue": sum(1 for card in due if card.due_on < today), "done": done,
-            "today": today}
+    return {
+        "tasks": len(due),
+        "due": due[:SHOWN],
+        "more": max(0, len(due) - SHOWN),
+        "overdue": sum(1 for card in due if card.due_on < today),
+        "done": done,
+        "today": today,
+    }

@@ -20,27 +20,18 @@ from trainer.content_rules import (
     size_problem,
     yaml_nesting_problem,
 )
-from trainer.learn.gift import (
-    Answer,
-    Match,
-    Problem,
-    Question,
-    TrueFalse,
-    parse_gift,
-)
+from trainer.learn.gift import Answer, Match, Problem, Question, TrueFalse, parse_gift
 
 COURSE_FILE = "course.yaml"
 NOT_COURSES = {"scenarios"}  # folders in courses/ that hold other kinds of content
 AUDIENCES = ("employee", "manager")
-REQUIRED_KEYS = ("id", "title", "summary", "audience", "estimated_minutes", "pass_mark",
-                 "lessons")
+REQUIRED_KEYS = ("id", "title", "summary", "audience", "estimated_minutes", "pass_mark", "lessons")
 OPTIONAL_KEYS = ("quiz", "problem_types", "certificate_valid_months")
 MAX_VALID_MONTHS = 120  # ten years: anything longer is a typo, or should not expire at all
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TITLE_LINE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$")
 FORBIDDEN_LINK = re.compile(r"\]\(\s*<?\s*(?!https?:|mailto:)([a-zA-Z][a-zA-Z0-9+.-]*):")
-SUPPORTED_QUESTIONS = ("description", "mc", "multi", "truefalse", "short", "numerical",
-                       "matching")
+SUPPORTED_QUESTIONS = ("description", "mc", "multi", "truefalse", "short", "numerical", "matching")
 
 _html_finder = MarkdownIt("commonmark")  # html on: only used to find raw HTML and report it
 
@@ -77,8 +68,11 @@ class CourseLoad:
 
 def course_folders(courses_dir: Path) -> list[Path]:
     """Return the course folders: every visible sub-folder except the other content kinds."""
-    return sorted(p for p in Path(courses_dir).iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and p.name not in NOT_COURSES)
+    return sorted(
+        p
+        for p in Path(courses_dir).iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name not in NOT_COURSES
+    )
 
 
 def load_library(courses_dir: Path) -> tuple[list[LoadedCourse], list[Problem]]:
@@ -100,9 +94,13 @@ def load_course(folder: Path, prefix: str | None = None) -> CourseLoad:
         if path.name.startswith("."):
             continue
         if path.is_dir():
-            problems.append(Problem(f"{prefix}/{path.name}/", 1,
-                                    "sub-folders are not used; keep every file of a course "
-                                    "next to its course.yaml"))
+            problems.append(
+                Problem(
+                    f"{prefix}/{path.name}/",
+                    1,
+                    "sub-folders are not used; keep every file of a course next to its course.yaml",
+                )
+            )
         else:
             with path.open("rb") as file:  # one byte over the limit is enough to refuse it
                 files[path.name] = file.read(MAX_FILE_BYTES + 1)
@@ -121,8 +119,9 @@ def content_hash(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def load_course_files(folder_name: str, files: dict[str, bytes],
-                      prefix: str | None = None) -> CourseLoad:
+def load_course_files(
+    folder_name: str, files: dict[str, bytes], prefix: str | None = None
+) -> CourseLoad:
     """Load a course from its files (name -> bytes); report every problem found."""
     prefix = prefix or folder_name
     reader = _CourseReader(folder_name, files, prefix)
@@ -148,7 +147,7 @@ class _CourseReader:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            line = data[:error.start].count(b"\n") + 1
+            line = data[: error.start].count(b"\n") + 1
             self.problem(name, line, "the file is not UTF-8 text")
             return None
         bad_characters = character_problems(text)
@@ -172,17 +171,27 @@ class _CourseReader:
         if isinstance(meta.get("lessons"), list):
             used.update(name for name in meta["lessons"] if isinstance(name, str))
         for name in sorted(set(self.files) - used):
-            self.problem(name, 1, "not used by course.yaml: list it under lessons (or as the "
-                                  "quiz), or remove it")
+            self.problem(
+                name,
+                1,
+                "not used by course.yaml: list it under lessons (or as the quiz), or remove it",
+            )
         if self.problems:
             return None
         return LoadedCourse(
-            id=meta["id"], title=meta["title"].strip(), summary=meta["summary"].strip(),
-            audience=meta["audience"], estimated_minutes=meta["estimated_minutes"],
-            pass_mark=meta["pass_mark"], lessons=lessons, questions=questions,
-            content_hash=content_hash(self.files), quiz_file=meta.get("quiz"),
+            id=meta["id"],
+            title=meta["title"].strip(),
+            summary=meta["summary"].strip(),
+            audience=meta["audience"],
+            estimated_minutes=meta["estimated_minutes"],
+            pass_mark=meta["pass_mark"],
+            lessons=lessons,
+            questions=questions,
+            content_hash=content_hash(self.files),
+            quiz_file=meta.get("quiz"),
             problem_types=list(meta.get("problem_types") or []),
-            certificate_valid_months=meta.get("certificate_valid_months"))
+            certificate_valid_months=meta.get("certificate_valid_months"),
+        )
 
     def read_yaml(self) -> tuple[dict | None, dict[str, int]]:
         """Return the course.yaml mapping and the line of each key (and each lesson entry)."""
@@ -203,8 +212,11 @@ class _CourseReader:
             return None, {}
 
         if not isinstance(meta, dict):
-            self.problem(COURSE_FILE, 1, "course.yaml must be a mapping of keys to values "
-                                         "(id, title, summary, …)")
+            self.problem(
+                COURSE_FILE,
+                1,
+                "course.yaml must be a mapping of keys to values (id, title, summary, …)",
+            )
             return None, {}
         lines = {}
         for key, value in node.value:
@@ -223,8 +235,11 @@ class _CourseReader:
                 self.problem(COURSE_FILE, 1, f"missing '{key}'")
         for key in meta:
             if key not in REQUIRED_KEYS + OPTIONAL_KEYS:
-                bad(str(key), f"unknown key '{key}'; the keys are: "
-                              + ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS))
+                bad(
+                    str(key),
+                    f"unknown key '{key}'; the keys are: "
+                    + ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS),
+                )
         course_id = meta.get("id")
         if "id" in meta:
             if not isinstance(course_id, str) or not SLUG.match(course_id):
@@ -246,26 +261,34 @@ class _CourseReader:
                 bad(key, f"{key} must be a whole number from {low} to {high}")
         months = meta.get("certificate_valid_months")
         if "certificate_valid_months" in meta and (
-                not _is_int(months) or not 1 <= months <= MAX_VALID_MONTHS):
-            bad("certificate_valid_months",
+            not _is_int(months) or not 1 <= months <= MAX_VALID_MONTHS
+        ):
+            bad(
+                "certificate_valid_months",
                 "certificate_valid_months must be a whole number of months from 1 to "
                 f"{MAX_VALID_MONTHS} (for example 12 or 24), or left out if the certificate "
-                "never expires")
+                "never expires",
+            )
 
     def read_lessons(self, names, lines: dict[str, int]) -> list[Lesson]:
         if names is None:
             return []
         if not isinstance(names, list) or not names:
-            self.problem(COURSE_FILE, lines.get("lessons", 1),
-                         "lessons must be a list of one or more Markdown file names")
+            self.problem(
+                COURSE_FILE,
+                lines.get("lessons", 1),
+                "lessons must be a list of one or more Markdown file names",
+            )
             return []
         lessons, seen = [], set()
         for i, name in enumerate(names):
             line = lines.get(f"lessons[{i}]", lines.get("lessons", 1))
-            if not isinstance(name, str) or not name.endswith(".md") or "/" in name \
-                    or "\\" in name:
-                self.problem(COURSE_FILE, line,
-                             f"lesson {name!r} must be a .md file name in the course folder")
+            if not isinstance(name, str) or not name.endswith(".md") or "/" in name or "\\" in name:
+                self.problem(
+                    COURSE_FILE,
+                    line,
+                    f"lesson {name!r} must be a .md file name in the course folder",
+                )
             elif name in seen:
                 self.problem(COURSE_FILE, line, f"lesson {name} is listed twice")
             elif name not in self.files:
@@ -287,7 +310,7 @@ class _CourseReader:
         if title is None:
             self.problem(name, (first or 0) + 1, "a lesson starts with a '# Title' line")
             return None
-        rest = lines[first + 1:]
+        rest = lines[first + 1 :]
         blank = next((i for i, line in enumerate(rest) if line.strip()), len(rest))
         body = "\n".join(rest).strip()
         if not body:
@@ -314,8 +337,12 @@ class _CourseReader:
         questions = []
         for question in result.questions:
             if question.type not in SUPPORTED_QUESTIONS:
-                self.problem(name, question.line, f"{question.type} questions are not supported "
-                             "in course quizzes: they need marking by a person")
+                self.problem(
+                    name,
+                    question.line,
+                    f"{question.type} questions are not supported "
+                    "in course quizzes: they need marking by a person",
+                )
             else:
                 questions.append(question)
         if not any(q.scorable for q in questions) and not result.problems:
@@ -330,13 +357,15 @@ def _unsafe_markdown(text: str) -> list[tuple[int, str]]:
         line = token.map[0] + 1 if token.map else 1
         inline_html = token.children and any(c.type == "html_inline" for c in token.children)
         if token.type == "html_block" or inline_html:
-            found.append((line, "raw HTML is not allowed in lessons (it would show as text); "
-                                "use Markdown"))
+            found.append(
+                (line, "raw HTML is not allowed in lessons (it would show as text); use Markdown")
+            )
     for number, line in enumerate(text.splitlines(), start=1):
         match = FORBIDDEN_LINK.search(line)
         if match:
-            found.append((number, f"links may only use http, https or mailto, not "
-                                  f"'{match.group(1)}:'"))
+            found.append(
+                (number, f"links may only use http, https or mailto, not '{match.group(1)}:'")
+            )
     return sorted(set(found))
 
 

@@ -29,8 +29,9 @@ def start_course(*, session: Session, user: User, course: Course) -> Enrolment:
         return enrolment
     if course.retired or course.current_version_id is None:
         raise LearnError("This course is no longer offered.")
-    enrolment = Enrolment(user_id=user.id, course_id=course.id,
-                          version_id=course.current_version_id)
+    enrolment = Enrolment(
+        user_id=user.id, course_id=course.id, version_id=course.current_version_id
+    )
     session.add(enrolment)
     session.flush()
     return enrolment
@@ -40,8 +41,9 @@ def has_quiz(version: CourseVersion) -> bool:
     return any(q["type"] != "description" for q in version.questions)
 
 
-def complete_lesson(*, session: Session, enrolment: Enrolment, version: CourseVersion,
-                    lesson_no: int) -> None:
+def complete_lesson(
+    *, session: Session, enrolment: Enrolment, version: CourseVersion, lesson_no: int
+) -> None:
     """Record that a lesson was read; a course without a quiz completes on its last lesson."""
     count = len(version.lessons)
     if not 1 <= lesson_no <= count:
@@ -59,8 +61,9 @@ def complete_lesson(*, session: Session, enrolment: Enrolment, version: CourseVe
 
 def lesson_html(version: CourseVersion, lesson_no: int) -> Markup:
     """Return a lesson's HTML, rendered once per course version (a version never changes)."""
-    return _render_lesson(version.content_hash, lesson_no,
-                          version.lessons[lesson_no - 1]["markdown"])
+    return _render_lesson(
+        version.content_hash, lesson_no, version.lessons[lesson_no - 1]["markdown"]
+    )
 
 
 @lru_cache(maxsize=256)
@@ -91,8 +94,11 @@ class CourseCard:
 
     @property
     def completed(self) -> bool:
-        return (self.enrolment is not None and self.enrolment.completed_at is not None
-                and not self.renewal_due)
+        return (
+            self.enrolment is not None
+            and self.enrolment.completed_at is not None
+            and not self.renewal_due
+        )
 
     @property
     def renewal_due(self) -> bool:
@@ -129,10 +135,15 @@ def due_dates_for(*, session: Session, user: User) -> dict[int, date]:
     assignments due before it expired were met by earning it.
     """
     units = unit_and_ancestor_ids(session=session, unit_id=user.unit_id)
-    rows = session.exec(select(Assignment.course_id, Assignment.due_on)
-                        .join(Course, Course.id == Assignment.course_id)
-                        .where(col(Assignment.unit_id).in_(units),
-                               col(Course.retired).is_(False))).all() if units else []
+    rows = (
+        session.exec(
+            select(Assignment.course_id, Assignment.due_on)
+            .join(Course, Course.id == Assignment.course_id)
+            .where(col(Assignment.unit_id).in_(units), col(Course.retired).is_(False))
+        ).all()
+        if units
+        else []
+    )
     renewals = renewals_due(session=session, user=user)
     due: dict[int, date] = {}
     for course_id, due_on in rows:
@@ -146,28 +157,41 @@ def due_dates_for(*, session: Session, user: User) -> dict[int, date]:
 
 def renewals_due(*, session: Session, user: User) -> dict[int, tuple[date, date]]:
     """Return course id -> (expiry, renew-by date) of `user`'s expired certificates."""
-    return {course_id: (expires_on, renew_by) for course_id, expires_on, renew_by in
-            session.exec(
-                select(Certificate.course_id, Certificate.expires_on,
-                       Certificate.renewal_due_on)
-                .join(Course, Course.id == Certificate.course_id)
-                .where(Certificate.user_id == user.id,
-                       col(Certificate.renewal_due_on).is_not(None),
-                       col(Course.retired).is_(False))).all()}
+    return {
+        course_id: (expires_on, renew_by)
+        for course_id, expires_on, renew_by in session.exec(
+            select(Certificate.course_id, Certificate.expires_on, Certificate.renewal_due_on)
+            .join(Course, Course.id == Certificate.course_id)
+            .where(
+                Certificate.user_id == user.id,
+                col(Certificate.renewal_due_on).is_not(None),
+                col(Course.retired).is_(False),
+            )
+        ).all()
+    }
 
 
 def my_learning(*, session: Session, user: User) -> MyLearning:
     """Sort every course into assigned, in progress, completed and the rest of the catalogue."""
     courses = {c.id: c for c in session.exec(select(Course)).all()}
-    enrolments = {e.course_id: e for e in session.exec(
-        select(Enrolment).where(Enrolment.user_id == user.id)).all()}
-    certificates = {c.course_id: c for c in session.exec(
-        select(Certificate).where(Certificate.user_id == user.id)).all()}
+    enrolments = {
+        e.course_id: e
+        for e in session.exec(select(Enrolment).where(Enrolment.user_id == user.id)).all()
+    }
+    certificates = {
+        c.course_id: c
+        for c in session.exec(select(Certificate).where(Certificate.user_id == user.id)).all()
+    }
     due = due_dates_for(session=session, user=user)
     version_ids = {c.current_version_id for c in courses.values()} | {
-        e.version_id for e in enrolments.values()}
-    versions = {v.id: v for v in session.exec(
-        select(CourseVersion).where(col(CourseVersion.id).in_(version_ids))).all()}
+        e.version_id for e in enrolments.values()
+    }
+    versions = {
+        v.id: v
+        for v in session.exec(
+            select(CourseVersion).where(col(CourseVersion.id).in_(version_ids))
+        ).all()
+    }
     result = MyLearning([], [], [], [])
     for course in courses.values():
         enrolment = enrolments.get(course.id)
@@ -176,8 +200,9 @@ def my_learning(*, session: Session, user: User) -> MyLearning:
         version = versions.get(enrolment.version_id if enrolment else course.current_version_id)
         if version is None:
             continue
-        card = CourseCard(course, version, enrolment, certificates.get(course.id),
-                          due.get(course.id))
+        card = CourseCard(
+            course, version, enrolment, certificates.get(course.id), due.get(course.id)
+        )
         if card.due_on and not course.retired:
             result.assigned.append(card)
         elif card.completed:
@@ -205,9 +230,17 @@ def next_course(*, session: Session, user: User) -> CourseCard | None:
 def learning_summary(*, session: Session, user: User, today: date) -> dict[str, int]:
     """Return counts of assigned courses that are due, overdue or done (for the home page)."""
     due = due_dates_for(session=session, user=user)
-    done = set(session.exec(select(Enrolment.course_id).where(
-        Enrolment.user_id == user.id, col(Enrolment.completed_at).is_not(None))).all())
+    done = set(
+        session.exec(
+            select(Enrolment.course_id).where(
+                Enrolment.user_id == user.id, col(Enrolment.completed_at).is_not(None)
+            )
+        ).all()
+    )
     done -= set(renewals_due(session=session, user=user))
     open_due = [d for course_id, d in due.items() if course_id not in done]
-    return {"to_do": len(open_due), "overdue": sum(1 for d in open_due if d < today),
-            "done": len(due) - len(open_due)}
+    return {
+        "to_do": len(open_due),
+        "overdue": sum(1 for d in open_due if d < today),
+        "done": len(due) - len(open_due),
+    }

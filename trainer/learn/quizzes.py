@@ -37,8 +37,9 @@ def quiz_seed(secret: str, user_id: int, version_id: int, attempt: int) -> str:
     unpredictable from outside. The attempt stores it (QuizAttempt.option_seed), so its
     result page shows the options in the order they were seen, whatever the key becomes.
     """
-    return hmac.new(secret.encode(), f"{user_id}:{version_id}:{attempt}".encode(),
-                    hashlib.sha256).hexdigest()[:32]
+    return hmac.new(
+        secret.encode(), f"{user_id}:{version_id}:{attempt}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
 
 
 def shuffled_options(seed: str | None, question: int, count: int) -> list[int]:
@@ -53,16 +54,20 @@ def shuffled_options(seed: str | None, question: int, count: int) -> list[int]:
     return order
 
 
-def option_order(secret: str, user_id: int, version_id: int, attempt: int, question: int,
-                 count: int) -> list[int]:
+def option_order(
+    secret: str, user_id: int, version_id: int, attempt: int, question: int, count: int
+) -> list[int]:
     """Return the order in which to show a question's options to one learner for one attempt."""
     return shuffled_options(quiz_seed(secret, user_id, version_id, attempt), question, count)
 
 
 def option_orders(questions: list[Question], seed: str | None) -> dict[int, list[int]]:
     """Return the option order of every multiple-choice question of a quiz."""
-    return {i: shuffled_options(seed, i, len(q.answers))
-            for i, q in enumerate(questions) if q.type in ("mc", "multi")}
+    return {
+        i: shuffled_options(seed, i, len(q.answers))
+        for i, q in enumerate(questions)
+        if q.type in ("mc", "multi")
+    }
 
 
 @dataclass
@@ -86,16 +91,19 @@ def quiz_items(questions: list[Question], orders: dict[int, list[int]]) -> list[
         item = QuizItem(index, view["type"], view["text"], view["text_format"])
         if "options" in view:
             shown = [view["options"][i] for i in orders[index]]
-            item.options = [{"value": str(pos), "text": o["text"], "format": o["format"]}
-                            for pos, o in enumerate(shown)]
+            item.options = [
+                {"value": str(pos), "text": o["text"], "format": o["format"]}
+                for pos, o in enumerate(shown)
+            ]
         if view["type"] == "matching":
             item.left, item.right = view["left"], view["right"]
         items.append(item)
     return items
 
 
-def read_response(question: Question, index: int, order: list[int] | None,
-                  getlist: Callable[[str], list[str]]) -> tuple[Any, str | None]:
+def read_response(
+    question: Question, index: int, order: list[int] | None, getlist: Callable[[str], list[str]]
+) -> tuple[Any, str | None]:
     """Turn posted form values into a response for `score`; return (response, error).
 
     Question `index` posts under `q<index>` (matching items under `q<index>-m<item>`), and
@@ -181,25 +189,44 @@ def grade(questions: list[Question], responses: dict[int, Any], pass_mark: int) 
     return Graded(percent, percent >= pass_mark, fractions, correct)
 
 
-def submit_quiz(*, session: Session, user: User, enrolment: Enrolment,
-                version: CourseVersion, responses: dict[int, Any],
-                option_seed: str | None = None, now: datetime | None = None) -> QuizAttempt:
+def submit_quiz(
+    *,
+    session: Session,
+    user: User,
+    enrolment: Enrolment,
+    version: CourseVersion,
+    responses: dict[int, Any],
+    option_seed: str | None = None,
+    now: datetime | None = None,
+) -> QuizAttempt:
     """Score an attempt on the server, store it, and keep the best result and certificate."""
     now = now or utcnow()
     questions = questions_of(version)
     graded = grade(questions, responses, version.pass_mark)
     enrolment.attempts += 1
-    attempt = QuizAttempt(enrolment_id=enrolment.id, user_id=user.id, version_id=version.id,
-                          number=enrolment.attempts, submitted_at=now, score=graded.score,
-                          passed=graded.passed,
-                          answers={str(i): r for i, r in responses.items()},
-                          option_seed=option_seed)
+    attempt = QuizAttempt(
+        enrolment_id=enrolment.id,
+        user_id=user.id,
+        version_id=version.id,
+        number=enrolment.attempts,
+        submitted_at=now,
+        score=graded.score,
+        passed=graded.passed,
+        answers={str(i): r for i, r in responses.items()},
+        option_seed=option_seed,
+    )
     session.add(attempt)
     session.flush()
-    answers = [{"attempt_id": attempt.id, "version_id": version.id, "question": i,
-                "correct": graded.correct[i],
-                "response": canonical_response(questions[i], responses.get(i))}
-               for i in graded.correct]
+    answers = [
+        {
+            "attempt_id": attempt.id,
+            "version_id": version.id,
+            "question": i,
+            "correct": graded.correct[i],
+            "response": canonical_response(questions[i], responses.get(i)),
+        }
+        for i in graded.correct
+    ]
     if answers:
         session.execute(insert(QuizAnswer), answers)  # one executemany, not an object each
     if enrolment.best_score is None or graded.score > enrolment.best_score:
@@ -235,12 +262,25 @@ def attempt_feedback(version: CourseVersion, attempt: QuizAttempt) -> list[Feedb
             continue
         response = attempt.answers.get(str(index))
         scored = score(question, response)
-        answer = describe_response(question, canonical_response(question, response)) \
-            if response is not None else "(no answer)"
+        answer = (
+            describe_response(question, canonical_response(question, response))
+            if response is not None
+            else "(no answer)"
+        )
         picked = response if isinstance(response, list) else [response]
-        options = [(question.answers[i].text, question.answers[i].text_format, i in picked)
-                   for i in orders.get(index, [])]
-        items.append(FeedbackItem(index, question, answer, scored.correct, scored.fraction,
-                                  list(zip(scored.feedback, scored.feedback_formats,
-                                           strict=True)), options))
+        options = [
+            (question.answers[i].text, question.answers[i].text_format, i in picked)
+            for i in orders.get(index, [])
+        ]
+        items.append(
+            FeedbackItem(
+                index,
+                question,
+                answer,
+                scored.correct,
+                scored.fraction,
+                list(zip(scored.feedback, scored.feedback_formats, strict=True)),
+                options,
+            )
+        )
     return items

@@ -46,8 +46,9 @@ class Due(NamedTuple):
         return CourseStatus.OVERDUE if self.due_on < today else CourseStatus.NOT_YET_DUE
 
 
-def dues(*, session: Session, within: set[int] | None = None,
-         period: str | None = None) -> list[Due]:
+def dues(
+    *, session: Session, within: set[int] | None = None, period: str | None = None
+) -> list[Due]:
     """Return who has which course due when: one row per (person, course, quarter).
 
     Active people whose unit lies in the subtree of an assigned unit are covered (the org as
@@ -64,13 +65,20 @@ def dues(*, session: Session, within: set[int] | None = None,
     if not by_unit:
         return []
     paths = unit_paths(session=session)
-    people = session.exec(select(User.id, User.unit_id).where(
-        col(User.active).is_(True), col(User.unit_id).is_not(None))).all()
+    people = session.exec(
+        select(User.id, User.unit_id).where(
+            col(User.active).is_(True), col(User.unit_id).is_not(None)
+        )
+    ).all()
     courses = {course_id for rows in by_unit.values() for course_id, _, _ in rows}
-    completed = {(u, c): at.date() for u, c, at in session.exec(
-        select(Enrolment.user_id, Enrolment.course_id, Enrolment.completed_at)
-        .where(col(Enrolment.completed_at).is_not(None),
-               col(Enrolment.course_id).in_(courses))).all()}
+    completed = {
+        (u, c): at.date()
+        for u, c, at in session.exec(
+            select(Enrolment.user_id, Enrolment.course_id, Enrolment.completed_at).where(
+                col(Enrolment.completed_at).is_not(None), col(Enrolment.course_id).in_(courses)
+            )
+        ).all()
+    }
     earliest: dict[tuple[int, int, str], Due] = {}
     for user_id, unit_id in people:
         if within is not None and unit_id not in within:
@@ -79,13 +87,18 @@ def dues(*, session: Session, within: set[int] | None = None,
             for course_id, due_on, quarter in by_unit.get(ancestor, ()):
                 key = (user_id, course_id, quarter)
                 if key not in earliest or due_on < earliest[key].due_on:
-                    earliest[key] = Due(user_id, unit_id, course_id, due_on, quarter,
-                                        completed.get((user_id, course_id)))
+                    earliest[key] = Due(
+                        user_id,
+                        unit_id,
+                        course_id,
+                        due_on,
+                        quarter,
+                        completed.get((user_id, course_id)),
+                    )
     return list(earliest.values())
 
 
-def completion_by_unit_period(*, session: Session,
-                              unit_ids: set[int] | None = None) -> list[dict]:
+def completion_by_unit_period(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
     """Return training completion per (unit, quarter), for the insights dashboard.
 
     A unit counts everyone in its subtree. For each quarter:
@@ -112,10 +125,17 @@ def completion_by_unit_period(*, session: Session,
                 cell[0] += 1
                 cell[1] += on_time
     codes = dict(session.exec(select(OrgUnit.id, OrgUnit.code)).all())
-    rows = [{"unit_id": unit_id, "unit_code": codes[unit_id], "period": period,
-             "assigned": assigned, "completed": completed,
-             "completion_rate": completed / assigned}
-            for (unit_id, period), (assigned, completed) in counts.items()]
+    rows = [
+        {
+            "unit_id": unit_id,
+            "unit_code": codes[unit_id],
+            "period": period,
+            "assigned": assigned,
+            "completed": completed,
+            "completion_rate": completed / assigned,
+        }
+        for (unit_id, period), (assigned, completed) in counts.items()
+    ]
     return sorted(rows, key=lambda r: (r["unit_code"], r["period"]))
 
 
@@ -133,11 +153,15 @@ class UnitSummary:
         return self.on_time / self.assigned if self.assigned else None
 
 
-def unit_summaries(*, session: Session, scope: set[int] | None, period: str,
-                   today: date) -> list[UnitSummary]:
+def unit_summaries(
+    *, session: Session, scope: set[int] | None, period: str, today: date
+) -> list[UnitSummary]:
     """Count a quarter's assigned courses per unit in scope (each unit with its subtree)."""
-    summaries = {unit.id: UnitSummary(unit) for unit, _depth, _people in ordered_tree(session)
-                 if scope is None or unit.id in scope}  # in tree order
+    summaries = {
+        unit.id: UnitSummary(unit)
+        for unit, _depth, _people in ordered_tree(session)
+        if scope is None or unit.id in scope
+    }  # in tree order
     paths = unit_paths(session=session)
     for due in dues(session=session, within=scope, period=period):
         status = due.status(today)
@@ -157,34 +181,53 @@ def unit_summaries(*, session: Session, scope: set[int] | None, period: str,
     return list(summaries.values())
 
 
-def unit_dues(*, session: Session, unit: OrgUnit, period: str, today: date,
-              limit: int = 300) -> tuple[list[dict], Counter]:
+def unit_dues(
+    *, session: Session, unit: OrgUnit, period: str, today: date, limit: int = 300
+) -> tuple[list[dict], Counter]:
     """List up to `limit` people's courses due in a quarter in a unit's subtree, overdue
     first, with the count of each status over all of them."""
     paths = unit_paths(session=session)
     members = {u for u, path in paths.items() if unit.id in path}
     found = dues(session=session, within=members, period=period)
     statuses = Counter(d.status(today) for d in found)
-    names = dict(session.exec(select(User.id, User.name).where(
-        col(User.unit_id).in_(members))).all())
-    order = {CourseStatus.OVERDUE: 0, CourseStatus.NOT_YET_DUE: 1,
-             CourseStatus.COMPLETED_LATE: 2, CourseStatus.COMPLETED: 3}
+    names = dict(
+        session.exec(select(User.id, User.name).where(col(User.unit_id).in_(members))).all()
+    )
+    order = {
+        CourseStatus.OVERDUE: 0,
+        CourseStatus.NOT_YET_DUE: 1,
+        CourseStatus.COMPLETED_LATE: 2,
+        CourseStatus.COMPLETED: 3,
+    }
     found.sort(key=lambda d: (order[d.status(today)], d.due_on, names[d.user_id]))
     courses = {c.id: c for c in session.exec(select(Course)).all()}
     titles = version_titles(
-        session=session, version_ids={c.current_version_id for c in courses.values()})
+        session=session, version_ids={c.current_version_id for c in courses.values()}
+    )
     codes = dict(session.exec(select(OrgUnit.id, OrgUnit.code)).all())
     shown = found[:limit]
-    certificates = {(user_id, course_id): code for user_id, course_id, code in session.exec(
-        select(Certificate.user_id, Certificate.course_id, Certificate.code).where(
-            col(Certificate.user_id).in_({d.user_id for d in shown if d.completed_on}
-                                         or {-1}))).all()}
-    rows = [{"name": names[d.user_id], "unit_code": codes.get(d.unit_id, ""),
-             "course": titles.get(courses[d.course_id].current_version_id,
-                                  courses[d.course_id].slug),
-             "due_on": d.due_on, "completed_on": d.completed_on, "status": d.status(today),
-             "certificate": certificates.get((d.user_id, d.course_id))}
-            for d in shown]
+    certificates = {
+        (user_id, course_id): code
+        for user_id, course_id, code in session.exec(
+            select(Certificate.user_id, Certificate.course_id, Certificate.code).where(
+                col(Certificate.user_id).in_({d.user_id for d in shown if d.completed_on} or {-1})
+            )
+        ).all()
+    }
+    rows = [
+        {
+            "name": names[d.user_id],
+            "unit_code": codes.get(d.unit_id, ""),
+            "course": titles.get(
+                courses[d.course_id].current_version_id, courses[d.course_id].slug
+            ),
+            "due_on": d.due_on,
+            "completed_on": d.completed_on,
+            "status": d.status(today),
+            "certificate": certificates.get((d.user_id, d.course_id)),
+        }
+        for d in shown
+    ]
     return rows, statuses
 
 
@@ -199,9 +242,10 @@ def item_analysis(*, session: Session, version: CourseVersion) -> list[dict]:
     totals = defaultdict(lambda: [0, 0])  # question -> [answered, correct]
     wrong: dict[int, Counter] = defaultdict(Counter)
     for question, correct, response, n in session.exec(
-            select(QuizAnswer.question, QuizAnswer.correct, QuizAnswer.response, func.count())
-            .where(QuizAnswer.version_id == version.id)
-            .group_by(QuizAnswer.question, QuizAnswer.correct, QuizAnswer.response)).all():
+        select(QuizAnswer.question, QuizAnswer.correct, QuizAnswer.response, func.count())
+        .where(QuizAnswer.version_id == version.id)
+        .group_by(QuizAnswer.question, QuizAnswer.correct, QuizAnswer.response)
+    ).all():
         totals[question][0] += n
         if correct:
             totals[question][1] += n
@@ -213,22 +257,37 @@ def item_analysis(*, session: Session, version: CourseVersion) -> list[dict]:
             continue
         answered, correct = totals[index]
         top = wrong[index].most_common(1)
-        rows.append({
-            "index": index, "number": len(rows) + 1, "question": question,
-            "answered": answered, "correct": correct,
-            "share_correct": correct / answered if answered else None,
-            "top_wrong": describe_response(question, top[0][0]) if top else None,
-            "top_wrong_count": top[0][1] if top else 0,
-        })
+        rows.append(
+            {
+                "index": index,
+                "number": len(rows) + 1,
+                "question": question,
+                "answered": answered,
+                "correct": correct,
+                "share_correct": correct / answered if answered else None,
+                "top_wrong": describe_response(question, top[0][0]) if top else None,
+                "top_wrong_count": top[0][1] if top else 0,
+            }
+        )
     return rows
 
 
 def versions_with_attempts(*, session: Session, course: Course) -> list[CourseVersion]:
     """Return the course's versions that learners have taken (and the current one), newest
     first."""
-    taken = set(session.exec(select(QuizAttempt.version_id).distinct()
-                             .join(CourseVersion, CourseVersion.id == QuizAttempt.version_id)
-                             .where(CourseVersion.course_id == course.id)).all())
+    taken = set(
+        session.exec(
+            select(QuizAttempt.version_id)
+            .distinct()
+            .join(CourseVersion, CourseVersion.id == QuizAttempt.version_id)
+            .where(CourseVersion.course_id == course.id)
+        ).all()
+    )
     ids = taken | ({course.current_version_id} if course.current_version_id else set())
-    return list(session.exec(select(CourseVersion).where(col(CourseVersion.id).in_(ids))
-                             .order_by(col(CourseVersion.id).desc())).all())
+    return list(
+        session.exec(
+            select(CourseVersion)
+            .where(col(CourseVersion.id).in_(ids))
+            .order_by(col(CourseVersion.id).desc())
+        ).all()
+    )

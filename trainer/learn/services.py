@@ -21,32 +21,37 @@ def course_by_slug(*, session: Session, slug: str) -> Course | None:
 
 
 def enrolment_for(*, session: Session, user: User, course: Course) -> Enrolment | None:
-    return session.exec(select(Enrolment).where(
-        Enrolment.user_id == user.id, Enrolment.course_id == course.id)).first()
+    return session.exec(
+        select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.course_id == course.id)
+    ).first()
 
 
-def version_for(*, session: Session, course: Course,
-                enrolment: Enrolment | None) -> CourseVersion | None:
+def version_for(
+    *, session: Session, course: Course, enrolment: Enrolment | None
+) -> CourseVersion | None:
     """Return the version a learner sees: the one they started, else the current one."""
     version_id = enrolment.version_id if enrolment else course.current_version_id
     return session.get(CourseVersion, version_id) if version_id else None
 
 
-
 def certificate_for(*, session: Session, user: User, course: Course) -> Certificate | None:
-    return session.exec(select(Certificate).where(
-        Certificate.user_id == user.id, Certificate.course_id == course.id)).first()
+    return session.exec(
+        select(Certificate).where(
+            Certificate.user_id == user.id, Certificate.course_id == course.id
+        )
+    ).first()
 
 
 def certificate_by_code(*, session: Session, code: str) -> Certificate | None:
-    return session.exec(select(Certificate).where(Certificate.code == code.strip().upper())
-                        ).first()
+    return session.exec(select(Certificate).where(Certificate.code == code.strip().upper())).first()
 
 
 def unit_paths(*, session: Session) -> dict[int, list[int]]:
     """Return unit id -> the ids from the top of the tree down to and including the unit."""
-    return {unit_id: [int(i) for i in path.strip("/").split("/") if i] + [unit_id]
-            for unit_id, path in session.exec(select(OrgUnit.id, OrgUnit.path)).all()}
+    return {
+        unit_id: [int(i) for i in path.strip("/").split("/") if i] + [unit_id]
+        for unit_id, path in session.exec(select(OrgUnit.id, OrgUnit.path)).all()
+    }
 
 
 def unit_and_ancestor_ids(*, session: Session, unit_id: int | None) -> list[int]:
@@ -61,5 +66,10 @@ def unit_and_ancestor_ids(*, session: Session, unit_id: int | None) -> list[int]
 def version_titles(*, session: Session, version_ids: set[int]) -> dict[int, str]:
     if not version_ids:
         return {}
-    return dict(session.exec(select(CourseVersion.id, CourseVersion.title)
-                             .where(col(CourseVersion.id).in_(version_ids))).all())
+    return dict(
+        session.exec(
+            select(CourseVersion.id, CourseVersion.title).where(
+                col(CourseVersion.id).in_(version_ids)
+            )
+        ).all()
+    )

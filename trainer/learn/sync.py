@@ -20,8 +20,11 @@ def check_courses(courses_dir: Path) -> list:
 def lint_courses(courses_dir: Path) -> list:
     """Return the lint warnings for every course that loads (for `flask content check`)."""
     courses = load_library(courses_dir)[0]
-    return [warning for course in courses
-            for warning in lint_course(course, f"{Path(courses_dir).name}/{course.id}")]
+    return [
+        warning
+        for course in courses
+        for warning in lint_course(course, f"{Path(courses_dir).name}/{course.id}")
+    ]
 
 
 @dataclass
@@ -34,10 +37,17 @@ class SyncReport:
     def __str__(self) -> str:
         if not (self.added or self.updated or self.retired):
             return f"unchanged ({len(self.unchanged)} courses)"
-        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated",
-                 f"{len(self.unchanged)} unchanged", f"{len(self.retired)} retired"]
-        names = [f"+{n}" for n in self.added] + [f"~{n}" for n in self.updated] + [
-            f"-{n}" for n in self.retired]
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.unchanged)} unchanged",
+            f"{len(self.retired)} retired",
+        ]
+        names = (
+            [f"+{n}" for n in self.added]
+            + [f"~{n}" for n in self.updated]
+            + [f"-{n}" for n in self.retired]
+        )
         return ", ".join(parts) + " (" + " ".join(names) + ")"
 
 
@@ -74,20 +84,29 @@ def save_course(*, session: Session, loaded: LoadedCourse) -> str:
         session.add(course)
         session.flush()
         status = "added"
-    version = session.exec(select(CourseVersion).where(
-        CourseVersion.course_id == course.id,
-        CourseVersion.content_hash == loaded.content_hash)).first()
+    version = session.exec(
+        select(CourseVersion).where(
+            CourseVersion.course_id == course.id, CourseVersion.content_hash == loaded.content_hash
+        )
+    ).first()
     if version is not None and version.id == course.current_version_id and not course.retired:
         return "unchanged"
     if version is None:
         version = CourseVersion(
-            course_id=course.id, content_hash=loaded.content_hash, title=loaded.title,
-            summary=loaded.summary, audience=loaded.audience,
-            estimated_minutes=loaded.estimated_minutes, pass_mark=loaded.pass_mark,
+            course_id=course.id,
+            content_hash=loaded.content_hash,
+            title=loaded.title,
+            summary=loaded.summary,
+            audience=loaded.audience,
+            estimated_minutes=loaded.estimated_minutes,
+            pass_mark=loaded.pass_mark,
             certificate_valid_months=loaded.certificate_valid_months,
-            lessons=[{"file": lesson.file, "title": lesson.title, "markdown": lesson.markdown}
-                     for lesson in loaded.lessons],
-            questions=[question_to_dict(q) for q in loaded.questions])
+            lessons=[
+                {"file": lesson.file, "title": lesson.title, "markdown": lesson.markdown}
+                for lesson in loaded.lessons
+            ],
+            questions=[question_to_dict(q) for q in loaded.questions],
+        )
         session.add(version)
         session.flush()
     course.current_version_id, course.retired, course.updated_at = version.id, False, utcnow()

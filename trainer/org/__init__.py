@@ -19,7 +19,11 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(import_cli)
     add_nav(app, "Org", "org.tree", roles=("hr", "admin"), order=80)
     add_nav(app, "People", "org.people", roles=("hr", "admin"), order=81)
-    add_home_panel(app, "org/_home.html", roles=("hr", "admin"), order=80,
-                   data=home.org_panel)
-    register_job(app, "org-people-imports", services.run_people_imports, every_minutes=1,
-                 label="Import large people files")
+    add_home_panel(app, "org/_home.html", roles=("hr", "admin"), order=80, data=home.org_panel)
+    register_job(
+        app,
+        "org-people-imports",
+        services.run_people_imports,
+        every_minutes=1,
+        label="Import large people files",
+    )

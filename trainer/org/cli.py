@@ -11,17 +11,22 @@ from trainer.org.services import import_people
 @click.command("people")
 @with_appcontext
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--deactivate-missing", is_flag=True,
-              help="Deactivate active people who are not in the file.")
-@click.option("--force", is_flag=True,
-              help="Allow deactivating more active people in one go than the "
-                   "PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE setting (20% by default).")
+@click.option(
+    "--deactivate-missing", is_flag=True, help="Deactivate active people who are not in the file."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Allow deactivating more active people in one go than the "
+    "PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE setting (20% by default).",
+)
 @click.option("--dry-run", is_flag=True, help="Check the file and report, change nothing.")
 def import_people_command(csv_file, deactivate_missing, force, dry_run):
     """Import people from CSV_FILE (email,name,unit_code,roles[,manager_of])."""
     session = db_session()
-    report = import_people(session, csv_file.read_bytes(),
-                           deactivate_missing=deactivate_missing, force=force)
+    report = import_people(
+        session, csv_file.read_bytes(), deactivate_missing=deactivate_missing, force=force
+    )
     if not report.ok:
         session.rollback()
         for error in report.errors:
@@ -30,10 +35,17 @@ def import_people_command(csv_file, deactivate_missing, force, dry_run):
     if dry_run:
         session.rollback()
     else:
-        audit.record(session, "command line", "people.import", None,
-                     {**report.counts(), "file": csv_file.name})
+        audit.record(
+            session,
+            "command line",
+            "people.import",
+            None,
+            {**report.counts(), "file": csv_file.name},
+        )
         session.commit()
-    click.echo(("Dry run, nothing saved: " if dry_run else "")
-               + f"{report.created} created, {report.updated} updated, "
-               f"{report.unchanged} unchanged, {report.reactivated} reactivated, "
-               f"{report.deactivated} deactivated.")
+    click.echo(
+        ("Dry run, nothing saved: " if dry_run else "")
+        + f"{report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.reactivated} reactivated, "
+        f"{report.deactivated} deactivated."
+    )

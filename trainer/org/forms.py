@@ -9,9 +9,16 @@ from trainer.org.models import UNIT_KINDS
 
 
 class UnitForm(FlaskForm):
-    code = StringField("Code", validators=[DataRequired(), Regexp(
-        r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-        message="Use letters, digits, '-', '_' or '.', up to 64 characters.")])
+    code = StringField(
+        "Code",
+        validators=[
+            DataRequired(),
+            Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                message="Use letters, digits, '-', '_' or '.', up to 64 characters.",
+            ),
+        ],
+    )
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     kind = SelectField("Kind", choices=[(k, k.title()) for k in UNIT_KINDS])
     parent_id = SelectField("Parent unit", coerce=int, validators=[Optional()])
@@ -25,8 +32,11 @@ class PersonForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     unit_id = SelectField("Unit", coerce=int)
-    roles = MultiCheckboxField("Roles", choices=[(r.value, r.label) for r in ROLES],
-                               validators=[DataRequired(message="Choose at least one role.")])
+    roles = MultiCheckboxField(
+        "Roles",
+        choices=[(r.value, r.label) for r in ROLES],
+        validators=[DataRequired(message="Choose at least one role.")],
+    )
     manager_of = SelectMultipleField("Manages (units)", coerce=int, validators=[Optional()])
     active = BooleanField("Active", default=True)
 
@@ -35,4 +45,3 @@ class ImportPeopleForm(FlaskForm):
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to import.")])
     deactivate_missing = BooleanField("Deactivate active people who are not in the file")
     force = BooleanField("Allow deactivating more than 20% of active people")
-

@@ -14,13 +14,21 @@ SHOWN = 3
 
 def failed_imports(session: Session, *, since: datetime) -> list[PeopleImport]:
     """Return the people imports that failed since `since`, newest first (files not loaded)."""
-    return list(session.exec(
-        select(PeopleImport).options(defer(PeopleImport.data))
-        .where(PeopleImport.status == ImportStatus.FAILED, PeopleImport.created_at >= since)
-        .order_by(PeopleImport.id.desc())).all())
+    return list(
+        session.exec(
+            select(PeopleImport)
+            .options(defer(PeopleImport.data))
+            .where(PeopleImport.status == ImportStatus.FAILED, PeopleImport.created_at >= since)
+            .order_by(PeopleImport.id.desc())
+        ).all()
+    )
 
 
 def org_panel(*, session: Session, user: User, now: datetime) -> dict:
     failed = failed_imports(session, since=now - timedelta(days=RECENT_DAYS))
-    return {"tasks": min(len(failed), SHOWN), "failed": failed[:SHOWN],
-            "more": max(0, len(failed) - SHOWN), "days": RECENT_DAYS}
+    return {
+        "tasks": min(len(failed), SHOWN),
+        "failed": failed[:SHOWN],
+        "more": max(0, len(failed) - SHOWN),
+        "days": RECENT_DAYS,
+    }

@@ -33,7 +33,8 @@ def managed_scope(*, session: Session, user: User) -> set[int]:
     if cached is not None and cached[0] is transaction:
         return set(cached[1])
     roots = session.exec(
-        select(OrgUnit).join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
+        select(OrgUnit)
+        .join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
         .where(ManagedUnit.user_id == user.id)
     ).all()
     ids = subtree_ids(session=session, roots=list(roots))
@@ -57,10 +58,14 @@ def require_unit_in_scope(*, session: Session, user: User, unit_id: int) -> None
         abort(403)
 
 
-def unit_choices(*, session: Session, scope: set[int] | None = None,
-                 blank: str | None = None) -> list[tuple[int, str]]:
+def unit_choices(
+    *, session: Session, scope: set[int] | None = None, blank: str | None = None
+) -> list[tuple[int, str]]:
     """Return (id, label) for a unit picker: the units in `scope` (None: all) in tree order,
     each label indented by its depth; `blank` first, with id 0, when given."""
-    choices = [(unit.id, "\u2003" * depth + f"{unit.name} ({unit.code})")
-               for unit, depth, _ in ordered_tree(session) if scope is None or unit.id in scope]
+    choices = [
+        (unit.id, "\u2003" * depth + f"{unit.name} ({unit.code})")
+        for unit, depth, _ in ordered_tree(session)
+        if scope is None or unit.id in scope
+    ]
     return ([(0, blank)] if blank else []) + choices

@@ -40,8 +40,9 @@ def unit_by_code(session: Session, code: str) -> OrgUnit | None:
     return session.exec(select(OrgUnit).where(OrgUnit.code == code)).first()
 
 
-def create_unit(session: Session, *, code: str, name: str, kind: str,
-                parent: OrgUnit | None) -> OrgUnit:
+def create_unit(
+    session: Session, *, code: str, name: str, kind: str, parent: OrgUnit | None
+) -> OrgUnit:
     """Add a unit under `parent`, checking its code and its place in the tree."""
     if not CODE_PATTERN.match(code):
         raise OrgError("Codes use letters, digits, '-', '_' or '.', up to 64 characters.")
@@ -51,11 +52,18 @@ def create_unit(session: Session, *, code: str, name: str, kind: str,
         raise OrgError(f"The code {code} is already used.")
     expected_parent = PARENT_KIND[kind]
     if (parent.kind if parent else None) != expected_parent:
-        raise OrgError(f"A {kind} belongs under a {expected_parent}." if expected_parent
-                       else "A company is the top of the tree and has no parent.")
-    unit = OrgUnit(code=code, name=name.strip(), kind=kind,
-                   parent_id=parent.id if parent else None,
-                   path=f"{parent.path}{parent.id}/" if parent else "/")
+        raise OrgError(
+            f"A {kind} belongs under a {expected_parent}."
+            if expected_parent
+            else "A company is the top of the tree and has no parent."
+        )
+    unit = OrgUnit(
+        code=code,
+        name=name.strip(),
+        kind=kind,
+        parent_id=parent.id if parent else None,
+        path=f"{parent.path}{parent.id}/" if parent else "/",
+    )
     session.add(unit)
     session.flush()
     return unit
@@ -64,9 +72,11 @@ def create_unit(session: Session, *, code: str, name: str, kind: str,
 def ordered_tree(session: Session) -> list[tuple[OrgUnit, int, int]]:
     """Return (unit, depth, headcount) in tree order for display."""
     units = session.exec(select(OrgUnit)).all()
-    counts = dict(session.exec(
-        select(User.unit_id, func.count()).where(User.active).group_by(User.unit_id)
-    ).all())
+    counts = dict(
+        session.exec(
+            select(User.unit_id, func.count()).where(User.active).group_by(User.unit_id)
+        ).all()
+    )
     children: dict[int | None, list[OrgUnit]] = {}
     for unit in units:
         children.setdefault(unit.parent_id, []).append(unit)
@@ -88,10 +98,14 @@ def ancestors(session: Session, unit: OrgUnit) -> list[OrgUnit]:
 
 
 def managed_codes(session: Session, user: User) -> list[str]:
-    return list(session.exec(
-        select(OrgUnit.code).join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
-        .where(ManagedUnit.user_id == user.id).order_by(OrgUnit.code)
-    ).all())
+    return list(
+        session.exec(
+            select(OrgUnit.code)
+            .join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
+            .where(ManagedUnit.user_id == user.id)
+            .order_by(OrgUnit.code)
+        ).all()
+    )
 
 
 def set_managed_units(session: Session, user: User, units: list[OrgUnit]) -> None:
@@ -109,13 +123,26 @@ def _person_snapshot(session: Session, user: User) -> dict:
     if user.id is None:
         return {}
     unit = session.get(OrgUnit, user.unit_id) if user.unit_id else None
-    return {"roles": sorted(user.role_set), "unit": unit and unit.code, "active": user.active,
-            "managed_units": managed_codes(session, user)}
+    return {
+        "roles": sorted(user.role_set),
+        "unit": unit and unit.code,
+        "active": user.active,
+        "managed_units": managed_codes(session, user),
+    }
 
 
-def save_person(*, session: Session, user: User, by: User, email: str, name: str,
-                unit_id: int | None, roles: list[str], active: bool,
-                managed_unit_ids: list[int]) -> None:
+def save_person(
+    *,
+    session: Session,
+    user: User,
+    by: User,
+    email: str,
+    name: str,
+    unit_id: int | None,
+    roles: list[str],
+    active: bool,
+    managed_unit_ids: list[int],
+) -> None:
     """Create or update a person (`user` without an id is new) and audit what changed.
 
     Raise PersonError when the person was erased, the email is taken, or someone without the
@@ -145,8 +172,9 @@ def save_person(*, session: Session, user: User, by: User, email: str, name: str
     if not before:
         audit.record(session, by, "person.create", user, after)
         return
-    changed = {key: {"from": before[key], "to": after[key]}
-               for key in after if before[key] != after[key]}
+    changed = {
+        key: {"from": before[key], "to": after[key]} for key in after if before[key] != after[key]
+    }
     if identity != (user.email, user.name):
         changed["name_or_email"] = "changed"
     if changed:
@@ -194,12 +222,18 @@ class ImportReport:
         return not self.errors
 
     def counts(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "reactivated": self.reactivated, "deactivated": self.deactivated}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "reactivated": self.reactivated,
+            "deactivated": self.deactivated,
+        }
 
 
-def _check_people_rows(session: Session, data, progress: Callable[[int], None] | None = None
-                       ) -> tuple[list[PersonRow], list[RowError]]:
+def _check_people_rows(
+    session: Session, data, progress: Callable[[int], None] | None = None
+) -> tuple[list[PersonRow], list[RowError]]:
     units = {u.code: u for u in session.exec(select(OrgUnit)).all()}
     people, errors, seen = [], [], {}
     rows = read_rows(data, PEOPLE_COLUMNS, PEOPLE_OPTIONAL)
@@ -216,8 +250,9 @@ def _check_people_rows(session: Session, data, progress: Callable[[int], None] |
             row_errors.append(RowError(line, "email", f"'{row['email']}' is not a valid email."))
             email = None
         if email and email in seen:
-            row_errors.append(RowError(line, "email", f"{email} already appears on line "
-                                                      f"{seen[email]}."))
+            row_errors.append(
+                RowError(line, "email", f"{email} already appears on line {seen[email]}.")
+            )
         elif email:
             seen[email] = line
         if not row["name"]:
@@ -226,13 +261,19 @@ def _check_people_rows(session: Session, data, progress: Callable[[int], None] |
             row_errors.append(RowError(line, "name", "The name is longer than 200 characters."))
         unit = units.get(row["unit_code"])
         if unit is None:
-            row_errors.append(RowError(line, "unit_code", f"No unit has the code "
-                                                          f"'{row['unit_code']}'."))
+            row_errors.append(
+                RowError(line, "unit_code", f"No unit has the code '{row['unit_code']}'.")
+            )
         roles = split_list(row["roles"]) or [Role.EMPLOYEE]
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
-            row_errors.append(RowError(line, "roles", f"Unknown role '{unknown[0]}'. Roles are: "
-                                                      + ", ".join(Role) + "."))
+            row_errors.append(
+                RowError(
+                    line,
+                    "roles",
+                    f"Unknown role '{unknown[0]}'. Roles are: " + ", ".join(Role) + ".",
+                )
+            )
         manages = []
         for code in split_list(row.get("manager_of", "")):
             if code not in units:
@@ -240,8 +281,13 @@ def _check_people_rows(session: Session, data, progress: Callable[[int], None] |
             else:
                 manages.append(units[code])
         if manages and Role.MANAGER not in roles:
-            row_errors.append(RowError(line, "manager_of", "manager_of is filled in but roles "
-                                                           "do not include 'manager'."))
+            row_errors.append(
+                RowError(
+                    line,
+                    "manager_of",
+                    "manager_of is filled in but roles do not include 'manager'.",
+                )
+            )
         if row_errors:
             errors.extend(row_errors)
         else:
@@ -252,9 +298,14 @@ def _check_people_rows(session: Session, data, progress: Callable[[int], None] |
     return people, errors
 
 
-def import_people(session: Session, data, *, deactivate_missing: bool = False,
-                  force: bool = False,
-                  progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_people(
+    session: Session,
+    data,
+    *,
+    deactivate_missing: bool = False,
+    force: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Create or update people from CSV; on any error change nothing and report every row.
 
     `progress(rows_checked)` is called now and then while rows are checked, before anything
@@ -275,15 +326,23 @@ def import_people(session: Session, data, *, deactivate_missing: bool = False,
     existing = {u.email: u for u in session.exec(select(User)).all()}
     if deactivate_missing:
         listed = {p.email for p in people}
-        missing = [u for u in existing.values()
-                   if u.active and u.email not in listed and not u.has_role(Role.ADMIN)]
+        missing = [
+            u
+            for u in existing.values()
+            if u.active and u.email not in listed and not u.has_role(Role.ADMIN)
+        ]
         active = sum(1 for u in existing.values() if u.active)
         max_share = current_app.config["PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE"]
         if missing and len(missing) > max_share * active and not force:
-            report.errors.append(RowError(
-                1, None, f"This would deactivate {len(missing)} of {active} active people, more "
-                         f"than {max_share:.0%}. Nothing was changed. Check the file, or confirm "
-                         "with the force option."))
+            report.errors.append(
+                RowError(
+                    1,
+                    None,
+                    f"This would deactivate {len(missing)} of {active} active people, more "
+                    f"than {max_share:.0%}. Nothing was changed. Check the file, or confirm "
+                    "with the force option.",
+                )
+            )
             return report
         for user in missing:
             user.active = False
@@ -295,8 +354,9 @@ def import_people(session: Session, data, *, deactivate_missing: bool = False,
     return report
 
 
-def _save_people(session: Session, people: list[PersonRow], existing: dict[str, User],
-                 report: ImportReport) -> None:
+def _save_people(
+    session: Session, people: list[PersonRow], existing: dict[str, User], report: ImportReport
+) -> None:
     """Write checked rows, with no query per row (a large file has tens of thousands)."""
     links: dict[int, dict[int, ManagedUnit]] = {}
     for link in session.exec(select(ManagedUnit)).all():
@@ -306,8 +366,7 @@ def _save_people(session: Session, people: list[PersonRow], existing: dict[str, 
         roles = join_roles(person.roles)
         wanted = {unit.id for unit in person.manages}
         if user is None:
-            user = User(email=person.email, name=person.name, roles=roles,
-                        unit_id=person.unit.id)
+            user = User(email=person.email, name=person.name, roles=roles, unit_id=person.unit.id)
             session.add(user)
             if wanted:
                 session.flush()  # the managed-unit links need the new id
@@ -340,14 +399,26 @@ def count_people_rows(data) -> int:
 
 
 def too_many_people(count: int, limit: int) -> RowError:
-    return RowError(1, None, f"The file has {count:,} rows; the limit for one upload is "
-                             f"{limit:,}. Split it into files of up to {limit:,} people, or "
-                             "ask an administrator to run the import command on the server, "
-                             "which has no limit.")
+    return RowError(
+        1,
+        None,
+        f"The file has {count:,} rows; the limit for one upload is "
+        f"{limit:,}. Split it into files of up to {limit:,} people, or "
+        "ask an administrator to run the import command on the server, "
+        "which has no limit.",
+    )
 
 
-def upload_people(session: Session, data: bytes, *, user: User, filename: str,
-                  deactivate_missing: bool, force: bool, config) -> ImportReport | PeopleImport:
+def upload_people(
+    session: Session,
+    data: bytes,
+    *,
+    user: User,
+    filename: str,
+    deactivate_missing: bool,
+    force: bool,
+    config,
+) -> ImportReport | PeopleImport:
     """Import an uploaded people file now, or queue it for the scheduler if it is large.
 
     Returns the report of an import done now (or refused), or the queued PeopleImport.
@@ -359,17 +430,29 @@ def upload_people(session: Session, data: bytes, *, user: User, filename: str,
     if rows > config["PEOPLE_IMPORT_MAX_ROWS"]:
         return ImportReport(errors=[too_many_people(rows, config["PEOPLE_IMPORT_MAX_ROWS"])])
     if rows > config["PEOPLE_IMPORT_BACKGROUND_ROWS"]:
-        return queue_people_import(session, user=user, filename=filename, data=data,
-                                   total_rows=rows, deactivate_missing=deactivate_missing,
-                                   force=force)
+        return queue_people_import(
+            session,
+            user=user,
+            filename=filename,
+            data=data,
+            total_rows=rows,
+            deactivate_missing=deactivate_missing,
+            force=force,
+        )
     return import_people(session, data, deactivate_missing=deactivate_missing, force=force)
 
 
 def recent_imports(session: Session, user: User, limit: int = 5) -> list[PeopleImport]:
     """Return the latest background imports this person uploaded, newest first."""
-    return list(session.exec(select(PeopleImport).options(defer(PeopleImport.data))
-                             .where(PeopleImport.created_by == user.id)
-                             .order_by(PeopleImport.id.desc()).limit(limit)).all())
+    return list(
+        session.exec(
+            select(PeopleImport)
+            .options(defer(PeopleImport.data))
+            .where(PeopleImport.created_by == user.id)
+            .order_by(PeopleImport.id.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def people_import(session: Session, import_id: int) -> PeopleImport | None:
@@ -377,13 +460,25 @@ def people_import(session: Session, import_id: int) -> PeopleImport | None:
     return session.get(PeopleImport, import_id, options=[defer(PeopleImport.data)])
 
 
-def queue_people_import(session: Session, *, user: User, filename: str, data: bytes,
-                        total_rows: int, deactivate_missing: bool = False,
-                        force: bool = False) -> PeopleImport:
+def queue_people_import(
+    session: Session,
+    *,
+    user: User,
+    filename: str,
+    data: bytes,
+    total_rows: int,
+    deactivate_missing: bool = False,
+    force: bool = False,
+) -> PeopleImport:
     """Store a large people file for the scheduler to import."""
-    job = PeopleImport(created_by=user.id, filename=(filename or "people.csv")[:200],
-                       data=data, total_rows=total_rows,
-                       deactivate_missing=deactivate_missing, force=force)
+    job = PeopleImport(
+        created_by=user.id,
+        filename=(filename or "people.csv")[:200],
+        data=data,
+        total_rows=total_rows,
+        deactivate_missing=deactivate_missing,
+        force=force,
+    )
     session.add(job)
     session.flush()
     return job
@@ -395,8 +490,9 @@ def run_people_imports(*, session: Session, now: datetime) -> None:
     An import found half-way ("checking") was cut off by a restart, and runs again.
     """
     unfinished = (ImportStatus.QUEUED, ImportStatus.CHECKING)
-    waiting = session.exec(select(PeopleImport.id).where(PeopleImport.status.in_(unfinished))
-                           .order_by(PeopleImport.id)).all()
+    waiting = session.exec(
+        select(PeopleImport.id).where(PeopleImport.status.in_(unfinished)).order_by(PeopleImport.id)
+    ).all()
     for job_id in waiting:
         _run_people_import(session, session.get(PeopleImport, job_id), now)
 
@@ -412,21 +508,38 @@ def _run_people_import(session: Session, job: PeopleImport, now: datetime) -> No
         session.commit()
 
     try:
-        report = import_people(session, job.data, deactivate_missing=job.deactivate_missing,
-                               force=job.force, progress=progress)
+        report = import_people(
+            session,
+            job.data,
+            deactivate_missing=job.deactivate_missing,
+            force=job.force,
+            progress=progress,
+        )
     except Exception:
         log.exception("People import %s stopped; nothing was changed.", job.id)
-        report = ImportReport(errors=[RowError(1, None, "The import stopped because of an "
-                                                        "unexpected error. Nothing was changed. "
-                                                        "Try again later.")])
+        report = ImportReport(
+            errors=[
+                RowError(
+                    1,
+                    None,
+                    "The import stopped because of an "
+                    "unexpected error. Nothing was changed. "
+                    "Try again later.",
+                )
+            ]
+        )
     if not report.ok:
         session.rollback()
         job.errors = [[e.line, e.column, e.message] for e in report.errors[:STORED_ERRORS]]
         job.error_count = len(report.errors)
     job.status = ImportStatus.DONE if report.ok else ImportStatus.FAILED
-    job.summary = {"created": report.created, "updated": report.updated,
-                   "unchanged": report.unchanged, "reactivated": report.reactivated,
-                   "deactivated": report.deactivated}
+    job.summary = {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "reactivated": report.reactivated,
+        "deactivated": report.deactivated,
+    }
     job.data, job.finished_at = b"", now
     session.add(job)
     session.commit()  # the people and the finished import, in one transaction

@@ -29,8 +29,13 @@ def tree():
     if form.validate_on_submit():
         parent = session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
         try:
-            unit = org.create_unit(session, code=form.code.data, name=form.name.data,
-                                   kind=form.kind.data, parent=parent)
+            unit = org.create_unit(
+                session,
+                code=form.code.data,
+                name=form.name.data,
+                kind=form.kind.data,
+                parent=parent,
+            )
         except org.OrgError as exc:
             form.code.errors.append(str(exc))
         else:
@@ -52,8 +57,9 @@ def unit(unit_id):
         flash("Unit renamed.")
         return redirect(url_for("org.unit", unit_id=unit.id))
     people = session.exec(select(User).where(User.unit_id == unit.id).order_by(User.name)).all()
-    return render_template("org/unit.html", unit=unit, form=form, people=people,
-                           ancestors=org.ancestors(session, unit)), 400 if form.errors else 200
+    return render_template(
+        "org/unit.html", unit=unit, form=form, people=people, ancestors=org.ancestors(session, unit)
+    ), 400 if form.errors else 200
 
 
 @bp.route("/people")
@@ -68,11 +74,19 @@ def people():
         like = f"%{q.lower()}%"
         query = query.where(or_(func.lower(User.name).like(like), User.email.like(like)))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(User.name).offset((page - 1) * PAGE_SIZE)
-                        .limit(PAGE_SIZE)).all()
+    rows = session.exec(
+        query.order_by(User.name).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    ).all()
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-    return render_template("org/people.html", people=rows, units=units, q=q, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), total=total)
+    return render_template(
+        "org/people.html",
+        people=rows,
+        units=units,
+        q=q,
+        page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        total=total,
+    )
 
 
 def _person_form(session, user=None):
@@ -82,17 +96,26 @@ def _person_form(session, user=None):
     if user is not None and request.method == "GET":
         form.roles.data = sorted(user.role_set)
         codes = set(org.managed_codes(session, user))
-        form.manager_of.data = [u.id for u in session.exec(select(OrgUnit)).all()
-                                if u.code in codes]
+        form.manager_of.data = [
+            u.id for u in session.exec(select(OrgUnit)).all() if u.code in codes
+        ]
     return form
 
 
 def _save_person(session, form, user) -> bool:
     """Save the form onto `user`; on a refusal, show it on the field concerned."""
     try:
-        org.save_person(session=session, user=user, by=current_user, email=form.email.data,
-                        name=form.name.data, unit_id=form.unit_id.data, roles=form.roles.data,
-                        active=form.active.data, managed_unit_ids=form.manager_of.data or [])
+        org.save_person(
+            session=session,
+            user=user,
+            by=current_user,
+            email=form.email.data,
+            name=form.name.data,
+            unit_id=form.unit_id.data,
+            roles=form.roles.data,
+            active=form.active.data,
+            managed_unit_ids=form.manager_of.data or [],
+        )
     except org.PersonError as error:
         getattr(form, error.field).errors.append(str(error))
         return False
@@ -107,8 +130,7 @@ def new_person():
     if form.validate_on_submit() and _save_person(session, form, User(email="", name="")):
         flash("Person added. Send them an invitation to set a password.")
         return redirect(url_for("org.people", q=form.email.data))
-    return render_template("org/person.html", form=form, person=None), (
-        400 if form.errors else 200)
+    return render_template("org/person.html", form=form, person=None), (400 if form.errors else 200)
 
 
 @bp.route("/people/<int:user_id>", methods=["GET", "POST"])
@@ -121,7 +143,8 @@ def person(user_id):
         flash("Changes saved.")
         return redirect(url_for("org.person", user_id=user.id))
     return render_template("org/person.html", form=form, person=user, invite=ConfirmForm()), (
-        400 if form.errors else 200)
+        400 if form.errors else 200
+    )
 
 
 @bp.route("/people/<int:user_id>/invite", methods=["POST"])
@@ -131,10 +154,14 @@ def invite(user_id):
     user = session.get(User, user_id) or abort(404)
     if ConfirmForm().validate_on_submit() and user.active:
         link = external_url("auth.invite", token=make_link_token(user, "invite"))
-        queue_mail(session, key=unique_key("invite"), to=user.email,
-                   subject="You're invited to trainer",
-                   body=f"Hello {user.name},\n\nYour trainer account is ready. Choose a password "
-                   f"here (the link works once, for 3 days):\n{link}\n")
+        queue_mail(
+            session,
+            key=unique_key("invite"),
+            to=user.email,
+            subject="You're invited to trainer",
+            body=f"Hello {user.name},\n\nYour trainer account is ready. Choose a password "
+            f"here (the link works once, for 3 days):\n{link}\n",
+        )
         audit.record(session, current_user, "person.invite", user)
         flash(f"Invitation to {user.email} is on its way.")
     return redirect(url_for("org.person", user_id=user.id))
@@ -147,24 +174,35 @@ def import_people():
     form = ImportPeopleForm()
     report = None
     if form.validate_on_submit():
-        result = org.upload_people(session, form.file.data.read(), user=current_user,
-                                   filename=form.file.data.filename,
-                                   deactivate_missing=form.deactivate_missing.data,
-                                   force=form.force.data, config=current_app.config)
+        result = org.upload_people(
+            session,
+            form.file.data.read(),
+            user=current_user,
+            filename=form.file.data.filename,
+            deactivate_missing=form.deactivate_missing.data,
+            force=form.force.data,
+            config=current_app.config,
+        )
         if isinstance(result, PeopleImport):
             return redirect(url_for("org.import_progress", import_id=result.id))
         report = result
         if report.ok:
             audit.record(session, current_user, "people.import", None, report.counts())
-            flash(f"Import done: {report.created} created, {report.updated} updated, "
-                  f"{report.unchanged} unchanged, {report.reactivated} reactivated, "
-                  f"{report.deactivated} deactivated.")
+            flash(
+                f"Import done: {report.created} created, {report.updated} updated, "
+                f"{report.unchanged} unchanged, {report.reactivated} reactivated, "
+                f"{report.deactivated} deactivated."
+            )
             return redirect(url_for("org.people"))
         session.rollback()
     status = 400 if form.errors or (report and not report.ok) else 200
-    return render_template("org/import.html", form=form, report=report,
-                           recent=org.recent_imports(session, current_user),
-                           max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"]), status
+    return render_template(
+        "org/import.html",
+        form=form,
+        report=report,
+        recent=org.recent_imports(session, current_user),
+        max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"],
+    ), status
 
 
 @bp.route("/import/<int:import_id>")

@@ -20,5 +20,6 @@ def init_app(app: Flask) -> None:
     if "import" not in app.cli.commands:
         app.cli.add_command(import_cli)
     add_nav(app, "Outcomes", "outcomes.browse", roles=("hr", "admin"), order=85)
-    add_home_panel(app, "outcomes/_home.html", roles=("hr", "admin"), order=85,
-                   data=home.outcomes_panel)
+    add_home_panel(
+        app, "outcomes/_home.html", roles=("hr", "admin"), order=85, data=home.outcomes_panel
+    )

@@ -24,8 +24,7 @@ def api_error(status: int, message: str, errors=None, headers=None):
     """Return a JSON error response: {"error": {"status", "message"}, "errors": [...]}."""
     body = {"error": {"status": status, "message": message}}
     if errors is not None:
-        body["errors"] = [{"row": e.line, "field": e.column, "message": e.message}
-                          for e in errors]
+        body["errors"] = [{"row": e.line, "field": e.column, "message": e.message} for e in errors]
     return jsonify(body), status, headers or {}
 
 
@@ -55,15 +54,18 @@ def token_required(scope: str):
             header = request.headers.get("Authorization", "")
             kind, _, secret = header.partition(" ")
             if kind.lower() != "bearer" or not secret.strip():
-                return api_error(401, "Send an API token: 'Authorization: Bearer <token>'.",
-                                 headers=_challenge())
-            token, state = services.authenticate_token(session=db_session(),
-                                                       secret=secret.strip())
+                return api_error(
+                    401, "Send an API token: 'Authorization: Bearer <token>'.", headers=_challenge()
+                )
+            token, state = services.authenticate_token(session=db_session(), secret=secret.strip())
             if token is None:
                 return api_error(401, _WHY[state], headers=_challenge("invalid_token"))
             if scope not in token.scope_set:
-                return api_error(403, f"Wrong scope: this token lacks the {scope} scope.",
-                                 headers=_challenge("insufficient_scope", scope))
+                return api_error(
+                    403,
+                    f"Wrong scope: this token lacks the {scope} scope.",
+                    headers=_challenge("insufficient_scope", scope),
+                )
             g.api_token = token
             return view(*args, **kwargs)
 
@@ -105,14 +107,14 @@ def _json_problem(value, where: str, depth: int = 0) -> str | None:
             try:
                 value.encode()
             except UnicodeEncodeError:
-                return (f"{where} contains a lone surrogate (\\ud800 to \\udfff), which is "
-                        "not text.")
+                return f"{where} contains a lone surrogate (\\ud800 to \\udfff), which is not text."
         return None
     if isinstance(value, dict):
         for key, item in value.items():
             inner = shown_name(key) if where == "body" else f"{where}.{shown_name(key)}"
-            problem = (_json_problem(key, f"A field name in {where}", depth + 1)
-                       or _json_problem(item, inner, depth + 1))
+            problem = _json_problem(key, f"A field name in {where}", depth + 1) or _json_problem(
+                item, inner, depth + 1
+            )
             if problem:
                 return problem
     elif isinstance(value, list):
@@ -133,17 +135,25 @@ def post_outcomes():
     if not isinstance(rows, list):
         return api_error(400, 'Send {"rows": [...]}: a list of outcome rows.')
     if len(rows) > services.API_MAX_ROWS:
-        return api_error(413, f"{len(rows):,} rows is more than the {services.API_MAX_ROWS:,} "
-                              "allowed per request; send them in batches.")
+        return api_error(
+            413,
+            f"{len(rows):,} rows is more than the {services.API_MAX_ROWS:,} "
+            "allowed per request; send them in batches.",
+        )
     dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
-    report = services.import_api_rows(session=db_session(), rows=rows, token=g.api_token,
-                                      dry_run=dry_run)
+    report = services.import_api_rows(
+        session=db_session(), rows=rows, token=g.api_token, dry_run=dry_run
+    )
     if report.forbidden:
-        return api_error(403, "Wrong scope: some rows are for units outside this token's "
-                              "units. Nothing was saved.", report.forbidden)
+        return api_error(
+            403,
+            "Wrong scope: some rows are for units outside this token's units. Nothing was saved.",
+            report.forbidden,
+        )
     if report.errors:
-        return api_error(422, f"{services.problems(len(report.errors))}; nothing was saved.",
-                         report.errors)
+        return api_error(
+            422, f"{services.problems(len(report.errors))}; nothing was saved.", report.errors
+        )
     return jsonify(report.counts()), 201 if report.created and not dry_run else 200
 
 
@@ -171,31 +181,55 @@ def get_outcomes():
     limit = int_arg("limit", services.READ_LIMIT, high=services.READ_MAX_LIMIT)
     offset = int_arg("offset", 0, low=0)
     found, total = services.find_outcomes(
-        session=session, where=services.OutcomeFilter(unit_ids, metric, period),
-        limit=limit, offset=offset)
-    return jsonify({
-        "outcomes": [_outcome_json(o, unit) for o, unit in found],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    })
+        session=session,
+        where=services.OutcomeFilter(unit_ids, metric, period),
+        limit=limit,
+        offset=offset,
+    )
+    return jsonify(
+        {
+            "outcomes": [_outcome_json(o, unit) for o, unit in found],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
+    )
 
 
 def _outcome_json(outcome, unit) -> dict:
-    return {"unit_code": unit.code, "period": outcome.period, "metric": outcome.metric,
-            "value": outcome.value, "n": outcome.n, "topbox": outcome.topbox,
-            "responses": outcome.responses, "invited": outcome.invited,
-            "updated_at": outcome.updated_at.isoformat()}
+    return {
+        "unit_code": unit.code,
+        "period": outcome.period,
+        "metric": outcome.metric,
+        "value": outcome.value,
+        "n": outcome.n,
+        "topbox": outcome.topbox,
+        "responses": outcome.responses,
+        "invited": outcome.invited,
+        "updated_at": outcome.updated_at.isoformat(),
+    }
 
 
 @api_bp.route("/metrics")
 @token_required("outcomes:read")
 def get_metrics():
-    return jsonify({"metrics": [
-        {"code": m.code, "label": m.label, "direction": m.direction, "min": m.min_value,
-         "max": m.max_value, "needs_n": m.needs_n, "custom": m.custom,
-         "description": m.description}
-        for m in services.metrics(session=db_session())]})
+    return jsonify(
+        {
+            "metrics": [
+                {
+                    "code": m.code,
+                    "label": m.label,
+                    "direction": m.direction,
+                    "min": m.min_value,
+                    "max": m.max_value,
+                    "needs_n": m.needs_n,
+                    "custom": m.custom,
+                    "description": m.description,
+                }
+                for m in services.metrics(session=db_session())
+            ]
+        }
+    )
 
 
 @api_bp.route("/openapi.json")

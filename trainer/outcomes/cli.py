@@ -20,12 +20,22 @@ def import_outcomes_command(csv_file, dry_run):
     errors = [too_big] if too_big else []
     if not errors:
         session = db_session()
-        report = import_csv(session=session, data=csv_file.read_bytes(), channel="cli",
-                            actor=csv_file.name, dry_run=dry_run)
+        report = import_csv(
+            session=session,
+            data=csv_file.read_bytes(),
+            channel="cli",
+            actor=csv_file.name,
+            dry_run=dry_run,
+        )
         errors = report.errors
         if report.ok and not dry_run:
-            audit.record(session, "command line", "outcomes.import", None,
-                         {**report.counts(), "file": csv_file.name})
+            audit.record(
+                session,
+                "command line",
+                "outcomes.import",
+                None,
+                {**report.counts(), "file": csv_file.name},
+            )
             session.commit()
         else:
             session.rollback()

@@ -1,12 +1,6 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (
-    BooleanField,
-    FloatField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, FloatField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from trainer.forms import MultiCheckboxField, finite
@@ -24,15 +18,21 @@ class MetricEditForm(FlaskForm):
     direction = SelectField("Which way is better", choices=list(DIRECTIONS.items()))
     min_value = FloatField("Lowest possible value", validators=[Optional(), finite])
     max_value = FloatField("Highest possible value", validators=[Optional(), finite])
-    needs_n = BooleanField("Every value needs n (the number of customers behind it)",
-                           default=True)
+    needs_n = BooleanField("Every value needs n (the number of customers behind it)", default=True)
     description = TextAreaField("Description", validators=[Optional(), Length(max=500)])
 
 
 class MetricForm(MetricEditForm):
-    code = StringField("Code", validators=[DataRequired(), Regexp(
-        r"^[a-z][a-z0-9_]{1,31}$",
-        message="Use 2 to 32 lowercase letters, digits or '_', starting with a letter.")])
+    code = StringField(
+        "Code",
+        validators=[
+            DataRequired(),
+            Regexp(
+                r"^[a-z][a-z0-9_]{1,31}$",
+                message="Use 2 to 32 lowercase letters, digits or '_', starting with a letter.",
+            ),
+        ],
+    )
 
 
 EXPIRY_CHOICES = [(0, "Never"), (30, "In 30 days"), (90, "In 90 days"), (365, "In a year")]
@@ -40,8 +40,10 @@ EXPIRY_CHOICES = [(0, "Never"), (30, "In 30 days"), (90, "In 90 days"), (365, "I
 
 class TokenForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
-    scopes = MultiCheckboxField("Allowed to", choices=list(SCOPES.items()),
-                                validators=[DataRequired(message="Choose at least one scope.")])
+    scopes = MultiCheckboxField(
+        "Allowed to",
+        choices=list(SCOPES.items()),
+        validators=[DataRequired(message="Choose at least one scope.")],
+    )
     unit_id = SelectField("Limited to unit", coerce=int)
     expires_in_days = SelectField("Expires", coerce=int, choices=EXPIRY_CHOICES)
-

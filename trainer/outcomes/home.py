@@ -23,10 +23,17 @@ def outcomes_panel(*, session: Session, user: User, now: datetime) -> dict:
     if metric is not None and root is not None:
         level = current_app.config.get("INSIGHTS_LEVEL", insights.DEFAULT_LEVEL)
         # The home page never waits for the analysis: None until the overview has run it.
-        flags = insights.visible_flags(session=session, user=user, metric=metric, level=level,
-                                       cached_only=True)
+        flags = insights.visible_flags(
+            session=session, user=user, metric=metric, level=level, cached_only=True
+        )
     units = list(dict.fromkeys(f["unit_code"] for f in flags or ()))
     units.sort(key=lambda code: -sum(1 for f in flags if f["unit_code"] == code))
-    return {"tasks": 1 if flags or flags is None else 0, "checked": flags is not None,
-            "flag_count": len(flags or ()), "units": units[:SHOWN], "unit_count": len(units),
-            "metric": metric, "root": root}
+    return {
+        "tasks": 1 if flags or flags is None else 0,
+        "checked": flags is not None,
+        "flag_count": len(flags or ()),
+        "units": units[:SHOWN],
+        "unit_count": len(units),
+        "metric": metric,
+        "root": root,
+    }

@@ -24,10 +24,14 @@ def _nullable(kind: str, **extra) -> dict:
 
 
 AUTH_ERRORS = {
-    "401": _error("The token is missing, unknown, expired or revoked. The response carries "
-                  "`WWW-Authenticate: Bearer`."),
-    "403": _error("Wrong scope: the token lacks the needed scope, or a row or filter names a "
-                  "unit outside the token's units."),
+    "401": _error(
+        "The token is missing, unknown, expired or revoked. The response carries "
+        "`WWW-Authenticate: Bearer`."
+    ),
+    "403": _error(
+        "Wrong scope: the token lacks the needed scope, or a row or filter names a "
+        "unit outside the token's units."
+    ),
 }
 
 
@@ -74,64 +78,119 @@ def _outcomes_document() -> dict:
                         f"it. At most {API_MAX_ROWS:,} rows per request. Built-in metrics: "
                         f"{metric_list}. HR may define more (see GET /api/v1/metrics)."
                     ),
-                    "parameters": [{
-                        "name": "dry_run", "in": "query", "required": False,
-                        "description": "With `true`, check and count but save nothing.",
-                        "schema": {"type": "boolean", "default": False},
-                    }],
+                    "parameters": [
+                        {
+                            "name": "dry_run",
+                            "in": "query",
+                            "required": False,
+                            "description": "With `true`, check and count but save nothing.",
+                            "schema": {"type": "boolean", "default": False},
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"oneOf": [
-                            {"type": "object", "required": ["rows"],
-                             "properties": {"rows": {"type": "array",
-                                                     "maxItems": API_MAX_ROWS,
-                                                     "items": _ref("OutcomeRow")}},
-                             "additionalProperties": False},
-                            {"type": "array", "maxItems": API_MAX_ROWS,
-                             "items": _ref("OutcomeRow")},
-                        ]}}},
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        {
+                                            "type": "object",
+                                            "required": ["rows"],
+                                            "properties": {
+                                                "rows": {
+                                                    "type": "array",
+                                                    "maxItems": API_MAX_ROWS,
+                                                    "items": _ref("OutcomeRow"),
+                                                }
+                                            },
+                                            "additionalProperties": False,
+                                        },
+                                        {
+                                            "type": "array",
+                                            "maxItems": API_MAX_ROWS,
+                                            "items": _ref("OutcomeRow"),
+                                        },
+                                    ]
+                                }
+                            }
+                        },
                     },
                     "responses": {
-                        "200": _json(_ref("ImportResult"), "Saved (nothing new was created), "
-                                     "or a dry run."),
+                        "200": _json(
+                            _ref("ImportResult"), "Saved (nothing new was created), or a dry run."
+                        ),
                         "201": _json(_ref("ImportResult"), "Saved; at least one row was new."),
-                        "400": _error(f"The body is not JSON, not a list of rows, nested "
-                                      f"more than {API_MAX_DEPTH} levels deep, or holds a "
-                                      "string with a NUL character or a lone surrogate; the "
-                                      "message names where."),
+                        "400": _error(
+                            f"The body is not JSON, not a list of rows, nested "
+                            f"more than {API_MAX_DEPTH} levels deep, or holds a "
+                            "string with a NUL character or a lone surrogate; the "
+                            "message names where."
+                        ),
                         **AUTH_ERRORS,
-                        "413": _error(f"More than {API_MAX_ROWS:,} rows, or a body above the "
-                                      "size limit."),
-                        "422": _json(_ref("ValidationErrors"), "Some rows are invalid; "
-                                     "nothing was saved."),
+                        "413": _error(
+                            f"More than {API_MAX_ROWS:,} rows, or a body above the size limit."
+                        ),
+                        "422": _json(
+                            _ref("ValidationErrors"), "Some rows are invalid; nothing was saved."
+                        ),
                     },
                 },
                 "get": {
                     "operationId": "listOutcomes",
                     "summary": "Read stored outcomes",
                     "description": "Newest period first. A token limited to a unit sees only "
-                                   "that unit and the units below it.",
+                    "that unit and the units below it.",
                     "parameters": [
-                        {"name": "unit_code", "in": "query", "required": False,
-                         "description": "This unit and every unit below it.",
-                         "schema": {"type": "string"}},
-                        {"name": "period", "in": "query", "required": False,
-                         "description": "A quarter like 2026Q3 (or a date in it).",
-                         "schema": {"type": "string"}},
-                        {"name": "metric", "in": "query", "required": False,
-                         "schema": {"type": "string"}},
-                        {"name": "limit", "in": "query", "required": False,
-                         "schema": {"type": "integer", "minimum": 1,
-                                    "maximum": READ_MAX_LIMIT, "default": READ_LIMIT}},
-                        {"name": "offset", "in": "query", "required": False,
-                         "schema": {"type": "integer", "minimum": 0,
-                                    "maximum": DB_INT_MAX, "default": 0}},
+                        {
+                            "name": "unit_code",
+                            "in": "query",
+                            "required": False,
+                            "description": "This unit and every unit below it.",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "period",
+                            "in": "query",
+                            "required": False,
+                            "description": "A quarter like 2026Q3 (or a date in it).",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "metric",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": READ_MAX_LIMIT,
+                                "default": READ_LIMIT,
+                            },
+                        },
+                        {
+                            "name": "offset",
+                            "in": "query",
+                            "required": False,
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "maximum": DB_INT_MAX,
+                                "default": 0,
+                            },
+                        },
                     ],
                     "responses": {
                         "200": _json(_ref("OutcomeList"), "The matching outcomes."),
-                        "400": _error("A filter is not valid (unknown unit or metric, bad "
-                                      "period, limit or offset out of range, a NUL "
-                                      "character); the message names the parameter."),
+                        "400": _error(
+                            "A filter is not valid (unknown unit or metric, bad "
+                            "period, limit or offset out of range, a NUL "
+                            "character); the message names the parameter."
+                        ),
                         **AUTH_ERRORS,
                     },
                 },
@@ -141,28 +200,41 @@ def _outcomes_document() -> dict:
                     "operationId": "listMetrics",
                     "summary": "List the metric definitions (built-in and custom)",
                     "responses": {
-                        "200": _json({"type": "object", "required": ["metrics"],
-                                      "properties": {"metrics": {
-                                          "type": "array", "items": _ref("Metric")}}},
-                                     "Every metric."),
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["metrics"],
+                                "properties": {
+                                    "metrics": {"type": "array", "items": _ref("Metric")}
+                                },
+                            },
+                            "Every metric.",
+                        ),
                         **AUTH_ERRORS,
                     },
-                },
+                }
             },
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "getOpenApi",
                     "summary": "This document",
                     "security": [],
-                    "responses": {"200": {"description": "The OpenAPI document.",
-                                          "content": {"application/json": {}}}},
-                },
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI document.",
+                            "content": {"application/json": {}},
+                        }
+                    },
+                }
             },
         },
         "components": {
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer",
-                               "description": "An API token from HR (it starts with trn_)."},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token from HR (it starts with trn_).",
+                }
             },
             "schemas": {
                 "OutcomeRow": {
@@ -171,33 +243,53 @@ def _outcomes_document() -> dict:
                     "additionalProperties": False,
                     "properties": {
                         "unit_code": {"type": "string", "description": "An org unit code."},
-                        "period": {"type": "string", "examples": ["2026Q3", "2026-07-31"],
-                                   "description": "A quarter (YYYYQn) or an ISO date, stored "
-                                                  "as its quarter; not after the current "
-                                                  "quarter."},
+                        "period": {
+                            "type": "string",
+                            "examples": ["2026Q3", "2026-07-31"],
+                            "description": "A quarter (YYYYQn) or an ISO date, stored "
+                            "as its quarter; not after the current "
+                            "quarter.",
+                        },
                         "metric": {"type": "string", "examples": ["csat"]},
-                        "value": {"type": "number",
-                                  "description": "Within the metric's range."},
-                        "n": _nullable("integer", minimum=0, maximum=DB_INT_MAX, description=(
-                            "Customers (sample size) behind the value; required for "
-                            "csat, nps, csi and custom metrics that need it, may be null "
-                            "for complaints and retention.")),
-                        "topbox": _nullable("number", minimum=0, maximum=1, description=(
-                            "Optional: share of top-box answers, 0 to 1.")),
-                        "responses": _nullable("integer", minimum=0, maximum=DB_INT_MAX,
-                                               description=(
-                            "Optional: survey responses, for the response rate.")),
-                        "invited": _nullable("integer", minimum=0, maximum=DB_INT_MAX,
-                                             description=(
-                            "Optional: customers invited to the survey.")),
+                        "value": {"type": "number", "description": "Within the metric's range."},
+                        "n": _nullable(
+                            "integer",
+                            minimum=0,
+                            maximum=DB_INT_MAX,
+                            description=(
+                                "Customers (sample size) behind the value; required for "
+                                "csat, nps, csi and custom metrics that need it, may be null "
+                                "for complaints and retention."
+                            ),
+                        ),
+                        "topbox": _nullable(
+                            "number",
+                            minimum=0,
+                            maximum=1,
+                            description=("Optional: share of top-box answers, 0 to 1."),
+                        ),
+                        "responses": _nullable(
+                            "integer",
+                            minimum=0,
+                            maximum=DB_INT_MAX,
+                            description=("Optional: survey responses, for the response rate."),
+                        ),
+                        "invited": _nullable(
+                            "integer",
+                            minimum=0,
+                            maximum=DB_INT_MAX,
+                            description=("Optional: customers invited to the survey."),
+                        ),
                     },
                 },
                 "ImportResult": {
                     "type": "object",
                     "required": ["rows", "created", "updated", "unchanged", "dry_run"],
                     "properties": {
-                        "rows": {"type": "integer"}, "created": {"type": "integer"},
-                        "updated": {"type": "integer"}, "unchanged": {"type": "integer"},
+                        "rows": {"type": "integer"},
+                        "created": {"type": "integer"},
+                        "updated": {"type": "integer"},
+                        "unchanged": {"type": "integer"},
                         "dry_run": {"type": "boolean"},
                     },
                 },
@@ -228,8 +320,7 @@ def _outcomes_document() -> dict:
                 },
                 "Metric": {
                     "type": "object",
-                    "required": ["code", "label", "direction", "min", "max", "needs_n",
-                                 "custom"],
+                    "required": ["code", "label", "direction", "min", "max", "needs_n", "custom"],
                     "properties": {
                         "code": {"type": "string"},
                         "label": {"type": "string"},
@@ -248,21 +339,24 @@ def _outcomes_document() -> dict:
                         "error": {
                             "type": "object",
                             "required": ["status", "message"],
-                            "properties": {"status": {"type": "integer"},
-                                           "message": {"type": "string"}},
+                            "properties": {
+                                "status": {"type": "integer"},
+                                "message": {"type": "string"},
+                            },
                         },
                         "errors": {"type": "array", "items": _ref("RowProblem")},
                     },
                 },
-                "ValidationErrors": {
-                    "allOf": [_ref("Error"), {"required": ["errors"]}],
-                },
+                "ValidationErrors": {"allOf": [_ref("Error"), {"required": ["errors"]}]},
                 "RowProblem": {
                     "type": "object",
                     "required": ["row", "field", "message"],
                     "properties": {
-                        "row": {"type": "integer", "minimum": 0,
-                                "description": "The 0-based index of the row in `rows`."},
+                        "row": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "The 0-based index of the row in `rows`.",
+                        },
                         "field": _nullable("string"),
                         "message": {"type": "string"},
                     },

@@ -63,9 +63,17 @@ def metric_map(*, session: Session) -> dict[str, MetricDef]:
 
 
 def _metric_def(metric: OutcomeMetric) -> MetricDef:
-    return MetricDef(metric.code, metric.label, metric.direction, metric.min_value,
-                     metric.max_value, metric.needs_n, metric.description, custom=True,
-                     id=metric.id)
+    return MetricDef(
+        metric.code,
+        metric.label,
+        metric.direction,
+        metric.min_value,
+        metric.max_value,
+        metric.needs_n,
+        metric.description,
+        custom=True,
+        id=metric.id,
+    )
 
 
 def _check_metric_fields(label, direction, min_value, max_value):
@@ -80,38 +88,68 @@ def _check_metric_fields(label, direction, min_value, max_value):
         raise OutcomeError("The lowest value must be below the highest value.")
 
 
-def create_metric(*, session: Session, code: str, label: str, direction: str,
-                  min_value: float | None, max_value: float | None, needs_n: bool,
-                  description: str = "") -> OutcomeMetric:
+def create_metric(
+    *,
+    session: Session,
+    code: str,
+    label: str,
+    direction: str,
+    min_value: float | None,
+    max_value: float | None,
+    needs_n: bool,
+    description: str = "",
+) -> OutcomeMetric:
     """Define a custom metric; its code is then accepted in imports."""
     code = code.strip().lower()
     if not METRIC_CODE.match(code):
-        raise OutcomeError("Codes are 2 to 32 lowercase letters, digits or '_', starting with "
-                           "a letter.")
-    if code in BUILTIN_CODES or session.exec(
-            select(OutcomeMetric).where(OutcomeMetric.code == code)).first():
+        raise OutcomeError(
+            "Codes are 2 to 32 lowercase letters, digits or '_', starting with a letter."
+        )
+    if (
+        code in BUILTIN_CODES
+        or session.exec(select(OutcomeMetric).where(OutcomeMetric.code == code)).first()
+    ):
         raise OutcomeError(f"The metric code {code} is already used.")
     _check_metric_fields(label, direction, min_value, max_value)
-    metric = OutcomeMetric(code=code, label=label.strip(), direction=direction,
-                           min_value=min_value, max_value=max_value, needs_n=needs_n,
-                           description=description.strip())
+    metric = OutcomeMetric(
+        code=code,
+        label=label.strip(),
+        direction=direction,
+        min_value=min_value,
+        max_value=max_value,
+        needs_n=needs_n,
+        description=description.strip(),
+    )
     session.add(metric)
     session.flush()
     return metric
 
 
-def update_metric(*, session: Session, metric: OutcomeMetric, label: str, direction: str,
-                  min_value: float | None, max_value: float | None, needs_n: bool,
-                  description: str = "") -> None:
+def update_metric(
+    *,
+    session: Session,
+    metric: OutcomeMetric,
+    label: str,
+    direction: str,
+    min_value: float | None,
+    max_value: float | None,
+    needs_n: bool,
+    description: str = "",
+) -> None:
     """Change a custom metric; refuse a range that would exclude values already stored."""
     _check_metric_fields(label, direction, min_value, max_value)
     low, high, count = session.exec(
-        select(func.min(Outcome.value), func.max(Outcome.value), func.count())
-        .where(Outcome.metric == metric.code)).one()
-    if count and ((min_value is not None and low < min_value)
-                  or (max_value is not None and high > max_value)):
-        raise OutcomeError(f"Stored {metric.code} values run from {low:g} to {high:g}; choose "
-                           "a range that includes them.")
+        select(func.min(Outcome.value), func.max(Outcome.value), func.count()).where(
+            Outcome.metric == metric.code
+        )
+    ).one()
+    if count and (
+        (min_value is not None and low < min_value) or (max_value is not None and high > max_value)
+    ):
+        raise OutcomeError(
+            f"Stored {metric.code} values run from {low:g} to {high:g}; choose "
+            "a range that includes them."
+        )
     metric.label, metric.direction = label.strip(), direction
     metric.min_value, metric.max_value = min_value, max_value
     metric.needs_n, metric.description = needs_n, description.strip()
@@ -144,14 +182,21 @@ class ImportReport:
         return not self.errors and not self.forbidden
 
     def summary(self) -> str:
-        return (("Dry run, nothing saved: " if self.dry_run else "")
-                + f"{self.rows} {'row' if self.rows == 1 else 'rows'}: {self.created} created, "
-                f"{self.updated} updated, "
-                f"{self.unchanged} unchanged.")
+        return (
+            ("Dry run, nothing saved: " if self.dry_run else "")
+            + f"{self.rows} {'row' if self.rows == 1 else 'rows'}: {self.created} created, "
+            f"{self.updated} updated, "
+            f"{self.unchanged} unchanged."
+        )
 
     def counts(self) -> dict:
-        return {"rows": self.rows, "created": self.created, "updated": self.updated,
-                "unchanged": self.unchanged, "dry_run": self.dry_run}
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "dry_run": self.dry_run,
+        }
 
 
 def problems(count: int) -> str:
@@ -162,22 +207,35 @@ def size_error(num_bytes: int) -> RowError | None:
     """Return an error for a file above MAX_FILE_BYTES, else None."""
     if num_bytes <= MAX_FILE_BYTES:
         return None
-    return RowError(1, None, f"The file is {num_bytes / 2**20:.1f} MB; the limit is "
-                             f"{MAX_FILE_BYTES // 2**20} MB. Split it into smaller files.")
+    return RowError(
+        1,
+        None,
+        f"The file is {num_bytes / 2**20:.1f} MB; the limit is "
+        f"{MAX_FILE_BYTES // 2**20} MB. Split it into smaller files.",
+    )
 
 
 def _too_many_rows(count: int, limit: int) -> str:
-    return (f"The file has {count:,} rows; the limit is {limit:,}. Split it into smaller "
-            "files (each import is all or nothing).")
+    return (
+        f"The file has {count:,} rows; the limit is {limit:,}. Split it into smaller "
+        "files (each import is all or nothing)."
+    )
 
 
 def unit_codes(*, session: Session) -> dict[str, int]:
     return dict(session.exec(select(OrgUnit.code, OrgUnit.id)).all())
 
 
-def import_csv(*, session: Session, data: bytes | str, channel: str, actor: str,
-               dry_run: bool = False, today: date | None = None,
-               max_rows: int = MAX_ROWS) -> ImportReport:
+def import_csv(
+    *,
+    session: Session,
+    data: bytes | str,
+    channel: str,
+    actor: str,
+    dry_run: bool = False,
+    today: date | None = None,
+    max_rows: int = MAX_ROWS,
+) -> ImportReport:
     """Import outcome rows from CSV text; on any error change nothing and name every bad row."""
     report = ImportReport(dry_run=dry_run)
     problem = size_error(len(data))
@@ -199,16 +257,25 @@ def import_csv(*, session: Session, data: bytes | str, channel: str, actor: str,
     report.errors = [problem for _line, _row, problem in parsed if problem]
     rows, errors = check_rows(
         ((line, row) for line, row, _problem in parsed if row is not None),
-        units=unit_codes(session=session), metrics=metric_map(session=session),
-        today=today or utcnow().date(), decimal_comma=delimiter_of(text) == ";")
+        units=unit_codes(session=session),
+        metrics=metric_map(session=session),
+        today=today or utcnow().date(),
+        decimal_comma=delimiter_of(text) == ";",
+    )
     report.errors = sorted(report.errors + errors, key=lambda e: e.line)
     if report.errors:
         return report
     return _save(session, report, rows, channel=channel, actor=actor)
 
 
-def import_api_rows(*, session: Session, rows: list, token: ApiToken, dry_run: bool = False,
-                    today: date | None = None) -> ImportReport:
+def import_api_rows(
+    *,
+    session: Session,
+    rows: list,
+    token: ApiToken,
+    dry_run: bool = False,
+    today: date | None = None,
+) -> ImportReport:
     """Import rows sent to the API (row errors carry 0-based indexes); all or nothing."""
     report = ImportReport(dry_run=dry_run)
     units = unit_codes(session=session)
@@ -217,9 +284,9 @@ def import_api_rows(*, session: Session, rows: list, token: ApiToken, dry_run: b
         report.forbidden = _rows_outside(rows, units, allowed)
         if report.forbidden:
             return report
-    clean, report.errors = check_json_rows(rows, units=units,
-                                           metrics=metric_map(session=session),
-                                           today=today or utcnow().date())
+    clean, report.errors = check_json_rows(
+        rows, units=units, metrics=metric_map(session=session), today=today or utcnow().date()
+    )
     if report.errors:
         return report
     return _save(session, report, clean, channel="api", actor=token.name)
@@ -232,27 +299,37 @@ def _rows_outside(rows: list, units: dict[str, int], allowed: set[int]) -> list[
         code = row.get("unit_code") if isinstance(row, dict) else None
         unit_id = units.get(code.strip()) if isinstance(code, str) else None
         if unit_id is not None and unit_id not in allowed:
-            errors.append(RowError(index, "unit_code",
-                                   f"This token may not send data for unit {code.strip()}."))
+            errors.append(
+                RowError(
+                    index, "unit_code", f"This token may not send data for unit {code.strip()}."
+                )
+            )
     return errors
 
 
 def _save(session, report, rows, *, channel, actor):
     report.rows = len(rows)
     source = f"{channel}: {actor}"[:120]
-    counts = upsert_outcomes(session=session, rows=rows, source=source,
-                             write=not report.dry_run)
+    counts = upsert_outcomes(session=session, rows=rows, source=source, write=not report.dry_run)
     report.created, report.updated, report.unchanged = counts
     if not report.dry_run:
-        session.add(OutcomeImport(channel=channel, actor=actor[:254], rows=report.rows,
-                                  created=report.created, updated=report.updated,
-                                  unchanged=report.unchanged))
+        session.add(
+            OutcomeImport(
+                channel=channel,
+                actor=actor[:254],
+                rows=report.rows,
+                created=report.created,
+                updated=report.updated,
+                unchanged=report.unchanged,
+            )
+        )
         log.info("Outcome import (%s) by %s: %s", channel, actor, report.summary())
     return report
 
 
-def upsert_outcomes(*, session: Session, rows, source: str = "", write: bool = True,
-                    now: datetime | None = None) -> tuple[int, int, int]:
+def upsert_outcomes(
+    *, session: Session, rows, source: str = "", write: bool = True, now: datetime | None = None
+) -> tuple[int, int, int]:
     """Insert or update checked rows in bulk; return (created, updated, unchanged).
 
     Each row is a dict with ``unit_id``, ``period`` ('2026Q3'), ``metric`` (a code) and
@@ -267,10 +344,16 @@ def upsert_outcomes(*, session: Session, rows, source: str = "", write: bool = T
     stored = {}
     for chunk in _chunks(sorted({r["period"] for r in rows}), 500):
         result = session.execute(
-            sa.select(table.c.id, table.c.unit_id, table.c.period, table.c.metric,
-                      *(table.c[f] for f in VALUE_FIELDS))
-            .where(table.c.period.in_(chunk),
-                   table.c.metric.in_(sorted({r["metric"] for r in rows}))))
+            sa.select(
+                table.c.id,
+                table.c.unit_id,
+                table.c.period,
+                table.c.metric,
+                *(table.c[f] for f in VALUE_FIELDS),
+            ).where(
+                table.c.period.in_(chunk), table.c.metric.in_(sorted({r["metric"] for r in rows}))
+            )
+        )
         for record in result.mappings():
             stored[(record["unit_id"], record["period"], record["metric"])] = record
     now = now or utcnow()
@@ -279,9 +362,16 @@ def upsert_outcomes(*, session: Session, rows, source: str = "", write: bool = T
         old = stored.get((row["unit_id"], row["period"], row["metric"]))
         values = {f: row[f] if f in row else (old[f] if old else None) for f in VALUE_FIELDS}
         if old is None:
-            inserts.append({"unit_id": row["unit_id"], "period": row["period"],
-                            "metric": row["metric"], **values, "source": source,
-                            "updated_at": now})
+            inserts.append(
+                {
+                    "unit_id": row["unit_id"],
+                    "period": row["period"],
+                    "metric": row["metric"],
+                    **values,
+                    "source": source,
+                    "updated_at": now,
+                }
+            )
         elif values == {f: old[f] for f in VALUE_FIELDS}:
             unchanged += 1
         else:
@@ -304,21 +394,22 @@ def _insert_or_update(session: Session):
     statement = insert(table)
     return statement.on_conflict_do_update(
         index_elements=["unit_id", "period", "metric"],
-        set_={name: statement.excluded[name]
-              for name in (*VALUE_FIELDS, "source", "updated_at")})
+        set_={name: statement.excluded[name] for name in (*VALUE_FIELDS, "source", "updated_at")},
+    )
 
 
 def _chunks(items, size):
     items = list(items)
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 # Reads
 
 
-def outcomes_by_unit_period(*, session: Session, metric: str,
-                            unit_ids: set[int] | None = None) -> list[dict]:
+def outcomes_by_unit_period(
+    *, session: Session, metric: str, unit_ids: set[int] | None = None
+) -> list[dict]:
     """Return one dict per (unit, period) of `metric`, ordered by unit code and period.
 
     Keys: unit_id, unit_code, period, value, n, topbox, responses, invited. `unit_ids` limits
@@ -326,13 +417,27 @@ def outcomes_by_unit_period(*, session: Session, metric: str,
     """
     if unit_ids is not None and not unit_ids:
         return []
-    query = (select(Outcome, OrgUnit.code).join(OrgUnit, OrgUnit.id == Outcome.unit_id)
-             .where(Outcome.metric == metric).order_by(OrgUnit.code, Outcome.period))
+    query = (
+        select(Outcome, OrgUnit.code)
+        .join(OrgUnit, OrgUnit.id == Outcome.unit_id)
+        .where(Outcome.metric == metric)
+        .order_by(OrgUnit.code, Outcome.period)
+    )
     if unit_ids is not None:
         query = query.where(Outcome.unit_id.in_(unit_ids))
-    return [{"unit_id": o.unit_id, "unit_code": code, "period": o.period, "value": o.value,
-             "n": o.n, "topbox": o.topbox, "responses": o.responses, "invited": o.invited}
-            for o, code in session.exec(query).all()]
+    return [
+        {
+            "unit_id": o.unit_id,
+            "unit_code": code,
+            "period": o.period,
+            "value": o.value,
+            "n": o.n,
+            "topbox": o.topbox,
+            "responses": o.responses,
+            "invited": o.invited,
+        }
+        for o, code in session.exec(query).all()
+    ]
 
 
 @dataclass(frozen=True)
@@ -342,8 +447,9 @@ class OutcomeFilter:
     period: str | None = None
 
 
-def find_outcomes(*, session: Session, where: OutcomeFilter, limit: int | None = None,
-                  offset: int = 0) -> tuple[list[tuple[Outcome, OrgUnit]], int]:
+def find_outcomes(
+    *, session: Session, where: OutcomeFilter, limit: int | None = None, offset: int = 0
+) -> tuple[list[tuple[Outcome, OrgUnit]], int]:
     """Return (outcome, unit) pairs matching the filter, newest period first, and the total."""
     query = select(Outcome, OrgUnit).join(OrgUnit, OrgUnit.id == Outcome.unit_id)
     if where.unit_ids is not None:
@@ -361,14 +467,19 @@ def find_outcomes(*, session: Session, where: OutcomeFilter, limit: int | None =
 
 def outcome_periods(*, session: Session) -> list[str]:
     """Return the periods that have outcomes, newest first."""
-    return list(session.exec(
-        select(Outcome.period).distinct().order_by(Outcome.period.desc())).all())
+    return list(
+        session.exec(select(Outcome.period).distinct().order_by(Outcome.period.desc())).all()
+    )
 
 
 def recent_imports(*, session: Session, limit: int = 10) -> list[OutcomeImport]:
-    return list(session.exec(
-        select(OutcomeImport).order_by(OutcomeImport.created_at.desc(), OutcomeImport.id.desc())
-        .limit(limit)).all())
+    return list(
+        session.exec(
+            select(OutcomeImport)
+            .order_by(OutcomeImport.created_at.desc(), OutcomeImport.id.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def unit_subtree(*, session: Session, code: str) -> set[int] | None:
@@ -386,9 +497,16 @@ def export_rows(outcomes: list[tuple[Outcome, OrgUnit]]):
     """Yield CSV rows in the import format (header first), so a file round-trips."""
     yield [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
     for outcome, unit in outcomes:
-        yield [unit.code, outcome.period, outcome.metric, f"{outcome.value:g}",
-               *("" if v is None else f"{v:g}" for v in
-                 (outcome.n, outcome.topbox, outcome.responses, outcome.invited))]
+        yield [
+            unit.code,
+            outcome.period,
+            outcome.metric,
+            f"{outcome.value:g}",
+            *(
+                "" if v is None else f"{v:g}"
+                for v in (outcome.n, outcome.topbox, outcome.responses, outcome.invited)
+            ),
+        ]
 
 
 # API tokens
@@ -398,9 +516,16 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(*, session: Session, name: str, scopes: list[str], created_by: User,
-                 unit_id: int | None = None, expires_in_days: int | None = None,
-                 now: datetime | None = None) -> tuple[ApiToken, str]:
+def create_token(
+    *,
+    session: Session,
+    name: str,
+    scopes: list[str],
+    created_by: User,
+    unit_id: int | None = None,
+    expires_in_days: int | None = None,
+    now: datetime | None = None,
+) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret; the secret is not stored and is shown once."""
     unknown = [s for s in scopes if s not in SCOPES]
     if not name.strip():
@@ -411,11 +536,16 @@ def create_token(*, session: Session, name: str, scopes: list[str], created_by: 
         raise OutcomeError("That unit does not exist.")
     now = now or utcnow()
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(name=name.strip(), token_hash=hash_secret(secret),
-                     prefix=secret[:len(TOKEN_PREFIX) + 6], scopes=",".join(sorted(scopes)),
-                     unit_id=unit_id, created_by_id=created_by.id, created_at=now,
-                     expires_at=now + timedelta(days=expires_in_days) if expires_in_days
-                     else None)
+    token = ApiToken(
+        name=name.strip(),
+        token_hash=hash_secret(secret),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        scopes=",".join(sorted(scopes)),
+        unit_id=unit_id,
+        created_by_id=created_by.id,
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
     session.add(token)
     session.flush()
     return token, secret
@@ -436,12 +566,12 @@ def token_state(token: ApiToken, now: datetime) -> str:
     return "active"
 
 
-def authenticate_token(*, session: Session, secret: str,
-                       now: datetime | None = None) -> tuple[ApiToken | None, str]:
+def authenticate_token(
+    *, session: Session, secret: str, now: datetime | None = None
+) -> tuple[ApiToken | None, str]:
     """Return (token, "active") for a usable secret, else (None, why: unknown/revoked/expired)."""
     now = now or utcnow()
-    token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))
-                         ).first()
+    token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))).first()
     if token is None:
         return None, "unknown"
     state = token_state(token, now)
@@ -456,11 +586,14 @@ def authenticate_token(*, session: Session, secret: str,
 
 def list_tokens(*, session: Session) -> list[tuple[ApiToken, User | None, OrgUnit | None]]:
     """Return every token with its creator and unit, newest first."""
-    return list(session.exec(
-        select(ApiToken, User, OrgUnit)
-        .join(User, User.id == ApiToken.created_by_id, isouter=True)
-        .join(OrgUnit, OrgUnit.id == ApiToken.unit_id, isouter=True)
-        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all())
+    return list(
+        session.exec(
+            select(ApiToken, User, OrgUnit)
+            .join(User, User.id == ApiToken.created_by_id, isouter=True)
+            .join(OrgUnit, OrgUnit.id == ApiToken.unit_id, isouter=True)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        ).all()
+    )
 
 
 def token_unit_ids(*, session: Session, token: ApiToken) -> set[int] | None:

@@ -52,8 +52,9 @@ class MetricDef:
         return "any number"
 
     def in_range(self, value: float) -> bool:
-        return ((self.min_value is None or value >= self.min_value)
-                and (self.max_value is None or value <= self.max_value))
+        return (self.min_value is None or value >= self.min_value) and (
+            self.max_value is None or value <= self.max_value
+        )
 
 
 def _number_text(value: float | None) -> str | None:
@@ -63,20 +64,55 @@ def _number_text(value: float | None) -> str | None:
 
 
 BUILTIN_METRICS = (
-    MetricDef("csat", "CSAT (% satisfied)", HIGHER, 0, 100, True,
-              "Percent of surveyed customers who were satisfied: answered 4 or 5 on a 1 to 5 "
-              "scale (top-two box), from 0 to 100. Convert other scales before importing."),
-    MetricDef("nps", "NPS", HIGHER, -100, 100, True,
-              "Net Promoter Score: percent promoters (9 to 10) minus percent detractors "
-              "(0 to 6), from -100 to 100."),
-    MetricDef("csi", "Dealer CSI", HIGHER, 0, 100, True,
-              "The manufacturer's Customer Satisfaction Index for the dealer, from 0 to 100."),
-    MetricDef("complaints", "Complaints per 1,000 transactions", LOWER, 0, None, False,
-              "Complaints received per 1,000 transactions (sales, services or calls), 0 or "
-              "more. n, if given, is the number of transactions."),
-    MetricDef("retention", "Customer retention (%)", HIGHER, 0, 100, False,
-              "Percent of customers who came back or renewed in the period, from 0 to 100. "
-              "n, if given, is the number of customers in the base."),
+    MetricDef(
+        "csat",
+        "CSAT (% satisfied)",
+        HIGHER,
+        0,
+        100,
+        True,
+        "Percent of surveyed customers who were satisfied: answered 4 or 5 on a 1 to 5 "
+        "scale (top-two box), from 0 to 100. Convert other scales before importing.",
+    ),
+    MetricDef(
+        "nps",
+        "NPS",
+        HIGHER,
+        -100,
+        100,
+        True,
+        "Net Promoter Score: percent promoters (9 to 10) minus percent detractors "
+        "(0 to 6), from -100 to 100.",
+    ),
+    MetricDef(
+        "csi",
+        "Dealer CSI",
+        HIGHER,
+        0,
+        100,
+        True,
+        "The manufacturer's Customer Satisfaction Index for the dealer, from 0 to 100.",
+    ),
+    MetricDef(
+        "complaints",
+        "Complaints per 1,000 transactions",
+        LOWER,
+        0,
+        None,
+        False,
+        "Complaints received per 1,000 transactions (sales, services or calls), 0 or "
+        "more. n, if given, is the number of transactions.",
+    ),
+    MetricDef(
+        "retention",
+        "Customer retention (%)",
+        HIGHER,
+        0,
+        100,
+        False,
+        "Percent of customers who came back or renewed in the period, from 0 to 100. "
+        "n, if given, is the number of customers in the base.",
+    ),
 )
 BUILTIN_CODES = frozenset(m.code for m in BUILTIN_METRICS)
 METRIC_CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
@@ -97,12 +133,14 @@ def parse_period(raw: str, *, today: date) -> str:
         except ValueError:
             raise ValueError(f"'{text}' is not a real date.") from None
     else:
-        raise ValueError(f"'{text}' is not a period. Use a quarter like 2026Q3 or a date "
-                         "like 2026-07-31.")
+        raise ValueError(
+            f"'{text}' is not a period. Use a quarter like 2026Q3 or a date like 2026-07-31."
+        )
     current = quarter_of(today)
     if period > current:
-        raise ValueError(f"{period} is in the future; the latest quarter you can import is "
-                         f"{current}.")
+        raise ValueError(
+            f"{period} is in the future; the latest quarter you can import is {current}."
+        )
     if int(period[:4]) < FIRST_YEAR:
         raise ValueError(f"{period} is before {FIRST_YEAR}; check the year.")
     return period
@@ -206,8 +244,10 @@ def check_rows(
             if unit_id is None:
                 near = lowered_units.get(code.lower())
                 hint = f" Did you mean '{near}'?" if near else ""
-                bad("unit_code", f"No unit has the code '{code}'.{hint}" if code
-                    else "The unit code is empty.")
+                bad(
+                    "unit_code",
+                    f"No unit has the code '{code}'.{hint}" if code else "The unit code is empty.",
+                )
         except _Bad as exc:
             bad("unit_code", str(exc))
         try:
@@ -218,8 +258,12 @@ def check_rows(
             metric_code = _text(row["metric"]).lower()
             metric = metrics.get(metric_code)
             if metric is None:
-                bad("metric", f"Unknown metric '{metric_code}'. Metrics are: "
-                    + ", ".join(metrics) + ". HR can define custom metrics.")
+                bad(
+                    "metric",
+                    f"Unknown metric '{metric_code}'. Metrics are: "
+                    + ", ".join(metrics)
+                    + ". HR can define custom metrics.",
+                )
         except _Bad as exc:
             bad("metric", str(exc))
 
@@ -228,13 +272,17 @@ def check_rows(
             bad("value", "The value is empty.")
         else:
             try:
-                values["value"] = _number(row["value"], from_text=from_text,
-                                          decimal_comma=decimal_comma)
+                values["value"] = _number(
+                    row["value"], from_text=from_text, decimal_comma=decimal_comma
+                )
             except _Bad as exc:
                 bad("value", str(exc))
         if metric is not None and "value" in values and not metric.in_range(values["value"]):
-            bad("value", f"{values['value']:g} is out of range: {metric.code} values are "
-                         f"{metric.range_text()}.")
+            bad(
+                "value",
+                f"{values['value']:g} is out of range: {metric.code} values are "
+                f"{metric.range_text()}.",
+            )
         for name in ("n", "responses", "invited"):
             if name not in row:
                 continue
@@ -246,18 +294,17 @@ def check_rows(
             except _Bad as exc:
                 bad(name, str(exc))
         if metric is not None and metric.needs_n and "n" in row and _blank(row["n"]):
-            bad("n", f"n is required for {metric.code}: the number of customers behind the "
-                     "value.")
+            bad("n", f"n is required for {metric.code}: the number of customers behind the value.")
         if "topbox" in row:
             if _blank(row["topbox"]):
                 values["topbox"] = None
             else:
                 try:
-                    share = _number(row["topbox"], from_text=from_text,
-                                    decimal_comma=decimal_comma)
+                    share = _number(row["topbox"], from_text=from_text, decimal_comma=decimal_comma)
                     if not 0 <= share <= 1:
-                        raise _Bad(f"{share:g} is not a share between 0 and 1 (write 0.42 for "
-                                   "42%).")
+                        raise _Bad(
+                            f"{share:g} is not a share between 0 and 1 (write 0.42 for 42%)."
+                        )
                     values["topbox"] = share
                 except _Bad as exc:
                     bad("topbox", str(exc))
@@ -268,26 +315,32 @@ def check_rows(
         if unit_id is not None and period is not None and metric is not None:
             key = (unit_id, period, metric.code)
             if key in seen:
-                bad("period", f"{code} {period} {metric.code} already appears on "
-                              f"{ref_name} {seen[key]}. Each unit has one value per metric and "
-                              "quarter (dates in one quarter count as that quarter): combine "
-                              "them into one row.")
+                bad(
+                    "period",
+                    f"{code} {period} {metric.code} already appears on "
+                    f"{ref_name} {seen[key]}. Each unit has one value per metric and "
+                    "quarter (dates in one quarter count as that quarter): combine "
+                    "them into one row.",
+                )
             else:
                 seen[key] = ref
         if row_errors:
             errors.extend(row_errors)
         else:
-            clean.append({"unit_id": unit_id, "unit_code": code, "period": period,
-                          "metric": metric.code, **values})
+            clean.append(
+                {
+                    "unit_id": unit_id,
+                    "unit_code": code,
+                    "period": period,
+                    "metric": metric.code,
+                    **values,
+                }
+            )
     return clean, errors
 
 
 def check_json_rows(
-    rows: list,
-    *,
-    units: Mapping[str, int],
-    metrics: Mapping[str, MetricDef],
-    today: date,
+    rows: list, *, units: Mapping[str, int], metrics: Mapping[str, MetricDef], today: date
 ) -> tuple[list[dict], list[RowError]]:
     """Check API rows (0-based indexes): each an object with the five required fields."""
     errors, shaped = [], []
@@ -296,17 +349,23 @@ def check_json_rows(
         if not isinstance(row, dict):
             errors.append(RowError(index, None, "Each row must be a JSON object."))
             continue
-        problems = [RowError(index, name, "This field is missing.")
-                    for name in REQUIRED_COLUMNS if name not in row]
-        problems += [RowError(index, str(name), "Unknown field. Expected: "
-                              + ", ".join(allowed) + ".")
-                     for name in row if name not in allowed]
+        problems = [
+            RowError(index, name, "This field is missing.")
+            for name in REQUIRED_COLUMNS
+            if name not in row
+        ]
+        problems += [
+            RowError(index, str(name), "Unknown field. Expected: " + ", ".join(allowed) + ".")
+            for name in row
+            if name not in allowed
+        ]
         if problems:
             errors.extend(problems)
         else:
             shaped.append((index, row))
-    clean, row_errors = check_rows(shaped, units=units, metrics=metrics, today=today,
-                                   from_text=False, ref_name="row")
+    clean, row_errors = check_rows(
+        shaped, units=units, metrics=metrics, today=today, from_text=False, ref_name="row"
+    )
     errors.extend(row_errors)
     errors.sort(key=lambda e: e.line)
     return clean, errors

@@ -1,4 +1,3 @@
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -9,12 +8,7 @@ from trainer.forms import ConfirmForm, int_arg, period_arg
 from trainer.org.scope import unit_choices
 from trainer.org.services import ordered_tree
 from trainer.outcomes import bp, services
-from trainer.outcomes.forms import (
-    ImportOutcomesForm,
-    MetricEditForm,
-    MetricForm,
-    TokenForm,
-)
+from trainer.outcomes.forms import ImportOutcomesForm, MetricEditForm, MetricForm, TokenForm
 from trainer.outcomes.models import ApiToken, OutcomeMetric
 from trainer.outcomes.validation import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from trainer.util import utcnow
@@ -46,15 +40,22 @@ def browse():
     session = db_session()
     where, notes = _filters(session)
     page = int_arg("page", 1)
-    rows, total = services.find_outcomes(session=session, where=where, limit=PAGE_SIZE,
-                                         offset=(page - 1) * PAGE_SIZE)
+    rows, total = services.find_outcomes(
+        session=session, where=where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
     return render_template(
-        "outcomes/browse.html", rows=rows, total=total, page=page, notes=notes,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=request.args,
+        "outcomes/browse.html",
+        rows=rows,
+        total=total,
+        page=page,
+        notes=notes,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        args=request.args,
         units=[(u, depth) for u, depth, _ in ordered_tree(session)],
         metrics=services.metric_map(session=session),
         periods=services.outcome_periods(session=session),
-        imports=services.recent_imports(session=session))
+        imports=services.recent_imports(session=session),
+    )
 
 
 @bp.route("/export.csv")
@@ -73,24 +74,38 @@ def import_outcomes():
     form = ImportOutcomesForm()
     report = None
     if form.validate_on_submit():
-        report = services.import_csv(session=session, data=form.file.data.read(),
-                                     channel="upload", actor=current_user.email,
-                                     dry_run=form.dry_run.data)
+        report = services.import_csv(
+            session=session,
+            data=form.file.data.read(),
+            channel="upload",
+            actor=current_user.email,
+            dry_run=form.dry_run.data,
+        )
         if report.ok and not report.dry_run:
             audit.record(session, current_user, "outcomes.import", None, report.counts())
             flash(f"Import done. {report.summary()}")
             return redirect(url_for("outcomes.browse"))
     status = 400 if form.errors or (report and not report.ok) else 200
-    return render_template("outcomes/import.html", form=form, report=report,
-                           columns=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS,
-                           metrics=services.metrics(session=session),
-                           max_rows=services.MAX_ROWS), status
+    return render_template(
+        "outcomes/import.html",
+        form=form,
+        report=report,
+        columns=REQUIRED_COLUMNS,
+        optional=OPTIONAL_COLUMNS,
+        metrics=services.metrics(session=session),
+        max_rows=services.MAX_ROWS,
+    ), status
 
 
 def _metric_values(form) -> dict:
-    return {"label": form.label.data, "direction": form.direction.data,
-            "min_value": form.min_value.data, "max_value": form.max_value.data,
-            "needs_n": form.needs_n.data, "description": form.description.data or ""}
+    return {
+        "label": form.label.data,
+        "direction": form.direction.data,
+        "min_value": form.min_value.data,
+        "max_value": form.max_value.data,
+        "needs_n": form.needs_n.data,
+        "description": form.description.data or "",
+    }
 
 
 @bp.route("/metrics", methods=["GET", "POST"])
@@ -100,16 +115,17 @@ def metrics():
     form = MetricForm()
     if form.validate_on_submit():
         try:
-            metric = services.create_metric(session=session, code=form.code.data,
-                                            **_metric_values(form))
+            metric = services.create_metric(
+                session=session, code=form.code.data, **_metric_values(form)
+            )
         except services.OutcomeError as exc:
             form.code.errors.append(str(exc))
         else:
             flash(f"Metric {metric.code} added.")
             return redirect(url_for("outcomes.metrics"))
-    return render_template("outcomes/metrics.html", form=form,
-                           metrics=services.metrics(session=session)), (
-        400 if form.errors else 200)
+    return render_template(
+        "outcomes/metrics.html", form=form, metrics=services.metrics(session=session)
+    ), (400 if form.errors else 200)
 
 
 @bp.route("/metrics/<int:metric_id>", methods=["GET", "POST"])
@@ -126,8 +142,9 @@ def metric(metric_id):
         else:
             flash(f"Metric {metric.code} saved.")
             return redirect(url_for("outcomes.metrics"))
-    return render_template("outcomes/metric.html", form=form, metric=metric,
-                           delete=ConfirmForm()), 400 if form.errors else 200
+    return render_template(
+        "outcomes/metric.html", form=form, metric=metric, delete=ConfirmForm()
+    ), 400 if form.errors else 200
 
 
 @bp.route("/metrics/<int:metric_id>/delete", methods=["POST"])
@@ -154,19 +171,36 @@ def tokens():
     if form.validate_on_submit():
         try:
             token, secret = services.create_token(
-                session=session, name=form.name.data, scopes=form.scopes.data,
-                created_by=current_user, unit_id=form.unit_id.data or None,
-                expires_in_days=form.expires_in_days.data or None)
+                session=session,
+                name=form.name.data,
+                scopes=form.scopes.data,
+                created_by=current_user,
+                unit_id=form.unit_id.data or None,
+                expires_in_days=form.expires_in_days.data or None,
+            )
         except services.OutcomeError as exc:
             form.name.errors.append(str(exc))
         else:
-            audit.record(session, current_user, "token.create", token,
-                         {"scopes": token.scopes.split(","), "unit": token.unit_id,
-                          "expires_at": token.expires_at and token.expires_at.isoformat()})
+            audit.record(
+                session,
+                current_user,
+                "token.create",
+                token,
+                {
+                    "scopes": token.scopes.split(","),
+                    "unit": token.unit_id,
+                    "expires_at": token.expires_at and token.expires_at.isoformat(),
+                },
+            )
             return render_template("outcomes/token_created.html", token=token, secret=secret)
-    return render_template("outcomes/tokens.html", form=form, revoke=ConfirmForm(),
-                           tokens=services.list_tokens(session=session), now=utcnow(),
-                           state=services.token_state), 400 if form.errors else 200
+    return render_template(
+        "outcomes/tokens.html",
+        form=form,
+        revoke=ConfirmForm(),
+        tokens=services.list_tokens(session=session),
+        now=utcnow(),
+        state=services.token_state,
+    ), 400 if form.errors else 200
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])

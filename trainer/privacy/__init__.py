@@ -20,5 +20,10 @@ def init_app(app: Flask) -> None:
     add_nav(app, "My data", "privacy.mine", order=95)
     for config_key, purge in services.DEFAULT_RULES:
         services.add_retention_rule(app, config_key, purge)
-    register_job(app, "privacy-retention", services.enforce_retention, every_minutes=60,
-                 label="Delete data past its retention period")
+    register_job(
+        app,
+        "privacy-retention",
+        services.enforce_retention,
+        every_minutes=60,
+        label="Delete data past its retention period",
+    )

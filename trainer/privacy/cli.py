@@ -17,8 +17,13 @@ def _person(email: str):
 @click.command("export")
 @with_appcontext
 @click.argument("email")
-@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
-              help="Write to this file instead of the screen.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="Write to this file instead of the screen.",
+)
 def export_command(email, output):
     """Print everything stored about the person with EMAIL, as JSON (GDPR Article 15)."""
     session = db_session()
@@ -37,15 +42,19 @@ def erase_command(email, yes):
     session = db_session()
     person = _person(email)
     if not yes:
-        click.confirm(f"Erase {person.name} <{person.email}> for good? This cannot be undone",
-                      abort=True)
+        click.confirm(
+            f"Erase {person.name} <{person.email}> for good? This cannot be undone", abort=True
+        )
     try:
         erasure = services.erase_person(session, person, by="command line")
     except services.PrivacyError as exc:
         session.rollback()
         raise click.UsageError(str(exc)) from None
     session.commit()
-    click.echo(f"Erased {email}. Removed: " + ", ".join(
-        f"{label} ({n})" for label, n in erasure.removed.items()) + ".")
+    click.echo(
+        f"Erased {email}. Removed: "
+        + ", ".join(f"{label} ({n})" for label, n in erasure.removed.items())
+        + "."
+    )
     for item in erasure.kept:
         click.echo(f"Kept: {item}.")

@@ -11,8 +11,11 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    action = SelectField("Action", choices=[("", "Any action"), *sorted(
-        ACTIONS.items(), key=lambda pair: pair[1])], validators=[Optional()])
+    action = SelectField(
+        "Action",
+        choices=[("", "Any action"), *sorted(ACTIONS.items(), key=lambda pair: pair[1])],
+        validators=[Optional()],
+    )
     actor = StringField("Who (email contains)", validators=[Optional(), Length(max=254)])
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])
@@ -21,4 +24,5 @@ class AuditFilterForm(FlaskForm):
 class EraseForm(FlaskForm):
     understood = BooleanField(
         "I understand that this removes this person's data for good and cannot be undone.",
-        validators=[DataRequired("Tick the box to confirm.")])
+        validators=[DataRequired("Tick the box to confirm.")],
+    )

@@ -78,8 +78,12 @@ def export_person(session: Session, person: User, *, now: datetime | None = None
     """Return everything stored about `person`, as a JSON-ready dict."""
     uid = person.id
     unit = session.get(OrgUnit, person.unit_id) if person.unit_id else None
-    managed = session.exec(select(OrgUnit).join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
-                           .where(ManagedUnit.user_id == uid).order_by(OrgUnit.code)).all()
+    managed = session.exec(
+        select(OrgUnit)
+        .join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id)
+        .where(ManagedUnit.user_id == uid)
+        .order_by(OrgUnit.code)
+    ).all()
     titles = dict(session.exec(select(CourseVersion.id, CourseVersion.title)).all())
     courses = dict(session.exec(select(Course.id, Course.slug)).all())
     scenarios = dict(session.exec(select(Scenario.id, Scenario.slug)).all())
@@ -88,8 +92,11 @@ def export_person(session: Session, person: User, *, now: datetime | None = None
 
     def cycle_ref(cycle_id: int) -> dict:
         cycle = cycles.get(cycle_id)
-        return {"cycle_id": cycle_id, "period": cycle and cycle.period,
-                "programme": cycle and programmes.get(cycle.programme_id)}
+        return {
+            "cycle_id": cycle_id,
+            "period": cycle and cycle.period,
+            "programme": cycle and programmes.get(cycle.programme_id),
+        }
 
     def rows(model, *where):
         return session.exec(select(model).where(*where)).all()
@@ -98,8 +105,10 @@ def export_person(session: Session, person: User, *, now: datetime | None = None
     throttle = session.get(LoginThrottle, person.email)
     unit_path = [int(i) for i in unit.path.strip("/").split("/") if i] + [unit.id] if unit else []
     return {
-        "about": (f"Everything trainer stores about {person.email}, as of "
-                  f"{(now or utcnow()).isoformat(timespec='seconds')} (GDPR Article 15)."),
+        "about": (
+            f"Everything trainer stores about {person.email}, as of "
+            f"{(now or utcnow()).isoformat(timespec='seconds')} (GDPR Article 15)."
+        ),
         "pulse_answers": PULSE_ANSWERS_NOT_INCLUDED,
         "account": {
             **_dump(person, {"password_hash", "session_token", "unit_id"}),
@@ -109,53 +118,76 @@ def export_person(session: Session, person: User, *, now: datetime | None = None
         },
         "managed_units": [{"code": u.code, "name": u.name} for u in managed],
         "learning": {
-            "courses": [{**_dump(e), "course": courses.get(e.course_id),
-                         "title": titles.get(e.version_id)}
-                        for e in rows(Enrolment, Enrolment.user_id == uid)],
+            "courses": [
+                {**_dump(e), "course": courses.get(e.course_id), "title": titles.get(e.version_id)}
+                for e in rows(Enrolment, Enrolment.user_id == uid)
+            ],
             "quiz_attempts": [{**_dump(a), "title": titles.get(a.version_id)} for a in attempts],
-            "certificates": [{**_dump(c), "title": titles.get(c.version_id)}
-                             for c in rows(Certificate, Certificate.user_id == uid)],
+            "certificates": [
+                {**_dump(c), "title": titles.get(c.version_id)}
+                for c in rows(Certificate, Certificate.user_id == uid)
+            ],
             "assignments_for_you": [
                 {"course": courses.get(a.course_id), "due_on": a.due_on.isoformat()}
-                for a in rows(Assignment, col(Assignment.unit_id).in_(unit_path))],
-            "assignments_you_made": [_dump(a) for a in
-                                     rows(Assignment, Assignment.assigned_by_id == uid)],
-            "overdue_reminders": [_dump(r) for r in
-                                  rows(ReminderSent, ReminderSent.user_id == uid)],
+                for a in rows(Assignment, col(Assignment.unit_id).in_(unit_path))
+            ],
+            "assignments_you_made": [
+                _dump(a) for a in rows(Assignment, Assignment.assigned_by_id == uid)
+            ],
+            "overdue_reminders": [
+                _dump(r) for r in rows(ReminderSent, ReminderSent.user_id == uid)
+            ],
         },
         "scenarios": {
-            "plays": [{**_dump(p), "scenario": scenarios.get(p.scenario_id)}
-                      for p in rows(Play, Play.user_id == uid)],
+            "plays": [
+                {**_dump(p), "scenario": scenarios.get(p.scenario_id)}
+                for p in rows(Play, Play.user_id == uid)
+            ],
             "practice_items": [_dump(r) for r in rows(ReserveItem, ReserveItem.user_id == uid)],
-            "xapi_actor_name": (actor.name if (actor := session.get(ScenarioActor, uid))
-                                else None),
+            "xapi_actor_name": (actor.name if (actor := session.get(ScenarioActor, uid)) else None),
         },
         "pulse": {
-            "invitations": [cycle_ref(i.cycle_id) for i in
-                            rows(PulseInvitation, PulseInvitation.employee_id == uid)],
-            "participation": [cycle_ref(p.survey_id) for p in
-                              rows(SurveyParticipation, SurveyParticipation.employee_id == uid)],
+            "invitations": [
+                cycle_ref(i.cycle_id)
+                for i in rows(PulseInvitation, PulseInvitation.employee_id == uid)
+            ],
+            "participation": [
+                cycle_ref(p.survey_id)
+                for p in rows(SurveyParticipation, SurveyParticipation.employee_id == uid)
+            ],
             "commitments_you_marked": [
-                v.commitment_id for v in rows(CommitmentVoter, CommitmentVoter.employee_id == uid)],
-            "commitments_you_made": [_dump(c) for c in rows(Commitment,
-                                                            Commitment.created_by == uid)],
+                v.commitment_id for v in rows(CommitmentVoter, CommitmentVoter.employee_id == uid)
+            ],
+            "commitments_you_made": [
+                _dump(c) for c in rows(Commitment, Commitment.created_by == uid)
+            ],
             "actions_you_own": [_dump(c) for c in rows(Commitment, Commitment.owner_id == uid)],
-            "action_updates_you_wrote": [_dump(u) for u in rows(ActionUpdate,
-                                                                ActionUpdate.by_id == uid)],
+            "action_updates_you_wrote": [
+                _dump(u) for u in rows(ActionUpdate, ActionUpdate.by_id == uid)
+            ],
         },
         "fixes_you_logged": [_dump(f, {"user_id"}) for f in rows(Fix, Fix.user_id == uid)],
-        "customer_focus_ratings": [_dump(r) for r in
-                                   rows(CustomerFocusRating, CustomerFocusRating.rater_id == uid)],
-        "api_tokens_you_created": [_dump(t, {"token_hash"})
-                                   for t in rows(ApiToken, ApiToken.created_by_id == uid)],
+        "customer_focus_ratings": [
+            _dump(r) for r in rows(CustomerFocusRating, CustomerFocusRating.rater_id == uid)
+        ],
+        "api_tokens_you_created": [
+            _dump(t, {"token_hash"}) for t in rows(ApiToken, ApiToken.created_by_id == uid)
+        ],
         "sign_in_throttle": throttle and _dump(throttle),
         # Without the text: an invitation or reset link in it would let the reader sign in.
-        "emails_to_you": [_dump(m, {"body", "claim", "claimed_until", "key"}) for m in rows(
-            OutboxMessage, OutboxMessage.recipient == person.email)],
-        "audit_entries_about_you": [_audit_dict(e) for e in rows(
-            AuditEntry, AuditEntry.target_type == "person", AuditEntry.target_id == uid)],
-        "audit_entries_by_you": [_audit_dict(e) for e in rows(AuditEntry,
-                                                              AuditEntry.actor_id == uid)],
+        "emails_to_you": [
+            _dump(m, {"body", "claim", "claimed_until", "key"})
+            for m in rows(OutboxMessage, OutboxMessage.recipient == person.email)
+        ],
+        "audit_entries_about_you": [
+            _audit_dict(e)
+            for e in rows(
+                AuditEntry, AuditEntry.target_type == "person", AuditEntry.target_id == uid
+            )
+        ],
+        "audit_entries_by_you": [
+            _audit_dict(e) for e in rows(AuditEntry, AuditEntry.actor_id == uid)
+        ],
     }
 
 
@@ -179,12 +211,18 @@ def check_erasable(session: Session, person: User, *, by: User | None) -> None:
     if person.has_role(Role.ADMIN):
         if by is not None and not by.has_role(Role.ADMIN):
             raise PrivacyError("Only an admin can erase an admin.")
-        other_admins = session.exec(select(sa.func.count()).select_from(User).where(
-            col(User.roles).contains(Role.ADMIN.value), col(User.active).is_(True),
-            col(User.erased_at).is_(None), User.id != person.id)).one()
+        other_admins = session.exec(
+            select(sa.func.count())
+            .select_from(User)
+            .where(
+                col(User.roles).contains(Role.ADMIN.value),
+                col(User.active).is_(True),
+                col(User.erased_at).is_(None),
+                User.id != person.id,
+            )
+        ).one()
         if not other_admins:
-            raise PrivacyError("This is the last active admin. Make someone else an admin "
-                               "first.")
+            raise PrivacyError("This is the last active admin. Make someone else an admin first.")
 
 
 @dataclass
@@ -193,8 +231,9 @@ class Erasure:
     kept: list[str]
 
 
-def erase_person(session: Session, person: User, *, by: User | str | None,
-                 now: datetime | None = None) -> Erasure:
+def erase_person(
+    session: Session, person: User, *, by: User | str | None, now: datetime | None = None
+) -> Erasure:
     """Remove `person`'s personal data, keep what must be kept, and log what was removed.
 
     The account row stays as an anonymous placeholder (no name, email, password, roles or
@@ -226,35 +265,47 @@ def erase_person(session: Session, person: User, *, by: User | str | None,
     delete("action plan reminders", ActionNudge, ActionNudge.user_id == uid)
     delete("sign-in throttle", LoginThrottle, LoginThrottle.email == person.email)
     delete("emails", OutboxMessage, OutboxMessage.recipient == person.email)
-    for label, model, column in (("assignments (who assigned)", Assignment, "assigned_by_id"),
-                                 ("API tokens (who created)", ApiToken, "created_by_id"),
-                                 ("commitments (who wrote)", Commitment, "created_by"),
-                                 ("actions (who owns)", Commitment, "owner_id"),
-                                 ("action updates (who wrote)", ActionUpdate, "by_id")):
-        removed[label] = session.execute(sa.update(model).where(getattr(model, column) == uid)
-                                         .values({column: None})).rowcount
+    for label, model, column in (
+        ("assignments (who assigned)", Assignment, "assigned_by_id"),
+        ("API tokens (who created)", ApiToken, "created_by_id"),
+        ("commitments (who wrote)", Commitment, "created_by"),
+        ("actions (who owns)", Commitment, "owner_id"),
+        ("action updates (who wrote)", ActionUpdate, "by_id"),
+    ):
+        removed[label] = session.execute(
+            sa.update(model).where(getattr(model, column) == uid).values({column: None})
+        ).rowcount
     label = erased_label(uid)
-    removed["name in the audit log"] = session.execute(
-        sa.update(AuditEntry).where(AuditEntry.target_type == "person",
-                                    AuditEntry.target_id == uid)
-        .values(target_label=label)).rowcount + session.execute(
-        sa.update(AuditEntry).where(AuditEntry.actor_id == uid)
-        .values(actor_label=label)).rowcount
+    removed["name in the audit log"] = (
+        session.execute(
+            sa.update(AuditEntry)
+            .where(AuditEntry.target_type == "person", AuditEntry.target_id == uid)
+            .values(target_label=label)
+        ).rowcount
+        + session.execute(
+            sa.update(AuditEntry).where(AuditEntry.actor_id == uid).values(actor_label=label)
+        ).rowcount
+    )
 
-    certificates = session.exec(select(sa.func.count()).select_from(Certificate)
-                                .where(Certificate.user_id == uid)).one()
-    plays = session.exec(select(sa.func.count()).select_from(Play)
-                         .where(Play.user_id == uid)).one()
-    ratings = session.exec(select(sa.func.count()).select_from(CustomerFocusRating)
-                           .where(CustomerFocusRating.rater_id == uid)).one()
-    kept = ["anonymous pulse answers and results (never linked to anyone)",
-            f"{plays} scenario plays, for anonymous counts, now linked to no one"]
+    certificates = session.exec(
+        select(sa.func.count()).select_from(Certificate).where(Certificate.user_id == uid)
+    ).one()
+    plays = session.exec(select(sa.func.count()).select_from(Play).where(Play.user_id == uid)).one()
+    ratings = session.exec(
+        select(sa.func.count())
+        .select_from(CustomerFocusRating)
+        .where(CustomerFocusRating.rater_id == uid)
+    ).one()
+    kept = [
+        "anonymous pulse answers and results (never linked to anyone)",
+        f"{plays} scenario plays, for anonymous counts, now linked to no one",
+    ]
     if ratings:
-        kept.append(f"{ratings} customer focus ratings of teams, for the dashboard, now "
-                    "linked to no one")
+        kept.append(
+            f"{ratings} customer focus ratings of teams, for the dashboard, now linked to no one"
+        )
     if certificates:
-        kept.append(f"{certificates} certificates, with the name on them "
-                    "(ERASE_KEEP_CERTIFICATES)")
+        kept.append(f"{certificates} certificates, with the name on them (ERASE_KEEP_CERTIFICATES)")
     if not certificates:
         person.name = ERASED_NAME
     person.email = f"erased-{uid}@{ERASED_DOMAIN}"
@@ -267,8 +318,13 @@ def erase_person(session: Session, person: User, *, by: User | str | None,
     person.erased_at = now
     session.add(person)
     removed["account (name, email, password, sessions, roles, unit)"] = 1
-    audit.record(session, by, "person.erase", ("person", uid, label),
-                 {"removed": {k: v for k, v in removed.items() if v}, "kept": kept})
+    audit.record(
+        session,
+        by,
+        "person.erase",
+        ("person", uid, label),
+        {"removed": {k: v for k, v in removed.items() if v}, "kept": kept},
+    )
     session.flush()
     return Erasure({k: v for k, v in removed.items() if v}, kept)
 
@@ -294,27 +350,36 @@ def retention_rules(app: Flask) -> list[RetentionRule]:
 
 def purge_invitations(*, session: Session, cutoff: datetime, now: datetime) -> int:
     """Who was invited to a survey, once its cycle closed before the cutoff."""
-    old = select(PulseCycle.id).where(PulseCycle.status == CycleStatus.CLOSED,
-                                      PulseCycle.closes_at < cutoff)
-    return session.execute(sa.delete(PulseInvitation)
-                           .where(col(PulseInvitation.cycle_id).in_(old))).rowcount
+    old = select(PulseCycle.id).where(
+        PulseCycle.status == CycleStatus.CLOSED, PulseCycle.closes_at < cutoff
+    )
+    return session.execute(
+        sa.delete(PulseInvitation).where(col(PulseInvitation.cycle_id).in_(old))
+    ).rowcount
 
 
 def purge_participation(*, session: Session, cutoff: datetime, now: datetime) -> int:
     """Who took part, for cycles whose window ended before the cutoff. Closing a cycle
     already reduces these rows to counts; this catches any left behind."""
     old = select(PulseCycle.id).where(PulseCycle.closes_at < cutoff)
-    return session.execute(sa.delete(SurveyParticipation)
-                           .where(col(SurveyParticipation.survey_id).in_(old))).rowcount
+    return session.execute(
+        sa.delete(SurveyParticipation).where(col(SurveyParticipation.survey_id).in_(old))
+    ).rowcount
 
 
 def purge_login_throttle(*, session: Session, cutoff: datetime, now: datetime) -> int:
     """Failed sign-in counts last touched before the cutoff and no longer locking anyone."""
-    return session.execute(sa.delete(LoginThrottle).where(
-        sa.or_(col(LoginThrottle.last_failure_at).is_(None),
-               col(LoginThrottle.last_failure_at) < cutoff),
-        sa.or_(col(LoginThrottle.locked_until).is_(None),
-               col(LoginThrottle.locked_until) < now))).rowcount
+    return session.execute(
+        sa.delete(LoginThrottle).where(
+            sa.or_(
+                col(LoginThrottle.last_failure_at).is_(None),
+                col(LoginThrottle.last_failure_at) < cutoff,
+            ),
+            sa.or_(
+                col(LoginThrottle.locked_until).is_(None), col(LoginThrottle.locked_until) < now
+            ),
+        )
+    ).rowcount
 
 
 def purge_audit(*, session: Session, cutoff: datetime, now: datetime) -> int:
@@ -327,16 +392,24 @@ def purge_inactive_people(*, session: Session, cutoff: datetime, now: datetime) 
     An account's inactive time starts when this job first sees it inactive, and is cleared if
     it is made active again.
     """
-    session.execute(sa.update(User).where(col(User.active).is_(False),
-                                          col(User.inactive_since).is_(None),
-                                          col(User.erased_at).is_(None))
-                    .values(inactive_since=now))
-    session.execute(sa.update(User).where(col(User.active).is_(True),
-                                          col(User.inactive_since).is_not(None))
-                    .values(inactive_since=None))
+    session.execute(
+        sa.update(User)
+        .where(
+            col(User.active).is_(False),
+            col(User.inactive_since).is_(None),
+            col(User.erased_at).is_(None),
+        )
+        .values(inactive_since=now)
+    )
+    session.execute(
+        sa.update(User)
+        .where(col(User.active).is_(True), col(User.inactive_since).is_not(None))
+        .values(inactive_since=None)
+    )
     erased = 0
-    for person in session.exec(select(User).where(col(User.inactive_since) < cutoff,
-                                                  col(User.erased_at).is_(None))).all():
+    for person in session.exec(
+        select(User).where(col(User.inactive_since) < cutoff, col(User.erased_at).is_(None))
+    ).all():
         try:
             erase_person(session, person, by="retention schedule", now=now)
         except PrivacyError as exc:
@@ -348,9 +421,12 @@ def purge_inactive_people(*, session: Session, cutoff: datetime, now: datetime) 
 
 def purge_outbox(*, session: Session, cutoff: datetime, now: datetime) -> int:
     """Delete sent and failed emails older than the cutoff; queued ones wait to be sent."""
-    return session.execute(sa.delete(OutboxMessage).where(
-        col(OutboxMessage.status).in_((OutboxStatus.SENT, OutboxStatus.FAILED)),
-        OutboxMessage.created_at < cutoff)).rowcount
+    return session.execute(
+        sa.delete(OutboxMessage).where(
+            col(OutboxMessage.status).in_((OutboxStatus.SENT, OutboxStatus.FAILED)),
+            OutboxMessage.created_at < cutoff,
+        )
+    ).rowcount
 
 
 DEFAULT_RULES = [
@@ -370,8 +446,9 @@ def enforce_retention(*, session: Session, now: datetime) -> dict[str, int]:
         days = current_app.config.get(rule.config_key)
         if days is None:
             continue
-        done[rule.config_key] = rule.purge(session=session, cutoff=now - timedelta(days=days),
-                                           now=now)
+        done[rule.config_key] = rule.purge(
+            session=session, cutoff=now - timedelta(days=days), now=now
+        )
     deleted = {k: v for k, v in done.items() if v}
     if deleted:
         audit.record(session, "retention schedule", "retention.purge", None, deleted)

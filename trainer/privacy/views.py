@@ -1,16 +1,7 @@
 import json
 from datetime import UTC, datetime, time, timedelta
 
-from flask import (
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import col, func, select
 
@@ -28,16 +19,17 @@ PAGE_SIZE = 50
 def _json_download(person: User) -> Response:
     body = services.export_json(db_session(), person)
     audit.record_now(current_user, "person.export", person)
-    return Response(body, mimetype="application/json",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="trainer-data-{person.id}.json"'})
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="trainer-data-{person.id}.json"'},
+    )
 
 
 @bp.route("/me")
 @allow()
 def mine():
-    return render_template("privacy/mine.html",
-                           explanation=services.PULSE_ANSWERS_NOT_INCLUDED)
+    return render_template("privacy/mine.html", explanation=services.PULSE_ANSWERS_NOT_INCLUDED)
 
 
 @bp.route("/me/data.json")
@@ -62,16 +54,23 @@ def erase(user_id):
     try:
         services.check_erasable(session, person, by=current_user)
     except services.PrivacyError as exc:
-        return render_template("privacy/erase.html", person=person, form=None,
-                               refused=str(exc)), 409 if request.method == "POST" else 200
+        return render_template(
+            "privacy/erase.html", person=person, form=None, refused=str(exc)
+        ), 409 if request.method == "POST" else 200
     if form.validate_on_submit():
         erasure = services.erase_person(session, person, by=current_user)
-        flash(f"The person was erased. {sum(erasure.removed.values())} records were removed "
-              "or unlinked; the audit log lists them.")
+        flash(
+            f"The person was erased. {sum(erasure.removed.values())} records were removed "
+            "or unlinked; the audit log lists them."
+        )
         return redirect(url_for("privacy.audit_log", action="person.erase"))
-    return render_template("privacy/erase.html", person=person, form=form, refused=None,
-                           keep_certificates=current_app.config.get(
-                               "ERASE_KEEP_CERTIFICATES")), 400 if form.errors else 200
+    return render_template(
+        "privacy/erase.html",
+        person=person,
+        form=form,
+        refused=None,
+        keep_certificates=current_app.config.get("ERASE_KEEP_CERTIFICATES"),
+    ), 400 if form.errors else 200
 
 
 def _filtered_query(form: AuditFilterForm):
@@ -79,13 +78,15 @@ def _filtered_query(form: AuditFilterForm):
     if form.action.data:
         query = query.where(AuditEntry.action == form.action.data)
     if form.actor.data:
-        query = query.where(func.lower(AuditEntry.actor_label)
-                            .contains(form.actor.data.strip().lower()))
+        query = query.where(
+            func.lower(AuditEntry.actor_label).contains(form.actor.data.strip().lower())
+        )
     if form.since.data:
         query = query.where(AuditEntry.at >= datetime.combine(form.since.data, time(), UTC))
     if form.until.data:
-        query = query.where(AuditEntry.at < datetime.combine(form.until.data + timedelta(days=1),
-                                                             time(), UTC))
+        query = query.where(
+            AuditEntry.at < datetime.combine(form.until.data + timedelta(days=1), time(), UTC)
+        )
     return query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
 
 
@@ -95,16 +96,29 @@ def audit_log():
     session = db_session()
     form = AuditFilterForm(request.args)
     if request.args and not form.validate():
-        return render_template("privacy/audit.html", form=form, entries=[], page=1, pages=1,
-                               total=0, actions=audit.ACTIONS), 400
+        return render_template(
+            "privacy/audit.html",
+            form=form,
+            entries=[],
+            page=1,
+            pages=1,
+            total=0,
+            actions=audit.ACTIONS,
+        ), 400
     query = _filtered_query(form)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
     entries = session.exec(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return render_template("privacy/audit.html", form=form, page=page, pages=pages, total=total,
-                           actions=audit.ACTIONS, entries=[(e, json.loads(e.detail))
-                                                           for e in entries])
+    return render_template(
+        "privacy/audit.html",
+        form=form,
+        page=page,
+        pages=pages,
+        total=total,
+        actions=audit.ACTIONS,
+        entries=[(e, json.loads(e.detail)) for e in entries],
+    )
 
 
 @bp.route("/audit.csv")
@@ -114,7 +128,21 @@ def audit_csv():
     if request.args and not form.validate():
         abort(400)
     entries = db_session().exec(_filtered_query(form)).all()
-    return csvdownload.download("audit-log.csv", [
-        ["when_utc", "who", "action", "target_type", "target_id", "target", "detail"],
-        *([e.at.isoformat(timespec="seconds"), e.actor_label, e.action, e.target_type,
-           e.target_id, e.target_label, e.detail] for e in entries)])
+    return csvdownload.download(
+        "audit-log.csv",
+        [
+            ["when_utc", "who", "action", "target_type", "target_id", "target", "detail"],
+            *(
+                [
+                    e.at.isoformat(timespec="seconds"),
+                    e.actor_label,
+                    e.action,
+                    e.target_type,
+                    e.target_id,
+                    e.target_label,
+                    e.detail,
+                ]
+                for e in entries
+            ),
+        ],
+    )

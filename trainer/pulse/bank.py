@@ -5,14 +5,7 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session, select
 
-from trainer.pulse.models import (
-    ITEM_KINDS,
-    THEMES,
-    ItemKind,
-    ProgrammeItem,
-    PulseError,
-    PulseItem,
-)
+from trainer.pulse.models import ITEM_KINDS, THEMES, ItemKind, ProgrammeItem, PulseError, PulseItem
 
 DEFAULT_BANK = Path(__file__).with_name("default_bank.yaml")
 
@@ -29,8 +22,12 @@ def ensure_default_bank(*, session: Session) -> list[PulseItem]:
     for spec in bank["items"]:
         item = existing.get(spec["code"])
         if item is None:
-            item = PulseItem(code=spec["code"], theme=spec["theme"],
-                             kind=spec.get("kind", ItemKind.LIKERT), text=spec["text"])
+            item = PulseItem(
+                code=spec["code"],
+                theme=spec["theme"],
+                kind=spec.get("kind", ItemKind.LIKERT),
+                text=spec["text"],
+            )
             session.add(item)
         if spec.get("pulse"):
             pulse.append(item)
@@ -49,9 +46,16 @@ def items_by_theme(*, session: Session, active_only: bool = False) -> list[tuple
 
 
 def _next_code(theme: str, *, session: Session) -> str:
-    prefix = {"empowerment": "EMP", "tools_time": "TLS", "recognition": "REC",
-              "manager_action": "MGR", "pride": "PRD", "customer_focus": "CUS",
-              "wellbeing": "WEL", "enps": "ENPS"}.get(theme, "ITM")
+    prefix = {
+        "empowerment": "EMP",
+        "tools_time": "TLS",
+        "recognition": "REC",
+        "manager_action": "MGR",
+        "pride": "PRD",
+        "customer_focus": "CUS",
+        "wellbeing": "WEL",
+        "enps": "ENPS",
+    }.get(theme, "ITM")
     codes = set(session.exec(select(PulseItem.code)).all())
     n = 1
     while f"{prefix}-{n}" in codes:
@@ -66,8 +70,9 @@ def add_item(*, session: Session, theme: str, text: str, kind: str = ItemKind.LI
         raise PulseError("Choose a scale.")
     if (kind == ItemKind.ENPS) != (theme == "enps"):
         raise PulseError("The 0-10 recommendation scale belongs to the eNPS theme only.")
-    item = PulseItem(code=_next_code(theme, session=session), theme=theme, kind=kind,
-                     text=" ".join(text.split()))
+    item = PulseItem(
+        code=_next_code(theme, session=session), theme=theme, kind=kind, text=" ".join(text.split())
+    )
     session.add(item)
     session.flush()
     return item
@@ -87,13 +92,19 @@ def reword_item(item: PulseItem, text: str, *, session: Session) -> PulseItem:
     text = " ".join(text.split())
     if text == item.text:
         raise PulseError("The wording is unchanged.")
-    new = PulseItem(code=_next_code(item.theme, session=session), theme=item.theme, kind=item.kind,
-                    text=text, replaces_id=item.id)
+    new = PulseItem(
+        code=_next_code(item.theme, session=session),
+        theme=item.theme,
+        kind=item.kind,
+        text=text,
+        replaces_id=item.id,
+    )
     session.add(new)
     session.flush()
     for link in session.exec(select(ProgrammeItem).where(ProgrammeItem.item_id == item.id)).all():
-        session.add(ProgrammeItem(programme_id=link.programme_id, item_id=new.id,
-                                  position=link.position))
+        session.add(
+            ProgrammeItem(programme_id=link.programme_id, item_id=new.id, position=link.position)
+        )
         session.delete(link)
     item.active = False
     session.add(item)

@@ -62,42 +62,65 @@ def configured_limits() -> anonymity.Thresholds:
 
 def cycle_limits(cycle: PulseCycle) -> anonymity.Thresholds:
     """Return the thresholds locked when the cycle opened, or stricter ones configured since."""
-    return anonymity.stricter(anonymity.Thresholds(cycle.min_scores, cycle.min_comments),
-                              configured_limits())
+    return anonymity.stricter(
+        anonymity.Thresholds(cycle.min_scores, cycle.min_comments), configured_limits()
+    )
 
 
 def freeze_audience(cycle: PulseCycle, programme: PulseProgramme, *, session: Session) -> int:
     """Snapshot the audience and invite people within their survey budget; return invited."""
     units = units_by_id(session=session)
     audience_ids = audience_units(programme, session=session)
-    people = session.exec(select(User.id, User.unit_id, User.roles)
-                          .where(User.active, User.unit_id.in_(audience_ids))).all()
-    people = [(uid, unit_id) for uid, unit_id, roles in people
-              if Role.EMPLOYEE in parse_roles(roles)]
+    people = session.exec(
+        select(User.id, User.unit_id, User.roles).where(User.active, User.unit_id.in_(audience_ids))
+    ).all()
+    people = [
+        (uid, unit_id) for uid, unit_id, roles in people if Role.EMPLOYEE in parse_roles(roles)
+    ]
     headcount = Counter(unit_id for _, unit_id in people)
     keys = group_keys(units, audience_ids, headcount, 2 * cycle.min_scores)
-    already = dict(session.execute(
-        sa.select(PulseInvitation.employee_id, sa.func.count())
-        .join(PulseCycle, PulseCycle.id == PulseInvitation.cycle_id)
-        .where(PulseCycle.quarter == cycle.quarter, PulseCycle.id != cycle.id)
-        .group_by(PulseInvitation.employee_id)).all())
-    invited = [(uid, unit_id) for uid, unit_id in people
-               if already.get(uid, 0) < programme.budget_per_quarter]
+    already = dict(
+        session.execute(
+            sa.select(PulseInvitation.employee_id, sa.func.count())
+            .join(PulseCycle, PulseCycle.id == PulseInvitation.cycle_id)
+            .where(PulseCycle.quarter == cycle.quarter, PulseCycle.id != cycle.id)
+            .group_by(PulseInvitation.employee_id)
+        ).all()
+    )
+    invited = [
+        (uid, unit_id)
+        for uid, unit_id in people
+        if already.get(uid, 0) < programme.budget_per_quarter
+    ]
     invited_per_unit = Counter(unit_id for _, unit_id in invited)
     session.execute(sa.delete(CycleAudience).where(CycleAudience.cycle_id == cycle.id))
     session.execute(sa.delete(PulseInvitation).where(PulseInvitation.cycle_id == cycle.id))
-    session.execute(sa.insert(CycleAudience.__table__), [
-        {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u],
-         "invited": invited_per_unit.get(u, 0)} for u in sorted(audience_ids)])
+    session.execute(
+        sa.insert(CycleAudience.__table__),
+        [
+            {
+                "cycle_id": cycle.id,
+                "unit_id": u,
+                "group_key": keys[u],
+                "invited": invited_per_unit.get(u, 0),
+            }
+            for u in sorted(audience_ids)
+        ],
+    )
     if invited:
-        session.execute(sa.insert(PulseInvitation.__table__), [
-            {"cycle_id": cycle.id, "employee_id": uid, "group_key": keys[unit_id]}
-            for uid, unit_id in invited])
+        session.execute(
+            sa.insert(PulseInvitation.__table__),
+            [
+                {"cycle_id": cycle.id, "employee_id": uid, "group_key": keys[unit_id]}
+                for uid, unit_id in invited
+            ],
+        )
     return len(invited)
 
 
-def open_cycle(cycle: PulseCycle, *, session: Session, now: datetime,
-               invitations_sent: bool = False) -> int:
+def open_cycle(
+    cycle: PulseCycle, *, session: Session, now: datetime, invitations_sent: bool = False
+) -> int:
     """Lock thresholds, freeze the audience and invite; return how many were invited.
 
     The invitation emails go out with `send_due_reminders` (the scheduler's next run), not
@@ -129,12 +152,17 @@ def _occurrence_now(programme: PulseProgramme, now: datetime) -> Occurrence:
 def open_now_refusal(programme: PulseProgramme, *, session: Session, now: datetime) -> str | None:
     """Return why HR cannot open this period's cycle now, or None when they can."""
     if programme.recurrence == Recurrence.ONCE and now.date() < programme.starts_on:
-        return (f"This one-off programme starts on {programme.starts_on:%d %B %Y}, so its "
-                "cycle cannot open before then. To open it today, change the first opening "
-                "day below.")
+        return (
+            f"This one-off programme starts on {programme.starts_on:%d %B %Y}, so its "
+            "cycle cannot open before then. To open it today, change the first opening "
+            "day below."
+        )
     occ = _occurrence_now(programme, now)
-    existing = session.exec(select(PulseCycle).where(PulseCycle.programme_id == programme.id,
-                                                     PulseCycle.period == occ.period)).first()
+    existing = session.exec(
+        select(PulseCycle).where(
+            PulseCycle.programme_id == programme.id, PulseCycle.period == occ.period
+        )
+    ).first()
     if existing is not None:
         state = "is open" if existing.status == CycleStatus.OPEN else f"is {existing.status}"
         if programme.recurrence == Recurrence.ONCE:
@@ -156,14 +184,20 @@ def open_now(programme: PulseProgramme, *, session: Session, now: datetime) -> P
 def non_responders(cycle: PulseCycle, *, session: Session) -> list[int]:
     """Return invited people who have not taken part (for the system's reminders only)."""
     answered = select(SurveyParticipation.employee_id).where(
-        SurveyParticipation.survey_id == cycle.id)
-    return list(session.exec(select(PulseInvitation.employee_id).where(
-        PulseInvitation.cycle_id == cycle.id,
-        PulseInvitation.employee_id.not_in(answered))).all())
+        SurveyParticipation.survey_id == cycle.id
+    )
+    return list(
+        session.exec(
+            select(PulseInvitation.employee_id).where(
+                PulseInvitation.cycle_id == cycle.id, PulseInvitation.employee_id.not_in(answered)
+            )
+        ).all()
+    )
 
 
-def _queue_to(cycle: PulseCycle, programme: PulseProgramme, user_ids: list[int], *,
-              session: Session, day: int) -> int:
+def _queue_to(
+    cycle: PulseCycle, programme: PulseProgramme, user_ids: list[int], *, session: Session, day: int
+) -> int:
     """Queue the invitation (day 0) or a reminder for each person, in the caller's transaction."""
 
     from trainer.mail import queue_mail
@@ -174,19 +208,29 @@ def _queue_to(cycle: PulseCycle, programme: PulseProgramme, user_ids: list[int],
     privacy = external_url("pulse.privacy")
     closes = cycle.closes_at.strftime("%d %B %Y")
     reminder = day > 0
-    subject = (f"Reminder: {programme.name} closes {closes}" if reminder
-               else f"{programme.name} is open: 3 minutes, anonymous")
+    subject = (
+        f"Reminder: {programme.name} closes {closes}"
+        if reminder
+        else f"{programme.name} is open: 3 minutes, anonymous"
+    )
     queued = 0
     for start in range(0, len(user_ids), 500):
-        chunk = user_ids[start:start + 500]
+        chunk = user_ids[start : start + 500]
         for user in session.exec(select(User).where(User.id.in_(chunk), User.active)).all():
-            body = (f"Hello {user.name.split(' ')[0]},\n\n"
-                    + ("You have not answered yet; there is still time.\n\n" if reminder else "")
-                    + f"{programme.name} is open until {closes}. It takes under 3 minutes:\n"
-                    f"{link}\n\nYour answers are anonymous. What is stored and who sees what:\n"
-                    f"{privacy}\n\nTaking part is voluntary.\n")
-            queued += queue_mail(session, key=f"pulse:{cycle.id}:day{day}:{user.id}",
-                                 to=user.email, subject=subject, body=body)
+            body = (
+                f"Hello {user.name.split(' ')[0]},\n\n"
+                + ("You have not answered yet; there is still time.\n\n" if reminder else "")
+                + f"{programme.name} is open until {closes}. It takes under 3 minutes:\n"
+                f"{link}\n\nYour answers are anonymous. What is stored and who sees what:\n"
+                f"{privacy}\n\nTaking part is voluntary.\n"
+            )
+            queued += queue_mail(
+                session,
+                key=f"pulse:{cycle.id}:day{day}:{user.id}",
+                to=user.email,
+                subject=subject,
+                body=body,
+            )
     return queued
 
 
@@ -200,18 +244,27 @@ def send_due_reminders(cycle: PulseCycle, *, session: Session, now: datetime) ->
     if cycle.status != CycleStatus.OPEN or now >= aware(cycle.closes_at):
         return 0
     programme = session.get(PulseProgramme, cycle.programme_id)
-    done = set(session.exec(select(PulseReminder.day)
-                            .where(PulseReminder.cycle_id == cycle.id)).all())
-    due = [d for d in [0, *programme.reminder_day_list]
-           if aware(cycle.opens_at) + timedelta(days=d) <= now and d not in done]
+    done = set(
+        session.exec(select(PulseReminder.day).where(PulseReminder.cycle_id == cycle.id)).all()
+    )
+    due = [
+        d
+        for d in [0, *programme.reminder_day_list]
+        if aware(cycle.opens_at) + timedelta(days=d) <= now and d not in done
+    ]
     if not due:
         return 0
     for day in due:
         session.add(PulseReminder(cycle_id=cycle.id, day=day))
-    queued = _queue_to(cycle, programme, non_responders(cycle, session=session),
-                       session=session, day=max(due))
-    log.info("Pulse cycle %s: %s queued for %s people.", cycle.id,
-             f"day-{max(due)} reminder" if max(due) else "invitation", queued)
+    queued = _queue_to(
+        cycle, programme, non_responders(cycle, session=session), session=session, day=max(due)
+    )
+    log.info(
+        "Pulse cycle %s: %s queued for %s people.",
+        cycle.id,
+        f"day-{max(due)} reminder" if max(due) else "invitation",
+        queued,
+    )
     return queued
 
 
@@ -243,9 +296,16 @@ def close_cycle(cycle: PulseCycle, *, session: Session, now: datetime) -> None:
     compute_rollups(cycle, session=session)
     session.execute(sa.delete(SurveyParticipation).where(SurveyParticipation.survey_id == cycle.id))
     session.commit()
-    erase_residue(session=session, tables=("response_pool", "survey_response",
-                                           "survey_participation", "pulse_mark_pool",
-                                           "pulse_commitment_mark"))
+    erase_residue(
+        session=session,
+        tables=(
+            "response_pool",
+            "survey_response",
+            "survey_participation",
+            "pulse_mark_pool",
+            "pulse_commitment_mark",
+        ),
+    )
     log.info("Pulse cycle %s closed.", cycle.id)
 
 
@@ -280,8 +340,9 @@ def _group_sums(rows, likert_ids: list[int]) -> dict[int, _Sums]:
     for group_key, answers_json, has_comment in rows:
         s = sums.get(group_key)
         if s is None:
-            s = sums[group_key] = _Sums(item_sum=[0] * len(likert_ids),
-                                        item_sumsq=[0] * len(likert_ids))
+            s = sums[group_key] = _Sums(
+                item_sum=[0] * len(likert_ids), item_sumsq=[0] * len(likert_ids)
+            )
         answers = {int(k): v for k, v in json.loads(answers_json).items()}
         s.respondents += 1
         s.comments += bool(has_comment)
@@ -305,9 +366,11 @@ def compute_rollups(cycle: PulseCycle, *, session: Session) -> None:
     likert_ids = [i.id for i in items if i.kind == ItemKind.LIKERT]
     enps_ids = {i.id for i in items if i.kind == ItemKind.ENPS}
     table = SurveyResponse.__table__
-    rows = session.execute(sa.select(table.c.group_key, table.c.answers,
-                                     table.c.comment.is_not(None))
-                           .where(table.c.survey_id == cycle.id)).all()
+    rows = session.execute(
+        sa.select(table.c.group_key, table.c.answers, table.c.comment.is_not(None)).where(
+            table.c.survey_id == cycle.id
+        )
+    ).all()
     groups = _group_sums(rows, likert_ids)
     units = units_by_id(session=session)
     audience = session.exec(select(CycleAudience).where(CycleAudience.cycle_id == cycle.id)).all()
@@ -315,8 +378,9 @@ def compute_rollups(cycle: PulseCycle, *, session: Session) -> None:
     for row in audience:
         invited_by_group[row.group_key] += row.invited
     for key in invited_by_group:
-        groups.setdefault(key, _Sums(item_sum=[0] * len(likert_ids),
-                                     item_sumsq=[0] * len(likert_ids)))
+        groups.setdefault(
+            key, _Sums(item_sum=[0] * len(likert_ids), item_sumsq=[0] * len(likert_ids))
+        )
     totals: dict[int, _Sums] = {}
     invited: Counter = Counter()
     for key, sums in groups.items():
@@ -332,20 +396,40 @@ def compute_rollups(cycle: PulseCycle, *, session: Session) -> None:
         enps_dist = Counter()
         for i in enps_ids:
             enps_dist.update(s.items[i])
-        unit_rows.append({
-            "cycle_id": cycle.id, "unit_id": unit_id, "parent_id": chain[-1] if chain else None,
-            "respondents": s.respondents, "invited": invited[unit_id], "comments": s.comments,
-            "likert_n": likert_n, "likert_total": likert_total,
-            "enps_distribution": json.dumps({str(k): v for k, v in sorted(enps_dist.items())}),
-            "alpha_stats": json.dumps({"n": s.alpha_n, "item_sum": s.item_sum,
-                                       "item_sumsq": s.item_sumsq, "total_sum": s.total_sum,
-                                       "total_sumsq": s.total_sumsq})})
+        unit_rows.append(
+            {
+                "cycle_id": cycle.id,
+                "unit_id": unit_id,
+                "parent_id": chain[-1] if chain else None,
+                "respondents": s.respondents,
+                "invited": invited[unit_id],
+                "comments": s.comments,
+                "likert_n": likert_n,
+                "likert_total": likert_total,
+                "enps_distribution": json.dumps({str(k): v for k, v in sorted(enps_dist.items())}),
+                "alpha_stats": json.dumps(
+                    {
+                        "n": s.alpha_n,
+                        "item_sum": s.item_sum,
+                        "item_sumsq": s.item_sumsq,
+                        "total_sum": s.total_sum,
+                        "total_sumsq": s.total_sumsq,
+                    }
+                ),
+            }
+        )
         for item in items:
             dist = s.items.get(item.id, Counter())
-            item_rows.append({
-                "cycle_id": cycle.id, "unit_id": unit_id, "item_id": item.id,
-                "n": sum(dist.values()), "total": sum(v * c for v, c in dist.items()),
-                "distribution": json.dumps({str(k): v for k, v in sorted(dist.items())})})
+            item_rows.append(
+                {
+                    "cycle_id": cycle.id,
+                    "unit_id": unit_id,
+                    "item_id": item.id,
+                    "n": sum(dist.values()),
+                    "total": sum(v * c for v, c in dist.items()),
+                    "distribution": json.dumps({str(k): v for k, v in sorted(dist.items())}),
+                }
+            )
     if unit_rows:
         session.execute(sa.insert(RollupUnit.__table__), unit_rows)
     if item_rows:
@@ -357,8 +441,11 @@ def compute_rollups(cycle: PulseCycle, *, session: Session) -> None:
 
 def refresh_rollups(*, session: Session) -> int:
     """Compute rollups for closed cycles that lack them (e.g. after a crash at close)."""
-    todo = session.exec(select(PulseCycle).where(PulseCycle.status == CycleStatus.CLOSED,
-                                                 PulseCycle.rollups_done.is_(False))).all()
+    todo = session.exec(
+        select(PulseCycle).where(
+            PulseCycle.status == CycleStatus.CLOSED, PulseCycle.rollups_done.is_(False)
+        )
+    ).all()
     for cycle in todo:
         compute_rollups(cycle, session=session)
     return len(todo)
@@ -367,6 +454,7 @@ def refresh_rollups(*, session: Session) -> int:
 def purge_old_invitations(*, session: Session, now: datetime) -> None:
     """Delete invitations of closed cycles from earlier quarters: the budget no longer needs
     them and nobody needs to know who was invited."""
-    old = select(PulseCycle.id).where(PulseCycle.status == CycleStatus.CLOSED,
-                                      PulseCycle.quarter < quarter_of(now.date()))
+    old = select(PulseCycle.id).where(
+        PulseCycle.status == CycleStatus.CLOSED, PulseCycle.quarter < quarter_of(now.date())
+    )
     session.execute(sa.delete(PulseInvitation).where(PulseInvitation.cycle_id.in_(old)))

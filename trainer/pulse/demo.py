@@ -63,22 +63,38 @@ COMMENTS = [
     "The phone system drops calls at busy times.",
 ]
 COMMITMENTS = [  # (action, the theme it answers, a note when work starts, a note when done)
-    ("Let the service desk approve goodwill refunds up to 150 pounds without a manager.",
-     "empowerment", "Limit agreed with finance; desk trained on Tuesday.",
-     "In place since the 1st: 41 refunds approved at the desk."),
-    ("Add a second person on the desk on Saturday mornings.", "wellbeing",
-     "Rota changed from next month; two volunteers found.",
-     "Two people on the desk every Saturday since the rota change."),
-    ("Share the parts delivery schedule every morning so we can tell customers early.",
-     "tools_time", "Parts team sends the list by 8:30; trial on two teams.",
-     "Schedule on the board every morning by 9."),
-    ("Replace the three log-ins with one sign-in for the booking and parts systems.",
-     "tools_time", "IT ticket raised; single sign-on planned for the booking system first.",
-     "One sign-in for booking and parts from last week."),
-    ("Start each month's team meeting with what happened to last quarter's feedback.",
-     "manager_action", "First meeting done; ten minutes at the start.",
-     "Every monthly meeting now opens with it."),
+    (
+        "Let the service desk approve goodwill refunds up to 150 pounds without a manager.",
+        "empowerment",
+        "Limit agreed with finance; desk trained on Tuesday.",
+        "In place since the 1st: 41 refunds approved at the desk.",
+    ),
+    (
+        "Add a second person on the desk on Saturday mornings.",
+        "wellbeing",
+        "Rota changed from next month; two volunteers found.",
+        "Two people on the desk every Saturday since the rota change.",
+    ),
+    (
+        "Share the parts delivery schedule every morning so we can tell customers early.",
+        "tools_time",
+        "Parts team sends the list by 8:30; trial on two teams.",
+        "Schedule on the board every morning by 9.",
+    ),
+    (
+        "Replace the three log-ins with one sign-in for the booking and parts systems.",
+        "tools_time",
+        "IT ticket raised; single sign-on planned for the booking system first.",
+        "One sign-in for booking and parts from last week.",
+    ),
+    (
+        "Start each month's team meeting with what happened to last quarter's feedback.",
+        "manager_action",
+        "First meeting done; ten minutes at the start.",
+        "Every monthly meeting now opens with it.",
+    ),
 ]
+
 
 def _answers(rng: random.Random, level: float, items, offsets) -> dict[str, int]:
     """Answer each (item id, kind): Likert around `level`, eNPS rising with it."""
@@ -103,13 +119,19 @@ def add_pulse_history(*, session: Session, demo) -> None:
     now = utcnow()
     current = quarter_of(now.date())
     first = shift_quarter(current, -HISTORY_QUARTERS)
-    programme = ensure_default_programme(demo.company, session=session,
-                                         starts_on=quarter_bounds(first)[0])
+    programme = ensure_default_programme(
+        demo.company, session=session, starts_on=quarter_bounds(first)[0]
+    )
     items = programme_item_ids(programme, session=session)
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-    people = np.array([(uid, unit_id) for uid, unit_id, roles, active
-                       in people_in_batches(session, User.roles, User.active)
-                       if active and Role.EMPLOYEE in parse_roles(roles)], dtype=int).reshape(-1, 2)
+    people = np.array(
+        [
+            (uid, unit_id)
+            for uid, unit_id, roles, active in people_in_batches(session, User.roles, User.active)
+            if active and Role.EMPLOYEE in parse_roles(roles)
+        ],
+        dtype=int,
+    ).reshape(-1, 2)
     in_order = [int(u) for u in people[np.sort(np.unique(people[:, 1], return_index=True)[1]), 1]]
     members = {u: people[people[:, 1] == u, 0] for u in in_order}
     headcount = {u: len(ids) for u, ids in members.items()}
@@ -131,11 +153,23 @@ def add_pulse_history(*, session: Session, demo) -> None:
     for n in range(HISTORY_QUARTERS):
         period = shift_quarter(first, n)
         opens = datetime.combine(quarter_bounds(period)[0] + timedelta(days=14), time(0), UTC)
-        cycle = cycle_for(programme, Occurrence(
-            period, period, opens, opens + timedelta(days=programme.window_days)), session=session)
-        session.execute(sa.insert(CycleAudience.__table__), [
-            {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u],
-             "invited": headcount.get(u, 0)} for u in sorted(units)])
+        cycle = cycle_for(
+            programme,
+            Occurrence(period, period, opens, opens + timedelta(days=programme.window_days)),
+            session=session,
+        )
+        session.execute(
+            sa.insert(CycleAudience.__table__),
+            [
+                {
+                    "cycle_id": cycle.id,
+                    "unit_id": u,
+                    "group_key": keys[u],
+                    "invited": headcount.get(u, 0),
+                }
+                for u in sorted(units)
+            ],
+        )
         written = 0
         for unit_id in members:
             level[unit_id] += rng.gauss(0, 0.12) - 0.1 * (level[unit_id] - 3.7)
@@ -146,8 +180,7 @@ def add_pulse_history(*, session: Session, demo) -> None:
                     continue
                 answers = _answers(rng, level[unit_id] + person_offset, cycle_items, offsets)
                 comment = rng.choice(COMMENTS) if rng.random() < 0.2 else None
-                rows.append((random_key(), cycle.id, keys[unit_id], json.dumps(answers),
-                             comment))
+                rows.append((random_key(), cycle.id, keys[unit_id], json.dumps(answers), comment))
             order.shuffle(rows)
             written += bulk_write(session, SurveyResponse, RESPONSE_COLUMNS, rows)
         # Draw what shuffling the whole cycle's rows used to draw, so that the history, and
@@ -157,34 +190,81 @@ def add_pulse_history(*, session: Session, demo) -> None:
         session.add(cycle)
         compute_rollups(cycle, session=session)
 
-    _open_current_cycle(session, demo, programme, current, now, rng, level, members,
-                        offsets_of, cycle_items, offsets, keys, order)
+    _open_current_cycle(
+        session,
+        demo,
+        programme,
+        current,
+        now,
+        rng,
+        level,
+        members,
+        offsets_of,
+        cycle_items,
+        offsets,
+        keys,
+        order,
+    )
     _ledger(session, demo, rng, units)
 
 
-def _open_current_cycle(session, demo, programme, current, now, rng, level, members,
-                        offsets_of, cycle_items, offsets, keys, order):
+def _open_current_cycle(
+    session,
+    demo,
+    programme,
+    current,
+    now,
+    rng,
+    level,
+    members,
+    offsets_of,
+    cycle_items,
+    offsets,
+    keys,
+    order,
+):
     opens = now - timedelta(days=2)
-    cycle = cycle_for(programme, Occurrence(
-        current, current, opens, opens + timedelta(days=programme.window_days)), session=session)
+    cycle = cycle_for(
+        programme,
+        Occurrence(current, current, opens, opens + timedelta(days=programme.window_days)),
+        session=session,
+    )
     open_cycle(cycle, session=session, now=now, invitations_sent=True)
-    demo_people = set(session.exec(select(User.id).where(
-        User.email.in_(list(demo.logins.values())))).all())
-    invited = set(session.exec(select(PulseInvitation.employee_id)
-                               .where(PulseInvitation.cycle_id == cycle.id)).all())
-    answered = {unit_id: [(uid, offset) for uid, offset
-                          in zip(ids, offsets_of[unit_id], strict=True)
-                          if uid in invited and uid not in demo_people and rng.random() < 0.45]
-                for unit_id, ids in members.items()}
+    demo_people = set(
+        session.exec(select(User.id).where(User.email.in_(list(demo.logins.values())))).all()
+    )
+    invited = set(
+        session.exec(
+            select(PulseInvitation.employee_id).where(PulseInvitation.cycle_id == cycle.id)
+        ).all()
+    )
+    answered = {
+        unit_id: [
+            (uid, offset)
+            for uid, offset in zip(ids, offsets_of[unit_id], strict=True)
+            if uid in invited and uid not in demo_people and rng.random() < 0.45
+        ]
+        for unit_id, ids in members.items()
+    }
     del invited
-    bulk_write(session, SurveyParticipation, ("survey_id", "employee_id"),
-               ((cycle.id, uid) for people in answered.values() for uid, _ in people))
+    bulk_write(
+        session,
+        SurveyParticipation,
+        ("survey_id", "employee_id"),
+        ((cycle.id, uid) for people in answered.values() for uid, _ in people),
+    )
     session.commit()  # the answers below go in another transaction, as a flush would
     for unit_id, people in answered.items():
-        rows = [(random_key(), cycle.id, keys[unit_id],
-                 json.dumps(_answers(rng, level[unit_id] + offset, cycle_items, offsets)),
-                 rng.choice(COMMENTS) if rng.random() < 0.2 else None)
-                for _, offset in people]
+        rows = [
+            (
+                random_key(),
+                cycle.id,
+                keys[unit_id],
+                json.dumps(_answers(rng, level[unit_id] + offset, cycle_items, offsets)),
+                rng.choice(COMMENTS) if rng.random() < 0.2 else None,
+            )
+            for _, offset in people
+        ]
         order.shuffle(rows)
         bulk_write(session, SurveyResponse, RESPONSE_COLUMNS, rows)
     session.commit()
@@ -215,26 +295,51 @@ def _ledger(session, demo, rng, units):
                 if not latest or n < 2:
                     steps.append(("in_progress", started, created + timedelta(days=12)))
                 if not latest:
-                    steps.append(("done", finished, created + timedelta(days=45))
-                                 if n == 0 or rng.random() < 0.7 else
-                                 ("dropped", "Not possible this year; budget went to hiring.",
-                                  created + timedelta(days=40)))
+                    steps.append(
+                        ("done", finished, created + timedelta(days=45))
+                        if n == 0 or rng.random() < 0.7
+                        else (
+                            "dropped",
+                            "Not possible this year; budget went to hiring.",
+                            created + timedelta(days=40),
+                        )
+                    )
                 steps = [(status, note, min(at, now)) for status, note, at in steps]
-                owner = (manager.id if manager and site is demo.sites[0]
-                         else leads.get(unit_id, leads.get(site.id)))
+                owner = (
+                    manager.id
+                    if manager and site is demo.sites[0]
+                    else leads.get(unit_id, leads.get(site.id))
+                )
                 commitment = Commitment(
-                    cycle_id=cycle.id, unit_id=unit_id, text=text, theme=theme,
+                    cycle_id=cycle.id,
+                    unit_id=unit_id,
+                    text=text,
+                    theme=theme,
                     owner_id=owner,
-                    due_on=((now + timedelta(days=(12, -6, 40)[n])) if latest
-                            else (created + timedelta(days=30 + 20 * n))).date(),
-                    status=steps[-1][0], status_at=steps[-1][2],
-                    created_by=owner, created_at=created)
+                    due_on=(
+                        (now + timedelta(days=(12, -6, 40)[n]))
+                        if latest
+                        else (created + timedelta(days=30 + 20 * n))
+                    ).date(),
+                    status=steps[-1][0],
+                    status_at=steps[-1][2],
+                    created_by=owner,
+                    created_at=created,
+                )
                 session.add(commitment)
                 session.flush()
-                session.add_all([ActionUpdate(commitment_id=commitment.id, status=status,
-                                              note=note, at=at,
-                                              by_id=owner)
-                                 for status, note, at in steps])
+                session.add_all(
+                    [
+                        ActionUpdate(
+                            commitment_id=commitment.id,
+                            status=status,
+                            note=note,
+                            at=at,
+                            by_id=owner,
+                        )
+                        for status, note, at in steps
+                    ]
+                )
                 if latest and site is demo.sites[0]:
                     continue  # the latest ones are still waiting for marks
                 marks += _marks(session, rng, commitment, units, employee)
@@ -253,8 +358,11 @@ def _marks(session, rng, commitment, units, employee):
     chosen = [v for v in voters if rng.random() < 0.7]
     if not chosen:
         return []
-    bulk_write(session, CommitmentVoter, ("commitment_id", "employee_id"),
-               ((commitment.id, v) for v in chosen))
+    bulk_write(
+        session,
+        CommitmentVoter,
+        ("commitment_id", "employee_id"),
+        ((commitment.id, v) for v in chosen),
+    )
     answers = rng.choices(["yes", "partly", "no"], weights=[5, 3, 2], k=len(chosen))
     return [(random_key(), commitment.id, a) for a in answers]
-

@@ -1,11 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import (
-    DateField,
-    RadioField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from trainer.forms import MultiCheckboxField, WholeNumberField
@@ -23,9 +17,18 @@ from trainer.pulse.submit import COMMENT_MAX
 
 class ItemForm(FlaskForm):
     theme = SelectField("Theme", choices=list(THEMES.items()))
-    kind = SelectField("Scale", choices=[(k, {ItemKind.LIKERT: "Agreement, 1 to 5",
-                                              ItemKind.ENPS: "Recommend, 0 to 10 (eNPS)"}[k])
-                                         for k in ITEM_KINDS])
+    kind = SelectField(
+        "Scale",
+        choices=[
+            (
+                k,
+                {ItemKind.LIKERT: "Agreement, 1 to 5", ItemKind.ENPS: "Recommend, 0 to 10 (eNPS)"}[
+                    k
+                ],
+            )
+            for k in ITEM_KINDS
+        ],
+    )
     text = StringField("Wording", validators=[DataRequired(), Length(min=10, max=300)])
 
 
@@ -35,20 +38,37 @@ class RewordForm(FlaskForm):
 
 class ProgrammeForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    item_ids = MultiCheckboxField("Items", coerce=int,
-                                 validators=[DataRequired(message="Choose at least one item.")])
-    unit_ids = MultiCheckboxField("Audience (units)", coerce=int,
-                                 validators=[DataRequired(message="Choose at least one unit.")])
-    recurrence = SelectField("Recurrence", choices=list(RECURRENCES.items()),
-                             default=Recurrence.QUARTERLY)
+    item_ids = MultiCheckboxField(
+        "Items", coerce=int, validators=[DataRequired(message="Choose at least one item.")]
+    )
+    unit_ids = MultiCheckboxField(
+        "Audience (units)",
+        coerce=int,
+        validators=[DataRequired(message="Choose at least one unit.")],
+    )
+    recurrence = SelectField(
+        "Recurrence", choices=list(RECURRENCES.items()), default=Recurrence.QUARTERLY
+    )
     starts_on = DateField("First opening day", validators=[DataRequired()])
-    window_days = WholeNumberField("Days open", default=14,
-                               validators=[DataRequired(), NumberRange(1, 60)])
-    reminder_days = StringField("Reminder days", default="3,7", validators=[
-        Optional(), Regexp(r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$",
-                           message="Write days as numbers separated by commas, e.g. 3,7.")])
-    budget_per_quarter = WholeNumberField("Survey budget per person per quarter", default=2,
-                                      validators=[DataRequired(), NumberRange(1, 12)])
+    window_days = WholeNumberField(
+        "Days open", default=14, validators=[DataRequired(), NumberRange(1, 60)]
+    )
+    reminder_days = StringField(
+        "Reminder days",
+        default="3,7",
+        validators=[
+            Optional(),
+            Regexp(
+                r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$",
+                message="Write days as numbers separated by commas, e.g. 3,7.",
+            ),
+        ],
+    )
+    budget_per_quarter = WholeNumberField(
+        "Survey budget per person per quarter",
+        default=2,
+        validators=[DataRequired(), NumberRange(1, 12)],
+    )
     comment_prompt = StringField("Comment question (optional)", validators=[Length(max=300)])
 
 
@@ -61,26 +81,39 @@ class AnswerForm(FlaskForm):
 class ActionForm(FlaskForm):
     """A new action; the view fills the owner and "answers" choices for the unit and cycle."""
 
-    text = StringField("What will you do?", validators=[
-        DataRequired(message="Write what you will do."), Length(max=300)])
+    text = StringField(
+        "What will you do?",
+        validators=[DataRequired(message="Write what you will do."), Length(max=300)],
+    )
     details = TextAreaField("Details (optional)", validators=[Length(max=1000)])
-    answers = SelectField("Which result does it answer?", validators=[
-        DataRequired(message="Choose the theme or question this action answers.")])
-    owner_id = SelectField("Owner", coerce=int, validators=[
-        DataRequired(message="Choose who owns this action.")])
-    due_on = DateField("Due date", validators=[
-        DataRequired(message="Give a due date, for example 2027-01-31.")])
+    answers = SelectField(
+        "Which result does it answer?",
+        validators=[DataRequired(message="Choose the theme or question this action answers.")],
+    )
+    owner_id = SelectField(
+        "Owner", coerce=int, validators=[DataRequired(message="Choose who owns this action.")]
+    )
+    due_on = DateField(
+        "Due date", validators=[DataRequired(message="Give a due date, for example 2027-01-31.")]
+    )
 
 
 class ActionStatusForm(FlaskForm):
     """A status update of one action; made with prefix "a<id>" so each action has its own."""
 
     status = SelectField("New status", choices=list(ACTION_STATUSES.items()))
-    note = StringField("Note", validators=[
-        DataRequired(message="Write a short note about what happened."), Length(max=300)])
+    note = StringField(
+        "Note",
+        validators=[
+            DataRequired(message="Write a short note about what happened."),
+            Length(max=300),
+        ],
+    )
 
 
 class MarkForm(FlaskForm):
-    answer = RadioField("Did this happen?", choices=list(MARK_CHOICES.items()),
-                        validators=[DataRequired(message="Choose an answer.")])
-
+    answer = RadioField(
+        "Did this happen?",
+        choices=list(MARK_CHOICES.items()),
+        validators=[DataRequired(message="Choose an answer.")],
+    )

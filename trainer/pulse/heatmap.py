@@ -28,11 +28,20 @@ ENGAGEMENT = "engagement"
 ENPS = "enps"
 
 # Colour bands: (lowest value in the band, band name, words for the legend), best first.
-MEAN_BANDS = ((4.0, "b5", "4.00 or more"), (3.5, "b4", "3.50 to 3.99"),
-              (3.0, "b3", "3.00 to 3.49"), (2.5, "b2", "2.50 to 2.99"),
-              (float("-inf"), "b1", "under 2.50"))
-ENPS_BANDS = ((30, "b5", "+30 or more"), (10, "b4", "+10 to +29"), (-10, "b3", "-10 to +9"),
-              (-30, "b2", "-30 to -11"), (float("-inf"), "b1", "under -30"))
+MEAN_BANDS = (
+    (4.0, "b5", "4.00 or more"),
+    (3.5, "b4", "3.50 to 3.99"),
+    (3.0, "b3", "3.00 to 3.49"),
+    (2.5, "b2", "2.50 to 2.99"),
+    (float("-inf"), "b1", "under 2.50"),
+)
+ENPS_BANDS = (
+    (30, "b5", "+30 or more"),
+    (10, "b4", "+10 to +29"),
+    (-10, "b3", "-10 to +9"),
+    (-30, "b2", "-30 to -11"),
+    (float("-inf"), "b1", "under -30"),
+)
 
 
 @dataclass(frozen=True)
@@ -84,8 +93,15 @@ def band(value: float | None, kind: str) -> str | None:
 
 
 def _columns(items) -> list[Column]:
-    columns = [Column(ENGAGEMENT, None, "Engagement", "All the agree/disagree questions "
-                      "together: the engagement index, 1 to 5", "mean")]
+    columns = [
+        Column(
+            ENGAGEMENT,
+            None,
+            "Engagement",
+            "All the agree/disagree questions together: the engagement index, 1 to 5",
+            "mean",
+        )
+    ]
     number = 0
     has_enps = False
     for item in items:
@@ -93,11 +109,19 @@ def _columns(items) -> list[Column]:
         if item.kind == ItemKind.ENPS:
             has_enps = True
             continue
-        columns.append(Column(item.id, number, THEMES.get(item.theme, item.theme), item.text,
-                              "mean"))
+        columns.append(
+            Column(item.id, number, THEMES.get(item.theme, item.theme), item.text, "mean")
+        )
     if has_enps:
-        columns.append(Column(ENPS, None, "eNPS", "Would you recommend working here? "
-                              "Employee Net Promoter Score, -100 to +100", ENPS))
+        columns.append(
+            Column(
+                ENPS,
+                None,
+                "eNPS",
+                "Would you recommend working here? Employee Net Promoter Score, -100 to +100",
+                ENPS,
+            )
+        )
     return columns
 
 
@@ -120,8 +144,9 @@ def _scores(released: dict, unit_id: int) -> UnitScores | None:
 
 
 def previous_cycle(cycle: PulseCycle, *, session: Session) -> PulseCycle | None:
-    earlier = [c for c in closed_cycles(cycle.programme_id, session=session)
-               if c.opens_at < cycle.opens_at]
+    earlier = [
+        c for c in closed_cycles(cycle.programme_id, session=session) if c.opens_at < cycle.opens_at
+    ]
     return earlier[-1] if earlier else None
 
 
@@ -138,12 +163,16 @@ def build(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | None) -> 
     present = {r.unit_id: r for r in rows}
     tops = {r.unit_id for r in rows if r.parent_id is None}
     wanted = set(present) if unit_ids is None else (set(present) & set(unit_ids)) | tops
-    now = released_results(session=session, cycle=cycle, unit_ids=wanted, comments=False,
-                           rows=rows)
+    now = released_results(session=session, cycle=cycle, unit_ids=wanted, comments=False, rows=rows)
     before = {}
     if previous is not None:
-        before = released_results(session=session, cycle=previous, unit_ids=wanted,
-                                  comments=False, rows=rollups[previous.id])
+        before = released_results(
+            session=session,
+            cycle=previous,
+            unit_ids=wanted,
+            comments=False,
+            rows=rollups[previous.id],
+        )
     columns = _columns(cycle_items(cycle, session=session))
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     company = next(iter(sorted(tops)), None)
@@ -154,8 +183,7 @@ def build(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | None) -> 
         unit, result = units[unit_id], now[unit_id]
         shown_above = [a for a in ancestor_ids(unit) if a in now]
         label = short_name(unit, units) if unit.parent_id in now else unit.name
-        common = dict(unit=unit, label=label, depth=len(shown_above),
-                      is_company=unit_id == company)
+        common = dict(unit=unit, label=label, depth=len(shown_above), is_company=unit_id == company)
         if result.suppressed:
             reason = anonymity.withheld_reason(present[unit_id].respondents, limits)
             out.append(HeatRow(**common, respondents=None, invited=None, hidden=reason))
@@ -169,11 +197,23 @@ def build(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | None) -> 
                 continue
             last = _value(earlier, column)
             theirs = None if unit_id == company else _value(company_scores, column)
-            cells.append(HeatCell(value=value, band=band(value, column.kind),
-                                  change=None if last is None else value - last,
-                                  versus_company=None if theirs is None else value - theirs))
-        out.append(HeatRow(**common, respondents=scores.respondents, invited=scores.invited,
-                           hidden=None, cells=cells))
+            cells.append(
+                HeatCell(
+                    value=value,
+                    band=band(value, column.kind),
+                    change=None if last is None else value - last,
+                    versus_company=None if theirs is None else value - theirs,
+                )
+            )
+        out.append(
+            HeatRow(
+                **common,
+                respondents=scores.respondents,
+                invited=scores.invited,
+                hidden=None,
+                cells=cells,
+            )
+        )
     return Heatmap(cycle=cycle, previous=previous, columns=columns, rows=out, limits=limits)
 
 
@@ -249,10 +289,17 @@ def diverging_bars(scores: list[ItemScore]) -> BarChart:
         segments = []
         for value, count in score.distribution:
             width = share.get(value, 0) / span * 100
-            segments.append(Segment(value, LIKERT_LABELS[value], count, share.get(value, 0),
-                                    x, width))
+            segments.append(
+                Segment(value, LIKERT_LABELS[value], count, share.get(value, 0), x, width)
+            )
             x += width
-        bars.append(Bar(score, segments, agree=sum(share.get(v, 0) for v in AGREE),
-                        neutral=share.get(3, 0),
-                        disagree=sum(share.get(v, 0) for v in DISAGREE)))
+        bars.append(
+            Bar(
+                score,
+                segments,
+                agree=sum(share.get(v, 0) for v in AGREE),
+                neutral=share.get(3, 0),
+                disagree=sum(share.get(v, 0) for v in DISAGREE),
+            )
+        )
     return BarChart(bars, centre / span * 100)

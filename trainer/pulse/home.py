@@ -62,9 +62,13 @@ def surveys_to_answer(user: User, *, session: Session) -> list[tuple[PulseCycle,
         .join(PulseInvitation, PulseInvitation.cycle_id == PulseCycle.id)
         .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
         .where(PulseInvitation.employee_id == user.id, PulseCycle.status == CycleStatus.OPEN)
-        .order_by(PulseCycle.closes_at)).all()
-    return [(cycle, programme) for cycle, programme in rows
-            if not invitation_for(cycle, user, session=session).answered]
+        .order_by(PulseCycle.closes_at)
+    ).all()
+    return [
+        (cycle, programme)
+        for cycle, programme in rows
+        if not invitation_for(cycle, user, session=session).answered
+    ]
 
 
 def commitments_to_confirm(user: User, *, session: Session) -> list[Commitment]:
@@ -80,27 +84,36 @@ def team_result(user: User, *, session: Session) -> dict | None:
     cycle = latest_closed_cycle(session=session)
     if cycle is None or user.unit_id is None:
         return None
-    audience = session.exec(select(CycleAudience).where(
-        CycleAudience.cycle_id == cycle.id, CycleAudience.unit_id == user.unit_id)).first()
+    audience = session.exec(
+        select(CycleAudience).where(
+            CycleAudience.cycle_id == cycle.id, CycleAudience.unit_id == user.unit_id
+        )
+    ).first()
     if audience is None:
         return None
     rows = rollup_rows([cycle.id], session=session)[cycle.id]
     respondents = {r.unit_id: r.respondents for r in rows}
     if audience.group_key not in respondents:
         return None
-    released = released_results(session=session, cycle=cycle, unit_ids={audience.group_key},
-                                items=False, comments=False, rows=rows)
+    released = released_results(
+        session=session,
+        cycle=cycle,
+        unit_ids={audience.group_key},
+        items=False,
+        comments=False,
+        rows=rows,
+    )
     result = released[audience.group_key]
     unit = session.get(OrgUnit, audience.group_key)
     if result.suppressed:
-        reason = anonymity.withheld_reason(respondents[audience.group_key],
-                                           cycle_limits(cycle))
+        reason = anonymity.withheld_reason(respondents[audience.group_key], cycle_limits(cycle))
         return {"cycle": cycle, "unit": unit, "scores": None, "hidden": reason}
     return {"cycle": cycle, "unit": unit, "scores": result.scores, "hidden": None}
 
 
-def open_rates(cycle: PulseCycle, unit_ids: set[int] | None, now: datetime, *,
-               session: Session) -> list[Rate]:
+def open_rates(
+    cycle: PulseCycle, unit_ids: set[int] | None, now: datetime, *, session: Session
+) -> list[Rate]:
     """Return the live response rate of the cycle for the given units (None: the top units)."""
     rows = live_progress(cycle, unit_ids, session=session, now=now)
     if unit_ids is None:
@@ -110,34 +123,61 @@ def open_rates(cycle: PulseCycle, unit_ids: set[int] | None, now: datetime, *,
 
 
 def open_cycles(*, session: Session) -> list[tuple[PulseCycle, PulseProgramme]]:
-    return list(session.exec(
-        select(PulseCycle, PulseProgramme)
-        .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
-        .where(PulseCycle.status == CycleStatus.OPEN).order_by(PulseCycle.closes_at)).all())
+    return list(
+        session.exec(
+            select(PulseCycle, PulseProgramme)
+            .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
+            .where(PulseCycle.status == CycleStatus.OPEN)
+            .order_by(PulseCycle.closes_at)
+        ).all()
+    )
 
 
 def pulse_panel(*, session: Session, user: User, now: datetime) -> dict:
-    data: dict = {"surveys": [], "to_confirm": [], "team": None, "manager_rates": [],
-                  "actions": [], "plan_units": [], "hr_cycles": [], "no_plan": []}
+    data: dict = {
+        "surveys": [],
+        "to_confirm": [],
+        "team": None,
+        "manager_rates": [],
+        "actions": [],
+        "plan_units": [],
+        "hr_cycles": [],
+        "no_plan": [],
+    }
     data["surveys"] = surveys_to_answer(user, session=session)
     data["to_confirm"] = commitments_to_confirm(user, session=session)
     data["team"] = team_result(user, session=session)
     cycles = open_cycles(session=session)
     if user.has_role("manager"):
-        roots = set(session.exec(select(ManagedUnit.unit_id)
-                                 .where(ManagedUnit.user_id == user.id)).all())
+        roots = set(
+            session.exec(select(ManagedUnit.unit_id).where(ManagedUnit.user_id == user.id)).all()
+        )
         scope = managed_scope(session=session, user=user)
         for cycle, programme in cycles:
             rates = open_rates(cycle, roots & scope, now, session=session)
             if rates:
                 data["manager_rates"].append((cycle, programme, rates[:SHOWN]))
         data["actions"] = plans.open_actions(scope, now.date(), session=session)
-        data["plan_units"] = sorted(session.exec(select(OrgUnit).where(OrgUnit.id.in_(roots))
-                                                 ).all(), key=lambda u: (u.path, u.code))
+        data["plan_units"] = sorted(
+            session.exec(select(OrgUnit).where(OrgUnit.id.in_(roots))).all(),
+            key=lambda u: (u.path, u.code),
+        )
     if user.has_role("hr", "admin"):
-        data["hr_cycles"] = [(cycle, programme, open_rates(cycle, None, now, session=session)[:1],
-                              time_left(cycle.closes_at, now)) for cycle, programme in cycles]
+        data["hr_cycles"] = [
+            (
+                cycle,
+                programme,
+                open_rates(cycle, None, now, session=session)[:1],
+                time_left(cycle.closes_at, now),
+            )
+            for cycle, programme in cycles
+        ]
         data["no_plan"] = plans.units_without_plan(session=session, today=now.date())
-    data["tasks"] = (len(data["surveys"]) + bool(data["to_confirm"]) + bool(data["actions"])
-                     + len(data["hr_cycles"]) + bool(data["no_plan"]))
+    data["tasks"] = (
+        len(data["surveys"])
+        + bool(data["to_confirm"])
+        + bool(data["actions"])
+        + len(data["hr_cycles"])
+        + bool(data["no_plan"])
+    )
     return data

@@ -60,6 +60,10 @@ JOBS = [  # (name, function, minutes between runs, what it does), in catch-up or
     ("pulse-remind", send_reminders, 5, "Remind people who have not answered"),
     ("pulse-flush", flush_pools, 5, "Open sealed answers in shuffled batches"),
     ("pulse-rollups", refresh_rollups, 30, "Check survey results are complete"),
-    ("pulse-nudges", nudge_action_plans, 60,
-     "Remind managers with no action plan after 14 days, or with overdue actions"),
+    (
+        "pulse-nudges",
+        nudge_action_plans,
+        60,
+        "Remind managers with no action plan after 14 days, or with overdue actions",
+    ),
 ]

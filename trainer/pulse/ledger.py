@@ -22,16 +22,20 @@ from trainer.pulse.tree import ancestor_ids
 MAX_COMMITMENTS = 3
 
 
-def add_commitment(*, session: Session, cycle: PulseCycle, unit: OrgUnit, text: str,
-                   user: User) -> Commitment:
+def add_commitment(
+    *, session: Session, cycle: PulseCycle, unit: OrgUnit, text: str, user: User
+) -> Commitment:
     """Record what a manager commits to after a cycle closed (at most three per unit)."""
     if cycle.status != CycleStatus.CLOSED:
         raise PulseError("Commitments are recorded after the survey closes.")
     text = " ".join(text.split())
     if not text:
         raise PulseError("Write what you will do.")
-    count = session.execute(sa.select(sa.func.count()).select_from(Commitment).where(
-        Commitment.cycle_id == cycle.id, Commitment.unit_id == unit.id)).scalar_one()
+    count = session.execute(
+        sa.select(sa.func.count())
+        .select_from(Commitment)
+        .where(Commitment.cycle_id == cycle.id, Commitment.unit_id == unit.id)
+    ).scalar_one()
     if count >= MAX_COMMITMENTS:
         raise PulseError(f"A team records at most {MAX_COMMITMENTS} commitments per survey.")
     commitment = Commitment(cycle_id=cycle.id, unit_id=unit.id, text=text, created_by=user.id)
@@ -41,8 +45,13 @@ def add_commitment(*, session: Session, cycle: PulseCycle, unit: OrgUnit, text: 
 
 
 def commitments_for(unit_ids: set[int], *, session: Session) -> list[Commitment]:
-    return list(session.exec(select(Commitment).where(Commitment.unit_id.in_(unit_ids))
-                             .order_by(Commitment.cycle_id.desc(), Commitment.id)).all())
+    return list(
+        session.exec(
+            select(Commitment)
+            .where(Commitment.unit_id.in_(unit_ids))
+            .order_by(Commitment.cycle_id.desc(), Commitment.id)
+        ).all()
+    )
 
 
 def commitments_for_employee(user: User, *, session: Session) -> list[Commitment]:
@@ -61,20 +70,27 @@ def may_mark(user: User, commitment: Commitment, *, session: Session) -> bool:
 
 
 def marked_ids(user: User, commitment_ids: list[int], *, session: Session) -> set[int]:
-    return set(session.exec(select(CommitmentVoter.commitment_id).where(
-        CommitmentVoter.employee_id == user.id,
-        CommitmentVoter.commitment_id.in_(commitment_ids))).all())
+    return set(
+        session.exec(
+            select(CommitmentVoter.commitment_id).where(
+                CommitmentVoter.employee_id == user.id,
+                CommitmentVoter.commitment_id.in_(commitment_ids),
+            )
+        ).all()
+    )
 
 
-def mark_commitment(*, session: Session, commitment: Commitment, employee_id: int,
-                    answer: str) -> bool:
+def mark_commitment(
+    *, session: Session, commitment: Commitment, employee_id: int, answer: str
+) -> bool:
     """Record anonymously whether a commitment happened; False if this person already marked.
 
     Like a survey answer: who marked goes to one table and the sealed mark to the pool, in one
     transaction; the scheduler opens the marks and flushes them in shuffled batches.
     """
-    return pool.pool_mark(session=session, commitment=commitment, employee_id=employee_id,
-                          answer=answer)
+    return pool.pool_mark(
+        session=session, commitment=commitment, employee_id=employee_id, answer=answer
+    )
 
 
 def released_tallies(commitment_ids: list[int], *, session: Session) -> dict[int, Counter | None]:
@@ -83,8 +99,9 @@ def released_tallies(commitment_ids: list[int], *, session: Session) -> dict[int
     tallies: dict[int, Counter] = {c: Counter() for c in commitment_ids}
     if commitment_ids:
         for cid, answer, n in session.execute(
-                sa.select(CommitmentMark.commitment_id, CommitmentMark.answer, sa.func.count())
-                .where(CommitmentMark.commitment_id.in_(commitment_ids))
-                .group_by(CommitmentMark.commitment_id, CommitmentMark.answer)).all():
+            sa.select(CommitmentMark.commitment_id, CommitmentMark.answer, sa.func.count())
+            .where(CommitmentMark.commitment_id.in_(commitment_ids))
+            .group_by(CommitmentMark.commitment_id, CommitmentMark.answer)
+        ).all():
             tallies[cid][answer] = n
     return {c: (t if sum(t.values()) >= limit else None) for c, t in tallies.items()}

@@ -55,13 +55,25 @@ THEMES = {
     "wellbeing": "Wellbeing and workload",
     "enps": "Employee Net Promoter Score",
 }
-RECURRENCES = {Recurrence.QUARTERLY: "Every quarter", Recurrence.MONTHLY: "Every month",
-               Recurrence.ONCE: "One-off"}
-LIKERT_LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree",
-                 4: "Agree", 5: "Strongly agree"}
+RECURRENCES = {
+    Recurrence.QUARTERLY: "Every quarter",
+    Recurrence.MONTHLY: "Every month",
+    Recurrence.ONCE: "One-off",
+}
+LIKERT_LABELS = {
+    1: "Strongly disagree",
+    2: "Disagree",
+    3: "Neither agree nor disagree",
+    4: "Agree",
+    5: "Strongly agree",
+}
 MARK_CHOICES = {"yes": "Yes, it happened", "partly": "Partly", "no": "Not yet"}
-ACTION_STATUSES = {ActionStatus.PLANNED: "Planned", ActionStatus.IN_PROGRESS: "In progress",
-                   ActionStatus.DONE: "Done", ActionStatus.DROPPED: "Dropped"}
+ACTION_STATUSES = {
+    ActionStatus.PLANNED: "Planned",
+    ActionStatus.IN_PROGRESS: "In progress",
+    ActionStatus.DONE: "Done",
+    ActionStatus.DROPPED: "Dropped",
+}
 OPEN_STATUSES = (ActionStatus.PLANNED, ActionStatus.IN_PROGRESS)
 
 
@@ -209,9 +221,14 @@ class SurveyResponse(SQLModel, table=True):
 
     __tablename__ = "survey_response"
     __table_args__ = (  # a team's comments without reading the whole cycle's answers
-        Index("ix_survey_response_comments", "survey_id", "group_key", "id",
-              sqlite_where=text("comment IS NOT NULL"),
-              postgresql_where=text("comment IS NOT NULL")),
+        Index(
+            "ix_survey_response_comments",
+            "survey_id",
+            "group_key",
+            "id",
+            sqlite_where=text("comment IS NOT NULL"),
+            postgresql_where=text("comment IS NOT NULL"),
+        ),
     )
 
     id: str = Field(default_factory=random_key, primary_key=True, max_length=32)
@@ -252,7 +269,7 @@ class RollupItem(SQLModel, table=True):
 
 
 class Commitment(SQLModel, table=True):
-    """"You said, we did": an action a manager plans after a cycle's results were released.
+    """ "You said, we did": an action a manager plans after a cycle's results were released.
 
     `text` is the action's short title; `status` and `status_at` repeat its latest
     ActionUpdate so lists need no extra query.

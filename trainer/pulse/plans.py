@@ -59,9 +59,13 @@ def owner_choices(unit: OrgUnit, user: User, *, session: Session) -> list[User]:
     above it), and the person recording it."""
     above = [*ancestor_ids(unit), unit.id]
     managers = select(ManagedUnit.user_id).where(ManagedUnit.unit_id.in_(above))
-    people = session.exec(select(User).where(
-        User.active, sa.or_(User.unit_id == unit.id, User.id.in_(managers), User.id == user.id))
-        .order_by(User.name, User.id)).all()
+    people = session.exec(
+        select(User)
+        .where(
+            User.active, sa.or_(User.unit_id == unit.id, User.id.in_(managers), User.id == user.id)
+        )
+        .order_by(User.name, User.id)
+    ).all()
     return list(people)
 
 
@@ -69,8 +73,9 @@ def answer_choices(cycle: PulseCycle, *, session: Session) -> list[tuple[str, st
     """Return the themes and questions of a cycle an action can answer, as (value, label)."""
     items = cycle_items(cycle, session=session)
     themes = [t for t in THEMES if any(i.theme == t for i in items)]
-    return ([(f"theme:{t}", f"Theme: {THEMES[t]}") for t in themes]
-            + [(f"item:{i.id}", f"Question: {i.text}") for i in items])
+    return [(f"theme:{t}", f"Theme: {THEMES[t]}") for t in themes] + [
+        (f"item:{i.id}", f"Question: {i.text}") for i in items
+    ]
 
 
 def answers_label(action: Commitment, items: dict[int, PulseItem]) -> str:
@@ -86,20 +91,39 @@ def _audit_target(action: Commitment, unit: OrgUnit) -> tuple[str, int, str]:
     return "action", action.id, f"{unit.code}: {action.text}"[:200]
 
 
-def add_action(*, session: Session, cycle: PulseCycle, unit: OrgUnit, title: str, details: str,
-               owner_id: int, due_on: date, answers: str, user: User, today: date) -> Commitment:
+def add_action(
+    *,
+    session: Session,
+    cycle: PulseCycle,
+    unit: OrgUnit,
+    title: str,
+    details: str,
+    owner_id: int,
+    due_on: date,
+    answers: str,
+    user: User,
+    today: date,
+) -> Commitment:
     """Add an action to a unit's plan after `cycle` closed, with its first status, planned."""
     if cycle.status != CycleStatus.CLOSED:
         raise PulseError("Actions are planned after the survey closes and its results are out.")
     title = " ".join(title.split())
     if not title:
         raise PulseError("Write what you will do.")
-    count = session.execute(sa.select(sa.func.count()).select_from(Commitment).where(
-        Commitment.cycle_id == cycle.id, Commitment.unit_id == unit.id,
-        Commitment.status != ActionStatus.DROPPED)).scalar_one()
+    count = session.execute(
+        sa.select(sa.func.count())
+        .select_from(Commitment)
+        .where(
+            Commitment.cycle_id == cycle.id,
+            Commitment.unit_id == unit.id,
+            Commitment.status != ActionStatus.DROPPED,
+        )
+    ).scalar_one()
     if count >= MAX_COMMITMENTS:
-        raise PulseError(f"A team works on at most {MAX_COMMITMENTS} actions per survey. "
-                         "Mark one as done or dropped first, or add this to an action's note.")
+        raise PulseError(
+            f"A team works on at most {MAX_COMMITMENTS} actions per survey. "
+            "Mark one as done or dropped first, or add this to an action's note."
+        )
     if owner_id not in {u.id for u in owner_choices(unit, user, session=session)}:
         raise ActionError("Choose the owner from the list.", "owner_id")
     if not today <= due_on <= today + timedelta(days=LONGEST_PLAN_DAYS):
@@ -109,23 +133,50 @@ def add_action(*, session: Session, cycle: PulseCycle, unit: OrgUnit, title: str
         raise ActionError("Choose the theme or question this action answers.", "answers")
     item = session.get(PulseItem, int(value)) if kind == "item" else None
     now = utcnow()
-    action = Commitment(cycle_id=cycle.id, unit_id=unit.id, text=title,
-                        details=(details or "").strip(), owner_id=owner_id, due_on=due_on,
-                        theme=item.theme if item else value, item_id=item.id if item else None,
-                        status=ActionStatus.PLANNED, status_at=now, created_by=user.id,
-                        created_at=now)
+    action = Commitment(
+        cycle_id=cycle.id,
+        unit_id=unit.id,
+        text=title,
+        details=(details or "").strip(),
+        owner_id=owner_id,
+        due_on=due_on,
+        theme=item.theme if item else value,
+        item_id=item.id if item else None,
+        status=ActionStatus.PLANNED,
+        status_at=now,
+        created_by=user.id,
+        created_at=now,
+    )
     session.add(action)
     session.flush()
-    session.add(ActionUpdate(commitment_id=action.id, status=ActionStatus.PLANNED,
-                             note="Added to the plan.", by_id=user.id, at=now))
-    audit.record(session, user, "action.create", _audit_target(action, unit),
-                 {"unit": unit.code, "cycle": cycle.period, "due_on": due_on.isoformat(),
-                  "owner": owner_id, "theme": action.theme})
+    session.add(
+        ActionUpdate(
+            commitment_id=action.id,
+            status=ActionStatus.PLANNED,
+            note="Added to the plan.",
+            by_id=user.id,
+            at=now,
+        )
+    )
+    audit.record(
+        session,
+        user,
+        "action.create",
+        _audit_target(action, unit),
+        {
+            "unit": unit.code,
+            "cycle": cycle.period,
+            "due_on": due_on.isoformat(),
+            "owner": owner_id,
+            "theme": action.theme,
+        },
+    )
     return action
 
 
-def update_status(*, session: Session, action: Commitment, status: str, note: str,
-                  user: User) -> ActionUpdate:
+def update_status(
+    *, session: Session, action: Commitment, status: str, note: str, user: User
+) -> ActionUpdate:
     """Record a status update with a short note; the action shows the latest one."""
     if status not in ACTION_STATUSES:
         raise ActionError("Choose a status from the list.", "status")
@@ -136,12 +187,16 @@ def update_status(*, session: Session, action: Commitment, status: str, note: st
     previous = action.status
     action.status, action.status_at = status, now
     session.add(action)
-    update = ActionUpdate(commitment_id=action.id, status=status, note=note, by_id=user.id,
-                          at=now)
+    update = ActionUpdate(commitment_id=action.id, status=status, note=note, by_id=user.id, at=now)
     session.add(update)
     unit = session.get(OrgUnit, action.unit_id)
-    audit.record(session, user, "action.status", _audit_target(action, unit),
-                 {"unit": unit.code, "from": previous, "to": status})
+    audit.record(
+        session,
+        user,
+        "action.status",
+        _audit_target(action, unit),
+        {"unit": unit.code, "from": previous, "to": status},
+    )
     return update
 
 
@@ -149,16 +204,17 @@ def history(action_ids: list[int], *, session: Session) -> dict[int, list[Action
     """Return each action's status updates, oldest first."""
     out: dict[int, list[ActionUpdate]] = {a: [] for a in action_ids}
     if action_ids:
-        for update in session.exec(select(ActionUpdate).where(
-                ActionUpdate.commitment_id.in_(action_ids))
-                .order_by(ActionUpdate.at, ActionUpdate.id)).all():
+        for update in session.exec(
+            select(ActionUpdate)
+            .where(ActionUpdate.commitment_id.in_(action_ids))
+            .order_by(ActionUpdate.at, ActionUpdate.id)
+        ).all():
             out[update.commitment_id].append(update)
     return out
 
 
 def is_overdue(action: Commitment, today: date) -> bool:
-    return (action.status in OPEN_STATUSES and action.due_on is not None
-            and action.due_on < today)
+    return action.status in OPEN_STATUSES and action.due_on is not None and action.due_on < today
 
 
 def names(user_ids, *, session: Session) -> dict[int, str]:
@@ -183,8 +239,7 @@ class OpenAction:
     days: int  # days overdue, days left, or days since the last update
 
 
-def open_actions(unit_ids: set[int] | None, today: date, *, session: Session
-                 ) -> list[OpenAction]:
+def open_actions(unit_ids: set[int] | None, today: date, *, session: Session) -> list[OpenAction]:
     """Return open actions in `unit_ids` (None: every unit) that are overdue, due within
     DUE_SOON_DAYS, or without a status update for STALE_DAYS: most urgent first."""
     query = select(Commitment).where(Commitment.status.in_(OPEN_STATUSES))
@@ -193,20 +248,29 @@ def open_actions(unit_ids: set[int] | None, today: date, *, session: Session
             return []
         query = query.where(Commitment.unit_id.in_(unit_ids))
     actions = session.exec(query).all()
-    units = {u.id: u for u in session.exec(select(OrgUnit).where(
-        OrgUnit.id.in_({a.unit_id for a in actions}))).all()} if actions else {}
+    units = (
+        {
+            u.id: u
+            for u in session.exec(
+                select(OrgUnit).where(OrgUnit.id.in_({a.unit_id for a in actions}))
+            ).all()
+        }
+        if actions
+        else {}
+    )
     out = []
     for action in actions:
         last = aware(action.status_at or action.created_at).date()
         if action.due_on is not None and action.due_on < today:
-            out.append(OpenAction(action, units[action.unit_id], "overdue",
-                                  (today - action.due_on).days))
+            out.append(
+                OpenAction(action, units[action.unit_id], "overdue", (today - action.due_on).days)
+            )
         elif action.due_on is not None and (action.due_on - today).days <= DUE_SOON_DAYS:
-            out.append(OpenAction(action, units[action.unit_id], "due soon",
-                                  (action.due_on - today).days))
+            out.append(
+                OpenAction(action, units[action.unit_id], "due soon", (action.due_on - today).days)
+            )
         elif (today - last).days >= STALE_DAYS:
-            out.append(OpenAction(action, units[action.unit_id], "no update",
-                                  (today - last).days))
+            out.append(OpenAction(action, units[action.unit_id], "no update", (today - last).days))
     order = {"overdue": 0, "due soon": 1, "no update": 2}
     return sorted(out, key=lambda o: (order[o.reason], o.action.due_on or today, o.action.id))
 
@@ -254,19 +318,30 @@ def follow_through(*, session: Session, cycle: PulseCycle, today: date) -> list[
         total = sum(sum(t.values()) for t in marked)
         share = (sum(t["yes"] + 0.5 * t["partly"] for t in marked) / total) if total else None
         depth = sum(1 for a in ancestor_ids(units[unit_id]) if a in wanted)
-        rows.append(FollowThrough(units[unit_id], depth, len(kept),
-                                  Counter(a.status for a in by_unit[unit_id]),
-                                  sum(1 for a in kept if is_overdue(a, today)),
-                                  total if marked else None, share, days))
+        rows.append(
+            FollowThrough(
+                units[unit_id],
+                depth,
+                len(kept),
+                Counter(a.status for a in by_unit[unit_id]),
+                sum(1 for a in kept if is_overdue(a, today)),
+                total if marked else None,
+                share,
+                days,
+            )
+        )
     return rows
 
 
 def units_without_plan(*, session: Session, today: date) -> list[FollowThrough]:
     """Return, for the latest closed cycle of each programme, the units whose results are out
     and that have no action yet: for HR's home page."""
-    return [row for cycle in _latest_closed_per_programme(session=session)
-            for row in follow_through(session=session, cycle=cycle, today=today)
-            if not row.has_plan]
+    return [
+        row
+        for cycle in _latest_closed_per_programme(session=session)
+        for row in follow_through(session=session, cycle=cycle, today=today)
+        if not row.has_plan
+    ]
 
 
 # Nudges: the scheduler's reminders to managers -----------------------------------------------
@@ -276,8 +351,11 @@ def _nudge(*, session: Session, key: str, user: User, subject: str, body: str) -
     """Queue one email, unless a nudge with this key was sent before; True if queued."""
     from trainer.mail import queue_mail
 
-    if not insert_ignoring_duplicate(ActionNudge.__table__, {
-            "key": key, "user_id": user.id, "sent_at": utcnow()}, session=session):
+    if not insert_ignoring_duplicate(
+        ActionNudge.__table__,
+        {"key": key, "user_id": user.id, "sent_at": utcnow()},
+        session=session,
+    ):
         return False
     queue_mail(session, key=f"pulse-nudge:{key}", to=user.email, subject=subject, body=body)
     return True
@@ -293,9 +371,11 @@ def _latest_closed_per_programme(*, session: Session) -> list[PulseCycle]:
 def _managers_of(unit_ids: set[int], *, session: Session) -> list[tuple[int, User]]:
     if not unit_ids:
         return []
-    rows = session.exec(select(ManagedUnit.unit_id, User)
-                        .join(User, User.id == ManagedUnit.user_id)
-                        .where(ManagedUnit.unit_id.in_(unit_ids), User.active)).all()
+    rows = session.exec(
+        select(ManagedUnit.unit_id, User)
+        .join(User, User.id == ManagedUnit.user_id)
+        .where(ManagedUnit.unit_id.in_(unit_ids), User.active)
+    ).all()
     return [(unit_id, user) for unit_id, user in rows if user.has_role("manager")]
 
 
@@ -311,23 +391,27 @@ def send_nudges(*, session: Session, now: datetime) -> int:
     for cycle in _latest_closed_per_programme(session=session):
         if now - aware(cycle.closes_at) < NO_PLAN_AFTER:
             continue
-        planned = set(session.exec(select(Commitment.unit_id).where(
-            Commitment.cycle_id == cycle.id)).all())
+        planned = set(
+            session.exec(select(Commitment.unit_id).where(Commitment.cycle_id == cycle.id)).all()
+        )
         units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
         without_plan = released_unit_ids(cycle, session=session) - planned
         for unit_id, user in _managers_of(without_plan, session=session):
             unit = units[unit_id]
             queued += _nudge(
-                session=session, key=f"none:{cycle.id}:{unit_id}:{user.id}", user=user,
+                session=session,
+                key=f"none:{cycle.id}:{unit_id}:{user.id}",
+                user=user,
                 subject=f"{unit.name}: no action plan yet for the {cycle.period} survey",
-                body=_hello(user)
-                + f"{unit.name}'s results of the {cycle.period} survey came out "
+                body=_hello(user) + f"{unit.name}'s results of the {cycle.period} survey came out "
                 f"{days_since_release(cycle, today)} days ago, and no action is planned yet.\n\n"
                 "Your team told you what matters to them. Pick one thing to act on, give it an "
                 "owner and a due date, and your team can see it and say whether it happened:\n"
-                f"{external_url('pulse.action_plan', unit_id=unit_id)}\n")
-    overdue = session.exec(select(Commitment).where(
-        Commitment.status.in_(OPEN_STATUSES), Commitment.due_on < today)).all()
+                f"{external_url('pulse.action_plan', unit_id=unit_id)}\n",
+            )
+    overdue = session.exec(
+        select(Commitment).where(Commitment.status.in_(OPEN_STATUSES), Commitment.due_on < today)
+    ).all()
     for action in overdue:
         owner = session.get(User, action.owner_id) if action.owner_id else None
         if owner is not None and owner.active and owner.email:
@@ -337,13 +421,15 @@ def send_nudges(*, session: Session, now: datetime) -> int:
         unit = session.get(OrgUnit, action.unit_id)
         for user in recipients:
             queued += _nudge(
-                session=session, key=f"overdue:{action.id}:{action.due_on.isoformat()}:{user.id}",
-                user=user, subject=f"Overdue action for {unit.name}: {action.text}"[:300],
-                body=_hello(user)
-                + f"This action for {unit.name} was due on "
+                session=session,
+                key=f"overdue:{action.id}:{action.due_on.isoformat()}:{user.id}",
+                user=user,
+                subject=f"Overdue action for {unit.name}: {action.text}"[:300],
+                body=_hello(user) + f"This action for {unit.name} was due on "
                 f"{action.due_on.strftime('%d %B %Y')} and is still "
                 f"{ACTION_STATUSES[action.status].lower()}:\n\n  {action.text}\n\n"
                 "Record where it stands: done, still in progress with a new date in the note, "
                 "or dropped with the reason. Your team sees the update:\n"
-                f"{external_url('pulse.action_plan', unit_id=action.unit_id)}\n")
+                f"{external_url('pulse.action_plan', unit_id=action.unit_id)}\n",
+            )
     return queued

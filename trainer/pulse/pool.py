@@ -78,8 +78,9 @@ def insert_ignoring_duplicate(table: sa.Table, values: dict, *, session: Session
     return session.execute(statement, values).first() is not None
 
 
-def _pool_once(taken_part: tuple[sa.Table, dict], pooled: tuple[sa.Insert, dict], *,
-               session: Session) -> bool:
+def _pool_once(
+    taken_part: tuple[sa.Table, dict], pooled: tuple[sa.Insert, dict], *, session: Session
+) -> bool:
     """Write who took part and the sealed row in one transaction of their own, and commit it;
     return False, writing nothing, if this person took part already.
 
@@ -98,21 +99,28 @@ def _pool_once(taken_part: tuple[sa.Table, dict], pooled: tuple[sa.Insert, dict]
 
 def pool_answer(*, session: Session, cycle_id: int, employee_id: int, answer: dict) -> bool:
     """Record that the person took part and pool their sealed answer; False if they had."""
-    return _pool_once((SurveyParticipation.__table__,
-                       {"survey_id": cycle_id, "employee_id": employee_id}),
-                      (_POOL_INSERT,
-                       {"id": random_key(), "survey_id": cycle_id, "sealed": seal(answer)}),
-                      session=session)
+    return _pool_once(
+        (SurveyParticipation.__table__, {"survey_id": cycle_id, "employee_id": employee_id}),
+        (_POOL_INSERT, {"id": random_key(), "survey_id": cycle_id, "sealed": seal(answer)}),
+        session=session,
+    )
 
 
-def pool_mark(*, session: Session, commitment: Commitment, employee_id: int,
-              answer: str) -> bool:
+def pool_mark(*, session: Session, commitment: Commitment, employee_id: int, answer: str) -> bool:
     """Record that the person marked a commitment and pool their sealed mark; False if they had."""
-    return _pool_once((CommitmentVoter.__table__,
-                       {"commitment_id": commitment.id, "employee_id": employee_id}),
-                      (_MARK_INSERT,
-                       {"id": random_key(), "commitment_id": commitment.id,
-                        "unit_id": commitment.unit_id, "sealed": seal(answer)}), session=session)
+    return _pool_once(
+        (CommitmentVoter.__table__, {"commitment_id": commitment.id, "employee_id": employee_id}),
+        (
+            _MARK_INSERT,
+            {
+                "id": random_key(),
+                "commitment_id": commitment.id,
+                "unit_id": commitment.unit_id,
+                "sealed": seal(answer),
+            },
+        ),
+        session=session,
+    )
 
 
 # Flush, reshuffle, residue: the scheduler's side --------------------------------------------
@@ -145,16 +153,26 @@ def flush_pool(cycle_id: int, *, session: Session, opener: sealing.Opener | None
     close as after it. The caller commits; return how many answers were opened.
     """
     pool = ResponsePool.__table__
-    waiting = session.execute(sa.select(pool.c.id).where(pool.c.survey_id == cycle_id)
-                              ).scalars().all()
+    waiting = (
+        session.execute(sa.select(pool.c.id).where(pool.c.survey_id == cycle_id)).scalars().all()
+    )
     if len(waiting) < 2 * BATCH:
         return 0
-    return reshuffle_responses(cycle_id, session=session, opener=opener,
-                               pool_ids=_rng.sample(waiting, len(waiting) - BATCH))
+    return reshuffle_responses(
+        cycle_id,
+        session=session,
+        opener=opener,
+        pool_ids=_rng.sample(waiting, len(waiting) - BATCH),
+    )
 
 
-def reshuffle_responses(cycle_id: int, *, session: Session, opener: sealing.Opener | None = None,
-                        pool_ids: list[str] | None = None) -> int:
+def reshuffle_responses(
+    cycle_id: int,
+    *,
+    session: Session,
+    opener: sealing.Opener | None = None,
+    pool_ids: list[str] | None = None,
+) -> int:
     """Rewrite all of a cycle's responses, with the pooled answers opened, in one shuffled
     transaction: every pooled answer (at the close), or those in `pool_ids`.
 
@@ -162,20 +180,32 @@ def reshuffle_responses(cycle_id: int, *, session: Session, opener: sealing.Open
     how many pooled answers were opened.
     """
     table, pool = SurveyResponse.__table__, ResponsePool.__table__
-    taken = session.execute(sa.delete(table).where(table.c.survey_id == cycle_id)
-                            .returning(table.c.group_key, table.c.answers, table.c.comment)).all()
-    rows = [{"survey_id": cycle_id, "group_key": g, "answers": a, "comment": c}
-            for g, a, c in taken]
-    chosen = (pool.c.survey_id == cycle_id if pool_ids is None
-              else sa.and_(pool.c.survey_id == cycle_id, pool.c.id.in_(pool_ids)))
-    sealed = session.execute(sa.delete(pool).where(chosen).returning(pool.c.sealed)
-                             ).scalars().all()
+    taken = session.execute(
+        sa.delete(table)
+        .where(table.c.survey_id == cycle_id)
+        .returning(table.c.group_key, table.c.answers, table.c.comment)
+    ).all()
+    rows = [
+        {"survey_id": cycle_id, "group_key": g, "answers": a, "comment": c} for g, a, c in taken
+    ]
+    chosen = (
+        pool.c.survey_id == cycle_id
+        if pool_ids is None
+        else sa.and_(pool.c.survey_id == cycle_id, pool.c.id.in_(pool_ids))
+    )
+    sealed = session.execute(sa.delete(pool).where(chosen).returning(pool.c.sealed)).scalars().all()
     if sealed and opener is None:
         opener = sealing.opener()
     for box in sealed:
         answer = _open(opener, box)
-        rows.append({"survey_id": cycle_id, "group_key": answer["g"],
-                     "answers": json.dumps(answer["a"], sort_keys=True), "comment": answer["c"]})
+        rows.append(
+            {
+                "survey_id": cycle_id,
+                "group_key": answer["g"],
+                "answers": json.dumps(answer["a"], sort_keys=True),
+                "comment": answer["c"],
+            }
+        )
     _write_shuffled(table, rows, session=session)
     return len(sealed)
 
@@ -185,14 +215,21 @@ def reseal_pools(session: Session, opener: sealing.Opener, box) -> int:
     count = 0
     for table in (ResponsePool.__table__, MarkPool.__table__):
         for row_id, sealed in session.execute(sa.select(table.c.id, table.c.sealed)).all():
-            session.execute(sa.update(table).where(table.c.id == row_id)
-                            .values(sealed=box.encrypt(opener.open(sealed))))
+            session.execute(
+                sa.update(table)
+                .where(table.c.id == row_id)
+                .values(sealed=box.encrypt(opener.open(sealed)))
+            )
             count += 1
     return count
 
 
-def erase_residue(*, session: Session, wait: bool = True,
-                  tables: tuple[str, ...] = ("response_pool", "pulse_mark_pool")) -> None:
+def erase_residue(
+    *,
+    session: Session,
+    wait: bool = True,
+    tables: tuple[str, ...] = ("response_pool", "pulse_mark_pool"),
+) -> None:
     """Erase deleted answers left behind: VACUUM on PostgreSQL, a WAL checkpoint on SQLite.
 
     Run outside any transaction. With wait=False (the request path) a busy database is left
@@ -236,10 +273,16 @@ def _reshuffle_unit_marks(unit_id: int, opener: sealing.Opener, *, session: Sess
     """Open a unit's waiting marks and rewrite them with its flushed ones, shuffled."""
     pool, marks = MarkPool.__table__, CommitmentMark.__table__
     ids = sa.select(Commitment.id).where(Commitment.unit_id == unit_id)
-    old = session.execute(sa.delete(marks).where(marks.c.commitment_id.in_(ids))
-                          .returning(marks.c.commitment_id, marks.c.answer)).all()
-    new = session.execute(sa.delete(pool).where(pool.c.unit_id == unit_id)
-                          .returning(pool.c.commitment_id, pool.c.sealed)).all()
+    old = session.execute(
+        sa.delete(marks)
+        .where(marks.c.commitment_id.in_(ids))
+        .returning(marks.c.commitment_id, marks.c.answer)
+    ).all()
+    new = session.execute(
+        sa.delete(pool)
+        .where(pool.c.unit_id == unit_id)
+        .returning(pool.c.commitment_id, pool.c.sealed)
+    ).all()
     rows = [{"commitment_id": c, "answer": a} for c, a in old]
     rows += [{"commitment_id": c, "answer": _open(opener, box)} for c, box in new]
     _write_shuffled(marks, rows, session=session)
@@ -252,7 +295,11 @@ def flush_mark_pools(*, session: Session, opener: sealing.Opener | None = None) 
     A unit with fewer keeps them sealed, at a close too: marks have no close of their own.
     """
     pool = MarkPool.__table__
-    waiting = session.execute(sa.select(pool.c.unit_id, sa.func.count())
-                              .group_by(pool.c.unit_id)).all()
-    return sum(_reshuffle_unit_marks(unit, opener or sealing.opener(), session=session)
-               for unit, count in waiting if count >= BATCH)
+    waiting = session.execute(
+        sa.select(pool.c.unit_id, sa.func.count()).group_by(pool.c.unit_id)
+    ).all()
+    return sum(
+        _reshuffle_unit_marks(unit, opener or sealing.opener(), session=session)
+        for unit, count in waiting
+        if count >= BATCH
+    )

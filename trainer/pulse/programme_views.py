@@ -48,15 +48,21 @@ def bank():
     form = ItemForm()
     if form.validate_on_submit():
         try:
-            item = add_item(session=session, theme=form.theme.data, text=form.text.data,
-                            kind=form.kind.data)
+            item = add_item(
+                session=session, theme=form.theme.data, text=form.text.data, kind=form.kind.data
+            )
         except PulseError as exc:
             form.text.errors.append(str(exc))
         else:
             flash(f"Item {item.code} added.")
             return redirect(url_for("pulse.bank"))
-    return render_template("pulse/bank.html", form=form, groups=items_by_theme(session=session),
-                           themes=THEMES, confirm=ConfirmForm()), 400 if form.errors else 200
+    return render_template(
+        "pulse/bank.html",
+        form=form,
+        groups=items_by_theme(session=session),
+        themes=THEMES,
+        confirm=ConfirmForm(),
+    ), 400 if form.errors else 200
 
 
 @bp.route("/items/<int:item_id>/retire", methods=["POST"])
@@ -77,19 +83,18 @@ def reword_item(item_id):
     item = session.get(PulseItem, item_id) or abort(404)
     form = RewordForm(data={"text": item.text} if request.method == "GET" else None)
     if not item.active:
-        return message_page("Item retired", "A retired item cannot be reworded.", 400,
-                        link=url_for("pulse.bank"))
+        return message_page(
+            "Item retired", "A retired item cannot be reworded.", 400, link=url_for("pulse.bank")
+        )
     if form.validate_on_submit():
         try:
             new = question_bank.reword_item(item, form.text.data, session=session)
         except PulseError as exc:
             form.text.errors.append(str(exc))
         else:
-            flash(f"Reworded as new item {new.code}; {item.code} is retired so trends stay "
-                  "honest.")
+            flash(f"Reworded as new item {new.code}; {item.code} is retired so trends stay honest.")
             return redirect(url_for("pulse.bank"))
-    return render_template("pulse/reword.html", form=form, item=item), (
-        400 if form.errors else 200)
+    return render_template("pulse/reword.html", form=form, item=item), (400 if form.errors else 200)
 
 
 # HR: programmes and cycles --------------------------------------------------------------------
@@ -105,11 +110,13 @@ def programmes():
 
 def _programme_form(session, programme=None):
     form = ProgrammeForm(obj=programme if request.method == "GET" else None)
-    items = session.exec(select(PulseItem).where(PulseItem.active)
-                         .order_by(PulseItem.theme, PulseItem.code)).all()
+    items = session.exec(
+        select(PulseItem).where(PulseItem.active).order_by(PulseItem.theme, PulseItem.code)
+    ).all()
     form.item_ids.choices = [(i.id, f"{i.code}: {i.text}") for i in items]
-    form.unit_ids.choices = [(u.id, f"{u.name} ({u.code})")
-                             for u, _depth, _ in ordered_tree(session) if u.active]
+    form.unit_ids.choices = [
+        (u.id, f"{u.name} ({u.code})") for u, _depth, _ in ordered_tree(session) if u.active
+    ]
     if request.method == "GET":
         if programme is not None:
             form.item_ids.data = programme_item_ids(programme, session=session)
@@ -123,18 +130,26 @@ def _audience(session, form) -> dict:
     """The audience picker's tree, with the people each unit holds and the chosen total."""
     tree = audience_tree(session=session)
     chosen = set(form.unit_ids.data or [])
-    return {"audience_tree": tree, "audience_chosen": chosen,
-            "audience_size": audience_size(tree, chosen)}
+    return {
+        "audience_tree": tree,
+        "audience_chosen": chosen,
+        "audience_size": audience_size(tree, chosen),
+    }
 
 
 def _save_programme(session, form, programme=None):
     days = [int(d) for d in (form.reminder_days.data or "").replace(" ", "").split(",") if d]
     data = ProgrammeInput(
-        name=form.name.data, item_ids=form.item_ids.data, unit_ids=form.unit_ids.data,
-        recurrence=form.recurrence.data, starts_on=form.starts_on.data,
-        window_days=form.window_days.data, reminder_days=days,
+        name=form.name.data,
+        item_ids=form.item_ids.data,
+        unit_ids=form.unit_ids.data,
+        recurrence=form.recurrence.data,
+        starts_on=form.starts_on.data,
+        window_days=form.window_days.data,
+        reminder_days=days,
         budget_per_quarter=form.budget_per_quarter.data,
-        comment_prompt=form.comment_prompt.data or "")
+        comment_prompt=form.comment_prompt.data or "",
+    )
     try:
         return save_programme(data, programme, session=session)
     except PulseError as exc:
@@ -146,12 +161,17 @@ def _programme_detail(session, programme) -> dict:
     """The programme's settings as the audit log keeps them (codes and numbers only)."""
     units = {u.id: u.code for u in session.exec(select(OrgUnit)).all()}
     items = {i.id: i.code for i in session.exec(select(PulseItem)).all()}
-    return {"name": programme.name, "recurrence": programme.recurrence,
-            "starts_on": programme.starts_on.isoformat(), "window_days": programme.window_days,
-            "reminder_days": programme.reminder_days,
-            "budget_per_quarter": programme.budget_per_quarter, "active": programme.active,
-            "items": [items.get(i) for i in programme_item_ids(programme, session=session)],
-            "units": [units.get(u) for u in programme_unit_ids(programme, session=session)]}
+    return {
+        "name": programme.name,
+        "recurrence": programme.recurrence,
+        "starts_on": programme.starts_on.isoformat(),
+        "window_days": programme.window_days,
+        "reminder_days": programme.reminder_days,
+        "budget_per_quarter": programme.budget_per_quarter,
+        "active": programme.active,
+        "items": [items.get(i) for i in programme_item_ids(programme, session=session)],
+        "units": [units.get(u) for u in programme_unit_ids(programme, session=session)],
+    }
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])
@@ -162,12 +182,18 @@ def new_programme():
     if form.validate_on_submit():
         programme = _save_programme(session, form)
         if programme is not None:
-            audit.record(session, current_user, "programme.create", programme,
-                         _programme_detail(session, programme))
+            audit.record(
+                session,
+                current_user,
+                "programme.create",
+                programme,
+                _programme_detail(session, programme),
+            )
             flash("Programme created. The scheduler opens its cycles on time.")
             return redirect(url_for("pulse.programme", programme_id=programme.id))
-    return render_template("pulse/programme.html", form=form, programme=None, cycles=[],
-                           **_audience(session, form)), 400 if form.errors else 200
+    return render_template(
+        "pulse/programme.html", form=form, programme=None, cycles=[], **_audience(session, form)
+    ), 400 if form.errors else 200
 
 
 @bp.route("/programmes/<int:programme_id>", methods=["GET", "POST"])
@@ -177,17 +203,29 @@ def programme(programme_id):
     programme = session.get(PulseProgramme, programme_id) or abort(404)
     form = _programme_form(session, programme)
     if form.validate_on_submit() and _save_programme(session, form, programme) is not None:
-        audit.record(session, current_user, "programme.update", programme,
-                     _programme_detail(session, programme))
+        audit.record(
+            session,
+            current_user,
+            "programme.update",
+            programme,
+            _programme_detail(session, programme),
+        )
         flash("Changes saved. They apply to cycles that open from now on.")
         return redirect(url_for("pulse.programme", programme_id=programme.id))
-    cycles = session.exec(select(PulseCycle).where(PulseCycle.programme_id == programme.id)
-                          .order_by(PulseCycle.opens_at.desc())).all()
-    return render_template("pulse/programme.html", form=form, programme=programme,
-                           cycles=cycles, confirm=ConfirmForm(), **_audience(session, form),
-                           open_refusal=open_now_refusal(programme, session=session,
-                                                         now=utcnow())), (
-        400 if form.errors else 200)
+    cycles = session.exec(
+        select(PulseCycle)
+        .where(PulseCycle.programme_id == programme.id)
+        .order_by(PulseCycle.opens_at.desc())
+    ).all()
+    return render_template(
+        "pulse/programme.html",
+        form=form,
+        programme=programme,
+        cycles=cycles,
+        confirm=ConfirmForm(),
+        **_audience(session, form),
+        open_refusal=open_now_refusal(programme, session=session, now=utcnow()),
+    ), (400 if form.errors else 200)
 
 
 @bp.route("/programmes/<int:programme_id>/open", methods=["POST"])
@@ -201,11 +239,22 @@ def open_now(programme_id):
         except PulseError as exc:
             flash(str(exc))
         else:
-            audit.record(session, current_user, "programme.open", programme,
-                         {"cycle": cycle.id, "period": cycle.period,
-                          "min_scores": cycle.min_scores, "min_comments": cycle.min_comments})
-            flash(f"Cycle {cycle.period} is open. Invitations go out with the scheduler's next "
-                  "run, within 5 minutes.")
+            audit.record(
+                session,
+                current_user,
+                "programme.open",
+                programme,
+                {
+                    "cycle": cycle.id,
+                    "period": cycle.period,
+                    "min_scores": cycle.min_scores,
+                    "min_comments": cycle.min_comments,
+                },
+            )
+            flash(
+                f"Cycle {cycle.period} is open. Invitations go out with the scheduler's next "
+                "run, within 5 minutes."
+            )
     return redirect(url_for("pulse.programme", programme_id=programme.id))
 
 
@@ -216,6 +265,8 @@ def close_now(cycle_id):
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     if ConfirmForm().validate_on_submit() and cycle.status == CycleStatus.OPEN:
         end_now(cycle, session=session, now=utcnow())
-        flash(f"Cycle {cycle.period} has stopped taking answers. Its results are ready after "
-              "the scheduler's next run, within 5 minutes.")
+        flash(
+            f"Cycle {cycle.period} has stopped taking answers. Its results are ready after "
+            "the scheduler's next run, within 5 minutes."
+        )
     return redirect(url_for("pulse.programme", programme_id=cycle.programme_id))

@@ -63,8 +63,9 @@ def _check_programme(data: ProgrammeInput, *, session: Session) -> None:
         raise PulseError("The budget is between 1 and 12 surveys per quarter.")
 
 
-def save_programme(data: ProgrammeInput, programme: PulseProgramme | None = None, *,
-                   session: Session) -> PulseProgramme:
+def save_programme(
+    data: ProgrammeInput, programme: PulseProgramme | None = None, *, session: Session
+) -> PulseProgramme:
     """Create or update a programme; changes apply to cycles created from now on."""
     _check_programme(data, session=session)
     programme = programme or PulseProgramme(name="", starts_on=data.starts_on or date.today())
@@ -88,26 +89,41 @@ def save_programme(data: ProgrammeInput, programme: PulseProgramme | None = None
 
 
 def programme_item_ids(programme: PulseProgramme, *, session: Session) -> list[int]:
-    return list(session.exec(select(ProgrammeItem.item_id)
-                             .where(ProgrammeItem.programme_id == programme.id)
-                             .order_by(ProgrammeItem.position)).all())
+    return list(
+        session.exec(
+            select(ProgrammeItem.item_id)
+            .where(ProgrammeItem.programme_id == programme.id)
+            .order_by(ProgrammeItem.position)
+        ).all()
+    )
 
 
 def programme_unit_ids(programme: PulseProgramme, *, session: Session) -> list[int]:
-    return list(session.exec(select(ProgrammeUnit.unit_id)
-                             .where(ProgrammeUnit.programme_id == programme.id)).all())
+    return list(
+        session.exec(
+            select(ProgrammeUnit.unit_id).where(ProgrammeUnit.programme_id == programme.id)
+        ).all()
+    )
 
 
-def ensure_default_programme(company: OrgUnit, starts_on: date, *,
-                             session: Session) -> PulseProgramme:
+def ensure_default_programme(
+    company: OrgUnit, starts_on: date, *, session: Session
+) -> PulseProgramme:
     """Create the default quarterly pulse for the whole company, if there is none yet."""
     existing = session.exec(select(PulseProgramme).order_by(PulseProgramme.id)).first()
     if existing is not None:
         return existing
     items = ensure_default_bank(session=session)
-    return save_programme(ProgrammeInput(
-        name="Quarterly pulse", item_ids=[i.id for i in items], unit_ids=[company.id],
-        starts_on=starts_on, comment_prompt=load_default_bank()["comment_prompt"]), session=session)
+    return save_programme(
+        ProgrammeInput(
+            name="Quarterly pulse",
+            item_ids=[i.id for i in items],
+            unit_ids=[company.id],
+            starts_on=starts_on,
+            comment_prompt=load_default_bank()["comment_prompt"],
+        ),
+        session=session,
+    )
 
 
 # Calendar -----------------------------------------------------------------------------------
@@ -128,8 +144,9 @@ class Occurrence:
     closes_at: datetime
 
 
-def occurrence(programme: PulseProgramme, index: int,
-               opens_at: datetime | None = None) -> Occurrence:
+def occurrence(
+    programme: PulseProgramme, index: int, opens_at: datetime | None = None
+) -> Occurrence:
     """Return the programme's index-th cycle (0 is the first)."""
     step = {Recurrence.QUARTERLY: 3, Recurrence.MONTHLY: 1}.get(programme.recurrence, 0)
     day = add_months(programme.starts_on, step * index)
@@ -140,8 +157,9 @@ def occurrence(programme: PulseProgramme, index: int,
         period = f"{day.year}-{day.month:02d}"
     else:
         period = day.isoformat()
-    return Occurrence(period, quarter_of(day), opens_at,
-                      opens_at + timedelta(days=programme.window_days))
+    return Occurrence(
+        period, quarter_of(day), opens_at, opens_at + timedelta(days=programme.window_days)
+    )
 
 
 def due_occurrence(programme: PulseProgramme, now: datetime) -> Occurrence | None:
@@ -161,12 +179,20 @@ def due_occurrence(programme: PulseProgramme, now: datetime) -> Occurrence | Non
 
 def cycle_for(programme: PulseProgramme, occ: Occurrence, *, session: Session) -> PulseCycle:
     """Return the programme's cycle for an occurrence, creating it with its frozen items."""
-    cycle = session.exec(select(PulseCycle).where(PulseCycle.programme_id == programme.id,
-                                                  PulseCycle.period == occ.period)).first()
+    cycle = session.exec(
+        select(PulseCycle).where(
+            PulseCycle.programme_id == programme.id, PulseCycle.period == occ.period
+        )
+    ).first()
     if cycle is not None:
         return cycle
-    cycle = PulseCycle(programme_id=programme.id, period=occ.period, quarter=occ.quarter,
-                       opens_at=occ.opens_at, closes_at=occ.closes_at)
+    cycle = PulseCycle(
+        programme_id=programme.id,
+        period=occ.period,
+        quarter=occ.quarter,
+        opens_at=occ.opens_at,
+        closes_at=occ.closes_at,
+    )
     session.add(cycle)
     session.flush()
     for position, item_id in enumerate(programme_item_ids(programme, session=session)):
@@ -193,17 +219,24 @@ def cycle_item_refs(cycle: PulseCycle, *, session: Session) -> list[ItemRef]:
 
 
 def _read_item_refs(cycle: PulseCycle, *, session: Session) -> list[ItemRef]:
-    rows = session.execute(sa.select(PulseItem.id, PulseItem.kind)
-                           .join(CycleItem, CycleItem.item_id == PulseItem.id)
-                           .where(CycleItem.cycle_id == cycle.id)
-                           .order_by(CycleItem.position)).all()
+    rows = session.execute(
+        sa.select(PulseItem.id, PulseItem.kind)
+        .join(CycleItem, CycleItem.item_id == PulseItem.id)
+        .where(CycleItem.cycle_id == cycle.id)
+        .order_by(CycleItem.position)
+    ).all()
     return [ItemRef(item_id, kind) for item_id, kind in rows]
 
 
 def cycle_items(cycle: PulseCycle, *, session: Session) -> list[PulseItem]:
-    return list(session.exec(select(PulseItem).join(CycleItem, CycleItem.item_id == PulseItem.id)
-                             .where(CycleItem.cycle_id == cycle.id)
-                             .order_by(CycleItem.position)).all())
+    return list(
+        session.exec(
+            select(PulseItem)
+            .join(CycleItem, CycleItem.item_id == PulseItem.id)
+            .where(CycleItem.cycle_id == cycle.id)
+            .order_by(CycleItem.position)
+        ).all()
+    )
 
 
 # Audience -----------------------------------------------------------------------------------
@@ -239,8 +272,9 @@ def audience_tree(*, session: Session) -> list[AudienceNode]:
     cycle would invite: active people with the employee role. Counts of people only."""
     units = [u for u in units_by_id(session=session).values() if u.active]
     headcount = Counter()
-    for unit_id, roles in session.exec(select(User.unit_id, User.roles).where(
-            User.active, User.unit_id.is_not(None))).all():
+    for unit_id, roles in session.exec(
+        select(User.unit_id, User.roles).where(User.active, User.unit_id.is_not(None))
+    ).all():
         if Role.EMPLOYEE in parse_roles(roles):
             headcount[unit_id] += 1
     nodes = {u.id: AudienceNode(u, headcount[u.id]) for u in units}

@@ -59,8 +59,12 @@ class UnitScores:
     items: list[ItemScore]
 
 
-def _unit_scores(row, item_rows: list[RollupItem] | None,
-                 items: dict[int, PulseItem], limits: anonymity.Thresholds) -> UnitScores:
+def _unit_scores(
+    row,
+    item_rows: list[RollupItem] | None,
+    items: dict[int, PulseItem],
+    limits: anonymity.Thresholds,
+) -> UnitScores:
     enps = formulas.enps({int(k): v for k, v in json.loads(row.enps_distribution).items()})
     scored = []
     for item_row in item_rows or []:
@@ -69,14 +73,24 @@ def _unit_scores(row, item_rows: list[RollupItem] | None,
             continue
         counts = {int(k): v for k, v in json.loads(item_row.distribution).items()}
         scale = range(0, 11) if item.kind == ItemKind.ENPS else range(1, 6)
-        scored.append(ItemScore(item, item_row.n, item_row.total / item_row.n,
-                                [(v, counts.get(v, 0)) for v in scale]))
+        scored.append(
+            ItemScore(
+                item,
+                item_row.n,
+                item_row.total / item_row.n,
+                [(v, counts.get(v, 0)) for v in scale],
+            )
+        )
     return UnitScores(
-        respondents=row.respondents, invited=row.invited,
+        respondents=row.respondents,
+        invited=row.invited,
         response_rate=row.respondents / row.invited if row.invited else None,
         engagement=formulas.engagement_index(row.likert_total, row.likert_n),
-        enps=enps[0] if enps else None, enps_moe=enps[1] if enps else None,
-        alpha=formulas.cronbach_alpha(json.loads(row.alpha_stats)), items=scored)
+        enps=enps[0] if enps else None,
+        enps_moe=enps[1] if enps else None,
+        alpha=formulas.cronbach_alpha(json.loads(row.alpha_stats)),
+        items=scored,
+    )
 
 
 def cut_tree(rows: list) -> dict[int, set[int]]:
@@ -94,11 +108,18 @@ def cut_tree(rows: list) -> dict[int, set[int]]:
 def _comments(cycle: PulseCycle, group_keys: set[int], *, session: Session) -> list[str]:
     table = SurveyResponse.__table__
     # Ordered by the random key: a sample whose order has nothing to do with submission.
-    return list(session.execute(
-        sa.select(table.c.comment).where(table.c.survey_id == cycle.id,
-                                         table.c.group_key.in_(group_keys),
-                                         table.c.comment.is_not(None))
-        .order_by(table.c.id).limit(COMMENTS_SHOWN)).scalars())
+    return list(
+        session.execute(
+            sa.select(table.c.comment)
+            .where(
+                table.c.survey_id == cycle.id,
+                table.c.group_key.in_(group_keys),
+                table.c.comment.is_not(None),
+            )
+            .order_by(table.c.id)
+            .limit(COMMENTS_SHOWN)
+        ).scalars()
+    )
 
 
 def rollup_rows(cycle_ids: list[int], *, session: Session) -> dict[int, list]:
@@ -111,9 +132,15 @@ def rollup_rows(cycle_ids: list[int], *, session: Session) -> dict[int, list]:
     return out
 
 
-def released_results(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | None = None,
-                     items: bool = True, comments: bool = True,
-                     rows: list | None = None) -> dict[int, anonymity.Released]:
+def released_results(
+    *,
+    session: Session,
+    cycle: PulseCycle,
+    unit_ids: set[int] | None = None,
+    items: bool = True,
+    comments: bool = True,
+    rows: list | None = None,
+) -> dict[int, anonymity.Released]:
     """Return the results of a closed cycle that may be shown, per unit, thresholds applied.
 
     The single place where pulse results leave the database: pages, CSV, JSON and the
@@ -130,8 +157,11 @@ def released_results(*, session: Session, cycle: PulseCycle, unit_ids: set[int] 
     item_map: dict[int, PulseItem] = {}
     if items and wanted:
         item_map = {i.id: i for i in cycle_items(cycle, session=session)}
-        for item_row in session.exec(select(RollupItem).where(
-                RollupItem.cycle_id == cycle.id, RollupItem.unit_id.in_(wanted))).all():
+        for item_row in session.exec(
+            select(RollupItem).where(
+                RollupItem.cycle_id == cycle.id, RollupItem.unit_id.in_(wanted)
+            )
+        ).all():
             item_rows[item_row.unit_id].append(item_row)
         order = {item_id: n for n, item_id in enumerate(item_map)}
         for unit_rows in item_rows.values():
@@ -141,12 +171,14 @@ def released_results(*, session: Session, cycle: PulseCycle, unit_ids: set[int] 
     for row in rows:
         scores = text = None
         if row.unit_id in wanted:
-            scores = _unit_scores(row, item_rows.get(row.unit_id) if items else None,
-                                  item_map, limits)
+            scores = _unit_scores(
+                row, item_rows.get(row.unit_id) if items else None, item_map, limits
+            )
             if comments and row.comments and row.respondents >= limits.comments:
                 text = _comments(cycle, below[row.unit_id], session=session)
-        cells.append(anonymity.Cell(row.unit_id, row.parent_id, row.respondents, scores,
-                                    text or ()))
+        cells.append(
+            anonymity.Cell(row.unit_id, row.parent_id, row.respondents, scores, text or ())
+        )
     return anonymity.release(cells, limits, wanted)
 
 
@@ -157,15 +189,17 @@ def closed_cycles(programme_id: int | None = None, *, session: Session) -> list[
     return list(session.exec(query.order_by(PulseCycle.opens_at)).all())
 
 
-def cycles_up_to(cycles: list[PulseCycle], cycle: PulseCycle, last: int = 8
-                 ) -> list[PulseCycle]:
+def cycles_up_to(cycles: list[PulseCycle], cycle: PulseCycle, last: int = 8) -> list[PulseCycle]:
     """Return the last few of `cycles` (in time order) up to and including `cycle`: a trend."""
     return [c for c in cycles if c.opens_at <= cycle.opens_at][-last:]
 
 
 def latest_closed_cycle(*, session: Session) -> PulseCycle | None:
-    return session.exec(select(PulseCycle).where(PulseCycle.status == CycleStatus.CLOSED)
-                        .order_by(PulseCycle.closes_at.desc(), PulseCycle.id.desc())).first()
+    return session.exec(
+        select(PulseCycle)
+        .where(PulseCycle.status == CycleStatus.CLOSED)
+        .order_by(PulseCycle.closes_at.desc(), PulseCycle.id.desc())
+    ).first()
 
 
 @dataclass(frozen=True)
@@ -174,8 +208,15 @@ class TrendPoint:
     result: anonymity.Released | None  # None: the unit was not a reporting group then
 
 
-def trend(*, session: Session, unit_id: int, programme_id: int, last: int = 8,
-          cycles: list[PulseCycle] | None = None, rows: dict | None = None) -> list[TrendPoint]:
+def trend(
+    *,
+    session: Session,
+    unit_id: int,
+    programme_id: int,
+    last: int = 8,
+    cycles: list[PulseCycle] | None = None,
+    rows: dict | None = None,
+) -> list[TrendPoint]:
     """Return the unit's engagement, eNPS and response rate per closed cycle."""
     if cycles is None:
         cycles = closed_cycles(programme_id, session=session)
@@ -184,8 +225,14 @@ def trend(*, session: Session, unit_id: int, programme_id: int, last: int = 8,
         rows = rollup_rows([c.id for c in cycles], session=session)
     points = []
     for cycle in cycles:
-        released = released_results(session=session, cycle=cycle, unit_ids={unit_id}, items=False,
-                                    comments=False, rows=rows[cycle.id])
+        released = released_results(
+            session=session,
+            cycle=cycle,
+            unit_ids={unit_id},
+            items=False,
+            comments=False,
+            rows=rows[cycle.id],
+        )
         points.append(TrendPoint(cycle, released.get(unit_id)))
     return points
 
@@ -199,8 +246,11 @@ def employee_units(user: User, cycle: PulseCycle | None, *, session: Session) ->
     chain = [*ancestor_ids(unit), unit.id]
     units.update({chain[0], unit.id})
     if cycle is not None:
-        row = session.exec(select(CycleAudience).where(CycleAudience.cycle_id == cycle.id,
-                                                       CycleAudience.unit_id == unit.id)).first()
+        row = session.exec(
+            select(CycleAudience).where(
+                CycleAudience.cycle_id == cycle.id, CycleAudience.unit_id == unit.id
+            )
+        ).first()
         if row is not None:
             units.add(row.group_key)
     return units
@@ -239,20 +289,33 @@ def alerts_due(cycle: PulseCycle, *, now: datetime) -> bool:
     return aware(now) >= halfway(cycle)
 
 
-def live_progress(cycle: PulseCycle, unit_ids: set[int] | None = None, *, session: Session,
-                  now: datetime | None = None) -> list[ProgressRow]:
+def live_progress(
+    cycle: PulseCycle,
+    unit_ids: set[int] | None = None,
+    *,
+    session: Session,
+    now: datetime | None = None,
+) -> list[ProgressRow]:
     """Return live response counts per reporting unit, with the score thresholds applied.
 
     Rows come in tree order. A unit is flagged below 50% only after half the window has
     passed: early in a survey every unit is below half, and an alert then says nothing.
     """
     alerts_on = alerts_due(cycle, now=now or datetime.now(UTC))
-    counts = dict(session.execute(
-        sa.select(PulseInvitation.group_key, sa.func.count())
-        .join(SurveyParticipation, sa.and_(
-            SurveyParticipation.survey_id == PulseInvitation.cycle_id,
-            SurveyParticipation.employee_id == PulseInvitation.employee_id))
-        .where(PulseInvitation.cycle_id == cycle.id).group_by(PulseInvitation.group_key)).all())
+    counts = dict(
+        session.execute(
+            sa.select(PulseInvitation.group_key, sa.func.count())
+            .join(
+                SurveyParticipation,
+                sa.and_(
+                    SurveyParticipation.survey_id == PulseInvitation.cycle_id,
+                    SurveyParticipation.employee_id == PulseInvitation.employee_id,
+                ),
+            )
+            .where(PulseInvitation.cycle_id == cycle.id)
+            .group_by(PulseInvitation.group_key)
+        ).all()
+    )
     units = units_by_id(session=session)
     invited_by_group: Counter = Counter()
     for row in session.exec(select(CycleAudience).where(CycleAudience.cycle_id == cycle.id)):
@@ -266,17 +329,26 @@ def live_progress(cycle: PulseCycle, unit_ids: set[int] | None = None, *, sessio
     cells = []
     for unit_id in invited:
         chain = [a for a in ancestor_ids(units[unit_id]) if a in invited]
-        cells.append(anonymity.Cell(unit_id, chain[-1] if chain else None, responded[unit_id],
-                                    responded[unit_id]))
+        cells.append(
+            anonymity.Cell(
+                unit_id, chain[-1] if chain else None, responded[unit_id], responded[unit_id]
+            )
+        )
     released = anonymity.release(cells, cycle_limits(cycle))
     rows = []
     for unit_id in sorted(invited, key=lambda u: tree_key(units[u], units)):
         if unit_ids is not None and unit_id not in unit_ids:
             continue
         rate = responded[unit_id] / invited[unit_id] if invited[unit_id] else 0
-        rows.append(ProgressRow(units[unit_id], tree_depth(units[unit_id]),
-                                invited[unit_id], released[unit_id].scores,
-                                alerts_on and rate < 0.5))
+        rows.append(
+            ProgressRow(
+                units[unit_id],
+                tree_depth(units[unit_id]),
+                invited[unit_id],
+                released[unit_id].scores,
+                alerts_on and rate < 0.5,
+            )
+        )
     return rows
 
 
@@ -285,11 +357,16 @@ def live_progress(cycle: PulseCycle, unit_ids: set[int] | None = None, *, sessio
 
 def _customer_focus(cycle_ids: list[int], *, session: Session) -> dict[tuple[int, int], float]:
     rows = session.execute(
-        sa.select(RollupItem.cycle_id, RollupItem.unit_id, sa.func.sum(RollupItem.total),
-                  sa.func.sum(RollupItem.n))
+        sa.select(
+            RollupItem.cycle_id,
+            RollupItem.unit_id,
+            sa.func.sum(RollupItem.total),
+            sa.func.sum(RollupItem.n),
+        )
         .join(PulseItem, PulseItem.id == RollupItem.item_id)
         .where(PulseItem.theme == "customer_focus", RollupItem.cycle_id.in_(cycle_ids))
-        .group_by(RollupItem.cycle_id, RollupItem.unit_id)).all()
+        .group_by(RollupItem.cycle_id, RollupItem.unit_id)
+    ).all()
     return {(c, u): total / n for c, u, total, n in rows if n}
 
 
@@ -307,16 +384,28 @@ def morale_by_unit_period(*, session: Session, unit_ids: set[int] | None = None)
     rows = rollup_rows([c.id for c in cycles], session=session)
     best: dict[tuple[int, str], dict] = {}
     for cycle in cycles:
-        for unit_id, released in released_results(session=session, cycle=cycle, unit_ids=unit_ids,
-                                                  items=False, comments=False,
-                                                  rows=rows[cycle.id]).items():
+        for unit_id, released in released_results(
+            session=session,
+            cycle=cycle,
+            unit_ids=unit_ids,
+            items=False,
+            comments=False,
+            rows=rows[cycle.id],
+        ).items():
             if released.suppressed:
                 continue
             s: UnitScores = released.scores
-            row = {"unit_id": unit_id, "unit_code": codes[unit_id], "period": cycle.quarter,
-                   "respondents": s.respondents, "invited": s.invited,
-                   "engagement": s.engagement, "enps": s.enps, "enps_moe": s.enps_moe,
-                   "customer_focus": focus.get((cycle.id, unit_id))}
+            row = {
+                "unit_id": unit_id,
+                "unit_code": codes[unit_id],
+                "period": cycle.quarter,
+                "respondents": s.respondents,
+                "invited": s.invited,
+                "engagement": s.engagement,
+                "enps": s.enps,
+                "enps_moe": s.enps_moe,
+                "customer_focus": focus.get((cycle.id, unit_id)),
+            }
             key = (unit_id, cycle.quarter)
             if key not in best or best[key]["respondents"] < s.respondents:
                 best[key] = row
@@ -325,8 +414,10 @@ def morale_by_unit_period(*, session: Session, unit_ids: set[int] | None = None)
 
 def team_customer_focus(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
     """Return unit_id, unit_code, period and customer_focus for the visible cells."""
-    return [{k: r[k] for k in ("unit_id", "unit_code", "period", "customer_focus")}
-            for r in morale_by_unit_period(session=session, unit_ids=unit_ids)]
+    return [
+        {k: r[k] for k in ("unit_id", "unit_code", "period", "customer_focus")}
+        for r in morale_by_unit_period(session=session, unit_ids=unit_ids)
+    ]
 
 
 def suppressed_units(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
@@ -337,34 +428,51 @@ def suppressed_units(*, session: Session, unit_ids: set[int] | None = None) -> l
     says which of the two a suppressed cell is (`anonymity.withheld_reason`). No counts.
     """
     codes = {u.id: u.code for u in units_by_id(session=session).values()}
-    visible = {(r["unit_id"], r["period"]) for r in morale_by_unit_period(session=session,
-                                                                          unit_ids=unit_ids)}
+    visible = {
+        (r["unit_id"], r["period"])
+        for r in morale_by_unit_period(session=session, unit_ids=unit_ids)
+    }
     cycles = closed_cycles(session=session)
-    respondents = {(cycle_id, r.unit_id): r.respondents for cycle_id, rows
-                   in rollup_rows([c.id for c in cycles], session=session).items() for r in rows}
+    respondents = {
+        (cycle_id, r.unit_id): r.respondents
+        for cycle_id, rows in rollup_rows([c.id for c in cycles], session=session).items()
+        for r in rows
+    }
     out = {}
     for cycle in cycles:
-        for row in session.exec(select(CycleAudience)
-                                .where(CycleAudience.cycle_id == cycle.id)).all():
+        for row in session.exec(
+            select(CycleAudience).where(CycleAudience.cycle_id == cycle.id)
+        ).all():
             unit_id = row.unit_id
             if unit_ids is not None and unit_id not in unit_ids:
                 continue
             if (unit_id, cycle.quarter) in visible:
                 continue
             reason = "merged" if row.group_key != unit_id else "suppressed"
-            differencing = reason == "suppressed" and anonymity.withheld_reason(
-                respondents.get((cycle.id, unit_id), 0), cycle_limits(cycle)
-            ) == anonymity.DIFFERENCING
-            out[(unit_id, cycle.quarter)] = {"unit_id": unit_id, "unit_code": codes[unit_id],
-                                             "period": cycle.quarter, "reason": reason,
-                                             "differencing": differencing}
+            differencing = (
+                reason == "suppressed"
+                and anonymity.withheld_reason(
+                    respondents.get((cycle.id, unit_id), 0), cycle_limits(cycle)
+                )
+                == anonymity.DIFFERENCING
+            )
+            out[(unit_id, cycle.quarter)] = {
+                "unit_id": unit_id,
+                "unit_code": codes[unit_id],
+                "period": cycle.quarter,
+                "reason": reason,
+                "differencing": differencing,
+            }
     return sorted(out.values(), key=lambda r: (r["unit_code"], r["period"]))
 
 
 def reporting_group(cycle: PulseCycle, unit_id: int, *, session: Session) -> OrgUnit | None:
     """Return the unit a small unit's answers were merged into, if it was in the audience."""
-    row = session.exec(select(CycleAudience).where(CycleAudience.cycle_id == cycle.id,
-                                                   CycleAudience.unit_id == unit_id)).first()
+    row = session.exec(
+        select(CycleAudience).where(
+            CycleAudience.cycle_id == cycle.id, CycleAudience.unit_id == unit_id
+        )
+    ).first()
     if row is None or row.group_key == unit_id:
         return None
     return session.get(OrgUnit, row.group_key)
@@ -376,27 +484,44 @@ def _round(value: float | None, digits: int = 2) -> float | None:
 
 def _scores_document(scores: UnitScores, *, alpha: bool = True) -> dict:
     doc = {
-        "respondents": scores.respondents, "invited": scores.invited,
+        "respondents": scores.respondents,
+        "invited": scores.invited,
         "response_rate": _round(scores.response_rate, 3),
-        "engagement": _round(scores.engagement), "enps": _round(scores.enps, 1),
-        "enps_moe": _round(scores.enps_moe, 1), "cronbach_alpha": _round(scores.alpha),
-        "items": [{"code": s.item.code, "theme": s.item.theme, "text": s.item.text, "n": s.n,
-                   "mean": _round(s.mean), "distribution": dict(s.distribution)}
-                  for s in scores.items],
+        "engagement": _round(scores.engagement),
+        "enps": _round(scores.enps, 1),
+        "enps_moe": _round(scores.enps_moe, 1),
+        "cronbach_alpha": _round(scores.alpha),
+        "items": [
+            {
+                "code": s.item.code,
+                "theme": s.item.theme,
+                "text": s.item.text,
+                "n": s.n,
+                "mean": _round(s.mean),
+                "distribution": dict(s.distribution),
+            }
+            for s in scores.items
+        ],
     }
     if not alpha:  # front-line staff are not shown Cronbach's alpha
         del doc["cronbach_alpha"]
     return doc
 
 
-def results_document(*, session: Session, unit: OrgUnit, cycle: PulseCycle | None,
-                     alpha: bool = True) -> dict:
+def results_document(
+    *, session: Session, unit: OrgUnit, cycle: PulseCycle | None, alpha: bool = True
+) -> dict:
     """Return a unit's released results, trend and ledger as a JSON-ready dict.
 
     `alpha=False` leaves out Cronbach's alpha, which only HR and admins are shown.
     """
-    doc: dict = {"unit": {"id": unit.id, "code": unit.code, "name": unit.name},
-                 "cycle": None, "result": None, "trend": [], "ledger": []}
+    doc: dict = {
+        "unit": {"id": unit.id, "code": unit.code, "name": unit.name},
+        "cycle": None,
+        "result": None,
+        "trend": [],
+        "ledger": [],
+    }
     if cycle is None:
         return doc
     limits = cycle_limits(cycle)
@@ -409,57 +534,105 @@ def results_document(*, session: Session, unit: OrgUnit, cycle: PulseCycle | Non
     elif released.suppressed:
         doc["result"] = {"status": "suppressed", "message": anonymity.SUPPRESSED_TEXT}
     else:
-        doc["result"] = {"status": "shown", **_scores_document(released.scores, alpha=alpha),
-                         "comments": released.comments}
+        doc["result"] = {
+            "status": "shown",
+            **_scores_document(released.scores, alpha=alpha),
+            "comments": released.comments,
+        }
     until_now = cycles_up_to(closed_cycles(cycle.programme_id, session=session), cycle)
-    for point in trend(session=session, unit_id=unit.id, programme_id=cycle.programme_id,
-                       cycles=until_now):
+    for point in trend(
+        session=session, unit_id=unit.id, programme_id=cycle.programme_id, cycles=until_now
+    ):
         entry = {"period": point.cycle.period, "status": "merged"}
         if point.result is not None and point.result.suppressed:
             entry["status"] = "suppressed"
         elif point.result is not None:
             s = point.result.scores
-            entry.update(status="shown", respondents=s.respondents,
-                         response_rate=_round(s.response_rate, 3),
-                         engagement=_round(s.engagement), enps=_round(s.enps, 1),
-                         enps_moe=_round(s.enps_moe, 1))
+            entry.update(
+                status="shown",
+                respondents=s.respondents,
+                response_rate=_round(s.response_rate, 3),
+                engagement=_round(s.engagement),
+                enps=_round(s.enps, 1),
+                enps_moe=_round(s.enps_moe, 1),
+            )
         doc["trend"].append(entry)
     commitments = commitments_for({unit.id}, session=session)
     tallies = released_tallies([c.id for c in commitments], session=session)
     periods = {c.id: c.period for c in session.exec(select(PulseCycle)).all()}
-    doc["ledger"] = [{"after": periods.get(c.cycle_id), "text": c.text, "status": c.status,
-                      "due_on": c.due_on.isoformat() if c.due_on else None, "theme": c.theme,
-                      "marks": dict(tallies[c.id]) if tallies[c.id] is not None else None}
-                     for c in commitments]
+    doc["ledger"] = [
+        {
+            "after": periods.get(c.cycle_id),
+            "text": c.text,
+            "status": c.status,
+            "due_on": c.due_on.isoformat() if c.due_on else None,
+            "theme": c.theme,
+            "marks": dict(tallies[c.id]) if tallies[c.id] is not None else None,
+        }
+        for c in commitments
+    ]
     return doc
 
 
 def results_table(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | None) -> list[list]:
     """Return the CSV export of a closed cycle: one row per unit the viewer may see."""
     items = cycle_items(cycle, session=session)
-    header = ["unit_code", "unit_name", "period", "status", "respondents", "invited",
-              "response_rate", "engagement", "enps", "enps_moe", *[i.code for i in items]]
+    header = [
+        "unit_code",
+        "unit_name",
+        "period",
+        "status",
+        "respondents",
+        "invited",
+        "response_rate",
+        "engagement",
+        "enps",
+        "enps_moe",
+        *[i.code for i in items],
+    ]
     units = units_by_id(session=session)
     released = released_results(session=session, cycle=cycle, unit_ids=unit_ids, comments=False)
     rows = [header]
     for unit_id in sorted(released, key=lambda u: tree_key(units[u], units)):
         r, unit = released[unit_id], units[unit_id]
         if r.suppressed:
-            rows.append([unit.code, unit.name, cycle.period, "suppressed",
-                         *[""] * (len(header) - 4)])
+            rows.append(
+                [unit.code, unit.name, cycle.period, "suppressed", *[""] * (len(header) - 4)]
+            )
             continue
         s: UnitScores = r.scores
         means = {score.item.id: _round(score.mean) for score in s.items}
-        rows.append([unit.code, unit.name, cycle.period, "shown", s.respondents, s.invited,
-                     _round(s.response_rate, 3), _round(s.engagement), _round(s.enps, 1),
-                     _round(s.enps_moe, 1), *[means.get(i.id, "") for i in items]])
-    merged = session.exec(select(CycleAudience).where(
-        CycleAudience.cycle_id == cycle.id, CycleAudience.group_key != CycleAudience.unit_id)
+        rows.append(
+            [
+                unit.code,
+                unit.name,
+                cycle.period,
+                "shown",
+                s.respondents,
+                s.invited,
+                _round(s.response_rate, 3),
+                _round(s.engagement),
+                _round(s.enps, 1),
+                _round(s.enps_moe, 1),
+                *[means.get(i.id, "") for i in items],
+            ]
+        )
+    merged = session.exec(
+        select(CycleAudience).where(
+            CycleAudience.cycle_id == cycle.id, CycleAudience.group_key != CycleAudience.unit_id
+        )
     ).all()
     for row in merged:
         if row.unit_id in released or (unit_ids is not None and row.unit_id not in unit_ids):
             continue
         unit = units[row.unit_id]
-        rows.append([unit.code, unit.name, cycle.period,
-                     f"merged into {units[row.group_key].code}", *[""] * (len(header) - 4)])
+        rows.append(
+            [
+                unit.code,
+                unit.name,
+                cycle.period,
+                f"merged into {units[row.group_key].code}",
+                *[""] * (len(header) - 4),
+            ]
+        )
     return rows

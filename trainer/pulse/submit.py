@@ -27,10 +27,15 @@ class Invitation:
 _INVITATION = sa.select(
     PulseInvitation.group_key,
     sa.select(SurveyParticipation.employee_id)
-    .where(SurveyParticipation.survey_id == sa.bindparam("cycle_id"),
-           SurveyParticipation.employee_id == sa.bindparam("user_id")).exists(),
-).where(PulseInvitation.cycle_id == sa.bindparam("cycle_id"),
-        PulseInvitation.employee_id == sa.bindparam("user_id"))
+    .where(
+        SurveyParticipation.survey_id == sa.bindparam("cycle_id"),
+        SurveyParticipation.employee_id == sa.bindparam("user_id"),
+    )
+    .exists(),
+).where(
+    PulseInvitation.cycle_id == sa.bindparam("cycle_id"),
+    PulseInvitation.employee_id == sa.bindparam("user_id"),
+)
 
 
 def invitation_for(cycle: PulseCycle, user: User, *, session: Session) -> Invitation | None:
@@ -58,8 +63,14 @@ def parse_answers(items, form) -> tuple[dict[int, int], dict[int, str]]:
     return answers, errors
 
 
-def submit_response(*, session: Session, invitation: Invitation, employee_id: int,
-                    answers: dict[int, int], comment: str | None) -> bool:
+def submit_response(
+    *,
+    session: Session,
+    invitation: Invitation,
+    employee_id: int,
+    answers: dict[int, int],
+    comment: str | None,
+) -> bool:
     """Record that the person took part and pool their sealed answers; False if answered.
 
     Both are written and committed together by `pool.pool_answer`; the scheduler opens
@@ -67,10 +78,10 @@ def submit_response(*, session: Session, invitation: Invitation, employee_id: in
     """
     cycle = invitation.cycle
     comment = (comment or "").strip()[:COMMENT_MAX] or None
-    answer = {"g": invitation.group_key, "a": {str(k): v for k, v in answers.items()},
-              "c": comment}
-    if not pool.pool_answer(session=session, cycle_id=cycle.id, employee_id=employee_id,
-                            answer=answer):
+    answer = {"g": invitation.group_key, "a": {str(k): v for k, v in answers.items()}, "c": comment}
+    if not pool.pool_answer(
+        session=session, cycle_id=cycle.id, employee_id=employee_id, answer=answer
+    ):
         return False
     log.info("An employee took part in pulse cycle %s.", cycle.id)
     return True

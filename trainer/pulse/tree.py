@@ -25,7 +25,7 @@ def short_name(unit: OrgUnit, units: dict[int, OrgUnit]) -> str:
     ("Leeds Motors: Sales" under "Leeds Motors" reads "Sales")."""
     parent = units.get(unit.parent_id) if unit.parent_id is not None else None
     if parent is not None and unit.name.startswith(f"{parent.name}: "):
-        return unit.name[len(parent.name) + 2:]
+        return unit.name[len(parent.name) + 2 :]
     return unit.name
 
 
@@ -33,8 +33,9 @@ def tree_depth(unit: OrgUnit) -> int:
     return len(ancestor_ids(unit))
 
 
-def group_keys(units: dict[int, OrgUnit], audience_ids: set[int], headcount: dict[int, int],
-               min_group: int) -> dict[int, int]:
+def group_keys(
+    units: dict[int, OrgUnit], audience_ids: set[int], headcount: dict[int, int], min_group: int
+) -> dict[int, int]:
     """Map each audience unit to its reporting group, merging units of fewer than
     `min_group` people (counting merged children) into their parent, bottom-up."""
     size = {u: headcount.get(u, 0) for u in audience_ids}

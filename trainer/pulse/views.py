@@ -11,17 +11,8 @@ from trainer.forms import int_arg
 from trainer.org.models import OrgUnit
 from trainer.org.scope import require_unit_in_scope, scope_unit_ids, sees_everything
 from trainer.pulse import bp, heatmap, plans
-from trainer.pulse.cycles import (
-    configured_limits,
-    cycle_limits,
-    taking_answers,
-)
-from trainer.pulse.forms import (
-    ActionForm,
-    ActionStatusForm,
-    AnswerForm,
-    MarkForm,
-)
+from trainer.pulse.cycles import configured_limits, cycle_limits, taking_answers
+from trainer.pulse.forms import ActionForm, ActionStatusForm, AnswerForm, MarkForm
 from trainer.pulse.ledger import (
     MAX_COMMITMENTS,
     commitments_for,
@@ -46,10 +37,7 @@ from trainer.pulse.models import (
     PulseProgramme,
 )
 from trainer.pulse.pool import read_first
-from trainer.pulse.programmes import (
-    cycle_item_refs,
-    cycle_items,
-)
+from trainer.pulse.programmes import cycle_item_refs, cycle_items
 from trainer.pulse.results import (
     alerts_due,
     closed_cycles,
@@ -85,13 +73,20 @@ def mine():
         select(PulseCycle, PulseProgramme)
         .join(PulseInvitation, PulseInvitation.cycle_id == PulseCycle.id)
         .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
-        .where(PulseInvitation.employee_id == current_user.id,
-               PulseCycle.status == CycleStatus.OPEN)
-        .order_by(PulseCycle.closes_at)).all()
-    surveys = [(cycle, programme, invitation_for(cycle, current_user, session=session))
-               for cycle, programme in rows]
-    return render_template("pulse/mine.html", surveys=surveys,
-                           commitments=commitments_for_employee(current_user, session=session))
+        .where(
+            PulseInvitation.employee_id == current_user.id, PulseCycle.status == CycleStatus.OPEN
+        )
+        .order_by(PulseCycle.closes_at)
+    ).all()
+    surveys = [
+        (cycle, programme, invitation_for(cycle, current_user, session=session))
+        for cycle, programme in rows
+    ]
+    return render_template(
+        "pulse/mine.html",
+        surveys=surveys,
+        commitments=commitments_for_employee(current_user, session=session),
+    )
 
 
 @bp.route("/privacy")
@@ -102,8 +97,7 @@ def privacy():
     cycle = session.get(PulseCycle, cycle_id) if cycle_id else None
     if cycle is not None and invitation_for(cycle, current_user, session=session) is None:
         cycle = None  # offer "start the survey" only for a survey sent to this person
-    return render_template("pulse/privacy.html", limits=configured_limits(),
-                           cycle=cycle)
+    return render_template("pulse/privacy.html", limits=configured_limits(), cycle=cycle)
 
 
 @bp.route("/cycles/<int:cycle_id>/answer", methods=["GET", "POST"])
@@ -120,31 +114,47 @@ def answer(cycle_id):
     if not taking_answers(cycle, now=utcnow()):
         return message_page("This survey is closed", "It is no longer taking answers. Thank you.")
     if request.method == "GET" and not request.args.get("ready"):
-        return render_template("pulse/before_you_start.html",
-                               limits=cycle_limits(cycle), cycle=cycle)
+        return render_template(
+            "pulse/before_you_start.html", limits=cycle_limits(cycle), cycle=cycle
+        )
     form = AnswerForm()
     answers, errors = {}, {}
     if form.validate_on_submit():
-        answers, errors = parse_answers(cycle_item_refs(cycle, session=session),
-                                        request.form)
+        answers, errors = parse_answers(cycle_item_refs(cycle, session=session), request.form)
         if not errors:
-            stored = submit_response(session=session, invitation=invitation,
-                                     employee_id=current_user.id, answers=answers,
-                                     comment=form.comment.data)
+            stored = submit_response(
+                session=session,
+                invitation=invitation,
+                employee_id=current_user.id,
+                answers=answers,
+                comment=form.comment.data,
+            )
             if not stored:
                 return _already_answered(cycle)
             return redirect(url_for("pulse.thanks", cycle_id=cycle.id))
     programme = session.get(PulseProgramme, cycle.programme_id)
     items = cycle_items(cycle, session=session)
     status = 400 if request.method == "POST" else 200
-    return render_template("pulse/answer.html", cycle=cycle, programme=programme, items=items,
-                           form=form, answers=answers, errors=errors, likert=LIKERT_LABELS,
-                           themes=THEMES), status
+    return render_template(
+        "pulse/answer.html",
+        cycle=cycle,
+        programme=programme,
+        items=items,
+        form=form,
+        answers=answers,
+        errors=errors,
+        likert=LIKERT_LABELS,
+        themes=THEMES,
+    ), status
 
 
 def _already_answered(cycle):
-    return render_template("pulse/answered.html", cycle=cycle, already=True,
-                           last_closed=latest_closed_cycle(session=db_session()))
+    return render_template(
+        "pulse/answered.html",
+        cycle=cycle,
+        already=True,
+        last_closed=latest_closed_cycle(session=db_session()),
+    )
 
 
 @bp.route("/cycles/<int:cycle_id>/thanks")
@@ -152,8 +162,12 @@ def _already_answered(cycle):
 def thanks(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
-    return render_template("pulse/answered.html", cycle=cycle, already=False,
-                           last_closed=latest_closed_cycle(session=session))
+    return render_template(
+        "pulse/answered.html",
+        cycle=cycle,
+        already=False,
+        last_closed=latest_closed_cycle(session=session),
+    )
 
 
 # Results --------------------------------------------------------------------------------------
@@ -196,22 +210,30 @@ def results_index():
         programme = session.get(PulseProgramme, cycle.programme_id)
         cycles = closed_cycles(cycle.programme_id, session=session)
         allowed = viewable_units(current_user, cycle, session=session)
-        released = released_results(session=session, cycle=cycle, unit_ids=allowed,
-                                    items=False, comments=False)
+        released = released_results(
+            session=session, cycle=cycle, unit_ids=allowed, items=False, comments=False
+        )
         units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-        rows = sorted(((units[k], r) for k, r in released.items()),
-                      key=lambda pair: tree_key(pair[0], units))
+        rows = sorted(
+            ((units[k], r) for k, r in released.items()), key=lambda pair: tree_key(pair[0], units)
+        )
         _record_view(cycle, None, "overview", units=len(rows))
     shown = {unit.id for unit, _ in rows}
-    depths = {unit.id: sum(1 for a in ancestor_ids(unit) if a in shown)
-              for unit, _ in rows}
+    depths = {unit.id: sum(1 for a in ancestor_ids(unit) if a in shown) for unit, _ in rows}
     units = {unit.id: unit for unit, _ in rows}
     labels = {unit.id: short_name(unit, units) for unit, _ in rows}
-    return render_template("pulse/results_index.html", cycle=cycle, cycles=cycles,
-                           programme=programme, rows=rows, depths=depths, labels=labels,
-                           may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
-                           programmes=session.exec(select(PulseProgramme)).all(),
-                           open_cycles=_open_cycles_to_follow(session))
+    return render_template(
+        "pulse/results_index.html",
+        cycle=cycle,
+        cycles=cycles,
+        programme=programme,
+        rows=rows,
+        depths=depths,
+        labels=labels,
+        may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
+        programmes=session.exec(select(PulseProgramme)).all(),
+        open_cycles=_open_cycles_to_follow(session),
+    )
 
 
 def _open_cycles_to_follow(session) -> list[tuple[PulseCycle, str]]:
@@ -219,10 +241,14 @@ def _open_cycles_to_follow(session) -> list[tuple[PulseCycle, str]]:
     follow (managers, HR, admin)."""
     if not current_user.has_role("manager", "hr", "admin"):
         return []
-    return list(session.exec(
-        select(PulseCycle, PulseProgramme.name)
-        .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
-        .where(PulseCycle.status == CycleStatus.OPEN).order_by(PulseCycle.closes_at)).all())
+    return list(
+        session.exec(
+            select(PulseCycle, PulseProgramme.name)
+            .join(PulseProgramme, PulseProgramme.id == PulseCycle.programme_id)
+            .where(PulseCycle.status == CycleStatus.OPEN)
+            .order_by(PulseCycle.closes_at)
+        ).all()
+    )
 
 
 def _chart_summaries(points) -> tuple[dict[str, str], int]:
@@ -232,20 +258,25 @@ def _chart_summaries(points) -> tuple[dict[str, str], int]:
     """
     shown = [p for p in points if p.result is not None and not p.result.suppressed]
     gaps = len(points) - len(shown)
-    gap_text = f"; {gaps} of them {'has' if gaps == 1 else 'have'} no results to show" \
-        if gaps else ""
+    gap_text = (
+        f"; {gaps} of them {'has' if gaps == 1 else 'have'} no results to show" if gaps else ""
+    )
     summaries = {}
-    for key, name, fmt in (("engagement", "the engagement index, 1 to 5", "{:.2f}"),
-                           ("enps", "eNPS, -100 to +100, with bars for its 95% margin of "
-                                    "error", "{:+.0f}")):
+    for key, name, fmt in (
+        ("engagement", "the engagement index, 1 to 5", "{:.2f}"),
+        ("enps", "eNPS, -100 to +100, with bars for its 95% margin of error", "{:+.0f}"),
+    ):
         known = [p for p in shown if getattr(p.result.scores, key) is not None]
         if not known:
             continue
         ends = known[:1] if len(known) == 1 else [known[0], known[-1]]
-        span = " to ".join(f"{fmt.format(getattr(p.result.scores, key))} in {p.cycle.period}"
-                           for p in ends)
-        summaries[key] = (f"Line chart of {name}, over {len(points)} cycles: {span}{gap_text}. "
-                          "The numbers are in the table below.")
+        span = " to ".join(
+            f"{fmt.format(getattr(p.result.scores, key))} in {p.cycle.period}" for p in ends
+        )
+        summaries[key] = (
+            f"Line chart of {name}, over {len(points)} cycles: {span}{gap_text}. "
+            "The numbers are in the table below."
+        )
     return summaries, gaps
 
 
@@ -263,33 +294,56 @@ def results(unit_id):
     cycles = closed_cycles(cycle.programme_id, session=session)
     until_now = cycles_up_to(cycles, cycle)
     rows = rollup_rows([c.id for c in until_now], session=session)
-    result = released_results(session=session, cycle=cycle, unit_ids={unit.id},
-                              rows=rows[cycle.id]).get(unit.id)
+    result = released_results(
+        session=session, cycle=cycle, unit_ids={unit.id}, rows=rows[cycle.id]
+    ).get(unit.id)
     merged_into = None
     if result is None:
         merged_into = reporting_group(cycle, unit.id, session=session)
-    points = trend(session=session, unit_id=unit.id, programme_id=cycle.programme_id,
-                   cycles=until_now, rows=rows)
+    points = trend(
+        session=session,
+        unit_id=unit.id,
+        programme_id=cycle.programme_id,
+        cycles=until_now,
+        rows=rows,
+    )
     commitments = commitments_for({unit.id}, session=session)
     charts, gaps = _chart_summaries(points)
     scope = scope_unit_ids(session=session, user=current_user)
-    may_plan = (current_user.has_role("manager", "hr", "admin")
-                and (scope is None or unit.id in scope))
+    may_plan = current_user.has_role("manager", "hr", "admin") and (
+        scope is None or unit.id in scope
+    )
     today = utcnow().date()
     return render_template(
-        "pulse/results.html", unit=unit, cycle=cycle, result=result, merged_into=merged_into,
-        points=points, charts=charts, gaps=gaps, commitments=commitments,
+        "pulse/results.html",
+        unit=unit,
+        cycle=cycle,
+        result=result,
+        merged_into=merged_into,
+        points=points,
+        charts=charts,
+        gaps=gaps,
+        commitments=commitments,
         tallies=released_tallies([c.id for c in commitments], session=session),
-        cycles=cycles, programme=session.get(PulseProgramme, cycle.programme_id),
-        likert=LIKERT_LABELS, show_alpha=sees_everything(current_user),
-        bars=heatmap.diverging_bars(result.scores.items) if result and not result.suppressed
-        else None, may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
-        marks=MARK_CHOICES, suppressed_text=anonymity.SUPPRESSED_TEXT, may_plan=may_plan,
-        today=today, statuses=ACTION_STATUSES,
+        cycles=cycles,
+        programme=session.get(PulseProgramme, cycle.programme_id),
+        likert=LIKERT_LABELS,
+        show_alpha=sees_everything(current_user),
+        bars=heatmap.diverging_bars(result.scores.items)
+        if result and not result.suppressed
+        else None,
+        may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
+        marks=MARK_CHOICES,
+        suppressed_text=anonymity.SUPPRESSED_TEXT,
+        may_plan=may_plan,
+        today=today,
+        statuses=ACTION_STATUSES,
         names=plans.names({c.owner_id for c in commitments}, session=session),
-        plan_count=sum(1 for c in commitments
-                       if c.cycle_id == cycle.id and c.status != ActionStatus.DROPPED),
-        overdue_count=sum(1 for c in commitments if plans.is_overdue(c, today)))
+        plan_count=sum(
+            1 for c in commitments if c.cycle_id == cycle.id and c.status != ActionStatus.DROPPED
+        ),
+        overdue_count=sum(1 for c in commitments if plans.is_overdue(c, today)),
+    )
 
 
 @bp.route("/cycles/<int:cycle_id>/heatmap")
@@ -298,16 +352,26 @@ def heatmap_view(cycle_id):
     session = db_session()
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     if cycle.status != CycleStatus.CLOSED:
-        return message_page("No results yet", "The heatmap appears once this survey has closed.",
-                        404, link=url_for("pulse.progress", cycle_id=cycle.id))
-    grid = heatmap.build(session=session, cycle=cycle,
-                         unit_ids=scope_unit_ids(session=session, user=current_user))
+        return message_page(
+            "No results yet",
+            "The heatmap appears once this survey has closed.",
+            404,
+            link=url_for("pulse.progress", cycle_id=cycle.id),
+        )
+    grid = heatmap.build(
+        session=session, cycle=cycle, unit_ids=scope_unit_ids(session=session, user=current_user)
+    )
     _record_view(cycle, None, "heatmap", units=len(grid.rows))
-    return render_template("pulse/heatmap.html", grid=grid, cycle=cycle,
-                           cycles=closed_cycles(cycle.programme_id, session=session),
-                           programme=session.get(PulseProgramme, cycle.programme_id),
-                           mean_bands=heatmap.MEAN_BANDS, enps_bands=heatmap.ENPS_BANDS,
-                           fmt=heatmap)
+    return render_template(
+        "pulse/heatmap.html",
+        grid=grid,
+        cycle=cycle,
+        cycles=closed_cycles(cycle.programme_id, session=session),
+        programme=session.get(PulseProgramme, cycle.programme_id),
+        mean_bands=heatmap.MEAN_BANDS,
+        enps_bands=heatmap.ENPS_BANDS,
+        fmt=heatmap,
+    )
 
 
 @bp.route("/results/<int:unit_id>.json")
@@ -320,8 +384,9 @@ def results_json(unit_id):
         abort(403)
     if cycle is not None:
         _record_view(cycle, unit, "json")
-    return results_document(session=session, unit=unit, cycle=cycle,
-                            alpha=sees_everything(current_user))
+    return results_document(
+        session=session, unit=unit, cycle=cycle, alpha=sees_everything(current_user)
+    )
 
 
 @bp.route("/cycles/<int:cycle_id>/results.csv")
@@ -346,15 +411,22 @@ def progress(cycle_id):
         return redirect(url_for("pulse.results_index", cycle=cycle.id))
     now = utcnow()
     scope = scope_unit_ids(session=session, user=current_user)
-    rows = (live_progress(cycle, scope, session=session, now=now)
-            if cycle.status == CycleStatus.OPEN else [])
+    rows = (
+        live_progress(cycle, scope, session=session, now=now)
+        if cycle.status == CycleStatus.OPEN
+        else []
+    )
     units = {row.unit.id: row.unit for row in rows}
-    return render_template("pulse/progress.html", cycle=cycle, rows=rows, halfway=halfway(cycle),
-                           labels={u: short_name(unit, units)
-                                   for u, unit in units.items()},
-                           alerts_on=alerts_due(cycle, now=now),
-                           programme=session.get(PulseProgramme, cycle.programme_id),
-                           limits=cycle_limits(cycle))
+    return render_template(
+        "pulse/progress.html",
+        cycle=cycle,
+        rows=rows,
+        halfway=halfway(cycle),
+        labels={u: short_name(unit, units) for u, unit in units.items()},
+        alerts_on=alerts_due(cycle, now=now),
+        programme=session.get(PulseProgramme, cycle.programme_id),
+        limits=cycle_limits(cycle),
+    )
 
 
 @bp.route("/follow-through")
@@ -362,13 +434,18 @@ def progress(cycle_id):
 def follow_through():
     session = db_session()
     cycle = _chosen_cycle(session, int_arg("programme"))
-    rows = (plans.follow_through(session=session, cycle=cycle, today=utcnow().date())
-            if cycle else [])
-    return render_template("pulse/follow_through.html", rows=rows, cycle=cycle,
-                           cycles=closed_cycles(cycle.programme_id, session=session)
-                           if cycle else [], statuses=ACTION_STATUSES,
-                           limits=configured_limits(),
-                           only_missing=request.args.get("show") == "no-plan")
+    rows = (
+        plans.follow_through(session=session, cycle=cycle, today=utcnow().date()) if cycle else []
+    )
+    return render_template(
+        "pulse/follow_through.html",
+        rows=rows,
+        cycle=cycle,
+        cycles=closed_cycles(cycle.programme_id, session=session) if cycle else [],
+        statuses=ACTION_STATUSES,
+        limits=configured_limits(),
+        only_missing=request.args.get("show") == "no-plan",
+    )
 
 
 # The "you said, we did" ledger ----------------------------------------------------------------
@@ -380,12 +457,18 @@ def ledger():
     session = db_session()
     commitments = commitments_for_employee(current_user, session=session)
     ids = [c.id for c in commitments]
-    return render_template("pulse/ledger.html", commitments=commitments,
-                           units={u.id: u for u in session.exec(select(OrgUnit)).all()},
-                           marked=marked_ids(current_user, ids, session=session),
-                           tallies=released_tallies(ids, session=session), form=MarkForm(),
-                           marks=MARK_CHOICES, statuses=ACTION_STATUSES, today=utcnow().date(),
-                           names=plans.names({c.owner_id for c in commitments}, session=session))
+    return render_template(
+        "pulse/ledger.html",
+        commitments=commitments,
+        units={u.id: u for u in session.exec(select(OrgUnit)).all()},
+        marked=marked_ids(current_user, ids, session=session),
+        tallies=released_tallies(ids, session=session),
+        form=MarkForm(),
+        marks=MARK_CHOICES,
+        statuses=ACTION_STATUSES,
+        today=utcnow().date(),
+        names=plans.names({c.owner_id for c in commitments}, session=session),
+    )
 
 
 @bp.route("/commitments/<int:commitment_id>/mark", methods=["POST"])
@@ -395,15 +478,19 @@ def mark(commitment_id):
     session = db_session()
     commitment = session.get(Commitment, commitment_id) or abort(404)
     if not may_mark(current_user, commitment, session=session):
-        return message_page("Not your team's commitment",
-                        "You can mark only commitments made for your own team.", 404,
-                        link=url_for("pulse.ledger"))
+        return message_page(
+            "Not your team's commitment",
+            "You can mark only commitments made for your own team.",
+            404,
+            link=url_for("pulse.ledger"),
+        )
     form = MarkForm()
     if not form.validate_on_submit():
         flash("Choose whether it happened, then send.")
         return redirect(url_for("pulse.ledger"))
-    if mark_commitment(session=session, commitment=commitment, employee_id=current_user.id,
-                       answer=form.answer.data):
+    if mark_commitment(
+        session=session, commitment=commitment, employee_id=current_user.id, answer=form.answer.data
+    ):
         flash("Thank you. Your mark is stored without your name.")
     else:
         flash("You have already marked this commitment.")
@@ -425,37 +512,56 @@ def team_ledger(unit_id):
 def _action_form(session, unit, cycle, *, blank=False):
     """The add-an-action form, read from the request unless `blank`."""
     form = ActionForm(formdata=None) if blank else ActionForm()
-    form.owner_id.choices = [(u.id, u.name + (" (you)" if u.id == current_user.id else ""))
-                             for u in plans.owner_choices(unit, current_user, session=session)]
+    form.owner_id.choices = [
+        (u.id, u.name + (" (you)" if u.id == current_user.id else ""))
+        for u in plans.owner_choices(unit, current_user, session=session)
+    ]
     if form.owner_id.data is None:
         form.owner_id.data = current_user.id
-    form.answers.choices = [("", "Choose a theme or question"),
-                            *(plans.answer_choices(cycle, session=session) if cycle else [])]
+    form.answers.choices = [
+        ("", "Choose a theme or question"),
+        *(plans.answer_choices(cycle, session=session) if cycle else []),
+    ]
     return form
 
 
 def _plan_page(session, unit, *, form=None, status_forms=None, status=200):
     cycle = latest_closed_cycle(session=session)
     actions = commitments_for({unit.id}, session=session)
-    forms = {a.id: ActionStatusForm(formdata=None, prefix=f"a{a.id}", data={"status": a.status})
-             for a in actions}
+    forms = {
+        a.id: ActionStatusForm(formdata=None, prefix=f"a{a.id}", data={"status": a.status})
+        for a in actions
+    }
     forms.update(status_forms or {})
     today = utcnow().date()
     updates = plans.history([a.id for a in actions], session=session)
-    people = ({a.owner_id for a in actions} | {a.created_by for a in actions}
-              | {u.by_id for rows in updates.values() for u in rows})
-    open_count = sum(1 for a in actions if cycle and a.cycle_id == cycle.id
-                     and a.status != ActionStatus.DROPPED)
+    people = (
+        {a.owner_id for a in actions}
+        | {a.created_by for a in actions}
+        | {u.by_id for rows in updates.values() for u in rows}
+    )
+    open_count = sum(
+        1 for a in actions if cycle and a.cycle_id == cycle.id and a.status != ActionStatus.DROPPED
+    )
     return render_template(
-        "pulse/action_plan.html", unit=unit, cycle=cycle, actions=actions, today=today,
-        form=form or _action_form(session, unit, cycle, blank=True), status_forms=forms,
+        "pulse/action_plan.html",
+        unit=unit,
+        cycle=cycle,
+        actions=actions,
+        today=today,
+        form=form or _action_form(session, unit, cycle, blank=True),
+        status_forms=forms,
         open_slots=MAX_COMMITMENTS - open_count,
-        history=updates, names=plans.names(people, session=session),
+        history=updates,
+        names=plans.names(people, session=session),
         items={i.id: i for i in session.exec(select(PulseItem)).all()},
         periods={c.id: c.period for c in session.exec(select(PulseCycle)).all()},
         tallies=released_tallies([a.id for a in actions], session=session),
-        statuses=ACTION_STATUSES, marks=MARK_CHOICES, answers_label=plans.answers_label,
-        days_since_release=plans.days_since_release(cycle, today) if cycle else None), status
+        statuses=ACTION_STATUSES,
+        marks=MARK_CHOICES,
+        answers_label=plans.answers_label,
+        days_since_release=plans.days_since_release(cycle, today) if cycle else None,
+    ), status
 
 
 @bp.route("/plans/<int:unit_id>", methods=["GET", "POST"])
@@ -472,17 +578,23 @@ def action_plan(unit_id):
         try:
             if cycle is None:
                 raise PulseError("Actions are planned after a survey closes.")
-            action = plans.add_action(session=session, cycle=cycle, unit=unit, title=form.text.data,
-                                      details=form.details.data,
-                                      owner_id=form.owner_id.data, due_on=form.due_on.data,
-                                      answers=form.answers.data, user=current_user,
-                                      today=utcnow().date())
+            action = plans.add_action(
+                session=session,
+                cycle=cycle,
+                unit=unit,
+                title=form.text.data,
+                details=form.details.data,
+                owner_id=form.owner_id.data,
+                due_on=form.due_on.data,
+                answers=form.answers.data,
+                user=current_user,
+                today=utcnow().date(),
+            )
         except PulseError as exc:
             form[getattr(exc, "field", "text")].errors.append(str(exc))
         else:
             flash("Action added. Your team can see it and say whether it happened.")
-            return redirect(url_for("pulse.action_plan", unit_id=unit.id)
-                            + f"#action-{action.id}")
+            return redirect(url_for("pulse.action_plan", unit_id=unit.id) + f"#action-{action.id}")
     return _plan_page(session, unit, form=form, status=400)
 
 
@@ -496,8 +608,13 @@ def action_status(commitment_id):
     form = ActionStatusForm(prefix=f"a{action.id}")
     if form.validate_on_submit():
         try:
-            plans.update_status(session=session, action=action, status=form.status.data,
-                                note=form.note.data, user=current_user)
+            plans.update_status(
+                session=session,
+                action=action,
+                status=form.status.data,
+                note=form.note.data,
+                user=current_user,
+            )
         except PulseError as exc:
             form[getattr(exc, "field", "note")].errors.append(str(exc))
         else:

@@ -14,11 +14,22 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.add_template_global(PlayMode, "PlayMode")
-    content.register_content_kind(app, "scenarios", services.check_scenarios,
-                                  services.sync_scenarios, lint=services.lint_scenarios)
+    content.register_content_kind(
+        app,
+        "scenarios",
+        services.check_scenarios,
+        services.sync_scenarios,
+        lint=services.lint_scenarios,
+    )
     add_nav(app, "Scenarios", "scenarios.library", order=30)
-    add_nav(app, "Scenario reports", "scenarios.reports_index",
-            roles=("manager", "hr", "admin"), order=60)
-    add_home_panel(app, "scenarios/_home.html", roles=("employee",), order=30,
-                   data=home.scenario_panel)
+    add_nav(
+        app,
+        "Scenario reports",
+        "scenarios.reports_index",
+        roles=("manager", "hr", "admin"),
+        order=60,
+    )
+    add_home_panel(
+        app, "scenarios/_home.html", roles=("employee",), order=30, data=home.scenario_panel
+    )
     add_demo_step(app, demo.demo_step)

@@ -41,8 +41,9 @@ def demo_step(*, session: Session, demo) -> None:
     if session.exec(select(Scenario)).first() is None:
         folder = Path(current_app.config["COURSES_DIR"]) / services.SCENARIOS_FOLDER
         services.sync_scenario_folder(session=session, folder=folder, now=now)
-    scenarios = sorted(services.active_scenarios(session=session),
-                       key=lambda s: (s.slug == DEMO_SCENARIO, s.slug))
+    scenarios = sorted(
+        services.active_scenarios(session=session), key=lambda s: (s.slug == DEMO_SCENARIO, s.slug)
+    )
     if not scenarios:
         return
     base_iri = current_app.config["BASE_URL"]
@@ -51,13 +52,23 @@ def demo_step(*, session: Session, demo) -> None:
     add_employee_history(session, employee, scenarios, now=now, base_iri=base_iri)
 
 
-def generate_history(session: Session, demo, scenarios: list[Scenario], *, now: datetime,
-                     base_iri: str, seed: int = 2026) -> int:
+def generate_history(
+    session: Session,
+    demo,
+    scenarios: list[Scenario],
+    *,
+    now: datetime,
+    base_iri: str,
+    seed: int = 2026,
+) -> int:
     """Insert first attempts for everyone in the demo organisation; return the play count."""
     rng = random.Random(seed)
     named = set(demo.logins.values())
-    people = ((user_id, unit_id) for user_id, unit_id, email
-              in people_in_batches(session, User.email) if email not in named)
+    people = (
+        (user_id, unit_id)
+        for user_id, unit_id, email in people_in_batches(session, User.email)
+        if email not in named
+    )
     culture = {unit.id: rng.gauss(0, 0.6) for unit in [*demo.teams, *demo.sites]}
     current = quarter_of(now.date())
     quarters = [shift_quarter(current, n - QUARTERS + 1) for n in range(QUARTERS)]
@@ -82,32 +93,51 @@ def generate_history(session: Session, demo, scenarios: list[Scenario], *, now: 
             graph = graphs[scenario.id]
             state, taken = _walk(rng, graph, lean)
             registration = str(uuid.uuid4())
-            plays.append({
-                "user_id": user_id, "scenario_id": scenario.id,
-                "version_id": versions[scenario.id].id, "unit_id": unit_id, "mode": "play",
-                "is_first_attempt": True, "registration": registration,
-                "node_id": state.node_id, "meters": state.meters,
-                "path": [list(pair) for pair in state.path], "ending": state.ending,
-                "period": quarter_of(when.date()), "started_at": when,
-                "finished_at": when + timedelta(minutes=4 + 2 * len(taken)),
-            })
-            steps.append([
-                _choice_row(graph, before, after, actor_names[user_id], registration, base_iri,
-                            when + timedelta(minutes=2 * (n + 1)))
-                for n, (before, after) in enumerate(taken)
-            ])
+            plays.append(
+                {
+                    "user_id": user_id,
+                    "scenario_id": scenario.id,
+                    "version_id": versions[scenario.id].id,
+                    "unit_id": unit_id,
+                    "mode": "play",
+                    "is_first_attempt": True,
+                    "registration": registration,
+                    "node_id": state.node_id,
+                    "meters": state.meters,
+                    "path": [list(pair) for pair in state.path],
+                    "ending": state.ending,
+                    "period": quarter_of(when.date()),
+                    "started_at": when,
+                    "finished_at": when + timedelta(minutes=4 + 2 * len(taken)),
+                }
+            )
+            steps.append(
+                [
+                    _choice_row(
+                        graph,
+                        before,
+                        after,
+                        actor_names[user_id],
+                        registration,
+                        base_iri,
+                        when + timedelta(minutes=2 * (n + 1)),
+                    )
+                    for n, (before, after) in enumerate(taken)
+                ]
+            )
         if len(plays) >= BATCH:
             total += _flush(session, plays, steps)
             plays, steps = [], []
     total += _flush(session, plays, steps)
     actors = [{"user_id": user_id, "name": name} for user_id, name in actor_names.items()]
     for start in range(0, len(actors), BATCH):
-        session.exec(insert(ScenarioActor.__table__), params=actors[start:start + BATCH])
+        session.exec(insert(ScenarioActor.__table__), params=actors[start : start + BATCH])
     return total
 
 
-def _when_played(rng: random.Random, launch: int, quarters: list[str],
-                 now: datetime) -> datetime | None:
+def _when_played(
+    rng: random.Random, launch: int, quarters: list[str], now: datetime
+) -> datetime | None:
     """Pick when someone first played a scenario launched in quarter index `launch`, or None."""
     if rng.random() >= PLAY_RATE:
         return None
@@ -147,9 +177,15 @@ def _choice_row(graph, before, after, actor, registration, base_iri, when) -> di
     node = graph.nodes[node_id]
     choice = next(c for c in node.choices if c.id == choice_id)
     statement = engine.xapi_answered(graph, node, choice, after, actor, registration, base_iri)
-    return {"step": len(after.path), "node_id": node_id, "choice_id": choice_id,
-            "kind": choice.kind, "meters_after": after.meters,
-            "xapi": services.stamp_statement(statement, when), "created_at": when}
+    return {
+        "step": len(after.path),
+        "node_id": node_id,
+        "choice_id": choice_id,
+        "kind": choice.kind,
+        "meters_after": after.meters,
+        "xapi": services.stamp_statement(statement, when),
+        "created_at": when,
+    }
 
 
 def _flush(session: Session, plays: list[dict], steps: list[list[dict]]) -> int:
@@ -157,17 +193,26 @@ def _flush(session: Session, plays: list[dict], steps: list[list[dict]]) -> int:
     if not plays:
         return 0
     table = Play.__table__
-    ids = session.exec(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                       params=plays).scalars().all()
-    rows = [dict(row, play_id=play_id) for play_id, play_steps in zip(ids, steps, strict=True)
-            for row in play_steps]
+    ids = (
+        session.exec(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), params=plays
+        )
+        .scalars()
+        .all()
+    )
+    rows = [
+        dict(row, play_id=play_id)
+        for play_id, play_steps in zip(ids, steps, strict=True)
+        for row in play_steps
+    ]
     for start in range(0, len(rows), BATCH * 4):
-        session.exec(insert(ChoiceRecord.__table__), params=rows[start:start + BATCH * 4])
+        session.exec(insert(ChoiceRecord.__table__), params=rows[start : start + BATCH * 4])
     return len(plays)
 
 
-def add_employee_history(session: Session, employee: User, scenarios: list[Scenario], *,
-                         now: datetime, base_iri: str) -> Play | None:
+def add_employee_history(
+    session: Session, employee: User, scenarios: list[Scenario], *, now: datetime, base_iri: str
+) -> Play | None:
     """Play one scenario as the demo employee, with one weak decision that is now due again."""
     for scenario in reversed(scenarios):  # the one launched in the current quarter first
         graph = services.graph_of(services.current_version(session=session, scenario=scenario))
@@ -177,9 +222,15 @@ def add_employee_history(session: Session, employee: User, scenarios: list[Scena
         played_at = now - timedelta(days=3)
         play = services.start_play(session=session, user=employee, scenario=scenario, now=played_at)
         for step, index in enumerate(path):
-            services.choose(session=session, play=play, node_id=play.node_id, step=step,
-                            choice_index=index, base_iri=base_iri,
-                            now=played_at + timedelta(minutes=step + 1))
+            services.choose(
+                session=session,
+                play=play,
+                node_id=play.node_id,
+                step=step,
+                choice_index=index,
+                base_iri=base_iri,
+                now=played_at + timedelta(minutes=step + 1),
+            )
         return play
     return None
 

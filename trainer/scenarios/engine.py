@@ -126,8 +126,7 @@ def choose(scenario: Scenario, state: State, choice_index: int) -> State:
     valid = isinstance(choice_index, int) and not isinstance(choice_index, bool)
     if not valid or not 0 <= choice_index < len(node.choices):
         raise PlayError(
-            f"invalid choice {choice_index!r} at {node.id!r}: "
-            f"expected 0..{len(node.choices) - 1}"
+            f"invalid choice {choice_index!r} at {node.id!r}: expected 0..{len(node.choices) - 1}"
         )
     choice = node.choices[choice_index]
     meters = apply_effects(state.meters, choice.effects)

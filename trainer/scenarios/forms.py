@@ -24,8 +24,9 @@ class ChooseForm(FlaskForm):
 
     choice = StringField("Choice", validators=[InputRequired(), Length(max=100)])
     node = HiddenField("Decision", validators=[InputRequired()])
-    step = WholeNumberField("Step", widget=HiddenInput(), validators=[InputRequired(),
-                                                                  NumberRange(min=0)])
+    step = WholeNumberField(
+        "Step", widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0)]
+    )
 
 
 class ReserveForm(FlaskForm):

@@ -11,7 +11,10 @@ from trainer.scenarios import services
 def scenario_panel(*, session: Session, user: User, now: datetime) -> dict:
     results = services.results_by_scenario(session=session, user=user)
     due = len(services.due_items(session=session, user=user))
-    return {"tasks": 1 if due else 0, "due": due,
-            "open": sum(1 for r in results.values() if r["open"] is not None),
-            "played": sum(1 for r in results.values() if r["best"] is not None),
-            "available": len(services.active_scenarios(session=session))}
+    return {
+        "tasks": 1 if due else 0,
+        "due": due,
+        "open": sum(1 for r in results.values() if r["open"] is not None),
+        "played": sum(1 for r in results.values() if r["best"] is not None),
+        "available": len(services.active_scenarios(session=session)),
+    }

@@ -17,15 +17,31 @@ def lint_scenario(scenario: Scenario, file: str) -> list[Problem]:
     warnings = []
     path = first_choice_path(scenario)
     if path and scenario.nodes[path[-1]].ending == "good":
-        warnings.append(Problem(file, start.line, (
-            f"always taking the first choice wins: {' -> '.join(path)} reaches a good ending. "
-            "Put the best choice at different positions, and make some first choices costly")))
+        warnings.append(
+            Problem(
+                file,
+                start.line,
+                (
+                    f"always taking the first choice wins: {' -> '.join(path)} reaches a good "
+                    "ending. "
+                    "Put the best choice at different positions, and make some first choices costly"
+                ),
+            )
+        )
     for kind in KINDS:
         if kind_always_wins(scenario, kind):
             article = "an" if kind[0] in "aeiou" else "a"
-            warnings.append(Problem(file, start.line, (
-                f"always choosing {article} '{kind}' option wins: every '{kind}' path reaches "
-                f"a good ending. Add a decision where '{kind}' is the costly choice")))
+            warnings.append(
+                Problem(
+                    file,
+                    start.line,
+                    (
+                        f"always choosing {article} '{kind}' option wins: every '{kind}' path "
+                        f"reaches a good ending. Add a decision where '{kind}' is the costly "
+                        "choice"
+                    ),
+                )
+            )
     return warnings
 
 

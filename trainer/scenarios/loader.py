@@ -47,8 +47,9 @@ def load_scenario_file(path: str | Path) -> LoadResult:
         check_graph(draft, report)
         check_authoring(draft, report)
     scenario = draft.scenario if draft and not report.problems else None
-    return LoadResult(scenario, report.problems, report.warnings, path,
-                      draft.problem_types if draft else [])
+    return LoadResult(
+        scenario, report.problems, report.warnings, path, draft.problem_types if draft else []
+    )
 
 
 def _read_text(path: Path, report: Report) -> str | None:

@@ -17,9 +17,22 @@ from trainer.scenarios.engine import Scenario as Graph
 from trainer.scenarios.models import ChoiceRecord, Play, PlayMode
 
 ENDING_CLASSES = ("good", "acceptable", "poor")
-CSV_COLUMNS = ["period", "unit_code", "unit_name", "players", "endings_good",
-               "endings_acceptable", "endings_poor", "ownership_rate", "decision_point",
-               "choice", "kind", "reached", "chosen", "note"]
+CSV_COLUMNS = [
+    "period",
+    "unit_code",
+    "unit_name",
+    "players",
+    "endings_good",
+    "endings_acceptable",
+    "endings_poor",
+    "ownership_rate",
+    "decision_point",
+    "choice",
+    "kind",
+    "reached",
+    "chosen",
+    "note",
+]
 HIDDEN_CELL = "Not enough players to show a breakdown"
 HIDDEN_DECISION = "Not enough players reached this decision"
 
@@ -37,7 +50,7 @@ class Tree:
         "Leeds Motors: Sales"), for indented tables."""
         parent = self.units.get(unit.parent_id)
         if parent is not None and unit.name.startswith(f"{parent.name}: "):
-            return unit.name[len(parent.name) + 2:]
+            return unit.name[len(parent.name) + 2 :]
         return unit.name
 
     def lineage(self, unit_id: int) -> list[int]:
@@ -65,8 +78,12 @@ def load_tree(*, session: Session) -> Tree:
 
 def _counted(statement):
     """Restrict a query on Play to the plays that reports may count."""
-    return statement.where(Play.mode == PlayMode.PLAY, Play.is_first_attempt.is_(True),
-                           Play.finished_at.is_not(None), Play.unit_id.is_not(None))
+    return statement.where(
+        Play.mode == PlayMode.PLAY,
+        Play.is_first_attempt.is_(True),
+        Play.finished_at.is_not(None),
+        Play.unit_id.is_not(None),
+    )
 
 
 def _roll_up(tree: Tree, rows, combine) -> dict:
@@ -118,35 +135,40 @@ class ScenarioReport:
 
     def rows(self, tree: Tree, scope: set[int] | None) -> list[Cell]:
         """Return the cells of the units in `scope` (None: every unit), in tree order."""
-        return [self.cells[unit.id] for unit, _ in tree.order
-                if scope is None or unit.id in scope]
+        return [self.cells[unit.id] for unit, _ in tree.order if scope is None or unit.id in scope]
 
 
 def players_by_unit(*, session: Session, tree: Tree, period: str) -> dict[int, set[int]]:
     """Return the distinct counted players per unit subtree in `period`, across scenarios."""
-    rows = session.exec(_counted(select(Play.unit_id, Play.user_id).distinct())
-                        .where(Play.period == period)).all()
+    rows = session.exec(
+        _counted(select(Play.unit_id, Play.user_id).distinct()).where(Play.period == period)
+    ).all()
     return _roll_up(tree, [(unit_id, {user_id}) for unit_id, user_id in rows], _union)
 
 
-def scenario_report(*, session: Session, tree: Tree, scenario_id: int, period: str,
-                    min_players: int = MIN_SCORES) -> ScenarioReport:
+def scenario_report(
+    *, session: Session, tree: Tree, scenario_id: int, period: str, min_players: int = MIN_SCORES
+) -> ScenarioReport:
     """Compute every unit's cell and decision cells for one scenario and quarter."""
-    def counted(*columns):
-        return _counted(select(Play.unit_id, *columns)).where(Play.scenario_id == scenario_id,
-                                                              Play.period == period)
 
-    ending_rows = session.exec(counted(Play.ending, func.count())
-                               .group_by(Play.unit_id, Play.ending)).all()
+    def counted(*columns):
+        return _counted(select(Play.unit_id, *columns)).where(
+            Play.scenario_id == scenario_id, Play.period == period
+        )
+
+    ending_rows = session.exec(
+        counted(Play.ending, func.count()).group_by(Play.unit_id, Play.ending)
+    ).all()
     endings = _roll_up(tree, [(u, Counter({e: n})) for u, e, n in ending_rows], _add)
     players = {unit_id: sum(counter.values()) for unit_id, counter in endings.items()}
 
     owned = func.sum(case((ChoiceRecord.kind == "own", 1), else_=0))
     decision_rows = session.exec(
         counted(func.count(ChoiceRecord.id), owned)
-        .join(ChoiceRecord, ChoiceRecord.play_id == Play.id).group_by(Play.unit_id)).all()
-    decisions = _roll_up(tree, [(u, Counter(n=n, own=o or 0)) for u, n, o in decision_rows],
-                         _add)
+        .join(ChoiceRecord, ChoiceRecord.play_id == Play.id)
+        .group_by(Play.unit_id)
+    ).all()
+    decisions = _roll_up(tree, [(u, Counter(n=n, own=o or 0)) for u, n, o in decision_rows], _add)
 
     across_scenarios = players_by_unit(session=session, tree=tree, period=period)
     whole = {u: len(s) for u, s in across_scenarios.items()}
@@ -173,14 +195,15 @@ def _decision_cells(session, tree, counted, shown_units, min_players):
     reached_rows = session.exec(
         counted(ChoiceRecord.node_id, func.count(func.distinct(Play.id)))
         .join(ChoiceRecord, ChoiceRecord.play_id == Play.id)
-        .group_by(Play.unit_id, ChoiceRecord.node_id)).all()
+        .group_by(Play.unit_id, ChoiceRecord.node_id)
+    ).all()
     choice_rows = session.exec(
         counted(ChoiceRecord.node_id, ChoiceRecord.choice_id, func.count())
         .join(ChoiceRecord, ChoiceRecord.play_id == Play.id)
-        .group_by(Play.unit_id, ChoiceRecord.node_id, ChoiceRecord.choice_id)).all()
+        .group_by(Play.unit_id, ChoiceRecord.node_id, ChoiceRecord.choice_id)
+    ).all()
     reached = _roll_up(tree, [(u, Counter({node: n})) for u, node, n in reached_rows], _add)
-    chosen = _roll_up(tree, [(u, Counter({(node, c): n})) for u, node, c, n in choice_rows],
-                      _add)
+    chosen = _roll_up(tree, [(u, Counter({(node, c): n})) for u, node, c, n in choice_rows], _add)
     nodes = sorted({node for _, node, _ in reached_rows})
     out: dict[int, dict[str, DecisionCell]] = {unit_id: {} for unit_id in tree.units}
     for node in nodes:
@@ -195,9 +218,13 @@ def _decision_cells(session, tree, counted, shown_units, min_players):
     return out
 
 
-def ownership_cells(*, session: Session, unit_ids: set[int] | None = None,
-                    periods: set[str] | None = None,
-                    min_players: int = MIN_SCORES) -> list[dict]:
+def ownership_cells(
+    *,
+    session: Session,
+    unit_ids: set[int] | None = None,
+    periods: set[str] | None = None,
+    min_players: int = MIN_SCORES,
+) -> list[dict]:
     """Return the shown ownership cells per (unit subtree, quarter) across all scenarios."""
     tree = load_tree(session=session)
     query = _counted(select(Play.unit_id, Play.period, Play.user_id).distinct())
@@ -205,9 +232,11 @@ def ownership_cells(*, session: Session, unit_ids: set[int] | None = None,
         query = query.where(Play.period.in_(periods))
     player_rows = session.exec(query).all()
     owned = func.sum(case((ChoiceRecord.kind == "own", 1), else_=0))
-    query = _counted(select(Play.unit_id, Play.period, func.count(ChoiceRecord.id), owned)
-                     .join(ChoiceRecord, ChoiceRecord.play_id == Play.id)
-                     .group_by(Play.unit_id, Play.period))
+    query = _counted(
+        select(Play.unit_id, Play.period, func.count(ChoiceRecord.id), owned)
+        .join(ChoiceRecord, ChoiceRecord.play_id == Play.id)
+        .group_by(Play.unit_id, Play.period)
+    )
     if periods is not None:
         query = query.where(Play.period.in_(periods))
     decision_rows = session.exec(query).all()
@@ -227,14 +256,16 @@ def ownership_cells(*, session: Session, unit_ids: set[int] | None = None,
             if unit_ids is not None and unit_id not in unit_ids:
                 continue
             counts = decisions.get(unit_id, Counter())
-            out.append({
-                "unit_id": unit_id,
-                "unit_code": tree.units[unit_id].code,
-                "period": period,
-                "players": players[unit_id],
-                "decisions": counts["n"],
-                "ownership_rate": counts["own"] / counts["n"] if counts["n"] else None,
-            })
+            out.append(
+                {
+                    "unit_id": unit_id,
+                    "unit_code": tree.units[unit_id].code,
+                    "period": period,
+                    "players": players[unit_id],
+                    "decisions": counts["n"],
+                    "ownership_rate": counts["own"] / counts["n"] if counts["n"] else None,
+                }
+            )
     out.sort(key=lambda row: (row["period"], row["unit_code"]))
     return out
 
@@ -268,19 +299,28 @@ def decision_rows(graph: Graph, decisions: dict[str, DecisionCell]) -> list[dict
                 count = picks.pop(choice.id, 0)
                 choices.append((choice.text, choice.kind, count, count / cell.reached))
             for choice_id, count in sorted(picks.items()):
-                choices.append((f"An option from an earlier version ({choice_id})", "",
-                                count, count / cell.reached))
+                choices.append(
+                    (
+                        f"An option from an earlier version ({choice_id})",
+                        "",
+                        count,
+                        count / cell.reached,
+                    )
+                )
         rows.append({"id": node.id, "text": node.text, "cell": cell, "choices": choices})
     for node_id, cell in sorted(decisions.items()):
         if node_id not in known and cell.shown:
-            choices = [(f"An option from an earlier version ({c})", "", n, n / cell.reached)
-                       for c, n in sorted(cell.choices.items())]
+            choices = [
+                (f"An option from an earlier version ({c})", "", n, n / cell.reached)
+                for c, n in sorted(cell.choices.items())
+            ]
             rows.append({"id": node_id, "text": "", "cell": cell, "choices": choices})
     return rows
 
 
-def csv_rows(report: ScenarioReport, tree: Tree, graph: Graph, *, scope: set[int] | None,
-             period: str) -> Iterator[list]:
+def csv_rows(
+    report: ScenarioReport, tree: Tree, graph: Graph, *, scope: set[int] | None, period: str
+) -> Iterator[list]:
     """Yield the CSV export of a scenario report: a header, then one row per choice per unit
     in scope; a hidden unit or decision gives one row that says so, with no counts."""
     yield CSV_COLUMNS
@@ -291,8 +331,13 @@ def csv_rows(report: ScenarioReport, tree: Tree, graph: Graph, *, scope: set[int
             yield [*lead, *[""] * 10, HIDDEN_CELL]
             continue
         rate = "" if cell.ownership_rate is None else f"{cell.ownership_rate:.3f}"
-        figures = [cell.players, cell.endings["good"], cell.endings["acceptable"],
-                   cell.endings["poor"], rate]
+        figures = [
+            cell.players,
+            cell.endings["good"],
+            cell.endings["acceptable"],
+            cell.endings["poor"],
+            rate,
+        ]
         for row in decision_rows(graph, report.decisions[unit.id]):
             if not row["cell"].shown:
                 yield [*lead, *figures, row["id"], "", "", "", "", HIDDEN_DECISION]

@@ -40,10 +40,14 @@ METER_LABELS = {
     "confidence": "Your confidence",
 }
 METER_UNITS = {"time": "min"}
-HIGHER_IS_BETTER = {"trust": True, "confidence": True, "time": False, "cost": False,
-                    "risk": False}
-KIND_LABELS = {"own": "Own it", "escalate": "Escalate", "script": "Follow the script",
-               "bend": "Bend the policy", "deflect": "Deflect"}
+HIGHER_IS_BETTER = {"trust": True, "confidence": True, "time": False, "cost": False, "risk": False}
+KIND_LABELS = {
+    "own": "Own it",
+    "escalate": "Escalate",
+    "script": "Follow the script",
+    "bend": "Bend the policy",
+    "deflect": "Deflect",
+}
 RESERVE_INTERVALS = (timedelta(days=2), timedelta(weeks=1), timedelta(weeks=3))
 
 
@@ -67,7 +71,10 @@ def graph_to_json(scenario: Graph) -> dict:
 def graph_from_json(data: dict) -> Graph:
     nodes = {
         node_id: Node(
-            id=raw["id"], text=raw["text"], ending=raw["ending"], debrief=raw["debrief"],
+            id=raw["id"],
+            text=raw["text"],
+            ending=raw["ending"],
+            debrief=raw["debrief"],
             choices=[Choice(**choice) for choice in raw["choices"]],
         )
         for node_id, raw in data["nodes"].items()
@@ -91,9 +98,12 @@ def graph_of(version: ScenarioVersion) -> Graph:
 
 
 def current_version(*, session: Session, scenario: Scenario) -> ScenarioVersion:
-    return session.exec(select(ScenarioVersion).where(
-        ScenarioVersion.scenario_id == scenario.id,
-        ScenarioVersion.number == scenario.current_version)).one()
+    return session.exec(
+        select(ScenarioVersion).where(
+            ScenarioVersion.scenario_id == scenario.id,
+            ScenarioVersion.number == scenario.current_version,
+        )
+    ).one()
 
 
 # --- Content check and sync -------------------------------------------------------------
@@ -129,8 +139,10 @@ class SyncSummary:
     skipped: int = 0  # files with problems, left as they were
 
     def __str__(self) -> str:
-        text = (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{self.retired} retired")
+        text = (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.retired} retired"
+        )
         return text + (f", {self.skipped} skipped (see content check)" if self.skipped else "")
 
 
@@ -140,8 +152,9 @@ def sync_scenarios(*, session: Session, courses_dir: Path, now: datetime | None 
     return str(sync_scenario_folder(session=session, folder=folder, now=now))
 
 
-def sync_scenario_folder(*, session: Session, folder: Path,
-                         now: datetime | None = None) -> SyncSummary:
+def sync_scenario_folder(
+    *, session: Session, folder: Path, now: datetime | None = None
+) -> SyncSummary:
     """Add a version for each new or changed scenario file and retire scenarios whose file went.
 
     Plays keep the version they were played on; nothing is ever deleted.
@@ -174,8 +187,11 @@ def sync_scenario_folder(*, session: Session, folder: Path,
             summary.unchanged += 1
             continue
         if version.content_hash != digest:
-            latest = session.exec(select(func.max(ScenarioVersion.number))
-                                  .where(ScenarioVersion.scenario_id == scenario.id)).one()
+            latest = session.exec(
+                select(func.max(ScenarioVersion.number)).where(
+                    ScenarioVersion.scenario_id == scenario.id
+                )
+            ).one()
             _add_version(session, scenario, latest + 1, digest, result.path, data, now)
             scenario.current_version = latest + 1
         scenario.title = graph.title
@@ -192,17 +208,25 @@ def sync_scenario_folder(*, session: Session, folder: Path,
 
 
 def _add_version(session, scenario, number, digest, path, data, now) -> ScenarioVersion:
-    version = ScenarioVersion(scenario_id=scenario.id, number=number, content_hash=digest,
-                              source_file=Path(path).name if path else "", graph=data,
-                              created_at=now)
+    version = ScenarioVersion(
+        scenario_id=scenario.id,
+        number=number,
+        content_hash=digest,
+        source_file=Path(path).name if path else "",
+        graph=data,
+        created_at=now,
+    )
     session.add(version)
     session.flush()
     return version
 
 
 def active_scenarios(*, session: Session) -> list[Scenario]:
-    return list(session.exec(select(Scenario).where(Scenario.retired_at.is_(None))
-                             .order_by(Scenario.title)).all())
+    return list(
+        session.exec(
+            select(Scenario).where(Scenario.retired_at.is_(None)).order_by(Scenario.title)
+        ).all()
+    )
 
 
 def all_scenarios(*, session: Session) -> list[Scenario]:
@@ -233,13 +257,26 @@ def new_actor_name() -> str:
 
 def open_play(*, session: Session, user: User, scenario: Scenario, mode: str) -> Play | None:
     """Return the unfinished play of this mode, if there is one."""
-    return session.exec(select(Play).where(
-        Play.user_id == user.id, Play.scenario_id == scenario.id, Play.mode == mode,
-        Play.finished_at.is_(None)).order_by(Play.id.desc())).first()
+    return session.exec(
+        select(Play)
+        .where(
+            Play.user_id == user.id,
+            Play.scenario_id == scenario.id,
+            Play.mode == mode,
+            Play.finished_at.is_(None),
+        )
+        .order_by(Play.id.desc())
+    ).first()
 
 
-def start_play(*, session: Session, user: User, scenario: Scenario, mode: str = PlayMode.PLAY,
-               now: datetime | None = None) -> Play:
+def start_play(
+    *,
+    session: Session,
+    user: User,
+    scenario: Scenario,
+    mode: str = PlayMode.PLAY,
+    now: datetime | None = None,
+) -> Play:
     """Start (or resume the unfinished) play of `scenario` in `mode` (`play` or `practice`)."""
     if mode not in FULL_PLAY_MODES:
         raise ValueError(f"unknown mode {mode!r}")
@@ -248,17 +285,29 @@ def start_play(*, session: Session, user: User, scenario: Scenario, mode: str = 
     resumed = open_play(session=session, user=user, scenario=scenario, mode=mode)
     if resumed is not None:
         return resumed
-    earlier = session.exec(select(func.count()).select_from(Play).where(
-        Play.user_id == user.id, Play.scenario_id == scenario.id,
-        Play.mode.in_(FULL_PLAY_MODES))).one()
+    earlier = session.exec(
+        select(func.count())
+        .select_from(Play)
+        .where(
+            Play.user_id == user.id, Play.scenario_id == scenario.id, Play.mode.in_(FULL_PLAY_MODES)
+        )
+    ).one()
     version = current_version(session=session, scenario=scenario)
     state = engine.start(graph_of(version))
-    play = Play(user_id=user.id, scenario_id=scenario.id, version_id=version.id,
-                unit_id=user.unit_id, mode=mode,
-                is_first_attempt=(mode == PlayMode.PLAY and earlier == 0),
-                registration=str(uuid.uuid4()), choice_seed=new_choice_seed(),
-                node_id=state.node_id,
-                meters=dict(state.meters), path=[], started_at=now or utcnow())
+    play = Play(
+        user_id=user.id,
+        scenario_id=scenario.id,
+        version_id=version.id,
+        unit_id=user.unit_id,
+        mode=mode,
+        is_first_attempt=(mode == PlayMode.PLAY and earlier == 0),
+        registration=str(uuid.uuid4()),
+        choice_seed=new_choice_seed(),
+        node_id=state.node_id,
+        meters=dict(state.meters),
+        path=[],
+        started_at=now or utcnow(),
+    )
     session.add(play)
     session.flush()
     return play
@@ -281,12 +330,24 @@ def load_play_for_update(*, session: Session, play_id: int) -> Play | None:
 
 
 def state_of(play: Play) -> State:
-    return State(node_id=play.node_id, meters=dict(play.meters),
-                 path=[tuple(step) for step in play.path], ending=play.ending)
+    return State(
+        node_id=play.node_id,
+        meters=dict(play.meters),
+        path=[tuple(step) for step in play.path],
+        ending=play.ending,
+    )
 
 
-def choose(*, session: Session, play: Play, node_id: str, step: int, choice_index: int,
-           base_iri: str, now: datetime | None = None) -> ChoiceRecord:
+def choose(
+    *,
+    session: Session,
+    play: Play,
+    node_id: str,
+    step: int,
+    choice_index: int,
+    base_iri: str,
+    now: datetime | None = None,
+) -> ChoiceRecord:
     """Take choice `choice_index` at the play's current decision and record it.
 
     `node_id` and `step` are what the player saw; if the play has moved on since, raise
@@ -303,11 +364,17 @@ def choose(*, session: Session, play: Play, node_id: str, step: int, choice_inde
     choice = node.choices[choice_index]
     user = session.get(User, play.user_id)
     actor = actor_name(session=session, user=user)
-    statement = engine.xapi_answered(graph, node, choice, after, actor,
-                                     play.registration, base_iri)
-    record = ChoiceRecord(play_id=play.id, step=len(after.path), node_id=node.id,
-                          choice_id=choice.id, kind=choice.kind, meters_after=after.meters,
-                          xapi=stamp_statement(statement, now), created_at=now)
+    statement = engine.xapi_answered(graph, node, choice, after, actor, play.registration, base_iri)
+    record = ChoiceRecord(
+        play_id=play.id,
+        step=len(after.path),
+        node_id=node.id,
+        choice_id=choice.id,
+        kind=choice.kind,
+        meters_after=after.meters,
+        xapi=stamp_statement(statement, now),
+        created_at=now,
+    )
     play.node_id, play.meters = after.node_id, dict(after.meters)
     play.path = [list(pair) for pair in after.path]
     if after.finished or play.mode == PlayMode.RESERVE:
@@ -324,13 +391,19 @@ def choose(*, session: Session, play: Play, node_id: str, step: int, choice_inde
 
 def stamp_statement(statement: dict, when: datetime) -> dict:
     """Give a statement its own id and timestamp, as an LRS expects."""
-    return {"id": str(uuid.uuid4()), **statement,
-            "timestamp": when.isoformat(timespec="seconds").replace("+00:00", "Z")}
+    return {
+        "id": str(uuid.uuid4()),
+        **statement,
+        "timestamp": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
 
 
 def choice_records(*, session: Session, play: Play) -> list[ChoiceRecord]:
-    return list(session.exec(select(ChoiceRecord).where(ChoiceRecord.play_id == play.id)
-                             .order_by(ChoiceRecord.step)).all())
+    return list(
+        session.exec(
+            select(ChoiceRecord).where(ChoiceRecord.play_id == play.id).order_by(ChoiceRecord.step)
+        ).all()
+    )
 
 
 @dataclass(frozen=True)
@@ -353,8 +426,16 @@ def meter_moves(before: dict, after: dict) -> list[MeterMove]:
     for meter in engine.METERS:
         delta = after.get(meter, 0) - before.get(meter, 0)
         helps = None if delta == 0 else (delta > 0) == HIGHER_IS_BETTER[meter]
-        moves.append(MeterMove(meter, METER_LABELS[meter], delta, after.get(meter, 0),
-                               METER_UNITS.get(meter, ""), helps))
+        moves.append(
+            MeterMove(
+                meter,
+                METER_LABELS[meter],
+                delta,
+                after.get(meter, 0),
+                METER_UNITS.get(meter, ""),
+                helps,
+            )
+        )
     return moves
 
 
@@ -370,8 +451,9 @@ class Step:
     shown: list[Choice]  # the options, in the order this play showed them
 
 
-def play_step(graph: Graph, records: list[ChoiceRecord], number: int,
-              seed: int | None = None) -> Step | None:
+def play_step(
+    graph: Graph, records: list[ChoiceRecord], number: int, seed: int | None = None
+) -> Step | None:
     """Return step `number` (1-based) of a play (whose choice seed is `seed`), or None if it
     was never taken."""
     if not 1 <= number <= len(records):
@@ -380,8 +462,14 @@ def play_step(graph: Graph, records: list[ChoiceRecord], number: int,
     before = records[number - 2].meters_after if number > 1 else dict.fromkeys(engine.METERS, 0)
     node = graph.nodes[record.node_id]
     choice = next(c for c in node.choices if c.id == record.choice_id)
-    return Step(number, node, choice, meter_moves(before, record.meters_after),
-                graph.nodes[choice.to], [c for _, c in engine.shown_choices(node, seed)])
+    return Step(
+        number,
+        node,
+        choice,
+        meter_moves(before, record.meters_after),
+        graph.nodes[choice.to],
+        [c for _, c in engine.shown_choices(node, seed)],
+    )
 
 
 # --- Results ----------------------------------------------------------------------------
@@ -401,13 +489,16 @@ def results_by_scenario(*, session: Session, user: User) -> dict[int, dict]:
     The best result ranks the ending class first, then the meters (engine.rank_result); a
     replay never overwrites a better one, because every attempt is kept.
     """
-    plays = session.exec(select(Play).where(Play.user_id == user.id,
-                                            Play.mode.in_(FULL_PLAY_MODES))
-                         .order_by(Play.started_at, Play.id)).all()
+    plays = session.exec(
+        select(Play)
+        .where(Play.user_id == user.id, Play.mode.in_(FULL_PLAY_MODES))
+        .order_by(Play.started_at, Play.id)
+    ).all()
     out: dict[int, dict] = {}
     for play in plays:
-        entry = out.setdefault(play.scenario_id, {"best": None, "latest": None, "count": 0,
-                                                  "open": None})
+        entry = out.setdefault(
+            play.scenario_id, {"best": None, "latest": None, "count": 0, "open": None}
+        )
         if not play.finished:
             if play.mode == PlayMode.PLAY:
                 entry["open"] = play
@@ -416,8 +507,10 @@ def results_by_scenario(*, session: Session, user: User) -> dict[int, dict]:
         entry["count"] += 1
         entry["latest"] = result
         best = entry["best"]
-        if best is None or (engine.rank_result(result.ending, result.meters)
-                            > engine.rank_result(best.ending, best.meters)):
+        if best is None or (
+            engine.rank_result(result.ending, result.meters)
+            > engine.rank_result(best.ending, best.meters)
+        ):
             entry["best"] = result
     return out
 
@@ -434,8 +527,10 @@ def best_path(graph: Graph, cache_key: str | None = None) -> State:
     while todo:
         state = todo.pop()
         if state.finished:
-            if best is None or (engine.rank_result(state.ending, state.meters)
-                                > engine.rank_result(best.ending, best.meters)):
+            if best is None or (
+                engine.rank_result(state.ending, state.meters)
+                > engine.rank_result(best.ending, best.meters)
+            ):
                 best = state
             continue
         visited = {node_id for node_id, _ in state.path}
@@ -459,8 +554,9 @@ def path_choices(graph: Graph, path) -> list[tuple[Node, Choice]]:
 # --- Spaced re-serving --------------------------------------------------------------------
 
 
-def queue_weak_choices(*, session: Session, play: Play, graph: Graph,
-                       now: datetime | None = None) -> list[ReserveItem]:
+def queue_weak_choices(
+    *, session: Session, play: Play, graph: Graph, now: datetime | None = None
+) -> list[ReserveItem]:
     """Queue each weak decision of a finished play to come back after the first interval.
 
     A decision already in the queue starts its schedule again, but keeps an earlier due date.
@@ -468,13 +564,18 @@ def queue_weak_choices(*, session: Session, play: Play, graph: Graph,
     now = now or utcnow()
     items = []
     for weak in engine.weak_choices(graph, state_of(play).path):
-        item = session.exec(select(ReserveItem).where(
-            ReserveItem.user_id == play.user_id, ReserveItem.scenario_id == play.scenario_id,
-            ReserveItem.node_id == weak.node_id)).first()
+        item = session.exec(
+            select(ReserveItem).where(
+                ReserveItem.user_id == play.user_id,
+                ReserveItem.scenario_id == play.scenario_id,
+                ReserveItem.node_id == weak.node_id,
+            )
+        ).first()
         due = now + RESERVE_INTERVALS[0]
         if item is None:
-            item = ReserveItem(user_id=play.user_id, scenario_id=play.scenario_id,
-                               node_id=weak.node_id, due_at=due)
+            item = ReserveItem(
+                user_id=play.user_id, scenario_id=play.scenario_id, node_id=weak.node_id, due_at=due
+            )
         elif item.cleared_at is None:
             due = min(item.due_at, due)  # never push back practice that is already waiting
         item.stage, item.due_at, item.cleared_at = 0, due, None
@@ -488,9 +589,14 @@ def due_items(*, session: Session, user: User, now: datetime | None = None) -> l
     """Return the re-serves due now for `user` whose decision still exists in the scenario."""
     now = now or utcnow()
     items = session.exec(
-        select(ReserveItem).where(ReserveItem.user_id == user.id,
-                                  ReserveItem.cleared_at.is_(None), ReserveItem.due_at <= now)
-        .order_by(ReserveItem.due_at)).all()
+        select(ReserveItem)
+        .where(
+            ReserveItem.user_id == user.id,
+            ReserveItem.cleared_at.is_(None),
+            ReserveItem.due_at <= now,
+        )
+        .order_by(ReserveItem.due_at)
+    ).all()
     return [item for item in items if reserve_node(session=session, item=item) is not None]
 
 
@@ -513,8 +619,15 @@ def is_due(item: ReserveItem, now: datetime | None = None) -> bool:
     return item.cleared_at is None and item.due_at <= (now or utcnow())
 
 
-def answer_reserve(*, session: Session, item: ReserveItem, user: User, choice_index: int,
-                   base_iri: str, now: datetime | None = None) -> Play:
+def answer_reserve(
+    *,
+    session: Session,
+    item: ReserveItem,
+    user: User,
+    choice_index: int,
+    base_iri: str,
+    now: datetime | None = None,
+) -> Play:
     """Record a one-decision practice and move the item along its schedule.
 
     A choice that keeps the best ending in reach advances the item (2 days, 1 week, 3 weeks,
@@ -530,14 +643,30 @@ def answer_reserve(*, session: Session, item: ReserveItem, user: User, choice_in
     if not (isinstance(choice_index, int) and 0 <= choice_index < len(node.choices)):
         raise PlayError(f"invalid choice {choice_index!r} at {node.id!r}")
     version = current_version(session=session, scenario=scenario)
-    play = Play(user_id=user.id, scenario_id=scenario.id, version_id=version.id,
-                unit_id=user.unit_id, mode=PlayMode.RESERVE, registration=str(uuid.uuid4()),
-                choice_seed=reserve_seed(item), node_id=node.id,
-                meters=dict.fromkeys(engine.METERS, 0), path=[], started_at=now)
+    play = Play(
+        user_id=user.id,
+        scenario_id=scenario.id,
+        version_id=version.id,
+        unit_id=user.unit_id,
+        mode=PlayMode.RESERVE,
+        registration=str(uuid.uuid4()),
+        choice_seed=reserve_seed(item),
+        node_id=node.id,
+        meters=dict.fromkeys(engine.METERS, 0),
+        path=[],
+        started_at=now,
+    )
     session.add(play)
     session.flush()
-    choose(session=session, play=play, node_id=node.id, step=0, choice_index=choice_index,
-           base_iri=base_iri, now=now)
+    choose(
+        session=session,
+        play=play,
+        node_id=node.id,
+        step=0,
+        choice_index=choice_index,
+        base_iri=base_iri,
+        now=now,
+    )
     outlook = engine.choice_outlook(graph)
     best = engine.best_reachable_endings(graph)[node.id]
     chosen = outlook[(node.id, node.choices[choice_index].id)]
@@ -555,16 +684,19 @@ def answer_reserve(*, session: Session, item: ReserveItem, user: User, choice_in
 
 
 def reserve_item_for_play(*, session: Session, play: Play) -> ReserveItem | None:
-    return session.exec(select(ReserveItem).where(
-        ReserveItem.user_id == play.user_id, ReserveItem.scenario_id == play.scenario_id,
-        ReserveItem.node_id == (play.path[0][0] if play.path else play.node_id))).first()
+    return session.exec(
+        select(ReserveItem).where(
+            ReserveItem.user_id == play.user_id,
+            ReserveItem.scenario_id == play.scenario_id,
+            ReserveItem.node_id == (play.path[0][0] if play.path else play.node_id),
+        )
+    ).first()
 
 
 # --- Reports (aggregates only) ------------------------------------------------------------
 
 
-def ownership_by_unit_period(*, session: Session, unit_ids: set[int] | None = None
-                             ) -> list[dict]:
+def ownership_by_unit_period(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
     """Return the ownership rate per (unit, quarter) for the insights dashboard.
 
     Each row: {unit_id, unit_code, period, players, decisions, ownership_rate}, where a unit

@@ -160,9 +160,7 @@ def parse_twee(text: str, filename: str = "<twee>") -> TweeStory:
         else:
             first_seen[passage.name] = passage.line
 
-    story = TweeStory(
-        title=None, data=None, passages=passages, warnings=warnings, errors=errors
-    )
+    story = TweeStory(title=None, data=None, passages=passages, warnings=warnings, errors=errors)
     if not passages:
         warnings.append(Problem(filename, 1, "no passages found"))
         return story
@@ -174,7 +172,7 @@ def parse_twee(text: str, filename: str = "<twee>") -> TweeStory:
         story.data = _story_data(story_data, filename, warnings)
     if not story.ifid:
         line = story_data.line if story_data else 1
-        warnings.append(Problem(filename, line, "no IFID: StoryData should hold an \"ifid\""))
+        warnings.append(Problem(filename, line, 'no IFID: StoryData should hold an "ifid"'))
     return story
 
 
@@ -205,8 +203,14 @@ def _parse_header(rest: str, line: int, filename: str, warnings: list[Problem]) 
     rest = rest.strip()
     metadata = None
     if rest.startswith("{") and json_too_deep(rest):
-        warnings.append(Problem(filename, line, f"the metadata of {name!r} is nested more "
-                                                f"than {MAX_NESTING} levels deep; discarded"))
+        warnings.append(
+            Problem(
+                filename,
+                line,
+                f"the metadata of {name!r} is nested more "
+                f"than {MAX_NESTING} levels deep; discarded",
+            )
+        )
     elif rest.startswith("{"):
         try:
             metadata = json.loads(rest)
@@ -245,8 +249,13 @@ def _unescaped_index(text: str, char: str) -> int | None:
 
 def _story_data(passage: Passage, filename: str, warnings: list[Problem]) -> dict | None:
     if json_too_deep(passage.text):
-        warnings.append(Problem(filename, passage.line, f"StoryData is nested more than "
-                                                        f"{MAX_NESTING} levels deep; discarded"))
+        warnings.append(
+            Problem(
+                filename,
+                passage.line,
+                f"StoryData is nested more than {MAX_NESTING} levels deep; discarded",
+            )
+        )
         return None
     try:
         data = json.loads(passage.text)

@@ -14,11 +14,7 @@ from trainer.scenarios.checks import (
     read_problem_types,
     read_rating,
 )
-from trainer.scenarios.engine import (
-    Choice,
-    Node,
-    Scenario,
-)
+from trainer.scenarios.engine import Choice, Node, Scenario
 from trainer.scenarios.twee import LINK_PATTERN, Passage, parse_links, parse_twee
 
 INFO_KEYS = ("id", "setting", "metric", "action", "authority", "summary")
@@ -79,7 +75,10 @@ def draft_from_twee(text: str, stem: str, report: Report) -> Draft | None:
     declared = info.get("problem_types")
     problem_types = read_problem_types(
         [code.strip() for code in declared.split(",")] if declared is not None else None,
-        declared is not None, info_lines.get("problem_types", 1), report)
+        declared is not None,
+        info_lines.get("problem_types", 1),
+        report,
+    )
     return Draft(scenario, start_line, terminals, problem_types)
 
 
@@ -143,8 +142,9 @@ def _twee_node(passage: Passage, node_ids: set[str], terminals: set[str], report
             )
         return Node(name, text, line=line)
     choices = [
-        _twee_choice(name, index, link.label, link.target, link.setter, line + link.line,
-                     node_ids, report)
+        _twee_choice(
+            name, index, link.label, link.target, link.setter, line + link.line, node_ids, report
+        )
         for index, link in enumerate(links, start=1)
     ]
     return Node(name, text, choices, line=line)

@@ -14,8 +14,9 @@ from trainer.util import quarter_of, shift_quarter, utcnow
 
 REPORT_ROLES = ("manager", "hr", "admin")
 REPORT_QUARTERS = 8
-STALE_MESSAGE = ("That decision was already made, so it was not recorded twice. "
-                 "Here is where you are now.")
+STALE_MESSAGE = (
+    "That decision was already made, so it was not recorded twice. Here is where you are now."
+)
 
 
 def _see_other(endpoint, **values):
@@ -24,8 +25,11 @@ def _see_other(endpoint, **values):
 
 def _own_play(session, play_id, *, for_update=False) -> Play:
     """Load one of the signed-in person's plays, or 404 (never reveal another person's)."""
-    play = (services.load_play_for_update(session=session, play_id=play_id) if for_update
-            else session.get(Play, play_id))
+    play = (
+        services.load_play_for_update(session=session, play_id=play_id)
+        if for_update
+        else session.get(Play, play_id)
+    )
     if play is None or play.user_id != current_user.id:
         abort(404)
     return play
@@ -52,14 +56,21 @@ def _where_now(play) -> str:
 @allow()
 def library():
     session = db_session()
-    due = [(item, services.reserve_node(session=session, item=item))
-           for item in services.due_items(session=session, user=current_user)]
-    cards = [(scenario,
-              services.graph_of(services.current_version(session=session, scenario=scenario)))
-             for scenario in services.active_scenarios(session=session)]
-    return render_template("scenarios/library.html", cards=cards,
-                           results=services.results_by_scenario(session=session, user=current_user),
-                           due=due, endings=ENDING_TEXT)
+    due = [
+        (item, services.reserve_node(session=session, item=item))
+        for item in services.due_items(session=session, user=current_user)
+    ]
+    cards = [
+        (scenario, services.graph_of(services.current_version(session=session, scenario=scenario)))
+        for scenario in services.active_scenarios(session=session)
+    ]
+    return render_template(
+        "scenarios/library.html",
+        cards=cards,
+        results=services.results_by_scenario(session=session, user=current_user),
+        due=due,
+        endings=ENDING_TEXT,
+    )
 
 
 @bp.route("/<scenario_slug>")
@@ -71,9 +82,15 @@ def intro(scenario_slug):
         abort(404)
     graph = services.graph_of(services.current_version(session=session, scenario=scenario))
     result = services.results_by_scenario(session=session, user=current_user).get(scenario.id)
-    return render_template("scenarios/intro.html", scenario=scenario, graph=graph,
-                           result=result, form=StartForm(), meters=services.METER_LABELS,
-                           endings=ENDING_TEXT)
+    return render_template(
+        "scenarios/intro.html",
+        scenario=scenario,
+        graph=graph,
+        result=result,
+        form=StartForm(),
+        meters=services.METER_LABELS,
+        endings=ENDING_TEXT,
+    )
 
 
 @bp.route("/<scenario_slug>/start", methods=["POST"])
@@ -87,8 +104,9 @@ def start(scenario_slug):
     if scenario.retired_at is not None:
         flash("That scenario has been retired. Your earlier results are kept.")
         return _see_other(".library")
-    play = services.start_play(session=session, user=current_user, scenario=scenario,
-                               mode=form.mode.data)
+    play = services.start_play(
+        session=session, user=current_user, scenario=scenario, mode=form.mode.data
+    )
     return _see_other(".play", play_id=play.id)
 
 
@@ -102,10 +120,16 @@ def play(play_id):
     scenario, _, graph = _play_context(session, play)
     node = graph.nodes[play.node_id]
     form = ChooseForm(node=play.node_id, step=len(play.path))
-    return render_template("scenarios/decision.html", scenario=scenario, play=play,
-                           node=node, choices=engine.shown_choices(node, play.choice_seed),
-                           number=len(play.path) + 1,
-                           form=form, action=url_for(".choose", play_id=play.id))
+    return render_template(
+        "scenarios/decision.html",
+        scenario=scenario,
+        play=play,
+        node=node,
+        choices=engine.shown_choices(node, play.choice_seed),
+        number=len(play.path) + 1,
+        form=form,
+        action=url_for(".choose", play_id=play.id),
+    )
 
 
 @bp.route("/plays/<int:play_id>/choose", methods=["POST"])
@@ -121,9 +145,14 @@ def choose(play_id):
             raise services.StaleChoice()
         _, _, graph = _play_context(session, play)
         index = engine.choice_index(graph.nodes[play.node_id], form.choice.data)
-        record = services.choose(session=session, play=play, node_id=form.node.data,
-                                 step=form.step.data, choice_index=index,
-                                 base_iri=current_app.config["BASE_URL"])
+        record = services.choose(
+            session=session,
+            play=play,
+            node_id=form.node.data,
+            step=form.step.data,
+            choice_index=index,
+            base_iri=current_app.config["BASE_URL"],
+        )
     except services.StaleChoice:
         flash(STALE_MESSAGE)
         return redirect(_where_now(play), code=303)
@@ -148,11 +177,21 @@ def step(play_id, step):
     if play.mode == PlayMode.RESERVE:
         outlook = engine.choice_outlook(graph)[(shown.node.id, shown.choice.id)]
         best = engine.best_reachable_endings(graph)[shown.node.id]
-        reserve = {"outlook": outlook, "best": best,
-                   "item": services.reserve_item_for_play(session=session, play=play)}
-    return render_template("scenarios/reaction.html", scenario=scenario, play=play,
-                           step=shown, last=step == len(records), next_url=next_url,
-                           reserve=reserve, endings=ENDING_TEXT)
+        reserve = {
+            "outlook": outlook,
+            "best": best,
+            "item": services.reserve_item_for_play(session=session, play=play),
+        }
+    return render_template(
+        "scenarios/reaction.html",
+        scenario=scenario,
+        play=play,
+        step=shown,
+        last=step == len(records),
+        next_url=next_url,
+        reserve=reserve,
+        endings=ENDING_TEXT,
+    )
 
 
 @bp.route("/plays/<int:play_id>/ending")
@@ -164,15 +203,25 @@ def ending(play_id):
         return redirect(_where_now(play))
     scenario, version, graph = _play_context(session, play)
     best = services.best_path(graph, version.content_hash)
-    totals = [(services.METER_LABELS[m], services.METER_UNITS.get(m, ""), play.meters[m],
-               best.meters[m]) for m in engine.METERS]
+    totals = [
+        (services.METER_LABELS[m], services.METER_UNITS.get(m, ""), play.meters[m], best.meters[m])
+        for m in engine.METERS
+    ]
     weak = engine.weak_choices(graph, services.state_of(play).path)
-    return render_template("scenarios/ending.html", scenario=scenario, play=play,
-                           node=graph.nodes[play.node_id], best=best, totals=totals,
-                           path=services.path_choices(graph, play.path),
-                           best_path=services.path_choices(graph, best.path),
-                           weak=weak, form=StartForm(), endings=ENDING_TEXT,
-                           active=scenario.retired_at is None)
+    return render_template(
+        "scenarios/ending.html",
+        scenario=scenario,
+        play=play,
+        node=graph.nodes[play.node_id],
+        best=best,
+        totals=totals,
+        path=services.path_choices(graph, play.path),
+        best_path=services.path_choices(graph, best.path),
+        weak=weak,
+        form=StartForm(),
+        endings=ENDING_TEXT,
+        active=scenario.retired_at is None,
+    )
 
 
 @bp.route("/due/<int:reserve_id>", methods=["GET", "POST"])
@@ -191,10 +240,13 @@ def reserve(reserve_id):
         try:
             if form.node.data != node.id:
                 raise services.StaleChoice()
-            play = services.answer_reserve(session=session, item=item, user=current_user,
-                                           choice_index=engine.choice_index(node,
-                                                                            form.choice.data),
-                                           base_iri=current_app.config["BASE_URL"])
+            play = services.answer_reserve(
+                session=session,
+                item=item,
+                user=current_user,
+                choice_index=engine.choice_index(node, form.choice.data),
+                base_iri=current_app.config["BASE_URL"],
+            )
         except services.StaleChoice:
             flash("You have already practised that decision. It comes back when it is due.")
             return _see_other(".library")
@@ -205,9 +257,14 @@ def reserve(reserve_id):
         flash("That decision is not due for practice yet.")
         return redirect(url_for(".library"))
     seed = services.reserve_seed(item)
-    return render_template("scenarios/reserve.html", scenario=scenario, node=node, form=form,
-                           choices=engine.shown_choices(node, seed),
-                           action=url_for(".reserve", reserve_id=item.id))
+    return render_template(
+        "scenarios/reserve.html",
+        scenario=scenario,
+        node=node,
+        form=form,
+        choices=engine.shown_choices(node, seed),
+        action=url_for(".reserve", reserve_id=item.id),
+    )
 
 
 ENDING_TEXT = {"good": "Good ending", "acceptable": "Acceptable ending", "poor": "Poor ending"}
@@ -244,20 +301,35 @@ def reports_index():
     scope = scope_unit_ids(session=session, user=current_user)
     period, periods = _period(session)
     tree = reports.load_tree(session=session)
-    cells = {row["unit_id"]: row for row in reports.ownership_cells(
-        session=session, unit_ids=scope, periods={period}, min_players=_min_players())}
+    cells = {
+        row["unit_id"]: row
+        for row in reports.ownership_cells(
+            session=session, unit_ids=scope, periods={period}, min_players=_min_players()
+        )
+    }
     scenarios = services.all_scenarios(session=session)
-    return render_template("scenarios/reports_index.html", period=period, periods=periods,
-                           tree=tree,
-                           rows=reports.scoped_rows(tree, scope), cells=cells, scenarios=scenarios)
+    return render_template(
+        "scenarios/reports_index.html",
+        period=period,
+        periods=periods,
+        tree=tree,
+        rows=reports.scoped_rows(tree, scope),
+        cells=cells,
+        scenarios=scenarios,
+    )
 
 
 def _scenario_report(session, scenario_id):
     scenario = session.get(Scenario, scenario_id) or abort(404)
     period, periods = _period(session, scenario.id)
     tree = reports.load_tree(session=session)
-    report = reports.scenario_report(session=session, tree=tree, scenario_id=scenario.id,
-                                     period=period, min_players=_min_players())
+    report = reports.scenario_report(
+        session=session,
+        tree=tree,
+        scenario_id=scenario.id,
+        period=period,
+        min_players=_min_players(),
+    )
     graph = services.graph_of(services.current_version(session=session, scenario=scenario))
     return scenario, period, periods, tree, report, graph
 
@@ -269,8 +341,15 @@ def scenario_report(scenario_id):
     scenario, period, periods, tree, report, graph = _scenario_report(session, scenario_id)
     scope = scope_unit_ids(session=session, user=current_user)
     rows = [(report.cells[unit.id], depth) for unit, depth in reports.scoped_rows(tree, scope)]
-    return render_template("scenarios/reports_scenario.html", scenario=scenario, graph=graph,
-                           period=period, periods=periods, rows=rows, tree=tree)
+    return render_template(
+        "scenarios/reports_scenario.html",
+        scenario=scenario,
+        graph=graph,
+        period=period,
+        periods=periods,
+        rows=rows,
+        tree=tree,
+    )
 
 
 @bp.route("/reports/<int:scenario_id>/units/<int:unit_id>")
@@ -280,10 +359,17 @@ def unit_report(scenario_id, unit_id):
     unit = session.get(OrgUnit, unit_id) or abort(404)
     require_unit_in_scope(session=session, user=current_user, unit_id=unit.id)
     scenario, period, periods, tree, report, graph = _scenario_report(session, scenario_id)
-    return render_template("scenarios/reports_unit.html", scenario=scenario, unit=unit,
-                           period=period, periods=periods, cell=report.cells[unit.id],
-                           decisions=reports.decision_rows(graph, report.decisions[unit.id]),
-                           kinds=services.KIND_LABELS, endings=ENDING_TEXT)
+    return render_template(
+        "scenarios/reports_unit.html",
+        scenario=scenario,
+        unit=unit,
+        period=period,
+        periods=periods,
+        cell=report.cells[unit.id],
+        decisions=reports.decision_rows(graph, report.decisions[unit.id]),
+        kinds=services.KIND_LABELS,
+        endings=ENDING_TEXT,
+    )
 
 
 @bp.route("/reports/<int:scenario_id>/export.csv")
@@ -292,5 +378,7 @@ def export_csv(scenario_id):
     session = db_session()
     scenario, period, _, tree, report, graph = _scenario_report(session, scenario_id)
     scope = scope_unit_ids(session=session, user=current_user)
-    return csvdownload.download(f"scenario-{scenario.slug}-{period}.csv",
-                                reports.csv_rows(report, tree, graph, scope=scope, period=period))
+    return csvdownload.download(
+        f"scenario-{scenario.slug}-{period}.csv",
+        reports.csv_rows(report, tree, graph, scope=scope, period=period),
+    )

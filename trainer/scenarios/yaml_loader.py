@@ -15,11 +15,7 @@ from trainer.scenarios.checks import (
     read_problem_types,
     read_rating,
 )
-from trainer.scenarios.engine import (
-    Choice,
-    Node,
-    Scenario,
-)
+from trainer.scenarios.engine import Choice, Node, Scenario
 
 REQUIRED_FIELDS = ("id", "title", "setting", "metric", "action", "authority", "start")
 TOP_KEYS = {*REQUIRED_FIELDS, "summary", "nodes", "problem_types"}
@@ -144,8 +140,12 @@ def draft_from_yaml(text: str, stem: str, report: Report) -> Draft | None:
         nodes=nodes,
         summary=summary,
     )
-    problem_types = read_problem_types(data.get("problem_types"), "problem_types" in data,
-                                       data.lines.get("problem_types", data.line), report)
+    problem_types = read_problem_types(
+        data.get("problem_types"),
+        "problem_types" in data,
+        data.lines.get("problem_types", data.line),
+        report,
+    )
     return Draft(scenario, data.lines.get("start", 1), terminals, problem_types)
 
 

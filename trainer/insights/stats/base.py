@@ -28,7 +28,6 @@ def is_constant(values: np.ndarray) -> bool:
     return spread <= 1e-9 * max(1.0, float(np.max(np.abs(values))))
 
 
-
 def demean_by_unit(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Subtract each unit's column means from its rows (values is rows × columns)."""
     counts = np.bincount(codes)

@@ -77,7 +77,6 @@ def _variance_problem(x: np.ndarray, y: np.ndarray, n: int, **fields) -> Corr | 
     return None
 
 
-
 def fisher_interval(r: float, n: int, conf: float = 0.95, se_factor: float = 1.0):
     """Return the Fisher-z interval (low, high) for a correlation r from n pairs."""
     z = math.atanh(max(min(r, 1 - 1e-15), -1 + 1e-15))
@@ -102,11 +101,7 @@ def pearson_ci(x, y, conf: float = 0.95) -> Corr:
     result = stats.pearsonr(x, y)
     interval = result.confidence_interval(conf)
     return Corr(
-        float(result.statistic),
-        float(interval.low),
-        float(interval.high),
-        n,
-        float(result.pvalue),
+        float(result.statistic), float(interval.low), float(interval.high), n, float(result.pvalue)
     )
 
 

@@ -29,11 +29,7 @@ def _lag_name(column: str, lag: int) -> str:
 
 
 def lagged_panel(
-    panel: pd.DataFrame,
-    unit: str,
-    period: str,
-    columns: Sequence[str],
-    lags: Sequence[int] = (1,),
+    panel: pd.DataFrame, unit: str, period: str, columns: Sequence[str], lags: Sequence[int] = (1,)
 ) -> pd.DataFrame:
     """Return the panel with ``<column>__lag<k>`` columns holding the value k quarters earlier.
 
@@ -161,11 +157,15 @@ def _fit_direction(
     if n_obs <= regressors.shape[1] + n_units:
         return {**base, "status": Status.INSUFFICIENT_DATA, "reason": "Too few quarters per unit."}
     try:
-        fit = sm.OLS(y, regressors).fit(cov_type="cluster-crv3", cov_kwds={"groups": units},
-                                        use_t=True)
+        fit = sm.OLS(y, regressors).fit(
+            cov_type="cluster-crv3", cov_kwds={"groups": units}, use_t=True
+        )
     except (ValueError, np.linalg.LinAlgError):  # a leave-one-unit-out fit is not identified
-        return {**base, "status": Status.INSUFFICIENT_DATA,
-                "reason": "Too few units share each quarter to estimate reliable errors."}
+        return {
+            **base,
+            "status": Status.INSUFFICIENT_DATA,
+            "reason": "Too few units share each quarter to estimate reliable errors.",
+        }
     ci_low, ci_high = fit.conf_int(alpha=1 - conf)[0]
     return {
         **base,

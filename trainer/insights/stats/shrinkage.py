@@ -56,8 +56,7 @@ def _fit_quietly(model, *, with_slopes: bool) -> dict | None:
         trouble = [str(w.message) for w in caught if issubclass(w.category, _FIT_TROUBLE)]
         for other in caught:
             if not issubclass(other.category, _FIT_TROUBLE):
-                warnings.warn_explicit(other.message, other.category, other.filename,
-                                       other.lineno)
+                warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
         if found is not None and _only_boundary(trouble):
             return found
     return None
@@ -80,8 +79,12 @@ def _fit_once(model, method: str, with_slopes: bool) -> dict | None:
     }
     if not all(map(math.isfinite, estimates.values())) or estimates["fixed_variance"] <= 0:
         return None
-    found = {**estimates, "random_intercept_only": not with_slopes, "blups": None,
-             "conditional": None}
+    found = {
+        **estimates,
+        "random_intercept_only": not with_slopes,
+        "blups": None,
+        "conditional": None,
+    }
     if found["slope_variance"] < _NO_SPREAD:
         return found
     try:
@@ -89,8 +92,9 @@ def _fit_once(model, method: str, with_slopes: bool) -> dict | None:
     except ValueError:  # statsmodels: "Cannot predict random effects from singular covariance"
         return None
     found["blups"] = {unit: float(effect[_SLOPE_EFFECT]) for unit, effect in effects.items()}
-    found["conditional"] = {unit: float(cov.loc[_SLOPE_EFFECT, _SLOPE_EFFECT])
-                            for unit, cov in covariances.items()}
+    found["conditional"] = {
+        unit: float(cov.loc[_SLOPE_EFFECT, _SLOPE_EFFECT]) for unit, cov in covariances.items()
+    }
     return found
 
 
@@ -180,8 +184,13 @@ def shrunken_slopes(
         }
     )
     found = _fit_quietly(
-        smf.mixedlm("customer ~ morale", frame, groups=frame["unit"], re_formula="1",
-                    vc_formula={"morale": "0 + morale"}),
+        smf.mixedlm(
+            "customer ~ morale",
+            frame,
+            groups=frame["unit"],
+            re_formula="1",
+            vc_formula={"morale": "0 + morale"},
+        ),
         with_slopes=True,
     )
     if found is not None and found["blups"] is None:
@@ -194,8 +203,9 @@ def shrunken_slopes(
             "The model with a slope per unit could not be fitted to these data, so every unit "
             "shows the common slope of a model without one."
         )
-        found = _fit_quietly(smf.mixedlm("customer ~ morale", frame, groups=frame["unit"]),
-                             with_slopes=False)
+        found = _fit_quietly(
+            smf.mixedlm("customer ~ morale", frame, groups=frame["unit"]), with_slopes=False
+        )
     if found is None:
         return {
             **result,
