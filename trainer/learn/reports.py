@@ -65,24 +65,22 @@ def dues(
     if not by_unit:
         return []
     paths = unit_paths(session=session)
-    people = session.exec(
-        select(User.id, User.unit_id).where(
-            col(User.active).is_(True), col(User.unit_id).is_not(None)
-        )
-    ).all()
+    people_query = select(User.id, User.unit_id).where(
+        col(User.active).is_(True), col(User.unit_id).is_not(None)
+    )
     courses = {course_id for rows in by_unit.values() for course_id, _, _ in rows}
-    completed = {
-        (u, c): at.date()
-        for u, c, at in session.exec(
-            select(Enrolment.user_id, Enrolment.course_id, Enrolment.completed_at).where(
-                col(Enrolment.completed_at).is_not(None), col(Enrolment.course_id).in_(courses)
-            )
-        ).all()
-    }
+    completed_query = select(Enrolment.user_id, Enrolment.course_id, Enrolment.completed_at).where(
+        col(Enrolment.completed_at).is_not(None), col(Enrolment.course_id).in_(courses)
+    )
+    if within is not None:  # read only these units' people and completions, not everyone's
+        people_query = people_query.where(col(User.unit_id).in_(within))
+        completed_query = completed_query.where(
+            col(Enrolment.user_id).in_(select(User.id).where(col(User.unit_id).in_(within)))
+        )
+    people = session.exec(people_query).all()
+    completed = {(u, c): at.date() for u, c, at in session.exec(completed_query).all()}
     earliest: dict[tuple[int, int, str], Due] = {}
     for user_id, unit_id in people:
-        if within is not None and unit_id not in within:
-            continue
         for ancestor in paths.get(unit_id, ()):
             for course_id, due_on, quarter in by_unit.get(ancestor, ()):
                 key = (user_id, course_id, quarter)
