@@ -70,6 +70,7 @@ def org_facts(database: str) -> dict:
     from trainer.auth.models import User
     from trainer.insights import services
     from trainer.org.models import OrgUnit
+    from trainer.outcomes.queries import outcomes_by_unit_period
     from trainer.pulse.models import RollupUnit, SurveyResponse
 
     app = create_app({"DATABASE_URL": database})
@@ -90,7 +91,7 @@ def org_facts(database: str) -> dict:
                 services.pulse.suppressed_units(session=session),
             ),
             "outcomes": lambda: [
-                services.outcomes.outcomes_by_unit_period(session=session, metric=m)
+                outcomes_by_unit_period(session=session, metric=m)
                 for m in services.metric_codes(session=session)
             ],
             "training_rollup": lambda: services.training_rows(session=session),

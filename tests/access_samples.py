@@ -11,7 +11,7 @@ def _unit_in_scope(ctx):
 
 
 def _api_token(ctx):
-    from trainer.outcomes.services import create_token
+    from trainer.outcomes.tokens import create_token
 
     token, _secret = create_token(
         session=ctx.session, name="Sample token", scopes=["outcomes:write"], created_by=ctx.org.hr
@@ -21,7 +21,7 @@ def _api_token(ctx):
 
 
 def _custom_metric(ctx):
-    from trainer.outcomes.services import create_metric
+    from trainer.outcomes.metrics import create_metric
 
     metric = create_metric(
         session=ctx.session,

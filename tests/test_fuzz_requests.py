@@ -156,7 +156,7 @@ def test_csv_upload_never_fails_and_saves_nothing_when_refused(
 
 @pytest.fixture
 def api_headers(session, ctx):
-    from trainer.outcomes.services import create_token
+    from trainer.outcomes.tokens import create_token
 
     _token, secret = create_token(
         session=session,

@@ -150,7 +150,8 @@ def arrange(session, app):
     to change and revoke), and an assignment the demo manager made (theirs to withdraw)."""
     from trainer.learn.assignments import create_assignment, offered_courses
     from trainer.org.models import ManagedUnit, OrgUnit
-    from trainer.outcomes.services import create_metric, create_token
+    from trainer.outcomes.metrics import create_metric
+    from trainer.outcomes.tokens import create_token
     from trainer.util import utcnow
 
     hr = session.exec(select(User).where(User.email == "hr@example.com")).one()

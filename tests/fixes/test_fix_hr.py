@@ -11,7 +11,7 @@ from tests.csv_checks import EVIL, cells, guarded_rows
 from trainer.fixes import services
 from trainer.fixes.models import Fix
 from trainer.learn.loader import load_course
-from trainer.outcomes.services import create_token
+from trainer.outcomes.tokens import create_token
 from trainer.privacy.services import erase_person, export_person
 from trainer.scenarios.loader import load_scenario_file
 from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow

@@ -18,7 +18,7 @@ from trainer.fixes import services
 from trainer.fixes.models import Fix
 from trainer.org.models import OrgUnit
 from trainer.org.services import create_unit
-from trainer.outcomes.services import create_token
+from trainer.outcomes.tokens import create_token
 from trainer.pulse.models import random_key
 from trainer.util import quarter_of, utcnow
 

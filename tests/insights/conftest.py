@@ -11,7 +11,7 @@ from sqlmodel import select
 from trainer.auth.models import User
 from trainer.insights import services as insights
 from trainer.org.models import OrgUnit
-from trainer.outcomes.services import upsert_outcomes
+from trainer.outcomes.imports import upsert_outcomes
 from trainer.pulse.cycles import compute_rollups
 from trainer.pulse.models import CycleAudience, SurveyResponse, random_key
 from trainer.pulse.programmes import Occurrence, cycle_for, cycle_items, ensure_default_programme

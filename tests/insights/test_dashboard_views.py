@@ -13,7 +13,7 @@ from tests.insights.conftest import PERIODS, SMALL_QUARTER
 from trainer.insights import services as insights
 from trainer.insights.models import CustomerFocusRating, StoredAnalysis
 from trainer.insights.views import TABLES
-from trainer.outcomes.services import upsert_outcomes
+from trainer.outcomes.imports import upsert_outcomes
 from trainer.util import shift_quarter, utcnow
 
 

@@ -3,8 +3,9 @@
 import pytest
 from sqlmodel import select
 
-from trainer.outcomes import services
+from trainer.outcomes.imports import import_csv
 from trainer.outcomes.models import Outcome, OutcomeImport
+from trainer.outcomes.tokens import create_token
 
 HEADER = "unit_code,period,metric,value,n"
 
@@ -44,7 +45,7 @@ def import_text(session):
     """Run the CSV import as a CLI would (commit when good, roll back otherwise)."""
 
     def run(text, **kwargs):
-        report = services.import_csv(
+        report = import_csv(
             session=session, data=text.encode("utf-8"), channel="test", actor="tests", **kwargs
         )
         if report.ok and not report.dry_run:
@@ -63,7 +64,7 @@ def make_token(session, org):
     def build(
         scopes=("outcomes:write", "outcomes:read"), unit=None, name="Vendor", expires_in_days=None
     ):
-        token, secret = services.create_token(
+        token, secret = create_token(
             session=session,
             name=name,
             scopes=list(scopes),

@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from trainer.outcomes.services import create_token
+from trainer.outcomes.tokens import create_token
 
 # Schemathesis cases are slower than the plain fuzz tests' (tests/test_fuzz.py): a quarter as
 # many, 50 per operation in the fast suite and 500 with TRAINER_FUZZ_EXAMPLES=2000.

@@ -5,7 +5,7 @@ import json
 import pytest
 from sqlmodel import select
 
-from trainer.outcomes import services
+from trainer.outcomes import imports, metrics, tokens
 from trainer.outcomes.models import ApiToken
 
 URL = "/api/v1/outcomes"
@@ -97,7 +97,7 @@ def test_a_missing_or_garbage_token_is_401_with_a_bearer_challenge(
 def test_a_revoked_token_is_401(org, session, make_token, send, stored):
     secret = make_token()
     token = session.exec(select(ApiToken)).one()
-    services.revoke_token(session=session, token=token)
+    tokens.revoke_token(session=session, token=token)
     session.commit()
     response = send([row()], secret)
     assert response.status_code == 401
@@ -209,7 +209,7 @@ def test_invalid_rows_are_422_with_every_problem_and_nothing_saved(org, make_tok
 
 
 def test_too_many_rows_is_413(org, make_token, send, stored, monkeypatch):
-    monkeypatch.setattr(services, "API_MAX_ROWS", 3)
+    monkeypatch.setattr(imports, "API_MAX_ROWS", 3)
     response = send([row(period=f"2025Q{q}") for q in range(1, 5)], make_token())
     assert response.status_code == 413
     assert "send them in batches" in response.json["error"]["message"]
@@ -283,7 +283,7 @@ def test_a_write_only_token_may_not_read(org, make_token, client):
 
 
 def test_metrics_are_listed_with_custom_ones(org, session, make_token, client):
-    services.create_metric(
+    metrics.create_metric(
         session=session,
         code="first_fix",
         label="First-time fix",
@@ -306,7 +306,7 @@ def test_metrics_are_listed_with_custom_ones(org, session, make_token, client):
 
 
 def test_custom_metrics_are_accepted_in_rows(org, session, make_token, send, stored):
-    services.create_metric(
+    metrics.create_metric(
         session=session,
         code="first_fix",
         label="First-time fix",

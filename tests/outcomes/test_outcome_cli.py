@@ -40,9 +40,9 @@ def test_dry_run_checks_and_writes_nothing(org, runner, tmp_path, stored, csv_te
 
 
 def test_a_file_above_the_size_limit_is_refused_unread(org, runner, tmp_path, stored, monkeypatch):
-    from trainer.outcomes import services
+    from trainer.outcomes import imports
 
-    monkeypatch.setattr(services, "MAX_FILE_BYTES", 2**20)
+    monkeypatch.setattr(imports, "MAX_FILE_BYTES", 2**20)
     row = "T1,2026Q1,csat,80,10\n"
     path = write(tmp_path, "unit_code,period,metric,value,n\n" + row * (2**20 // len(row) + 1))
     result = runner.invoke(args=["import", "outcomes", str(path)])

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from trainer.outcomes import services
+from trainer.outcomes import imports
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_semicolon_file_with_a_bom_and_bad_rows_names_them(org, import_text, sto
 
 
 def test_a_file_that_is_not_utf8_is_refused(org, session, stored):
-    report = services.import_csv(
+    report = imports.import_csv(
         session=session,
         data="unit_code,period,metric,value,n\nT1,2026Q1,csat,80,10 ü\n".encode("latin-1"),
         channel="test",
@@ -205,7 +205,7 @@ def test_empty_files_are_refused(org, import_text, stored, text, message):
 
 def test_a_huge_file_is_refused_whole_and_writes_nothing(org, import_text, stored):
     row = "T1,2026Q1,csat,80,10\n"
-    text = "unit_code,period,metric,value,n\n" + row * (services.MAX_ROWS + 1)
+    text = "unit_code,period,metric,value,n\n" + row * (imports.MAX_ROWS + 1)
     assert_rejected(
         import_text(text),
         stored,
@@ -215,9 +215,9 @@ def test_a_huge_file_is_refused_whole_and_writes_nothing(org, import_text, store
 
 
 def test_a_file_above_the_size_limit_is_refused_before_reading(org, session, stored, monkeypatch):
-    monkeypatch.setattr(services, "MAX_FILE_BYTES", 1024 * 1024)
+    monkeypatch.setattr(imports, "MAX_FILE_BYTES", 1024 * 1024)
     data = b"unit_code,period,metric,value,n\n" + b"x" * (1024 * 1024)
-    report = services.import_csv(session=session, data=data, channel="test", actor="tests")
+    report = imports.import_csv(session=session, data=data, channel="test", actor="tests")
     assert [str(e) for e in report.errors] == [
         "line 1: The file is 1.0 MB; the limit is 1 MB. Split it into smaller files."
     ]

@@ -1,11 +1,11 @@
 """The service functions the dashboard and demo data build on."""
 
-from trainer.outcomes import services
+from trainer.outcomes import imports, metrics, queries
 from trainer.outcomes.validation import HIGHER, LOWER
 
 
 def test_metrics_lists_the_built_ins_then_custom_ones(org, session):
-    services.create_metric(
+    metrics.create_metric(
         session=session,
         code="first_fix",
         label="First-time fix",
@@ -14,7 +14,7 @@ def test_metrics_lists_the_built_ins_then_custom_ones(org, session):
         max_value=100,
         needs_n=True,
     )
-    found = {m.code: m for m in services.metrics(session=session)}
+    found = {m.code: m for m in metrics.metrics(session=session)}
     assert list(found) == ["csat", "nps", "csi", "complaints", "retention", "first_fix"]
     assert (found["nps"].min_value, found["nps"].max_value) == (-100, 100)
     assert found["complaints"].direction == LOWER and not found["complaints"].needs_n
@@ -38,18 +38,18 @@ def test_upsert_outcomes_loads_rows_in_bulk_and_reports_counts(org, session, sto
             (u, p) for u in (org.t1, org.t2, org.t3) for p in ("2025Q3", "2025Q4")
         )
     ]
-    assert services.upsert_outcomes(session=session, rows=rows, source="demo") == (6, 0, 0)
+    assert imports.upsert_outcomes(session=session, rows=rows, source="demo") == (6, 0, 0)
     session.commit()
-    assert services.upsert_outcomes(session=session, rows=rows) == (0, 0, 6)
+    assert imports.upsert_outcomes(session=session, rows=rows) == (0, 0, 6)
     changed = [{"unit_id": org.t1.id, "period": "2025Q3", "metric": "csat", "value": 99.0}]
-    assert services.upsert_outcomes(session=session, rows=changed) == (0, 1, 0)
+    assert imports.upsert_outcomes(session=session, rows=changed) == (0, 1, 0)
     session.commit()
     t1 = [r for r in stored()[0] if r[0] == org.t1.id and r[1] == "2025Q3"]
     assert t1 == [(org.t1.id, "2025Q3", "csat", 99.0, 50, 0.3, 50, 200)]
 
 
 def test_outcomes_by_unit_period_gives_one_dict_per_unit_and_quarter(org, session):
-    services.upsert_outcomes(
+    imports.upsert_outcomes(
         session=session,
         rows=[
             {"unit_id": org.t2.id, "period": "2026Q1", "metric": "csat", "value": 80.0, "n": 90},
@@ -68,7 +68,7 @@ def test_outcomes_by_unit_period_gives_one_dict_per_unit_and_quarter(org, sessio
         ],
     )
     session.commit()
-    rows = services.outcomes_by_unit_period(session=session, metric="csat")
+    rows = queries.outcomes_by_unit_period(session=session, metric="csat")
     assert [(r["unit_code"], r["period"]) for r in rows] == [
         ("T1", "2026Q1"),
         ("T1", "2026Q2"),
@@ -84,6 +84,6 @@ def test_outcomes_by_unit_period_gives_one_dict_per_unit_and_quarter(org, sessio
         "responses": 95,
         "invited": 300,
     }
-    only_t2 = services.outcomes_by_unit_period(session=session, metric="csat", unit_ids={org.t2.id})
+    only_t2 = queries.outcomes_by_unit_period(session=session, metric="csat", unit_ids={org.t2.id})
     assert [r["unit_code"] for r in only_t2] == ["T2"]
-    assert services.outcomes_by_unit_period(session=session, metric="csat", unit_ids=set()) == []
+    assert queries.outcomes_by_unit_period(session=session, metric="csat", unit_ids=set()) == []

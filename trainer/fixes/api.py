@@ -6,8 +6,9 @@ from flask import Blueprint, Flask, g, jsonify, request
 from trainer.db import db_session
 from trainer.fixes import services
 from trainer.forms import csrf, period_arg
-from trainer.outcomes import services as outcomes
 from trainer.outcomes.api import api_error, token_required
+from trainer.outcomes.queries import check_period, unit_subtree
+from trainer.outcomes.tokens import token_unit_ids
 
 fixes_api = Blueprint("fixes_api", __name__, url_prefix="/api/v1/fixes")
 SCOPE = "fixes:read"
@@ -23,10 +24,10 @@ def _no_store(response):
 @token_required(SCOPE)
 def get_fixes():
     session = db_session()
-    allowed = outcomes.token_unit_ids(session=session, token=g.api_token)
+    allowed = token_unit_ids(session=session, token=g.api_token)
     unit_ids = allowed
     if code := request.args.get("unit_code", "").strip():
-        unit_ids = outcomes.unit_subtree(session=session, code=code)
+        unit_ids = unit_subtree(session=session, code=code)
         if unit_ids is None:
             return api_error(400, f"No unit has the code '{code}'.")
         if allowed is not None and not unit_ids <= allowed:
@@ -34,7 +35,7 @@ def get_fixes():
     period = period_arg()
     if period:
         try:
-            period = outcomes.check_period(period)
+            period = check_period(period)
         except ValueError as exc:
             return api_error(400, str(exc))
     cells = services.released_json(session, unit_ids=unit_ids, period=period)

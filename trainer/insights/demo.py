@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from trainer.insights.models import CustomerFocusRating
 from trainer.org.models import ManagedUnit
-from trainer.outcomes.services import upsert_outcomes
+from trainer.outcomes.imports import upsert_outcomes
 from trainer.pulse.results import morale_by_unit_period
 from trainer.util import utcnow
 

@@ -32,8 +32,9 @@ from trainer.insights.sources import Level, Metric, Sources, Status, Unit
 from trainer.learn.reports import completion_by_unit_period
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.org.scope import managed_scope, scope_unit_ids, sees_everything, subtree_ids
-from trainer.outcomes import services as outcomes
+from trainer.outcomes.metrics import metrics as outcome_metrics
 from trainer.outcomes.models import Outcome
+from trainer.outcomes.queries import outcomes_by_unit_period
 from trainer.pulse.results import closed_cycles, morale_by_unit_period, suppressed_units
 from trainer.scenarios.services import ownership_by_unit_period
 from trainer.util import quarter_of, shift_quarter, utcnow
@@ -202,7 +203,7 @@ def load_sources(*, session: Session, version: dict) -> Sources:
     ]
     metrics = [
         Metric(m.code, m.label, m.higher_is_better, m.min_value, m.max_value)
-        for m in outcomes.metrics(session=session)
+        for m in outcome_metrics(session=session)
     ]
     metrics += [
         Metric(code, label, better, low, high)
@@ -223,7 +224,7 @@ def load_sources(*, session: Session, version: dict) -> Sources:
         suppressed=suppressed,
         outcomes={
             **{
-                m.code: outcomes.outcomes_by_unit_period(session=session, metric=m.code)
+                m.code: outcomes_by_unit_period(session=session, metric=m.code)
                 for m in metrics
                 if m.code not in fixes.INSIGHT_MEASURES
             },
@@ -239,7 +240,7 @@ def load_sources(*, session: Session, version: dict) -> Sources:
 
 def metric_codes(*, session: Session) -> list[str]:
     """Return the customer metrics, then the fix log's measures (fixed on own authority)."""
-    return [m.code for m in outcomes.metrics(session=session)] + list(fixes.INSIGHT_MEASURES)
+    return [m.code for m in outcome_metrics(session=session)] + list(fixes.INSIGHT_MEASURES)
 
 
 def default_metric(*, session: Session) -> str | None:

@@ -13,7 +13,7 @@ from flask_login import AnonymousUserMixin
 from trainer.access import Access, allow
 from trainer.db import db_session
 from trainer.forms import int_arg, period_arg
-from trainer.outcomes import services
+from trainer.outcomes import imports, metrics, queries, tokens
 from trainer.outcomes.openapi import openapi_document
 from trainer.util import shown_name
 
@@ -57,7 +57,7 @@ def token_required(scope: str):
                 return api_error(
                     401, "Send an API token: 'Authorization: Bearer <token>'.", headers=_challenge()
                 )
-            token, state = services.authenticate_token(session=db_session(), secret=secret.strip())
+            token, state = tokens.authenticate_token(session=db_session(), secret=secret.strip())
             if token is None:
                 return api_error(401, _WHY[state], headers=_challenge("invalid_token"))
             if scope not in token.scope_set:
@@ -92,14 +92,14 @@ def _json_body():
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"The body is not valid JSON ({exc})."
     except RecursionError:
-        return None, f"The body is nested more than {services.API_MAX_DEPTH} levels deep."
+        return None, f"The body is nested more than {imports.API_MAX_DEPTH} levels deep."
     return payload, _json_problem(payload, "body")
 
 
 def _json_problem(value, where: str, depth: int = 0) -> str | None:
     """Return why a parsed body cannot be used, naming the place (e.g. rows[2].metric)."""
-    if depth > services.API_MAX_DEPTH:
-        return f"The body is nested more than {services.API_MAX_DEPTH} levels deep."
+    if depth > imports.API_MAX_DEPTH:
+        return f"The body is nested more than {imports.API_MAX_DEPTH} levels deep."
     if isinstance(value, str):
         if "\x00" in value:
             return f"{where} contains a NUL character (\\u0000), which cannot be stored."
@@ -134,14 +134,14 @@ def post_outcomes():
     rows = payload.get("rows") if isinstance(payload, dict) else payload
     if not isinstance(rows, list):
         return api_error(400, 'Send {"rows": [...]}: a list of outcome rows.')
-    if len(rows) > services.API_MAX_ROWS:
+    if len(rows) > imports.API_MAX_ROWS:
         return api_error(
             413,
-            f"{len(rows):,} rows is more than the {services.API_MAX_ROWS:,} "
+            f"{len(rows):,} rows is more than the {imports.API_MAX_ROWS:,} "
             "allowed per request; send them in batches.",
         )
     dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
-    report = services.import_api_rows(
+    report = imports.import_api_rows(
         session=db_session(), rows=rows, token=g.api_token, dry_run=dry_run
     )
     if report.forbidden:
@@ -152,7 +152,7 @@ def post_outcomes():
         )
     if report.errors:
         return api_error(
-            422, f"{services.problems(len(report.errors))}; nothing was saved.", report.errors
+            422, f"{imports.problems(len(report.errors))}; nothing was saved.", report.errors
         )
     return jsonify(report.counts()), 201 if report.created and not dry_run else 200
 
@@ -161,10 +161,10 @@ def post_outcomes():
 @token_required("outcomes:read")
 def get_outcomes():
     session = db_session()
-    allowed = services.token_unit_ids(session=session, token=g.api_token)
+    allowed = tokens.token_unit_ids(session=session, token=g.api_token)
     unit_ids = allowed
     if code := request.args.get("unit_code", "").strip():
-        unit_ids = services.unit_subtree(session=session, code=code)
+        unit_ids = queries.unit_subtree(session=session, code=code)
         if unit_ids is None:
             return api_error(400, f"No unit has the code '{code}'.")
         if allowed is not None and not unit_ids <= allowed:
@@ -172,17 +172,17 @@ def get_outcomes():
     period = period_arg()
     if period:
         try:
-            period = services.check_period(period)
+            period = queries.check_period(period)
         except ValueError as exc:
             return api_error(400, str(exc))
     metric = request.args.get("metric", "").strip().lower() or None
-    if metric and metric not in services.metric_map(session=session):
+    if metric and metric not in metrics.metric_map(session=session):
         return api_error(400, f"Unknown metric '{metric}'.")
-    limit = int_arg("limit", services.READ_LIMIT, high=services.READ_MAX_LIMIT)
+    limit = int_arg("limit", queries.READ_LIMIT, high=queries.READ_MAX_LIMIT)
     offset = int_arg("offset", 0, low=0)
-    found, total = services.find_outcomes(
+    found, total = queries.find_outcomes(
         session=session,
-        where=services.OutcomeFilter(unit_ids, metric, period),
+        where=queries.OutcomeFilter(unit_ids, metric, period),
         limit=limit,
         offset=offset,
     )
@@ -226,7 +226,7 @@ def get_metrics():
                     "custom": m.custom,
                     "description": m.description,
                 }
-                for m in services.metrics(session=db_session())
+                for m in metrics.metrics(session=db_session())
             ]
         }
     )

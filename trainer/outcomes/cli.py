@@ -4,7 +4,7 @@ import click
 
 from trainer import audit
 from trainer.db import db_session
-from trainer.outcomes.services import import_csv, problems, size_error
+from trainer.outcomes.imports import import_csv, problems, size_error
 
 
 @click.command("outcomes")

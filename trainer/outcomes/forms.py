@@ -4,7 +4,7 @@ from wtforms import BooleanField, FloatField, SelectField, StringField, TextArea
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from trainer.forms import MultiCheckboxField, finite
-from trainer.outcomes.services import SCOPES
+from trainer.outcomes.tokens import SCOPES
 from trainer.outcomes.validation import DIRECTIONS
 
 

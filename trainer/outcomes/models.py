@@ -1,4 +1,5 @@
-"""Customer outcomes per (unit, quarter, metric), custom metrics, import log and API tokens."""
+"""Customer outcomes per (unit, quarter, metric), custom metrics, import log and API tokens, and
+the error the outcome services raise."""
 
 from datetime import datetime
 
@@ -6,6 +7,10 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from trainer.util import utcnow
+
+
+class OutcomeError(ValueError):
+    """A change that cannot be made; the message is for the user."""
 
 
 class OutcomeMetric(SQLModel, table=True):

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/v1/openapi.json."""
 
-from trainer.outcomes.services import API_MAX_DEPTH, API_MAX_ROWS, READ_LIMIT, READ_MAX_LIMIT
+from trainer.outcomes.imports import API_MAX_DEPTH, API_MAX_ROWS
+from trainer.outcomes.queries import READ_LIMIT, READ_MAX_LIMIT
 from trainer.outcomes.validation import BUILTIN_METRICS
 from trainer.util import DB_INT_MAX
 

@@ -7,9 +7,11 @@ from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg, period_arg
 from trainer.org.scope import unit_choices
 from trainer.org.services import ordered_tree
-from trainer.outcomes import bp, services
+from trainer.outcomes import bp, imports, queries
+from trainer.outcomes import metrics as outcome_metrics
+from trainer.outcomes import tokens as api_tokens
 from trainer.outcomes.forms import ImportOutcomesForm, MetricEditForm, MetricForm, TokenForm
-from trainer.outcomes.models import ApiToken, OutcomeMetric
+from trainer.outcomes.models import ApiToken, OutcomeError, OutcomeMetric
 from trainer.outcomes.validation import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from trainer.util import utcnow
 
@@ -20,18 +22,18 @@ def _filters(session):
     """Read the unit, metric and period filters from the query string; return (filter, notes)."""
     notes = []
     unit_code = request.args.get("unit", "").strip()
-    unit_ids = services.unit_subtree(session=session, code=unit_code) if unit_code else None
+    unit_ids = queries.unit_subtree(session=session, code=unit_code) if unit_code else None
     if unit_code and unit_ids is None:
         notes.append(f"No unit has the code '{unit_code}'; showing every unit.")
     metric = request.args.get("metric", "").strip().lower() or None
     period = period_arg()
     if period:
         try:
-            period = services.check_period(period)
+            period = queries.check_period(period)
         except ValueError as exc:
             notes.append(f"{exc} Showing every period.")
             period = None
-    return services.OutcomeFilter(unit_ids, metric, period), notes
+    return queries.OutcomeFilter(unit_ids, metric, period), notes
 
 
 @bp.route("/")
@@ -40,7 +42,7 @@ def browse():
     session = db_session()
     where, notes = _filters(session)
     page = int_arg("page", 1)
-    rows, total = services.find_outcomes(
+    rows, total = queries.find_outcomes(
         session=session, where=where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     return render_template(
@@ -52,9 +54,9 @@ def browse():
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         args=request.args,
         units=[(u, depth) for u, depth, _ in ordered_tree(session)],
-        metrics=services.metric_map(session=session),
-        periods=services.outcome_periods(session=session),
-        imports=services.recent_imports(session=session),
+        metrics=outcome_metrics.metric_map(session=session),
+        periods=queries.outcome_periods(session=session),
+        imports=queries.recent_imports(session=session),
     )
 
 
@@ -63,8 +65,8 @@ def browse():
 def export():
     session = db_session()
     where, _notes = _filters(session)
-    rows, _total = services.find_outcomes(session=session, where=where)
-    return csvdownload.download("outcomes.csv", services.export_rows(rows))
+    rows, _total = queries.find_outcomes(session=session, where=where)
+    return csvdownload.download("outcomes.csv", queries.export_rows(rows))
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -74,7 +76,7 @@ def import_outcomes():
     form = ImportOutcomesForm()
     report = None
     if form.validate_on_submit():
-        report = services.import_csv(
+        report = imports.import_csv(
             session=session,
             data=form.file.data.read(),
             channel="upload",
@@ -92,8 +94,8 @@ def import_outcomes():
         report=report,
         columns=REQUIRED_COLUMNS,
         optional=OPTIONAL_COLUMNS,
-        metrics=services.metrics(session=session),
-        max_rows=services.MAX_ROWS,
+        metrics=outcome_metrics.metrics(session=session),
+        max_rows=imports.MAX_ROWS,
     ), status
 
 
@@ -115,16 +117,16 @@ def metrics():
     form = MetricForm()
     if form.validate_on_submit():
         try:
-            metric = services.create_metric(
+            metric = outcome_metrics.create_metric(
                 session=session, code=form.code.data, **_metric_values(form)
             )
-        except services.OutcomeError as exc:
+        except OutcomeError as exc:
             form.code.errors.append(str(exc))
         else:
             flash(f"Metric {metric.code} added.")
             return redirect(url_for("outcomes.metrics"))
     return render_template(
-        "outcomes/metrics.html", form=form, metrics=services.metrics(session=session)
+        "outcomes/metrics.html", form=form, metrics=outcome_metrics.metrics(session=session)
     ), (400 if form.errors else 200)
 
 
@@ -136,8 +138,8 @@ def metric(metric_id):
     form = MetricEditForm(obj=metric)
     if form.validate_on_submit():
         try:
-            services.update_metric(session=session, metric=metric, **_metric_values(form))
-        except services.OutcomeError as exc:
+            outcome_metrics.update_metric(session=session, metric=metric, **_metric_values(form))
+        except OutcomeError as exc:
             form.min_value.errors.append(str(exc))
         else:
             flash(f"Metric {metric.code} saved.")
@@ -154,8 +156,8 @@ def delete_metric(metric_id):
     metric = session.get(OutcomeMetric, metric_id) or abort(404)
     if ConfirmForm().validate_on_submit():
         try:
-            services.delete_metric(session=session, metric=metric)
-        except services.OutcomeError as exc:
+            outcome_metrics.delete_metric(session=session, metric=metric)
+        except OutcomeError as exc:
             flash(str(exc))
             return redirect(url_for("outcomes.metric", metric_id=metric.id))
         flash(f"Metric {metric.code} deleted.")
@@ -170,7 +172,7 @@ def tokens():
     form.unit_id.choices = unit_choices(session=session, blank="(every unit)")
     if form.validate_on_submit():
         try:
-            token, secret = services.create_token(
+            token, secret = api_tokens.create_token(
                 session=session,
                 name=form.name.data,
                 scopes=form.scopes.data,
@@ -178,7 +180,7 @@ def tokens():
                 unit_id=form.unit_id.data or None,
                 expires_in_days=form.expires_in_days.data or None,
             )
-        except services.OutcomeError as exc:
+        except OutcomeError as exc:
             form.name.errors.append(str(exc))
         else:
             audit.record(
@@ -197,9 +199,9 @@ def tokens():
         "outcomes/tokens.html",
         form=form,
         revoke=ConfirmForm(),
-        tokens=services.list_tokens(session=session),
+        tokens=api_tokens.list_tokens(session=session),
         now=utcnow(),
-        state=services.token_state,
+        state=api_tokens.token_state,
     ), 400 if form.errors else 200
 
 
@@ -209,7 +211,7 @@ def revoke_token(token_id):
     session = db_session()
     token = session.get(ApiToken, token_id) or abort(404)
     if ConfirmForm().validate_on_submit():
-        services.revoke_token(session=session, token=token)
+        api_tokens.revoke_token(session=session, token=token)
         audit.record(session, current_user, "token.revoke", token)
         flash(f"Token {token.name} revoked. Systems using it can no longer send data.")
     return redirect(url_for("outcomes.tokens"))
