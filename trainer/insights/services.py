@@ -34,7 +34,8 @@ from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.org.scope import managed_scope, scope_unit_ids, sees_everything, subtree_ids
 from trainer.outcomes import services as outcomes
 from trainer.outcomes.models import Outcome
-from trainer.pulse.results import closed_cycles, morale_by_unit_period, suppressed_units
+from trainer.pulse.morale import morale_by_unit_period, suppressed_units
+from trainer.pulse.results import closed_cycles
 from trainer.scenarios.services import ownership_by_unit_period
 from trainer.util import quarter_of, shift_quarter, utcnow
 
