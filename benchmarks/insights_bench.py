@@ -71,6 +71,7 @@ def org_facts(database: str) -> dict:
     from trainer.insights import services
     from trainer.org.models import OrgUnit
     from trainer.outcomes.queries import outcomes_by_unit_period
+    from trainer.pulse import morale
     from trainer.pulse.models import RollupUnit, SurveyResponse
 
     app = create_app({"DATABASE_URL": database})
@@ -87,8 +88,8 @@ def org_facts(database: str) -> dict:
         }
         sources = {
             "pulse_rollups": lambda: (
-                services.pulse.morale_by_unit_period(session=session),
-                services.pulse.suppressed_units(session=session),
+                morale.morale_by_unit_period(session=session),
+                morale.suppressed_units(session=session),
             ),
             "outcomes": lambda: [
                 outcomes_by_unit_period(session=session, metric=m)

@@ -16,7 +16,7 @@ def answer_quiz(page, questions, right: bool):
     """Answer every question on the quiz page; all right, or all wrong."""
     fieldsets = page.locator("fieldset.question")
     scorable = [q for q in questions if q.type != "description"]
-    assert fieldsets.count() == len(scorable)
+    expect(fieldsets).to_have_count(len(scorable))  # waits for the page to load
     for n, question in enumerate(scorable):
         box = fieldsets.nth(n)
         if question.type == "mc":

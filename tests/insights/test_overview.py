@@ -5,7 +5,7 @@ import pytest
 
 from trainer.insights import overview, services
 from trainer.insights.overview import correlation_power
-from trainer.pulse.results import morale_by_unit_period
+from trainer.pulse.morale import morale_by_unit_period
 
 
 def _released(session, unit_id):

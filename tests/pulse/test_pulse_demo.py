@@ -12,7 +12,7 @@ from trainer.pulse import plans
 from trainer.pulse.demo import add_pulse_history
 from trainer.pulse.ledger import commitments_for, released_tallies
 from trainer.pulse.models import THEMES, PulseCycle
-from trainer.pulse.results import morale_by_unit_period, suppressed_units, team_customer_focus
+from trainer.pulse.morale import morale_by_unit_period, suppressed_units, team_customer_focus
 from trainer.pulse.submit import invitation_for
 from trainer.util import quarter_of, shift_quarter, utcnow
 

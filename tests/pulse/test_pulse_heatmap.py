@@ -13,7 +13,8 @@ from trainer.pulse import heatmap
 from trainer.pulse.cycles import close_cycle
 from trainer.pulse.models import SurveyResponse
 from trainer.pulse.programmes import cycle_items
-from trainer.pulse.results import ItemScore, halfway, live_progress
+from trainer.pulse.progress import halfway, live_progress
+from trainer.pulse.results import ItemScore
 
 MINUS = "\u2212"
 

@@ -21,8 +21,10 @@ from trainer.org.services import create_unit
 from trainer.pulse.bank import ensure_default_bank
 from trainer.pulse.cycles import close_cycle, open_now
 from trainer.pulse.models import PulseInvitation, SurveyParticipation, SurveyResponse, random_key
+from trainer.pulse.morale import morale_by_unit_period
 from trainer.pulse.programmes import ProgrammeInput, cycle_items, save_programme
-from trainer.pulse.results import COMMENTS_SHOWN, live_progress, morale_by_unit_period
+from trainer.pulse.progress import live_progress
+from trainer.pulse.results import COMMENTS_SHOWN
 from trainer.util import utcnow
 
 _counter = itertools.count()

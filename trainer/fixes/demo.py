@@ -23,7 +23,7 @@ from trainer.demo import SITES, bulk_write, people_in_batches
 from trainer.fixes import services
 from trainer.fixes.models import Fix, FixSettings
 from trainer.insights.demo import GAMED_SITE, _morale_drivers
-from trainer.pulse.results import morale_by_unit_period
+from trainer.pulse.morale import morale_by_unit_period
 from trainer.util import quarter_bounds, utcnow
 
 BETWEEN, WITHIN = 0.35, 0.45  # log-odds of fixing on the spot per SD of morale

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from trainer.insights.models import CustomerFocusRating
 from trainer.org.models import ManagedUnit
 from trainer.outcomes.imports import upsert_outcomes
-from trainer.pulse.results import morale_by_unit_period
+from trainer.pulse.morale import morale_by_unit_period
 from trainer.util import utcnow
 
 GAMED_SITE = "YORK"

@@ -35,7 +35,8 @@ from trainer.org.scope import managed_scope, scope_unit_ids, sees_everything, su
 from trainer.outcomes.metrics import metrics as outcome_metrics
 from trainer.outcomes.models import Outcome
 from trainer.outcomes.queries import outcomes_by_unit_period
-from trainer.pulse.results import closed_cycles, morale_by_unit_period, suppressed_units
+from trainer.pulse.morale import morale_by_unit_period, suppressed_units
+from trainer.pulse.results import closed_cycles
 from trainer.scenarios.services import ownership_by_unit_period
 from trainer.util import quarter_of, shift_quarter, utcnow
 

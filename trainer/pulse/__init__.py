@@ -8,7 +8,7 @@ bp = Blueprint("pulse", __name__, url_prefix="/pulse")
 def init_app(app: Flask) -> None:
     from trainer.demo import add_demo_step
     from trainer.nav import add_home_panel, add_nav
-    from trainer.pulse import demo, home, jobs, programme_views, views  # noqa: F401
+    from trainer.pulse import demo, home, jobs, plan_views, programme_views, views  # noqa: F401
     from trainer.pulse.models import ActionStatus, CycleStatus, ItemKind
     from trainer.pulse.pool import reseal_pools
     from trainer.scheduler import register_job

@@ -22,7 +22,8 @@ from trainer.pulse.models import (
     PulseInvitation,
     PulseProgramme,
 )
-from trainer.pulse.results import latest_closed_cycle, live_progress, released_results, rollup_rows
+from trainer.pulse.progress import live_progress
+from trainer.pulse.results import latest_closed_cycle, released_results, rollup_rows
 from trainer.pulse.submit import invitation_for
 
 SHOWN = 3  # items of a list on the home page before a "more" link

@@ -1,12 +1,11 @@
-"""Results of closed cycles, live response rates, and the feed for the insights dashboard.
+"""Released results of closed cycles: per-unit scores, trends, and who may see which units.
 
 Results are read from rollups and leave only through `trainer.anonymity.release`.
 """
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -16,22 +15,19 @@ from trainer.auth.models import User
 from trainer.org.models import OrgUnit
 from trainer.org.scope import managed_scope, sees_everything
 from trainer.pulse import scores as formulas
-from trainer.pulse.cycles import aware, cycle_limits
-from trainer.pulse.ledger import commitments_for, released_tallies
+from trainer.pulse.cycles import cycle_limits
 from trainer.pulse.models import (
     CycleAudience,
     CycleStatus,
     ItemKind,
     PulseCycle,
-    PulseInvitation,
     PulseItem,
     RollupItem,
     RollupUnit,
-    SurveyParticipation,
     SurveyResponse,
 )
 from trainer.pulse.programmes import cycle_items
-from trainer.pulse.tree import ancestor_ids, tree_depth, tree_key, units_by_id
+from trainer.pulse.tree import ancestor_ids
 
 COMMENTS_SHOWN = 60
 
@@ -266,206 +262,6 @@ def viewable_units(user: User, cycle: PulseCycle | None, *, session: Session) ->
     return units
 
 
-# Live response rates (counts only) ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProgressRow:
-    unit: OrgUnit
-    depth: int
-    invited: int
-    responded: int | None  # None: withheld, fewer than the minimum or a differencing risk
-    below_half: bool  # raised only once half the survey window has passed
-
-
-def halfway(cycle: PulseCycle) -> datetime:
-    """Return the moment half of the cycle's answering window has passed."""
-    opens, closes = aware(cycle.opens_at), aware(cycle.closes_at)
-    return opens + (closes - opens) / 2
-
-
-def alerts_due(cycle: PulseCycle, *, now: datetime) -> bool:
-    """Return whether "below 50%" alerts apply yet: only once half the window has passed."""
-    return aware(now) >= halfway(cycle)
-
-
-def live_progress(
-    cycle: PulseCycle,
-    unit_ids: set[int] | None = None,
-    *,
-    session: Session,
-    now: datetime | None = None,
-) -> list[ProgressRow]:
-    """Return live response counts per reporting unit, with the score thresholds applied.
-
-    Rows come in tree order. A unit is flagged below 50% only after half the window has
-    passed: early in a survey every unit is below half, and an alert then says nothing.
-    """
-    alerts_on = alerts_due(cycle, now=now or datetime.now(UTC))
-    counts = dict(
-        session.execute(
-            sa.select(PulseInvitation.group_key, sa.func.count())
-            .join(
-                SurveyParticipation,
-                sa.and_(
-                    SurveyParticipation.survey_id == PulseInvitation.cycle_id,
-                    SurveyParticipation.employee_id == PulseInvitation.employee_id,
-                ),
-            )
-            .where(PulseInvitation.cycle_id == cycle.id)
-            .group_by(PulseInvitation.group_key)
-        ).all()
-    )
-    units = units_by_id(session=session)
-    invited_by_group: Counter = Counter()
-    for row in session.exec(select(CycleAudience).where(CycleAudience.cycle_id == cycle.id)):
-        invited_by_group[row.group_key] += row.invited
-    responded: Counter = Counter()
-    invited: Counter = Counter()
-    for key, n_invited in invited_by_group.items():
-        for unit_id in [*ancestor_ids(units[key]), key]:
-            responded[unit_id] += counts.get(key, 0)
-            invited[unit_id] += n_invited
-    cells = []
-    for unit_id in invited:
-        chain = [a for a in ancestor_ids(units[unit_id]) if a in invited]
-        cells.append(
-            anonymity.Cell(
-                unit_id, chain[-1] if chain else None, responded[unit_id], responded[unit_id]
-            )
-        )
-    released = anonymity.release(cells, cycle_limits(cycle))
-    rows = []
-    for unit_id in sorted(invited, key=lambda u: tree_key(units[u], units)):
-        if unit_ids is not None and unit_id not in unit_ids:
-            continue
-        rate = responded[unit_id] / invited[unit_id] if invited[unit_id] else 0
-        rows.append(
-            ProgressRow(
-                units[unit_id],
-                tree_depth(units[unit_id]),
-                invited[unit_id],
-                released[unit_id].scores,
-                alerts_on and rate < 0.5,
-            )
-        )
-    return rows
-
-
-# For the insights dashboard -----------------------------------------------------------------
-
-
-def _customer_focus(cycle_ids: list[int], *, session: Session) -> dict[tuple[int, int], float]:
-    rows = session.execute(
-        sa.select(
-            RollupItem.cycle_id,
-            RollupItem.unit_id,
-            sa.func.sum(RollupItem.total),
-            sa.func.sum(RollupItem.n),
-        )
-        .join(PulseItem, PulseItem.id == RollupItem.item_id)
-        .where(PulseItem.theme == "customer_focus", RollupItem.cycle_id.in_(cycle_ids))
-        .group_by(RollupItem.cycle_id, RollupItem.unit_id)
-    ).all()
-    return {(c, u): total / n for c, u, total, n in rows if n}
-
-
-def morale_by_unit_period(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
-    """Return one row per (unit, quarter) whose results may be shown, from rollups.
-
-    Keys: unit_id, unit_code, period, respondents, invited, engagement (mean of the Likert
-    items, 1-5), enps, enps_moe, customer_focus (mean of the team's customer-focus item).
-    Cells below the score threshold, or hidden to stop differencing, are left out; see
-    `suppressed_units`. With several cycles in one quarter, the one with most respondents wins.
-    """
-    cycles = closed_cycles(session=session)
-    focus = _customer_focus([c.id for c in cycles], session=session)
-    codes = {u.id: u.code for u in units_by_id(session=session).values()}
-    rows = rollup_rows([c.id for c in cycles], session=session)
-    best: dict[tuple[int, str], dict] = {}
-    for cycle in cycles:
-        for unit_id, released in released_results(
-            session=session,
-            cycle=cycle,
-            unit_ids=unit_ids,
-            items=False,
-            comments=False,
-            rows=rows[cycle.id],
-        ).items():
-            if released.suppressed:
-                continue
-            s: UnitScores = released.scores
-            row = {
-                "unit_id": unit_id,
-                "unit_code": codes[unit_id],
-                "period": cycle.quarter,
-                "respondents": s.respondents,
-                "invited": s.invited,
-                "engagement": s.engagement,
-                "enps": s.enps,
-                "enps_moe": s.enps_moe,
-                "customer_focus": focus.get((cycle.id, unit_id)),
-            }
-            key = (unit_id, cycle.quarter)
-            if key not in best or best[key]["respondents"] < s.respondents:
-                best[key] = row
-    return sorted(best.values(), key=lambda r: (r["unit_code"], r["period"]))
-
-
-def team_customer_focus(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
-    """Return unit_id, unit_code, period and customer_focus for the visible cells."""
-    return [
-        {k: r[k] for k in ("unit_id", "unit_code", "period", "customer_focus")}
-        for r in morale_by_unit_period(session=session, unit_ids=unit_ids)
-    ]
-
-
-def suppressed_units(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
-    """Return (unit_id, unit_code, period, reason) for audience units without shown results.
-
-    reason is "merged" (too small at launch, reported with its parent) or "suppressed" (too
-    few respondents, or hidden so that it cannot be worked out by subtraction); `differencing`
-    says which of the two a suppressed cell is (`anonymity.withheld_reason`). No counts.
-    """
-    codes = {u.id: u.code for u in units_by_id(session=session).values()}
-    visible = {
-        (r["unit_id"], r["period"])
-        for r in morale_by_unit_period(session=session, unit_ids=unit_ids)
-    }
-    cycles = closed_cycles(session=session)
-    respondents = {
-        (cycle_id, r.unit_id): r.respondents
-        for cycle_id, rows in rollup_rows([c.id for c in cycles], session=session).items()
-        for r in rows
-    }
-    out = {}
-    for cycle in cycles:
-        for row in session.exec(
-            select(CycleAudience).where(CycleAudience.cycle_id == cycle.id)
-        ).all():
-            unit_id = row.unit_id
-            if unit_ids is not None and unit_id not in unit_ids:
-                continue
-            if (unit_id, cycle.quarter) in visible:
-                continue
-            reason = "merged" if row.group_key != unit_id else "suppressed"
-            differencing = (
-                reason == "suppressed"
-                and anonymity.withheld_reason(
-                    respondents.get((cycle.id, unit_id), 0), cycle_limits(cycle)
-                )
-                == anonymity.DIFFERENCING
-            )
-            out[(unit_id, cycle.quarter)] = {
-                "unit_id": unit_id,
-                "unit_code": codes[unit_id],
-                "period": cycle.quarter,
-                "reason": reason,
-                "differencing": differencing,
-            }
-    return sorted(out.values(), key=lambda r: (r["unit_code"], r["period"]))
-
-
 def reporting_group(cycle: PulseCycle, unit_id: int, *, session: Session) -> OrgUnit | None:
     """Return the unit a small unit's answers were merged into, if it was in the audience."""
     row = session.exec(
@@ -476,163 +272,3 @@ def reporting_group(cycle: PulseCycle, unit_id: int, *, session: Session) -> Org
     if row is None or row.group_key == unit_id:
         return None
     return session.get(OrgUnit, row.group_key)
-
-
-def _round(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def _scores_document(scores: UnitScores, *, alpha: bool = True) -> dict:
-    doc = {
-        "respondents": scores.respondents,
-        "invited": scores.invited,
-        "response_rate": _round(scores.response_rate, 3),
-        "engagement": _round(scores.engagement),
-        "enps": _round(scores.enps, 1),
-        "enps_moe": _round(scores.enps_moe, 1),
-        "cronbach_alpha": _round(scores.alpha),
-        "items": [
-            {
-                "code": s.item.code,
-                "theme": s.item.theme,
-                "text": s.item.text,
-                "n": s.n,
-                "mean": _round(s.mean),
-                "distribution": dict(s.distribution),
-            }
-            for s in scores.items
-        ],
-    }
-    if not alpha:  # front-line staff are not shown Cronbach's alpha
-        del doc["cronbach_alpha"]
-    return doc
-
-
-def results_document(
-    *, session: Session, unit: OrgUnit, cycle: PulseCycle | None, alpha: bool = True
-) -> dict:
-    """Return a unit's released results, trend and ledger as a JSON-ready dict.
-
-    `alpha=False` leaves out Cronbach's alpha, which only HR and admins are shown.
-    """
-    doc: dict = {
-        "unit": {"id": unit.id, "code": unit.code, "name": unit.name},
-        "cycle": None,
-        "result": None,
-        "trend": [],
-        "ledger": [],
-    }
-    if cycle is None:
-        return doc
-    limits = cycle_limits(cycle)
-    doc["cycle"] = {"id": cycle.id, "period": cycle.period, "quarter": cycle.quarter}
-    doc["thresholds"] = {"scores": limits.scores, "comments": limits.comments}
-    released = released_results(session=session, cycle=cycle, unit_ids={unit.id}).get(unit.id)
-    if released is None:
-        group = reporting_group(cycle, unit.id, session=session)
-        doc["result"] = {"status": "merged", "merged_into": group.code if group else None}
-    elif released.suppressed:
-        doc["result"] = {"status": "suppressed", "message": anonymity.SUPPRESSED_TEXT}
-    else:
-        doc["result"] = {
-            "status": "shown",
-            **_scores_document(released.scores, alpha=alpha),
-            "comments": released.comments,
-        }
-    until_now = cycles_up_to(closed_cycles(cycle.programme_id, session=session), cycle)
-    for point in trend(
-        session=session, unit_id=unit.id, programme_id=cycle.programme_id, cycles=until_now
-    ):
-        entry = {"period": point.cycle.period, "status": "merged"}
-        if point.result is not None and point.result.suppressed:
-            entry["status"] = "suppressed"
-        elif point.result is not None:
-            s = point.result.scores
-            entry.update(
-                status="shown",
-                respondents=s.respondents,
-                response_rate=_round(s.response_rate, 3),
-                engagement=_round(s.engagement),
-                enps=_round(s.enps, 1),
-                enps_moe=_round(s.enps_moe, 1),
-            )
-        doc["trend"].append(entry)
-    commitments = commitments_for({unit.id}, session=session)
-    tallies = released_tallies([c.id for c in commitments], session=session)
-    periods = {c.id: c.period for c in session.exec(select(PulseCycle)).all()}
-    doc["ledger"] = [
-        {
-            "after": periods.get(c.cycle_id),
-            "text": c.text,
-            "status": c.status,
-            "due_on": c.due_on.isoformat() if c.due_on else None,
-            "theme": c.theme,
-            "marks": dict(tallies[c.id]) if tallies[c.id] is not None else None,
-        }
-        for c in commitments
-    ]
-    return doc
-
-
-def results_table(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | None) -> list[list]:
-    """Return the CSV export of a closed cycle: one row per unit the viewer may see."""
-    items = cycle_items(cycle, session=session)
-    header = [
-        "unit_code",
-        "unit_name",
-        "period",
-        "status",
-        "respondents",
-        "invited",
-        "response_rate",
-        "engagement",
-        "enps",
-        "enps_moe",
-        *[i.code for i in items],
-    ]
-    units = units_by_id(session=session)
-    released = released_results(session=session, cycle=cycle, unit_ids=unit_ids, comments=False)
-    rows = [header]
-    for unit_id in sorted(released, key=lambda u: tree_key(units[u], units)):
-        r, unit = released[unit_id], units[unit_id]
-        if r.suppressed:
-            rows.append(
-                [unit.code, unit.name, cycle.period, "suppressed", *[""] * (len(header) - 4)]
-            )
-            continue
-        s: UnitScores = r.scores
-        means = {score.item.id: _round(score.mean) for score in s.items}
-        rows.append(
-            [
-                unit.code,
-                unit.name,
-                cycle.period,
-                "shown",
-                s.respondents,
-                s.invited,
-                _round(s.response_rate, 3),
-                _round(s.engagement),
-                _round(s.enps, 1),
-                _round(s.enps_moe, 1),
-                *[means.get(i.id, "") for i in items],
-            ]
-        )
-    merged = session.exec(
-        select(CycleAudience).where(
-            CycleAudience.cycle_id == cycle.id, CycleAudience.group_key != CycleAudience.unit_id
-        )
-    ).all()
-    for row in merged:
-        if row.unit_id in released or (unit_ids is not None and row.unit_id not in unit_ids):
-            continue
-        unit = units[row.unit_id]
-        rows.append(
-            [
-                unit.code,
-                unit.name,
-                cycle.period,
-                f"merged into {units[row.group_key].code}",
-                *[""] * (len(header) - 4),
-            ]
-        )
-    return rows
