@@ -6,10 +6,11 @@ import json
 import re
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from tests.csv_checks import EVIL, cells, guarded_rows
 from tests.insights.conftest import PERIODS, SMALL_QUARTER
+from trainer.db import write_intent
 from trainer.insights import services as insights
 from trainer.insights.models import CustomerFocusRating, StoredAnalysis
 from trainer.insights.views import TABLES
@@ -378,3 +379,25 @@ def test_after_a_data_change_the_page_shows_the_last_figures_until_the_job_has_n
     t1 = next(row for row in fresh["panel_rows"] if row["unit_code"] == "T1")
     assert t1["csi.value"] == 60.0
     assert "Updated figures are being worked out" not in client.get(url).get_data(as_text=True)
+
+
+def test_a_page_that_only_reads_stores_the_analysis_it_works_out(app, session, history):
+    """A GET request's transaction only reads. The analysis it works out is stored in a write
+    transaction of its own, even when someone else wrote after the page's snapshot began (on
+    SQLite, writing from that snapshot fails with "database is locked")."""
+    insights.clear_cache()
+    token = write_intent.set(False)  # as in a GET request
+    try:
+        with Session(app.extensions["trainer.engine"]) as page:
+            insights.data_version(session=page)  # the page's snapshot begins
+            upsert_outcomes(  # someone else writes meanwhile
+                session=session,
+                rows=[{"unit_id": history.t1.id, "period": "2020Q1", "metric": "csat", "value": 1}],
+                source="test",
+            )
+            session.commit()
+            result = insights.analysis_for(session=page, metric="csi", unit=history.company)
+            page.rollback()  # the page's own transaction keeps nothing
+    finally:
+        write_intent.reset(token)
+    assert session.get(StoredAnalysis, result["key"]) is not None

@@ -107,6 +107,12 @@ def test_hr_creates_and_edits_a_programme_with_checked_input(client, session, or
 
     bad = client.post(f"/pulse/programmes/{programme.id}", data=dict(form, reminder_days="9"))
     assert bad.status_code == 400 and "inside the window" in bad.get_data(as_text=True)
+    bad = client.post(f"/pulse/programmes/{programme.id}", data=dict(form, reminder_days="3;x"))
+    assert bad.status_code == 400 and "separated by commas" in bad.get_data(as_text=True)
+    blank = client.post(f"/pulse/programmes/{programme.id}", data=dict(form, reminder_days="\t"))
+    assert blank.status_code == 302  # whitespace alone means no reminders, not a crash
+    session.expire_all()
+    assert session.get(PulseProgramme, programme.id).reminder_days == ""
     bad = client.post(f"/pulse/programmes/{programme.id}", data=dict(form, item_ids=[]))
     assert bad.status_code == 400 and "at least one item" in bad.get_data(as_text=True)
     ok = client.post(f"/pulse/programmes/{programme.id}", data=dict(form, window_days="10"))

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, func, select
 
 from trainer.auth.models import User
+from trainer.db import write_intent
 from trainer.fixes import services as fixes
 from trainer.insights import overview
 from trainer.insights.models import CustomerFocusRating, StoredAnalysis, TrainingRollup
@@ -424,19 +425,37 @@ def _compute(session: Session, parts: dict, scope: dict) -> dict:
         perception_period=scope["perception_period"],
     )
     payload = json.dumps({**result, "key": key, "computed_at": utcnow().isoformat()})
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    session.execute(
-        insert(StoredAnalysis)
-        .values(
-            key=key,
-            scope=_scope_key(parts, scope),
-            scope_spec=_spec(scope),
-            computed_at=utcnow(),
-            payload=payload,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
+    _store(
+        session,
+        key=key,
+        scope=_scope_key(parts, scope),
+        scope_spec=_spec(scope),
+        computed_at=utcnow(),
+        payload=payload,
     )
     return _remember(key, _loaded(payload))
+
+
+def _store(session: Session, **values) -> None:
+    """Store an analysis. A request that only reads (a GET) stores it in a short write
+    transaction of its own: its read transaction may not write (on SQLite, a read transaction
+    whose snapshot is older than another writer's commit fails with "database is locked").
+    Anywhere else, such as the scheduler's job, it goes in the caller's transaction (a second
+    connection would wait on that transaction's own write lock)."""
+    bind = session.get_bind()
+    insert = sqlite_insert if bind.dialect.name == "sqlite" else pg_insert
+    statement = (
+        insert(StoredAnalysis).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    )
+    if write_intent.get():
+        session.execute(statement)
+        return
+    token = write_intent.set(True)
+    try:
+        with Session(bind) as own, own.begin():
+            own.execute(statement)
+    finally:
+        write_intent.reset(token)
 
 
 def _loaded(payload: str) -> dict:

@@ -138,7 +138,8 @@ def _audience(session, form) -> dict:
 
 
 def _save_programme(session, form, programme=None):
-    days = [int(d) for d in (form.reminder_days.data or "").replace(" ", "").split(",") if d]
+    # The form's pattern lets only digits, commas and whitespace through (and whitespace alone).
+    days = [int(d) for d in (form.reminder_days.data or "").split(",") if d.strip()]
     data = ProgrammeInput(
         name=form.name.data,
         item_ids=form.item_ids.data,
