@@ -25,6 +25,22 @@ from trainer.insights.sources import FIX_METRICS, FIX_ON_SPOT, Level, Metric, So
 
 LAGS = (0, 1, 2)
 HEADLINE_LAG = 1
+# What a headline model's result keeps (the rest is working detail).
+HEADLINE_KEYS = (
+    "direction",
+    "lag",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_adjusted",
+    "n_units",
+    "n_obs",
+    "n_quarters",
+    "method",
+    "status",
+    "reason",
+)
 CUSTOMER_RATING_SOURCES = ("csat", "csi")  # the first with data gives customers' rating
 MERGED_TEXT = "Too few people: reported with the unit above"
 
@@ -62,24 +78,9 @@ def headline_block(panel: pd.DataFrame, metric: Metric, units_label: str) -> dic
                 for k in ("estimate", "ci_low", "ci_high", "p_value", "status", "reason")
             },
         }
-    keys = (
-        "direction",
-        "lag",
-        "estimate",
-        "ci_low",
-        "ci_high",
-        "p_value",
-        "p_adjusted",
-        "n_units",
-        "n_obs",
-        "n_quarters",
-        "method",
-        "status",
-        "reason",
-    )
     return plain(
         {
-            **{k: result[k] for k in keys},
+            **{k: result[k] for k in HEADLINE_KEYS},
             "level": "within",
             "sentence": stats.plain_sentence(result, metric.label, units_label),
             "both": both,
@@ -284,24 +285,9 @@ def behaviour_block(panel: pd.DataFrame, metric: Metric, units_label: str) -> di
     result = stats.headline_model(
         panel, UNIT, PERIOD, column, value_column(metric.code), HEADLINE_LAG
     )
-    keys = (
-        "direction",
-        "lag",
-        "estimate",
-        "ci_low",
-        "ci_high",
-        "p_value",
-        "p_adjusted",
-        "n_units",
-        "n_obs",
-        "n_quarters",
-        "method",
-        "status",
-        "reason",
-    )
     return plain(
         {
-            **{k: result[k] for k in keys},
+            **{k: result[k] for k in HEADLINE_KEYS},
             "level": "within",
             "predictor": FIX_ON_SPOT,
             "outcome": metric.code,
