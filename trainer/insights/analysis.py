@@ -144,13 +144,7 @@ def between_block(panel: pd.DataFrame, metric: Metric) -> list[dict]:
                 "method": method,
                 "interval": interval,
                 "level": "between",
-                "r": result.r,
-                "ci_low": result.ci_low,
-                "ci_high": result.ci_high,
-                "n": result.n,
-                "p_value": result.p,
-                "status": result.status,
-                "reason": result.reason,
+                **result.row(),
             }
         )
     return plain(out)

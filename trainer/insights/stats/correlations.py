@@ -50,6 +50,18 @@ class Corr:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def row(self) -> dict:
+        """The figures a report's row shows, under the report's names."""
+        return {
+            "r": self.r,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "n": self.n,
+            "p_value": self.p,
+            "status": self.status,
+            "reason": self.reason,
+        }
+
 
 def _no_corr(n: int, status: str, reason: str, **fields) -> Corr:
     return Corr(None, None, None, n, None, status=status, reason=reason, **fields)
@@ -220,13 +232,7 @@ def per_unit_corr(
         rows.append(
             {
                 "unit": code,
-                "r": result.r,
-                "ci_low": result.ci_low,
-                "ci_high": result.ci_high,
-                "n": result.n,
-                "p_value": result.p,
-                "status": result.status,
-                "reason": result.reason,
+                **result.row(),
                 "exploratory": True,
             }
         )
