@@ -69,15 +69,16 @@ def _scenario(ctx):
     if "scenario" not in ctx.cache:
         from pathlib import Path
 
-        from trainer.scenarios import services
         from trainer.scenarios.models import ReserveItem
+        from trainer.scenarios.plays import choose, start_play
+        from trainer.scenarios.sync import scenario_by_slug, sync_scenario_folder
         from trainer.util import utcnow
 
         folder = Path(__file__).parent / "scenarios" / "cases" / "valid"
-        services.sync_scenario_folder(session=ctx.session, folder=folder)
-        scenario = services.scenario_by_slug(session=ctx.session, slug="refund-no-receipt")
-        play = services.start_play(session=ctx.session, user=ctx.org.employee, scenario=scenario)
-        services.choose(
+        sync_scenario_folder(session=ctx.session, folder=folder)
+        scenario = scenario_by_slug(session=ctx.session, slug="refund-no-receipt")
+        play = start_play(session=ctx.session, user=ctx.org.employee, scenario=scenario)
+        choose(
             session=ctx.session,
             play=play,
             node_id=play.node_id,

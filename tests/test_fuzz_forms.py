@@ -90,11 +90,11 @@ def _quiz(ctx):
 
 
 def _decision(ctx):
-    from trainer.scenarios import services
     from trainer.scenarios.models import Play, ScenarioVersion
+    from trainer.scenarios.sync import graph_of
 
     play = ctx.session.get(Play, ctx.sample("play_id"))
-    graph = services.graph_of(ctx.session.get(ScenarioVersion, play.version_id))
+    graph = graph_of(ctx.session.get(ScenarioVersion, play.version_id))
     return {
         "choice": graph.nodes[play.node_id].choices[0].id,
         "node": play.node_id,

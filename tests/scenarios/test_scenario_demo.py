@@ -4,9 +4,10 @@ from sqlmodel import func, select
 
 from trainer.auth.models import User
 from trainer.demo import build_org
-from trainer.scenarios import services
 from trainer.scenarios.demo import demo_step
 from trainer.scenarios.models import ChoiceRecord, Play, ReserveItem, Scenario
+from trainer.scenarios.practice import due_items
+from trainer.scenarios.reports import ownership_by_unit_period
 from trainer.util import quarter_of, shift_quarter, utcnow
 
 
@@ -32,11 +33,11 @@ def test_demo_history(app, session):
 
     [played] = [p for p in plays if p.user_id == employee.id]
     assert played.finished and played.ending in ("acceptable", "poor")
-    [due] = services.due_items(session=session, user=employee)
+    [due] = due_items(session=session, user=employee)
     assert session.exec(select(func.count()).select_from(ReserveItem)).one() == 1
     assert due.scenario_id == played.scenario_id
 
-    cells = services.ownership_by_unit_period(session=session)
+    cells = ownership_by_unit_period(session=session)
     assert cells and all(c["players"] >= 5 for c in cells)
     rates = {c["ownership_rate"] for c in cells}
     assert len(rates) > 5 and all(0 <= r <= 1 for r in rates)

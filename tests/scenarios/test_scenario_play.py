@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from trainer.scenarios import services
 from trainer.scenarios.loader import load_scenario_file
 from trainer.scenarios.models import ChoiceRecord, Play, ReserveItem, ScenarioActor
+from trainer.scenarios.practice import due_items
+from trainer.scenarios.results import results_by_scenario
+from trainer.scenarios.sync import scenario_by_slug, sync_scenario_folder
 from trainer.util import utcnow
 
 VALID = Path(__file__).parent / "cases" / "valid"
@@ -26,9 +28,9 @@ def choice_id(node_id, index):
 
 @pytest.fixture
 def scenario(session):
-    services.sync_scenario_folder(session=session, folder=VALID)
+    sync_scenario_folder(session=session, folder=VALID)
     session.commit()
-    return services.scenario_by_slug(session=session, slug=SLUG)
+    return scenario_by_slug(session=session, slug=SLUG)
 
 
 def words(html):
@@ -185,8 +187,8 @@ def test_best_result_is_kept_across_replays(client, login_as, org, scenario, ses
     poor = play_through(client, [2, 1])
     html = client.get("/scenarios/").get_data(as_text=True)
     assert re.search(r"Best result: <span[^>]*>Good ending</span> · Latest: <span[^>]*>Poor", html)
-    scenario = services.scenario_by_slug(session=session, slug=SLUG)
-    result = services.results_by_scenario(session=session, user=org.employee)[scenario.id]
+    scenario = scenario_by_slug(session=session, slug=SLUG)
+    result = results_by_scenario(session=session, user=org.employee)[scenario.id]
     assert (result["best"].play_id, result["latest"].play_id, result["count"]) == (good, poor, 2)
     plays = session.exec(
         select(Play).where(Play.user_id == org.employee.id).order_by(Play.id)
@@ -243,7 +245,7 @@ def test_content_is_sanitised(client, login_as, org, session, tmp_path):
         )
     )
     (tmp_path / f"{SLUG}.yaml").write_text(text)
-    services.sync_scenario_folder(session=session, folder=tmp_path)
+    sync_scenario_folder(session=session, folder=tmp_path)
     session.commit()
     login_as(org.employee)
     html = client.get(f"/scenarios/plays/{start(client)}").get_data(as_text=True)
@@ -321,7 +323,7 @@ def test_a_reserve_answered_weakly_starts_again_and_three_good_answers_clear_it(
     session.refresh(item)
     assert item.cleared_at is not None
     make_due(session, org.employee)
-    assert [i.node_id for i in services.due_items(session=session, user=org.employee)] == ["cash"]
+    assert [i.node_id for i in due_items(session=session, user=org.employee)] == ["cash"]
 
 
 def test_another_persons_reserve_is_not_found(client, login_as, org, scenario, session):
@@ -348,11 +350,11 @@ def test_a_retired_scenario_is_hidden_but_old_results_stay(
     finished = play_through(client, [2, 1])
     make_due(session, org.employee)
     item = session.exec(select(ReserveItem)).first()
-    services.sync_scenario_folder(session=session, folder=tmp_path)  # the file is gone
+    sync_scenario_folder(session=session, folder=tmp_path)  # the file is gone
     session.commit()
     assert SLUG not in client.get("/scenarios/").get_data(as_text=True)
     assert client.get(f"/scenarios/{SLUG}").status_code == 404
     assert client.get(f"/scenarios/due/{item.id}").status_code == 404
-    assert services.due_items(session=session, user=org.employee) == []
+    assert due_items(session=session, user=org.employee) == []
     html = client.get(f"/scenarios/plays/{finished}/ending").get_data(as_text=True)
     assert "Poor ending" in html and "Play again" not in html

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.csv_checks import EVIL, guarded_rows
-from trainer.scenarios import services
+from trainer.scenarios.plays import choose, start_play
+from trainer.scenarios.reports import ownership_by_unit_period
+from trainer.scenarios.sync import scenario_by_slug, sync_scenario_folder
 from trainer.util import quarter_of, utcnow
 
 VALID = Path(__file__).parent / "cases" / "valid"
@@ -18,9 +20,9 @@ OWN_OWN, ESCALATE_TWICE = (0, 0), (1, 0)  # refund-no-receipt: credit+explain, m
 
 @pytest.fixture
 def scenario(session):
-    services.sync_scenario_folder(session=session, folder=VALID)
+    sync_scenario_folder(session=session, folder=VALID)
     session.commit()
-    return services.scenario_by_slug(session=session, slug="refund-no-receipt")
+    return scenario_by_slug(session=session, slug="refund-no-receipt")
 
 
 @pytest.fixture
@@ -32,9 +34,9 @@ def add_players(session, make_user, scenario):
         for _ in range(n):
             user = make_user("employee", unit)
             for _ in range(1 + replays):
-                play = services.start_play(session=session, user=user, scenario=scenario, mode=mode)
+                play = start_play(session=session, user=user, scenario=scenario, mode=mode)
                 for step, index in enumerate(choices):
-                    services.choose(
+                    choose(
                         session=session,
                         play=play,
                         node_id=play.node_id,
@@ -195,7 +197,7 @@ def test_ownership_by_unit_period(session, org, scenario, add_players):
     add_players(org.t1, 5, OWN_OWN)
     add_players(org.t2, 5, ESCALATE_TWICE)
     period = quarter_of(utcnow().date())
-    rows = {r["unit_id"]: r for r in services.ownership_by_unit_period(session=session)}
+    rows = {r["unit_id"]: r for r in ownership_by_unit_period(session=session)}
     assert rows[org.t1.id] == {
         "unit_id": org.t1.id,
         "unit_code": "T1",
@@ -209,11 +211,11 @@ def test_ownership_by_unit_period(session, org, scenario, add_players):
     assert rows[org.company.id]["decisions"] == 20
     assert org.t3.id not in rows and org.r2.id not in rows
 
-    scoped = services.ownership_by_unit_period(session=session, unit_ids={org.t1.id, org.t3.id})
+    scoped = ownership_by_unit_period(session=session, unit_ids={org.t1.id, org.t3.id})
     assert [r["unit_code"] for r in scoped] == ["T1"]
 
     add_players(org.t3, 4, OWN_OWN)
-    rows = {r["unit_id"]: r for r in services.ownership_by_unit_period(session=session)}
+    rows = {r["unit_id"]: r for r in ownership_by_unit_period(session=session)}
     assert org.t3.id not in rows and org.r2.id not in rows
     assert all(r["players"] >= 5 for r in rows.values())
     assert rows[org.company.id]["players"] == 14

@@ -6,8 +6,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from trainer.scenarios import services
 from trainer.scenarios.models import Play, Scenario, ScenarioVersion
+from trainer.scenarios.plays import choose, start_play
+from trainer.scenarios.sync import (
+    active_scenarios,
+    graph_of,
+    scenario_by_slug,
+    sync_scenario_folder,
+)
 
 CASES = Path(__file__).parent / "cases"
 VALID = CASES / "valid" / "refund-no-receipt.yaml"
@@ -23,7 +29,7 @@ def content(tmp_path):
 
 
 def sync(session, courses_dir):
-    summary = services.sync_scenario_folder(session=session, folder=courses_dir / "scenarios")
+    summary = sync_scenario_folder(session=session, folder=courses_dir / "scenarios")
     session.commit()
     return summary
 
@@ -39,17 +45,17 @@ def versions(session, scenario):
 def test_sync_adds_a_scenario_once(session, content):
     assert str(sync(session, content)).startswith("1 added, 0 updated, 0 unchanged")
     assert str(sync(session, content)).startswith("0 added, 0 updated, 1 unchanged")
-    scenario = services.scenario_by_slug(session=session, slug="refund-no-receipt")
+    scenario = scenario_by_slug(session=session, slug="refund-no-receipt")
     assert scenario.title == "Refund without a receipt"
     [version] = versions(session, scenario)
     assert version.number == 1 and len(version.content_hash) == 64
-    assert services.graph_of(version).nodes["counter"].choices[0].id == "credit"
+    assert graph_of(version).nodes["counter"].choices[0].id == "credit"
 
 
 def test_editing_a_file_makes_a_new_version_and_old_plays_keep_theirs(session, content, org):
     sync(session, content)
-    scenario = services.scenario_by_slug(session=session, slug="refund-no-receipt")
-    play = services.start_play(session=session, user=org.employee, scenario=scenario)
+    scenario = scenario_by_slug(session=session, slug="refund-no-receipt")
+    play = start_play(session=session, user=org.employee, scenario=scenario)
     session.commit()
 
     path = content / "scenarios" / VALID.name
@@ -58,10 +64,10 @@ def test_editing_a_file_makes_a_new_version_and_old_plays_keep_theirs(session, c
     session.refresh(scenario)
     old, new = versions(session, scenario)
     assert scenario.current_version == 2 and old.content_hash != new.content_hash
-    assert services.graph_of(new).nodes["counter"].choices[0].text == "Offer a store voucher"
+    assert graph_of(new).nodes["counter"].choices[0].text == "Offer a store voucher"
 
     # The play started before the edit finishes on the version it began with.
-    services.choose(
+    choose(
         session=session,
         play=play,
         node_id="counter",
@@ -70,7 +76,7 @@ def test_editing_a_file_makes_a_new_version_and_old_plays_keep_theirs(session, c
         base_iri="http://localhost",
     )
     assert play.version_id == old.id
-    newer = services.start_play(session=session, user=org.manager, scenario=scenario)
+    newer = start_play(session=session, user=org.manager, scenario=scenario)
     assert newer.version_id == new.id
 
 
@@ -83,14 +89,14 @@ def test_a_whitespace_or_comment_edit_is_not_a_new_version(session, content):
 
 def test_removing_a_file_retires_the_scenario_but_keeps_plays(session, content, org):
     sync(session, content)
-    scenario = services.scenario_by_slug(session=session, slug="refund-no-receipt")
-    play = services.start_play(session=session, user=org.employee, scenario=scenario)
+    scenario = scenario_by_slug(session=session, slug="refund-no-receipt")
+    play = start_play(session=session, user=org.employee, scenario=scenario)
     session.commit()
     (content / "scenarios" / VALID.name).unlink()
     assert sync(session, content).retired == 1
     session.refresh(scenario)
     assert scenario.retired_at is not None
-    assert services.active_scenarios(session=session) == []
+    assert active_scenarios(session=session) == []
     assert session.get(Play, play.id) is not None
 
     shutil.copy(VALID, content / "scenarios" / VALID.name)
@@ -105,7 +111,7 @@ def test_a_broken_file_is_skipped_not_retired(session, content):
     path.write_text(path.read_text().replace("to: happy", "to: nowhere", 1))
     summary = sync(session, content)
     assert summary.skipped == 1 and summary.retired == 0
-    assert services.scenario_by_slug(session=session, slug="refund-no-receipt").retired_at is None
+    assert scenario_by_slug(session=session, slug="refund-no-receipt").retired_at is None
 
 
 def test_content_check_reports_file_line_reason(app, runner, content):
@@ -127,7 +133,7 @@ def test_content_sync_loads_scenarios_and_refuses_broken_ones(app, runner, sessi
 
 
 def test_every_shipped_scenario_syncs(app, session):
-    summary = services.sync_scenario_folder(
+    summary = sync_scenario_folder(
         session=session, folder=Path(app.config["COURSES_DIR"]) / "scenarios"
     )
     assert summary.skipped == 0 and summary.added >= 13

@@ -14,9 +14,11 @@ from tests.learn.learn_factory import add_course, form_answers, response_values
 from trainer.learn import progress, quizzes, reports
 from trainer.learn import services as learn
 from trainer.learn.models import QuizAttempt
-from trainer.scenarios import engine, services
+from trainer.scenarios import engine
 from trainer.scenarios.loader import load_scenario_file
 from trainer.scenarios.models import ChoiceRecord, Play
+from trainer.scenarios.plays import choose, reserve_seed, start_play
+from trainer.scenarios.sync import scenario_by_slug, sync_scenario_folder
 
 VALID = Path(__file__).parent / "cases" / "valid"
 SLUG = "refund-no-receipt"
@@ -26,9 +28,9 @@ FILE_ORDER = ["credit", "manager", "cash"]
 
 @pytest.fixture
 def scenario(session):
-    services.sync_scenario_folder(session=session, folder=VALID)
+    sync_scenario_folder(session=session, folder=VALID)
     session.commit()
-    return services.scenario_by_slug(session=session, slug=SLUG)
+    return scenario_by_slug(session=session, slug=SLUG)
 
 
 def button_ids(html):
@@ -136,9 +138,9 @@ def test_choice_reports_count_by_id_whatever_order_each_player_saw(
     node = GRAPH.nodes["counter"]
     for seed in seeds_with_orders(node, 3):
         user = make_user("employee", org.t1)
-        play = services.start_play(session=session, user=user, scenario=scenario)
+        play = start_play(session=session, user=user, scenario=scenario)
         play.choice_seed = seed
-        services.choose(
+        choose(
             session=session,
             play=play,
             node_id="counter",
@@ -169,7 +171,7 @@ def test_a_re_serve_shows_a_shuffled_order_and_keeps_it_on_its_play(
     session.commit()
     login_as(org.employee)
     node = GRAPH.nodes["counter"]
-    seed = services.reserve_seed(item)
+    seed = reserve_seed(item)
     html = client.get(f"/scenarios/due/{item.id}").get_data(as_text=True)
     assert button_ids(html) == [node.choices[i].id for i in engine.choice_order(node, seed)]
     assert button_ids(client.get(f"/scenarios/due/{item.id}").get_data(as_text=True)) == button_ids(

@@ -501,7 +501,7 @@ def training_by_problem(courses_dir: str | Path) -> dict[str, list[dict]]:
     until a content file changes."""
     from trainer.learn.loader import load_library
     from trainer.scenarios.loader import load_scenarios
-    from trainer.scenarios.services import SCENARIOS_FOLDER
+    from trainer.scenarios.sync import SCENARIOS_FOLDER
 
     folder = Path(courses_dir)
     if not folder.is_dir():

@@ -38,7 +38,7 @@ from trainer.outcomes.models import Outcome
 from trainer.outcomes.queries import outcomes_by_unit_period
 from trainer.pulse.morale import morale_by_unit_period, suppressed_units
 from trainer.pulse.results import closed_cycles
-from trainer.scenarios.services import ownership_by_unit_period
+from trainer.scenarios.reports import ownership_by_unit_period
 from trainer.util import quarter_of, shift_quarter, utcnow
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ def init_app(app: Flask) -> None:
     from trainer import content
     from trainer.demo import add_demo_step
     from trainer.nav import add_home_panel, add_nav
-    from trainer.scenarios import demo, home, services, views  # noqa: F401
+    from trainer.scenarios import demo, home, sync, views  # noqa: F401
     from trainer.scenarios.models import PlayMode
 
     app.register_blueprint(bp)
@@ -17,9 +17,9 @@ def init_app(app: Flask) -> None:
     content.register_content_kind(
         app,
         "scenarios",
-        services.check_scenarios,
-        services.sync_scenarios,
-        lint=services.lint_scenarios,
+        sync.check_scenarios,
+        sync.sync_scenarios,
+        lint=sync.lint_scenarios,
     )
     add_nav(app, "Scenarios", "scenarios.library", order=30)
     add_nav(

@@ -18,8 +18,16 @@ from sqlmodel import Session, select
 
 from trainer.auth.models import User
 from trainer.demo import people_in_batches
-from trainer.scenarios import engine, services
+from trainer.scenarios import engine
 from trainer.scenarios.models import ChoiceRecord, Play, Scenario, ScenarioActor
+from trainer.scenarios.plays import choose, new_actor_name, stamp_statement, start_play
+from trainer.scenarios.sync import (
+    SCENARIOS_FOLDER,
+    active_scenarios,
+    current_version,
+    graph_of,
+    sync_scenario_folder,
+)
 from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow
 
 QUARTERS = 8
@@ -39,10 +47,10 @@ def demo_step(*, session: Session, demo) -> None:
     """Sync the shipped scenarios if needed, then add the demo organisation's play history."""
     now = utcnow()
     if session.exec(select(Scenario)).first() is None:
-        folder = Path(current_app.config["COURSES_DIR"]) / services.SCENARIOS_FOLDER
-        services.sync_scenario_folder(session=session, folder=folder, now=now)
+        folder = Path(current_app.config["COURSES_DIR"]) / SCENARIOS_FOLDER
+        sync_scenario_folder(session=session, folder=folder, now=now)
     scenarios = sorted(
-        services.active_scenarios(session=session), key=lambda s: (s.slug == DEMO_SCENARIO, s.slug)
+        active_scenarios(session=session), key=lambda s: (s.slug == DEMO_SCENARIO, s.slug)
     )
     if not scenarios:
         return
@@ -72,8 +80,8 @@ def generate_history(
     culture = {unit.id: rng.gauss(0, 0.6) for unit in [*demo.teams, *demo.sites]}
     current = quarter_of(now.date())
     quarters = [shift_quarter(current, n - QUARTERS + 1) for n in range(QUARTERS)]
-    versions = {s.id: services.current_version(session=session, scenario=s) for s in scenarios}
-    graphs = {s.id: services.graph_of(versions[s.id]) for s in scenarios}
+    versions = {s.id: current_version(session=session, scenario=s) for s in scenarios}
+    graphs = {s.id: graph_of(versions[s.id]) for s in scenarios}
     launch = {s.id: (index * QUARTERS) // len(scenarios) for index, s in enumerate(scenarios)}
 
     plays, steps, actor_names = [], [], {}
@@ -87,7 +95,7 @@ def generate_history(
                 continue
             players_per_cell[cell] = players_per_cell.get(cell, 0) + 1
             if user_id not in actor_names:
-                actor_names[user_id] = services.new_actor_name()
+                actor_names[user_id] = new_actor_name()
             quarter_index = quarters.index(quarter_of(when.date()))
             lean = culture.get(unit_id, 0.0) + OWNERSHIP_TREND * quarter_index
             graph = graphs[scenario.id]
@@ -183,7 +191,7 @@ def _choice_row(graph, before, after, actor, registration, base_iri, when) -> di
         "choice_id": choice_id,
         "kind": choice.kind,
         "meters_after": after.meters,
-        "xapi": services.stamp_statement(statement, when),
+        "xapi": stamp_statement(statement, when),
         "created_at": when,
     }
 
@@ -215,14 +223,14 @@ def add_employee_history(
 ) -> Play | None:
     """Play one scenario as the demo employee, with one weak decision that is now due again."""
     for scenario in reversed(scenarios):  # the one launched in the current quarter first
-        graph = services.graph_of(services.current_version(session=session, scenario=scenario))
+        graph = graph_of(current_version(session=session, scenario=scenario))
         path = _path_with_one_weak_choice(graph)
         if path is None:
             continue
         played_at = now - timedelta(days=3)
-        play = services.start_play(session=session, user=employee, scenario=scenario, now=played_at)
+        play = start_play(session=session, user=employee, scenario=scenario, now=played_at)
         for step, index in enumerate(path):
-            services.choose(
+            choose(
                 session=session,
                 play=play,
                 node_id=play.node_id,

@@ -46,7 +46,7 @@ class ScenarioVersion(SQLModel, table=True):
     number: int
     content_hash: str = Field(max_length=64)
     source_file: str = Field(max_length=300)
-    # The parsed graph (see services.graph_to_json), so plays never depend on the file again.
+    # The parsed graph (see sync.graph_to_json), so plays never depend on the file again.
     graph: dict = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -121,7 +121,7 @@ class ReserveItem(SQLModel, table=True):
     user_id: int = Field(foreign_key="user_account.id", index=True)
     scenario_id: int = Field(foreign_key="scenario.id")
     node_id: str = Field(max_length=200)
-    stage: int = Field(default=0)  # index into services.RESERVE_INTERVALS
+    stage: int = Field(default=0)  # index into plays.RESERVE_INTERVALS
     due_at: datetime = Field(index=True)
     cleared_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

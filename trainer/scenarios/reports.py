@@ -35,6 +35,13 @@ CSV_COLUMNS = [
 ]
 HIDDEN_CELL = "Not enough players to show a breakdown"
 HIDDEN_DECISION = "Not enough players reached this decision"
+KIND_LABELS = {
+    "own": "Own it",
+    "escalate": "Escalate",
+    "script": "Follow the script",
+    "bend": "Bend the policy",
+    "deflect": "Deflect",
+}
 
 
 @dataclass
@@ -268,6 +275,16 @@ def ownership_cells(
             )
     out.sort(key=lambda row: (row["period"], row["unit_code"]))
     return out
+
+
+def ownership_by_unit_period(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
+    """Return the ownership rate per (unit, quarter) for the insights dashboard.
+
+    Each row: {unit_id, unit_code, period, players, decisions, ownership_rate}, where a unit
+    includes its subtree and only first attempts in normal mode count. Only cells with at least
+    5 distinct players (and that pass the complement rule) are returned.
+    """
+    return ownership_cells(session=session, unit_ids=unit_ids)
 
 
 def players_by_period(*, session: Session, scenario_id: int | None = None) -> dict[str, int]:

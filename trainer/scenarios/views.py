@@ -7,7 +7,7 @@ from trainer.db import db_session
 from trainer.forms import period_arg
 from trainer.org.models import OrgUnit
 from trainer.org.scope import require_unit_in_scope, scope_unit_ids
-from trainer.scenarios import bp, engine, reports, services
+from trainer.scenarios import bp, engine, plays, practice, reports, results, sync
 from trainer.scenarios.forms import ChooseForm, ReserveForm, StartForm
 from trainer.scenarios.models import Play, PlayMode, ReserveItem, Scenario, ScenarioVersion
 from trainer.util import quarter_of, shift_quarter, utcnow
@@ -26,7 +26,7 @@ def _see_other(endpoint, **values):
 def _own_play(session, play_id, *, for_update=False) -> Play:
     """Load one of the signed-in person's plays, or 404 (never reveal another person's)."""
     play = (
-        services.load_play_for_update(session=session, play_id=play_id)
+        plays.load_play_for_update(session=session, play_id=play_id)
         if for_update
         else session.get(Play, play_id)
     )
@@ -38,7 +38,7 @@ def _own_play(session, play_id, *, for_update=False) -> Play:
 def _play_context(session, play):
     scenario = session.get(Scenario, play.scenario_id)
     version = session.get(ScenarioVersion, play.version_id)
-    return scenario, version, services.graph_of(version)
+    return scenario, version, sync.graph_of(version)
 
 
 def _where_now(play) -> str:
@@ -57,17 +57,17 @@ def _where_now(play) -> str:
 def library():
     session = db_session()
     due = [
-        (item, services.reserve_node(session=session, item=item))
-        for item in services.due_items(session=session, user=current_user)
+        (item, practice.reserve_node(session=session, item=item))
+        for item in practice.due_items(session=session, user=current_user)
     ]
     cards = [
-        (scenario, services.graph_of(services.current_version(session=session, scenario=scenario)))
-        for scenario in services.active_scenarios(session=session)
+        (scenario, sync.graph_of(sync.current_version(session=session, scenario=scenario)))
+        for scenario in sync.active_scenarios(session=session)
     ]
     return render_template(
         "scenarios/library.html",
         cards=cards,
-        results=services.results_by_scenario(session=session, user=current_user),
+        results=results.results_by_scenario(session=session, user=current_user),
         due=due,
         endings=ENDING_TEXT,
     )
@@ -77,18 +77,18 @@ def library():
 @allow()
 def intro(scenario_slug):
     session = db_session()
-    scenario = services.scenario_by_slug(session=session, slug=scenario_slug)
+    scenario = sync.scenario_by_slug(session=session, slug=scenario_slug)
     if scenario is None or scenario.retired_at is not None:
         abort(404)
-    graph = services.graph_of(services.current_version(session=session, scenario=scenario))
-    result = services.results_by_scenario(session=session, user=current_user).get(scenario.id)
+    graph = sync.graph_of(sync.current_version(session=session, scenario=scenario))
+    result = results.results_by_scenario(session=session, user=current_user).get(scenario.id)
     return render_template(
         "scenarios/intro.html",
         scenario=scenario,
         graph=graph,
         result=result,
         form=StartForm(),
-        meters=services.METER_LABELS,
+        meters=plays.METER_LABELS,
         endings=ENDING_TEXT,
     )
 
@@ -97,14 +97,14 @@ def intro(scenario_slug):
 @allow()
 def start(scenario_slug):
     session = db_session()
-    scenario = services.scenario_by_slug(session=session, slug=scenario_slug) or abort(404)
+    scenario = sync.scenario_by_slug(session=session, slug=scenario_slug) or abort(404)
     form = StartForm()
     if not form.validate_on_submit():
         abort(400)
     if scenario.retired_at is not None:
         flash("That scenario has been retired. Your earlier results are kept.")
         return _see_other(".library")
-    play = services.start_play(
+    play = plays.start_play(
         session=session, user=current_user, scenario=scenario, mode=form.mode.data
     )
     return _see_other(".play", play_id=play.id)
@@ -142,10 +142,10 @@ def choose(play_id):
         abort(400)
     try:
         if play.mode == PlayMode.RESERVE or play.finished or form.node.data != play.node_id:
-            raise services.StaleChoice()
+            raise plays.StaleChoice()
         _, _, graph = _play_context(session, play)
         index = engine.choice_index(graph.nodes[play.node_id], form.choice.data)
-        record = services.choose(
+        record = plays.choose(
             session=session,
             play=play,
             node_id=form.node.data,
@@ -153,7 +153,7 @@ def choose(play_id):
             choice_index=index,
             base_iri=current_app.config["BASE_URL"],
         )
-    except services.StaleChoice:
+    except plays.StaleChoice:
         flash(STALE_MESSAGE)
         return redirect(_where_now(play), code=303)
     except engine.PlayError:
@@ -167,8 +167,8 @@ def step(play_id, step):
     session = db_session()
     play = _own_play(session, play_id)
     scenario, _, graph = _play_context(session, play)
-    records = services.choice_records(session=session, play=play)
-    shown = services.play_step(graph, records, step, play.choice_seed) or abort(404)
+    records = plays.choice_records(session=session, play=play)
+    shown = plays.play_step(graph, records, step, play.choice_seed) or abort(404)
     if step < len(records):
         next_url = url_for(".step", play_id=play.id, step=step + 1)
     else:
@@ -180,7 +180,7 @@ def step(play_id, step):
         reserve = {
             "outlook": outlook,
             "best": best,
-            "item": services.reserve_item_for_play(session=session, play=play),
+            "item": practice.reserve_item_for_play(session=session, play=play),
         }
     return render_template(
         "scenarios/reaction.html",
@@ -202,12 +202,12 @@ def ending(play_id):
     if play.mode == PlayMode.RESERVE or not play.finished:
         return redirect(_where_now(play))
     scenario, version, graph = _play_context(session, play)
-    best = services.best_path(graph, version.content_hash)
+    best = results.best_path(graph, version.content_hash)
     totals = [
-        (services.METER_LABELS[m], services.METER_UNITS.get(m, ""), play.meters[m], best.meters[m])
+        (plays.METER_LABELS[m], plays.METER_UNITS.get(m, ""), play.meters[m], best.meters[m])
         for m in engine.METERS
     ]
-    weak = engine.weak_choices(graph, services.state_of(play).path)
+    weak = engine.weak_choices(graph, plays.state_of(play).path)
     return render_template(
         "scenarios/ending.html",
         scenario=scenario,
@@ -215,8 +215,8 @@ def ending(play_id):
         node=graph.nodes[play.node_id],
         best=best,
         totals=totals,
-        path=services.path_choices(graph, play.path),
-        best_path=services.path_choices(graph, best.path),
+        path=results.path_choices(graph, play.path),
+        best_path=results.path_choices(graph, best.path),
         weak=weak,
         form=StartForm(),
         endings=ENDING_TEXT,
@@ -231,7 +231,7 @@ def reserve(reserve_id):
     item = session.get(ReserveItem, reserve_id)
     if item is None or item.user_id != current_user.id:
         abort(404)
-    found = services.reserve_node(session=session, item=item) or abort(404)
+    found = practice.reserve_node(session=session, item=item) or abort(404)
     scenario, _, node = found
     form = ReserveForm(node=node.id)
     if request.method == "POST":
@@ -239,24 +239,24 @@ def reserve(reserve_id):
             abort(400)
         try:
             if form.node.data != node.id:
-                raise services.StaleChoice()
-            play = services.answer_reserve(
+                raise plays.StaleChoice()
+            play = practice.answer_reserve(
                 session=session,
                 item=item,
                 user=current_user,
                 choice_index=engine.choice_index(node, form.choice.data),
                 base_iri=current_app.config["BASE_URL"],
             )
-        except services.StaleChoice:
+        except plays.StaleChoice:
             flash("You have already practised that decision. It comes back when it is due.")
             return _see_other(".library")
         except engine.PlayError:
             abort(400)
         return _see_other(".step", play_id=play.id, step=1)
-    if not services.is_due(item):
+    if not practice.is_due(item):
         flash("That decision is not due for practice yet.")
         return redirect(url_for(".library"))
-    seed = services.reserve_seed(item)
+    seed = plays.reserve_seed(item)
     return render_template(
         "scenarios/reserve.html",
         scenario=scenario,
@@ -307,7 +307,7 @@ def reports_index():
             session=session, unit_ids=scope, periods={period}, min_players=_min_players()
         )
     }
-    scenarios = services.all_scenarios(session=session)
+    scenarios = sync.all_scenarios(session=session)
     return render_template(
         "scenarios/reports_index.html",
         period=period,
@@ -330,7 +330,7 @@ def _scenario_report(session, scenario_id):
         period=period,
         min_players=_min_players(),
     )
-    graph = services.graph_of(services.current_version(session=session, scenario=scenario))
+    graph = sync.graph_of(sync.current_version(session=session, scenario=scenario))
     return scenario, period, periods, tree, report, graph
 
 
@@ -367,7 +367,7 @@ def unit_report(scenario_id, unit_id):
         periods=periods,
         cell=report.cells[unit.id],
         decisions=reports.decision_rows(graph, report.decisions[unit.id]),
-        kinds=services.KIND_LABELS,
+        kinds=reports.KIND_LABELS,
         endings=ENDING_TEXT,
     )
 
