@@ -68,7 +68,7 @@ def org_facts(database: str) -> dict:
 
     from trainer import create_app
     from trainer.auth.models import User
-    from trainer.insights import services
+    from trainer.insights import scope, store, training_rollup
     from trainer.org.models import OrgUnit
     from trainer.outcomes.queries import outcomes_by_unit_period
     from trainer.pulse import morale
@@ -76,8 +76,8 @@ def org_facts(database: str) -> dict:
 
     app = create_app({"DATABASE_URL": database})
     with app.app_context(), Session(app.extensions["trainer.engine"]) as session:
-        company = services.company_root(session=session)
-        region = services.unit_by_code(session=session, code=REGION)
+        company = scope.company_root(session=session)
+        region = scope.unit_by_code(session=session, code=REGION)
         facts = {
             "company_id": company.id,
             "region_id": region.id,
@@ -93,18 +93,18 @@ def org_facts(database: str) -> dict:
             ),
             "outcomes": lambda: [
                 outcomes_by_unit_period(session=session, metric=m)
-                for m in services.metric_codes(session=session)
+                for m in store.metric_codes(session=session)
             ],
-            "training_rollup": lambda: services.training_rows(session=session),
+            "training_rollup": lambda: training_rollup.training_rows(session=session),
         }
         for name, read in sources.items():
             start = time.perf_counter()
             read()
             facts[f"read_{name}_ms"] = 1000 * (time.perf_counter() - start)
         for name, unit in (("company", company), ("region", region)):
-            services.clear_cache()
+            store.clear_cache()
             start = time.perf_counter()
-            services.analysis_for(session=session, metric="csi", unit=unit)
+            store.analysis_for(session=session, metric="csi", unit=unit)
             facts[f"cold_{name}_ms"] = 1000 * (time.perf_counter() - start)
     app.extensions["trainer.engine"].dispose()
     return facts

@@ -103,7 +103,7 @@ def _decision(ctx):
 
 
 def _ratings(ctx):
-    from trainer.insights.services import rating_periods
+    from trainer.insights.ratings import rating_periods
 
     return {
         "period": rating_periods()[0],

@@ -280,7 +280,7 @@ def test_a_refused_value_names_its_field(client, session, ctx, login_as, api_hea
     from trainer.insights.models import CustomerFocusRating
 
     login_as(ctx.org.manager)
-    from trainer.insights.services import rating_periods
+    from trainer.insights.ratings import rating_periods
 
     whitespace = client.post(
         "/insights/ratings", data={"period": rating_periods()[0], f"team_{ctx.org.t1.id}": " "}

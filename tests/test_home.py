@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from tests.insights.conftest import PERIODS, history  # noqa: F401 (a fixture)
-from trainer.insights import services as insights
+from trainer.insights import store
 from trainer.learn.models import Assignment
 from trainer.org.models import PeopleImport
 from trainer.scheduler import JobRun
@@ -40,7 +40,7 @@ def test_managers_see_morale_the_customer_measure_and_training_with_their_n(
     login_as(history.manager)
     tasks, figures = _parts(_home(client))
     # what insights shows
-    view = insights.overview_for(session=session, metric="csi", unit=history.s1)
+    view = store.overview_for(session=session, metric="csi", unit=history.s1)
     morale = view["morale"]
     assert f'<h3 id="home-team-{history.s1.id}">{history.s1.name}</h3>' in figures
     assert "Morale (1–5)" in figures

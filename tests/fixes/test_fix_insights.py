@@ -10,7 +10,7 @@ from trainer.demo import DEMO_PASSWORD
 from trainer.fixes import services
 from trainer.fixes.models import FixRollup
 from trainer.insights import demo as insights_demo
-from trainer.insights import services as insights
+from trainer.insights import store
 from trainer.org.models import OrgUnit
 
 
@@ -21,7 +21,7 @@ def _report(runner, metric):
 
 
 def test_the_report_recovers_the_planted_behaviour_link(runner, session, client):
-    insights.clear_cache()
+    store.clear_cache()
     built = runner.invoke(args=["demo"])
     assert built.exit_code == 0, built.output
 

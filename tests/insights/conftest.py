@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from trainer.auth.models import User
-from trainer.insights import services as insights
+from trainer.insights import store
 from trainer.org.models import OrgUnit
 from trainer.outcomes.imports import upsert_outcomes
 from trainer.pulse.cycles import compute_rollups
@@ -70,7 +70,7 @@ def close_quarter(session, programme, period, levels_by_unit):
 def history(session, org, make_unit, make_user):
     """Four closed quarters: T1, T2 (site S1, the manager's) and T3 have 12 people each, T4
     (under S2) only 6, so it is reported with S2. T3's CSI top-box share is near 1."""
-    insights.clear_cache()
+    store.clear_cache()
     org.t4 = make_unit("T4", "team", org.s2)
     for team, count in ((org.t1, 11), (org.t2, 12), (org.t3, 12), (org.t4, 6)):
         for _ in range(count):

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from tests.csv_checks import EVIL, cells, guarded_rows
 from tests.insights.conftest import PERIODS, SMALL_QUARTER
 from trainer.db import write_intent
-from trainer.insights import services as insights
+from trainer.insights import store
 from trainer.insights.models import CustomerFocusRating, StoredAnalysis
 from trainer.insights.views import TABLES
 from trainer.outcomes.imports import upsert_outcomes
@@ -338,7 +338,7 @@ def test_every_export_table_guards_a_unit_name_that_looks_like_a_formula(
     history.t1.name = EVIL
     session.add(history.t1)
     session.commit()
-    insights.clear_cache()
+    store.clear_cache()
     login_as(history.hr)
     exported = {}
     for table in TABLES:
@@ -370,11 +370,11 @@ def test_after_a_data_change_the_page_shows_the_last_figures_until_the_job_has_n
     session.commit()
     stale = client.get(url).get_data(as_text=True)
     assert "Updated figures are being worked out; these are from" in stale
-    assert insights.refresh_analyses(session=session, now=utcnow()) > 0  # the scheduler's job
+    assert store.refresh_analyses(session=session, now=utcnow()) > 0  # the scheduler's job
     session.commit()
     stored = session.exec(select(StoredAnalysis)).all()
     assert len(stored) == len({row.scope for row in stored})  # older analyses are dropped
-    fresh = insights.analysis_if_cached(session=session, metric="csi", unit=history.company)
+    fresh = store.analysis_if_cached(session=session, metric="csi", unit=history.company)
     assert not fresh["stale"]
     t1 = next(row for row in fresh["panel_rows"] if row["unit_code"] == "T1")
     assert t1["csi.value"] == 60.0
@@ -385,18 +385,18 @@ def test_a_page_that_only_reads_stores_the_analysis_it_works_out(app, session, h
     """A GET request's transaction only reads. The analysis it works out is stored in a write
     transaction of its own, even when someone else wrote after the page's snapshot began (on
     SQLite, writing from that snapshot fails with "database is locked")."""
-    insights.clear_cache()
+    store.clear_cache()
     token = write_intent.set(False)  # as in a GET request
     try:
         with Session(app.extensions["trainer.engine"]) as page:
-            insights.data_version(session=page)  # the page's snapshot begins
+            store.data_version(session=page)  # the page's snapshot begins
             upsert_outcomes(  # someone else writes meanwhile
                 session=session,
                 rows=[{"unit_id": history.t1.id, "period": "2020Q1", "metric": "csat", "value": 1}],
                 source="test",
             )
             session.commit()
-            result = insights.analysis_for(session=page, metric="csi", unit=history.company)
+            result = store.analysis_for(session=page, metric="csi", unit=history.company)
             page.rollback()  # the page's own transaction keeps nothing
     finally:
         write_intent.reset(token)

@@ -7,12 +7,12 @@ from sqlmodel import select
 from trainer.auth.models import User
 from trainer.demo import DEMO_PASSWORD
 from trainer.insights import demo as insights_demo
-from trainer.insights import services as insights
+from trainer.insights import store, training_rollup
 from trainer.org.models import OrgUnit
 
 
 def test_the_dashboard_recovers_what_the_demo_planted(runner, session, client):
-    insights.clear_cache()
+    store.clear_cache()
     built = runner.invoke(args=["demo"])
     assert built.exit_code == 0, built.output
 
@@ -43,7 +43,7 @@ def test_the_dashboard_recovers_what_the_demo_planted(runner, session, client):
     assert all(f["reason"] for f in report["flags"])
 
     # The training measures are summarised for the dashboard as the demo is built.
-    completion, ownership = insights.training_rows(session=session)
+    completion, ownership = training_rollup.training_rows(session=session)
     assert completion and ownership
     assert all(0 <= r["completion_rate"] <= 1 for r in completion)
 

@@ -3,7 +3,7 @@ to find it, and the heatmap of the units below, as managers and HR see them."""
 
 import pytest
 
-from trainer.insights import overview, services
+from trainer.insights import overview, store
 from trainer.insights.overview import correlation_power
 from trainer.pulse.morale import morale_by_unit_period
 
@@ -19,7 +19,7 @@ def test_manager_sees_their_sites_morale_and_customers_first(client, login_as, h
     page = client.get(f"/insights/units/{history.s1.id}").get_data(as_text=True)
     released = _released(session, history.s1.id)
     latest = released[max(released)]
-    view = services.overview_for(session=session, metric="csi", unit=history.s1)
+    view = store.overview_for(session=session, metric="csi", unit=history.s1)
     # Morale is the site's own released figure, never a sum of its teams.
     assert view["morale"]["value"] == pytest.approx(latest["engagement"])
     assert view["morale"]["n"] == latest["respondents"]
@@ -41,7 +41,7 @@ def test_manager_sees_their_sites_morale_and_customers_first(client, login_as, h
 
 
 def test_company_customer_figure_weights_teams_by_customers(client, login_as, history, session):
-    view = services.overview_for(session=session, metric="csi", unit=history.company)
+    view = store.overview_for(session=session, metric="csi", unit=history.company)
     # T1, T2 and T4 at 83 and the gamed T3 at 99, 100 customers each.
     assert view["measure"]["value"] == pytest.approx((3 * 83 + 99) / 4)
 
@@ -52,9 +52,9 @@ def test_hr_heatmap_lists_sites_then_every_team_with_hidden_cells_marked(
     login_as(history.hr)
     page = client.get(f"/insights/units/{history.company.id}").get_data(as_text=True)
     assert 'id="heatmap-h"' in page and "Sites in" in page
-    sites = services.overview_for(session=session, metric="csi", unit=history.company)["heatmap"]
+    sites = store.overview_for(session=session, metric="csi", unit=history.company)["heatmap"]
     assert [r["unit"].code for r in sites["rows"]] == ["S1", "S2"]
-    teams = services.overview_for(session=session, metric="csi", unit=history.company, rows="team")[
+    teams = store.overview_for(session=session, metric="csi", unit=history.company, rows="team")[
         "heatmap"
     ]
     cells = {r["unit"].code: r["cells"] for r in teams["rows"]}

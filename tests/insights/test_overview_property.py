@@ -14,7 +14,7 @@ from tests.pulse.test_pulse_thresholds_property import (
     org_trees,
 )
 from trainer.auth.models import User
-from trainer.insights import services as insights
+from trainer.insights import store
 from trainer.pulse.bank import ensure_default_bank
 from trainer.pulse.cycles import close_cycle, open_now
 from trainer.pulse.models import PulseInvitation, SurveyParticipation, SurveyResponse, random_key
@@ -75,13 +75,13 @@ def test_overview_and_heatmap_respect_thresholds_and_complements(app, client, se
     session.commit()
     close_cycle(cycle, session=session, now=cycle.closes_at)
     units, counts = _true_counts(session, cycle)
-    insights.clear_cache()
+    store.clear_cache()
 
     shown = set()
     for unit_id in [company.id] + [u.id for u, _, _ in plan]:
         unit = units[unit_id]
         for rows in (None, "team"):
-            view = insights.overview_for(session=session, metric="csi", unit=unit, rows=rows)
+            view = store.overview_for(session=session, metric="csi", unit=unit, rows=rows)
             cards = [view["morale"], view["enps"]]
             cells = [
                 row["cells"][code]

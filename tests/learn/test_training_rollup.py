@@ -5,12 +5,13 @@ from datetime import date
 import pytest
 
 from tests.learn.test_learn_reports import assign, complete
-from trainer.insights import services as insights
+from trainer.insights import store
+from trainer.insights.training_rollup import training_rows
 from trainer.scheduler import run_all
 
 
 def completion_by_unit(session):
-    return {(r["unit_id"], r["period"]): r for r in insights.training_rows(session=session)[0]}
+    return {(r["unit_id"], r["period"]): r for r in training_rows(session=session)[0]}
 
 
 def test_the_scheduler_summarises_completion_and_the_dashboard_reads_only_that(
@@ -19,7 +20,7 @@ def test_the_scheduler_summarises_completion_and_the_dashboard_reads_only_that(
     assign(session, course, org.s1, date(2025, 2, 15))
     complete(session, org.employee, course, date(2025, 2, 1))  # T1, on time; the S1 manager never
     assert completion_by_unit(session) == {}  # nothing summarised yet
-    before = insights.data_version(session=session)["training"]
+    before = store.data_version(session=session)["training"]
 
     run_all(app)  # the scheduler's catch-up run
     session.commit()  # a new transaction sees the job's work
@@ -33,13 +34,13 @@ def test_the_scheduler_summarises_completion_and_the_dashboard_reads_only_that(
     }
     assert rows[(org.s1.id, "2025Q1")]["assigned"] == 2
     assert rows[(org.s1.id, "2025Q1")]["completion_rate"] == pytest.approx(0.5)
-    assert insights.data_version(session=session)["training"] != before
+    assert store.data_version(session=session)["training"] != before
 
     # A refresh that finds nothing new leaves the rollup, and the cached analyses, alone.
-    settled = insights.data_version(session=session)["training"]
+    settled = store.data_version(session=session)["training"]
     run_all(app)
     session.commit()
-    assert insights.data_version(session=session)["training"] == settled
+    assert store.data_version(session=session)["training"] == settled
 
     # New completions wait for the next refresh instead of costing every dashboard view.
     complete(session, org.manager, course, date(2025, 2, 10))

@@ -311,10 +311,10 @@ def test_home_page_figures_respect_thresholds_and_complements(app, client, sessi
     """Every unit's manager and every team's employee read their home page, while the survey
     is open (live response rates) and after it closed (team results, morale): no figure for
     fewer than 5, and no set of shown figures lets a small group be worked out."""
-    from trainer.insights import services as insights
+    from trainer.insights import store
     from trainer.org.models import ManagedUnit
 
-    insights.clear_cache()
+    store.clear_cache()
     company, plan = _build(session, tree)
     ours = sorted(
         u.id
@@ -401,7 +401,7 @@ def test_home_page_figures_respect_thresholds_and_complements(app, client, sessi
 
     close_cycle(cycle, session=session, now=cycle.closes_at)
     session.commit()
-    insights.clear_cache()
+    store.clear_cache()
     released: dict[int, int] = {}
     viewers = [e.session_token for e in employees] + [m.session_token for m in managers.values()]
     for token in viewers:

@@ -50,15 +50,15 @@ def team_figures(session: Session, user: User) -> tuple[list[dict], int]:
     """Return morale, the customer measure and training completion, now and their change, for
     the first few units the person manages (from the insights rollups, without running the
     analysis), and how many more units they manage."""
-    from trainer.insights import services as insights
+    from trainer.insights import reports, store
 
     roots = managed_roots(session, user)
-    metric = insights.default_metric(session=session)
+    metric = store.default_metric(session=session)
     if metric is None:
         return [], 0
     teams = []
     for unit in roots[:TEAMS_SHOWN]:
-        figures = insights.unit_figures(session=session, metric=metric, unit=unit)
+        figures = reports.unit_figures(session=session, metric=metric, unit=unit)
         teams.append(
             {
                 "unit": unit,

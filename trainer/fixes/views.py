@@ -9,7 +9,7 @@ from trainer.fixes import bp, services
 from trainer.fixes.forms import LogFixForm, ProblemTypeForm, SettingsForm
 from trainer.fixes.models import ACTIONS, ProblemType
 from trainer.forms import ConfirmForm, period_arg
-from trainer.insights.services import default_scope, own_unit_codes
+from trainer.insights.scope import default_scope, own_unit_codes
 from trainer.org.models import OrgUnit
 from trainer.org.scope import scope_unit_ids, unit_choices
 from trainer.org.services import ordered_tree

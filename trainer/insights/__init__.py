@@ -9,7 +9,7 @@ bp = Blueprint("insights", __name__, url_prefix="/insights")
 
 def init_app(app: Flask) -> None:
     from trainer.demo import add_demo_step
-    from trainer.insights import cli, demo, services, views  # noqa: F401
+    from trainer.insights import cli, demo, store, training_rollup, views  # noqa: F401
     from trainer.insights.sources import Level
     from trainer.nav import add_home_panel, add_nav
     from trainer.scheduler import register_job
@@ -35,14 +35,14 @@ def init_app(app: Flask) -> None:
     register_job(
         app,
         "insights-training-rollup",
-        services.refresh_training_rollups,
-        every_minutes=services.TRAINING_REFRESH_MINUTES,
+        training_rollup.refresh_training_rollups,
+        every_minutes=training_rollup.TRAINING_REFRESH_MINUTES,
         label="Summarise training for the dashboard",
     )
     register_job(
         app,
         "insights-analyses",
-        partial(services.refresh_analyses, level=app.config["INSIGHTS_LEVEL"]),
-        every_minutes=services.ANALYSIS_REFRESH_MINUTES,
+        partial(store.refresh_analyses, level=app.config["INSIGHTS_LEVEL"]),
+        every_minutes=store.ANALYSIS_REFRESH_MINUTES,
         label="Work out the dashboard's statistics for new data",
     )

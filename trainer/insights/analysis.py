@@ -1,6 +1,6 @@
 """Assemble the morale-versus-customer-outcomes report from per-(unit, quarter) rows.
 
-Pure: no Flask, no database. `services` loads the rows (pulse rollups with the anonymity rules
+Pure: no Flask, no database. `store` loads the rows (pulse rollups with the anonymity rules
 already applied, the outcomes table, training measures and managers' ratings) into `Sources`;
 `analyse` turns them into the statistics of shared/reference/statistics.md (computed by
 `trainer.insights.stats`), the series behind every chart and the tables of `documents`.

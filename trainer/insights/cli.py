@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from trainer.db import db_session
-from trainer.insights import services
+from trainer.insights import reports, scope, store
 from trainer.insights.sources import Status
 
 insights_cli = AppGroup("insights", help="Relate team morale to customer outcomes.")
@@ -75,19 +75,19 @@ def report_command(metric, unit_code, as_json):
 
 
 def _report(session, metric: str, unit_code: str | None) -> dict:
-    codes = services.metric_codes(session=session)
+    codes = store.metric_codes(session=session)
     if metric not in codes:
         raise click.BadParameter(
             f"unknown metric '{metric}'. Choose one of: " + ", ".join(codes) + ".",
             param_hint="--metric",
         )
     if unit_code:
-        unit = services.unit_by_code(session=session, code=unit_code.strip())
+        unit = scope.unit_by_code(session=session, code=unit_code.strip())
         if unit is None:
             raise click.BadParameter(f"no unit has the code '{unit_code}'.", param_hint="--unit")
     else:
-        unit = services.company_root(session=session)
+        unit = scope.company_root(session=session)
         if unit is None:
             raise click.UsageError("There are no org units yet; load people or the demo first.")
     level = current_app.config["INSIGHTS_LEVEL"]
-    return services.report(session=session, metric=metric, unit=unit, with_flags=True, level=level)
+    return reports.report(session=session, metric=metric, unit=unit, with_flags=True, level=level)

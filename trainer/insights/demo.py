@@ -179,7 +179,7 @@ def _add_ratings(session: Session, demo, rng, morale_rows, periods) -> None:
 
 def summarise_training(*, session: Session, demo) -> None:
     """Fill the training rollup, as the scheduler would, so the dashboard shows it at once."""
-    from trainer.insights.services import refresh_training_rollups
+    from trainer.insights.training_rollup import refresh_training_rollups
 
     session.flush()
     refresh_training_rollups(session=session, now=utcnow())

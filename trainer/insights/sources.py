@@ -36,6 +36,13 @@ class Level(StrEnum):
         return f"{self.value}s"
 
 
+DEFAULT_LEVEL = Level.TEAM
+
+
+class InsightsError(ValueError):
+    """A request that cannot be answered; the message is for the user."""
+
+
 @dataclass(frozen=True)
 class Unit:
     id: int

@@ -6,8 +6,9 @@ from trainer import csvdownload
 from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import int_arg, period_arg
-from trainer.insights import bp, services
+from trainer.insights import bp, reports, scope, store
 from trainer.insights.forms import field_name, ratings_form, submitted_ratings
+from trainer.insights.ratings import my_ratings, rateable_teams, rating_periods, save_ratings
 from trainer.org.models import OrgUnit
 from trainer.org.scope import require_unit_in_scope, sees_everything
 
@@ -38,7 +39,7 @@ def _scope(unit_id: int):
 
 
 def _metric(session) -> str:
-    codes = services.metric_codes(session=session)
+    codes = store.metric_codes(session=session)
     metric = request.args.get("metric", "").strip().lower()
     if not metric:
         return "csi" if "csi" in codes else codes[0]
@@ -53,12 +54,12 @@ def _sees_flags() -> bool:
 
 def _analysis(session, unit, metric, allow_stale=False):
     """Return the analysis, with the perception gap for the requested quarter if it has one."""
-    result = services.analysis_for(
+    result = store.analysis_for(
         session=session, metric=metric, unit=unit, level=_level(), allow_stale=allow_stale
     )
     period = period_arg(result["perception"]["periods"])
     if period and period != result["perception"]["period"]:
-        result = services.analysis_for(
+        result = store.analysis_for(
             session=session,
             metric=metric,
             unit=unit,
@@ -73,7 +74,7 @@ def _visible_flags(session, result) -> list[dict]:
     """Gaming flags for HR, without those on the viewer's own units."""
     if not _sees_flags():
         return []
-    own = services.own_unit_codes(session=session, user=current_user)
+    own = scope.own_unit_codes(session=session, user=current_user)
     return [f for f in result["flags"] if f["unit_code"] not in own]
 
 
@@ -85,7 +86,7 @@ def index():
     if unit_id:
         unit = session.get(OrgUnit, unit_id) or abort(404)
     else:
-        unit = services.default_scope(session=session, user=current_user)
+        unit = scope.default_scope(session=session, user=current_user)
     if unit is None:
         return render_template("insights/no_scope.html")
     require_unit_in_scope(session=session, user=current_user, unit_id=unit.id)
@@ -100,10 +101,10 @@ def dashboard(unit_id):
     session, unit = _scope(unit_id)
     metric = _metric(session)
     rows = "team" if request.args.get("rows") == "team" and unit.kind != "site" else None
-    view = services.overview_for(
+    view = store.overview_for(
         session=session, metric=metric, unit=unit, level=_level(), rows=rows, allow_stale=True
     )
-    result = services.analysis_for(
+    result = store.analysis_for(
         session=session, metric=metric, unit=unit, level=_level(), allow_stale=True
     )
     own = next((row for row in result["per_unit"] if row["unit_code"] == unit.code), None)
@@ -112,7 +113,7 @@ def dashboard(unit_id):
     )
     flags = _visible_flags(session, result)
     # The body depends only on the analyses and on what this person may see: render it once.
-    body = services.cached_fragment(
+    body = store.cached_fragment(
         (view["key"], _sees_flags(), len(flags)),
         lambda: render_template(
             "insights/_overview_body.html",
@@ -133,9 +134,9 @@ def dashboard(unit_id):
         metric=metric,
         result=result,
         body=Markup(body),  # noqa: S704 (our own autoescaped template)
-        crumbs=services.ancestors_in_scope(session=session, user=current_user, unit=unit),
-        scopes=services.scope_choices(session=session, user=current_user),
-        can_rate=bool(services.rateable_teams(session=session, user=current_user, level=_level())),
+        crumbs=scope.ancestors_in_scope(session=session, user=current_user, unit=unit),
+        scopes=scope.scope_choices(session=session, user=current_user),
+        can_rate=bool(rateable_teams(session=session, user=current_user, level=_level())),
     )
 
 
@@ -152,14 +153,14 @@ def detail(unit_id):
     session, unit = _scope(unit_id)
     metric = _metric(session)
     result = _analysis(session, unit, metric, allow_stale=True)
-    root = services.company_root(session=session)
+    root = scope.company_root(session=session)
     reference = None
     if root is not None and root.id != unit.id:
-        reference = services.analysis_for(
+        reference = store.analysis_for(
             session=session, metric=metric, unit=root, level=_level(), allow_stale=True
         )
     flags = _visible_flags(session, result)
-    can_rate = bool(services.rateable_teams(session=session, user=current_user, level=_level()))
+    can_rate = bool(rateable_teams(session=session, user=current_user, level=_level()))
     # The body depends only on the analyses and on what this person may see: render it once.
     key = (
         result["key"],
@@ -169,7 +170,7 @@ def detail(unit_id):
         tuple((f["unit_code"], f["period"], f["signal"]) for f in flags),
         can_rate,
     )
-    body = services.cached_fragment(
+    body = store.cached_fragment(
         key,
         lambda: render_template(
             "insights/_dashboard_body.html",
@@ -190,7 +191,7 @@ def detail(unit_id):
         unit=unit,
         metric=metric,
         result=result,
-        scopes=services.scope_choices(session=session, user=current_user),
+        scopes=scope.scope_choices(session=session, user=current_user),
         body=Markup(body),  # noqa: S704 (our own autoescaped template)
     )
 
@@ -199,8 +200,8 @@ def detail(unit_id):
 @allow(*VIEWERS)
 def api_report(unit_id):
     session, unit = _scope(unit_id)
-    hidden = services.own_unit_codes(session=session, user=current_user) if _sees_flags() else set()
-    return services.report(
+    hidden = scope.own_unit_codes(session=session, user=current_user) if _sees_flags() else set()
+    return reports.report(
         session=session,
         metric=_metric(session),
         unit=unit,
@@ -267,7 +268,7 @@ def export(unit_id):
     result = _analysis(session, unit, _metric(session))
     if name == "flags":
         result = {**result, "flags": _visible_flags(session, result)}
-    head, rows = services.table(result, name)
+    head, rows = reports.table(result, name)
     return csvdownload.download(
         f"insights-{unit.code}-{result['metric']}-{name}.csv", [head, *rows]
     )
@@ -277,15 +278,15 @@ def export(unit_id):
 @allow("manager")
 def ratings():
     session = db_session()
-    periods = services.rating_periods()
+    periods = rating_periods()
     period = request.values.get("period", periods[0])
     if period not in periods:
         period = periods[0]
-    teams = services.rateable_teams(session=session, user=current_user, level=_level())
-    mine = services.my_ratings(session=session, user=current_user, period=period)
+    teams = rateable_teams(session=session, user=current_user, level=_level())
+    mine = my_ratings(session=session, user=current_user, period=period)
     form = ratings_form(teams, periods, period, mine)
     if form.validate_on_submit():
-        changed = services.save_ratings(
+        changed = save_ratings(
             session=session,
             user=current_user,
             period=form.period.data,

@@ -16,14 +16,14 @@ SHOWN = 3
 
 
 def outcomes_panel(*, session: Session, user: User, now: datetime) -> dict:
-    from trainer.insights import services as insights
+    from trainer.insights import reports, scope, sources, store
 
-    metric = insights.default_metric(session=session)
-    flags, root = [], insights.company_root(session=session)
+    metric = store.default_metric(session=session)
+    flags, root = [], scope.company_root(session=session)
     if metric is not None and root is not None:
-        level = current_app.config.get("INSIGHTS_LEVEL", insights.DEFAULT_LEVEL)
+        level = current_app.config.get("INSIGHTS_LEVEL", sources.DEFAULT_LEVEL)
         # The home page never waits for the analysis: None until the overview has run it.
-        flags = insights.visible_flags(
+        flags = reports.visible_flags(
             session=session, user=user, metric=metric, level=level, cached_only=True
         )
     units = list(dict.fromkeys(f["unit_code"] for f in flags or ()))

@@ -1,4 +1,4 @@
-"""Load the dashboard's sources, store the analysis per scope and metric, store ratings.
+"""Store the dashboard's analyses per scope and metric, and keep what this process read.
 
 The statistics read rollups only: pulse morale comes from `morale_by_unit_period` (released
 cells, anonymity rules applied), customer data from the outcomes table, training measures from
@@ -24,40 +24,39 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, func, select
 
-from trainer.auth.models import User
 from trainer.db import write_intent
 from trainer.fixes import services as fixes
 from trainer.insights import overview
 from trainer.insights.models import CustomerFocusRating, StoredAnalysis, TrainingRollup
-from trainer.insights.sources import Level, Metric, Sources, Status, Unit
-from trainer.learn.reports import completion_by_unit_period
-from trainer.org.models import ManagedUnit, OrgUnit
-from trainer.org.scope import managed_scope, scope_unit_ids, sees_everything, subtree_ids
+from trainer.insights.scope import company_root
+from trainer.insights.sources import (
+    DEFAULT_LEVEL,
+    InsightsError,
+    Level,
+    Metric,
+    Sources,
+    Status,
+    Unit,
+)
+from trainer.insights.training_rollup import training_rows
+from trainer.org.models import OrgUnit
+from trainer.org.scope import subtree_ids
 from trainer.outcomes.metrics import metrics as outcome_metrics
 from trainer.outcomes.models import Outcome
 from trainer.outcomes.queries import outcomes_by_unit_period
 from trainer.pulse.morale import morale_by_unit_period, suppressed_units
 from trainer.pulse.results import closed_cycles
-from trainer.scenarios.reports import ownership_by_unit_period
-from trainer.util import quarter_of, shift_quarter, utcnow
+from trainer.util import utcnow
 
 if TYPE_CHECKING:
     from trainer.insights.analysis import Prepared
 
-DEFAULT_LEVEL = Level.TEAM
-SCOPE_KINDS = ("company", "region", "site")
-TRAINING_REFRESH_MINUTES = 30
 ANALYSIS_REFRESH_MINUTES = 1
 ANALYSES_PER_RUN = 4
 CACHE_ENTRIES = 64
-RATING_QUARTERS = 8  # how many quarters back a manager may rate
 
 _cache: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
-
-
-class InsightsError(ValueError):
-    """A request that cannot be answered; the message is for the user."""
 
 
 # Data version and cache ----------------------------------------------------------------------
@@ -124,70 +123,6 @@ def clear_cache() -> None:
 # Sources -------------------------------------------------------------------------------------
 
 
-def refresh_training_rollups(*, session: Session, now: datetime) -> int:
-    """Replace the training rollup with fresh completion and ownership summaries (a job).
-
-    These summaries read per-person enrolments and plays, so they are computed here, in the
-    scheduler, and the dashboard only reads the small result. An unchanged summary is left as
-    it is, so the dashboard's cached analyses stay valid. Returns the number of rows written.
-    """
-    sizes = {"completion": "assigned", "ownership": "players"}
-    fresh = {
-        (measure, r["unit_id"], r["period"], r[sizes[measure]], r[f"{measure}_rate"])
-        for measure, summary in (
-            ("completion", completion_by_unit_period),
-            ("ownership", ownership_by_unit_period),
-        )
-        for r in summary(session=session)
-    }
-    stored = set(
-        session.execute(
-            sa.select(
-                TrainingRollup.measure,
-                TrainingRollup.unit_id,
-                TrainingRollup.period,
-                TrainingRollup.size,
-                TrainingRollup.rate,
-            )
-        ).tuples()
-    )
-    if fresh == stored:
-        return 0
-    session.execute(sa.delete(TrainingRollup))
-    if fresh:
-        columns = ("measure", "unit_id", "period", "size", "rate")
-        session.execute(
-            sa.insert(TrainingRollup),
-            [{**dict(zip(columns, row, strict=True)), "refreshed_at": now} for row in fresh],
-        )
-    return len(fresh)
-
-
-def training_rows(*, session: Session) -> tuple[list[dict], list[dict]]:
-    """Return (completion rows, ownership rows) from the training rollup."""
-    completion, ownership = [], []
-    for row in session.exec(select(TrainingRollup)).all():
-        if row.measure == "completion":
-            completion.append(
-                {
-                    "unit_id": row.unit_id,
-                    "period": row.period,
-                    "assigned": row.size,
-                    "completion_rate": row.rate,
-                }
-            )
-        else:
-            ownership.append(
-                {
-                    "unit_id": row.unit_id,
-                    "period": row.period,
-                    "players": row.size,
-                    "ownership_rate": row.rate,
-                }
-            )
-    return completion, ownership
-
-
 def load_sources(*, session: Session, version: dict) -> Sources:
     """Read every source the analysis needs, for all units (rollups, never raw answers).
 
@@ -251,32 +186,7 @@ def default_metric(*, session: Session) -> str | None:
     return "csi" if "csi" in codes else (codes[0] if codes else None)
 
 
-def visible_flags(
-    *,
-    session: Session,
-    user: User,
-    metric: str,
-    level: Level = DEFAULT_LEVEL,
-    cached_only: bool = False,
-) -> list[dict] | None:
-    """Return the company's gaming flags for HR and admin, without those on the person's own
-    units (a unit's own staff never see its flags); [] for anyone else.
-
-    With `cached_only`, return None instead of running an analysis that is not cached yet.
-    """
-    if not sees_everything(user):
-        return []
-    root = company_root(session=session)
-    if root is None:
-        return []
-    if cached_only:
-        result = analysis_if_cached(session=session, metric=metric, unit=root, level=level)
-        if result is None:
-            return None
-    else:
-        result = analysis_for(session=session, metric=metric, unit=root, level=level)
-    own = own_unit_codes(session=session, user=user)
-    return [f for f in result["flags"] if f["unit_code"] not in own]
+# Stored analyses -----------------------------------------------------------------------------
 
 
 def analysis_for(
@@ -463,27 +373,6 @@ def _loaded(payload: str) -> dict:
     return {**result, "computed_at": datetime.fromisoformat(result["computed_at"]), "stale": False}
 
 
-def unit_figures(*, session: Session, metric: str, unit: OrgUnit) -> dict:
-    """Return the unit's morale, eNPS, `metric` and training now, each with its n and its
-    change since the quarter before, like the overview but without running the analysis
-    (cheap enough for the home page). Raises InsightsError for an unknown metric."""
-    parts = data_version(session=session)
-    if metric not in parts["metrics"]:
-        raise InsightsError(f"Unknown metric '{metric}'.")
-    figures = _figures(session, parts)
-    periods = figures.periods()[-overview.QUARTERS_SHOWN :]
-    label = next(m.label for m in figures.metrics if m.code == metric)
-    out = {
-        code: overview.now_and_change(figures.series(unit.id, code, periods), periods)
-        for code in (overview.MORALE, overview.ENPS, overview.COMPLETION, overview.OWNERSHIP)
-    }
-    return {
-        **out,
-        "measure": overview.now_and_change(figures.series(unit.id, metric, periods), periods),
-        "metric_label": label,
-    }
-
-
 def _sources(session: Session, parts: dict) -> Sources:
     return _cached(
         ("sources", tuple(parts.values())), lambda: load_sources(session=session, version=parts)
@@ -549,197 +438,3 @@ def cached_fragment(key: tuple, render) -> str:
     """Return HTML rendered from analyses, cached with them (`key` must name everything the
     fragment depends on, including the analyses' own keys)."""
     return _cached(("fragment", *key), render)
-
-
-# Scope ---------------------------------------------------------------------------------------
-
-
-def company_root(*, session: Session) -> OrgUnit | None:
-    return session.exec(
-        select(OrgUnit).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.id)
-    ).first()
-
-
-def unit_by_code(*, session: Session, code: str) -> OrgUnit | None:
-    return session.exec(select(OrgUnit).where(OrgUnit.code == code)).first()
-
-
-def scope_choices(*, session: Session, user: User) -> list[OrgUnit]:
-    """Return the units a person may pick as the dashboard's scope: the company, regions and
-    sites they may see, and the units they manage directly."""
-    allowed = scope_unit_ids(session=session, user=user)
-    managed = set(
-        session.exec(select(ManagedUnit.unit_id).where(ManagedUnit.user_id == user.id)).all()
-    )
-    units = session.exec(
-        select(OrgUnit).where(OrgUnit.active).order_by(OrgUnit.path, OrgUnit.code)
-    ).all()
-    return [
-        u
-        for u in units
-        if (allowed is None or u.id in allowed) and (u.kind in SCOPE_KINDS or u.id in managed)
-    ]
-
-
-def default_scope(*, session: Session, user: User) -> OrgUnit | None:
-    """Return the widest unit the person may see: the company for HR, else a managed unit."""
-    if sees_everything(user):
-        return company_root(session=session)
-    choices = scope_choices(session=session, user=user)
-    return min(choices, key=lambda u: (u.path.count("/"), u.code)) if choices else None
-
-
-def ancestors_in_scope(*, session: Session, user: User, unit: OrgUnit) -> list[OrgUnit]:
-    """Return the units above `unit` that the person may open, top first (the breadcrumb)."""
-    ids = [int(i) for i in unit.path.strip("/").split("/") if i]
-    if not ids:
-        return []
-    allowed = scope_unit_ids(session=session, user=user)
-    units = {u.id: u for u in session.exec(select(OrgUnit).where(OrgUnit.id.in_(ids))).all()}
-    return [units[i] for i in ids if i in units and (allowed is None or i in allowed)]
-
-
-def in_scope(*, session: Session, user: User, unit: OrgUnit) -> bool:
-    allowed = scope_unit_ids(session=session, user=user)
-    return allowed is None or unit.id in allowed
-
-
-def own_unit_codes(*, session: Session, user: User) -> set[str]:
-    """Return the codes of the person's own unit and every unit above it: flags on these are
-    never shown to them (a unit's own staff never see its gaming flags)."""
-    if user.unit_id is None:
-        return set()
-    unit = session.get(OrgUnit, user.unit_id)
-    if unit is None:
-        return set()
-    ids = [int(i) for i in unit.path.strip("/").split("/") if i] + [unit.id]
-    return set(session.exec(select(OrgUnit.code).where(OrgUnit.id.in_(ids))).all())
-
-
-def scope_summary(unit: OrgUnit) -> dict:
-    return {"code": unit.code, "name": unit.name, "kind": unit.kind}
-
-
-# The report ----------------------------------------------------------------------------------
-
-
-def report(
-    *,
-    session: Session,
-    metric: str,
-    unit: OrgUnit,
-    with_flags: bool,
-    hide_flags_for: set[str] = frozenset(),
-    level: Level = DEFAULT_LEVEL,
-) -> dict:
-    """Return the documented JSON report for `unit`'s subtree (see README).
-
-    With `with_flags` the gaming flags are included, except those on `hide_flags_for`.
-    When the scope is not the whole company, `reference` carries the company-wide headline.
-    """
-    from trainer.insights.documents import report_document
-
-    result = analysis_for(session=session, metric=metric, unit=unit, level=level)
-    root = company_root(session=session)
-    reference = None
-    if root is not None and root.id != unit.id:
-        company = analysis_for(session=session, metric=metric, unit=root, level=level)
-        reference = {
-            "scope": scope_summary(root),
-            "headline": company["headline"],
-            "lags": company["lags"],
-        }
-    doc = report_document(
-        result, scope=scope_summary(unit), with_flags=with_flags, reference=reference
-    )
-    if with_flags:
-        doc["flags"] = [f for f in doc["flags"] if f["unit_code"] not in hide_flags_for]
-    return doc
-
-
-def table(result: dict, name: str) -> tuple[list[str], list[list[str]]]:
-    """Return (header, rows) of one CSV table of an analysis (see `documents.table`)."""
-    from trainer.insights import documents
-
-    return documents.table(result, name)
-
-
-# Managers' customer-focus ratings --------------------------------------------------------------
-
-
-def rating_periods(today=None) -> list[str]:
-    """Return the quarters a manager may rate, newest first (this one and the last few)."""
-    current = quarter_of(today or utcnow().date())
-    return [shift_quarter(current, -n) for n in range(RATING_QUARTERS)]
-
-
-def rateable_teams(*, session: Session, user: User, level: Level = DEFAULT_LEVEL) -> list[OrgUnit]:
-    """Return the units at the reporting level that the person manages (with subtrees)."""
-    ids = managed_scope(session=session, user=user)
-    if not ids:
-        return []
-    return list(
-        session.exec(
-            select(OrgUnit)
-            .where(OrgUnit.id.in_(ids), OrgUnit.kind == level, OrgUnit.active)
-            .order_by(OrgUnit.path, OrgUnit.code)
-        ).all()
-    )
-
-
-def my_ratings(*, session: Session, user: User, period: str) -> dict[int, int]:
-    return dict(
-        session.exec(
-            select(CustomerFocusRating.unit_id, CustomerFocusRating.rating).where(
-                CustomerFocusRating.rater_id == user.id, CustomerFocusRating.period == period
-            )
-        ).all()
-    )
-
-
-def save_ratings(
-    *, session: Session, user: User, period: str, ratings: dict[int, int | None]
-) -> int:
-    """Store the person's ratings (1-5) of teams they manage for one quarter; None clears one.
-
-    Returns how many ratings changed. Raises InsightsError for a team they do not manage, a
-    rating outside 1-5 or a quarter they may not rate.
-    """
-    if period not in rating_periods():
-        raise InsightsError(
-            f"{period} cannot be rated; choose one of the last {RATING_QUARTERS} quarters."
-        )
-    allowed = {u.id for u in rateable_teams(session=session, user=user)}
-    for unit_id, rating in ratings.items():
-        if unit_id not in allowed:
-            raise InsightsError("You can only rate teams you manage.")
-        if rating is not None and rating not in range(1, 6):
-            raise InsightsError("Ratings go from 1 to 5.")
-    stored = {
-        r.unit_id: r
-        for r in session.exec(
-            select(CustomerFocusRating).where(
-                CustomerFocusRating.rater_id == user.id, CustomerFocusRating.period == period
-            )
-        ).all()
-    }
-    changed = 0
-    now = utcnow()
-    for unit_id, rating in ratings.items():
-        old = stored.get(unit_id)
-        if rating is None and old is not None:
-            session.delete(old)
-            changed += 1
-        elif rating is not None and old is None:
-            session.add(
-                CustomerFocusRating(
-                    unit_id=unit_id, period=period, rater_id=user.id, rating=rating, updated_at=now
-                )
-            )
-            changed += 1
-        elif rating is not None and old.rating != rating:
-            old.rating, old.updated_at = rating, now
-            session.add(old)
-            changed += 1
-    session.flush()
-    return changed
