@@ -121,10 +121,11 @@ def _people_import(ctx):
 def _fixes(ctx):
     """A fix logged by the employee, and a problem type on the list."""
     if "fixes" not in ctx.cache:
-        from trainer.fixes import services
+        from trainer.fixes.log import log_fix
+        from trainer.fixes.settings import ensure_default_problem_types, problem_types
 
-        services.ensure_default_problem_types(ctx.session)
-        fix = services.log_fix(
+        ensure_default_problem_types(ctx.session)
+        fix = log_fix(
             ctx.session,
             user=ctx.org.employee,
             problem="billing-error",
@@ -132,7 +133,7 @@ def _fixes(ctx):
             goodwill=None,
         )
         ctx.session.commit()
-        problem = services.problem_types(ctx.session)[0]
+        problem = problem_types(ctx.session)[0]
         ctx.cache["fixes"] = {"fix_id": fix.id, "problem_id": problem.id}
     return ctx.cache["fixes"]
 

@@ -4,17 +4,17 @@ from datetime import timedelta
 
 import pytest
 
-from trainer.fixes import services
+from trainer.fixes.log import log_fix
+from trainer.fixes.rollups import refresh_rollups
+from trainer.fixes.settings import ensure_default_problem_types, save_settings
 from trainer.util import utcnow
 
 
 @pytest.fixture
 def fixes_setup(session, org):
     """The starter problem lists, and settings on S1: a dealer site paying in GBP, limit 50."""
-    services.ensure_default_problem_types(session)
-    services.save_settings(
-        session, unit=org.s1, unit_type="dealer", currency="GBP", goodwill_limit=50
-    )
+    ensure_default_problem_types(session)
+    save_settings(session, unit=org.s1, unit_type="dealer", currency="GBP", goodwill_limit=50)
     session.commit()
     return org
 
@@ -33,7 +33,7 @@ def log_fixes(session, make_user, fixes_setup):
         n = 0
         for person in made:
             for i in range(each):
-                services.log_fix(
+                log_fix(
                     session,
                     user=person,
                     problem=problem,
@@ -43,7 +43,7 @@ def log_fixes(session, make_user, fixes_setup):
                     now=at - timedelta(minutes=5 * n),
                 )
                 n += 1
-        services.refresh_rollups(session=session, now=utcnow())
+        refresh_rollups(session=session, now=utcnow())
         session.commit()
         return made
 

@@ -8,8 +8,12 @@ import pytest
 from sqlmodel import select
 
 from tests.csv_checks import EVIL, cells, guarded_rows
-from trainer.fixes import services
+from trainer.fixes.flags import gaming_flags
+from trainer.fixes.log import log_fix
 from trainer.fixes.models import Fix
+from trainer.fixes.rollups import refresh_rollups
+from trainer.fixes.settings import Settings, problem_choices, problem_types, settings_for
+from trainer.fixes.training import training_by_problem
 from trainer.learn.loader import load_course
 from trainer.outcomes.tokens import create_token
 from trainer.privacy.services import erase_person, export_person
@@ -25,9 +29,7 @@ def test_hr_sets_limits_and_problem_lists(client, session, fixes_setup, login_as
         data={"unit_id": org.s2.id, "unit_type": "call", "currency": "usd", "goodwill_limit": "30"},
     )
     assert response.status_code == 302
-    assert services.settings_for(session, org.t3) == services.Settings(
-        "call", "USD", 30.0, org.s2.id
-    )
+    assert settings_for(session, org.t3) == Settings("call", "USD", 30.0, org.s2.id)
     bad = client.post("/fixes/settings", data={"unit_id": org.s2.id, "currency": "dollars"})
     assert bad.status_code == 400 and "three letters" in bad.get_data(as_text=True).lower()
 
@@ -35,16 +37,16 @@ def test_hr_sets_limits_and_problem_lists(client, session, fixes_setup, login_as
         "/fixes/problems", data={"unit_type": "call", "code": "lost-parcel", "label": "Parcel lost"}
     )
     assert response.status_code == 302
-    assert ("lost-parcel", "Parcel lost") in services.problem_choices(session, "call")
-    assert ("lost-parcel", "Parcel lost") not in services.problem_choices(session, "dealer")
+    assert ("lost-parcel", "Parcel lost") in problem_choices(session, "call")
+    assert ("lost-parcel", "Parcel lost") not in problem_choices(session, "dealer")
     again = client.post(
         "/fixes/problems", data={"unit_type": "call", "code": "lost-parcel", "label": "Parcel lost"}
     )
     assert again.status_code == 400 and "already has" in again.get_data(as_text=True)
-    problem = next(p for p in services.problem_types(session) if p.code == "lost-parcel")
+    problem = next(p for p in problem_types(session) if p.code == "lost-parcel")
     assert client.post(f"/fixes/problems/{problem.id}/toggle", data={}).status_code == 302
-    assert ("lost-parcel", "Parcel lost") not in services.problem_choices(session, "call")
-    assert services.problem_choices(session, "call")[-1] == ("other", "Something else")
+    assert ("lost-parcel", "Parcel lost") not in problem_choices(session, "call")
+    assert problem_choices(session, "call")[-1] == ("other", "Something else")
 
 
 def test_the_export_is_thresholded_and_guarded(
@@ -76,7 +78,7 @@ def _late_quarter(session, people, user_fixes):
     end = quarter_bounds(period)[1]
     for person in people:
         for i in range(user_fixes):
-            services.log_fix(
+            log_fix(
                 session,
                 user=person,
                 problem="late-car",
@@ -86,7 +88,7 @@ def _late_quarter(session, people, user_fixes):
                 now=utcnow().replace(year=end.year, month=end.month, day=end.day)
                 - timedelta(days=3, minutes=7 * i),
             )
-    services.refresh_rollups(session=session, now=utcnow())
+    refresh_rollups(session=session, now=utcnow())
     session.commit()
 
 
@@ -96,7 +98,7 @@ def test_flags_are_neutral_hr_only_and_never_on_the_viewers_own_unit(
     org = fixes_setup
     people = [make_user("employee", org.t2) for _ in range(5)]
     _late_quarter(session, people, 3)
-    flags = services.gaming_flags(session)
+    flags = gaming_flags(session)
     assert [(f["unit_code"], f["signal"]) for f in flags] == [("T2", "volume_jump")]
     assert "not an accusation" in flags[0]["reason"]
     printed = runner.invoke(args=["fixes", "flags"])
@@ -118,7 +120,7 @@ def test_near_identical_entries_are_flagged(session, fixes_setup, make_user):
     start = quarter_bounds(period)[0]
     for person in people:
         for i in range(4):
-            services.log_fix(
+            log_fix(
                 session,
                 user=person,
                 problem="late-car",
@@ -128,8 +130,8 @@ def test_near_identical_entries_are_flagged(session, fixes_setup, make_user):
                 now=utcnow().replace(year=start.year, month=start.month, day=start.day)
                 + timedelta(days=7 * i),
             )
-    services.refresh_rollups(session=session, now=utcnow())
-    assert [f["signal"] for f in services.gaming_flags(session)] == ["near_identical"]
+    refresh_rollups(session=session, now=utcnow())
+    assert [f["signal"] for f in gaming_flags(session)] == ["near_identical"]
 
 
 def test_the_api_reads_released_cells_with_a_token(client, session, fixes_setup, log_fixes):
@@ -161,7 +163,7 @@ def test_the_api_reads_released_cells_with_a_token(client, session, fixes_setup,
 
 def test_the_privacy_export_and_erasure_include_the_log(session, fixes_setup):
     org = fixes_setup
-    services.log_fix(
+    log_fix(
         session, user=org.employee, problem="late-car", action="on_spot", goodwill=None, note="Mine"
     )
     session.commit()
@@ -222,5 +224,5 @@ def test_shipped_content_declares_problem_types_in_yaml_and_twee():
     shipped = Path(__file__).parents[2] / "trainer" / "courses"
     twee = load_scenario_file(shipped / "scenarios" / "third-call.twee")
     assert twee.ok and twee.problem_types == ["repeat-call", "broken-promise"]
-    training = services.training_by_problem(shipped)
+    training = training_by_problem(shipped)
     assert {i["slug"] for i in training["late-car"]} == {"owning-the-problem", "car-not-ready"}

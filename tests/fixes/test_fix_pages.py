@@ -3,8 +3,11 @@
 import pytest
 from sqlmodel import select
 
-from trainer.fixes import services
+from trainer.fixes.log import log_fix
 from trainer.fixes.models import Fix, FixRollup
+from trainer.fixes.released import periods, released_cells
+from trainer.fixes.rollups import refresh_rollups
+from trainer.util import utcnow
 
 
 def test_an_employee_logs_a_fix_in_one_post(client, session, fixes_setup, login_as):
@@ -74,7 +77,7 @@ def test_the_own_list_is_visible_to_its_owner_only(
     client, session, fixes_setup, login_as, make_user, role
 ):
     org = fixes_setup
-    services.log_fix(
+    log_fix(
         session,
         user=org.employee,
         problem="late-car",
@@ -82,7 +85,7 @@ def test_the_own_list_is_visible_to_its_owner_only(
         goodwill=None,
         note="Secret remark 4711",
     )
-    services.refresh_rollups(session=session, now=services.utcnow())
+    refresh_rollups(session=session, now=utcnow())
     session.commit()
     fix = session.exec(select(Fix)).one()
     other = make_user("employee", org.t1) if role == "employee2" else org.user(role)
@@ -106,9 +109,7 @@ def test_the_own_list_is_visible_to_its_owner_only(
 
 def test_the_owner_deletes_a_fix(client, session, fixes_setup, login_as):
     org = fixes_setup
-    fix = services.log_fix(
-        session, user=org.employee, problem="late-car", action="on_spot", goodwill=None
-    )
+    fix = log_fix(session, user=org.employee, problem="late-car", action="on_spot", goodwill=None)
     session.commit()
     fix_id = fix.id
     login_as(org.employee)
@@ -148,7 +149,7 @@ def test_differencing_hides_a_site_whose_other_team_is_small(
     org = fixes_setup
     log_fixes(org.t1, 6)
     log_fixes(org.t2, 2)
-    cells = services.released_cells(session, services.periods(session)[0])
+    cells = released_cells(session, periods(session)[0])
     # S1 has 8 people, T1 6: showing both would give away T2's 2, so T1 is hidden too.
     assert cells[org.s1.id].people == 8
     assert cells[org.t1.id] is None and cells[org.t2.id] is None
@@ -162,10 +163,8 @@ def test_a_manager_cannot_open_a_unit_outside_their_scope(client, fixes_setup, l
 
 def test_the_job_is_idempotent_and_the_cli_runs_it(runner, session, fixes_setup, log_fixes):
     log_fixes(fixes_setup.t1, 5)
-    assert services.refresh_rollups(session=session, now=services.utcnow()) == 0
-    services.log_fix(
-        session, user=fixes_setup.employee, problem="late-car", action="on_spot", goodwill=None
-    )
+    assert refresh_rollups(session=session, now=utcnow()) == 0
+    log_fix(session, user=fixes_setup.employee, problem="late-car", action="on_spot", goodwill=None)
     session.commit()
     result = runner.invoke(args=["fixes", "refresh"])
     assert result.exit_code == 0 and "rows changed" in result.output
@@ -180,7 +179,7 @@ def test_the_scheduler_job_counts_new_fixes(app, session, fixes_setup, make_user
     job = next(j for j in jobs(app) if j.name == "fixes-rollups")
     assert job.every_minutes == 30
     for _ in range(5):
-        services.log_fix(
+        log_fix(
             session,
             user=make_user("employee", fixes_setup.t1),
             problem="wrong-part",

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from trainer.auth.models import User
-from trainer.fixes import services
+from trainer.fixes.exports import FIX_ON_SPOT, insight_rows
 from trainer.fixes.models import Fix
+from trainer.fixes.released import released_cells
+from trainer.fixes.rollups import refresh_rollups
 from trainer.org.models import OrgUnit
 from trainer.org.services import create_unit
 from trainer.outcomes.tokens import create_token
@@ -87,7 +89,7 @@ def _build(session, tree):
                 )
     if fixes:
         session.execute(sa.insert(Fix), fixes)
-    services.refresh_rollups(session=session, now=now)
+    refresh_rollups(session=session, now=now)
     session.commit()
     return company
 
@@ -137,7 +139,7 @@ def test_every_fix_output_respects_thresholds_and_complements(app, client, sessi
     units, counts = _true_counts(session, company)
     period = quarter_of(utcnow().date())
 
-    released = services.released_cells(session, period)
+    released = released_cells(session, period)
     shown = {uid for uid in units if released.get(uid) is not None}
     _assert_no_differencing(units, counts, shown)
     assert all(released[uid].people == counts[uid] for uid in shown)
@@ -174,5 +176,5 @@ def test_every_fix_output_respects_thresholds_and_complements(app, client, sessi
     assert api_shown == {units[uid].code for uid in shown}
     assert all(c["people"] is None and c["fixes"] is None for c in cells if c["status"] == "hidden")
 
-    insight = services.insight_rows(session)
-    assert {r["unit_id"] for r in insight[services.FIX_ON_SPOT] if r["unit_id"] in units} == shown
+    insight = insight_rows(session)
+    assert {r["unit_id"] for r in insight[FIX_ON_SPOT] if r["unit_id"] in units} == shown

@@ -3,8 +3,9 @@
 
 from flask import Blueprint, Flask, g, jsonify, request
 
+from trainer import anonymity
 from trainer.db import db_session
-from trainer.fixes import services
+from trainer.fixes.exports import released_json
 from trainer.forms import csrf, period_arg
 from trainer.outcomes.api import api_error, token_required
 from trainer.outcomes.queries import check_period, unit_subtree
@@ -38,9 +39,9 @@ def get_fixes():
             period = check_period(period)
         except ValueError as exc:
             return api_error(400, str(exc))
-    cells = services.released_json(session, unit_ids=unit_ids, period=period)
+    cells = released_json(session, unit_ids=unit_ids, period=period)
     return jsonify(
-        {"cells": cells, "total": len(cells), "min_people": services.anonymity.thresholds().scores}
+        {"cells": cells, "total": len(cells), "min_people": anonymity.thresholds().scores}
     )
 
 

@@ -2,7 +2,8 @@ import click
 from flask.cli import AppGroup
 
 from trainer.db import db_session
-from trainer.fixes import services
+from trainer.fixes.flags import gaming_flags
+from trainer.fixes.rollups import refresh_rollups
 from trainer.util import utcnow
 
 fixes_cli = AppGroup("fixes", help="Fixes made on own authority.")
@@ -12,7 +13,7 @@ fixes_cli = AppGroup("fixes", help="Fixes made on own authority.")
 def refresh_command():
     """Recount the fixes per unit and quarter now (the scheduler does this every 30 minutes)."""
     session = db_session()
-    changed = services.refresh_rollups(session=session, now=utcnow())
+    changed = refresh_rollups(session=session, now=utcnow())
     session.commit()
     click.echo(f"Fix rollups refreshed: {changed} rows changed.")
 
@@ -20,7 +21,7 @@ def refresh_command():
 @fixes_cli.command("flags")
 def flags_command():
     """Print the data-quality flags on units' fix logs (for HR)."""
-    flags = services.gaming_flags(db_session())
+    flags = gaming_flags(db_session())
     for flag in flags:
         click.echo(f"{flag['unit_code']} {flag['period']} {flag['signal']}: {flag['reason']}")
     click.echo(f"{len(flags)} flag{'' if len(flags) == 1 else 's'}.")

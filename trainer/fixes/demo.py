@@ -20,8 +20,10 @@ from sqlmodel import Session
 from trainer.access import Role, parse_roles
 from trainer.auth.models import User
 from trainer.demo import SITES, bulk_write, people_in_batches
-from trainer.fixes import services
 from trainer.fixes.models import Fix, FixSettings
+from trainer.fixes.released import problem_labels
+from trainer.fixes.rollups import refresh_rollups
+from trainer.fixes.settings import ensure_default_problem_types, problem_choices
 from trainer.insights.demo import GAMED_SITE, _morale_drivers
 from trainer.pulse.morale import morale_by_unit_period
 from trainer.util import quarter_bounds, utcnow
@@ -38,7 +40,7 @@ def _logit(x):
 def add_fix_history(*, session: Session, demo) -> None:
     """Generate each team's fixes for the pulse quarters, then the rollups."""
     rng = np.random.default_rng(13)
-    services.ensure_default_problem_types(session)
+    ensure_default_problem_types(session)
     kinds = {code: kind for _region, code, _name, kind in SITES}
     for site in demo.sites:
         currency, limit = SITE_SETTINGS[kinds[site.code]]
@@ -63,10 +65,9 @@ def add_fix_history(*, session: Session, demo) -> None:
     for user_id, unit_id, roles in people_in_batches(session, User.roles):
         if unit_id in team_ids and Role.EMPLOYEE in parse_roles(roles):
             people[unit_id].append(user_id)
-    labels = services.problem_labels(session)
+    labels = problem_labels(session)
     choices_by_kind = {
-        kind: [code for code, _label in services.problem_choices(session, kind)]
-        for kind in SITE_SETTINGS
+        kind: [code for code, _label in problem_choices(session, kind)] for kind in SITE_SETTINGS
     }
     now = utcnow()
 
@@ -119,7 +120,7 @@ def add_fix_history(*, session: Session, demo) -> None:
         ),
         rows(),
     )
-    services.refresh_rollups(session=session, now=now)
+    refresh_rollups(session=session, now=now)
 
 
 def _quarter_fixes(rng, ids, period, gamed, late, p_spot, choices, weights, now):

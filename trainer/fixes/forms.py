@@ -2,8 +2,9 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from trainer.fixes.log import NOTE_LENGTH
 from trainer.fixes.models import ACTIONS
-from trainer.fixes.services import MAX_GOODWILL, NOTE_LENGTH
+from trainer.fixes.settings import MAX_GOODWILL
 from trainer.forms import finite
 
 

@@ -1,6 +1,6 @@
 """Scheduler job: make the fix rollups match the log (idempotent, catches up by itself)."""
 
-from trainer.fixes.services import refresh_rollups
+from trainer.fixes.rollups import refresh_rollups
 
 JOBS = [  # (name, function, minutes between runs, what it does)
     ("fixes-rollups", refresh_rollups, 30, "Count logged fixes per unit and quarter")

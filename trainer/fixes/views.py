@@ -2,12 +2,27 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlmodel import select
 
-from trainer import audit, csvdownload
+from trainer import anonymity, audit, csvdownload
 from trainer.access import allow
 from trainer.db import db_session
-from trainer.fixes import bp, services
+from trainer.fixes import bp
+from trainer.fixes.exports import export_rows
+from trainer.fixes.flags import gaming_flags
 from trainer.fixes.forms import LogFixForm, ProblemTypeForm, SettingsForm
+from trainer.fixes.log import delete_fix, log_fix, my_fixes, my_summary, own_fix
 from trainer.fixes.models import ACTIONS, ProblemType
+from trainer.fixes.released import figures, periods, problem_labels, released_cells
+from trainer.fixes.settings import (
+    FixError,
+    add_problem_type,
+    all_settings,
+    problem_choices,
+    problem_types,
+    save_settings,
+    set_problem_active,
+    settings_for,
+)
+from trainer.fixes.training import training_by_problem
 from trainer.forms import ConfirmForm, period_arg
 from trainer.insights.scope import default_scope, own_unit_codes
 from trainer.org.models import OrgUnit
@@ -21,8 +36,8 @@ def mine():
     session = db_session()
     return render_template(
         "fixes/mine.html",
-        fixes=services.my_fixes(session, current_user),
-        summary=services.my_summary(session, current_user),
+        fixes=my_fixes(session, current_user),
+        summary=my_summary(session, current_user),
         actions=ACTIONS,
         delete=ConfirmForm(),
     )
@@ -33,12 +48,12 @@ def mine():
 def new():
     session = db_session()
     unit = session.get(OrgUnit, current_user.unit_id) if current_user.unit_id else None
-    settings = services.settings_for(session, unit)
+    settings = settings_for(session, unit)
     form = LogFixForm()
-    form.problem.choices = services.problem_choices(session, settings.unit_type)
+    form.problem.choices = problem_choices(session, settings.unit_type)
     if form.validate_on_submit():
         try:
-            services.log_fix(
+            log_fix(
                 session,
                 user=current_user,
                 problem=form.problem.data,
@@ -46,7 +61,7 @@ def new():
                 goodwill=form.goodwill.data,
                 note=form.note.data or "",
             )
-        except services.FixError as exc:
+        except FixError as exc:
             form.problem.errors = [*form.problem.errors, str(exc)]
         else:
             flash("Thank you. Your fix is logged; only you can see it in your list.")
@@ -60,9 +75,9 @@ def new():
 @allow()
 def delete(fix_id):
     session = db_session()
-    fix = services.own_fix(session, current_user, fix_id) or abort(404)
+    fix = own_fix(session, current_user, fix_id) or abort(404)
     if ConfirmForm().validate_on_submit():
-        services.delete_fix(session, fix)
+        delete_fix(session, fix)
         flash("The fix is deleted.")
     return redirect(url_for("fixes.mine"))
 
@@ -97,11 +112,11 @@ def _unit_choices(session) -> list[tuple[OrgUnit, int]]:
 def team():
     session = db_session()
     unit = _team_unit(session)
-    quarters = services.periods(session)
+    quarters = periods(session)
     period = period_arg(quarters, default=quarters[0] if quarters else None)
     view = None
     if unit is not None and period is not None:
-        cells = services.released_cells(session, period)
+        cells = released_cells(session, period)
         row = cells.get(unit.id)
         children = session.exec(
             select(OrgUnit)
@@ -110,9 +125,9 @@ def team():
         ).all()
         view = {
             "row": row,
-            "figures": row and services.figures(row, services.settings_for(session, unit)),
+            "figures": row and figures(row, settings_for(session, unit)),
             "children": [(child, cells.get(child.id), child.id in cells) for child in children],
-            "training": services.training_by_problem(current_app.config["COURSES_DIR"]),
+            "training": training_by_problem(current_app.config["COURSES_DIR"]),
         }
     return render_template(
         "fixes/team.html",
@@ -120,10 +135,10 @@ def team():
         period=period,
         quarters=quarters,
         view=view,
-        labels=services.problem_labels(session),
+        labels=problem_labels(session),
         actions=ACTIONS,
         choices=_unit_choices(session),
-        k=services.anonymity.thresholds().scores,
+        k=anonymity.thresholds().scores,
     )
 
 
@@ -132,14 +147,14 @@ def team():
 def flags():
     session = db_session()
     hidden = own_unit_codes(session=session, user=current_user)
-    found = [f for f in services.gaming_flags(session) if f["unit_code"] not in hidden]
+    found = [f for f in gaming_flags(session) if f["unit_code"] not in hidden]
     return render_template("fixes/flags.html", flags=found)
 
 
 @bp.route("/export.csv")
 @allow("hr", "admin")
 def export():
-    return csvdownload.download("fixes-by-unit.csv", services.export_rows(db_session()))
+    return csvdownload.download("fixes-by-unit.csv", export_rows(db_session()))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -151,14 +166,14 @@ def settings():
     if form.validate_on_submit():
         unit = session.get(OrgUnit, form.unit_id.data) or abort(404)
         try:
-            services.save_settings(
+            save_settings(
                 session,
                 unit=unit,
                 unit_type=form.unit_type.data or "",
                 currency=form.currency.data,
                 goodwill_limit=form.goodwill_limit.data,
             )
-        except services.FixError as exc:
+        except FixError as exc:
             form.unit_type.errors = [*form.unit_type.errors, str(exc)]
         else:
             audit.record(
@@ -176,7 +191,7 @@ def settings():
             flash(f"Settings for {unit.name} saved.")
             return redirect(url_for("fixes.settings"))
     return render_template(
-        "fixes/settings.html", form=form, rows=services.all_settings(session)
+        "fixes/settings.html", form=form, rows=all_settings(session)
     ), 400 if form.errors else 200
 
 
@@ -187,13 +202,13 @@ def problems():
     form = ProblemTypeForm()
     if form.validate_on_submit():
         try:
-            problem = services.add_problem_type(
+            problem = add_problem_type(
                 session,
                 unit_type=form.unit_type.data or "",
                 code=form.code.data,
                 label=form.label.data,
             )
-        except services.FixError as exc:
+        except FixError as exc:
             form.code.errors = [*form.code.errors, str(exc)]
         else:
             flash(f"'{problem.label}' added to the list.")
@@ -202,8 +217,8 @@ def problems():
         "fixes/problems.html",
         form=form,
         toggle=ConfirmForm(),
-        problems=services.problem_types(session),
-        training=services.training_by_problem(current_app.config["COURSES_DIR"]),
+        problems=problem_types(session),
+        training=training_by_problem(current_app.config["COURSES_DIR"]),
     ), 400 if form.errors else 200
 
 
@@ -213,7 +228,7 @@ def toggle_problem(problem_id):
     session = db_session()
     problem = session.get(ProblemType, problem_id) or abort(404)
     if ConfirmForm().validate_on_submit():
-        services.set_problem_active(session, problem, not problem.active)
+        set_problem_active(session, problem, not problem.active)
         flash(f"'{problem.label}' is {'back on' if problem.active else 'off'} the list.")
     return redirect(url_for("fixes.problems"))
 

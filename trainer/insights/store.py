@@ -25,7 +25,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, func, select
 
 from trainer.db import write_intent
-from trainer.fixes import services as fixes
+from trainer.fixes import exports as fix_exports
+from trainer.fixes import rollups as fix_rollups
 from trainer.insights import overview
 from trainer.insights.models import CustomerFocusRating, StoredAnalysis, TrainingRollup
 from trainer.insights.scope import company_root
@@ -91,7 +92,7 @@ def data_version(*, session: Session) -> dict:
         "pulse": tuple(c.id for c in closed_cycles(session=session) if c.rollups_done),
         "outcomes": tuple(map(str, outcome_state)),
         "metrics": tuple(metric_codes(session=session)),
-        "fixes": fixes.rollup_version(session),
+        "fixes": fix_rollups.rollup_version(session),
         "ratings": tuple(map(str, rating_state)),
         "training": tuple(map(str, training_state)),
     }
@@ -144,7 +145,7 @@ def load_sources(*, session: Session, version: dict) -> Sources:
     ]
     metrics += [
         Metric(code, label, better, low, high)
-        for code, (label, better, low, high) in fixes.INSIGHT_MEASURES.items()
+        for code, (label, better, low, high) in fix_exports.INSIGHT_MEASURES.items()
     ]
     ratings = session.exec(
         select(
@@ -163,9 +164,9 @@ def load_sources(*, session: Session, version: dict) -> Sources:
             **{
                 m.code: outcomes_by_unit_period(session=session, metric=m.code)
                 for m in metrics
-                if m.code not in fixes.INSIGHT_MEASURES
+                if m.code not in fix_exports.INSIGHT_MEASURES
             },
-            **fixes.insight_rows(session),
+            **fix_exports.insight_rows(session),
         },
         completion=completion,
         ownership=ownership,
@@ -177,7 +178,7 @@ def load_sources(*, session: Session, version: dict) -> Sources:
 
 def metric_codes(*, session: Session) -> list[str]:
     """Return the customer metrics, then the fix log's measures (fixed on own authority)."""
-    return [m.code for m in outcome_metrics(session=session)] + list(fixes.INSIGHT_MEASURES)
+    return [m.code for m in outcome_metrics(session=session)] + list(fix_exports.INSIGHT_MEASURES)
 
 
 def default_metric(*, session: Session) -> str | None:

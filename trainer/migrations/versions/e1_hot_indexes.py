@@ -8,7 +8,7 @@ Create Date: 2026-12-05 12:40:00
   the results page (`pulse.services._comments`) read only commented answers of that team,
   already in order, instead of every answer of the cycle.
 - fix_rollup (period): one quarter's cells for the fixes and insights pages
-  (`fixes.services.released_cells`).
+  (`fixes.released.released_cells`).
 """
 from collections.abc import Sequence
 
