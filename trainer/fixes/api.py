@@ -8,6 +8,7 @@ from trainer.db import db_session
 from trainer.fixes.exports import released_json
 from trainer.forms import csrf, period_arg
 from trainer.outcomes.api import api_error, token_required
+from trainer.outcomes.openapi import add_api_paths
 from trainer.outcomes.queries import check_period, unit_subtree
 from trainer.outcomes.tokens import token_unit_ids
 
@@ -48,6 +49,7 @@ def get_fixes():
 def init_api(app: Flask) -> None:
     app.register_blueprint(fixes_api)
     csrf.exempt(fixes_api)  # bearer tokens only: no cookie, so no cross-site request to forge
+    add_api_paths(app, OPENAPI_PATHS, OPENAPI_SCHEMAS)
 
 
 OPENAPI_PATHS = {

@@ -1,5 +1,7 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/v1/openapi.json."""
 
+from flask import Flask, current_app
+
 from trainer.outcomes.imports import API_MAX_DEPTH, API_MAX_ROWS
 from trainer.outcomes.queries import READ_LIMIT, READ_MAX_LIMIT
 from trainer.outcomes.validation import BUILTIN_METRICS
@@ -36,13 +38,19 @@ AUTH_ERRORS = {
 }
 
 
+def add_api_paths(app: Flask, paths: dict, schemas: dict) -> None:
+    """Describe another feature's /api/v1 endpoints in the one OpenAPI document."""
+    extra = app.extensions.setdefault("trainer.openapi", {"paths": {}, "schemas": {}})
+    extra["paths"].update(paths)
+    extra["schemas"].update(schemas)
+
+
 def openapi_document() -> dict:
     """Return the OpenAPI document for every /api/v1 endpoint."""
-    from trainer.fixes.api import OPENAPI_PATHS, OPENAPI_SCHEMAS
-
     document = _outcomes_document()
-    document["paths"].update(OPENAPI_PATHS)
-    document["components"]["schemas"].update(OPENAPI_SCHEMAS)
+    extra = current_app.extensions.get("trainer.openapi", {"paths": {}, "schemas": {}})
+    document["paths"].update(extra["paths"])
+    document["components"]["schemas"].update(extra["schemas"])
     return document
 
 
