@@ -14,6 +14,7 @@ when everything is loaded.
 """
 
 import ast
+import re
 from pathlib import Path
 
 import trainer
@@ -190,3 +191,19 @@ def test_imports_resolve_to_the_modules_they_load():
     assert loaded("from . import views", "trainer.auth") == ["trainer.auth.views"]
     assert loaded("from ..db import get_engine", "trainer.auth") == ["trainer.db"]
     assert loaded("import trainer.db.missing", "trainer") == ["trainer.db"]
+
+
+STATE_AS_STRING = re.compile(
+    r"""\b(\w*status|\w*state|mode|recurrence)\s*(==|!=|in)\s*\(?\s*['"]""", re.IGNORECASE
+)
+
+
+def test_no_state_is_compared_as_a_bare_string():
+    """States are StrEnums (stored as the same strings); code and templates compare with them."""
+    bare = [
+        f"{path.relative_to(PACKAGE_DIR)}:{number}: {line.strip()}"
+        for path in [*PACKAGE_DIR.rglob("*.py"), *PACKAGE_DIR.rglob("*.html")]
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if STATE_AS_STRING.search(line) and not line.lstrip().startswith(("#", "``", '"""'))
+    ]
+    assert not bare, "States compared as bare strings:\n" + "\n".join(bare)

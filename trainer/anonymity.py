@@ -19,6 +19,7 @@ earlier views and other viewers' scopes can never be subtracted from each other.
 import random
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 MIN_SCORES = 5
@@ -163,6 +164,16 @@ def release(
             cell.key, cell.respondents if shown else None, cell.scores if shown else None, comments
         )
     return out
+
+
+class FigureStatus(StrEnum):
+    """Whether a released figure is shown, or why not (stored and sent as the plain string)."""
+
+    SHOWN = "shown"
+    NONE = "none"  # no data
+    SUPPRESSED = "suppressed"  # too few answers
+    DIFFERENCING = "differencing"  # shown, a smaller group could be worked out
+    MERGED = "merged"  # too small at launch: reported with the unit above
 
 
 TOO_FEW = "Hidden: too few answers"

@@ -6,6 +6,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 from trainer.access import Role
+from trainer.anonymity import FigureStatus
 from trainer.nav import add_home_panel, add_nav, nav_for
 from trainer.util import DB_INT_MAX, shown_name
 
@@ -93,6 +94,7 @@ def init_app(app: Flask) -> None:
 
     app.url_map.converters["int"] = BoundedIntegerConverter
     app.register_blueprint(bp)
+    app.add_template_global(FigureStatus, "FigureStatus")
     add_nav(app, "System", "core.system_status", roles=("admin",), order=90)
     add_home_panel(
         app, "core/_home.html", roles=("manager", "admin"), order=25, data=home.core_panel

@@ -4,6 +4,7 @@ from collections import Counter
 
 from sqlmodel import Session, select
 
+from trainer.anonymity import FigureStatus
 from trainer.fixes.models import FixRollup
 from trainer.fixes.released import TOP_PROBLEMS, periods, released_cells
 from trainer.fixes.settings import Settings, settings_map
@@ -59,7 +60,7 @@ def rollup_json(row: FixRollup | None, unit: OrgUnit, settings: Settings, period
         "unit_code": unit.code,
         "unit_name": unit.name,
         "period": period,
-        "status": "shown",
+        "status": FigureStatus.SHOWN,
         "people": row.people,
         "fixes": row.fixes,
         "on_spot": row.on_spot,

@@ -10,7 +10,7 @@ bp = Blueprint("insights", __name__, url_prefix="/insights")
 def init_app(app: Flask) -> None:
     from trainer.demo import add_demo_step
     from trainer.insights import cli, demo, store, training_rollup, views  # noqa: F401
-    from trainer.insights.sources import Level
+    from trainer.insights.sources import Level, Status
     from trainer.nav import add_home_panel, add_nav
     from trainer.scheduler import register_job
 
@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
             + "."
         ) from None
     app.register_blueprint(bp)
+    app.add_template_global(Status, "Status")
     app.cli.add_command(cli.insights_cli)
     add_nav(app, "Insights", "insights.index", roles=("manager", "hr", "admin"), order=40)
     add_home_panel(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trainer.anonymity import DIFFERENCING, TOO_FEW
+from trainer.anonymity import DIFFERENCING, TOO_FEW, FigureStatus
 from trainer.insights import stats
 from trainer.insights.documents import panel_table
 from trainer.insights.panel import MORALE, MORALE_N, PERIOD, UNIT, build_panel, plain, value_column
@@ -330,8 +330,8 @@ def perception_block(
             if not math.isnan(cell["manager_rating"]):
                 manager, raters = float(cell["manager_rating"]), int(cell["manager_raters"])
             if not math.isnan(cell["customer_focus"]):
-                team, team_status = float(cell["customer_focus"]), "shown"
-            elif cell["morale_status"] in ("suppressed", "merged"):
+                team, team_status = float(cell["customer_focus"]), FigureStatus.SHOWN
+            elif cell["morale_status"] in (FigureStatus.SUPPRESSED, FigureStatus.MERGED):
                 team_status = cell["morale_status"]
             if source is not None and not math.isnan(cell[value_column(source.code)]):
                 customers = to_five_point(float(cell[value_column(source.code)]), source)
@@ -384,7 +384,7 @@ def suppressed_cells(sources: Sources, units: list[Unit], periods: set[str]) -> 
 
 def hidden_message(row: dict) -> str:
     """Say why a unit-quarter's morale is hidden, in the words the pulse pages use."""
-    if row["reason"] == "merged":
+    if row["reason"] == FigureStatus.MERGED:
         return MERGED_TEXT
     return DIFFERENCING if row.get("differencing") else TOO_FEW
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from trainer.anonymity import FigureStatus
 from trainer.insights.sources import PERIOD, UNIT
 
 
@@ -80,7 +81,7 @@ def panel_table(panel) -> tuple[list[str], list[list[str]]]:
     metric_columns = [c for c in panel.columns if "." in c]
     rows = []
     for record in panel.to_dict("records"):
-        morale_shown = record["morale_status"] == "shown"
+        morale_shown = record["morale_status"] == FigureStatus.SHOWN
         values = []
         for name in head:
             value = record.get(name)

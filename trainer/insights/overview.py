@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from trainer.anonymity import FigureStatus
 from trainer.insights.sources import FIX_METRICS, Metric, Sources, Status, Unit
 
 USUAL_LINK = 0.3  # "a real link of the usual size": Harter, Schmidt & Hayes 2002 (r ≈ .33)
@@ -69,7 +70,9 @@ class Figures:
         self.metrics = sources.metrics
         self.morale = {(r["unit_id"], r["period"]): r for r in sources.morale}
         self.hidden = {
-            (r["unit_id"], r["period"]): "differencing" if r.get("differencing") else r["reason"]
+            (r["unit_id"], r["period"]): FigureStatus.DIFFERENCING
+            if r.get("differencing")
+            else r["reason"]
             for r in sources.suppressed
         }
         self.training = {
@@ -109,8 +112,8 @@ class Figures:
             row = self.morale.get((unit_id, period))
             if row is None:
                 reason = self.hidden.get((unit_id, period))
-                return {"value": None, "n": None, "status": reason or "none"}
-            return {"value": row[code], "n": row["respondents"], "status": "shown"}
+                return {"value": None, "n": None, "status": reason or FigureStatus.NONE}
+            return {"value": row[code], "n": row["respondents"], "status": FigureStatus.SHOWN}
         if code in self.training:
             rate, size = self.training[code].get((unit_id, period), (None, None))
             return _shown(rate, size)
@@ -137,16 +140,21 @@ class Figures:
 
 def _shown(value, n) -> dict:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return {"value": None, "n": None, "status": "none"}
-    return {"value": float(value), "n": None if n is None else int(n), "status": "shown"}
+        return {"value": None, "n": None, "status": FigureStatus.NONE}
+    return {"value": float(value), "n": None if n is None else int(n), "status": FigureStatus.SHOWN}
 
 
 def now_and_change(series: list[dict], periods: list[str]) -> dict:
     """Return the latest shown value, its quarter and n, and the change since the shown
     quarter before it (None when there is none)."""
-    shown = [(p, c) for p, c in zip(periods, series, strict=True) if c["status"] == "shown"]
+    shown = [
+        (p, c) for p, c in zip(periods, series, strict=True) if c["status"] == FigureStatus.SHOWN
+    ]
     if not shown:
-        last_status = next((c["status"] for c in reversed(series) if c["status"] != "none"), "none")
+        last_status = next(
+            (c["status"] for c in reversed(series) if c["status"] != FigureStatus.NONE),
+            FigureStatus.NONE,
+        )
         return {
             "value": None,
             "period": None,
@@ -161,7 +169,7 @@ def now_and_change(series: list[dict], periods: list[str]) -> dict:
         "value": cell["value"],
         "period": period,
         "n": cell["n"],
-        "status": "shown",
+        "status": FigureStatus.SHOWN,
         "change": cell["value"] - before[1]["value"] if before else None,
         "since": before[0] if before else None,
     }
@@ -213,14 +221,18 @@ def heatmap(
     ]
     for m in columns:
         values = [
-            r["cells"][m.code]["value"] for r in rows if r["cells"][m.code]["status"] == "shown"
+            r["cells"][m.code]["value"]
+            for r in rows
+            if r["cells"][m.code]["status"] == FigureStatus.SHOWN
         ]
         centre = company.get(m.code, {}).get("value")
         spread = _spread(values)
         for r in rows:
             cell = r["cells"][m.code]
             cell["vs_company"] = (
-                cell["value"] - centre if cell["status"] == "shown" and centre is not None else None
+                cell["value"] - centre
+                if cell["status"] == FigureStatus.SHOWN and centre is not None
+                else None
             )
             cell["band"] = _band(cell["vs_company"], spread, m.higher_is_better)
     return {
@@ -235,7 +247,7 @@ def heatmap(
 
 def _latest_quarter(figures: Figures, ids: list[int], code: str, periods: list[str]):
     for period in reversed(periods):
-        if any(figures.cell(u, period, code)["status"] != "none" for u in ids):
+        if any(figures.cell(u, period, code)["status"] != FigureStatus.NONE for u in ids):
             return period
     return None
 

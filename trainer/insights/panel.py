@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from trainer.anonymity import FigureStatus
 from trainer.insights.sources import PERIOD, UNIT, Sources, Unit
 from trainer.insights.stats import LOW_PRECISION_BELOW
 
@@ -80,7 +81,7 @@ def build_panel(sources: Sources, units: list[Unit]) -> pd.DataFrame:
         if r["unit_id"] in by_id
     }
     panel["morale_status"] = [
-        "shown" if not math.isnan(m) else status.get((u, p), "")
+        FigureStatus.SHOWN if not math.isnan(m) else status.get((u, p), "")
         for u, p, m in zip(panel[UNIT], panel[PERIOD], panel[MORALE], strict=True)
     ]
     names = {u.code: u.name for u in units}

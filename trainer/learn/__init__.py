@@ -11,11 +11,14 @@ def init_app(app: Flask) -> None:
     from trainer.learn import demo, home, views  # noqa: F401
     from trainer.learn.assignments import send_overdue_reminders
     from trainer.learn.certificates import send_recertification_notices
+    from trainer.learn.models import CertificateState, CourseStatus
     from trainer.learn.sync import check_courses, lint_courses, sync_courses
     from trainer.nav import add_home_panel, add_nav
     from trainer.scheduler import register_job
 
     app.register_blueprint(bp)
+    app.add_template_global(CourseStatus, "CourseStatus")
+    app.add_template_global(CertificateState, "CertificateState")
     content.register_content_kind(app, "courses", check_courses, sync_courses, lint=lint_courses)
     add_nav(app, "Learning", "learn.index", order=20)
     add_nav(app, "Training reports", "learn.reports", roles=("manager", "hr", "admin"), order=60)

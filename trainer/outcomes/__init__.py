@@ -12,8 +12,10 @@ def init_app(app: Flask) -> None:
     from trainer.nav import add_home_panel, add_nav
     from trainer.outcomes import cli, home, views  # noqa: F401
     from trainer.outcomes.api import api_bp
+    from trainer.outcomes.models import TokenState
 
     app.register_blueprint(bp)
+    app.add_template_global(TokenState, "TokenState")
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # bearer tokens only: no cookie, so no cross-site request to forge
     import_cli.add_command(cli.import_outcomes_command)

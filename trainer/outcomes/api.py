@@ -14,6 +14,7 @@ from trainer.access import Access, allow
 from trainer.db import db_session
 from trainer.forms import int_arg, period_arg
 from trainer.outcomes import imports, metrics, queries, tokens
+from trainer.outcomes.models import TokenState
 from trainer.outcomes.openapi import openapi_document
 from trainer.util import shown_name
 
@@ -38,9 +39,9 @@ def _challenge(error: str | None = None, scope: str | None = None) -> dict:
 
 
 _WHY = {
-    "unknown": "The API token is not valid.",
-    "revoked": "This API token was revoked. Ask HR for a new one.",
-    "expired": "This API token has expired. Ask HR for a new one.",
+    TokenState.UNKNOWN: "The API token is not valid.",
+    TokenState.REVOKED: "This API token was revoked. Ask HR for a new one.",
+    TokenState.EXPIRED: "This API token has expired. Ask HR for a new one.",
 }
 
 

@@ -2,6 +2,7 @@
 the error the outcome services raise."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -64,6 +65,15 @@ class OutcomeImport(SQLModel, table=True):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+class TokenState(StrEnum):
+    """Whether an API token may be used, or why not (worked out, never stored)."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
 
 
 class ApiToken(SQLModel, table=True):

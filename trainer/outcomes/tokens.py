@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from trainer.auth.models import User
 from trainer.org.models import OrgUnit
 from trainer.org.scope import subtree_ids
-from trainer.outcomes.models import ApiToken, OutcomeError
+from trainer.outcomes.models import ApiToken, OutcomeError, TokenState
 from trainer.util import utcnow
 
 SCOPES = {
@@ -67,12 +67,12 @@ def revoke_token(*, session: Session, token: ApiToken, now: datetime | None = No
         session.add(token)
 
 
-def token_state(token: ApiToken, now: datetime) -> str:
+def token_state(token: ApiToken, now: datetime) -> TokenState:
     if token.revoked_at is not None:
-        return "revoked"
+        return TokenState.REVOKED
     if token.expires_at is not None and token.expires_at <= now:
-        return "expired"
-    return "active"
+        return TokenState.EXPIRED
+    return TokenState.ACTIVE
 
 
 def authenticate_token(
@@ -82,9 +82,9 @@ def authenticate_token(
     now = now or utcnow()
     token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))).first()
     if token is None:
-        return None, "unknown"
+        return None, TokenState.UNKNOWN
     state = token_state(token, now)
-    if state != "active":
+    if state != TokenState.ACTIVE:
         return None, state
     # Record use at most once a minute, so reads rarely write.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):

@@ -6,6 +6,7 @@ Both are built from `trainer.pulse.results`, so only released numbers go out.
 from sqlmodel import Session, select
 
 from trainer import anonymity
+from trainer.anonymity import FigureStatus
 from trainer.org.models import OrgUnit
 from trainer.pulse.cycles import cycle_limits
 from trainer.pulse.ledger import commitments_for, released_tallies
@@ -74,12 +75,15 @@ def results_document(
     released = released_results(session=session, cycle=cycle, unit_ids={unit.id}).get(unit.id)
     if released is None:
         group = reporting_group(cycle, unit.id, session=session)
-        doc["result"] = {"status": "merged", "merged_into": group.code if group else None}
+        doc["result"] = {
+            "status": FigureStatus.MERGED,
+            "merged_into": group.code if group else None,
+        }
     elif released.suppressed:
-        doc["result"] = {"status": "suppressed", "message": anonymity.SUPPRESSED_TEXT}
+        doc["result"] = {"status": FigureStatus.SUPPRESSED, "message": anonymity.SUPPRESSED_TEXT}
     else:
         doc["result"] = {
-            "status": "shown",
+            "status": FigureStatus.SHOWN,
             **_scores_document(released.scores, alpha=alpha),
             "comments": released.comments,
         }
@@ -87,13 +91,13 @@ def results_document(
     for point in trend(
         session=session, unit_id=unit.id, programme_id=cycle.programme_id, cycles=until_now
     ):
-        entry = {"period": point.cycle.period, "status": "merged"}
+        entry = {"period": point.cycle.period, "status": FigureStatus.MERGED}
         if point.result is not None and point.result.suppressed:
-            entry["status"] = "suppressed"
+            entry["status"] = FigureStatus.SUPPRESSED
         elif point.result is not None:
             s = point.result.scores
             entry.update(
-                status="shown",
+                status=FigureStatus.SHOWN,
                 respondents=s.respondents,
                 response_rate=_round(s.response_rate, 3),
                 engagement=_round(s.engagement),
@@ -141,7 +145,13 @@ def results_table(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | N
         r, unit = released[unit_id], units[unit_id]
         if r.suppressed:
             rows.append(
-                [unit.code, unit.name, cycle.period, "suppressed", *[""] * (len(header) - 4)]
+                [
+                    unit.code,
+                    unit.name,
+                    cycle.period,
+                    FigureStatus.SUPPRESSED,
+                    *[""] * (len(header) - 4),
+                ]
             )
             continue
         s: UnitScores = r.scores
@@ -151,7 +161,7 @@ def results_table(*, session: Session, cycle: PulseCycle, unit_ids: set[int] | N
                 unit.code,
                 unit.name,
                 cycle.period,
-                "shown",
+                FigureStatus.SHOWN,
                 s.respondents,
                 s.invited,
                 _round(s.response_rate, 3),

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from trainer import anonymity
+from trainer.anonymity import FigureStatus
 from trainer.pulse.cycles import cycle_limits
 from trainer.pulse.models import CycleAudience, PulseItem, RollupItem
 from trainer.pulse.results import UnitScores, closed_cycles, released_results, rollup_rows
@@ -107,9 +108,9 @@ def suppressed_units(*, session: Session, unit_ids: set[int] | None = None) -> l
                 continue
             if (unit_id, cycle.quarter) in visible:
                 continue
-            reason = "merged" if row.group_key != unit_id else "suppressed"
+            reason = FigureStatus.MERGED if row.group_key != unit_id else FigureStatus.SUPPRESSED
             differencing = (
-                reason == "suppressed"
+                reason == FigureStatus.SUPPRESSED
                 and anonymity.withheld_reason(
                     respondents.get((cycle.id, unit_id), 0), cycle_limits(cycle)
                 )
