@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlmodel import Session, func, select
+from werkzeug.utils import import_string
 
 from trainer.access import Role, parse_roles
 from trainer.auth.models import User, new_session_token
@@ -74,8 +75,10 @@ class DemoOrg:
 BULK_BATCH = 20_000  # rows per executemany where COPY is not available
 
 
-def add_demo_step(app: Flask, func) -> None:
-    """Run `func(session=..., demo=DemoOrg)` after the demo organisation is built."""
+def add_demo_step(app: Flask, func: str) -> None:
+    """Run `func(session=..., demo=DemoOrg)` after the demo organisation is built. `func` is
+    named ("package.module:function") and imported only then, so web workers never load the
+    demo builders or numpy."""
     app.extensions.setdefault("trainer.demo_steps", []).append(func)
 
 
@@ -276,7 +279,8 @@ def build_demo(app: Flask, session: Session, employees: int = 300, seed: int = 2
         time.perf_counter() - started,
         time.process_time() - cpu,
     )
-    for step in app.extensions.get("trainer.demo_steps", []):
+    for name in app.extensions.get("trainer.demo_steps", []):
+        step = import_string(name)
         started, cpu = time.perf_counter(), time.process_time()
         step(session=session, demo=demo)
         log.info(

@@ -9,7 +9,7 @@ bp = Blueprint("fixes", __name__, url_prefix="/fixes")
 
 def init_app(app: Flask) -> None:
     from trainer.demo import add_demo_step
-    from trainer.fixes import api, cli, demo, jobs, views  # noqa: F401
+    from trainer.fixes import api, cli, jobs, views  # noqa: F401
     from trainer.nav import add_home_panel, add_nav
     from trainer.scheduler import register_job
 
@@ -21,4 +21,4 @@ def init_app(app: Flask) -> None:
     for name, func, minutes, label in jobs.JOBS:
         register_job(app, name, func, every_minutes=minutes, label=label)
     # Runs after the insights step: the demo fixes follow the released morale.
-    add_demo_step(app, demo.add_fix_history)
+    add_demo_step(app, "trainer.fixes.demo:add_fix_history")

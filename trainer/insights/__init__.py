@@ -9,7 +9,7 @@ bp = Blueprint("insights", __name__, url_prefix="/insights")
 
 def init_app(app: Flask) -> None:
     from trainer.demo import add_demo_step
-    from trainer.insights import cli, demo, store, training_rollup, views  # noqa: F401
+    from trainer.insights import cli, store, training_rollup, views  # noqa: F401
     from trainer.insights.sources import Level, Status
     from trainer.nav import add_home_panel, add_nav
     from trainer.scheduler import register_job
@@ -31,8 +31,8 @@ def init_app(app: Flask) -> None:
     )  # links only: the figures are core's team panel
     # Runs after the pulse step (features register in the order learn, scenarios, pulse,
     # outcomes, insights): customer history is generated from the released morale.
-    add_demo_step(app, demo.add_customer_history)
-    add_demo_step(app, demo.summarise_training)
+    add_demo_step(app, "trainer.insights.demo:add_customer_history")
+    add_demo_step(app, "trainer.insights.demo:summarise_training")
     register_job(
         app,
         "insights-training-rollup",

@@ -8,7 +8,7 @@ bp = Blueprint("learn", __name__, url_prefix="/learn")
 def init_app(app: Flask) -> None:
     from trainer import content
     from trainer.demo import add_demo_step
-    from trainer.learn import demo, home, views  # noqa: F401
+    from trainer.learn import home, views  # noqa: F401
     from trainer.learn.assignments import send_overdue_reminders
     from trainer.learn.certificates import send_recertification_notices
     from trainer.learn.models import CertificateState, CourseStatus
@@ -37,4 +37,4 @@ def init_app(app: Flask) -> None:
         every_minutes=60,
         label="Remind people of expiring certificates and re-assign expired ones",
     )
-    add_demo_step(app, demo.demo_learning)
+    add_demo_step(app, "trainer.learn.demo:demo_learning")

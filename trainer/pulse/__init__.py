@@ -8,7 +8,7 @@ bp = Blueprint("pulse", __name__, url_prefix="/pulse")
 def init_app(app: Flask) -> None:
     from trainer.demo import add_demo_step
     from trainer.nav import add_home_panel, add_nav
-    from trainer.pulse import demo, home, jobs, plan_views, programme_views, views  # noqa: F401
+    from trainer.pulse import home, jobs, plan_views, programme_views, views  # noqa: F401
     from trainer.pulse.models import ActionStatus, CycleStatus, ItemKind
     from trainer.pulse.pool import reseal_pools
     from trainer.scheduler import register_job
@@ -23,5 +23,5 @@ def init_app(app: Flask) -> None:
     add_home_panel(app, "pulse/_home.html", order=30, data=home.pulse_panel)
     for name, func, minutes, label in jobs.JOBS:
         register_job(app, name, func, every_minutes=minutes, label=label)
-    add_demo_step(app, demo.add_pulse_history)
+    add_demo_step(app, "trainer.pulse.demo:add_pulse_history")
     add_resealer(app, reseal_pools)

@@ -9,7 +9,7 @@ def init_app(app: Flask) -> None:
     from trainer import content
     from trainer.demo import add_demo_step
     from trainer.nav import add_home_panel, add_nav
-    from trainer.scenarios import demo, home, sync, views  # noqa: F401
+    from trainer.scenarios import home, sync, views  # noqa: F401
     from trainer.scenarios.models import PlayMode
 
     app.register_blueprint(bp)
@@ -32,4 +32,4 @@ def init_app(app: Flask) -> None:
     add_home_panel(
         app, "scenarios/_home.html", roles=("employee",), order=30, data=home.scenario_panel
     )
-    add_demo_step(app, demo.demo_step)
+    add_demo_step(app, "trainer.scenarios.demo:demo_step")
