@@ -124,7 +124,7 @@ def _fixes(ctx):
         from trainer.fixes.log import log_fix
         from trainer.fixes.settings import ensure_default_problem_types, problem_types
 
-        ensure_default_problem_types(ctx.session)
+        ensure_default_problem_types(session=ctx.session)
         fix = log_fix(
             ctx.session,
             user=ctx.org.employee,
@@ -133,7 +133,7 @@ def _fixes(ctx):
             goodwill=None,
         )
         ctx.session.commit()
-        problem = problem_types(ctx.session)[0]
+        problem = problem_types(session=ctx.session)[0]
         ctx.cache["fixes"] = {"fix_id": fix.id, "problem_id": problem.id}
     return ctx.cache["fixes"]
 

@@ -24,7 +24,7 @@ COLUMNS = (
 def test_bulk_written_people_read_back_as_written_and_new_ids_follow(app, session):
     unit = create_unit(session, code="T", name="Company", kind="company", parent=None)
     session.flush()
-    first = next_id(session, User)
+    first = next_id(User, session=session)
     when = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
     rows = (
         (
@@ -41,8 +41,8 @@ def test_bulk_written_people_read_back_as_written_and_new_ids_follow(app, sessio
         for n in range(5)
     )
 
-    assert bulk_write(session, User, COLUMNS, rows) == 5
-    fix_sequence(session, User)
+    assert bulk_write(User, COLUMNS, rows, session=session) == 5
+    fix_sequence(User, session=session)
     session.commit()
 
     people = session.exec(select(User).order_by(User.id)).all()
@@ -57,7 +57,7 @@ def test_bulk_written_people_read_back_as_written_and_new_ids_follow(app, sessio
     session.commit()
     assert later.id == first + 5  # the sequence moved past the ids written directly
 
-    batches = list(people_in_batches(session, User.email, batch=2))
+    batches = list(people_in_batches(User.email, session=session, batch=2))
     assert [(uid, email) for uid, _unit, email in batches] == [
         (p.id, p.email) for p in [*people, later]
     ]

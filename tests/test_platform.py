@@ -143,7 +143,9 @@ def _queue(app, key="test:1", to="someone@example.com"):
     from trainer.mail import queue_mail
 
     with app.app_context(), Session(app.extensions["trainer.engine"]) as session:
-        queued = queue_mail(session, key=key, to=to, subject="Hello there", body="Body text")
+        queued = queue_mail(
+            session=session, key=key, to=to, subject="Hello there", body="Body text"
+        )
         session.commit()
     return queued
 

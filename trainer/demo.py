@@ -82,7 +82,7 @@ def add_demo_step(app: Flask, func: str) -> None:
     app.extensions.setdefault("trainer.demo_steps", []).append(func)
 
 
-def bulk_write(session: Session, table, columns: tuple[str, ...], rows: Iterable) -> int:
+def bulk_write(table, columns: tuple[str, ...], rows: Iterable, *, session: Session) -> int:
     """Insert `rows` (tuples in `columns` order) into `table`; return how many were written.
 
     PostgreSQL gets one COPY, other databases batched executemany. Rows are streamed, so a
@@ -130,12 +130,12 @@ def bulk_write(session: Session, table, columns: tuple[str, ...], rows: Iterable
     return count
 
 
-def next_id(session: Session, model) -> int:
+def next_id(model, *, session: Session) -> int:
     """Return the first id after the table's highest, for rows written with their ids."""
     return (session.exec(select(func.max(model.id))).one() or 0) + 1
 
 
-def people_in_batches(session: Session, *columns, batch: int = BULK_BATCH):
+def people_in_batches(*columns, session: Session, batch: int = BULK_BATCH):
     """Yield (id, unit id, *columns) of each person in a unit, by id, reading a batch at a
     time so that a million people never sit in memory at once."""
     after = 0
@@ -149,7 +149,7 @@ def people_in_batches(session: Session, *columns, batch: int = BULK_BATCH):
         after = rows[-1][0]
 
 
-def fix_sequence(session: Session, model) -> None:
+def fix_sequence(model, *, session: Session) -> None:
     """On PostgreSQL, move the id sequence past ids written with `bulk_write`."""
     if session.get_bind().dialect.name != "postgresql":
         return
@@ -162,7 +162,7 @@ def fix_sequence(session: Session, model) -> None:
     )
 
 
-def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoOrg:
+def build_org(employees: int = 300, seed: int = 2026, *, session: Session) -> DemoOrg:
     """Create the demo tree and about `employees` people in it."""
     company = create_unit(
         session, code="NMG", name="Northwind Motor Group", kind="company", parent=None
@@ -191,7 +191,7 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
     session.flush()
     # A cheap shared hash: every demo person signs in with DEMO_PASSWORD.
     password_hash = hash_password(DEMO_PASSWORD)
-    first_id = next_id(session, User)
+    first_id = next_id(User, session=session)
     managers_by_unit = {}  # unit id -> user id
 
     def people():
@@ -225,7 +225,6 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
             )
 
     bulk_write(
-        session,
         User,
         (
             "id",
@@ -239,8 +238,9 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
             "created_at",
         ),
         rows(),
+        session=session,
     )
-    fix_sequence(session, User)
+    fix_sequence(User, session=session)
     for unit_id, user_id in managers_by_unit.items():
         session.add(ManagedUnit(user_id=user_id, unit_id=unit_id))
 
@@ -272,7 +272,7 @@ def build_org(session: Session, employees: int = 300, seed: int = 2026) -> DemoO
 
 def build_demo(app: Flask, session: Session, employees: int = 300, seed: int = 2026) -> DemoOrg:
     started, cpu = time.perf_counter(), time.process_time()
-    demo = build_org(session, employees=employees, seed=seed)
+    demo = build_org(session=session, employees=employees, seed=seed)
     log.info(
         "Demo people: %d in %.0f s (%.0f s CPU here).",
         employees,

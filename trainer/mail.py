@@ -73,7 +73,7 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
-def queue_mail(session: Session, *, key: str, to: str, subject: str, body: str) -> bool:
+def queue_mail(*, session: Session, key: str, to: str, subject: str, body: str) -> bool:
     """Add a message to the outbox in the caller's transaction; False if the key exists."""
     table = OutboxMessage.__table__
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -257,7 +257,7 @@ def drain_job(*, session: Session, now: datetime) -> None:
     drain(session, keep_going=still_in_charge)
 
 
-def outbox_summary(session: Session) -> dict[str, int]:
+def outbox_summary(*, session: Session) -> dict[str, int]:
     table = OutboxMessage.__table__
     counts = dict(
         session.execute(sa.select(table.c.status, sa.func.count()).group_by(table.c.status)).all()

@@ -188,7 +188,7 @@ def rotate_command():
         # Reseal first, write the keys, then commit: a failure on the way leaves every
         # waiting answer openable by a key in the file.
         resealed = sum(
-            reseal(session, Opener(old), SealedBox(new.public_key))
+            reseal(Opener(old), SealedBox(new.public_key), session=session)
             for reseal in app.extensions.get("trainer.seal.resealers", [])
         )
         audit.record(session, "command line", "keys.rotate", None, {"resealed": resealed})
@@ -202,7 +202,7 @@ def rotate_command():
 
 
 def add_resealer(app: Flask, reseal) -> None:
-    """Have `seal rotate` call `reseal(session, opener, box)` to seal a feature's waiting rows
+    """Have `seal rotate` call `reseal(opener, box, session=...)` to seal a feature's waiting rows
     again to the new key; it returns how many it resealed."""
     app.extensions.setdefault("trainer.seal.resealers", []).append(reseal)
 

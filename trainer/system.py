@@ -54,7 +54,7 @@ def _fingerprint() -> tuple[str | None, str | None]:
     return " ".join(text[i : i + 4] for i in range(0, len(text), 4)), None
 
 
-def status_report(session: Session) -> StatusReport:
+def status_report(*, session: Session) -> StatusReport:
     runs = {run.name: run for run in session.execute(sa.select(JobRun)).scalars()}
     text, ok = _scheduler_state(session)
     fingerprint, problem = _fingerprint()

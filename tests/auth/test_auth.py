@@ -83,7 +83,9 @@ def test_a_locked_account_answers_after_a_password_check_as_long_as_any(
         ),
     )
     monkeypatch.setattr(
-        services, "find_user", lambda *args: looked_up.append(args) or real_find(*args)
+        services,
+        "find_user",
+        lambda *args, **kwargs: looked_up.append(args) or real_find(*args, **kwargs),
     )
 
     assert _login(client, "employee@example.com").status_code == 400
@@ -98,13 +100,17 @@ def test_parallel_wrong_passwords_cannot_slip_past_the_limit(app, org, monkeypat
     limit, attempts = app.config["LOGIN_MAX_FAILURES"], 20
     checked = []
     real_find = services.find_user
-    monkeypatch.setattr(services, "find_user", lambda *args: checked.append(1) or real_find(*args))
+    monkeypatch.setattr(
+        services,
+        "find_user",
+        lambda *args, **kwargs: checked.append(1) or real_find(*args, **kwargs),
+    )
     start = threading.Barrier(attempts)
 
     def attempt():
         with app.app_context(), Session(get_engine(), expire_on_commit=False) as throttle:
             start.wait()
-            services.authenticate(throttle, "employee@example.com", "wrong password")
+            services.authenticate("employee@example.com", "wrong password", session=throttle)
             throttle.commit()
 
     threads = [threading.Thread(target=attempt) for _ in range(attempts)]

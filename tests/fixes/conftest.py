@@ -13,7 +13,7 @@ from trainer.util import utcnow
 @pytest.fixture
 def fixes_setup(session, org):
     """The starter problem lists, and settings on S1: a dealer site paying in GBP, limit 50."""
-    ensure_default_problem_types(session)
+    ensure_default_problem_types(session=session)
     save_settings(session, unit=org.s1, unit_type="dealer", currency="GBP", goodwill_limit=50)
     session.commit()
     return org

@@ -29,7 +29,7 @@ def test_hr_sets_limits_and_problem_lists(client, session, fixes_setup, login_as
         data={"unit_id": org.s2.id, "unit_type": "call", "currency": "usd", "goodwill_limit": "30"},
     )
     assert response.status_code == 302
-    assert settings_for(session, org.t3) == Settings("call", "USD", 30.0, org.s2.id)
+    assert settings_for(org.t3, session=session) == Settings("call", "USD", 30.0, org.s2.id)
     bad = client.post("/fixes/settings", data={"unit_id": org.s2.id, "currency": "dollars"})
     assert bad.status_code == 400 and "three letters" in bad.get_data(as_text=True).lower()
 
@@ -37,16 +37,16 @@ def test_hr_sets_limits_and_problem_lists(client, session, fixes_setup, login_as
         "/fixes/problems", data={"unit_type": "call", "code": "lost-parcel", "label": "Parcel lost"}
     )
     assert response.status_code == 302
-    assert ("lost-parcel", "Parcel lost") in problem_choices(session, "call")
-    assert ("lost-parcel", "Parcel lost") not in problem_choices(session, "dealer")
+    assert ("lost-parcel", "Parcel lost") in problem_choices("call", session=session)
+    assert ("lost-parcel", "Parcel lost") not in problem_choices("dealer", session=session)
     again = client.post(
         "/fixes/problems", data={"unit_type": "call", "code": "lost-parcel", "label": "Parcel lost"}
     )
     assert again.status_code == 400 and "already has" in again.get_data(as_text=True)
-    problem = next(p for p in problem_types(session) if p.code == "lost-parcel")
+    problem = next(p for p in problem_types(session=session) if p.code == "lost-parcel")
     assert client.post(f"/fixes/problems/{problem.id}/toggle", data={}).status_code == 302
-    assert ("lost-parcel", "Parcel lost") not in problem_choices(session, "call")
-    assert problem_choices(session, "call")[-1] == ("other", "Something else")
+    assert ("lost-parcel", "Parcel lost") not in problem_choices("call", session=session)
+    assert problem_choices("call", session=session)[-1] == ("other", "Something else")
 
 
 def test_the_export_is_thresholded_and_guarded(
@@ -98,7 +98,7 @@ def test_flags_are_neutral_hr_only_and_never_on_the_viewers_own_unit(
     org = fixes_setup
     people = [make_user("employee", org.t2) for _ in range(5)]
     _late_quarter(session, people, 3)
-    flags = gaming_flags(session)
+    flags = gaming_flags(session=session)
     assert [(f["unit_code"], f["signal"]) for f in flags] == [("T2", "volume_jump")]
     assert "not an accusation" in flags[0]["reason"]
     printed = runner.invoke(args=["fixes", "flags"])
@@ -131,7 +131,7 @@ def test_near_identical_entries_are_flagged(session, fixes_setup, make_user):
                 + timedelta(days=7 * i),
             )
     refresh_rollups(session=session, now=utcnow())
-    assert [f["signal"] for f in gaming_flags(session)] == ["near_identical"]
+    assert [f["signal"] for f in gaming_flags(session=session)] == ["near_identical"]
 
 
 def test_the_api_reads_released_cells_with_a_token(client, session, fixes_setup, log_fixes):
@@ -167,7 +167,7 @@ def test_the_privacy_export_and_erasure_include_the_log(session, fixes_setup):
         session, user=org.employee, problem="late-car", action="on_spot", goodwill=None, note="Mine"
     )
     session.commit()
-    data = export_person(session, org.employee)
+    data = export_person(org.employee, session=session)
     assert [f["note"] for f in data["fixes_you_logged"]] == ["Mine"]
     erasure = erase_person(session, org.employee, by=org.hr)
     assert erasure.removed["fixes you logged"] == 1

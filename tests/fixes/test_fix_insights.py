@@ -51,8 +51,8 @@ def test_the_report_recovers_the_planted_behaviour_link(runner, session, client)
     # The gamed site logs little, so its teams' cells stay hidden.
     gamed = session.exec(select(OrgUnit).where(OrgUnit.code == insights_demo.GAMED_SITE)).one()
     teams = session.exec(select(OrgUnit).where(OrgUnit.parent_id == gamed.id)).all()
-    period = periods(session)[1]
-    cells = released_cells(session, period)
+    period = periods(session=session)[1]
+    cells = released_cells(period, session=session)
     assert all(cells.get(t.id) is None for t in teams)
     busy = session.exec(
         select(FixRollup).where(FixRollup.period == period, FixRollup.unit_id == teams[0].id)
@@ -64,7 +64,7 @@ def test_the_report_recovers_the_planted_behaviour_link(runner, session, client)
     assert busy is None or busy.fixes * 4 < leeds.fixes
 
     # HR sees the one planted flag in neutral words; nobody is named.
-    flags = gaming_flags(session)
+    flags = gaming_flags(session=session)
     assert [(f["unit_code"], f["signal"]) for f in flags] == [("BATH-SALES", "volume_jump")]
     assert "not an accusation" in flags[0]["reason"]
 

@@ -149,7 +149,7 @@ def test_differencing_hides_a_site_whose_other_team_is_small(
     org = fixes_setup
     log_fixes(org.t1, 6)
     log_fixes(org.t2, 2)
-    cells = released_cells(session, periods(session)[0])
+    cells = released_cells(periods(session=session)[0], session=session)
     # S1 has 8 people, T1 6: showing both would give away T2's 2, so T1 is hidden too.
     assert cells[org.s1.id].people == 8
     assert cells[org.t1.id] is None and cells[org.t2.id] is None

@@ -139,7 +139,7 @@ def test_every_fix_output_respects_thresholds_and_complements(app, client, sessi
     units, counts = _true_counts(session, company)
     period = quarter_of(utcnow().date())
 
-    released = released_cells(session, period)
+    released = released_cells(period, session=session)
     shown = {uid for uid in units if released.get(uid) is not None}
     _assert_no_differencing(units, counts, shown)
     assert all(released[uid].people == counts[uid] for uid in shown)
@@ -176,5 +176,5 @@ def test_every_fix_output_respects_thresholds_and_complements(app, client, sessi
     assert api_shown == {units[uid].code for uid in shown}
     assert all(c["people"] is None and c["fixes"] is None for c in cells if c["status"] == "hidden")
 
-    insight = insight_rows(session)
+    insight = insight_rows(session=session)
     assert {r["unit_id"] for r in insight[FIX_ON_SPOT] if r["unit_id"] in units} == shown

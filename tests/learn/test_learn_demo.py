@@ -22,7 +22,7 @@ from trainer.util import quarter_of, shift_quarter, utcnow
 
 @pytest.fixture
 def demo(app, session):
-    demo = build_org(session, employees=120)
+    demo = build_org(session=session, employees=120)
     demo_learning(session=session, demo=demo)
     session.commit()
     return demo

@@ -18,7 +18,7 @@ from trainer.util import quarter_of, shift_quarter, utcnow
 
 
 def test_demo_has_eight_closed_quarters_an_open_cycle_and_a_ledger(app, session):
-    demo = build_org(session, employees=400)
+    demo = build_org(session=session, employees=400)
     add_pulse_history(session=session, demo=demo)
     session.commit()
     current = quarter_of(utcnow().date())

@@ -13,7 +13,7 @@ from trainer.util import quarter_of, shift_quarter, utcnow
 
 def test_demo_history(app, session):
     with app.app_context():
-        demo = build_org(session, employees=150)
+        demo = build_org(session=session, employees=150)
         demo_step(session=session, demo=demo)
         session.commit()
 

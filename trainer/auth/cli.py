@@ -29,10 +29,10 @@ def create_admin(email, name, password):
     if len(password) < MIN_PASSWORD_LENGTH:
         raise click.UsageError(f"Password: use at least {MIN_PASSWORD_LENGTH} characters.")
     session = db_session()
-    if find_user(session, email) is not None:
+    if find_user(email, session=session) is not None:
         raise click.UsageError(f"An account for {email} already exists.")
     user = User(email=email, name=name.strip() or email, roles="admin,hr")
     session.add(user)
-    set_password(session, user, password)
+    set_password(user, password, session=session)
     session.commit()
     click.echo(f"Admin account created for {email}.")

@@ -34,11 +34,11 @@ def password_matches(user: User | None, password: str) -> bool:
     return verified and stored is not None
 
 
-def find_user(session: Session, email: str) -> User | None:
+def find_user(email: str, *, session: Session) -> User | None:
     return session.exec(select(User).where(User.email == email.strip().lower())).first()
 
 
-def count_attempt(session: Session, email: str) -> int:
+def count_attempt(email: str, *, session: Session) -> int:
     """Count a sign-in attempt for `email` in one atomic statement and return its number.
 
     The counter starts again after a lock has run out. The attempt that reaches
@@ -72,7 +72,7 @@ def count_attempt(session: Session, email: str) -> int:
     ).scalar_one()
 
 
-def clear_failures(session: Session, email: str) -> None:
+def clear_failures(email: str, *, session: Session) -> None:
     session.execute(
         sa.delete(LoginThrottle)
         .where(LoginThrottle.email == email.strip().lower())
@@ -80,33 +80,33 @@ def clear_failures(session: Session, email: str) -> None:
     )
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
+def authenticate(email: str, password: str, *, session: Session) -> User | None:
     """Return the user for a correct email and password, else None.
 
     `session` is the throttle's own: the attempt is counted and committed before the password
     is checked, so parallel attempts cannot slip past the limit and never wait on each other.
     Past the limit the answer takes as long as a password check, so a lock does not show.
     """
-    attempt = count_attempt(session, email)
+    attempt = count_attempt(email, session=session)
     session.commit()
     if attempt > current_app.config["LOGIN_MAX_FAILURES"]:
         password_matches(None, password)
         return None
-    user = find_user(session, email)
+    user = find_user(email, session=session)
     if password_matches(user, password) and user.active:
-        clear_failures(session, email)
+        clear_failures(email, session=session)
         return user
     return None
 
 
-def set_password(session: Session, user: User, password: str) -> None:
+def set_password(user: User, password: str, *, session: Session) -> None:
     """Set a new password and sign out every existing session of this user."""
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()
     session.add(user)
 
 
-def rotate_session_token(session: Session, user: User) -> None:
+def rotate_session_token(user: User, *, session: Session) -> None:
     user.session_token = new_session_token()
     session.add(user)
 
@@ -127,7 +127,7 @@ def make_link_token(user: User, purpose: str) -> str:
     return _serializer(purpose).dumps({"uid": user.id, "fp": _fingerprint(user)})
 
 
-def user_for_link_token(session: Session, token: str, purpose: str) -> User | None:
+def user_for_link_token(token: str, purpose: str, *, session: Session) -> User | None:
     """Return the user a valid, unexpired, unused link token names, else None."""
     cfg = current_app.config
     max_age = (

@@ -36,7 +36,7 @@ def login():
         # committed in its own transaction, because a failed sign-in answers 400, which rolls
         # the request's transaction back, and the failure must still count.
         with Session(get_engine(), expire_on_commit=False) as throttle_session:
-            user = auth.authenticate(throttle_session, form.email.data, form.password.data)
+            user = auth.authenticate(form.email.data, form.password.data, session=throttle_session)
             throttle_session.commit()
         if user is not None:
             session.clear()
@@ -50,7 +50,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @allow()
 def logout():
-    auth.rotate_session_token(db_session(), current_user)
+    auth.rotate_session_token(current_user, session=db_session())
     logout_user()
     session.clear()
     flash("You are signed out.")
@@ -62,11 +62,11 @@ def logout():
 def forgot():
     form = RequestResetForm()
     if form.validate_on_submit():
-        user = auth.find_user(db_session(), form.email.data)
+        user = auth.find_user(form.email.data, session=db_session())
         if user is not None and user.active:
             link = external_url("auth.reset", token=auth.make_link_token(user, "reset"))
             queue_mail(
-                db_session(),
+                session=db_session(),
                 key=unique_key("reset"),
                 to=user.email,
                 subject="Reset your trainer password",
@@ -80,12 +80,12 @@ def forgot():
 
 
 def _password_page(token: str, purpose: str, title: str):
-    user = auth.user_for_link_token(db_session(), token, purpose)
+    user = auth.user_for_link_token(token, purpose, session=db_session())
     if user is None:
         return render_template("auth/link_invalid.html"), 400
     form = SetPasswordForm()
     if form.validate_on_submit():
-        auth.set_password(db_session(), user, form.password.data)
+        auth.set_password(user, form.password.data, session=db_session())
         flash("Your password is set. Please sign in.")
         return redirect(url_for("auth.login"))
     status = 400 if form.errors else 200

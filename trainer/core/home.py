@@ -28,7 +28,7 @@ class Panel:
         return int((self.data or {}).get("tasks", 0))
 
 
-def panels_for(session: Session, user: User, now: datetime) -> list[Panel]:
+def panels_for(user: User, now: datetime, *, session: Session) -> list[Panel]:
     """Return the home panels this person sees, each with its data."""
     return [
         Panel(p.template, p.data(session=session, user=user, now=now) if p.data else None)
@@ -36,7 +36,7 @@ def panels_for(session: Session, user: User, now: datetime) -> list[Panel]:
     ]
 
 
-def managed_roots(session: Session, user: User) -> list[OrgUnit]:
+def managed_roots(user: User, *, session: Session) -> list[OrgUnit]:
     """Return the units a person manages directly, widest first."""
     units = session.exec(
         select(OrgUnit)
@@ -46,13 +46,13 @@ def managed_roots(session: Session, user: User) -> list[OrgUnit]:
     return sorted(units, key=lambda u: (u.path.count("/"), u.code))
 
 
-def team_figures(session: Session, user: User) -> tuple[list[dict], int]:
+def team_figures(user: User, *, session: Session) -> tuple[list[dict], int]:
     """Return morale, the customer measure and training completion, now and their change, for
     the first few units the person manages (from the insights rollups, without running the
     analysis), and how many more units they manage."""
     from trainer.insights import reports, store
 
-    roots = managed_roots(session, user)
+    roots = managed_roots(user, session=session)
     metric = store.default_metric(session=session)
     if metric is None:
         return [], 0
@@ -71,9 +71,9 @@ def team_figures(session: Session, user: User) -> tuple[list[dict], int]:
     return teams, max(0, len(roots) - TEAMS_SHOWN)
 
 
-def system_health(session: Session) -> dict:
+def system_health(*, session: Session) -> dict:
     """Return what an admin checks first: scheduler, jobs, outbox and database."""
-    report = system.status_report(session)
+    report = system.status_report(session=session)
     heartbeat = session.execute(sa.select(sa.func.max(JobRun.started_at))).scalar()
     failed = [(job, run) for job, run in report.job_runs if run is not None and run.error]
     never = [job for job, run in report.job_runs if run is None]
@@ -83,7 +83,7 @@ def system_health(session: Session) -> dict:
         "heartbeat": heartbeat,
         "failed_jobs": failed,
         "never_run": never,
-        "outbox": mail.outbox_summary(session),
+        "outbox": mail.outbox_summary(session=session),
         "database": DATABASE_NAMES.get(dialect, dialect),
     }
 
@@ -91,9 +91,9 @@ def system_health(session: Session) -> dict:
 def core_panel(*, session: Session, user: User, now: datetime) -> dict:
     data: dict = {"tasks": 0, "teams": [], "more_teams": 0, "health": None}
     if user.has_role(Role.MANAGER):
-        data["teams"], data["more_teams"] = team_figures(session, user)
+        data["teams"], data["more_teams"] = team_figures(user, session=session)
     if user.has_role(Role.ADMIN):
-        health = system_health(session)
+        health = system_health(session=session)
         data["health"] = health
         data["tasks"] = (
             len(health["failed_jobs"])

@@ -12,7 +12,7 @@ from trainer.util import utcnow
 @bp.route("/")
 @allow()
 def home():
-    panels = home_page.panels_for(db_session(), current_user, utcnow())
+    panels = home_page.panels_for(current_user, utcnow(), session=db_session())
     return render_template(
         "core/home.html", panels=panels, tasks=sum(p.tasks for p in panels), now=utcnow()
     )
@@ -33,8 +33,8 @@ def system_status():
         status = None
     return render_template(
         "core/system.html",
-        report=system.status_report(session),
-        outbox=mail.outbox_summary(session),
+        report=system.status_report(session=session),
+        outbox=mail.outbox_summary(session=session),
         shown_status=status,
         messages=mail.recent_messages(session, status=status),
     )

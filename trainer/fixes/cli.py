@@ -21,7 +21,7 @@ def refresh_command():
 @fixes_cli.command("flags")
 def flags_command():
     """Print the data-quality flags on units' fix logs (for HR)."""
-    flags = gaming_flags(db_session())
+    flags = gaming_flags(session=db_session())
     for flag in flags:
         click.echo(f"{flag['unit_code']} {flag['period']} {flag['signal']}: {flag['reason']}")
     click.echo(f"{len(flags)} flag{'' if len(flags) == 1 else 's'}.")

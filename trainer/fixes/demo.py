@@ -40,7 +40,7 @@ def _logit(x):
 def add_fix_history(*, session: Session, demo) -> None:
     """Generate each team's fixes for the pulse quarters, then the rollups."""
     rng = np.random.default_rng(13)
-    ensure_default_problem_types(session)
+    ensure_default_problem_types(session=session)
     kinds = {code: kind for _region, code, _name, kind in SITES}
     for site in demo.sites:
         currency, limit = SITE_SETTINGS[kinds[site.code]]
@@ -62,12 +62,13 @@ def add_fix_history(*, session: Session, demo) -> None:
     sites = {site.id: site for site in demo.sites}
     team_ids = {team.id for team in demo.teams}
     people = defaultdict(list)
-    for user_id, unit_id, roles in people_in_batches(session, User.roles):
+    for user_id, unit_id, roles in people_in_batches(User.roles, session=session):
         if unit_id in team_ids and Role.EMPLOYEE in parse_roles(roles):
             people[unit_id].append(user_id)
-    labels = problem_labels(session)
+    labels = problem_labels(session=session)
     choices_by_kind = {
-        kind: [code for code, _label in problem_choices(session, kind)] for kind in SITE_SETTINGS
+        kind: [code for code, _label in problem_choices(kind, session=session)]
+        for kind in SITE_SETTINGS
     }
     now = utcnow()
 
@@ -104,7 +105,6 @@ def add_fix_history(*, session: Session, demo) -> None:
                     )
 
     bulk_write(
-        session,
         Fix,
         (
             "user_id",
@@ -119,6 +119,7 @@ def add_fix_history(*, session: Session, demo) -> None:
             "note",
         ),
         rows(),
+        session=session,
     )
     refresh_rollups(session=session, now=now)
 

@@ -80,18 +80,18 @@ def released_json(
 ) -> list[dict]:
     """Return every cell (shown or hidden) of the units in `unit_ids` (None: all), by unit."""
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-    settings = settings_map(session, units)
+    settings = settings_map(units, session=session)
     out = []
-    for quarter in sorted(periods(session)):
+    for quarter in sorted(periods(session=session)):
         if period and quarter != period:
             continue
-        for uid, row in released_cells(session, quarter).items():
+        for uid, row in released_cells(quarter, session=session).items():
             if uid in units and (unit_ids is None or uid in unit_ids):
                 out.append(rollup_json(row, units[uid], settings[uid], quarter))
     return sorted(out, key=lambda r: (r["period"], r["unit_code"]))
 
 
-def export_rows(session: Session) -> list[list]:
+def export_rows(*, session: Session) -> list[list]:
     """Return the HR export: every unit-quarter, hidden cells without numbers."""
     rows = [EXPORT_HEAD]
     for cell in released_json(session, unit_ids=None):
@@ -100,12 +100,12 @@ def export_rows(session: Session) -> list[list]:
     return rows
 
 
-def insight_rows(session: Session) -> dict[str, list[dict]]:
+def insight_rows(*, session: Session) -> dict[str, list[dict]]:
     """Return the released cells as insights outcome rows: the share of fixes made on the
     spot (n = fixes) and fixes per person (n = headcount), per (unit, quarter)."""
     out = {FIX_ON_SPOT: [], FIX_RATE: []}
-    for period in periods(session):
-        for uid, row in released_cells(session, period).items():
+    for period in periods(session=session):
+        for uid, row in released_cells(period, session=session).items():
             if row is None or not row.fixes:
                 continue
             blank = {

@@ -12,7 +12,7 @@ from trainer.util import quarter_bounds, quarter_of, utcnow
 NOT_AN_ACCUSATION = "This is a data-quality check, not an accusation."
 
 
-def gaming_flags(session: Session, today: date | None = None) -> list[dict]:
+def gaming_flags(today: date | None = None, *, session: Session) -> list[dict]:
     """Return neutral data-quality flags on released unit-quarters that have ended: most of
     the quarter's fixes logged in its last two weeks, or many near-identical entries.
 
@@ -21,11 +21,11 @@ def gaming_flags(session: Session, today: date | None = None) -> list[dict]:
     current = quarter_of(today or utcnow().date())
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
     flags = []
-    for period in periods(session):
+    for period in periods(session=session):
         if period >= current:
             continue
         days = (quarter_bounds(period)[1] - quarter_bounds(period)[0]).days + 1
-        for uid, row in released_cells(session, period).items():
+        for uid, row in released_cells(period, session=session).items():
             if row is None or uid not in units or units[uid].kind != "team":
                 continue
             base = {

@@ -37,8 +37,8 @@ def log_fix(
             "place you in your team."
         )
     unit = session.get(OrgUnit, user.unit_id)
-    settings = settings_for(session, unit)
-    labels = dict(problem_choices(session, settings.unit_type))
+    settings = settings_for(unit, session=session)
+    labels = dict(problem_choices(settings.unit_type, session=session))
     if problem not in labels:
         raise FixError("Choose a problem from the list, or 'Something else'.")
     if action not in ACTIONS:
@@ -67,7 +67,7 @@ def log_fix(
     return fix
 
 
-def my_fixes(session: Session, user: User, limit: int = MY_LIST) -> list[Fix]:
+def my_fixes(user: User, limit: int = MY_LIST, *, session: Session) -> list[Fix]:
     """Return the person's own fixes, newest first: nobody else's list is ever read."""
     return list(
         session.exec(
@@ -79,7 +79,7 @@ def my_fixes(session: Session, user: User, limit: int = MY_LIST) -> list[Fix]:
     )
 
 
-def my_summary(session: Session, user: User) -> dict:
+def my_summary(user: User, *, session: Session) -> dict:
     """Return the person's own counts this quarter: for them alone, never a target."""
     period = quarter_of(utcnow().date())
     counts = Counter(
@@ -88,16 +88,16 @@ def my_summary(session: Session, user: User) -> dict:
     return {"period": period, "total": sum(counts.values()), "on_spot": counts["on_spot"]}
 
 
-def own_fix(session: Session, user: User, fix_id: int) -> Fix | None:
+def own_fix(user: User, fix_id: int, *, session: Session) -> Fix | None:
     """Return the fix if `user` logged it, else None (someone else's is never found)."""
     fix = session.get(Fix, fix_id)
     return fix if fix is not None and fix.user_id == user.id else None
 
 
-def delete_fix(session: Session, fix: Fix) -> None:
+def delete_fix(fix: Fix, *, session: Session) -> None:
     session.delete(fix)
     session.flush()
 
 
-def erase_person_fixes(session: Session, user_id: int) -> int:
+def erase_person_fixes(user_id: int, *, session: Session) -> int:
     return session.execute(sa.delete(Fix).where(Fix.user_id == user_id)).rowcount

@@ -18,7 +18,7 @@ from trainer.util import quarter_bounds, utcnow
 TOP_PROBLEMS = 5
 
 
-def released_cells(session: Session, period: str) -> dict[int, FixRollup | None]:
+def released_cells(period: str, *, session: Session) -> dict[int, FixRollup | None]:
     """Return every unit's rollup for `period`, or None where the anonymity rules withhold it
     (fewer than 5 people logged, or it would let a smaller group be worked out)."""
     rows = {
@@ -40,7 +40,7 @@ def released_cells(session: Session, period: str) -> dict[int, FixRollup | None]
     return {uid: r.scores for uid, r in released.items()}
 
 
-def periods(session: Session) -> list[str]:
+def periods(*, session: Session) -> list[str]:
     """Return the quarters with rollups, newest first."""
     return sorted(set(session.exec(select(FixRollup.period).distinct()).all()), reverse=True)
 
@@ -72,7 +72,7 @@ def figures(row: FixRollup, settings: Settings, today: date | None = None) -> di
     }
 
 
-def problem_labels(session: Session) -> dict[str, str]:
+def problem_labels(*, session: Session) -> dict[str, str]:
     labels = {
         code: label
         for code, label in session.exec(

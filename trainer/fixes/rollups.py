@@ -42,10 +42,10 @@ def _near_identical(fixes: list[Fix]) -> set[int]:
     return found
 
 
-def rollup_rows(session: Session) -> list[dict]:
+def rollup_rows(*, session: Session) -> list[dict]:
     """Compute the rollup of every unit subtree and quarter from the fixes (for the job)."""
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-    limits = {uid: s.goodwill_limit for uid, s in settings_map(session, units).items()}
+    limits = {uid: s.goodwill_limit for uid, s in settings_map(units, session=session).items()}
     employees = Counter(
         uid
         for uid, roles in session.exec(
@@ -117,7 +117,7 @@ def refresh_rollups(*, session: Session, now: datetime) -> int:
 
     Unchanged rows are left alone. Returns the number of rows written or removed.
     """
-    fresh = {(r["unit_id"], r["period"]): r for r in rollup_rows(session)}
+    fresh = {(r["unit_id"], r["period"]): r for r in rollup_rows(session=session)}
     stored = {(r.unit_id, r.period): r for r in session.exec(select(FixRollup)).all()}
     changed = 0
     for key, row in stored.items():
@@ -138,7 +138,7 @@ def refresh_rollups(*, session: Session, now: datetime) -> int:
     return changed
 
 
-def rollup_version(session: Session) -> tuple:
+def rollup_version(*, session: Session) -> tuple:
     """Return a cheap fingerprint of the rollups (for the insights cache)."""
     return tuple(
         map(

@@ -48,7 +48,7 @@ def _ancestry(unit: OrgUnit) -> list[int]:
     return [unit.id] + [int(i) for i in reversed(unit.path.strip("/").split("/")) if i]
 
 
-def settings_for(session: Session, unit: OrgUnit | None) -> Settings:
+def settings_for(unit: OrgUnit | None, *, session: Session) -> Settings:
     """Return a unit's settings: its own, else those of the nearest unit above with some."""
     if unit is None:
         return Settings("", "EUR", None, None)
@@ -64,7 +64,7 @@ def settings_for(session: Session, unit: OrgUnit | None) -> Settings:
     return Settings("", "EUR", None, None)
 
 
-def settings_map(session: Session, units: dict[int, OrgUnit]) -> dict[int, Settings]:
+def settings_map(units: dict[int, OrgUnit], *, session: Session) -> dict[int, Settings]:
     """Return the settings of every unit in `units` (read once, resolved in memory)."""
     rows = {s.unit_id: s for s in session.exec(select(FixSettings)).all()}
     out = {}
@@ -96,7 +96,7 @@ def save_settings(
     return row
 
 
-def all_settings(session: Session) -> list[tuple[FixSettings, OrgUnit]]:
+def all_settings(*, session: Session) -> list[tuple[FixSettings, OrgUnit]]:
     return list(
         session.exec(
             select(FixSettings, OrgUnit)
@@ -106,7 +106,7 @@ def all_settings(session: Session) -> list[tuple[FixSettings, OrgUnit]]:
     )
 
 
-def ensure_default_problem_types(session: Session) -> None:
+def ensure_default_problem_types(*, session: Session) -> None:
     """Add the starter lists once, when no problem type exists yet."""
     if session.exec(select(func.count()).select_from(ProblemType)).one():
         return
@@ -116,7 +116,7 @@ def ensure_default_problem_types(session: Session) -> None:
     session.flush()
 
 
-def problem_types(session: Session, *, active_only: bool = False) -> list[ProblemType]:
+def problem_types(*, session: Session, active_only: bool = False) -> list[ProblemType]:
     query = select(ProblemType).order_by(
         ProblemType.unit_type, ProblemType.position, ProblemType.id
     )
@@ -125,10 +125,14 @@ def problem_types(session: Session, *, active_only: bool = False) -> list[Proble
     return list(session.exec(query).all())
 
 
-def problem_choices(session: Session, unit_type: str) -> list[tuple[str, str]]:
+def problem_choices(unit_type: str, *, session: Session) -> list[tuple[str, str]]:
     """Return (code, label) of the problems an employee of `unit_type` picks from, the unit
     type's own first, then those for every unit type, then "Something else"."""
-    rows = [p for p in problem_types(session, active_only=True) if p.unit_type in (unit_type, "")]
+    rows = [
+        p
+        for p in problem_types(session=session, active_only=True)
+        if p.unit_type in (unit_type, "")
+    ]
     rows.sort(key=lambda p: (p.unit_type == "", p.position, p.id))
     seen, choices = set(), []
     for p in rows:
@@ -138,7 +142,7 @@ def problem_choices(session: Session, unit_type: str) -> list[tuple[str, str]]:
     return choices + [(OTHER, "Something else")]
 
 
-def add_problem_type(session: Session, *, unit_type: str, code: str, label: str) -> ProblemType:
+def add_problem_type(*, session: Session, unit_type: str, code: str, label: str) -> ProblemType:
     unit_type, code, label = unit_type.strip().lower(), code.strip().lower(), label.strip()
     if unit_type and not CODE.match(unit_type):
         raise FixError("Use lowercase letters, digits and single hyphens for the unit type.")
@@ -162,7 +166,7 @@ def add_problem_type(session: Session, *, unit_type: str, code: str, label: str)
     return problem
 
 
-def set_problem_active(session: Session, problem: ProblemType, active: bool) -> None:
+def set_problem_active(problem: ProblemType, active: bool, *, session: Session) -> None:
     problem.active = active
     session.add(problem)
     session.flush()

@@ -36,8 +36,8 @@ def mine():
     session = db_session()
     return render_template(
         "fixes/mine.html",
-        fixes=my_fixes(session, current_user),
-        summary=my_summary(session, current_user),
+        fixes=my_fixes(current_user, session=session),
+        summary=my_summary(current_user, session=session),
         actions=ACTIONS,
         delete=ConfirmForm(),
     )
@@ -48,9 +48,9 @@ def mine():
 def new():
     session = db_session()
     unit = session.get(OrgUnit, current_user.unit_id) if current_user.unit_id else None
-    settings = settings_for(session, unit)
+    settings = settings_for(unit, session=session)
     form = LogFixForm()
-    form.problem.choices = problem_choices(session, settings.unit_type)
+    form.problem.choices = problem_choices(settings.unit_type, session=session)
     if form.validate_on_submit():
         try:
             log_fix(
@@ -75,9 +75,9 @@ def new():
 @allow()
 def delete(fix_id):
     session = db_session()
-    fix = own_fix(session, current_user, fix_id) or abort(404)
+    fix = own_fix(current_user, fix_id, session=session) or abort(404)
     if ConfirmForm().validate_on_submit():
-        delete_fix(session, fix)
+        delete_fix(fix, session=session)
         flash("The fix is deleted.")
     return redirect(url_for("fixes.mine"))
 
@@ -100,7 +100,7 @@ def _unit_choices(session) -> list[tuple[OrgUnit, int]]:
     allowed = scope_unit_ids(session=session, user=current_user)
     units = [
         (unit, depth)
-        for unit, depth, _ in ordered_tree(session)
+        for unit, depth, _ in ordered_tree(session=session)
         if unit.active and (allowed is None or unit.id in allowed)
     ]
     top = min((depth for _, depth in units), default=0)
@@ -112,11 +112,11 @@ def _unit_choices(session) -> list[tuple[OrgUnit, int]]:
 def team():
     session = db_session()
     unit = _team_unit(session)
-    quarters = periods(session)
+    quarters = periods(session=session)
     period = period_arg(quarters, default=quarters[0] if quarters else None)
     view = None
     if unit is not None and period is not None:
-        cells = released_cells(session, period)
+        cells = released_cells(period, session=session)
         row = cells.get(unit.id)
         children = session.exec(
             select(OrgUnit)
@@ -125,7 +125,7 @@ def team():
         ).all()
         view = {
             "row": row,
-            "figures": row and figures(row, settings_for(session, unit)),
+            "figures": row and figures(row, settings_for(unit, session=session)),
             "children": [(child, cells.get(child.id), child.id in cells) for child in children],
             "training": training_by_problem(current_app.config["COURSES_DIR"]),
         }
@@ -135,7 +135,7 @@ def team():
         period=period,
         quarters=quarters,
         view=view,
-        labels=problem_labels(session),
+        labels=problem_labels(session=session),
         actions=ACTIONS,
         choices=_unit_choices(session),
         k=anonymity.thresholds().scores,
@@ -147,14 +147,14 @@ def team():
 def flags():
     session = db_session()
     hidden = own_unit_codes(session=session, user=current_user)
-    found = [f for f in gaming_flags(session) if f["unit_code"] not in hidden]
+    found = [f for f in gaming_flags(session=session) if f["unit_code"] not in hidden]
     return render_template("fixes/flags.html", flags=found)
 
 
 @bp.route("/export.csv")
 @allow("hr", "admin")
 def export():
-    return csvdownload.download("fixes-by-unit.csv", export_rows(db_session()))
+    return csvdownload.download("fixes-by-unit.csv", export_rows(session=db_session()))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -191,7 +191,7 @@ def settings():
             flash(f"Settings for {unit.name} saved.")
             return redirect(url_for("fixes.settings"))
     return render_template(
-        "fixes/settings.html", form=form, rows=all_settings(session)
+        "fixes/settings.html", form=form, rows=all_settings(session=session)
     ), 400 if form.errors else 200
 
 
@@ -203,7 +203,7 @@ def problems():
     if form.validate_on_submit():
         try:
             problem = add_problem_type(
-                session,
+                session=session,
                 unit_type=form.unit_type.data or "",
                 code=form.code.data,
                 label=form.label.data,
@@ -217,7 +217,7 @@ def problems():
         "fixes/problems.html",
         form=form,
         toggle=ConfirmForm(),
-        problems=problem_types(session),
+        problems=problem_types(session=session),
         training=training_by_problem(current_app.config["COURSES_DIR"]),
     ), 400 if form.errors else 200
 
@@ -228,7 +228,7 @@ def toggle_problem(problem_id):
     session = db_session()
     problem = session.get(ProblemType, problem_id) or abort(404)
     if ConfirmForm().validate_on_submit():
-        set_problem_active(session, problem, not problem.active)
+        set_problem_active(problem, not problem.active, session=session)
         flash(f"'{problem.label}' is {'back on' if problem.active else 'off'} the list.")
     return redirect(url_for("fixes.problems"))
 

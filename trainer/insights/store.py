@@ -92,7 +92,7 @@ def data_version(*, session: Session) -> dict:
         "pulse": tuple(c.id for c in closed_cycles(session=session) if c.rollups_done),
         "outcomes": tuple(map(str, outcome_state)),
         "metrics": tuple(metric_codes(session=session)),
-        "fixes": fix_rollups.rollup_version(session),
+        "fixes": fix_rollups.rollup_version(session=session),
         "ratings": tuple(map(str, rating_state)),
         "training": tuple(map(str, training_state)),
     }
@@ -166,7 +166,7 @@ def load_sources(*, session: Session, version: dict) -> Sources:
                 for m in metrics
                 if m.code not in fix_exports.INSIGHT_MEASURES
             },
-            **fix_exports.insight_rows(session),
+            **fix_exports.insight_rows(session=session),
         },
         completion=completion,
         ownership=ownership,

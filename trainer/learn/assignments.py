@@ -172,7 +172,7 @@ def send_overdue_reminders(*, session: Session, now: datetime) -> int:
             for a in by_course.values()
         )
         queued += queue_mail(
-            session,
+            session=session,
             key=f"overdue:{today}:{user_id}",
             to=user.email,
             subject="A course you were asked to complete is overdue",

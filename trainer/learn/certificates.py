@@ -127,7 +127,7 @@ def send_recertification_notices(*, session: Session, now: datetime) -> int:
             certificate.renewal_due_on = today + timedelta(days=RENEWAL_DAYS)
             _renew_on_current_version(session=session, certificate=certificate, course=course)
             queued += queue_mail(
-                session,
+                session=session,
                 key=f"{key}:expired",
                 to=user.email,
                 subject=f"Your certificate for {title} has expired: please renew it",
@@ -157,7 +157,7 @@ def send_recertification_notices(*, session: Session, now: datetime) -> int:
 def _queue_expiry_reminder(session, queue_mail, key, user, title, expires, days_left, link) -> bool:
     days = "1 day" if days_left == 1 else f"{days_left} days"
     return queue_mail(
-        session,
+        session=session,
         key=key,
         to=user.email,
         subject=f"Your certificate for {title} expires in {days}",
@@ -232,7 +232,7 @@ def certificate_counts(
     """Count expiring certificates per unit in scope (each unit with its subtree)."""
     summaries = {
         unit.id: CertificateCounts(unit)
-        for unit, _depth, _people in ordered_tree(session)
+        for unit, _depth, _people in ordered_tree(session=session)
         if scope is None or unit.id in scope
     }
     paths = unit_paths(session=session)

@@ -208,7 +208,7 @@ class History:
         self.named = set(demo.logins.values())
         self.rows: dict[type, list] = {model: [] for model in self.TABLES}
         self.counts = {"enrolments": 0, "attempts": 0}
-        self.next_id = {model: next_id(session, model) for model in self.TABLES}
+        self.next_id = {model: next_id(model, session=session) for model in self.TABLES}
         self.courses = {c.id: (c, v) for c, v in offered_courses(session=session)}
         self.quizzes = {v.id: QuizModel.of(v) for _, v in self.courses.values()}
 
@@ -219,7 +219,7 @@ class History:
         }
         named = set(self.session.exec(select(User.id).where(User.email.in_(self.named))).all())
         plan = sorted(plan, key=lambda a: a.due_on)
-        for user_id, unit_id in people_in_batches(self.session):
+        for user_id, unit_id in people_in_batches(session=self.session):
             seen = set()  # a person takes a course once, from its earliest assignment
             for assignment in plan:
                 course, version = self.courses[assignment.course_id]
@@ -231,7 +231,7 @@ class History:
                 self.write()
         self.write()
         for model in self.TABLES:
-            fix_sequence(self.session, model)
+            fix_sequence(model, session=self.session)
 
     def person_course(
         self,
@@ -437,7 +437,7 @@ class History:
     def write(self) -> None:
         """Insert the buffered rows, parents before children."""
         for model, columns in self.TABLES.items():
-            bulk_write(self.session, model, columns, self.rows[model])
+            bulk_write(model, columns, self.rows[model], session=self.session)
             self.rows[model].clear()
 
 

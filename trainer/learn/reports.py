@@ -157,7 +157,7 @@ def unit_summaries(
     """Count a quarter's assigned courses per unit in scope (each unit with its subtree)."""
     summaries = {
         unit.id: UnitSummary(unit)
-        for unit, _depth, _people in ordered_tree(session)
+        for unit, _depth, _people in ordered_tree(session=session)
         if scope is None or unit.id in scope
     }  # in tree order
     paths = unit_paths(session=session)

@@ -12,7 +12,7 @@ RECENT_DAYS = 14
 SHOWN = 3
 
 
-def failed_imports(session: Session, *, since: datetime) -> list[PeopleImport]:
+def failed_imports(*, session: Session, since: datetime) -> list[PeopleImport]:
     """Return the people imports that failed since `since`, newest first (files not loaded)."""
     return list(
         session.exec(
@@ -25,7 +25,7 @@ def failed_imports(session: Session, *, since: datetime) -> list[PeopleImport]:
 
 
 def org_panel(*, session: Session, user: User, now: datetime) -> dict:
-    failed = failed_imports(session, since=now - timedelta(days=RECENT_DAYS))
+    failed = failed_imports(session=session, since=now - timedelta(days=RECENT_DAYS))
     return {
         "tasks": min(len(failed), SHOWN),
         "failed": failed[:SHOWN],

@@ -65,7 +65,7 @@ def unit_choices(
     each label indented by its depth; `blank` first, with id 0, when given."""
     choices = [
         (unit.id, "\u2003" * depth + f"{unit.name} ({unit.code})")
-        for unit, depth, _ in ordered_tree(session)
+        for unit, depth, _ in ordered_tree(session=session)
         if scope is None or unit.id in scope
     ]
     return ([(0, blank)] if blank else []) + choices

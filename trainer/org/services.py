@@ -36,7 +36,7 @@ class PersonError(ValueError):
         self.field = field
 
 
-def unit_by_code(session: Session, code: str) -> OrgUnit | None:
+def unit_by_code(code: str, *, session: Session) -> OrgUnit | None:
     return session.exec(select(OrgUnit).where(OrgUnit.code == code)).first()
 
 
@@ -48,7 +48,7 @@ def create_unit(
         raise OrgError("Codes use letters, digits, '-', '_' or '.', up to 64 characters.")
     if kind not in UNIT_KINDS:
         raise OrgError(f"Kind must be one of: {', '.join(UNIT_KINDS)}.")
-    if unit_by_code(session, code) is not None:
+    if unit_by_code(code, session=session) is not None:
         raise OrgError(f"The code {code} is already used.")
     expected_parent = PARENT_KIND[kind]
     if (parent.kind if parent else None) != expected_parent:
@@ -69,7 +69,7 @@ def create_unit(
     return unit
 
 
-def ordered_tree(session: Session) -> list[tuple[OrgUnit, int, int]]:
+def ordered_tree(*, session: Session) -> list[tuple[OrgUnit, int, int]]:
     """Return (unit, depth, headcount) in tree order for display."""
     units = session.exec(select(OrgUnit)).all()
     counts = dict(
@@ -91,13 +91,13 @@ def ordered_tree(session: Session) -> list[tuple[OrgUnit, int, int]]:
     return out
 
 
-def ancestors(session: Session, unit: OrgUnit) -> list[OrgUnit]:
+def ancestors(unit: OrgUnit, *, session: Session) -> list[OrgUnit]:
     ids = [int(i) for i in unit.path.strip("/").split("/") if i]
     by_id = {u.id: u for u in session.exec(select(OrgUnit).where(OrgUnit.id.in_(ids))).all()}
     return [by_id[i] for i in ids if i in by_id]
 
 
-def managed_codes(session: Session, user: User) -> list[str]:
+def managed_codes(user: User, *, session: Session) -> list[str]:
     return list(
         session.exec(
             select(OrgUnit.code)
@@ -108,7 +108,7 @@ def managed_codes(session: Session, user: User) -> list[str]:
     )
 
 
-def set_managed_units(session: Session, user: User, units: list[OrgUnit]) -> None:
+def set_managed_units(user: User, units: list[OrgUnit], *, session: Session) -> None:
     wanted = {u.id for u in units}
     current = session.exec(select(ManagedUnit).where(ManagedUnit.user_id == user.id)).all()
     for link in current:
@@ -127,7 +127,7 @@ def _person_snapshot(session: Session, user: User) -> dict:
         "roles": sorted(user.role_set),
         "unit": unit and unit.code,
         "active": user.active,
-        "managed_units": managed_codes(session, user),
+        "managed_units": managed_codes(user, session=session),
     }
 
 
@@ -166,7 +166,7 @@ def save_person(
     managed = [session.get(OrgUnit, i) for i in managed_unit_ids]
     if managed and Role.MANAGER not in roles:
         raise PersonError("manager_of", "Give the Manager role to someone who manages units.")
-    set_managed_units(session, user, managed)
+    set_managed_units(user, managed, session=session)
     session.flush()
     after = _person_snapshot(session, user)
     if not before:
@@ -442,7 +442,7 @@ def upload_people(
     return import_people(session, data, deactivate_missing=deactivate_missing, force=force)
 
 
-def recent_imports(session: Session, user: User, limit: int = 5) -> list[PeopleImport]:
+def recent_imports(user: User, limit: int = 5, *, session: Session) -> list[PeopleImport]:
     """Return the latest background imports this person uploaded, newest first."""
     return list(
         session.exec(
@@ -455,7 +455,7 @@ def recent_imports(session: Session, user: User, limit: int = 5) -> list[PeopleI
     )
 
 
-def people_import(session: Session, import_id: int) -> PeopleImport | None:
+def people_import(import_id: int, *, session: Session) -> PeopleImport | None:
     """Return a background import without loading its file."""
     return session.get(PeopleImport, import_id, options=[defer(PeopleImport.data)])
 

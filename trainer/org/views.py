@@ -42,7 +42,9 @@ def tree():
             flash(f"{unit.name} added.")
             return redirect(url_for("org.tree"))
     status = 400 if form.errors else 200
-    return render_template("org/tree.html", rows=org.ordered_tree(session), form=form), status
+    return render_template(
+        "org/tree.html", rows=org.ordered_tree(session=session), form=form
+    ), status
 
 
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
@@ -58,7 +60,11 @@ def unit(unit_id):
         return redirect(url_for("org.unit", unit_id=unit.id))
     people = session.exec(select(User).where(User.unit_id == unit.id).order_by(User.name)).all()
     return render_template(
-        "org/unit.html", unit=unit, form=form, people=people, ancestors=org.ancestors(session, unit)
+        "org/unit.html",
+        unit=unit,
+        form=form,
+        people=people,
+        ancestors=org.ancestors(unit, session=session),
     ), 400 if form.errors else 200
 
 
@@ -95,7 +101,7 @@ def _person_form(session, user=None):
     form.manager_of.choices = unit_choices(session=session)
     if user is not None and request.method == "GET":
         form.roles.data = sorted(user.role_set)
-        codes = set(org.managed_codes(session, user))
+        codes = set(org.managed_codes(user, session=session))
         form.manager_of.data = [
             u.id for u in session.exec(select(OrgUnit)).all() if u.code in codes
         ]
@@ -155,7 +161,7 @@ def invite(user_id):
     if ConfirmForm().validate_on_submit() and user.active:
         link = external_url("auth.invite", token=make_link_token(user, "invite"))
         queue_mail(
-            session,
+            session=session,
             key=unique_key("invite"),
             to=user.email,
             subject="You're invited to trainer",
@@ -200,7 +206,7 @@ def import_people():
         "org/import.html",
         form=form,
         report=report,
-        recent=org.recent_imports(session, current_user),
+        recent=org.recent_imports(current_user, session=session),
         max_rows=current_app.config["PEOPLE_IMPORT_MAX_ROWS"],
     ), status
 
@@ -209,7 +215,7 @@ def import_people():
 @allow("hr", "admin")
 def import_progress(import_id):
     session = db_session()
-    job = org.people_import(session, import_id) or abort(404)
+    job = org.people_import(import_id, session=session) or abort(404)
     if job.created_by != current_user.id and not current_user.has_role(Role.ADMIN):
         abort(403)
     return render_template("org/import_progress.html", job=job)

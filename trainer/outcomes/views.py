@@ -53,7 +53,7 @@ def browse():
         notes=notes,
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         args=request.args,
-        units=[(u, depth) for u, depth, _ in ordered_tree(session)],
+        units=[(u, depth) for u, depth, _ in ordered_tree(session=session)],
         metrics=outcome_metrics.metric_map(session=session),
         periods=queries.outcome_periods(session=session),
         imports=queries.recent_imports(session=session),

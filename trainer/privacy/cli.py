@@ -8,7 +8,7 @@ from trainer.privacy import services
 
 
 def _person(email: str):
-    person = find_user(db_session(), email)
+    person = find_user(email, session=db_session())
     if person is None:
         raise click.UsageError(f"No person has the email {email}.")
     return person
@@ -28,7 +28,7 @@ def export_command(email, output):
     """Print everything stored about the person with EMAIL, as JSON (GDPR Article 15)."""
     session = db_session()
     person = _person(email)
-    output.write(services.export_json(session, person) + "\n")
+    output.write(services.export_json(person, session=session) + "\n")
     audit.record(session, "command line", "person.export", person)
     session.commit()
 

@@ -74,7 +74,7 @@ def _dump(row, exclude: set[str] = frozenset()) -> dict:
 # Export (Art. 15) ----------------------------------------------------------------------------
 
 
-def export_person(session: Session, person: User, *, now: datetime | None = None) -> dict:
+def export_person(person: User, *, session: Session, now: datetime | None = None) -> dict:
     """Return everything stored about `person`, as a JSON-ready dict."""
     uid = person.id
     unit = session.get(OrgUnit, person.unit_id) if person.unit_id else None
@@ -195,14 +195,14 @@ def _audit_dict(entry: AuditEntry) -> dict:
     return {**_dump(entry, {"detail"}), "detail": json.loads(entry.detail)}
 
 
-def export_json(session: Session, person: User) -> str:
-    return json.dumps(export_person(session, person), indent=2, ensure_ascii=False)
+def export_json(person: User, *, session: Session) -> str:
+    return json.dumps(export_person(person, session=session), indent=2, ensure_ascii=False)
 
 
 # Erasure (Art. 17) ---------------------------------------------------------------------------
 
 
-def check_erasable(session: Session, person: User, *, by: User | None) -> None:
+def check_erasable(person: User, *, session: Session, by: User | None) -> None:
     """Raise PrivacyError if `by` may not erase `person` (None: the retention schedule)."""
     if person.erased_at is not None:
         raise PrivacyError("This person has already been erased.")
@@ -239,7 +239,7 @@ def erase_person(
     The account row stays as an anonymous placeholder (no name, email, password, roles or
     unit) so that anonymous counts built on it, such as scenario reports, do not change.
     """
-    check_erasable(session, person, by=by if isinstance(by, User) else None)
+    check_erasable(person, session=session, by=by if isinstance(by, User) else None)
     now = now or utcnow()
     uid = person.id
     keep_certificates = bool(current_app.config.get("ERASE_KEEP_CERTIFICATES"))

@@ -17,7 +17,7 @@ PAGE_SIZE = 50
 
 
 def _json_download(person: User) -> Response:
-    body = services.export_json(db_session(), person)
+    body = services.export_json(person, session=db_session())
     audit.record_now(current_user, "person.export", person)
     return Response(
         body,
@@ -52,7 +52,7 @@ def erase(user_id):
     person = session.get(User, user_id) or abort(404)
     form = EraseForm()
     try:
-        services.check_erasable(session, person, by=current_user)
+        services.check_erasable(person, session=session, by=current_user)
     except services.PrivacyError as exc:
         return render_template(
             "privacy/erase.html", person=person, form=None, refused=str(exc)

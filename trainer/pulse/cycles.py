@@ -225,7 +225,7 @@ def _queue_to(
                 f"{privacy}\n\nTaking part is voluntary.\n"
             )
             queued += queue_mail(
-                session,
+                session=session,
                 key=f"pulse:{cycle.id}:day{day}:{user.id}",
                 to=user.email,
                 subject=subject,

@@ -127,7 +127,9 @@ def add_pulse_history(*, session: Session, demo) -> None:
     people = np.array(
         [
             (uid, unit_id)
-            for uid, unit_id, roles, active in people_in_batches(session, User.roles, User.active)
+            for uid, unit_id, roles, active in people_in_batches(
+                User.roles, User.active, session=session
+            )
             if active and Role.EMPLOYEE in parse_roles(roles)
         ],
         dtype=int,
@@ -182,7 +184,7 @@ def add_pulse_history(*, session: Session, demo) -> None:
                 comment = rng.choice(COMMENTS) if rng.random() < 0.2 else None
                 rows.append((random_key(), cycle.id, keys[unit_id], json.dumps(answers), comment))
             order.shuffle(rows)
-            written += bulk_write(session, SurveyResponse, RESPONSE_COLUMNS, rows)
+            written += bulk_write(SurveyResponse, RESPONSE_COLUMNS, rows, session=session)
         # Draw what shuffling the whole cycle's rows used to draw, so that the history, and
         # the links planted on it, stay as they were when rows were kept for the whole cycle.
         rng.shuffle(list(range(written)))
@@ -248,10 +250,10 @@ def _open_current_cycle(
     }
     del invited
     bulk_write(
-        session,
         SurveyParticipation,
         ("survey_id", "employee_id"),
         ((cycle.id, uid) for people in answered.values() for uid, _ in people),
+        session=session,
     )
     session.commit()  # the answers below go in another transaction, as a flush would
     for unit_id, people in answered.items():
@@ -266,7 +268,7 @@ def _open_current_cycle(
             for _, offset in people
         ]
         order.shuffle(rows)
-        bulk_write(session, SurveyResponse, RESPONSE_COLUMNS, rows)
+        bulk_write(SurveyResponse, RESPONSE_COLUMNS, rows, session=session)
     session.commit()
 
 
@@ -345,7 +347,7 @@ def _ledger(session, demo, rng, units):
                 marks += _marks(session, rng, commitment, units, employee)
     session.commit()  # marks go in another transaction than the voters, as a flush would
     rng.shuffle(marks)
-    bulk_write(session, CommitmentMark, ("id", "commitment_id", "answer"), marks)
+    bulk_write(CommitmentMark, ("id", "commitment_id", "answer"), marks, session=session)
     session.flush()
 
 
@@ -359,10 +361,10 @@ def _marks(session, rng, commitment, units, employee):
     if not chosen:
         return []
     bulk_write(
-        session,
         CommitmentVoter,
         ("commitment_id", "employee_id"),
         ((commitment.id, v) for v in chosen),
+        session=session,
     )
     answers = rng.choices(["yes", "partly", "no"], weights=[5, 3, 2], k=len(chosen))
     return [(random_key(), commitment.id, a) for a in answers]

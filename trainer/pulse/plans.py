@@ -357,7 +357,7 @@ def _nudge(*, session: Session, key: str, user: User, subject: str, body: str) -
         session=session,
     ):
         return False
-    queue_mail(session, key=f"pulse-nudge:{key}", to=user.email, subject=subject, body=body)
+    queue_mail(session=session, key=f"pulse-nudge:{key}", to=user.email, subject=subject, body=body)
     return True
 
 

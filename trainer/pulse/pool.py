@@ -210,7 +210,7 @@ def reshuffle_responses(
     return len(sealed)
 
 
-def reseal_pools(session: Session, opener: sealing.Opener, box) -> int:
+def reseal_pools(opener: sealing.Opener, box, *, session: Session) -> int:
     """Seal every waiting answer and mark again with `box` (a key rotation). The caller commits."""
     count = 0
     for table in (ResponsePool.__table__, MarkPool.__table__):

@@ -115,7 +115,7 @@ def _programme_form(session, programme=None):
     ).all()
     form.item_ids.choices = [(i.id, f"{i.code}: {i.text}") for i in items]
     form.unit_ids.choices = [
-        (u.id, f"{u.name} ({u.code})") for u, _depth, _ in ordered_tree(session) if u.active
+        (u.id, f"{u.name} ({u.code})") for u, _depth, _ in ordered_tree(session=session) if u.active
     ]
     if request.method == "GET":
         if programme is not None:

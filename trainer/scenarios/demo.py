@@ -74,7 +74,7 @@ def generate_history(
     named = set(demo.logins.values())
     people = (
         (user_id, unit_id)
-        for user_id, unit_id, email in people_in_batches(session, User.email)
+        for user_id, unit_id, email in people_in_batches(User.email, session=session)
         if email not in named
     )
     culture = {unit.id: rng.gauss(0, 0.6) for unit in [*demo.teams, *demo.sites]}
