@@ -7,9 +7,10 @@ the training rollup that a scheduler job refreshes from the learn and scenarios 
 An analysis is stored per (data version, level, scope, metric) in the `insights_analysis`
 table, where every process finds it; the data version changes when outcomes, closed pulse
 cycles, ratings, the training rollup or the org tree change. A scheduler job works out the
-analyses of new data, so web workers read them and never load the statistics stack (numpy,
-pandas, scipy, statsmodels), which is imported only where an analysis is computed. Each
-process also keeps what it read in a small cache of its own.
+analyses of new data for every scope asked for before, so web workers mostly read them. The
+statistics stack (numpy, pandas, scipy, statsmodels) is imported only where an analysis is
+computed: in the job, or in a web worker on the first view of a scope that nothing has stored
+yet. Each process also keeps what it read in a small cache of its own.
 """
 
 import hashlib
