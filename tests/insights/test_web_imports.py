@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-STACK = ("pandas", "scipy", "statsmodels")
+STACK = ("numpy", "pandas", "scipy", "statsmodels")
 
 
 def test_create_app_does_not_import_the_statistics_stack(tmp_path):
