@@ -50,10 +50,14 @@ def prepare(url: str, folder: Path, people: int) -> dict:
             conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     import_all_models().metadata.create_all(engine)
     with app.app_context(), Session(engine) as session:
-        company = create_unit(session, code="C", name="Company", kind="company", parent=None)
-        region = create_unit(session, code="R", name="Region", kind="region", parent=company)
-        site = create_unit(session, code="S", name="Site", kind="site", parent=region)
-        team = create_unit(session, code="T", name="Team", kind="team", parent=site)
+        company = create_unit(
+            session=session, code="C", name="Company", kind="company", parent=None
+        )
+        region = create_unit(
+            session=session, code="R", name="Region", kind="region", parent=company
+        )
+        site = create_unit(session=session, code="S", name="Site", kind="site", parent=region)
+        team = create_unit(session=session, code="T", name="Team", kind="team", parent=site)
         session.add_all(
             User(email=f"p{n}@example.com", name=f"Person {n}", roles="employee", unit_id=team.id)
             for n in range(people)

@@ -112,7 +112,7 @@ def _people_import(ctx):
     from trainer.org.services import queue_people_import
 
     job = queue_people_import(
-        ctx.session, user=ctx.org.hr, filename="staff.csv", data=b"x", total_rows=5000
+        session=ctx.session, user=ctx.org.hr, filename="staff.csv", data=b"x", total_rows=5000
     )
     ctx.session.commit()
     return job.id
@@ -126,7 +126,7 @@ def _fixes(ctx):
 
         ensure_default_problem_types(session=ctx.session)
         fix = log_fix(
-            ctx.session,
+            session=ctx.session,
             user=ctx.org.employee,
             problem="billing-error",
             action="on_spot",

@@ -154,7 +154,7 @@ def session(app, database_url):
 @pytest.fixture
 def make_unit(session):
     def build(code, kind="team", parent=None, name=None):
-        unit = create_unit(session, code=code, name=name or code, kind=kind, parent=parent)
+        unit = create_unit(session=session, code=code, name=name or code, kind=kind, parent=parent)
         session.commit()
         return unit
 
@@ -236,7 +236,7 @@ class Mailbox(list):
         from trainer.mail import drain
 
         with self.app.app_context(), Session(self.app.extensions["trainer.engine"]) as s:
-            return drain(s)
+            return drain(session=s)
 
 
 def start_smtp_server(received: list):

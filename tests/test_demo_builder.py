@@ -22,7 +22,7 @@ COLUMNS = (
 
 
 def test_bulk_written_people_read_back_as_written_and_new_ids_follow(app, session):
-    unit = create_unit(session, code="T", name="Company", kind="company", parent=None)
+    unit = create_unit(session=session, code="T", name="Company", kind="company", parent=None)
     session.flush()
     first = next_id(User, session=session)
     when = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)

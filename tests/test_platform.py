@@ -200,7 +200,7 @@ def test_a_failed_send_is_retried_with_backoff_and_shown_to_admins(
     app.config["MAIL_PORT"] = working_port
     assert mailbox.deliver() == 0  # not yet: the retry waits a minute
     with app.app_context():
-        assert drain(session, now=utcnow() + timedelta(minutes=2)) == 1
+        assert drain(session=session, now=utcnow() + timedelta(minutes=2)) == 1
     session.expire_all()
     row = session.exec(select(OutboxMessage)).one()
     assert (row.status, row.attempts, row.last_error) == ("sent", 2, None)

@@ -115,7 +115,7 @@ def describe_target(target) -> tuple[str, int | None, str]:
 
 
 def record(
-    session: Session, actor, action: str, target=None, detail: dict | None = None
+    actor, action: str, target=None, detail: dict | None = None, *, session: Session
 ) -> AuditEntry:
     """Add an entry to the audit log in the session's transaction."""
     if action not in ACTIONS:
@@ -144,7 +144,7 @@ def record_now(actor, action: str, target=None, detail: dict | None = None) -> N
     token = write_intent.set(True)
     try:
         with Session(get_engine()) as session:
-            record(session, actor, action, target, detail)
+            record(actor, action, target, detail, session=session)
             session.commit()
     finally:
         write_intent.reset(token)

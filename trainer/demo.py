@@ -165,22 +165,28 @@ def fix_sequence(model, *, session: Session) -> None:
 def build_org(employees: int = 300, seed: int = 2026, *, session: Session) -> DemoOrg:
     """Create the demo tree and about `employees` people in it."""
     company = create_unit(
-        session, code="NMG", name="Northwind Motor Group", kind="company", parent=None
+        session=session, code="NMG", name="Northwind Motor Group", kind="company", parent=None
     )
     demo = DemoOrg(company=company, rng=random.Random(seed))
     regions = {}
     for region in ("North", "South"):
         regions[region] = create_unit(
-            session, code=f"R-{region[0]}", name=f"{region} region", kind="region", parent=company
+            session=session,
+            code=f"R-{region[0]}",
+            name=f"{region} region",
+            kind="region",
+            parent=company,
         )
         demo.regions.append(regions[region])
     weights = []
     for region, code, name, kind in SITES:
-        site = create_unit(session, code=code, name=name, kind="site", parent=regions[region])
+        site = create_unit(
+            session=session, code=code, name=name, kind="site", parent=regions[region]
+        )
         demo.sites.append(site)
         for team_code, team_name, weight in TEAMS[kind]:
             team = create_unit(
-                session,
+                session=session,
                 code=f"{code}-{team_code}",
                 name=f"{name}: {team_name}",
                 kind="team",

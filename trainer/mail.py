@@ -182,8 +182,8 @@ def _retry_delay(attempts: int) -> timedelta:
 
 
 def drain(
-    session: Session,
     *,
+    session: Session,
     now: datetime | None = None,
     limit: int = 1000,
     keep_going: Callable[[], bool] = lambda: True,
@@ -254,7 +254,7 @@ def drain(
 
 def drain_job(*, session: Session, now: datetime) -> None:
     """The scheduler's job: send what is due, stopping if this scheduler loses its lock."""
-    drain(session, keep_going=still_in_charge)
+    drain(session=session, keep_going=still_in_charge)
 
 
 def outbox_summary(*, session: Session) -> dict[str, int]:
@@ -266,7 +266,7 @@ def outbox_summary(*, session: Session) -> dict[str, int]:
 
 
 def recent_messages(
-    session: Session, *, status: str | None = None, limit: int = 50
+    *, session: Session, status: str | None = None, limit: int = 50
 ) -> list[OutboxMessage]:
     query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if status:
@@ -292,7 +292,7 @@ def mail_sender_command(once):
         while True:
             with Session(engine, expire_on_commit=False) as session:
                 try:
-                    drain(session)
+                    drain(session=session)
                 except sa.exc.SQLAlchemyError:
                     log.exception("The mail sender could not read the outbox; retrying.")
             if once:

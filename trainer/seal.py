@@ -191,7 +191,7 @@ def rotate_command():
             reseal(Opener(old), SealedBox(new.public_key), session=session)
             for reseal in app.extensions.get("trainer.seal.resealers", [])
         )
-        audit.record(session, "command line", "keys.rotate", None, {"resealed": resealed})
+        audit.record("command line", "keys.rotate", None, {"resealed": resealed}, session=session)
         write_key_pair(app, new, keep=old[:1])
         session.commit()
     click.echo(

@@ -14,7 +14,9 @@ from trainer.util import utcnow
 def fixes_setup(session, org):
     """The starter problem lists, and settings on S1: a dealer site paying in GBP, limit 50."""
     ensure_default_problem_types(session=session)
-    save_settings(session, unit=org.s1, unit_type="dealer", currency="GBP", goodwill_limit=50)
+    save_settings(
+        session=session, unit=org.s1, unit_type="dealer", currency="GBP", goodwill_limit=50
+    )
     session.commit()
     return org
 
@@ -34,7 +36,7 @@ def log_fixes(session, make_user, fixes_setup):
         for person in made:
             for i in range(each):
                 log_fix(
-                    session,
+                    session=session,
                     user=person,
                     problem=problem,
                     action=actions[n % len(actions)],

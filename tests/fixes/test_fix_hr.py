@@ -79,7 +79,7 @@ def _late_quarter(session, people, user_fixes):
     for person in people:
         for i in range(user_fixes):
             log_fix(
-                session,
+                session=session,
                 user=person,
                 problem="late-car",
                 action="on_spot",
@@ -121,7 +121,7 @@ def test_near_identical_entries_are_flagged(session, fixes_setup, make_user):
     for person in people:
         for i in range(4):
             log_fix(
-                session,
+                session=session,
                 user=person,
                 problem="late-car",
                 action="on_spot",
@@ -164,12 +164,17 @@ def test_the_api_reads_released_cells_with_a_token(client, session, fixes_setup,
 def test_the_privacy_export_and_erasure_include_the_log(session, fixes_setup):
     org = fixes_setup
     log_fix(
-        session, user=org.employee, problem="late-car", action="on_spot", goodwill=None, note="Mine"
+        session=session,
+        user=org.employee,
+        problem="late-car",
+        action="on_spot",
+        goodwill=None,
+        note="Mine",
     )
     session.commit()
     data = export_person(org.employee, session=session)
     assert [f["note"] for f in data["fixes_you_logged"]] == ["Mine"]
-    erasure = erase_person(session, org.employee, by=org.hr)
+    erasure = erase_person(org.employee, session=session, by=org.hr)
     assert erasure.removed["fixes you logged"] == 1
     assert session.exec(select(Fix)).all() == []
 

@@ -78,7 +78,7 @@ def test_the_own_list_is_visible_to_its_owner_only(
 ):
     org = fixes_setup
     log_fix(
-        session,
+        session=session,
         user=org.employee,
         problem="late-car",
         action="on_spot",
@@ -109,7 +109,9 @@ def test_the_own_list_is_visible_to_its_owner_only(
 
 def test_the_owner_deletes_a_fix(client, session, fixes_setup, login_as):
     org = fixes_setup
-    fix = log_fix(session, user=org.employee, problem="late-car", action="on_spot", goodwill=None)
+    fix = log_fix(
+        session=session, user=org.employee, problem="late-car", action="on_spot", goodwill=None
+    )
     session.commit()
     fix_id = fix.id
     login_as(org.employee)
@@ -164,7 +166,13 @@ def test_a_manager_cannot_open_a_unit_outside_their_scope(client, fixes_setup, l
 def test_the_job_is_idempotent_and_the_cli_runs_it(runner, session, fixes_setup, log_fixes):
     log_fixes(fixes_setup.t1, 5)
     assert refresh_rollups(session=session, now=utcnow()) == 0
-    log_fix(session, user=fixes_setup.employee, problem="late-car", action="on_spot", goodwill=None)
+    log_fix(
+        session=session,
+        user=fixes_setup.employee,
+        problem="late-car",
+        action="on_spot",
+        goodwill=None,
+    )
     session.commit()
     result = runner.invoke(args=["fixes", "refresh"])
     assert result.exit_code == 0 and "rows changed" in result.output
@@ -180,7 +188,7 @@ def test_the_scheduler_job_counts_new_fixes(app, session, fixes_setup, make_user
     assert job.every_minutes == 30
     for _ in range(5):
         log_fix(
-            session,
+            session=session,
             user=make_user("employee", fixes_setup.t1),
             problem="wrong-part",
             action="handover",

@@ -278,7 +278,7 @@ def test_a_reminder_survives_a_failed_send_and_goes_once(app, session, org, cour
     mailbox.deliver()
     assert mailbox == []  # the outbox waits a minute before its retry
     with app.app_context():
-        drain(session, now=utcnow() + timedelta(minutes=5))
+        drain(session=session, now=utcnow() + timedelta(minutes=5))
     assert [m["To"] for m in mailbox] == [org.employee.email]
     assert len(session.exec(select(ReminderSent)).all()) == 1
 

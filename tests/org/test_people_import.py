@@ -17,7 +17,7 @@ def _count(session, model=User):
 
 
 def _run(session, text, **kwargs):
-    report = import_people(session, text.encode(), **kwargs)
+    report = import_people(text.encode(), session=session, **kwargs)
     if report.ok:
         session.commit()
     else:
@@ -115,7 +115,7 @@ def test_bom_and_semicolons_as_spreadsheets_save_them(session, org):
 
 def test_non_utf8_files_get_a_clear_message(session, org):
     report = import_people(
-        session, "email,name,unit_code,roles\né@x.com,É,T1,employee\n".encode("latin-1")
+        "email,name,unit_code,roles\né@x.com,É,T1,employee\n".encode("latin-1"), session=session
     )
     assert "not UTF-8" in str(report.errors[0])
 

@@ -100,7 +100,7 @@ def test_the_progress_page_counts_checked_rows_then_says_it_is_saving(
     client, session, org, login_as
 ):
     job = services.queue_people_import(
-        session, user=org.hr, filename="staff.csv", data=b"x", total_rows=12_000
+        session=session, user=org.hr, filename="staff.csv", data=b"x", total_rows=12_000
     )
     job.status, job.rows_checked = "checking", 4_500
     session.commit()
@@ -118,7 +118,9 @@ def test_checking_reports_progress_before_anything_is_written(session, org, monk
     seen = []
 
     report = services.import_people(
-        session, people_file(5).encode(), progress=lambda n: seen.append((n, new_people(session)))
+        people_file(5).encode(),
+        session=session,
+        progress=lambda n: seen.append((n, new_people(session))),
     )
 
     assert report.created == 5
@@ -181,7 +183,7 @@ def test_an_unexpected_error_fails_the_import_without_changing_anything(
 
 def test_only_the_uploader_and_admins_see_an_import(client, session, org, login_as, make_user):
     job = services.queue_people_import(
-        session, user=org.hr, filename="staff.csv", data=b"x", total_rows=5
+        session=session, user=org.hr, filename="staff.csv", data=b"x", total_rows=5
     )
     session.commit()
     login_as(make_user("hr", org.company))

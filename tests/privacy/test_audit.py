@@ -27,9 +27,9 @@ def test_the_audit_log_refuses_answers_comments_and_long_text(session, org):
         {"thing": object()},
     ):
         with pytest.raises(audit.AuditError):
-            audit.record(session, org.hr, "person.update", org.employee, detail)
+            audit.record(org.hr, "person.update", org.employee, detail, session=session)
     with pytest.raises(audit.AuditError):
-        audit.record(session, org.hr, "made.up", org.employee)
+        audit.record(org.hr, "made.up", org.employee, session=session)
     session.rollback()
     assert audit_entries(session) == []
 

@@ -148,7 +148,7 @@ def test_an_erased_person_is_signed_out_everywhere(app, client, login_as, sessio
     login_as(rich.employee)
     assert client.get("/").status_code == 200
     with app.app_context():
-        erase_person(session, session.get(User, rich.employee.id), by=rich.hr)
+        erase_person(session.get(User, rich.employee.id), session=session, by=rich.hr)
     session.commit()
     response = client.get("/")
     assert response.status_code == 302 and "/auth/login" in response.location

@@ -36,18 +36,26 @@ org_trees = st.lists(st.lists(site, min_size=1, max_size=3), min_size=1, max_siz
 
 def _build(session, tree):
     n = next(_counter)
-    company = create_unit(session, code=f"P{n}", name=f"Co {n}", kind="company", parent=None)
+    company = create_unit(
+        session=session, code=f"P{n}", name=f"Co {n}", kind="company", parent=None
+    )
     plan = []  # (unit, people, answering)
     for r, sites in enumerate(tree):
-        region = create_unit(session, code=f"P{n}R{r}", name=f"R{r}", kind="region", parent=company)
+        region = create_unit(
+            session=session, code=f"P{n}R{r}", name=f"R{r}", kind="region", parent=company
+        )
         for s, (staff, teams) in enumerate(sites):
             site_unit = create_unit(
-                session, code=f"P{n}R{r}S{s}", name=f"S{s}", kind="site", parent=region
+                session=session, code=f"P{n}R{r}S{s}", name=f"S{s}", kind="site", parent=region
             )
             plan.append((site_unit, staff, staff // 2))
             for t, (size, share) in enumerate(teams):
                 unit = create_unit(
-                    session, code=f"P{n}R{r}S{s}T{t}", name=f"T{t}", kind="team", parent=site_unit
+                    session=session,
+                    code=f"P{n}R{r}S{s}T{t}",
+                    name=f"T{t}",
+                    kind="team",
+                    parent=site_unit,
                 )
                 plan.append((unit, size, round(size * share)))
     rows = [

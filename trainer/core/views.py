@@ -36,7 +36,7 @@ def system_status():
         report=system.status_report(session=session),
         outbox=mail.outbox_summary(session=session),
         shown_status=status,
-        messages=mail.recent_messages(session, status=status),
+        messages=mail.recent_messages(session=session, status=status),
     )
 
 
@@ -47,6 +47,6 @@ def dev_mail():
         abort(404)
     return render_template(
         "core/dev_mail.html",
-        messages=mail.recent_messages(db_session()),
+        messages=mail.recent_messages(session=db_session()),
         smtp=current_app.config["MAIL_SERVER"],
     )

@@ -40,7 +40,7 @@ def get_fixes():
             period = check_period(period)
         except ValueError as exc:
             return api_error(400, str(exc))
-    cells = released_json(session, unit_ids=unit_ids, period=period)
+    cells = released_json(session=session, unit_ids=unit_ids, period=period)
     return jsonify(
         {"cells": cells, "total": len(cells), "min_people": anonymity.thresholds().scores}
     )

@@ -76,7 +76,7 @@ def rollup_json(row: FixRollup | None, unit: OrgUnit, settings: Settings, period
 
 
 def released_json(
-    session: Session, *, unit_ids: set[int] | None, period: str | None = None
+    *, session: Session, unit_ids: set[int] | None, period: str | None = None
 ) -> list[dict]:
     """Return every cell (shown or hidden) of the units in `unit_ids` (None: all), by unit."""
     units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
@@ -94,7 +94,7 @@ def released_json(
 def export_rows(*, session: Session) -> list[list]:
     """Return the HR export: every unit-quarter, hidden cells without numbers."""
     rows = [EXPORT_HEAD]
-    for cell in released_json(session, unit_ids=None):
+    for cell in released_json(session=session, unit_ids=None):
         values = dict(cell, top_problems=" ".join(cell["top_problems"] or []))
         rows.append(["" if values[h] is None else values[h] for h in EXPORT_HEAD])
     return rows

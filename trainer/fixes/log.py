@@ -21,8 +21,8 @@ MY_LIST = 50
 
 
 def log_fix(
-    session: Session,
     *,
+    session: Session,
     user: User,
     problem: str,
     action: str,

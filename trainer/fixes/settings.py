@@ -79,7 +79,7 @@ def settings_map(units: dict[int, OrgUnit], *, session: Session) -> dict[int, Se
 
 
 def save_settings(
-    session: Session, *, unit: OrgUnit, unit_type: str, currency: str, goodwill_limit: float | None
+    *, session: Session, unit: OrgUnit, unit_type: str, currency: str, goodwill_limit: float | None
 ) -> FixSettings:
     unit_type = unit_type.strip().lower()
     currency = currency.strip().upper()

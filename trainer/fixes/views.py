@@ -54,7 +54,7 @@ def new():
     if form.validate_on_submit():
         try:
             log_fix(
-                session,
+                session=session,
                 user=current_user,
                 problem=form.problem.data,
                 action=form.action.data,
@@ -167,7 +167,7 @@ def settings():
         unit = session.get(OrgUnit, form.unit_id.data) or abort(404)
         try:
             save_settings(
-                session,
+                session=session,
                 unit=unit,
                 unit_type=form.unit_type.data or "",
                 currency=form.currency.data,
@@ -177,7 +177,6 @@ def settings():
             form.unit_type.errors = [*form.unit_type.errors, str(exc)]
         else:
             audit.record(
-                session,
                 current_user,
                 "fixes.settings",
                 None,
@@ -187,6 +186,7 @@ def settings():
                     "currency": form.currency.data.upper(),
                     "goodwill_limit": form.goodwill_limit.data,
                 },
+                session=session,
             )
             flash(f"Settings for {unit.name} saved.")
             return redirect(url_for("fixes.settings"))

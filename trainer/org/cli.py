@@ -25,7 +25,7 @@ def import_people_command(csv_file, deactivate_missing, force, dry_run):
     """Import people from CSV_FILE (email,name,unit_code,roles[,manager_of])."""
     session = db_session()
     report = import_people(
-        session, csv_file.read_bytes(), deactivate_missing=deactivate_missing, force=force
+        csv_file.read_bytes(), session=session, deactivate_missing=deactivate_missing, force=force
     )
     if not report.ok:
         session.rollback()
@@ -36,11 +36,11 @@ def import_people_command(csv_file, deactivate_missing, force, dry_run):
         session.rollback()
     else:
         audit.record(
-            session,
             "command line",
             "people.import",
             None,
             {**report.counts(), "file": csv_file.name},
+            session=session,
         )
         session.commit()
     click.echo(

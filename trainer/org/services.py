@@ -41,7 +41,7 @@ def unit_by_code(code: str, *, session: Session) -> OrgUnit | None:
 
 
 def create_unit(
-    session: Session, *, code: str, name: str, kind: str, parent: OrgUnit | None
+    *, session: Session, code: str, name: str, kind: str, parent: OrgUnit | None
 ) -> OrgUnit:
     """Add a unit under `parent`, checking its code and its place in the tree."""
     if not CODE_PATTERN.match(code):
@@ -170,7 +170,7 @@ def save_person(
     session.flush()
     after = _person_snapshot(session, user)
     if not before:
-        audit.record(session, by, "person.create", user, after)
+        audit.record(by, "person.create", user, after, session=session)
         return
     changed = {
         key: {"from": before[key], "to": after[key]} for key in after if before[key] != after[key]
@@ -178,7 +178,7 @@ def save_person(
     if identity != (user.email, user.name):
         changed["name_or_email"] = "changed"
     if changed:
-        audit.record(session, by, "person.update", user, changed)
+        audit.record(by, "person.update", user, changed, session=session)
 
 
 def split_list(value: str) -> list[str]:
@@ -299,9 +299,9 @@ def _check_people_rows(
 
 
 def import_people(
-    session: Session,
     data,
     *,
+    session: Session,
     deactivate_missing: bool = False,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
@@ -410,9 +410,9 @@ def too_many_people(count: int, limit: int) -> RowError:
 
 
 def upload_people(
-    session: Session,
     data: bytes,
     *,
+    session: Session,
     user: User,
     filename: str,
     deactivate_missing: bool,
@@ -431,7 +431,7 @@ def upload_people(
         return ImportReport(errors=[too_many_people(rows, config["PEOPLE_IMPORT_MAX_ROWS"])])
     if rows > config["PEOPLE_IMPORT_BACKGROUND_ROWS"]:
         return queue_people_import(
-            session,
+            session=session,
             user=user,
             filename=filename,
             data=data,
@@ -439,7 +439,7 @@ def upload_people(
             deactivate_missing=deactivate_missing,
             force=force,
         )
-    return import_people(session, data, deactivate_missing=deactivate_missing, force=force)
+    return import_people(data, session=session, deactivate_missing=deactivate_missing, force=force)
 
 
 def recent_imports(user: User, limit: int = 5, *, session: Session) -> list[PeopleImport]:
@@ -461,8 +461,8 @@ def people_import(import_id: int, *, session: Session) -> PeopleImport | None:
 
 
 def queue_people_import(
-    session: Session,
     *,
+    session: Session,
     user: User,
     filename: str,
     data: bytes,
@@ -509,8 +509,8 @@ def _run_people_import(session: Session, job: PeopleImport, now: datetime) -> No
 
     try:
         report = import_people(
-            session,
             job.data,
+            session=session,
             deactivate_missing=job.deactivate_missing,
             force=job.force,
             progress=progress,

@@ -30,7 +30,7 @@ def tree():
         parent = session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
         try:
             unit = org.create_unit(
-                session,
+                session=session,
                 code=form.code.data,
                 name=form.name.data,
                 kind=form.kind.data,
@@ -168,7 +168,7 @@ def invite(user_id):
             body=f"Hello {user.name},\n\nYour trainer account is ready. Choose a password "
             f"here (the link works once, for 3 days):\n{link}\n",
         )
-        audit.record(session, current_user, "person.invite", user)
+        audit.record(current_user, "person.invite", user, session=session)
         flash(f"Invitation to {user.email} is on its way.")
     return redirect(url_for("org.person", user_id=user.id))
 
@@ -181,8 +181,8 @@ def import_people():
     report = None
     if form.validate_on_submit():
         result = org.upload_people(
-            session,
             form.file.data.read(),
+            session=session,
             user=current_user,
             filename=form.file.data.filename,
             deactivate_missing=form.deactivate_missing.data,
@@ -193,7 +193,7 @@ def import_people():
             return redirect(url_for("org.import_progress", import_id=result.id))
         report = result
         if report.ok:
-            audit.record(session, current_user, "people.import", None, report.counts())
+            audit.record(current_user, "people.import", None, report.counts(), session=session)
             flash(
                 f"Import done: {report.created} created, {report.updated} updated, "
                 f"{report.unchanged} unchanged, {report.reactivated} reactivated, "

@@ -30,11 +30,11 @@ def import_outcomes_command(csv_file, dry_run):
         errors = report.errors
         if report.ok and not dry_run:
             audit.record(
-                session,
                 "command line",
                 "outcomes.import",
                 None,
                 {**report.counts(), "file": csv_file.name},
+                session=session,
             )
             session.commit()
         else:

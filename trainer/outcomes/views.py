@@ -84,7 +84,7 @@ def import_outcomes():
             dry_run=form.dry_run.data,
         )
         if report.ok and not report.dry_run:
-            audit.record(session, current_user, "outcomes.import", None, report.counts())
+            audit.record(current_user, "outcomes.import", None, report.counts(), session=session)
             flash(f"Import done. {report.summary()}")
             return redirect(url_for("outcomes.browse"))
     status = 400 if form.errors or (report and not report.ok) else 200
@@ -184,7 +184,6 @@ def tokens():
             form.name.errors.append(str(exc))
         else:
             audit.record(
-                session,
                 current_user,
                 "token.create",
                 token,
@@ -193,6 +192,7 @@ def tokens():
                     "unit": token.unit_id,
                     "expires_at": token.expires_at and token.expires_at.isoformat(),
                 },
+                session=session,
             )
             return render_template("outcomes/token_created.html", token=token, secret=secret)
     return render_template(
@@ -212,6 +212,6 @@ def revoke_token(token_id):
     token = session.get(ApiToken, token_id) or abort(404)
     if ConfirmForm().validate_on_submit():
         api_tokens.revoke_token(session=session, token=token)
-        audit.record(session, current_user, "token.revoke", token)
+        audit.record(current_user, "token.revoke", token, session=session)
         flash(f"Token {token.name} revoked. Systems using it can no longer send data.")
     return redirect(url_for("outcomes.tokens"))

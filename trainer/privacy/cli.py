@@ -29,7 +29,7 @@ def export_command(email, output):
     session = db_session()
     person = _person(email)
     output.write(services.export_json(person, session=session) + "\n")
-    audit.record(session, "command line", "person.export", person)
+    audit.record("command line", "person.export", person, session=session)
     session.commit()
 
 
@@ -46,7 +46,7 @@ def erase_command(email, yes):
             f"Erase {person.name} <{person.email}> for good? This cannot be undone", abort=True
         )
     try:
-        erasure = services.erase_person(session, person, by="command line")
+        erasure = services.erase_person(person, session=session, by="command line")
     except services.PrivacyError as exc:
         session.rollback()
         raise click.UsageError(str(exc)) from None

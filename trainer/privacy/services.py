@@ -232,7 +232,7 @@ class Erasure:
 
 
 def erase_person(
-    session: Session, person: User, *, by: User | str | None, now: datetime | None = None
+    person: User, *, session: Session, by: User | str | None, now: datetime | None = None
 ) -> Erasure:
     """Remove `person`'s personal data, keep what must be kept, and log what was removed.
 
@@ -319,11 +319,11 @@ def erase_person(
     session.add(person)
     removed["account (name, email, password, sessions, roles, unit)"] = 1
     audit.record(
-        session,
         by,
         "person.erase",
         ("person", uid, label),
         {"removed": {k: v for k, v in removed.items() if v}, "kept": kept},
+        session=session,
     )
     session.flush()
     return Erasure({k: v for k, v in removed.items() if v}, kept)
@@ -411,7 +411,7 @@ def purge_inactive_people(*, session: Session, cutoff: datetime, now: datetime) 
         select(User).where(col(User.inactive_since) < cutoff, col(User.erased_at).is_(None))
     ).all():
         try:
-            erase_person(session, person, by="retention schedule", now=now)
+            erase_person(person, session=session, by="retention schedule", now=now)
         except PrivacyError as exc:
             log.info("Retention kept inactive person #%s: %s", person.id, exc)
         else:
@@ -451,5 +451,5 @@ def enforce_retention(*, session: Session, now: datetime) -> dict[str, int]:
         )
     deleted = {k: v for k, v in done.items() if v}
     if deleted:
-        audit.record(session, "retention schedule", "retention.purge", None, deleted)
+        audit.record("retention schedule", "retention.purge", None, deleted, session=session)
     return done

@@ -58,7 +58,7 @@ def erase(user_id):
             "privacy/erase.html", person=person, form=None, refused=str(exc)
         ), 409 if request.method == "POST" else 200
     if form.validate_on_submit():
-        erasure = services.erase_person(session, person, by=current_user)
+        erasure = services.erase_person(person, session=session, by=current_user)
         flash(
             f"The person was erased. {sum(erasure.removed.values())} records were removed "
             "or unlinked; the audit log lists them."

@@ -159,7 +159,6 @@ def add_action(
         )
     )
     audit.record(
-        session,
         user,
         "action.create",
         _audit_target(action, unit),
@@ -170,6 +169,7 @@ def add_action(
             "owner": owner_id,
             "theme": action.theme,
         },
+        session=session,
     )
     return action
 
@@ -191,11 +191,11 @@ def update_status(
     session.add(update)
     unit = session.get(OrgUnit, action.unit_id)
     audit.record(
-        session,
         user,
         "action.status",
         _audit_target(action, unit),
         {"unit": unit.code, "from": previous, "to": status},
+        session=session,
     )
     return update
 

@@ -184,11 +184,11 @@ def new_programme():
         programme = _save_programme(session, form)
         if programme is not None:
             audit.record(
-                session,
                 current_user,
                 "programme.create",
                 programme,
                 _programme_detail(session, programme),
+                session=session,
             )
             flash("Programme created. The scheduler opens its cycles on time.")
             return redirect(url_for("pulse.programme", programme_id=programme.id))
@@ -205,11 +205,11 @@ def programme(programme_id):
     form = _programme_form(session, programme)
     if form.validate_on_submit() and _save_programme(session, form, programme) is not None:
         audit.record(
-            session,
             current_user,
             "programme.update",
             programme,
             _programme_detail(session, programme),
+            session=session,
         )
         flash("Changes saved. They apply to cycles that open from now on.")
         return redirect(url_for("pulse.programme", programme_id=programme.id))
@@ -241,7 +241,6 @@ def open_now(programme_id):
             flash(str(exc))
         else:
             audit.record(
-                session,
                 current_user,
                 "programme.open",
                 programme,
@@ -251,6 +250,7 @@ def open_now(programme_id):
                     "min_scores": cycle.min_scores,
                     "min_comments": cycle.min_comments,
                 },
+                session=session,
             )
             flash(
                 f"Cycle {cycle.period} is open. Invitations go out with the scheduler's next "

@@ -55,16 +55,16 @@ def demo_step(*, session: Session, demo) -> None:
     if not scenarios:
         return
     base_iri = current_app.config["BASE_URL"]
-    generate_history(session, demo, scenarios, now=now, base_iri=base_iri)
+    generate_history(demo, scenarios, session=session, now=now, base_iri=base_iri)
     employee = session.exec(select(User).where(User.email == demo.logins["employee"])).one()
-    add_employee_history(session, employee, scenarios, now=now, base_iri=base_iri)
+    add_employee_history(employee, scenarios, session=session, now=now, base_iri=base_iri)
 
 
 def generate_history(
-    session: Session,
     demo,
     scenarios: list[Scenario],
     *,
+    session: Session,
     now: datetime,
     base_iri: str,
     seed: int = 2026,
@@ -219,7 +219,7 @@ def _flush(session: Session, plays: list[dict], steps: list[list[dict]]) -> int:
 
 
 def add_employee_history(
-    session: Session, employee: User, scenarios: list[Scenario], *, now: datetime, base_iri: str
+    employee: User, scenarios: list[Scenario], *, session: Session, now: datetime, base_iri: str
 ) -> Play | None:
     """Play one scenario as the demo employee, with one weak decision that is now due again."""
     for scenario in reversed(scenarios):  # the one launched in the current quarter first
