@@ -1,6 +1,8 @@
 """The demo's fix log: the insights report recovers the planted behaviour link, the gamed site
 logs little, and the pages read rollups only."""
 
+import csv
+import io
 import json
 
 from sqlmodel import select
@@ -79,3 +81,24 @@ def test_the_report_recovers_the_planted_behaviour_link(runner, session, client)
     team = client.get("/fixes/team?unit=LEEDS-SVC").get_data(as_text=True)
     assert "fixed on the spot" in team and "Owning the problem" in team
     assert client.get("/fixes/flags").status_code == 403
+
+    # The headline names the teams it used, and the export holds every figure at full
+    # precision, so a reader can recompute them.
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"email": "hr@example.com", "password": DEMO_PASSWORD})
+    company = session.exec(select(OrgUnit).where(OrgUnit.parent_id.is_(None))).one()
+    url = f"/insights/api/units/{company.id}/report.json?metric=fix_on_spot"
+    report = client.get(url).get_json()
+    assert report["headline"]["status"] == "ok"
+    detail = client.get(f"/insights/units/{company.id}/detail?metric=fix_on_spot")
+    used = f"Across the {report['headline']['n_units']} teams with enough data in"
+    assert used in detail.get_data(as_text=True)
+    export = client.get(f"/insights/units/{company.id}/export.csv?table=lags&metric=fix_on_spot")
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
+    compared = 0
+    for row, lag in zip(rows, report["lags"], strict=True):
+        for column in ("within_r", "ci_low", "ci_high", "p_value", "q_value"):
+            if lag[column] is not None:
+                assert float(row[column]) == lag[column], column
+                compared += 1
+    assert compared >= 5

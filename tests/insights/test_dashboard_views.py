@@ -12,6 +12,7 @@ from tests.csv_checks import EVIL, cells, guarded_rows
 from tests.insights.conftest import PERIODS, SMALL_QUARTER
 from trainer.db import write_intent
 from trainer.insights import store
+from trainer.insights.cli import _p
 from trainer.insights.models import CustomerFocusRating, StoredAnalysis
 from trainer.insights.views import TABLES
 from trainer.outcomes.imports import upsert_outcomes
@@ -401,3 +402,13 @@ def test_a_page_that_only_reads_stores_the_analysis_it_works_out(app, session, h
     finally:
         write_intent.reset(token)
     assert session.get(StoredAnalysis, result["key"]) is not None
+
+
+def test_p_and_q_values_below_a_thousandth_never_read_as_zero(app):
+    with app.test_request_context():
+        pq = app.jinja_env.get_template("insights/_macros.html").module.pq
+        assert str(pq(0.00004)) == "&lt; 0.001"
+        assert str(pq(0.0123)) == "0.012"
+        assert str(pq(None)) == "–"
+    assert _p("q", 0.00004) == "q < 0.001"
+    assert _p("q", 0.25) == "q = 0.250"

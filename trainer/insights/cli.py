@@ -17,6 +17,13 @@ def _number(value, digits=2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _p(name: str, value) -> str:
+    """A p- or q-value with its name: below 0.001 it reads "q < 0.001", never "q = 0.000"."""
+    if value is not None and value < 0.001:
+        return f"{name} < 0.001"
+    return f"{name} = {_number(value, 3)}"
+
+
 def text_report(doc: dict) -> str:
     """Return the report as plain text for people reading a terminal or an email."""
     headline = doc["headline"]
@@ -35,8 +42,7 @@ def text_report(doc: dict) -> str:
         if row["status"] == Status.OK:
             detail = (
                 f"r = {_number(row['within_r'])} [{_number(row['ci_low'])}, "
-                f"{_number(row['ci_high'])}], n = {row['n']}, q = "
-                f"{_number(row['q_value'], 3)}"
+                f"{_number(row['ci_high'])}], n = {row['n']}, {_p('q', row['q_value'])}"
             )
         else:
             detail = f"insufficient data (n = {row['n']}): {row['reason']}"

@@ -54,7 +54,8 @@ def cell(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        # Full precision, so every figure can be recomputed from the export; whole numbers bare.
+        return str(int(value)) if value.is_integer() else repr(value)
     return str(value)
 
 
