@@ -246,3 +246,52 @@ def test_too_few_units_for_shrinkage_say_so_on_every_row():
         assert row["shrunk_slope"] is None and row["shrunk_status"] == "insufficient_data"
         assert "10 units" in row["shrunk_reason"]
         assert row["status"] == "ok"  # each team's own correlation is still there, 8 quarters
+
+
+def _overdispersed_sources(seed: int) -> Sources:
+    """30 honest teams whose true top-box shares differ (beta around 0.3, SD 0.05, several
+    times the sampling noise) and one team T30 answering near 95% top-box, over 8 quarters."""
+    rng = np.random.default_rng(seed)
+    units = org(31)
+    true = rng.beta(25.0, 58.0, 30)
+    csi = []
+    for unit in units[2:]:
+        for period in PERIODS:
+            n = int(rng.integers(100, 401))
+            share = 0.95 if unit.code == "T30" else true[unit.id - 10]
+            topbox = rng.binomial(n, share) / n
+            csi.append(
+                {
+                    "unit_id": unit.id,
+                    "period": period,
+                    "value": 80 + 20 * topbox,
+                    "n": n,
+                    "topbox": topbox,
+                    "responses": n,
+                    "invited": 4 * n,
+                }
+            )
+    return Sources(units=units, metrics=[CSI], outcomes={"csi": csi})
+
+
+def test_the_top_box_flag_and_the_funnel_never_disagree_about_a_cell():
+    prepared = analysis.prepare(_overdispersed_sources(seed=4))
+    panel = prepared.panel
+    flagged = {
+        (f["unit_code"], f["period"]) for f in prepared.flags["csi"] if f["signal"] == "top_box"
+    }
+    codes = set(panel["unit_code"])
+    widened = 0
+    for period in PERIODS:
+        upto = panel[panel["period"] <= period]
+        funnel = peers.funnel_block(upto, CSI, codes)
+        assert funnel["period"] == period and funnel["n_peers"] == 31
+        widened += funnel["phi"] is not None
+        above = {
+            (u["unit_code"], period)
+            for u in funnel["units"]
+            if u["position"] == "alarm" and u["side"] == "above"
+        }
+        assert {cell for cell in flagged if cell[1] == period} == above
+    assert widened == len(PERIODS)  # the honest spread widened the limits every quarter
+    assert {("T30", p) for p in PERIODS} <= flagged

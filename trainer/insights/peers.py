@@ -6,8 +6,6 @@ or an accusation.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -57,24 +55,6 @@ def _funnel_rows(panel: pd.DataFrame, metric: Metric, measure: dict) -> pd.DataF
     return rows[(rows["n"] >= 1) & (rows["value"] >= 0) & (rows["value"] <= 1)]
 
 
-def _inflated_limits(p0: float, n, phi: float) -> dict:
-    """Return normal-approximation limits widened by √phi for over-dispersion."""
-    size = np.asarray(n, dtype=float)
-    spread = math.sqrt(phi * p0 * (1 - p0)) / np.sqrt(size)
-    limits = {}
-    for name, z in (("alert", 1.959964), ("alarm", 3.290527)):
-        limits[f"{name}_low"] = np.clip(p0 - z * spread, 0, 1)
-        limits[f"{name}_high"] = np.clip(p0 + z * spread, 0, 1)
-    return limits
-
-
-def _robust_phi(values: np.ndarray, sizes: np.ndarray, p0: float) -> float:
-    """Return the dispersion factor from the median absolute deviation of the z-scores, so that
-    a few extreme units (the ones the funnel should show) do not widen everyone's limits."""
-    z = (values - p0) / np.sqrt(p0 * (1 - p0) / sizes)
-    return float((1.4826 * np.median(np.abs(z - np.median(z)))) ** 2)
-
-
 def funnel_block(full_panel: pd.DataFrame, metric: Metric, scope_codes: set[str]) -> dict:
     """Place the scope's units on a funnel around the median of all units (their peers) in
     the scope's latest quarter."""
@@ -100,9 +80,11 @@ def funnel_block(full_panel: pd.DataFrame, metric: Metric, scope_codes: set[str]
         }
     period = in_scope[PERIOD].max()
     rows = rows[rows[PERIOD] == period]
-    # Around the median unit, so that a few extreme units do not move the centre.
-    p0 = float(np.median(rows["value"]))
-    if len(rows) < 3 or not 0 < p0 < 1:
+    sizes = rows["n"].to_numpy(float)
+    grid = np.unique(np.geomspace(max(1.0, sizes.min() * 0.8), sizes.max() * 1.2, 40).round())
+    # Around the median unit, widened for over-dispersion: the limits the gaming flags use.
+    result = stats.peer_funnel(rows["value"].to_numpy(float), sizes, grid=grid)
+    if result is None:
         return {
             "status": stats.Status.INSUFFICIENT_DATA,
             "measure": measure,
@@ -111,23 +93,14 @@ def funnel_block(full_panel: pd.DataFrame, metric: Metric, scope_codes: set[str]
             "period": period,
             "reason": "Too few units to compare with their peers.",
         }
-    result = stats.funnel(rows[[UNIT, "n", "value"]], "proportion", target=p0)
-    sizes = rows["n"].to_numpy(float)
-    grid = np.unique(np.geomspace(max(1.0, sizes.min() * 0.8), sizes.max() * 1.2, 40).round())
-    phi = None
-    if result["overdispersed"]:
-        phi = _robust_phi(rows["value"].to_numpy(float), sizes, p0)
-    if phi is not None and phi > 1:
-        unit_limits = _inflated_limits(p0, sizes, phi)
-        lines = _inflated_limits(p0, grid, phi)
-    else:
-        phi = None
-        unit_limits = stats.funnel_limits(p0, sizes)
-        lines = stats.funnel_limits(p0, grid)
+    p0, phi = result["p0"], result["phi"]
+    unit_limits, lines = result["limits"], result["lines"]
     units = []
-    for i, row in enumerate(result["units"]):
+    for i, (code, n, value) in enumerate(
+        zip(rows[UNIT], sizes, rows["value"].to_numpy(float), strict=True)
+    ):
         limits = {key: float(unit_limits[key][i]) for key in unit_limits}
-        value = row["value"]
+        row = {"unit_code": code, "n": int(n), "value": float(value)}
         position = (
             "alarm"
             if not limits["alarm_low"] <= value <= limits["alarm_high"]
@@ -136,7 +109,7 @@ def funnel_block(full_panel: pd.DataFrame, metric: Metric, scope_codes: set[str]
             else "within"
         )
         side = "above" if value > p0 else "below"
-        if row["unit_code"] in scope_codes:
+        if code in scope_codes:
             units.append(
                 {
                     **row,
@@ -195,7 +168,7 @@ def gaming_flags(full_panel: pd.DataFrame, metric: Metric) -> list[dict]:
     )
     size = full_panel[f"{code}.responses"].fillna(full_panel[f"{code}.n"])
     if full_panel[f"{code}.topbox"].notna().any():
-        frame["top_box"] = (full_panel[f"{code}.topbox"] * size).round()
+        frame["top_box"] = full_panel[f"{code}.topbox"] * size  # unrounded: the funnel's share
         frame["n_responses"] = size
     if full_panel[f"{code}.invited"].notna().any():
         frame["n_responses"] = size

@@ -35,7 +35,7 @@ from trainer.insights.stats.correlations import (
     spearman_ci,
     spearman_interval,
 )
-from trainer.insights.stats.funnel import funnel, funnel_limits
+from trainer.insights.stats.funnel import funnel, funnel_limits, peer_funnel, robust_dispersion
 from trainer.insights.stats.gaming import (
     gaming_flags,
     response_rate_flags,
@@ -86,10 +86,12 @@ __all__ = [
     "nps_change_is_noise",
     "nps_from_shares",
     "pearson_ci",
+    "peer_funnel",
     "per_unit_corr",
     "plain_sentence",
     "response_rate_flags",
     "rm_corr",
+    "robust_dispersion",
     "score_behaviour_mismatch_flags",
     "shrunken_slopes",
     "spearman_ci",

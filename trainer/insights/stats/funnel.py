@@ -40,6 +40,64 @@ def funnel_limits(p0: float, n, kind: str = "proportion", sd: float | None = Non
     return limits
 
 
+def _normal_limits(p0: float, n, phi: float) -> dict:
+    """Return normal-approximation limits for a proportion, widened by √phi."""
+    size = np.asarray(n, dtype=float)
+    spread = math.sqrt(phi * p0 * (1 - p0)) / np.sqrt(size)
+    limits = {}
+    for name, level in (("alert", _ALERT), ("alarm", _ALARM)):
+        z = stats.norm.ppf(1 - (1 - level) / 2)
+        limits[f"{name}_low"] = np.clip(p0 - z * spread, 0, 1)
+        limits[f"{name}_high"] = np.clip(p0 + z * spread, 0, 1)
+    return limits
+
+
+def robust_dispersion(value, n, p0: float) -> float:
+    """Return the over-dispersion factor phi of shares around p0, robustly.
+
+    Spiegelhalter (2005) estimates phi as the mean squared z-score after winsorising the
+    extreme units; here the z-scores' spread is read from their median absolute deviation
+    (scaled to an SD), which the few extreme units the funnel should show cannot inflate.
+    """
+    value = np.asarray(value, dtype=float)
+    z = (value - p0) / np.sqrt(p0 * (1 - p0) / np.asarray(n, dtype=float))
+    return float((1.4826 * np.median(np.abs(z - np.median(z)))) ** 2)
+
+
+def peer_funnel(value, n, *, grid=None) -> dict | None:
+    """Return the funnel limits for shares of peers: the one place they are computed.
+
+    The funnel plot and the peer-based gaming flags both call this, so a flag and the funnel
+    never disagree about the same cell. ``value`` are the units' shares and ``n`` their sizes
+    (one period, all peers). The centre p0 is the median unit, so a few extreme units do not
+    move it. When the units differ more than sampling noise explains (Spiegelhalter's test:
+    Σz² above the 95th centile of χ²(units − 1)) and the robust dispersion factor phi is above
+    1, the limits are normal limits widened by √phi (Spiegelhalter 2005, multiplicative
+    over-dispersion); otherwise exact binomial limits. Returns ``{p0, overdispersed, phi,
+    limits, lines}``: phi is None unless the limits were widened, ``limits`` holds arrays
+    matching ``n`` and ``lines`` arrays matching ``grid`` (None without a grid). Returns None
+    with fewer than 3 units or when p0 is 0 or 1 (no spread to judge against).
+    """
+    value = np.asarray(value, dtype=float)
+    size = np.asarray(n, dtype=float)
+    if len(value) < 3:
+        return None
+    p0 = float(np.median(value))
+    if not 0 < p0 < 1:
+        return None
+    z = (value - p0) / np.sqrt(p0 * (1 - p0) / size)
+    overdispersed = bool(np.sum(z**2) > stats.chi2.ppf(0.95, len(value) - 1))
+    phi = robust_dispersion(value, size, p0) if overdispersed else None
+    if phi is not None and phi > 1:
+        limits = _normal_limits(p0, size, phi)
+        lines = None if grid is None else _normal_limits(p0, grid, phi)
+    else:
+        phi = None
+        limits = funnel_limits(p0, size)
+        lines = None if grid is None else funnel_limits(p0, np.asarray(grid, dtype=float))
+    return {"p0": p0, "overdispersed": overdispersed, "phi": phi, "limits": limits, "lines": lines}
+
+
 def funnel(
     units_df: pd.DataFrame,
     kind: str = "proportion",

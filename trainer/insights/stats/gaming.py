@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from trainer.insights.stats.base import MIN_RESPONDENTS
-from trainer.insights.stats.funnel import funnel_limits
+from trainer.insights.stats.funnel import peer_funnel
 
 NOT_AN_ACCUSATION = "This is a data-quality check, not an accusation."
 
@@ -30,28 +30,43 @@ def _flag(unit_code, period, signal: str, reason: str) -> dict:
 def _above_peer_funnel(
     df: pd.DataFrame, unit: str, period: str, hits: str, size: str, signal: str, label: str
 ) -> list[dict]:
-    """Flag rows whose hits/size share exceeds the 99.9 % binomial limit of the other units."""
+    """Flag rows whose hits/size share is above the funnel plot's 99.9 % limit.
+
+    The limits come from :func:`peer_funnel` over all units in the period, exactly as the
+    funnel plot draws them: around the median unit and widened for over-dispersion between
+    units, so honest variation between units is not flagged. Units with fewer than
+    ``MIN_RESPONDENTS`` are peers but are never flagged themselves.
+    """
     flags = []
-    for quarter, rows in df.dropna(subset=[hits, size]).groupby(period, sort=True):
-        total_hits, total_size = rows[hits].sum(), rows[size].sum()
-        for row in rows.to_dict("records"):
+    data = df.dropna(subset=[hits, size])
+    data = data[data[size] >= 1]
+    data = data.assign(_share=data[hits] / data[size])
+    data = data[(data["_share"] >= 0) & (data["_share"] <= 1)]
+    for quarter, rows in data.groupby(period, sort=True):
+        result = peer_funnel(rows["_share"].to_numpy(float), rows[size].to_numpy(float))
+        if result is None:
+            continue
+        p0, upper_limits = result["p0"], result["limits"]["alarm_high"]
+        widened = (
+            f", widened for the spread between units (dispersion factor {result['phi']:.1f})"
+            if result["phi"] is not None
+            else ""
+        )
+        for i, row in enumerate(rows.to_dict("records")):
             n = int(row[size])
-            peer_size = total_size - n
-            if n < MIN_RESPONDENTS or peer_size <= 0:
+            share, upper = float(row["_share"]), float(upper_limits[i])
+            if n < MIN_RESPONDENTS or not share > upper:
                 continue
-            p0 = (total_hits - row[hits]) / peer_size
-            upper = funnel_limits(p0, n)["alarm_high"]
-            share = row[hits] / n
-            if share > upper:
-                flags.append(
-                    _flag(
-                        row[unit],
-                        quarter,
-                        signal,
-                        f"{label} {share:.0%} ({int(row[hits])} of {n}) is above the 99.9% "
-                        f"limit of {upper:.0%} expected from peers (peer rate {p0:.0%}).",
-                    )
+            flags.append(
+                _flag(
+                    row[unit],
+                    quarter,
+                    signal,
+                    f"{label} {share:.0%} ({round(row[hits])} of {n}) is above the 99.9% "
+                    f"limit of {upper:.0%} expected from peers (typical unit {p0:.0%}"
+                    f"{widened}).",
                 )
+            )
     return flags
 
 
@@ -66,7 +81,8 @@ def topbox_flags(
     """Flag unit-periods whose top-box share is above the peer funnel's 99.9 % upper limit.
 
     ``df`` has one row per unit × period with the count of top-box answers and of responses.
-    Peers are all other units in the same period, pooled.
+    Peers are all units in the same period; the limits are the funnel plot's
+    (:func:`peer_funnel`), widened for over-dispersion between units.
     """
     columns = {unit: "u", period: "t", top_box: "hits", n: "size"}
     data = df[list(columns)].rename(columns=columns)
