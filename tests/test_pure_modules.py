@@ -11,6 +11,7 @@ PURE = [
     "trainer.anonymity",
     "trainer.csvfile",
     "trainer.pulse.scores",
+    "trainer.pulse.drivers",
     "trainer.outcomes.validation",
     "trainer.scenarios.engine",
 ]
