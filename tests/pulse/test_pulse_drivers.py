@@ -226,3 +226,26 @@ def test_the_json_carries_the_documented_driver_fields(client, closed, login_as)
     assert all(d["status"] == "too_few_answers" and d["estimate"] is None for d in t2)
     assert all(d["n"] == 12 for d in t2)
     assert drivers(closed.t3) == []
+
+
+def test_the_driver_analysis_needs_no_statistics_stack():
+    """The results page works drivers out in the web worker, so they use the standard library
+    only: a fresh process that runs them has loaded none of numpy, scipy, pandas, statsmodels."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, random; from trainer.pulse.drivers import analyse; "
+        "rng = random.Random(1); "
+        "answers = [{i: rng.randint(1, 5) for i in range(4)} for _ in range(40)]; "
+        "analyse(answers, {i: str(i) for i in range(4)}); "
+        "print([m for m in ('numpy', 'scipy', 'pandas', 'statsmodels') if m in sys.modules])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": ":".join(sys.path)},
+    )
+    assert done.stdout.strip() == "[]"

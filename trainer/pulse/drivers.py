@@ -2,15 +2,18 @@
 
 Pure functions, no Flask and no database. For each Likert item, the respondent-level Pearson r
 between the item and the engagement index computed without it (the mean of the respondent's
-other Likert answers), with a Fisher-z 95 % interval, a p-value, and Benjamini–Hochberg
-q-values across the items (shared/reference/statistics.md §2, §4, §5). numpy, scipy and the
-shared BH helper load only when there is something to compute.
+other Likert answers), with a Fisher-z 95 % interval and p-value, and Benjamini–Hochberg
+q-values across the items (shared/reference/statistics.md §2, §4, §5). Standard library only,
+so the results page never loads the statistics stack into a web worker.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from statistics import median
+from statistics import NormalDist, median
+
+from trainer.multiple_testing import bh_q_values
 
 MIN_ANSWERS = 30  # responses in the group before any driver is estimated
 FOCUS_AREAS = 3
@@ -59,6 +62,32 @@ def _item_rows(answers: Sequence[Mapping[int, int]], item_id: int, likert_ids: l
     return pairs
 
 
+def _pearson(pairs: list[tuple[float, float]]) -> float | None:
+    """Return Pearson's r of the pairs, or None when either side does not vary."""
+    n = len(pairs)
+    mean_x = sum(x for x, _ in pairs) / n
+    mean_y = sum(y for _, y in pairs) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in pairs)
+    syy = sum((y - mean_y) ** 2 for _, y in pairs)
+    if sxx <= 1e-12 or syy <= 1e-12:
+        return None
+    sxy = sum((x - mean_x) * (y - mean_y) for x, y in pairs)
+    return max(-1.0, min(1.0, sxy / math.sqrt(sxx * syy)))
+
+
+def _fisher(r: float, n: int) -> dict:
+    """Return the Fisher-z 95 % interval and two-sided p-value of r from n pairs (n >= 30
+    here, where the normal approximation of z is good; statistics.md §2)."""
+    z = math.atanh(max(-0.999999, min(0.999999, r)))
+    se = 1 / math.sqrt(n - 3)
+    half = NormalDist().inv_cdf(0.975) * se
+    return {
+        "ci_low": math.tanh(z - half),
+        "ci_high": math.tanh(z + half),
+        "p_value": 2 * (1 - NormalDist().cdf(abs(z) / se)),
+    }
+
+
 def analyse(
     answers: Sequence[Mapping[int, int]], items: Mapping[int, str], minimum: int = MIN_ANSWERS
 ) -> DriverAnalysis:
@@ -73,11 +102,6 @@ def analyse(
     answers = [a for a in answers if a]
     if len(answers) < minimum:
         return DriverAnalysis(DriverStatus.TOO_FEW_ANSWERS, len(answers), minimum=minimum)
-
-    import numpy as np
-    from scipy import stats
-
-    from trainer.insights.stats.base import add_q_values, is_constant
 
     rows = []
     for item_id in likert_ids:
@@ -95,19 +119,14 @@ def analyse(
         if len(pairs) < minimum:
             row["status"] = DriverStatus.TOO_FEW_ANSWERS
             continue
-        x, y = np.array(pairs, dtype=float).T
-        if is_constant(x) or is_constant(y):
+        r = _pearson(pairs)
+        if r is None:
             row["status"] = DriverStatus.INSUFFICIENT_VARIANCE
             continue
-        result = stats.pearsonr(x, y)
-        interval = result.confidence_interval(0.95)  # Fisher z, statistics.md §2
-        row.update(
-            estimate=float(result.statistic),
-            ci_low=float(interval.low),
-            ci_high=float(interval.high),
-            p_value=float(result.pvalue),
-        )
-    add_q_values(rows)
+        row.update(estimate=r, **_fisher(r, len(pairs)))
+    tested = [row for row in rows if row["p_value"] is not None]
+    for row, q in zip(tested, bh_q_values([row["p_value"] for row in tested]), strict=True):
+        row["q_value"] = q
     drivers = [Driver(**row) for row in rows]
     return DriverAnalysis(DriverStatus.OK, len(answers), drivers, focus_areas(drivers), minimum)
 
