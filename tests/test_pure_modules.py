@@ -11,6 +11,8 @@ PURE = [
     "trainer.anonymity",
     "trainer.csvfile",
     "trainer.pulse.scores",
+    "trainer.pulse.drivers",
+    "trainer.multiple_testing",
     "trainer.outcomes.validation",
     "trainer.scenarios.engine",
 ]

@@ -157,3 +157,26 @@ def test_results_trend_is_charted_with_gaps_beside_its_table(page, login, axe_ch
     expect(page.get_by_text("Gaps in the lines are cycles without results")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     axe_check(page)
+
+
+def test_driver_analysis_reads_on_a_phone(page, login, axe_check):
+    login(page, "hr@example.com")
+    page.goto("/pulse/results")
+    links = page.get_by_role("table").get_by_role("link")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    # A unit whose released group has 30 answers or more (the demo's larger sites).
+    for href in hrefs:
+        path, _, query = href.partition("?")
+        drivers = page.request.get(f"{path}.json?{query}").json()["drivers"]
+        if any(d["status"] == "ok" for d in drivers):
+            break
+    else:
+        raise AssertionError("no unit in the demo has a driver analysis")
+    page.goto(href)
+    expect(page.get_by_role("heading", name="What moves engagement here")).to_be_visible()
+    page.get_by_text("Show every question's link with engagement").click()
+    expect(
+        page.get_by_role("region", name="Each question and engagement without it")
+    ).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    axe_check(page)

@@ -9,13 +9,14 @@ def init_app(app: Flask) -> None:
     from trainer.demo import add_demo_step
     from trainer.nav import add_home_panel, add_nav
     from trainer.pulse import home, jobs, plan_views, programme_views, views  # noqa: F401
+    from trainer.pulse.drivers import DriverStatus
     from trainer.pulse.models import ActionStatus, CycleStatus, ItemKind
     from trainer.pulse.pool import reseal_pools
     from trainer.scheduler import register_job
     from trainer.seal import add_resealer
 
     app.register_blueprint(bp)
-    for state in (ActionStatus, CycleStatus, ItemKind):  # for templates' comparisons
+    for state in (ActionStatus, CycleStatus, ItemKind, DriverStatus):  # for templates' comparisons
         app.add_template_global(state, state.__name__)
     add_nav(app, "Pulse", "pulse.mine", order=30)
     add_nav(app, "Results", "pulse.results_index", order=31)

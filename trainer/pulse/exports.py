@@ -9,8 +9,10 @@ from trainer import anonymity
 from trainer.anonymity import FigureStatus
 from trainer.org.models import OrgUnit
 from trainer.pulse.cycles import cycle_limits
+from trainer.pulse.driver_results import released_drivers
+from trainer.pulse.drivers import DriverAnalysis, DriverStatus
 from trainer.pulse.ledger import commitments_for, released_tallies
-from trainer.pulse.models import CycleAudience, PulseCycle
+from trainer.pulse.models import CycleAudience, ItemKind, PulseCycle
 from trainer.pulse.programmes import cycle_items
 from trainer.pulse.results import (
     UnitScores,
@@ -53,6 +55,41 @@ def _scores_document(scores: UnitScores, *, alpha: bool = True) -> dict:
     return doc
 
 
+def _drivers_document(analysis: DriverAnalysis | None, items: dict[int, str]) -> list[dict]:
+    """Return one entry per Likert item; without estimates when the group is too small."""
+    if analysis is None:
+        return []
+    if analysis.status == DriverStatus.TOO_FEW_ANSWERS:
+        return [
+            {
+                "item_id": item_id,
+                "item_text": text,
+                "target": "engagement",
+                "estimate": None,
+                "ci_low": None,
+                "ci_high": None,
+                "q_value": None,
+                "n": analysis.n,
+                "status": DriverStatus.TOO_FEW_ANSWERS,
+            }
+            for item_id, text in items.items()
+        ]
+    return [
+        {
+            "item_id": d.item_id,
+            "item_text": d.item_text,
+            "target": "engagement",
+            "estimate": _round(d.estimate, 3),
+            "ci_low": _round(d.ci_low, 3),
+            "ci_high": _round(d.ci_high, 3),
+            "q_value": d.q_value,
+            "n": d.n,
+            "status": d.status,
+        }
+        for d in analysis.drivers
+    ]
+
+
 def results_document(
     *, session: Session, unit: OrgUnit, cycle: PulseCycle | None, alpha: bool = True
 ) -> dict:
@@ -66,6 +103,7 @@ def results_document(
         "result": None,
         "trend": [],
         "ledger": [],
+        "drivers": [],
     }
     if cycle is None:
         return doc
@@ -87,6 +125,13 @@ def results_document(
             **_scores_document(released.scores, alpha=alpha),
             "comments": released.comments,
         }
+        likert = {
+            i.id: i.text for i in cycle_items(cycle, session=session) if i.kind == ItemKind.LIKERT
+        }
+        analysis = released_drivers(
+            session=session, cycle=cycle, unit_id=unit.id, released=released
+        )
+        doc["drivers"] = _drivers_document(analysis, likert)
     until_now = cycles_up_to(closed_cycles(cycle.programme_id, session=session), cycle)
     for point in trend(
         session=session, unit_id=unit.id, programme_id=cycle.programme_id, cycles=until_now

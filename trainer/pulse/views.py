@@ -12,6 +12,7 @@ from trainer.org.models import OrgUnit
 from trainer.org.scope import scope_unit_ids, sees_everything
 from trainer.pulse import bp, heatmap, plans
 from trainer.pulse.cycles import configured_limits, cycle_limits, taking_answers
+from trainer.pulse.driver_results import released_drivers
 from trainer.pulse.exports import results_document, results_table
 from trainer.pulse.forms import AnswerForm
 from trainer.pulse.ledger import commitments_for, commitments_for_employee, released_tallies
@@ -286,6 +287,9 @@ def results(unit_id):
     merged_into = None
     if result is None:
         merged_into = reporting_group(cycle, unit.id, session=session)
+    drivers = released_drivers(
+        session=session, cycle=cycle, unit_id=unit.id, released=result, rows=rows[cycle.id]
+    )
     points = trend(
         session=session,
         unit_id=unit.id,
@@ -306,6 +310,7 @@ def results(unit_id):
         cycle=cycle,
         result=result,
         merged_into=merged_into,
+        drivers=drivers,
         points=points,
         charts=charts,
         gaps=gaps,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
+
+from trainer.multiple_testing import bh_q_values
 
 # Minimum data, §4 and anonymity.md §3.
 MIN_RESPONDENTS = 5
@@ -50,7 +51,7 @@ def add_q_values(rows: list[dict]) -> None:
     for row in rows:
         row["q_value"] = None
     if tested:
-        _, q_values, _, _ = multipletests([row["p_value"] for row in tested], method="fdr_bh")
+        q_values = bh_q_values([row["p_value"] for row in tested])
         for row, q in zip(tested, q_values, strict=True):
             row["q_value"] = float(q)
 
