@@ -36,6 +36,7 @@ PAGES = [
     ("hr", "home", "/", None),
     ("hr", "heatmap", "/insights/", None),
     ("hr", "pulse-heatmap", "/pulse/results", 'a[href*="/heatmap"]'),
+    ("hr", "company-results", "/pulse/results", 'table a[href^="/pulse/results/"]'),
     ("hr", "follow-through", "/pulse/follow-through", None),
     ("hr", "programmes", "/pulse/programmes", None),
     ("admin", "home", "/", None),

@@ -181,7 +181,7 @@ def test_the_results_page_shows_drivers_for_released_teams_only(client, closed, 
     page = client.get(f"/pulse/results/{closed.t1.id}?cycle={closed.cycle.id}")
     text = page.get_data(as_text=True)
     assert "What moves engagement here" in text
-    assert f"<strong>{closed.driver.text}</strong>: people who rate this higher" in text
+    assert f"<strong>{closed.driver.text.rstrip('.')}</strong>: people who rate this higher" in text
     assert "95% interval" in text and "40 answers" in text
     assert '<details class="drivers-table">' in text
     few = client.get(f"/pulse/results/{closed.t2.id}?cycle={closed.cycle.id}")
