@@ -13,7 +13,13 @@ from trainer.insights import store
 from trainer.org.models import OrgUnit
 from trainer.outcomes.imports import upsert_outcomes
 from trainer.pulse.cycles import compute_rollups
-from trainer.pulse.models import CycleAudience, SurveyResponse, random_key
+from trainer.pulse.models import (
+    CycleAudience,
+    CycleStatus,
+    ItemKind,
+    SurveyResponse,
+    random_key,
+)
 from trainer.pulse.programmes import Occurrence, cycle_for, cycle_items, ensure_default_programme
 from trainer.pulse.tree import group_keys
 from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow
@@ -22,8 +28,10 @@ PERIODS = [shift_quarter(quarter_of(utcnow().date()), -n) for n in (4, 3, 2, 1)]
 SMALL_QUARTER = PERIODS[2]  # T2 has only 3 respondents then
 
 
-def close_quarter(session, programme, period, levels_by_unit):
-    """Write one closed pulse cycle straight into responses and rollups."""
+def close_cycle(session, programme, period, answers_for):
+    """Write one closed pulse cycle straight into responses and rollups and return it.
+    `answers_for(items)` gives each unit id's answers: one dict of item id -> answer per
+    respondent."""
     opens = datetime.combine(quarter_bounds(period)[0] + timedelta(days=14), time(0), UTC)
     cycle = cycle_for(
         programme, Occurrence(period, period, opens, opens + timedelta(days=14)), session=session
@@ -45,25 +53,39 @@ def close_quarter(session, programme, period, levels_by_unit):
             for u in sorted(units)
         ],
     )
-    items = cycle_items(cycle, session=session)
-    rows = []
-    for unit_id, levels in levels_by_unit.items():
-        for level in levels:
-            answers = {str(i.id): (8 if i.kind == "enps" else level) for i in items}
-            rows.append(
-                {
-                    "id": random_key(),
-                    "survey_id": cycle.id,
-                    "group_key": keys[unit_id],
-                    "answers": json.dumps(answers),
-                    "comment": None,
-                }
-            )
+    rows = [
+        {
+            "id": random_key(),
+            "survey_id": cycle.id,
+            "group_key": keys[unit_id],
+            "answers": json.dumps({str(item): value for item, value in answers.items()}),
+            "comment": None,
+        }
+        for unit_id, people in answers_for(cycle_items(cycle, session=session)).items()
+        for answers in people
+    ]
     session.execute(sa.insert(SurveyResponse), rows)
-    cycle.status = "closed"
+    cycle.status = CycleStatus.CLOSED
     session.add(cycle)
     compute_rollups(cycle, session=session)
     session.commit()
+    return cycle
+
+
+def close_quarter(session, programme, period, levels_by_unit):
+    """Write one closed pulse cycle in which each respondent gives one level to every Likert
+    item (and 8 to eNPS)."""
+    close_cycle(
+        session,
+        programme,
+        period,
+        lambda items: {
+            unit_id: [
+                {i.id: 8 if i.kind == ItemKind.ENPS else level for i in items} for level in levels
+            ]
+            for unit_id, levels in levels_by_unit.items()
+        },
+    )
 
 
 @pytest.fixture

@@ -1,22 +1,13 @@
 """Driver analysis (issue 13): each question against engagement without it, honestly."""
 
-import json
-from collections import Counter
-from datetime import UTC, datetime, time, timedelta
-
 import numpy as np
 import pytest
-import sqlalchemy as sa
-from sqlmodel import select
 
-from trainer.auth.models import User
-from trainer.org.models import OrgUnit
-from trainer.pulse.cycles import compute_rollups
+from tests.insights.conftest import close_cycle
 from trainer.pulse.driver_results import released_drivers
 from trainer.pulse.drivers import MIN_ANSWERS, DriverStatus, analyse
-from trainer.pulse.models import CycleAudience, CycleStatus, ItemKind, SurveyResponse, random_key
-from trainer.pulse.programmes import Occurrence, cycle_for, cycle_items, ensure_default_programme
-from trainer.pulse.tree import group_keys
+from trainer.pulse.models import ItemKind
+from trainer.pulse.programmes import ensure_default_programme
 from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow
 
 ITEMS = {item_id: f"Question {item_id}" for item_id in range(1, 7)}
@@ -120,50 +111,29 @@ def closed(session, org, make_unit, make_user):
         org.company, session=session, starts_on=quarter_bounds(period)[0]
     )
     session.commit()
-    opens = datetime.combine(quarter_bounds(period)[0] + timedelta(days=14), time(0), UTC)
-    cycle = cycle_for(
-        programme, Occurrence(period, period, opens, opens + timedelta(days=14)), session=session
-    )
-    units = {u.id: u for u in session.exec(select(OrgUnit)).all()}
-    headcount = Counter(
-        u.unit_id for u in session.exec(select(User)).all() if u.unit_id and "employee" in u.roles
-    )
-    keys = group_keys(units, set(units), headcount, 10)
-    session.execute(
-        sa.insert(CycleAudience),
-        [
-            {"cycle_id": cycle.id, "unit_id": u, "group_key": keys[u], "invited": headcount[u]}
-            for u in sorted(units)
-        ],
-    )
-    items = cycle_items(cycle, session=session)
-    likert = [i for i in items if i.kind == ItemKind.LIKERT]
-    loadings = [0.9] + [0.4] * (len(likert) - 1)
-    shifts = [-0.8] + [0.0] * (len(likert) - 1)
     rng = np.random.default_rng(11)
-    rows = []
-    for team, n in ((org.t1, 40), (org.t2, 12), (org.t3, 3), (org.t4, 12)):
-        factor = rng.standard_normal(n)
-        for person in range(n):
-            answers = {str(i.id): 8 for i in items if i.kind == ItemKind.ENPS}
-            for item, loading, shift in zip(likert, loadings, shifts, strict=True):
-                latent = loading * factor[person] + (1 - loading**2) ** 0.5 * rng.standard_normal()
-                answers[str(item.id)] = int(np.clip(np.rint(3 + shift + 1.1 * latent), 1, 5))
-            rows.append(
-                {
-                    "id": random_key(),
-                    "survey_id": cycle.id,
-                    "group_key": keys[team.id],
-                    "answers": json.dumps(answers),
-                    "comment": None,
-                }
-            )
-    session.execute(sa.insert(SurveyResponse), rows)
-    cycle.status = CycleStatus.CLOSED
-    session.add(cycle)
-    compute_rollups(cycle, session=session)
-    session.commit()
-    org.cycle, org.driver = cycle, likert[0]
+    planted = {}
+
+    def answers_for(items):
+        likert = [i for i in items if i.kind == ItemKind.LIKERT]
+        planted["driver"] = likert[0]
+        loadings = [0.9] + [0.4] * (len(likert) - 1)
+        shifts = [-0.8] + [0.0] * (len(likert) - 1)
+        out = {}
+        for team, n in ((org.t1, 40), (org.t2, 12), (org.t3, 3), (org.t4, 12)):
+            factor = rng.standard_normal(n)
+            out[team.id] = []
+            for person in range(n):
+                answers = {i.id: 8 for i in items if i.kind == ItemKind.ENPS}
+                for item, loading, shift in zip(likert, loadings, shifts, strict=True):
+                    noise = (1 - loading**2) ** 0.5 * rng.standard_normal()
+                    latent = loading * factor[person] + noise
+                    answers[item.id] = int(np.clip(np.rint(3 + shift + 1.1 * latent), 1, 5))
+                out[team.id].append(answers)
+        return out
+
+    cycle = close_cycle(session, programme, period, answers_for)
+    org.cycle, org.driver = cycle, planted["driver"]
     return org
 
 
