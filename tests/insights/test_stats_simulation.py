@@ -475,3 +475,65 @@ def test_topbox_flags_allow_for_honest_spread_between_teams_and_still_catch_gami
         honest += len(flagged) - flagged.count("GAMED")
     assert honest / (30 * 8 * len(panels)) <= 0.005
     assert gamed / (8 * len(panels)) >= 0.9
+
+
+def _score_panel(seed: int, gamed_from: int) -> pd.DataFrame:
+    """30 honest teams whose true CSI (0–100) really differ (around 82, SD 3 between teams,
+    SD 2 within a team from quarter to quarter) and one team at 98.5–99.5 from quarter
+    ``gamed_from`` (0 = the first), 8 quarters; only the mean score and n are known."""
+    rng = np.random.default_rng(seed)
+    true = rng.normal(82.0, 3.0, 30)
+    rows = []
+    for quarter in range(8):
+        for team in range(31):
+            if team < 30:
+                score = true[team] + rng.normal(0.0, 2.0)
+            elif quarter >= gamed_from:
+                score = rng.uniform(98.5, 99.5)
+            else:
+                score = 82.0 + rng.normal(0.0, 2.0)
+            rows.append(
+                {
+                    "unit_code": f"H{team:02d}" if team < 30 else "GAMED",
+                    "period": f"2024Q{quarter + 1}" if quarter < 4 else f"2025Q{quarter - 3}",
+                    "score": float(np.clip(score, 0.0, 100.0)),
+                    "n_responses": int(rng.integers(100, 401)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("gamed_from", [0, 4])
+def test_a_peer_signal_catches_gaming_from_the_first_quarter_from_value_and_n(gamed_from):
+    """Issue 13: a team gaming from its first quarter has no clean past, so the own-history
+    spread collapse never flags it; the peer signal does, from value and n alone. Bars: the
+    gamed team in at least 90 % of its gamed quarters, at most 0.5 % of honest team-quarters.
+    Over 200 panels with k = 3: gamed 99.1 % (from the first quarter) and 100 % (from the
+    fifth), honest 0 of 48,000 team-quarters; with 8 panels, as here, 100 % and 0."""
+    honest = gamed = 0
+    panels = range(8)
+    for seed in panels:
+        panel = _score_panel(seed, gamed_from)
+        flags = stats.gaming_flags(panel, score_range=(0, 100))
+        cells = [(f["unit_code"], f["period"]) for f in flags]
+        assert len(cells) == len(set(cells))  # one flag per unit-quarter
+        flagged = [code for code, _ in cells]
+        gamed += flagged.count("GAMED")
+        honest += len(flagged) - flagged.count("GAMED")
+    assert honest / (30 * 8 * len(panels)) <= 0.005
+    assert gamed / ((8 - gamed_from) * len(panels)) >= 0.9
+    if gamed_from == 0:
+        # No clean past: the own-history signal alone cannot see it.
+        alone = stats.spread_collapse_flags(_score_panel(0, 0), 0, 100)
+        assert "GAMED" not in {f["unit_code"] for f in alone}
+
+
+def test_the_peer_spread_signal_words_its_flag_neutrally_and_skips_small_units():
+    panel = _score_panel(1, 0)
+    flags = stats.peer_spread_collapse_flags(panel, 0, 100)
+    assert flags and {f["unit_code"] for f in flags} == {"GAMED"}
+    assert {f["signal"] for f in flags} == {"peer_variance_collapse"}
+    assert "robust SDs above the peers" in flags[0]["reason"]
+    assert "not an accusation" in flags[0]["reason"]
+    small = panel.assign(n_responses=np.where(panel["unit_code"] == "GAMED", 3, 200))
+    assert stats.peer_spread_collapse_flags(small, 0, 100) == []

@@ -167,6 +167,7 @@ def gaming_flags(full_panel: pd.DataFrame, metric: Metric) -> list[dict]:
         {UNIT: full_panel[UNIT], PERIOD: full_panel[PERIOD], "score": full_panel[f"{code}.value"]}
     )
     size = full_panel[f"{code}.responses"].fillna(full_panel[f"{code}.n"])
+    frame["n_responses"] = size  # the peer signals never flag a unit below MIN_RESPONDENTS
     if full_panel[f"{code}.topbox"].notna().any():
         frame["top_box"] = full_panel[f"{code}.topbox"] * size  # unrounded: the funnel's share
         frame["n_responses"] = size

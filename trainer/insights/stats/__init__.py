@@ -38,6 +38,7 @@ from trainer.insights.stats.correlations import (
 from trainer.insights.stats.funnel import funnel, funnel_limits, peer_funnel, robust_dispersion
 from trainer.insights.stats.gaming import (
     gaming_flags,
+    peer_spread_collapse_flags,
     response_rate_flags,
     score_behaviour_mismatch_flags,
     spread_collapse_flags,
@@ -96,6 +97,7 @@ __all__ = [
     "shrunken_slopes",
     "spearman_ci",
     "spearman_interval",
+    "peer_spread_collapse_flags",
     "spread_collapse_flags",
     "topbox_flags",
 ]

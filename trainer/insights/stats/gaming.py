@@ -157,6 +157,64 @@ def spread_collapse_flags(
     return flags
 
 
+def peer_spread_collapse_flags(
+    df: pd.DataFrame,
+    low: float,
+    high: float,
+    *,
+    unit: str = "unit_code",
+    period: str = "period",
+    score: str = "score",
+    n: str = "n_responses",
+    k: float = 3.0,
+    ratio: float = 0.5,
+    min_peers: int = 5,
+) -> list[dict]:
+    """Flag unit-periods far above their peers whose answers can barely vary, without history.
+
+    :func:`spread_collapse_flags` needs a clean past, so a unit gaming from its first period is
+    never caught by it. This signal compares a unit with the other units in the same period
+    only: it is flagged when its mean is more than ``k`` robust SDs (1.4826 × MAD) above the
+    median of the peers' means and its Bhatia–Davis bound √((high − μ)(μ − low)) is below
+    ``ratio`` × the peers' median bound. Honest spread between units widens the robust SD, so
+    it is not flagged. With an ``n`` column, units with fewer than ``MIN_RESPONDENTS`` are
+    peers but are never flagged themselves.
+    """
+    columns = [unit, period, score] + ([n] if n in df.columns else [])
+    data = df[columns].dropna(subset=[unit, period, score])
+    flags = []
+    for quarter, rows in data.groupby(period, sort=True):
+        values = rows[score].to_numpy(float)
+        bounds = np.sqrt(np.clip((high - values) * (values - low), 0.0, None))
+        sizes = rows[n].to_numpy(float) if n in rows else np.full(len(rows), np.nan)
+        for i, code in enumerate(rows[unit]):
+            if sizes[i] < MIN_RESPONDENTS:
+                continue
+            others = np.arange(len(rows)) != i
+            if others.sum() < min_peers:
+                continue
+            centre = float(np.median(values[others]))
+            spread = 1.4826 * float(np.median(np.abs(values[others] - centre)))
+            peer_bound = float(np.median(bounds[others]))
+            if not spread > 0 or values[i] <= centre + k * spread:
+                continue
+            if not bounds[i] < ratio * peer_bound:
+                continue
+            above = (values[i] - centre) / spread
+            flags.append(
+                _flag(
+                    code,
+                    quarter,
+                    "peer_variance_collapse",
+                    f"Scores average {values[i]:.1f} of {high:g}, {above:.1f} "
+                    f"robust SDs above the peers' typical {centre:.1f}, which leaves room for an "
+                    f"answer spread (SD) of at most {bounds[i]:.1f}, against {peer_bound:.1f} at "
+                    "peers; check for coached or straight-lined answers.",
+                )
+            )
+    return flags
+
+
 def _trend(values: np.ndarray) -> float:
     """Return the least-squares change per period of a short series."""
     steps = np.arange(len(values), dtype=float)
@@ -222,7 +280,9 @@ def gaming_flags(
 
     ``unit_periods`` has one row per unit × period with any of ``n_responses``, ``top_box``,
     ``invitations``, ``score``, ``complaints_per_1000``, ``retention``. With ``score_range``
-    (the lowest and highest possible score), a collapse of the answers' spread is checked too.
+    (the lowest and highest possible score), a collapse of the answers' spread is checked too:
+    against the unit's own past and peers, and (needing no history) against peers alone; a
+    unit-period both would flag gets only the first flag.
     """
     keys = {"unit": unit, "period": period}
     columns = set(unit_periods.columns)
@@ -239,5 +299,14 @@ def gaming_flags(
             **keys,
         )
     if "score" in columns and score_range is not None:
-        flags += spread_collapse_flags(unit_periods, *score_range, **keys)
+        collapsed = spread_collapse_flags(unit_periods, *score_range, **keys)
+        seen = {(f["unit_code"], f["period"]) for f in collapsed}
+        flags += collapsed
+        # The peer signal needs no history; where the unit's own past already flags the cell,
+        # that flag (against both its past and its peers) is the one kept.
+        flags += [
+            f
+            for f in peer_spread_collapse_flags(unit_periods, *score_range, **keys)
+            if (f["unit_code"], f["period"]) not in seen
+        ]
     return sorted(flags, key=lambda f: (str(f["unit_code"]), str(f["period"]), f["signal"]))
