@@ -93,3 +93,23 @@ def test_manager_reads_the_dashboard_on_a_phone(page, login, axe_check):
     saved = page.get_by_role("status").get_by_text(re.compile("Ratings for .* saved"))
     expect(saved).to_be_visible()
     assert page.get_by_label(re.compile(r"Workshop \(LEEDS-WSHOP\)")).input_value() == "4"
+
+
+@pytest.mark.e2e
+def test_hr_sees_the_company_heatmap_on_one_desktop_screen(browser, live_url, login):
+    """Issue 10: HR sees a heatmap of the company on one screen (1280 × 900): the whole table
+    fits the screen's height and width, with no sideways scrolling."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_url)
+    page = context.new_page()
+    try:
+        login(page, "hr@example.com")
+        page.goto("/insights/")
+        heatmap = page.get_by_role("table", name=re.compile("each site's figures"))
+        expect(heatmap).to_be_visible()
+        heatmap.scroll_into_view_if_needed()
+        box = heatmap.bounding_box()
+        assert 300 < box["height"] <= 900 and box["width"] <= 1280  # every site's row, at once
+        region = heatmap.locator("xpath=ancestor::*[@role='region'][1]")
+        assert region.evaluate("r => r.scrollWidth <= r.clientWidth")
+    finally:
+        context.close()
