@@ -212,12 +212,7 @@ def analysis_for(
         raise InsightsError(
             f"Unknown metric '{metric}'. Choose one of: " + ", ".join(parts["metrics"]) + "."
         )
-    scope = {
-        "level": str(level),
-        "unit_ids": sorted(subtree_ids(session=session, roots=[unit])),
-        "metric": metric,
-        "perception_period": perception_period,
-    }
+    scope = _scope(session, unit, level, metric, perception_period)
     found = _stored(session, _analysis_key(parts, scope))
     if found is None and allow_stale:
         found = _newest(session, parts, scope)
@@ -232,12 +227,7 @@ def analysis_if_cached(
     parts = data_version(session=session)
     if metric not in parts["metrics"]:
         return None
-    scope = {
-        "level": str(level),
-        "unit_ids": sorted(subtree_ids(session=session, roots=[unit])),
-        "metric": metric,
-        "perception_period": None,
-    }
+    scope = _scope(session, unit, level, metric, None)
     return _stored(session, _analysis_key(parts, scope))
 
 
@@ -285,6 +275,18 @@ def refresh_analyses(*, session: Session, now: datetime, level: Level = DEFAULT_
         )
     )
     return computed
+
+
+def _scope(
+    session: Session, unit: OrgUnit, level: Level, metric: str, perception_period: str | None
+) -> dict:
+    """What an analysis covers: the units at `level` under `unit`, one metric, one period."""
+    return {
+        "level": str(level),
+        "unit_ids": sorted(subtree_ids(session=session, roots=[unit])),
+        "metric": metric,
+        "perception_period": perception_period,
+    }
 
 
 def _spec(scope: dict) -> str:

@@ -20,6 +20,7 @@ from trainer.pulse.results import (
     cycles_up_to,
     released_results,
     reporting_group,
+    rollup_rows,
     trend,
 )
 from trainer.pulse.tree import tree_key, units_by_id
@@ -110,7 +111,10 @@ def results_document(
     limits = cycle_limits(cycle)
     doc["cycle"] = {"id": cycle.id, "period": cycle.period, "quarter": cycle.quarter}
     doc["thresholds"] = {"scores": limits.scores, "comments": limits.comments}
-    released = released_results(session=session, cycle=cycle, unit_ids={unit.id}).get(unit.id)
+    rows = rollup_rows([cycle.id], session=session)[cycle.id]
+    released = released_results(session=session, cycle=cycle, unit_ids={unit.id}, rows=rows).get(
+        unit.id
+    )
     if released is None:
         group = reporting_group(cycle, unit.id, session=session)
         doc["result"] = {
@@ -129,7 +133,7 @@ def results_document(
             i.id: i.text for i in cycle_items(cycle, session=session) if i.kind == ItemKind.LIKERT
         }
         analysis = released_drivers(
-            session=session, cycle=cycle, unit_id=unit.id, released=released
+            session=session, cycle=cycle, unit_id=unit.id, released=released, rows=rows
         )
         doc["drivers"] = _drivers_document(analysis, likert)
     until_now = cycles_up_to(closed_cycles(cycle.programme_id, session=session), cycle)

@@ -6,8 +6,6 @@ a unit against its own history or against its peers.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -106,6 +104,12 @@ def response_rate_flags(
     return _above_peer_funnel(data, "u", "t", "hits", "size", "response_rate", "Response rate")
 
 
+def spread_bound(mean, low: float, high: float):
+    """The most the answers' SD can be, for answers between ``low`` and ``high`` with this
+    mean (the Bhatia–Davis inequality): √((high − μ)(μ − low)). Works on arrays too."""
+    return np.sqrt(np.clip((high - np.asarray(mean, dtype=float)) * (mean - low), 0.0, None))
+
+
 def spread_collapse_flags(
     df: pd.DataFrame,
     low: float,
@@ -131,7 +135,7 @@ def spread_collapse_flags(
     by_period: dict[str, list[tuple[str, float]]] = {}
     records = []
     for code, quarter, value in zip(data[unit], data[period], data[score], strict=True):
-        bound = math.sqrt(max(0.0, (high - value) * (value - low)))
+        bound = float(spread_bound(value, low, high))
         records.append((code, quarter, value, bound))
         by_unit.setdefault(code, []).append((quarter, bound))
         by_period.setdefault(quarter, []).append((code, bound))
@@ -185,7 +189,7 @@ def peer_spread_collapse_flags(
     flags = []
     for quarter, rows in data.groupby(period, sort=True):
         values = rows[score].to_numpy(float)
-        bounds = np.sqrt(np.clip((high - values) * (values - low), 0.0, None))
+        bounds = spread_bound(values, low, high)
         sizes = rows[n].to_numpy(float) if n in rows else np.full(len(rows), np.nan)
         for i, code in enumerate(rows[unit]):
             if sizes[i] < MIN_RESPONDENTS:
