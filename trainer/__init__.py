@@ -13,8 +13,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_config(app, test_config)
     init_logging(app)
 
-    from trainer import content, db, demo, features, forms, http_cache, mail, scheduler, seal
+    from trainer import content, db, demo, features, forms, http_cache, i18n, mail, scheduler, seal
 
+    i18n.init_app(app)
     forms.init_app(app)
     db.init_app(app)
     content.init_app(app)

@@ -24,6 +24,8 @@ class User(UserMixin, SQLModel, table=True):
     roles: str = Field(default=Role.EMPLOYEE.value, max_length=100)
     unit_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
     active: bool = Field(default=True)
+    # The person's chosen language (a code in LANGUAGES); None follows the browser.
+    locale: str | None = Field(default=None, max_length=10)
     # Flask-Login's alternative id: rotating it signs out every copy of the session cookie.
     session_token: str = Field(default_factory=new_session_token, max_length=64, index=True)
     created_at: datetime = Field(default_factory=utcnow)
