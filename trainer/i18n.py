@@ -18,7 +18,14 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, has_request_context, request
 from flask.cli import AppGroup
-from flask_babel import Babel, get_locale
+from flask_babel import (
+    Babel,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_locale,
+)
 from flask_login import current_user
 
 # The languages trainer ships, by code, each named in its own language (for the language menu).
@@ -44,6 +51,32 @@ def language_of(person) -> str:
     """The language to write to `person` in (an email, a printed card): theirs, else English."""
     chosen = getattr(person, "locale", None)
     return chosen if chosen in current_app.config["LANGUAGES"] else DEFAULT_LANGUAGE
+
+
+def number(value, digits: int = 0) -> str:
+    """`value` with `digits` decimals, in the reader's locale ("–" for none)."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern)
+
+
+def percent(value, digits: int = 0) -> str:
+    """A share (0.42) as a percentage in the reader's locale ("42 %" in German; "–" for none)."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return format_percent(value, format=pattern)
+
+
+def day(value, style: str = "medium") -> str:
+    """A date (or the date of a datetime) in the reader's locale: "4 Dec 2026", "04.12.2026"."""
+    return "–" if value is None else format_date(value, style)
+
+
+def moment(value, style: str = "medium") -> str:
+    """A date and time in the reader's locale."""
+    return "–" if value is None else format_datetime(value, style)
 
 
 def compile_catalogues(source: Path, target: Path) -> list[str]:
@@ -137,6 +170,13 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
     Babel(app, locale_selector=select_locale)
     app.cli.add_command(translate_cli)
+    for name, template_filter in (
+        ("number", number),
+        ("percent", percent),
+        ("day", day),
+        ("moment", moment),
+    ):
+        app.add_template_filter(template_filter, name)
 
     @app.context_processor
     def languages() -> dict:
