@@ -88,6 +88,12 @@ def headline_block(panel: pd.DataFrame, metric: Metric, units_label: str) -> dic
     )
 
 
+LAG_METHOD = (
+    "partial correlation given unit and quarter fixed effects, "
+    "jackknife (CRV3) errors clustered by unit"
+)
+
+
 def lag_family(panel: pd.DataFrame, metrics: list[Metric]) -> dict[str, list[dict]]:
     """Return the exploratory lag grid of every metric, with Benjamini–Hochberg q-values over
     the whole family (every metric × lag × direction that has a result)."""
@@ -103,7 +109,7 @@ def lag_family(panel: pd.DataFrame, metrics: list[Metric]) -> dict[str, list[dic
     stats.add_q_values(family)
     for row in family:
         row["level"] = "within"
-        row["method"] = "repeated-measures correlation (Pearson, Fisher-z interval)"
+        row["method"] = LAG_METHOD
     return {code: plain(rows) for code, rows in grids.items()}
 
 
@@ -127,7 +133,7 @@ def empty_lag_grid() -> list[dict]:
                     "status": stats.Status.INSUFFICIENT_DATA,
                     "reason": "No customer data for this metric in this scope.",
                     "level": "within",
-                    "method": "repeated-measures correlation (Pearson, Fisher-z interval)",
+                    "method": LAG_METHOD,
                 }
             )
     return rows

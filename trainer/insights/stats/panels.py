@@ -19,7 +19,6 @@ from trainer.insights.stats.base import (
     is_constant,
     standardise_within,
 )
-from trainer.insights.stats.correlations import rm_corr
 
 DIRECTIONS = ("morale_leads", "customer_leads")
 
@@ -60,18 +59,24 @@ def lag_grid(
     *,
     morale_n: str | None = None,
 ) -> list[dict]:
-    """Return the exploratory lead/lag profile of within-unit (rm_corr) correlations.
+    """Return the exploratory lead/lag profile of within-unit correlations.
 
     For each lag k > 0 there are two rows: ``"morale_leads"`` pairs customer[t] with
     morale[t − k]; ``"customer_leads"`` pairs morale[t] with customer[t − k]. Lag 0 appears once,
-    with direction ``"same_quarter"``. Each row is ``{lag, direction, within_r, ci_low, ci_high,
-    n, n_units, dof, p_value, q_value, status, reason}``; q-values are Benjamini–Hochberg across
-    the rows of the grid that have a result. If ``morale_n`` names a respondent-count column,
-    morale below MIN_RESPONDENTS is treated as missing.
+    with direction ``"same_quarter"``. Each cell is the partial correlation of the pair given
+    unit and quarter fixed effects, like the headline model, so a company-wide shift in one
+    quarter (a new product, a price rise) is not read as a link; its interval and p-value come
+    from errors clustered by unit (``_partial_r``), since quarters of one unit are not
+    independent. Each row is ``{lag, direction, within_r, ci_low, ci_high, n, n_units, dof,
+    p_value, q_value, status, reason}`` (dof = units − 1); q-values are Benjamini–Hochberg
+    across the rows of the grid that have a result. If ``morale_n`` names a respondent-count
+    column, morale below MIN_RESPONDENTS is treated as missing.
     """
     panel = drop_small_morale(panel, morale, morale_n)
     positive = [lag for lag in lags if lag > 0]
     frame = lagged_panel(panel, unit, period, [morale, customer], positive)
+    units = pd.factorize(frame[unit])[0]
+    quarters = pd.factorize(frame[period], sort=True)[0]
     cells = []
     for lag in lags:
         if lag == 0:
@@ -81,42 +86,38 @@ def lag_grid(
             cells.append((lag, "customer_leads", _lag_name(customer, lag), morale))
     rows = []
     for lag, direction, earlier, later in cells:
-        result = rm_corr(frame, unit, earlier, later)
+        values = frame[[later, earlier]].to_numpy(float)
+        result = _partial_r(values, units, quarters, conf=0.95)
+        ok = result["status"] == Status.OK
         rows.append(
             {
                 "lag": lag,
                 "direction": direction,
-                "within_r": result.r,
-                "ci_low": result.ci_low,
-                "ci_high": result.ci_high,
-                "n": result.n,
-                "n_units": result.n_units,
-                "dof": result.dof,
-                "p_value": result.p,
-                "status": result.status,
-                "reason": result.reason,
+                "within_r": result["r"] if ok else None,
+                "ci_low": result["ci_low"] if ok else None,
+                "ci_high": result["ci_high"] if ok else None,
+                "n": result["n_obs"],
+                "n_units": result["n_units"],
+                "dof": result["n_units"] - 1 if ok else None,
+                "p_value": result["p_value"] if ok else None,
+                "status": result["status"],
+                "reason": result["reason"],
             }
         )
     add_q_values(rows)
     return rows
 
 
-def _fit_direction(
-    values: np.ndarray, units: np.ndarray, quarters: np.ndarray, conf: float
-) -> dict:
-    """Fit outcome ~ predictor [+ lagged outcome] + unit + quarter fixed effects.
+def _design(values: np.ndarray, units: np.ndarray, quarters: np.ndarray) -> dict:
+    """Prepare outcome ~ predictor [+ lagged outcome] + unit + quarter fixed effects.
 
     ``values`` holds rows × [outcome, predictor, optional lagged outcome]; ``units`` and
     ``quarters`` are integer codes per row. Rows with a missing value, units left with a single
     row and quarters left with a single unit are dropped. Unit effects are absorbed by
     demeaning every column within unit (Frisch–Waugh–Lovell gives the same coefficients as unit
     dummies); quarter dummies are demeaned the same way. Outcome and predictor are divided by
-    their within-unit SD, so the estimate is in within-unit SDs of the outcome per within-unit
-    SD of the predictor. The
-    regression is statsmodels' OLS with standard errors clustered by unit by the
-    leave-one-unit-out jackknife (``cov_type="cluster-crv3"``) and t-based inference on
-    units − 1 degrees of freedom: the usual CR1 errors reject a true null too often with 40
-    units (MacKinnon, Nielsen & Webb 2023, J. Econometrics 232:272).
+    their within-unit SD. Returns ``{n_obs, n_units, lagged_outcome, status, reason}`` and, when
+    the status is OK, ``y``, ``regressors`` (predictor first) and ``units``.
     """
     keep = ~np.isnan(values).any(axis=1)
     # A unit with one row says nothing within units, and a quarter with one row (one unit: a
@@ -156,9 +157,27 @@ def _fit_direction(
     regressors[:, 0] = standardise_within(regressors[:, 0])
     if n_obs <= regressors.shape[1] + n_units:
         return {**base, "status": Status.INSUFFICIENT_DATA, "reason": "Too few quarters per unit."}
+    return {
+        **base,
+        "status": Status.OK,
+        "reason": "",
+        "y": y,
+        "regressors": regressors,
+        "units": units,
+    }
+
+
+def _clustered_fit(design: dict, conf: float) -> dict:
+    """Fit a prepared design by statsmodels' OLS, with errors clustered by unit.
+
+    Standard errors are the leave-one-unit-out jackknife (``cov_type="cluster-crv3"``) with
+    t-based inference on units − 1 degrees of freedom: the usual CR1 errors reject a true null
+    too often with 40 units (MacKinnon, Nielsen & Webb 2023, J. Econometrics 232:272).
+    """
+    base = {key: design[key] for key in ("n_obs", "n_units", "lagged_outcome")}
     try:
-        fit = sm.OLS(y, regressors).fit(
-            cov_type="cluster-crv3", cov_kwds={"groups": units}, use_t=True
+        fit = sm.OLS(design["y"], design["regressors"]).fit(
+            cov_type="cluster-crv3", cov_kwds={"groups": design["units"]}, use_t=True
         )
     except (ValueError, np.linalg.LinAlgError):  # a leave-one-unit-out fit is not identified
         return {
@@ -176,6 +195,47 @@ def _fit_direction(
         "ci_low": float(ci_low),
         "ci_high": float(ci_high),
         "p_value": float(fit.pvalues[0]),
+    }
+
+
+def _fit_direction(
+    values: np.ndarray, units: np.ndarray, quarters: np.ndarray, conf: float
+) -> dict:
+    """Fit outcome ~ predictor [+ lagged outcome] + unit + quarter fixed effects (see
+    ``_design``), standardised within units, with unit-clustered errors (``_clustered_fit``):
+    the estimate is in within-unit SDs of the outcome per within-unit SD of the predictor."""
+    design = _design(values, units, quarters)
+    if design["status"] != Status.OK:
+        return design
+    return _clustered_fit(design, conf)
+
+
+def _partial_r(values: np.ndarray, units: np.ndarray, quarters: np.ndarray, conf: float) -> dict:
+    """Correlate outcome and predictor within units after removing quarter effects.
+
+    The partial correlation r of the two given unit and quarter fixed effects is the slope of
+    the two-way fixed-effects regression times sd(predictor residual) / sd(outcome residual),
+    the residuals being those left by the quarter dummies. Its interval and p-value are the
+    slope's, with errors clustered by unit, rescaled the same way (and capped at ±1).
+    """
+    design = _design(values, units, quarters)
+    if design["status"] != Status.OK:
+        return design
+    fit = _clustered_fit(design, conf)
+    if fit["status"] != Status.OK:
+        return fit
+    y, regressors = design["y"], design["regressors"]
+    others = regressors[:, 1:]
+    x = regressors[:, 0]
+    if others.shape[1]:
+        y = y - others @ np.linalg.lstsq(others, y, rcond=None)[0]
+        x = x - others @ np.linalg.lstsq(others, x, rcond=None)[0]
+    scale = float(np.std(x) / np.std(y))
+    return {
+        **fit,
+        "r": max(-1.0, min(1.0, fit["estimate"] * scale)),
+        "ci_low": max(-1.0, fit["ci_low"] * scale),
+        "ci_high": min(1.0, fit["ci_high"] * scale),
     }
 
 
