@@ -414,3 +414,26 @@ def test_p_and_q_values_below_a_thousandth_never_read_as_zero(app):
         assert str(pq(None)) == "–"
     assert _p("q", 0.00004) == "q < 0.001"
     assert _p("q", 0.25) == "q = 0.250"
+
+
+def test_hr_sees_the_headline_with_and_without_the_flagged_quarters(
+    client, login_as, history, make_user
+):
+    login_as(history.hr)
+    page = client.get(f"/insights/units/{history.company.id}/detail").get_data(as_text=True)
+    assert "Does leaving out flagged quarters change this?" in page
+    assert f"with the {len(PERIODS)} flagged quarters kept in, we would say the same" in page
+    report = client.get(f"/insights/api/units/{history.company.id}/report.json").get_json()
+    sensitivity = report["sensitivity"]
+    assert sensitivity["excluded_count"] == len(PERIODS) and sensitivity["differs"] is False
+    assert sensitivity["headline_with_flagged"]["status"] == report["headline"]["status"]
+    # Managers never see flags, and a flagged unit's own HR person never learns of them.
+    for reader in (history.manager, make_user("employee,hr", history.t3)):
+        login_as(reader)
+        unit = history.s1 if reader is history.manager else history.company
+        page = client.get(f"/insights/units/{unit.id}/detail").get_data(as_text=True)
+        assert "flagged quarters" not in page
+        assert (
+            client.get(f"/insights/api/units/{unit.id}/report.json").get_json()["sensitivity"]
+            is None
+        )

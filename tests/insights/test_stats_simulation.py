@@ -568,3 +568,25 @@ def test_the_peer_spread_signal_words_its_flag_neutrally_and_skips_small_units()
     assert "not an accusation" in flags[0]["reason"]
     small = panel.assign(n_responses=np.where(panel["unit_code"] == "GAMED", 3, 200))
     assert stats.peer_spread_collapse_flags(small, 0, 100) == []
+
+
+def test_the_sensitivity_check_says_when_flagged_quarters_change_the_headline():
+    from trainer.insights.analysis import headline_block, sensitivity_block
+    from trainer.insights.sources import Metric
+
+    panel = (
+        simulate_panel(4, effect=0.4)
+        .rename(columns={"unit": "unit_code", "csi": "csi.value", "morale": "engagement"})
+        .assign(respondents=12)
+    )
+    metric = Metric("csi", "CSI", True, 0, 100)
+    flagged = panel["unit_code"] >= "U05"  # 35 of 40 teams flagged: too few left
+    checked = panel.assign(**{"csi.value": panel["csi.value"].mask(flagged)})
+    headline = headline_block(checked, metric, "teams")
+    excluded = list(zip(panel.loc[flagged, "unit_code"], panel.loc[flagged, "period"], strict=True))
+    result = sensitivity_block(panel, headline, metric, "teams", excluded)
+    assert headline["status"] == "insufficient_data"
+    assert result["headline_with_flagged"]["direction"] == "morale_leads"
+    assert result["differs"] is True and result["excluded_count"] == len(excluded)
+    same = sensitivity_block(panel, headline_block(panel, metric, "teams"), metric, "teams", [])
+    assert same is None

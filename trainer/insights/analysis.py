@@ -88,6 +88,26 @@ def headline_block(panel: pd.DataFrame, metric: Metric, units_label: str) -> dic
     )
 
 
+def sensitivity_block(
+    panel: pd.DataFrame, headline: dict, metric: Metric, units_label: str, excluded: list
+) -> dict | None:
+    """Refit the headline with the flagged unit-quarters kept in, as a sensitivity check.
+
+    Flagged quarters are left out of the statistics, which selects on the outcome; so the
+    headline is also fitted with them, and ``differs`` says whether that changes what is
+    claimed (the direction, or whether there is enough data). None when nothing was left out.
+    """
+    if not excluded:
+        return None
+    kept = headline_block(panel, metric, units_label)
+    return {
+        "excluded_count": len(excluded),
+        "headline_with_flagged": kept,
+        "differs": (kept["status"], kept["direction"])
+        != (headline["status"], headline["direction"]),
+    }
+
+
 LAG_METHOD = (
     "partial correlation given unit and quarter fixed effects, "
     "jackknife (CRV3) errors clustered by unit"
@@ -467,6 +487,7 @@ def analyse(
     cells = suppressed_cells(sources, scope, set(periods))
     flags = [f for f in prepared.flags[chosen.code] if f["unit_code"] in scope_codes]
     excluded = sorted({(f["unit_code"], f["period"]) for f in flags})
+    headline = headline_block(checked, chosen, units_label)
     return {
         "metric": chosen.code,
         "metric_label": chosen.label,
@@ -476,7 +497,8 @@ def analyse(
         "periods": periods,
         "units": [{"code": u.code, "name": u.name} for u in scope],
         "metrics": [{"code": m.code, "label": m.label} for m in sources.metrics],
-        "headline": headline_block(checked, chosen, units_label),
+        "headline": headline,
+        "sensitivity": sensitivity_block(panel, headline, chosen, units_label, excluded),
         "behaviour": behaviour_block(checked, chosen, units_label),
         "lags": family.get(chosen.code) or empty_lag_grid(),
         "family": sorted(family),

@@ -43,7 +43,20 @@ def report(
     )
     if with_flags:
         doc["flags"] = [f for f in doc["flags"] if f["unit_code"] not in hide_flags_for]
+    doc["sensitivity"] = visible_sensitivity(result, with_flags=with_flags, hidden=hide_flags_for)
     return doc
+
+
+def visible_sensitivity(result: dict, *, with_flags: bool, hidden: set[str]) -> dict | None:
+    """Return the headline refitted with the flagged quarters kept in, for a reader who may see
+    every flag it rests on: HR and admin, when none of them is on their own units (a unit's own
+    staff never learn of its flags). None for anyone else, or when nothing was left out."""
+    sensitivity = result.get("sensitivity")
+    if not with_flags or sensitivity is None:
+        return None
+    if any(cell["unit_code"] in hidden for cell in result["excluded"]):
+        return None
+    return sensitivity
 
 
 def table(result: dict, name: str) -> tuple[list[str], list[list[str]]]:

@@ -183,6 +183,11 @@ def detail(unit_id):
             sees_flags=_sees_flags(),
             can_rate=can_rate,
             excluded_count=len(result["excluded"]),
+            sensitivity=reports.visible_sensitivity(
+                result,
+                with_flags=_sees_flags(),
+                hidden=scope.own_unit_codes(session=session, user=current_user),
+            ),
             tables=TABLES,
         ),
     )
