@@ -122,6 +122,9 @@ def app_config(database_url, tmp_path, seal_keys):
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "localhost",
         "BASE_URL": "http://localhost",
+        # A missed analysis is worked out in the test's own process; one test covers the
+        # separate process web workers use (tests/insights/test_web_imports.py).
+        "INSIGHTS_COMPUTE": "inline",
     }
 
 

@@ -24,6 +24,10 @@ class Defaults:
 
     # Insights: the org level whose units the dashboard compares (team, site or region).
     INSIGHTS_LEVEL = "team"
+    # Where a web request works out an analysis nothing has stored yet: "process" runs it in a
+    # short-lived process of its own, so web workers never load numpy, pandas, scipy and
+    # statsmodels (about 150 MB each); "inline" runs it in the web worker (the tests' choice).
+    INSIGHTS_COMPUTE = "process"
 
     # Sign-in
     LOGIN_MAX_FAILURES = 5

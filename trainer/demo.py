@@ -75,11 +75,12 @@ class DemoOrg:
 BULK_BATCH = 20_000  # rows per executemany where COPY is not available
 
 
-def add_demo_step(app: Flask, func: str) -> None:
+def add_demo_step(app: Flask, func: str, *, last: bool = False) -> None:
     """Run `func(session=..., demo=DemoOrg)` after the demo organisation is built. `func` is
     named ("package.module:function") and imported only then, so web workers never load the
-    demo builders or numpy."""
-    app.extensions.setdefault("trainer.demo_steps", []).append(func)
+    demo builders or numpy. Steps marked `last` run after every other step (one that reads
+    what all the others wrote)."""
+    app.extensions.setdefault("trainer.demo_steps", []).append((last, func))
 
 
 def bulk_write(table, columns: tuple[str, ...], rows: Iterable, *, session: Session) -> int:
@@ -285,7 +286,8 @@ def build_demo(app: Flask, session: Session, employees: int = 300, seed: int = 2
         time.perf_counter() - started,
         time.process_time() - cpu,
     )
-    for name in app.extensions.get("trainer.demo_steps", []):
+    steps = sorted(app.extensions.get("trainer.demo_steps", []), key=lambda step: step[0])
+    for _, name in steps:
         step = import_string(name)
         started, cpu = time.perf_counter(), time.process_time()
         step(session=session, demo=demo)

@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     # outcomes, insights): customer history is generated from the released morale.
     add_demo_step(app, "trainer.insights.demo:add_customer_history")
     add_demo_step(app, "trainer.insights.demo:summarise_training")
+    add_demo_step(app, "trainer.insights.demo:work_out_dashboards", last=True)
     register_job(
         app,
         "insights-training-rollup",

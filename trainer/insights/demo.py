@@ -183,3 +183,15 @@ def summarise_training(*, session: Session, demo) -> None:
 
     session.flush()
     refresh_training_rollups(session=session, now=utcnow())
+
+
+def work_out_dashboards(*, session: Session, demo) -> None:
+    """Work out the analyses people land on, as the scheduler would, so that each first view
+    of the demo reads them instead of waiting for them."""
+    from flask import current_app
+
+    from trainer.insights.store import refresh_analyses
+
+    session.flush()
+    level = current_app.config["INSIGHTS_LEVEL"]
+    refresh_analyses(session=session, now=utcnow(), level=level, limit=None)

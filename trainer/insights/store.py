@@ -9,18 +9,25 @@ table, where every process finds it; the data version changes when outcomes, clo
 cycles, ratings, the training rollup or the org tree change. A scheduler job works out the
 analyses of new data for every scope asked for before, so web workers mostly read them. The
 statistics stack (numpy, pandas, scipy, statsmodels) is imported only where an analysis is
-computed: in the job, or in a web worker on the first view of a scope that nothing has stored
-yet. Each process also keeps what it read in a small cache of its own.
+computed: in the job, or, on the first view of a scope that nothing has stored yet, in a
+short-lived process the web worker starts (`trainer.insights.compute`; with INSIGHTS_COMPUTE
+"inline", in the web worker itself). Each process also keeps what it read in a small cache of
+its own.
 """
 
 import hashlib
 import json
+import logging
+import os
+import subprocess
+import sys
 import threading
 from collections import OrderedDict
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask import current_app, has_request_context
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, func, select
@@ -41,7 +48,7 @@ from trainer.insights.sources import (
     Unit,
 )
 from trainer.insights.training_rollup import training_rows
-from trainer.org.models import OrgUnit
+from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.org.scope import subtree_ids
 from trainer.outcomes.metrics import metrics as outcome_metrics
 from trainer.outcomes.models import Outcome
@@ -56,6 +63,9 @@ if TYPE_CHECKING:
 ANALYSIS_REFRESH_MINUTES = 1
 ANALYSES_PER_RUN = 4
 CACHE_ENTRIES = 64
+COMPUTE_TIMEOUT_SECONDS = 120
+
+logger = logging.getLogger(__name__)
 
 _cache: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
@@ -231,27 +241,19 @@ def analysis_if_cached(
     return _stored(session, _analysis_key(parts, scope))
 
 
-def refresh_analyses(*, session: Session, now: datetime, level: Level = DEFAULT_LEVEL) -> int:
-    """Work out the current analysis of the whole company for each metric and of every scope
-    stored before, at most ANALYSES_PER_RUN of them (a job: each run stays well inside the
-    scheduler's lease), and drop the older analyses of the scopes that are up to date.
-    Returns how many it computed."""
+def refresh_analyses(
+    *,
+    session: Session,
+    now: datetime,
+    level: Level = DEFAULT_LEVEL,
+    limit: int | None = ANALYSES_PER_RUN,
+) -> int:
+    """Work out the current analysis of the scopes people land on (the whole company for each
+    metric, each managed unit for the default one) and of every scope stored before, at most
+    `limit` of them (a job: each run stays well inside the scheduler's lease), and drop the
+    older analyses of the scopes that are up to date. Returns how many it computed."""
     parts = data_version(session=session)
-    root = company_root(session=session)
-    specs = []
-    if root is not None:
-        company = sorted(subtree_ids(session=session, roots=[root]))
-        specs = [
-            _spec(
-                {
-                    "level": str(level),
-                    "unit_ids": company,
-                    "metric": metric,
-                    "perception_period": None,
-                }
-            )
-            for metric in parts["metrics"]
-        ]
+    specs = _landing_specs(session, parts, level)
     stored = session.exec(
         select(StoredAnalysis.scope_spec).distinct().order_by(StoredAnalysis.scope_spec)
     ).all()
@@ -263,7 +265,7 @@ def refresh_analyses(*, session: Session, now: datetime, level: Level = DEFAULT_
             continue  # a metric that is gone: its analyses are dropped below
         key = _analysis_key(parts, scope)
         if session.get(StoredAnalysis, key) is None:
-            if computed == ANALYSES_PER_RUN:
+            if computed == limit:
                 pending.add(_scope_key(parts, scope))  # keep its last analysis until then
                 continue
             _compute(session, parts, scope)
@@ -275,6 +277,28 @@ def refresh_analyses(*, session: Session, now: datetime, level: Level = DEFAULT_
         )
     )
     return computed
+
+
+def _landing_specs(session: Session, parts: dict, level: Level) -> list[str]:
+    """The scopes people open first: the company for every metric, then each managed unit's
+    subtree for the default metric (a manager's dashboard)."""
+    root = company_root(session=session)
+    if root is None:
+        return []
+    units = [root] * len(parts["metrics"])
+    metrics = list(parts["metrics"])
+    default = default_metric(session=session)
+    managed = session.exec(
+        select(OrgUnit).join(ManagedUnit, ManagedUnit.unit_id == OrgUnit.id).distinct()
+    ).all()
+    if default is not None:
+        units += sorted(managed, key=lambda unit: unit.id)
+        metrics += [default] * len(managed)
+    specs = [
+        _spec(_scope(session, unit, level, metric, None))
+        for unit, metric in zip(units, metrics, strict=True)
+    ]
+    return list(dict.fromkeys(specs))
 
 
 def _scope(
@@ -327,7 +351,53 @@ def _newest(session: Session, parts: dict, scope: dict) -> dict | None:
 
 
 def _compute(session: Session, parts: dict, scope: dict) -> dict:
-    """Compute the analysis of `scope` (this imports the statistics stack) and store it."""
+    """Compute the analysis of `scope` and store it: in a process of its own when a web request
+    asks (INSIGHTS_COMPUTE "process"), so the web worker stays small, else here.
+
+    The other process also works out the company-wide analysis of the same measure, which
+    pages show beside a smaller scope, so one page view starts one process at most."""
+    if has_request_context() and current_app.config["INSIGHTS_COMPUTE"] == "process":
+        root = company_root(session=session)
+        scopes = [scope]
+        if root is not None:
+            company = _scope(session, root, Level(scope["level"]), scope["metric"], None)
+            if company != scope and _stored(session, _analysis_key(parts, company)) is None:
+                scopes.append(company)
+        payloads = compute_elsewhere(current_app.config["DATABASE_URL"], scopes)
+        if payloads is not None:
+            results = [_loaded(payload) for payload in payloads]
+            for result in results:
+                _remember(result["key"], result)
+            return results[0]
+    return compute_here(session, parts, scope)
+
+
+def compute_elsewhere(database_url: str, scopes: list[dict]) -> list[str] | None:
+    """Run `python -m trainer.insights.compute` on `scopes`, which stores their analyses and
+    prints them; return them, or None (logged) if it failed, so the caller computes here."""
+    env = {**os.environ, "TRAINER_DATABASE_URL": database_url}
+    try:
+        done = subprocess.run(  # noqa: S603 (our own module, the scopes as JSON on stdin)
+            [sys.executable, "-m", "trainer.insights.compute"],
+            input=json.dumps(scopes),
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=COMPUTE_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        logger.warning("The insights compute process took over %s s", COMPUTE_TIMEOUT_SECONDS)
+        return None
+    if done.returncode != 0:
+        logger.warning("The insights compute process failed: %s", done.stderr[-2000:])
+        return None
+    return json.loads(done.stdout)
+
+
+def compute_here(session: Session, parts: dict, scope: dict) -> dict:
+    """Compute the analysis of `scope` in this process (this imports the statistics stack) and
+    store it."""
     from trainer.insights.analysis import analyse
 
     key = _analysis_key(parts, scope)
