@@ -7,7 +7,8 @@ Layers, from the floor up (a module may import its own layer and the ones below)
 1. org and auth: the people and the org tree every feature hangs on
 2. features: every other package (learn, scenarios, pulse, outcomes, insights, fixes, privacy,
    core, …) and trainer/demo.py, which seeds them all
-3. wiring: the app factory (trainer/__init__.py), trainer/wsgi.py and the migrations
+3. wiring: the app factory (trainer/__init__.py), the entry points that build the app
+   (trainer/wsgi.py, trainer/insights_worker.py) and the migrations
 
 Only imports that run when a module is imported count: an import inside a function runs later,
 when everything is loaded.
@@ -23,7 +24,7 @@ from trainer.features import FEATURES
 PACKAGE_DIR = Path(trainer.__file__).parent
 ORG_LAYER = {"org", "auth"}
 FEATURE_MODULES = {"demo"}
-WIRING = {"wsgi", "migrations"}
+WIRING = {"wsgi", "insights_worker", "migrations"}
 LAYER_NAMES = ("platform", "org/auth", "features", "wiring")
 
 

@@ -10,7 +10,7 @@ cycles, ratings, the training rollup or the org tree change. A scheduler job wor
 analyses of new data for every scope asked for before, so web workers mostly read them. The
 statistics stack (numpy, pandas, scipy, statsmodels) is imported only where an analysis is
 computed: in the job, or, on the first view of a scope that nothing has stored yet, in a
-short-lived process the web worker starts (`trainer.insights.compute`; with INSIGHTS_COMPUTE
+short-lived process the web worker starts (`trainer.insights_worker`; with INSIGHTS_COMPUTE
 "inline", in the web worker itself). Each process also keeps what it read in a small cache of
 its own.
 """
@@ -373,12 +373,12 @@ def _compute(session: Session, parts: dict, scope: dict) -> dict:
 
 
 def compute_elsewhere(database_url: str, scopes: list[dict]) -> list[str] | None:
-    """Run `python -m trainer.insights.compute` on `scopes`, which stores their analyses and
+    """Run `python -m trainer.insights_worker` on `scopes`, which stores their analyses and
     prints them; return them, or None (logged) if it failed, so the caller computes here."""
     env = {**os.environ, "TRAINER_DATABASE_URL": database_url}
     try:
         done = subprocess.run(  # noqa: S603 (our own module, the scopes as JSON on stdin)
-            [sys.executable, "-m", "trainer.insights.compute"],
+            [sys.executable, "-m", "trainer.insights_worker"],
             input=json.dumps(scopes),
             capture_output=True,
             text=True,

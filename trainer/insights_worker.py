@@ -1,22 +1,22 @@
-"""Work out one analysis in a process of its own: `python -m trainer.insights.compute`.
+"""Work out analyses in a process of its own: `python -m trainer.insights_worker`.
 
 A web worker runs this on the first view of a scope that nothing has stored yet (see
-`store._compute`), so the statistics stack is loaded here and never in the web worker. The
-scope comes as JSON on stdin; the analysis is stored for every process and printed on stdout.
-The app is built as the web worker's was (instance config and TRAINER_* variables), on the
-database the worker names in TRAINER_DATABASE_URL.
+`insights.store._compute`), so the statistics stack is loaded here and never in the web
+worker. The scopes come as a JSON list on stdin; their analyses are stored for every process
+and printed on stdout as a JSON list of JSON texts. Like wsgi.py it builds the app (as the web
+worker's was: instance config and TRAINER_* variables, on the database the worker names in
+TRAINER_DATABASE_URL), so it sits with the wiring, above the features.
 """
 
 import json
 import sys
 
+from trainer import create_app
 from trainer.db import db_session
 from trainer.insights import store
 
 
 def main() -> None:
-    from trainer import create_app  # the app factory sits above the feature packages
-
     scopes = json.load(sys.stdin)
     app = create_app()
     with app.app_context():
