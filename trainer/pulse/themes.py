@@ -99,7 +99,7 @@ class Theme:
 
 def theme_count(comments: int) -> int:
     """Return how many themes to look for in a group's comments."""
-    return max(2, min(MAX_THEMES, comments // 15))
+    return max(3, min(MAX_THEMES, comments // 12))
 
 
 def bank_theme(terms: Sequence[str]) -> str:
@@ -138,10 +138,11 @@ def find_themes(comments: Sequence[str], *, seed: int) -> list[Theme]:
     except ValueError:  # no word recurs in two comments
         return []
     terms = vectorizer.get_feature_names_out()
-    k = min(theme_count(len(texts)), *matrix.shape)
+    distinct = len({row.tobytes() for row in matrix.toarray().round(9)})
+    k = min(theme_count(len(texts)), matrix.shape[1], distinct)
     if k < 1:
         return []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = NMF(n_components=k, init="nndsvd", random_state=seed, max_iter=500)
         weights = model.fit_transform(matrix)

@@ -314,7 +314,7 @@ def results(unit_id):
             items=False,
             rows=rows[cycle.id],
             comment_search=search,
-        )[unit.id].comments
+        )[unit.id].comments or []  # visible: `result` has its comments
     points = trend(
         session=session,
         unit_id=unit.id,
