@@ -197,4 +197,3 @@ def test_comment_search_stays_within_groups_the_reader_may_see(client, closed, l
     too_long = client.get(f"{base}&q={'x' * 101}")
     assert too_long.status_code == 400
     assert "at most 100 characters" in too_long.get_data(as_text=True)
-

@@ -59,7 +59,12 @@ def nudge_action_plans(*, session: Session, now: datetime) -> None:
 
 JOBS = [  # (name, function, minutes between runs, what it does), in catch-up order
     ("pulse-open", open_due_cycles, 5, "Open surveys on their day and invite people"),
-    ("pulse-close", close_ended_cycles, 5, "Close ended surveys and compute their results, drivers and comment themes"),
+    (
+        "pulse-close",
+        close_ended_cycles,
+        5,
+        "Close ended surveys and compute their results, drivers and comment themes",
+    ),
     ("pulse-remind", send_reminders, 5, "Remind people who have not answered"),
     ("pulse-flush", flush_pools, 5, "Open sealed answers in shuffled batches"),
     ("pulse-rollups", refresh_rollups, 30, "Check survey results are complete"),

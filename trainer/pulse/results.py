@@ -175,9 +175,7 @@ def released_results(
                 row, item_rows.get(row.unit_id) if items else None, item_map, limits
             )
             if comments and row.comments and row.respondents >= limits.comments:
-                text = _comments(
-                    cycle, below[row.unit_id], session=session, search=comment_search
-                )
+                text = _comments(cycle, below[row.unit_id], session=session, search=comment_search)
         cells.append(
             anonymity.Cell(row.unit_id, row.parent_id, row.respondents, scores, text or ())
         )

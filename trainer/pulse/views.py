@@ -307,14 +307,17 @@ def results(unit_id):
     search = _comment_search()
     found = None
     if search and result is not None and result.comments is not None:
-        found = released_results(
-            session=session,
-            cycle=cycle,
-            unit_ids={unit.id},
-            items=False,
-            rows=rows[cycle.id],
-            comment_search=search,
-        )[unit.id].comments or []  # visible: `result` has its comments
+        found = (
+            released_results(
+                session=session,
+                cycle=cycle,
+                unit_ids={unit.id},
+                items=False,
+                rows=rows[cycle.id],
+                comment_search=search,
+            )[unit.id].comments
+            or []
+        )  # visible: `result` has its comments
     points = trend(
         session=session,
         unit_id=unit.id,
