@@ -6,8 +6,8 @@ import pytest
 from tests.insights.conftest import close_cycle
 from trainer.pulse import drivers as driver_module
 from trainer.pulse.driver_results import released_drivers
-from trainer.pulse.jobs import close_ended_cycles
 from trainer.pulse.drivers import MIN_ANSWERS, DriverStatus, analyse
+from trainer.pulse.jobs import close_ended_cycles
 from trainer.pulse.models import ItemKind
 from trainer.pulse.programmes import ensure_default_programme
 from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow

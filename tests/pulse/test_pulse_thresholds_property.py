@@ -18,8 +18,8 @@ from trainer import anonymity
 from trainer.auth.models import User
 from trainer.org.models import OrgUnit
 from trainer.org.services import create_unit
-from trainer.pulse.bank import ensure_default_bank
 from trainer.pulse.analyses import store_missing_analyses
+from trainer.pulse.bank import ensure_default_bank
 from trainer.pulse.cycles import close_cycle, open_now
 from trainer.pulse.models import PulseInvitation, SurveyParticipation, SurveyResponse, random_key
 from trainer.pulse.morale import morale_by_unit_period

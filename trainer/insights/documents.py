@@ -11,7 +11,6 @@ import math
 from trainer.anonymity import FigureStatus
 from trainer.insights.sources import PERIOD, UNIT
 
-
 DRIVER_FIELDS = (  # the same fields as the pulse results JSON's `drivers`
     "item_id",
     "item_text",

@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 from trainer import anonymity
 from trainer.anonymity import FigureStatus
 from trainer.org.models import OrgUnit
-from trainer.pulse.cycles import cycle_limits
 from trainer.pulse.analyses import stored_themes
+from trainer.pulse.cycles import cycle_limits
 from trainer.pulse.driver_results import released_drivers
 from trainer.pulse.drivers import DriverAnalysis, DriverStatus
 from trainer.pulse.ledger import commitments_for, released_tallies

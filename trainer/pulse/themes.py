@@ -50,7 +50,7 @@ KEPT_WORDS = set(
     "bottom interest detail describe fill side fire bill".split()
 )
 STOP_WORDS = sorted((ENGLISH_STOP_WORDS - KEPT_WORDS) | GERMAN_STOP_WORDS | SPANISH_STOP_WORDS)
-TOKEN = r"(?u)\b[^\W\d_]{3,}\b"  # words of three letters or more, no numbers
+WORD_PATTERN = r"(?u)\b[^\W\d_]{3,}\b"  # words of three letters or more, no numbers
 
 # Word beginnings that tie a theme to the question bank's themes (trainer.pulse.models.THEMES),
 # in the shipped languages. A theme maps to the bank theme its top terms match most.
@@ -210,7 +210,7 @@ def find_themes(comments: Sequence[str], *, seed: int) -> list[Theme]:
         return []
     vectorizer = TfidfVectorizer(
         stop_words=STOP_WORDS,
-        token_pattern=TOKEN,
+        token_pattern=WORD_PATTERN,
         min_df=2,  # a word in one comment only never names a theme
         max_df=0.9,
         sublinear_tf=True,

@@ -12,8 +12,8 @@ from trainer.forms import int_arg
 from trainer.org.models import OrgUnit
 from trainer.org.scope import scope_unit_ids, sees_everything
 from trainer.pulse import bp, heatmap, plans
-from trainer.pulse.cycles import configured_limits, cycle_limits, taking_answers
 from trainer.pulse.analyses import ThemeStatus, stored_themes
+from trainer.pulse.cycles import configured_limits, cycle_limits, taking_answers
 from trainer.pulse.driver_results import released_drivers
 from trainer.pulse.exports import results_document, results_table
 from trainer.pulse.forms import AnswerForm
