@@ -22,7 +22,7 @@ from trainer.pulse.analyses import store_missing_analyses
 from trainer.pulse.bank import ensure_default_bank
 from trainer.pulse.cycles import close_cycle, open_now
 from trainer.pulse.models import PulseInvitation, SurveyParticipation, SurveyResponse, random_key
-from trainer.pulse.morale import morale_by_unit_period
+from trainer.pulse.morale import item_means_by_unit_period, morale_by_unit_period
 from trainer.pulse.programmes import ProgrammeInput, cycle_items, save_programme
 from trainer.pulse.progress import live_progress
 from trainer.pulse.results import COMMENTS_SHOWN
@@ -221,6 +221,10 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
     insight_rows = morale_by_unit_period(session=session, unit_ids=ours)
     assert {r["unit_id"] for r in insight_rows} == shown
     assert all(r["respondents"] >= 5 for r in insight_rows)
+    # The customer drivers read question means of released cells only, each from 5 answers.
+    item_rows = item_means_by_unit_period(session=session, unit_ids=ours)
+    assert {r["unit_id"] for r in item_rows} <= shown
+    assert all(r["n"] >= 5 for r in item_rows)
 
 
 @settings(
