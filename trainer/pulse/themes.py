@@ -45,11 +45,17 @@ SPANISH_STOP_WORDS = set(
     "tan te tenemos tener tiene todo todos tu tus un una uno unos ya yo él siempre cada".split()
 )
 # scikit-learn's English list also drops words that carry meaning at work; keep those.
+FILLER_WORDS = set(  # fillers and the stubs "don't" and the like leave behind
+    "just really lot lots don doesn didn isn aren wasn weren won couldn shouldn wouldn haven "
+    "hasn hadn can cannot need needs get gets got make makes bit".split()
+)
 KEPT_WORDS = set(
     "system call part parts move back front full show top give put find found empty amount "
     "bottom interest detail describe fill side fire bill".split()
 )
-STOP_WORDS = sorted((ENGLISH_STOP_WORDS - KEPT_WORDS) | GERMAN_STOP_WORDS | SPANISH_STOP_WORDS)
+STOP_WORDS = sorted(
+    (ENGLISH_STOP_WORDS - KEPT_WORDS) | FILLER_WORDS | GERMAN_STOP_WORDS | SPANISH_STOP_WORDS
+)
 WORD_PATTERN = r"(?u)\b[^\W\d_]{3,}\b"  # words of three letters or more, no numbers
 
 # Word beginnings that tie a theme to the question bank's themes (trainer.pulse.models.THEMES),
@@ -107,7 +113,6 @@ BANK_TERMS = {
         "valued",
         "appreciat",
         "credit",
-        "notice",
         "reward",
         "anerkenn",
         "lob",
@@ -184,7 +189,7 @@ class Theme:
 
 def theme_count(comments: int) -> int:
     """Return how many themes to look for in a group's comments."""
-    return max(3, min(MAX_THEMES, comments // 12))
+    return max(3, min(MAX_THEMES, comments // 8))
 
 
 def bank_theme(terms: Sequence[str]) -> str:
