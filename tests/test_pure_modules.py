@@ -12,6 +12,7 @@ PURE = [
     "trainer.csvfile",
     "trainer.pulse.scores",
     "trainer.pulse.drivers",
+    "trainer.pulse.themes",
     "trainer.multiple_testing",
     "trainer.outcomes.validation",
     "trainer.scenarios.engine",

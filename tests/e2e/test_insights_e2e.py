@@ -113,3 +113,17 @@ def test_hr_sees_the_company_heatmap_on_one_desktop_screen(browser, live_url, lo
         assert region.evaluate("r => r.scrollWidth <= r.clientWidth")
     finally:
         context.close()
+
+
+@pytest.mark.e2e
+def test_hr_reads_what_moves_customers_on_a_phone(page, login, axe_check):
+    login(page, "hr@example.com")
+    page.goto("/insights/")
+    section = page.get_by_role("region", name="What moves customers here")
+    expect(section).to_be_visible()
+    section.get_by_text("Show every question").click()
+    table = section.get_by_role("table", name=re.compile("Each question's average and"))
+    expect(table).to_be_visible()
+    assert table.get_by_role("row").count() >= 2
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    axe_check(page)

@@ -180,3 +180,25 @@ def test_driver_analysis_reads_on_a_phone(page, login, axe_check):
     ).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     axe_check(page)
+
+
+def test_comment_themes_and_search_read_on_a_phone(page, login, axe_check):
+    login(page, "hr@example.com")
+    page.goto("/pulse/results")
+    links = page.get_by_role("table").get_by_role("link")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    for href in hrefs:  # a group with 10 comments or more (the demo's larger units)
+        path, _, query = href.partition("?")
+        if page.request.get(f"{path}.json?{query}").json()["themes"]:
+            break
+    else:
+        raise AssertionError("no unit in the demo has comment themes")
+    page.goto(href)
+    expect(page.get_by_role("heading", name="What people write about")).to_be_visible()
+    page.get_by_label("Search these comments").fill("time")
+    page.get_by_role("button", name="Search", exact=True).click()
+    found = page.get_by_role("heading", name=re.compile(r"comments? contains? “time”"))
+    expect(found).to_be_visible()
+    expect(page.get_by_role("link", name="Show all comments")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    axe_check(page)

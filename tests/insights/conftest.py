@@ -31,7 +31,7 @@ SMALL_QUARTER = PERIODS[2]  # T2 has only 3 respondents then
 def close_cycle(session, programme, period, answers_for):
     """Write one closed pulse cycle straight into responses and rollups and return it.
     `answers_for(items)` gives each unit id's answers: one dict of item id -> answer per
-    respondent."""
+    respondent, with the respondent's comment under the key "comment" if they wrote one."""
     opens = datetime.combine(quarter_bounds(period)[0] + timedelta(days=14), time(0), UTC)
     cycle = cycle_for(
         programme, Occurrence(period, period, opens, opens + timedelta(days=14)), session=session
@@ -58,8 +58,10 @@ def close_cycle(session, programme, period, answers_for):
             "id": random_key(),
             "survey_id": cycle.id,
             "group_key": keys[unit_id],
-            "answers": json.dumps({str(item): value for item, value in answers.items()}),
-            "comment": None,
+            "answers": json.dumps(
+                {str(item): value for item, value in answers.items() if item != "comment"}
+            ),
+            "comment": answers.get("comment"),
         }
         for unit_id, people in answers_for(cycle_items(cycle, session=session)).items()
         for answers in people

@@ -1,11 +1,12 @@
-"""Web workers do not carry the statistics stack (issue 12): it loads on a cache miss only."""
+"""Web workers do not carry the statistics stack (issue 12): it loads on a cache miss only.
+scikit-learn (comment themes, issue 13) is loaded by the scheduler's close job only."""
 
 import json
 import os
 import subprocess
 import sys
 
-STACK = ("numpy", "pandas", "scipy", "statsmodels")
+STACK = ("numpy", "pandas", "scipy", "statsmodels", "sklearn")
 
 
 def test_create_app_does_not_import_the_statistics_stack(tmp_path):
@@ -75,3 +76,19 @@ def test_a_web_worker_works_out_a_missing_analysis_in_a_process_of_its_own(
     assert seen == {"status": 200, "has_headline": True, "stack": []}
     session.rollback()
     assert session.exec(select(func.count()).select_from(StoredAnalysis)).one() >= 1
+
+
+def test_reading_stored_themes_and_drivers_does_not_import_scikit_learn(tmp_path):
+    code = (
+        "import trainer.pulse.views, trainer.pulse.exports, trainer.pulse.analyses, sys; "
+        "print('sklearn' in sys.modules)"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": ":".join(sys.path)},
+    )
+    assert found.stdout.strip() == "False"

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from tests.insights.conftest import close_cycle
+from trainer.pulse import drivers as driver_module
 from trainer.pulse.driver_results import released_drivers
 from trainer.pulse.drivers import MIN_ANSWERS, DriverStatus, analyse
+from trainer.pulse.jobs import close_ended_cycles
 from trainer.pulse.models import ItemKind
 from trainer.pulse.programmes import ensure_default_programme
 from trainer.util import quarter_bounds, quarter_of, shift_quarter, utcnow
@@ -99,7 +101,7 @@ def test_the_interval_is_fisher_z():
 
 
 @pytest.fixture
-def closed(session, org, make_unit, make_user):
+def unanalysed(session, org, make_unit, make_user):
     """A closed cycle: T1 has 40 answers with a planted driver, T2 12, T3 3 and T4 (its sibling
     under S2) 12, so T3 is suppressed and T2 is released with too few answers for drivers."""
     org.t4 = make_unit("T4", "team", org.s2)
@@ -135,6 +137,13 @@ def closed(session, org, make_unit, make_user):
     cycle = close_cycle(session, programme, period, answers_for)
     org.cycle, org.driver = cycle, planted["driver"]
     return org
+
+
+@pytest.fixture
+def closed(unanalysed, session):
+    """The same cycle after the scheduler's close job has stored its analyses."""
+    close_ended_cycles(session=session, now=utcnow())
+    return unanalysed
 
 
 def test_the_service_reads_answers_of_released_groups_only(session, closed):
@@ -198,9 +207,33 @@ def test_the_json_carries_the_documented_driver_fields(client, closed, login_as)
     assert drivers(closed.t3) == []
 
 
+def test_the_page_computes_no_driver_and_shows_the_stored_ones_after_the_close_job(
+    client, session, unanalysed, login_as, monkeypatch
+):
+    calls = []
+    real = driver_module.analyse
+    monkeypatch.setattr(driver_module, "analyse", lambda *a, **k: calls.append(1) or real(*a, **k))
+    login_as(unanalysed.hr)
+    url = f"/pulse/results/{unanalysed.t1.id}?cycle={unanalysed.cycle.id}"
+    before = client.get(url).get_data(as_text=True)
+    assert "The driver analysis appears a few minutes after the survey closes." in before
+    assert client.get(url.replace("?", ".json?")).get_json()["drivers"] == []
+    assert calls == []
+
+    close_ended_cycles(session=session, now=utcnow())  # the scheduler's close job catches up
+    stored = len(calls)
+    assert stored >= 1
+    after = client.get(url).get_data(as_text=True)
+    assert "people who rate this higher" in after and "a few minutes" not in after
+    assert client.get(url.replace("?", ".json?")).get_json()["drivers"][0]["status"] == "ok"
+    assert len(calls) == stored  # reading computed nothing
+    close_ended_cycles(session=session, now=utcnow())  # nothing left to catch up on
+    assert len(calls) == stored
+
+
 def test_the_driver_analysis_needs_no_statistics_stack():
-    """The results page works drivers out in the web worker, so they use the standard library
-    only: a fresh process that runs them has loaded none of numpy, scipy, pandas, statsmodels."""
+    """Driver analysis uses the standard library only: a fresh process that runs it has
+    loaded none of numpy, scipy, pandas, statsmodels."""
     import subprocess
     import sys
 

@@ -18,16 +18,18 @@ from trainer import anonymity
 from trainer.auth.models import User
 from trainer.org.models import OrgUnit
 from trainer.org.services import create_unit
+from trainer.pulse.analyses import store_missing_analyses
 from trainer.pulse.bank import ensure_default_bank
 from trainer.pulse.cycles import close_cycle, open_now
 from trainer.pulse.models import PulseInvitation, SurveyParticipation, SurveyResponse, random_key
-from trainer.pulse.morale import morale_by_unit_period
+from trainer.pulse.morale import item_means_by_unit_period, morale_by_unit_period
 from trainer.pulse.programmes import ProgrammeInput, cycle_items, save_programme
 from trainer.pulse.progress import live_progress
 from trainer.pulse.results import COMMENTS_SHOWN
 from trainer.util import utcnow
 
 _counter = itertools.count()
+PHRASES = ["the booking system is slow", "workload on the late shift", "thanks for good work"]
 
 team = st.tuples(st.integers(1, 30), st.floats(0, 1))  # (size, share who answer)
 site = st.tuples(st.integers(0, 3), st.lists(team, min_size=1, max_size=4))  # (site staff, teams)
@@ -91,6 +93,21 @@ def _true_counts(session, cycle):
     return units, counts
 
 
+def _assert_drivers_and_themes_released(doc: dict, respondents: int):
+    """Drivers only for shown groups, estimated only from 30 answers; themes only where the
+    group's comments are shown and it has at least 10 of them."""
+    result = doc["result"]
+    if result["status"] != "shown":
+        assert doc["drivers"] == [] and doc["themes"] == []
+        return
+    assert doc["drivers"], "a shown group has its stored drivers"
+    if respondents < 30:
+        assert all(d["estimate"] is None for d in doc["drivers"])
+    if doc["themes"]:
+        assert result["comments"] is not None and respondents >= 10
+        assert sum(t["comments"] for t in doc["themes"]) <= respondents
+
+
 def _assert_no_differencing(units, counts, shown: set[int], k: int):
     for uid in shown:
         assert counts.get(uid, 0) >= k, (uid, counts.get(uid))
@@ -142,7 +159,7 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
                 "survey_id": cycle.id,
                 "group_key": invitations[p],
                 "answers": answers,
-                "comment": f"c{p}",
+                "comment": f"c{p} {PHRASES[p % len(PHRASES)]}",
             }
             for p in people
         ]
@@ -150,7 +167,10 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
         session.execute(sa.insert(SurveyResponse), rows)
         session.execute(
             sa.insert(SurveyParticipation),
-            [{"survey_id": cycle.id, "employee_id": int(r["comment"][1:])} for r in rows],
+            [
+                {"survey_id": cycle.id, "employee_id": int(r["comment"].split()[0][1:])}
+                for r in rows
+            ],
         )
     session.commit()
 
@@ -161,13 +181,16 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
     _assert_no_differencing(units, counts, live_shown, 5)
 
     close_cycle(cycle, session=session, now=cycle.closes_at)
+    store_missing_analyses(session=session)  # what the scheduler's close job does next
     with client.session_transaction() as sess:
         sess["_user_id"] = org.hr.session_token
         sess["_fresh"] = True
 
     shown, with_comments = set(), set()
     for uid in ours:
-        result = client.get(f"/pulse/results/{uid}.json?cycle={cycle.id}").get_json()["result"]
+        doc = client.get(f"/pulse/results/{uid}.json?cycle={cycle.id}").get_json()
+        result = doc["result"]
+        _assert_drivers_and_themes_released(doc, counts.get(uid, 0))
         if result["status"] == "shown":
             shown.add(uid)
             assert result["respondents"] == counts.get(uid, 0)
@@ -179,6 +202,7 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
     for uid in ours - shown:  # pages of withheld units show neither numbers nor comments
         page = client.get(f"/pulse/results/{uid}?cycle={cycle.id}").get_data(as_text=True)
         assert "Engagement index" not in page and "<li>c" not in page
+        assert "What moves engagement" not in page and "What people write about" not in page
     _assert_no_differencing(units, counts, shown, 5)
     _assert_no_differencing(units, counts, with_comments, 10)
 
@@ -197,6 +221,10 @@ def test_every_output_respects_thresholds_and_complements(app, client, session, 
     insight_rows = morale_by_unit_period(session=session, unit_ids=ours)
     assert {r["unit_id"] for r in insight_rows} == shown
     assert all(r["respondents"] >= 5 for r in insight_rows)
+    # The customer drivers read question means of released cells only, each from 5 answers.
+    item_rows = item_means_by_unit_period(session=session, unit_ids=ours)
+    assert {r["unit_id"] for r in item_rows} <= shown
+    assert all(r["n"] >= 5 for r in item_rows)
 
 
 @settings(
@@ -408,6 +436,7 @@ def test_home_page_figures_respect_thresholds_and_complements(app, client, sessi
     _assert_no_differencing(units, counts, set(live), 5)
 
     close_cycle(cycle, session=session, now=cycle.closes_at)
+    store_missing_analyses(session=session)  # what the scheduler's close job does next
     session.commit()
     store.clear_cache()
     released: dict[int, int] = {}

@@ -253,6 +253,59 @@ def scatter_block(panel: pd.DataFrame, metric: Metric) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# Customer drivers: which question's unit-quarter mean moves with the customer measure next
+# quarter, within units (the headline model, one question at a time, FDR across questions)
+
+
+def customer_drivers_block(
+    panel: pd.DataFrame, item_means: list[dict], units: list[Unit], metric: Metric
+) -> list[dict]:
+    """Return one row per question: the within-unit lagged relation of the question's
+    unit-quarter mean with `metric` the next quarter, with Benjamini–Hochberg q-values across
+    the questions that have an estimate.
+
+    Rows: ``{item_id, item_text, target, estimate, ci_low, ci_high, p_value, q_value, n,
+    n_units, status, reason}``, in the questions' order; ``n`` counts unit-quarters used.
+    Below the headline's minimum units, status is "insufficient_data" and no estimate is made.
+    """
+    codes = {u.id: u.code for u in units}
+    column = value_column(metric.code)
+    texts: dict[int, str] = {}
+    means: dict[int, dict[tuple[str, str], float]] = {}
+    for row in item_means:
+        if row["unit_id"] in codes:
+            texts.setdefault(row["item_id"], row["item_text"])
+            means.setdefault(row["item_id"], {})[(codes[row["unit_id"]], row["period"])] = row[
+                "mean"
+            ]
+    if column not in panel:
+        return []
+    frame = panel[[UNIT, PERIOD, column]].copy()
+    keys = list(zip(frame[UNIT], frame[PERIOD], strict=True))
+    rows = []
+    for item_id, text in texts.items():
+        frame["item"] = [means[item_id].get(key, np.nan) for key in keys]
+        fit = stats.lagged_effect(frame, UNIT, PERIOD, "item", column, HEADLINE_LAG)
+        rows.append(
+            {
+                "item_id": item_id,
+                "item_text": text,
+                "target": metric.code,
+                "estimate": fit.get("estimate"),
+                "ci_low": fit.get("ci_low"),
+                "ci_high": fit.get("ci_high"),
+                "p_value": fit.get("p_value"),
+                "n": fit["n_obs"],
+                "n_units": fit["n_units"],
+                "status": fit["status"],
+                "reason": fit["reason"],
+            }
+        )
+    stats.add_q_values(rows)
+    return plain(rows)
+
+
+# --------------------------------------------------------------------------------------------
 # Behaviour (§3 with fixing on the spot in place of morale): training -> behaviour -> results
 
 
@@ -500,6 +553,7 @@ def analyse(
         "headline": headline,
         "sensitivity": sensitivity_block(panel, headline, chosen, units_label, excluded),
         "behaviour": behaviour_block(checked, chosen, units_label),
+        "customer_drivers": customer_drivers_block(checked, sources.item_means, scope, chosen),
         "lags": family.get(chosen.code) or empty_lag_grid(),
         "family": sorted(family),
         "between": between_block(checked, chosen),

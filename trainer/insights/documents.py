@@ -11,6 +11,18 @@ import math
 from trainer.anonymity import FigureStatus
 from trainer.insights.sources import PERIOD, UNIT
 
+DRIVER_FIELDS = (  # the same fields as the pulse results JSON's `drivers`
+    "item_id",
+    "item_text",
+    "target",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "q_value",
+    "n",
+    "status",
+)
+
 
 def report_document(
     analysis: dict, *, scope: dict, with_flags: bool, reference: dict | None = None
@@ -25,6 +37,7 @@ def report_document(
         "thresholds": analysis["thresholds"],
         "headline": analysis["headline"],
         "behaviour": analysis.get("behaviour"),
+        "drivers": [{k: d[k] for k in DRIVER_FIELDS} for d in analysis.get("customer_drivers", [])],
         "lags": analysis["lags"],
         "q_value_family": analysis["family"],
         "between": analysis["between"],

@@ -66,7 +66,8 @@ class Metric:
 class Sources:
     """Every row the report reads, for every unit; the rows are as the feature services return
     them (`morale` and `suppressed` from pulse, `outcomes[metric]` from outcomes, ...).
-    `ratings` rows are {unit_id, period, rating (mean), raters}."""
+    `ratings` rows are {unit_id, period, rating (mean), raters}; `item_means` rows are
+    {unit_id, period, item_id, item_text, mean, n}, one per released question mean."""
 
     units: list[Unit]
     metrics: list[Metric]
@@ -76,6 +77,7 @@ class Sources:
     completion: list[dict] = field(default_factory=list)
     ownership: list[dict] = field(default_factory=list)
     ratings: list[dict] = field(default_factory=list)
+    item_means: list[dict] = field(default_factory=list)
 
     def metric(self, code: str) -> Metric:
         for metric in self.metrics:

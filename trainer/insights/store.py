@@ -53,7 +53,11 @@ from trainer.org.scope import subtree_ids
 from trainer.outcomes.metrics import metrics as outcome_metrics
 from trainer.outcomes.models import Outcome
 from trainer.outcomes.queries import outcomes_by_unit_period
-from trainer.pulse.morale import morale_by_unit_period, suppressed_units
+from trainer.pulse.morale import (
+    item_means_by_unit_period,
+    morale_by_unit_period,
+    suppressed_units,
+)
 from trainer.pulse.results import closed_cycles
 from trainer.util import utcnow
 
@@ -141,9 +145,13 @@ def load_sources(*, session: Session, version: dict) -> Sources:
     Pulse rows are cached on their own version, so that an outcomes import or a new rating
     does not read them again.
     """
-    morale, suppressed = _cached(
+    morale, suppressed, item_means = _cached(
         ("pulse", version["database"], version["org"], version["pulse"]),
-        lambda: (morale_by_unit_period(session=session), suppressed_units(session=session)),
+        lambda: (
+            morale_by_unit_period(session=session),
+            suppressed_units(session=session),
+            item_means_by_unit_period(session=session),
+        ),
     )
     completion, ownership = training_rows(session=session)
     units = [
@@ -184,6 +192,7 @@ def load_sources(*, session: Session, version: dict) -> Sources:
         ratings=[
             {"unit_id": u, "period": p, "rating": float(r), "raters": n} for u, p, r, n in ratings
         ],
+        item_means=item_means,
     )
 
 

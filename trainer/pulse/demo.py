@@ -19,6 +19,7 @@ from trainer.access import Role, parse_roles
 from trainer.auth.models import User
 from trainer.demo import bulk_write, people_in_batches
 from trainer.org.models import ManagedUnit, OrgUnit
+from trainer.pulse.analyses import store_cycle_analyses
 from trainer.pulse.cycles import aware, compute_rollups, open_cycle
 from trainer.pulse.models import (
     ActionUpdate,
@@ -191,6 +192,7 @@ def add_pulse_history(*, session: Session, demo) -> None:
         cycle.status = CycleStatus.CLOSED
         session.add(cycle)
         compute_rollups(cycle, session=session)
+        store_cycle_analyses(cycle, session=session)  # what the scheduler's close job stores
 
     _open_current_cycle(
         session,

@@ -7,9 +7,10 @@ q-values across the items (shared/reference/statistics.md §2, §4, §5). Standa
 so the results page never loads the statistics stack into a web worker.
 """
 
+import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from statistics import NormalDist, median
 
@@ -24,6 +25,7 @@ class DriverStatus(StrEnum):
     OK = "ok"
     TOO_FEW_ANSWERS = "too_few_answers"
     INSUFFICIENT_VARIANCE = "insufficient_variance"
+    PENDING = "pending"  # the cycle closed, the scheduler has not stored the analysis yet
 
 
 @dataclass(frozen=True)
@@ -149,3 +151,30 @@ def focus_areas(drivers: Sequence[Driver], limit: int = FOCUS_AREAS) -> list[Dri
         and d.estimate > 0
     ]
     return sorted(chosen, key=lambda d: d.estimate, reverse=True)[:limit]
+
+
+def encode(analysis: DriverAnalysis) -> str:
+    """Return an analysis as JSON, to be stored when a cycle closes."""
+    return json.dumps(
+        {
+            "status": analysis.status,
+            "n": analysis.n,
+            "minimum": analysis.minimum,
+            "drivers": [asdict(d) for d in analysis.drivers],
+            "focus": [d.item_id for d in analysis.focus],
+        }
+    )
+
+
+def decode(text: str) -> DriverAnalysis:
+    """Return the analysis `encode` stored."""
+    data = json.loads(text)
+    drivers = [Driver(**{**d, "status": DriverStatus(d["status"])}) for d in data["drivers"]]
+    by_id = {d.item_id: d for d in drivers}
+    return DriverAnalysis(
+        DriverStatus(data["status"]),
+        data["n"],
+        drivers,
+        [by_id[i] for i in data["focus"]],
+        data["minimum"],
+    )

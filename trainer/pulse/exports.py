@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from trainer import anonymity
 from trainer.anonymity import FigureStatus
 from trainer.org.models import OrgUnit
+from trainer.pulse.analyses import stored_themes
 from trainer.pulse.cycles import cycle_limits
 from trainer.pulse.driver_results import released_drivers
 from trainer.pulse.drivers import DriverAnalysis, DriverStatus
@@ -57,8 +58,9 @@ def _scores_document(scores: UnitScores, *, alpha: bool = True) -> dict:
 
 
 def _drivers_document(analysis: DriverAnalysis | None, items: dict[int, str]) -> list[dict]:
-    """Return one entry per Likert item; without estimates when the group is too small."""
-    if analysis is None:
+    """Return one entry per Likert item; without estimates when the group is too small, and
+    none while the scheduler has not stored the analysis yet."""
+    if analysis is None or analysis.status == DriverStatus.PENDING:
         return []
     if analysis.status == DriverStatus.TOO_FEW_ANSWERS:
         return [
@@ -105,6 +107,7 @@ def results_document(
         "trend": [],
         "ledger": [],
         "drivers": [],
+        "themes": [],
     }
     if cycle is None:
         return doc
@@ -136,6 +139,17 @@ def results_document(
             session=session, cycle=cycle, unit_id=unit.id, released=released, rows=rows
         )
         doc["drivers"] = _drivers_document(analysis, likert)
+        themes = stored_themes(cycle, released, session=session, rows=rows)
+        if themes is not None:
+            doc["themes"] = [
+                {
+                    "terms": t.terms.split(", "),
+                    "bank_theme": t.bank_theme or None,
+                    "comments": t.comments,
+                    "share": round(t.comments / t.of_comments, 4),
+                }
+                for t in themes.themes
+            ]
     until_now = cycles_up_to(closed_cycles(cycle.programme_id, session=session), cycle)
     for point in trend(
         session=session, unit_id=unit.id, programme_id=cycle.programme_id, cycles=until_now

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from trainer.pulse import cycles, plans, pool, programmes
+from trainer.pulse import analyses, cycles, plans, pool, programmes
 from trainer.pulse.models import CycleStatus, PulseCycle, PulseProgramme
 
 
@@ -36,9 +36,12 @@ def send_reminders(*, session: Session, now: datetime) -> None:
 
 
 def close_ended_cycles(*, session: Session, now: datetime) -> None:
+    """Close ended cycles, then store the driver analyses and comment themes of every closed
+    cycle that lacks them (the ones just closed, and any closed before they existed)."""
     for cycle in _open_cycles(session):
         if cycles.aware(cycle.closes_at) <= now:
             cycles.close_cycle(cycle, session=session, now=now)
+    analyses.store_missing_analyses(session=session)
 
 
 def flush_pools(*, session: Session, now: datetime) -> None:
@@ -56,7 +59,12 @@ def nudge_action_plans(*, session: Session, now: datetime) -> None:
 
 JOBS = [  # (name, function, minutes between runs, what it does), in catch-up order
     ("pulse-open", open_due_cycles, 5, "Open surveys on their day and invite people"),
-    ("pulse-close", close_ended_cycles, 5, "Close ended surveys and compute their results"),
+    (
+        "pulse-close",
+        close_ended_cycles,
+        5,
+        "Close ended surveys and compute their results, drivers and comment themes",
+    ),
     ("pulse-remind", send_reminders, 5, "Remind people who have not answered"),
     ("pulse-flush", flush_pools, 5, "Open sealed answers in shuffled batches"),
     ("pulse-rollups", refresh_rollups, 30, "Check survey results are complete"),

@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from trainer.util import utcnow
@@ -154,6 +154,8 @@ class PulseCycle(SQLModel, table=True):
     min_scores: int = Field(default=5)
     min_comments: int = Field(default=10)
     rollups_done: bool = Field(default=False)
+    # Driver analyses and comment themes stored by the scheduler at close (trainer.pulse.analyses)
+    analyses_done: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class CycleItem(SQLModel, table=True):
@@ -266,6 +268,34 @@ class RollupItem(SQLModel, table=True):
     n: int = Field(default=0)
     total: int = Field(default=0)
     distribution: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class UnitDrivers(SQLModel, table=True):
+    """A released group's driver analysis, computed by the scheduler when the cycle closed."""
+
+    __tablename__ = "pulse_unit_drivers"
+
+    cycle_id: int = Field(foreign_key="pulse_cycle.id", primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id", primary_key=True)
+    analysis: str = Field(sa_column=Column(Text, nullable=False))  # JSON, see analyses.py
+
+
+class CommentTheme(SQLModel, table=True):
+    """One theme of a released group's comments (10 or more), found when the cycle closed.
+
+    Only counts and the theme's top terms are stored: never which comment is in which theme.
+    """
+
+    __tablename__ = "pulse_comment_theme"
+
+    cycle_id: int = Field(foreign_key="pulse_cycle.id", primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id", primary_key=True)
+    position: int = Field(primary_key=True)  # 0 is the largest theme
+    language: str = Field(default="", max_length=16)  # "" when comments carry no language
+    terms: str = Field(max_length=300)  # the top terms, comma separated
+    bank_theme: str = Field(default="", max_length=32)  # a THEMES key, or "" for no match
+    comments: int = Field(default=0)  # comments in this theme
+    of_comments: int = Field(default=0)  # comments in the group
 
 
 class Commitment(SQLModel, table=True):

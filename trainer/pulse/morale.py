@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from trainer import anonymity
 from trainer.anonymity import FigureStatus
 from trainer.pulse.cycles import cycle_limits
-from trainer.pulse.models import CycleAudience, PulseItem, RollupItem
+from trainer.pulse.models import CycleAudience, ItemKind, PulseItem, RollupItem
 from trainer.pulse.results import UnitScores, closed_cycles, released_results, rollup_rows
 from trainer.pulse.tree import units_by_id
 
@@ -70,6 +70,49 @@ def morale_by_unit_period(*, session: Session, unit_ids: set[int] | None = None)
             if key not in best or best[key]["respondents"] < s.respondents:
                 best[key] = row
     return sorted(best.values(), key=lambda r: (r["unit_code"], r["period"]))
+
+
+def item_means_by_unit_period(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
+    """Return each Likert question's mean per (unit, quarter) whose results may be shown.
+
+    Keys: unit_id, period, item_id, item_text, mean (1-5), n. From the released results only:
+    a question answered by fewer people than the score threshold is left out, as on the
+    results page. With several cycles in one quarter, the one with most respondents wins.
+    """
+    cycles = closed_cycles(session=session)
+    rows = rollup_rows([c.id for c in cycles], session=session)
+    best: dict[tuple[int, str], tuple[int, list[dict]]] = {}
+    for cycle in cycles:
+        for unit_id, released in released_results(
+            session=session,
+            cycle=cycle,
+            unit_ids=unit_ids,
+            items=True,
+            comments=False,
+            rows=rows[cycle.id],
+        ).items():
+            if released.suppressed:
+                continue
+            s: UnitScores = released.scores
+            key = (unit_id, cycle.quarter)
+            if key in best and best[key][0] >= s.respondents:
+                continue
+            best[key] = (
+                s.respondents,
+                [
+                    {
+                        "unit_id": unit_id,
+                        "period": cycle.quarter,
+                        "item_id": score.item.id,
+                        "item_text": score.item.text,
+                        "mean": score.mean,
+                        "n": score.n,
+                    }
+                    for score in s.items
+                    if score.item.kind == ItemKind.LIKERT
+                ],
+            )
+    return [row for key in sorted(best) for row in best[key][1]]
 
 
 def team_customer_focus(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:

@@ -101,21 +101,22 @@ def cut_tree(rows: list) -> dict[int, set[int]]:
     return below
 
 
-def _comments(cycle: PulseCycle, group_keys: set[int], *, session: Session) -> list[str]:
+def _comments(
+    cycle: PulseCycle, group_keys: set[int], *, session: Session, search: str = ""
+) -> list[str]:
+    """Return a sample of a group's comments, only those containing `search` if given."""
     table = SurveyResponse.__table__
-    # Ordered by the random key: a sample whose order has nothing to do with submission.
-    return list(
-        session.execute(
-            sa.select(table.c.comment)
-            .where(
-                table.c.survey_id == cycle.id,
-                table.c.group_key.in_(group_keys),
-                table.c.comment.is_not(None),
-            )
-            .order_by(table.c.id)
-            .limit(COMMENTS_SHOWN)
-        ).scalars()
+    query = sa.select(table.c.comment).where(
+        table.c.survey_id == cycle.id,
+        table.c.group_key.in_(group_keys),
+        table.c.comment.is_not(None),
     )
+    if search:
+        query = query.where(
+            sa.func.lower(table.c.comment).contains(search.lower(), autoescape=True)
+        )
+    # Ordered by the random key: a sample whose order has nothing to do with submission.
+    return list(session.execute(query.order_by(table.c.id).limit(COMMENTS_SHOWN)).scalars())
 
 
 def rollup_rows(cycle_ids: list[int], *, session: Session) -> dict[int, list]:
@@ -136,12 +137,15 @@ def released_results(
     items: bool = True,
     comments: bool = True,
     rows: list | None = None,
+    comment_search: str = "",
 ) -> dict[int, anonymity.Released]:
     """Return the results of a closed cycle that may be shown, per unit, thresholds applied.
 
     The single place where pulse results leave the database: pages, CSV, JSON and the
     insights dashboard all call this. Suppressed units come back with `scores=None`.
     `rows` may pass the cycle's rollup rows when the caller has loaded them already.
+    `comment_search` keeps only the comments that contain it, in groups whose comments may be
+    shown anyway (the same rules decide: a search never reaches a smaller group).
     """
     if cycle.status != CycleStatus.CLOSED:
         return {}
@@ -171,7 +175,7 @@ def released_results(
                 row, item_rows.get(row.unit_id) if items else None, item_map, limits
             )
             if comments and row.comments and row.respondents >= limits.comments:
-                text = _comments(cycle, below[row.unit_id], session=session)
+                text = _comments(cycle, below[row.unit_id], session=session, search=comment_search)
         cells.append(
             anonymity.Cell(row.unit_id, row.parent_id, row.respondents, scores, text or ())
         )

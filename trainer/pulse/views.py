@@ -1,6 +1,7 @@
 """Pulse pages for everyone: answering, results, heatmaps, live progress and follow-through."""
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
@@ -11,6 +12,7 @@ from trainer.forms import int_arg
 from trainer.org.models import OrgUnit
 from trainer.org.scope import scope_unit_ids, sees_everything
 from trainer.pulse import bp, heatmap, plans
+from trainer.pulse.analyses import ThemeStatus, stored_themes
 from trainer.pulse.cycles import configured_limits, cycle_limits, taking_answers
 from trainer.pulse.driver_results import released_drivers
 from trainer.pulse.exports import results_document, results_table
@@ -267,6 +269,17 @@ def _chart_summaries(points) -> tuple[dict[str, str], int]:
     return summaries, gaps
 
 
+SEARCH_MAX = 100
+
+
+def _comment_search() -> str:
+    """Return the comment search words, or answer 400 when they are too long."""
+    search = " ".join(request.args.get("q", "").split())
+    if len(search) > SEARCH_MAX:
+        abort(400, _("Search for at most %(n)s characters.", n=SEARCH_MAX))
+    return search
+
+
 @bp.route("/results/<int:unit_id>")
 @allow()
 def results(unit_id):
@@ -290,6 +303,21 @@ def results(unit_id):
     drivers = released_drivers(
         session=session, cycle=cycle, unit_id=unit.id, released=result, rows=rows[cycle.id]
     )
+    themes = stored_themes(cycle, result, session=session, rows=rows[cycle.id])
+    search = _comment_search()
+    found = None
+    if search and result is not None and result.comments is not None:
+        found = (
+            released_results(
+                session=session,
+                cycle=cycle,
+                unit_ids={unit.id},
+                items=False,
+                rows=rows[cycle.id],
+                comment_search=search,
+            )[unit.id].comments
+            or []
+        )  # visible: `result` has its comments
     points = trend(
         session=session,
         unit_id=unit.id,
@@ -311,6 +339,11 @@ def results(unit_id):
         result=result,
         merged_into=merged_into,
         drivers=drivers,
+        themes=themes,
+        theme_status=ThemeStatus,
+        bank_themes=THEMES,
+        search=search,
+        found=found,
         points=points,
         charts=charts,
         gaps=gaps,

@@ -49,6 +49,7 @@ from trainer.insights.stats.panels import (
     estimate_text,
     headline_model,
     lag_grid,
+    lagged_effect,
     lagged_panel,
     plain_sentence,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "gaming_flags",
     "headline_model",
     "lag_grid",
+    "lagged_effect",
     "lagged_panel",
     "linear_fit",
     "nps",

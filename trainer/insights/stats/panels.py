@@ -239,6 +239,33 @@ def _partial_r(values: np.ndarray, units: np.ndarray, quarters: np.ndarray, conf
     }
 
 
+def lagged_effect(
+    panel: pd.DataFrame,
+    unit: str,
+    period: str,
+    predictor: str,
+    outcome: str,
+    lag: int = 1,
+    *,
+    conf: float = 0.95,
+) -> dict:
+    """Fit outcome[i,t] ~ predictor[i,t-lag] + outcome[i,t-lag] + unit_i + quarter_t.
+
+    The headline model's "morale leads" direction for any predictor (e.g. one question's
+    unit-quarter mean), with the same fixed effects, clustered errors and minimum numbers, and
+    a plain (not simultaneous) interval: one test per predictor, so correct a family of them
+    with Benjamini–Hochberg. Returns ``{estimate, se, ci_low, ci_high, p_value, n_obs,
+    n_units, lagged_outcome, status, reason}`` (no estimate unless status is OK).
+    """
+    if lag < 1:
+        raise ValueError("a lagged effect needs a lag of at least one quarter")
+    frame = lagged_panel(panel, unit, period, [predictor, outcome], [lag])
+    units = pd.factorize(frame[unit])[0]
+    quarters = pd.factorize(frame[period], sort=True)[0]
+    columns = [outcome, _lag_name(predictor, lag), _lag_name(outcome, lag)]
+    return _fit_direction(frame[columns].to_numpy(float), units, quarters, conf)
+
+
 def _excludes_zero(fit: dict) -> bool:
     return fit["status"] == Status.OK and (fit["ci_low"] > 0 or fit["ci_high"] < 0)
 
