@@ -1,0 +1,155 @@
+"""Single sign-on with OpenID Connect: the provider, set up through Authlib from the config, and
+who a sign-in there is in trainer.
+
+The `state`, `nonce` and PKCE checks, and the ID token's signature and claims, are Authlib's own.
+This module only decides which account a verified identity belongs to.
+"""
+
+from flask import Flask, current_app
+from flask_babel import gettext as _
+from sqlmodel import Session, select
+
+from trainer import audit
+from trainer.access import Role
+from trainer.auth.models import User
+from trainer.auth.services import find_user
+from trainer.org.models import OrgUnit
+
+PROVIDER = "trainer.oidc"
+
+
+class SignInRefused(Exception):
+    """A verified identity that may not sign in; the message is for the person."""
+
+
+def init_app(app: Flask) -> None:
+    """Register the provider with Authlib when OIDC_ISSUER is set (discovery does the rest)."""
+    cfg = app.config
+    if cfg["SSO_ONLY"] and not cfg["OIDC_ISSUER"]:
+        raise RuntimeError(
+            "SSO_ONLY turns passwords off, but no single sign-on provider is set: "
+            "set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET, or SSO_ONLY=false."
+        )
+    if not cfg["OIDC_ISSUER"]:
+        return
+    if not cfg["OIDC_CLIENT_ID"] or not cfg["OIDC_CLIENT_SECRET"]:
+        raise RuntimeError("OIDC_ISSUER is set: set OIDC_CLIENT_ID and OIDC_CLIENT_SECRET too.")
+    from authlib.integrations.flask_client import OAuth
+
+    oauth = OAuth(app)
+    app.extensions[PROVIDER] = oauth.register(
+        "oidc",
+        client_id=cfg["OIDC_CLIENT_ID"],
+        client_secret=cfg["OIDC_CLIENT_SECRET"],
+        server_metadata_url=cfg["OIDC_ISSUER"].rstrip("/") + "/.well-known/openid-configuration",
+        client_kwargs={"scope": cfg["OIDC_SCOPE"], "code_challenge_method": "S256"},
+    )
+
+
+def provider():
+    """Return the Authlib client of the configured provider, or None when SSO is off."""
+    return current_app.extensions.get(PROVIDER)
+
+
+def break_glass_emails() -> set[str]:
+    emails = current_app.config["BREAK_GLASS_EMAILS"] or ()
+    if isinstance(emails, str):
+        emails = emails.split(",")
+    return {email.strip().lower() for email in emails if email.strip()}
+
+
+def password_allowed(email: str | None) -> bool:
+    """Return whether this account may use a password (always, unless SSO_ONLY is on)."""
+    if not current_app.config["SSO_ONLY"]:
+        return True
+    return (email or "").strip().lower() in break_glass_emails()
+
+
+def person_for_identity(claims: dict, *, session: Session) -> User:
+    """Return the active account a verified identity belongs to, linking or creating it.
+
+    Match by the provider's `sub` once linked; else by an email the provider says it verified
+    (then link the `sub`); else create the person in OIDC_JIT_UNIT when set. Raise SignInRefused
+    otherwise, and for deactivated people.
+    """
+    subject = str(claims.get("sub") or "")
+    if not subject:
+        raise SignInRefused(_("The sign-in service did not say who you are. Please try again."))
+    user = session.exec(select(User).where(User.oidc_subject == subject)).first()
+    if user is None:
+        user = _link_by_email(claims, subject, session=session)
+    if user is None:
+        user = _create_just_in_time(claims, subject, session=session)
+    if not user.active:
+        raise SignInRefused(
+            _("Your trainer account is switched off. Ask HR if you think this is a mistake.")
+        )
+    return user
+
+
+def _verified_email(claims: dict) -> str | None:
+    email = str(claims.get("email") or "").strip().lower()
+    if not email:
+        return None
+    if claims.get("email_verified") is not True:
+        raise SignInRefused(
+            _(
+                "Your email address is not confirmed at your sign-in service, so trainer cannot "
+                "tell which account is yours. Ask IT to confirm it, then try again."
+            )
+        )
+    return email
+
+
+def _link_by_email(claims: dict, subject: str, *, session: Session) -> User | None:
+    email = _verified_email(claims)
+    user = find_user(email, session=session) if email else None
+    if user is None:
+        return None
+    if user.oidc_subject is not None:
+        raise SignInRefused(
+            _(
+                "Your trainer account is already linked to another sign-in. "
+                "Ask HR to check your account."
+            )
+        )
+    if user.active:
+        user.oidc_subject = subject
+        session.add(user)
+        audit.record(
+            "single sign-on", "person.sso_link", user, {"provider": _issuer()}, session=session
+        )
+    return user
+
+
+def _create_just_in_time(claims: dict, subject: str, *, session: Session) -> User:
+    unknown = SignInRefused(
+        _(
+            "There is no trainer account for you yet. Ask HR to add you, then sign in again.",
+        )
+    )
+    unit_code = current_app.config["OIDC_JIT_UNIT"]
+    email = _verified_email(claims)
+    if not unit_code or not email:
+        raise unknown
+    unit = session.exec(select(OrgUnit).where(OrgUnit.code == unit_code)).first()
+    if unit is None:
+        current_app.logger.error("OIDC_JIT_UNIT names no unit: %r", unit_code)
+        raise unknown
+    name = str(claims.get("name") or "").strip() or email.split("@", 1)[0]
+    user = User(email=email, name=name[:200], roles=Role.EMPLOYEE.value, unit_id=unit.id)
+    user.oidc_subject = subject
+    session.add(user)
+    session.flush()
+    audit.record(
+        "single sign-on",
+        "person.create",
+        user,
+        {"unit": unit.code, "roles": [Role.EMPLOYEE.value], "provider": _issuer()},
+        session=session,
+    )
+    return user
+
+
+def _issuer() -> str:
+    return current_app.config["OIDC_ISSUER"][:200]
