@@ -36,7 +36,9 @@ class Provider:
 
     def authorize(self, authorize_url: str, sub: str) -> str:
         """Sign in at the provider as `sub` (its form); return where it sends the browser."""
-        response = requests.post(authorize_url, data={"sub": sub}, allow_redirects=False, timeout=10)
+        response = requests.post(
+            authorize_url, data={"sub": sub}, allow_redirects=False, timeout=10
+        )
         assert response.status_code == 302, response.text
         return response.headers["Location"]
 

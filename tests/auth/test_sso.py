@@ -139,9 +139,7 @@ def test_an_account_linked_to_another_sub_is_refused(client, session, org, provi
     assert signed_in_as(client, session) is None
 
 
-def test_unknown_person_refused_unless_just_in_time_creation(
-    app, client, session, org, provider
-):
+def test_unknown_person_refused_unless_just_in_time_creation(app, client, session, org, provider):
     sub = new_sub()
     provider.set_user(sub, email="new.starter@example.com", email_verified=True, name="New Starter")
     response = sso_sign_in(client, provider, sub)
