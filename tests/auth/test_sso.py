@@ -41,7 +41,7 @@ def new_sub() -> str:
 
 def start(client) -> str:
     """Press "Sign in with …"; return the provider's authorization URL trainer sent us to."""
-    response = client.post("/auth/sso/start", data={"next": "/learn/"})
+    response = client.get("/auth/sso/start?next=/learn/")
     assert response.status_code == 302, response.get_data(as_text=True)
     assert response.location.startswith("http://localhost:")
     return response.location
@@ -70,6 +70,7 @@ def page_text(response) -> str:
 def test_login_page_offers_the_provider_and_passwords(client, org):
     page = page_text(client.get("/auth/login"))
     assert f"Sign in with {PROVIDER_NAME}" in page
+    assert 'href="/auth/sso/start"' in page
     assert 'name="password"' in page
     assert "emergencies only" not in page
 
@@ -81,7 +82,7 @@ def test_login_page_without_a_provider_has_no_sso_button(app_config, provider):
     try:
         page = page_text(app.test_client().get("/auth/login"))
         assert "Sign in with" not in page
-        assert app.test_client().post("/auth/sso/start").status_code == 404
+        assert app.test_client().get("/auth/sso/start").status_code == 404
         assert app.test_client().get("/auth/sso/callback?code=x&state=y").status_code == 404
     finally:
         app.extensions["trainer.engine"].dispose()
@@ -276,7 +277,7 @@ def test_cancelling_at_the_provider_is_a_clear_message(client, session, org, pro
 def test_an_unreachable_provider_is_a_clear_message(app_config, org):
     app = create_app({**app_config, "OIDC_ISSUER": "http://127.0.0.1:9"})
     try:
-        response = app.test_client().post("/auth/sso/start")
+        response = app.test_client().get("/auth/sso/start")
         assert response.status_code == 503
         assert "cannot be reached just now" in page_text(response)
     finally:
@@ -343,3 +344,10 @@ def test_sso_only_still_signs_in_through_the_provider(client, session, org, prov
 def test_sso_only_without_a_provider_refuses_to_start(app_config):
     with pytest.raises(RuntimeError, match="SSO_ONLY"):
         create_app({**app_config, "OIDC_ISSUER": None, "SSO_ONLY": True})
+
+
+@pytest.mark.parametrize("role", ["employee", "manager", "hr", "admin"])
+def test_a_signed_in_person_starting_again_goes_home(client, org, login_as, role):
+    login_as(org.user(role))
+    response = client.get("/auth/sso/start")
+    assert response.status_code == 302 and response.location.endswith("/")

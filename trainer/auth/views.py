@@ -130,14 +130,18 @@ def reset(token):
     return _password_page(token, "reset", "Choose a new password")
 
 
-@bp.route("/sso/start", methods=["POST"])
+@bp.route("/sso/start")
 @allow(public=True)
 def sso_start():
-    """Send the person to the single sign-on provider (Authlib adds state, nonce and PKCE)."""
+    """Send the person to the single sign-on provider (Authlib adds state, nonce and PKCE).
+
+    A link, not a form: the page's CSP (form-action 'self') would stop a form's redirect to the
+    provider, and starting a sign-in changes nothing; the state check guards the way back.
+    """
     provider = sso.provider() or abort(404)
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
-    session["sso_next"] = safe_next(request.form.get("next"))
+    session["sso_next"] = safe_next(request.args.get("next"))
     try:
         return provider.authorize_redirect(external_url("auth.sso_callback"))
     except RequestException as error:
