@@ -34,7 +34,7 @@ class Defaults:
     OIDC_ISSUER = None  # e.g. https://login.example.com/realms/staff (discovery: .well-known)
     OIDC_CLIENT_ID = None
     OIDC_CLIENT_SECRET = None
-    OIDC_NAME = "your company account"  # the button reads "Sign in with <OIDC_NAME>"
+    OIDC_NAME = None  # the button reads "Sign in with <OIDC_NAME>" ("your company account")
     OIDC_SCOPE = "openid email profile"
     # A unit code: people the provider knows but trainer does not are created there (employee).
     OIDC_JIT_UNIT = None

@@ -51,6 +51,11 @@ def provider():
     return current_app.extensions.get(PROVIDER)
 
 
+def provider_name() -> str:
+    """The provider as the sign-in button names it: OIDC_NAME, e.g. "Northwind ID"."""
+    return current_app.config["OIDC_NAME"] or _("your company account")
+
+
 def break_glass_emails() -> set[str]:
     emails = current_app.config["BREAK_GLASS_EMAILS"] or ()
     if isinstance(emails, str):

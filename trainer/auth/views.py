@@ -57,7 +57,7 @@ def _login_page(form: LoginForm, status: int, sso_error: str | None = None):
     return render_template(
         "auth/login.html",
         form=form,
-        sso_name=current_app.config["OIDC_NAME"] if sso.provider() else None,
+        sso_name=sso.provider_name() if sso.provider() else None,
         passwords_on=not current_app.config["SSO_ONLY"],
         sso_error=sso_error,
     ), status
@@ -66,7 +66,7 @@ def _login_page(form: LoginForm, status: int, sso_error: str | None = None):
 def _passwords_off() -> str:
     return _(
         "Sign-in with a password is turned off here: use “Sign in with %(provider)s”.",
-        provider=current_app.config["OIDC_NAME"],
+        provider=sso.provider_name(),
     )
 
 
