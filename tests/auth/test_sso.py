@@ -351,3 +351,26 @@ def test_a_signed_in_person_starting_again_goes_home(client, org, login_as, role
     login_as(org.user(role))
     response = client.get("/auth/sso/start")
     assert response.status_code == 302 and response.location.endswith("/")
+
+
+def test_erasing_a_person_unlinks_their_sign_in(app, client, session, org, provider):
+    from trainer.privacy.services import erase_person
+
+    sub = new_sub()
+    provider.set_user(sub, email="employee@example.com", email_verified=True)
+    assert sso_sign_in(client, provider, sub).status_code == 302
+    client.post("/auth/logout")
+    session.refresh(org.employee)
+    assert org.employee.oidc_subject == sub
+    with app.app_context():
+        erase_person(org.employee, session=session, by="test")
+    session.commit()
+    session.expire_all()
+    assert session.get(User, org.employee.id).oidc_subject is None
+
+    response = sso_sign_in(client, provider, sub)
+    assert response.status_code == 403
+    assert (
+        "There is no trainer account for you yet"
+        in page_text(response).split('role="alert">')[1][:300]
+    )
