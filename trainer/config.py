@@ -36,8 +36,6 @@ class Defaults:
     OIDC_CLIENT_SECRET = None
     OIDC_NAME = None  # the button reads "Sign in with <OIDC_NAME>" ("your company account")
     OIDC_SCOPE = "openid email profile"
-    # A unit code: people the provider knows but trainer does not are created there (employee).
-    OIDC_JIT_UNIT = None
     # Passwords off for everyone but BREAK_GLASS_EMAILS (emergency admin accounts).
     SSO_ONLY = False
     BREAK_GLASS_EMAILS = ()

@@ -63,6 +63,14 @@ def signed_in_as(client, session) -> User | None:
     return session.exec(select(User).where(User.session_token == token)).first()
 
 
+def new_people_go_to(session, unit) -> None:
+    """HR's choice: single sign-on creates people trainer does not know in `unit`."""
+    from trainer.auth.sso import set_jit_unit
+
+    set_jit_unit(unit, session=session, by="test")
+    session.commit()
+
+
 def page_text(response) -> str:
     return response.get_data(as_text=True)
 
@@ -149,7 +157,7 @@ def test_unknown_person_refused_unless_just_in_time_creation(app, client, sessio
     assert signed_in_as(client, session) is None
     assert session.exec(select(User).where(User.email == "new.starter@example.com")).first() is None
 
-    app.config["OIDC_JIT_UNIT"] = "T2"
+    new_people_go_to(session, org.t2)
     assert sso_sign_in(client, provider, sub).status_code == 302
     person = signed_in_as(client, session)
     assert (person.email, person.name, person.roles) == (
@@ -163,8 +171,8 @@ def test_unknown_person_refused_unless_just_in_time_creation(app, client, sessio
     assert created.target_id == person.id and created.actor_label == "single sign-on"
 
 
-def test_just_in_time_creation_needs_a_verified_email(app, client, session, org, provider):
-    app.config["OIDC_JIT_UNIT"] = "T2"
+def test_just_in_time_creation_needs_a_verified_email(client, session, org, provider):
+    new_people_go_to(session, org.t2)
     sub = new_sub()
     provider.set_user(sub, email="unverified@example.com", email_verified=False)
     assert sso_sign_in(client, provider, sub).status_code == 403
@@ -374,3 +382,55 @@ def test_erasing_a_person_unlinks_their_sign_in(app, client, session, org, provi
         "There is no trainer account for you yet"
         in page_text(response).split('role="alert">')[1][:300]
     )
+
+
+# HR's settings page
+
+
+def test_hr_chooses_the_unit_for_new_people(client, session, org, provider, login_as):
+    login_as(org.hr)
+    page = page_text(client.get("/auth/sso/settings"))
+    assert f"People sign in with {PROVIDER_NAME}." in page
+    assert "0 of 4 active people have signed in that way so far." in page
+    assert "On: people can also sign in with their email and password." in page
+    assert '<option selected value="0">No one: refuse them</option>' in page
+
+    response = client.post("/auth/sso/settings", data={"jit_unit_id": str(org.t2.id)})
+    assert response.status_code == 302
+    assert "Saved." in page_text(client.get(response.location))
+    change = session.exec(select(AuditEntry).where(AuditEntry.action == "sso.settings")).one()
+    assert change.actor_id == org.hr.id and '"new_people_unit": "T2"' in change.detail
+
+    client.post("/auth/logout")
+    sub = new_sub()
+    provider.set_user(sub, email="starter@example.com", email_verified=True, name="Starter")
+    assert sso_sign_in(client, provider, sub).status_code == 302
+    assert signed_in_as(client, session).unit_id == org.t2.id
+
+    login_as(org.admin)
+    assert client.post("/auth/sso/settings", data={"jit_unit_id": "0"}).status_code == 302
+    client.post("/auth/logout")
+    other = new_sub()
+    provider.set_user(other, email="second@example.com", email_verified=True)
+    assert sso_sign_in(client, provider, other).status_code == 403
+
+
+def test_the_settings_page_refuses_a_unit_that_does_not_exist(client, org, login_as):
+    login_as(org.hr)
+    response = client.post("/auth/sso/settings", data={"jit_unit_id": "999999"})
+    assert response.status_code == 400
+    assert "Not a valid choice" in page_text(response)
+
+
+def test_the_settings_page_says_when_passwords_are_off(app, client, org, login_as):
+    login_as(org.admin)
+    app.config.update(SSO_ONLY=True, BREAK_GLASS_EMAILS=["admin@example.com"])
+    page = page_text(client.get("/auth/sso/settings"))
+    assert "Off. Only emergency administrator accounts named by IT may use a password (1)." in page
+
+
+def test_hr_home_links_to_the_settings(client, org, login_as):
+    login_as(org.hr)
+    assert 'href="/auth/sso/settings"' in page_text(client.get("/"))
+    login_as(org.employee)
+    assert 'href="/auth/sso/settings"' not in page_text(client.get("/"))

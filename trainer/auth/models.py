@@ -60,3 +60,13 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = Field(default=0)
     locked_until: datetime | None = None
     last_failure_at: datetime | None = None  # for the retention schedule
+
+
+class SignInSettings(SQLModel, table=True):
+    """The sign-in choices HR makes in trainer (one row, id 1); the provider itself is config."""
+
+    __tablename__ = "sign_in_settings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Where single sign-on creates people trainer does not know yet; None refuses them.
+    jit_unit_id: int | None = Field(default=None, foreign_key="org_unit.id")

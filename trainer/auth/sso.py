@@ -7,11 +7,11 @@ This module only decides which account a verified identity belongs to.
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from trainer import audit
 from trainer.access import Role
-from trainer.auth.models import User
+from trainer.auth.models import SignInSettings, User
 from trainer.auth.services import find_user
 from trainer.org.models import OrgUnit
 
@@ -74,8 +74,8 @@ def person_for_identity(claims: dict, *, session: Session) -> User:
     """Return the active account a verified identity belongs to, linking or creating it.
 
     Match by the provider's `sub` once linked; else by an email the provider says it verified
-    (then link the `sub`); else create the person in OIDC_JIT_UNIT when set. Raise SignInRefused
-    otherwise, and for deactivated people.
+    (then link the `sub`); else create the person in the unit HR chose for new people, if any.
+    Raise SignInRefused otherwise, and for deactivated people.
     """
     subject = str(claims.get("sub") or "")
     if not subject:
@@ -128,19 +128,12 @@ def _link_by_email(claims: dict, subject: str, *, session: Session) -> User | No
 
 
 def _create_just_in_time(claims: dict, subject: str, *, session: Session) -> User:
-    unknown = SignInRefused(
-        _(
-            "There is no trainer account for you yet. Ask HR to add you, then sign in again.",
-        )
-    )
-    unit_code = current_app.config["OIDC_JIT_UNIT"]
+    unit = jit_unit(session=session)
     email = _verified_email(claims)
-    if not unit_code or not email:
-        raise unknown
-    unit = session.exec(select(OrgUnit).where(OrgUnit.code == unit_code)).first()
-    if unit is None:
-        current_app.logger.error("OIDC_JIT_UNIT names no unit: %r", unit_code)
-        raise unknown
+    if unit is None or not unit.active or not email:
+        raise SignInRefused(
+            _("There is no trainer account for you yet. Ask HR to add you, then sign in again.")
+        )
     name = str(claims.get("name") or "").strip() or email.split("@", 1)[0]
     user = User(email=email, name=name[:200], roles=Role.EMPLOYEE.value, unit_id=unit.id)
     user.oidc_subject = subject
@@ -154,6 +147,41 @@ def _create_just_in_time(claims: dict, subject: str, *, session: Session) -> Use
         session=session,
     )
     return user
+
+
+# HR's settings
+
+
+def jit_unit(*, session: Session) -> OrgUnit | None:
+    """Return the unit single sign-on creates unknown people in, or None (refuse them)."""
+    settings = session.get(SignInSettings, 1)
+    return session.get(OrgUnit, settings.jit_unit_id) if settings and settings.jit_unit_id else None
+
+
+def set_jit_unit(unit: OrgUnit | None, *, session: Session, by) -> None:
+    """Create unknown people in `unit` from now on (None: refuse them), and log the change."""
+    settings = session.get(SignInSettings, 1) or SignInSettings(id=1)
+    before = jit_unit(session=session)
+    settings.jit_unit_id = unit.id if unit else None
+    session.add(settings)
+    session.flush()
+    if (before and before.id) != (unit and unit.id):
+        audit.record(
+            by,
+            "sso.settings",
+            detail={
+                "new_people_unit": unit.code if unit else None,
+                "before": before.code if before else None,
+            },
+            session=session,
+        )
+
+
+def linked_count(*, session: Session) -> tuple[int, int]:
+    """Return (active people linked to the provider, active people)."""
+    active = select(func.count()).select_from(User).where(User.active)
+    linked = active.where(col(User.oidc_subject).is_not(None))
+    return session.exec(linked).one(), session.exec(active).one()
 
 
 def _issuer() -> str:

@@ -11,10 +11,12 @@ from sqlmodel import Session
 from trainer.access import allow
 from trainer.auth import bp, sso
 from trainer.auth import services as auth
-from trainer.auth.forms import LoginForm, RequestResetForm, SetPasswordForm
+from trainer.auth.forms import LoginForm, RequestResetForm, SetPasswordForm, SsoSettingsForm
 from trainer.auth.models import User
 from trainer.db import db_session, get_engine, write_intent
 from trainer.mail import queue_mail, unique_key
+from trainer.org.models import OrgUnit
+from trainer.org.scope import unit_choices
 from trainer.util import external_url
 
 SIGN_IN_FAILED = "That email and password do not match, or the account is locked for a while."
@@ -192,3 +194,30 @@ def _sso_failed(message: str):
 
 def _sso_unreachable() -> str:
     return _("The sign-in service cannot be reached just now. Please try again in a minute.")
+
+
+@bp.route("/sso/settings", methods=["GET", "POST"])
+@allow("hr", "admin")
+def sso_settings():
+    """Show how people sign in, and choose where single sign-on creates new people."""
+    session_ = db_session()
+    form = SsoSettingsForm()
+    form.jit_unit_id.choices = unit_choices(session=session_, blank=_("No one: refuse them"))
+    if request.method == "GET":
+        unit = sso.jit_unit(session=session_)
+        form.jit_unit_id.data = unit.id if unit else 0
+    if form.validate_on_submit():
+        unit = session_.get(OrgUnit, form.jit_unit_id.data) if form.jit_unit_id.data else None
+        sso.set_jit_unit(unit, session=session_, by=current_user)
+        flash(_("Saved."))
+        return redirect(url_for("auth.sso_settings"))
+    linked, active = sso.linked_count(session=session_)
+    return render_template(
+        "auth/sso_settings.html",
+        form=form,
+        provider=sso.provider_name() if sso.provider() else None,
+        sso_only=current_app.config["SSO_ONLY"],
+        break_glass=len(sso.break_glass_emails()),
+        linked=linked,
+        active=active,
+    ), 400 if form.errors else 200

@@ -1,4 +1,4 @@
-"""a person's subject at the single sign-on provider
+"""single sign-on: a person's subject at the provider, and HR's sign-in settings
 
 Revision ID: fb_oidc
 Revises: f0_user_locale
@@ -20,6 +20,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        'sign_in_settings',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('jit_unit_id', sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(['jit_unit_id'], ['org_unit.id']),
+        sa.PrimaryKeyConstraint('id'),
+    )
     with op.batch_alter_table('user_account') as batch_op:
         batch_op.add_column(sa.Column('oidc_subject', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True))
         batch_op.create_index(batch_op.f('ix_user_account_oidc_subject'), ['oidc_subject'], unique=True)
@@ -29,3 +36,4 @@ def downgrade() -> None:
     with op.batch_alter_table('user_account') as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_account_oidc_subject'))
         batch_op.drop_column('oidc_subject')
+    op.drop_table('sign_in_settings')
