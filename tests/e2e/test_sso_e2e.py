@@ -111,3 +111,7 @@ def test_a_password_is_refused_except_for_the_break_glass_admin(sso_page, sso_ur
     page.keyboard.press("Enter")
     page.wait_for_url(f"{sso_url}/")
     expect(page.get_by_role("button", name=re.compile("Sign out"))).to_be_visible()
+    page.goto("/auth/sso/settings")
+    expect(page.get_by_text("Off. Only emergency administrator accounts")).to_be_visible()
+    axe_check(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
