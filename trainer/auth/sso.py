@@ -135,8 +135,13 @@ def _create_just_in_time(claims: dict, subject: str, *, session: Session) -> Use
             _("There is no trainer account for you yet. Ask HR to add you, then sign in again.")
         )
     name = str(claims.get("name") or "").strip() or email.split("@", 1)[0]
-    user = User(email=email, name=name[:200], roles=Role.EMPLOYEE.value, unit_id=unit.id)
-    user.oidc_subject = subject
+    user = User(
+        email=email,
+        name=name[:200],
+        roles=Role.EMPLOYEE.value,
+        unit_id=unit.id,
+        oidc_subject=subject,
+    )
     session.add(user)
     session.flush()
     audit.record(

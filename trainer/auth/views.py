@@ -148,7 +148,7 @@ def sso_start():
         return provider.authorize_redirect(external_url("auth.sso_callback"))
     except RequestException as error:
         current_app.logger.warning("Single sign-on provider unreachable: %s", error)
-        return _login_page(LoginForm(formdata=None), 503, _sso_unreachable())
+        return _sso_failed(503, _sso_unreachable())
 
 
 @bp.route("/sso/callback")
@@ -162,34 +162,37 @@ def sso_callback():
     except OAuthError as error:
         current_app.logger.warning("Single sign-on refused: %s", error)
         return _sso_failed(
+            400,
             _(
                 "The sign-in did not complete: it may have expired or been used already. "
                 "Please try again."
-            )
+            ),
         )
     except JoseError as error:
         current_app.logger.warning("Single sign-on ID token refused: %r", error)
         return _sso_failed(
+            400,
             _(
                 "The answer from the sign-in service could not be verified, so you are not "
                 "signed in. Please try again; if it happens again, tell IT."
-            )
+            ),
         )
     except RequestException as error:
         current_app.logger.warning("Single sign-on provider unreachable: %s", error)
-        return _login_page(LoginForm(formdata=None), 503, _sso_unreachable())
+        return _sso_failed(503, _sso_unreachable())
     next_url = safe_next(session.get("sso_next"))
     try:
         user = sso.person_for_identity(dict(token.get("userinfo") or {}), session=db_session())
     except sso.SignInRefused as refusal:
-        return _login_page(LoginForm(formdata=None), 403, str(refusal))
+        return _sso_failed(403, str(refusal))
     session.clear()
     login_user(user)
     return redirect(next_url)
 
 
-def _sso_failed(message: str):
-    return _login_page(LoginForm(formdata=None), 400, message)
+def _sso_failed(status: int, message: str):
+    """Show the sign-in page again, with why single sign-on did not sign the person in."""
+    return _login_page(LoginForm(formdata=None), status, message)
 
 
 def _sso_unreachable() -> str:
@@ -200,18 +203,18 @@ def _sso_unreachable() -> str:
 @allow("hr", "admin")
 def sso_settings():
     """Show how people sign in, and choose where single sign-on creates new people."""
-    session_ = db_session()
+    db = db_session()
     form = SsoSettingsForm()
-    form.jit_unit_id.choices = unit_choices(session=session_, blank=_("No one: refuse them"))
+    form.jit_unit_id.choices = unit_choices(session=db, blank=_("No one: refuse them"))
     if request.method == "GET":
-        unit = sso.jit_unit(session=session_)
+        unit = sso.jit_unit(session=db)
         form.jit_unit_id.data = unit.id if unit else 0
     if form.validate_on_submit():
-        unit = session_.get(OrgUnit, form.jit_unit_id.data) if form.jit_unit_id.data else None
-        sso.set_jit_unit(unit, session=session_, by=current_user)
+        unit = db.get(OrgUnit, form.jit_unit_id.data) if form.jit_unit_id.data else None
+        sso.set_jit_unit(unit, session=db, by=current_user)
         flash(_("Saved."))
         return redirect(url_for("auth.sso_settings"))
-    linked, active = sso.linked_count(session=session_)
+    linked, active = sso.linked_count(session=db)
     return render_template(
         "auth/sso_settings.html",
         form=form,
