@@ -41,6 +41,8 @@ ACTIONS = {
     "person.invite": "Invitation emailed",
     "person.export": "Personal data downloaded",
     "person.erase": "Person erased",
+    "person.sso_link": "Account linked to the single sign-on provider",
+    "sso.settings": "Single sign-on settings changed",
     "people.import": "People imported",
     "outcomes.import": "Customer outcomes imported",
     "programme.create": "Survey programme created",

@@ -34,6 +34,15 @@ class Defaults:
     LOGIN_LOCK_MINUTES = 15
     INVITE_MAX_AGE_HOURS = 72
     RESET_MAX_AGE_MINUTES = 60
+    # Single sign-on with OpenID Connect (trainer.auth.sso): on when OIDC_ISSUER is set.
+    OIDC_ISSUER = None  # e.g. https://login.example.com/realms/staff (discovery: .well-known)
+    OIDC_CLIENT_ID = None
+    OIDC_CLIENT_SECRET = None
+    OIDC_NAME = None  # the button reads "Sign in with <OIDC_NAME>" ("your company account")
+    OIDC_SCOPE = "openid email profile"
+    # Passwords off for everyone but BREAK_GLASS_EMAILS (emergency admin accounts).
+    SSO_ONLY = False
+    BREAK_GLASS_EMAILS = ()
 
     # Email: with no MAIL_SERVER, messages wait in the outbox, shown on /dev/mail (development).
     MAIL_SERVER = None

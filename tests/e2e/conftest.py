@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,10 +87,10 @@ def live_env(tmp_path_factory, e2e_mailbox):
     return env
 
 
-@pytest.fixture(scope="session")
-def live_url(live_env):
-    """Start gunicorn with two workers on the demo database; yield its base URL."""
-    url = live_env["TRAINER_BASE_URL"]
+@contextmanager
+def gunicorn_server(env):
+    """Run gunicorn with two workers on the port of env's TRAINER_BASE_URL; yield that URL."""
+    url = env["TRAINER_BASE_URL"]
     port = url.rsplit(":", 1)[1]
     server = subprocess.Popen(
         [
@@ -105,7 +106,7 @@ def live_url(live_env):
             "trainer.wsgi:app",
         ],
         cwd=ROOT,
-        env=live_env,
+        env=env,
     )
     deadline = time.monotonic() + 60
     while True:
@@ -117,9 +118,18 @@ def live_url(live_env):
                 server.kill()
                 raise RuntimeError("the live server did not start") from None
             time.sleep(0.2)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_url(live_env):
+    """Start gunicorn with two workers on the demo database; yield its base URL."""
+    with gunicorn_server(live_env) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

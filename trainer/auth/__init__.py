@@ -32,10 +32,13 @@ def _load_user(session_token: str):
 
 
 def init_app(app: Flask) -> None:
-    from trainer.auth import cli, views  # noqa: F401
+    from trainer.auth import cli, sso, views  # noqa: F401
+    from trainer.nav import add_home_panel
 
     login_manager.init_app(app)
+    sso.init_app(app)
     # Flask-Login caches the user on g; drop it so a reused app context never sees a stale user.
     app.teardown_request(lambda _exc: g.pop("_login_user", None))
     app.register_blueprint(bp)
     app.cli.add_command(cli.create_admin)
+    add_home_panel(app, "auth/_home.html", roles=("hr", "admin"), order=82, data=lambda **_: {})

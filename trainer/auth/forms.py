@@ -1,5 +1,6 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from trainer.auth.services import MIN_PASSWORD_LENGTH
@@ -30,3 +31,7 @@ class SetPasswordForm(FlaskForm):
         "Repeat the password",
         validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
     )
+
+
+class SsoSettingsForm(FlaskForm):
+    jit_unit_id = SelectField(_l("Unit for people who sign in for the first time"), coerce=int)

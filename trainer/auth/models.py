@@ -26,6 +26,8 @@ class User(UserMixin, SQLModel, table=True):
     active: bool = Field(default=True)
     # The person's chosen language (a code in LANGUAGES); None follows the browser.
     locale: str | None = Field(default=None, max_length=10)
+    # The `sub` of this person at the single sign-on provider, once they signed in there.
+    oidc_subject: str | None = Field(default=None, max_length=255, unique=True, index=True)
     # Flask-Login's alternative id: rotating it signs out every copy of the session cookie.
     session_token: str = Field(default_factory=new_session_token, max_length=64, index=True)
     created_at: datetime = Field(default_factory=utcnow)
@@ -58,3 +60,13 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = Field(default=0)
     locked_until: datetime | None = None
     last_failure_at: datetime | None = None  # for the retention schedule
+
+
+class SignInSettings(SQLModel, table=True):
+    """The sign-in choices HR makes in trainer (one row, id 1); the provider itself is config."""
+
+    __tablename__ = "sign_in_settings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Where single sign-on creates people trainer does not know yet; None refuses them.
+    jit_unit_id: int | None = Field(default=None, foreign_key="org_unit.id")

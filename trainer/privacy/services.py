@@ -310,6 +310,7 @@ def erase_person(
         person.name = ERASED_NAME
     person.email = f"erased-{uid}@{ERASED_DOMAIN}"
     person.password_hash = None
+    person.oidc_subject = None  # the link to the single sign-on account
     person.session_token = new_session_token()  # signs out every session
     person.roles = ""
     person.unit_id = None
