@@ -1,7 +1,7 @@
 """single sign-on: a person's subject at the provider, and HR's sign-in settings
 
 Revision ID: fb_oidc
-Revises: f0_user_locale
+Revises: fe_themes
 Create Date: 2026-12-06 01:50:00.000000
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = 'fb_oidc'
-down_revision: str | None = 'f0_user_locale'
+down_revision: str | None = 'fe_themes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
