@@ -42,6 +42,7 @@ ACTIONS = {
     "person.export": "Personal data downloaded",
     "person.erase": "Person erased",
     "people.import": "People imported",
+    "people.deactivation_refused": "Deactivation refused by the 20% safety limit",
     "outcomes.import": "Customer outcomes imported",
     "programme.create": "Survey programme created",
     "programme.update": "Survey programme changed",

@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from trainer.auth.models import User
@@ -17,6 +18,7 @@ SCOPES = {
     "outcomes:write": "Send outcomes (POST /api/v1/outcomes)",
     "outcomes:read": "Read outcomes and metrics (GET /api/v1/...)",
     "fixes:read": "Read fixes on own authority per unit and quarter (GET /api/v1/fixes)",
+    "scim": _l("Provision people from the company directory (SCIM 2.0, /scim/v2)"),
 }
 TOKEN_PREFIX = "trn_"  # noqa: S105 (a public marker, not a secret)
 

@@ -42,6 +42,7 @@ from trainer.pulse.models import (
     SurveyParticipation,
 )
 from trainer.scenarios.models import Play, ReserveItem, Scenario, ScenarioActor
+from trainer.scim.models import ScimUser
 from trainer.util import utcnow
 
 log = logging.getLogger("trainer.privacy")
@@ -262,6 +263,7 @@ def erase_person(
     delete("pulse participation", SurveyParticipation, SurveyParticipation.employee_id == uid)
     delete("commitment marks (who marked)", CommitmentVoter, CommitmentVoter.employee_id == uid)
     delete("managed units", ManagedUnit, ManagedUnit.user_id == uid)
+    delete("directory names (SCIM)", ScimUser, ScimUser.user_id == uid)
     delete("action plan reminders", ActionNudge, ActionNudge.user_id == uid)
     delete("sign-in throttle", LoginThrottle, LoginThrottle.email == person.email)
     delete("emails", OutboxMessage, OutboxMessage.recipient == person.email)
@@ -271,6 +273,7 @@ def erase_person(
         ("commitments (who wrote)", Commitment, "created_by"),
         ("actions (who owns)", Commitment, "owner_id"),
         ("action updates (who wrote)", ActionUpdate, "by_id"),
+        ("directory managers (SCIM)", ScimUser, "manager_id"),
     ):
         removed[label] = session.execute(
             sa.update(model).where(getattr(model, column) == uid).values({column: None})
@@ -310,6 +313,7 @@ def erase_person(
         person.name = ERASED_NAME
     person.email = f"erased-{uid}@{ERASED_DOMAIN}"
     person.password_hash = None
+    person.employee_number = None
     person.session_token = new_session_token()  # signs out every session
     person.roles = ""
     person.unit_id = None
