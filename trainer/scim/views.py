@@ -232,6 +232,8 @@ def create_user():
     resource = UserResource.model_validate(
         _body(), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
     )
+    if resource.active is None:
+        resource.active = True  # also for a person deleted earlier, now provisioned again
     revived = services.removed_person((resource.user_name or ""), session=session)
     user, link = services.save_user(
         resource,

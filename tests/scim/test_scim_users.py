@@ -1,0 +1,146 @@
+"""SCIM Users: the directory creates, finds, changes and deactivates people in trainer."""
+
+from sqlmodel import func, select
+
+from tests.scim.bodies import ENTERPRISE, patch, person
+from trainer.audit import AuditEntry
+from trainer.auth.models import User
+
+
+def _audit(session, action="person.update"):
+    return session.exec(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+    ).one()
+
+
+def test_a_created_user_is_a_person_in_the_unit_of_their_department(scim, session, org):
+    response = scim("POST", "/Users", json=person("ada@example.com", department="T2"))
+    assert response.status_code == 201, response.get_json()
+    assert response.mimetype == "application/scim+json"
+    body = response.get_json()
+    assert body["userName"] == "ada@example.com" and body["active"] is True
+    assert body[ENTERPRISE]["department"] == "T2"
+    assert response.headers["Location"].endswith(f"/scim/v2/Users/{body['id']}")
+    ada = session.get(User, int(body["id"]))
+    assert (ada.email, ada.name, ada.unit_id, ada.roles) == (
+        "ada@example.com",
+        "Ada Lovelace",
+        org.t2.id,
+        "employee",
+    )
+    assert _audit(session, "person.create") == 1
+
+
+def test_an_unknown_department_is_refused_with_a_clear_scim_error(scim, session):
+    response = scim("POST", "/Users", json=person("bob@example.com", department="NOPE"))
+    assert response.status_code == 400
+    error = response.get_json()
+    assert error["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert error["scimType"] == "invalidValue" and error["status"] == "400"
+    assert "No org unit has the code 'NOPE'" in error["detail"]
+    assert session.exec(select(User).where(User.email == "bob@example.com")).first() is None
+
+
+def test_department_moves_a_person_between_units(scim, session, org):
+    created = scim("POST", "/Users", json=person("cy@example.com", department="T1")).get_json()
+    moved = scim(
+        "PATCH",
+        f"/Users/{created['id']}",
+        json=patch({"op": "replace", "path": f"{ENTERPRISE}:department", "value": "T3"}),
+    )
+    assert moved.status_code == 200, moved.get_json()
+    assert session.get(User, int(created["id"])).unit_id == org.t3.id
+    group = scim("GET", f"/Groups/{org.t3.id}").get_json()
+    assert group["displayName"] == "T3" and group["externalId"] == "T3"
+    assert [m["value"] for m in group["members"]] == [created["id"]]
+
+
+def test_filter_finds_people_by_username_and_external_id(scim, org):
+    scim("POST", "/Users", json={**person("dee@example.com"), "externalId": "okta-42"})
+    for query in ('userName eq "DEE@example.com"', 'externalId eq "okta-42"'):
+        found = scim("GET", "/Users", query_string={"filter": query}).get_json()
+        assert found["totalResults"] == 1, query
+        assert found["Resources"][0]["userName"] == "dee@example.com"
+    # People who were never provisioned are found by their email, so a directory can link them.
+    existing = scim("GET", "/Users", query_string={"filter": 'userName eq "hr@example.com"'})
+    assert existing.get_json()["Resources"][0]["id"] == str(org.hr.id)
+    bad = scim("GET", "/Users", query_string={"filter": 'title co "x"'})
+    assert bad.status_code == 400 and bad.get_json()["scimType"] == "invalidFilter"
+
+
+def test_pagination_uses_start_index_and_count(scim, org):
+    page = scim("GET", "/Users", query_string={"startIndex": 2, "count": 2}).get_json()
+    assert page["totalResults"] == 4 and page["startIndex"] == 2
+    assert [r["id"] for r in page["Resources"]] == [str(org.manager.id), str(org.hr.id)]
+
+
+def test_the_same_put_twice_changes_nothing_the_second_time(scim, session, org):
+    created = scim("POST", "/Users", json=person("eve@example.com", department="T1")).get_json()
+    body = person("eve@example.com", name="Eve Moneypenny", department="T2", employeeNumber="E7")
+    first = scim("PUT", f"/Users/{created['id']}", json=body)
+    assert first.status_code == 200, first.get_json()
+    entries = _audit(session)
+    second = scim("PUT", f"/Users/{created['id']}", json=body)
+    assert second.get_json() == first.get_json()
+    assert second.headers["ETag"] == first.headers["ETag"]
+    assert _audit(session) == entries  # no audit noise from a repeat
+    eve = session.get(User, int(created["id"]))
+    assert (eve.name, eve.unit_id, eve.employee_number) == ("Eve Moneypenny", org.t2.id, "E7")
+
+
+def test_the_same_patch_twice_changes_nothing_the_second_time(scim, session, org):
+    created = scim("POST", "/Users", json=person("fay@example.com", department="T1")).get_json()
+    operations = patch(
+        {"op": "replace", "path": "name.formatted", "value": "Fay Wray"},
+        {"op": "replace", "path": f"{ENTERPRISE}:department", "value": "T3"},
+    )
+    first = scim("PATCH", f"/Users/{created['id']}", json=operations)
+    assert first.status_code == 200, first.get_json()
+    entries = _audit(session)
+    second = scim("PATCH", f"/Users/{created['id']}", json=operations)
+    assert second.get_json() == first.get_json()
+    assert _audit(session) == entries
+    fay = session.get(User, int(created["id"]))
+    assert (fay.name, fay.unit_id) == ("Fay Wray", org.t3.id)
+
+
+def test_a_stale_etag_is_refused(scim):
+    created = scim("POST", "/Users", json=person("gil@example.com"))
+    url = f"/Users/{created.get_json()['id']}"
+    etag = created.headers["ETag"]
+    scim("PATCH", url, json=patch({"op": "replace", "path": "active", "value": False}))
+    stale = scim("PUT", url, json=person("gil@example.com"), headers={"If-Match": etag})
+    assert stale.status_code == 412
+
+
+def test_delete_deactivates_and_keeps_the_record(scim, session):
+    created = scim("POST", "/Users", json=person("hal@example.com")).get_json()
+    assert scim("DELETE", f"/Users/{created['id']}").status_code == 204
+    hal = session.get(User, int(created["id"]))
+    session.refresh(hal)
+    assert hal.active is False and hal.email == "hal@example.com"
+    assert scim("GET", f"/Users/{created['id']}").status_code == 404
+    # Provisioning the same userName again brings the same person back.
+    again = scim("POST", "/Users", json=person("hal@example.com"))
+    assert again.status_code == 201 and again.get_json()["id"] == created["id"]
+    session.refresh(hal)
+    assert hal.active is True
+
+
+def test_a_taken_username_or_email_is_a_uniqueness_error(scim):
+    scim("POST", "/Users", json=person("ivy@example.com"))
+    again = scim("POST", "/Users", json=person("ivy@example.com"))
+    assert again.status_code == 409 and again.get_json()["scimType"] == "uniqueness"
+    other = scim("POST", "/Users", json=person("ivy2", email="ivy@example.com"))
+    assert other.status_code == 409
+
+
+def test_manager_is_kept_as_sent_and_grants_nothing(scim, session, org):
+    boss = scim("POST", "/Users", json=person("boss@example.com")).get_json()
+    body = person("jo@example.com", department="T1", manager={"value": boss["id"]})
+    jo = scim("POST", "/Users", json=body).get_json()
+    assert jo[ENTERPRISE]["manager"]["value"] == boss["id"]
+    assert session.get(User, int(boss["id"])).roles == "employee"
+    unknown = person("kim@example.com", manager={"value": "999999"})
+    refused = scim("POST", "/Users", json=unknown)
+    assert refused.status_code == 400 and "manager" in refused.get_json()["detail"]
