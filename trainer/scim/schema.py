@@ -48,7 +48,7 @@ class PersonName(ComplexAttribute):
 
 
 class PersonEmail(ComplexAttribute):
-    value: EmailStr | None = None
+    value: Annotated[EmailStr | None, Required.true] = None
     primary: bool | None = None
 
 
@@ -60,8 +60,8 @@ class Person(Resource):
     user_name: Annotated[str | None, Required.true, Uniqueness.server] = None
     """The directory's unique name for the person (often their email)."""
 
-    # trainer shows and addresses everyone by name, so a person needs one.
-    name: Annotated[PersonName | None, Required.true] = None
+    name: PersonName | None = None
+    """Without one, trainer shows the userName until a name is sent."""
     active: bool | None = None
     """False: the person is deactivated (they can't sign in; their record is kept)."""
 

@@ -81,11 +81,7 @@ def user_resource(user: User, link: ScimUser | None, *, session: Session, base_u
         id=str(user.id),
         external_id=link.external_id if link else None,
         user_name=link.user_name_shown if link else user.email,
-        name=PersonName(
-            formatted=user.name,
-            given_name=link.given_name if link else None,
-            family_name=link.family_name if link else None,
-        ),
+        name=_name_parts(user, link),
         active=user.active,
         emails=[PersonEmail(value=user.email, primary=True)],
         groups=[
@@ -115,6 +111,20 @@ def user_resource(user: User, link: ScimUser | None, *, session: Session, base_u
         version=version_of(resource),
     )
     return resource
+
+
+def _name_parts(user: User, link: ScimUser | None) -> PersonName | None:
+    """The name parts the directory sent; `formatted` is the name trainer shows. A person never
+    provisioned has trainer's name as `formatted`."""
+    if link is None:
+        return PersonName(formatted=user.name)
+    if not (link.formatted_name or link.given_name or link.family_name):
+        return None
+    return PersonName(
+        formatted=user.name if link.formatted_name else None,
+        given_name=link.given_name,
+        family_name=link.family_name,
+    )
 
 
 def version_of(resource) -> str:
@@ -256,9 +266,10 @@ def _email_of(resource) -> str:
         ) from None
 
 
-def _name_of(resource, previous) -> str:
+def _name_of(resource, previous, user: User | None) -> str:
     """The name trainer shows: name.formatted, else given and family name; on a change, the
-    part that changed wins."""
+    part that changed wins. Without any, the current name stays (a new person gets the
+    userName)."""
     name = resource.name or PersonName()
     before = (previous.name if previous else None) or PersonName()
     parts = " ".join(p for p in (name.given_name, name.family_name) if p)
@@ -267,10 +278,8 @@ def _name_of(resource, previous) -> str:
     elif parts and (name.given_name, name.family_name) != (before.given_name, before.family_name):
         chosen = parts
     else:
-        chosen = name.formatted or parts
+        chosen = name.formatted or parts or (user.name if user else resource.user_name)
     chosen = (chosen or "").strip()
-    if not chosen:
-        raise InvalidValueException(detail="Every person needs a name: send name.formatted.")
     if len(chosen) > 200:
         raise InvalidValueException(detail="The name is longer than 200 characters.")
     return chosen
@@ -341,7 +350,16 @@ def save_user(
     if employee_number and len(employee_number) > 64:
         raise InvalidValueException(detail="employeeNumber is longer than 64 characters.")
     _check_unique(session, user, user_name, employee_number)
-    email, name = _email_of(resource), _name_of(resource, previous)
+    parts = resource.name or PersonName()
+    for label, value, limit in (
+        ("externalId", resource.external_id, 254),
+        ("name.formatted", parts.formatted, 200),
+        ("name.givenName", parts.given_name, 200),
+        ("name.familyName", parts.family_name, 200),
+    ):
+        if value and len(value) > limit:
+            raise InvalidValueException(detail=f"{label} is longer than {limit} characters.")
+    email, name = _email_of(resource), _name_of(resource, previous, user)
     unit = _unit_of(enterprise, session=session)
     manager_id = _manager_of(enterprise, user, session=session)
     active = resource.active if resource.active is not None else (user.active if user else True)
@@ -383,6 +401,7 @@ def save_user(
         "user_name": user_name.lower(),
         "user_name_shown": user_name,
         "external_id": resource.external_id,
+        "formatted_name": resource.name.formatted if resource.name else None,
         "given_name": resource.name.given_name if resource.name else None,
         "family_name": resource.name.family_name if resource.name else None,
         "manager_id": manager_id,
@@ -419,6 +438,11 @@ def patch_user(
     after = before.model_copy(deep=True)
     if not operations.patch(after, scim_policy=POLICY):
         return user, link
+    if after.active is None:
+        raise InvalidValueException(
+            detail="'active' cannot be removed: trainer always knows whether a person may sign "
+            "in. Replace it with false to deactivate the person."
+        )
     return save_user(after, session=session, actor=actor, user=user, link=link, previous=before)
 
 

@@ -105,7 +105,7 @@ def _paging() -> tuple[int, int]:
             raise InvalidValueException(detail=f"{name} must be a whole number.") from None
 
     start = max(1, number("startIndex", 1))
-    count = min(max(0, number("count", 100)), MAX_RESULTS)
+    count = min(max(0, number("count", MAX_RESULTS)), MAX_RESULTS)
     return start, count
 
 
