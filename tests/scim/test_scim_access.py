@@ -60,3 +60,27 @@ def test_unknown_addresses_and_methods_answer_in_scim_json(scim):
     assert not_allowed.status_code == 405 and not_allowed.get_json()["status"] == "405"
     read_only = scim("POST", "/Groups", json={"displayName": "X"})
     assert read_only.status_code == 501 and "read-only" in read_only.get_json()["detail"]
+
+
+def test_a_scim_token_cannot_be_limited_to_a_unit(session, org):
+    from trainer.outcomes.models import OutcomeError
+    from trainer.outcomes.tokens import create_token
+
+    with pytest.raises(OutcomeError, match="covers every unit"):
+        create_token(
+            session=session, name="Dir", scopes=["scim"], created_by=org.hr, unit_id=org.s1.id
+        )
+
+
+def test_hr_creates_a_scim_token_on_the_tokens_page(client, login_as, org):
+    login_as(org.hr)
+    page = client.get("/outcomes/tokens").get_data(as_text=True)
+    assert "Provision people from the company directory (SCIM 2.0, /scim/v2)" in page
+    created = client.post(
+        "/outcomes/tokens",
+        data={"name": "Okta", "scopes": ["scim"], "unit_id": 0, "expires_in_days": 0},
+    )
+    assert created.status_code == 200
+    secret = created.get_data(as_text=True).split("trn_", 1)[1].split("<", 1)[0].split('"', 1)[0]
+    response = client.get("/scim/v2/Users", headers={"Authorization": f"Bearer trn_{secret}"})
+    assert response.status_code == 200, response.get_json()

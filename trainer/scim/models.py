@@ -22,6 +22,7 @@ class ScimUser(SQLModel, table=True):
     user_name: str = Field(max_length=254, unique=True, index=True)
     user_name_shown: str = Field(max_length=254)
     external_id: str | None = Field(default=None, max_length=254, index=True)
+    email_type: str | None = Field(default=None, max_length=64)  # as sent, e.g. "work"
     # The name parts the directory sent (trainer shows its own full name, User.name).
     formatted_name: str | None = Field(default=None, max_length=200)
     given_name: str | None = Field(default=None, max_length=200)

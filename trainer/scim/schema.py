@@ -48,8 +48,10 @@ class PersonName(ComplexAttribute):
 
 
 class PersonEmail(ComplexAttribute):
+    """trainer keeps one email per person: the "work" one, else the first one sent."""
+
     value: Annotated[EmailStr | None, Required.true] = None
-    primary: bool | None = None
+    type: str | None = None
 
 
 class Person(Resource):
@@ -104,9 +106,11 @@ class Unit(Resource):
 
 
 User = Person[PersonEnterprise]
+# Lenient where directories are known to depart from the RFC (Microsoft Entra's PATCH forms).
 POLICY = ScimPolicy(
     unknown=ScimPolicy.Unknown.ignore,
     remove_value_as_filter=ScimPolicy.RemoveValue.apply,
+    unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
 )
 
 RESOURCE_TYPES = {

@@ -83,7 +83,7 @@ def user_resource(user: User, link: ScimUser | None, *, session: Session, base_u
         user_name=link.user_name_shown if link else user.email,
         name=_name_parts(user, link),
         active=user.active,
-        emails=[PersonEmail(value=user.email, primary=True)],
+        emails=[PersonEmail(value=user.email, type=link.email_type if link else None)],
         groups=[
             GroupMembership(
                 value=str(unit.id), display=unit.name, ref=f"{base_url}/Groups/{unit.id}"
@@ -254,9 +254,8 @@ def group_resource(unit: OrgUnit, *, session: Session, base_url: str, members: b
 
 def _email_of(resource) -> str:
     emails = [e for e in resource.emails or [] if e.value]
-    chosen = next((e.value for e in emails if e.primary), None) or (
-        emails[0].value if emails else resource.user_name
-    )
+    work = [e for e in emails if (e.type or "").lower() == "work"]
+    chosen = (work or emails)[0].value if emails else resource.user_name
     try:
         return org.normalise_email(chosen or "")
     except EmailNotValidError:
@@ -264,6 +263,14 @@ def _email_of(resource) -> str:
             detail="Every person needs an email: send it in 'emails' (or as a userName that "
             "is an email)."
         ) from None
+
+
+def _email_type(resource, email: str) -> str | None:
+    """The type the directory gave the email trainer keeps ("work"), to send it back."""
+    for entry in resource.emails or []:
+        if entry.value and entry.value.lower() == email and entry.type:
+            return entry.type[:64]
+    return None
 
 
 def _name_of(resource, previous, user: User | None) -> str:
@@ -401,6 +408,7 @@ def save_user(
         "user_name": user_name.lower(),
         "user_name_shown": user_name,
         "external_id": resource.external_id,
+        "email_type": _email_type(resource, email),
         "formatted_name": resource.name.formatted if resource.name else None,
         "given_name": resource.name.given_name if resource.name else None,
         "family_name": resource.name.family_name if resource.name else None,

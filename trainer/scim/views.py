@@ -56,6 +56,8 @@ def scim_view(view):
 
     @wraps(view)
     def wrapped(*args, **kwargs):
+        if g.api_token.unit_id is not None:
+            return scim_error(403, "A SCIM token must cover every unit; this one is limited.")
         try:
             return view(*args, **kwargs)
         except services.DeactivationRefused as exc:

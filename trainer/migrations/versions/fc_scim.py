@@ -26,6 +26,8 @@ def upgrade() -> None:
         sa.Column("user_name", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
         sa.Column("user_name_shown", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
         sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
+        sa.Column("email_type", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("formatted_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("given_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("family_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("manager_id", sa.Integer(), nullable=True),
