@@ -20,7 +20,7 @@ def _staff(make_user, org, n):
 
 
 def test_the_deactivation_past_a_fifth_in_a_day_is_refused_and_hr_is_told(
-    scim, session, org, make_user
+    scim, session, org, make_user, client, login_as
 ):
     staff = _staff(make_user, org, 6)  # 10 active people: two may go in one day
     for person in staff[:2]:
@@ -46,6 +46,13 @@ def test_the_deactivation_past_a_fifth_in_a_day_is_refused_and_hr_is_told(
     # The directory retries: still refused, and HR gets one email a day, not one per retry.
     assert scim("PATCH", f"/Users/{staff[2].id}", json=DEACTIVATE).status_code == 400
     assert session.exec(select(func.count()).select_from(OutboxMessage)).one() == 1
+
+    # HR's home page lists it among the tasks, as it lists a failed people import.
+    login_as(org.hr)
+    home = client.get("/").get_data(as_text=True)
+    tasks = home.split('id="home-todo"', 1)[1].split('id="home-figures"', 1)[0]
+    assert "Deactivation refused:" in tasks
+    assert "SCIM (Directory) asked to deactivate more people than the safety limit" in tasks
 
 
 def test_deactivations_older_than_a_day_no_longer_count(scim, session, org, make_user):

@@ -144,3 +144,38 @@ def test_manager_is_kept_as_sent_and_grants_nothing(scim, session, org):
     unknown = person("kim@example.com", manager={"value": "999999"})
     refused = scim("POST", "/Users", json=unknown)
     assert refused.status_code == 400 and "manager" in refused.get_json()["detail"]
+
+
+def test_microsoft_entra_patch_forms_work(scim, session, org):
+    """Entra sends capitalised ops, "False" as a string and a work-email filter path."""
+    created = scim("POST", "/Users", json=person("lee@example.com", department="T1")).get_json()
+    url = f"/Users/{created['id']}"
+    response = scim(
+        "PATCH",
+        url,
+        json=patch(
+            {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "lee@new.example"},
+            {"op": "Replace", "path": "active", "value": "False"},
+            {"op": "Add", "path": "name.givenName", "value": "Lee"},
+        ),
+    )
+    assert response.status_code == 200, response.get_json()
+    lee = session.get(User, int(created["id"]))
+    session.refresh(lee)
+    assert (lee.email, lee.active) == ("lee@new.example", False)
+    assert response.get_json()["emails"] == [{"value": "lee@new.example", "type": "work"}]
+
+
+def test_erasing_a_person_removes_what_the_directory_sent(scim, session, org):
+    from trainer.privacy.services import erase_person
+    from trainer.scim.models import ScimUser
+
+    body = {**person("mo@example.com", employeeNumber="E9"), "externalId": "x-1"}
+    created = scim("POST", "/Users", json=body).get_json()
+    mo = session.get(User, int(created["id"]))
+    session.refresh(mo)
+    erase_person(mo, session=session, by=org.admin)
+    session.commit()
+    assert session.get(ScimUser, mo.id) is None
+    assert mo.employee_number is None
+    assert scim("GET", f"/Users/{created['id']}").status_code == 404
