@@ -31,9 +31,7 @@ def refused_deactivations(*, session: Session, since: datetime) -> list[AuditEnt
     return list(
         session.exec(
             select(AuditEntry)
-            .where(
-                AuditEntry.action == "people.deactivation_refused", AuditEntry.at >= since
-            )
+            .where(AuditEntry.action == "people.deactivation_refused", AuditEntry.at >= since)
             .order_by(AuditEntry.id.desc())
             .limit(SHOWN)
         ).all()
