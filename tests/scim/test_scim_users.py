@@ -179,3 +179,27 @@ def test_erasing_a_person_removes_what_the_directory_sent(scim, session, org):
     assert session.get(ScimUser, mo.id) is None
     assert mo.employee_number is None
     assert scim("GET", f"/Users/{created['id']}").status_code == 404
+
+
+def test_admins_are_not_deactivated_through_scim(scim, session, org):
+    response = scim(
+        "PATCH",
+        f"/Users/{org.admin.id}",
+        json=patch({"op": "replace", "path": "active", "value": False}),
+    )
+    assert (
+        response.status_code == 400
+        and "admins are not deactivated" in response.get_json()["detail"]
+    )
+    assert scim("DELETE", f"/Users/{org.admin.id}").status_code == 400
+    session.refresh(org.admin)
+    assert org.admin.active is True
+
+
+def test_a_deleted_users_username_is_not_reused_by_a_rename(scim):
+    gone = scim("POST", "/Users", json=person("old@example.com")).get_json()
+    scim("DELETE", f"/Users/{gone['id']}")
+    other = scim("POST", "/Users", json=person("new@example.com")).get_json()
+    rename = patch({"op": "replace", "path": "userName", "value": "OLD@example.com"})
+    response = scim("PATCH", f"/Users/{other['id']}", json=rename)
+    assert response.status_code == 409 and "deleted earlier" in response.get_json()["detail"]

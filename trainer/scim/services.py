@@ -52,6 +52,22 @@ class DeactivationRefused(SCIMException):
     scim_type = None
 
 
+def _check_may_deactivate(user: User, *, session: Session, actor: str, now=None) -> None:
+    """Refuse deactivating an admin, or more people than the guard allows (HR alerted)."""
+    if user.has_role(Role.ADMIN):
+        raise InvalidValueException(
+            detail="trainer's admins are not deactivated through SCIM (the people import spares "
+            "them too), so a directory sync cannot lock everyone out. Deactivate them in trainer."
+        )
+    refused = org.deactivation_refused(1, session=session, now=now)
+    if refused:
+        org.alert_hr_of_refused_deactivation(session=session, source=actor, reason=refused, now=now)
+        raise DeactivationRefused(
+            detail=f"{refused} HR has been told. Deactivate them in trainer's people import "
+            "(with its force option) if this is intended."
+        )
+
+
 # Reading
 
 
@@ -327,6 +343,12 @@ def _check_unique(session: Session, user: User | None, user_name: str, employee_
     ).all()
     if any(person.id != (user.id if user else None) for person, _link in others):
         raise UniquenessException(detail=f"Another user already has the userName '{user_name}'.")
+    deleted = session.exec(select(ScimUser.user_id).where(ScimUser.user_name == key)).first()
+    if deleted is not None and deleted != (user.id if user else None):
+        raise UniquenessException(
+            detail=f"A user deleted earlier had the userName '{user_name}'; create them again "
+            "with POST to bring them back."
+        )
     if employee_number:
         taken = session.exec(select(User.id).where(User.employee_number == employee_number)).first()
         if taken is not None and taken != (user.id if user else None):
@@ -371,15 +393,7 @@ def save_user(
     manager_id = _manager_of(enterprise, user, session=session)
     active = resource.active if resource.active is not None else (user.active if user else True)
     if user is not None and user.active and not active:
-        refused = org.deactivation_refused(1, session=session, now=now)
-        if refused:
-            org.alert_hr_of_refused_deactivation(
-                session=session, source=actor, reason=refused, now=now
-            )
-            raise DeactivationRefused(
-                detail=f"{refused} HR has been told. Deactivate them in trainer's people "
-                "import (with its force option) if this is intended."
-            )
+        _check_may_deactivate(user, session=session, actor=actor, now=now)
     before = _snapshot(user)
     person = user or User(email=email, name=name)
     person.employee_number = employee_number
@@ -459,21 +473,14 @@ def remove_user(user: User, link: ScimUser | None, *, session: Session, actor: s
 
     Their record stays in trainer (training history, certificates); HR can erase it."""
     if user.active:
-        refused = org.deactivation_refused(1, session=session)
-        if refused:
-            org.alert_hr_of_refused_deactivation(session=session, source=actor, reason=refused)
-            raise DeactivationRefused(
-                detail=f"{refused} HR has been told. Deactivate them in trainer's people "
-                "import (with its force option) if this is intended."
-            )
-        before = {"active": True}
+        _check_may_deactivate(user, session=session, actor=actor)
         org.set_active(user, False)
         session.add(user)
         audit.record(
             actor,
             "person.update",
             user,
-            {"active": {"from": before["active"], "to": False}, "directory": ["removed"]},
+            {"active": {"from": True, "to": False}, "directory": ["removed"]},
             session=session,
         )
     link = link or ScimUser(user_id=user.id, user_name=user.email, user_name_shown=user.email)
