@@ -1,5 +1,6 @@
 """SCIM Users: the directory creates, finds, changes and deactivates people in trainer."""
 
+import pytest
 from sqlmodel import func, select
 
 from tests.scim.bodies import ENTERPRISE, patch, person
@@ -203,3 +204,26 @@ def test_a_deleted_users_username_is_not_reused_by_a_rename(scim):
     rename = patch({"op": "replace", "path": "userName", "value": "OLD@example.com"})
     response = scim("PATCH", f"/Users/{other['id']}", json=rename)
     assert response.status_code == 409 and "deleted earlier" in response.get_json()["detail"]
+
+
+def test_out_of_range_ids_and_pages_find_nothing(scim, org):
+    for query in ({"filter": 'id eq "99999999999999999999"'}, {"startIndex": "9" * 30}):
+        found = scim("GET", "/Users", query_string=query)
+        assert found.status_code == 200 and found.get_json()["Resources"] == [], query
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("GET", "/Users", {"query_string": {"count": "many"}}),
+        ("GET", "/Users/99999999999999999999", {}),
+        ("POST", "/Users", {"json": person("nul\u0000@example.com")}),
+        ("POST", "/Users", {"data": "{not json", "content_type": "application/scim+json"}),
+        ("POST", "/Users", {"json": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}}),
+        ("PATCH", "/Users/1", {"json": {"Operations": "nope"}}),
+    ],
+)
+def test_bad_requests_get_scim_errors_not_500s(scim, org, method, path, kwargs):
+    response = scim(method, path, **kwargs)
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+    assert response.get_json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]

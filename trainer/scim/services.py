@@ -20,6 +20,7 @@ from scim2_models import (
     NotFoundException,
     PatchOp,
     SCIMException,
+    ScimFilter,
     UniquenessException,
 )
 from scim2_models.path.expressions import CompareOperator, Comparison, LogicalExpr, LogicalOperator
@@ -184,7 +185,7 @@ def _conditions(node, columns: dict, text: str) -> list:
         if column is not None:
             value = node.value
             if name == "id":
-                value = int(value) if str(value).isdigit() else -1
+                value = int(value) if str(value).isdigit() and len(str(value)) < 12 else -1
             elif name in ("username", "emails", "emails.value") and isinstance(value, str):
                 value = value.strip().lower()
             return [column == value]
@@ -199,8 +200,6 @@ def filter_conditions(text: str | None, *, groups: bool = False) -> list:
     """Return SQL conditions for a SCIM filter; raise InvalidFilterException if unsupported."""
     if not text:
         return []
-    from scim2_models import ScimFilter
-
     try:
         ast = ScimFilter(text).ast
     except InvalidFilterException:

@@ -23,11 +23,13 @@ from scim2_models import (
 )
 
 from trainer.db import db_session
+from trainer.outcomes.api import _json_problem as json_problem  # NUL, lone surrogates, depth
 from trainer.outcomes.api import token_required
 from trainer.scim import bp, services
 from trainer.scim import schema as scim_schema
 from trainer.scim.schema import MAX_RESULTS, POLICY, RESOURCE_TYPES, Unit
 from trainer.scim.schema import User as UserResource
+from trainer.util import DB_INT_MAX
 
 SCOPE = "scim"
 MEDIA_TYPE = "application/scim+json"
@@ -93,6 +95,8 @@ def _body() -> dict:
         raise InvalidSyntaxException(detail=f"The body is not valid JSON ({exc}).") from None
     if not isinstance(payload, dict):
         raise InvalidSyntaxException(detail="The body must be a JSON object.")
+    if problem := json_problem(payload, "body"):
+        raise InvalidValueException(detail=problem)
     return payload
 
 
@@ -106,7 +110,7 @@ def _paging() -> tuple[int, int]:
         except ValueError:
             raise InvalidValueException(detail=f"{name} must be a whole number.") from None
 
-    start = max(1, number("startIndex", 1))
+    start = min(max(1, number("startIndex", 1)), DB_INT_MAX)
     count = min(max(0, number("count", MAX_RESULTS)), MAX_RESULTS)
     return start, count
 
