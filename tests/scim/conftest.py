@@ -1,6 +1,10 @@
 """Builders for the SCIM tests: a token with the scim scope and a client that sends it."""
 
+import threading
+
+import httpx
 import pytest
+from werkzeug.serving import make_server
 
 from trainer.outcomes.tokens import create_token
 
@@ -31,3 +35,21 @@ def scim(client, scim_token):
         )
 
     return send
+
+
+@pytest.fixture
+def live_scim(app, session, org):
+    """Serve the app over HTTP on a free port; yield an httpx client with a scim token."""
+    _token, secret = create_token(
+        session=session, name="Conformance", scopes=["scim"], created_by=org.hr
+    )
+    session.commit()
+    app.config["SERVER_NAME"] = None
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}/scim/v2"
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}) as client:
+        yield client
+    server.shutdown()
+    thread.join()

@@ -6,16 +6,11 @@ Groups are trainer's org units and are read-only, so the Group checks that creat
 not apply; the Group endpoints are covered in test_scim_users.py.
 """
 
-import threading
-
 import httpx
-import pytest
 from scim2_client import BaseSyncSCIMClient
 from scim2_tester import Status, check_server
-from werkzeug.serving import make_server
 
 from trainer.auth.models import User
-from trainer.outcomes.tokens import create_token
 
 PEOPLE = 300  # the checks deactivate a few dozen people; the 20% guard must let them
 
@@ -39,28 +34,6 @@ class HttpxSCIMClient(BaseSyncSCIMClient):
         return self.client.request(method, url, **kwargs)
 
 
-@pytest.fixture
-def live_scim(app, session, org):
-    """Serve the app over HTTP on a free port; yield an httpx client with a scim token."""
-    session.add_all(
-        User(email=f"staff{i}@example.com", name=f"Staff {i}", unit_id=org.t1.id)
-        for i in range(PEOPLE)
-    )
-    _token, secret = create_token(
-        session=session, name="Conformance", scopes=["scim"], created_by=org.hr
-    )
-    session.commit()
-    app.config["SERVER_NAME"] = None
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}/scim/v2"
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}) as client:
-        yield client
-    server.shutdown()
-    thread.join()
-
-
 def _not_applicable(result) -> bool:
     """The one check that does not apply: removing `active`. trainer always knows whether a
     person may sign in, so it refuses the removal with a clear error (replace it with false)."""
@@ -68,7 +41,12 @@ def _not_applicable(result) -> bool:
     return result.title == "check_remove_attribute" and data.get("urn") == "active"
 
 
-def test_scim2_tester_checks_pass(live_scim):
+def test_scim2_tester_checks_pass(live_scim, session, org):
+    session.add_all(
+        User(email=f"staff{i}@example.com", name=f"Staff {i}", unit_id=org.t1.id)
+        for i in range(PEOPLE)
+    )
+    session.commit()
     scim = HttpxSCIMClient(live_scim)
     results = check_server(scim, resource_types=["User"])
     report = "\n".join(

@@ -1,6 +1,8 @@
 """Deactivation through SCIM passes the people import's guard: more than 20% of active people
 deactivated within 24 hours is refused, and HR is alerted."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlmodel import func, select
@@ -90,3 +92,21 @@ def test_the_people_import_counts_what_scim_deactivated_today(app, scim, session
         "This would deactivate 3 of 10 active people (2 of them already in the last 24 hours)"
         in str(report.errors[0])
     )
+
+
+def test_parallel_deactivations_cannot_all_slip_under_the_limit(live_scim, session, org, make_user):
+    """A directory sends its changes in parallel: the guard still lets only 2 of 10 go."""
+    staff = _staff(make_user, org, 6)
+    # The token's first use writes its row (last used), which would queue the requests.
+    assert live_scim.get("/ServiceProviderConfig").status_code == 200
+    start = threading.Barrier(len(staff))
+
+    def deactivate(person):
+        start.wait()
+        return live_scim.patch(f"/Users/{person.id}", json=DEACTIVATE, timeout=30).status_code
+
+    with ThreadPoolExecutor(len(staff)) as pool:
+        statuses = list(pool.map(deactivate, staff))
+    assert sorted(statuses) == [200, 200, 400, 400, 400, 400]
+    active = session.exec(select(func.count()).select_from(User).where(User.active)).one()
+    assert active == 8

@@ -10,6 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import text as sa_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
@@ -198,6 +199,7 @@ def normalise_email(value: str) -> str:
 # Deactivation guard: the people import and SCIM provisioning both pass through it
 
 DEACTIVATION_WINDOW = timedelta(hours=24)
+DEACTIVATION_LOCK_KEY = 74_657_202  # a PostgreSQL advisory lock key (the scheduler's is ...201)
 
 
 def set_active(user: User, active: bool, now: datetime | None = None) -> None:
@@ -221,6 +223,10 @@ def deactivation_refused(
     """
     if deactivating <= 0:
         return None
+    if session.get_bind().dialect.name == "postgresql":
+        # One deactivation check at a time until commit, so that parallel requests from a
+        # directory cannot each pass on the same count (SQLite writers are serialised anyway).
+        session.execute(sa_text("SELECT pg_advisory_xact_lock(:k)"), {"k": DEACTIVATION_LOCK_KEY})
     since = (now or utcnow()) - DEACTIVATION_WINDOW
     recent = session.exec(
         select(func.count())
