@@ -227,3 +227,15 @@ def test_bad_requests_get_scim_errors_not_500s(scim, org, method, path, kwargs):
     response = scim(method, path, **kwargs)
     assert 400 <= response.status_code < 500, response.get_data(as_text=True)
     assert response.get_json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
+def test_the_personal_data_export_includes_what_the_directory_sent(scim, session):
+    from trainer.privacy.services import export_person
+
+    body = {**person("ned@example.com"), "externalId": "okta-ned"}
+    created = scim("POST", "/Users", json=body).get_json()
+    ned = session.get(User, int(created["id"]))
+    session.refresh(ned)
+    exported = export_person(ned, session=session)
+    assert exported["from_the_company_directory"][0]["external_id"] == "okta-ned"
+    assert exported["from_the_company_directory"][0]["user_name"] == "ned@example.com"

@@ -118,6 +118,7 @@ def export_person(person: User, *, session: Session, now: datetime | None = None
             "unit": unit and {"code": unit.code, "name": unit.name},
         },
         "managed_units": [{"code": u.code, "name": u.name} for u in managed],
+        "from_the_company_directory": [_dump(d) for d in rows(ScimUser, ScimUser.user_id == uid)],
         "learning": {
             "courses": [
                 {**_dump(e), "course": courses.get(e.course_id), "title": titles.get(e.version_id)}
@@ -393,8 +394,9 @@ def purge_audit(*, session: Session, cutoff: datetime, now: datetime) -> int:
 def purge_inactive_people(*, session: Session, cutoff: datetime, now: datetime) -> int:
     """Erase people whose account has been inactive since before the cutoff.
 
-    An account's inactive time starts when this job first sees it inactive, and is cleared if
-    it is made active again.
+    An account's inactive time starts when it is deactivated (for accounts deactivated before
+    that was noted, when this job first sees it inactive), and is cleared if it is made active
+    again.
     """
     session.execute(
         sa.update(User)
