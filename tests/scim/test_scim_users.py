@@ -239,3 +239,27 @@ def test_the_personal_data_export_includes_what_the_directory_sent(scim, session
     exported = export_person(ned, session=session)
     assert exported["from_the_company_directory"][0]["external_id"] == "okta-ned"
     assert exported["from_the_company_directory"][0]["user_name"] == "ned@example.com"
+
+
+def test_discovery_publishes_what_trainer_keeps_and_the_unit_codes(scim, org):
+    config = scim("GET", "/ServiceProviderConfig").get_json()
+    assert config["patch"]["supported"] is True and config["bulk"]["supported"] is False
+    assert config["etag"]["supported"] is True
+    assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
+    enterprise = scim("GET", f"/Schemas/{ENTERPRISE}").get_json()
+    attributes = {a["name"]: a for a in enterprise["attributes"]}
+    assert set(attributes) == {"employeeNumber", "department", "manager"}
+    assert attributes["department"]["canonicalValues"] == [
+        "C", "R1", "R2", "S1", "S2", "T1", "T2", "T3"
+    ]  # fmt: skip
+    types = scim("GET", "/ResourceTypes").get_json()["Resources"]
+    assert [(t["name"], t["endpoint"]) for t in types] == [("User", "/Users"), ("Group", "/Groups")]
+
+
+def test_groups_are_units_found_by_name_or_code(scim, org):
+    by_code = scim("GET", "/Groups", query_string={"filter": 'externalId eq "S1"'}).get_json()
+    assert [g["displayName"] for g in by_code["Resources"]] == ["S1"]
+    members = {m["value"] for m in by_code["Resources"][0]["members"]}
+    assert members == {str(org.manager.id)}
+    lean = scim("GET", "/Groups", query_string={"excludedAttributes": "members"}).get_json()
+    assert lean["totalResults"] == 8 and all("members" not in g for g in lean["Resources"])

@@ -123,25 +123,23 @@ for name, resource_type in RESOURCE_TYPES.items():
     resource_type.endpoint = f"/{name}s"
 
 
-def service_provider_config(documentation: str) -> ServiceProviderConfig:
-    return ServiceProviderConfig(
-        documentation_uri=documentation,
-        patch=Patch(supported=True),
-        bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
-        filter=Filter(supported=True, max_results=MAX_RESULTS),
-        change_password=ChangePassword(supported=False),
-        sort=Sort(supported=False),
-        etag=ETag(supported=True),
-        authentication_schemes=[
-            AuthenticationScheme(
-                type="oauthbearertoken",
-                name="API token",
-                description="An API token with the scim scope, sent as "
-                "'Authorization: Bearer <token>'. HR creates it on the Outcomes page.",
-                primary=True,
-            )
-        ],
-    )
+SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
+    patch=Patch(supported=True),
+    bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
+    filter=Filter(supported=True, max_results=MAX_RESULTS),
+    change_password=ChangePassword(supported=False),
+    sort=Sort(supported=False),
+    etag=ETag(supported=True),
+    authentication_schemes=[
+        AuthenticationScheme(
+            type="oauthbearertoken",
+            name="API token",
+            description="An API token with the scim scope, sent as "
+            "'Authorization: Bearer <token>'. HR creates it on the Outcomes page.",
+            primary=True,
+        )
+    ],
+)
 
 
 def schemas(unit_codes: list[str]) -> list[Schema]:

@@ -163,8 +163,7 @@ def _check_version(resource) -> None:
 @bp.route("/ServiceProviderConfig")
 @scim_view
 def service_provider_config():
-    config = scim_schema.service_provider_config(request.host_url + "#provisioning-scim-20")
-    config.meta = None
+    config = scim_schema.SERVICE_PROVIDER_CONFIG
     return scim_response(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
 
 
