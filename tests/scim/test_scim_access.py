@@ -1,8 +1,12 @@
 """Who may call /scim/v2: a token with the scim scope, and nothing else (no cookie, no CSRF)."""
 
 import pytest
+from sqlmodel import select
 
 from tests.scim.bodies import person
+from trainer.auth.models import User
+from trainer.outcomes.models import OutcomeError
+from trainer.outcomes.tokens import create_token
 
 
 @pytest.mark.parametrize(
@@ -38,9 +42,6 @@ def test_a_signed_in_browser_session_grants_nothing(client, login_as, org, sessi
     assert client.get("/scim/v2/Users").status_code == 401
     created = client.post("/scim/v2/Users", json=person("sneaky@example.com"))
     assert created.status_code == 401
-    from sqlmodel import select
-
-    from trainer.auth.models import User
 
     assert session.exec(select(User).where(User.email == "sneaky@example.com")).first() is None
 
@@ -63,9 +64,6 @@ def test_unknown_addresses_and_methods_answer_in_scim_json(scim):
 
 
 def test_a_scim_token_cannot_be_limited_to_a_unit(session, org):
-    from trainer.outcomes.models import OutcomeError
-    from trainer.outcomes.tokens import create_token
-
     with pytest.raises(OutcomeError, match="covers every unit"):
         create_token(
             session=session, name="Dir", scopes=["scim"], created_by=org.hr, unit_id=org.s1.id
