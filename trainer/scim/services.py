@@ -335,7 +335,11 @@ def _manager_of(enterprise, user: User | None, *, session: Session) -> int | Non
     return person.id
 
 
-def _check_unique(session: Session, user: User | None, user_name: str, employee_number) -> None:
+def _check_unique(
+    session: Session, user: User | None, user_name: str, email: str, employee_number
+) -> None:
+    """Raise UniquenessException (409) if another person has this userName, email or employee
+    number (checked here, so what save_person refuses is always a 400)."""
     key = user_name.lower()
     others = session.exec(
         _visible_people().where(func.lower(func.coalesce(ScimUser.user_name, User.email)) == key)
@@ -348,12 +352,13 @@ def _check_unique(session: Session, user: User | None, user_name: str, employee_
             detail=f"A user deleted earlier had the userName '{user_name}'; create them again "
             "with POST to bring them back."
         )
-    if employee_number:
-        taken = session.exec(select(User.id).where(User.employee_number == employee_number)).first()
+    for column, value, what in (
+        (User.email, email, "email"),
+        (User.employee_number, employee_number, "employee number"),
+    ):
+        taken = session.exec(select(User.id).where(column == value)).first() if value else None
         if taken is not None and taken != (user.id if user else None):
-            raise UniquenessException(
-                detail=f"Another person already has the employee number '{employee_number}'."
-            )
+            raise UniquenessException(detail=f"Another person already has the {what} '{value}'.")
 
 
 def save_user(
@@ -377,7 +382,6 @@ def save_user(
     employee_number = (enterprise.employee_number or "").strip() or None if enterprise else None
     if employee_number and len(employee_number) > 64:
         raise InvalidValueException(detail="employeeNumber is longer than 64 characters.")
-    _check_unique(session, user, user_name, employee_number)
     parts = resource.name or PersonName()
     for label, value, limit in (
         ("externalId", resource.external_id, 254),
@@ -388,6 +392,7 @@ def save_user(
         if value and len(value) > limit:
             raise InvalidValueException(detail=f"{label} is longer than {limit} characters.")
     email, name = _email_of(resource), _name_of(resource, previous, user)
+    _check_unique(session, user, user_name, email, employee_number)
     unit = _unit_of(enterprise, session=session)
     manager_id = _manager_of(enterprise, user, session=session)
     active = resource.active if resource.active is not None else (user.active if user else True)
@@ -414,8 +419,6 @@ def save_user(
             managed_unit_ids=managed,
         )
     except org.PersonError as exc:
-        if exc.field == "email":
-            raise UniquenessException(detail=str(exc)) from None
         raise InvalidValueException(detail=str(exc)) from None
     fields = {
         "user_name": user_name.lower(),
