@@ -162,6 +162,9 @@ SAMPLES = {
     "import_id": _people_import,
     "fix_id": lambda ctx: _fixes(ctx)["fix_id"],
     "problem_id": lambda ctx: _fixes(ctx)["problem_id"],
+    "scim_id": lambda ctx: str(ctx.org.employee.id),
+    "schema_id": lambda ctx: "urn:ietf:params:scim:schemas:core:2.0:User",
+    "type_name": lambda ctx: "User",
 }
 
 OUT_OF_SCOPE = {

@@ -44,6 +44,7 @@ ACTIONS = {
     "person.sso_link": "Account linked to the single sign-on provider",
     "sso.settings": "Single sign-on settings changed",
     "people.import": "People imported",
+    "people.deactivation_refused": "Deactivation refused by the 20% safety limit",
     "outcomes.import": "Customer outcomes imported",
     "programme.create": "Survey programme created",
     "programme.update": "Survey programme changed",

@@ -78,6 +78,8 @@ class Defaults:
     SEAL_PRIVATE_KEY_FILE = None
 
     COURSES_DIR = None  # defaults to the library shipped in the package, trainer/courses
+    # The most people the import and SCIM may deactivate within 24 hours, as a share of those
+    # active a day ago (more is refused; SCIM refusals email HR).
     PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE = 0.2
     # Uploads with more rows than this are imported by the scheduler, with a progress page;
     # uploads over PEOPLE_IMPORT_MAX_ROWS are refused (the CLI has no limit).

@@ -19,6 +19,8 @@ class User(UserMixin, SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
+    # The HR system's number for the person (SCIM's enterprise employeeNumber).
+    employee_number: str | None = Field(default=None, max_length=64, unique=True, index=True)
     name: str = Field(max_length=200)
     password_hash: str | None = Field(default=None, max_length=255)
     roles: str = Field(default=Role.EMPLOYEE.value, max_length=100)

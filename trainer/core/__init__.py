@@ -41,6 +41,10 @@ def _error_page(error):
         message = "That request could not be used."
     if request.path.startswith("/api/"):
         return {"error": {"status": code, "message": detail or message}}, code
+    if request.path.startswith("/scim/"):
+        from trainer.scim.views import scim_error
+
+        return scim_error(code, detail or message)
     return render_template("errors/error.html", code=code, message=message, detail=detail), code
 
 

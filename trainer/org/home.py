@@ -1,10 +1,12 @@
-"""The organisation panel of the home page: people imports that failed recently."""
+"""The organisation panel of the home page: people imports that failed recently, and
+deactivations the safety limit refused (a directory sync gone wrong)."""
 
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
+from trainer.audit import AuditEntry
 from trainer.auth.models import User
 from trainer.org.models import ImportStatus, PeopleImport
 
@@ -24,11 +26,26 @@ def failed_imports(*, session: Session, since: datetime) -> list[PeopleImport]:
     )
 
 
+def refused_deactivations(*, session: Session, since: datetime) -> list[AuditEntry]:
+    """Return the deactivations the 20% guard refused since `since`, newest first."""
+    return list(
+        session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.action == "people.deactivation_refused", AuditEntry.at >= since)
+            .order_by(AuditEntry.id.desc())
+            .limit(SHOWN)
+        ).all()
+    )
+
+
 def org_panel(*, session: Session, user: User, now: datetime) -> dict:
-    failed = failed_imports(session=session, since=now - timedelta(days=RECENT_DAYS))
+    since = now - timedelta(days=RECENT_DAYS)
+    failed = failed_imports(session=session, since=since)
+    refused = refused_deactivations(session=session, since=since)
     return {
-        "tasks": min(len(failed), SHOWN),
+        "tasks": min(len(failed), SHOWN) + len(refused),
         "failed": failed[:SHOWN],
+        "refused": refused,
         "more": max(0, len(failed) - SHOWN),
         "days": RECENT_DAYS,
     }

@@ -4,10 +4,13 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import text as sa_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
@@ -16,7 +19,10 @@ from trainer import audit
 from trainer.access import ROLES, Role, join_roles
 from trainer.auth.models import User
 from trainer.csvfile import CsvProblem, RowError, read_rows
+from trainer.i18n import language_of
+from trainer.mail import queue_mail
 from trainer.org.models import UNIT_KINDS, ImportStatus, ManagedUnit, OrgUnit, PeopleImport
+from trainer.util import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +141,7 @@ def save_person(
     *,
     session: Session,
     user: User,
-    by: User,
+    by: User | str,
     email: str,
     name: str,
     unit_id: int | None,
@@ -156,7 +162,7 @@ def save_person(
     user.name = name.strip()
     user.unit_id = unit_id
     user.roles = join_roles(roles)
-    user.active = active
+    set_active(user, active)
     session.add(user)
     try:
         session.flush()
@@ -188,6 +194,93 @@ def split_list(value: str) -> list[str]:
 
 def normalise_email(value: str) -> str:
     return validate_email(value, check_deliverability=False).normalized.lower()
+
+
+# Deactivation guard: the people import and SCIM provisioning both pass through it
+
+DEACTIVATION_WINDOW = timedelta(hours=24)
+DEACTIVATION_LOCK_KEY = 74_657_202  # a PostgreSQL advisory lock key (the scheduler's is ...201)
+
+
+def set_active(user: User, active: bool, now: datetime | None = None) -> None:
+    """Activate or deactivate a person, noting when they were deactivated (for the guard and
+    the retention schedule)."""
+    if user.active and not active:
+        user.inactive_since = now or utcnow()
+    elif active:
+        user.inactive_since = None
+    user.active = active
+
+
+def deactivation_refused(
+    deactivating: int, *, session: Session, now: datetime | None = None
+) -> str | None:
+    """Return why deactivating `deactivating` more people now is refused, or None if allowed.
+
+    Refused when the people deactivated in the last 24 hours, with these, would be more than
+    PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE (20%) of the people who were active a day ago: a
+    directory sync gone wrong, or a wrong file, must not lock out the company.
+    """
+    if deactivating <= 0:
+        return None
+    if session.get_bind().dialect.name == "postgresql":
+        # One deactivation check at a time until commit, so that parallel requests from a
+        # directory cannot each pass on the same count (SQLite writers are serialised anyway).
+        session.execute(sa_text("SELECT pg_advisory_xact_lock(:k)"), {"k": DEACTIVATION_LOCK_KEY})
+    since = (now or utcnow()) - DEACTIVATION_WINDOW
+    recent = session.exec(
+        select(func.count())
+        .select_from(User)
+        .where(User.active.is_(False), User.inactive_since >= since, User.erased_at.is_(None))
+    ).one()
+    active = session.exec(select(func.count()).select_from(User).where(User.active)).one()
+    before = active + recent  # who was active a day ago, near enough
+    total = recent + deactivating
+    max_share = current_app.config["PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE"]
+    if total <= max_share * before:
+        return None
+    already = f" ({recent} of them already in the last 24 hours)" if recent else ""
+    return (
+        f"This would deactivate {total} of {before} active people{already}, more than "
+        f"{max_share:.0%} within 24 hours. Nothing was changed."
+    )
+
+
+def alert_hr_of_refused_deactivation(
+    *, session: Session, source: str, reason: str, now: datetime | None = None
+) -> None:
+    """Email every active HR person that a deactivation was refused, and audit it.
+
+    One email per person, source and day, however often the sender retries.
+    """
+    now = now or utcnow()
+    audit.record(
+        source, "people.deactivation_refused", None, {"reason": reason[:200]}, session=session
+    )
+    hr_people = session.exec(
+        select(User).where(User.active, User.roles.contains(Role.HR.value))
+    ).all()
+    for person in hr_people:
+        if not person.has_role(Role.HR):
+            continue
+        with force_locale(language_of(person)):
+            subject = _("trainer refused to deactivate people")
+            body = _(
+                "Hello %(name)s,\n\n%(source)s asked trainer to deactivate more people than "
+                "the safety limit allows, so nothing was changed:\n\n%(reason)s\n\nIf this is "
+                "expected (a reorganisation), deactivate them with the people import and its "
+                "force option. If not, check the directory sync before it tries again.\n",
+                name=person.name,
+                source=source,
+                reason=reason,
+            )
+        queue_mail(
+            session=session,
+            key=f"deactivation-refused:{source}:{now:%Y-%m-%d}:{person.id}"[:200],
+            to=person.email,
+            subject=subject,
+            body=body,
+        )
 
 
 # People import
@@ -331,21 +424,14 @@ def import_people(
             for u in existing.values()
             if u.active and u.email not in listed and not u.has_role(Role.ADMIN)
         ]
-        active = sum(1 for u in existing.values() if u.active)
-        max_share = current_app.config["PEOPLE_IMPORT_MAX_DEACTIVATE_SHARE"]
-        if missing and len(missing) > max_share * active and not force:
+        refused = None if force else deactivation_refused(len(missing), session=session)
+        if refused:
             report.errors.append(
-                RowError(
-                    1,
-                    None,
-                    f"This would deactivate {len(missing)} of {active} active people, more "
-                    f"than {max_share:.0%}. Nothing was changed. Check the file, or confirm "
-                    "with the force option.",
-                )
+                RowError(1, None, f"{refused} Check the file, or confirm with the force option.")
             )
             return report
         for user in missing:
-            user.active = False
+            set_active(user, False)
             session.add(user)
         report.deactivated = len(missing)
 
@@ -374,7 +460,7 @@ def _save_people(
         else:
             changed = (user.name, user.roles, user.unit_id) != (person.name, roles, person.unit.id)
             if not user.active:
-                user.active = True
+                set_active(user, True)
                 report.reactivated += 1
             elif changed or set(links.get(user.id, {})) != wanted:
                 report.updated += 1

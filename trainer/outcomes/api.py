@@ -45,8 +45,11 @@ _WHY = {
 }
 
 
-def token_required(scope: str):
-    """Let a view run only with an active bearer token that has `scope` (401 or 403 if not)."""
+def token_required(scope: str, error=api_error):
+    """Let a view run only with an active bearer token that has `scope` (401 or 403 if not).
+
+    `error(status, message, headers=...)` writes the refusal (the SCIM service answers in its
+    own error format)."""
 
     def decorator(view):
         @wraps(view)
@@ -55,14 +58,14 @@ def token_required(scope: str):
             header = request.headers.get("Authorization", "")
             kind, _, secret = header.partition(" ")
             if kind.lower() != "bearer" or not secret.strip():
-                return api_error(
+                return error(
                     401, "Send an API token: 'Authorization: Bearer <token>'.", headers=_challenge()
                 )
             token, state = tokens.authenticate_token(session=db_session(), secret=secret.strip())
             if token is None:
-                return api_error(401, _WHY[state], headers=_challenge("invalid_token"))
+                return error(401, _WHY[state], headers=_challenge("invalid_token"))
             if scope not in token.scope_set:
-                return api_error(
+                return error(
                     403,
                     f"Wrong scope: this token lacks the {scope} scope.",
                     headers=_challenge("insufficient_scope", scope),

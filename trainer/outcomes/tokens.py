@@ -5,6 +5,8 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from trainer.auth.models import User
@@ -17,6 +19,7 @@ SCOPES = {
     "outcomes:write": "Send outcomes (POST /api/v1/outcomes)",
     "outcomes:read": "Read outcomes and metrics (GET /api/v1/...)",
     "fixes:read": "Read fixes on own authority per unit and quarter (GET /api/v1/fixes)",
+    "scim": _l("Provision people from the company directory (SCIM 2.0, /scim/v2)"),
 }
 TOKEN_PREFIX = "trn_"  # noqa: S105 (a public marker, not a secret)
 
@@ -43,6 +46,10 @@ def create_token(
         raise OutcomeError("Choose at least one scope: " + ", ".join(SCOPES) + ".")
     if unit_id is not None and session.get(OrgUnit, unit_id) is None:
         raise OutcomeError("That unit does not exist.")
+    if unit_id is not None and "scim" in scopes:
+        raise OutcomeError(
+            _("A token that provisions people covers every unit: leave “Limited to unit” empty.")
+        )
     now = now or utcnow()
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(

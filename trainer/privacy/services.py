@@ -42,6 +42,7 @@ from trainer.pulse.models import (
     SurveyParticipation,
 )
 from trainer.scenarios.models import Play, ReserveItem, Scenario, ScenarioActor
+from trainer.scim.models import ScimUser
 from trainer.util import utcnow
 
 log = logging.getLogger("trainer.privacy")
@@ -117,6 +118,7 @@ def export_person(person: User, *, session: Session, now: datetime | None = None
             "unit": unit and {"code": unit.code, "name": unit.name},
         },
         "managed_units": [{"code": u.code, "name": u.name} for u in managed],
+        "from_the_company_directory": [_dump(d) for d in rows(ScimUser, ScimUser.user_id == uid)],
         "learning": {
             "courses": [
                 {**_dump(e), "course": courses.get(e.course_id), "title": titles.get(e.version_id)}
@@ -262,6 +264,7 @@ def erase_person(
     delete("pulse participation", SurveyParticipation, SurveyParticipation.employee_id == uid)
     delete("commitment marks (who marked)", CommitmentVoter, CommitmentVoter.employee_id == uid)
     delete("managed units", ManagedUnit, ManagedUnit.user_id == uid)
+    delete("directory names (SCIM)", ScimUser, ScimUser.user_id == uid)
     delete("action plan reminders", ActionNudge, ActionNudge.user_id == uid)
     delete("sign-in throttle", LoginThrottle, LoginThrottle.email == person.email)
     delete("emails", OutboxMessage, OutboxMessage.recipient == person.email)
@@ -271,6 +274,7 @@ def erase_person(
         ("commitments (who wrote)", Commitment, "created_by"),
         ("actions (who owns)", Commitment, "owner_id"),
         ("action updates (who wrote)", ActionUpdate, "by_id"),
+        ("directory managers (SCIM)", ScimUser, "manager_id"),
     ):
         removed[label] = session.execute(
             sa.update(model).where(getattr(model, column) == uid).values({column: None})
@@ -311,6 +315,7 @@ def erase_person(
     person.email = f"erased-{uid}@{ERASED_DOMAIN}"
     person.password_hash = None
     person.oidc_subject = None  # the link to the single sign-on account
+    person.employee_number = None
     person.session_token = new_session_token()  # signs out every session
     person.roles = ""
     person.unit_id = None
@@ -390,8 +395,9 @@ def purge_audit(*, session: Session, cutoff: datetime, now: datetime) -> int:
 def purge_inactive_people(*, session: Session, cutoff: datetime, now: datetime) -> int:
     """Erase people whose account has been inactive since before the cutoff.
 
-    An account's inactive time starts when this job first sees it inactive, and is cleared if
-    it is made active again.
+    An account's inactive time starts when it is deactivated (for accounts deactivated before
+    that was noted, when this job first sees it inactive), and is cleared if it is made active
+    again.
     """
     session.execute(
         sa.update(User)
