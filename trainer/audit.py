@@ -91,7 +91,7 @@ def describe_actor(actor) -> tuple[int | None, str]:
         return None, "system"
     if isinstance(actor, str):
         return None, actor
-    return actor.id, actor.email
+    return actor.id, actor.identifier
 
 
 def describe_target(target) -> tuple[str, int | None, str]:
@@ -102,7 +102,7 @@ def describe_target(target) -> tuple[str, int | None, str]:
         return target
     kind = type(target).__name__
     if kind == "User":
-        return "person", target.id, target.email
+        return "person", target.id, target.identifier
     if kind == "OrgUnit":
         return "unit", target.id, f"{target.name} ({target.code})"
     if kind == "PulseProgramme":

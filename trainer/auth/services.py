@@ -38,6 +38,15 @@ def find_user(email: str, *, session: Session) -> User | None:
     return session.exec(select(User).where(User.email == email.strip().lower())).first()
 
 
+def find_person(email_or_number: str, *, session: Session) -> User | None:
+    """Return the person with this email, or else with this employee number."""
+    key = email_or_number.strip()
+    return (
+        find_user(key, session=session)
+        or session.exec(select(User).where(User.employee_number == key)).first()
+    )
+
+
 def count_attempt(email: str, *, session: Session) -> int:
     """Count a sign-in attempt for `email` in one atomic statement and return its number.
 

@@ -102,11 +102,11 @@ def export_person(person: User, *, session: Session, now: datetime | None = None
         return session.exec(select(model).where(*where)).all()
 
     attempts = rows(QuizAttempt, QuizAttempt.user_id == uid)
-    throttle = session.get(LoginThrottle, person.email)
+    throttle = person.email and session.get(LoginThrottle, person.email)
     unit_path = [int(i) for i in unit.path.strip("/").split("/") if i] + [unit.id] if unit else []
     return {
         "about": (
-            f"Everything trainer stores about {person.email}, as of "
+            f"Everything trainer stores about {person.identifier}, as of "
             f"{(now or utcnow()).isoformat(timespec='seconds')} (GDPR Article 15)."
         ),
         "pulse_answers": PULSE_ANSWERS_NOT_INCLUDED,
@@ -177,7 +177,7 @@ def export_person(person: User, *, session: Session, now: datetime | None = None
         # Without the text: an invitation or reset link in it would let the reader sign in.
         "emails_to_you": [
             _dump(m, {"body", "claim", "claimed_until", "key"})
-            for m in rows(OutboxMessage, OutboxMessage.recipient == person.email)
+            for m in rows(OutboxMessage, OutboxMessage.recipient == (person.email or ""))
         ],
         "audit_entries_about_you": [
             _audit_dict(e)
@@ -263,8 +263,9 @@ def erase_person(
     delete("commitment marks (who marked)", CommitmentVoter, CommitmentVoter.employee_id == uid)
     delete("managed units", ManagedUnit, ManagedUnit.user_id == uid)
     delete("action plan reminders", ActionNudge, ActionNudge.user_id == uid)
-    delete("sign-in throttle", LoginThrottle, LoginThrottle.email == person.email)
-    delete("emails", OutboxMessage, OutboxMessage.recipient == person.email)
+    if person.email:
+        delete("sign-in throttle", LoginThrottle, LoginThrottle.email == person.email)
+        delete("emails", OutboxMessage, OutboxMessage.recipient == person.email)
     for label, model, column in (
         ("assignments (who assigned)", Assignment, "assigned_by_id"),
         ("API tokens (who created)", ApiToken, "created_by_id"),
@@ -309,6 +310,7 @@ def erase_person(
     if not certificates:
         person.name = ERASED_NAME
     person.email = f"erased-{uid}@{ERASED_DOMAIN}"
+    person.employee_number = None
     person.password_hash = None
     person.session_token = new_session_token()  # signs out every session
     person.roles = ""

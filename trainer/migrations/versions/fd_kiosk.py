@@ -1,0 +1,41 @@
+"""people without email (employee numbers) and personal sign-in cards
+
+Revision ID: fd_kiosk
+Revises: f0_user_locale
+Create Date: 2026-12-06 01:50:00.000000
+
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision: str = 'fd_kiosk'
+down_revision: str | None = 'f0_user_locale'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('user_account') as batch_op:
+        batch_op.alter_column(
+            'email', existing_type=sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True
+        )
+        batch_op.add_column(
+            sa.Column('employee_number', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
+        )
+        batch_op.create_index(
+            batch_op.f('ix_user_account_employee_number'), ['employee_number'], unique=True
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('user_account') as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_account_employee_number'))
+        batch_op.drop_column('employee_number')
+        batch_op.alter_column(
+            'email', existing_type=sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False
+        )
