@@ -55,6 +55,7 @@ ACTIONS = {
     "action.status": "Action plan status updated",
     "retention.purge": "Old data deleted by the retention schedule",
     "fixes.settings": "Fix log unit type, currency or goodwill limit changed",
+    "cards.print": "Sign-in cards printed for a unit",
 }
 # Keys a detail may never have: survey answers and comments stay out of the log.
 FORBIDDEN_KEYS = {"answer", "answers", "comment", "comments", "response", "responses", "text"}

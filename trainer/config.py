@@ -30,6 +30,12 @@ class Defaults:
     LOGIN_LOCK_MINUTES = 15
     INVITE_MAX_AGE_HOURS = 72
     RESET_MAX_AGE_MINUTES = 60
+    # Sign-in cards and kiosk mode (trainer.kiosk): a card lasts until the survey it was printed
+    # for closes, at most this many days; a kiosk session ends after this long without input;
+    # wrong codes from one address are limited like passwords, to this many per lock period.
+    CARD_VALID_DAYS = 30
+    KIOSK_IDLE_SECONDS = 120
+    KIOSK_MAX_FAILURES = 20
 
     # Email: with no MAIL_SERVER, messages wait in the outbox, shown on /dev/mail (development).
     MAIL_SERVER = None

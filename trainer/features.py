@@ -19,6 +19,7 @@ FEATURES = (
     "insights",
     "fixes",
     "privacy",
+    "kiosk",
 )
 # Modules on the floor that define tables of their own: the scheduler's lock and job runs, the
 # outbox and the audit log.

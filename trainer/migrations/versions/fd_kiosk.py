@@ -20,6 +20,21 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        'sign_in_card',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('code_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column('issued_at', sa.DateTime(), nullable=False),
+        sa.Column('expires_at', sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['user_account.id']),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('code_hash'),
+    )
+    with op.batch_alter_table('sign_in_card') as batch_op:
+        batch_op.create_index(batch_op.f('ix_sign_in_card_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sign_in_card_user_id'), ['user_id'], unique=False)
     with op.batch_alter_table('user_account') as batch_op:
         batch_op.alter_column(
             'email', existing_type=sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True
@@ -33,6 +48,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('sign_in_card')
     with op.batch_alter_table('user_account') as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_account_employee_number'))
         batch_op.drop_column('employee_number')
