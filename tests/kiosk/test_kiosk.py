@@ -239,3 +239,19 @@ def test_people_without_email_cannot_use_the_password_page(client, session, org,
     response = client.post("/auth/login", data={"email": "", "password": "x" * 12})
     assert response.status_code == 400
     assert session.exec(select(User).where(User.email.is_(None))).all()  # still there, unharmed
+
+
+def test_cards_are_exported_without_their_hash_and_erased_with_the_person(
+    client, login_as, session, org, no_email, print_cards
+):
+    print_cards(org.hr, org.t1)
+    worker = holder(session, "Worker 1")
+    login_as(org.hr)
+    person_page = _text(client.get(f"/org/people/{worker.id}"))
+    assert f"/kiosk/cards/{org.t1.id}" in person_page
+    exported = json.loads(client.get(f"/privacy/people/{worker.id}/data.json").data)
+    assert [c["status"] for c in exported["sign_in_cards"]] == ["unused"]
+    assert "code_hash" not in exported["sign_in_cards"][0]
+    erase = client.post(f"/privacy/people/{worker.id}/erase", data={"understood": "y"})
+    assert erase.status_code in (200, 302), erase.status_code
+    assert session.exec(select(SignInCard).where(SignInCard.user_id == worker.id)).all() == []

@@ -17,6 +17,7 @@ from trainer.audit import AuditEntry
 from trainer.auth.models import LoginThrottle, User, new_session_token
 from trainer.fixes.models import Fix
 from trainer.insights.models import CustomerFocusRating
+from trainer.kiosk.models import SignInCard
 from trainer.learn.models import (
     Assignment,
     Certificate,
@@ -174,6 +175,10 @@ def export_person(person: User, *, session: Session, now: datetime | None = None
             _dump(t, {"token_hash"}) for t in rows(ApiToken, ApiToken.created_by_id == uid)
         ],
         "sign_in_throttle": throttle and _dump(throttle),
+        # The code is not stored, only its hash, which is left out too.
+        "sign_in_cards": [
+            _dump(c, {"code_hash"}) for c in rows(SignInCard, SignInCard.user_id == uid)
+        ],
         # Without the text: an invitation or reset link in it would let the reader sign in.
         "emails_to_you": [
             _dump(m, {"body", "claim", "claimed_until", "key"})
@@ -262,6 +267,7 @@ def erase_person(
     delete("pulse participation", SurveyParticipation, SurveyParticipation.employee_id == uid)
     delete("commitment marks (who marked)", CommitmentVoter, CommitmentVoter.employee_id == uid)
     delete("managed units", ManagedUnit, ManagedUnit.user_id == uid)
+    delete("sign-in cards", SignInCard, SignInCard.user_id == uid)
     delete("action plan reminders", ActionNudge, ActionNudge.user_id == uid)
     if person.email:
         delete("sign-in throttle", LoginThrottle, LoginThrottle.email == person.email)
