@@ -24,7 +24,9 @@ def card_team(session, staffed):
 
 def _counts(app, session, cycle, scope=None):
     with app.app_context():
-        return {row.unit.code: row.to_answer for row in still_to_answer(cycle, scope, session=session)}
+        return {
+            row.unit.code: row.to_answer for row in still_to_answer(cycle, scope, session=session)
+        }
 
 
 def test_counts_show_who_is_left_once_enough_have_answered_on_both_sides(
