@@ -100,6 +100,21 @@ def card_holders(unit: OrgUnit, *, session: Session, include_email: bool) -> lis
     )
 
 
+def without_email_per_unit(*, session: Session) -> Counter:
+    """Active people without an email in each unit and everything below it."""
+    direct = session.exec(
+        select(User.unit_id, sa.func.count())
+        .where(User.active, User.email.is_(None), User.unit_id.is_not(None))
+        .group_by(User.unit_id)
+    ).all()
+    units = units_by_id(session=session)
+    totals: Counter = Counter()
+    for unit_id, n in direct:
+        for unit in [*ancestor_ids(units[unit_id]), unit_id]:
+            totals[unit] += n
+    return totals
+
+
 def issue_cards(
     unit: OrgUnit, *, session: Session, by: User, include_email: bool, now: datetime
 ) -> list[PrintedCard]:
@@ -193,8 +208,8 @@ def open_cycle(*, session: Session, now: datetime) -> PulseCycle | None:
 def still_to_answer(
     cycle: PulseCycle, unit_ids: set[int] | None, *, session: Session
 ) -> list[ToUseRow]:
-    """Per reporting unit: invited people without email who have not answered yet (their
-    invitation is their card), counts only.
+    """Per reporting unit with invited people without email: how many of them have not answered
+    yet (their card is their invitation), counts only.
 
     A unit's count is shown only when it would not single anyone out: at least k (the score
     minimum) still to answer and at least k card holders who did answer, the people with email
@@ -213,7 +228,7 @@ def still_to_answer(
     ).all()
     units = units_by_id(session=session)
     counts: dict[str, Counter] = {"waiting": Counter(), "card_done": Counter()}
-    counts["email_done"] = Counter()
+    counts["email_done"], counts["card_invited"] = Counter(), Counter()
     invited_units: set[int] = set()
     for group_key, no_email, has_answered, n in rows:
         kind = (
@@ -225,6 +240,8 @@ def still_to_answer(
             invited_units.add(unit_id)
             if kind:
                 counts[kind][unit_id] += n
+            if no_email:
+                counts["card_invited"][unit_id] += n
     limits = cycle_limits(cycle)
 
     def released(kind: str) -> set[int]:
@@ -238,8 +255,10 @@ def still_to_answer(
     shown = released("waiting") & released("card_done")
     out = []
     for unit_id in sorted(invited_units, key=lambda u: tree_key(units[u], units)):
-        if unit_ids is not None and unit_id not in unit_ids:
-            continue
+        if (unit_ids is not None and unit_id not in unit_ids) or not counts["card_invited"][
+            unit_id
+        ]:
+            continue  # outside the viewer's scope, or nobody there uses a card
         rest = counts["email_done"][unit_id]
         visible = unit_id in shown and (rest == 0 or rest >= limits.scores)
         out.append(

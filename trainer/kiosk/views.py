@@ -3,7 +3,7 @@ import time
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
 from trainer.access import allow
 from trainer.auth import services as auth
@@ -132,13 +132,7 @@ def alive():
 def cards_index():
     s = db_session()
     scope = scope_unit_ids(session=s, user=current_user)
-    without_email = dict(
-        s.exec(
-            select(User.unit_id, func.count())
-            .where(User.active, User.email.is_(None))
-            .group_by(User.unit_id)
-        ).all()
-    )
+    without_email = cards.without_email_per_unit(session=s)
     rows = [
         (unit, depth, without_email.get(unit.id, 0))
         for unit, depth, _ in ordered_tree(session=s)
