@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PHONE
+from tests.e2e.test_scenarios_e2e import SHIPPED, START
 
 TABLET = {"width": 820, "height": 1180}
 HR = "hr@example.com"
@@ -128,6 +129,19 @@ def test_the_qr_link_signs_in_and_two_idle_minutes_sign_out(
         page.get_by_text(f"Signed in as {technician['name']} on a shared device")
     ).to_be_visible()
     assert "code=" not in page.url
+
+    # Courses and scenarios work in a kiosk session too.
+    page.goto("/learn/")
+    page.locator("li.course-card").first.get_by_role("link").first.click()
+    page.get_by_role("button", name=re.compile("^(Start the course|Continue)")).first.click()
+    expect(page.locator("progress")).to_be_visible()
+    page.goto(f"/scenarios/{SHIPPED[0].id}")
+    page.get_by_role("button", name=START).click()
+    page.locator("button.choice").first.click()
+    expect(
+        page.get_by_text(f"Signed in as {technician['name']} on a shared device")
+    ).to_be_visible()
+
     page.clock.fast_forward("01:50")
     expect(page.get_by_text("signing out in")).to_be_visible()
     page.clock.fast_forward("00:15")

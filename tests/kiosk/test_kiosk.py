@@ -171,7 +171,7 @@ def test_every_kiosk_page_says_no_store(client, org, no_email, print_cards, sign
     assert client.get("/kiosk/").headers["Cache-Control"] == "no-store"
     codes = print_cards(org.hr, org.t1)
     sign_in_with(codes["Worker 1"])
-    for url in ("/", "/pulse/", "/learn/", "/pulse/privacy"):
+    for url in ("/", "/pulse/", "/learn/", "/scenarios/", "/pulse/privacy"):  # courses too
         response = client.get(url)
         assert response.status_code == 200, url
         assert response.headers["Cache-Control"] == "no-store", url
