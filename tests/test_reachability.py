@@ -31,6 +31,7 @@ NOT_PAGES = {
     "static",
     "core.healthz",
     "pulse.team_ledger",  # /pulse/ledger/<unit_id>: redirects to the unit's action plan
+    "kiosk.alive",  # a kiosk session's script posts here on input (the idle clock), no page
 }
 # Pages a role reaches by submitting a form rather than by a link: each counts as reached when
 # the form's endpoint (here, the value) is.

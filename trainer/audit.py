@@ -58,6 +58,7 @@ ACTIONS = {
     "action.status": "Action plan status updated",
     "retention.purge": "Old data deleted by the retention schedule",
     "fixes.settings": "Fix log unit type, currency or goodwill limit changed",
+    "cards.print": "Sign-in cards printed for a unit",
 }
 # Keys a detail may never have: survey answers and comments stay out of the log.
 FORBIDDEN_KEYS = {"answer", "answers", "comment", "comments", "response", "responses", "text"}
@@ -94,7 +95,7 @@ def describe_actor(actor) -> tuple[int | None, str]:
         return None, "system"
     if isinstance(actor, str):
         return None, actor
-    return actor.id, actor.email
+    return actor.id, actor.identifier
 
 
 def describe_target(target) -> tuple[str, int | None, str]:
@@ -105,7 +106,7 @@ def describe_target(target) -> tuple[str, int | None, str]:
         return target
     kind = type(target).__name__
     if kind == "User":
-        return "person", target.id, target.email
+        return "person", target.id, target.identifier
     if kind == "OrgUnit":
         return "unit", target.id, f"{target.name} ({target.code})"
     if kind == "PulseProgramme":

@@ -43,6 +43,12 @@ class Defaults:
     # Passwords off for everyone but BREAK_GLASS_EMAILS (emergency admin accounts).
     SSO_ONLY = False
     BREAK_GLASS_EMAILS = ()
+    # Sign-in cards and kiosk mode (trainer.kiosk): a card lasts until the survey it was printed
+    # for closes, at most this many days; a kiosk session ends after this long without input;
+    # wrong codes from one address are limited like passwords, to this many per lock period.
+    CARD_VALID_DAYS = 30
+    KIOSK_IDLE_SECONDS = 120
+    KIOSK_MAX_FAILURES = 20
 
     # Email: with no MAIL_SERVER, messages wait in the outbox, shown on /dev/mail (development).
     MAIL_SERVER = None

@@ -63,9 +63,12 @@ def _cell_problem(value: str) -> str | None:
     return None
 
 
-def read_rows(data: bytes | str, required: list[str], optional: list[str] = ()):
+def read_rows(
+    data: bytes | str, required: list[str], optional: list[str] = (), one_of: tuple[str, ...] = ()
+):
     """Return (line number, row dict or None, RowError or None) triples, checking the header
-    names exactly; a row with a problem has no dict."""
+    names exactly (and that at least one of the optional columns `one_of` is there); a row with
+    a problem has no dict."""
     text = decode(data)
     if not text.strip():
         raise CsvProblem([RowError(1, None, "The file is empty.")])
@@ -84,6 +87,14 @@ def read_rows(data: bytes | str, required: list[str], optional: list[str] = ()):
             for name in header
             if name not in required and name not in optional
         ]
+        if one_of and not set(one_of) & set(header):
+            errors.append(
+                RowError(
+                    1,
+                    "/".join(one_of),
+                    "Add at least one of these columns: " + ", ".join(one_of) + ".",
+                )
+            )
         errors += [
             RowError(1, name, "This column appears twice.")
             for i, name in enumerate(header)

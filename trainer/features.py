@@ -20,6 +20,7 @@ FEATURES = (
     "fixes",
     "privacy",
     "scim",
+    "kiosk",
 )
 # Modules on the floor that define tables of their own: the scheduler's lock and job runs, the
 # outbox and the audit log.

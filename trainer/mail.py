@@ -73,8 +73,14 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
-def queue_mail(*, session: Session, key: str, to: str, subject: str, body: str) -> bool:
-    """Add a message to the outbox in the caller's transaction; False if the key exists."""
+def queue_mail(*, session: Session, key: str, to: str | None, subject: str, body: str) -> bool:
+    """Add a message to the outbox in the caller's transaction; False if the key exists.
+
+    A person without an email (`to` empty) gets nothing, also False: they sign in with a printed
+    card, and HR sees how many cards are still to use (trainer.kiosk).
+    """
+    if not to:
+        return False
     table = OutboxMessage.__table__
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (

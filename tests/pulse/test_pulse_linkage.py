@@ -223,3 +223,102 @@ def test_sqlite_wal_is_truncated_after_a_flush(app, session, org, fifty, start_c
     erase_residue(session=session)
     wal = app.extensions["trainer.engine"].url.database + "-wal"
     assert not os.path.exists(wal) or os.path.getsize(wal) == 0
+
+
+# People without email sign in with a printed card on a shared device (trainer.kiosk). Their
+# answers must be exactly as unlinkable as everyone's, and the card adds no link of its own.
+
+CARD_USERS = 24
+
+
+def _card_users_answer_in_order(client, login_as, session, org, cycle, people):
+    """HR prints T1's cards; then each person, in turn, signs in with their code at the kiosk,
+    answers with a numbered comment, and is signed out."""
+    import re
+
+    login_as(org.hr)
+    sheet = client.post(f"/kiosk/cards/{org.t1.id}", data={}).get_data(as_text=True)
+    client.post("/auth/logout")
+    codes = dict(
+        zip(
+            re.findall(r'<p class="card-name">([^<]+)</p>', sheet),
+            re.findall(r'<p class="card-code">([A-Z0-9-]+)</p>', sheet),
+            strict=True,
+        )
+    )
+    items = items_of(session, cycle)
+    for n, person in enumerate(people):
+        assert client.post("/kiosk/", data={"code": codes[person.name]}).status_code == 302
+        answers = {f"item-{i.id}": (n % 5) + 1 if i.kind == "likert" else n % 11 for i in items}
+        sent = client.post(
+            f"/pulse/cycles/{cycle.id}/answer", data={**answers, "comment": f"marker-{n:03d}"}
+        )
+        assert sent.status_code == 302
+        done = client.get(sent.location)  # the kiosk signs them out here
+        assert done.location.endswith("/kiosk/done")
+    return codes
+
+
+def test_code_users_answers_cannot_be_linked_to_them_or_to_their_cards(
+    app, client, login_as, session, org, start_cycle, monkeypatch
+):
+    from trainer.auth.models import User
+    from trainer.kiosk.models import CardStatus, SignInCard
+
+    monkeypatch.setattr(pool, "_rng", random.Random(20261))
+    people = [
+        User(employee_number=f"W-{n:03d}", name=f"Worker {n:03d}", unit_id=org.t1.id)
+        for n in range(CARD_USERS)
+    ]
+    session.add_all(people)
+    session.commit()
+    cycle = start_cycle(org)
+    answering = people[:]
+    random.Random(7).shuffle(answering)  # not the order the cards were printed in
+    codes = _card_users_answer_in_order(client, login_as, session, org, cycle, answering)
+
+    # Participation is recorded as for anyone; the answers wait sealed, then flush shuffled.
+    assert session.execute(sa.text("SELECT count(*) FROM survey_participation")).scalar() == (
+        CARD_USERS
+    )
+    flush_waiting_pools(session=session, now=cycle.opens_at)
+    session.commit()
+    close_cycle(cycle, session=session, now=cycle.closes_at)
+    stored = _stored_order(session, cycle)
+    assert sorted(stored) == list(range(CARD_USERS))
+    assert abs(spearmanr(range(CARD_USERS), stored).statistic) < 0.3
+
+    # The cards: used, hashed, no time of use, nothing pointing at an answer.
+    cards = session.exec(sa.select(SignInCard)).scalars().all()
+    assert {c.status for c in cards} == {CardStatus.USED} and len(cards) == CARD_USERS
+    columns = {c.name for c in SignInCard.__table__.columns}
+    assert columns == {"id", "user_id", "code_hash", "status", "issued_at", "expires_at"}
+    assert not [
+        fk for fk in SignInCard.__table__.foreign_keys if fk.column.table.name != "user_account"
+    ]
+    dump = repr(session.execute(sa.text("SELECT * FROM sign_in_card")).all())
+    assert not any(code in dump or code.replace("-", "") in dump for code in codes.values())
+    engine = session.get_bind()
+    if engine.dialect.name == "postgresql":
+        linked = session.execute(
+            sa.text(
+                "SELECT count(*) FROM sign_in_card c JOIN survey_response r "
+                "ON c.xmin::text = r.xmin::text"
+            )
+        ).scalar()
+        assert linked == 0
+    else:
+        # Marking a card used rewrites it in place: its rowid keeps the printing order (by
+        # name), not the order people signed in and answered in.
+        order = (
+            session.execute(
+                sa.text(
+                    "SELECT u.name FROM sign_in_card c JOIN user_account u ON u.id = c.user_id "
+                    "ORDER BY c.rowid"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert order == sorted(p.name for p in people)
+        assert order != [p.name for p in answering]

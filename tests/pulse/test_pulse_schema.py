@@ -12,6 +12,7 @@ IDENTITY_TABLES = {
     "pulse_commitment_voter",
     "login_throttle",
     "managed_unit",
+    "sign_in_card",
 }
 FORBIDDEN_WORDS = (
     "user",

@@ -18,7 +18,9 @@ class User(UserMixin, SQLModel, table=True):
     __tablename__ = "user_account"
 
     id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(max_length=254, unique=True, index=True)
+    # Front-line staff may have no email: they are known by their employee number instead and
+    # sign in with a printed card (trainer.kiosk). Either may be missing, never both.
+    email: str | None = Field(default=None, max_length=254, unique=True, index=True)
     # The HR system's number for the person (SCIM's enterprise employeeNumber).
     employee_number: str | None = Field(default=None, max_length=64, unique=True, index=True)
     name: str = Field(max_length=200)
@@ -44,6 +46,11 @@ class User(UserMixin, SQLModel, table=True):
     def has_role(self, *roles: Role | str) -> bool:
         """Return whether the person holds any of `roles` (a name that is no role raises)."""
         return not self.role_set.isdisjoint(Role(role) for role in roles)
+
+    @property
+    def identifier(self) -> str:
+        """The email, else the employee number: what names the account in logs and exports."""
+        return self.email or f"employee {self.employee_number or self.id}"
 
     def get_id(self) -> str:
         return self.session_token

@@ -38,11 +38,21 @@ def find_user(email: str, *, session: Session) -> User | None:
     return session.exec(select(User).where(User.email == email.strip().lower())).first()
 
 
-def count_attempt(email: str, *, session: Session) -> int:
+def find_person(email_or_number: str, *, session: Session) -> User | None:
+    """Return the person with this email, or else with this employee number."""
+    key = email_or_number.strip()
+    return (
+        find_user(key, session=session)
+        or session.exec(select(User).where(User.employee_number == key)).first()
+    )
+
+
+def count_attempt(email: str, *, session: Session, limit: int | None = None) -> int:
     """Count a sign-in attempt for `email` in one atomic statement and return its number.
 
-    The counter starts again after a lock has run out. The attempt that reaches
-    LOGIN_MAX_FAILURES sets the lock; a right password clears the whole row.
+    The counter starts again after a lock has run out. The attempt that reaches `limit`
+    (LOGIN_MAX_FAILURES) sets the lock; a right password clears the whole row. Sign-in cards
+    count their codes here too, under a key of their own.
     """
     key, now = email.strip().lower(), utcnow()
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -53,7 +63,7 @@ def count_attempt(email: str, *, session: Session) -> int:
     )
     table = LoginThrottle.__table__.c
     expired = sa.and_(table.locked_until.is_not(None), table.locked_until <= now)
-    reaches_limit = table.failures + 1 >= current_app.config["LOGIN_MAX_FAILURES"]
+    reaches_limit = table.failures + 1 >= (limit or current_app.config["LOGIN_MAX_FAILURES"])
     lock_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
     return session.execute(
         sa.update(LoginThrottle)

@@ -22,7 +22,9 @@ from trainer.org.services import import_people
 )
 @click.option("--dry-run", is_flag=True, help="Check the file and report, change nothing.")
 def import_people_command(csv_file, deactivate_missing, force, dry_run):
-    """Import people from CSV_FILE (email,name,unit_code,roles[,manager_of])."""
+    """Import people from CSV_FILE (email,name,unit_code,roles[,manager_of]).
+
+    People without an email have an employee_number column instead (or as well)."""
     session = db_session()
     report = import_people(
         csv_file.read_bytes(), session=session, deactivate_missing=deactivate_missing, force=force

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField
@@ -29,7 +30,17 @@ class RenameUnitForm(FlaskForm):
 
 
 class PersonForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
+    employee_number = StringField(
+        _l("Employee number"),
+        validators=[
+            Optional(),
+            Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$",
+                message=_l("Use letters, digits, '-', '_', '.' or '/', up to 64 characters."),
+            ),
+        ],
+    )
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     unit_id = SelectField("Unit", coerce=int)
     roles = MultiCheckboxField(

@@ -137,28 +137,44 @@ def _person_snapshot(session: Session, user: User) -> dict:
     }
 
 
+def _taken(session: Session, column, value: str, user: User) -> bool:
+    """Return whether someone other than `user` has `value` in `column`."""
+    holder = session.exec(select(User.id).where(column == value)).first()
+    return holder is not None and holder != user.id
+
+
 def save_person(
     *,
     session: Session,
     user: User,
     by: User | str,
-    email: str,
+    email: str | None,
     name: str,
     unit_id: int | None,
     roles: list[str],
     active: bool,
     managed_unit_ids: list[int],
+    employee_number: str | None = None,
 ) -> None:
     """Create or update a person (`user` without an id is new) and audit what changed.
 
-    Raise PersonError when the person was erased, the email is taken, or someone without the
-    Manager role is given units to manage.
+    Raise PersonError when the person was erased, has neither an email nor an employee number,
+    either is taken, or someone without the Manager role is given units to manage.
     """
     if user.erased_at is not None:
-        raise PersonError("email", "This person was erased; their record cannot be changed.")
+        raise PersonError("email", _("This person was erased; their record cannot be changed."))
+    email = (email or "").strip().lower() or None
+    employee_number = (employee_number or "").strip() or None
+    if email is None and employee_number is None:
+        raise PersonError("email", _("Give an email, an employee number, or both."))
+    if email and _taken(session, User.email, email, user):
+        raise PersonError("email", _("Another person already has this email."))
+    if employee_number and _taken(session, User.employee_number, employee_number, user):
+        raise PersonError("employee_number", _("Another person already has this employee number."))
     before = _person_snapshot(session, user)
-    identity = (user.email, user.name)
-    user.email = email.strip().lower()
+    identity = (user.email, user.employee_number, user.name)
+    user.email = email
+    user.employee_number = employee_number
     user.name = name.strip()
     user.unit_id = unit_id
     user.roles = join_roles(roles)
@@ -166,9 +182,9 @@ def save_person(
     session.add(user)
     try:
         session.flush()
-    except IntegrityError:
+    except IntegrityError:  # taken by someone saved at the same moment
         session.rollback()
-        raise PersonError("email", "Another person already has this email.") from None
+        raise PersonError("email", _("Another person already has this email.")) from None
     managed = [session.get(OrgUnit, i) for i in managed_unit_ids]
     if managed and Role.MANAGER not in roles:
         raise PersonError("manager_of", "Give the Manager role to someone who manages units.")
@@ -181,7 +197,7 @@ def save_person(
     changed = {
         key: {"from": before[key], "to": after[key]} for key in after if before[key] != after[key]
     }
-    if identity != (user.email, user.name):
+    if identity != (user.email, user.employee_number, user.name):
         changed["name_or_email"] = "changed"
     if changed:
         audit.record(by, "person.update", user, changed, session=session)
@@ -285,8 +301,10 @@ def alert_hr_of_refused_deactivation(
 
 # People import
 
-PEOPLE_COLUMNS = ["email", "name", "unit_code", "roles"]
-PEOPLE_OPTIONAL = ["manager_of"]
+PEOPLE_COLUMNS = ["name", "unit_code", "roles"]
+PEOPLE_OPTIONAL = ["email", "employee_number", "manager_of"]
+PEOPLE_KEYS = ("email", "employee_number")  # a file has at least one; a row fills at least one
+EMPLOYEE_NUMBER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$")
 PROGRESS_EVERY = 500  # rows between progress updates of a background import
 STORED_ERRORS = 1000  # problems kept for the progress page of a failed background import
 
@@ -294,7 +312,8 @@ STORED_ERRORS = 1000  # problems kept for the progress page of a failed backgrou
 @dataclass
 class PersonRow:
     line: int
-    email: str
+    email: str | None
+    employee_number: str | None
     name: str
     unit: OrgUnit
     roles: list[str]
@@ -324,30 +343,70 @@ class ImportReport:
         }
 
 
+def _read_people(data):
+    return read_rows(data, PEOPLE_COLUMNS, PEOPLE_OPTIONAL, one_of=PEOPLE_KEYS)
+
+
+def _check_keys(line: int, row: dict, seen: dict) -> tuple[str | None, str | None, list[RowError]]:
+    """Check a row's email and employee number: valid, at least one, neither repeated."""
+    errors = []
+    email = number = None
+    if row.get("email"):
+        try:
+            email = normalise_email(row["email"])
+        except EmailNotValidError:
+            errors.append(RowError(line, "email", f"'{row['email']}' is not a valid email."))
+    if row.get("employee_number"):
+        number = row["employee_number"]
+        if not EMPLOYEE_NUMBER_PATTERN.match(number):
+            errors.append(
+                RowError(
+                    line,
+                    "employee_number",
+                    _(
+                        "'%(number)s' is not a valid employee number: use letters, digits, "
+                        "'-', '_', '.' or '/', up to 64 characters.",
+                        number=number[:80],
+                    ),
+                )
+            )
+            number = None
+    if not row.get("email") and not row.get("employee_number"):
+        errors.append(
+            RowError(line, "/".join(PEOPLE_KEYS), _("Give an email, an employee number, or both."))
+        )
+    for column, value in (("email", email), ("employee_number", number)):
+        if value is None:
+            continue
+        if value in seen[column]:
+            message = (
+                f"{value} already appears on line {seen[column][value]}."
+                if column == "email"
+                else _(
+                    "Employee number %(number)s already appears on line %(line)s.",
+                    number=value,
+                    line=seen[column][value],
+                )
+            )
+            errors.append(RowError(line, column, message))
+        else:
+            seen[column][value] = line
+    return email, number, errors
+
+
 def _check_people_rows(
     session: Session, data, progress: Callable[[int], None] | None = None
 ) -> tuple[list[PersonRow], list[RowError]]:
     units = {u.code: u for u in session.exec(select(OrgUnit)).all()}
-    people, errors, seen = [], [], {}
-    rows = read_rows(data, PEOPLE_COLUMNS, PEOPLE_OPTIONAL)
+    people, errors, seen = [], [], {"email": {}, "employee_number": {}}
+    rows = _read_people(data)
     for checked, (line, row, problem) in enumerate(rows):
         if progress and checked and checked % PROGRESS_EVERY == 0:
             progress(checked)
         if problem:
             errors.append(problem)
             continue
-        row_errors = []
-        try:
-            email = normalise_email(row["email"])
-        except EmailNotValidError:
-            row_errors.append(RowError(line, "email", f"'{row['email']}' is not a valid email."))
-            email = None
-        if email and email in seen:
-            row_errors.append(
-                RowError(line, "email", f"{email} already appears on line {seen[email]}.")
-            )
-        elif email:
-            seen[email] = line
+        email, number, row_errors = _check_keys(line, row, seen)
         if not row["name"]:
             row_errors.append(RowError(line, "name", "The name is empty."))
         elif len(row["name"]) > 200:
@@ -385,10 +444,38 @@ def _check_people_rows(
             errors.extend(row_errors)
         else:
             ordered = [r for r in ROLES if r in roles]
-            people.append(PersonRow(line, email, row["name"], unit, ordered, manages))
+            people.append(PersonRow(line, email, number, row["name"], unit, ordered, manages))
     if progress:
         progress(len(rows))
     return people, errors
+
+
+def _match_people(
+    people: list[PersonRow], users: list[User]
+) -> tuple[list[User | None], list[RowError]]:
+    """Find each row's person: by employee number, else by email; a row naming two people by
+    its number and its email is an error."""
+    by_email = {u.email: u for u in users if u.email}
+    by_number = {u.employee_number: u for u in users if u.employee_number}
+    matches, errors = [], []
+    for person in people:
+        numbered = by_number.get(person.employee_number) if person.employee_number else None
+        emailed = by_email.get(person.email) if person.email else None
+        if numbered is not None and emailed is not None and numbered is not emailed:
+            errors.append(
+                RowError(
+                    person.line,
+                    "employee_number",
+                    _(
+                        "Employee number %(number)s belongs to one person and %(email)s to "
+                        "another. Correct the row, or change one of them on the person's page.",
+                        number=person.employee_number,
+                        email=person.email,
+                    ),
+                )
+            )
+        matches.append(numbered or emailed)
+    return matches, errors
 
 
 def import_people(
@@ -401,8 +488,9 @@ def import_people(
 ) -> ImportReport:
     """Create or update people from CSV; on any error change nothing and report every row.
 
-    `progress(rows_checked)` is called now and then while rows are checked, before anything
-    is written, so it may commit the session.
+    A row is matched to a person by employee number, else by email. `progress(rows_checked)`
+    is called now and then while rows are checked, before anything is written, so it may
+    commit the session.
     """
     report = ImportReport()
     try:
@@ -416,13 +504,14 @@ def import_people(
         report.errors.append(RowError(2, None, "The file has a header but no people."))
         return report
 
-    existing = {u.email: u for u in session.exec(select(User)).all()}
+    users = session.exec(select(User)).all()
+    matches, report.errors = _match_people(people, users)
+    if report.errors:
+        return report
     if deactivate_missing:
-        listed = {p.email for p in people}
+        listed = {user.id for user in matches if user is not None}
         missing = [
-            u
-            for u in existing.values()
-            if u.active and u.email not in listed and not u.has_role(Role.ADMIN)
+            u for u in users if u.active and u.id not in listed and not u.has_role(Role.ADMIN)
         ]
         refused = None if force else deactivation_refused(len(missing), session=session)
         if refused:
@@ -435,30 +524,40 @@ def import_people(
             session.add(user)
         report.deactivated = len(missing)
 
-    _save_people(session, people, existing, report)
+    _save_people(session, people, matches, report)
     session.flush()
     return report
 
 
 def _save_people(
-    session: Session, people: list[PersonRow], existing: dict[str, User], report: ImportReport
+    session: Session, people: list[PersonRow], matches: list[User | None], report: ImportReport
 ) -> None:
-    """Write checked rows, with no query per row (a large file has tens of thousands)."""
+    """Write checked rows, with no query per row (a large file has tens of thousands).
+
+    An empty email or employee number cell leaves the person's stored one as it is."""
     links: dict[int, dict[int, ManagedUnit]] = {}
     for link in session.exec(select(ManagedUnit)).all():
         links.setdefault(link.user_id, {})[link.unit_id] = link
-    for person in people:
-        user = existing.get(person.email)
+    for person, user in zip(people, matches, strict=True):
         roles = join_roles(person.roles)
         wanted = {unit.id for unit in person.manages}
         if user is None:
-            user = User(email=person.email, name=person.name, roles=roles, unit_id=person.unit.id)
+            user = User(
+                email=person.email,
+                employee_number=person.employee_number,
+                name=person.name,
+                roles=roles,
+                unit_id=person.unit.id,
+            )
             session.add(user)
             if wanted:
                 session.flush()  # the managed-unit links need the new id
             report.created += 1
         else:
-            changed = (user.name, user.roles, user.unit_id) != (person.name, roles, person.unit.id)
+            email = person.email or user.email
+            number = person.employee_number or user.employee_number
+            stored = (user.email, user.employee_number, user.name, user.roles, user.unit_id)
+            changed = stored != (email, number, person.name, roles, person.unit.id)
             if not user.active:
                 set_active(user, True)
                 report.reactivated += 1
@@ -466,6 +565,7 @@ def _save_people(
                 report.updated += 1
             else:
                 report.unchanged += 1
+            user.email, user.employee_number = email, number
             user.name, user.roles, user.unit_id = person.name, roles, person.unit.id
             session.add(user)
         current = links.get(user.id, {}) if user.id is not None else {}
@@ -481,7 +581,7 @@ def _save_people(
 
 def count_people_rows(data) -> int:
     """Return the number of data rows in a people file; raise CsvProblem for a bad header."""
-    return len(read_rows(data, PEOPLE_COLUMNS, PEOPLE_OPTIONAL))
+    return len(_read_people(data))
 
 
 def too_many_people(count: int, limit: int) -> RowError:

@@ -1,4 +1,5 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import func, or_, select
 
@@ -78,7 +79,13 @@ def people():
     query = select(User)
     if q:
         like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+        query = query.where(
+            or_(
+                func.lower(User.name).like(like),
+                User.email.like(like),
+                func.lower(User.employee_number).like(like),
+            )
+        )
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
         query.order_by(User.name).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
@@ -116,6 +123,7 @@ def _save_person(session, form, user) -> bool:
             user=user,
             by=current_user,
             email=form.email.data,
+            employee_number=form.employee_number.data,
             name=form.name.data,
             unit_id=form.unit_id.data,
             roles=form.roles.data,
@@ -133,9 +141,12 @@ def _save_person(session, form, user) -> bool:
 def new_person():
     session = db_session()
     form = _person_form(session)
-    if form.validate_on_submit() and _save_person(session, form, User(email="", name="")):
-        flash("Person added. Send them an invitation to set a password.")
-        return redirect(url_for("org.people", q=form.email.data))
+    if form.validate_on_submit() and _save_person(session, form, User(name="")):
+        if form.email.data:
+            flash("Person added. Send them an invitation to set a password.")
+        else:
+            flash(_("Person added. Print them a sign-in card: they have no email."))
+        return redirect(url_for("org.people", q=form.email.data or form.employee_number.data))
     return render_template("org/person.html", form=form, person=None), (400 if form.errors else 200)
 
 
@@ -158,7 +169,9 @@ def person(user_id):
 def invite(user_id):
     session = db_session()
     user = session.get(User, user_id) or abort(404)
-    if ConfirmForm().validate_on_submit() and user.active:
+    if not user.email:
+        flash(_("%(name)s has no email: print them a sign-in card instead.", name=user.name))
+    elif ConfirmForm().validate_on_submit() and user.active:
         link = external_url("auth.invite", token=make_link_token(user, "invite"))
         queue_mail(
             session=session,

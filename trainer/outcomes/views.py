@@ -80,7 +80,7 @@ def import_outcomes():
             session=session,
             data=form.file.data.read(),
             channel="upload",
-            actor=current_user.email,
+            actor=current_user.identifier,
             dry_run=form.dry_run.data,
         )
         if report.ok and not report.dry_run:

@@ -17,6 +17,7 @@ from trainer.audit import AuditEntry
 from trainer.auth.models import LoginThrottle, User, new_session_token
 from trainer.fixes.models import Fix
 from trainer.insights.models import CustomerFocusRating
+from trainer.kiosk.models import SignInCard
 from trainer.learn.models import (
     Assignment,
     Certificate,
@@ -103,11 +104,11 @@ def export_person(person: User, *, session: Session, now: datetime | None = None
         return session.exec(select(model).where(*where)).all()
 
     attempts = rows(QuizAttempt, QuizAttempt.user_id == uid)
-    throttle = session.get(LoginThrottle, person.email)
+    throttle = person.email and session.get(LoginThrottle, person.email)
     unit_path = [int(i) for i in unit.path.strip("/").split("/") if i] + [unit.id] if unit else []
     return {
         "about": (
-            f"Everything trainer stores about {person.email}, as of "
+            f"Everything trainer stores about {person.identifier}, as of "
             f"{(now or utcnow()).isoformat(timespec='seconds')} (GDPR Article 15)."
         ),
         "pulse_answers": PULSE_ANSWERS_NOT_INCLUDED,
@@ -176,10 +177,14 @@ def export_person(person: User, *, session: Session, now: datetime | None = None
             _dump(t, {"token_hash"}) for t in rows(ApiToken, ApiToken.created_by_id == uid)
         ],
         "sign_in_throttle": throttle and _dump(throttle),
+        # The code is not stored, only its hash, which is left out too.
+        "sign_in_cards": [
+            _dump(c, {"code_hash"}) for c in rows(SignInCard, SignInCard.user_id == uid)
+        ],
         # Without the text: an invitation or reset link in it would let the reader sign in.
         "emails_to_you": [
             _dump(m, {"body", "claim", "claimed_until", "key"})
-            for m in rows(OutboxMessage, OutboxMessage.recipient == person.email)
+            for m in rows(OutboxMessage, OutboxMessage.recipient == (person.email or ""))
         ],
         "audit_entries_about_you": [
             _audit_dict(e)
@@ -265,9 +270,11 @@ def erase_person(
     delete("commitment marks (who marked)", CommitmentVoter, CommitmentVoter.employee_id == uid)
     delete("managed units", ManagedUnit, ManagedUnit.user_id == uid)
     delete("directory names (SCIM)", ScimUser, ScimUser.user_id == uid)
+    delete("sign-in cards", SignInCard, SignInCard.user_id == uid)
     delete("action plan reminders", ActionNudge, ActionNudge.user_id == uid)
-    delete("sign-in throttle", LoginThrottle, LoginThrottle.email == person.email)
-    delete("emails", OutboxMessage, OutboxMessage.recipient == person.email)
+    if person.email:
+        delete("sign-in throttle", LoginThrottle, LoginThrottle.email == person.email)
+        delete("emails", OutboxMessage, OutboxMessage.recipient == person.email)
     for label, model, column in (
         ("assignments (who assigned)", Assignment, "assigned_by_id"),
         ("API tokens (who created)", ApiToken, "created_by_id"),
@@ -313,9 +320,9 @@ def erase_person(
     if not certificates:
         person.name = ERASED_NAME
     person.email = f"erased-{uid}@{ERASED_DOMAIN}"
+    person.employee_number = None
     person.password_hash = None
     person.oidc_subject = None  # the link to the single sign-on account
-    person.employee_number = None
     person.session_token = new_session_token()  # signs out every session
     person.roles = ""
     person.unit_id = None

@@ -67,8 +67,8 @@ class Person(Resource):
     active: bool | None = None
     """False: the person is deactivated (they can't sign in; their record is kept)."""
 
-    # Every person needs an email to be reached and to sign in.
-    emails: Annotated[list[PersonEmail] | None, Required.true] = None
+    # A person without email is known by the enterprise employeeNumber (printed sign-in cards).
+    emails: list[PersonEmail] | None = None
     groups: Annotated[list[GroupMembership] | None, Mutability.read_only] = None
     """The org unit the person belongs to (see Groups)."""
 

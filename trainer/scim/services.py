@@ -267,16 +267,20 @@ def group_resource(unit: OrgUnit, *, session: Session, base_url: str, members: b
 # Writing
 
 
-def _email_of(resource) -> str:
+def _email_of(resource, employee_number: str | None) -> str | None:
+    """The work email, else the first, else a userName that is an email; None for a person
+    known by their employee number alone (they sign in with a printed card)."""
     emails = [e for e in resource.emails or [] if e.value]
     work = [e for e in emails if (e.type or "").lower() == "work"]
     chosen = (work or emails)[0].value if emails else resource.user_name
     try:
         return org.normalise_email(chosen or "")
     except EmailNotValidError:
+        if employee_number and not emails:
+            return None
         raise InvalidValueException(
-            detail="Every person needs an email: send it in 'emails' (or as a userName that "
-            "is an email)."
+            detail="Every person needs an email or an employee number: send 'emails', a "
+            "userName that is an email, or the enterprise extension's employeeNumber."
         ) from None
 
 
@@ -391,7 +395,7 @@ def save_user(
     ):
         if value and len(value) > limit:
             raise InvalidValueException(detail=f"{label} is longer than {limit} characters.")
-    email, name = _email_of(resource), _name_of(resource, previous, user)
+    email, name = _email_of(resource, employee_number), _name_of(resource, previous, user)
     _check_unique(session, user, user_name, email, employee_number)
     unit = _unit_of(enterprise, session=session)
     manager_id = _manager_of(enterprise, user, session=session)
@@ -400,7 +404,6 @@ def save_user(
         _check_may_deactivate(user, session=session, actor=actor, now=now)
     before = _snapshot(user)
     person = user or User(email=email, name=name)
-    person.employee_number = employee_number
     managed = (
         list(session.exec(select(ManagedUnit.unit_id).where(ManagedUnit.user_id == user.id)))
         if user
@@ -417,6 +420,7 @@ def save_user(
             roles=sorted(person.role_set) if user else [Role.EMPLOYEE],
             active=active,
             managed_unit_ids=managed,
+            employee_number=employee_number,
         )
     except org.PersonError as exc:
         raise InvalidValueException(detail=str(exc)) from None
