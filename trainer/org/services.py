@@ -155,17 +155,19 @@ def save_person(
     active: bool,
     managed_unit_ids: list[int],
     employee_number: str | None = None,
+    known_to_directory: bool = False,
 ) -> None:
     """Create or update a person (`user` without an id is new) and audit what changed.
 
-    Raise PersonError when the person was erased, has neither an email nor an employee number,
-    either is taken, or someone without the Manager role is given units to manage.
+    Raise PersonError when the person was erased, has neither an email nor an employee number
+    (unless `known_to_directory`: the SCIM directory's userName identifies them), either is
+    taken, or someone without the Manager role is given units to manage.
     """
     if user.erased_at is not None:
         raise PersonError("email", _("This person was erased; their record cannot be changed."))
     email = (email or "").strip().lower() or None
     employee_number = (employee_number or "").strip() or None
-    if email is None and employee_number is None:
+    if email is None and employee_number is None and not known_to_directory:
         raise PersonError("email", _("Give an email, an employee number, or both."))
     if email and _taken(session, User.email, email, user):
         raise PersonError("email", _("Another person already has this email."))

@@ -267,21 +267,21 @@ def group_resource(unit: OrgUnit, *, session: Session, base_url: str, members: b
 # Writing
 
 
-def _email_of(resource, employee_number: str | None) -> str | None:
-    """The work email, else the first, else a userName that is an email; None for a person
-    known by their employee number alone (they sign in with a printed card)."""
+def _email_of(resource) -> str | None:
+    """The work email, else the first, else a userName that is an email; None when the
+    directory sends none (the person is then known by their userName, and their employee
+    number if sent, and signs in with a printed card)."""
     emails = [e for e in resource.emails or [] if e.value]
     work = [e for e in emails if (e.type or "").lower() == "work"]
-    chosen = (work or emails)[0].value if emails else resource.user_name
+    if emails:
+        try:
+            return org.normalise_email((work or emails)[0].value)
+        except EmailNotValidError:
+            raise InvalidValueException(detail="emails: not a valid email address.") from None
     try:
-        return org.normalise_email(chosen or "")
+        return org.normalise_email(resource.user_name or "")
     except EmailNotValidError:
-        if employee_number and not emails:
-            return None
-        raise InvalidValueException(
-            detail="Every person needs an email or an employee number: send 'emails', a "
-            "userName that is an email, or the enterprise extension's employeeNumber."
-        ) from None
+        return None
 
 
 def _email_type(resource, email: str) -> str | None:
@@ -395,7 +395,7 @@ def save_user(
     ):
         if value and len(value) > limit:
             raise InvalidValueException(detail=f"{label} is longer than {limit} characters.")
-    email, name = _email_of(resource, employee_number), _name_of(resource, previous, user)
+    email, name = _email_of(resource), _name_of(resource, previous, user)
     _check_unique(session, user, user_name, email, employee_number)
     unit = _unit_of(enterprise, session=session)
     manager_id = _manager_of(enterprise, user, session=session)
@@ -421,6 +421,7 @@ def save_user(
             active=active,
             managed_unit_ids=managed,
             employee_number=employee_number,
+            known_to_directory=True,
         )
     except org.PersonError as exc:
         raise InvalidValueException(detail=str(exc)) from None
