@@ -14,6 +14,7 @@ from trainer.pulse.drivers import MIN_ANSWERS, DriverAnalysis, DriverStatus, ana
 from trainer.pulse.models import ItemKind, PulseCycle, SurveyResponse
 from trainer.pulse.programmes import cycle_items
 from trainer.pulse.results import cut_tree, released_results, rollup_rows
+from trainer.pulse.wording import item_text
 
 
 def released_drivers(
@@ -25,6 +26,8 @@ def released_drivers(
     rows: list | None = None,
 ) -> DriverAnalysis | None:
     """Return the driver analysis of a unit's released group, or None if it is not released.
+
+    Each driver's `item_text` is in the reader's language.
 
     `released` and `rows` may pass the unit's released result and the cycle's rollup rows when
     the caller has them already.
@@ -39,7 +42,9 @@ def released_drivers(
         return None
     if released.respondents < MIN_ANSWERS:
         return DriverAnalysis(DriverStatus.TOO_FEW_ANSWERS, released.respondents)
-    items = {i.id: i.text for i in cycle_items(cycle, session=session) if i.kind == ItemKind.LIKERT}
+    items = {
+        i.id: item_text(i) for i in cycle_items(cycle, session=session) if i.kind == ItemKind.LIKERT
+    }
     table = SurveyResponse.__table__
     answers = session.execute(
         sa.select(table.c.answers).where(
