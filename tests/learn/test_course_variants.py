@@ -80,6 +80,10 @@ def german_answers(version, user_id, attempt) -> dict:
     return data
 
 
+def line_of(text: str, word: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), start=1) if word in line)
+
+
 def speak(session, user, language):
     user.locale = language
     session.add(user)
@@ -178,11 +182,9 @@ def test_content_check_names_a_question_with_other_answer_counts_or_keys():
     assert len(found) == 1 and found[0].startswith("sample-course/quiz.de.gift:1: question 1")
     assert "marks other answers right" in found[0]
     flipped = DE_QUIZ.replace("{FALSE#", "{TRUE#")
-    line = DE_QUIZ.splitlines().index(next(x for x in DE_QUIZ.splitlines() if "Stille" in x)) + 1
-    found = problems(**{"quiz.de.gift": flipped})
-    assert found == [
-        f"sample-course/quiz.de.gift:{line}: question 2 marks other answers right than in "
-        f"quiz.gift (line {QUIZ.splitlines().index(next(x for x in QUIZ.splitlines() if 'Silence' in x)) + 1}): "
+    assert problems(**{"quiz.de.gift": flipped}) == [
+        f"sample-course/quiz.de.gift:{line_of(DE_QUIZ, 'Stille')}: question 2 marks other "
+        f"answers right than in quiz.gift (line {line_of(QUIZ, 'Silence')}): "
         "keep the right answers at the same positions"
     ]
     pairs = DE_QUIZ.replace(
@@ -215,6 +217,8 @@ def test_the_shipped_german_course_passes_content_check_and_lint(app):
     for course in german:
         variant = course.variants["de"]
         assert len(variant.lessons) == len(course.lessons) and variant.title != course.title
-        assert not re.search(r"\bdu\b|\bdein", " ".join(l.markdown for l in variant.lessons))
+        assert not re.search(
+            r"\bdu\b|\bdein", " ".join(lesson.markdown for lesson in variant.lessons)
+        )
         warnings = [str(w) for w in lint_course(course, course.id) if ".de." in w.file]
         assert not warnings, warnings
