@@ -6,8 +6,11 @@ Create Date: 2026-12-06 01:45:00.000000
 
 """
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
+import yaml
 import sqlmodel.sql.sqltypes
 from alembic import op
 
@@ -37,6 +40,32 @@ def upgrade() -> None:
         )
     with op.batch_alter_table('course_version') as batch_op:
         batch_op.add_column(sa.Column('variants', sa.JSON(), nullable=False, server_default='{}'))
+    _translate_default_items()
+
+
+def _translate_default_items() -> None:
+    """Give the default bank's items already in the database their shipped translations."""
+    bank_file = Path(__file__).parents[2] / 'pulse' / 'default_bank.yaml'
+    bank = yaml.safe_load(bank_file.read_text(encoding='utf-8'))
+    items = sa.table('pulse_item', sa.column('id'), sa.column('code'), sa.column('text'))
+    translations = sa.table(
+        'pulse_item_translation',
+        sa.column('item_id'),
+        sa.column('language'),
+        sa.column('text'),
+        sa.column('updated_at'),
+    )
+    connection = op.get_bind()
+    stored = {code: (item_id, text) for item_id, code, text in connection.execute(sa.select(items))}
+    rows = [
+        {'item_id': stored[spec['code']][0], 'language': language, 'text': text,
+         'updated_at': datetime.now(UTC).replace(tzinfo=None)}
+        for spec in bank['items']
+        if spec['code'] in stored and stored[spec['code']][1] == spec['text']
+        for language, text in (spec.get('translations') or {}).items()
+    ]
+    if rows:
+        op.bulk_insert(translations, rows)
 
 
 def downgrade() -> None:
