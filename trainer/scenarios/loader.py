@@ -39,9 +39,10 @@ class LoadResult:
 def load_scenario_file(path: str | Path, stem: str | None = None) -> LoadResult:
     """Read and check one `.yaml`, `.twee` or `.tw` scenario file.
 
-    `stem` is the name its id must match (a variant's is its original's)."""
+    `stem` is the name its id must match: by default the file's, without a language code."""
     path = Path(path)
-    stem = stem or path.stem
+    variant = VARIANT_STEM.match(path.stem)
+    stem = stem or (variant["base"] if variant else path.stem)
     report = Report(str(path))
     text = _read_text(path, report)
     if text is None:
