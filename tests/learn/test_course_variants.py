@@ -103,6 +103,7 @@ def test_a_german_learner_takes_the_course_in_german_and_keeps_one_record(
     login_as(org.employee)
 
     assert "Beispielkurs" in client.get("/learn/courses/sample-course").get_data(as_text=True)
+    assert "Beispielkurs" in client.get("/learn/").get_data(as_text=True)
     lesson = client.get("/learn/courses/sample-course/lessons/1").get_data(as_text=True)
     assert "<h1>Warum es zählt</h1>" in lesson and "<strong>bleiben</strong>" in lesson
     assert "Why it matters" not in lesson

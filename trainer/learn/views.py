@@ -76,7 +76,7 @@ def _course_or_404(session, slug) -> tuple[Course, object, CourseVersion]:
 @bp.route("/")
 @allow()
 def index():
-    learning = my_learning(session=db_session(), user=current_user)
+    learning = my_learning(session=db_session(), user=current_user, language=str(get_locale()))
     return render_template("learn/index.html", learning=learning, today=utcnow().date())
 
 
@@ -267,8 +267,10 @@ def certificate(cert_code):
         certificate=certificate,
         today=utcnow().date(),
         owner=session.get(User, certificate.user_id),
-        next_card=next_course(session=session, user=current_user) if own else None,
-        version=session.get(CourseVersion, certificate.version_id),
+        next_card=next_course(session=session, user=current_user, language=str(get_locale()))
+        if own
+        else None,
+        version=localized(session.get(CourseVersion, certificate.version_id), str(get_locale())),
     )
 
 
