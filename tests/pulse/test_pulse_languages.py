@@ -120,3 +120,37 @@ def test_hr_adds_and_edits_an_items_translations_and_it_keeps_its_id(
     session.expire_all()
     rows = session.exec(select(PulseItemTranslation).where(PulseItemTranslation.item_id == item.id))
     assert [r.text for r in rows] == ["Gute Arbeit wird bei uns gesehen."]
+
+
+def test_upgrading_gives_existing_default_items_their_translations(tmp_path):
+    import sqlalchemy as sa
+
+    from trainer.db import make_engine, upgrade
+    from trainer.pulse.bank import load_default_bank
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    upgrade(engine, "f0_user_locale")
+    bank = {spec["code"]: spec for spec in load_default_bank()["items"]}
+    with engine.begin() as conn:
+        for code, text in (("EMP-1", bank["EMP-1"]["text"]), ("REC-1", "Reworded by HR.")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO pulse_item (code, theme, kind, text, active, created_at) "
+                    "VALUES (:code, 'empowerment', 'likert', :text, 1, '2026-01-01 00:00:00')"
+                ),
+                {"code": code, "text": text},
+            )
+    upgrade(engine, "ff_item_translations")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT i.code, t.language, t.text FROM pulse_item_translation t "
+                "JOIN pulse_item i ON i.id = t.item_id ORDER BY t.language"
+            )
+        ).all()
+    engine.dispose()
+    # Only the item still worded as the bank ships it gets the bank's translations.
+    assert [tuple(r) for r in rows] == [
+        ("EMP-1", "de", bank["EMP-1"]["translations"]["de"]),
+        ("EMP-1", "es", bank["EMP-1"]["translations"]["es"]),
+    ]

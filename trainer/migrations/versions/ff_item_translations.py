@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column('item_id', sa.Integer(), nullable=False),
         sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-        sa.Column('updated_at', sa.DateTime(), nullable=False),
+        sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(['item_id'], ['pulse_item.id']),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('item_id', 'language', name='uq_pulse_item_translation_language'),
@@ -53,13 +53,13 @@ def _translate_default_items() -> None:
         sa.column('item_id'),
         sa.column('language'),
         sa.column('text'),
-        sa.column('updated_at'),
+        sa.column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime()),
     )
     connection = op.get_bind()
     stored = {code: (item_id, text) for item_id, code, text in connection.execute(sa.select(items))}
     rows = [
         {'item_id': stored[spec['code']][0], 'language': language, 'text': text,
-         'updated_at': datetime.now(UTC).replace(tzinfo=None)}
+         'updated_at': datetime.now(UTC)}
         for spec in bank['items']
         if spec['code'] in stored and stored[spec['code']][1] == spec['text']
         for language, text in (spec.get('translations') or {}).items()
