@@ -73,10 +73,12 @@ def _where_now(play) -> str:
 @allow()
 def library():
     session = db_session()
-    due = [
-        (item, practice.reserve_node(session=session, item=item))
-        for item in practice.due_items(session=session, user=current_user)
-    ]
+    due = []
+    for item in practice.due_items(session=session, user=current_user):
+        scenario, graph, node = practice.reserve_node(
+            session=session, item=item, language=_language()
+        )
+        due.append((item, (_Titled(scenario, graph), graph, node)))
     graphs = [
         (
             scenario,
@@ -253,8 +255,9 @@ def reserve(reserve_id):
     item = session.get(ReserveItem, reserve_id)
     if item is None or item.user_id != current_user.id:
         abort(404)
-    found = practice.reserve_node(session=session, item=item) or abort(404)
-    scenario, _, node = found
+    found = practice.reserve_node(session=session, item=item, language=_language()) or abort(404)
+    scenario, graph, node = found
+    scenario = _Titled(scenario, graph)
     form = ReserveForm(node=node.id)
     if request.method == "POST":
         if not form.validate_on_submit():
