@@ -235,6 +235,12 @@ FORMS = [
         lambda c: f"/pulse/items/{c.sample('item_id')}/reword",
         lambda c: {"text": "I can put things right for customers."},
     ),
+    Form(
+        "translate pulse item",
+        "hr",
+        lambda c: f"/pulse/items/{c.sample('item_id')}/translations",
+        lambda c: {"de": "Ich kann Probleme von Kunden lösen.", "es": ""},
+    ),
     Form("new programme", "hr", lambda c: "/pulse/programmes/new", _programme),
     Form(
         "edit programme",

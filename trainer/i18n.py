@@ -16,7 +16,7 @@ import click
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask.cli import AppGroup
 from flask_babel import (
     Babel,
@@ -169,6 +169,9 @@ def init_app(app: Flask) -> None:
     compile_catalogues(TRANSLATIONS_DIR, target)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
     Babel(app, locale_selector=select_locale)
+    # Flask-Babel caches the language in `g`, which outlives a request when an app context is
+    # reused (the test client does): forget it, so each request asks its reader again.
+    app.teardown_request(lambda _exc: g.pop("_flask_babel", None))
     app.cli.add_command(translate_cli)
     for name, template_filter in (
         ("number", number),

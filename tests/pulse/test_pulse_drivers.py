@@ -176,6 +176,7 @@ def test_the_results_page_shows_drivers_for_released_teams_only(client, closed, 
 FIELDS = {
     "item_id",
     "item_text",
+    "reader_text",
     "target",
     "estimate",
     "ci_low",

@@ -3,6 +3,7 @@ overdue, by name, earliest first."""
 
 from datetime import datetime
 
+from flask_babel import get_locale
 from sqlmodel import Session
 
 from trainer.auth.models import User
@@ -13,7 +14,7 @@ SHOWN = 3
 
 def learn_panel(*, session: Session, user: User, now: datetime) -> dict:
     today = now.date()
-    learning = my_learning(session=session, user=user)
+    learning = my_learning(session=session, user=user, language=str(get_locale()))
     due = [card for card in learning.assigned if not card.completed]
     done = len(learning.assigned) - len(due)
     return {

@@ -9,7 +9,7 @@ documented in courses/README.md ("What the lint warns about").
 import re
 
 from trainer.learn.gift import Problem, Question
-from trainer.learn.loader import Lesson, LoadedCourse
+from trainer.learn.loader import Lesson, LoadedCourse, variant_name
 
 LONGEST_KEY_LIMIT = 0.4  # share of multiple-choice questions whose key may be the longest option
 LONG_OPTION_FACTOR = 2  # an option more than this many times as long as every other stands out
@@ -113,6 +113,9 @@ def lint_course(course: LoadedCourse, prefix: str) -> list[Problem]:
         warnings += lint_lesson(lesson, f"{prefix}/{lesson.file}")
     if course.quiz_file:
         warnings += lint_quiz(course.questions, f"{prefix}/{course.quiz_file}")
+        for language, variant in course.variants.items():
+            name = variant_name(course.quiz_file, language)
+            warnings += lint_quiz(variant.questions, f"{prefix}/{name}")
     return warnings
 
 

@@ -32,6 +32,10 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TITLE_LINE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$")
 FORBIDDEN_LINK = re.compile(r"\]\(\s*<?\s*(?!https?:|mailto:)([a-zA-Z][a-zA-Z0-9+.-]*):")
 SUPPORTED_QUESTIONS = ("description", "mc", "multi", "truefalse", "short", "numerical", "matching")
+# A language variant of a file: `01-intro.de.md` translates `01-intro.md`, `quiz.de.gift` the
+# quiz, and `course.de.yaml` (title and summary only) the course.yaml.
+VARIANT_FILE = re.compile(r"^(?P<stem>.+)\.(?P<lang>[a-z]{2})\.(?P<ext>md|gift|yaml)$")
+VARIANT_KEYS = ("title", "summary")
 
 _html_finder = MarkdownIt("commonmark")  # html on: only used to find raw HTML and report it
 
@@ -42,6 +46,16 @@ class Lesson:
     title: str
     markdown: str  # the body, without the "# Title" line
     first_line: int = 2  # the line of the file where `markdown` starts
+
+
+@dataclass
+class CourseVariant:
+    """A course in another language: the same lessons and quiz, in the same structure."""
+
+    title: str
+    summary: str
+    lessons: list[Lesson]
+    questions: list[Question]
 
 
 @dataclass
@@ -58,6 +72,7 @@ class LoadedCourse:
     quiz_file: str | None = None
     problem_types: list[str] = field(default_factory=list)  # fix log problems it practises
     certificate_valid_months: int | None = None  # None: certificates never expire
+    variants: dict[str, CourseVariant] = field(default_factory=dict)  # by language code
 
 
 @dataclass
@@ -170,7 +185,25 @@ class _CourseReader:
             used.add(meta["quiz"])
         if isinstance(meta.get("lessons"), list):
             used.update(name for name in meta["lessons"] if isinstance(name, str))
-        for name in sorted(set(self.files) - used):
+        variant_files = {
+            name: match
+            for name in self.files
+            if name not in used and (match := VARIANT_FILE.match(name))
+        }
+        for name, match in sorted(variant_files.items()):
+            original = f"{match['stem']}.{match['ext']}"
+            if original not in used:
+                self.problem(
+                    name,
+                    1,
+                    f"a translation of {original}, which course.yaml does not list: "
+                    "rename it after a file it lists, or remove it",
+                )
+        variants = {}
+        if not self.problems:
+            for language in sorted({m["lang"] for m in variant_files.values()}):
+                variants[language] = self.read_variant(language, meta, lessons, questions, lines)
+        for name in sorted(set(self.files) - used - set(variant_files)):
             self.problem(
                 name,
                 1,
@@ -191,7 +224,58 @@ class _CourseReader:
             quiz_file=meta.get("quiz"),
             problem_types=list(meta.get("problem_types") or []),
             certificate_valid_months=meta.get("certificate_valid_months"),
+            variants=variants,
         )
+
+    def read_variant(self, language, meta, lessons, questions, lines) -> CourseVariant:
+        """Read one language's files and report where their structure differs from the original."""
+        title, summary = meta["title"].strip(), meta["summary"].strip()
+        course_file = f"course.{language}.yaml"
+        if course_file in self.files:
+            text = self.text_of(course_file)
+            try:
+                data = yaml.safe_load(text) if text is not None else None
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                self.problem(course_file, mark.line + 1 if mark else 1, "not valid YAML")
+                data = None
+            if not isinstance(data, dict) or set(data) - set(VARIANT_KEYS):
+                self.problem(
+                    course_file, 1, "a translated course.yaml holds only 'title' and 'summary'"
+                )
+            else:
+                title = str(data.get("title") or title).strip()
+                summary = str(data.get("summary") or summary).strip()
+        translated = []
+        for i, lesson in enumerate(lessons):
+            name = variant_name(lesson.file, language)
+            if name not in self.files:
+                self.problem(
+                    COURSE_FILE,
+                    lines.get(f"lessons[{i}]", 1),
+                    f"lesson {lesson.file} has no '{language}' translation: add {name}, "
+                    f"as for the other lessons in '{language}'",
+                )
+                continue
+            variant = self.read_lesson(name)
+            if variant:
+                translated.append(variant)
+        translated_questions = []
+        quiz = meta.get("quiz")
+        if quiz:
+            name = variant_name(quiz, language)
+            if name not in self.files:
+                self.problem(
+                    COURSE_FILE,
+                    lines.get("quiz", 1),
+                    f"quiz {quiz} has no '{language}' translation: add {name}, "
+                    f"as for the lessons in '{language}'",
+                )
+            else:
+                translated_questions = self.read_quiz(name, lines)
+                for problem in quiz_differences(questions, translated_questions, quiz, name):
+                    self.problem(name, problem[0], problem[1])
+        return CourseVariant(title, summary, translated, translated_questions)
 
     def read_yaml(self) -> tuple[dict | None, dict[str, int]]:
         """Return the course.yaml mapping and the line of each key (and each lesson entry)."""
@@ -348,6 +432,67 @@ class _CourseReader:
         if not any(q.scorable for q in questions) and not result.problems:
             self.problem(name, 1, "the quiz has no question that can be scored")
         return questions
+
+
+def variant_name(name: str, language: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}.{language}.{ext}"
+
+
+def quiz_differences(
+    original: list[Question], translated: list[Question], original_name: str, name: str
+) -> list[tuple[int, str]]:
+    """Return (line, reason) for each way a translated quiz differs from the original.
+
+    A translation must keep every question, in order, with the same type, the same number of
+    answers (or pairs) and the same marks at the same positions, so that learners in every
+    language take the same quiz and are scored alike."""
+    found = []
+    if len(translated) != len(original):
+        found.append(
+            (
+                1,
+                f"{len(translated)} questions, but {original_name} has {len(original)}: "
+                "translate every question, in the same order",
+            )
+        )
+    for number, (source, target) in enumerate(zip(original, translated, strict=False), start=1):
+        where = f"question {number}"
+        if source.type != target.type:
+            found.append(
+                (
+                    target.line,
+                    f"{where} is {target.type}, but in {original_name} "
+                    f"(line {source.line}) it is {source.type}",
+                )
+            )
+        elif len(source.answers) != len(target.answers):
+            found.append(
+                (
+                    target.line,
+                    f"{where} has {len(target.answers)} answers, but in {original_name} "
+                    f"(line {source.line}) it has {len(source.answers)}",
+                )
+            )
+        elif len(source.matches) != len(target.matches):
+            found.append(
+                (
+                    target.line,
+                    f"{where} has {len(target.matches)} pairs, but in {original_name} "
+                    f"(line {source.line}) it has {len(source.matches)}",
+                )
+            )
+        elif [round(a.fraction, 4) for a in source.answers] != [
+            round(a.fraction, 4) for a in target.answers
+        ] or (source.truefalse and source.truefalse.correct != target.truefalse.correct):
+            found.append(
+                (
+                    target.line,
+                    f"{where} marks other answers right than in {original_name} "
+                    f"(line {source.line}): keep the right answers at the same positions",
+                )
+            )
+    return found
 
 
 def _unsafe_markdown(text: str) -> list[tuple[int, str]]:

@@ -68,6 +68,11 @@ class CourseVersion(SQLModel, table=True):
     lessons: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # Parsed GIFT questions (trainer.learn.loader.question_to_dict); answer keys stay here.
     questions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Language variants from files such as 01-intro.de.md and quiz.de.gift, by language:
+    # {"de": {"title", "summary", "lessons": [...], "questions": [...]}}, the same shapes as above
+    variants: dict = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 

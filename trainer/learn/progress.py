@@ -19,6 +19,7 @@ from trainer.learn.models import (
     Enrolment,
 )
 from trainer.learn.services import LearnError, enrolment_for, unit_and_ancestor_ids
+from trainer.learn.variants import localized
 from trainer.util import utcnow
 
 
@@ -171,8 +172,10 @@ def renewals_due(*, session: Session, user: User) -> dict[int, tuple[date, date]
     }
 
 
-def my_learning(*, session: Session, user: User) -> MyLearning:
-    """Sort every course into assigned, in progress, completed and the rest of the catalogue."""
+def my_learning(*, session: Session, user: User, language: str = "en") -> MyLearning:
+    """Sort every course into assigned, in progress, completed and the rest of the catalogue.
+
+    Each card's version is in `language` when the course has a translation in it."""
     courses = {c.id: c for c in session.exec(select(Course)).all()}
     enrolments = {
         e.course_id: e
@@ -201,7 +204,11 @@ def my_learning(*, session: Session, user: User) -> MyLearning:
         if version is None:
             continue
         card = CourseCard(
-            course, version, enrolment, certificates.get(course.id), due.get(course.id)
+            course,
+            localized(version, language),
+            enrolment,
+            certificates.get(course.id),
+            due.get(course.id),
         )
         if card.due_on and not course.retired:
             result.assigned.append(card)
@@ -217,10 +224,10 @@ def my_learning(*, session: Session, user: User) -> MyLearning:
     return result
 
 
-def next_course(*, session: Session, user: User) -> CourseCard | None:
+def next_course(*, session: Session, user: User, language: str = "en") -> CourseCard | None:
     """Return the course to suggest next: the earliest-due assigned course not yet completed,
     else one already started, else the first in the catalogue."""
-    learning = my_learning(session=session, user=user)
+    learning = my_learning(session=session, user=user, language=language)
     for card in learning.assigned:
         if not card.completed:
             return card

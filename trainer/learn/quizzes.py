@@ -17,6 +17,7 @@ from trainer.learn.gift import Question
 from trainer.learn.grading import public_view, score
 from trainer.learn.loader import question_from_dict
 from trainer.learn.models import CourseVersion, Enrolment, QuizAnswer, QuizAttempt
+from trainer.learn.variants import original_of, translate_response
 from trainer.util import utcnow
 
 _question_cache: dict[tuple[int, str], list[Question]] = {}
@@ -199,10 +200,15 @@ def submit_quiz(
     option_seed: str | None = None,
     now: datetime | None = None,
 ) -> QuizAttempt:
-    """Score an attempt on the server, store it, and keep the best result and certificate."""
+    """Score an attempt on the server, store it, and keep the best result and certificate.
+
+    `version` may be a language variant (variants.localized): the attempt is scored on the
+    questions the learner read and stored in the original's terms."""
     now = now or utcnow()
     questions = questions_of(version)
     graded = grade(questions, responses, version.pass_mark)
+    originals = questions_of(original_of(version))
+    responses = {i: translate_response(questions[i], originals[i], r) for i, r in responses.items()}
     enrolment.attempts += 1
     attempt = QuizAttempt(
         enrolment_id=enrolment.id,
@@ -223,7 +229,7 @@ def submit_quiz(
             "version_id": version.id,
             "question": i,
             "correct": graded.correct[i],
-            "response": canonical_response(questions[i], responses.get(i)),
+            "response": canonical_response(originals[i], responses.get(i)),
         }
         for i in graded.correct
     ]
@@ -253,14 +259,15 @@ class FeedbackItem:
 
 
 def attempt_feedback(version: CourseVersion, attempt: QuizAttempt) -> list[FeedbackItem]:
-    """Re-score a stored attempt to show feedback on each question."""
+    """Re-score a stored attempt to show feedback on each question (in `version`'s language)."""
     items = []
     questions = questions_of(version)
+    originals = questions_of(original_of(version))
     orders = option_orders(questions, attempt.option_seed)
     for index, question in enumerate(questions):
         if not question.scorable:
             continue
-        response = attempt.answers.get(str(index))
+        response = translate_response(originals[index], question, attempt.answers.get(str(index)))
         scored = score(question, response)
         answer = (
             describe_response(question, canonical_response(question, response))

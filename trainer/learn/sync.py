@@ -101,14 +101,27 @@ def save_course(*, session: Session, loaded: LoadedCourse) -> str:
             estimated_minutes=loaded.estimated_minutes,
             pass_mark=loaded.pass_mark,
             certificate_valid_months=loaded.certificate_valid_months,
-            lessons=[
-                {"file": lesson.file, "title": lesson.title, "markdown": lesson.markdown}
-                for lesson in loaded.lessons
-            ],
+            lessons=_lessons(loaded.lessons),
             questions=[question_to_dict(q) for q in loaded.questions],
+            variants={
+                language: {
+                    "title": variant.title,
+                    "summary": variant.summary,
+                    "lessons": _lessons(variant.lessons),
+                    "questions": [question_to_dict(q) for q in variant.questions],
+                }
+                for language, variant in loaded.variants.items()
+            },
         )
         session.add(version)
         session.flush()
     course.current_version_id, course.retired, course.updated_at = version.id, False, utcnow()
     session.add(course)
     return status
+
+
+def _lessons(lessons: list) -> list[dict]:
+    return [
+        {"file": lesson.file, "title": lesson.title, "markdown": lesson.markdown}
+        for lesson in lessons
+    ]

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlmodel import select
 
@@ -48,6 +49,7 @@ from trainer.learn.services import (
     enrolment_for,
     version_for,
 )
+from trainer.learn.variants import localized
 from trainer.org.models import OrgUnit
 from trainer.org.scope import (
     managed_scope,
@@ -60,19 +62,21 @@ from trainer.util import quarter_of, utcnow
 
 
 def _course_or_404(session, slug) -> tuple[Course, object, CourseVersion]:
-    """Load a course with the learner's enrolment and version; retired ones only if started."""
+    """Load a course with the learner's enrolment and version; retired ones only if started.
+
+    The version is in the learner's language when the course has a variant in it."""
     course = course_by_slug(session=session, slug=slug) or abort(404)
     enrolment = enrolment_for(session=session, user=current_user, course=course)
     if course.retired and enrolment is None:
         abort(404)
     version = version_for(session=session, course=course, enrolment=enrolment) or abort(404)
-    return course, enrolment, version
+    return course, enrolment, localized(version, str(get_locale()))
 
 
 @bp.route("/")
 @allow()
 def index():
-    learning = my_learning(session=db_session(), user=current_user)
+    learning = my_learning(session=db_session(), user=current_user, language=str(get_locale()))
     return render_template("learn/index.html", learning=learning, today=utcnow().date())
 
 
@@ -227,7 +231,7 @@ def attempt(attempt_id):
     attempt = session.get(QuizAttempt, attempt_id)
     if attempt is None or attempt.user_id != current_user.id:
         abort(404)
-    version = session.get(CourseVersion, attempt.version_id)
+    version = localized(session.get(CourseVersion, attempt.version_id), str(get_locale()))
     course = session.get(Course, version.course_id)
     enrolment = enrolment_for(session=session, user=current_user, course=course)
     return render_template(
@@ -263,8 +267,10 @@ def certificate(cert_code):
         certificate=certificate,
         today=utcnow().date(),
         owner=session.get(User, certificate.user_id),
-        next_card=next_course(session=session, user=current_user) if own else None,
-        version=session.get(CourseVersion, certificate.version_id),
+        next_card=next_course(session=session, user=current_user, language=str(get_locale()))
+        if own
+        else None,
+        version=localized(session.get(CourseVersion, certificate.version_id), str(get_locale())),
     )
 
 

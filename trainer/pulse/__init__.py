@@ -1,6 +1,6 @@
 """Quarterly pulse surveys: question bank, programmes, anonymous answers, results, ledger."""
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, g
 
 bp = Blueprint("pulse", __name__, url_prefix="/pulse")
 
@@ -12,12 +12,16 @@ def init_app(app: Flask) -> None:
     from trainer.pulse.drivers import DriverStatus
     from trainer.pulse.models import ActionStatus, CycleStatus, ItemKind
     from trainer.pulse.pool import reseal_pools
+    from trainer.pulse.wording import comment_prompt_text, item_text, untranslated_note
     from trainer.scheduler import register_job
     from trainer.seal import add_resealer
 
     app.register_blueprint(bp)
     for state in (ActionStatus, CycleStatus, ItemKind, DriverStatus):  # for templates' comparisons
         app.add_template_global(state, state.__name__)
+    for helper in (item_text, untranslated_note, comment_prompt_text):
+        app.add_template_global(helper)
+    app.teardown_request(lambda _exc: g.pop("item_texts", None))  # wording read per request
     add_nav(app, "Pulse", "pulse.mine", order=30)
     add_nav(app, "Results", "pulse.results_index", order=31)
     add_nav(app, "Surveys", "pulse.programmes", roles=("hr", "admin"), order=70)

@@ -1,11 +1,27 @@
-"""The question bank: the default items, adding, rewording and retiring items."""
+"""The question bank: the default items, adding, rewording, retiring and translating items.
+
+An item's English wording is `PulseItem.text`; its other languages live in
+`pulse_item_translation`, under the same item id, so answers given in any language roll up
+together.
+"""
 
 from pathlib import Path
 
 import yaml
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from trainer.pulse.models import ITEM_KINDS, THEMES, ItemKind, ProgrammeItem, PulseError, PulseItem
+from trainer.pulse.models import (
+    ITEM_KINDS,
+    THEMES,
+    ItemKind,
+    ProgrammeItem,
+    PulseError,
+    PulseItem,
+    PulseItemTranslation,
+)
+from trainer.util import utcnow
+
+SOURCE_LANGUAGE = "en"  # PulseItem.text is the English wording
 
 DEFAULT_BANK = Path(__file__).with_name("default_bank.yaml")
 
@@ -32,7 +48,89 @@ def ensure_default_bank(*, session: Session) -> list[PulseItem]:
         if spec.get("pulse"):
             pulse.append(item)
     session.flush()
+    _ensure_default_translations(bank, session=session)
     return pulse
+
+
+def _ensure_default_translations(bank: dict, *, session: Session) -> None:
+    """Add the bank's translations its items do not have yet (HR's own edits are kept)."""
+    codes = [spec["code"] for spec in bank["items"]]
+    items = {
+        i.code: i for i in session.exec(select(PulseItem).where(col(PulseItem.code).in_(codes)))
+    }
+    have = set(
+        session.exec(
+            select(PulseItemTranslation.item_id, PulseItemTranslation.language).where(
+                col(PulseItemTranslation.item_id).in_([i.id for i in items.values()])
+            )
+        ).all()
+    )
+    for spec in bank["items"]:
+        item = items[spec["code"]]
+        if item.text != spec["text"]:
+            continue  # no longer the bank's wording, so its translations would not fit
+        for language, text in (spec.get("translations") or {}).items():
+            if (item.id, language) not in have:
+                session.add(PulseItemTranslation(item_id=item.id, language=language, text=text))
+    session.flush()
+
+
+def default_comment_prompt(language: str) -> str:
+    """The default bank's comment question in `language` (English if it has no translation)."""
+    bank = load_default_bank()
+    return (bank.get("comment_prompt_translations") or {}).get(language) or bank["comment_prompt"]
+
+
+def translations_of(item: PulseItem, *, session: Session) -> dict[str, str]:
+    """Return an item's wording in each language it is translated into, by language code."""
+    rows = session.exec(
+        select(PulseItemTranslation).where(PulseItemTranslation.item_id == item.id)
+    ).all()
+    return {row.language: row.text for row in rows}
+
+
+def texts_in(language: str, *, session: Session) -> dict[int, str]:
+    """Return every item's wording in `language`, by item id (only the translated ones)."""
+    if language == SOURCE_LANGUAGE:
+        return {}
+    rows = session.exec(
+        select(PulseItemTranslation.item_id, PulseItemTranslation.text).where(
+            PulseItemTranslation.language == language
+        )
+    ).all()
+    return dict(rows)
+
+
+def save_translations(item: PulseItem, texts: dict[str, str], *, session: Session) -> list[str]:
+    """Set an item's wording in other languages; an empty text removes that translation.
+
+    The item keeps its id, so past and future answers stay together. Returns the languages
+    whose wording changed."""
+    current = {
+        row.language: row
+        for row in session.exec(
+            select(PulseItemTranslation).where(PulseItemTranslation.item_id == item.id)
+        ).all()
+    }
+    changed = []
+    for language, text in texts.items():
+        if language == SOURCE_LANGUAGE:
+            raise PulseError("The English wording is the item itself: reword the item instead.")
+        text = " ".join((text or "").split())
+        row = current.get(language)
+        if not text:
+            if row is not None:
+                session.delete(row)
+                changed.append(language)
+        elif row is None:
+            session.add(PulseItemTranslation(item_id=item.id, language=language, text=text))
+            changed.append(language)
+        elif row.text != text:
+            row.text, row.updated_at = text, utcnow()
+            session.add(row)
+            changed.append(language)
+    session.flush()
+    return changed
 
 
 def items_by_theme(*, session: Session, active_only: bool = False) -> list[tuple[str, list]]:

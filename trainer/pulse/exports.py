@@ -25,6 +25,7 @@ from trainer.pulse.results import (
     trend,
 )
 from trainer.pulse.tree import tree_key, units_by_id
+from trainer.pulse.wording import item_text, reader_language
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -45,6 +46,7 @@ def _scores_document(scores: UnitScores, *, alpha: bool = True) -> dict:
                 "code": s.item.code,
                 "theme": s.item.theme,
                 "text": s.item.text,
+                "reader_text": item_text(s.item),  # the wording in the reader's language
                 "n": s.n,
                 "mean": _round(s.mean),
                 "distribution": dict(s.distribution),
@@ -57,9 +59,13 @@ def _scores_document(scores: UnitScores, *, alpha: bool = True) -> dict:
     return doc
 
 
-def _drivers_document(analysis: DriverAnalysis | None, items: dict[int, str]) -> list[dict]:
+def _drivers_document(
+    analysis: DriverAnalysis | None, items: dict[int, str], reader_texts: dict[int, str]
+) -> list[dict]:
     """Return one entry per Likert item; without estimates when the group is too small, and
-    none while the scheduler has not stored the analysis yet."""
+    none while the scheduler has not stored the analysis yet.
+
+    `item_text` is the English wording the analysis knows; `reader_text` the reader's."""
     if analysis is None or analysis.status == DriverStatus.PENDING:
         return []
     if analysis.status == DriverStatus.TOO_FEW_ANSWERS:
@@ -67,6 +73,7 @@ def _drivers_document(analysis: DriverAnalysis | None, items: dict[int, str]) ->
             {
                 "item_id": item_id,
                 "item_text": text,
+                "reader_text": reader_texts.get(item_id, text),
                 "target": "engagement",
                 "estimate": None,
                 "ci_low": None,
@@ -80,7 +87,8 @@ def _drivers_document(analysis: DriverAnalysis | None, items: dict[int, str]) ->
     return [
         {
             "item_id": d.item_id,
-            "item_text": d.item_text,
+            "item_text": items.get(d.item_id, d.item_text),
+            "reader_text": reader_texts.get(d.item_id, d.item_text),
             "target": "engagement",
             "estimate": _round(d.estimate, 3),
             "ci_low": _round(d.ci_low, 3),
@@ -101,6 +109,7 @@ def results_document(
     `alpha=False` leaves out Cronbach's alpha, which only HR and admins are shown.
     """
     doc: dict = {
+        "language": reader_language(),  # of every `reader_text`
         "unit": {"id": unit.id, "code": unit.code, "name": unit.name},
         "cycle": None,
         "result": None,
@@ -132,13 +141,13 @@ def results_document(
             **_scores_document(released.scores, alpha=alpha),
             "comments": released.comments,
         }
-        likert = {
-            i.id: i.text for i in cycle_items(cycle, session=session) if i.kind == ItemKind.LIKERT
-        }
+        likert = [i for i in cycle_items(cycle, session=session) if i.kind == ItemKind.LIKERT]
         analysis = released_drivers(
             session=session, cycle=cycle, unit_id=unit.id, released=released, rows=rows
         )
-        doc["drivers"] = _drivers_document(analysis, likert)
+        doc["drivers"] = _drivers_document(
+            analysis, {i.id: i.text for i in likert}, {i.id: item_text(i) for i in likert}
+        )
         themes = stored_themes(cycle, released, session=session, rows=rows)
         if themes is not None:
             doc["themes"] = [

@@ -36,6 +36,20 @@ class RewordForm(FlaskForm):
     text = StringField("New wording", validators=[DataRequired(), Length(min=10, max=300)])
 
 
+def translation_form(languages: dict[str, str], data: dict[str, str] | None = None) -> FlaskForm:
+    """A form with one wording field per language other than English, named by its code."""
+
+    class TranslationForm(FlaskForm):
+        pass
+
+    for code, name in languages.items():
+        if code != "en":
+            setattr(
+                TranslationForm, code, StringField(name, validators=[Optional(), Length(max=300)])
+            )
+    return TranslationForm(data=data)
+
+
 class ProgrammeForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     item_ids = MultiCheckboxField(

@@ -23,6 +23,7 @@ from trainer.pulse.results import (
     rollup_rows,
 )
 from trainer.pulse.tree import ancestor_ids, short_name, tree_key
+from trainer.pulse.wording import item_text
 
 ENGAGEMENT = "engagement"
 ENPS = "enps"
@@ -110,7 +111,7 @@ def _columns(items) -> list[Column]:
             has_enps = True
             continue
         columns.append(
-            Column(item.id, number, THEMES.get(item.theme, item.theme), item.text, "mean")
+            Column(item.id, number, THEMES.get(item.theme, item.theme), item_text(item), "mean")
         )
     if has_enps:
         columns.append(

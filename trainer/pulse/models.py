@@ -101,6 +101,21 @@ class PulseItem(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class PulseItemTranslation(SQLModel, table=True):
+    """An item's wording in another language than English; the item keeps its one id."""
+
+    __tablename__ = "pulse_item_translation"
+    __table_args__ = (
+        UniqueConstraint("item_id", "language", name="uq_pulse_item_translation_language"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="pulse_item.id", index=True)
+    language: str = Field(max_length=8)  # a code of LANGUAGES other than English: "de", "es"
+    text: str = Field(max_length=300)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class PulseProgramme(SQLModel, table=True):
     __tablename__ = "pulse_programme"
 

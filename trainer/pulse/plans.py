@@ -35,6 +35,7 @@ from trainer.pulse.pool import insert_ignoring_duplicate
 from trainer.pulse.programmes import cycle_items
 from trainer.pulse.results import closed_cycles, released_results
 from trainer.pulse.tree import ancestor_ids, tree_key
+from trainer.pulse.wording import item_text
 from trainer.util import external_url, utcnow
 
 NO_PLAN_AFTER = timedelta(days=14)  # a unit with released results and no action by then
@@ -74,13 +75,13 @@ def answer_choices(cycle: PulseCycle, *, session: Session) -> list[tuple[str, st
     items = cycle_items(cycle, session=session)
     themes = [t for t in THEMES if any(i.theme == t for i in items)]
     return [(f"theme:{t}", f"Theme: {THEMES[t]}") for t in themes] + [
-        (f"item:{i.id}", f"Question: {i.text}") for i in items
+        (f"item:{i.id}", f"Question: {item_text(i)}") for i in items
     ]
 
 
 def answers_label(action: Commitment, items: dict[int, PulseItem]) -> str:
     if action.item_id is not None and action.item_id in items:
-        return items[action.item_id].text
+        return item_text(items[action.item_id])
     return THEMES.get(action.theme, "")
 
 

@@ -2,7 +2,8 @@
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
@@ -17,7 +18,7 @@ from trainer.pulse import bp
 from trainer.pulse.bank import add_item, items_by_theme
 from trainer.pulse.cycles import end_now, open_now_refusal
 from trainer.pulse.cycles import open_now as open_cycle_now
-from trainer.pulse.forms import ItemForm, ProgrammeForm, RewordForm
+from trainer.pulse.forms import ItemForm, ProgrammeForm, RewordForm, translation_form
 from trainer.pulse.models import (
     RECURRENCES,
     THEMES,
@@ -95,6 +96,24 @@ def reword_item(item_id):
             flash(f"Reworded as new item {new.code}; {item.code} is retired so trends stay honest.")
             return redirect(url_for("pulse.bank"))
     return render_template("pulse/reword.html", form=form, item=item), (400 if form.errors else 200)
+
+
+@bp.route("/items/<int:item_id>/translations", methods=["GET", "POST"])
+@allow("hr", "admin")
+def translate_item(item_id):
+    session = db_session()
+    item = session.get(PulseItem, item_id) or abort(404)
+    languages = current_app.config["LANGUAGES"]
+    current = question_bank.translations_of(item, session=session)
+    form = translation_form(languages, data=current if request.method == "GET" else None)
+    if form.validate_on_submit():
+        texts = {code: form[code].data for code in languages if code != "en"}
+        question_bank.save_translations(item, texts, session=session)
+        flash(_("Translations of %(code)s saved. It keeps its results and trend.", code=item.code))
+        return redirect(url_for("pulse.bank"))
+    return render_template("pulse/translate.html", form=form, item=item), (
+        400 if form.errors else 200
+    )
 
 
 # HR: programmes and cycles --------------------------------------------------------------------

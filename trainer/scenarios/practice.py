@@ -33,15 +33,18 @@ def due_items(*, session: Session, user: User, now: datetime | None = None) -> l
     return [item for item in items if reserve_node(session=session, item=item) is not None]
 
 
-def reserve_node(*, session: Session, item: ReserveItem) -> tuple[Scenario, Graph, Node] | None:
-    """Return (scenario, graph, decision node) for a re-serve, from the current version.
+def reserve_node(
+    *, session: Session, item: ReserveItem, language: str | None = None
+) -> tuple[Scenario, Graph, Node] | None:
+    """Return (scenario, graph, decision node) for a re-serve, from the current version (in
+    `language` when the scenario has a translation in it).
 
     None when the scenario was retired or the decision no longer exists.
     """
     scenario = session.get(Scenario, item.scenario_id)
     if scenario.retired_at is not None:
         return None
-    graph = graph_of(current_version(session=session, scenario=scenario))
+    graph = graph_of(current_version(session=session, scenario=scenario), language)
     node = graph.nodes.get(item.node_id)
     if node is None or not node.choices:
         return None

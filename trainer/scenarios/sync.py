@@ -35,6 +35,7 @@ def graph_to_json(scenario: Graph) -> dict:
 
 
 def graph_from_json(data: dict) -> Graph:
+    data = {key: value for key, value in data.items() if key != "variants"}
     nodes = {
         node_id: Node(
             id=raw["id"],
@@ -52,14 +53,19 @@ def content_hash(data: dict) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-_graphs: dict[str, Graph] = {}
+_graphs: dict[tuple[str, str | None], Graph] = {}
 
 
-def graph_of(version: ScenarioVersion) -> Graph:
-    """Return the engine scenario of a version (cached by content hash: versions never change)."""
-    graph = _graphs.get(version.content_hash)
+def graph_of(version: ScenarioVersion, language: str | None = None) -> Graph:
+    """Return the engine scenario of a version (cached by content hash: versions never change).
+
+    With `language`, its translation when the version has one: the same graph, other words."""
+    variants = version.graph.get("variants") or {}
+    language = language if language in variants else None
+    key = (version.content_hash, language)
+    graph = _graphs.get(key)
     if graph is None:
-        graph = _graphs[version.content_hash] = graph_from_json(version.graph)
+        graph = _graphs[key] = graph_from_json(variants[language] if language else version.graph)
     return graph
 
 
@@ -139,6 +145,8 @@ def sync_scenario_folder(
         graph = result.scenario
         present.add(graph.id)
         data = graph_to_json(graph)
+        if result.variants:  # only then, so a scenario without translations keeps its hash
+            data["variants"] = {lang: graph_to_json(v) for lang, v in result.variants.items()}
         digest = content_hash(data)
         scenario = existing.get(graph.id)
         if scenario is None:

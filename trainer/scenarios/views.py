@@ -1,4 +1,5 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 from trainer import anonymity, csvdownload
@@ -38,7 +39,23 @@ def _own_play(session, play_id, *, for_update=False) -> Play:
 def _play_context(session, play):
     scenario = session.get(Scenario, play.scenario_id)
     version = session.get(ScenarioVersion, play.version_id)
-    return scenario, version, sync.graph_of(version)
+    graph = sync.graph_of(version, _language())
+    return _Titled(scenario, graph), version, graph
+
+
+def _language() -> str:
+    """The reader's language: scenarios with a translation in it are shown in it."""
+    return str(get_locale())
+
+
+class _Titled:
+    """A scenario titled as its graph in the reader's language; the rest is the scenario's."""
+
+    def __init__(self, scenario: Scenario, graph):
+        self._scenario, self.title = scenario, graph.title
+
+    def __getattr__(self, name: str):
+        return getattr(self._scenario, name)
 
 
 def _where_now(play) -> str:
@@ -56,14 +73,20 @@ def _where_now(play) -> str:
 @allow()
 def library():
     session = db_session()
-    due = [
-        (item, practice.reserve_node(session=session, item=item))
-        for item in practice.due_items(session=session, user=current_user)
-    ]
-    cards = [
-        (scenario, sync.graph_of(sync.current_version(session=session, scenario=scenario)))
+    due = []
+    for item in practice.due_items(session=session, user=current_user):
+        scenario, graph, node = practice.reserve_node(
+            session=session, item=item, language=_language()
+        )
+        due.append((item, (_Titled(scenario, graph), graph, node)))
+    graphs = [
+        (
+            scenario,
+            sync.graph_of(sync.current_version(session=session, scenario=scenario), _language()),
+        )
         for scenario in sync.active_scenarios(session=session)
     ]
+    cards = [(_Titled(scenario, graph), graph) for scenario, graph in graphs]
     return render_template(
         "scenarios/library.html",
         cards=cards,
@@ -80,7 +103,8 @@ def intro(scenario_slug):
     scenario = sync.scenario_by_slug(session=session, slug=scenario_slug)
     if scenario is None or scenario.retired_at is not None:
         abort(404)
-    graph = sync.graph_of(sync.current_version(session=session, scenario=scenario))
+    graph = sync.graph_of(sync.current_version(session=session, scenario=scenario), _language())
+    scenario = _Titled(scenario, graph)
     result = results.results_by_scenario(session=session, user=current_user).get(scenario.id)
     return render_template(
         "scenarios/intro.html",
@@ -231,8 +255,9 @@ def reserve(reserve_id):
     item = session.get(ReserveItem, reserve_id)
     if item is None or item.user_id != current_user.id:
         abort(404)
-    found = practice.reserve_node(session=session, item=item) or abort(404)
-    scenario, _, node = found
+    found = practice.reserve_node(session=session, item=item, language=_language()) or abort(404)
+    scenario, graph, node = found
+    scenario = _Titled(scenario, graph)
     form = ReserveForm(node=node.id)
     if request.method == "POST":
         if not form.validate_on_submit():
