@@ -22,6 +22,7 @@ from trainer.insights.documents import panel_table
 from trainer.insights.panel import MORALE, MORALE_N, PERIOD, UNIT, build_panel, plain, value_column
 from trainer.insights.peers import funnel_block, gaming_flags, without_flagged
 from trainer.insights.sources import FIX_METRICS, FIX_ON_SPOT, Level, Metric, Sources, Unit
+from trainer.insights.words import N_
 
 LAGS = (0, 1, 2)
 HEADLINE_LAG = 1
@@ -42,7 +43,7 @@ HEADLINE_KEYS = (
     "reason",
 )
 CUSTOMER_RATING_SOURCES = ("csat", "csi")  # the first with data gives customers' rating
-MERGED_TEXT = "Too few people: reported with the unit above"
+MERGED_TEXT = N_("Too few people: reported with the unit above")
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,7 +126,7 @@ def empty_lag_grid() -> list[dict]:
                     "p_value": None,
                     "q_value": None,
                     "status": stats.Status.INSUFFICIENT_DATA,
-                    "reason": "No customer data for this metric in this scope.",
+                    "reason": N_("No customer data for this metric in this scope."),
                     "level": "within",
                     "method": "repeated-measures correlation (Pearson, Fisher-z interval)",
                 }

@@ -1,0 +1,151 @@
+"""The insights pages' sentences, in the reader's language.
+
+Analyses are worked out once and stored (in English, for the JSON and CSV downloads); the
+pages word them again, from the stored numbers, when they are shown. This module is light: it
+imports no part of the statistics stack.
+"""
+
+from flask import has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from trainer.i18n import number
+
+# The org levels an analysis compares, by the plural its documents carry: (one, many).
+LEVEL_WORDS = {
+    "teams": (_l("team"), _l("teams")),
+    "sites": (_l("site"), _l("sites")),
+    "regions": (_l("region"), _l("regions")),
+    "units": (_l("unit"), _l("units")),
+}
+
+
+def N_(text: str) -> str:
+    """Mark a stored English text for the catalogue; the pages translate it with `reason`."""
+    return text
+
+
+def level_words(plural: str) -> tuple[str, str]:
+    """Return the singular and plural of an org level ("teams") in the reader's language."""
+    one, many = LEVEL_WORDS.get(plural, (plural[:-1], plural))
+    return str(one), str(many)
+
+
+def reason(text: str | None) -> str:
+    """A stored plain reason in the reader's language, when the catalogue has it."""
+    return _(text) if text else (text or "")
+
+
+def estimate_number(value: float) -> str:
+    text = number(value, 2) if has_app_context() else f"{value:.2f}"
+    return text.replace("-", "\u2212")
+
+
+def when(lag: int) -> str:
+    return _("the next quarter") if lag == 1 else _("%(num)d quarters later", num=lag)
+
+
+def estimate_text(details: dict) -> str:
+    return _(
+        "estimate %(estimate)s, 95%% CI %(low)s to %(high)s",
+        estimate=estimate_number(details["estimate"]),
+        low=estimate_number(details["ci_low"]),
+        high=estimate_number(details["ci_high"]),
+    )
+
+
+def headline_sentence(headline: dict, metric_label: str, unit_label: str = "sites") -> str:
+    """Return a sentence a manager can read for a ``headline_model`` result (§9)."""
+    caveat = _("Correlation, not causation.")
+    if headline["status"] != "ok":
+        return _(
+            "Not enough data yet to relate morale to %(metric)s: %(reason)s",
+            metric=metric_label,
+            reason=reason(headline["reason"]),
+        )
+    units = level_words(unit_label)[1]
+    size = _(
+        "%(n_units)d %(units)s, %(n_quarters)d quarters",
+        n_units=headline["n_units"],
+        units=units,
+        n_quarters=headline["n_quarters"],
+    )
+    both = headline["both"]
+    direction = headline["direction"]
+    if direction == "none":
+        figures = {
+            "metric": metric_label,
+            "morale_first": estimate_text(both["morale_leads"]),
+            "metric_first": estimate_text(both["customer_leads"]),
+            "size": size,
+        }
+        if headline["lag"] == 1:
+            text = _(
+                "We found no clear link between morale and %(metric)s one quarter apart in "
+                "either direction (morale first: %(morale_first)s; %(metric)s first: "
+                "%(metric_first)s; %(size)s). This does not show that there is no link, only "
+                "that these data cannot tell.",
+                **figures,
+            )
+        else:
+            text = _(
+                "We found no clear link between morale and %(metric)s %(lag)d quarters apart in "
+                "either direction (morale first: %(morale_first)s; %(metric)s first: "
+                "%(metric_first)s; %(size)s). This does not show that there is no link, only "
+                "that these data cannot tell.",
+                lag=headline["lag"],
+                **figures,
+            )
+        return f"{text} {caveat}"
+    figures = {
+        "units": units.capitalize(),
+        "metric": metric_label,
+        "when": when(headline["lag"]),
+        "estimate": estimate_text(headline),
+        "size": size,
+    }
+    rose = headline["estimate"] > 0
+    if direction == "morale_leads":
+        figures["reverse"] = estimate_text(both["customer_leads"])
+        text = (
+            _(
+                "%(units)s whose morale rose tended to see %(metric)s rise %(when)s "
+                "(%(estimate)s; %(size)s). The reverse order (%(metric)s first): %(reverse)s.",
+                **figures,
+            )
+            if rose
+            else _(
+                "%(units)s whose morale rose tended to see %(metric)s fall %(when)s "
+                "(%(estimate)s; %(size)s). The reverse order (%(metric)s first): %(reverse)s.",
+                **figures,
+            )
+        )
+    else:
+        figures["reverse"] = estimate_text(both["morale_leads"])
+        text = (
+            _(
+                "%(units)s whose %(metric)s rose tended to see morale rise %(when)s "
+                "(%(estimate)s; %(size)s). The reverse order (morale first): %(reverse)s.",
+                **figures,
+            )
+            if rose
+            else _(
+                "%(units)s whose %(metric)s rose tended to see morale fall %(when)s "
+                "(%(estimate)s; %(size)s). The reverse order (morale first): %(reverse)s.",
+                **figures,
+            )
+        )
+    return f"{text} {caveat}"
+
+
+def localized(result: dict, metric_label: str | None = None) -> dict:
+    """A copy of a stored analysis with its headline worded in the reader's language."""
+    if not result or not result.get("headline"):
+        return result
+    headline = dict(result["headline"])
+    if "both" in headline or headline.get("status") != "ok":
+        headline["sentence"] = headline_sentence(
+            headline, metric_label or result["metric_label"], result.get("units_label", "sites")
+        )
+    headline["reason"] = reason(headline.get("reason"))
+    return {**result, "headline": headline}
