@@ -1,6 +1,7 @@
 """Quarterly pulse surveys: question bank, programmes, anonymous answers, results, ledger."""
 
 from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("pulse", __name__, url_prefix="/pulse")
 
@@ -18,9 +19,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     for state in (ActionStatus, CycleStatus, ItemKind, DriverStatus):  # for templates' comparisons
         app.add_template_global(state, state.__name__)
-    add_nav(app, "Pulse", "pulse.mine", order=30)
-    add_nav(app, "Results", "pulse.results_index", order=31)
-    add_nav(app, "Surveys", "pulse.programmes", roles=("hr", "admin"), order=70)
+    add_nav(app, _l("Pulse"), "pulse.mine", order=30)
+    add_nav(app, _l("Results"), "pulse.results_index", order=31)
+    add_nav(app, _l("Surveys"), "pulse.programmes", roles=("hr", "admin"), order=70)
     add_home_panel(app, "pulse/_home.html", order=30, data=home.pulse_panel)
     for name, func, minutes, label in jobs.JOBS:
         register_job(app, name, func, every_minutes=minutes, label=label)
