@@ -5,11 +5,19 @@ pages word them again, from the stored numbers, when they are shown. This module
 imports no part of the statistics stack.
 """
 
+import re
+
 from flask import has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from trainer.i18n import number
+
+
+def N_(text: str) -> str:
+    """Mark a stored English text for the catalogue; the pages translate it with `reason`."""
+    return text
+
 
 # The org levels an analysis compares, by the plural its documents carry: (one, many).
 LEVEL_WORDS = {
@@ -20,20 +28,52 @@ LEVEL_WORDS = {
 }
 
 
-def N_(text: str) -> str:
-    """Mark a stored English text for the catalogue; the pages translate it with `reason`."""
-    return text
-
-
 def level_words(plural: str) -> tuple[str, str]:
     """Return the singular and plural of an org level ("teams") in the reader's language."""
     one, many = LEVEL_WORDS.get(plural, (plural[:-1], plural))
     return str(one), str(many)
 
 
+# Stored reasons that carry numbers, and their words with the numbers left open.
+_COUNTED = tuple(
+    (re.compile(pattern), msgid)
+    for pattern, msgid in (
+        (
+            r"Needs at least (\d+) units with two or more consecutive quarters, has (\d+)\.",
+            N_("Needs at least %(min)d units with two or more consecutive quarters, has %(n)d."),
+        ),
+        (
+            r"Needs at least (\d+) units with two or more quarters, has (\d+)\.",
+            N_("Needs at least %(min)d units with two or more quarters, has %(n)d."),
+        ),
+        (
+            r"Needs at least (\d+) units, has (\d+)\.",
+            N_("Needs at least %(min)d units, has %(n)d."),
+        ),
+        (
+            r"Needs at least (\d+) quarters, has (\d+)\.",
+            N_("Needs at least %(min)d quarters, has %(n)d."),
+        ),
+        (
+            r"Needs at least (\d+) pairs, has (\d+)\.",
+            N_("Needs at least %(min)d pairs, has %(n)d."),
+        ),
+        (
+            r"Needs at least (\d+) responses, has (\d+)\.",
+            N_("Needs at least %(min)d responses, has %(n)d."),
+        ),
+    )
+)
+
+
 def reason(text: str | None) -> str:
     """A stored plain reason in the reader's language, when the catalogue has it."""
-    return _(text) if text else (text or "")
+    if not text:
+        return text or ""
+    for pattern, msgid in _COUNTED:
+        if found := pattern.fullmatch(text):
+            return _(msgid, min=int(found[1]), n=int(found[2]))
+    return _(text)
 
 
 def estimate_number(value: float) -> str:

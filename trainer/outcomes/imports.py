@@ -198,7 +198,7 @@ def _save(session, report, rows, *, channel, actor):
                 unchanged=report.unchanged,
             )
         )
-        log.info("Outcome import (%s) by %s: %s", channel, actor, report.counts())  # logs in English
+        log.info("Outcome import (%s) by %s: %s", channel, actor, report.counts())
     return report
 
 
