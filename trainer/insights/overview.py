@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from trainer.anonymity import FigureStatus
+from trainer.i18n import number
 from trainer.insights import words
 from trainer.insights.sources import FIX_METRICS, Metric, Sources, Status, Unit
 
@@ -347,7 +348,7 @@ def power_text(found: dict) -> str:
         "n_units": found["n_units"],
         "units": words.level_words(found["units_label"])[1],
         "n_quarters": found["n_quarters"],
-        "r": USUAL_LINK,
+        "r": number(USUAL_LINK, 1),
     }
     if power >= 0.95:
         text = _(
