@@ -178,6 +178,76 @@ def headline_sentence(headline: dict, metric_label: str, unit_label: str = "site
     return f"{text} {caveat}"
 
 
+def behaviour_sentence(
+    result: dict, label: str, higher_is_better: bool, unit_label: str = "sites"
+) -> str:
+    """Word the link between fixing problems on the spot and a customer measure."""
+    caveat = _("Correlation, not causation.")
+    if result["status"] != "ok":
+        return _(
+            "Not enough data yet to relate fixing problems on the spot to %(metric)s: %(reason)s",
+            metric=label,
+            reason=reason(result["reason"]),
+        )
+    units = level_words(unit_label)[1]
+    size = _(
+        "%(n_units)d %(units)s, %(n_quarters)d quarters",
+        n_units=result["n_units"],
+        units=units,
+        n_quarters=result["n_quarters"],
+    )
+    both = result["both"]
+    figures = {
+        "units": units.capitalize(),
+        "metric": label,
+        "size": size,
+        "fixing_first": estimate_text(both["morale_leads"]),
+        "metric_first": estimate_text(both["customer_leads"]),
+    }
+    if result["direction"] == "none":
+        text = _(
+            "We found no clear link between fixing problems on the spot and %(metric)s one "
+            "quarter apart in either direction (fixing first: %(fixing_first)s; %(metric)s "
+            "first: %(metric_first)s; %(size)s). This does not show that there is no link, "
+            "only that these data cannot tell.",
+            **figures,
+        )
+        return f"{text} {caveat}"
+    rose = result["estimate"] > 0
+    figures["estimate"] = estimate_text(result)
+    if result["direction"] == "morale_leads":
+        if higher_is_better:
+            figures["seen"] = (
+                _("%(metric)s rise", metric=label) if rose else _("%(metric)s fall", metric=label)
+            )
+        else:
+            counted = label.split(" per ")[0].lower()
+            figures["seen"] = (
+                _("more %(things)s", things=counted)
+                if rose
+                else _("fewer %(things)s", things=counted)
+            )
+        text = _(
+            "%(units)s that fixed more problems on the spot tended to see %(seen)s the next "
+            "quarter (%(estimate)s; %(size)s). The reverse order (%(metric)s first): "
+            "%(metric_first)s.",
+            **figures,
+        )
+    elif rose:
+        text = _(
+            "%(units)s whose %(metric)s rose tended to fix more problems on the spot the next "
+            "quarter (%(estimate)s; %(size)s). The reverse order (fixing first): %(fixing_first)s.",
+            **figures,
+        )
+    else:
+        text = _(
+            "%(units)s whose %(metric)s rose tended to fix fewer problems on the spot the next "
+            "quarter (%(estimate)s; %(size)s). The reverse order (fixing first): %(fixing_first)s.",
+            **figures,
+        )
+    return f"{text} {caveat}"
+
+
 def localized(result: dict, metric_label: str | None = None) -> dict:
     """A copy of a stored analysis with its headline worded in the reader's language."""
     if not result or not result.get("headline"):
@@ -188,4 +258,15 @@ def localized(result: dict, metric_label: str | None = None) -> dict:
             headline, metric_label or result["metric_label"], result.get("units_label", "sites")
         )
     headline["reason"] = reason(headline.get("reason"))
-    return {**result, "headline": headline}
+    behaviour = result.get("behaviour")
+    if behaviour and ("both" in behaviour or behaviour.get("status") != "ok"):
+        behaviour = {
+            **behaviour,
+            "sentence": behaviour_sentence(
+                behaviour,
+                metric_label or result["metric_label"],
+                result.get("higher_is_better", True),
+                result.get("units_label", "sites"),
+            ),
+        }
+    return {**result, "headline": headline, "behaviour": behaviour}
