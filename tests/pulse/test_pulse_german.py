@@ -4,8 +4,11 @@ downloads stay machine-readable whatever the reader's language."""
 from datetime import date, timedelta
 
 from flask_babel import refresh
+from sqlmodel import select
 
+from trainer.mail import OutboxMessage
 from trainer.pulse import plans
+from trainer.pulse.cycles import send_due_reminders
 
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9"}
 NBSP = "\u00a0"
@@ -68,3 +71,17 @@ def test_the_results_downloads_do_not_change_with_the_language(
         english = fetch(client, url).get_data()
         german = fetch(client, url, GERMAN).get_data()
         assert german == english, url
+
+
+def test_invitations_go_out_in_each_recipients_language(session, staffed, start_cycle):
+    german, english = staffed.people["t1"][1], staffed.people["t1"][2]
+    german.locale = "de"
+    session.commit()
+    cycle = start_cycle(staffed)
+    send_due_reminders(cycle, session=session, now=cycle.opens_at + timedelta(minutes=1))
+    session.commit()
+    mail = {m.recipient: m for m in session.exec(select(OutboxMessage)).all()}
+    assert mail[german.email].subject.endswith("ist offen: 3 Minuten, anonym")
+    assert "Ihre Antworten sind anonym." in mail[german.email].body
+    assert mail[english.email].subject.endswith("is open: 3 minutes, anonymous")
+    assert "Your answers are anonymous." in mail[english.email].body
