@@ -66,6 +66,34 @@ _COUNTED = tuple(
 )
 
 
+# Stored notes with words or decimals in them: each named group fills its placeholder.
+_NAMED = tuple(
+    (re.compile(pattern), msgid)
+    for pattern, msgid in (
+        (
+            r"(?P<metric>.+) has no share with a known sampling spread, so it cannot be placed "
+            r"on a funnel plot\.",
+            N_(
+                "%(metric)s has no share with a known sampling spread, so it cannot be placed "
+                "on a funnel plot."
+            ),
+        ),
+        (
+            r"(?P<outside>\d+) of (?P<units>\d+) units fall outside the 95% limits \(about "
+            r"(?P<expected>\d+) expected by chance\): units differ more than sampling noise "
+            r"explains \(dispersion (?P<dispersion>[\d.]+)\), so the limits are too narrow; "
+            r"widen them for over-dispersion before reading single units\.",
+            N_(
+                "%(outside)s of %(units)s units fall outside the 95%% limits (about "
+                "%(expected)s expected by chance): units differ more than sampling noise "
+                "explains (dispersion %(dispersion)s), so the limits are too narrow; widen them "
+                "for over-dispersion before reading single units."
+            ),
+        ),
+    )
+)
+
+
 def reason(text: str | None) -> str:
     """A stored plain reason in the reader's language, when the catalogue has it."""
     if not text:
@@ -73,6 +101,12 @@ def reason(text: str | None) -> str:
     for pattern, msgid in _COUNTED:
         if found := pattern.fullmatch(text):
             return _(msgid, min=int(found[1]), n=int(found[2]))
+    for pattern, msgid in _NAMED:
+        if found := pattern.fullmatch(text):
+            names = found.groupdict()
+            if "dispersion" in names:
+                names["dispersion"] = number(float(names["dispersion"]), 1)
+            return _(msgid, **names)
     return _(text)
 
 
