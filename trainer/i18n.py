@@ -9,6 +9,7 @@ never written to. Question and course translations live in the database and in `
 """
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -65,7 +66,10 @@ def percent(value, digits: int = 0) -> str:
     """A share (0.42) as a percentage in the reader's locale ("42 %" in German; "–" for none)."""
     if value is None:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    # The locale's own pattern ("#,##0 %" in German), with `digits` decimals.
+    pattern = get_locale().percent_formats[None].pattern
+    if digits:
+        pattern = re.sub(r"0(?!.*0)", "0." + "0" * digits, pattern, count=1)
     return format_percent(value, format=pattern)
 
 

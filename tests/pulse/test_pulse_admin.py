@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from babel.dates import format_date
 from sqlmodel import select
 
 from trainer.pulse.bank import ensure_default_bank
@@ -180,7 +181,7 @@ def test_a_one_off_programme_never_opens_before_its_first_day(client, session, o
     login_as(org.hr)
     page = client.get(f"/pulse/programmes/{programme.id}").get_data(as_text=True)
     assert "Open this period's cycle now" not in page
-    assert f"starts on {starts:%d %B %Y}" in page
+    assert f"starts on {format_date(starts, 'long', locale='en')}" in page
     # Posting anyway (an old tab) is refused with the reason, and opens nothing.
     response = client.post(f"/pulse/programmes/{programme.id}/open", data={}, follow_redirects=True)
     assert response.status_code == 200

@@ -4,6 +4,8 @@ team results once released, live response rates, and units with results but no c
 import re
 from datetime import timedelta
 
+from babel.dates import format_date
+
 from tests.pulse.conftest import submit
 from trainer.pulse.cycles import close_cycle
 from trainer.pulse.ledger import add_commitment, mark_commitment
@@ -42,7 +44,7 @@ def test_the_open_survey_comes_first_with_its_closing_date(
     tasks = _tasks(_home(client))
     assert "Answer the survey" in tasks
     assert f'href="/pulse/cycles/{cycle.id}/answer"' in tasks
-    assert f"open until {cycle.closes_at.strftime('%d %B %Y')}" in tasks
+    assert f"open until {format_date(cycle.closes_at, 'long', locale='en')}" in tasks
     submit(session, cycle, staffed.employee)
     page = _home(client)
     assert "Answer the survey" not in page and "Nothing is waiting for you" in page

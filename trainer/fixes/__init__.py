@@ -3,6 +3,7 @@ thresholded patterns beside matching training, HR sees data-quality flags, and t
 dashboard relates the share fixed on the spot to morale and customer outcomes."""
 
 from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("fixes", __name__, url_prefix="/fixes")
 
@@ -16,7 +17,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     api.init_api(app)
     app.cli.add_command(cli.fixes_cli)
-    add_nav(app, "Fixes", "fixes.mine", order=25)
+    add_nav(app, _l("Fixes"), "fixes.mine", order=25)
     add_home_panel(app, "fixes/_home.html", order=5, data=lambda **_: {})  # the button, links
     for name, func, minutes, label in jobs.JOBS:
         register_job(app, name, func, every_minutes=minutes, label=label)

@@ -1,5 +1,7 @@
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from trainer.db import db_session
 from trainer.fixes.flags import gaming_flags
@@ -15,7 +17,7 @@ def refresh_command():
     session = db_session()
     changed = refresh_rollups(session=session, now=utcnow())
     session.commit()
-    click.echo(f"Fix rollups refreshed: {changed} rows changed.")
+    click.echo(_("Fix rollups refreshed: %(num)d rows changed.", num=changed))
 
 
 @fixes_cli.command("flags")
@@ -24,4 +26,4 @@ def flags_command():
     flags = gaming_flags(session=db_session())
     for flag in flags:
         click.echo(f"{flag['unit_code']} {flag['period']} {flag['signal']}: {flag['reason']}")
-    click.echo(f"{len(flags)} flag{'' if len(flags) == 1 else 's'}.")
+    click.echo(ngettext("%(num)d flag.", "%(num)d flags.", len(flags)))

@@ -97,7 +97,7 @@ def add_fix_history(*, session: Session, demo) -> None:
                         period,
                         at,
                         problem,
-                        labels.get(problem, problem.replace("-", " ").capitalize()),
+                        str(labels.get(problem, problem.replace("-", " ").capitalize())),
                         action,
                         goodwill,
                         currency,

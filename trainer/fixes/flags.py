@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from trainer.fixes.released import periods, released_cells
@@ -9,6 +10,7 @@ from trainer.fixes.rollups import LATE_DAYS
 from trainer.org.models import OrgUnit
 from trainer.util import quarter_bounds, quarter_of, utcnow
 
+# Translated where it is shown (the same message as the insights flags).
 NOT_AN_ACCUSATION = "This is a data-quality check, not an accusation."
 
 
@@ -48,16 +50,25 @@ def gaming_flags(today: date | None = None, *, session: Session) -> list[dict]:
                         **base,
                         "signal": "volume_jump",
                         "reason": (
-                            f"{row.late_fixes} of the quarter's {row.fixes} fixes were logged "
-                            f"in its last {LATE_DAYS} days, about "
-                            f"{late_rate / max(early_rate, 1e-9):.0f} "
-                            f"times the earlier daily rate"
+                            _(
+                                "%(late)d of the quarter's %(fixes)d fixes were logged in its "
+                                "last %(days)d days, about %(times)s times the earlier daily rate",
+                                late=row.late_fixes,
+                                fixes=row.fixes,
+                                days=LATE_DAYS,
+                                times=f"{late_rate / max(early_rate, 1e-9):.0f}",
+                            )
                             if early
-                            else f"All {row.fixes} of the quarter's fixes were logged in its last "
-                            f"{LATE_DAYS} days"
+                            else _(
+                                "All %(fixes)d of the quarter's fixes were logged in its last "
+                                "%(days)d days",
+                                fixes=row.fixes,
+                                days=LATE_DAYS,
+                            )
                         )
-                        + f"; check how the log is being used. "
-                        f"{NOT_AN_ACCUSATION}",
+                        + _("; check how the log is being used.")
+                        + " "
+                        + _(NOT_AN_ACCUSATION),
                     }
                 )
             if row.near_identical >= 5 and row.near_identical >= 0.3 * row.fixes:
@@ -65,12 +76,14 @@ def gaming_flags(today: date | None = None, *, session: Session) -> list[dict]:
                     {
                         **base,
                         "signal": "near_identical",
-                        "reason": (
-                            f"{row.near_identical} of {row.fixes} entries repeat the previous "
-                            f"entry of the same person almost exactly; check whether entries "
-                            f"are being "
-                            f"copied. {NOT_AN_ACCUSATION}"
-                        ),
+                        "reason": _(
+                            "%(repeats)d of %(fixes)d entries repeat the previous entry of the "
+                            "same person almost exactly; check whether entries are being copied.",
+                            repeats=row.near_identical,
+                            fixes=row.fixes,
+                        )
+                        + " "
+                        + _(NOT_AN_ACCUSATION),
                     }
                 )
     return sorted(flags, key=lambda f: (f["unit_code"], f["period"], f["signal"]))

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlmodel import Session, col, select
 
 from trainer.auth.models import User
@@ -33,22 +34,24 @@ def log_fix(
     """Record a fix by `user`. Raises FixError with a message for the person."""
     if user.unit_id is None:
         raise FixError(
-            "You are not in a team yet, so a fix cannot be counted. Ask HR to "
-            "place you in your team."
+            _(
+                "You are not in a team yet, so a fix cannot be counted. Ask HR to "
+                "place you in your team."
+            )
         )
     unit = session.get(OrgUnit, user.unit_id)
     settings = settings_for(unit, session=session)
     labels = dict(problem_choices(settings.unit_type, session=session))
     if problem not in labels:
-        raise FixError("Choose a problem from the list, or 'Something else'.")
+        raise FixError(_("Choose a problem from the list, or 'Something else'."))
     if action not in ACTIONS:
-        raise FixError("Choose what you did.")
+        raise FixError(_("Choose what you did."))
     goodwill = 0.0 if goodwill is None else float(goodwill)
     if not math.isfinite(goodwill) or not 0 <= goodwill <= MAX_GOODWILL:
-        raise FixError(f"Goodwill must be between 0 and {MAX_GOODWILL:,.0f}.")
+        raise FixError(_("Goodwill must be between 0 and %(max)s.", max=f"{MAX_GOODWILL:,.0f}"))
     note = " ".join((note or "").split())
     if len(note) > NOTE_LENGTH:
-        raise FixError(f"Keep the note to one line of {NOTE_LENGTH} characters.")
+        raise FixError(_("Keep the note to one line of %(num)d characters.", num=NOTE_LENGTH))
     now = now or utcnow()
     fix = Fix(
         user_id=user.id,
@@ -56,7 +59,7 @@ def log_fix(
         period=quarter_of(now.date()),
         logged_at=now,
         problem=problem,
-        problem_label=labels[problem],
+        problem_label=str(labels[problem]),  # in the words the person saw
         action=action,
         goodwill=round(goodwill, 2),
         currency=settings.currency,

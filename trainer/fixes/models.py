@@ -3,16 +3,23 @@ unit's settings (unit type, currency, goodwill limit) and the rollups per (unit,
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from trainer.util import utcnow
 
 ACTIONS = {  # code: what the employee did, as the form says it
-    "on_spot": "Fixed it on the spot, within my authority",
-    "goodwill": "Fixed it with a goodwill gesture",
-    "handover": "Handed it over warmly to a colleague",
-    "escalated": "Had to escalate it",
+    "on_spot": _l("Fixed it on the spot, within my authority"),
+    "goodwill": _l("Fixed it with a goodwill gesture"),
+    "handover": _l("Handed it over warmly to a colleague"),
+    "escalated": _l("Had to escalate it"),
+}
+TEAM_ACTIONS = {  # the same, as a team's page says it
+    "on_spot": _l("Fixed it on the spot, within their authority"),
+    "goodwill": _l("Fixed it with a goodwill gesture"),
+    "handover": _l("Handed it over warmly to a colleague"),
+    "escalated": _l("Had to escalate it"),
 }
 OTHER = "other"  # the problem code of a problem not on the list
 

@@ -7,6 +7,7 @@ import math
 from collections import Counter
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
 from trainer import anonymity
@@ -79,5 +80,5 @@ def problem_labels(*, session: Session) -> dict[str, str]:
             select(ProblemType.code, ProblemType.label).order_by(ProblemType.unit_type.desc())
         )
     }
-    labels[OTHER] = "Something else"
+    labels[OTHER] = _l("Something else")
     return labels

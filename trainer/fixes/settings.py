@@ -4,6 +4,8 @@ problem types people pick from."""
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, func, select
 
 from trainer.fixes.models import OTHER, FixSettings, ProblemType
@@ -84,11 +86,11 @@ def save_settings(
     unit_type = unit_type.strip().lower()
     currency = currency.strip().upper()
     if unit_type and not CODE.match(unit_type):
-        raise FixError("Use lowercase letters, digits and single hyphens for the unit type.")
+        raise FixError(_("Use lowercase letters, digits and single hyphens for the unit type."))
     if not CURRENCY.match(currency):
-        raise FixError("Use a three-letter currency code such as EUR, GBP or USD.")
+        raise FixError(_("Use a three-letter currency code such as EUR, GBP or USD."))
     if goodwill_limit is not None and not 0 <= goodwill_limit <= MAX_GOODWILL:
-        raise FixError(f"The limit must be between 0 and {MAX_GOODWILL:,.0f}.")
+        raise FixError(_("The limit must be between 0 and %(max)s.", max=f"{MAX_GOODWILL:,.0f}"))
     row = session.get(FixSettings, unit.id) or FixSettings(unit_id=unit.id)
     row.unit_type, row.currency, row.goodwill_limit = unit_type, currency, goodwill_limit
     session.add(row)
@@ -139,24 +141,26 @@ def problem_choices(unit_type: str, *, session: Session) -> list[tuple[str, str]
         if p.code not in seen:
             seen.add(p.code)
             choices.append((p.code, p.label))
-    return choices + [(OTHER, "Something else")]
+    return choices + [(OTHER, _l("Something else"))]
 
 
 def add_problem_type(*, session: Session, unit_type: str, code: str, label: str) -> ProblemType:
     unit_type, code, label = unit_type.strip().lower(), code.strip().lower(), label.strip()
     if unit_type and not CODE.match(unit_type):
-        raise FixError("Use lowercase letters, digits and single hyphens for the unit type.")
+        raise FixError(_("Use lowercase letters, digits and single hyphens for the unit type."))
     if not CODE.match(code) or code == OTHER:
         raise FixError(
-            "Use lowercase letters, digits and single hyphens for the code, "
-            "e.g. late-car ('other' is taken)."
+            _(
+                "Use lowercase letters, digits and single hyphens for the code, "
+                "e.g. late-car ('other' is taken)."
+            )
         )
     if not label:
-        raise FixError("Give the problem a short name people will recognise.")
+        raise FixError(_("Give the problem a short name people will recognise."))
     if session.exec(
         select(ProblemType).where(ProblemType.unit_type == unit_type, ProblemType.code == code)
     ).first():
-        raise FixError(f"The list for this unit type already has '{code}'.")
+        raise FixError(_("The list for this unit type already has '%(code)s'.", code=code))
     position = session.exec(
         select(func.count()).select_from(ProblemType).where(ProblemType.unit_type == unit_type)
     ).one()

@@ -1,4 +1,5 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
@@ -10,7 +11,7 @@ from trainer.fixes.exports import export_rows
 from trainer.fixes.flags import gaming_flags
 from trainer.fixes.forms import LogFixForm, ProblemTypeForm, SettingsForm
 from trainer.fixes.log import delete_fix, log_fix, my_fixes, my_summary, own_fix
-from trainer.fixes.models import ACTIONS, ProblemType
+from trainer.fixes.models import ACTIONS, TEAM_ACTIONS, ProblemType
 from trainer.fixes.released import figures, periods, problem_labels, released_cells
 from trainer.fixes.settings import (
     FixError,
@@ -24,6 +25,7 @@ from trainer.fixes.settings import (
 )
 from trainer.fixes.training import training_by_problem
 from trainer.forms import ConfirmForm, period_arg
+from trainer.i18n import percent
 from trainer.insights.scope import default_scope, own_unit_codes
 from trainer.org.models import OrgUnit
 from trainer.org.scope import scope_unit_ids, unit_choices
@@ -64,7 +66,7 @@ def new():
         except FixError as exc:
             form.problem.errors = [*form.problem.errors, str(exc)]
         else:
-            flash("Thank you. Your fix is logged; only you can see it in your list.")
+            flash(_("Thank you. Your fix is logged; only you can see it in your list."))
             return redirect(url_for("fixes.mine"))
     return render_template(
         "fixes/new.html", form=form, settings=settings, has_unit=unit is not None
@@ -78,7 +80,7 @@ def delete(fix_id):
     fix = own_fix(current_user, fix_id, session=session) or abort(404)
     if ConfirmForm().validate_on_submit():
         delete_fix(fix, session=session)
-        flash("The fix is deleted.")
+        flash(_("The fix is deleted."))
     return redirect(url_for("fixes.mine"))
 
 
@@ -136,7 +138,7 @@ def team():
         quarters=quarters,
         view=view,
         labels=problem_labels(session=session),
-        actions=ACTIONS,
+        actions=TEAM_ACTIONS,
         choices=_unit_choices(session),
         k=anonymity.thresholds().scores,
     )
@@ -188,7 +190,7 @@ def settings():
                 },
                 session=session,
             )
-            flash(f"Settings for {unit.name} saved.")
+            flash(_("Settings for %(unit)s saved.", unit=unit.name))
             return redirect(url_for("fixes.settings"))
     return render_template(
         "fixes/settings.html", form=form, rows=all_settings(session=session)
@@ -229,10 +231,14 @@ def toggle_problem(problem_id):
     problem = session.get(ProblemType, problem_id) or abort(404)
     if ConfirmForm().validate_on_submit():
         set_problem_active(problem, not problem.active, session=session)
-        flash(f"'{problem.label}' is {'back on' if problem.active else 'off'} the list.")
+        if problem.active:
+            flash(_("'%(problem)s' is back on the list.", problem=problem.label))
+        else:
+            flash(_("'%(problem)s' is off the list.", problem=problem.label))
     return redirect(url_for("fixes.problems"))
 
 
 @bp.app_template_filter("share")
 def share(value):
-    return "–" if value is None else f"{100 * value:.0f}%"
+    """A share as a whole percentage in the reader's locale."""
+    return percent(value)

@@ -3,13 +3,14 @@
 from functools import partial
 
 from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("insights", __name__, url_prefix="/insights")
 
 
 def init_app(app: Flask) -> None:
     from trainer.demo import add_demo_step
-    from trainer.insights import cli, store, training_rollup, views  # noqa: F401
+    from trainer.insights import cli, store, training_rollup, views, words  # noqa: F401
     from trainer.insights.sources import Level, Status
     from trainer.nav import add_home_panel, add_nav
     from trainer.scheduler import register_job
@@ -24,8 +25,10 @@ def init_app(app: Flask) -> None:
         ) from None
     app.register_blueprint(bp)
     app.add_template_global(Status, "Status")
+    app.add_template_global(words.level_words, "level_words")
+    app.add_template_global(words.reason, "plain_reason")
     app.cli.add_command(cli.insights_cli)
-    add_nav(app, "Insights", "insights.index", roles=("manager", "hr", "admin"), order=40)
+    add_nav(app, _l("Insights"), "insights.index", roles=("manager", "hr", "admin"), order=40)
     add_home_panel(
         app, "insights/_home.html", roles=("manager", "hr", "admin"), order=40, data=lambda **_: {}
     )  # links only: the figures are core's team panel

@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from trainer.anonymity import DIFFERENCING, TOO_FEW, FigureStatus
-from trainer.insights import stats
+from trainer.insights import stats, words
 from trainer.insights.documents import panel_table
 from trainer.insights.panel import MORALE, MORALE_N, PERIOD, UNIT, build_panel, plain, value_column
 from trainer.insights.peers import funnel_block, gaming_flags, without_flagged
 from trainer.insights.sources import FIX_METRICS, FIX_ON_SPOT, Level, Metric, Sources, Unit
+from trainer.insights.words import N_
 
 LAGS = (0, 1, 2)
 HEADLINE_LAG = 1
@@ -42,7 +43,7 @@ HEADLINE_KEYS = (
     "reason",
 )
 CUSTOMER_RATING_SOURCES = ("csat", "csi")  # the first with data gives customers' rating
-MERGED_TEXT = "Too few people: reported with the unit above"
+MERGED_TEXT = N_("Too few people: reported with the unit above")
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ def empty_lag_grid() -> list[dict]:
                     "p_value": None,
                     "q_value": None,
                     "status": stats.Status.INSUFFICIENT_DATA,
-                    "reason": "No customer data for this metric in this scope.",
+                    "reason": N_("No customer data for this metric in this scope."),
                     "level": "within",
                     "method": LAG_METHOD,
                 }
@@ -311,41 +312,7 @@ def customer_drivers_block(
 
 def behaviour_sentence(result: dict, metric: Metric, units_label: str) -> str:
     """Word the link between fixing problems on the spot and a customer measure."""
-    caveat = "Correlation, not causation."
-    label = metric.label
-    if result["status"] != stats.Status.OK:
-        return (
-            f"Not enough data yet to relate fixing problems on the spot to {label}: "
-            f"{result['reason']}"
-        )
-    size = f"{result['n_units']} {units_label}, {result['n_quarters']} quarters"
-    both = result["both"]
-    if result["direction"] == "none":
-        return (
-            f"We found no clear link between fixing problems on the spot and {label} one "
-            f"quarter apart in either direction (fixing first: "
-            f"{stats.estimate_text(both['morale_leads'])}; {label} first: "
-            f"{stats.estimate_text(both['customer_leads'])}; {size}). This does not show "
-            f"that there is no link, only that these data cannot tell. {caveat}"
-        )
-    rose = result["estimate"] > 0
-    if result["direction"] == "morale_leads":
-        if metric.higher_is_better:
-            seen = f"{label} {'rise' if rose else 'fall'}"
-        else:
-            seen = f"{'more' if rose else 'fewer'} {label.split(' per ')[0].lower()}"
-        return (
-            f"{units_label.capitalize()} that fixed more problems on the spot tended to "
-            f"see {seen} the next quarter ({stats.estimate_text(result)}; {size}). "
-            f"The reverse order ({label} first): "
-            f"{stats.estimate_text(both['customer_leads'])}. {caveat}"
-        )
-    return (
-        f"{units_label.capitalize()} whose {label} rose tended to fix "
-        f"{'more' if rose else 'fewer'} problems on the spot the next quarter "
-        f"({stats.estimate_text(result)}; {size}). The reverse order (fixing first): "
-        f"{stats.estimate_text(both['morale_leads'])}. {caveat}"
-    )
+    return words.behaviour_sentence(result, metric.label, metric.higher_is_better, units_label)
 
 
 def behaviour_block(panel: pd.DataFrame, metric: Metric, units_label: str) -> dict | None:
@@ -366,6 +333,10 @@ def behaviour_block(panel: pd.DataFrame, metric: Metric, units_label: str) -> di
             "outcome": metric.code,
             "directions": {"morale_leads": "fixing_leads", "customer_leads": "customer_leads"},
             "sentence": behaviour_sentence(result, metric, units_label),
+            "both": {  # kept so that the page can word the sentence in its reader's language
+                direction: {k: fit.get(k) for k in ("estimate", "ci_low", "ci_high")}
+                for direction, fit in result["both"].items()
+            },
         }
     )
 

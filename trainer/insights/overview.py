@@ -15,7 +15,12 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from trainer.anonymity import FigureStatus
+from trainer.i18n import number
+from trainer.insights import words
 from trainer.insights.sources import FIX_METRICS, Metric, Sources, Status, Unit
 
 USUAL_LINK = 0.3  # "a real link of the usual size": Harter, Schmidt & Hayes 2002 (r ≈ .33)
@@ -38,18 +43,18 @@ def measures(metrics: list[Metric]) -> list[Measure]:
     on_spot, per_person = FIX_METRICS
     behaviour = {on_spot: "%.0f%%", per_person: "%.1f"}  # from the fix log: after training
     return [
-        Measure(MORALE, "Morale (1–5)", "Morale", True, "%.2f"),
-        Measure(ENPS, "eNPS (−100 to 100)", "eNPS", True, "%+.0f"),
+        Measure(MORALE, _l("Morale (1–5)"), _l("Morale"), True, "%.2f"),
+        Measure(ENPS, _l("eNPS (−100 to 100)"), "eNPS", True, "%+.0f"),
         *(
             Measure(m.code, m.label, m.label.split(" (")[0], m.higher_is_better, "%.1f")
             for m in metrics
             if m.code not in behaviour
         ),
-        Measure(COMPLETION, "Courses completed (%)", "Courses done", True, "%.0f%%", 100.0),
+        Measure(COMPLETION, _l("Courses completed (%)"), _l("Courses done"), True, "%.0f%%", 100.0),
         Measure(
             OWNERSHIP,
-            "Scenario choices that owned the problem (%)",
-            "Owned it",
+            _l("Scenario choices that owned the problem (%)"),
+            _l("Owned it"),
             True,
             "%.0f%%",
             100.0,
@@ -274,28 +279,38 @@ def _band(difference: float | None, spread: float | None, higher_is_better: bool
 def link_sentence(headline: dict, metric_label: str, where: str) -> str:
     """Return the headline model in one plain sentence, e.g. "When morale rose here, Dealer
     CSI tended to rise the next quarter." The numbers go in the small print."""
+    where = {"here": _("here"), "across the company": _("across the company")}.get(where, where)
+    names = {"metric": metric_label, "where": where}
     if headline.get("status") != Status.OK:
-        return (
-            f"There is not enough data yet to tell whether morale and {metric_label} "
-            f"move together {where}."
+        return _(
+            "There is not enough data yet to tell whether morale and %(metric)s move together "
+            "%(where)s.",
+            **names,
         )
     direction = headline["direction"]
     if direction == "none" or headline.get("estimate") is None:
-        return (
-            f"No clear link between morale and {metric_label} {where} yet. That does not "
-            f"mean there is none: these data cannot tell."
+        return _(
+            "No clear link between morale and %(metric)s %(where)s yet. That does not mean "
+            "there is none: these data cannot tell.",
+            **names,
         )
-    moved = "rise" if headline["estimate"] > 0 else "fall"
-    when = (
-        "the same quarter"
+    names["when"] = (
+        _("the same quarter")
         if headline["lag"] == 0
-        else ("the next quarter" if headline["lag"] == 1 else f"{headline['lag']} quarters later")
+        else (
+            _("the next quarter")
+            if headline["lag"] == 1
+            else _("%(num)d quarters later", num=headline["lag"])
+        )
     )
+    rise = headline["estimate"] > 0
     if direction == "morale_leads":
-        first, second = "morale", metric_label
-    else:
-        first, second = metric_label, "morale"
-    return f"When {first} rose {where}, {second} tended to {moved} {when}."
+        if rise:
+            return _("When morale rose %(where)s, %(metric)s tended to rise %(when)s.", **names)
+        return _("When morale rose %(where)s, %(metric)s tended to fall %(when)s.", **names)
+    if rise:
+        return _("When %(metric)s rose %(where)s, morale tended to rise %(when)s.", **names)
+    return _("When %(metric)s rose %(where)s, morale tended to fall %(when)s.", **names)
 
 
 def correlation_power(r: float, n: int, alpha: float = 0.05) -> float:
@@ -316,15 +331,41 @@ def power_sentence(lag_row: dict | None, units_label: str, n_quarters: int) -> d
     if not lag_row or not lag_row.get("dof") or lag_row["dof"] < 2:
         return None
     power = correlation_power(USUAL_LINK, lag_row["dof"] + 2)
+    found = {
+        "power": power,
+        "n_units": lag_row["n_units"],
+        "units_label": units_label,
+        "n_quarters": n_quarters,
+    }
+    return {**found, "text": power_text(found)}
+
+
+def power_text(found: dict) -> str:
+    """Word `power_sentence`'s finding in the reader's language."""
+    power = found["power"]
     tens = max(1, min(9, round(power * 10)))
-    found = "almost always" if power >= 0.95 else f"about {tens} times in 10"
-    text = (
-        f"With {lag_row['n_units']} {units_label} over {n_quarters} quarters, a real link "
-        f"of the usual size (a correlation of {USUAL_LINK}) would be found {found}."
-    )
+    names = {
+        "n_units": found["n_units"],
+        "units": words.level_words(found["units_label"])[1],
+        "n_quarters": found["n_quarters"],
+        "r": number(USUAL_LINK, 1),
+    }
+    if power >= 0.95:
+        text = _(
+            "With %(n_units)d %(units)s over %(n_quarters)d quarters, a real link of the usual "
+            "size (a correlation of %(r)s) would be found almost always.",
+            **names,
+        )
+    else:
+        text = _(
+            "With %(n_units)d %(units)s over %(n_quarters)d quarters, a real link of the usual "
+            "size (a correlation of %(r)s) would be found about %(tens)d times in 10.",
+            tens=tens,
+            **names,
+        )
     if power < 0.5:
-        text += " So a real link could easily be missed here."
-    return {"text": text, "power": power}
+        text += " " + _("So a real link could easily be missed here.")
+    return text
 
 
 # The whole overview ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pandas as pd
 from trainer.insights import stats
 from trainer.insights.panel import PERIOD, UNIT, plain, value_column
 from trainer.insights.sources import FIX_METRICS, Metric
+from trainer.insights.words import N_
 
 # Metrics that are shares of n (value / scale); other survey scores use their top-box share.
 PROPORTION_SCALE = {"csat": 100.0, "retention": 100.0, "complaints": 1000.0}
@@ -76,7 +77,7 @@ def funnel_block(full_panel: pd.DataFrame, metric: Metric, scope_codes: set[str]
             "measure": measure,
             "units": [],
             "lines": [],
-            "reason": "No data for this metric in this scope.",
+            "reason": N_("No data for this metric in this scope."),
         }
     period = in_scope[PERIOD].max()
     rows = rows[rows[PERIOD] == period]
@@ -91,7 +92,7 @@ def funnel_block(full_panel: pd.DataFrame, metric: Metric, scope_codes: set[str]
             "units": [],
             "lines": [],
             "period": period,
-            "reason": "Too few units to compare with their peers.",
+            "reason": N_("Too few units to compare with their peers."),
         }
     p0, phi = result["p0"], result["phi"]
     unit_limits, lines = result["limits"], result["lines"]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context
+from flask_babel import force_locale
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, func, select
@@ -411,12 +412,13 @@ def compute_here(session: Session, parts: dict, scope: dict) -> dict:
 
     key = _analysis_key(parts, scope)
     prepared = _prepared(session=session, parts=parts, level=Level(scope["level"]))
-    result = analyse(
-        prepared,
-        metric=scope["metric"],
-        unit_ids=set(scope["unit_ids"]),
-        perception_period=scope["perception_period"],
-    )
+    with force_locale("en"):  # stored in English: the pages word it again for their reader
+        result = analyse(
+            prepared,
+            metric=scope["metric"],
+            unit_ids=set(scope["unit_ids"]),
+            perception_period=scope["perception_period"],
+        )
     payload = json.dumps({**result, "key": key, "computed_at": utcnow().isoformat()})
     _store(
         session,

@@ -1,4 +1,6 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -6,7 +8,7 @@ from trainer import csvdownload
 from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import int_arg, period_arg
-from trainer.insights import bp, reports, scope, store
+from trainer.insights import bp, overview, reports, scope, store, words
 from trainer.insights.forms import field_name, ratings_form, submitted_ratings
 from trainer.insights.ratings import my_ratings, rateable_teams, rating_periods, save_ratings
 from trainer.org.models import OrgUnit
@@ -112,15 +114,27 @@ def dashboard(unit_id):
         (u for u in result["funnel"].get("units", ()) if u["unit_code"] == unit.code), None
     )
     flags = _visible_flags(session, result)
-    # The body depends only on the analyses and on what this person may see: render it once.
+    link = view["link"]
+    # The body depends only on the analyses, on what this person may see and on their language:
+    # render it once.
     body = store.cached_fragment(
-        (view["key"], _sees_flags(), len(flags)),
+        (view["key"], _sees_flags(), len(flags), str(get_locale())),
         lambda: render_template(
             "insights/_overview_body.html",
             unit=unit,
             metric=metric,
             result=result,
-            view=view,
+            view={
+                **view,
+                "link": {
+                    **link,
+                    "sentence": overview.link_sentence(
+                        link["headline"], result["metric_label"], link["where"]
+                    ),
+                    "power": link["power"]
+                    and {**link["power"], "text": overview.power_text(link["power"])},
+                },
+            },
             rows=rows,
             own=own,
             position=position,
@@ -169,6 +183,7 @@ def detail(unit_id):
         _sees_flags(),
         tuple((f["unit_code"], f["period"], f["signal"]) for f in flags),
         can_rate,
+        str(get_locale()),
     )
     body = store.cached_fragment(
         key,
@@ -176,9 +191,9 @@ def detail(unit_id):
             "insights/_dashboard_body.html",
             unit=unit,
             metric=metric,
-            result=result,
+            result=words.localized(result),
             root=root,
-            reference=reference,
+            reference=words.localized(reference, result["metric_label"]) if reference else None,
             flags=flags,
             sees_flags=_sees_flags(),
             can_rate=can_rate,
@@ -297,7 +312,13 @@ def ratings():
             period=form.period.data,
             ratings=submitted_ratings(form, teams),
         )
-        flash(f"Ratings for {form.period.data} saved ({changed} changed).")
+        flash(
+            _(
+                "Ratings for %(period)s saved (%(num)d changed).",
+                period=form.period.data,
+                num=changed,
+            )
+        )
         return redirect(url_for("insights.ratings", period=form.period.data))
     status = 400 if form.errors else 200
     rows = [(team, form[field_name(team.id)]) for team in teams]

@@ -2,6 +2,7 @@
 token-authenticated JSON API under /api/v1."""
 
 from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("outcomes", __name__, url_prefix="/outcomes")
 
@@ -21,7 +22,7 @@ def init_app(app: Flask) -> None:
     import_cli.add_command(cli.import_outcomes_command)
     if "import" not in app.cli.commands:
         app.cli.add_command(import_cli)
-    add_nav(app, "Outcomes", "outcomes.browse", roles=("hr", "admin"), order=85)
+    add_nav(app, _l("Outcomes"), "outcomes.browse", roles=("hr", "admin"), order=85)
     add_home_panel(
         app, "outcomes/_home.html", roles=("hr", "admin"), order=85, data=home.outcomes_panel
     )

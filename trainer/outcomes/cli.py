@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import click
+from flask_babel import gettext as _
 
 from trainer import audit
 from trainer.db import db_session
@@ -42,6 +43,13 @@ def import_outcomes_command(csv_file, dry_run):
     for error in errors:
         click.echo(f"{csv_file.name}: {error}", err=True)
     if errors:
-        click.echo(f"{csv_file.name}: {problems(len(errors))}; nothing was imported.", err=True)
+        click.echo(
+            _(
+                "%(file)s: %(problems)s; nothing was imported.",
+                file=csv_file.name,
+                problems=problems(len(errors)),
+            ),
+            err=True,
+        )
         raise click.exceptions.Exit(1)
     click.echo(report.summary())

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, FloatField, SelectField, StringField, TextAreaField
@@ -9,41 +10,48 @@ from trainer.outcomes.validation import DIRECTIONS
 
 
 class ImportOutcomesForm(FlaskForm):
-    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to import.")])
-    dry_run = BooleanField("Only check the file; save nothing")
+    file = FileField(_l("CSV file"), validators=[FileRequired("Choose a CSV file to import.")])
+    dry_run = BooleanField(_l("Only check the file; save nothing"))
 
 
 class MetricEditForm(FlaskForm):
-    label = StringField("Label", validators=[DataRequired(), Length(max=100)])
-    direction = SelectField("Which way is better", choices=list(DIRECTIONS.items()))
-    min_value = FloatField("Lowest possible value", validators=[Optional(), finite])
-    max_value = FloatField("Highest possible value", validators=[Optional(), finite])
-    needs_n = BooleanField("Every value needs n (the number of customers behind it)", default=True)
-    description = TextAreaField("Description", validators=[Optional(), Length(max=500)])
+    label = StringField(_l("Label"), validators=[DataRequired(), Length(max=100)])
+    direction = SelectField(_l("Which way is better"), choices=list(DIRECTIONS.items()))
+    min_value = FloatField(_l("Lowest possible value"), validators=[Optional(), finite])
+    max_value = FloatField(_l("Highest possible value"), validators=[Optional(), finite])
+    needs_n = BooleanField(
+        _l("Every value needs n (the number of customers behind it)"), default=True
+    )
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=500)])
 
 
 class MetricForm(MetricEditForm):
     code = StringField(
-        "Code",
+        _l("Code"),
         validators=[
             DataRequired(),
             Regexp(
                 r"^[a-z][a-z0-9_]{1,31}$",
-                message="Use 2 to 32 lowercase letters, digits or '_', starting with a letter.",
+                message=_l("Use 2 to 32 lowercase letters, digits or '_', starting with a letter."),
             ),
         ],
     )
 
 
-EXPIRY_CHOICES = [(0, "Never"), (30, "In 30 days"), (90, "In 90 days"), (365, "In a year")]
+EXPIRY_CHOICES = [
+    (0, _l("Never")),
+    (30, _l("In 30 days")),
+    (90, _l("In 90 days")),
+    (365, _l("In a year")),
+]
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     scopes = MultiCheckboxField(
-        "Allowed to",
+        _l("Allowed to"),
         choices=list(SCOPES.items()),
-        validators=[DataRequired(message="Choose at least one scope.")],
+        validators=[DataRequired(message=_l("Choose at least one scope."))],
     )
-    unit_id = SelectField("Limited to unit", coerce=int)
-    expires_in_days = SelectField("Expires", coerce=int, choices=EXPIRY_CHOICES)
+    unit_id = SelectField(_l("Limited to unit"), coerce=int)
+    expires_in_days = SelectField(_l("Expires"), coerce=int, choices=EXPIRY_CHOICES)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -46,11 +48,13 @@ class ImportReport:
         return not self.errors and not self.forbidden
 
     def summary(self) -> str:
-        return (
-            ("Dry run, nothing saved: " if self.dry_run else "")
-            + f"{self.rows} {'row' if self.rows == 1 else 'rows'}: {self.created} created, "
-            f"{self.updated} updated, "
-            f"{self.unchanged} unchanged."
+        return (_("Dry run, nothing saved:") + " " if self.dry_run else "") + ngettext(
+            "%(num)d row: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.",
+            "%(num)d rows: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.",
+            self.rows,
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
         )
 
     def counts(self) -> dict:
@@ -64,7 +68,7 @@ class ImportReport:
 
 
 def problems(count: int) -> str:
-    return f"{count:,} {'problem' if count == 1 else 'problems'}"
+    return ngettext("%(total)s problem", "%(total)s problems", count, total=f"{count:,}")
 
 
 def size_error(num_bytes: int) -> RowError | None:
@@ -74,15 +78,20 @@ def size_error(num_bytes: int) -> RowError | None:
     return RowError(
         1,
         None,
-        f"The file is {num_bytes / 2**20:.1f} MB; the limit is "
-        f"{MAX_FILE_BYTES // 2**20} MB. Split it into smaller files.",
+        _(
+            "The file is %(size)s MB; the limit is %(limit)d MB. Split it into smaller files.",
+            size=f"{num_bytes / 2**20:.1f}",
+            limit=MAX_FILE_BYTES // 2**20,
+        ),
     )
 
 
 def _too_many_rows(count: int, limit: int) -> str:
-    return (
-        f"The file has {count:,} rows; the limit is {limit:,}. Split it into smaller "
-        "files (each import is all or nothing)."
+    return _(
+        "The file has %(count)s rows; the limit is %(limit)s. Split it into smaller "
+        "files (each import is all or nothing).",
+        count=f"{count:,}",
+        limit=f"{limit:,}",
     )
 
 
@@ -116,7 +125,7 @@ def import_csv(
         report.errors = [RowError(1, None, _too_many_rows(len(parsed), max_rows))]
         return report
     if not parsed:
-        report.errors = [RowError(2, None, "The file has a header but no rows.")]
+        report.errors = [RowError(2, None, _("The file has a header but no rows."))]
         return report
     report.errors = [problem for _line, _row, problem in parsed if problem]
     rows, errors = check_rows(
@@ -165,7 +174,9 @@ def _rows_outside(rows: list, units: dict[str, int], allowed: set[int]) -> list[
         if unit_id is not None and unit_id not in allowed:
             errors.append(
                 RowError(
-                    index, "unit_code", f"This token may not send data for unit {code.strip()}."
+                    index,
+                    "unit_code",
+                    _("This token may not send data for unit %(code)s.", code=code.strip()),
                 )
             )
     return errors
@@ -187,7 +198,7 @@ def _save(session, report, rows, *, channel, actor):
                 unchanged=report.unchanged,
             )
         )
-        log.info("Outcome import (%s) by %s: %s", channel, actor, report.summary())
+        log.info("Outcome import (%s) by %s: %s", channel, actor, report.counts())
     return report
 
 

@@ -1,6 +1,7 @@
 """The customer metrics: the built-in ones and HR's custom ones, and defining, changing and
 deleting a custom metric."""
 
+from flask_babel import gettext as _
 from sqlmodel import Session, func, select
 
 from trainer.outcomes.models import Outcome, OutcomeError, OutcomeMetric
@@ -39,14 +40,14 @@ def _metric_def(metric: OutcomeMetric) -> MetricDef:
 
 def _check_metric_fields(label, direction, min_value, max_value):
     if not label.strip():
-        raise OutcomeError("Give the metric a label.")
+        raise OutcomeError(_("Give the metric a label."))
     if direction not in DIRECTIONS:
-        raise OutcomeError("Choose whether higher or lower values are better.")
+        raise OutcomeError(_("Choose whether higher or lower values are better."))
     for bound in (min_value, max_value):
         if bound is not None and not float("-inf") < bound < float("inf"):
-            raise OutcomeError("The range limits must be ordinary numbers.")
+            raise OutcomeError(_("The range limits must be ordinary numbers."))
     if min_value is not None and max_value is not None and min_value >= max_value:
-        raise OutcomeError("The lowest value must be below the highest value.")
+        raise OutcomeError(_("The lowest value must be below the highest value."))
 
 
 def create_metric(
@@ -64,13 +65,13 @@ def create_metric(
     code = code.strip().lower()
     if not METRIC_CODE.match(code):
         raise OutcomeError(
-            "Codes are 2 to 32 lowercase letters, digits or '_', starting with a letter."
+            _("Codes are 2 to 32 lowercase letters, digits or '_', starting with a letter.")
         )
     if (
         code in BUILTIN_CODES
         or session.exec(select(OutcomeMetric).where(OutcomeMetric.code == code)).first()
     ):
-        raise OutcomeError(f"The metric code {code} is already used.")
+        raise OutcomeError(_("The metric code %(code)s is already used.", code=code))
     _check_metric_fields(label, direction, min_value, max_value)
     metric = OutcomeMetric(
         code=code,
@@ -108,8 +109,13 @@ def update_metric(
         (min_value is not None and low < min_value) or (max_value is not None and high > max_value)
     ):
         raise OutcomeError(
-            f"Stored {metric.code} values run from {low:g} to {high:g}; choose "
-            "a range that includes them."
+            _(
+                "Stored %(metric)s values run from %(low)s to %(high)s; choose a range that "
+                "includes them.",
+                metric=metric.code,
+                low=f"{low:g}",
+                high=f"{high:g}",
+            )
         )
     metric.label, metric.direction = label.strip(), direction
     metric.min_value, metric.max_value = min_value, max_value
@@ -121,5 +127,11 @@ def delete_metric(*, session: Session, metric: OutcomeMetric) -> None:
     """Delete a custom metric that has no stored values."""
     used = session.exec(select(func.count()).where(Outcome.metric == metric.code)).one()
     if used:
-        raise OutcomeError(f"{used} stored values use {metric.code}; it cannot be deleted.")
+        raise OutcomeError(
+            _(
+                "%(num)d stored values use %(metric)s; it cannot be deleted.",
+                num=used,
+                metric=metric.code,
+            )
+        )
     session.delete(metric)

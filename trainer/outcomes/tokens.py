@@ -16,9 +16,9 @@ from trainer.outcomes.models import ApiToken, OutcomeError, TokenState
 from trainer.util import utcnow
 
 SCOPES = {
-    "outcomes:write": "Send outcomes (POST /api/v1/outcomes)",
-    "outcomes:read": "Read outcomes and metrics (GET /api/v1/...)",
-    "fixes:read": "Read fixes on own authority per unit and quarter (GET /api/v1/fixes)",
+    "outcomes:write": _l("Send outcomes (POST /api/v1/outcomes)"),
+    "outcomes:read": _l("Read outcomes and metrics (GET /api/v1/...)"),
+    "fixes:read": _l("Read fixes on own authority per unit and quarter (GET /api/v1/fixes)"),
     "scim": _l("Provision people from the company directory (SCIM 2.0, /scim/v2)"),
 }
 TOKEN_PREFIX = "trn_"  # noqa: S105 (a public marker, not a secret)
@@ -41,11 +41,11 @@ def create_token(
     """Create a token and return it with its secret; the secret is not stored and is shown once."""
     unknown = [s for s in scopes if s not in SCOPES]
     if not name.strip():
-        raise OutcomeError("Give the token a name, e.g. the system that uses it.")
+        raise OutcomeError(_("Give the token a name, e.g. the system that uses it."))
     if not scopes or unknown:
-        raise OutcomeError("Choose at least one scope: " + ", ".join(SCOPES) + ".")
+        raise OutcomeError(_("Choose at least one scope: %(scopes)s.", scopes=", ".join(SCOPES)))
     if unit_id is not None and session.get(OrgUnit, unit_id) is None:
-        raise OutcomeError("That unit does not exist.")
+        raise OutcomeError(_("That unit does not exist."))
     if unit_id is not None and "scim" in scopes:
         raise OutcomeError(
             _("A token that provisions people covers every unit: leave “Limited to unit” empty.")

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
+
 from trainer.csvfile import RowError
 from trainer.util import DB_INT_MAX, quarter_of
 
@@ -44,12 +46,12 @@ class MetricDef:
     def range_text(self) -> str:
         low, high = _number_text(self.min_value), _number_text(self.max_value)
         if low is not None and high is not None:
-            return f"from {low} to {high}"
+            return _("from %(low)s to %(high)s", low=low, high=high)
         if low is not None:
-            return f"at least {low}"
+            return _("at least %(low)s", low=low)
         if high is not None:
-            return f"at most {high}"
-        return "any number"
+            return _("at most %(high)s", high=high)
+        return _("any number")
 
     def in_range(self, value: float) -> bool:
         return (self.min_value is None or value >= self.min_value) and (
@@ -131,18 +133,27 @@ def parse_period(raw: str, *, today: date) -> str:
         try:
             period = quarter_of(date(int(match[1]), int(match[2]), int(match[3])))
         except ValueError:
-            raise ValueError(f"'{text}' is not a real date.") from None
+            raise ValueError(_("'%(text)s' is not a real date.", text=text)) from None
     else:
         raise ValueError(
-            f"'{text}' is not a period. Use a quarter like 2026Q3 or a date like 2026-07-31."
+            _(
+                "'%(text)s' is not a period. Use a quarter like 2026Q3 or a date like 2026-07-31.",
+                text=text,
+            )
         )
     current = quarter_of(today)
     if period > current:
         raise ValueError(
-            f"{period} is in the future; the latest quarter you can import is {current}."
+            _(
+                "%(period)s is in the future; the latest quarter you can import is %(current)s.",
+                period=period,
+                current=current,
+            )
         )
     if int(period[:4]) < FIRST_YEAR:
-        raise ValueError(f"{period} is before {FIRST_YEAR}; check the year.")
+        raise ValueError(
+            _("%(period)s is before %(year)d; check the year.", period=period, year=FIRST_YEAR)
+        )
     return period
 
 
@@ -156,47 +167,59 @@ def _blank(raw) -> bool:
 
 def _number(raw, *, from_text: bool, decimal_comma: bool) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise _Bad(f"Send a number, not {_json_kind(raw)}.")
+        raise _Bad(_("Send a number, not %(kind)s.", kind=_json_kind(raw)))
     if isinstance(raw, str):
         if not from_text:
-            raise _Bad(f"Send a JSON number, not the text '{raw}'.")
+            raise _Bad(_("Send a JSON number, not the text '%(text)s'.", text=raw))
         text = raw.strip()
         if decimal_comma and _DECIMAL_COMMA.match(text):
             text = text.replace(",", ".")
         try:
             value = float(text)
         except ValueError:
-            hint = " Use a dot as the decimal separator." if "," in text else ""
-            raise _Bad(f"'{text}' is not a number.{hint}") from None
+            message = _("'%(text)s' is not a number.", text=text)
+            if "," in text:
+                message += " " + _("Use a dot as the decimal separator.")
+            raise _Bad(message) from None
     else:
         try:
             value = float(raw)
         except OverflowError:  # a JSON integer of hundreds of digits
-            raise _Bad("This number is too large.") from None
+            raise _Bad(_("This number is too large.")) from None
     if not math.isfinite(value):
-        raise _Bad(f"'{raw}' is not a finite number.")
+        raise _Bad(_("'%(text)s' is not a finite number.", text=raw))
     return value
 
 
 def _count(raw, *, from_text: bool) -> int:
     shown = raw.strip() if isinstance(raw, str) else raw
-    message = f"'{shown}' is not a whole number of 0 or more (write 1200, without separators)."
+
+    def not_whole() -> _Bad:  # worded only when needed: most cells are fine
+        return _Bad(
+            _(
+                "'%(text)s' is not a whole number of 0 or more (write 1200, without separators).",
+                text=shown,
+            )
+        )
+
     try:
         value = _number(raw, from_text=from_text, decimal_comma=False)
     except _Bad:
         if from_text and isinstance(raw, str):
-            raise _Bad(message) from None
+            raise not_whole() from None
         raise
     if value != int(value) or value < 0:
-        raise _Bad(message)
+        raise not_whole()
     if value > DB_INT_MAX:
-        raise _Bad(f"'{shown}' is too large; the most is {DB_INT_MAX:,}.")
+        raise _Bad(
+            _("'%(text)s' is too large; the most is %(max)s.", text=shown, max=f"{DB_INT_MAX:,}")
+        )
     return int(value)
 
 
 def _text(raw) -> str:
     if not isinstance(raw, str):
-        raise _Bad(f"Send text (a JSON string), not {_json_kind(raw)}.")
+        raise _Bad(_("Send text (a JSON string), not %(kind)s.", kind=_json_kind(raw)))
     return raw.strip()
 
 
@@ -243,11 +266,10 @@ def check_rows(
             unit_id = units.get(code)
             if unit_id is None:
                 near = lowered_units.get(code.lower())
-                hint = f" Did you mean '{near}'?" if near else ""
-                bad(
-                    "unit_code",
-                    f"No unit has the code '{code}'.{hint}" if code else "The unit code is empty.",
-                )
+                message = _("No unit has the code '%(code)s'.", code=code)
+                if near:
+                    message += " " + _("Did you mean '%(code)s'?", code=near)
+                bad("unit_code", message if code else _("The unit code is empty."))
         except _Bad as exc:
             bad("unit_code", str(exc))
         try:
@@ -260,16 +282,19 @@ def check_rows(
             if metric is None:
                 bad(
                     "metric",
-                    f"Unknown metric '{metric_code}'. Metrics are: "
-                    + ", ".join(metrics)
-                    + ". HR can define custom metrics.",
+                    _(
+                        "Unknown metric '%(code)s'. Metrics are: %(metrics)s. "
+                        "HR can define custom metrics.",
+                        code=metric_code,
+                        metrics=", ".join(metrics),
+                    ),
                 )
         except _Bad as exc:
             bad("metric", str(exc))
 
         values: dict[str, float | int | None] = {}
         if _blank(row["value"]):
-            bad("value", "The value is empty.")
+            bad("value", _("The value is empty."))
         else:
             try:
                 values["value"] = _number(
@@ -280,8 +305,12 @@ def check_rows(
         if metric is not None and "value" in values and not metric.in_range(values["value"]):
             bad(
                 "value",
-                f"{values['value']:g} is out of range: {metric.code} values are "
-                f"{metric.range_text()}.",
+                _(
+                    "%(value)s is out of range: %(metric)s values are %(range)s.",
+                    value=f"{values['value']:g}",
+                    metric=metric.code,
+                    range=metric.range_text(),
+                ),
             )
         for name in ("n", "responses", "invited"):
             if name not in row:
@@ -294,7 +323,13 @@ def check_rows(
             except _Bad as exc:
                 bad(name, str(exc))
         if metric is not None and metric.needs_n and "n" in row and _blank(row["n"]):
-            bad("n", f"n is required for {metric.code}: the number of customers behind the value.")
+            bad(
+                "n",
+                _(
+                    "n is required for %(metric)s: the number of customers behind the value.",
+                    metric=metric.code,
+                ),
+            )
         if "topbox" in row:
             if _blank(row["topbox"]):
                 values["topbox"] = None
@@ -303,24 +338,40 @@ def check_rows(
                     share = _number(row["topbox"], from_text=from_text, decimal_comma=decimal_comma)
                     if not 0 <= share <= 1:
                         raise _Bad(
-                            f"{share:g} is not a share between 0 and 1 (write 0.42 for 42%)."
+                            _(
+                                "%(value)s is not a share between 0 and 1 (write 0.42 for 42%%).",
+                                value=f"{share:g}",
+                            )
                         )
                     values["topbox"] = share
                 except _Bad as exc:
                     bad("topbox", str(exc))
         responses, invited = values.get("responses"), values.get("invited")
         if responses is not None and invited is not None and responses > invited:
-            bad("responses", f"{responses} responses is more than the {invited} invited.")
+            bad(
+                "responses",
+                _(
+                    "%(responses)d responses is more than the %(invited)d invited.",
+                    responses=responses,
+                    invited=invited,
+                ),
+            )
 
         if unit_id is not None and period is not None and metric is not None:
             key = (unit_id, period, metric.code)
             if key in seen:
                 bad(
                     "period",
-                    f"{code} {period} {metric.code} already appears on "
-                    f"{ref_name} {seen[key]}. Each unit has one value per metric and "
-                    "quarter (dates in one quarter count as that quarter): combine "
-                    "them into one row.",
+                    _(
+                        "%(code)s %(period)s %(metric)s already appears on %(where)s %(ref)s. "
+                        "Each unit has one value per metric and quarter (dates in one quarter "
+                        "count as that quarter): combine them into one row.",
+                        code=code,
+                        period=period,
+                        metric=metric.code,
+                        where={"line": _("line"), "row": _("row")}.get(ref_name, ref_name),
+                        ref=seen[key],
+                    ),
                 )
             else:
                 seen[key] = ref
@@ -347,15 +398,19 @@ def check_json_rows(
     allowed = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
-            errors.append(RowError(index, None, "Each row must be a JSON object."))
+            errors.append(RowError(index, None, _("Each row must be a JSON object.")))
             continue
         problems = [
-            RowError(index, name, "This field is missing.")
+            RowError(index, name, _("This field is missing."))
             for name in REQUIRED_COLUMNS
             if name not in row
         ]
         problems += [
-            RowError(index, str(name), "Unknown field. Expected: " + ", ".join(allowed) + ".")
+            RowError(
+                index,
+                str(name),
+                _("Unknown field. Expected: %(fields)s.", fields=", ".join(allowed)),
+            )
             for name in row
             if name not in allowed
         ]

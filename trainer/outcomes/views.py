@@ -1,4 +1,6 @@
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from trainer import audit, csvdownload
@@ -24,14 +26,14 @@ def _filters(session):
     unit_code = request.args.get("unit", "").strip()
     unit_ids = queries.unit_subtree(session=session, code=unit_code) if unit_code else None
     if unit_code and unit_ids is None:
-        notes.append(f"No unit has the code '{unit_code}'; showing every unit.")
+        notes.append(_("No unit has the code '%(code)s'; showing every unit.", code=unit_code))
     metric = request.args.get("metric", "").strip().lower() or None
     period = period_arg()
     if period:
         try:
             period = queries.check_period(period)
         except ValueError as exc:
-            notes.append(f"{exc} Showing every period.")
+            notes.append(_("%(problem)s Showing every period.", problem=exc))
             period = None
     return queries.OutcomeFilter(unit_ids, metric, period), notes
 
@@ -85,7 +87,7 @@ def import_outcomes():
         )
         if report.ok and not report.dry_run:
             audit.record(current_user, "outcomes.import", None, report.counts(), session=session)
-            flash(f"Import done. {report.summary()}")
+            flash(_("Import done. %(summary)s", summary=report.summary()))
             return redirect(url_for("outcomes.browse"))
     status = 400 if form.errors or (report and not report.ok) else 200
     return render_template(
@@ -123,7 +125,7 @@ def metrics():
         except OutcomeError as exc:
             form.code.errors.append(str(exc))
         else:
-            flash(f"Metric {metric.code} added.")
+            flash(_("Metric %(code)s added.", code=metric.code))
             return redirect(url_for("outcomes.metrics"))
     return render_template(
         "outcomes/metrics.html", form=form, metrics=outcome_metrics.metrics(session=session)
@@ -142,7 +144,7 @@ def metric(metric_id):
         except OutcomeError as exc:
             form.min_value.errors.append(str(exc))
         else:
-            flash(f"Metric {metric.code} saved.")
+            flash(_("Metric %(code)s saved.", code=metric.code))
             return redirect(url_for("outcomes.metrics"))
     return render_template(
         "outcomes/metric.html", form=form, metric=metric, delete=ConfirmForm()
@@ -160,7 +162,7 @@ def delete_metric(metric_id):
         except OutcomeError as exc:
             flash(str(exc))
             return redirect(url_for("outcomes.metric", metric_id=metric.id))
-        flash(f"Metric {metric.code} deleted.")
+        flash(_("Metric %(code)s deleted.", code=metric.code))
     return redirect(url_for("outcomes.metrics"))
 
 
@@ -213,5 +215,17 @@ def revoke_token(token_id):
     if ConfirmForm().validate_on_submit():
         api_tokens.revoke_token(session=session, token=token)
         audit.record(current_user, "token.revoke", token, session=session)
-        flash(f"Token {token.name} revoked. Systems using it can no longer send data.")
+        flash(
+            _(
+                "Token %(name)s revoked. Systems using it can no longer send data.",
+                name=token.name,
+            )
+        )
     return redirect(url_for("outcomes.tokens"))
+
+
+@bp.app_template_filter("plain_number")
+def plain_number(value: float) -> str:
+    """A value as imported (up to 6 significant decimals, no trailing zeros), in the reader's
+    locale: 87.5 reads 87,5 in German."""
+    return format_decimal(value, format="#,##0.######")

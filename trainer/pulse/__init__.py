@@ -1,6 +1,7 @@
 """Quarterly pulse surveys: question bank, programmes, anonymous answers, results, ledger."""
 
 from flask import Blueprint, Flask, g
+from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("pulse", __name__, url_prefix="/pulse")
 
@@ -22,9 +23,9 @@ def init_app(app: Flask) -> None:
     for helper in (item_text, untranslated_note, comment_prompt_text):
         app.add_template_global(helper)
     app.teardown_request(lambda _exc: g.pop("item_texts", None))  # wording read per request
-    add_nav(app, "Pulse", "pulse.mine", order=30)
-    add_nav(app, "Results", "pulse.results_index", order=31)
-    add_nav(app, "Surveys", "pulse.programmes", roles=("hr", "admin"), order=70)
+    add_nav(app, _l("Pulse"), "pulse.mine", order=30)
+    add_nav(app, _l("Results"), "pulse.results_index", order=31)
+    add_nav(app, _l("Surveys"), "pulse.programmes", roles=("hr", "admin"), order=70)
     add_home_panel(app, "pulse/_home.html", order=30, data=home.pulse_panel)
     for name, func, minutes, label in jobs.JOBS:
         register_job(app, name, func, every_minutes=minutes, label=label)

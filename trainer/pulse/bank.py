@@ -8,6 +8,7 @@ together.
 from pathlib import Path
 
 import yaml
+from flask_babel import gettext as _
 from sqlmodel import Session, col, select
 
 from trainer.pulse.models import (
@@ -163,11 +164,11 @@ def _next_code(theme: str, *, session: Session) -> str:
 
 def add_item(*, session: Session, theme: str, text: str, kind: str = ItemKind.LIKERT) -> PulseItem:
     if theme not in THEMES:
-        raise PulseError("Choose one of the themes.")
+        raise PulseError(_("Choose one of the themes."))
     if kind not in ITEM_KINDS:
-        raise PulseError("Choose a scale.")
+        raise PulseError(_("Choose a scale."))
     if (kind == ItemKind.ENPS) != (theme == "enps"):
-        raise PulseError("The 0-10 recommendation scale belongs to the eNPS theme only.")
+        raise PulseError(_("The 0-10 recommendation scale belongs to the eNPS theme only."))
     item = PulseItem(
         code=_next_code(theme, session=session), theme=theme, kind=kind, text=" ".join(text.split())
     )
@@ -189,7 +190,7 @@ def reword_item(item: PulseItem, text: str, *, session: Session) -> PulseItem:
     """Create a new item with the new wording and put it in the old one's place."""
     text = " ".join(text.split())
     if text == item.text:
-        raise PulseError("The wording is unchanged.")
+        raise PulseError(_("The wording is unchanged."))
     new = PulseItem(
         code=_next_code(item.theme, session=session),
         theme=item.theme,

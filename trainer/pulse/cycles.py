@@ -12,11 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from trainer import anonymity
 from trainer.access import Role, parse_roles
 from trainer.auth.models import User
+from trainer.i18n import language_of
 from trainer.pulse.models import (
     CycleAudience,
     CycleStatus,
@@ -152,10 +155,10 @@ def _occurrence_now(programme: PulseProgramme, now: datetime) -> Occurrence:
 def open_now_refusal(programme: PulseProgramme, *, session: Session, now: datetime) -> str | None:
     """Return why HR cannot open this period's cycle now, or None when they can."""
     if programme.recurrence == Recurrence.ONCE and now.date() < programme.starts_on:
-        return (
-            f"This one-off programme starts on {programme.starts_on:%d %B %Y}, so its "
-            "cycle cannot open before then. To open it today, change the first opening "
-            "day below."
+        return _(
+            "This one-off programme starts on %(date)s, so its cycle cannot open before "
+            "then. To open it today, change the first opening day below.",
+            date=format_date(programme.starts_on, "long"),
         )
     occ = _occurrence_now(programme, now)
     existing = session.exec(
@@ -164,10 +167,18 @@ def open_now_refusal(programme: PulseProgramme, *, session: Session, now: dateti
         )
     ).first()
     if existing is not None:
-        state = "is open" if existing.status == CycleStatus.OPEN else f"is {existing.status}"
+        state = {
+            CycleStatus.OPEN: _("is open"),
+            CycleStatus.SCHEDULED: _("is scheduled"),
+            CycleStatus.CLOSED: _("is closed"),
+        }.get(existing.status, existing.status)
         if programme.recurrence == Recurrence.ONCE:
-            return f"This one-off programme's cycle ({occ.period}) {state}."
-        return f"This period's cycle ({occ.period}) {state}."
+            return _(
+                "This one-off programme's cycle (%(period)s) %(state)s.",
+                period=occ.period,
+                state=state,
+            )
+        return _("This period's cycle (%(period)s) %(state)s.", period=occ.period, state=state)
     return None
 
 
@@ -206,24 +217,38 @@ def _queue_to(
         return 0
     link = external_url("pulse.answer", cycle_id=cycle.id)
     privacy = external_url("pulse.privacy")
-    closes = cycle.closes_at.strftime("%d %B %Y")
     reminder = day > 0
-    subject = (
-        f"Reminder: {programme.name} closes {closes}"
-        if reminder
-        else f"{programme.name} is open: 3 minutes, anonymous"
-    )
     queued = 0
     for start in range(0, len(user_ids), 500):
         chunk = user_ids[start : start + 500]
         for user in session.exec(select(User).where(User.id.in_(chunk), User.active)).all():
-            body = (
-                f"Hello {user.name.split(' ')[0]},\n\n"
-                + ("You have not answered yet; there is still time.\n\n" if reminder else "")
-                + f"{programme.name} is open until {closes}. It takes under 3 minutes:\n"
-                f"{link}\n\nYour answers are anonymous. What is stored and who sees what:\n"
-                f"{privacy}\n\nTaking part is voluntary.\n"
-            )
+            with force_locale(language_of(user)):
+                names = {
+                    "programme": programme.name,
+                    "closes": format_date(cycle.closes_at, "long"),
+                }
+                subject = (
+                    _("Reminder: %(programme)s closes %(closes)s", **names)
+                    if reminder
+                    else _("%(programme)s is open: 3 minutes, anonymous", **names)
+                )
+                body = (
+                    _("Hello %(name)s,", name=user.name.split(" ")[0])
+                    + "\n\n"
+                    + (
+                        _("You have not answered yet; there is still time.") + "\n\n"
+                        if reminder
+                        else ""
+                    )
+                    + _(
+                        "%(programme)s is open until %(closes)s. It takes under 3 minutes:", **names
+                    )
+                    + f"\n{link}\n\n"
+                    + _("Your answers are anonymous. What is stored and who sees what:")
+                    + f"\n{privacy}\n\n"
+                    + _("Taking part is voluntary.")
+                    + "\n"
+                )
             queued += queue_mail(
                 session=session,
                 key=f"pulse:{cycle.id}:day{day}:{user.id}",

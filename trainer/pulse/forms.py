@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
@@ -16,24 +17,25 @@ from trainer.pulse.submit import COMMENT_MAX
 
 
 class ItemForm(FlaskForm):
-    theme = SelectField("Theme", choices=list(THEMES.items()))
+    theme = SelectField(_l("Theme"), choices=list(THEMES.items()))
     kind = SelectField(
-        "Scale",
+        _l("Scale"),
         choices=[
             (
                 k,
-                {ItemKind.LIKERT: "Agreement, 1 to 5", ItemKind.ENPS: "Recommend, 0 to 10 (eNPS)"}[
-                    k
-                ],
+                {
+                    ItemKind.LIKERT: _l("Agreement, 1 to 5"),
+                    ItemKind.ENPS: _l("Recommend, 0 to 10 (eNPS)"),
+                }[k],
             )
             for k in ITEM_KINDS
         ],
     )
-    text = StringField("Wording", validators=[DataRequired(), Length(min=10, max=300)])
+    text = StringField(_l("Wording"), validators=[DataRequired(), Length(min=10, max=300)])
 
 
 class RewordForm(FlaskForm):
-    text = StringField("New wording", validators=[DataRequired(), Length(min=10, max=300)])
+    text = StringField(_l("New wording"), validators=[DataRequired(), Length(min=10, max=300)])
 
 
 def translation_form(languages: dict[str, str], data: dict[str, str] | None = None) -> FlaskForm:
@@ -51,75 +53,78 @@ def translation_form(languages: dict[str, str], data: dict[str, str] | None = No
 
 
 class ProgrammeForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     item_ids = MultiCheckboxField(
-        "Items", coerce=int, validators=[DataRequired(message="Choose at least one item.")]
+        _l("Items"), coerce=int, validators=[DataRequired(message=_l("Choose at least one item."))]
     )
     unit_ids = MultiCheckboxField(
-        "Audience (units)",
+        _l("Audience (units)"),
         coerce=int,
-        validators=[DataRequired(message="Choose at least one unit.")],
+        validators=[DataRequired(message=_l("Choose at least one unit."))],
     )
     recurrence = SelectField(
-        "Recurrence", choices=list(RECURRENCES.items()), default=Recurrence.QUARTERLY
+        _l("Recurrence"), choices=list(RECURRENCES.items()), default=Recurrence.QUARTERLY
     )
-    starts_on = DateField("First opening day", validators=[DataRequired()])
+    starts_on = DateField(_l("First opening day"), validators=[DataRequired()])
     window_days = WholeNumberField(
-        "Days open", default=14, validators=[DataRequired(), NumberRange(1, 60)]
+        _l("Days open"), default=14, validators=[DataRequired(), NumberRange(1, 60)]
     )
     reminder_days = StringField(
-        "Reminder days",
+        _l("Reminder days"),
         default="3,7",
         validators=[
             Optional(),
             Regexp(
                 r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$",
-                message="Write days as numbers separated by commas, e.g. 3,7.",
+                message=_l("Write days as numbers separated by commas, e.g. 3,7."),
             ),
         ],
     )
     budget_per_quarter = WholeNumberField(
-        "Survey budget per person per quarter",
+        _l("Survey budget per person per quarter"),
         default=2,
         validators=[DataRequired(), NumberRange(1, 12)],
     )
-    comment_prompt = StringField("Comment question (optional)", validators=[Length(max=300)])
+    comment_prompt = StringField(_l("Comment question (optional)"), validators=[Length(max=300)])
 
 
 class AnswerForm(FlaskForm):
     """The survey's comment box; the items are radio groups read by submit.parse_answers."""
 
-    comment = TextAreaField("Comment (optional)", validators=[Length(max=COMMENT_MAX)])
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Length(max=COMMENT_MAX)])
 
 
 class ActionForm(FlaskForm):
     """A new action; the view fills the owner and "answers" choices for the unit and cycle."""
 
     text = StringField(
-        "What will you do?",
-        validators=[DataRequired(message="Write what you will do."), Length(max=300)],
+        _l("What will you do?"),
+        validators=[DataRequired(message=_l("Write what you will do.")), Length(max=300)],
     )
-    details = TextAreaField("Details (optional)", validators=[Length(max=1000)])
+    details = TextAreaField(_l("Details (optional)"), validators=[Length(max=1000)])
     answers = SelectField(
-        "Which result does it answer?",
-        validators=[DataRequired(message="Choose the theme or question this action answers.")],
+        _l("Which result does it answer?"),
+        validators=[DataRequired(message=_l("Choose the theme or question this action answers."))],
     )
     owner_id = SelectField(
-        "Owner", coerce=int, validators=[DataRequired(message="Choose who owns this action.")]
+        _l("Owner"),
+        coerce=int,
+        validators=[DataRequired(message=_l("Choose who owns this action."))],
     )
     due_on = DateField(
-        "Due date", validators=[DataRequired(message="Give a due date, for example 2027-01-31.")]
+        _l("Due date"),
+        validators=[DataRequired(message=_l("Give a due date, for example 2027-01-31."))],
     )
 
 
 class ActionStatusForm(FlaskForm):
     """A status update of one action; made with prefix "a<id>" so each action has its own."""
 
-    status = SelectField("New status", choices=list(ACTION_STATUSES.items()))
+    status = SelectField(_l("New status"), choices=list(ACTION_STATUSES.items()))
     note = StringField(
-        "Note",
+        _l("Note"),
         validators=[
-            DataRequired(message="Write a short note about what happened."),
+            DataRequired(message=_l("Write a short note about what happened.")),
             Length(max=300),
         ],
     )
@@ -127,7 +132,7 @@ class ActionStatusForm(FlaskForm):
 
 class MarkForm(FlaskForm):
     answer = RadioField(
-        "Did this happen?",
+        _l("Did this happen?"),
         choices=list(MARK_CHOICES.items()),
-        validators=[DataRequired(message="Choose an answer.")],
+        validators=[DataRequired(message=_l("Choose an answer."))],
     )

@@ -8,9 +8,12 @@ from numbers that were released themselves.
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from trainer import anonymity
+from trainer.i18n import number as locale_number
 from trainer.org.models import OrgUnit
 from trainer.pulse.cycles import cycle_limits
 from trainer.pulse.models import LIKERT_LABELS, THEMES, ItemKind, PulseCycle
@@ -98,8 +101,8 @@ def _columns(items) -> list[Column]:
         Column(
             ENGAGEMENT,
             None,
-            "Engagement",
-            "All the agree/disagree questions together: the engagement index, 1 to 5",
+            _l("Engagement"),
+            _l("All the agree/disagree questions together: the engagement index, 1 to 5"),
             "mean",
         )
     ]
@@ -119,7 +122,7 @@ def _columns(items) -> list[Column]:
                 ENPS,
                 None,
                 "eNPS",
-                "Would you recommend working here? Employee Net Promoter Score, -100 to +100",
+                _l("Would you recommend working here? Employee Net Promoter Score, -100 to +100"),
                 ENPS,
             )
         )
@@ -222,9 +225,11 @@ MINUS = "\u2212"
 
 
 def number(value: float, kind: str) -> str:
-    """Format a cell's value: a mean with two decimals, eNPS as a signed whole number."""
-    text = f"{value:+.0f}" if kind == ENPS else f"{value:.2f}"
-    return text.replace("-", MINUS)
+    """Format a cell's value in the reader's locale: a mean with two decimals, eNPS as a signed
+    whole number."""
+    if kind == ENPS:
+        return f"{value:+.0f}".replace("-", MINUS)
+    return locale_number(value, 2).replace("-", MINUS)
 
 
 def signed(value: float, kind: str) -> str:
@@ -232,7 +237,30 @@ def signed(value: float, kind: str) -> str:
     text = f"{value:+.0f}" if kind == ENPS else f"{value:+.2f}"
     if float(text) == 0:
         return "\u00b10"
+    if kind != ENPS:
+        text = text[0] + locale_number(abs(value), 2)
     return text.replace("-", MINUS)
+
+
+def legend(kind: str) -> list[tuple[float, str, str]]:
+    """The colour bands of `kind` with their words in the reader's language: "4.00 or more",
+    "3.50 to 3.99", "under 2.50" (eNPS: "+30 or more", "+10 to +29", ...)."""
+    bands = ENPS_BANDS if kind == ENPS else MEAN_BANDS
+    step = 1 if kind == ENPS else 0.01
+
+    def show(value: float) -> str:
+        return f"{value:+.0f}" if kind == ENPS else locale_number(value, 2)
+
+    out = []
+    for i, (low, name, _words) in enumerate(bands):
+        if i == 0:
+            words = gettext("%(low)s or more", low=show(low))
+        elif low == float("-inf"):
+            words = gettext("under %(high)s", high=show(bands[i - 1][0]))
+        else:
+            words = gettext("%(low)s to %(high)s", low=show(low), high=show(bands[i - 1][0] - step))
+        out.append((low, name, words))
+    return out
 
 
 def arrow(value: float, kind: str) -> str:

@@ -5,6 +5,7 @@ number through `anonymity.release`)."""
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flask_babel import gettext, ngettext
 from sqlmodel import Session, select
 
 from trainer import anonymity
@@ -52,8 +53,8 @@ def time_left(closes_at: datetime, now: datetime) -> str:
     """Say how long a survey stays open: "3 days left", "closes today"."""
     days = (_aware(closes_at) - _aware(now)).days
     if days < 1:
-        return "closes today"
-    return f"{days} day{'s' if days != 1 else ''} left"
+        return gettext("closes today")
+    return ngettext("%(num)d day left", "%(num)d days left", days)
 
 
 def surveys_to_answer(user: User, *, session: Session) -> list[tuple[PulseCycle, PulseProgramme]]:
@@ -108,7 +109,7 @@ def team_result(user: User, *, session: Session) -> dict | None:
     unit = session.get(OrgUnit, audience.group_key)
     if result.suppressed:
         reason = anonymity.withheld_reason(respondents[audience.group_key], cycle_limits(cycle))
-        return {"cycle": cycle, "unit": unit, "scores": None, "hidden": reason}
+        return {"cycle": cycle, "unit": unit, "scores": None, "hidden": gettext(reason)}
     return {"cycle": cycle, "unit": unit, "scores": result.scores, "hidden": None}
 
 

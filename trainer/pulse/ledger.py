@@ -3,6 +3,7 @@
 from collections import Counter
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from trainer.auth.models import User
@@ -27,17 +28,19 @@ def add_commitment(
 ) -> Commitment:
     """Record what a manager commits to after a cycle closed (at most three per unit)."""
     if cycle.status != CycleStatus.CLOSED:
-        raise PulseError("Commitments are recorded after the survey closes.")
+        raise PulseError(_("Commitments are recorded after the survey closes."))
     text = " ".join(text.split())
     if not text:
-        raise PulseError("Write what you will do.")
+        raise PulseError(_("Write what you will do."))
     count = session.execute(
         sa.select(sa.func.count())
         .select_from(Commitment)
         .where(Commitment.cycle_id == cycle.id, Commitment.unit_id == unit.id)
     ).scalar_one()
     if count >= MAX_COMMITMENTS:
-        raise PulseError(f"A team records at most {MAX_COMMITMENTS} commitments per survey.")
+        raise PulseError(
+            _("A team records at most %(num)d commitments per survey.", num=MAX_COMMITMENTS)
+        )
     commitment = Commitment(cycle_id=cycle.id, unit_id=unit.id, text=text, created_by=user.id)
     session.add(commitment)
     session.flush()

@@ -10,6 +10,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
@@ -45,34 +46,35 @@ class ActionStatus(StrEnum):
 # The states are stored as their plain strings; a StrEnum member equals its string, so rows
 # read back as str compare equal to the members.
 ITEM_KINDS = tuple(ItemKind)
+# Labels are lazy: each reads in the language of the page (or email) that shows it.
 THEMES = {
-    "empowerment": "Empowerment",
-    "tools_time": "Tools and time to serve customers",
-    "recognition": "Recognition",
-    "manager_action": "My manager acts on what we say",
-    "pride": "Pride in our service",
-    "customer_focus": "The team's customer focus",
-    "wellbeing": "Wellbeing and workload",
-    "enps": "Employee Net Promoter Score",
+    "empowerment": _l("Empowerment"),
+    "tools_time": _l("Tools and time to serve customers"),
+    "recognition": _l("Recognition"),
+    "manager_action": _l("My manager acts on what we say"),
+    "pride": _l("Pride in our service"),
+    "customer_focus": _l("The team's customer focus"),
+    "wellbeing": _l("Wellbeing and workload"),
+    "enps": _l("Employee Net Promoter Score"),
 }
 RECURRENCES = {
-    Recurrence.QUARTERLY: "Every quarter",
-    Recurrence.MONTHLY: "Every month",
-    Recurrence.ONCE: "One-off",
+    Recurrence.QUARTERLY: _l("Every quarter"),
+    Recurrence.MONTHLY: _l("Every month"),
+    Recurrence.ONCE: _l("One-off"),
 }
 LIKERT_LABELS = {
-    1: "Strongly disagree",
-    2: "Disagree",
-    3: "Neither agree nor disagree",
-    4: "Agree",
-    5: "Strongly agree",
+    1: _l("Strongly disagree"),
+    2: _l("Disagree"),
+    3: _l("Neither agree nor disagree"),
+    4: _l("Agree"),
+    5: _l("Strongly agree"),
 }
-MARK_CHOICES = {"yes": "Yes, it happened", "partly": "Partly", "no": "Not yet"}
+MARK_CHOICES = {"yes": _l("Yes, it happened"), "partly": _l("Partly"), "no": _l("Not yet")}
 ACTION_STATUSES = {
-    ActionStatus.PLANNED: "Planned",
-    ActionStatus.IN_PROGRESS: "In progress",
-    ActionStatus.DONE: "Done",
-    ActionStatus.DROPPED: "Dropped",
+    ActionStatus.PLANNED: _l("Planned"),
+    ActionStatus.IN_PROGRESS: _l("In progress"),
+    ActionStatus.DONE: _l("Done"),
+    ActionStatus.DROPPED: _l("Dropped"),
 }
 OPEN_STATUSES = (ActionStatus.PLANNED, ActionStatus.IN_PROGRESS)
 

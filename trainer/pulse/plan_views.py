@@ -5,6 +5,7 @@ update their status. Same blueprint as `views.py`, so the endpoints stay `pulse.
 """
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
@@ -68,21 +69,21 @@ def mark(commitment_id):
     commitment = session.get(Commitment, commitment_id) or abort(404)
     if not may_mark(current_user, commitment, session=session):
         return message_page(
-            "Not your team's commitment",
-            "You can mark only commitments made for your own team.",
+            _("Not your team's commitment"),
+            _("You can mark only commitments made for your own team."),
             404,
             link=url_for("pulse.ledger"),
         )
     form = MarkForm()
     if not form.validate_on_submit():
-        flash("Choose whether it happened, then send.")
+        flash(_("Choose whether it happened, then send."))
         return redirect(url_for("pulse.ledger"))
     if mark_commitment(
         session=session, commitment=commitment, employee_id=current_user.id, answer=form.answer.data
     ):
-        flash("Thank you. Your mark is stored without your name.")
+        flash(_("Thank you. Your mark is stored without your name."))
     else:
-        flash("You have already marked this commitment.")
+        flash(_("You have already marked this commitment."))
     return redirect(url_for("pulse.ledger"))
 
 
@@ -102,13 +103,13 @@ def _action_form(session, unit, cycle, *, blank=False):
     """The add-an-action form, read from the request unless `blank`."""
     form = ActionForm(formdata=None) if blank else ActionForm()
     form.owner_id.choices = [
-        (u.id, u.name + (" (you)" if u.id == current_user.id else ""))
+        (u.id, _("%(name)s (you)", name=u.name) if u.id == current_user.id else u.name)
         for u in plans.owner_choices(unit, current_user, session=session)
     ]
     if form.owner_id.data is None:
         form.owner_id.data = current_user.id
     form.answers.choices = [
-        ("", "Choose a theme or question"),
+        ("", _("Choose a theme or question")),
         *(plans.answer_choices(cycle, session=session) if cycle else []),
     ]
     return form
@@ -166,7 +167,7 @@ def action_plan(unit_id):
     if form.validate_on_submit():
         try:
             if cycle is None:
-                raise PulseError("Actions are planned after a survey closes.")
+                raise PulseError(_("Actions are planned after a survey closes."))
             action = plans.add_action(
                 session=session,
                 cycle=cycle,
@@ -182,7 +183,7 @@ def action_plan(unit_id):
         except PulseError as exc:
             form[getattr(exc, "field", "text")].errors.append(str(exc))
         else:
-            flash("Action added. Your team can see it and say whether it happened.")
+            flash(_("Action added. Your team can see it and say whether it happened."))
             return redirect(url_for("pulse.action_plan", unit_id=unit.id) + f"#action-{action.id}")
     return _plan_page(session, unit, form=form, status=400)
 
@@ -207,6 +208,6 @@ def action_status(commitment_id):
         except PulseError as exc:
             form[getattr(exc, "field", "note")].errors.append(str(exc))
         else:
-            flash(f"Status updated: {ACTION_STATUSES[action.status]}.")
+            flash(_("Status updated: %(status)s.", status=ACTION_STATUSES[action.status]))
             return redirect(url_for("pulse.action_plan", unit_id=unit.id) + f"#action-{action.id}")
     return _plan_page(session, unit, status_forms={action.id: form}, status=400)

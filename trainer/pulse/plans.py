@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from trainer import audit
 from trainer.auth.models import User
+from trainer.i18n import language_of
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.pulse.cycles import aware
 from trainer.pulse.ledger import MAX_COMMITMENTS, released_tallies
@@ -74,8 +77,8 @@ def answer_choices(cycle: PulseCycle, *, session: Session) -> list[tuple[str, st
     """Return the themes and questions of a cycle an action can answer, as (value, label)."""
     items = cycle_items(cycle, session=session)
     themes = [t for t in THEMES if any(i.theme == t for i in items)]
-    return [(f"theme:{t}", f"Theme: {THEMES[t]}") for t in themes] + [
-        (f"item:{i.id}", f"Question: {item_text(i)}") for i in items
+    return [(f"theme:{t}", _("Theme: %(theme)s", theme=THEMES[t])) for t in themes] + [
+        (f"item:{i.id}", _("Question: %(text)s", text=item_text(i))) for i in items
     ]
 
 
@@ -107,10 +110,10 @@ def add_action(
 ) -> Commitment:
     """Add an action to a unit's plan after `cycle` closed, with its first status, planned."""
     if cycle.status != CycleStatus.CLOSED:
-        raise PulseError("Actions are planned after the survey closes and its results are out.")
+        raise PulseError(_("Actions are planned after the survey closes and its results are out."))
     title = " ".join(title.split())
     if not title:
-        raise PulseError("Write what you will do.")
+        raise PulseError(_("Write what you will do."))
     count = session.execute(
         sa.select(sa.func.count())
         .select_from(Commitment)
@@ -122,16 +125,19 @@ def add_action(
     ).scalar_one()
     if count >= MAX_COMMITMENTS:
         raise PulseError(
-            f"A team works on at most {MAX_COMMITMENTS} actions per survey. "
-            "Mark one as done or dropped first, or add this to an action's note."
+            _(
+                "A team works on at most %(num)d actions per survey. "
+                "Mark one as done or dropped first, or add this to an action's note.",
+                num=MAX_COMMITMENTS,
+            )
         )
     if owner_id not in {u.id for u in owner_choices(unit, user, session=session)}:
-        raise ActionError("Choose the owner from the list.", "owner_id")
+        raise ActionError(_("Choose the owner from the list."), "owner_id")
     if not today <= due_on <= today + timedelta(days=LONGEST_PLAN_DAYS):
-        raise ActionError("Choose a due date between today and a year from now.", "due_on")
-    kind, _, value = answers.partition(":")
+        raise ActionError(_("Choose a due date between today and a year from now."), "due_on")
+    kind, _sep, value = answers.partition(":")
     if answers not in dict(answer_choices(cycle, session=session)):
-        raise ActionError("Choose the theme or question this action answers.", "answers")
+        raise ActionError(_("Choose the theme or question this action answers."), "answers")
     item = session.get(PulseItem, int(value)) if kind == "item" else None
     now = utcnow()
     action = Commitment(
@@ -180,10 +186,10 @@ def update_status(
 ) -> ActionUpdate:
     """Record a status update with a short note; the action shows the latest one."""
     if status not in ACTION_STATUSES:
-        raise ActionError("Choose a status from the list.", "status")
+        raise ActionError(_("Choose a status from the list."), "status")
     note = " ".join((note or "").split())
     if not note:
-        raise ActionError("Write a short note about what happened.", "note")
+        raise ActionError(_("Write a short note about what happened."), "note")
     now = utcnow()
     previous = action.status
     action.status, action.status_at = status, now
@@ -381,7 +387,8 @@ def _managers_of(unit_ids: set[int], *, session: Session) -> list[tuple[int, Use
 
 
 def _hello(user: User) -> str:
-    return f"Hello {(user.name or '').split(' ')[0] or 'there'},\n\n"
+    first = (user.name or "").split(" ")[0]
+    return (_("Hello %(name)s,", name=first) if first else _("Hello,")) + "\n\n"
 
 
 def send_nudges(*, session: Session, now: datetime) -> int:
@@ -399,17 +406,28 @@ def send_nudges(*, session: Session, now: datetime) -> int:
         without_plan = released_unit_ids(cycle, session=session) - planned
         for unit_id, user in _managers_of(without_plan, session=session):
             unit = units[unit_id]
-            queued += _nudge(
-                session=session,
-                key=f"none:{cycle.id}:{unit_id}:{user.id}",
-                user=user,
-                subject=f"{unit.name}: no action plan yet for the {cycle.period} survey",
-                body=_hello(user) + f"{unit.name}'s results of the {cycle.period} survey came out "
-                f"{days_since_release(cycle, today)} days ago, and no action is planned yet.\n\n"
-                "Your team told you what matters to them. Pick one thing to act on, give it an "
-                "owner and a due date, and your team can see it and say whether it happened:\n"
-                f"{external_url('pulse.action_plan', unit_id=unit_id)}\n",
-            )
+            names = {"unit": unit.name, "period": cycle.period}
+            with force_locale(language_of(user)):
+                queued += _nudge(
+                    session=session,
+                    key=f"none:{cycle.id}:{unit_id}:{user.id}",
+                    user=user,
+                    subject=_("%(unit)s: no action plan yet for the %(period)s survey", **names),
+                    body=_hello(user)
+                    + _(
+                        "%(unit)s's results of the %(period)s survey came out %(days)d days ago, "
+                        "and no action is planned yet.",
+                        days=days_since_release(cycle, today),
+                        **names,
+                    )
+                    + "\n\n"
+                    + _(
+                        "Your team told you what matters to them. Pick one thing to act on, give "
+                        "it an owner and a due date, and your team can see it and say whether it "
+                        "happened:"
+                    )
+                    + f"\n{external_url('pulse.action_plan', unit_id=unit_id)}\n",
+                )
     overdue = session.exec(
         select(Commitment).where(Commitment.status.in_(OPEN_STATUSES), Commitment.due_on < today)
     ).all()
@@ -421,16 +439,28 @@ def send_nudges(*, session: Session, now: datetime) -> int:
             recipients = [user for _, user in _managers_of({action.unit_id}, session=session)]
         unit = session.get(OrgUnit, action.unit_id)
         for user in recipients:
-            queued += _nudge(
-                session=session,
-                key=f"overdue:{action.id}:{action.due_on.isoformat()}:{user.id}",
-                user=user,
-                subject=f"Overdue action for {unit.name}: {action.text}"[:300],
-                body=_hello(user) + f"This action for {unit.name} was due on "
-                f"{action.due_on.strftime('%d %B %Y')} and is still "
-                f"{ACTION_STATUSES[action.status].lower()}:\n\n  {action.text}\n\n"
-                "Record where it stands: done, still in progress with a new date in the note, "
-                "or dropped with the reason. Your team sees the update:\n"
-                f"{external_url('pulse.action_plan', unit_id=action.unit_id)}\n",
-            )
+            with force_locale(language_of(user)):
+                queued += _nudge(
+                    session=session,
+                    key=f"overdue:{action.id}:{action.due_on.isoformat()}:{user.id}",
+                    user=user,
+                    subject=_(
+                        "Overdue action for %(unit)s: %(action)s",
+                        unit=unit.name,
+                        action=action.text,
+                    )[:300],
+                    body=_hello(user)
+                    + _(
+                        "This action for %(unit)s was due on %(date)s and is still %(status)s:",
+                        unit=unit.name,
+                        date=format_date(action.due_on, "long"),
+                        status=str(ACTION_STATUSES[action.status]).lower(),
+                    )
+                    + f"\n\n  {action.text}\n\n"
+                    + _(
+                        "Record where it stands: done, still in progress with a new date in the "
+                        "note, or dropped with the reason. Your team sees the update:"
+                    )
+                    + f"\n{external_url('pulse.action_plan', unit_id=action.unit_id)}\n",
+                )
     return queued

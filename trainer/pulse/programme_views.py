@@ -55,7 +55,7 @@ def bank():
         except PulseError as exc:
             form.text.errors.append(str(exc))
         else:
-            flash(f"Item {item.code} added.")
+            flash(_("Item %(code)s added.", code=item.code))
             return redirect(url_for("pulse.bank"))
     return render_template(
         "pulse/bank.html",
@@ -73,7 +73,7 @@ def retire_item(item_id):
     item = session.get(PulseItem, item_id) or abort(404)
     if ConfirmForm().validate_on_submit():
         question_bank.retire_item(item, session=session)
-        flash(f"Item {item.code} retired. Its past results are kept.")
+        flash(_("Item %(code)s retired. Its past results are kept.", code=item.code))
     return redirect(url_for("pulse.bank"))
 
 
@@ -85,7 +85,10 @@ def reword_item(item_id):
     form = RewordForm(data={"text": item.text} if request.method == "GET" else None)
     if not item.active:
         return message_page(
-            "Item retired", "A retired item cannot be reworded.", 400, link=url_for("pulse.bank")
+            _("Item retired"),
+            _("A retired item cannot be reworded."),
+            400,
+            link=url_for("pulse.bank"),
         )
     if form.validate_on_submit():
         try:
@@ -93,7 +96,13 @@ def reword_item(item_id):
         except PulseError as exc:
             form.text.errors.append(str(exc))
         else:
-            flash(f"Reworded as new item {new.code}; {item.code} is retired so trends stay honest.")
+            flash(
+                _(
+                    "Reworded as new item %(new)s; %(old)s is retired so trends stay honest.",
+                    new=new.code,
+                    old=item.code,
+                )
+            )
             return redirect(url_for("pulse.bank"))
     return render_template("pulse/reword.html", form=form, item=item), (400 if form.errors else 200)
 
@@ -209,7 +218,7 @@ def new_programme():
                 _programme_detail(session, programme),
                 session=session,
             )
-            flash("Programme created. The scheduler opens its cycles on time.")
+            flash(_("Programme created. The scheduler opens its cycles on time."))
             return redirect(url_for("pulse.programme", programme_id=programme.id))
     return render_template(
         "pulse/programme.html", form=form, programme=None, cycles=[], **_audience(session, form)
@@ -230,7 +239,7 @@ def programme(programme_id):
             _programme_detail(session, programme),
             session=session,
         )
-        flash("Changes saved. They apply to cycles that open from now on.")
+        flash(_("Changes saved. They apply to cycles that open from now on."))
         return redirect(url_for("pulse.programme", programme_id=programme.id))
     cycles = session.exec(
         select(PulseCycle)
@@ -272,8 +281,11 @@ def open_now(programme_id):
                 session=session,
             )
             flash(
-                f"Cycle {cycle.period} is open. Invitations go out with the scheduler's next "
-                "run, within 5 minutes."
+                _(
+                    "Cycle %(period)s is open. Invitations go out with the scheduler's next "
+                    "run, within 5 minutes.",
+                    period=cycle.period,
+                )
             )
     return redirect(url_for("pulse.programme", programme_id=programme.id))
 
@@ -286,7 +298,10 @@ def close_now(cycle_id):
     if ConfirmForm().validate_on_submit() and cycle.status == CycleStatus.OPEN:
         end_now(cycle, session=session, now=utcnow())
         flash(
-            f"Cycle {cycle.period} has stopped taking answers. Its results are ready after "
-            "the scheduler's next run, within 5 minutes."
+            _(
+                "Cycle %(period)s has stopped taking answers. Its results are ready after "
+                "the scheduler's next run, within 5 minutes.",
+                period=cycle.period,
+            )
         )
     return redirect(url_for("pulse.programme", programme_id=cycle.programme_id))

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from trainer.access import Role, parse_roles
@@ -45,22 +46,22 @@ class ProgrammeInput:
 
 def _check_programme(data: ProgrammeInput, *, session: Session) -> None:
     if data.recurrence not in RECURRENCES:
-        raise PulseError("Choose quarterly, monthly or one-off.")
+        raise PulseError(_("Choose quarterly, monthly or one-off."))
     if not data.item_ids:
-        raise PulseError("Choose at least one item.")
+        raise PulseError(_("Choose at least one item."))
     if len(data.item_ids) > MAX_PROGRAMME_ITEMS:
-        raise PulseError(f"Keep a pulse to at most {MAX_PROGRAMME_ITEMS} items.")
+        raise PulseError(_("Keep a pulse to at most %(num)d items.", num=MAX_PROGRAMME_ITEMS))
     items = session.exec(select(PulseItem).where(PulseItem.id.in_(data.item_ids))).all()
     if len(items) != len(set(data.item_ids)) or not all(i.active for i in items):
-        raise PulseError("Only active items can be used.")
+        raise PulseError(_("Only active items can be used."))
     if not data.unit_ids:
-        raise PulseError("Choose at least one unit for the audience.")
+        raise PulseError(_("Choose at least one unit for the audience."))
     if not 1 <= data.window_days <= 60:
-        raise PulseError("A survey stays open between 1 and 60 days.")
+        raise PulseError(_("A survey stays open between 1 and 60 days."))
     if any(d < 1 or d >= data.window_days for d in data.reminder_days):
-        raise PulseError("Reminder days must fall inside the window (1 to window - 1).")
+        raise PulseError(_("Reminder days must fall inside the window (1 to window - 1)."))
     if not 1 <= data.budget_per_quarter <= 12:
-        raise PulseError("The budget is between 1 and 12 surveys per quarter.")
+        raise PulseError(_("The budget is between 1 and 12 surveys per quarter."))
 
 
 def save_programme(

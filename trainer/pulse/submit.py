@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlmodel import Session
 
 from trainer.auth.models import User
@@ -57,7 +58,7 @@ def parse_answers(items, form) -> tuple[dict[int, int], dict[int, str]]:
         except ValueError:
             value = None
         if value is None or value not in allowed:
-            errors[item.id] = "Choose one answer."
+            errors[item.id] = _("Choose one answer.")
         else:
             answers[item.id] = value
     return answers, errors

@@ -2,13 +2,15 @@
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlmodel import select
 
-from trainer import anonymity, audit, csvdownload
+from trainer import audit, csvdownload
 from trainer.access import allow
 from trainer.db import db_session
 from trainer.forms import int_arg
+from trainer.i18n import number
 from trainer.org.models import OrgUnit
 from trainer.org.scope import scope_unit_ids, sees_everything
 from trainer.pulse import bp, heatmap, plans
@@ -97,11 +99,13 @@ def answer(cycle_id):
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     invitation = invitation_for(cycle, current_user, session=session)
     if invitation is None:
-        return message_page("Survey not found", "This survey was not sent to you.", 404)
+        return message_page(_("Survey not found"), _("This survey was not sent to you."), 404)
     if invitation.answered:
         return _already_answered(cycle)
     if not taking_answers(cycle, now=utcnow()):
-        return message_page("This survey is closed", "It is no longer taking answers. Thank you.")
+        return message_page(
+            _("This survey is closed"), _("It is no longer taking answers. Thank you.")
+        )
     if request.method == "GET" and not request.args.get("ready"):
         return render_template(
             "pulse/before_you_start.html", limits=cycle_limits(cycle), cycle=cycle
@@ -248,23 +252,47 @@ def _chart_summaries(points) -> tuple[dict[str, str], int]:
     shown = [p for p in points if p.result is not None and not p.result.suppressed]
     gaps = len(points) - len(shown)
     gap_text = (
-        f"; {gaps} of them {'has' if gaps == 1 else 'have'} no results to show" if gaps else ""
+        ngettext(
+            "; %(num)d of them has no results to show",
+            "; %(num)d of them have no results to show",
+            gaps,
+        )
+        if gaps
+        else ""
     )
     summaries = {}
     for key, name, fmt in (
-        ("engagement", "the engagement index, 1 to 5", "{:.2f}"),
-        ("enps", "eNPS, -100 to +100, with bars for its 95% margin of error", "{:+.0f}"),
+        ("engagement", _("the engagement index, 1 to 5"), lambda v: number(v, 2)),
+        (
+            "enps",
+            _("eNPS, -100 to +100, with bars for its 95% margin of error"),
+            lambda v: f"{v:+.0f}",
+        ),
     ):
         known = [p for p in shown if getattr(p.result.scores, key) is not None]
         if not known:
             continue
         ends = known[:1] if len(known) == 1 else [known[0], known[-1]]
-        span = " to ".join(
-            f"{fmt.format(getattr(p.result.scores, key))} in {p.cycle.period}" for p in ends
+        parts = [
+            _(
+                "%(value)s in %(period)s",
+                value=fmt(getattr(p.result.scores, key)),
+                period=p.cycle.period,
+            )
+            for p in ends
+        ]
+        span = (
+            parts[0]
+            if len(parts) == 1
+            else _("%(first)s to %(last)s", first=parts[0], last=parts[1])
         )
-        summaries[key] = (
-            f"Line chart of {name}, over {len(points)} cycles: {span}{gap_text}. "
-            "The numbers are in the table below."
+        summaries[key] = _(
+            "Line chart of %(name)s, over %(num)d cycles: %(span)s%(gaps)s. "
+            "The numbers are in the table below.",
+            name=name,
+            num=len(points),
+            span=span,
+            gaps=gap_text,
         )
     return summaries, gaps
 
@@ -358,7 +386,7 @@ def results(unit_id):
         else None,
         may_see_heatmap=current_user.has_role("manager", "hr", "admin"),
         marks=MARK_CHOICES,
-        suppressed_text=anonymity.SUPPRESSED_TEXT,
+        suppressed_text=_("Not enough responses to protect anonymity"),
         may_plan=may_plan,
         today=today,
         statuses=ACTION_STATUSES,
@@ -377,8 +405,8 @@ def heatmap_view(cycle_id):
     cycle = session.get(PulseCycle, cycle_id) or abort(404)
     if cycle.status != CycleStatus.CLOSED:
         return message_page(
-            "No results yet",
-            "The heatmap appears once this survey has closed.",
+            _("No results yet"),
+            _("The heatmap appears once this survey has closed."),
             404,
             link=url_for("pulse.progress", cycle_id=cycle.id),
         )
@@ -392,8 +420,8 @@ def heatmap_view(cycle_id):
         cycle=cycle,
         cycles=closed_cycles(cycle.programme_id, session=session),
         programme=session.get(PulseProgramme, cycle.programme_id),
-        mean_bands=heatmap.MEAN_BANDS,
-        enps_bands=heatmap.ENPS_BANDS,
+        mean_bands=heatmap.legend("mean"),
+        enps_bands=heatmap.legend(heatmap.ENPS),
         fmt=heatmap,
     )
 

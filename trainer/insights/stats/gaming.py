@@ -11,8 +11,9 @@ import pandas as pd
 
 from trainer.insights.stats.base import MIN_RESPONDENTS
 from trainer.insights.stats.funnel import peer_funnel
+from trainer.insights.words import N_
 
-NOT_AN_ACCUSATION = "This is a data-quality check, not an accusation."
+NOT_AN_ACCUSATION = N_("This is a data-quality check, not an accusation.")
 
 
 def _flag(unit_code, period, signal: str, reason: str) -> dict:

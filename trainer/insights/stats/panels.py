@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from trainer.insights import words
 from trainer.insights.sources import Status
 from trainer.insights.stats.base import (
     MIN_UNITS_HEADLINE,
@@ -19,6 +20,7 @@ from trainer.insights.stats.base import (
     is_constant,
     standardise_within,
 )
+from trainer.insights.words import N_
 
 DIRECTIONS = ("morale_leads", "customer_leads")
 
@@ -148,7 +150,7 @@ def _design(values: np.ndarray, units: np.ndarray, quarters: np.ndarray) -> dict
         return {
             **base,
             "status": Status.INSUFFICIENT_VARIANCE,
-            "reason": "A measure barely changes within units, so there is nothing to relate.",
+            "reason": N_("A measure barely changes within units, so there is nothing to relate."),
         }
     y = standardise_within(deviations[:, 0])
     # Column 0 is the predictor; drop quarter columns that demeaning emptied.
@@ -156,7 +158,11 @@ def _design(values: np.ndarray, units: np.ndarray, quarters: np.ndarray) -> dict
     regressors = regressors[:, np.abs(regressors).max(axis=0) > 1e-12]
     regressors[:, 0] = standardise_within(regressors[:, 0])
     if n_obs <= regressors.shape[1] + n_units:
-        return {**base, "status": Status.INSUFFICIENT_DATA, "reason": "Too few quarters per unit."}
+        return {
+            **base,
+            "status": Status.INSUFFICIENT_DATA,
+            "reason": N_("Too few quarters per unit."),
+        }
     return {
         **base,
         "status": Status.OK,
@@ -183,7 +189,7 @@ def _clustered_fit(design: dict, conf: float) -> dict:
         return {
             **base,
             "status": Status.INSUFFICIENT_DATA,
-            "reason": "Too few units share each quarter to estimate reliable errors.",
+            "reason": N_("Too few units share each quarter to estimate reliable errors."),
         }
     ci_low, ci_high = fit.conf_int(alpha=1 - conf)[0]
     return {
@@ -386,52 +392,10 @@ def headline_model(
     return result
 
 
-def _number(value: float) -> str:
-    return f"{value:.2f}".replace("-", "−")
-
-
-def _when(lag: int) -> str:
-    return "the next quarter" if lag == 1 else f"{lag} quarters later"
-
-
 def estimate_text(details: dict) -> str:
-    return (
-        f"estimate {_number(details['estimate'])}, 95% CI {_number(details['ci_low'])} "
-        f"to {_number(details['ci_high'])}"
-    )
+    return words.estimate_text(details)
 
 
 def plain_sentence(headline: dict, metric_label: str, unit_label: str = "sites") -> str:
     """Return a sentence a manager can read for a ``headline_model`` result (§9)."""
-    caveat = "Correlation, not causation."
-    if headline["status"] != Status.OK:
-        return f"Not enough data yet to relate morale to {metric_label}: {headline['reason']}"
-    size = f"{headline['n_units']} {unit_label}, {headline['n_quarters']} quarters"
-    when = _when(headline["lag"])
-    both = headline["both"]
-    direction = headline["direction"]
-    if direction == "none":
-        return (
-            f"We found no clear link between morale and {metric_label} one quarter apart"
-            if headline["lag"] == 1
-            else f"We found no clear link between morale and {metric_label} "
-            f"{headline['lag']} quarters apart"
-        ) + (
-            f" in either direction (morale first: {estimate_text(both['morale_leads'])}; "
-            f"{metric_label} first: {estimate_text(both['customer_leads'])}; {size}). "
-            f"This does not show that there is no link, only that these data cannot tell. "
-            f"{caveat}"
-        )
-    moved = "rise" if headline["estimate"] > 0 else "fall"
-    if direction == "morale_leads":
-        first, second, reverse = "morale", metric_label, both["customer_leads"]
-        reverse_label = f"{metric_label} first"
-    else:
-        first, second, reverse = metric_label, "morale", both["morale_leads"]
-        reverse_label = "morale first"
-    subject = unit_label.capitalize()
-    return (
-        f"{subject} whose {first} rose tended to see {second} {moved} {when} "
-        f"({estimate_text(headline)}; {size}). "
-        f"The reverse order ({reverse_label}): {estimate_text(reverse)}. {caveat}"
-    )
+    return words.headline_sentence(headline, metric_label, unit_label)

@@ -20,6 +20,7 @@ from trainer.insights.stats.base import (
     standardise_within,
     units_with_two_rows,
 )
+from trainer.insights.words import N_
 
 # Tried in turn: Powell is slower, but settles on panels where the gradient method stalls.
 _OPTIMIZERS = ("bfgs", "powell")
@@ -172,7 +173,7 @@ def shrunken_slopes(
         return {
             **result,
             "status": Status.INSUFFICIENT_VARIANCE,
-            "reason": "A measure barely changes within units, so there is nothing to relate.",
+            "reason": N_("A measure barely changes within units, so there is nothing to relate."),
         }
     y_scale = deviations[:, 1].std(ddof=1)
     frame = pd.DataFrame(
@@ -210,8 +211,10 @@ def shrunken_slopes(
         return {
             **result,
             "status": Status.DID_NOT_CONVERGE,
-            "reason": "The mixed model did not settle on an answer for these data, so no "
-            "unit's estimate is shown.",
+            "reason": N_(
+                "The mixed model did not settle on an answer for these data, so no "
+                "unit's estimate is shown."
+            ),
         }
     fixed, fixed_variance = found["fixed"], found["fixed_variance"]
     slope_variance = found["slope_variance"] if found["blups"] else 0.0

@@ -14,6 +14,26 @@ window.trainerCharts = (function () {
   Chart.defaults.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
   Chart.defaults.animation = reduceMotion ? false : { duration: 300 };
   Chart.defaults.maintainAspectRatio = false;
+  // Numbers on axes and in tooltips follow the page's language (<html lang>).
+  const lang = document.documentElement.lang || "en";
+  Chart.defaults.locale = lang;
+
+  // A number with `digits` decimals, in the page's language.
+  function number(value, digits) {
+    return value.toLocaleString(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  }
+
+  // The words a chart group's charts show, translated by the server into its data-labels (JSON):
+  // labels(group).name, or `fallback` when the page gave none.
+  function labels(group) {
+    let given = {};
+    try {
+      given = JSON.parse(group.dataset.labels || "{}");
+    } catch (error) {
+      given = {};
+    }
+    return function (name, fallback) { return given[name] || fallback; };
+  }
 
   function line(label, data, color, options) {
     return Object.assign({
@@ -40,5 +60,5 @@ window.trainerCharts = (function () {
       });
   }
 
-  return { colors: colors, line: line, load: load };
+  return { colors: colors, line: line, load: load, labels: labels, number: number };
 })();

@@ -8,6 +8,8 @@
   }
   const { INK, BLUE, ORANGE, GREEN, GREY, RED } = charts.colors;
   const line = charts.line;
+  // The charts' words, translated by the server (insights/_chart_words.html).
+  const t = charts.labels(document.getElementById("insights-words") || document.body);
 
   function percent(values) {
     return values.map(function (v) { return v === null ? null : Math.round(1000 * v) / 10; });
@@ -27,7 +29,7 @@
           data: {
             labels: data.periods,
             datasets: [
-              line("Morale index (1–5)", unit.engagement, BLUE, { yAxisID: "morale" }),
+              line(t("morale_index", "Morale index (1–5)"), unit.engagement, BLUE, { yAxisID: "morale" }),
               line(data.metric_label, unit.value, ORANGE,
                    { yAxisID: "metric", borderDash: [6, 4], pointStyle: "rectRot" }),
             ],
@@ -37,7 +39,7 @@
             scales: {
               // Scaled to the data, so that a unit's own changes are visible (see the axis).
               morale: { type: "linear", position: "left", grace: "10%",
-                        title: { display: true, text: "Morale" } },
+                        title: { display: true, text: t("morale", "Morale") } },
               metric: { type: "linear", position: "right", grid: { drawOnChartArea: false },
                         title: { display: true, text: data.metric_label } },
             },
@@ -49,8 +51,8 @@
           data: {
             labels: data.periods,
             datasets: [
-              line("Course completion %", percent(unit.completion_rate), GREEN),
-              line("Scenario ownership %", percent(unit.ownership_rate), GREY,
+              line(t("completion", "Course completion %"), percent(unit.completion_rate), GREEN),
+              line(t("ownership", "Scenario ownership %"), percent(unit.ownership_rate), GREY,
                    { borderDash: [6, 4], pointStyle: "triangle" }),
             ],
           },
@@ -84,7 +86,7 @@
       data: {
         datasets: [
           { label: pointLabel, data: points(list), backgroundColor: BLUE, pointRadius: 4 },
-          { label: "Least-squares line", data: fitLine(fit, list), type: "line",
+          { label: t("fit", "Least-squares line"), data: fitLine(fit, list), type: "line",
             borderColor: ORANGE, borderDash: [6, 4], pointRadius: 0, borderWidth: 2 },
         ],
       },
@@ -112,13 +114,14 @@
     const within = group.querySelector("canvas[data-series=within]");
     const between = group.querySelector("canvas[data-series=between]");
     if (within) {
-      scatter(within, data.within, data.fit.within, "Unit-quarters",
-              "Morale a quarter earlier, vs unit average",
-              data.metric_label + ", vs unit average");
+      scatter(within, data.within, data.fit.within, t("unit_quarters", "Unit-quarters"),
+              t("morale_before", "Morale a quarter earlier, vs unit average"),
+              t("vs_average", "{metric}, vs unit average").replace("{metric}", data.metric_label));
     }
     if (between) {
-      scatter(between, data.between, data.fit.between, "Units", "Average morale (1–5)",
-              "Average " + data.metric_label);
+      scatter(between, data.between, data.fit.between, t("units", "Units"),
+              t("average_morale", "Average morale (1–5)"),
+              t("average", "Average {metric}").replace("{metric}", data.metric_label));
     }
   }
 
@@ -136,7 +139,8 @@
       (byPosition[u.position] = byPosition[u.position] || []).push(
         { x: u.n, y: 100 * u.value, unit: u.unit_code });
     });
-    const names = { within: "Within limits", alert: "Outside 95%", alarm: "Outside 99.9%" };
+    const names = { within: t("within", "Within limits"), alert: t("alert", "Outside 95%"),
+                    alarm: t("alarm", "Outside 99.9%") };
     const datasets = Object.keys(byPosition).map(function (position) {
       return { label: names[position], data: byPosition[position], type: "scatter",
                backgroundColor: styles[position][0], pointStyle: styles[position][1],
@@ -168,7 +172,7 @@
           },
         },
         scales: {
-          x: { type: "logarithmic", title: { display: true, text: "Customers (n)" } },
+          x: { type: "logarithmic", title: { display: true, text: t("customers_n", "Customers (n)") } },
           y: { title: { display: true, text: data.measure.label + " (%)" } },
         },
       },
@@ -189,14 +193,14 @@
       data: {
         labels: rows.map(function (r) { return r.unit_code; }),
         datasets: [
-          { label: "Managers", data: series("manager"), backgroundColor: BLUE },
-          { label: "Team (pulse)", data: series("team"), backgroundColor: GREEN },
-          { label: "Customers", data: series("customers"), backgroundColor: ORANGE },
+          { label: t("managers", "Managers"), data: series("manager"), backgroundColor: BLUE },
+          { label: t("team", "Team (pulse)"), data: series("team"), backgroundColor: GREEN },
+          { label: t("customers", "Customers"), data: series("customers"), backgroundColor: ORANGE },
         ],
       },
       options: {
         indexAxis: "y",
-        scales: { x: { min: 1, max: 5, title: { display: true, text: "Customer focus (1–5)" } } },
+        scales: { x: { min: 1, max: 5, title: { display: true, text: t("focus", "Customer focus (1–5)") } } },
       },
     });
   }
@@ -210,7 +214,7 @@
       data: {
         labels: data.periods,
         datasets: [
-          line("Morale (1–5)", data.morale, BLUE, { yAxisID: "morale" }),
+          line(t("morale_scale", "Morale (1–5)"), data.morale, BLUE, { yAxisID: "morale" }),
           line(data.metric_label, data.measure, ORANGE,
                { yAxisID: "metric", borderDash: [6, 4], pointStyle: "rectRot" }),
         ],
@@ -219,7 +223,7 @@
         plugins: { legend: { labels: { boxWidth: 14 } } },
         scales: {
           morale: { type: "linear", position: "left", grace: "10%",
-                    title: { display: true, text: "Morale" } },
+                    title: { display: true, text: t("morale", "Morale") } },
           metric: { type: "linear", position: "right", grid: { drawOnChartArea: false },
                     title: { display: true, text: data.metric_label } },
         },
@@ -232,6 +236,6 @@
   document.querySelectorAll(".chart-group[data-src]").forEach(function (group) {
     const kind = group.dataset.kind;
     charts.load(group, function (data) { draw[kind](group, data); },
-                "The chart could not be loaded; the table has the same numbers.");
+                t("failed", "The chart could not be loaded; the table has the same numbers."));
   });
 })();

@@ -31,19 +31,23 @@
     return v === null ? null : Math.min(high, Math.max(low, v));
   }
 
-  function drawEngagement(canvas, trend) {
+  function drawEngagement(canvas, trend, t) {
     const engagement = trend.map(function (p) { return value(p, "engagement"); });
     new Chart(canvas, {
       type: "line",
       data: {
         labels: trend.map(function (p) { return p.period; }),
-        datasets: [line("Engagement index", engagement, BLUE)],
+        datasets: [line(t("engagement_index", "Engagement index"), engagement, BLUE)],
       },
       options: {
         plugins: {
           legend: { display: false },
           tooltip: {
-            callbacks: { label: function (ctx) { return "Engagement: " + ctx.parsed.y.toFixed(2); } },
+            callbacks: {
+              label: function (ctx) {
+                return t("engagement", "Engagement") + ": " + charts.number(ctx.parsed.y, 2);
+              },
+            },
           },
         },
         // Scaled to the data, so that the unit's own changes are visible (see the axis).
@@ -83,7 +87,7 @@
     };
   }
 
-  function drawEnps(canvas, trend) {
+  function drawEnps(canvas, trend, t) {
     const enps = trend.map(function (p) { return value(p, "enps"); });
     function edge(sign) {
       return trend.map(function (p) {
@@ -124,10 +128,11 @@
 
   const draw = { engagement: drawEngagement, enps: drawEnps };
   document.querySelectorAll(".trend-charts[data-src]").forEach(function (group) {
+    const t = charts.labels(group);
     charts.load(group, function (data) {
       group.querySelectorAll("canvas[data-series]").forEach(function (canvas) {
-        draw[canvas.dataset.series](canvas, data.trend);
+        draw[canvas.dataset.series](canvas, data.trend, t);
       });
-    }, "The chart could not be loaded; the table below has the same numbers.");
+    }, t("failed", "The chart could not be loaded; the table below has the same numbers."));
   });
 })();

@@ -10,6 +10,12 @@
   var matches = document.getElementById("audience-matches");
   var count = box.querySelector("[data-audience-count]");
   var noun = box.querySelector("[data-audience-noun]");
+  // The picker's words, translated by the server (data-labels); "{n}" and "{name}" are filled in.
+  var words = JSON.parse(box.dataset.labels || "{}");
+  function say(key, fallback, n, name) {
+    var text = words[key] || fallback;
+    return text.replace("{n}", String(n)).replace("{name}", name || "");
+  }
 
   function checkbox(li) { return li.querySelector(":scope > .unit-row input"); }
   function parentItem(li) { return li.parentElement.closest("li[data-people]"); }
@@ -34,7 +40,7 @@
       if (input.checked) total += Number(li.dataset.people);
     });
     count.textContent = String(total);
-    noun.textContent = total === 1 ? "person" : "people";
+    noun.textContent = total === 1 ? say("person", "person", 1) : say("people", "people", total);
   }
 
   function applyFilter() {
@@ -53,8 +59,9 @@
       li.hidden = !(hit || childShown);
       if (query && hit) shown += 1;
     });
-    matches.textContent = query ? (shown === 0 ? "No unit matches." :
-      shown + (shown === 1 ? " unit matches." : " units match.")) : "";
+    matches.textContent = query ? (shown === 0 ? say("no_match", "No unit matches.", 0) :
+      (shown === 1 ? say("one_match", "{n} unit matches.", 1) :
+        say("many_match", "{n} units match.", shown))) : "";
   }
 
   // Fold branches below the second level, each with a button to open it.
@@ -73,8 +80,10 @@
     function show(open) {
       list.hidden = !open;
       button.setAttribute("aria-expanded", open ? "true" : "false");
-      button.textContent = (open ? "Hide the " : "Show the ") + size + (size === 1 ? " unit" : " units")
-        + " in " + name;
+      var key = (open ? "hide" : "show") + (size === 1 ? "_one" : "_many");
+      var fallback = (open ? "Hide the " : "Show the ") + "{n}" + (size === 1 ? " unit" : " units")
+        + " in {name}";
+      button.textContent = say(key, fallback, size, name);
     }
     list.showBranch = show;
     button.addEventListener("click", function () { show(list.hidden); });
