@@ -27,7 +27,6 @@ from flask_babel import (
     format_percent,
     get_locale,
 )
-from flask_login import current_user
 
 # The languages trainer ships, by code, each named in its own language (for the language menu).
 LANGUAGES = {"en": "English", "de": "Deutsch", "es": "Español"}
@@ -42,7 +41,9 @@ def select_locale() -> str:
     """The reader's language: their own setting, else the browser's best match, else English."""
     if not has_request_context():
         return DEFAULT_LANGUAGE  # a job or command: it writes with force_locale(language_of(…))
-    chosen = getattr(current_user, "locale", None)
+    # The person signed in, if this request has loaded them already (every view behind a role
+    # check has): asking for the language never loads them, or opens a database transaction.
+    chosen = getattr(g.get("_login_user"), "locale", None)
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return request.accept_languages.best_match(current_app.config["LANGUAGES"], DEFAULT_LANGUAGE)
