@@ -1,5 +1,6 @@
 """The org tree (company, region, site, team), people, managers and the people import."""
 
+from flask_babel import lazy_gettext as _l
 from flask import Blueprint, Flask
 
 bp = Blueprint("org", __name__, url_prefix="/org")
@@ -17,13 +18,13 @@ def init_app(app: Flask) -> None:
     import_cli.add_command(cli.import_people_command)
     if "import" not in app.cli.commands:
         app.cli.add_command(import_cli)
-    add_nav(app, "Org", "org.tree", roles=("hr", "admin"), order=80)
-    add_nav(app, "People", "org.people", roles=("hr", "admin"), order=81)
+    add_nav(app, _l("Org"), "org.tree", roles=("hr", "admin"), order=80)
+    add_nav(app, _l("People"), "org.people", roles=("hr", "admin"), order=81)
     add_home_panel(app, "org/_home.html", roles=("hr", "admin"), order=80, data=home.org_panel)
     register_job(
         app,
         "org-people-imports",
         services.run_people_imports,
         every_minutes=1,
-        label="Import large people files",
+        label=_l("Import large people files"),
     )
