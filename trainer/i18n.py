@@ -25,8 +25,11 @@ from flask_babel import (
     format_decimal,
     format_percent,
     get_locale,
+    gettext,
 )
 from flask_login import current_user
+
+from trainer.util import install_translator
 
 # The languages trainer ships, by code, each named in its own language (for the language menu).
 LANGUAGES = {"en": "English", "de": "Deutsch", "es": "Español"}
@@ -169,6 +172,7 @@ def init_app(app: Flask) -> None:
     compile_catalogues(TRANSLATIONS_DIR, target)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
     Babel(app, locale_selector=select_locale)
+    install_translator(gettext)
     app.cli.add_command(translate_cli)
     for name, template_filter in (
         ("number", number),

@@ -28,8 +28,8 @@ from enum import StrEnum
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask_babel import lazy_gettext as _l
 from flask.cli import with_appcontext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel

@@ -64,7 +64,10 @@ def _refuse_nul_characters():
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         checks.append((in_field, request.form.items(multi=True)))
         checks.append(
-            (in_field, ((key, file.filename or "") for key, file in request.files.items(multi=True)))
+            (
+                in_field,
+                ((key, file.filename or "") for key, file in request.files.items(multi=True)),
+            )
         )
     for message, pairs in checks:
         for key, value in pairs:

@@ -8,6 +8,9 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, func, select
@@ -16,12 +19,24 @@ from trainer import audit
 from trainer.access import ROLES, Role, join_roles
 from trainer.auth.models import User
 from trainer.csvfile import CsvProblem, RowError, read_rows
-from trainer.org.models import UNIT_KINDS, ImportStatus, ManagedUnit, OrgUnit, PeopleImport
+from trainer.i18n import language_of
+from trainer.org.models import (
+    UNIT_KINDS,
+    ImportStatus,
+    ManagedUnit,
+    OrgUnit,
+    PeopleImport,
+)
 
 log = logging.getLogger(__name__)
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 PARENT_KIND = {"company": None, "region": "company", "site": "region", "team": "site"}
+BELONGS_UNDER = {
+    "region": _l("A region belongs under a company."),
+    "site": _l("A site belongs under a region."),
+    "team": _l("A team belongs under a site."),
+}
 
 
 class OrgError(ValueError):
@@ -45,17 +60,17 @@ def create_unit(
 ) -> OrgUnit:
     """Add a unit under `parent`, checking its code and its place in the tree."""
     if not CODE_PATTERN.match(code):
-        raise OrgError("Codes use letters, digits, '-', '_' or '.', up to 64 characters.")
+        raise OrgError(_("Codes use letters, digits, '-', '_' or '.', up to 64 characters."))
     if kind not in UNIT_KINDS:
-        raise OrgError(f"Kind must be one of: {', '.join(UNIT_KINDS)}.")
+        raise OrgError(_("Kind must be one of: %(kinds)s.", kinds=", ".join(UNIT_KINDS)))
     if unit_by_code(code, session=session) is not None:
-        raise OrgError(f"The code {code} is already used.")
+        raise OrgError(_("The code %(code)s is already used.", code=code))
     expected_parent = PARENT_KIND[kind]
     if (parent.kind if parent else None) != expected_parent:
         raise OrgError(
-            f"A {kind} belongs under a {expected_parent}."
+            str(BELONGS_UNDER[kind])
             if expected_parent
-            else "A company is the top of the tree and has no parent."
+            else _("A company is the top of the tree and has no parent.")
         )
     unit = OrgUnit(
         code=code,
@@ -149,7 +164,7 @@ def save_person(
     Manager role is given units to manage.
     """
     if user.erased_at is not None:
-        raise PersonError("email", "This person was erased; their record cannot be changed.")
+        raise PersonError("email", _("This person was erased; their record cannot be changed."))
     before = _person_snapshot(session, user)
     identity = (user.email, user.name)
     user.email = email.strip().lower()
@@ -162,10 +177,10 @@ def save_person(
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise PersonError("email", "Another person already has this email.") from None
+        raise PersonError("email", _("Another person already has this email.")) from None
     managed = [session.get(OrgUnit, i) for i in managed_unit_ids]
     if managed and Role.MANAGER not in roles:
-        raise PersonError("manager_of", "Give the Manager role to someone who manages units.")
+        raise PersonError("manager_of", _("Give the Manager role to someone who manages units."))
     set_managed_units(user, managed, session=session)
     session.flush()
     after = _person_snapshot(session, user)
@@ -194,6 +209,12 @@ def normalise_email(value: str) -> str:
 
 PEOPLE_COLUMNS = ["email", "name", "unit_code", "roles"]
 PEOPLE_OPTIONAL = ["manager_of"]
+
+
+def _no_unit_with_code(code: str) -> str:
+    return _("No unit has the code '%(code)s'.", code=code)
+
+
 PROGRESS_EVERY = 500  # rows between progress updates of a background import
 STORED_ERRORS = 1000  # problems kept for the progress page of a failed background import
 
@@ -247,23 +268,27 @@ def _check_people_rows(
         try:
             email = normalise_email(row["email"])
         except EmailNotValidError:
-            row_errors.append(RowError(line, "email", f"'{row['email']}' is not a valid email."))
+            row_errors.append(
+                RowError(line, "email", _("'%(email)s' is not a valid email.", email=row["email"]))
+            )
             email = None
         if email and email in seen:
             row_errors.append(
-                RowError(line, "email", f"{email} already appears on line {seen[email]}.")
+                RowError(
+                    line,
+                    "email",
+                    _("%(email)s already appears on line %(line)s.", email=email, line=seen[email]),
+                )
             )
         elif email:
             seen[email] = line
         if not row["name"]:
-            row_errors.append(RowError(line, "name", "The name is empty."))
+            row_errors.append(RowError(line, "name", _("The name is empty.")))
         elif len(row["name"]) > 200:
-            row_errors.append(RowError(line, "name", "The name is longer than 200 characters."))
+            row_errors.append(RowError(line, "name", _("The name is longer than 200 characters.")))
         unit = units.get(row["unit_code"])
         if unit is None:
-            row_errors.append(
-                RowError(line, "unit_code", f"No unit has the code '{row['unit_code']}'.")
-            )
+            row_errors.append(RowError(line, "unit_code", _no_unit_with_code(row["unit_code"])))
         roles = split_list(row["roles"]) or [Role.EMPLOYEE]
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
@@ -271,13 +296,17 @@ def _check_people_rows(
                 RowError(
                     line,
                     "roles",
-                    f"Unknown role '{unknown[0]}'. Roles are: " + ", ".join(Role) + ".",
+                    _(
+                        "Unknown role '%(role)s'. Roles are: %(roles)s.",
+                        role=unknown[0],
+                        roles=", ".join(Role),
+                    ),
                 )
             )
         manages = []
         for code in split_list(row.get("manager_of", "")):
             if code not in units:
-                row_errors.append(RowError(line, "manager_of", f"No unit has the code '{code}'."))
+                row_errors.append(RowError(line, "manager_of", _no_unit_with_code(code)))
             else:
                 manages.append(units[code])
         if manages and Role.MANAGER not in roles:
@@ -285,7 +314,7 @@ def _check_people_rows(
                 RowError(
                     line,
                     "manager_of",
-                    "manager_of is filled in but roles do not include 'manager'.",
+                    _("manager_of is filled in but roles do not include 'manager'."),
                 )
             )
         if row_errors:
@@ -320,7 +349,7 @@ def import_people(
     if report.errors:
         return report
     if not people:
-        report.errors.append(RowError(2, None, "The file has a header but no people."))
+        report.errors.append(RowError(2, None, _("The file has a header but no people.")))
         return report
 
     existing = {u.email: u for u in session.exec(select(User)).all()}
@@ -338,9 +367,14 @@ def import_people(
                 RowError(
                     1,
                     None,
-                    f"This would deactivate {len(missing)} of {active} active people, more "
-                    f"than {max_share:.0%}. Nothing was changed. Check the file, or confirm "
-                    "with the force option.",
+                    _(
+                        "This would deactivate %(missing)s of %(active)s active people, more "
+                        "than %(share)s. Nothing was changed. Check the file, or confirm with "
+                        "the force option.",
+                        missing=len(missing),
+                        active=active,
+                        share=f"{max_share:.0%}",
+                    ),
                 )
             )
             return report
@@ -402,10 +436,13 @@ def too_many_people(count: int, limit: int) -> RowError:
     return RowError(
         1,
         None,
-        f"The file has {count:,} rows; the limit for one upload is "
-        f"{limit:,}. Split it into files of up to {limit:,} people, or "
-        "ask an administrator to run the import command on the server, "
-        "which has no limit.",
+        _(
+            "The file has %(count)s rows; the limit for one upload is %(limit)s. Split it "
+            "into files of up to %(limit)s people, or ask an administrator to run the "
+            "import command on the server, which has no limit.",
+            count=f"{count:,}",
+            limit=f"{limit:,}",
+        ),
     )
 
 
@@ -494,7 +531,10 @@ def run_people_imports(*, session: Session, now: datetime) -> None:
         select(PeopleImport.id).where(PeopleImport.status.in_(unfinished)).order_by(PeopleImport.id)
     ).all()
     for job_id in waiting:
-        _run_people_import(session, session.get(PeopleImport, job_id), now)
+        job = session.get(PeopleImport, job_id)
+        # Its problems are listed in the language of the person who uploaded it.
+        with force_locale(language_of(session.get(User, job.created_by))):
+            _run_people_import(session, job, now)
 
 
 def _run_people_import(session: Session, job: PeopleImport, now: datetime) -> None:
@@ -522,9 +562,10 @@ def _run_people_import(session: Session, job: PeopleImport, now: datetime) -> No
                 RowError(
                     1,
                     None,
-                    "The import stopped because of an "
-                    "unexpected error. Nothing was changed. "
-                    "Try again later.",
+                    _(
+                        "The import stopped because of an unexpected error. Nothing was "
+                        "changed. Try again later."
+                    ),
                 )
             ]
         )

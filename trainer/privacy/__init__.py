@@ -1,7 +1,7 @@
 """Privacy duties: personal data export and erasure, the retention schedule, the audit log."""
 
-from flask_babel import lazy_gettext as _l
 from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("privacy", __name__, url_prefix="/privacy")
 

@@ -1,7 +1,7 @@
 """Empowerment scenarios: the branching player, spaced re-serving and choice reports."""
 
-from flask_babel import lazy_gettext as _l
 from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("scenarios", __name__, url_prefix="/scenarios")
 
