@@ -56,20 +56,25 @@ def language_of(person) -> str:
     return chosen if chosen in current_app.config["LANGUAGES"] else DEFAULT_LANGUAGE
 
 
-def number(value, digits: int = 0) -> str:
-    """`value` with `digits` decimals, in the reader's locale ("–" for none)."""
+def _pattern(digits: int | None) -> str:
+    """Whole numbers for 0, exactly `digits` decimals, or None: only the decimals needed."""
+    if digits is None:
+        return "#,##0.###"
+    return "#,##0" + ("." + "0" * digits if digits else "")
+
+
+def number(value, digits: int | None = 0) -> str:
+    """`value` with `digits` decimals (None: as needed), in the reader's locale ("–" for none)."""
     if value is None:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern)
+    return format_decimal(value, format=_pattern(digits))
 
 
-def percent(value, digits: int = 0) -> str:
+def percent(value, digits: int | None = 0) -> str:
     """A share (0.42) as a percentage in the reader's locale ("42 %" in German; "–" for none)."""
     if value is None:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return format_percent(value, format=pattern)
+    return format_percent(value, format=_pattern(digits) + "%")
 
 
 def day(value, style: str = "medium") -> str:
