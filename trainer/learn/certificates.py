@@ -123,7 +123,8 @@ def send_recertification_notices(*, session: Session, now: datetime) -> int:
     for certificate, user, course in rows:
         title = titles.get(course.current_version_id, course.slug)
         link = external_url("learn.course", course_slug=course.slug)
-        days_left = (certificate.expires_on - today).days
+        expires = certificate.expires_on
+        days_left = (expires - today).days
         key = f"recert:{certificate.id}:{certificate.expires_on}"
         if days_left <= 0:
             certificate.renewal_due_on = today + timedelta(days=RENEWAL_DAYS)
