@@ -12,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from sqlmodel import Session, select
 
 from trainer import anonymity
 from trainer.access import Role, parse_roles
 from trainer.auth.models import User
+from trainer.i18n import language_of
 from trainer.pulse.models import (
     CycleAudience,
     CycleStatus,
@@ -208,22 +210,23 @@ def _queue_to(
     privacy = external_url("pulse.privacy")
     closes = cycle.closes_at.strftime("%d %B %Y")
     reminder = day > 0
-    subject = (
-        f"Reminder: {programme.name} closes {closes}"
-        if reminder
-        else f"{programme.name} is open: 3 minutes, anonymous"
-    )
     queued = 0
     for start in range(0, len(user_ids), 500):
         chunk = user_ids[start : start + 500]
         for user in session.exec(select(User).where(User.id.in_(chunk), User.active)).all():
-            body = (
-                f"Hello {user.name.split(' ')[0]},\n\n"
-                + ("You have not answered yet; there is still time.\n\n" if reminder else "")
-                + f"{programme.name} is open until {closes}. It takes under 3 minutes:\n"
-                f"{link}\n\nYour answers are anonymous. What is stored and who sees what:\n"
-                f"{privacy}\n\nTaking part is voluntary.\n"
-            )
+            with force_locale(language_of(user)):  # in the recipient's language
+                subject = (
+                    f"Reminder: {programme.name} closes {closes}"
+                    if reminder
+                    else f"{programme.name} is open: 3 minutes, anonymous"
+                )
+                body = (
+                    f"Hello {user.name.split(' ')[0]},\n\n"
+                    + ("You have not answered yet; there is still time.\n\n" if reminder else "")
+                    + f"{programme.name} is open until {closes}. It takes under 3 minutes:\n"
+                    f"{link}\n\nYour answers are anonymous. What is stored and who sees what:\n"
+                    f"{privacy}\n\nTaking part is voluntary.\n"
+                )
             queued += queue_mail(
                 session=session,
                 key=f"pulse:{cycle.id}:day{day}:{user.id}",

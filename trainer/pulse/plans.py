@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 from sqlmodel import Session, select
 
 from trainer import audit
 from trainer.auth.models import User
+from trainer.i18n import language_of
 from trainer.org.models import ManagedUnit, OrgUnit
 from trainer.pulse.cycles import aware
 from trainer.pulse.ledger import MAX_COMMITMENTS, released_tallies
@@ -398,17 +400,19 @@ def send_nudges(*, session: Session, now: datetime) -> int:
         without_plan = released_unit_ids(cycle, session=session) - planned
         for unit_id, user in _managers_of(without_plan, session=session):
             unit = units[unit_id]
-            queued += _nudge(
-                session=session,
-                key=f"none:{cycle.id}:{unit_id}:{user.id}",
-                user=user,
-                subject=f"{unit.name}: no action plan yet for the {cycle.period} survey",
-                body=_hello(user) + f"{unit.name}'s results of the {cycle.period} survey came out "
-                f"{days_since_release(cycle, today)} days ago, and no action is planned yet.\n\n"
-                "Your team told you what matters to them. Pick one thing to act on, give it an "
-                "owner and a due date, and your team can see it and say whether it happened:\n"
-                f"{external_url('pulse.action_plan', unit_id=unit_id)}\n",
-            )
+            with force_locale(language_of(user)):  # in the recipient's language
+                queued += _nudge(
+                    session=session,
+                    key=f"none:{cycle.id}:{unit_id}:{user.id}",
+                    user=user,
+                    subject=f"{unit.name}: no action plan yet for the {cycle.period} survey",
+                    body=_hello(user) + f"{unit.name}'s results of the {cycle.period} survey "
+                    f"came out {days_since_release(cycle, today)} days ago, and no action is "
+                    "planned yet.\n\n"
+                    "Your team told you what matters to them. Pick one thing to act on, give it an "
+                    "owner and a due date, and your team can see it and say whether it happened:\n"
+                    f"{external_url('pulse.action_plan', unit_id=unit_id)}\n",
+                )
     overdue = session.exec(
         select(Commitment).where(Commitment.status.in_(OPEN_STATUSES), Commitment.due_on < today)
     ).all()
@@ -420,16 +424,17 @@ def send_nudges(*, session: Session, now: datetime) -> int:
             recipients = [user for _, user in _managers_of({action.unit_id}, session=session)]
         unit = session.get(OrgUnit, action.unit_id)
         for user in recipients:
-            queued += _nudge(
-                session=session,
-                key=f"overdue:{action.id}:{action.due_on.isoformat()}:{user.id}",
-                user=user,
-                subject=f"Overdue action for {unit.name}: {action.text}"[:300],
-                body=_hello(user) + f"This action for {unit.name} was due on "
-                f"{action.due_on.strftime('%d %B %Y')} and is still "
-                f"{ACTION_STATUSES[action.status].lower()}:\n\n  {action.text}\n\n"
-                "Record where it stands: done, still in progress with a new date in the note, "
-                "or dropped with the reason. Your team sees the update:\n"
-                f"{external_url('pulse.action_plan', unit_id=action.unit_id)}\n",
-            )
+            with force_locale(language_of(user)):  # in the recipient's language
+                queued += _nudge(
+                    session=session,
+                    key=f"overdue:{action.id}:{action.due_on.isoformat()}:{user.id}",
+                    user=user,
+                    subject=f"Overdue action for {unit.name}: {action.text}"[:300],
+                    body=_hello(user) + f"This action for {unit.name} was due on "
+                    f"{action.due_on.strftime('%d %B %Y')} and is still "
+                    f"{ACTION_STATUSES[action.status].lower()}:\n\n  {action.text}\n\n"
+                    "Record where it stands: done, still in progress with a new date in the note, "
+                    "or dropped with the reason. Your team sees the update:\n"
+                    f"{external_url('pulse.action_plan', unit_id=action.unit_id)}\n",
+                )
     return queued
