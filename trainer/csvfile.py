@@ -67,8 +67,8 @@ def _cell_problem(value: str) -> str | None:
     if len(value) > MAX_CELL:
         return _(
             "This cell holds %(count)s characters; the most is %(most)s.",
-            count=f"{len(value):,}",
-            most=f"{MAX_CELL:,}",
+            count=format(len(value), ","),
+            most=format(MAX_CELL, ","),
         )
     if "\x00" in value:
         return _("This cell contains a NUL character (\\0), which cannot be stored.")

@@ -16,7 +16,7 @@ import click
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask.cli import AppGroup
 from flask_babel import (
     Babel,
@@ -178,6 +178,9 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
     Babel(app, locale_selector=select_locale)
     install_translator(gettext)
+    # Flask-Babel keeps the chosen language on g; drop it so a reused app context (the test
+    # client, a CLI command) chooses again for the next request.
+    app.teardown_request(lambda _exc: g.pop("_flask_babel", None))
     app.cli.add_command(translate_cli)
     for name, template_filter in (
         ("number", number),

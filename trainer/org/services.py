@@ -373,7 +373,7 @@ def import_people(
                         "the force option.",
                         missing=len(missing),
                         active=active,
-                        share=f"{max_share:.0%}",
+                        share=format(max_share, ".0%"),
                     ),
                 )
             )
@@ -440,8 +440,8 @@ def too_many_people(count: int, limit: int) -> RowError:
             "The file has %(count)s rows; the limit for one upload is %(limit)s. Split it "
             "into files of up to %(limit)s people, or ask an administrator to run the "
             "import command on the server, which has no limit.",
-            count=f"{count:,}",
-            limit=f"{limit:,}",
+            count=format(count, ","),
+            limit=format(limit, ","),
         ),
     )
 
