@@ -28,7 +28,7 @@ SEARCH_MAX = 254  # the longest email address: a longer search cannot match anyt
 def tree():
     session = db_session()
     form = UnitForm()
-    form.parent_id.choices = unit_choices(session=session, blank="(none: this is the company)")
+    form.parent_id.choices = unit_choices(session=session, blank=_("(none: this is the company)"))
     if form.validate_on_submit():
         parent = session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
         try:
