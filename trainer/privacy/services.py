@@ -107,9 +107,10 @@ def export_person(person: User, *, session: Session, now: datetime | None = None
     throttle = session.get(LoginThrottle, person.email)
     unit_path = [int(i) for i in unit.path.strip("/").split("/") if i] + [unit.id] if unit else []
     return {
-        "about": (
-            f"Everything trainer stores about {person.email}, as of "
-            f"{(now or utcnow()).isoformat(timespec='seconds')} (GDPR Article 15)."
+        "about": _(
+            "Everything trainer stores about %(email)s, as of %(when)s (GDPR Article 15).",
+            email=person.email,
+            when=(now or utcnow()).isoformat(timespec="seconds"),
         ),
         "pulse_answers": str(PULSE_ANSWERS_NOT_INCLUDED),
         "account": {
