@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from babel.dates import format_date
+
 from tests.insights.conftest import PERIODS, history  # noqa: F401 (a fixture)
 from trainer.insights import store
 from trainer.learn.models import Assignment
@@ -189,7 +191,8 @@ def test_courses_due_are_named_with_their_due_date(client, login_as, org, sessio
     due = today - timedelta(days=1)
     assert (
         f"<strong>Owning the problem</strong>: <strong>overdue</strong>, was due "
-        f"{due.strftime('%d %B %Y')}" in tasks
+        f"{format_date(due, 'long', locale='en')}" in tasks
     )
-    assert f"<strong>Complaints are a gift</strong>: due {today.strftime('%d %B %Y')}" in tasks
+    due_today = format_date(today, "long", locale="en")
+    assert f"<strong>Complaints are a gift</strong>: due {due_today}." in tasks
     assert "Putting your people first" not in tasks and "1 more course due" in tasks

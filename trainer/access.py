@@ -9,6 +9,7 @@ from enum import StrEnum
 from functools import wraps
 
 from flask import abort, current_app
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 
@@ -22,8 +23,16 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        """The role as people read it: "HR", not "Hr"."""
-        return "HR" if self is Role.HR else self.value.title()
+        """The role as people read it, in their language: "HR", not "Hr"."""
+        return str(_ROLE_LABELS[self])
+
+
+_ROLE_LABELS = {
+    Role.EMPLOYEE: _l("Employee"),
+    Role.MANAGER: _l("Manager"),
+    Role.HR: _l("HR"),
+    Role.ADMIN: _l("Admin"),
+}
 
 
 ROLES = tuple(Role)  # in this order on forms and in stored lists

@@ -8,6 +8,7 @@ answers or comments: keys that would hold them are refused, and so is long free 
 import json
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel
 
@@ -36,29 +37,29 @@ class AuditEntry(SQLModel, table=True):
 
 
 ACTIONS = {
-    "person.create": "Person added",
-    "person.update": "Person changed (roles, unit, managed units, active)",
-    "person.invite": "Invitation emailed",
-    "person.export": "Personal data downloaded",
-    "person.erase": "Person erased",
-    "person.sso_link": "Account linked to the single sign-on provider",
-    "sso.settings": "Single sign-on settings changed",
-    "people.import": "People imported",
-    "people.deactivation_refused": "Deactivation refused by the 20% safety limit",
-    "outcomes.import": "Customer outcomes imported",
-    "programme.create": "Survey programme created",
-    "programme.update": "Survey programme changed",
-    "programme.open": "Survey cycle opened now",
-    "thresholds.change": "Anonymity thresholds changed",
-    "token.create": "API token created",
-    "token.revoke": "API token revoked",
-    "keys.rotate": "Encryption keys rotated",
-    "results.view": "Survey results viewed",
-    "action.create": "Action added to a team's action plan",
-    "action.status": "Action plan status updated",
-    "retention.purge": "Old data deleted by the retention schedule",
-    "fixes.settings": "Fix log unit type, currency or goodwill limit changed",
-    "cards.print": "Sign-in cards printed for a unit",
+    "person.create": _l("Person added"),
+    "person.update": _l("Person changed (roles, unit, managed units, active)"),
+    "person.invite": _l("Invitation emailed"),
+    "person.export": _l("Personal data downloaded"),
+    "person.erase": _l("Person erased"),
+    "people.import": _l("People imported"),
+    "outcomes.import": _l("Customer outcomes imported"),
+    "programme.create": _l("Survey programme created"),
+    "programme.update": _l("Survey programme changed"),
+    "programme.open": _l("Survey cycle opened now"),
+    "thresholds.change": _l("Anonymity thresholds changed"),
+    "token.create": _l("API token created"),
+    "token.revoke": _l("API token revoked"),
+    "keys.rotate": _l("Encryption keys rotated"),
+    "results.view": _l("Survey results viewed"),
+    "action.create": _l("Action added to a team's action plan"),
+    "action.status": _l("Action plan status updated"),
+    "retention.purge": _l("Old data deleted by the retention schedule"),
+    "fixes.settings": _l("Fix log unit type, currency or goodwill limit changed"),
+    "person.sso_link": _l("Account linked to the single sign-on provider"),
+    "sso.settings": _l("Single sign-on settings changed"),
+    "people.deactivation_refused": _l("Deactivation refused by the 20% safety limit"),
+    "cards.print": _l("Sign-in cards printed for a unit"),
 }
 # Keys a detail may never have: survey answers and comments stay out of the log.
 FORBIDDEN_KEYS = {"answer", "answers", "comment", "comments", "response", "responses", "text"}

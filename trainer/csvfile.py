@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from trainer.util import shown_name
+from trainer.util import translate as _
 
 MAX_CELL = 10_000  # characters in one cell; longer ones are reported by line and column
 
@@ -26,7 +27,10 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        if self.column:
+            where = _("line %(line)s, column %(column)s", line=self.line, column=self.column)
+        else:
+            where = _("line %(line)s", line=self.line)
         return f"{where}: {self.message}"
 
 
@@ -45,7 +49,11 @@ def decode(data: bytes | str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CsvProblem(
-            [RowError(1, None, "The file is not UTF-8 text. Save it as 'CSV UTF-8' and try again.")]
+            [
+                RowError(
+                    1, None, _("The file is not UTF-8 text. Save it as 'CSV UTF-8' and try again.")
+                )
+            ]
         ) from exc
 
 
@@ -57,9 +65,13 @@ def delimiter_of(text: str) -> str:
 
 def _cell_problem(value: str) -> str | None:
     if len(value) > MAX_CELL:
-        return f"This cell holds {len(value):,} characters; the most is {MAX_CELL:,}."
+        return _(
+            "This cell holds %(count)s characters; the most is %(most)s.",
+            count=format(len(value), ","),
+            most=format(MAX_CELL, ","),
+        )
     if "\x00" in value:
-        return "This cell contains a NUL character (\\0), which cannot be stored."
+        return _("This cell contains a NUL character (\\0), which cannot be stored.")
     return None
 
 
@@ -71,18 +83,23 @@ def read_rows(
     a problem has no dict."""
     text = decode(data)
     if not text.strip():
-        raise CsvProblem([RowError(1, None, "The file is empty.")])
+        raise CsvProblem([RowError(1, None, _("The file is empty."))])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text))
     try:
         header = [shown_name(h.strip().lower()) for h in next(reader)]
         errors = [
-            RowError(1, name, "This column is missing.") for name in required if name not in header
+            RowError(1, name, _("This column is missing."))
+            for name in required
+            if name not in header
         ]
         errors += [
             RowError(
                 1,
-                name or "(blank)",
-                "Unknown column. Expected: " + ", ".join([*required, *optional]) + ".",
+                name or _("(blank)"),
+                _(
+                    "Unknown column. Expected: %(columns)s.",
+                    columns=", ".join([*required, *optional]),
+                ),
             )
             for name in header
             if name not in required and name not in optional
@@ -96,7 +113,7 @@ def read_rows(
                 )
             )
         errors += [
-            RowError(1, name, "This column appears twice.")
+            RowError(1, name, _("This column appears twice."))
             for i, name in enumerate(header)
             if name in header[:i]
         ]
@@ -113,7 +130,13 @@ def read_rows(
                         line,
                         None,
                         RowError(
-                            line, None, f"Expected {len(header)} fields, found {len(values)}."
+                            line,
+                            None,
+                            _(
+                                "Expected %(expected)s fields, found %(found)s.",
+                                expected=len(header),
+                                found=len(values),
+                            ),
                         ),
                     )
                 )
@@ -130,7 +153,13 @@ def read_rows(
             rows.append((line, row, problem))
     except csv.Error as exc:  # what the csv module cannot read at all
         raise CsvProblem(
-            [RowError(reader.line_num or 1, None, f"This line cannot be read as CSV ({exc}).")]
+            [
+                RowError(
+                    reader.line_num or 1,
+                    None,
+                    _("This line cannot be read as CSV (%(problem)s).", problem=exc),
+                )
+            ]
         ) from None
     return rows
 

@@ -5,6 +5,7 @@ import math
 from collections.abc import Collection
 
 from flask import Flask, abort, request
+from flask_babel import gettext as _
 from flask_wtf import CSRFProtect, FlaskForm
 from wtforms import IntegerField, SelectMultipleField
 from wtforms.validators import ValidationError
@@ -34,7 +35,13 @@ class WholeNumberField(IntegerField):
         super().process_formdata(valuelist)
         if self.data is not None and not -DB_INT_MAX <= self.data <= DB_INT_MAX:
             self.data = None
-            raise ValueError(f"Enter a whole number between {-DB_INT_MAX:,} and {DB_INT_MAX:,}.")
+            raise ValueError(
+                _(
+                    "Enter a whole number between %(low)s and %(high)s.",
+                    low=format(-DB_INT_MAX, ","),
+                    high=format(DB_INT_MAX, ","),
+                )
+            )
 
 
 class ConfirmForm(FlaskForm):
@@ -54,7 +61,15 @@ def int_arg(
     except ValueError:
         value = None
     if value is None or not low <= value <= high:
-        abort(400, f"The parameter '{name}' must be a whole number from {low:,} to {high:,}.")
+        abort(
+            400,
+            _(
+                "The parameter '%(name)s' must be a whole number from %(low)s to %(high)s.",
+                name=name,
+                low=format(low, ","),
+                high=format(high, ","),
+            ),
+        )
     return value
 
 
@@ -70,4 +85,4 @@ def period_arg(offered: Collection[str] | None = None, default: str | None = Non
 def finite(form, field):
     """Refuse 'nan', 'inf' and numbers too large to store (a validator for FloatField)."""
     if field.data is not None and not math.isfinite(field.data):
-        raise ValidationError("Enter an ordinary number.")
+        raise ValidationError(_("Enter an ordinary number."))

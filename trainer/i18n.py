@@ -26,7 +26,10 @@ from flask_babel import (
     format_decimal,
     format_percent,
     get_locale,
+    gettext,
 )
+
+from trainer.util import install_translator
 
 # The languages trainer ships, by code, each named in its own language (for the language menu).
 LANGUAGES = {"en": "English", "de": "Deutsch", "es": "Español"}
@@ -55,15 +58,21 @@ def language_of(person) -> str:
     return chosen if chosen in current_app.config["LANGUAGES"] else DEFAULT_LANGUAGE
 
 
-def number(value, digits: int = 0) -> str:
-    """`value` with `digits` decimals, in the reader's locale ("–" for none)."""
+def _pattern(digits: int | None) -> str:
+    """Whole numbers for 0, exactly `digits` decimals, or None: only the decimals needed."""
+    if digits is None:
+        return "#,##0.###"
+    return "#,##0" + ("." + "0" * digits if digits else "")
+
+
+def number(value, digits: int | None = 0) -> str:
+    """`value` with `digits` decimals (None: as needed), in the reader's locale ("–" for none)."""
     if value is None:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern)
+    return format_decimal(value, format=_pattern(digits))
 
 
-def percent(value, digits: int = 0) -> str:
+def percent(value, digits: int | None = 0) -> str:
     """A share (0.42) as a percentage in the reader's locale ("42 %" in German; "–" for none)."""
     if value is None:
         return "–"
@@ -174,8 +183,9 @@ def init_app(app: Flask) -> None:
     compile_catalogues(TRANSLATIONS_DIR, target)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
     Babel(app, locale_selector=select_locale)
-    # Flask-Babel caches the language in `g`, which outlives a request when an app context is
-    # reused (the test client does): forget it, so each request asks its reader again.
+    install_translator(gettext)
+    # Flask-Babel keeps the chosen language on g; drop it so a reused app context (the test
+    # client, a CLI command) chooses again for the next request.
     app.teardown_request(lambda _exc: g.pop("_flask_babel", None))
     app.cli.add_command(translate_cli)
     for name, template_filter in (

@@ -29,6 +29,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
@@ -47,6 +48,14 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
 
+
+# Each status as people read it, in their language.
+STATUS_NAMES = {
+    OutboxStatus.QUEUED: _l("waiting"),
+    OutboxStatus.SENDING: _l("being sent"),
+    OutboxStatus.SENT: _l("sent"),
+    OutboxStatus.FAILED: _l("failed"),
+}
 
 MAX_ATTEMPTS = 8  # with the backoff below, about a day of retries
 FIRST_RETRY = timedelta(minutes=1)
@@ -311,11 +320,12 @@ def mail_sender_command(once):
 def init_app(app: Flask) -> None:
     app.cli.add_command(mail_sender_command)
     app.add_template_global(OutboxStatus, "OutboxStatus")
+    app.add_template_global(STATUS_NAMES, "status_names")
     if app.config["OUTBOX_IN_SCHEDULER"]:
         register_job(
             app,
             "mail-outbox",
             drain_job,
             every_minutes=app.config["OUTBOX_POLL_SECONDS"] / 60,
-            label="Send queued email",
+            label=_l("Send queued email"),
         )

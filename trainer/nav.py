@@ -10,7 +10,7 @@ from trainer.access import Role
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: str  # a lazy_gettext string: read in the reader's language
     endpoint: str
     roles: frozenset[Role]  # empty: everyone signed in
     order: int = 50

@@ -62,7 +62,7 @@ class Job:
     name: str
     func: Callable[..., object]
     every_minutes: float
-    label: str = ""  # what it does, for the system status page
+    label: str = ""  # what it does, for the system status page (a lazy_gettext string)
 
 
 def register_job(app: Flask, name: str, func, every_minutes: float = 5, label: str = "") -> None:

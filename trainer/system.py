@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlmodel import Session
 
 from trainer import seal
@@ -34,15 +35,16 @@ def _scheduler_state(session: Session) -> tuple[str, bool]:
             ),
             {"k": ADVISORY_LOCK_KEY},
         ).scalar()
-        return (
-            ("A scheduler holds the lock.", True)
-            if held
-            else ("No scheduler is running: surveys will not open, close or send email.", False)
-        )
+        return (_("A scheduler holds the lock."), True) if held else (_none_running(), False)
     lease = session.get(SchedulerLock, "scheduler")
     if lease is None or lease.expires_at <= utcnow():
-        return ("No scheduler is running: surveys will not open, close or send email.", False)
-    return (f"Scheduler {lease.holder} holds the lease (token {lease.token}).", True)
+        return (_none_running(), False)
+    holds = _("Scheduler %(holder)s holds the lease (token %(token)s).")
+    return (holds % {"holder": lease.holder, "token": lease.token}, True)
+
+
+def _none_running() -> str:  # noqa: N802
+    return _("No scheduler is running: surveys will not open, close or send email.")
 
 
 def _fingerprint() -> tuple[str | None, str | None]:

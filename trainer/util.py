@@ -6,6 +6,20 @@ from datetime import UTC, date, datetime
 # from a person are refused before they reach the database.
 DB_INT_MAX = 2**31 - 1
 
+# How pure modules translate a message without importing Flask: trainer.i18n installs
+# Flask-Babel's gettext when the app starts; until then a message reads as written.
+_translator = [lambda message: message]
+
+
+def install_translator(gettext) -> None:
+    _translator[0] = gettext
+
+
+def translate(message: str, **values) -> str:
+    """`message` in the reader's language, with its %(name)s placeholders filled in."""
+    text = _translator[0](message)
+    return text % values if values else text
+
 
 def shown_name(name: str) -> str:
     """Return a field or column name fit to quote in a message: NUL shown as \\0, at most 60

@@ -253,7 +253,7 @@ def test_overdue_reminders_go_once_by_email_and_not_to_those_done(
     recipients = sorted(m["To"] for m in mailbox)
     assert recipients == sorted([org.employee.email, org.manager.email])
     message = next(m for m in mailbox if m["To"] == org.employee.email)
-    assert "Sample course, due 01 March 2026" in message.get_content()
+    assert "Sample course, due March 1, 2026" in message.get_content()
     assert "http://localhost/learn/" in message.get_content()
 
     run_all(app, now)

@@ -3,12 +3,14 @@
 import functools
 
 from flask import Blueprint, Flask, g
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please sign in to see that page."
+login_manager.login_message = _l("Please sign in to see that page.")
+login_manager.localize_callback = str  # the lazy message, in the reader's language
 login_manager.session_protection = "basic"
 
 

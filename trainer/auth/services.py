@@ -153,3 +153,9 @@ def user_for_link_token(token: str, purpose: str, *, session: Session) -> User |
     if user is None or not user.active or data.get("fp") != _fingerprint(user):
         return None
     return user
+
+
+def set_language(user: User, language: str | None, *, session: Session) -> None:
+    """Save the language `user` reads trainer in (None: follow the browser)."""
+    user.locale = language
+    session.add(user)

@@ -2,7 +2,9 @@ from urllib.parse import urlsplit
 
 from authlib.integrations.base_client import OAuthError
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale, refresh
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from joserfc.errors import JoseError
 from requests import RequestException
@@ -11,15 +13,23 @@ from sqlmodel import Session
 from trainer.access import allow
 from trainer.auth import bp, sso
 from trainer.auth import services as auth
-from trainer.auth.forms import LoginForm, RequestResetForm, SetPasswordForm, SsoSettingsForm
+from trainer.auth.forms import (
+    FOLLOW_BROWSER,
+    LoginForm,
+    RequestResetForm,
+    SetPasswordForm,
+    SettingsForm,
+    SsoSettingsForm,
+)
 from trainer.auth.models import User
 from trainer.db import db_session, get_engine, write_intent
+from trainer.i18n import language_of
 from trainer.mail import queue_mail, unique_key
 from trainer.org.models import OrgUnit
 from trainer.org.scope import unit_choices
 from trainer.util import external_url
 
-SIGN_IN_FAILED = "That email and password do not match, or the account is locked for a while."
+SIGN_IN_FAILED = _l("That email and password do not match, or the account is locked for a while.")
 
 
 def safe_next(target: str | None) -> str:
@@ -78,7 +88,7 @@ def logout():
     auth.rotate_session_token(current_user, session=db_session())
     logout_user()
     session.clear()
-    flash("You are signed out.")
+    flash(_("You are signed out."))
     return redirect(url_for("auth.login"))
 
 
@@ -90,16 +100,20 @@ def forgot():
         user = auth.find_user(form.email.data, session=db_session())
         if user is not None and user.active and sso.password_allowed(user.email):
             link = external_url("auth.reset", token=auth.make_link_token(user, "reset"))
-            queue_mail(
-                session=db_session(),
-                key=unique_key("reset"),
-                to=user.email,
-                subject="Reset your trainer password",
-                body=f"Hello {user.name},\n\nUse this link within the hour to choose a "
-                f"new password:\n{link}\n\nIf you did not ask for it, ignore this "
-                "message.",
-            )
-        flash("If that email belongs to an account, a reset link is on its way.")
+            with force_locale(language_of(user)):
+                queue_mail(
+                    session=db_session(),
+                    key=unique_key("reset"),
+                    to=user.email,
+                    subject=_("Reset your trainer password"),
+                    body=_(
+                        "Hello %(name)s,\n\nUse this link within the hour to choose a new "
+                        "password:\n%(link)s\n\nIf you did not ask for it, ignore this message.",
+                        name=user.name,
+                        link=link,
+                    ),
+                )
+        flash(_("If that email belongs to an account, a reset link is on its way."))
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form), 400 if form.errors else 200
 
@@ -114,7 +128,7 @@ def _password_page(token: str, purpose: str, title: str):
     form = SetPasswordForm()
     if form.validate_on_submit():
         auth.set_password(user, form.password.data, session=db_session())
-        flash("Your password is set. Please sign in.")
+        flash(_("Your password is set. Please sign in."))
         return redirect(url_for("auth.login"))
     status = 400 if form.errors else 200
     return render_template("auth/set_password.html", form=form, title=title, user=user), status
@@ -123,13 +137,13 @@ def _password_page(token: str, purpose: str, title: str):
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 @allow(public=True)
 def invite(token):
-    return _password_page(token, "invite", "Welcome: choose your password")
+    return _password_page(token, "invite", _("Welcome: choose your password"))
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @allow(public=True)
 def reset(token):
-    return _password_page(token, "reset", "Choose a new password")
+    return _password_page(token, "reset", _("Choose a new password"))
 
 
 @bp.route("/sso/start")
@@ -224,3 +238,17 @@ def sso_settings():
         linked=linked,
         active=active,
     ), 400 if form.errors else 200
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@allow()
+def settings():
+    languages = current_app.config["LANGUAGES"]
+    form = SettingsForm(languages, language=current_user.locale or FOLLOW_BROWSER)
+    if form.validate_on_submit():
+        auth.set_language(current_user, form.language.data or None, session=db_session())
+        refresh()  # this request already chose a language: the message is in the new one
+        flash(_("Your settings are saved."))
+        return redirect(url_for("auth.settings"))
+    status = 400 if form.errors else 200
+    return render_template("auth/settings.html", form=form, languages=languages), status

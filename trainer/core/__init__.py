@@ -1,6 +1,8 @@
 """The home page, error pages and response headers shared by every feature."""
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
@@ -33,12 +35,12 @@ def _security_headers(response):
 
 def _error_page(error):
     code = getattr(error, "code", 500) or 500
-    message = _ERROR_TEXT.get(code, "Something went wrong.")
+    message = _ERROR_TEXT.get(code, _l("Something went wrong."))
     # abort(400, "reason") carries a reason written for the person (which field, and why).
     detail = None
     if type(error) is BadRequest and error.description != BadRequest.description:
         detail = error.description
-        message = "That request could not be used."
+        message = _("That request could not be used.")
     if request.path.startswith("/api/"):
         return {"error": {"status": code, "message": detail or message}}, code
     if request.path.startswith("/scim/"):
@@ -53,21 +55,28 @@ def _refuse_nul_characters():
     upload's file name holds a NUL character: no text column can store one (PostgreSQL
     refuses it), and no person types one. JSON bodies are checked where they are parsed."""
     if "\x00" in request.path:
-        abort(400, "The address contains a NUL character (\\0). Remove it and try again.")
-    checks = [("parameter", request.args.items(multi=True))]
+        abort(400, _("The address contains a NUL character (\\0). Remove it and try again."))
+    in_parameter = _l(
+        "The parameter '%(name)s' contains a NUL character (\\0), which cannot be stored. "
+        "Remove it and try again."
+    )
+    in_field = _l(
+        "The field '%(name)s' contains a NUL character (\\0), which cannot be stored. "
+        "Remove it and try again."
+    )
+    checks = [(in_parameter, request.args.items(multi=True))]
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        checks.append(("field", request.form.items(multi=True)))
+        checks.append((in_field, request.form.items(multi=True)))
         checks.append(
-            ("field", ((key, file.filename or "") for key, file in request.files.items(multi=True)))
+            (
+                in_field,
+                ((key, file.filename or "") for key, file in request.files.items(multi=True)),
+            )
         )
-    for kind, pairs in checks:
+    for message, pairs in checks:
         for key, value in pairs:
             if "\x00" in key or "\x00" in value:
-                abort(
-                    400,
-                    f"The {kind} '{shown_name(key)}' contains a NUL character (\\0), "
-                    "which cannot be stored. Remove it and try again.",
-                )
+                abort(400, str(message) % {"name": shown_name(key)})
 
 
 class BoundedIntegerConverter(IntegerConverter):
@@ -79,12 +88,12 @@ class BoundedIntegerConverter(IntegerConverter):
 
 
 _ERROR_TEXT = {
-    400: "The request could not be understood. If you sent a form, go back and try again.",
-    403: "You don't have access to this page.",
-    404: "We couldn't find that page.",
-    405: "That action isn't allowed here.",
-    413: "That file is too large.",
-    500: "Something went wrong on our side. Nothing you sent was half-saved; please try again.",
+    400: _l("The request could not be understood. If you sent a form, go back and try again."),
+    403: _l("You don't have access to this page."),
+    404: _l("We couldn't find that page."),
+    405: _l("That action isn't allowed here."),
+    413: _l("That file is too large."),
+    500: _l("Something went wrong on our side. Nothing you sent was half-saved; please try again."),
 }
 
 
@@ -99,7 +108,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntegerConverter
     app.register_blueprint(bp)
     app.add_template_global(FigureStatus, "FigureStatus")
-    add_nav(app, "System", "core.system_status", roles=("admin",), order=90)
+    add_nav(app, _l("System"), "core.system_status", roles=("admin",), order=90)
     add_home_panel(
         app, "core/_home.html", roles=("manager", "admin"), order=25, data=home.core_panel
     )

@@ -3,9 +3,12 @@
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlmodel import Session, col, select
 
 from trainer.auth.models import User
+from trainer.i18n import day, language_of
 from trainer.learn.models import Assignment, Course, CourseVersion, Enrolment, ReminderSent
 from trainer.learn.services import LearnError, unit_paths, version_titles
 from trainer.org.models import OrgUnit
@@ -20,7 +23,7 @@ def create_assignment(
 ) -> Assignment:
     """Assign a course to a unit and everyone below it, due on a date."""
     if course.retired:
-        raise LearnError("This course is no longer offered.")
+        raise LearnError(_("This course is no longer offered."))
     duplicate = session.exec(
         select(Assignment).where(
             Assignment.course_id == course.id,
@@ -29,7 +32,7 @@ def create_assignment(
         )
     ).first()
     if duplicate:
-        raise LearnError("This course is already assigned to this unit with that due date.")
+        raise LearnError(_("This course is already assigned to this unit with that due date."))
     assignment = Assignment(
         course_id=course.id,
         unit_id=unit.id,
@@ -163,22 +166,30 @@ def send_overdue_reminders(*, session: Session, now: datetime) -> int:
     queued = 0
     for user_id, by_course in todo.items():
         user = users[user_id]
-        lines = [
-            f"- {titles.get(course_id, 'A course')}, due {a.due_on:%d %B %Y}"
-            for course_id, a in sorted(by_course.items(), key=lambda i: i[1].due_on)
-        ]
         session.add_all(
             ReminderSent(assignment_id=a.id, user_id=user_id, sent_on=today)
             for a in by_course.values()
         )
-        queued += queue_mail(
-            session=session,
-            key=f"overdue:{today}:{user_id}",
-            to=user.email,
-            subject="A course you were asked to complete is overdue",
-            body=f"Hello {user.name},\n\nThese courses were due and are not "
-            "completed yet:\n"
-            + "\n".join(lines)
-            + f"\n\nYou can pick up where you left off here:\n{link}\n",
-        )
+        with force_locale(language_of(user)):
+            lines = [
+                _(
+                    "- %(course)s, due %(day)s",
+                    course=titles.get(course_id) or _("A course"),
+                    day=day(a.due_on, "long"),
+                )
+                for course_id, a in sorted(by_course.items(), key=lambda i: i[1].due_on)
+            ]
+            queued += queue_mail(
+                session=session,
+                key=f"overdue:{today}:{user_id}",
+                to=user.email,
+                subject=_("A course you were asked to complete is overdue"),
+                body=_(
+                    "Hello %(name)s,\n\nThese courses were due and are not completed yet:\n"
+                    "%(courses)s\n\nYou can pick up where you left off here:\n%(link)s\n",
+                    name=user.name,
+                    courses="\n".join(lines),
+                    link=link,
+                ),
+            )
     return queued

@@ -4,9 +4,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 from sqlmodel import Session, col, select
 
 from trainer.auth.models import User
+from trainer.i18n import day, language_of
 from trainer.learn.models import Certificate, CertificateState, Course, CourseVersion, Enrolment
 from trainer.learn.services import unit_paths, version_titles
 from trainer.org.models import OrgUnit
@@ -120,25 +123,43 @@ def send_recertification_notices(*, session: Session, now: datetime) -> int:
     for certificate, user, course in rows:
         title = titles.get(course.current_version_id, course.slug)
         link = external_url("learn.course", course_slug=course.slug)
-        expires = f"{certificate.expires_on:%-d %B %Y}"
-        days_left = (certificate.expires_on - today).days
+        expires = certificate.expires_on
+        days_left = (expires - today).days
         key = f"recert:{certificate.id}:{certificate.expires_on}"
         if days_left <= 0:
             certificate.renewal_due_on = today + timedelta(days=RENEWAL_DAYS)
             _renew_on_current_version(session=session, certificate=certificate, course=course)
-            queued += queue_mail(
-                session=session,
-                key=f"{key}:expired",
-                to=user.email,
-                subject=f"Your certificate for {title} has expired: please renew it",
-                body=f"Hello {user.name},\n\nYour certificate for {title} expired on {expires}. "
-                "The course has been assigned to you again: please complete it by "
-                f"{certificate.renewal_due_on:%-d %B %Y}.\n\nStart here:\n{link}\n",
-            )
+            with force_locale(language_of(user)):
+                queued += queue_mail(
+                    session=session,
+                    key=f"{key}:expired",
+                    to=user.email,
+                    subject=_(
+                        "Your certificate for %(course)s has expired: please renew it",
+                        course=title,
+                    ),
+                    body=_(
+                        "Hello %(name)s,\n\nYour certificate for %(course)s expired on "
+                        "%(expired)s. The course has been assigned to you again: please complete "
+                        "it by %(due)s.\n\nStart here:\n%(link)s\n",
+                        name=user.name,
+                        course=title,
+                        expired=day(certificate.expires_on, "long"),
+                        due=day(certificate.renewal_due_on, "long"),
+                        link=link,
+                    ),
+                )
         elif days_left <= EXPIRY_REMINDER_DAYS[1] and certificate.reminded_7_on is None:
             certificate.reminded_7_on = today
             queued += _queue_expiry_reminder(
-                session, queue_mail, f"{key}:7", user, title, expires, days_left, link
+                session,
+                queue_mail,
+                f"{key}:7",
+                user,
+                title,
+                certificate.expires_on,
+                days_left,
+                link,
             )
         elif (
             EXPIRY_REMINDER_DAYS[1] < days_left <= EXPIRY_REMINDER_DAYS[0]
@@ -146,7 +167,14 @@ def send_recertification_notices(*, session: Session, now: datetime) -> int:
         ):
             certificate.reminded_30_on = today
             queued += _queue_expiry_reminder(
-                session, queue_mail, f"{key}:30", user, title, expires, days_left, link
+                session,
+                queue_mail,
+                f"{key}:30",
+                user,
+                title,
+                certificate.expires_on,
+                days_left,
+                link,
             )
         else:
             continue
@@ -155,16 +183,27 @@ def send_recertification_notices(*, session: Session, now: datetime) -> int:
 
 
 def _queue_expiry_reminder(session, queue_mail, key, user, title, expires, days_left, link) -> bool:
-    days = "1 day" if days_left == 1 else f"{days_left} days"
-    return queue_mail(
-        session=session,
-        key=key,
-        to=user.email,
-        subject=f"Your certificate for {title} expires in {days}",
-        body=f"Hello {user.name},\n\nYour certificate for {title} is valid until {expires}. "
-        "To keep it, take the course's quiz again before then; passing renews it from "
-        f"that day.\n\n{link}\n",
-    )
+    with force_locale(language_of(user)):
+        return queue_mail(
+            session=session,
+            key=key,
+            to=user.email,
+            subject=ngettext(
+                "Your certificate for %(course)s expires in %(num)d day",
+                "Your certificate for %(course)s expires in %(num)d days",
+                days_left,
+                course=title,
+            ),
+            body=_(
+                "Hello %(name)s,\n\nYour certificate for %(course)s is valid until %(day)s. To "
+                "keep it, take the course's quiz again before then; passing renews it from that "
+                "day.\n\n%(link)s\n",
+                name=user.name,
+                course=title,
+                day=day(expires, "long"),
+                link=link,
+            ),
+        )
 
 
 def _renew_on_current_version(

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField
 from wtforms.validators import DataRequired, ValidationError
@@ -13,10 +14,14 @@ class QuizForm(FlaskForm):
 
 
 class AssignmentForm(FlaskForm):
-    course_id = SelectField("Course", coerce=int, validators=[DataRequired("Choose a course.")])
-    unit_id = SelectField("Unit", coerce=int, validators=[DataRequired("Choose a unit.")])
-    due_on = DateField("Due date", validators=[DataRequired("Give a due date (YYYY-MM-DD).")])
+    course_id = SelectField(
+        _l("Course"), coerce=int, validators=[DataRequired(_l("Choose a course."))]
+    )
+    unit_id = SelectField(_l("Unit"), coerce=int, validators=[DataRequired(_l("Choose a unit."))])
+    due_on = DateField(
+        _l("Due date"), validators=[DataRequired(_l("Give a due date (YYYY-MM-DD)."))]
+    )
 
     def validate_due_on(self, field):
         if field.data and field.data < utcnow().date():
-            raise ValidationError("Choose today or a later date.")
+            raise ValidationError(_l("Choose today or a later date."))

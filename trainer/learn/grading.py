@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trainer.learn.gift import EPSILON, Answer, Question, is_number
+from trainer.util import translate as _
 
 
 @dataclass
@@ -48,7 +49,7 @@ def score(question: Question, response: Any) -> Scored:
 
 def _score_mc(question: Question, response: Any) -> Scored:
     if not _is_index(response, question.answers):
-        return _invalid("Choose one of the answers.")
+        return _invalid(_("Choose one of the answers."))
     return _graded(question.answers[response].fraction, [question.answers[response]])
 
 
@@ -56,14 +57,14 @@ def _score_multi(question: Question, response: Any) -> Scored:
     if not isinstance(response, list | tuple | set | frozenset) or not all(
         _is_index(i, question.answers) for i in response
     ):
-        return _invalid("Choose one or more of the answers.")
+        return _invalid(_("Choose one or more of the answers."))
     chosen = [question.answers[i] for i in sorted(set(response))]
     return _graded(sum(a.fraction for a in chosen), chosen)
 
 
 def _score_truefalse(question: Question, response: Any) -> Scored:
     if not isinstance(response, bool):
-        return _invalid("Choose true or false.")
+        return _invalid(_("Choose true or false."))
     tf = question.truefalse
     feedback, feedback_format = (
         (tf.feedback_if_true, tf.feedback_if_true_format)
@@ -79,7 +80,7 @@ def _score_truefalse(question: Question, response: Any) -> Scored:
 
 def _score_short(question: Question, response: Any) -> Scored:
     if not isinstance(response, str) or not response.strip():
-        return _invalid("Type an answer.")
+        return _invalid(_("Type an answer."))
     for answer in question.answers:
         if _wildcard_match(response, answer.text):
             return _graded(answer.fraction, [answer])
@@ -89,7 +90,7 @@ def _score_short(question: Question, response: Any) -> Scored:
 def _score_numerical(question: Question, response: Any) -> Scored:
     number = _to_number(response)
     if number is None:
-        return _invalid(f"{str(response).strip()!r} is not a number.")
+        return _invalid(_("%(answer)s is not a number.", answer=repr(str(response).strip())))
     for answer in question.answers:
         if answer.value is None or abs(number - answer.value) <= (
             answer.tolerance + EPSILON * max(1.0, abs(answer.value))
@@ -100,7 +101,7 @@ def _score_numerical(question: Question, response: Any) -> Scored:
 
 def _score_matching(question: Question, response: Any) -> Scored:
     if not isinstance(response, dict):
-        return _invalid("Match every item.")
+        return _invalid(_("Match every item."))
     pairs = [m for m in question.matches if m.left]
     right = sum(1 for m in pairs if response.get(m.left) == m.right)
     return _graded(right / len(pairs), [])

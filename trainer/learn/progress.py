@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlmodel import Session, col, select
 
@@ -29,7 +30,7 @@ def start_course(*, session: Session, user: User, course: Course) -> Enrolment:
     if enrolment is not None:
         return enrolment
     if course.retired or course.current_version_id is None:
-        raise LearnError("This course is no longer offered.")
+        raise LearnError(_("This course is no longer offered."))
     enrolment = Enrolment(
         user_id=user.id, course_id=course.id, version_id=course.current_version_id
     )
@@ -48,7 +49,7 @@ def complete_lesson(
     """Record that a lesson was read; a course without a quiz completes on its last lesson."""
     count = len(version.lessons)
     if not 1 <= lesson_no <= count:
-        raise LearnError("There is no such lesson.")
+        raise LearnError(_("There is no such lesson."))
     enrolment.lessons_done = sorted({*enrolment.lessons_done, lesson_no})
     enrolment.last_lesson = min(lesson_no + 1, count)
     if not has_quiz(version) and len(enrolment.lessons_done) == count:

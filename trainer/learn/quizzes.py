@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlmodel import Session, insert
 
 from trainer.auth.models import User
@@ -118,24 +119,24 @@ def read_response(
         except ValueError:
             chosen = []
         if len(chosen) != len(values):
-            return None, "Choose from the answers shown."
+            return None, _("Choose from the answers shown.")
         if kind == "mc":
-            return (chosen[0], None) if len(chosen) == 1 else (None, "Choose one answer.")
-        return (sorted(set(chosen)), None) if chosen else (None, "Choose one or more answers.")
+            return (chosen[0], None) if len(chosen) == 1 else (None, _("Choose one answer."))
+        return (sorted(set(chosen)), None) if chosen else (None, _("Choose one or more answers."))
     if kind == "truefalse":
         if values in (["true"], ["false"]):
             return values[0] == "true", None
-        return None, "Choose true or false."
+        return None, _("Choose true or false.")
     if kind in ("short", "numerical"):
         text = (values[0] if values else "").strip()[:200]
-        return (text, None) if text else (None, "Type your answer.")
+        return (text, None) if text else (None, _("Type your answer."))
     if kind == "matching":
         rights = {m.right for m in question.matches}
         response = {}
         for item, match in enumerate(m for m in question.matches if m.left):
             value = (getlist(f"q{index}-m{item}") or [""])[0]
             if value not in rights:
-                return None, "Match every item."
+                return None, _("Match every item.")
             response[match.left] = value
         return response, None
     return None, None
@@ -162,7 +163,7 @@ def describe_response(question: Question, canonical: str) -> str:
         except (ValueError, IndexError):
             return canonical
     if question.type == "truefalse":
-        return "True" if canonical == "true" else "False"
+        return _("True") if canonical == "true" else _("False")
     if question.type == "matching":
         try:
             return "; ".join(f"{left} → {right}" for left, right in json.loads(canonical))

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
@@ -168,7 +169,7 @@ def lesson_done(course_slug, lesson_no):
         return redirect(url_for("learn.lesson", course_slug=course.slug, lesson_no=lesson_no + 1))
     if has_quiz(version):
         return redirect(url_for("learn.quiz", course_slug=course.slug))
-    flash("You have completed this course.")
+    flash(_("You have completed this course."))
     return redirect(url_for("learn.course", course_slug=course.slug))
 
 
@@ -187,7 +188,7 @@ def quiz(course_slug):
     errors, notice = {}, None
     if form.validate_on_submit():
         if form.version_id.data != str(version.id):
-            notice = "This quiz changed while you were answering it. Please answer again."
+            notice = _("This quiz changed while you were answering it. Please answer again.")
         else:
             responses = {}
             for i, question in enumerate(questions):
@@ -361,7 +362,7 @@ def assignments():
         except LearnError as exc:
             form.course_id.errors.append(str(exc))
         else:
-            flash(f"Course assigned to {unit.name} and everyone below it.")
+            flash(_("Course assigned to %(unit)s and everyone below it.", unit=unit.name))
             return redirect(url_for("learn.assignments"))
     rows = assignments_in_scope(session=session, scope=scope)
     return render_template(
@@ -382,7 +383,7 @@ def delete_assignment(assignment_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     withdraw_assignment(session=session, assignment=assignment)
-    flash("Assignment withdrawn. Nobody's progress was changed.")
+    flash(_("Assignment withdrawn. Nobody's progress was changed."))
     return redirect(url_for("learn.assignments"))
 
 

@@ -3,12 +3,20 @@
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import LargeBinary
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from trainer.util import utcnow
 
 UNIT_KINDS = ("company", "region", "site", "team")
+# Each kind as people read it, in their language.
+UNIT_KIND_NAMES = {
+    "company": _l("company"),
+    "region": _l("region"),
+    "site": _l("site"),
+    "team": _l("team"),
+}
 
 
 class OrgUnit(SQLModel, table=True):

@@ -10,6 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import text as sa_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
@@ -21,13 +22,24 @@ from trainer.auth.models import User
 from trainer.csvfile import CsvProblem, RowError, read_rows
 from trainer.i18n import language_of
 from trainer.mail import queue_mail
-from trainer.org.models import UNIT_KINDS, ImportStatus, ManagedUnit, OrgUnit, PeopleImport
+from trainer.org.models import (
+    UNIT_KINDS,
+    ImportStatus,
+    ManagedUnit,
+    OrgUnit,
+    PeopleImport,
+)
 from trainer.util import utcnow
 
 log = logging.getLogger(__name__)
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 PARENT_KIND = {"company": None, "region": "company", "site": "region", "team": "site"}
+BELONGS_UNDER = {
+    "region": _l("A region belongs under a company."),
+    "site": _l("A site belongs under a region."),
+    "team": _l("A team belongs under a site."),
+}
 
 
 class OrgError(ValueError):
@@ -51,17 +63,17 @@ def create_unit(
 ) -> OrgUnit:
     """Add a unit under `parent`, checking its code and its place in the tree."""
     if not CODE_PATTERN.match(code):
-        raise OrgError("Codes use letters, digits, '-', '_' or '.', up to 64 characters.")
+        raise OrgError(_("Codes use letters, digits, '-', '_' or '.', up to 64 characters."))
     if kind not in UNIT_KINDS:
-        raise OrgError(f"Kind must be one of: {', '.join(UNIT_KINDS)}.")
+        raise OrgError(_("Kind must be one of: %(kinds)s.", kinds=", ".join(UNIT_KINDS)))
     if unit_by_code(code, session=session) is not None:
-        raise OrgError(f"The code {code} is already used.")
+        raise OrgError(_("The code %(code)s is already used.", code=code))
     expected_parent = PARENT_KIND[kind]
     if (parent.kind if parent else None) != expected_parent:
         raise OrgError(
-            f"A {kind} belongs under a {expected_parent}."
+            str(BELONGS_UNDER[kind])
             if expected_parent
-            else "A company is the top of the tree and has no parent."
+            else _("A company is the top of the tree and has no parent.")
         )
     unit = OrgUnit(
         code=code,
@@ -189,7 +201,7 @@ def save_person(
         raise PersonError("email", _("Another person already has this email.")) from None
     managed = [session.get(OrgUnit, i) for i in managed_unit_ids]
     if managed and Role.MANAGER not in roles:
-        raise PersonError("manager_of", "Give the Manager role to someone who manages units.")
+        raise PersonError("manager_of", _("Give the Manager role to someone who manages units."))
     set_managed_units(user, managed, session=session)
     session.flush()
     after = _person_snapshot(session, user)
@@ -307,6 +319,12 @@ PEOPLE_COLUMNS = ["name", "unit_code", "roles"]
 PEOPLE_OPTIONAL = ["email", "employee_number", "manager_of"]
 PEOPLE_KEYS = ("email", "employee_number")  # a file has at least one; a row fills at least one
 EMPLOYEE_NUMBER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$")
+
+
+def _no_unit_with_code(code: str) -> str:
+    return _("No unit has the code '%(code)s'.", code=code)
+
+
 PROGRESS_EVERY = 500  # rows between progress updates of a background import
 STORED_ERRORS = 1000  # problems kept for the progress page of a failed background import
 
@@ -410,14 +428,12 @@ def _check_people_rows(
             continue
         email, number, row_errors = _check_keys(line, row, seen)
         if not row["name"]:
-            row_errors.append(RowError(line, "name", "The name is empty."))
+            row_errors.append(RowError(line, "name", _("The name is empty.")))
         elif len(row["name"]) > 200:
-            row_errors.append(RowError(line, "name", "The name is longer than 200 characters."))
+            row_errors.append(RowError(line, "name", _("The name is longer than 200 characters.")))
         unit = units.get(row["unit_code"])
         if unit is None:
-            row_errors.append(
-                RowError(line, "unit_code", f"No unit has the code '{row['unit_code']}'.")
-            )
+            row_errors.append(RowError(line, "unit_code", _no_unit_with_code(row["unit_code"])))
         roles = split_list(row["roles"]) or [Role.EMPLOYEE]
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
@@ -425,13 +441,17 @@ def _check_people_rows(
                 RowError(
                     line,
                     "roles",
-                    f"Unknown role '{unknown[0]}'. Roles are: " + ", ".join(Role) + ".",
+                    _(
+                        "Unknown role '%(role)s'. Roles are: %(roles)s.",
+                        role=unknown[0],
+                        roles=", ".join(Role),
+                    ),
                 )
             )
         manages = []
         for code in split_list(row.get("manager_of", "")):
             if code not in units:
-                row_errors.append(RowError(line, "manager_of", f"No unit has the code '{code}'."))
+                row_errors.append(RowError(line, "manager_of", _no_unit_with_code(code)))
             else:
                 manages.append(units[code])
         if manages and Role.MANAGER not in roles:
@@ -439,7 +459,7 @@ def _check_people_rows(
                 RowError(
                     line,
                     "manager_of",
-                    "manager_of is filled in but roles do not include 'manager'.",
+                    _("manager_of is filled in but roles do not include 'manager'."),
                 )
             )
         if row_errors:
@@ -503,7 +523,7 @@ def import_people(
     if report.errors:
         return report
     if not people:
-        report.errors.append(RowError(2, None, "The file has a header but no people."))
+        report.errors.append(RowError(2, None, _("The file has a header but no people.")))
         return report
 
     users = session.exec(select(User)).all()
@@ -518,7 +538,14 @@ def import_people(
         refused = None if force else deactivation_refused(len(missing), session=session)
         if refused:
             report.errors.append(
-                RowError(1, None, f"{refused} Check the file, or confirm with the force option.")
+                RowError(
+                    1,
+                    None,
+                    _(
+                        "%(refused)s Check the file, or confirm with the force option.",
+                        refused=refused,
+                    ),
+                )
             )
             return report
         for user in missing:
@@ -590,10 +617,13 @@ def too_many_people(count: int, limit: int) -> RowError:
     return RowError(
         1,
         None,
-        f"The file has {count:,} rows; the limit for one upload is "
-        f"{limit:,}. Split it into files of up to {limit:,} people, or "
-        "ask an administrator to run the import command on the server, "
-        "which has no limit.",
+        _(
+            "The file has %(count)s rows; the limit for one upload is %(limit)s. Split it "
+            "into files of up to %(limit)s people, or ask an administrator to run the "
+            "import command on the server, which has no limit.",
+            count=format(count, ","),
+            limit=format(limit, ","),
+        ),
     )
 
 
@@ -682,7 +712,10 @@ def run_people_imports(*, session: Session, now: datetime) -> None:
         select(PeopleImport.id).where(PeopleImport.status.in_(unfinished)).order_by(PeopleImport.id)
     ).all()
     for job_id in waiting:
-        _run_people_import(session, session.get(PeopleImport, job_id), now)
+        job = session.get(PeopleImport, job_id)
+        # Its problems are listed in the language of the person who uploaded it.
+        with force_locale(language_of(session.get(User, job.created_by))):
+            _run_people_import(session, job, now)
 
 
 def _run_people_import(session: Session, job: PeopleImport, now: datetime) -> None:
@@ -710,9 +743,10 @@ def _run_people_import(session: Session, job: PeopleImport, now: datetime) -> No
                 RowError(
                     1,
                     None,
-                    "The import stopped because of an "
-                    "unexpected error. Nothing was changed. "
-                    "Try again later.",
+                    _(
+                        "The import stopped because of an unexpected error. Nothing was "
+                        "changed. Try again later."
+                    ),
                 )
             ]
         )

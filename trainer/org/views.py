@@ -1,4 +1,5 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import func, or_, select
@@ -9,6 +10,7 @@ from trainer.auth.models import User
 from trainer.auth.services import make_link_token
 from trainer.db import db_session
 from trainer.forms import ConfirmForm, int_arg
+from trainer.i18n import language_of
 from trainer.mail import queue_mail, unique_key
 from trainer.org import bp
 from trainer.org import services as org
@@ -26,7 +28,7 @@ SEARCH_MAX = 254  # the longest email address: a longer search cannot match anyt
 def tree():
     session = db_session()
     form = UnitForm()
-    form.parent_id.choices = unit_choices(session=session, blank="(none: this is the company)")
+    form.parent_id.choices = unit_choices(session=session, blank=_("(none: this is the company)"))
     if form.validate_on_submit():
         parent = session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
         try:
@@ -40,7 +42,7 @@ def tree():
         except org.OrgError as exc:
             form.code.errors.append(str(exc))
         else:
-            flash(f"{unit.name} added.")
+            flash(_("%(unit)s added.", unit=unit.name))
             return redirect(url_for("org.tree"))
     status = 400 if form.errors else 200
     return render_template(
@@ -57,7 +59,7 @@ def unit(unit_id):
     if form.validate_on_submit():
         unit.name = form.name.data.strip()
         session.add(unit)
-        flash("Unit renamed.")
+        flash(_("Unit renamed."))
         return redirect(url_for("org.unit", unit_id=unit.id))
     people = session.exec(select(User).where(User.unit_id == unit.id).order_by(User.name)).all()
     return render_template(
@@ -143,7 +145,7 @@ def new_person():
     form = _person_form(session)
     if form.validate_on_submit() and _save_person(session, form, User(name="")):
         if form.email.data:
-            flash("Person added. Send them an invitation to set a password.")
+            flash(_("Person added. Send them an invitation to set a password."))
         else:
             flash(_("Person added. Print them a sign-in card: they have no email."))
         return redirect(url_for("org.people", q=form.email.data or form.employee_number.data))
@@ -157,7 +159,7 @@ def person(user_id):
     user = session.get(User, user_id) or abort(404)
     form = _person_form(session, user)
     if form.validate_on_submit() and _save_person(session, form, user):
-        flash("Changes saved.")
+        flash(_("Changes saved."))
         return redirect(url_for("org.person", user_id=user.id))
     return render_template("org/person.html", form=form, person=user, invite=ConfirmForm()), (
         400 if form.errors else 200
@@ -173,16 +175,21 @@ def invite(user_id):
         flash(_("%(name)s has no email: print them a sign-in card instead.", name=user.name))
     elif ConfirmForm().validate_on_submit() and user.active:
         link = external_url("auth.invite", token=make_link_token(user, "invite"))
-        queue_mail(
-            session=session,
-            key=unique_key("invite"),
-            to=user.email,
-            subject="You're invited to trainer",
-            body=f"Hello {user.name},\n\nYour trainer account is ready. Choose a password "
-            f"here (the link works once, for 3 days):\n{link}\n",
-        )
+        with force_locale(language_of(user)):
+            queue_mail(
+                session=session,
+                key=unique_key("invite"),
+                to=user.email,
+                subject=_("You're invited to trainer"),
+                body=_(
+                    "Hello %(name)s,\n\nYour trainer account is ready. Choose a password here "
+                    "(the link works once, for 3 days):\n%(link)s\n",
+                    name=user.name,
+                    link=link,
+                ),
+            )
         audit.record(current_user, "person.invite", user, session=session)
-        flash(f"Invitation to {user.email} is on its way.")
+        flash(_("Invitation to %(email)s is on its way.", email=user.email))
     return redirect(url_for("org.person", user_id=user.id))
 
 
@@ -208,9 +215,11 @@ def import_people():
         if report.ok:
             audit.record(current_user, "people.import", None, report.counts(), session=session)
             flash(
-                f"Import done: {report.created} created, {report.updated} updated, "
-                f"{report.unchanged} unchanged, {report.reactivated} reactivated, "
-                f"{report.deactivated} deactivated."
+                _(
+                    "Import done: %(created)s created, %(updated)s updated, %(unchanged)s "
+                    "unchanged, %(reactivated)s reactivated, %(deactivated)s deactivated.",
+                    **report.counts(),
+                )
             )
             return redirect(url_for("org.people"))
         session.rollback()

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
 from trainer import audit
@@ -51,7 +53,7 @@ log = logging.getLogger("trainer.privacy")
 ERASED_NAME = "Erased person"
 ERASED_DOMAIN = "erased.invalid"
 
-PULSE_ANSWERS_NOT_INCLUDED = (
+PULSE_ANSWERS_NOT_INCLUDED = _l(
     "Pulse survey answers and comments are not in this export, and cannot be. They are stored "
     "anonymously: with no name, email, time or order, pooled and shuffled with other people's "
     "answers before they are saved. Nobody, including us, can tell which answers are yours, so "
@@ -107,11 +109,12 @@ def export_person(person: User, *, session: Session, now: datetime | None = None
     throttle = person.email and session.get(LoginThrottle, person.email)
     unit_path = [int(i) for i in unit.path.strip("/").split("/") if i] + [unit.id] if unit else []
     return {
-        "about": (
-            f"Everything trainer stores about {person.identifier}, as of "
-            f"{(now or utcnow()).isoformat(timespec='seconds')} (GDPR Article 15)."
+        "about": _(
+            "Everything trainer stores about %(email)s, as of %(when)s (GDPR Article 15).",
+            email=person.identifier,
+            when=(now or utcnow()).isoformat(timespec="seconds"),
         ),
-        "pulse_answers": PULSE_ANSWERS_NOT_INCLUDED,
+        "pulse_answers": str(PULSE_ANSWERS_NOT_INCLUDED),
         "account": {
             **_dump(person, {"password_hash", "session_token", "unit_id"}),
             "roles": sorted(person.role_set),
@@ -212,12 +215,12 @@ def export_json(person: User, *, session: Session) -> str:
 def check_erasable(person: User, *, session: Session, by: User | None) -> None:
     """Raise PrivacyError if `by` may not erase `person` (None: the retention schedule)."""
     if person.erased_at is not None:
-        raise PrivacyError("This person has already been erased.")
+        raise PrivacyError(_("This person has already been erased."))
     if by is not None and by.id == person.id:
-        raise PrivacyError("You cannot erase yourself. Ask another HR person or an admin.")
+        raise PrivacyError(_("You cannot erase yourself. Ask another HR person or an admin."))
     if person.has_role(Role.ADMIN):
         if by is not None and not by.has_role(Role.ADMIN):
-            raise PrivacyError("Only an admin can erase an admin.")
+            raise PrivacyError(_("Only an admin can erase an admin."))
         other_admins = session.exec(
             select(sa.func.count())
             .select_from(User)
@@ -229,7 +232,9 @@ def check_erasable(person: User, *, session: Session, by: User | None) -> None:
             )
         ).one()
         if not other_admins:
-            raise PrivacyError("This is the last active admin. Make someone else an admin first.")
+            raise PrivacyError(
+                _("This is the last active admin. Make someone else an admin first.")
+            )
 
 
 @dataclass

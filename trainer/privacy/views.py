@@ -2,6 +2,7 @@ import json
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import col, func, select
 
@@ -60,8 +61,11 @@ def erase(user_id):
     if form.validate_on_submit():
         erasure = services.erase_person(person, session=session, by=current_user)
         flash(
-            f"The person was erased. {sum(erasure.removed.values())} records were removed "
-            "or unlinked; the audit log lists them."
+            _(
+                "The person was erased. %(count)s records were removed or unlinked; the audit "
+                "log lists them.",
+                count=sum(erasure.removed.values()),
+            )
         )
         return redirect(url_for("privacy.audit_log", action="person.erase"))
     return render_template(

@@ -1,6 +1,7 @@
 """Empowerment scenarios: the branching player, spaced re-serving and choice reports."""
 
 from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
 
 bp = Blueprint("scenarios", __name__, url_prefix="/scenarios")
 
@@ -21,10 +22,10 @@ def init_app(app: Flask) -> None:
         sync.sync_scenarios,
         lint=sync.lint_scenarios,
     )
-    add_nav(app, "Scenarios", "scenarios.library", order=30)
+    add_nav(app, _l("Scenarios"), "scenarios.library", order=30)
     add_nav(
         app,
-        "Scenario reports",
+        _l("Scenario reports"),
         "scenarios.reports_index",
         roles=("manager", "hr", "admin"),
         order=60,

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange
@@ -10,7 +11,7 @@ from trainer.scenarios.models import FULL_PLAY_MODES
 class StartForm(FlaskForm):
     """Start or resume a play; the pressed button sends the mode."""
 
-    mode = StringField("Mode", validators=[InputRequired(), AnyOf(FULL_PLAY_MODES)])
+    mode = StringField(_l("Mode"), validators=[InputRequired(), AnyOf(FULL_PLAY_MODES)])
 
 
 class ChooseForm(FlaskForm):
@@ -22,13 +23,13 @@ class ChooseForm(FlaskForm):
     post can be told apart from a new one.
     """
 
-    choice = StringField("Choice", validators=[InputRequired(), Length(max=100)])
-    node = HiddenField("Decision", validators=[InputRequired()])
+    choice = StringField(_l("Choice"), validators=[InputRequired(), Length(max=100)])
+    node = HiddenField(_l("Decision"), validators=[InputRequired()])
     step = WholeNumberField(
-        "Step", widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0)]
+        _l("Step"), widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0)]
     )
 
 
 class ReserveForm(FlaskForm):
-    choice = StringField("Choice", validators=[InputRequired(), Length(max=100)])
-    node = HiddenField("Decision", validators=[InputRequired()])
+    choice = StringField(_l("Choice"), validators=[InputRequired(), Length(max=100)])
+    node = HiddenField(_l("Decision"), validators=[InputRequired()])

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, func, select
 
 from trainer.auth.models import User
@@ -29,13 +30,13 @@ from trainer.scenarios.sync import current_version, graph_of
 from trainer.util import quarter_of, utcnow
 
 METER_LABELS = {
-    "trust": "Customer trust",
-    "time": "Time to resolve",
-    "cost": "Cost to the business",
-    "risk": "Policy risk",
-    "confidence": "Your confidence",
+    "trust": _l("Customer trust"),
+    "time": _l("Time to resolve"),
+    "cost": _l("Cost to the business"),
+    "risk": _l("Policy risk"),
+    "confidence": _l("Your confidence"),
 }
-METER_UNITS = {"time": "min"}
+METER_UNITS = {"time": _l("min")}
 HIGHER_IS_BETTER = {"trust": True, "confidence": True, "time": False, "cost": False, "risk": False}
 RESERVE_INTERVALS = (timedelta(days=2), timedelta(weeks=1), timedelta(weeks=3))
 

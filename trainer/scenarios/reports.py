@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, case, func, select
 
 from trainer.anonymity import MIN_SCORES, visible_cells, visible_overlaps
@@ -36,11 +37,11 @@ CSV_COLUMNS = [
 HIDDEN_CELL = "Not enough players to show a breakdown"
 HIDDEN_DECISION = "Not enough players reached this decision"
 KIND_LABELS = {
-    "own": "Own it",
-    "escalate": "Escalate",
-    "script": "Follow the script",
-    "bend": "Bend the policy",
-    "deflect": "Deflect",
+    "own": _l("Own it"),
+    "escalate": _l("Escalate"),
+    "script": _l("Follow the script"),
+    "bend": _l("Bend the policy"),
+    "deflect": _l("Deflect"),
 }
 
 

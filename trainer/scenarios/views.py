@@ -1,5 +1,7 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from trainer import anonymity, csvdownload
@@ -15,7 +17,7 @@ from trainer.util import quarter_of, shift_quarter, utcnow
 
 REPORT_ROLES = ("manager", "hr", "admin")
 REPORT_QUARTERS = 8
-STALE_MESSAGE = (
+STALE_MESSAGE = _l(
     "That decision was already made, so it was not recorded twice. Here is where you are now."
 )
 
@@ -126,7 +128,7 @@ def start(scenario_slug):
     if not form.validate_on_submit():
         abort(400)
     if scenario.retired_at is not None:
-        flash("That scenario has been retired. Your earlier results are kept.")
+        flash(_("That scenario has been retired. Your earlier results are kept."))
         return _see_other(".library")
     play = plays.start_play(
         session=session, user=current_user, scenario=scenario, mode=form.mode.data
@@ -141,7 +143,7 @@ def play(play_id):
     play = _own_play(session, play_id)
     if play.mode == PlayMode.RESERVE or play.finished:
         return redirect(_where_now(play))
-    scenario, _, graph = _play_context(session, play)
+    scenario, _version, graph = _play_context(session, play)
     node = graph.nodes[play.node_id]
     form = ChooseForm(node=play.node_id, step=len(play.path))
     return render_template(
@@ -167,7 +169,7 @@ def choose(play_id):
     try:
         if play.mode == PlayMode.RESERVE or play.finished or form.node.data != play.node_id:
             raise plays.StaleChoice()
-        _, _, graph = _play_context(session, play)
+        _scenario, _version, graph = _play_context(session, play)
         index = engine.choice_index(graph.nodes[play.node_id], form.choice.data)
         record = plays.choose(
             session=session,
@@ -178,7 +180,7 @@ def choose(play_id):
             base_iri=current_app.config["BASE_URL"],
         )
     except plays.StaleChoice:
-        flash(STALE_MESSAGE)
+        flash(str(STALE_MESSAGE))
         return redirect(_where_now(play), code=303)
     except engine.PlayError:
         abort(400)
@@ -190,7 +192,7 @@ def choose(play_id):
 def step(play_id, step):
     session = db_session()
     play = _own_play(session, play_id)
-    scenario, _, graph = _play_context(session, play)
+    scenario, _version, graph = _play_context(session, play)
     records = plays.choice_records(session=session, play=play)
     shown = plays.play_step(graph, records, step, play.choice_seed) or abort(404)
     if step < len(records):
@@ -273,13 +275,13 @@ def reserve(reserve_id):
                 base_iri=current_app.config["BASE_URL"],
             )
         except plays.StaleChoice:
-            flash("You have already practised that decision. It comes back when it is due.")
+            flash(_("You have already practised that decision. It comes back when it is due."))
             return _see_other(".library")
         except engine.PlayError:
             abort(400)
         return _see_other(".step", play_id=play.id, step=1)
     if not practice.is_due(item):
-        flash("That decision is not due for practice yet.")
+        flash(_("That decision is not due for practice yet."))
         return redirect(url_for(".library"))
     seed = plays.reserve_seed(item)
     return render_template(
@@ -292,7 +294,11 @@ def reserve(reserve_id):
     )
 
 
-ENDING_TEXT = {"good": "Good ending", "acceptable": "Acceptable ending", "poor": "Poor ending"}
+ENDING_TEXT = {
+    "good": _l("Good ending"),
+    "acceptable": _l("Acceptable ending"),
+    "poor": _l("Poor ending"),
+}
 
 
 # --- Reports ------------------------------------------------------------------------------
@@ -401,7 +407,7 @@ def unit_report(scenario_id, unit_id):
 @allow(*REPORT_ROLES)
 def export_csv(scenario_id):
     session = db_session()
-    scenario, period, _, tree, report, graph = _scenario_report(session, scenario_id)
+    scenario, period, _scope, tree, report, graph = _scenario_report(session, scenario_id)
     scope = scope_unit_ids(session=session, user=current_user)
     return csvdownload.download(
         f"scenario-{scenario.slug}-{period}.csv",
