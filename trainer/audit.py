@@ -58,7 +58,7 @@ ACTIONS = {
     "fixes.settings": _l("Fix log unit type, currency or goodwill limit changed"),
     "person.sso_link": _l("Account linked to the single sign-on provider"),
     "sso.settings": _l("Single sign-on settings changed"),
-    "people.deactivation_refused": _l("Deactivation refused by the 20% safety limit"),
+    "people.deactivation_refused": _l("Deactivation refused: over the safety limit"),
     "cards.print": _l("Sign-in cards printed for a unit"),
 }
 # Keys a detail may never have: survey answers and comments stay out of the log.

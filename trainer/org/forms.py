@@ -58,4 +58,4 @@ class PersonForm(FlaskForm):
 class ImportPeopleForm(FlaskForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file to import."))])
     deactivate_missing = BooleanField(_l("Deactivate active people who are not in the file"))
-    force = BooleanField(_l("Allow deactivating more than 20% of active people"))
+    force = BooleanField(_l("Allow deactivating more than one in five active people"))
