@@ -42,12 +42,12 @@ def init_app(app: Flask) -> None:
         "insights-training-rollup",
         training_rollup.refresh_training_rollups,
         every_minutes=training_rollup.TRAINING_REFRESH_MINUTES,
-        label="Summarise training for the dashboard",
+        label=_l("Summarise training for the dashboard"),
     )
     register_job(
         app,
         "insights-analyses",
         partial(store.refresh_analyses, level=app.config["INSIGHTS_LEVEL"]),
         every_minutes=store.ANALYSIS_REFRESH_MINUTES,
-        label="Work out the dashboard's statistics for new data",
+        label=_l("Work out the dashboard's statistics for new data"),
     )

@@ -1,14 +1,15 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 from wtforms.validators import AnyOf
 
 RATING_CHOICES = [
-    ("", "Not rated"),
-    ("1", "1: rarely puts customers first"),
+    ("", _l("Not rated")),
+    ("1", _l("1: rarely puts customers first")),
     ("2", "2"),
-    ("3", "3: sometimes"),
+    ("3", _l("3: sometimes")),
     ("4", "4"),
-    ("5", "5: always puts customers first"),
+    ("5", _l("5: always puts customers first")),
 ]
 
 

@@ -87,5 +87,5 @@ def init_app(app: Flask) -> None:
         "kiosk-old-cards",
         services.remove_old_cards,
         every_minutes=24 * 60,
-        label="Delete sign-in cards a month after they expired",
+        label=_l("Delete sign-in cards a month after they expired"),
     )

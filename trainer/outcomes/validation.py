@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from trainer.csvfile import RowError
 from trainer.util import DB_INT_MAX, quarter_of
@@ -22,7 +23,7 @@ FIRST_YEAR = 2000
 
 HIGHER = "higher_is_better"
 LOWER = "lower_is_better"
-DIRECTIONS = {HIGHER: "Higher is better", LOWER: "Lower is better"}
+DIRECTIONS = {HIGHER: _l("Higher is better"), LOWER: _l("Lower is better")}
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,7 @@ def delete_metric(metric_id):
 def tokens():
     session = db_session()
     form = TokenForm()
-    form.unit_id.choices = unit_choices(session=session, blank="(every unit)")
+    form.unit_id.choices = unit_choices(session=session, blank=_("(every unit)"))
     if form.validate_on_submit():
         try:
             token, secret = api_tokens.create_token(

@@ -6,6 +6,7 @@ Each cycle's work is committed on its own, so one cycle's failure leaves the oth
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from trainer.pulse import analyses, cycles, plans, pool, programmes
@@ -58,20 +59,20 @@ def nudge_action_plans(*, session: Session, now: datetime) -> None:
 
 
 JOBS = [  # (name, function, minutes between runs, what it does), in catch-up order
-    ("pulse-open", open_due_cycles, 5, "Open surveys on their day and invite people"),
+    ("pulse-open", open_due_cycles, 5, _l("Open surveys on their day and invite people")),
     (
         "pulse-close",
         close_ended_cycles,
         5,
-        "Close ended surveys and compute their results, drivers and comment themes",
+        _l("Close ended surveys and compute their results, drivers and comment themes"),
     ),
-    ("pulse-remind", send_reminders, 5, "Remind people who have not answered"),
-    ("pulse-flush", flush_pools, 5, "Open sealed answers in shuffled batches"),
-    ("pulse-rollups", refresh_rollups, 30, "Check survey results are complete"),
+    ("pulse-remind", send_reminders, 5, _l("Remind people who have not answered")),
+    ("pulse-flush", flush_pools, 5, _l("Open sealed answers in shuffled batches")),
+    ("pulse-rollups", refresh_rollups, 30, _l("Check survey results are complete")),
     (
         "pulse-nudges",
         nudge_action_plans,
         60,
-        "Remind managers with no action plan after 14 days, or with overdue actions",
+        _l("Remind managers with no action plan after 14 days, or with overdue actions"),
     ),
 ]
