@@ -30,6 +30,30 @@ def _customer_focus(cycle_ids: list[int], *, session: Session) -> dict[tuple[int
     return {(c, u): total / n for c, u, total, n in rows if n}
 
 
+def _shown_per_quarter(
+    cycles: list, *, session: Session, unit_ids: set[int] | None, items: bool
+) -> dict[tuple[int, str], tuple]:
+    """Return (cycle, released result) per (unit, quarter) for the cells that may be shown;
+    with several cycles in one quarter, the one with most respondents."""
+    rows = rollup_rows([c.id for c in cycles], session=session)
+    best: dict[tuple[int, str], tuple] = {}
+    for cycle in cycles:
+        for unit_id, released in released_results(
+            session=session,
+            cycle=cycle,
+            unit_ids=unit_ids,
+            items=items,
+            comments=False,
+            rows=rows[cycle.id],
+        ).items():
+            if released.suppressed:
+                continue
+            key = (unit_id, cycle.quarter)
+            if key not in best or best[key][1].scores.respondents < released.scores.respondents:
+                best[key] = (cycle, released)
+    return best
+
+
 def morale_by_unit_period(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
     """Return one row per (unit, quarter) whose results may be shown, from rollups.
 
@@ -41,24 +65,15 @@ def morale_by_unit_period(*, session: Session, unit_ids: set[int] | None = None)
     cycles = closed_cycles(session=session)
     focus = _customer_focus([c.id for c in cycles], session=session)
     codes = {u.id: u.code for u in units_by_id(session=session).values()}
-    rows = rollup_rows([c.id for c in cycles], session=session)
-    best: dict[tuple[int, str], dict] = {}
-    for cycle in cycles:
-        for unit_id, released in released_results(
-            session=session,
-            cycle=cycle,
-            unit_ids=unit_ids,
-            items=False,
-            comments=False,
-            rows=rows[cycle.id],
-        ).items():
-            if released.suppressed:
-                continue
-            s: UnitScores = released.scores
-            row = {
+    shown = _shown_per_quarter(cycles, session=session, unit_ids=unit_ids, items=False)
+    out = []
+    for (unit_id, period), (cycle, released) in shown.items():
+        s: UnitScores = released.scores
+        out.append(
+            {
                 "unit_id": unit_id,
                 "unit_code": codes[unit_id],
-                "period": cycle.quarter,
+                "period": period,
                 "respondents": s.respondents,
                 "invited": s.invited,
                 "engagement": s.engagement,
@@ -66,10 +81,8 @@ def morale_by_unit_period(*, session: Session, unit_ids: set[int] | None = None)
                 "enps_moe": s.enps_moe,
                 "customer_focus": focus.get((cycle.id, unit_id)),
             }
-            key = (unit_id, cycle.quarter)
-            if key not in best or best[key]["respondents"] < s.respondents:
-                best[key] = row
-    return sorted(best.values(), key=lambda r: (r["unit_code"], r["period"]))
+        )
+    return sorted(out, key=lambda r: (r["unit_code"], r["period"]))
 
 
 def item_means_by_unit_period(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
@@ -80,39 +93,20 @@ def item_means_by_unit_period(*, session: Session, unit_ids: set[int] | None = N
     results page. With several cycles in one quarter, the one with most respondents wins.
     """
     cycles = closed_cycles(session=session)
-    rows = rollup_rows([c.id for c in cycles], session=session)
-    best: dict[tuple[int, str], tuple[int, list[dict]]] = {}
-    for cycle in cycles:
-        for unit_id, released in released_results(
-            session=session,
-            cycle=cycle,
-            unit_ids=unit_ids,
-            items=True,
-            comments=False,
-            rows=rows[cycle.id],
-        ).items():
-            if released.suppressed:
-                continue
-            s: UnitScores = released.scores
-            key = (unit_id, cycle.quarter)
-            if key in best and best[key][0] >= s.respondents:
-                continue
-            best[key] = (
-                s.respondents,
-                [
-                    {
-                        "unit_id": unit_id,
-                        "period": cycle.quarter,
-                        "item_id": score.item.id,
-                        "item_text": score.item.text,
-                        "mean": score.mean,
-                        "n": score.n,
-                    }
-                    for score in s.items
-                    if score.item.kind == ItemKind.LIKERT
-                ],
-            )
-    return [row for key in sorted(best) for row in best[key][1]]
+    shown = _shown_per_quarter(cycles, session=session, unit_ids=unit_ids, items=True)
+    return [
+        {
+            "unit_id": unit_id,
+            "period": period,
+            "item_id": score.item.id,
+            "item_text": score.item.text,
+            "mean": score.mean,
+            "n": score.n,
+        }
+        for (unit_id, period) in sorted(shown)
+        for score in shown[(unit_id, period)][1].scores.items
+        if score.item.kind == ItemKind.LIKERT
+    ]
 
 
 def team_customer_focus(*, session: Session, unit_ids: set[int] | None = None) -> list[dict]:
