@@ -128,6 +128,18 @@ def estimate_text(details: dict) -> str:
     )
 
 
+def _units_and_size(result: dict, unit_label: str) -> tuple[str, str]:
+    """The plural of the level, and how much data a result rests on ("17 teams, 8 quarters")."""
+    units = level_words(unit_label)[1]
+    size = _(
+        "%(n_units)d %(units)s, %(n_quarters)d quarters",
+        n_units=result["n_units"],
+        units=units,
+        n_quarters=result["n_quarters"],
+    )
+    return units, size
+
+
 def headline_sentence(headline: dict, metric_label: str, unit_label: str = "sites") -> str:
     """Return a sentence a manager can read for a ``headline_model`` result (§9)."""
     caveat = _("Correlation, not causation.")
@@ -137,13 +149,7 @@ def headline_sentence(headline: dict, metric_label: str, unit_label: str = "site
             metric=metric_label,
             reason=reason(headline["reason"]),
         )
-    units = level_words(unit_label)[1]
-    size = _(
-        "%(n_units)d %(units)s, %(n_quarters)d quarters",
-        n_units=headline["n_units"],
-        units=units,
-        n_quarters=headline["n_quarters"],
-    )
+    units, size = _units_and_size(headline, unit_label)
     both = headline["both"]
     direction = headline["direction"]
     if direction == "none":
@@ -223,13 +229,7 @@ def behaviour_sentence(
             metric=label,
             reason=reason(result["reason"]),
         )
-    units = level_words(unit_label)[1]
-    size = _(
-        "%(n_units)d %(units)s, %(n_quarters)d quarters",
-        n_units=result["n_units"],
-        units=units,
-        n_quarters=result["n_quarters"],
-    )
+    units, size = _units_and_size(result, unit_label)
     both = result["both"]
     figures = {
         "units": units.capitalize(),
