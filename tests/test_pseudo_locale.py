@@ -140,10 +140,7 @@ def data_strings(app, session) -> Data:
     # job names are shown as they are, after the label.
     codes = {text for text in found if CODE.fullmatch(text)}
     found = (found - codes) | {job.name for job in app.extensions.get("trainer.jobs", [])}
-    # The built-in customer measures are shown like those HR adds, as their definitions say
-    # (not translated yet: a known gap, see issue 14's note).
-    codes |= {metric.code for metric in BUILTIN_METRICS}
-    found |= {text for m in BUILTIN_METRICS for text in (m.label, m.description) if text}
+    codes |= {metric.code for metric in BUILTIN_METRICS}  # "Dealer CSI (csi)"
     rendered = set()
     for text in found:
         if len(text) > 3:

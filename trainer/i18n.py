@@ -40,6 +40,12 @@ DOMAIN = "messages"
 translate_cli = AppGroup("translate", help="Extract, update and compile the interface's messages.")
 
 
+def N_(text: str) -> str:  # noqa: N802 (gettext's name for "mark, don't translate yet")
+    """Mark an English text for the catalogue without translating it here: it is stored or
+    defined in English and translated where it is shown."""
+    return text
+
+
 def select_locale() -> str:
     """The reader's language: their own setting, else the browser's best match, else English."""
     if not has_request_context():
@@ -132,6 +138,8 @@ def extract_command() -> None:
         str(root / "babel.cfg"),
         "-k",
         "_l",
+        "-k",
+        "N_",  # a stored English text marked for the catalogue, worded when shown
         "--no-location",
         "--sort-output",
         "-o",

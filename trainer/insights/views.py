@@ -13,6 +13,7 @@ from trainer.insights.forms import field_name, ratings_form, submitted_ratings
 from trainer.insights.ratings import my_ratings, rateable_teams, rating_periods, save_ratings
 from trainer.org.models import OrgUnit
 from trainer.org.scope import require_unit_in_scope, sees_everything
+from trainer.outcomes.validation import metric_name
 
 VIEWERS = ("manager", "hr", "admin")
 TABLES = (
@@ -129,7 +130,7 @@ def dashboard(unit_id):
                 "link": {
                     **link,
                     "sentence": overview.link_sentence(
-                        link["headline"], result["metric_label"], link["where"]
+                        link["headline"], metric_name(result["metric_label"]), link["where"]
                     ),
                     "power": link["power"]
                     and {**link["power"], "text": overview.power_text(link["power"])},
@@ -193,7 +194,9 @@ def detail(unit_id):
             metric=metric,
             result=words.localized(result),
             root=root,
-            reference=words.localized(reference, result["metric_label"]) if reference else None,
+            reference=words.localized(reference, metric_name(result["metric_label"]))
+            if reference
+            else None,
             flags=flags,
             sees_flags=_sees_flags(),
             can_rate=can_rate,
@@ -238,7 +241,7 @@ def api_trends(unit_id):
     result = _analysis(session, unit, _metric(session))
     return {
         "metric": result["metric"],
-        "metric_label": result["metric_label"],
+        "metric_label": metric_name(result["metric_label"]),
         "periods": result["periods"],
         "units": result["trends"],
     }
@@ -247,7 +250,11 @@ def api_trends(unit_id):
 def _chart_data(unit_id, part):
     session, unit = _scope(unit_id)
     result = _analysis(session, unit, _metric(session))
-    return {"metric": result["metric"], "metric_label": result["metric_label"], **result[part]}
+    return {
+        "metric": result["metric"],
+        "metric_label": metric_name(result["metric_label"]),
+        **result[part],
+    }
 
 
 @bp.route("/api/units/<int:unit_id>/scatter.json")

@@ -11,13 +11,8 @@ from flask import has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from trainer.i18n import number
-
-
-def N_(text: str) -> str:
-    """Mark a stored English text for the catalogue; the pages translate it with `reason`."""
-    return text
-
+from trainer.i18n import N_, number
+from trainer.outcomes.validation import metric_name
 
 # The org levels an analysis compares, by the plural its documents carry: (one, many).
 LEVEL_WORDS = {
@@ -289,7 +284,9 @@ def localized(result: dict, metric_label: str | None = None) -> dict:
     headline = dict(result["headline"])
     if "both" in headline or headline.get("status") != "ok":
         headline["sentence"] = headline_sentence(
-            headline, metric_label or result["metric_label"], result.get("units_label", "sites")
+            headline,
+            metric_label or metric_name(result["metric_label"]),
+            result.get("units_label", "sites"),
         )
     headline["reason"] = reason(headline.get("reason"))
     behaviour = result.get("behaviour")
@@ -298,7 +295,7 @@ def localized(result: dict, metric_label: str | None = None) -> dict:
             **behaviour,
             "sentence": behaviour_sentence(
                 behaviour,
-                metric_label or result["metric_label"],
+                metric_label or metric_name(result["metric_label"]),
                 result.get("higher_is_better", True),
                 result.get("units_label", "sites"),
             ),

@@ -14,6 +14,9 @@ def init_app(app: Flask) -> None:
     from trainer.outcomes import cli, home, views  # noqa: F401
     from trainer.outcomes.api import api_bp
     from trainer.outcomes.models import TokenState
+    from trainer.outcomes.validation import metric_name
+
+    app.add_template_filter(metric_name, "metric_name")
 
     app.register_blueprint(bp)
     app.add_template_global(TokenState, "TokenState")

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from trainer.csvfile import RowError
+from trainer.i18n import N_
 from trainer.util import DB_INT_MAX, quarter_of
 
 REQUIRED_COLUMNS = ["unit_code", "period", "metric", "value", "n"]
@@ -69,13 +70,15 @@ def _number_text(value: float | None) -> str | None:
 BUILTIN_METRICS = (
     MetricDef(
         "csat",
-        "CSAT (% satisfied)",
+        N_("CSAT (% satisfied)"),
         HIGHER,
         0,
         100,
         True,
-        "Percent of surveyed customers who were satisfied: answered 4 or 5 on a 1 to 5 "
-        "scale (top-two box), from 0 to 100. Convert other scales before importing.",
+        N_(
+            "Percent of surveyed customers who were satisfied: answered 4 or 5 on a 1 to 5 "
+            "scale (top-two box), from 0 to 100. Convert other scales before importing."
+        ),
     ),
     MetricDef(
         "nps",
@@ -84,37 +87,43 @@ BUILTIN_METRICS = (
         -100,
         100,
         True,
-        "Net Promoter Score: percent promoters (9 to 10) minus percent detractors "
-        "(0 to 6), from -100 to 100.",
+        N_(
+            "Net Promoter Score: percent promoters (9 to 10) minus percent detractors "
+            "(0 to 6), from -100 to 100."
+        ),
     ),
     MetricDef(
         "csi",
-        "Dealer CSI",
+        N_("Dealer CSI"),
         HIGHER,
         0,
         100,
         True,
-        "The manufacturer's Customer Satisfaction Index for the dealer, from 0 to 100.",
+        N_("The manufacturer's Customer Satisfaction Index for the dealer, from 0 to 100."),
     ),
     MetricDef(
         "complaints",
-        "Complaints per 1,000 transactions",
+        N_("Complaints per 1,000 transactions"),
         LOWER,
         0,
         None,
         False,
-        "Complaints received per 1,000 transactions (sales, services or calls), 0 or "
-        "more. n, if given, is the number of transactions.",
+        N_(
+            "Complaints received per 1,000 transactions (sales, services or calls), 0 or "
+            "more. n, if given, is the number of transactions."
+        ),
     ),
     MetricDef(
         "retention",
-        "Customer retention (%)",
+        N_("Customer retention (%)"),
         HIGHER,
         0,
         100,
         False,
-        "Percent of customers who came back or renewed in the period, from 0 to 100. "
-        "n, if given, is the number of customers in the base.",
+        N_(
+            "Percent of customers who came back or renewed in the period, from 0 to 100. "
+            "n, if given, is the number of customers in the base."
+        ),
     ),
 )
 BUILTIN_CODES = frozenset(m.code for m in BUILTIN_METRICS)
@@ -425,3 +434,15 @@ def check_json_rows(
     errors.extend(row_errors)
     errors.sort(key=lambda e: e.line)
     return clean, errors
+
+
+# The built-in measures' names and descriptions, as people read them (HR's own measures are
+# shown as HR wrote them).
+BUILTIN_TEXTS = frozenset(
+    text for m in BUILTIN_METRICS for text in (m.label, m.description) if text
+)
+
+
+def metric_name(text: str | None) -> str | None:
+    """A measure's name or description in the reader's language (built-in ones only)."""
+    return _(text) if text in BUILTIN_TEXTS else text
