@@ -40,12 +40,6 @@ DOMAIN = "messages"
 translate_cli = AppGroup("translate", help="Extract, update and compile the interface's messages.")
 
 
-def N_(text: str) -> str:  # noqa: N802 (gettext's name for "mark, don't translate yet")
-    """Mark an English text for the catalogue without translating it here: it is stored or
-    defined in English and translated where it is shown."""
-    return text
-
-
 def select_locale() -> str:
     """The reader's language: their own setting, else the browser's best match, else English."""
     if not has_request_context():

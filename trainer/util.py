@@ -15,6 +15,12 @@ def install_translator(gettext) -> None:
     _translator[0] = gettext
 
 
+def N_(text: str) -> str:  # noqa: N802 (gettext's name for "mark, don't translate yet")
+    """Mark an English text for the catalogue without translating it here: it is stored or
+    defined in English and translated where it is shown."""
+    return text
+
+
 def translate(message: str, **values) -> str:
     """`message` in the reader's language, with its %(name)s placeholders filled in."""
     text = _translator[0](message)

@@ -188,9 +188,10 @@ def main_nav(page):
 def login():
     def sign_in(page, email, password=DEMO_PASSWORD):
         page.goto("/auth/login")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
+        # By field name, not label: the page may be in the browser's language.
+        page.locator("input[name=email]").fill(email)
+        page.locator("input[name=password]").fill(password)
+        page.locator("form[action*='/auth/login'] button[type=submit]").click()
         page.wait_for_url(lambda url: "/auth/login" not in url)
 
     return sign_in

@@ -73,7 +73,7 @@ def test_hr_browses_the_org_tree_and_people(page, login, axe_check):
     expect(page.get_by_role("heading", name="Leeds Motors")).to_be_visible()
     axe_check(page)
     page.goto("/org/people")
-    page.get_by_label("Search by name or email").fill("employee@example.com")
+    page.get_by_label("Search by name, email or employee number").fill("employee@example.com")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("1 person.")).to_be_visible()
     axe_check(page)

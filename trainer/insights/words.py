@@ -11,8 +11,9 @@ from flask import has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from trainer.i18n import N_, number
+from trainer.i18n import number
 from trainer.outcomes.validation import metric_name
+from trainer.util import N_
 
 # The org levels an analysis compares, by the plural its documents carry: (one, many).
 LEVEL_WORDS = {

@@ -16,7 +16,9 @@ class ImportOutcomesForm(FlaskForm):
 
 class MetricEditForm(FlaskForm):
     label = StringField(_l("Label"), validators=[DataRequired(), Length(max=100)])
-    direction = SelectField(_l("Which way is better"), choices=list(DIRECTIONS.items()))
+    direction = SelectField(
+        _l("Which way is better"), choices=[(code, _l(text)) for code, text in DIRECTIONS.items()]
+    )
     min_value = FloatField(_l("Lowest possible value"), validators=[Optional(), finite])
     max_value = FloatField(_l("Highest possible value"), validators=[Optional(), finite])
     needs_n = BooleanField(

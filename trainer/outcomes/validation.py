@@ -10,12 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from trainer.csvfile import RowError
-from trainer.i18n import N_
-from trainer.util import DB_INT_MAX, quarter_of
+from trainer.util import DB_INT_MAX, N_, quarter_of
+from trainer.util import translate as _
 
 REQUIRED_COLUMNS = ["unit_code", "period", "metric", "value", "n"]
 OPTIONAL_COLUMNS = ["topbox", "responses", "invited"]
@@ -24,7 +21,7 @@ FIRST_YEAR = 2000
 
 HIGHER = "higher_is_better"
 LOWER = "lower_is_better"
-DIRECTIONS = {HIGHER: _l("Higher is better"), LOWER: _l("Lower is better")}
+DIRECTIONS = {HIGHER: N_("Higher is better"), LOWER: N_("Lower is better")}
 
 
 @dataclass(frozen=True)
