@@ -28,7 +28,7 @@ from scim2_models import (
 )
 from scim2_models.path.expressions import CompareOperator, Comparison, LogicalExpr, LogicalOperator
 from sqlalchemy import delete as sa_delete
-from sqlalchemy import func, null
+from sqlalchemy import Integer, func, null
 from sqlmodel import Session, col, select
 
 from trainer import audit
@@ -198,7 +198,7 @@ def _conditions(node, columns: dict, text: str) -> list:
         column = columns.get(name)
         if column is not None:
             value = node.value
-            if name == "id" and column.type.python_type is int:
+            if name == "id" and isinstance(column.type, Integer):
                 value = int(value) if str(value).isdigit() and len(str(value)) < 12 else -1
             elif name in ("username", "emails", "emails.value") and isinstance(value, str):
                 value = value.strip().lower()
