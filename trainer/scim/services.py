@@ -27,8 +27,8 @@ from scim2_models import (
     UniquenessException,
 )
 from scim2_models.path.expressions import CompareOperator, Comparison, LogicalExpr, LogicalOperator
-from sqlalchemy import delete as sa_delete
 from sqlalchemy import Integer, func, null
+from sqlalchemy import delete as sa_delete
 from sqlmodel import Session, col, select
 
 from trainer import audit
