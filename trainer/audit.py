@@ -60,6 +60,9 @@ ACTIONS = {
     "sso.settings": _l("Single sign-on settings changed"),
     "people.deactivation_refused": _l("Deactivation refused: over the safety limit"),
     "cards.print": _l("Sign-in cards printed for a unit"),
+    "directory_group.create": _l("Directory group added (SCIM)"),
+    "directory_group.update": _l("Directory group changed (SCIM)"),
+    "directory_group.delete": _l("Directory group deleted (SCIM)"),
 }
 # Keys a detail may never have: survey answers and comments stay out of the log.
 FORBIDDEN_KEYS = {"answer", "answers", "comment", "comments", "response", "responses", "text"}

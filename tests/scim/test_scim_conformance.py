@@ -1,9 +1,9 @@
 """scim2-tester's conformance checks against trainer's SCIM service on a live HTTP server.
 
 The checks discover the service from what it publishes (ServiceProviderConfig, ResourceTypes,
-Schemas), then create, read, list, replace, patch and delete Users with generated values.
-Groups are trainer's org units and are read-only, so the Group checks that create groups do
-not apply; the Group endpoints are covered in test_scim_users.py.
+Schemas), then create, read, list, replace, patch and delete Users and Groups with generated
+values. The Groups the checks create are directory groups (org units stay read-only; see
+test_scim_groups.py).
 """
 
 import httpx
@@ -48,7 +48,7 @@ def test_scim2_tester_checks_pass(live_scim, session, org):
     )
     session.commit()
     scim = HttpxSCIMClient(live_scim)
-    results = check_server(scim, resource_types=["User"])
+    results = check_server(scim, resource_types=["User", "Group"])
     report = "\n".join(
         f"{r.status.name:8} {r.resource_type or '-':5} {r.title}: {r.reason}" for r in results
     )
@@ -58,5 +58,10 @@ def test_scim2_tester_checks_pass(live_scim, session, org):
     ]
     assert not failed, report
     assert sum(_not_applicable(r) for r in results) == 1
-    titles = {r.title for r in results if r.status == Status.SUCCESS}
-    assert {"object_creation", "object_replacement", "object_deletion"} <= titles
+    for resource_type in ("User", "Group"):
+        titles = {
+            r.title
+            for r in results
+            if r.status == Status.SUCCESS and r.resource_type == resource_type
+        }
+        assert {"object_creation", "object_replacement", "object_deletion"} <= titles, report

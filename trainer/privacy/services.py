@@ -45,7 +45,7 @@ from trainer.pulse.models import (
     SurveyParticipation,
 )
 from trainer.scenarios.models import Play, ReserveItem, Scenario, ScenarioActor
-from trainer.scim.models import ScimUser
+from trainer.scim.models import ScimGroup, ScimGroupMember, ScimUser
 from trainer.util import utcnow
 
 log = logging.getLogger("trainer.privacy")
@@ -123,6 +123,14 @@ def export_person(person: User, *, session: Session, now: datetime | None = None
         },
         "managed_units": [{"code": u.code, "name": u.name} for u in managed],
         "from_the_company_directory": [_dump(d) for d in rows(ScimUser, ScimUser.user_id == uid)],
+        "directory_groups": list(
+            session.exec(
+                select(ScimGroup.display_name)
+                .join(ScimGroupMember, col(ScimGroupMember.group_id) == ScimGroup.id)
+                .where(ScimGroupMember.user_id == uid)
+                .order_by(ScimGroup.display_name)
+            )
+        ),
         "learning": {
             "courses": [
                 {**_dump(e), "course": courses.get(e.course_id), "title": titles.get(e.version_id)}
@@ -275,6 +283,7 @@ def erase_person(
     delete("commitment marks (who marked)", CommitmentVoter, CommitmentVoter.employee_id == uid)
     delete("managed units", ManagedUnit, ManagedUnit.user_id == uid)
     delete("directory names (SCIM)", ScimUser, ScimUser.user_id == uid)
+    delete("directory group memberships (SCIM)", ScimGroupMember, ScimGroupMember.user_id == uid)
     delete("sign-in cards", SignInCard, SignInCard.user_id == uid)
     delete("action plan reminders", ActionNudge, ActionNudge.user_id == uid)
     if person.email:

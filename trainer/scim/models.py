@@ -31,3 +31,29 @@ class ScimUser(SQLModel, table=True):
     manager_id: int | None = Field(default=None, foreign_key="user_account.id")
     removed_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ScimGroup(SQLModel, table=True):
+    """A group the company directory pushed (not an org unit): kept with its members so the
+    directory's push succeeds. It gives no rights in trainer; units and roles are set in trainer.
+    """
+
+    __tablename__ = "scim_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    scim_id: str = Field(max_length=36, unique=True, index=True)  # a UUID, never all digits
+    display_name: str = Field(max_length=256, index=True)
+    external_id: str | None = Field(default=None, max_length=254, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ScimGroupMember(SQLModel, table=True):
+    """A person in a directory group."""
+
+    __tablename__ = "scim_group_member"
+
+    group_id: int = Field(foreign_key="scim_group.id", primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True, index=True)
+    # The name the directory sent for the member, kept as sent (None: trainer's name is shown).
+    display: str | None = Field(default=None, max_length=256)

@@ -70,7 +70,7 @@ class Person(Resource):
     # A person without email is known by the enterprise employeeNumber (printed sign-in cards).
     emails: list[PersonEmail] | None = None
     groups: Annotated[list[GroupMembership] | None, Mutability.read_only] = None
-    """The org unit the person belongs to (see Groups)."""
+    """The org unit and the directory groups the person belongs to (see Groups)."""
 
 
 class PersonManager(ComplexAttribute):
@@ -96,13 +96,16 @@ class PersonEnterprise(Extension):
     trainer, because managing a unit opens its results)."""
 
 
-class Unit(Resource):
-    """An org unit, as the core Group schema describes it: read-only."""
+class Group(Resource):
+    """A group, as the core Group schema describes it. Two kinds are listed: trainer's org units
+    (read-only: their id is a number) and the groups a directory pushes (kept with their
+    members; they give no rights in trainer)."""
 
     __schema__ = URN(GROUP_SCHEMA)
 
-    display_name: Annotated[str | None, Mutability.read_only] = None
-    members: Annotated[list[GroupMember] | None, Mutability.read_only] = None
+    display_name: Annotated[str | None, Required.true] = None
+    members: list[GroupMember] | None = None
+    """The people in the group (Users only)."""
 
 
 User = Person[PersonEnterprise]
@@ -115,7 +118,7 @@ POLICY = ScimPolicy(
 
 RESOURCE_TYPES = {
     "User": ResourceType.from_resource(User),
-    "Group": ResourceType.from_resource(Unit),
+    "Group": ResourceType.from_resource(Group),
 }
 for name, resource_type in RESOURCE_TYPES.items():
     resource_type.id = name
@@ -144,7 +147,7 @@ SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
 
 def schemas(unit_codes: list[str]) -> list[Schema]:
     """Return every schema trainer publishes; `department` lists the unit codes."""
-    user, enterprise, group = Person.to_schema(), PersonEnterprise.to_schema(), Unit.to_schema()
+    user, enterprise, group = Person.to_schema(), PersonEnterprise.to_schema(), Group.to_schema()
     user.name, enterprise.name, group.name = "User", "EnterpriseUser", "Group"
     for attribute in enterprise.attributes:
         if attribute.name == "department":

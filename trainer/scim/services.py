@@ -1,4 +1,5 @@
-"""SCIM provisioning: people as SCIM Users and org units as read-only Groups.
+"""SCIM provisioning: people as SCIM Users; org units as read-only Groups, beside the groups
+the directory pushes (kept with their members, they give no rights in trainer).
 
 A SCIM write goes through the people services (trainer.org), so the rules of the People page
 and the people import hold here too: `save_person` checks and audits the change, and a
@@ -7,6 +8,7 @@ deactivation passes the same 20%-in-24-hours guard as the import.
 
 import hashlib
 import json
+import uuid
 from datetime import datetime
 
 from email_validator import EmailNotValidError
@@ -17,6 +19,7 @@ from scim2_models import (
     InvalidFilterException,
     InvalidValueException,
     Meta,
+    MutabilityException,
     NotFoundException,
     PatchOp,
     SCIMException,
@@ -24,7 +27,8 @@ from scim2_models import (
     UniquenessException,
 )
 from scim2_models.path.expressions import CompareOperator, Comparison, LogicalExpr, LogicalOperator
-from sqlalchemy import func
+from sqlalchemy import Integer, func, null
+from sqlalchemy import delete as sa_delete
 from sqlmodel import Session, col, select
 
 from trainer import audit
@@ -32,15 +36,15 @@ from trainer.access import Role
 from trainer.auth.models import User
 from trainer.org import services as org
 from trainer.org.models import ManagedUnit, OrgUnit
-from trainer.scim.models import ScimUser
+from trainer.scim.models import ScimGroup, ScimGroupMember, ScimUser
 from trainer.scim.schema import (
     POLICY,
     PersonEmail,
     PersonEnterprise,
     PersonManager,
     PersonName,
-    Unit,
 )
+from trainer.scim.schema import Group as GroupResource
 from trainer.scim.schema import User as UserResource
 from trainer.util import utcnow
 
@@ -101,13 +105,7 @@ def user_resource(user: User, link: ScimUser | None, *, session: Session, base_u
         name=_name_parts(user, link),
         active=user.active,
         emails=[PersonEmail(value=user.email, type=link.email_type if link else None)],
-        groups=[
-            GroupMembership(
-                value=str(unit.id), display=unit.name, ref=f"{base_url}/Groups/{unit.id}"
-            )
-        ]
-        if unit
-        else None,
+        groups=_memberships(user, unit, session=session, base_url=base_url),
     )
     manager = None
     if link and link.manager_id:
@@ -128,6 +126,22 @@ def user_resource(user: User, link: ScimUser | None, *, session: Session, base_u
         version=version_of(resource),
     )
     return resource
+
+
+def _memberships(user: User, unit: OrgUnit | None, *, session: Session, base_url: str):
+    """The person's org unit, then the directory groups they are in."""
+    groups = session.exec(
+        select(ScimGroup)
+        .join(ScimGroupMember, col(ScimGroupMember.group_id) == ScimGroup.id)
+        .where(ScimGroupMember.user_id == user.id)
+        .order_by(ScimGroup.id)
+    ).all()
+    found = [(str(unit.id), unit.name)] if unit else []
+    found += [(group.scim_id, group.display_name) for group in groups]
+    return [
+        GroupMembership(value=value, display=name, ref=f"{base_url}/Groups/{value}")
+        for value, name in found
+    ] or None
 
 
 def _name_parts(user: User, link: ScimUser | None) -> PersonName | None:
@@ -184,7 +198,7 @@ def _conditions(node, columns: dict, text: str) -> list:
         column = columns.get(name)
         if column is not None:
             value = node.value
-            if name == "id":
+            if name == "id" and isinstance(column.type, Integer):
                 value = int(value) if str(value).isdigit() and len(str(value)) < 12 else -1
             elif name in ("username", "emails", "emails.value") and isinstance(value, str):
                 value = value.strip().lower()
@@ -196,17 +210,37 @@ def _conditions(node, columns: dict, text: str) -> list:
     )
 
 
-def filter_conditions(text: str | None, *, groups: bool = False) -> list:
-    """Return SQL conditions for a SCIM filter; raise InvalidFilterException if unsupported."""
-    if not text:
-        return []
+def _directory_group_columns():
+    return {
+        "displayname": ScimGroup.display_name,
+        "externalid": ScimGroup.external_id,
+        "id": ScimGroup.scim_id,
+    }
+
+
+def _parse_filter(text: str):
     try:
-        ast = ScimFilter(text).ast
+        return ScimFilter(text).ast
     except InvalidFilterException:
         raise
     except ValueError as exc:
         raise InvalidFilterException(detail=f"The filter '{text}' is not valid: {exc}") from None
-    return _conditions(ast, _group_columns() if groups else _user_columns(), text)
+
+
+def filter_conditions(text: str | None) -> list:
+    """Return SQL conditions on people for a SCIM filter; raise InvalidFilterException if
+    unsupported."""
+    return _conditions(_parse_filter(text), _user_columns(), text) if text else []
+
+
+def group_filter_conditions(text: str | None) -> tuple[list, list]:
+    """Return SQL conditions for a SCIM filter on Groups: (on org units, on directory groups)."""
+    if not text:
+        return [], []
+    ast = _parse_filter(text)
+    return _conditions(ast, _group_columns(), text), _conditions(
+        ast, _directory_group_columns(), text
+    )
 
 
 def list_people(
@@ -222,44 +256,90 @@ def unit_codes(*, session: Session) -> list[str]:
     return list(session.exec(select(OrgUnit.code).where(OrgUnit.active).order_by(OrgUnit.code)))
 
 
-def find_unit(scim_id: str, *, session: Session) -> OrgUnit:
-    unit = session.get(OrgUnit, int(scim_id)) if scim_id.isdigit() and len(scim_id) < 12 else None
-    if unit is None or not unit.active:
-        raise NotFoundException(detail=f"No group has the id '{scim_id}'.")
-    return unit
+def find_group(scim_id: str, *, session: Session) -> OrgUnit | ScimGroup:
+    """Return the org unit (a numeric id) or directory group with this SCIM id."""
+    if scim_id.isdigit():
+        unit = session.get(OrgUnit, int(scim_id)) if len(scim_id) < 12 else None
+        if unit is not None and unit.active:
+            return unit
+    else:
+        group = session.exec(select(ScimGroup).where(ScimGroup.scim_id == scim_id)).first()
+        if group is not None:
+            return group
+    raise NotFoundException(detail=f"No group has the id '{scim_id}'.")
 
 
-def list_units(
-    *, session: Session, conditions: list, start: int, count: int
-) -> tuple[int, list[OrgUnit]]:
-    query = select(OrgUnit).where(OrgUnit.active, *conditions)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    return total, list(session.exec(query.order_by(OrgUnit.id).offset(start - 1).limit(count)))
+def find_directory_group(scim_id: str, *, session: Session) -> ScimGroup:
+    """Return the directory group with this SCIM id; refuse, clearly, to change an org unit."""
+    found = find_group(scim_id, session=session)
+    if isinstance(found, OrgUnit):
+        raise MutabilityException(
+            detail=f"Group '{scim_id}' is trainer's org unit '{found.name}' ({found.code}). "
+            "Org units are built in trainer and are read-only here; set a person's unit with "
+            "the enterprise 'department' attribute (a unit code)."
+        )
+    return found
 
 
-def group_resource(unit: OrgUnit, *, session: Session, base_url: str, members: bool = True):
-    """Return the SCIM Group for an org unit: its name, code and the people in it."""
-    people = []
-    if members:
-        people = session.exec(
-            _visible_people().where(User.unit_id == unit.id).order_by(User.id)
-        ).all()
-    resource = Unit(
-        id=str(unit.id),
-        external_id=unit.code,
-        display_name=unit.name,
-        members=[
-            GroupMember(
-                value=str(user.id),
-                display=user.name,
-                ref=f"{base_url}/Users/{user.id}",
-                type="User",
-            )
-            for user, _link in people
-        ]
-        or None,
+def list_groups(
+    *, session: Session, conditions: tuple[list, list], start: int, count: int
+) -> tuple[int, list[OrgUnit | ScimGroup]]:
+    """Org units first (by id), then directory groups (by id), one page of them."""
+    units = select(OrgUnit).where(OrgUnit.active, *conditions[0])
+    groups = select(ScimGroup).where(*conditions[1])
+    totals = [
+        session.exec(select(func.count()).select_from(query.subquery())).one()
+        for query in (units, groups)
+    ]
+    skip = start - 1
+    found: list[OrgUnit | ScimGroup] = list(
+        session.exec(units.order_by(OrgUnit.id).offset(skip).limit(count))
     )
-    resource.meta = Meta(resource_type="Group", location=f"{base_url}/Groups/{unit.id}")
+    skip = max(0, skip - totals[0])
+    if len(found) < count:
+        found += session.exec(
+            groups.order_by(ScimGroup.id).offset(skip).limit(count - len(found))
+        ).all()
+    return sum(totals), found
+
+
+def _member(user: User, base_url: str, display: str | None = None) -> GroupMember:
+    """A member as listed: the name the directory sent for them, else their name in trainer."""
+    return GroupMember(
+        value=str(user.id),
+        display=display or user.name,
+        ref=f"{base_url}/Users/{user.id}",
+        type="User",
+    )
+
+
+def group_resource(
+    group: OrgUnit | ScimGroup, *, session: Session, base_url: str, members: bool = True
+):
+    """Return the SCIM Group for an org unit (its name, code and people) or a directory group."""
+    if isinstance(group, OrgUnit):
+        scim_id, external_id, name = str(group.id), group.code, group.name
+        query = _visible_people().add_columns(null()).where(User.unit_id == group.id)
+        meta = Meta(resource_type="Group")
+    else:
+        scim_id, external_id, name = group.scim_id, group.external_id, group.display_name
+        query = (
+            _visible_people()
+            .add_columns(ScimGroupMember.display)
+            .join(ScimGroupMember, col(ScimGroupMember.user_id) == User.id)
+            .where(ScimGroupMember.group_id == group.id)
+        )
+        meta = Meta(resource_type="Group", created=group.created_at)
+        meta.last_modified = group.updated_at
+    people = session.exec(query.order_by(User.id)).all() if members else []
+    resource = GroupResource(
+        id=scim_id,
+        external_id=external_id,
+        display_name=name,
+        members=[_member(user, base_url, shown) for user, _link, shown in people] or None,
+    )
+    meta.location = f"{base_url}/Groups/{scim_id}"
+    resource.meta = meta
     resource.meta.version = version_of(resource)
     return resource
 
@@ -425,6 +505,8 @@ def save_user(
         )
     except org.PersonError as exc:
         raise InvalidValueException(detail=str(exc)) from None
+    if not active:
+        leave_directory_groups(person, session=session)
     fields = {
         "user_name": user_name.lower(),
         "user_name_shown": user_name,
@@ -490,6 +572,7 @@ def remove_user(user: User, link: ScimUser | None, *, session: Session, actor: s
             {"active": {"from": True, "to": False}, "directory": ["removed"]},
             session=session,
         )
+    leave_directory_groups(user, session=session)
     link = link or ScimUser(user_id=user.id, user_name=user.email, user_name_shown=user.email)
     link.removed_at = link.updated_at = utcnow()
     session.add(link)
@@ -507,3 +590,107 @@ def removed_person(user_name: str, *, session: Session) -> tuple[User, ScimUser]
             col(User.erased_at).is_(None),
         )
     ).first()
+
+
+# Directory groups
+
+
+def _members_of(resource, *, session: Session) -> dict[int, str | None]:
+    """The people a Group names as members, with the display name sent for each (None when
+    it is the person's name in trainer); refuse anything else (groups, unknown ids)."""
+    members: dict[int, str | None] = {}
+    for member in resource.members or []:
+        value = (member.value or "").strip()
+        if member.type and member.type != "User":
+            raise InvalidValueException(
+                detail=f"Member '{value}' is a {member.type}: directory groups hold users only."
+            )
+        try:
+            person, _link = find_person(value, session=session)
+        except NotFoundException:
+            raise InvalidValueException(
+                detail=f"The member '{value}' is not a user here; send the user's SCIM id."
+            ) from None
+        display = (member.display or "").strip()[:256] or None
+        members[person.id] = None if display == person.name else display
+    return members
+
+
+def save_group(
+    resource, *, session: Session, actor: str, group: ScimGroup | None = None
+) -> ScimGroup:
+    """Create (no `group`) or replace a directory group from a SCIM Group. Sending the same
+    group twice changes nothing the second time."""
+    name = (resource.display_name or "").strip()
+    if not name or len(name) > 256:
+        raise InvalidValueException(detail="displayName must have 1 to 256 characters.")
+    external_id = (resource.external_id or "").strip() or None
+    if external_id and len(external_id) > 254:
+        raise InvalidValueException(detail="externalId is longer than 254 characters.")
+    wanted = _members_of(resource, session=session)
+    created = group is None
+    group = group or ScimGroup(scim_id=str(uuid.uuid4()), display_name=name)
+    changed = [
+        label
+        for label, key, value in (
+            ("displayName", "display_name", name),
+            ("externalId", "external_id", external_id),
+        )
+        if getattr(group, key) != value or created
+    ]
+    group.display_name, group.external_id = name, external_id
+    session.add(group)
+    session.flush()
+    current = {
+        row.user_id: row
+        for row in session.exec(select(ScimGroupMember).where(ScimGroupMember.group_id == group.id))
+    }
+    added = [i for i in wanted if i not in current]
+    removed = [row for i, row in current.items() if i not in wanted]
+    renamed = [row for i, row in current.items() if i in wanted and row.display != wanted[i]]
+    session.add_all(ScimGroupMember(group_id=group.id, user_id=i, display=wanted[i]) for i in added)
+    for row in removed:
+        session.delete(row)
+    for row in renamed:
+        row.display = wanted[row.user_id]
+        session.add(row)
+    if changed or added or removed or renamed:
+        group.updated_at = utcnow()
+        session.add(group)
+        detail = {"changed": changed, "members_added": len(added), "members_removed": len(removed)}
+        action = "directory_group.create" if created else "directory_group.update"
+        audit.record(actor, action, _audit_target(group), detail, session=session)
+    session.flush()
+    return group
+
+
+def _audit_target(group: ScimGroup) -> tuple:
+    return "directory_group", group.id, group.display_name
+
+
+def patch_group(patch: dict, group: ScimGroup, *, session: Session, actor: str, base_url: str):
+    """Apply a SCIM PatchOp to a directory group, Entra's and Okta's forms included
+    (`members[value eq "id"]`)."""
+    operations = PatchOp[GroupResource].model_validate(
+        patch, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+    )
+    after = group_resource(group, session=session, base_url=base_url)
+    if not operations.patch(after, scim_policy=POLICY):
+        return group
+    return save_group(after, session=session, actor=actor, group=group)
+
+
+def delete_group(group: ScimGroup, *, session: Session, actor: str) -> None:
+    """Delete a directory group and its member list (never the people)."""
+    session.execute(sa_delete(ScimGroupMember).where(ScimGroupMember.group_id == group.id))
+    audit.record(actor, "directory_group.delete", _audit_target(group), session=session)
+    session.delete(group)
+    session.flush()
+
+
+def leave_directory_groups(user: User, *, session: Session) -> int:
+    """Take a person out of every directory group (deactivated, deleted or erased); return how
+    many memberships went."""
+    return session.execute(
+        sa_delete(ScimGroupMember).where(ScimGroupMember.user_id == user.id)
+    ).rowcount

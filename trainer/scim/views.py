@@ -27,7 +27,8 @@ from trainer.outcomes.api import _json_problem as json_problem  # NUL, lone surr
 from trainer.outcomes.api import token_required
 from trainer.scim import bp, services
 from trainer.scim import schema as scim_schema
-from trainer.scim.schema import MAX_RESULTS, POLICY, RESOURCE_TYPES, Unit
+from trainer.scim.schema import MAX_RESULTS, POLICY, RESOURCE_TYPES
+from trainer.scim.schema import Group as GroupResource
 from trainer.scim.schema import User as UserResource
 from trainer.util import DB_INT_MAX
 
@@ -44,7 +45,7 @@ def scim_response(body: dict, status: int = 200, headers: dict | None = None):
 
 def scim_error(status: int, message: str, headers: dict | None = None):
     """Answer with a SCIM Error (RFC 7644 §3.12)."""
-    error = Error(status=status, detail=message)
+    error = Error(status=status, detail=str(message))  # a lazy translation too
     return scim_response(error.model_dump(scim_ctx=Context.DEFAULT), status, headers)
 
 
@@ -153,7 +154,7 @@ def _check_version(resource) -> None:
     wanted = request.headers.get("If-Match")
     if wanted and wanted.strip() != "*" and resource.meta.version not in wanted:
         raise PreconditionFailedException(
-            detail="The user changed since you read it (If-Match does not match its ETag)."
+            detail="It changed since you read it (If-Match does not match its ETag)."
         )
 
 
@@ -306,7 +307,8 @@ def delete_user(scim_id):
 
 
 # Groups: trainer's org units, read-only (units are built in trainer, where their place in the
-# tree and their managers are set; a person's unit is set with the enterprise department).
+# tree and their managers are set; a person's unit is set with the enterprise department), and
+# the groups the directory pushes, kept with their members (they give no rights in trainer).
 
 
 @bp.route("/Groups", methods=["GET"])
@@ -314,34 +316,79 @@ def delete_user(scim_id):
 def list_groups():
     session = db_session()
     start, count = _paging()
-    conditions = services.filter_conditions(request.args.get("filter"), groups=True)
-    total, units = services.list_units(
+    conditions = services.group_filter_conditions(request.args.get("filter"))
+    total, groups = services.list_groups(
         session=session, conditions=conditions, start=start, count=count
     )
     members = "members" not in (request.args.get("excludedAttributes") or "")
     resources = [
-        services.group_resource(unit, session=session, base_url=_base_url(), members=members)
-        for unit in units
+        services.group_resource(group, session=session, base_url=_base_url(), members=members)
+        for group in groups
     ]
-    return _list_response(Unit, total, start, resources)
+    return _list_response(GroupResource, total, start, resources)
 
 
 @bp.route("/Groups/<scim_id>", methods=["GET"])
 @scim_view
 def get_group(scim_id):
     session = db_session()
-    unit = services.find_unit(scim_id, session=session)
-    return _resource_response(services.group_resource(unit, session=session, base_url=_base_url()))
+    group = services.find_group(scim_id, session=session)
+    return _resource_response(services.group_resource(group, session=session, base_url=_base_url()))
 
 
 @bp.route("/Groups", methods=["POST"])
-@bp.route("/Groups/<scim_id>", methods=["PUT", "PATCH", "DELETE"])
 @scim_view
-def change_group(scim_id=None):
-    raise NotImplementedException(
-        detail="Groups are trainer's org units and are read-only here: build units in trainer, "
-        "and set a person's unit with the enterprise 'department' attribute (a unit code)."
+def create_group():
+    session = db_session()
+    resource = GroupResource.model_validate(
+        _body(), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
     )
+    group = services.save_group(resource, session=session, actor=_actor())
+    created = services.group_resource(group, session=session, base_url=_base_url())
+    return _resource_response(created, 201, Context.RESOURCE_CREATION_RESPONSE)
+
+
+def _directory_group(scim_id):
+    """The directory group to change, checked against If-Match."""
+    session = db_session()
+    group = services.find_directory_group(scim_id, session=session)
+    _check_version(services.group_resource(group, session=session, base_url=_base_url()))
+    return session, group
+
+
+@bp.route("/Groups/<scim_id>", methods=["PUT"])
+@scim_view
+def replace_group(scim_id):
+    session, group = _directory_group(scim_id)
+    resource = GroupResource.model_validate(
+        _body(), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
+    )
+    group = services.save_group(resource, session=session, actor=_actor(), group=group)
+    return _resource_response(
+        services.group_resource(group, session=session, base_url=_base_url()),
+        ctx=Context.RESOURCE_REPLACEMENT_RESPONSE,
+    )
+
+
+@bp.route("/Groups/<scim_id>", methods=["PATCH"])
+@scim_view
+def patch_group(scim_id):
+    session, group = _directory_group(scim_id)
+    group = services.patch_group(
+        _body(), group, session=session, actor=_actor(), base_url=_base_url()
+    )
+    return _resource_response(
+        services.group_resource(group, session=session, base_url=_base_url()),
+        ctx=Context.RESOURCE_PATCH_RESPONSE,
+    )
+
+
+@bp.route("/Groups/<scim_id>", methods=["DELETE"])
+@scim_view
+def delete_group(scim_id):
+    session, group = _directory_group(scim_id)
+    services.delete_group(group, session=session, actor=_actor())
+    return current_app.response_class(status=204)
 
 
 @bp.route("/.search", methods=["POST"])
