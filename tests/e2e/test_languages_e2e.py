@@ -69,7 +69,7 @@ def test_hr_translates_an_item_by_keyboard(german_page, login, axe_check):
     page.goto("/pulse/items")
     expect(page.get_by_text(shipped)).to_be_visible()
     for old, new in ((shipped, edited), (edited, shipped)):  # and back, for the other viewport
-        page.get_by_role("link", name="Translate REC-1").click()
+        page.get_by_role("link", name="Übersetzen REC-1").click()
         axe_check(page)
         field = page.get_by_label("Deutsch")
         expect(field).to_have_value(old)
