@@ -43,13 +43,24 @@ translate_cli = AppGroup("translate", help="Extract, update and compile the inte
 def select_locale() -> str:
     """The reader's language: their own setting, else the browser's best match, else English."""
     if not has_request_context():
-        return DEFAULT_LANGUAGE  # a job or command: it writes with force_locale(language_of(…))
+        return command_language()
     # The person signed in, if this request has loaded them already (every view behind a role
     # check has): asking for the language never loads them, or opens a database transaction.
     chosen = getattr(g.get("_login_user"), "locale", None)
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return request.accept_languages.best_match(current_app.config["LANGUAGES"], DEFAULT_LANGUAGE)
+
+
+def command_language() -> str:
+    """The language of a command run at a terminal: the system's (LC_ALL, LC_MESSAGES, LANG),
+    if trainer ships it, else English. Jobs that write to people use `force_locale`."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            code = value.split(".")[0].split("_")[0].lower()
+            return code if code in current_app.config["LANGUAGES"] else DEFAULT_LANGUAGE
+    return DEFAULT_LANGUAGE
 
 
 def language_of(person) -> str:

@@ -1,6 +1,9 @@
 """The people import: every bad row named, all or nothing, idempotent, careful deactivation."""
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 from sqlmodel import func, select
@@ -216,3 +219,30 @@ def test_the_command_line_import_reads_the_deactivation_limit(
     result = runner.invoke(args=["import", "people", "--deactivate-missing", str(only_two)])
     assert result.exit_code == 0, result.output
     assert "11 deactivated" in result.output
+
+
+def test_cli_import_speaks_the_terminals_language(app, session, org, tmp_path):
+    """Run as HR runs it, at a terminal whose language is German (no request in sight)."""
+    session.commit()
+    env = {
+        **os.environ,
+        "LANG": "de_DE.UTF-8",
+        "TRAINER_DATABASE_URL": app.config["DATABASE_URL"],
+        "PYTHONPATH": ":".join(sys.path),
+    }
+    env.pop("LC_ALL", None)
+    env.pop("LC_MESSAGES", None)
+    people = tmp_path / "people.csv"
+
+    def flask_import():
+        command = [sys.executable, "-m", "flask", "--app", "trainer", "import", "people"]
+        return subprocess.run(
+            [*command, str(people)], capture_output=True, text=True, env=env, cwd=tmp_path
+        )
+
+    people.write_text(HEADER + "ann@example.com,Ann,T1,employee,\n" + "x,X,T1,employee,\n")
+    refused = flask_import()
+    assert refused.returncode == 1 and "Zeile 3, Spalte email" in refused.stderr
+    people.write_text(HEADER + "ann@example.com,Ann,T1,employee,\n")
+    done = flask_import()
+    assert done.returncode == 0 and "1 neu" in done.stdout, done.stderr

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from trainer import audit
 from trainer.db import db_session
@@ -45,9 +46,13 @@ def import_people_command(csv_file, deactivate_missing, force, dry_run):
             session=session,
         )
         session.commit()
-    click.echo(
-        ("Dry run, nothing saved: " if dry_run else "")
-        + f"{report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.reactivated} reactivated, "
-        f"{report.deactivated} deactivated."
+    summary = _(
+        "%(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
+        "%(reactivated)s reactivated, %(deactivated)s deactivated.",
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        reactivated=report.reactivated,
+        deactivated=report.deactivated,
     )
+    click.echo(_("Dry run, nothing saved: %(summary)s", summary=summary) if dry_run else summary)
