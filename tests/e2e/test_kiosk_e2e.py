@@ -35,9 +35,9 @@ def technician(live_env):
     return {"id": user_id, "name": name, "unit_id": unit_id}
 
 
-def _context(browser, live_url, viewport):
+def _context(browser, live_url, viewport, locale="en-GB"):
     context = browser.new_context(
-        viewport=viewport, is_mobile=True, has_touch=True, base_url=live_url
+        viewport=viewport, is_mobile=True, has_touch=True, base_url=live_url, locale=locale
     )
     errors = []
     page = context.new_page()
@@ -50,6 +50,26 @@ def _context(browser, live_url, viewport):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.set_default_timeout(10_000)
     return context, page, errors
+
+
+@pytest.fixture(scope="module")
+def german_technician(live_env, technician):
+    """Another such person (the next highest id), whose tablet speaks German."""
+    path = live_env["TRAINER_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        user_id, name, unit_id = db.execute(
+            "SELECT u.id, u.name, u.unit_id FROM pulse_invitation i "
+            "JOIN pulse_cycle c ON c.id = i.cycle_id JOIN user_account u ON u.id = i.employee_id "
+            "WHERE c.status = 'open' AND u.active AND u.roles = 'employee' AND u.id < ? AND "
+            "NOT EXISTS (SELECT 1 FROM survey_participation p WHERE p.survey_id = i.cycle_id "
+            "AND p.employee_id = u.id) ORDER BY u.id DESC LIMIT 1",
+            (technician["id"],),
+        ).fetchone()
+        db.execute(
+            "UPDATE user_account SET email = NULL, employee_number = 'WS-0043' WHERE id = ?",
+            (user_id,),
+        )
+    return {"id": user_id, "name": name, "unit_id": unit_id}
 
 
 def _print_card(browser, live_url, login, axe_check, technician) -> str:
@@ -161,3 +181,45 @@ def test_the_kiosk_page_fits_a_phone(page, axe_check):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Type the code printed on your card.")).to_be_visible()
     axe_check(page)
+
+
+def test_a_german_technician_without_email_does_the_survey_and_a_course_in_german(
+    browser, live_url, login, axe_check, german_technician
+):
+    """Issue 14's done-when: card, survey and course in German on the tablet, signed out."""
+    person = german_technician
+    code = _print_card(browser, live_url, login, axe_check, person)
+    context, page, errors = _context(browser, live_url, TABLET, locale="de-DE")
+    page.goto("/kiosk/")
+    expect(page.get_by_role("heading", name="Mit Ihrem Code anmelden")).to_be_visible()
+    page.get_by_label("Ihr Code").fill(code)
+    page.get_by_role("button", name="Anmelden").click()
+    signed_in = page.get_by_text(f"Angemeldet als {person['name']} auf einem gemeinsam")
+    expect(signed_in).to_be_visible()
+
+    # A course in German: the German variant of "Focus on what they need".
+    page.goto("/learn/")
+    page.get_by_role("link", name=re.compile("Sehen, was Kunden brauchen")).first.click()
+    page.get_by_role("button", name=re.compile("^(Kurs beginnen|Weiter)")).first.click()
+    expect(page.locator("main")).to_contain_text("Kunde")
+    axe_check(page)
+
+    # The pulse survey in German, then signed out.
+    page.goto("/pulse/")
+    page.get_by_role("link", name=re.compile("Umfrage beantworten")).first.click()
+    page.get_by_role("link", name=re.compile("Umfrage starten")).click()
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.locator("main")).to_contain_text("Gute Arbeit in unserem Team wird gesehen.")
+    groups = page.locator("fieldset.question")
+    for n in range(groups.count()):
+        groups.nth(n).get_by_role("radio").nth(3).check()
+    axe_check(page)
+    page.get_by_role("button", name="Meine Antworten senden").click()
+    expect(
+        page.get_by_role("heading", name="Vielen Dank: Ihre Antworten sind angekommen")
+    ).to_be_visible()
+    page.goto("/pulse/")
+    expect(page.get_by_role("heading", name="Mit Ihrem Code anmelden")).to_be_visible()
+    assert person["name"] not in page.locator("body").inner_text()
+    context.close()
+    assert not errors, errors
