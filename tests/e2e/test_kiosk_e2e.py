@@ -26,7 +26,10 @@ def technician(live_env):
             "JOIN pulse_cycle c ON c.id = i.cycle_id JOIN user_account u ON u.id = i.employee_id "
             "WHERE c.status = 'open' AND u.active AND u.roles = 'employee' AND NOT EXISTS "
             "(SELECT 1 FROM survey_participation p WHERE p.survey_id = i.cycle_id "
-            "AND p.employee_id = u.id) ORDER BY u.id DESC LIMIT 1"
+            "AND p.employee_id = u.id) "
+            # Other browser tests sign in as the demo's named people (the last ids).
+            "AND u.email NOT IN ('employee@example.com', 'manager@example.com') "
+            "ORDER BY u.id DESC LIMIT 1"
         ).fetchone()
         db.execute(
             "UPDATE user_account SET email = NULL, employee_number = 'WS-0042' WHERE id = ?",
@@ -62,7 +65,10 @@ def german_technician(live_env, technician):
             "JOIN pulse_cycle c ON c.id = i.cycle_id JOIN user_account u ON u.id = i.employee_id "
             "WHERE c.status = 'open' AND u.active AND u.roles = 'employee' AND u.id < ? AND "
             "NOT EXISTS (SELECT 1 FROM survey_participation p WHERE p.survey_id = i.cycle_id "
-            "AND p.employee_id = u.id) ORDER BY u.id DESC LIMIT 1",
+            "AND p.employee_id = u.id) "
+            # Other browser tests sign in as the demo's named people (the last ids).
+            "AND u.email NOT IN ('employee@example.com', 'manager@example.com') "
+            "ORDER BY u.id DESC LIMIT 1",
             (technician["id"],),
         ).fetchone()
         db.execute(
