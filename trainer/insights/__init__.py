@@ -9,7 +9,7 @@ bp = Blueprint("insights", __name__, url_prefix="/insights")
 
 
 def init_app(app: Flask) -> None:
-    from trainer.demo import add_demo_step
+    from trainer.demo import add_demo_step, add_serve_step
     from trainer.insights import cli, store, training_rollup, views, words  # noqa: F401
     from trainer.insights.sources import Level, Status
     from trainer.nav import add_home_panel, add_nav
@@ -36,7 +36,7 @@ def init_app(app: Flask) -> None:
     # outcomes, insights): customer history is generated from the released morale.
     add_demo_step(app, "trainer.insights.demo:add_customer_history")
     add_demo_step(app, "trainer.insights.demo:summarise_training")
-    add_demo_step(app, "trainer.insights.demo:work_out_dashboards", last=True)
+    add_serve_step(app, "trainer.insights.demo:work_out_dashboards")
     register_job(
         app,
         "insights-training-rollup",

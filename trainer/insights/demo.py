@@ -185,7 +185,7 @@ def summarise_training(*, session: Session, demo) -> None:
     refresh_training_rollups(session=session, now=utcnow())
 
 
-def work_out_dashboards(*, session: Session, demo) -> None:
+def work_out_dashboards(*, session: Session) -> None:
     """Work out the analyses people land on, as the scheduler would, so that each first view
     of the demo reads them instead of waiting for them."""
     from flask import current_app
