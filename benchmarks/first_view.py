@@ -4,7 +4,8 @@ in the web worker (inline). Issue 12: a warm web worker under 100 MB.
 
     .venv/bin/python benchmarks/first_view.py --employees 300
 
-Builds a demo in a temporary folder, then for each mode serves it with gunicorn (2 workers),
+Builds a demo in a temporary folder, then for each mode serves it on the benchmarks' gunicorn
+setup (`ratio.gunicorn`: 2 gthread workers × 4 threads),
 empties the stored analyses, signs in as the demo manager and times three pages: their
 dashboard (a miss), the same again (stored), and another customer measure (a miss); then
 reads each worker's resident memory from /proc. Prints a Markdown table.
@@ -18,12 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import requests
+from ratio import ROOT, Server, gunicorn
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["/insights/", "/insights/", "/insights/?metric=nps"]
 
 
@@ -32,53 +32,25 @@ def flask(env, *args):
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def serve(env, port):
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "trainer.wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
-
-
-def worker_rss_mb(server) -> list[float]:
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+def workers_rss_mb(server: Server) -> list[float]:
+    """Each worker's resident memory, in MB (the harness reports only the largest)."""
     sizes = []
-    for pid in children:
+    for pid in server.workers():
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 sizes.append(int(line.split()[1]) / 1024)
     return sizes
 
 
-def measure(env, port, database) -> tuple[list[float], list[float]]:
+def measure(env, database) -> tuple[list[float], list[float]]:
     with sqlite3.connect(database) as db:
         db.execute("DELETE FROM insights_analysis")
-    server = serve(env, port)
-    try:
-        base, s = f"http://127.0.0.1:{port}", requests.Session()
-        form = s.get(base + "/auth/login").text
+    with gunicorn("trainer.wsgi:app", env, ROOT, "/healthz") as server:
+        s = requests.Session()
+        form = s.get(server.url + "/auth/login").text
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
         s.post(
-            base + "/auth/login",
+            server.url + "/auth/login",
             data={
                 "csrf_token": token,
                 "email": "manager@example.com",
@@ -88,12 +60,9 @@ def measure(env, port, database) -> tuple[list[float], list[float]]:
         seconds = []
         for path in PAGES:
             started = time.perf_counter()
-            assert s.get(base + path).status_code == 200, path
+            assert s.get(server.url + path).status_code == 200, path
             seconds.append(time.perf_counter() - started)
-        return seconds, worker_rss_mb(server)
-    finally:
-        server.terminate()
-        server.wait()
+        return seconds, workers_rss_mb(server)
 
 
 def main():
@@ -122,7 +91,7 @@ def main():
         print("| mode | first view (miss) | again (stored) | other measure (miss) | workers' RSS |")
         print("|---|---|---|---|---|")
         for mode in ("process", "inline"):
-            seconds, rss = measure(dict(env, TRAINER_INSIGHTS_COMPUTE=mode), 5099, database)
+            seconds, rss = measure(dict(env, TRAINER_INSIGHTS_COMPUTE=mode), database)
             times = " | ".join(f"{s:.2f} s" for s in seconds)
             print(f"| {mode} | {times} | {', '.join(f'{m:.0f} MB' for m in rss)} |")
 
